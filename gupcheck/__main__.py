@@ -1,0 +1,3 @@
+from gupcheck.cli import main
+
+main()

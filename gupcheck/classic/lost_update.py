@@ -1,0 +1,91 @@
+"""The lost-update race: N processes each do K non-atomic increments of a shared counter.
+
+Each process runs, one atomic step per line (the same statements as SPIN's
+``benchmarks/promela/lost_update.pml``)::
+
+    do
+    :: i < K -> tmp = counter; tmp = tmp + 1; counter = tmp; i++
+    :: else -> break
+    od
+
+Two processes that both read ``counter`` before either writes it back lose an update.  The
+property ``no-lost-update`` says that when every process has finished, ``counter == N * K``.  The
+counter is kept modulo 256 as Promela's ``byte`` is, so the state spaces match SPIN's.
+
+The state is one flat tuple ``(counter, pc0, tmp0, i0, pc1, tmp1, i1, ...)``: this model is the
+engine's speed benchmark, and flat tuples are the cheapest states Python can build and encode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from gupcheck.engine import Invariant, Label, Model
+
+# program counters, as SPIN numbers the locations of the process body
+LOOP, LOAD, INC, STORE, NEXT, END = 0, 1, 2, 3, 4, 5
+
+State = tuple[int, ...]
+
+
+class LostUpdate(Model[State]):
+    def __init__(self, processes: int = 2, increments: int = 1) -> None:
+        self.n = processes
+        self.k = increments
+        self.name = f"lost-update-{processes}x{increments}"
+        self._all_end = (END,) * processes
+        self._labels: dict[tuple[int, int], Label] = {}
+        for p in range(processes):
+            for pc, step, r, w in (
+                (LOOP, "i < K", (), ()),
+                (END, "else -> break", (), ()),
+                (LOAD, "tmp = counter", ("counter",), ()),
+                (INC, "tmp = tmp + 1", (), ()),
+                (STORE, "counter = tmp", (), ("counter",)),
+                (NEXT, "i++", (), ()),
+            ):
+                self._labels[p, pc] = Label(f"P{p}", step, reads=frozenset(r), writes=frozenset(w))
+
+    def init_states(self) -> list[State]:
+        return [(0,) + (LOOP, 0, 0) * self.n]
+
+    def successors(self, s: State) -> Iterator[tuple[Label, State]]:
+        labels, k = self._labels, self.k
+        for p in range(self.n):
+            b = 1 + 3 * p
+            pc, tmp, i = s[b], s[b + 1], s[b + 2]
+            if pc == LOOP:
+                if i < k:
+                    yield labels[p, LOOP], s[:b] + (LOAD, tmp, i) + s[b + 3:]
+                else:
+                    yield labels[p, END], s[:b] + (END, tmp, i) + s[b + 3:]
+            elif pc == LOAD:
+                yield labels[p, LOAD], s[:b] + (INC, s[0], i) + s[b + 3:]
+            elif pc == INC:
+                yield labels[p, INC], s[:b] + (STORE, (tmp + 1) & 0xFF, i) + s[b + 3:]
+            elif pc == STORE:
+                yield labels[p, STORE], (tmp,) + s[1:b] + (NEXT, tmp, i) + s[b + 3:]
+            elif pc == NEXT:
+                yield labels[p, NEXT], s[:b] + (LOOP, tmp, i + 1) + s[b + 3:]
+
+    def is_end(self, s: State) -> bool:
+        return s[1::3] == self._all_end
+
+    def invariants(self) -> list[Invariant[State]]:
+        return [Invariant("no-lost-update", self._no_lost_update,
+                          "when every process has finished, counter == N * K")]
+
+    def _no_lost_update(self, s: State) -> str | None:
+        if self.is_end(s) and s[0] != (self.n * self.k) & 0xFF:
+            return f"every process finished but counter = {s[0]}, not {self.n * self.k}"
+        return None
+
+    def actions(self) -> list[str]:
+        return [lab.key for lab in self._labels.values()]
+
+    def fields(self, s: State) -> dict[str, int]:
+        out = {"counter": s[0]}
+        for p in range(self.n):
+            b = 1 + 3 * p
+            out[f"P{p}.pc"], out[f"P{p}.tmp"], out[f"P{p}.i"] = s[b], s[b + 1], s[b + 2]
+        return out

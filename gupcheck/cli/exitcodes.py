@@ -1,0 +1,19 @@
+"""Exit codes, one per verdict class, so scripts can tell them apart."""
+
+from gupcheck.engine import Verdict
+
+HOLDS = 0
+FAILED = 1  # violated, deadlock, starves
+USAGE = 2  # unknown names, bad options
+INCOMPLETE = 3  # a limit was hit, or a simulation found nothing (no proof)
+REFUSED = 4  # the design refused the application's request (kernel scenarios)
+MODEL_ERROR = 5  # the model itself raised or returned an unusable state
+
+BY_VERDICT = {
+    Verdict.HOLDS: HOLDS,
+    Verdict.VIOLATED: FAILED,
+    Verdict.DEADLOCK: FAILED,
+    Verdict.STARVES: FAILED,
+    Verdict.INCOMPLETE: INCOMPLETE,
+    Verdict.ERROR: MODEL_ERROR,
+}

@@ -1,0 +1,334 @@
+"""Breadth-first search: the default strategy, and the one whose counterexamples are shortest.
+
+The search goes level by level.  A level's frontier holds full states; everything older is kept
+only as a fingerprint in the visited set plus a 6-byte parent record per state: the index of its
+parent in the previous level (``uint32``) and which of the parent's successors it was
+(``uint16``).  A trace is rebuilt by replaying those choices from the initial state, as
+Stateright rebuilds paths from fingerprints, so no parent *state* is ever kept.
+
+Successors are generated for a chunk of the frontier at a time and looked up in the visited set
+in one vectorised call (:class:`~.visited.FingerprintTable.add_many`).  Within a chunk the first
+generated occurrence of a state becomes its parent, and chunks are taken in frontier order, so the
+parent of every state — and so every trace — is the same on every run.
+
+Why the trace is shortest: every state of depth ``d`` is found (and its invariants checked) while
+level ``d - 1`` is expanded, before any state of depth ``d + 1``.  The first violation found is
+therefore at minimal depth; the same holds for deadlocks, found when their level is expanded.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .errors import ModelError
+from .fingerprint import collision_probability
+from .limits import Budget, Limits, peak_rss_bytes
+from .result import Result, Stats, Trace, Verdict, error_result
+from .runtime import Context, Path
+from .visited import ExactSet, FingerprintTable
+from .waitfor import describe_cycle
+
+ProgressFn = Callable[[int, int, int, int, float], None]  # distinct, generated, depth, queue, s
+
+CHUNK = 2048  # frontier states expanded per visited-set batch (fastest measured)
+
+
+_KEY = operator.attrgetter("key")
+
+
+class _Levels:
+    """Parent records per BFS level: ``(parent index, successor ordinal)`` for each state.
+
+    A level is a list of per-chunk arrays while it is being built and one array after
+    :meth:`close`; lookups (only needed to rebuild a trace) concatenate on demand.
+    """
+
+    def __init__(self) -> None:
+        self.parent: list[list[np.ndarray]] = []
+        self.ordinal: list[list[np.ndarray]] = []
+
+    def open(self) -> None:
+        self.parent.append([])
+        self.ordinal.append([])
+
+    def add(self, parents: np.ndarray, ordinals: np.ndarray) -> None:
+        self.parent[-1].append(parents.astype(np.uint32))
+        self.ordinal[-1].append(ordinals.astype(np.uint16))
+
+    def close(self) -> None:
+        for arrays in (self.parent[-1], self.ordinal[-1]):
+            if len(arrays) > 1:
+                arrays[:] = [np.concatenate(arrays)]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for lvl in self.parent + self.ordinal for a in lvl)
+
+    @staticmethod
+    def _at(chunks: list[np.ndarray], index: int) -> int:
+        for a in chunks:
+            if index < len(a):
+                return int(a[index])
+            index -= len(a)
+        raise IndexError(index)
+
+    def choices(self, depth: int, index: int) -> tuple[int, list[int]]:
+        """The initial-state index and successor ordinals leading to state ``index`` at ``depth``."""
+        ords: list[int] = []
+        for d in range(depth, 0, -1):
+            ords.append(self._at(self.ordinal[d], index))
+            index = self._at(self.parent[d], index)
+        ords.reverse()
+        return self._at(self.parent[0], index), ords
+
+
+def bfs(model: Any, *, exact: bool = False, limits: Limits = Limits(),
+        progress: ProgressFn | None = None, check_deadlock: bool = True) -> Result:
+    try:
+        ctx = Context(model, exact=exact)
+    except ModelError as err:
+        return error_result(model, "bfs", exact, err)
+    search = _Search(ctx, limits, progress, check_deadlock)
+    try:
+        return search.run()
+    except ModelError as err:
+        return search.error(err)
+
+
+class _Search:
+    def __init__(self, ctx: Context, limits: Limits, progress: ProgressFn | None,
+                 check_deadlock: bool) -> None:
+        self.ctx = ctx
+        self.limits = limits
+        self.progress = progress
+        self.check_deadlock = check_deadlock
+        self.budget = Budget(limits)
+        self.store: FingerprintTable | ExactSet = ExactSet() if ctx.exact else FingerprintTable()
+        self.levels = _Levels()
+        self.inits: list[Any] = []
+        self.coverage: Counter[str] = Counter()
+        self.generated = 0
+        self.depth = 0
+        self.last_progress = 0.0
+
+    # --- the search ------------------------------------------------------------------------------
+
+    def run(self) -> Result:
+        ctx = self.ctx
+        self.inits = ctx.init_states()
+        keys = [ctx.key(s) for s in self.inits]
+        self.generated = len(keys)
+        fresh = np.flatnonzero(self.store.add_many(keys))
+        self.levels.open()
+        self.levels.add(fresh, np.zeros(len(fresh), dtype=np.uint16))
+        self.levels.close()
+        frontier = [self.inits[i] for i in fresh.tolist()]
+        found = self._check_batch(frontier, 0, 0)
+        if found:
+            return found
+
+        while frontier:
+            if self.limits.max_depth is not None and self.depth >= self.limits.max_depth:
+                if any(self._has_successor(s, self.depth, i) for i, s in enumerate(frontier)):
+                    return self.incomplete(f"max-depth ({self.limits.max_depth})")
+                break
+            frontier_next: list[Any] = []
+            self.levels.open()
+            for base in range(0, len(frontier), CHUNK):
+                found = self._expand_chunk(frontier, base, frontier_next)
+                if found:
+                    return found
+                more = base + CHUNK < len(frontier) or frontier_next
+                bound = self.budget.exceeded(len(self.store))
+                if bound and more:
+                    return self.incomplete(bound)
+                self._report_progress(len(frontier) - base - CHUNK + len(frontier_next))
+            self.levels.close()
+            frontier = frontier_next
+            if frontier:
+                self.depth += 1
+        return self.finish(Verdict.HOLDS, None, "every reachable state explored", None)
+
+    def _expand_chunk(self, frontier: list[Any], base: int,
+                      frontier_next: list[Any]) -> Result | None:
+        """Expand ``frontier[base:base + CHUNK]``; look the successors up in one batch.
+
+        The per-transition work stays in C: ``list.extend`` over the model's generator, ``map``
+        for encoding and hashing, ``Counter`` for coverage.  Python-level work is per expanded
+        state and per *new* state only.
+        """
+        ctx = self.ctx
+        successors = ctx.successors
+        pairs: list[tuple[Any, Any]] = []
+        ends: list[int] = []  # ends[i - base] = len(pairs) after expanding frontier[i]
+        stop = min(base + CHUNK, len(frontier))
+        i = base
+        try:
+            for i in range(base, stop):
+                before = len(pairs)
+                pairs.extend(successors(frontier[i]))
+                ends.append(len(pairs))
+                if len(pairs) == before:
+                    if self.check_deadlock and not ctx.is_end(
+                            frontier[i], lambda: self._path(self.depth, i)):
+                        return self._deadlock(frontier[i], self.depth, i)
+                elif ctx.has_waits:
+                    found = self._wait_cycle(frontier[i], self.depth, i)
+                    if found:
+                        return found
+            if not pairs:
+                return None
+            labels, cand = zip(*pairs)
+            keys = ctx.keys(cand)
+            self.coverage.update(map(_KEY, labels))
+        except ModelError:
+            raise
+        except Exception as exc:
+            raise ctx.diagnose(frontier[i], self._path(self.depth, i), exc) from exc
+        self.generated += len(cand)
+        new_idx = np.flatnonzero(self.store.add_many(keys))
+        if not len(new_idx):
+            return None
+        ends_arr = np.asarray(ends, dtype=np.int64)
+        local = np.searchsorted(ends_arr, new_idx, side="right")
+        starts = np.concatenate(([0], ends_arr[:-1]))
+        ordinals = new_idx - starts[local]
+        if ordinals.max() > 0xFFFF:
+            raise ModelError("a state has more than 65,535 successors",
+                             self._path(self.depth, base + int(local[ordinals.argmax()])))
+        first = len(frontier_next)
+        new_states = [cand[j] for j in new_idx.tolist()]
+        frontier_next.extend(new_states)
+        self.levels.add(local + base, ordinals)
+        return self._check_batch(new_states, self.depth + 1, first)
+
+    def _check_batch(self, states: list[Any], depth: int, first: int) -> Result | None:
+        """Invariants and wait-for cycles of newly found states, in discovery order."""
+        try:
+            for _ in map(hash, states):
+                pass
+        except TypeError:
+            for j, s in enumerate(states):
+                self.ctx.validate(s, "a reached state", self._path(depth, first + j))
+        for inv in self.ctx.invariants:  # fast scan; the failing state is re-checked in order
+            check = inv.check
+            try:
+                bad = next((j for j, s in enumerate(states) if check(s) is not None), None)
+            except Exception:
+                bad = 0  # let _check_new find and report the state that raised
+            if bad is not None:
+                break
+        else:
+            return None
+        for j in range(bad, len(states)):
+            found = self._check_new(states[j], depth, first + j)
+            if found:
+                return found
+        return None
+
+    def _check_new(self, state: Any, depth: int, index: int) -> Result | None:
+        """The invariants of a newly found state."""
+        bad = self.ctx.violation(state, lambda: self._path(depth, index))
+        if bad:
+            name, why = bad
+            return self.finish(Verdict.VIOLATED, name, why, (depth, index))
+        return None
+
+    def _wait_cycle(self, state: Any, depth: int, index: int) -> Result | None:
+        """A wait-for cycle in a state that can still move: a partial deadlock.
+
+        Checked when the state is expanded, so that a state where nothing can move is reported
+        as the (global) deadlock it is, and traces stay shortest: states are expanded in BFS order.
+        """
+        cycle = self.ctx.wait_cycle(state, lambda: self._path(depth, index))
+        if cycle:
+            return self.finish(Verdict.DEADLOCK, "wait-for-cycle",
+                               "partial deadlock: " + describe_cycle(cycle), (depth, index),
+                               waits=cycle)
+        return None
+
+    def _has_successor(self, state: Any, depth: int, index: int) -> bool:
+        try:
+            return any(True for _ in self.ctx.successors(state))
+        except Exception as exc:
+            raise self.ctx.diagnose(state, self._path(depth, index), exc) from exc
+
+    def _deadlock(self, state: Any, depth: int, index: int) -> Result:
+        waits = self.ctx.waits(state, lambda: self._path(depth, index))
+        why = "no transition is enabled and this is not an end state"
+        if waits:
+            why += ": " + "; ".join(str(w) for w in waits)
+        return self.finish(Verdict.DEADLOCK, "deadlock", why, (depth, index), waits=waits)
+
+    # --- results ---------------------------------------------------------------------------------
+
+    def _path(self, depth: int, index: int) -> Path:
+        init_index, ords = self.levels.choices(depth, index)
+        return self.ctx.replay_ordinals(self.inits[init_index], ords)
+
+    def _trace(self, depth: int, index: int) -> Trace:
+        init_index, ords = self.levels.choices(depth, index)
+        path = self.ctx.replay_ordinals(self.inits[init_index], ords)
+        return self.ctx.trace(init_index, path)
+
+    def stats(self) -> Stats:
+        n = len(self.store)
+        return Stats(
+            distinct=n,
+            generated=self.generated,
+            depth=self.depth,
+            seconds=self.budget.seconds(),
+            collision_probability=None if self.ctx.exact else collision_probability(n, self.generated),
+            visited_bytes=self.store.nbytes,
+            trace_bytes=self.levels.nbytes,
+            peak_rss_bytes=peak_rss_bytes(),
+        )
+
+    def finish(self, verdict: Verdict, prop: str | None, message: str,
+               at: tuple[int, int] | None, *, waits: tuple[Any, ...] = (),
+               bound: str | None = None) -> Result:
+        trace = self._trace(*at) if at else None
+        if at:
+            self.depth = max(self.depth, at[0])
+        return Result(
+            model=self.ctx.name,
+            strategy="bfs",
+            exact=self.ctx.exact,
+            verdict=verdict,
+            property=prop,
+            message=message,
+            trace=trace,
+            stats=self.stats(),
+            coverage=dict(sorted(self.coverage.items())),
+            unfired=tuple(a for a in self.ctx.declared_actions if a not in self.coverage),
+            bound=bound,
+            waits=tuple(waits),
+            notes=("breadth-first: the trace is a shortest one",) if trace else (),
+        )
+
+    def incomplete(self, bound: str) -> Result:
+        return self.finish(
+            Verdict.INCOMPLETE, None,
+            f"stopped at {bound} before every reachable state was explored; "
+            "no violation in the states explored so far", None, bound=bound)
+
+    def error(self, err: ModelError) -> Result:
+        trace = self.ctx.trace(0, err.path) if err.path else None
+        return Result(
+            model=self.ctx.name, strategy="bfs", exact=self.ctx.exact, verdict=Verdict.ERROR,
+            property=None, message=err.message, trace=trace, stats=self.stats(),
+            coverage=dict(sorted(self.coverage.items())), unfired=(),
+        )
+
+    def _report_progress(self, queue: int) -> None:
+        if self.progress is None:
+            return
+        now = self.budget.seconds()
+        if now - self.last_progress >= 0.5:
+            self.last_progress = now
+            self.progress(len(self.store), self.generated, self.depth, max(queue, 0), now)

@@ -1,0 +1,70 @@
+"""The front door: ``check(model, strategy=...)`` picks a strategy and runs safety, then liveness."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from .bfs import ProgressFn, bfs
+from .limits import Limits
+from .result import Result, Verdict
+
+Strategy = Literal["bfs", "dfs", "random"]
+
+
+def check(model: Any, *, strategy: Strategy = "bfs", exact: bool = False,
+          limits: Limits = Limits(), liveness: bool = True, walks: int = 1000,
+          seed: int = 0, progress: ProgressFn | None = None) -> Result:
+    """Check every invariant (and, with BFS, every liveness property) of ``model``.
+
+    * ``bfs`` — exhaustive; a counterexample is a shortest one.
+    * ``dfs`` — exhaustive unless ``limits.max_depth`` cuts paths; counterexamples may be long.
+    * ``random`` — ``walks`` seeded random walks of at most ``limits.max_depth`` steps (default
+      1000): bug-finding only, never a proof, so a clean run is ``incomplete``.
+
+    Liveness needs the whole state graph, so it runs after a complete safety search that found
+    nothing (only for ``bfs``), on its own graph-building pass.
+    """
+    with gc_paused():
+        return _check(model, strategy, exact, limits, liveness, walks, seed, progress)
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the run.
+
+    States are acyclic immutable values, so the collector never frees any of them, yet each of its
+    full passes walks every live frontier tuple: with millions of states it costs a third of the
+    run time.  Reference counting still frees everything as usual.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _check(model: Any, strategy: str, exact: bool, limits: Limits, liveness: bool, walks: int,
+           seed: int, progress: ProgressFn | None) -> Result:
+    if strategy == "bfs":
+        result = bfs(model, exact=exact, limits=limits, progress=progress)
+    elif strategy == "dfs":
+        from .dfs import dfs
+
+        result = dfs(model, exact=exact, limits=limits, progress=progress)
+    elif strategy == "random":
+        from .simulate import simulate
+
+        result = simulate(model, walks=walks, seed=seed, limits=limits, exact=exact)
+    else:
+        raise ValueError(f"unknown strategy {strategy!r}; choose bfs, dfs or random")
+    if (liveness and strategy == "bfs" and result.verdict is Verdict.HOLDS
+            and getattr(model, "liveness", None) and tuple(model.liveness())):
+        from .liveness import check_liveness
+
+        return check_liveness(model, limits=limits, safety=result, exact=exact)
+    return result

@@ -1,0 +1,159 @@
+"""What a model gives the checker: states, labelled transitions, properties, ends and waits.
+
+The engine knows nothing about what a state *means*.  A model is any object with the methods of
+:class:`Model`; the classic models in :mod:`gupcheck.classic` and the kernel scenarios are all
+written against this one interface (the shape follows Stateright's ``Model`` trait:
+``init_states``, ``actions``/``next_state``, ``properties``).
+
+Rules a model must keep, because the checker's answers depend on them:
+
+* States are immutable, hashable values (frozen dataclasses with slots, tuples, ints, strings,
+  frozensets).  Their canonical serialisation (see :mod:`.fingerprint`) is what is stored.
+* ``successors`` is deterministic: the same state yields the same labelled successors in the same
+  order, every run, in every process.  Traces are stored as "the i-th successor of the parent" and
+  rebuilt by replaying, as Stateright's ``Path::from_fingerprints`` does.
+* Each label names the actor, the step and any nondeterministic choice, so that the labels leaving
+  one state are distinct and a list of labels replays a trace unambiguously.
+* An actor with nothing to do is *disabled*: it yields no transition.  A no-op self-loop would make
+  every state non-terminal and every liveness check fail on a trivial stuttering lasso.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+S = TypeVar("S", bound=Hashable)
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """One transition's name: who moved, which step, which choice.
+
+    ``reads``/``writes`` name the shared objects the step reads (guards included) and writes; they
+    are the footprints a partial-order reduction needs and are not used for anything else yet.
+    ``fair`` declares the step *weakly fair*: if it stays continuously enabled it is eventually
+    taken (kernel threads, I/O completion).  Fairness belongs to the action ``key`` (actor and
+    step, not the choice), as ``WF_vars(A)`` does in TLA+.
+    """
+
+    actor: str
+    action: str
+    choice: tuple[Any, ...] = ()
+    reads: frozenset[str] = frozenset()
+    writes: frozenset[str] = frozenset()
+    fair: bool = False
+    key: str = field(init=False, compare=False, repr=False)  # "actor: action"; fairness/coverage
+    text: str = field(init=False, compare=False, repr=False)  # unique replay label
+
+    def __post_init__(self) -> None:
+        key = f"{self.actor}: {self.action}"
+        object.__setattr__(self, "key", key)
+        if self.choice:
+            key += "(" + ", ".join(str(c) for c in self.choice) + ")"
+        object.__setattr__(self, "text", key)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """An actor that is blocked, what it waits for, and who holds that.
+
+    ``holders`` are the actors whose progress would unblock it (a lock's owner, the thread that
+    will clear a flag).  Edges ``actor -> holder`` form the wait-for graph; a cycle in it is a
+    deadlock even while other actors (a flusher, a device) can still move.
+    """
+
+    actor: str
+    on: str
+    holders: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        held = f" held by {', '.join(self.holders)}" if self.holders else ""
+        return f"{self.actor} waits for {self.on}{held}"
+
+
+@dataclass(frozen=True, slots=True)
+class Invariant(Generic[S]):
+    """A safety property: ``check(state)`` returns ``None`` when it holds, else why it does not."""
+
+    name: str
+    check: Callable[[S], str | None]
+    doc: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Eventually(Generic[S]):
+    """Liveness: on every fair behaviour from an initial state, ``goal`` eventually holds."""
+
+    name: str
+    goal: Callable[[S], bool]
+    doc: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LeadsTo(Generic[S]):
+    """Liveness: whenever ``trigger`` holds, ``goal`` holds then or later (``P ~> Q``)."""
+
+    name: str
+    trigger: Callable[[S], bool]
+    goal: Callable[[S], bool]
+    doc: str = ""
+
+
+Liveness = Eventually[Any] | LeadsTo[Any]
+Property = Invariant[Any] | Eventually[Any] | LeadsTo[Any]
+
+
+class Model(Generic[S]):
+    """Base class with the optional parts defaulted; override what the model has."""
+
+    #: shown in reports
+    name: str = "model"
+
+    def init_states(self) -> Iterable[S]:
+        raise NotImplementedError
+
+    def successors(self, state: S) -> Iterable[tuple[Label, S]]:
+        """Every enabled transition, in a fixed order, with the state it leads to."""
+        raise NotImplementedError
+
+    def invariants(self) -> Sequence[Invariant[S]]:
+        return ()
+
+    def liveness(self) -> Sequence[Liveness]:
+        return ()
+
+    def is_end(self, state: S) -> bool:
+        """A legitimate end: no transition is enabled and that is not a deadlock."""
+        return False
+
+    def waits(self, state: S) -> Iterable[Wait]:
+        """Blocked actors and what they wait for; empty when nobody is blocked."""
+        return ()
+
+    def actions(self) -> Iterable[str]:
+        """Every action key (``"actor: action"``) the model can fire, for coverage reports."""
+        return ()
+
+    def view(self, state: S) -> Any:
+        """What identifies a state for the visited set (default: the whole state).
+
+        Override to drop ghost history that no property reads (data independence).
+        """
+        return state
+
+    def fields(self, state: S) -> dict[str, Any]:
+        """The state as named fields, for "what changed" in traces."""
+        from .diff import default_fields
+
+        return default_fields(state)
+
+
+def overrides(model: object, method: str) -> bool:
+    """Whether ``model`` defines ``method`` itself rather than inheriting :class:`Model`'s."""
+    impl = getattr(type(model), method, None)
+    return impl is not None and impl is not getattr(Model, method, None)

@@ -1,0 +1,166 @@
+"""The checker's view of one model: its parts looked up once, every call guarded.
+
+Strategies (BFS, DFS, simulation, liveness) share this so that a model's failure is reported the
+same way everywhere: with the model's own names and the trace that reached the failing state,
+never as a bare traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from .diff import changes
+from .errors import ModelError, describe_exception
+from .fingerprint import batch_keyer, keyer
+from .model import Invariant, Label, Wait, overrides
+from .result import Step, Trace
+from .waitfor import find_cycle
+
+Path = list[tuple[Label | None, Any]]
+
+
+class Context:
+    def __init__(self, model: Any, *, exact: bool) -> None:
+        self.model = model
+        self.name: str = getattr(model, "name", type(model).__name__)
+        self.exact = exact
+        self.successors: Callable[[Any], Iterable[tuple[Label, Any]]] = model.successors
+        self.invariants: tuple[Invariant[Any], ...] = tuple(
+            self._call("invariants()", model.invariants) if hasattr(model, "invariants") else ()
+        )
+        self.has_end = overrides(model, "is_end")
+        self.has_waits = overrides(model, "waits")
+        view = model.view if overrides(model, "view") else None
+        self.key: Callable[[Any], Any] = keyer(view, exact)
+        self.keys: Callable[[Sequence[Any]], list[Any]] = batch_keyer(view, exact)
+        self.declared_actions: tuple[str, ...] = tuple(
+            self._call("actions()", model.actions) if hasattr(model, "actions") else ()
+        )
+
+    # --- guarded calls -------------------------------------------------------------------------
+
+    @staticmethod
+    def _call(what: str, fn: Callable[[], Any], path: Path | None = None) -> Any:
+        try:
+            return fn()
+        except ModelError:
+            raise
+        except Exception as exc:  # the model's bug, reported as such
+            raise ModelError(f"{what} raised {describe_exception(exc)}", path) from exc
+
+    def init_states(self) -> list[Any]:
+        states = list(self._call("init_states()", self.model.init_states))
+        if not states:
+            raise ModelError("init_states() returned no state")
+        for i, s in enumerate(states):
+            self.validate(s, f"initial state #{i}", [(None, s)])
+        return states
+
+    def validate(self, state: Any, what: str, path: Path) -> None:
+        """A state must be hashable (immutable) and canonically serialisable."""
+        try:
+            hash(state)
+        except TypeError as exc:
+            raise ModelError(
+                f"{what} is not hashable ({exc}); states must be immutable values "
+                "(frozen dataclasses, tuples, frozensets)",
+                path,
+            ) from exc
+        try:
+            self.key(state)
+        except Exception as exc:
+            raise ModelError(
+                f"{what} cannot be serialised canonically ({describe_exception(exc)})", path
+            ) from exc
+
+    def is_end(self, state: Any, path: Callable[[], Path]) -> bool:
+        if not self.has_end:
+            return False
+        try:
+            return bool(self.model.is_end(state))
+        except Exception as exc:
+            raise ModelError(f"is_end() raised {describe_exception(exc)}", path()) from exc
+
+    def violation(self, state: Any, path: Callable[[], Path]) -> tuple[str, str] | None:
+        """The first invariant that fails in ``state``, as ``(name, why)``."""
+        for inv in self.invariants:
+            try:
+                why = inv.check(state)
+            except Exception as exc:
+                raise ModelError(
+                    f"invariant {inv.name!r} raised {describe_exception(exc)}", path()
+                ) from exc
+            if why is not None:
+                return inv.name, str(why) or f"{inv.name} is false"
+        return None
+
+    def waits(self, state: Any, path: Callable[[], Path]) -> tuple[Wait, ...]:
+        if not self.has_waits:
+            return ()
+        try:
+            return tuple(self.model.waits(state))
+        except Exception as exc:
+            raise ModelError(f"waits() raised {describe_exception(exc)}", path()) from exc
+
+    def wait_cycle(self, state: Any, path: Callable[[], Path]) -> tuple[Wait, ...] | None:
+        return find_cycle(self.waits(state, path)) if self.has_waits else None
+
+    def successor_list(self, state: Any, path: Path) -> list[tuple[Label, Any]]:
+        """All successors of ``state``, each validated; used off the hot path."""
+        out = self._call("successors()", lambda: list(self.successors(state)), path)
+        seen: set[str] = set()
+        for label, nxt in out:
+            if not isinstance(label, Label):
+                raise ModelError(f"successors() yielded {label!r} where a Label belongs", path)
+            if label.text in seen:
+                raise ModelError(
+                    f"two transitions from one state share the label {label.text!r}; "
+                    "add the nondeterministic choice to the label so traces replay",
+                    path,
+                )
+            seen.add(label.text)
+            self.validate(nxt, f"the state reached by {label.text!r}", path + [(label, nxt)])
+        return out
+
+    def diagnose(self, state: Any, path: Path, exc: BaseException) -> ModelError:
+        """Turn an exception seen on the hot path into a precise :class:`ModelError`."""
+        if isinstance(exc, ModelError):
+            return exc
+        try:
+            self.successor_list(state, path)
+        except ModelError as err:
+            return err
+        return ModelError(f"checking successors raised {describe_exception(exc)}", path)
+
+    # --- traces --------------------------------------------------------------------------------
+
+    def replay_ordinals(self, init: Any, ordinals: Sequence[int]) -> Path:
+        """Rebuild a path from "the n-th successor" choices (parents are never stored)."""
+        path: Path = [(None, init)]
+        state = init
+        for n in ordinals:
+            succ = self.successor_list(state, path)
+            label, state = succ[n]
+            path.append((label, state))
+        return path
+
+    def trace(self, init_index: int, path: Path, loop_start: int | None = None,
+              stutters: bool = False) -> Trace:
+        steps = []
+        prev: dict[str, Any] = {}
+        for i, (label, state) in enumerate(path):
+            fields = self.model.fields(state) if hasattr(self.model, "fields") else {"state": state}
+            steps.append(
+                Step(
+                    index=i,
+                    label=None if label is None else label.text,
+                    actor=None if label is None else label.actor,
+                    action=None if label is None else label.action,
+                    choice=() if label is None else label.choice,
+                    state=state,
+                    changes=changes(prev, fields) if i else (),
+                )
+            )
+            prev = fields
+        return Trace(init_index, tuple(steps), loop_start, stutters)

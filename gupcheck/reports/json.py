@@ -1,0 +1,55 @@
+"""Results as JSON-ready dictionaries (``--json``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from gupcheck import __version__
+from gupcheck.engine import Result
+
+
+def _plain(v: Any) -> Any:
+    """Tuples and named tuples become lists; anything else msgspec can encode stays."""
+    return msgspec.to_builtins(v, str_keys=True, enc_hook=repr)
+
+
+def result_to_dict(result: Result) -> dict[str, Any]:
+    s = result.stats
+    trace = None
+    if result.trace is not None:
+        trace = [
+            {"index": st.index, "actor": st.actor, "step": st.action, "label": st.label,
+             "choice": _plain(st.choice),
+             "detail": "; ".join(f"{k}: {a} → {b}" for k, a, b in st.changes),
+             "changes": [[k, _plain(a), _plain(b)] for k, a, b in st.changes]}
+            for st in result.trace.steps
+        ]
+    return {
+        "gupcheck_version": __version__,
+        "model": result.model,
+        "strategy": result.strategy,
+        "exact": result.exact,
+        "verdict": result.verdict.value,
+        "property": result.property,
+        "message": result.message,
+        "bound": result.bound,
+        "states": s.distinct,
+        "transitions": s.generated,
+        "depth": s.depth,
+        "seconds": round(s.seconds, 4),
+        "states_per_second": round(s.states_per_second, 1),
+        "collision_probability": s.collision_probability,
+        "visited_bytes": s.visited_bytes,
+        "trace_bytes": s.trace_bytes,
+        "peak_rss_bytes": s.peak_rss_bytes,
+        "coverage": result.coverage,
+        "unfired": list(result.unfired),
+        "notes": list(result.notes),
+        "waits": [str(w) for w in result.waits],
+        "init_index": result.trace.init_index if result.trace else None,
+        "loop_start": result.trace.loop_start if result.trace else None,
+        "stutters": result.trace.stutters if result.trace else None,
+        "trace": trace,
+    }

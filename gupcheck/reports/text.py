@@ -1,0 +1,98 @@
+"""The plain-text report of one check: verdict, why, trace (only what changed), counts, coverage.
+
+This is the engine-level report; kernel scenarios add their own notation on top of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gupcheck.engine import Result, Verdict
+
+MARK = {
+    Verdict.HOLDS: "✓",
+    Verdict.VIOLATED: "✗",
+    Verdict.DEADLOCK: "✗",
+    Verdict.STARVES: "✗",
+    Verdict.INCOMPLETE: "?",
+    Verdict.ERROR: "!",
+}
+
+ASSUMPTIONS = ("Model assumptions: each step is atomic and sequentially consistent; "
+               "only the interleavings of the listed steps are explored.")
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, tuple) and not hasattr(v, "_fields"):
+        return "(" + ", ".join(_fmt(x) for x in v) + ("," if len(v) == 1 else "") + ")"
+    return str(v)
+
+
+def render_trace(result: Result) -> list[str]:
+    trace = result.trace
+    if trace is None:
+        return []
+    lines = ["Trace" + (" (a lasso)" if trace.loop_start is not None else "") + ":"]
+    last = len(trace.steps) - 1
+    for step in trace.steps:
+        prefix = "  "
+        if trace.loop_start is not None and step.index == trace.loop_start and not trace.stutters:
+            lines.append("  ── loop starts here: the steps below repeat forever ──")
+        if step.label is None:
+            state = result_fields(step.state)
+            lines.append(f"{prefix}{step.index:>3}  initial state  {state}")
+            continue
+        marker = MARK[result.verdict] if step.index == last and result.verdict in (
+            Verdict.VIOLATED, Verdict.DEADLOCK, Verdict.ERROR) else " "
+        changed = ", ".join(f"{k}: {_fmt(a)} → {_fmt(b)}" for k, a, b in step.changes) or "no change"
+        lines.append(f"{prefix}{step.index:>3}{marker} {step.label}   {changed}")
+    if trace.loop_start is not None:
+        if trace.stutters:
+            lines.append(f"  ── step {last} repeats forever (stuttering): no weakly fair action "
+                         "is enabled there ──")
+        else:
+            lines.append(f"  ── back to step {trace.loop_start} ──")
+    return lines
+
+
+def result_fields(state: Any) -> str:
+    from gupcheck.engine.diff import default_fields
+
+    return "  ".join(f"{k}={_fmt(v)}" for k, v in default_fields(state).items())
+
+
+def render(result: Result, *, coverage: bool = True) -> str:
+    s = result.stats
+    lines = [
+        f"{MARK[result.verdict]} {result.model}: {result.verdict.value.upper()}"
+        + (f" — {result.property}" if result.property else ""),
+        f"  {result.message}",
+    ]
+    if result.bound:
+        lines.append(f"  limit hit: {result.bound}")
+    lines += [f"  note: {n}" for n in result.notes]
+    lines.append("")
+    lines += render_trace(result)
+    if result.trace:
+        lines.append("")
+    mode = "exact states" if result.exact else "64-bit fingerprints"
+    lines.append(f"Search: {result.strategy}, {mode}")
+    lines.append(f"  {s.distinct:,} distinct states, {s.generated:,} generated, depth {s.depth}, "
+                 f"{s.seconds:.2f} s ({s.states_per_second:,.0f} distinct states/s)")
+    if s.distinct:
+        lines.append(
+            f"  memory: visited set {s.visited_bytes / s.distinct:.1f} B/state, trace records "
+            f"{s.trace_bytes / s.distinct:.1f} B/state, peak RSS {s.peak_rss_bytes / 2**20:,.0f} MiB "
+            f"({s.peak_rss_bytes / s.distinct:,.0f} B/state)")
+    if s.collision_probability is not None:
+        lines.append(f"  fingerprint collision probability: {s.collision_probability:.1e} "
+                     "(optimistic estimate, as TLC)")
+    if coverage and result.coverage:
+        lines.append("Coverage (times each action fired):")
+        width = max(len(k) for k in result.coverage)
+        for k, v in result.coverage.items():
+            lines.append(f"  {k:<{width}}  {v:>10,}")
+    if result.unfired:
+        lines.append("Never fired: " + ", ".join(result.unfired))
+    lines.append(ASSUMPTIONS)
+    return "\n".join(lines)

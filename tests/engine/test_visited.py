@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gupcheck.engine.visited import ExactSet, FingerprintTable
+
+u64 = st.integers(min_value=0, max_value=2**64 - 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.one_of(u64, st.integers(0, 40)), max_size=300), max_size=12))
+def test_fingerprint_table_behaves_like_a_set(batches: list[list[int]]) -> None:
+    table = FingerprintTable(capacity=16)  # small, so batches force growth
+    model: set[int] = set()
+    for batch in batches:
+        mask = table.add_many(batch)
+        expected = []
+        for k in batch:
+            k = k or 1  # 0 is the empty-slot marker and is stored as 1
+            expected.append(k not in model)
+            model.add(k)
+        assert mask.tolist() == expected
+        assert len(table) == len(model)
+    assert sorted(table.fingerprints().tolist()) == sorted(model)
+    for k in list(model)[:50]:
+        assert k in table
+
+
+def test_fingerprint_table_stays_at_most_three_quarters_full() -> None:
+    table = FingerprintTable(capacity=16)
+    rng = np.random.default_rng(1)
+    keys = rng.integers(1, 2**63, size=10_000).tolist()
+    table.add_many(keys)
+    assert len(table) == 10_000
+    assert table.nbytes <= 8 * 10_000 / 0.375 + 8
+    assert table.nbytes >= 8 * 10_000 / 0.75
+
+
+def test_exact_set_marks_only_first_occurrences_new() -> None:
+    s = ExactSet()
+    assert s.add_many([b"a", b"b", b"a"]).tolist() == [True, True, False]
+    assert s.add_many([b"b", b"c"]).tolist() == [False, True]
+    assert len(s) == 3
