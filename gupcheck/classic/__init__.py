@@ -22,6 +22,8 @@ DEMOS: dict[str, tuple[Callable[[], Model], str]] = {
                                 "dining philosophers beside a ticking clock: partial deadlock"),
     "lost-update": (lambda: LostUpdate(2, 1), "two threads, non-atomic counter += 1: lost update"),
     "lost-update-3x2": (lambda: LostUpdate(3, 2), "three threads, two increments each"),
+    "lost-update-4x2": (lambda: LostUpdate(4, 2),
+                        "four threads, two increments each: 5.2 million states before the bug"),
     "ticket-lock-fair": (lambda: TicketLock(fair_release=True),
                          "ticket lock with a weakly fair release: every waiter gets the lock"),
     "ticket-lock-unfair": (lambda: TicketLock(fair_release=False),

@@ -10,7 +10,13 @@ Each process runs, one atomic step per line (the same statements as SPIN's
 
 Two processes that both read ``counter`` before either writes it back lose an update.  The
 property ``no-lost-update`` says that when every process has finished, ``counter == N * K``.  The
-counter is kept modulo 256 as Promela's ``byte`` is, so the state spaces match SPIN's.
+counter is kept modulo 256 as Promela's ``byte`` is.
+
+Process termination is modelled as SPIN does it, so that the reachable-state counts equal SPIN's
+"states, stored" with its reductions off (``spin -o1 -o3``, ``-DNOREDUCE``): reaching the end of
+its body is not the end of a process; a separate step removes it, and SPIN removes only the
+most recently created live process, so process ``p`` can die only once every higher pid is dead.
+A dead process's locals are gone from SPIN's state vector; here they are zeroed.
 
 The state is one flat tuple ``(counter, pc0, tmp0, i0, pc1, tmp1, i1, ...)``: this model is the
 engine's speed benchmark, and flat tuples are the cheapest states Python can build and encode.
@@ -22,8 +28,8 @@ from collections.abc import Iterator
 
 from gupcheck.engine import Invariant, Label, Model
 
-# program counters, as SPIN numbers the locations of the process body
-LOOP, LOAD, INC, STORE, NEXT, END = 0, 1, 2, 3, 4, 5
+# program counters: the locations of the process body, then "removed from the state"
+LOOP, LOAD, INC, STORE, NEXT, END, DEAD = 0, 1, 2, 3, 4, 5, 6
 
 State = tuple[int, ...]
 
@@ -33,12 +39,13 @@ class LostUpdate(Model[State]):
         self.n = processes
         self.k = increments
         self.name = f"lost-update-{processes}x{increments}"
-        self._all_end = (END,) * processes
+        self._all_dead = (DEAD,) * processes
         self._labels: dict[tuple[int, int], Label] = {}
         for p in range(processes):
             for pc, step, r, w in (
                 (LOOP, "i < K", (), ()),
                 (END, "else -> break", (), ()),
+                (DEAD, "-end- (process removed)", ("pids",), ("pids",)),
                 (LOAD, "tmp = counter", ("counter",), ()),
                 (INC, "tmp = tmp + 1", (), ()),
                 (STORE, "counter = tmp", (), ("counter",)),
@@ -67,16 +74,20 @@ class LostUpdate(Model[State]):
                 yield labels[p, STORE], (tmp,) + s[1:b] + (NEXT, tmp, i) + s[b + 3:]
             elif pc == NEXT:
                 yield labels[p, NEXT], s[:b] + (LOOP, tmp, i + 1) + s[b + 3:]
+            elif pc == END and all(q == DEAD for q in s[b + 3::3]):
+                yield labels[p, DEAD], s[:b] + (DEAD, 0, 0) + s[b + 3:]
 
     def is_end(self, s: State) -> bool:
-        return s[1::3] == self._all_end
+        return s[1::3] == self._all_dead
 
     def invariants(self) -> list[Invariant[State]]:
         return [Invariant("no-lost-update", self._no_lost_update,
                           "when every process has finished, counter == N * K")]
 
     def _no_lost_update(self, s: State) -> str | None:
-        if self.is_end(s) and s[0] != (self.n * self.k) & 0xFF:
+        if min(s[1::3]) < END:  # someone is still running
+            return None
+        if s[0] != (self.n * self.k) & 0xFF:
             return f"every process finished but counter = {s[0]}, not {self.n * self.k}"
         return None
 

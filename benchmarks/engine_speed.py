@@ -1,0 +1,157 @@
+"""Engine speed and memory on the lost-update model, beside a naive BFS and SPIN, in one run.
+
+    python benchmarks/engine_speed.py                 # N=4 processes, K=2 increments
+    python benchmarks/engine_speed.py --n 3 --k 3 --no-naive
+
+Every configuration explores the *whole* state space (the model's property is switched off), so
+the search order does not decide the time.  Each runs in its own subprocess so that its peak RSS
+is its own.  Rows:
+
+* ``gupcheck bfs`` — the engine: 64-bit fingerprints in a numpy open-addressing table, 6-byte
+  parent records, batched successor lookup;
+* ``naive`` — the baseline every Python checker starts from: a ``dict`` from state tuple to
+  parent state, in this same script, with the cyclic GC paused as gupcheck pauses it, and
+  ``naive-gc-on`` the same with the GC left on, as a first attempt usually runs;
+* ``spin`` — SPIN 6.5.2 on ``promela/lost_update.pml`` with its reductions off (``-o1 -o3``,
+  ``-DNOREDUCE``), the same state space state for state; and with its default reductions, for
+  reference (fewer states, so not comparable per state).
+
+Memory is reported three ways: visited-set bytes per state, trace-record bytes per state, and
+peak RSS divided by states (which also counts the frontier and the interpreter).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+from collections import deque
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+
+def run_gupcheck(n: int, k: int) -> dict:
+    from gupcheck.classic import LostUpdate
+    from gupcheck.engine import check
+
+    class WholeSpace(LostUpdate):
+        def invariants(self) -> tuple:
+            return ()
+
+    r = check(WholeSpace(n, k))
+    s = r.stats
+    return {"states": s.distinct, "transitions": s.generated, "seconds": s.seconds,
+            "visited_B": s.visited_bytes / s.distinct, "trace_B": s.trace_bytes / s.distinct,
+            "rss_B": s.peak_rss_bytes / s.distinct, "verdict": r.verdict.value}
+
+
+def run_naive(n: int, k: int, gc_on: bool = False) -> dict:
+    """A plain BFS over the same successor function: set of tuples, dict of parents."""
+    import gc
+
+    from gupcheck.classic import LostUpdate
+
+    if not gc_on:
+        gc.disable()
+    model = LostUpdate(n, k)
+    t0 = time.perf_counter()
+    init = model.init_states()[0]
+    parent: dict = {init: None}
+    queue = deque([init])
+    transitions = 0
+    while queue:
+        s = queue.popleft()
+        for _label, t in model.successors(s):
+            transitions += 1
+            if t not in parent:
+                parent[t] = s
+                queue.append(t)
+    secs = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"states": len(parent), "transitions": transitions, "seconds": secs,
+            "visited_B": sys.getsizeof(parent) / len(parent), "trace_B": None,
+            "rss_B": rss / len(parent), "verdict": "holds"}
+
+
+def run_spin_row(n: int, k: int, reductions: bool) -> dict | None:
+    sys.path.insert(0, str(HERE))
+    from spin_runner import run_spin, spin_available
+
+    if not spin_available():
+        return None
+    r = run_spin(str(HERE / "promela" / "lost_update.pml"), {"N": n, "K": k},
+                 reductions=reductions, search="dfs")
+    mem = r.get("total_memory_mb") or 0.0
+    return {"states": r["states_stored"], "transitions": r["transitions"],
+            "seconds": r.get("pan_elapsed_s") or r.get("wall_s"), "visited_B": None, "trace_B": None,
+            "rss_B": mem * 2**20 / max(r["states_stored"], 1), "verdict": "holds"}
+
+
+def _child(which: str, n: int, k: int) -> None:
+    if which == "gupcheck":
+        out = run_gupcheck(n, k)
+    elif which == "naive":
+        out = run_naive(n, k)
+    elif which == "naive-gc-on":
+        out = run_naive(n, k, gc_on=True)
+    else:
+        out = run_spin_row(n, k, reductions=(which == "spin-reduced"))
+    print(json.dumps(out))
+
+
+def _fmt(v: float | None, spec: str) -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=4)
+    ap.add_argument("--k", type=int, default=2)
+    ap.add_argument("--no-naive", action="store_true")
+    ap.add_argument("--no-spin", action="store_true")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        _child(args.child, args.n, args.k)
+        return
+    rows = ["gupcheck"] + ([] if args.no_naive else ["naive", "naive-gc-on"]) + (
+        [] if args.no_spin else ["spin", "spin-reduced"])
+    results = {}
+    for which in rows:
+        proc = subprocess.run([sys.executable, __file__, "--child", which, "--n", str(args.n),
+                               "--k", str(args.k)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(f"{which}: failed\n{proc.stderr}", file=sys.stderr)
+            continue
+        line = proc.stdout.strip().splitlines()[-1]
+        if line != "null":
+            results[which] = json.loads(line)
+    print(f"lost-update N={args.n} K={args.k}, whole state space, one core; "
+          f"{platform.processor() or platform.machine()}, Python {platform.python_version()}")
+    print(f"{'engine':<14}{'states':>13}{'transitions':>14}{'seconds':>9}{'states/s':>12}"
+          f"{'visited B/st':>14}{'trace B/st':>12}{'RSS B/st':>10}")
+    for which, r in results.items():
+        sps = r["states"] / r["seconds"] if r["seconds"] else None
+        print(f"{which:<14}{r['states']:>13,}{r['transitions']:>14,}{r['seconds']:>9.2f}"
+              f"{_fmt(sps, ',.0f'):>12}{_fmt(r['visited_B'], '.1f'):>14}"
+              f"{_fmt(r['trace_B'], '.1f'):>12}{_fmt(r['rss_B'], '.0f'):>10}")
+    g = results.get("gupcheck")
+    if g and "naive" in results:
+        nv = results["naive"]
+        print(f"gupcheck vs naive: {nv['seconds'] / g['seconds']:.2f}x faster, "
+              f"{nv['rss_B'] / g['rss_B']:.2f}x less RSS per state")
+    if g and "spin" in results:
+        sp = results["spin"]
+        same = "same" if sp["states"] == g["states"] else "DIFFERENT"
+        print(f"gupcheck vs spin (reductions off, {same} state count): "
+              f"{g['seconds'] / sp['seconds']:.1f}x slower")
+
+
+if __name__ == "__main__":
+    main()
