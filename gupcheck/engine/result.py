@@ -36,6 +36,7 @@ class Step:
     choice: tuple[Any, ...]
     state: Any
     changes: tuple[tuple[str, Any, Any], ...]
+    fields: dict[str, Any] = field(default_factory=dict, compare=False)  # the model's view
 
 
 @dataclass(frozen=True, slots=True)

@@ -160,6 +160,7 @@ class Context:
                     choice=() if label is None else label.choice,
                     state=state,
                     changes=changes(prev, fields) if i else (),
+                    fields=fields,
                 )
             )
             prev = fields

@@ -39,8 +39,8 @@ def render_trace(result: Result) -> list[str]:
         if trace.loop_start is not None and step.index == trace.loop_start and not trace.stutters:
             lines.append("  ── loop starts here: the steps below repeat forever ──")
         if step.label is None:
-            state = result_fields(step.state)
-            lines.append(f"{prefix}{step.index:>3}  initial state  {state}")
+            lines.append(f"{prefix}{step.index:>3}  initial state")
+            lines += [f"{prefix}       {k}: {_fmt(v)}" for k, v in step.fields.items()]
             continue
         marker = MARK[result.verdict] if step.index == last and result.verdict in (
             Verdict.VIOLATED, Verdict.DEADLOCK, Verdict.ERROR) else " "
@@ -53,12 +53,6 @@ def render_trace(result: Result) -> list[str]:
         else:
             lines.append(f"  ── back to step {trace.loop_start} ──")
     return lines
-
-
-def result_fields(state: Any) -> str:
-    from gupcheck.engine.diff import default_fields
-
-    return "  ".join(f"{k}={_fmt(v)}" for k, v in default_fields(state).items())
 
 
 def render(result: Result, *, coverage: bool = True) -> str:

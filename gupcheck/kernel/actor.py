@@ -1,0 +1,82 @@
+"""How a kernel path is written as atomic steps.
+
+An actor (a user thread, the flusher, kswapd, the disk, a kworker) runs operations.  An
+operation is a small state machine: its :class:`~.state.Thread` says at which *stage* it is, and
+the stage function returns the steps it can take from there.  Each step is named after the kernel
+function it models and is atomic: a lock-free actor (DMA, GUP-fast, a CPU store through an
+existing PTE) can run between any two steps, so a kernel function is split wherever such an actor
+could observe an intermediate state.
+
+A stage that cannot proceed returns :class:`Blocked`, naming what it waits for and who holds it:
+the engine's deadlock detection builds its wait-for graph from these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .config import KernelConfig
+from .state import KState, Thread
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One atomic step: the kernel function it models and the state it leads to."""
+
+    func: str
+    state: KState
+    choice: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Blocked:
+    """The actor sleeps: on what, held by whom (actors)."""
+
+    on: str
+    holders: tuple[str, ...] = ()
+
+
+Outcome = list[Move] | Blocked
+
+
+@dataclass(frozen=True, slots=True)
+class Ctx:
+    """What a stage function needs: the state, who is running, the kernel being modelled."""
+
+    k: KState
+    me: int
+    name: str
+    cfg: KernelConfig
+    op: tuple[Any, ...]  # the operation being run, e.g. ("store", page, block)
+
+    @property
+    def thread(self) -> Thread:
+        return self.k.threads[self.me]
+
+    def var(self, key: str, default: Any = None) -> Any:
+        for k, v in self.thread.local:
+            if k == key:
+                return v
+        return default
+
+    def goto(self, k: KState, stage: str, **local: Any) -> KState:
+        """Continue the same operation at ``stage``, updating the named locals."""
+        t = k.threads[self.me]
+        merged = dict(t.local)
+        merged.update(local)
+        return k.with_thread(self.me, replace(t, stage=stage, local=tuple(sorted(merged.items()))))
+
+    def finish(self, k: KState, result: str | None = None) -> KState:
+        """The operation returns (with ``result``, if it reports one); the next one may start."""
+        t = k.threads[self.me]
+        results = t.results + ((result,) if result else ())
+        return k.with_thread(self.me, Thread(pc=t.pc + 1, results=results))
+
+
+Stage = Callable[[Ctx], Outcome]
+
+
+def run_stage(stages: dict[str, Stage], c: Ctx) -> Outcome:
+    return stages[c.thread.stage](c)

@@ -1,0 +1,41 @@
+"""Which kernel is being modelled: every behaviour that changed between releases is one switch.
+
+Each switch names the release (and commit, where known) that introduced it, so another release
+is one line.  Sources: ../shared/reference/kernel-facts.md §1.3 and modeling-notes.md §1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class KernelConfig:
+    name: str
+    #: 6.3: block direct I/O takes FOLL_PIN pins (iov_iter_extract_pages, BIO_PAGE_PINNED);
+    #: before, FOLL_GET references (iov_iter_get_pages2), invisible to folio_maybe_dma_pinned.
+    dio_foll_pin: bool
+    #: 5.18, cc5095747edf "ext4: don't BUG if someone dirty pages without asking ext4 first":
+    #: writeback warns "page %lu does not have buffers attached" and drops the data; before, BUG.
+    ext4_warn_no_buffers: bool
+    #: 6.4, d824ec2a1546 "mm: do not reclaim private data from pinned page": shrink_folio_list
+    #: activates a folio_maybe_dma_pinned() folio after try_to_unmap, before releasing buffers.
+    reclaim_skips_pinned: bool
+    #: 5.7, 3faa52c03f44 "mm/gup: track FOLL_PIN pages": GUP_PIN_COUNTING_BIAS accounting.
+    pin_counting: bool
+    #: sb/mapping requires stable writes (MD RAID parity, DIF/DIX): folio_wait_stable waits
+    stable_writes: bool = False
+
+
+#: v4.20, the code the 2018 thread argued about
+LEGACY_4_20 = KernelConfig("legacy-4.20", dio_foll_pin=False, ext4_warn_no_buffers=False,
+                           reclaim_skips_pinned=False, pin_counting=False)
+#: Debian 12's 6.1.192.  d824ec2a1546 reached 6.2.y as a stable backport; for 6.1 it does not
+#: matter here, because 6.1's direct I/O takes FOLL_GET references, which it does not see.
+LINUX_6_1 = KernelConfig("linux-6.1", dio_foll_pin=False, ext4_warn_no_buffers=True,
+                         reclaim_skips_pinned=True, pin_counting=True)
+#: Debian 13's 6.12.118
+LINUX_6_12 = KernelConfig("linux-6.12", dio_foll_pin=True, ext4_warn_no_buffers=True,
+                          reclaim_skips_pinned=True, pin_counting=True)
+
+KERNELS = {k.name: k for k in (LEGACY_4_20, LINUX_6_1, LINUX_6_12)}

@@ -1,0 +1,94 @@
+"""The block device, its completions, and the bio_dirty_work kworker.
+
+A write bio reads the page when the device does the transfer, not when it is submitted; a read
+bio (direct I/O into user memory) writes the page by DMA, block by block, whatever the page's
+flags say: DMA takes no folio lock and does not look at PG_writeback.
+
+Completion runs in interrupt context (``bio->bi_end_io``): it may not sleep or take the folio
+lock.  block/bio.c ``bio_check_pages_dirty``: if every page of a direct-I/O read is still dirty
+the pages are released at once (``bio_release_pages``); otherwise the bio goes on
+``bio_dirty_list`` and ``bio_dirty_work`` later runs ``bio_dirty_fn``, which re-dirties the pages
+with ``set_page_dirty_lock`` and only then drops the reference or pin (modeling-notes §1.1).
+The waiting ``read()`` is woken by the completion, so it can return before that re-dirtying.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .actor import Blocked, Ctx, Move, Outcome
+from .dirty import folio_mark_dirty
+from .gup import release
+from .state import SUBBLOCKS, Bio, KState
+
+
+def disk_moves(c: Ctx) -> Outcome:
+    moves: list[Move] = []
+    k = c.k
+    for b in k.bios:
+        if b.pending:
+            moves.append(_transfer(c, b))
+        elif not b.done:
+            moves.append(_complete(c, b))
+    return moves
+
+
+def _transfer(c: Ctx, b: Bio) -> Move:
+    k, block = c.k, b.pending[0]
+    f = k.folio(b.page)
+    rest = replace(b, pending=b.pending[1:])
+    if b.write:
+        where = b.page * SUBBLOCKS + block
+        k = replace(k, disk=k.disk[:where] + (f.data[block],) + k.disk[where + 1:])
+        k = k.with_bio(rest, b.id)
+        return Move(f"write bio #{b.id} transfers page {b.page} block {block} "
+                    f"({f.data[block]}) to disk", k)
+    for w in k.bios:
+        if w.write and w.page == b.page and block in w.pending:
+            k = k.violate(
+                "stable-writeback",
+                f"DMA of read bio #{b.id} ({b.owner}) wrote page {b.page} block {block} while "
+                f"writeback bio #{w.id} had not yet transferred it: the disk gets whatever the "
+                "page holds when the device reads it (O1)")
+    data = f.data[:block] + (b.value,) + f.data[block + 1:]
+    k = k.with_folio(b.page, replace(f, data=data)).with_bio(rest, b.id)
+    return Move(f"DMA of read bio #{b.id} writes {b.value} into page {b.page} "
+                f"block {block}", k)
+
+
+def _complete(c: Ctx, b: Bio) -> Move:
+    k = c.k
+    if b.write:
+        f = k.folio(b.page)
+        k = k.with_folio(b.page, replace(f, writeback=False)).with_bio(None, b.id)
+        return Move(f"end_bio: folio_end_writeback(page {b.page})", k)
+    k = _wake(k, b.waiter)
+    if k.folio(b.page).dirty:
+        k = release(k, b.page, pin=b.pinned, pin_counting=c.cfg.pin_counting).with_bio(None, b.id)
+        return Move(f"iomap_dio_bio_end_io: bio_check_pages_dirty: page {b.page} still dirty, "
+                    "bio_release_pages", k)
+    k = k.with_bio(replace(b, done=True), b.id)
+    k = replace(k, dirty_work=k.dirty_work + (b.id,))
+    return Move(f"iomap_dio_bio_end_io: bio_check_pages_dirty: page {b.page} was cleaned, "
+                "queue on bio_dirty_list for bio_dirty_work", k)
+
+
+def _wake(k: KState, waiter: int) -> KState:
+    """complete(): the direct-I/O waiter may return from read()."""
+    return k.with_thread(waiter, replace(k.threads[waiter], stage="dio:return"))
+
+
+def bio_dirty_work(c: Ctx) -> Outcome:
+    """bio_dirty_fn: set_page_dirty_lock on each page, then bio_release_pages."""
+    k = c.k
+    if not k.dirty_work:
+        return []
+    b = k.bio(k.dirty_work[0])
+    f = k.folio(b.page)
+    if f.locked is not None:
+        return Blocked(f"folio lock of page {b.page}", (f.locked,))
+    k = folio_mark_dirty(k, b.page, who="bio_dirty_fn (set_page_dirty_lock)")
+    k = release(k, b.page, pin=b.pinned, pin_counting=c.cfg.pin_counting)
+    k = replace(k.with_bio(None, b.id), dirty_work=k.dirty_work[1:])
+    what = "unpin_user_page" if b.pinned else "put_page"
+    return [Move(f"bio_dirty_fn: set_page_dirty_lock(page {b.page}), {what}", k)]

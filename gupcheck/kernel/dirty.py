@@ -1,0 +1,47 @@
+"""Marking a folio dirty: folio_mark_dirty and ext4's ->dirty_folio.
+
+mm/page-writeback.c ``folio_mark_dirty``: with a mapping, call ``mapping->a_ops->dirty_folio``;
+without one (the folio was truncated), ``noop_dirty_folio`` just sets PG_dirty.
+fs/ext4/inode.c ``ext4_dirty_folio``: ``WARN_ON_ONCE(!folio_test_locked(folio) &&
+!folio_test_dirty(folio))``, ``WARN_ON_ONCE(!folio_buffers(folio))``, then
+fs/buffer.c ``block_dirty_folio``: mark every attached buffer dirty and set PG_dirty.  It never
+allocates blocks: a folio dirtied without buffers has nothing to write its data to.
+
+The ghost checks here are properties P2a and P2b of modeling-notes §3:
+
+* ``mkwrite-before-dirty``: a folio with a mapping goes clean -> dirty only if ``->page_mkwrite``
+  ran since it was last cleaned (``prepared``).  The transfer of a PTE dirty bit (by
+  ``folio_clear_dirty_for_io`` or ``try_to_unmap_one``) is exempt: such a PTE was made writable
+  by ``->page_mkwrite``.
+* ``dirty-has-backing``: ``->dirty_folio`` never runs on a folio without buffers.
+"""
+
+from __future__ import annotations
+
+from .state import BH_DIRTY, KState
+
+EXT4_DIRTY_FOLIO_WARN = "WARNING at fs/ext4/inode.c ext4_dirty_folio: WARN_ON_ONCE(!folio_buffers(folio))"
+
+
+def folio_mark_dirty(k: KState, page: int, *, who: str, pte_transfer: bool = False) -> KState:
+    """mm/page-writeback.c folio_mark_dirty(): ->dirty_folio, or noop_dirty_folio if truncated."""
+    f = k.folio(page)
+    if not f.mapping:
+        return k.update_folio(page, dirty=True)  # noop_dirty_folio
+    if not f.dirty and not f.prepared and not pte_transfer:
+        k = k.violate(
+            "mkwrite-before-dirty",
+            f"{who} marked page {page} dirty without ->page_mkwrite since writeback cleaned it "
+            "(Dave Chinner: ->page_mkwrite must run on every clean->dirty transition)")
+    return ext4_dirty_folio(k, page, who=who)
+
+
+def ext4_dirty_folio(k: KState, page: int, *, who: str) -> KState:
+    f = k.folio(page)
+    if f.buffers is None:
+        k = k.event(EXT4_DIRTY_FOLIO_WARN).violate(
+            "dirty-has-backing",
+            f"{who} dirtied page {page}, which has no buffers: {EXT4_DIRTY_FOLIO_WARN}")
+        return k.update_folio(page, dirty=True)
+    # block_dirty_folio
+    return k.update_folio(page, dirty=True, buffers=(BH_DIRTY,) * len(f.buffers))

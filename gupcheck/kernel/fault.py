@@ -1,0 +1,112 @@
+"""The write fault on a shared file mapping, and CPU stores through the mapping.
+
+mm/memory.c: a store to a page whose PTE is absent goes ``handle_mm_fault`` -> ``do_fault`` ->
+``do_shared_fault`` (``__do_fault`` -> ``filemap_fault`` reads the page if it is not cached);
+a store to a present read-only PTE goes ``do_wp_page`` -> ``wp_page_shared``.  Both call
+``do_page_mkwrite`` -> ``vma->vm_ops->page_mkwrite`` = ``ext4_page_mkwrite`` before the PTE is
+made writable and dirty (``wp_page_reuse``/``finish_fault``) and ``fault_dirty_shared_page``
+unlocks the folio.  A shared ext4 mapping is write-notify (``vma_wants_writenotify``), so a read
+fault maps the page read-only and the first store always takes this path.
+
+fs/ext4/inode.c ``ext4_page_mkwrite``: ``sb_start_pagefault``, ``filemap_invalidate_lock_shared``,
+``folio_lock``; buffers are attached and mapped (the file's blocks are allocated here), the folio
+is marked dirty (``block_commit_write`` / ``folio_mark_dirty``), and ``folio_wait_stable`` waits
+for writeback on a stable-writes device; it returns with the folio locked (VM_FAULT_LOCKED).
+
+The same path serves GUP's slow path (``faultin_page`` with FAULT_FLAG_WRITE): the caller names
+the stage to return to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .actor import Blocked, Ctx, Move, Outcome
+from .dirty import folio_mark_dirty
+from .state import BH_CLEAN, SUBBLOCKS, Folio, KState, Pte
+
+
+def fault_begin(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
+    """The first step of a write fault on ``page``; afterwards the thread goes on at ``ret``."""
+    if k.folios[page] is None:
+        return [Move("filemap_fault: read the page into the page cache",
+                     c.goto(_filemap_fault(k, page), "fault:mkwrite", fpage=page, fret=ret))]
+    return _mkwrite_lock(c, c.goto(k, "fault:mkwrite", fpage=page, fret=ret))
+
+
+def _filemap_fault(k: KState, page: int) -> KState:
+    """filemap_fault -> filemap_read_folio: a new uptodate folio, read from disk.
+
+    ext4 reads with mpage_readahead, which attaches no buffer_heads to fully mapped pages.
+    """
+    data = k.disk[page * SUBBLOCKS:(page + 1) * SUBBLOCKS]
+    return k.with_folio(page, Folio(index=page, data=tuple(data), refcount=1))
+
+
+def _mkwrite_lock(c: Ctx, k: KState) -> Outcome:
+    """ext4_page_mkwrite: folio_lock, then attach buffers and dirty the folio under the lock."""
+    page = dict(k.threads[c.me].local)["fpage"]
+    f = k.folio(page)
+    if f.locked is not None and f.locked != c.name:
+        return Blocked(f"folio lock of page {page}", (f.locked,))
+    attach = f.buffers is None
+    if attach:  # create_empty_buffers + ext4_da_get_block_prep: blocks already allocated
+        f = attach_buffers(f)
+    k = k.with_folio(page, replace(f, locked=c.name, prepared=True))
+    k = folio_mark_dirty(k, page, who=c.name)
+    func = "ext4_page_mkwrite: folio_lock, " + ("attach buffers, " if attach else "") + \
+        "block_commit_write -> folio_mark_dirty"
+    return [Move(func, c.goto(k, "fault:install"))]
+
+
+def attach_buffers(f: Folio) -> Folio:
+    """folio_attach_private: PG_private set, one more reference on the folio."""
+    return replace(f, buffers=(BH_CLEAN,) * SUBBLOCKS, refcount=f.refcount + 1)
+
+
+def stage_mkwrite(c: Ctx) -> Outcome:
+    return _mkwrite_lock(c, c.k)
+
+
+def stage_install(c: Ctx) -> Outcome:
+    """folio_wait_stable, then wp_page_reuse/finish_fault and fault_dirty_shared_page."""
+    k, page = c.k, c.var("fpage")
+    f = k.folio(page)
+    if c.cfg.stable_writes and f.writeback:
+        return Blocked(f"folio_wait_stable: writeback of page {page}", ("disk",))
+    pte = k.ptes[page]
+    if pte is None:  # finish_fault maps the folio: one more mapping, one more reference
+        f = replace(f, mapcount=f.mapcount + 1, refcount=f.refcount + 1)
+    k = k.with_folio(page, replace(f, locked=None))
+    k = k.with_pte(page, Pte(writable=True, dirty=True))
+    func = ("wp_page_reuse: pte writable+dirty" if pte is not None
+            else "finish_fault: map pte writable+dirty") + ", fault_dirty_shared_page: folio_unlock"
+    return [Move(func, c.goto(k, c.var("fret")))]
+
+
+FAULT_STAGES = {"fault:mkwrite": stage_mkwrite, "fault:install": stage_install}
+
+
+# --- the user operation: a CPU store -----------------------------------------------------------
+
+def store(c: Ctx) -> Outcome:
+    """("store", page, block, value): a CPU store through the shared mapping.
+
+    Through a writable PTE it is one step, with no kernel involvement: the MMU sets the PTE
+    dirty bit.  Otherwise the store faults and is retried once the fault is handled.
+    """
+    _, page, block, value = c.op
+    k = c.k
+    pte = k.ptes[page]
+    if pte is not None and pte.writable:
+        f = k.folio(page)
+        data = f.data[:block] + (value,) + f.data[block + 1:]
+        k = k.with_folio(page, replace(f, data=data))
+        k = k.with_pte(page, Pte(writable=True, dirty=True))
+        last = k.ghost.last_write
+        row = last[page][:block] + (value,) + last[page][block + 1:]
+        k = k.with_ghost(last_write=last[:page] + (row,) + last[page + 1:])
+        k = k.write_started(page, (block,))
+        return [Move(f"store {value} to page {page} block {block} (pte writable)",
+                     c.finish(k))]
+    return fault_begin(c, k, page, ret="")

@@ -1,0 +1,75 @@
+"""get_user_pages / pin_user_pages: taking and dropping references on user pages.
+
+mm/gup.c.  ``try_grab_folio``: FOLL_GET adds 1 to the refcount; FOLL_PIN on a small folio adds
+``GUP_PIN_COUNTING_BIAS`` (1024), so that ``folio_maybe_dma_pinned`` (refcount >= 1024) can see
+it — fuzzily: 1024 plain references look pinned too (a false positive the kernel accepts).
+Before 5.7 (no pin counting) a pin is a plain reference.
+
+GUP-fast (``gup_fast_pte_range``) walks the page tables without locks: it grabs the folio, then
+re-checks the PTE and backs off if it changed; a write GUP never takes a read-only PTE and falls
+back to the slow path (``__get_user_pages``), which write-faults the page through
+``->page_mkwrite`` (:mod:`.fault`) and then grabs it (``follow_page_mask``).  In this
+sequentially consistent model the grab and the re-check are one atomic step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .actor import Ctx, Move, Outcome
+from .fault import fault_begin
+from .state import GUP_PIN_COUNTING_BIAS, KState
+
+
+def grab(k: KState, page: int, *, pin: bool, pin_counting: bool) -> KState:
+    """try_grab_folio: FOLL_PIN or FOLL_GET on one page."""
+    f = k.folio(page)
+    if pin:
+        bias = GUP_PIN_COUNTING_BIAS if pin_counting else 1
+        k = k.with_folio(page, replace(f, refcount=f.refcount + bias, pins=f.pins + 1))
+        return k.with_ghost(pins_acquired=k.ghost.pins_acquired + 1)
+    return k.with_folio(page, replace(f, refcount=f.refcount + 1, gets=f.gets + 1))
+
+
+def release(k: KState, page: int, *, pin: bool, pin_counting: bool) -> KState:
+    """unpin_user_page (gup_put_folio with FOLL_PIN) or put_page."""
+    f = k.folio(page)
+    if pin:
+        bias = GUP_PIN_COUNTING_BIAS if pin_counting else 1
+        k = k.with_folio(page, replace(f, refcount=f.refcount - bias, pins=f.pins - 1))
+        return k.with_ghost(pins_released=k.ghost.pins_released + 1)
+    return k.with_folio(page, replace(f, refcount=f.refcount - 1, gets=f.gets - 1))
+
+
+def gup_begin(c: Ctx, page: int, *, write: bool, pin: bool, ret: str) -> Outcome:
+    """The first step of get/pin_user_pages_fast on one page; the thread goes on at ``ret``."""
+    k = c.k
+    pte = k.ptes[page]
+    kind = "pin_user_pages_fast" if pin else "get_user_pages_fast"
+    if pte is not None and (pte.writable or not write):
+        k = grab(k, page, pin=pin, pin_counting=c.cfg.pin_counting)
+        what = "FOLL_PIN" if pin else "FOLL_GET"
+        return [Move(f"{kind}: gup_fast_pte_range grabs page {page} ({what})",
+                     c.goto(k, ret, gpin=pin))]
+    # fall back to the slow path: fault the page in for writing, then grab it
+    k = c.goto(k, "", gpage=page, gpin=pin, gwrite=write, gret=ret)
+    return fault_begin(c, k, page, ret="gup:grab")
+
+
+def stage_grab(c: Ctx) -> Outcome:
+    """__get_user_pages after faultin_page: follow_page_mask -> try_grab_folio.
+
+    follow_page_mask finds the page only through a PTE that allows the access; if reclaim or
+    writeback took it away meanwhile, __get_user_pages faults again.
+    """
+    page, pin, write = c.var("gpage"), c.var("gpin"), c.var("gwrite")
+    pte = c.k.ptes[page]
+    if pte is None or (write and not pte.writable):
+        return fault_begin(c, c.k, page, ret="gup:grab")
+    k = grab(c.k, page, pin=pin, pin_counting=c.cfg.pin_counting)
+    kind = "FOLL_PIN" if pin else "FOLL_GET"
+    return [Move(f"__get_user_pages: follow_page_mask grabs page {page} ({kind})",
+                 c.goto(k, c.var("gret")))]
+
+
+GUP_STAGES = {"gup:grab": stage_grab}

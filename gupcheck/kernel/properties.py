@@ -1,0 +1,89 @@
+"""The safety properties of the kernel model (precise definitions: modeling-notes §3).
+
+Most are *event* properties: the step that breaks the rule records it in the ghost state
+(``KState.violate``) with a sentence saying what happened, because only that step knows, e.g.,
+whether a dirtying came with ``->page_mkwrite``.  ``pin-accounting`` is a plain state predicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gupcheck.engine import Invariant
+
+from .state import KState
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyInfo:
+    name: str
+    objective: str
+    summary: str
+    explain: str  # what it protects and which real failure it stands for
+
+
+PROPERTIES: dict[str, PropertyInfo] = {p.name: p for p in (
+    PropertyInfo(
+        "stable-writeback", "O1",
+        "no DMA/DIO write into a page between its writeback bio's submit and transfer",
+        "Writeback must write a stable page: a device or direct I/O writing through a GUP "
+        "reference while the write bio is in flight puts a torn or stale page on disk, and on a "
+        "stable-writes device (RAID parity, DIF/DIX) fails the I/O."),
+    PropertyInfo(
+        "mkwrite-before-dirty", "O2",
+        "a file folio goes clean -> dirty only after ->page_mkwrite",
+        "Dave Chinner's rule (\"Every. Time.\"): the filesystem must be told before a clean page "
+        "is dirtied, to reserve blocks and attach buffers. A GUP user dirtying the page at "
+        "unpin skips it: Linux still breaks this for direct I/O racing writeback (F2)."),
+    PropertyInfo(
+        "dirty-has-backing", "O2",
+        "no dirtying of, and no writeback of, a page without buffers",
+        "ext4 warns in ext4_dirty_folio and at writeback (\"page %lu does not have buffers "
+        "attached\", 5.18+: the data is dropped; before 5.18 the kernel BUGs): the 2018 crash "
+        "reports (F1)."),
+    PropertyInfo(
+        "no-lost-write", "O1/O2",
+        "after fsync returns 0, the last write completed before it is on disk",
+        "An fsync that returns 0 promises durability of every write completed before it; a "
+        "page cleaned by writeback while a DMA was still filling it breaks that promise."),
+    PropertyInfo(
+        "pin-accounting", "-",
+        "folio_maybe_dma_pinned() is true while a FOLL_PIN is held; counts never go negative",
+        "The pin-counting design (5.7) is only as good as its accounting: a false negative lets "
+        "reclaim or fork treat a pinned page as unpinned."),
+)}
+
+
+def _event_property(name: str) -> Callable[[KState], str | None]:
+    def check(k: KState) -> str | None:
+        for prop, why in k.ghost.violations:
+            if prop == name:
+                return why
+        return None
+
+    return check
+
+
+def _pin_accounting(pin_counting: bool) -> Callable[[KState], str | None]:
+    def check(k: KState) -> str | None:
+        for f in k.folios:
+            if f is None:
+                continue
+            if f.refcount < 0 or f.pins < 0 or f.gets < 0 or f.mapcount < 0:
+                return f"page {f.index}: a count went negative ({f})"
+            if pin_counting and f.pins > 0 and not f.maybe_dma_pinned():
+                return (f"page {f.index} holds {f.pins} FOLL_PIN pin(s) but "
+                        f"folio_maybe_dma_pinned() is false (refcount {f.refcount})")
+        return None
+
+    return check
+
+
+def invariants(names: tuple[str, ...], *, pin_counting: bool) -> list[Invariant[KState]]:
+    out = []
+    for name in names:
+        info = PROPERTIES[name]
+        check = _pin_accounting(pin_counting) if name == "pin-accounting" else _event_property(name)
+        out.append(Invariant(name, check, info.summary))
+    return out

@@ -1,0 +1,100 @@
+"""Page reclaim of one file folio: shrink_folio_list as it really is (mm/vmscan.c).
+
+``madvise(MADV_PAGEOUT)`` (``reclaim_pages``) and kswapd both end up here.  Under the folio lock
+(``folio_trylock``, after ``folio_isolate_lru`` took a reference):
+
+1. a folio under writeback is kept;
+2. ``try_to_unmap``: each PTE is cleared, its dirty bit moved to the folio (``try_to_unmap_one``
+   -> ``folio_mark_dirty``);
+3. since 6.4 (d824ec2a1546) a ``folio_maybe_dma_pinned`` folio is activated here, *after* the
+   unmap — FOLL_GET references are not seen;
+4. a dirty file folio is activated: only kswapd may write one, and ext4 has had no
+   ``->writepage`` since 6.3 (``pageout`` returns PAGE_ACTIVATE) — kswapd's ``pageout`` of a
+   dirty folio on older kernels is not modelled;
+5. ``filemap_release_folio`` -> ``try_to_free_buffers``: fails on busy (dirty) buffers, never
+   looks at references or pins, and strips the buffers of a clean folio;
+6. ``__remove_mapping``: ``folio_ref_freeze(folio, 2)`` (page cache + isolation) fails on any
+   extra reference; the folio is put back — **in the page cache, without buffers** (F1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .actor import Ctx, Move, Outcome
+from .dirty import folio_mark_dirty
+from .state import KState
+
+
+def shrink(c: Ctx) -> Outcome:
+    """("madvise_pageout", page) or ("kswapd_reclaim", page): isolate and trylock."""
+    page = c.op[1]
+    k = c.k
+    f = k.folios[page]
+    if f is None or f.isolated:
+        if c.op[0] == "kswapd_reclaim":
+            return []  # nothing to reclaim: kswapd takes no step
+        return [Move(f"madvise(MADV_PAGEOUT): page {page} not on the LRU", c.finish(k, "skipped"))]
+    if f.locked is not None:
+        return [Move(f"shrink_folio_list: folio_trylock(page {page}) fails, keep",
+                     c.finish(k, "kept"))]
+    if f.writeback:
+        return [Move(f"shrink_folio_list: page {page} under writeback, keep", c.finish(k, "kept"))]
+    k = k.with_folio(page, replace(f, isolated=True, refcount=f.refcount + 1, locked=c.name))
+    nxt = "rc:unmap" if k.ptes[page] is not None else "rc:release"
+    return [Move(f"shrink_folio_list: folio_isolate_lru, folio_trylock(page {page})",
+                 c.goto(k, nxt))]
+
+
+def stage_unmap(c: Ctx) -> Outcome:
+    page = c.op[1]
+    k = c.k
+    pte = k.ptes[page]
+    assert pte is not None
+    f = k.folio(page)
+    k = k.with_folio(page, replace(f, mapcount=f.mapcount - 1, refcount=f.refcount - 1))
+    k = k.with_pte(page, None)
+    if pte.dirty:
+        k = folio_mark_dirty(k, page, who=c.name, pte_transfer=True)
+    return [Move(f"try_to_unmap_one: clear the pte of page {page}"
+                 + (", pte dirty -> folio_mark_dirty" if pte.dirty else ""), c.goto(k, "rc:release"))]
+
+
+def _putback(c: Ctx, k: KState, page: int, func: str, result: str) -> Move:
+    f = k.folio(page)
+    k = k.with_folio(page, replace(f, isolated=False, refcount=f.refcount - 1, locked=None))
+    return Move(func, c.finish(k, result))
+
+
+def stage_release(c: Ctx) -> Outcome:
+    page = c.op[1]
+    k = c.k
+    f = k.folio(page)
+    if c.cfg.reclaim_skips_pinned and f.maybe_dma_pinned():
+        return [_putback(c, k, page, "shrink_folio_list: folio_maybe_dma_pinned -> activate_locked",
+                         "kept")]
+    if f.dirty:
+        return [_putback(c, k, page, "shrink_folio_list: dirty file folio -> activate_locked",
+                         "kept")]
+    if f.buffers is not None:
+        if any("dirty" in b for b in f.buffers):
+            return [_putback(c, k, page, "filemap_release_folio: try_to_free_buffers fails "
+                             "(busy buffers), keep", "kept")]
+        k = k.with_folio(page, replace(f, buffers=None, refcount=f.refcount - 1))
+        return [Move(f"filemap_release_folio: try_to_free_buffers strips the buffers of "
+                     f"page {page}", c.goto(k, "rc:remove"))]
+    return stage_remove(c)
+
+
+def stage_remove(c: Ctx) -> Outcome:
+    page = c.op[1]
+    k = c.k
+    f = k.folio(page)
+    if f.refcount == 2:
+        return [Move(f"__remove_mapping: folio_ref_freeze(page {page}, 2), page freed",
+                     c.finish(k.with_folio(page, None), "reclaimed"))]
+    return [_putback(c, k, page, f"__remove_mapping: folio_ref_freeze(page {page}, 2) fails "
+                     f"(refcount {f.refcount}), folio_putback_lru", "kept")]
+
+
+RECLAIM_STAGES = {"rc:unmap": stage_unmap, "rc:release": stage_release, "rc:remove": stage_remove}

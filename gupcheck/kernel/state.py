@@ -1,0 +1,212 @@
+"""The kernel state: one file's page cache, one process's shared mapping of it, the disk.
+
+Everything is an immutable value, so a state can be fingerprinted, compared and replayed.
+
+Scope of this model (what a state holds):
+
+* one ext4-like file of ``npages`` pages, each page ``SUBBLOCKS`` blocks of the file system;
+  the file is fully allocated on disk (block ``page * SUBBLOCKS + sub`` holds its data);
+* its page cache: at most one :class:`Folio` per page index (order-0 folios, as ext4's page
+  cache is in 6.1 and 6.12);
+* one process that maps the whole file ``MAP_SHARED``: a :class:`Pte` per page;
+* the block device: disk contents and the bios in flight;
+* each actor's position in what it is doing (:class:`Thread`);
+* ghost bookkeeping that only the properties read (:class:`Ghost`).
+
+Page contents are symbolic: ``"A0"`` is the file's original data, ``"B1"`` what a direct-I/O
+read brought in, ``"C1"``, ``"C2"`` successive CPU stores.  Properties compare values only for
+equality, so a few symbols per block stand for all data (Wolper's data independence).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+#: blocks per page: at least two, so a torn page (half old, half new) is visible
+SUBBLOCKS = 2
+
+#: include/linux/mm.h: a FOLL_PIN on a small folio adds this to the refcount
+GUP_PIN_COUNTING_BIAS = 1024
+
+#: buffer_head states (fs/buffer.c): mapped to a disk block, clean or dirty
+BH_CLEAN = "mapped"
+BH_DIRTY = "mapped,dirty"
+
+
+@dataclass(frozen=True, slots=True)
+class Folio:
+    """struct folio of one page-cache page (order 0).
+
+    ``refcount`` is the real ``_refcount``; the kernel cannot tell its parts apart, the model
+    can: page cache 1 + ``mapcount`` + 1 for attached buffers (``folio_attach_private``) +
+    ``gets`` + ``GUP_PIN_COUNTING_BIAS * pins`` + 1 while isolated by reclaim.
+    """
+
+    index: int
+    data: tuple[str, ...]  # contents of each block of the page
+    mapping: bool = True  # folio->mapping is the file's; False once truncated/invalidated
+    locked: str | None = None  # PG_locked, and which actor holds the lock
+    dirty: bool = False  # PG_dirty
+    writeback: bool = False  # PG_writeback
+    buffers: tuple[str, ...] | None = None  # PG_private: buffer_heads, one per block
+    refcount: int = 1
+    mapcount: int = 0
+    isolated: bool = False  # taken off the LRU by shrink_folio_list (holds a reference)
+    # ghost: not in the kernel
+    pins: int = 0  # FOLL_PIN pins held (the kernel only sees refcount >= 1024)
+    gets: int = 0  # FOLL_GET references held by GUP users
+    prepared: bool = False  # ->page_mkwrite ran since the folio was last cleaned
+
+    def maybe_dma_pinned(self) -> bool:
+        """folio_maybe_dma_pinned() for a small folio: fuzzy, false positives allowed."""
+        return self.refcount >= GUP_PIN_COUNTING_BIAS
+
+
+@dataclass(frozen=True, slots=True)
+class Pte:
+    """The process's page-table entry for one page of the shared mapping (present)."""
+
+    writable: bool = False
+    dirty: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Bio:
+    """A bio in flight.  The device moves each block when it does the transfer, not at submit.
+
+    ``write``: page -> disk (writeback); otherwise disk/file B -> page (a direct-I/O read into
+    user memory).  ``pending`` are the blocks not yet transferred.
+    """
+
+    id: int
+    write: bool
+    page: int
+    pending: tuple[int, ...]
+    owner: str  # the actor that submitted it
+    waiter: int = -1  # a read: the thread its completion wakes
+    value: str = ""  # a read: the data it brings in
+    pinned: bool = False  # a read: BIO_PAGE_PINNED (FOLL_PIN) rather than BIO_PAGE_REFFED
+    done: bool = False  # completed (end_io ran); still queued for bio_dirty_work
+
+
+@dataclass(frozen=True, slots=True)
+class Thread:
+    """Where one actor is: which operation of its program, and where inside it."""
+
+    pc: int = 0  # index of the current operation in the actor's program
+    stage: str = ""  # the step it will take next inside that operation ("" = not started)
+    local: tuple[Any, ...] = ()  # the operation's local variables
+    results: tuple[str, ...] = ()  # what finished operations returned ("read=0", "SIGBUS")
+
+
+@dataclass(frozen=True, slots=True)
+class Ghost:
+    """Bookkeeping for the properties; the kernel has none of it."""
+
+    # (property, why), in the order they happened: a property is violated once it is here
+    violations: tuple[tuple[str, str], ...] = ()
+    # kernel messages seen: WARNs, ext4 warnings, BUGs, signals (what a user would see)
+    events: tuple[str, ...] = ()
+    # value of the last *completed* write to each block, by page then block
+    last_write: tuple[tuple[str, ...], ...] = ()
+    # blocks with a write started and not completed: (page, block)
+    writing: frozenset[tuple[int, int]] = frozenset()
+    # what an fsync in progress must find on disk when it returns 0 (None: not covered)
+    fsync_expect: tuple[tuple[str | None, ...], ...] | None = None
+    pins_acquired: int = 0  # nr_foll_pin_acquired
+    pins_released: int = 0  # nr_foll_pin_released
+
+
+@dataclass(frozen=True, slots=True)
+class KState:
+    folios: tuple[Folio | None, ...]  # the page cache, by page index
+    ptes: tuple[Pte | None, ...]  # the process's shared mapping of the file, by page index
+    disk: tuple[str, ...]  # the file's blocks on disk
+    bios: tuple[Bio, ...] = ()
+    next_bio: int = 0
+    threads: tuple[Thread, ...] = ()
+    wb_err: int = 0  # errseq_t of the mapping: bumped by mapping_set_error
+    dirty_work: tuple[int, ...] = ()  # bio_dirty_list: read bios waiting for bio_dirty_work
+    ghost: Ghost = field(default_factory=Ghost)
+
+    # --- small immutable updates, named for what they change -----------------------------
+
+    def folio(self, page: int) -> Folio:
+        f = self.folios[page]
+        assert f is not None, f"page {page} is not in the page cache"
+        return f
+
+    def with_folio(self, page: int, folio: Folio | None) -> KState:
+        return replace(self, folios=_put(self.folios, page, folio))
+
+    def update_folio(self, page: int, **changes: Any) -> KState:
+        return self.with_folio(page, replace(self.folio(page), **changes))
+
+    def with_pte(self, page: int, pte: Pte | None) -> KState:
+        return replace(self, ptes=_put(self.ptes, page, pte))
+
+    def with_thread(self, me: int, thread: Thread) -> KState:
+        return replace(self, threads=_put(self.threads, me, thread))
+
+    def with_bio(self, bio: Bio | None, bio_id: int) -> KState:
+        """Replace (or, with ``None``, remove) the bio with id ``bio_id``."""
+        bios = tuple(b for b in self.bios if b.id != bio_id)
+        if bio is not None:
+            bios = tuple(sorted(bios + (bio,), key=lambda b: b.id))
+        return replace(self, bios=bios)
+
+    def bio(self, bio_id: int) -> Bio:
+        return next(b for b in self.bios if b.id == bio_id)
+
+    def with_ghost(self, **changes: Any) -> KState:
+        return replace(self, ghost=replace(self.ghost, **changes))
+
+    def violate(self, prop: str, why: str) -> KState:
+        if any(p == prop for p, _ in self.ghost.violations):
+            return self
+        return self.with_ghost(violations=self.ghost.violations + ((prop, why),))
+
+    def write_started(self, page: int, blocks: tuple[int, ...]) -> KState:
+        """A write to these blocks began: an fsync in progress no longer promises them (P3)."""
+        g = self.ghost
+        if g.fsync_expect is None:
+            return self
+        row = tuple(None if b in blocks else v for b, v in enumerate(g.fsync_expect[page]))
+        return self.with_ghost(
+            fsync_expect=g.fsync_expect[:page] + (row,) + g.fsync_expect[page + 1:])
+
+    def event(self, text: str) -> KState:
+        if text in self.ghost.events:
+            return self
+        return self.with_ghost(events=self.ghost.events + (text,))
+
+
+def _put(t: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:
+    return t[:i] + (v,) + t[i + 1:]
+
+
+def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool) -> KState:
+    """A file of ``npages`` pages of data ``A0``, written and synced before the scenario.
+
+    ``cached``: its pages are in the page cache, clean, with buffers (as after a read);
+    ``mapped``: the process has already read-faulted them (present, read-only PTEs: the
+    write-notify of a shared ext4 mapping, ``vma_wants_writenotify``).
+    """
+    data = ("A0",) * SUBBLOCKS
+    folios: list[Folio | None] = []
+    ptes: list[Pte | None] = []
+    for i in range(npages):
+        if cached:
+            maps = 1 if mapped else 0
+            folios.append(Folio(index=i, data=data, buffers=(BH_CLEAN,) * SUBBLOCKS,
+                                refcount=1 + 1 + maps, mapcount=maps))
+            ptes.append(Pte() if mapped else None)
+        else:
+            folios.append(None)
+            ptes.append(None)
+    return KState(
+        folios=tuple(folios), ptes=tuple(ptes), disk=("A0",) * (npages * SUBBLOCKS),
+        threads=(Thread(),) * nthreads,
+        ghost=Ghost(last_write=(data,) * npages),
+    )

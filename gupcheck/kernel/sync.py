@@ -1,0 +1,59 @@
+"""fsync(2) and msync(MS_SYNC): data-integrity writeback, then wait for it.
+
+``vfs_fsync_range`` -> ``ext4_sync_file`` -> ``file_write_and_wait_range``: writeback with
+WB_SYNC_ALL over the TOWRITE-tagged folios (tagged at the start), then
+``filemap_fdatawait_range`` waits until no folio of the range is under writeback (the WRITEBACK
+tag), and the error state (errseq) decides the return value.  msync(MS_SYNC) on a shared file
+mapping calls ``vfs_fsync_range`` (mm/msync.c); MS_ASYNC has been a no-op since 2.6.19.
+
+Property ``no-lost-write`` (modeling-notes §3 P3) is checked when fsync returns 0: every block
+whose last write completed before fsync started, with no later write started since, must hold
+that write's value on disk.
+"""
+
+from __future__ import annotations
+
+from .actor import Blocked, Ctx, Move, Outcome
+from .state import SUBBLOCKS, KState
+from .writeback import writeback_begin
+
+
+def fsync(c: Ctx) -> Outcome:
+    """("fsync",) or ("msync",)."""
+    k = c.k
+    g = k.ghost
+    expect = tuple(
+        tuple(None if (p, b) in g.writing else g.last_write[p][b] for b in range(SUBBLOCKS))
+        for p in range(len(k.folios)))
+    k = k.with_ghost(fsync_expect=expect)
+    k = writeback_begin(c, k, sync=True, ret="fsync:wait")
+    name = "msync(MS_SYNC) -> vfs_fsync_range" if c.op[0] == "msync" else "fsync -> vfs_fsync_range"
+    return [Move(f"{name}: file_write_and_wait_range (WB_SYNC_ALL, tag TOWRITE)", k)]
+
+
+def stage_wait(c: Ctx) -> Outcome:
+    """filemap_fdatawait_range, then return 0 (no writeback error is modelled yet)."""
+    k = c.k
+    busy = [i for i, f in enumerate(k.folios) if f is not None and f.writeback]
+    if busy:
+        return Blocked(f"filemap_fdatawait_range: writeback of page {busy[0]}", ("disk",))
+    k = _check_durable(k, c.op[0])
+    k = k.with_ghost(fsync_expect=None)
+    return [Move(f"filemap_fdatawait_range: {c.op[0]} returns 0", c.finish(k, f"{c.op[0]}=0"))]
+
+
+def _check_durable(k: KState, what: str) -> KState:
+    expect = k.ghost.fsync_expect
+    assert expect is not None
+    for p, row in enumerate(expect):
+        for b, value in enumerate(row):
+            on_disk = k.disk[p * SUBBLOCKS + b]
+            if value is not None and on_disk != value:
+                return k.violate(
+                    "no-lost-write",
+                    f"{what} returned 0 but page {p} block {b} holds {on_disk} on disk, not "
+                    f"{value}, the last write completed before {what} started")
+    return k
+
+
+SYNC_STAGES = {"fsync:wait": stage_wait}

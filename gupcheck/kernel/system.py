@@ -1,0 +1,177 @@
+"""The kernel model as something the engine can explore: actors, their steps, ends and waits.
+
+Actors:
+
+* user threads (``CPU0 app``, ``CPU1 ...``) run a program of operations (a CPU store, a direct-
+  I/O read, fsync, msync, madvise);
+* ``flusher`` runs background writeback passes, ``kswapd`` reclaim attempts (each a bounded
+  program, so the state space stays finite);
+* ``disk`` transfers and completes bios, ``kworker bio_dirty_work`` re-dirties and releases the
+  pages of direct-I/O reads whose pages were cleaned meanwhile.
+
+Fairness (for liveness): kernel threads, I/O completion and the kernel half of a syscall in
+progress are weakly fair; a user starting a new operation is not (a user may never unpin).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from gupcheck.engine import Invariant, Label, Model, Wait
+
+from . import device, dio, fault, gup, reclaim, sync, writeback
+from .actor import Blocked, Ctx, Outcome, Stage
+from .config import KernelConfig
+from .properties import PROPERTIES, invariants
+from .state import SUBBLOCKS, KState, initial_state
+
+Op = tuple  # ("store", page, block, value), ("dio_read", page, value), ("fsync",), ...
+
+OPERATIONS: dict[str, Stage] = {
+    "store": fault.store,
+    "dio_read": dio.dio_read,
+    "fsync": sync.fsync,
+    "msync": sync.fsync,
+    "madvise_pageout": reclaim.shrink,
+    "kswapd_reclaim": reclaim.shrink,
+    "writeback_pass": writeback.background_pass,
+}
+
+STAGES: dict[str, Stage] = {
+    **fault.FAULT_STAGES, **gup.GUP_STAGES, **dio.DIO_STAGES, **writeback.WRITEBACK_STAGES,
+    **sync.SYNC_STAGES, **reclaim.RECLAIM_STAGES,
+}
+
+DISK = "disk"
+KWORKER = "kworker bio_dirty_work"
+
+
+@dataclass(frozen=True, slots=True)
+class ActorSpec:
+    name: str
+    program: tuple[Op, ...]
+    daemon: bool = False  # a kernel thread: weakly fair, and need not finish its program
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    description: str
+    actors: tuple[ActorSpec, ...]
+    npages: int = 1
+    cached: bool = True  # the file's pages start in the page cache
+    mapped: bool = True  # ... and read-faulted into the mapping (read-only PTEs)
+    properties: tuple[str, ...] = tuple(PROPERTIES)
+
+
+class KernelModel(Model[KState]):
+    def __init__(self, scenario: Scenario, cfg: KernelConfig,
+                 properties: Sequence[str] | None = None) -> None:
+        self.scenario = scenario
+        self.cfg = cfg
+        self.name = f"{scenario.name} [{cfg.name}]"
+        self.properties = tuple(properties) if properties is not None else scenario.properties
+        unknown = [p for p in self.properties if p not in PROPERTIES]
+        if unknown:
+            raise ValueError(f"unknown properties {unknown}; choose from {list(PROPERTIES)}")
+        self.actors = scenario.actors
+        self._cache: tuple[KState | None, list[tuple[int, Outcome]]] = (None, [])
+
+    def init_states(self) -> list[KState]:
+        s = self.scenario
+        return [initial_state(s.npages, len(self.actors), cached=s.cached, mapped=s.mapped)]
+
+    # --- the actors' steps ----------------------------------------------------------------------
+
+    def _outcomes(self, k: KState) -> list[tuple[int, Outcome]]:
+        """Each actor's outcome in ``k``; the engine asks twice per state (steps, then waits)."""
+        cached, out = self._cache
+        if cached is k:
+            return out
+        out = [(i, self._outcome(k, i)) for i in range(len(self.actors) + 2)]
+        self._cache = (k, out)
+        return out
+
+    def _outcome(self, k: KState, i: int) -> Outcome:
+        n = len(self.actors)
+        if i == n:
+            return device.disk_moves(Ctx(k, i, DISK, self.cfg, ()))
+        if i == n + 1:
+            return device.bio_dirty_work(Ctx(k, i, KWORKER, self.cfg, ()))
+        spec = self.actors[i]
+        t = k.threads[i]
+        if t.pc >= len(spec.program):
+            return []
+        c = Ctx(k, i, spec.name, self.cfg, spec.program[t.pc])
+        if t.stage == "":
+            return OPERATIONS[c.op[0]](c)
+        return STAGES[t.stage](c)
+
+    def _actor(self, i: int) -> tuple[str, bool]:
+        """(name, daemon) of actor ``i``, the disk and the kworker included."""
+        n = len(self.actors)
+        if i == n:
+            return DISK, True
+        if i == n + 1:
+            return KWORKER, True
+        return self.actors[i].name, self.actors[i].daemon
+
+    def successors(self, k: KState) -> Iterator[tuple[Label, KState]]:
+        for i, outcome in self._outcomes(k):
+            if isinstance(outcome, Blocked):
+                continue
+            name, daemon = self._actor(i)
+            starting = i < len(self.actors) and k.threads[i].stage == ""
+            fair = daemon or not starting
+            for m in outcome:
+                yield Label(name, m.func, m.choice, fair=fair), m.state
+
+    def waits(self, k: KState) -> Iterator[Wait]:
+        for i, outcome in self._outcomes(k):
+            if isinstance(outcome, Blocked):
+                yield Wait(self._actor(i)[0], outcome.on, outcome.holders)
+
+    def is_end(self, k: KState) -> bool:
+        """Every user program done, daemons idle, no I/O in flight."""
+        for i, spec in enumerate(self.actors):
+            t = k.threads[i]
+            if t.stage != "" or (not spec.daemon and t.pc < len(spec.program)):
+                return False
+        return not k.bios and not k.dirty_work
+
+    def invariants(self) -> list[Invariant[KState]]:
+        return invariants(self.properties, pin_counting=self.cfg.pin_counting)
+
+    def fields(self, k: KState) -> dict[str, object]:
+        """The state in kernel notation, for traces that show only what changed."""
+        out: dict[str, object] = {}
+        for i, f in enumerate(k.folios):
+            p = f"page {i}"
+            if f is None:
+                out[p] = "not cached"
+                continue
+            flags = [n for n, on in (("locked", f.locked), ("dirty", f.dirty),
+                                     ("writeback", f.writeback), ("private", f.buffers),
+                                     ("isolated", f.isolated)) if on]
+            if not f.mapping:
+                flags.append("orphan")
+            out[f"{p} flags"] = " ".join(flags) or "-"
+            out[f"{p} refcount"] = f.refcount
+            out[f"{p} pins"] = f.pins
+            out[f"{p} data"] = "|".join(f.data)
+            out[f"{p} prepared"] = f.prepared
+            pte = k.ptes[i]
+            out[f"{p} pte"] = ("none" if pte is None else
+                               ("rw" if pte.writable else "ro") + (",dirty" if pte.dirty else ""))
+            out[f"{p} disk"] = "|".join(k.disk[i * SUBBLOCKS:(i + 1) * SUBBLOCKS])
+        out["bios"] = ", ".join(
+            f"#{b.id} {'write' if b.write else 'read'} page {b.page}"
+            + (f" pending {list(b.pending)}" if b.pending else " done") for b in k.bios) or "-"
+        for i in range(len(self.actors)):
+            t = k.threads[i]
+            out[f"{self.actors[i].name} results"] = ", ".join(t.results) or "-"
+        out["events"] = "; ".join(k.ghost.events) or "-"
+        return out
+
+

@@ -1,0 +1,151 @@
+"""ext4 writeback of the file's dirty folios, one folio at a time.
+
+fs/ext4/inode.c ``ext4_writepages`` -> ``ext4_do_writepages``: ``mpage_prepare_extent_to_map``
+looks the tagged folios up (PAGECACHE_TAG_DIRTY for background writeback, TOWRITE — tagged at
+the start — for data-integrity writeback) and for each: ``folio_lock``; skip it if its mapping
+changed, if it is no longer dirty, or (WB_SYNC_NONE) if it is under writeback; WB_SYNC_ALL waits
+for that writeback with the folio locked.  A dirty folio without buffers gets
+``ext4_warning_inode(inode, "page %lu does not have buffers attached")``, is cleaned and
+skipped — its data is dropped (since 5.18, cc5095747edf; before, the kernel BUGs on
+``page_buffers()``).
+
+``mpage_submit_folio`` -> ``folio_clear_dirty_for_io``: ``folio_mkclean`` write-protects and
+cleans every PTE mapping the folio (one step per PTE here: a store through a PTE not yet cleaned
+can run in between) and a dirty PTE re-dirties the folio (``folio_mark_dirty``); then PG_dirty is
+cleared.  ``ext4_bio_write_folio``: ``folio_start_writeback``, buffers cleaned, bio submitted,
+folio unlocked.  The device reads the page later (:mod:`.device`).
+
+Simplification: the folios to visit are those dirty when the pass starts (the tag lookup); a
+folio dirtied behind the cursor waits for the next pass, as in the kernel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .actor import Blocked, Ctx, Move, Outcome
+from .dirty import folio_mark_dirty
+from .state import BH_CLEAN, SUBBLOCKS, Bio, KState, Pte
+
+NO_BUFFERS_WARNING = "EXT4-fs warning: ext4_writepages: page 0 does not have buffers attached"
+NO_BUFFERS_BUG = "kernel BUG at fs/ext4/inode.c: page_buffers() of a page without buffers"
+
+
+def dirty_pages(k: KState) -> tuple[int, ...]:
+    return tuple(i for i, f in enumerate(k.folios) if f is not None and f.dirty)
+
+
+def writeback_begin(c: Ctx, k: KState, *, sync: bool, ret: str) -> KState:
+    """Tag the dirty folios and position the thread at the first one (or at ``ret``)."""
+    return _next(c, k, dirty_pages(k), sync=sync, ret=ret)
+
+
+def _next(c: Ctx, k: KState, todo: tuple[int, ...], *, sync: bool | None = None,
+          ret: str | None = None) -> KState:
+    sync = c.var("wsync") if sync is None else sync
+    ret = c.var("wret") if ret is None else ret
+    if todo:
+        return c.goto(k, "wb:lock", wtodo=todo, wsync=sync, wret=ret)
+    if ret == "finish":
+        return c.finish(k)
+    return c.goto(k, ret, wtodo=(), wsync=sync, wret=ret)
+
+
+def stage_lock(c: Ctx) -> Outcome:
+    """mpage_prepare_extent_to_map: folio_lock and the checks made under it."""
+    k, todo = c.k, c.var("wtodo")
+    page = todo[0]
+    f = k.folios[page]
+    if f is None:
+        return [Move(f"mpage_prepare_extent_to_map: page {page} left the page cache, skip",
+                     _next(c, k, todo[1:]))]
+    if f.locked is not None and f.locked != c.name:
+        return Blocked(f"folio lock of page {page}", (f.locked,))
+    k = k.with_folio(page, replace(f, locked=c.name))
+    return [_after_lock(c, k, page, f"mpage_prepare_extent_to_map: folio_lock(page {page})")]
+
+
+def _after_lock(c: Ctx, k: KState, page: int, func: str) -> Move:
+    f = k.folio(page)
+    todo = c.var("wtodo")
+    unlocked = k.with_folio(page, replace(f, locked=None))
+    if not f.mapping or not f.dirty:
+        return Move(func + ", not dirty: skip", _next(c, unlocked, todo[1:]))
+    if f.writeback:
+        if not c.var("wsync"):
+            return Move(func + ", under writeback (WB_SYNC_NONE): skip",
+                        _next(c, unlocked, todo[1:]))
+        return Move(func + ", under writeback: folio_wait_writeback", c.goto(k, "wb:waitwb"))
+    if f.buffers is None:
+        return _no_buffers(c, k, page, func)
+    pte = k.ptes[page]
+    if pte is not None and (pte.writable or pte.dirty):
+        return Move(func, c.goto(k, "wb:mkclean", wpte=False))
+    return Move(func, c.goto(k, "wb:submit", wpte=False))
+
+
+def _no_buffers(c: Ctx, k: KState, page: int, func: str) -> Move:
+    f = k.folio(page)
+    if c.cfg.ext4_warn_no_buffers:
+        msg = NO_BUFFERS_WARNING.replace("page 0", f"page {page}")
+        k = k.event(msg).violate(
+            "dirty-has-backing",
+            f"writeback met dirty page {page} without buffers: \"{msg}\"; the folio is cleaned "
+            "and its data dropped")
+        k = k.with_folio(page, replace(f, locked=None, dirty=False, prepared=False))
+        return Move(func + ", no buffers: ext4_warning, folio_clear_dirty, skip",
+                    _next(c, k, c.var("wtodo")[1:]))
+    k = k.event(NO_BUFFERS_BUG).violate(
+        "dirty-has-backing", f"writeback met dirty page {page} without buffers: {NO_BUFFERS_BUG}")
+    return Move(func + ", no buffers: BUG (the writeback task dies holding the folio lock)",
+                c.finish(k, "BUG"))
+
+
+def stage_waitwb(c: Ctx) -> Outcome:
+    page = c.var("wtodo")[0]
+    if c.k.folio(page).writeback:
+        return Blocked(f"folio_wait_writeback: writeback of page {page}", ("disk",))
+    return [_after_lock(c, c.k, page, f"folio_wait_writeback(page {page}) returns")]
+
+
+def stage_mkclean(c: Ctx) -> Outcome:
+    """folio_mkclean -> page_vma_mkclean_one: ptep_clear_flush, pte_wrprotect, pte_mkclean."""
+    page = c.var("wtodo")[0]
+    pte = c.k.ptes[page]
+    assert pte is not None
+    k = c.k.with_pte(page, Pte(writable=False, dirty=False))
+    return [Move(f"folio_mkclean: write-protect and clean the pte of page {page}",
+                 c.goto(k, "wb:submit", wpte=pte.dirty))]
+
+
+def stage_submit(c: Ctx) -> Outcome:
+    """mpage_submit_folio: folio_clear_dirty_for_io, then ext4_bio_write_folio."""
+    todo = c.var("wtodo")
+    page = todo[0]
+    k = c.k
+    if c.var("wpte"):  # the PTE was dirty: folio_mark_dirty, a legal dirtying
+        k = folio_mark_dirty(k, page, who=c.name, pte_transfer=True)
+    f = k.folio(page)
+    f = replace(f, dirty=False, prepared=False, writeback=True, locked=None,
+                buffers=(BH_CLEAN,) * SUBBLOCKS)
+    bio = Bio(id=k.next_bio, write=True, page=page, pending=tuple(range(SUBBLOCKS)),
+              owner=c.name)
+    k = replace(k.with_folio(page, f), bios=k.bios + (bio,), next_bio=k.next_bio + 1)
+    return [Move(f"mpage_submit_folio: folio_clear_dirty_for_io, folio_start_writeback, "
+                 f"submit_bio (write bio #{bio.id}), folio_unlock(page {page})",
+                 _next(c, k, todo[1:]))]
+
+
+WRITEBACK_STAGES = {"wb:lock": stage_lock, "wb:waitwb": stage_waitwb,
+                    "wb:mkclean": stage_mkclean, "wb:submit": stage_submit}
+
+
+def background_pass(c: Ctx) -> Outcome:
+    """The flusher (wb_workfn -> wb_writeback, WB_SYNC_NONE): one pass over the dirty folios.
+
+    Disabled while nothing is dirty: a kernel thread with nothing to do takes no step.
+    """
+    if not dirty_pages(c.k):
+        return []
+    k = writeback_begin(c, c.k, sync=False, ret="finish")
+    return [Move("wb_workfn: background writeback (WB_SYNC_NONE)", k)]
