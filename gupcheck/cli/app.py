@@ -1,4 +1,4 @@
-"""``gupcheck``: check page-pinning designs; for now, the engine's classic demo models.
+"""``gupcheck``: check page-pinning designs against kernel scenarios, and run classic demos.
 
 Exit codes: 0 holds, 1 violated/deadlock/starves, 2 usage error, 3 incomplete, 5 model error.
 """
@@ -19,7 +19,12 @@ from gupcheck.classic import DEMOS
 from gupcheck.engine import Limits, check
 from gupcheck.reports.json import result_to_dict
 from gupcheck.reports.progress import ProgressDisplay
+from gupcheck.kernel.config import DESIGN_DOCS, KERNELS
+from gupcheck.kernel.properties import PROPERTIES
+from gupcheck.kernel.system import KernelModel
+from gupcheck.reports.kernel import render_kernel
 from gupcheck.reports.text import render
+from gupcheck.scenarios import SCENARIOS
 
 from . import exitcodes
 
@@ -102,6 +107,63 @@ def demo(
         sys.stdout.write(json.dumps(result_to_dict(result), ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(render(result) + "\n")
+    raise typer.Exit(exitcodes.BY_VERDICT[result.verdict])
+
+
+@app.command("list")
+def list_things() -> None:
+    """List the designs (kernels), scenarios and properties.
+
+    Example: gupcheck list
+    """
+    console = Console(highlight=False)
+    table = Table("design", "what it is", box=None, title="Designs (kernel releases)")
+    for cfg in KERNELS.values():
+        table.add_row(cfg.name, DESIGN_DOCS.get(cfg.name, ""))
+    console.print(table)
+    table = Table("scenario", "what it does", box=None, title="Scenarios")
+    for sc in SCENARIOS.values():
+        table.add_row(sc.name, sc.description)
+    console.print(table)
+    table = Table("property", "objective", "what it says", box=None, title="Properties")
+    for p in PROPERTIES.values():
+        table.add_row(p.name, p.objective, p.summary)
+    console.print(table)
+
+
+@app.command("check")
+def check_scenario(
+    scenario: Annotated[str, typer.Argument(help="A scenario; `gupcheck list` lists them.")],
+    design: Annotated[str, typer.Option(help="The kernel (design) to check it under.")] = "linux-6.12",
+    prop: Annotated[Optional[list[str]], typer.Option("--property", help="Check only this property (repeatable).")] = None,  # noqa: UP007,E501
+    strategy: Annotated[Strategy, typer.Option(help="Search strategy.")] = Strategy.bfs,
+    max_states: Annotated[Optional[int], typer.Option(min=1, help="Stop after this many distinct states.")] = None,  # noqa: UP007,E501
+    max_seconds: Annotated[Optional[float], typer.Option(min=0, help="Stop after this many seconds.")] = None,  # noqa: UP007,E501
+    walks: Annotated[int, typer.Option(min=1, help="Random walks (strategy random).")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed for random walks.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Check one scenario under one kernel design; print the verdict and the shortest trace.
+
+    Example: gupcheck check dio-vs-reclaim --design linux-6.1 --property dirty-has-backing
+    """
+    if scenario not in SCENARIOS:
+        raise usage_error(f"unknown scenario {scenario!r}; choose one of: {', '.join(SCENARIOS)}")
+    if design not in KERNELS:
+        raise usage_error(f"unknown design {design!r}; choose one of: {', '.join(KERNELS)}")
+    bad = [p for p in prop or () if p not in PROPERTIES]
+    if bad:
+        raise usage_error(f"unknown property {bad[0]!r}; choose from: {', '.join(PROPERTIES)}")
+    model = KernelModel(SCENARIOS[scenario], KERNELS[design], prop or None)
+    limits = Limits(max_states=max_states, max_seconds=max_seconds)
+    with ProgressDisplay(model.name, enabled=None if not as_json else False) as progress:
+        result = check(model, strategy=strategy.value, limits=limits, walks=walks, seed=seed,
+                       progress=progress)
+    if as_json:
+        data = {"scenario": scenario, "design": design, "errno": None, **result_to_dict(result)}
+        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(render_kernel(result, model) + "\n")
     raise typer.Exit(exitcodes.BY_VERDICT[result.verdict])
 
 

@@ -17,12 +17,18 @@ def default_fields(state: Any) -> dict[str, Any]:
     return {"state": state}
 
 
+GONE = "(gone)"
+NEW = "(none)"
+
+
 def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[tuple[str, Any, Any], ...]:
-    """``(field, old, new)`` for every field whose value differs, in ``after``'s field order."""
+    """``(field, old, new)`` for every field whose value differs, in ``after``'s field order;
+    fields that disappeared come last with the new value ``"(gone)"``."""
     missing = object()
     out = []
     for name, new in after.items():
         old = before.get(name, missing)
         if old is missing or old != new:
-            out.append((name, None if old is missing else old, new))
+            out.append((name, NEW if old is missing else old, new))
+    out += [(name, old, GONE) for name, old in before.items() if name not in after]
     return tuple(out)

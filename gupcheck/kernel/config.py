@@ -27,9 +27,12 @@ class KernelConfig:
     stable_writes: bool = False
 
 
-#: v4.20, the code the 2018 thread argued about
-LEGACY_4_20 = KernelConfig("legacy-4.20", dio_foll_pin=False, ext4_warn_no_buffers=False,
-                           reclaim_skips_pinned=False, pin_counting=False)
+#: v4.20, the code the 2018 thread argued about: get_user_pages + set_page_dirty_lock + put_page
+LEGACY = KernelConfig("legacy", dio_foll_pin=False, ext4_warn_no_buffers=False,
+                      reclaim_skips_pinned=False, pin_counting=False)
+#: v5.7: FOLL_PIN accounting with GUP_PIN_COUNTING_BIAS, no filesystem policy
+PIN_COUNTING = KernelConfig("pin-counting", dio_foll_pin=False, ext4_warn_no_buffers=False,
+                            reclaim_skips_pinned=False, pin_counting=True)
 #: Debian 12's 6.1.192.  d824ec2a1546 reached 6.2.y as a stable backport; for 6.1 it does not
 #: matter here, because 6.1's direct I/O takes FOLL_GET references, which it does not see.
 LINUX_6_1 = KernelConfig("linux-6.1", dio_foll_pin=False, ext4_warn_no_buffers=True,
@@ -38,4 +41,15 @@ LINUX_6_1 = KernelConfig("linux-6.1", dio_foll_pin=False, ext4_warn_no_buffers=T
 LINUX_6_12 = KernelConfig("linux-6.12", dio_foll_pin=True, ext4_warn_no_buffers=True,
                           reclaim_skips_pinned=True, pin_counting=True)
 
-KERNELS = {k.name: k for k in (LEGACY_4_20, LINUX_6_1, LINUX_6_12)}
+KERNELS = {k.name: k for k in (LEGACY, PIN_COUNTING, LINUX_6_1, LINUX_6_12)}
+
+DESIGN_DOCS = {
+    "legacy": "v4.20: get_user_pages + set_page_dirty_lock + put_page; ext4 BUGs on a dirty "
+              "page without buffers",
+    "pin-counting": "v5.7: FOLL_PIN accounting with GUP_PIN_COUNTING_BIAS; direct I/O still "
+                    "takes FOLL_GET references",
+    "linux-6.1": "Debian 12 (6.1.192): ext4 warns and drops instead of BUG (5.18); direct I/O "
+                 "takes FOLL_GET references",
+    "linux-6.12": "Debian 13 (6.12.118): direct I/O pins with FOLL_PIN (6.3); reclaim skips "
+                  "maybe-pinned folios (6.4)",
+}

@@ -5,7 +5,9 @@ bio (direct I/O into user memory) writes the page by DMA, block by block, whatev
 flags say: DMA takes no folio lock and does not look at PG_writeback.
 
 Completion runs in interrupt context (``bio->bi_end_io``): it may not sleep or take the folio
-lock.  block/bio.c ``bio_check_pages_dirty``: if every page of a direct-I/O read is still dirty
+lock.  fs/iomap/direct-io.c ``iomap_dio_bio_end_io`` first wakes the task waiting in read() and
+only then calls block/bio.c ``bio_check_pages_dirty`` (docs/kernel-rules.md §1), so the woken
+task runs concurrently with the rest of the completion.  ``bio_check_pages_dirty``: if every page of a direct-I/O read is still dirty
 the pages are released at once (``bio_release_pages``); otherwise the bio goes on
 ``bio_dirty_list`` and ``bio_dirty_work`` later runs ``bio_dirty_fn``, which re-dirties the pages
 with ``set_page_dirty_lock`` and only then drops the reference or pin (modeling-notes §1.1).
@@ -62,7 +64,9 @@ def _complete(c: Ctx, b: Bio) -> Move:
         f = k.folio(b.page)
         k = k.with_folio(b.page, replace(f, writeback=False)).with_bio(None, b.id)
         return Move(f"end_bio: folio_end_writeback(page {b.page})", k)
-    k = _wake(k, b.waiter)
+    if not b.woken:
+        k = _wake(k, b.waiter).with_bio(replace(b, woken=True), b.id)
+        return Move(f"iomap_dio_bio_end_io: read bio #{b.id} done, wake the waiting read()", k)
     if k.folio(b.page).dirty:
         k = release(k, b.page, pin=b.pinned, pin_counting=c.cfg.pin_counting).with_bio(None, b.id)
         return Move(f"iomap_dio_bio_end_io: bio_check_pages_dirty: page {b.page} still dirty, "

@@ -87,6 +87,7 @@ class Bio:
     waiter: int = -1  # a read: the thread its completion wakes
     value: str = ""  # a read: the data it brings in
     pinned: bool = False  # a read: BIO_PAGE_PINNED (FOLL_PIN) rather than BIO_PAGE_REFFED
+    woken: bool = False  # a read: end_io has completed the waiting read()
     done: bool = False  # completed (end_io ran); still queued for bio_dirty_work
 
 
@@ -114,6 +115,7 @@ class Ghost:
     writing: frozenset[tuple[int, int]] = frozenset()
     # what an fsync in progress must find on disk when it returns 0 (None: not covered)
     fsync_expect: tuple[tuple[str | None, ...], ...] | None = None
+    crashed: bool = False  # a BUG() oopsed the kernel: nothing runs any more
     pins_acquired: int = 0  # nr_foll_pin_acquired
     pins_released: int = 0  # nr_foll_pin_released
 

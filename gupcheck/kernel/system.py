@@ -118,6 +118,8 @@ class KernelModel(Model[KState]):
         return self.actors[i].name, self.actors[i].daemon
 
     def successors(self, k: KState) -> Iterator[tuple[Label, KState]]:
+        if k.ghost.crashed:
+            return
         for i, outcome in self._outcomes(k):
             if isinstance(outcome, Blocked):
                 continue
@@ -128,12 +130,17 @@ class KernelModel(Model[KState]):
                 yield Label(name, m.func, m.choice, fair=fair), m.state
 
     def waits(self, k: KState) -> Iterator[Wait]:
+        if k.ghost.crashed:
+            return
         for i, outcome in self._outcomes(k):
             if isinstance(outcome, Blocked):
                 yield Wait(self._actor(i)[0], outcome.on, outcome.holders)
 
     def is_end(self, k: KState) -> bool:
-        """Every user program done, daemons idle, no I/O in flight."""
+        """Every user program done, daemons idle, no I/O in flight; or the kernel crashed (the
+        crash itself is reported by the property that saw it)."""
+        if k.ghost.crashed:
+            return True
         for i, spec in enumerate(self.actors):
             t = k.threads[i]
             if t.stage != "" or (not spec.daemon and t.pc < len(spec.program)):
@@ -165,9 +172,10 @@ class KernelModel(Model[KState]):
             out[f"{p} pte"] = ("none" if pte is None else
                                ("rw" if pte.writable else "ro") + (",dirty" if pte.dirty else ""))
             out[f"{p} disk"] = "|".join(k.disk[i * SUBBLOCKS:(i + 1) * SUBBLOCKS])
-        out["bios"] = ", ".join(
-            f"#{b.id} {'write' if b.write else 'read'} page {b.page}"
-            + (f" pending {list(b.pending)}" if b.pending else " done") for b in k.bios) or "-"
+        for b in k.bios:
+            out[f"bio #{b.id}"] = (f"{'write' if b.write else 'read'} page {b.page}, "
+                                   + (f"blocks {list(b.pending)} pending" if b.pending
+                                      else "transferred" if not b.done else "on bio_dirty_list"))
         for i in range(len(self.actors)):
             t = k.threads[i]
             out[f"{self.actors[i].name} results"] = ", ".join(t.results) or "-"

@@ -97,8 +97,8 @@ def _no_buffers(c: Ctx, k: KState, page: int, func: str) -> Move:
                     _next(c, k, c.var("wtodo")[1:]))
     k = k.event(NO_BUFFERS_BUG).violate(
         "dirty-has-backing", f"writeback met dirty page {page} without buffers: {NO_BUFFERS_BUG}")
-    return Move(func + ", no buffers: BUG (the writeback task dies holding the folio lock)",
-                c.finish(k, "BUG"))
+    k = k.with_ghost(crashed=True)
+    return Move(func + ", no buffers: BUG(), the kernel oopses", c.finish(k, "BUG"))
 
 
 def stage_waitwb(c: Ctx) -> Outcome:

@@ -55,13 +55,18 @@ def render_trace(result: Result) -> list[str]:
     return lines
 
 
-def render(result: Result, *, coverage: bool = True) -> str:
+def render(result: Result, *, coverage: bool = True, heading: str | None = None,
+           explain: str | None = None, assumptions: str = ASSUMPTIONS) -> str:
+    """The whole report; ``explain`` says what the violated property protects."""
     s = result.stats
-    lines = [
+    lines = [heading] if heading else []
+    lines += [
         f"{MARK[result.verdict]} {result.model}: {result.verdict.value.upper()}"
         + (f" — {result.property}" if result.property else ""),
         f"  {result.message}",
     ]
+    if explain:
+        lines.append(f"  {explain}")
     if result.bound:
         lines.append(f"  limit hit: {result.bound}")
     lines += [f"  note: {n}" for n in result.notes]
@@ -88,5 +93,5 @@ def render(result: Result, *, coverage: bool = True) -> str:
             lines.append(f"  {k:<{width}}  {v:>10,}")
     if result.unfired:
         lines.append("Never fired: " + ", ".join(result.unfired))
-    lines.append(ASSUMPTIONS)
+    lines.append(assumptions)
     return "\n".join(lines)

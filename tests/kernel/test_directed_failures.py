@@ -1,0 +1,93 @@
+"""The failures of kernel-facts §3, each driven through the model to its reported symptom.
+
+Each test asserts the property and the ordered kernel steps that make the failure (not an exact
+trace length, which changes whenever a step is refined), and the fixed kernel is proved clean
+with its full state space explored.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from gupcheck.engine import Verdict
+from gupcheck.kernel.dirty import EXT4_DIRTY_FOLIO_WARN
+
+from .helpers import assert_steps_in_order, run
+
+ALL_KERNELS = ("legacy", "pin-counting", "linux-6.1", "linux-6.12")
+
+
+@pytest.mark.parametrize("design", ALL_KERNELS)
+def test_control_cpu_stores_keep_every_property(design: str) -> None:
+    result = run("control-cpu-mmap-write", design)
+    assert result.verdict is Verdict.HOLDS
+    assert result.stats.distinct > 50
+    assert result.unfired == ()
+
+
+@pytest.mark.parametrize("design", ["legacy", "pin-counting", "linux-6.1"])
+def test_f1_reclaim_strips_buffers_under_a_foll_get_dio_then_ext4_warns(design: str) -> None:
+    """F1 (Jan Kara, Jan 2018): the stripper is try_to_free_buffers in shrink_folio_list."""
+    result = run("dio-vs-reclaim", design, "dirty-has-backing")
+    assert result.verdict is Verdict.VIOLATED
+    assert result.property == "dirty-has-backing"
+    assert_steps_in_order(result, [
+        "grabs page 0 (FOLL_GET)",
+        "mpage_submit_folio",  # writeback cleans the page: buffers clean, folio clean
+        "folio_end_writeback",
+        "try_to_free_buffers strips the buffers",
+        "folio_ref_freeze(page 0, 2) fails",  # the GUP reference keeps it in the page cache
+        "set_page_dirty_lock",  # the direct I/O dirties a page without buffers
+    ])
+    assert EXT4_DIRTY_FOLIO_WARN in result.trace.steps[-1].state.ghost.events
+
+
+def test_f1_is_closed_in_6_12_by_pinning_dio_and_skipping_pinned_folios_in_reclaim() -> None:
+    result = run("dio-vs-reclaim", "linux-6.12", "dirty-has-backing")
+    assert result.verdict is Verdict.HOLDS
+    assert "kswapd: shrink_folio_list: folio_maybe_dma_pinned -> activate_locked" in result.coverage
+
+
+@pytest.mark.parametrize("design", ALL_KERNELS)
+def test_f2_writeback_cleans_the_page_and_dio_redirties_it_without_page_mkwrite(design: str) -> None:
+    result = run("dio-read-into-mmap", design, "mkwrite-before-dirty")
+    assert result.verdict is Verdict.VIOLATED
+    assert_steps_in_order(result, [
+        "ext4_page_mkwrite",  # GUP's slow path write-faults the page: the fs is told once
+        "follow_page_mask grabs page 0",
+        "folio_mkclean",
+        "mpage_submit_folio: folio_clear_dirty_for_io",
+        "set_page_dirty_lock",  # dirtied again; no ->page_mkwrite this time
+    ])
+
+
+@pytest.mark.parametrize("design", ["linux-6.1", "linux-6.12"])
+def test_dma_into_a_page_under_writeback_breaks_stable_writeback(design: str) -> None:
+    result = run("dio-read-into-mmap", design, "stable-writeback")
+    assert result.verdict is Verdict.VIOLATED
+    assert_steps_in_order(result, ["submit_bio (read bio", "submit_bio (write bio",
+                                   "DMA of read bio"])
+
+
+@pytest.mark.parametrize("design", ["linux-6.1", "linux-6.12"])
+def test_fsync_right_after_a_dio_read_can_miss_the_deferred_redirty(design: str) -> None:
+    """modeling-notes §1.1c: read() returns before bio_dirty_work re-dirties the page."""
+    result = run("deferred-redirty-vs-fsync", design)
+    assert result.verdict is Verdict.VIOLATED
+    assert result.property == "no-lost-write"
+    assert_steps_in_order(result, [
+        "mpage_submit_folio",  # background writeback cleans the page during the DMA
+        "DMA of read bio",
+        "wake the waiting read()",
+        "read() returns",
+        "fsync -> vfs_fsync_range",
+        "fsync returns 0",
+    ])
+    labels = result.trace.labels()
+    assert not any("bio_dirty_fn" in lab for lab in labels)
+    assert result.trace.steps[-1].state.disk != ("B1", "B1")
+
+
+def test_legacy_pin_accounting_is_vacuous_and_holds_on_6_12() -> None:
+    assert run("dio-vs-reclaim", "linux-6.12", "pin-accounting").verdict is Verdict.HOLDS
+    assert run("dio-vs-reclaim", "legacy", "pin-accounting").verdict is Verdict.HOLDS

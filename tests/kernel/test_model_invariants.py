@@ -1,0 +1,51 @@
+"""Hypothesis drives random step sequences through the model and checks its bookkeeping."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gupcheck.kernel.config import KERNELS
+from gupcheck.kernel.state import GUP_PIN_COUNTING_BIAS, KState
+from gupcheck.kernel.system import KernelModel
+from gupcheck.scenarios import SCENARIOS
+
+
+def internal_invariants(k: KState, pin_counting: bool) -> None:
+    bias = GUP_PIN_COUNTING_BIAS if pin_counting else 1
+    for i, f in enumerate(k.folios):
+        pte = k.ptes[i]
+        if f is None:
+            assert pte is None, "a PTE maps a page that is not cached"
+            assert not any(b.page == i for b in k.bios), "I/O to a freed page"
+            continue
+        expected = (1 + f.mapcount + (f.buffers is not None) + f.gets + bias * f.pins
+                    + f.isolated)
+        assert f.refcount == expected, f"refcount {f.refcount} != {expected}: {f}"
+        assert f.mapcount == (pte is not None)
+        if pte is not None and pte.writable:
+            assert f.prepared or f.dirty, "a writable PTE on a page the fs was not told about"
+        if f.writeback:
+            assert any(b.write and b.page == i for b in k.bios)
+        if f.locked is not None:
+            assert f.mapping
+    assert k.ghost.pins_acquired - k.ghost.pins_released == sum(
+        f.pins for f in k.folios if f is not None)
+    assert all(k.bio(b).done for b in k.dirty_work)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(sorted(SCENARIOS)), st.sampled_from(sorted(KERNELS)), st.data())
+def test_random_step_sequences_keep_the_models_bookkeeping(scenario: str, design: str,
+                                                            data: st.DataObject) -> None:
+    model = KernelModel(SCENARIOS[scenario], KERNELS[design])
+    k = model.init_states()[0]
+    for _ in range(60):
+        internal_invariants(k, model.cfg.pin_counting)
+        succ = list(model.successors(k))
+        if not succ:
+            assert model.is_end(k) or list(model.waits(k)), "stuck without saying why"
+            break
+        labels = [lab.text for lab, _ in succ]
+        assert len(set(labels)) == len(labels), f"duplicate labels: {labels}"
+        _, k = succ[data.draw(st.integers(0, len(succ) - 1))]
