@@ -23,6 +23,11 @@ class KernelConfig:
     reclaim_skips_pinned: bool
     #: 5.7, 3faa52c03f44 "mm/gup: track FOLL_PIN pages": GUP_PIN_COUNTING_BIAS accounting.
     pin_counting: bool
+    #: 6.5, Lorenzo Stoakes "mm/gup: disallow FOLL_LONGTERM GUP-nonfast writing to file-backed
+    #: mappings": check_vma_flags refuses FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE on a dirty-tracked
+    #: shared file mapping with -EFAULT, and io_uring drops its own file-backed check
+    #: (which refused every non-shmem, non-hugetlb file VMA with -EOPNOTSUPP, after pinning).
+    longterm_file_refusal: bool = False
     #: sb/mapping requires stable writes (MD RAID parity, DIF/DIX): folio_wait_stable waits
     stable_writes: bool = False
 
@@ -39,7 +44,7 @@ LINUX_6_1 = KernelConfig("linux-6.1", dio_foll_pin=False, ext4_warn_no_buffers=T
                          reclaim_skips_pinned=True, pin_counting=True)
 #: Debian 13's 6.12.118
 LINUX_6_12 = KernelConfig("linux-6.12", dio_foll_pin=True, ext4_warn_no_buffers=True,
-                          reclaim_skips_pinned=True, pin_counting=True)
+                          reclaim_skips_pinned=True, pin_counting=True, longterm_file_refusal=True)
 
 KERNELS = {k.name: k for k in (LEGACY, PIN_COUNTING, LINUX_6_1, LINUX_6_12)}
 

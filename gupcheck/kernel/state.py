@@ -130,6 +130,8 @@ class KState:
     threads: tuple[Thread, ...] = ()
     wb_err: int = 0  # errseq_t of the mapping: bumped by mapping_set_error
     dirty_work: tuple[int, ...] = ()  # bio_dirty_list: read bios waiting for bio_dirty_work
+    nic_pages: tuple[int, ...] = ()  # pages registered with the NIC (long-term pinned)
+    nic_writes: int = 0  # DMA writes the NIC has made
     ghost: Ghost = field(default_factory=Ghost)
 
     # --- small immutable updates, named for what they change -----------------------------

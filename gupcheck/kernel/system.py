@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from gupcheck.engine import Invariant, Label, Model, Wait
 
-from . import device, dio, fault, gup, reclaim, sync, writeback
+from . import device, dio, fault, gup, longterm, reclaim, sync, writeback
 from .actor import Blocked, Ctx, Outcome, Stage
 from .config import KernelConfig
 from .properties import PROPERTIES, invariants
@@ -36,15 +36,18 @@ OPERATIONS: dict[str, Stage] = {
     "madvise_pageout": reclaim.shrink,
     "kswapd_reclaim": reclaim.shrink,
     "writeback_pass": writeback.background_pass,
+    "rdma_reg_mr": longterm.reg_mr,
+    "rdma_dereg_mr": longterm.dereg_mr,
 }
 
 STAGES: dict[str, Stage] = {
     **fault.FAULT_STAGES, **gup.GUP_STAGES, **dio.DIO_STAGES, **writeback.WRITEBACK_STAGES,
-    **sync.SYNC_STAGES, **reclaim.RECLAIM_STAGES,
+    **sync.SYNC_STAGES, **reclaim.RECLAIM_STAGES, **longterm.LONGTERM_STAGES,
 }
 
 DISK = "disk"
 KWORKER = "kworker bio_dirty_work"
+NIC = "NIC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,7 @@ class Scenario:
     cached: bool = True  # the file's pages start in the page cache
     mapped: bool = True  # ... and read-faulted into the mapping (read-only PTEs)
     properties: tuple[str, ...] = tuple(PROPERTIES)
+    nic_writes: int = 0  # DMA writes an RDMA NIC makes into its registered pages
 
 
 class KernelModel(Model[KState]):
@@ -77,6 +81,7 @@ class KernelModel(Model[KState]):
             raise ValueError(f"unknown properties {unknown}; choose from {list(PROPERTIES)}")
         self.actors = scenario.actors
         self._cache: tuple[KState | None, list[tuple[int, Outcome]]] = (None, [])
+        self._devices = 3 if scenario.nic_writes else 2  # disk, kworker[, NIC]
 
     def init_states(self) -> list[KState]:
         s = self.scenario
@@ -89,7 +94,7 @@ class KernelModel(Model[KState]):
         cached, out = self._cache
         if cached is k:
             return out
-        out = [(i, self._outcome(k, i)) for i in range(len(self.actors) + 2)]
+        out = [(i, self._outcome(k, i)) for i in range(len(self.actors) + self._devices)]
         self._cache = (k, out)
         return out
 
@@ -99,6 +104,8 @@ class KernelModel(Model[KState]):
             return device.disk_moves(Ctx(k, i, DISK, self.cfg, ()))
         if i == n + 1:
             return device.bio_dirty_work(Ctx(k, i, KWORKER, self.cfg, ()))
+        if i == n + 2:
+            return longterm.nic_moves(Ctx(k, i, NIC, self.cfg, ()), self.scenario.nic_writes)
         spec = self.actors[i]
         t = k.threads[i]
         if t.pc >= len(spec.program):
@@ -108,14 +115,10 @@ class KernelModel(Model[KState]):
             return OPERATIONS[c.op[0]](c)
         return STAGES[t.stage](c)
 
-    def _actor(self, i: int) -> tuple[str, bool]:
-        """(name, daemon) of actor ``i``, the disk and the kworker included."""
+    def _name(self, i: int) -> str:
+        """Actor ``i``'s name, the devices included."""
         n = len(self.actors)
-        if i == n:
-            return DISK, True
-        if i == n + 1:
-            return KWORKER, True
-        return self.actors[i].name, self.actors[i].daemon
+        return self.actors[i].name if i < n else (DISK, KWORKER, NIC)[i - n]
 
     def successors(self, k: KState) -> Iterator[tuple[Label, KState]]:
         if k.ghost.crashed:
@@ -123,18 +126,25 @@ class KernelModel(Model[KState]):
         for i, outcome in self._outcomes(k):
             if isinstance(outcome, Blocked):
                 continue
-            name, daemon = self._actor(i)
-            starting = i < len(self.actors) and k.threads[i].stage == ""
-            fair = daemon or not starting
+            name = self._name(i)
+            fair = self._fair(k, i)
             for m in outcome:
                 yield Label(name, m.func, m.choice, fair=fair), m.state
+
+    def _fair(self, k: KState, i: int) -> bool:
+        """Weak fairness: the disk and the kworker yes, the NIC no; a user thread only inside
+        an operation it started (the kernel half of a syscall), never to start one."""
+        n = len(self.actors)
+        if i >= n:
+            return i < n + 2
+        return self.actors[i].daemon or k.threads[i].stage != ""
 
     def waits(self, k: KState) -> Iterator[Wait]:
         if k.ghost.crashed:
             return
         for i, outcome in self._outcomes(k):
             if isinstance(outcome, Blocked):
-                yield Wait(self._actor(i)[0], outcome.on, outcome.holders)
+                yield Wait(self._name(i), outcome.on, outcome.holders)
 
     def is_end(self, k: KState) -> bool:
         """Every user program done, daemons idle, no I/O in flight; or the kernel crashed (the

@@ -49,4 +49,15 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
         ),
         properties=("no-lost-write",),
     ),
+    Scenario(
+        "rdma-longterm-file",
+        "An RDMA NIC registers a MAP_SHARED ext4 mapping (long-term writable pin) and writes it "
+        "at will while the flusher writes it back; the application calls fsync while the "
+        "memory is registered, then deregisters and calls fsync again (F5).",
+        actors=(
+            ActorSpec(CPU0, (("rdma_reg_mr", 0), ("fsync",), ("rdma_dereg_mr", 0), ("fsync",))),
+            ActorSpec("flusher", (("writeback_pass",),) * 2, daemon=True),
+        ),
+        nic_writes=1,
+    ),
 )}

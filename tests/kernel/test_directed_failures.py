@@ -91,3 +91,22 @@ def test_fsync_right_after_a_dio_read_can_miss_the_deferred_redirty(design: str)
 def test_legacy_pin_accounting_is_vacuous_and_holds_on_6_12() -> None:
     assert run("dio-vs-reclaim", "linux-6.12", "pin-accounting").verdict is Verdict.HOLDS
     assert run("dio-vs-reclaim", "legacy", "pin-accounting").verdict is Verdict.HOLDS
+
+
+@pytest.mark.parametrize("prop", ["mkwrite-before-dirty", "stable-writeback", "no-lost-write"])
+def test_f5_a_longterm_rdma_pin_of_a_shared_ext4_file_breaks_o1_and_o2_on_6_1(prop: str) -> None:
+    result = run("rdma-longterm-file", "linux-6.1", prop)
+    assert result.verdict is Verdict.VIOLATED
+    assert_steps_in_order(result, ["grabs page 0 (FOLL_PIN)", "registered",
+                                   "mpage_submit_folio"])
+    if prop == "no-lost-write":  # the NIC's write landed on a page writeback had cleaned
+        assert_steps_in_order(result, ["folio_end_writeback", "RDMA write N1", "fsync returns 0"])
+    if prop == "mkwrite-before-dirty":
+        assert_steps_in_order(result, ["unpin_user_pages_dirty_lock: folio_lock, folio_mark_dirty"])
+
+
+def test_f5_6_12_refuses_the_registration_with_efault() -> None:
+    result = run("rdma-longterm-file", "linux-6.12")
+    assert result.verdict is Verdict.HOLDS
+    assert any("check_vma_flags refuses (-EFAULT)" in k for k in result.coverage)
+    assert not any("RDMA write" in k for k in result.coverage)
