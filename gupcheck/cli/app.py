@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import json
 import sys
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -19,12 +20,16 @@ from gupcheck.classic import DEMOS
 from gupcheck.engine import Limits, check
 from gupcheck.reports.json import result_to_dict
 from gupcheck.reports.progress import ProgressDisplay
-from gupcheck.kernel.config import DESIGN_DOCS, KERNELS
+from gupcheck.designs import DESIGNS, SUMMARIES
+from gupcheck.engine import Result, Verdict
+from gupcheck.kernel.config import KernelConfig
 from gupcheck.kernel.properties import PROPERTIES
-from gupcheck.kernel.system import KernelModel
+from gupcheck.kernel.system import KernelModel, Scenario
+from gupcheck.lab import Cell, RefusalProbe, by_scenario, run_matrix
 from gupcheck.reports.kernel import render_kernel
+from gupcheck.reports.matrix import cell_text, to_json, to_markdown
 from gupcheck.reports.text import render
-from gupcheck.scenarios import SCENARIOS
+from gupcheck.scenarios import SCENARIOS, ScenarioError, load_dir, resolve
 
 from . import exitcodes
 
@@ -110,19 +115,50 @@ def demo(
     raise typer.Exit(exitcodes.BY_VERDICT[result.verdict])
 
 
+ScenarioDirs = Annotated[Optional[list[Path]], typer.Option(  # noqa: UP007
+    "--scenario-dir", help="Also load the *.toml scenarios in this folder (repeatable).")]
+
+
+def _scenarios(dirs: list[Path] | None) -> dict[str, Scenario]:
+    known = dict(SCENARIOS)
+    try:
+        for d in dirs or ():
+            known.update(load_dir(d))
+    except ScenarioError as err:
+        raise usage_error(str(err)) from None
+    return known
+
+
+def _scenario(name: str, dirs: list[Path] | None) -> Scenario:
+    try:
+        return resolve(name, dirs or ())
+    except ScenarioError as err:
+        raise usage_error(str(err)) from None
+    except KeyError:
+        names = ", ".join(_scenarios(dirs))
+        raise usage_error(f"unknown scenario {name!r}; choose one of: {names} "
+                          "(or give the path of a .toml file)") from None
+
+
+def _design(name: str) -> KernelConfig:
+    if name not in DESIGNS:
+        raise usage_error(f"unknown design {name!r}; choose one of: {', '.join(DESIGNS)}")
+    return DESIGNS[name]
+
+
 @app.command("list")
-def list_things() -> None:
-    """List the designs (kernels), scenarios and properties.
+def list_things(scenario_dir: ScenarioDirs = None) -> None:
+    """List the designs, scenarios and properties.
 
     Example: gupcheck list
     """
     console = Console(highlight=False)
-    table = Table("design", "what it is", box=None, title="Designs (kernel releases)")
-    for cfg in KERNELS.values():
-        table.add_row(cfg.name, DESIGN_DOCS.get(cfg.name, ""))
+    table = Table("design", "what it is", box=None, title="Designs")
+    for name in DESIGNS:
+        table.add_row(name, SUMMARIES[name])
     console.print(table)
     table = Table("scenario", "what it does", box=None, title="Scenarios")
-    for sc in SCENARIOS.values():
+    for sc in _scenarios(scenario_dir).values():
         table.add_row(sc.name, sc.description)
     console.print(table)
     table = Table("property", "objective", "what it says", box=None, title="Properties")
@@ -133,8 +169,8 @@ def list_things() -> None:
 
 @app.command("check")
 def check_scenario(
-    scenario: Annotated[str, typer.Argument(help="A scenario; `gupcheck list` lists them.")],
-    design: Annotated[str, typer.Option(help="The kernel (design) to check it under.")] = "linux-6.12",
+    scenario: Annotated[str, typer.Argument(help="A scenario name (`gupcheck list`) or the path of a scenario .toml file.")],  # noqa: E501
+    design: Annotated[str, typer.Option(help="The design (kernel) to check it under.")] = "linux-6.12",
     prop: Annotated[Optional[list[str]], typer.Option("--property", help="Check only this property (repeatable).")] = None,  # noqa: UP007,E501
     strategy: Annotated[Strategy, typer.Option(help="Search strategy.")] = Strategy.bfs,
     max_states: Annotated[Optional[int], typer.Option(min=1, help="Stop after this many distinct states.")] = None,  # noqa: UP007,E501
@@ -142,29 +178,107 @@ def check_scenario(
     walks: Annotated[int, typer.Option(min=1, help="Random walks (strategy random).")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed for random walks.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    scenario_dir: ScenarioDirs = None,
 ) -> None:
-    """Check one scenario under one kernel design; print the verdict and the shortest trace.
+    """Check one scenario under one design; print the verdict and the shortest trace.
+
+    Exit codes: 0 holds, 1 violated/deadlock/starves, 2 usage error, 3 incomplete, 4 the design
+    refuses the scenario's request (with its errno), 5 the model failed.
 
     Example: gupcheck check dio-vs-reclaim --design linux-6.1 --property dirty-has-backing
     """
-    if scenario not in SCENARIOS:
-        raise usage_error(f"unknown scenario {scenario!r}; choose one of: {', '.join(SCENARIOS)}")
-    if design not in KERNELS:
-        raise usage_error(f"unknown design {design!r}; choose one of: {', '.join(KERNELS)}")
+    sc = _scenario(scenario, scenario_dir)
+    cfg = _design(design)
     bad = [p for p in prop or () if p not in PROPERTIES]
     if bad:
         raise usage_error(f"unknown property {bad[0]!r}; choose from: {', '.join(PROPERTIES)}")
-    model = KernelModel(SCENARIOS[scenario], KERNELS[design], prop or None)
     limits = Limits(max_states=max_states, max_seconds=max_seconds)
+    probe = check(RefusalProbe(sc, cfg, ()), limits=limits, liveness=False)
+    if probe.verdict is Verdict.VIOLATED:
+        _emit_refused(probe, sc, cfg, as_json)
+        raise typer.Exit(exitcodes.REFUSED)
+    model = KernelModel(sc, cfg, prop or None)
     with ProgressDisplay(model.name, enabled=None if not as_json else False) as progress:
         result = check(model, strategy=strategy.value, limits=limits, walks=walks, seed=seed,
                        progress=progress)
     if as_json:
-        data = {"scenario": scenario, "design": design, "errno": None, **result_to_dict(result)}
+        data = {"scenario": sc.name, "design": design, "errno": None, **result_to_dict(result)}
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(render_kernel(result, model) + "\n")
     raise typer.Exit(exitcodes.BY_VERDICT[result.verdict])
+
+
+def _emit_refused(probe: Result, sc: Scenario, cfg: KernelConfig, as_json: bool) -> None:
+    errno = probe.message
+    if as_json:
+        data = {"scenario": sc.name, "design": cfg.name, "errno": errno,
+                **result_to_dict(probe), "verdict": "refused", "property": None}
+        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        return
+    labels = probe.trace.labels() if probe.trace else []
+    sys.stdout.write(
+        f"Scenario {sc.name} under {cfg.name}: {sc.description}\n"
+        f"⊘ {sc.name} [{cfg.name}]: REFUSED — the design refuses the scenario's request with "
+        f"-{errno}\n  (safe, but it breaks this application)\n"
+        + "".join(f"  {i + 1:>3}  {lab}\n" for i, lab in enumerate(labels)))
+
+
+class Format(str, enum.Enum):
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+
+
+@app.command("matrix")
+def matrix(
+    designs: Annotated[Optional[str], typer.Option(help="Comma-separated designs (default: all).")] = None,  # noqa: UP007,E501
+    scenarios: Annotated[Optional[str], typer.Option(help="Comma-separated scenarios (default: all).")] = None,  # noqa: UP007,E501
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of stdout.")] = None,  # noqa: UP007,E501
+    max_states: Annotated[Optional[int], typer.Option(min=1, help="Per-run state limit.")] = None,  # noqa: UP007,E501
+    max_seconds: Annotated[Optional[float], typer.Option(min=0, help="Per-run time limit.")] = None,  # noqa: UP007,E501
+    scenario_dir: ScenarioDirs = None,
+) -> None:
+    """Check every design against every scenario and print the verdict matrix.
+
+    Each failing cell names the properties it breaks and the length of each shortest
+    counterexample; `gupcheck check SCENARIO --design DESIGN --property NAME` prints the trace.
+
+    Example: gupcheck matrix --format markdown --out docs/matrix.md
+    """
+    known = _scenarios(scenario_dir)
+    scs = [s.strip() for s in scenarios.split(",")] if scenarios else list(known)
+    for name in scs:
+        if name not in known:
+            raise usage_error(f"unknown scenario {name!r}; choose one of: {', '.join(known)}")
+    ds = [d.strip() for d in designs.split(",")] if designs else list(DESIGNS)
+    cfgs = [_design(d) for d in ds]
+    limits = Limits(max_states=max_states, max_seconds=max_seconds)
+    err = Console(stderr=True, highlight=False)
+    show = fmt is not Format.json and sys.stderr.isatty()
+
+    def progress(cell: Cell) -> None:
+        if show:
+            err.print(f"  {cell.scenario} × {cell.design}: {cell_text(cell)}", markup=False)
+
+    cells = run_matrix([known[s] for s in scs], cfgs, limits, progress)
+    if fmt is Format.json:
+        text = json.dumps(to_json(cells), ensure_ascii=False, indent=1) + "\n"
+    elif fmt is Format.markdown:
+        text = to_markdown(cells, ds)
+    else:
+        table = Table("scenario", *ds, title="gupcheck verdict matrix", show_lines=True)
+        for sc, row in by_scenario(cells).items():
+            table.add_row(sc, *(cell_text(row[d]) for d in ds))
+        console = Console(highlight=False, width=max(120, 30 + 28 * len(ds)))
+        with console.capture() as cap:
+            console.print(table)
+        text = cap.get()
+    if out:
+        out.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
 
 
 def main() -> None:

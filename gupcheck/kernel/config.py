@@ -1,7 +1,8 @@
 """Which kernel is being modelled: every behaviour that changed between releases is one switch.
 
 Each switch names the release (and commit, where known) that introduced it, so another release
-is one line.  Sources: ../shared/reference/kernel-facts.md §1.3 and modeling-notes.md §1.
+is one line (see :mod:`gupcheck.designs`).  Sources: ../shared/reference/kernel-facts.md §1.3
+and modeling-notes.md §1.
 """
 
 from __future__ import annotations
@@ -30,31 +31,3 @@ class KernelConfig:
     longterm_file_refusal: bool = False
     #: sb/mapping requires stable writes (MD RAID parity, DIF/DIX): folio_wait_stable waits
     stable_writes: bool = False
-
-
-#: v4.20, the code the 2018 thread argued about: get_user_pages + set_page_dirty_lock + put_page
-LEGACY = KernelConfig("legacy", dio_foll_pin=False, ext4_warn_no_buffers=False,
-                      reclaim_skips_pinned=False, pin_counting=False)
-#: v5.7: FOLL_PIN accounting with GUP_PIN_COUNTING_BIAS, no filesystem policy
-PIN_COUNTING = KernelConfig("pin-counting", dio_foll_pin=False, ext4_warn_no_buffers=False,
-                            reclaim_skips_pinned=False, pin_counting=True)
-#: Debian 12's 6.1.192.  d824ec2a1546 reached 6.2.y as a stable backport; for 6.1 it does not
-#: matter here, because 6.1's direct I/O takes FOLL_GET references, which it does not see.
-LINUX_6_1 = KernelConfig("linux-6.1", dio_foll_pin=False, ext4_warn_no_buffers=True,
-                         reclaim_skips_pinned=True, pin_counting=True)
-#: Debian 13's 6.12.118
-LINUX_6_12 = KernelConfig("linux-6.12", dio_foll_pin=True, ext4_warn_no_buffers=True,
-                          reclaim_skips_pinned=True, pin_counting=True, longterm_file_refusal=True)
-
-KERNELS = {k.name: k for k in (LEGACY, PIN_COUNTING, LINUX_6_1, LINUX_6_12)}
-
-DESIGN_DOCS = {
-    "legacy": "v4.20: get_user_pages + set_page_dirty_lock + put_page; ext4 BUGs on a dirty "
-              "page without buffers",
-    "pin-counting": "v5.7: FOLL_PIN accounting with GUP_PIN_COUNTING_BIAS; direct I/O still "
-                    "takes FOLL_GET references",
-    "linux-6.1": "Debian 12 (6.1.192): ext4 warns and drops instead of BUG (5.18); direct I/O "
-                 "takes FOLL_GET references",
-    "linux-6.12": "Debian 13 (6.12.118): direct I/O pins with FOLL_PIN (6.3); reclaim skips "
-                  "maybe-pinned folios (6.4)",
-}

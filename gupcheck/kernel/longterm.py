@@ -28,8 +28,9 @@ def reg_mr(c: Ctx) -> Outcome:
     page = c.op[1]
     err = check_vma_flags(SHARED_EXT4, FOLL_WRITE | FOLL_LONGTERM | FOLL_PIN, c.cfg)
     if err:
+        k = c.k.with_ghost(refused=err)
         return [Move(f"ib_umem_get: pin_user_pages_fast: check_vma_flags refuses (-{err})",
-                     c.finish(c.k, f"reg_mr=-{err}"))]
+                     c.finish(k, f"reg_mr=-{err}"))]
     return gup_begin(c, page, write=True, pin=True, ret="lt:registered")
 
 

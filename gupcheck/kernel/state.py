@@ -116,6 +116,7 @@ class Ghost:
     # what an fsync in progress must find on disk when it returns 0 (None: not covered)
     fsync_expect: tuple[tuple[str | None, ...], ...] | None = None
     crashed: bool = False  # a BUG() oopsed the kernel: nothing runs any more
+    refused: str | None = None  # the errno with which the scenario's request was refused
     pins_acquired: int = 0  # nr_foll_pin_acquired
     pins_released: int = 0  # nr_foll_pin_released
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gupcheck.engine import Result, check
-from gupcheck.kernel.config import KERNELS
+from gupcheck.designs import DESIGNS as KERNELS
 from gupcheck.kernel.system import KernelModel
 from gupcheck.scenarios import SCENARIOS
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gupcheck.kernel.config import KERNELS
+from gupcheck.designs import DESIGNS as KERNELS
 from gupcheck.kernel.state import GUP_PIN_COUNTING_BIAS, KState
 from gupcheck.kernel.system import KernelModel
 from gupcheck.scenarios import SCENARIOS

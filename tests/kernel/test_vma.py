@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gupcheck.kernel.config import LINUX_6_1, LINUX_6_12
+from gupcheck.designs import DESIGNS
 from gupcheck.kernel.vma import (
     EFAULT,
     EOPNOTSUPP,
@@ -17,6 +17,8 @@ from gupcheck.kernel.vma import (
     check_vma_flags,
     io_uring_register_buffers,
 )
+
+LINUX_6_1, LINUX_6_12 = DESIGNS["linux-6.1"], DESIGNS["linux-6.12"]
 
 ANON_RW = Vma(Backing.ANON)
 EXT4_SHARED_RW = Vma(Backing.EXT4, shared=True)

@@ -1,0 +1,12 @@
+"""v4.20: get_user_pages + set_page_dirty_lock + put_page, no pin tracking; ext4 BUGs.
+
+The code the December 2018 thread argued about (kernel-facts §1.2 "Legacy GUP"): GUP users take
+plain references (FOLL_GET), dirty the page with ``set_page_dirty_lock`` and drop it with
+``put_page``; nothing tells a pinned page from a referenced one; ext4 hits
+``BUG_ON(!page_has_buffers())`` when writeback meets a dirty page without buffers (until 5.18).
+"""
+
+from gupcheck.kernel.config import KernelConfig
+
+DESIGN = KernelConfig("legacy", dio_foll_pin=False, ext4_warn_no_buffers=False,
+                      reclaim_skips_pinned=False, pin_counting=False)

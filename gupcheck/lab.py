@@ -1,0 +1,87 @@
+"""The design laboratory: every design against every scenario, each verdict from the checker.
+
+A cell is computed in two kinds of run, each an exhaustive breadth-first search:
+
+1. the scenario with no property but a probe that notices the design *refusing* the scenario's
+   request (a pin, a registration): such a cell is ``refused`` with the errno — safe, but it breaks
+   that application, which is what the 2018 thread feared.  The same run finds deadlocks and
+   measures the state space;
+2. one run per property, so that a cell reports every property the design breaks there, each
+   with its own shortest counterexample, not only the first one found.
+
+Nothing is written down: every verdict comes from running the checker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from gupcheck.engine import Invariant, Limits, Result, Verdict, check
+from gupcheck.kernel.config import KernelConfig
+from gupcheck.kernel.state import KState
+from gupcheck.kernel.system import KernelModel, Scenario
+
+
+@dataclass(frozen=True)
+class Cell:
+    scenario: str
+    design: str
+    verdict: str  # holds, violated, deadlock, starves, refused, incomplete, error
+    errno: str | None  # for refused
+    violated: tuple[str, ...]  # every property that fails, in the scenario's order
+    results: dict[str, Result] = field(compare=False)  # property (or "") -> its run
+    states: int = 0
+
+    @property
+    def first(self) -> Result | None:
+        """The result that explains the cell: the first violated property, or the base run."""
+        if self.violated:
+            return self.results[self.violated[0]]
+        return self.results.get("")
+
+
+class RefusalProbe(KernelModel):
+    """The scenario with its properties replaced by one: "the request was not refused"."""
+
+    def invariants(self) -> list[Invariant[KState]]:
+        return [Invariant("request-refused", lambda k: k.ghost.refused)]
+
+
+def run_cell(scenario: Scenario, design: KernelConfig, limits: Limits = Limits()) -> Cell:
+    base = check(RefusalProbe(scenario, design, ()), limits=limits, liveness=False)
+    results: dict[str, Result] = {"": base}
+    name = (scenario.name, design.name)
+    if base.verdict is Verdict.VIOLATED:  # the probe fired: refused
+        return Cell(*name, "refused", base.message, (), results, base.stats.distinct)
+    if base.verdict is not Verdict.HOLDS:
+        return Cell(*name, base.verdict.value, None, (), results, base.stats.distinct)
+    violated = []
+    worst = Verdict.HOLDS
+    for prop in scenario.properties:
+        r = check(KernelModel(scenario, design, [prop]), limits=limits, liveness=False)
+        results[prop] = r
+        if r.verdict is Verdict.VIOLATED:
+            violated.append(prop)
+        elif r.verdict is not Verdict.HOLDS and worst is Verdict.HOLDS:
+            worst = r.verdict
+    verdict = "violated" if violated else worst.value
+    return Cell(*name, verdict, None, tuple(violated), results, base.stats.distinct)
+
+
+def run_matrix(scenarios: Sequence[Scenario], designs: Sequence[KernelConfig],
+               limits: Limits = Limits(), progress: object = None) -> list[Cell]:
+    cells = []
+    for sc in scenarios:
+        for d in designs:
+            cells.append(run_cell(sc, d, limits))
+            if callable(progress):
+                progress(cells[-1])
+    return cells
+
+
+def by_scenario(cells: Iterable[Cell]) -> dict[str, dict[str, Cell]]:
+    out: dict[str, dict[str, Cell]] = {}
+    for c in cells:
+        out.setdefault(c.scenario, {})[c.design] = c
+    return out

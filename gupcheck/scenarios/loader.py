@@ -1,0 +1,205 @@
+"""Scenario files: TOML data, validated, with errors that point at the file, line and field.
+
+A scenario file never executes code; it names operations from a fixed table (:data:`OPS`).
+Example::
+
+    name = "dio-vs-reclaim"
+    description = "read(O_DIRECT) into a shared mapping while kswapd reclaims the page"
+    pages = 1                        # file size in pages (each page has 2 blocks)
+    properties = ["dirty-has-backing"]   # optional; default: every property
+
+    [[actor]]
+    name = "CPU0 app"
+    program = [
+      { op = "dio_read", page = 0, value = "B1" },
+      { op = "fsync" },
+    ]
+
+    [[actor]]
+    name = "flusher"
+    daemon = true                    # a kernel thread: weakly fair, need not finish
+    program = [ { op = "writeback_pass", repeat = 2 } ]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+
+from gupcheck.kernel.properties import PROPERTIES
+from gupcheck.kernel.state import SUBBLOCKS
+from gupcheck.kernel.system import ActorSpec, Scenario
+
+#: operation -> (the fields it takes, what it does)
+OPS: dict[str, tuple[tuple[str, ...], str]] = {
+    "store": (("page", "block", "value"), "a CPU store through the shared mapping"),
+    "dio_read": (("page", "value"), "read(O_DIRECT) from another file into the mapping's page"),
+    "fsync": ((), "fsync(2) of the file"),
+    "msync": ((), "msync(MS_SYNC) of the mapping"),
+    "madvise_pageout": (("page",), "madvise(MADV_PAGEOUT) on the page"),
+    "kswapd_reclaim": (("page",), "kswapd tries to reclaim the page (daemons only)"),
+    "writeback_pass": ((), "one background writeback pass (the flusher)"),
+    "rdma_reg_mr": (("page",), "ibv_reg_mr: long-term writable pin for the NIC"),
+    "rdma_dereg_mr": (("page",), "ibv_dereg_mr: unpin_user_pages_dirty_lock"),
+}
+
+
+class OpEntry(msgspec.Struct, forbid_unknown_fields=True):
+    op: str
+    page: int | None = None
+    block: int | None = None
+    value: str | None = None
+    repeat: int = 1
+
+
+class ActorEntry(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    program: list[OpEntry]
+    daemon: bool = False
+
+
+class ScenarioFile(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    description: str
+    actor: list[ActorEntry]
+    pages: int = 1
+    cached: bool = True
+    mapped: bool = True
+    filesystem: str = "ext4"
+    nic_writes: int = 0
+    properties: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class ScenarioError(Exception):
+    """A malformed scenario file: where, which field, what was expected."""
+
+    path: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+def load_file(path: Path) -> Scenario:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(str(path), None, "", f"cannot read the file ({exc.strerror})") from exc
+    return parse(text, str(path))
+
+
+def parse(text: str, origin: str) -> Scenario:
+    try:
+        raw = msgspec.toml.decode(text.encode(), type=ScenarioFile)
+    except msgspec.ValidationError as exc:
+        msg, _, at = str(exc).partition(" - at `")
+        field = at.rstrip("`").removeprefix("$.").removeprefix("$")
+        unknown = re.search(r"unknown field `([^`]+)`", msg)
+        key = unknown.group(1) if unknown else None
+        if unknown:
+            field = f"{field}.{key}" if field else key
+        raise ScenarioError(origin, locate(text, field), field, msg) from None
+    except msgspec.DecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise ScenarioError(origin, int(m.group(1)) if m else None, "",
+                            f"not valid TOML: {exc}") from None
+    return _validate(raw, text, origin)
+
+
+def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
+    def fail(field: str, message: str) -> ScenarioError:
+        return ScenarioError(origin, locate(text, field), field, message)
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", raw.name):
+        raise fail("name", f"expected lower-case letters, digits and '-', got {raw.name!r}")
+    if raw.filesystem != "ext4":
+        raise fail("filesystem", f"only \"ext4\" is modelled so far, got {raw.filesystem!r}")
+    if not 1 <= raw.pages <= 4:
+        raise fail("pages", f"expected 1 to 4 pages, got {raw.pages}")
+    if raw.nic_writes < 0:
+        raise fail("nic_writes", f"expected 0 or more, got {raw.nic_writes}")
+    if not raw.actor:
+        raise fail("actor", "a scenario needs at least one [[actor]]")
+    for i, name in enumerate(raw.properties or ()):
+        if name not in PROPERTIES:
+            raise fail(f"properties[{i}]",
+                       f"unknown property {name!r}; choose from: {', '.join(PROPERTIES)}")
+    actors = []
+    names: set[str] = set()
+    for a, actor in enumerate(raw.actor):
+        if actor.name in names or not actor.name:
+            raise fail(f"actor[{a}].name", f"actor names must be unique and non-empty: {actor.name!r}")
+        names.add(actor.name)
+        program: list[tuple[object, ...]] = []
+        for o, entry in enumerate(actor.program):
+            here = f"actor[{a}].program[{o}]"
+            if entry.op not in OPS:
+                raise fail(f"{here}.op", f"unknown operation {entry.op!r}; choose from: "
+                           f"{', '.join(OPS)}")
+            wanted = OPS[entry.op][0]
+            args: list[object] = [entry.op]
+            for key in ("page", "block", "value"):
+                given = getattr(entry, key)
+                if key in wanted and given is None:
+                    raise fail(f"{here}.{key}", f"operation {entry.op!r} needs `{key}`")
+                if key not in wanted and given is not None:
+                    raise fail(f"{here}.{key}", f"operation {entry.op!r} takes no `{key}`")
+                if key in wanted:
+                    args.append(given)
+            if entry.page is not None and not 0 <= entry.page < raw.pages:
+                raise fail(f"{here}.page", f"expected a page from 0 to {raw.pages - 1}, got {entry.page}")
+            if entry.block is not None and not 0 <= entry.block < SUBBLOCKS:
+                raise fail(f"{here}.block", f"expected a block from 0 to {SUBBLOCKS - 1}, got {entry.block}")
+            if entry.value is not None and not re.fullmatch(r"[A-Z][0-9]", entry.value):
+                raise fail(f"{here}.value", f"expected a symbolic value like \"B1\", got {entry.value!r}")
+            if not 1 <= entry.repeat <= 8:
+                raise fail(f"{here}.repeat", f"expected 1 to 8, got {entry.repeat}")
+            if entry.op == "kswapd_reclaim" and not actor.daemon:
+                raise fail(f"{here}.op", "kswapd_reclaim is for a daemon actor (daemon = true)")
+            program += [tuple(args)] * entry.repeat
+        actors.append(ActorSpec(actor.name, tuple(program), daemon=actor.daemon))
+    return Scenario(
+        name=raw.name, description=raw.description, actors=tuple(actors), npages=raw.pages,
+        cached=raw.cached, mapped=raw.mapped, nic_writes=raw.nic_writes,
+        properties=tuple(raw.properties) if raw.properties is not None else tuple(PROPERTIES),
+    )
+
+
+def locate(text: str, field: str) -> int | None:
+    """The line of ``field`` (``actor[1].program[0].page``) in the TOML text, best effort.
+
+    tomllib keeps no positions, so this walks the text: the n-th ``[[actor]]`` header, the n-th
+    ``op =`` inside it, then the key.
+    """
+    lines = text.splitlines()
+    parts = re.findall(r"([A-Za-z_]+)(?:\[(\d+)\])?", field)
+    start, end = 0, len(lines)
+    for depth, (key, index) in enumerate(parts):
+        if key == "actor" and index:
+            headers = [i for i, ln in enumerate(lines) if re.match(r"\s*\[\[actor\]\]", ln)]
+            n = int(index)
+            if n >= len(headers):
+                return None
+            start = headers[n]
+            end = headers[n + 1] if n + 1 < len(headers) else len(lines)
+        elif key == "program" and index:
+            ops = [i for i in range(start, end) if re.search(r"\bop\s*=", lines[i])]
+            n = int(index)
+            if n >= len(ops):
+                return None
+            start = ops[n]
+            end = ops[n + 1] if n + 1 < len(ops) else end
+        else:
+            pattern = re.compile(rf"(^|[\s{{,]){re.escape(key)}\s*=")
+            for i in range(start, end):
+                if pattern.search(lines[i]) and (depth > 0 or not lines[i].startswith(" ")):
+                    return i + 1
+            return start + 1 if depth else None
+    return start + 1

@@ -1,0 +1,96 @@
+"""Scenario files: shipped ones load, user ones are picked up, malformed ones say where."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gupcheck.engine import Verdict, check
+from gupcheck.designs import DESIGNS
+
+from gupcheck.kernel.system import KernelModel
+from gupcheck.scenarios import SCENARIOS, ScenarioError, parse, resolve
+
+LINUX_6_12 = DESIGNS["linux-6.12"]
+
+GOOD = '''\
+name = "my-dio"
+description = "a user's own scenario"
+
+[[actor]]
+name = "CPU0 app"
+program = [
+  { op = "dio_read", page = 0, value = "B1" },
+  { op = "fsync" },
+]
+
+[[actor]]
+name = "flusher"
+daemon = true
+program = [ { op = "writeback_pass", repeat = 2 } ]
+'''
+
+
+def test_every_shipped_scenario_loads_and_names_its_file() -> None:
+    assert {"control-cpu-mmap-write", "dio-read-into-mmap", "dio-vs-reclaim",
+            "deferred-redirty-vs-fsync", "rdma-longterm-file"} <= set(SCENARIOS)
+    assert SCENARIOS["dio-vs-reclaim"].actors[1].program == (("writeback_pass",),) * 2
+
+
+def test_a_user_scenario_in_a_folder_is_picked_up_and_checked(tmp_path: Path) -> None:
+    (tmp_path / "mine.toml").write_text(GOOD)
+    sc = resolve("my-dio", [tmp_path])
+    assert sc.actors[0].program == (("dio_read", 0, "B1"), ("fsync",))
+    assert resolve(str(tmp_path / "mine.toml")).name == "my-dio"
+    result = check(KernelModel(sc, LINUX_6_12, ["mkwrite-before-dirty"]))
+    assert result.verdict is Verdict.VIOLATED
+
+
+def error_for(text: str) -> ScenarioError:
+    with pytest.raises(ScenarioError) as info:
+        parse(text, "bad.toml")
+    return info.value
+
+
+def test_a_wrong_type_points_at_the_line_and_field() -> None:
+    err = error_for(GOOD.replace('page = 0, value = "B1"', 'page = "zero", value = "B1"'))
+    assert (err.line, err.field) == (7, "actor[0].program[0].page")
+    assert "Expected `int | null`, got `str`" in err.message
+    assert str(err).startswith("bad.toml:7: actor[0].program[0].page:")
+
+
+def test_an_unknown_field_is_named_with_its_line() -> None:
+    err = error_for(GOOD.replace("daemon = true", "deamon = true"))
+    assert (err.line, err.field) == (13, "actor[1].deamon")
+    assert "unknown field" in err.message
+
+
+def test_an_unknown_operation_lists_the_valid_ones() -> None:
+    err = error_for(GOOD.replace('{ op = "fsync" }', '{ op = "fsnyc" }'))
+    assert (err.line, err.field) == (8, "actor[0].program[1].op")
+    assert "unknown operation 'fsnyc'" in err.message and "msync" in err.message
+
+
+def test_a_missing_argument_and_an_out_of_range_page_are_explained() -> None:
+    err = error_for(GOOD.replace('page = 0, value = "B1"', 'page = 0'))
+    assert err.field == "actor[0].program[0].value" and "needs `value`" in err.message
+    err = error_for(GOOD.replace('page = 0, value = "B1"', 'page = 3, value = "B1"'))
+    assert err.field == "actor[0].program[0].page" and "0 to 0" in err.message
+
+
+def test_an_unknown_property_lists_the_valid_ones() -> None:
+    err = error_for(GOOD.replace('description = "a user\'s own scenario"',
+                                 'description = "x"\nproperties = ["no-lost-writes"]'))
+    assert (err.line, err.field) == (3, "properties[0]")
+    assert "no-lost-write" in err.message
+
+
+def test_invalid_toml_gives_the_line() -> None:
+    err = error_for(GOOD.replace('name = "my-dio"', 'name = "my-dio'))
+    assert err.line == 1 and "not valid TOML" in err.message
+
+
+def test_a_missing_required_key_is_reported() -> None:
+    err = error_for(GOOD.replace('description = "a user\'s own scenario"\n', ""))
+    assert err.field == "" or "description" in err.message
