@@ -15,10 +15,11 @@ Nothing is written down: every verdict comes from running the checker.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gupcheck.engine import Invariant, Limits, Result, Verdict, check
 from gupcheck.kernel.config import KernelConfig
+from gupcheck.kernel.properties import LIVENESS
 from gupcheck.kernel.state import KState
 from gupcheck.kernel.system import KernelModel, Scenario
 
@@ -32,6 +33,11 @@ class Cell:
     violated: tuple[str, ...]  # every property that fails, in the scenario's order
     results: dict[str, Result] = field(compare=False)  # property (or "") -> its run
     states: int = 0
+    same_as_base: bool = False  # a proposal whose verdicts here equal proposal-base's
+
+    def outcome(self) -> tuple[str, str | None, tuple[str, ...]]:
+        """What a reader compares between two cells: verdict, errno, properties broken."""
+        return self.verdict, self.errno, self.violated
 
     @property
     def first(self) -> Result | None:
@@ -59,24 +65,35 @@ def run_cell(scenario: Scenario, design: KernelConfig, limits: Limits = Limits()
     violated = []
     worst = Verdict.HOLDS
     for prop in scenario.properties:
-        r = check(KernelModel(scenario, design, [prop]), limits=limits, liveness=False)
+        r = check(KernelModel(scenario, design, [prop]), limits=limits,
+                  liveness=prop in LIVENESS)
         results[prop] = r
-        if r.verdict is Verdict.VIOLATED:
+        if r.verdict in (Verdict.VIOLATED, Verdict.STARVES):
             violated.append(prop)
         elif r.verdict is not Verdict.HOLDS and worst is Verdict.HOLDS:
             worst = r.verdict
-    verdict = "violated" if violated else worst.value
+    safety = [p for p in violated if results[p].verdict is Verdict.VIOLATED]
+    verdict = "violated" if safety else "starves" if violated else worst.value
     return Cell(*name, verdict, None, tuple(violated), results, base.stats.distinct)
 
 
 def run_matrix(scenarios: Sequence[Scenario], designs: Sequence[KernelConfig],
                limits: Limits = Limits(), progress: object = None) -> list[Cell]:
+    """Every cell; a proposal's cell is compared with proposal-base's (computed if needed)."""
+    from gupcheck.designs import PROPOSAL_BASE, PROPOSALS
+
     cells = []
     for sc in scenarios:
+        base: Cell | None = None
         for d in designs:
-            cells.append(run_cell(sc, d, limits))
+            cell = run_cell(sc, d, limits)
+            if d.name in PROPOSALS:
+                if base is None:
+                    base = run_cell(sc, PROPOSAL_BASE, limits)
+                cell = replace(cell, same_as_base=cell.outcome() == base.outcome())
+            cells.append(cell)
             if callable(progress):
-                progress(cells[-1])
+                progress(cell)
     return cells
 
 

@@ -91,3 +91,39 @@ name = "flusher"
 daemon = true
 program = [ { op = "writeback_pass" } ]
 '''
+
+
+def test_skip_and_bounce_closes_the_deferred_redirty_race_that_bounce_writeback_leaves() -> None:
+    sc = SCENARIOS["deferred-redirty-vs-fsync"]
+    assert run_cell(sc, DESIGNS["skip-and-bounce"]).verdict == "holds"
+    cell = run_cell(sc, DESIGNS["bounce-writeback"])
+    assert cell.violated == ("no-lost-write",)
+
+
+def test_bounce_writeback_misses_a_pin_taken_after_writeback_started() -> None:
+    from gupcheck.engine import Verdict, check
+    from gupcheck.kernel.system import KernelModel
+
+    from .kernel.helpers import assert_steps_in_order
+
+    r = check(KernelModel(SCENARIOS["dio-read-into-mmap"], DESIGNS["bounce-writeback"],
+                          ["stable-writeback"]))
+    assert r.verdict is Verdict.VIOLATED
+    assert_steps_in_order(r, ["submit_bio (write bio #0)", "ext4_page_mkwrite",
+                              "grabs page 0 (FOLL_PIN)", "DMA of read bio"])
+    assert not any("bounce copy" in lab for lab in r.trace.labels())
+
+
+def test_block_writeback_deadlocks_an_fsync_behind_a_long_term_pin() -> None:
+    cell = run_cell(SCENARIOS["rdma-longterm-file"], DESIGNS["block-writeback"])
+    assert cell.verdict == "deadlock"
+    base = cell.results[""]
+    assert base.trace is not None
+    assert any("PG_writeback held until unpin" in lab for lab in base.trace.labels())
+    assert any("folio_wait_writeback" in w.on or "fdatawait" in w.on for w in base.waits)
+
+
+def test_proposal_cells_equal_to_their_base_are_marked() -> None:
+    cells = run_matrix([SCENARIOS["control-cpu-mmap-write"]],
+                       [DESIGNS["linux-6.12"], DESIGNS["bounce-writeback"]])
+    assert [c.same_as_base for c in cells] == [False, True]

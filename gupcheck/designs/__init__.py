@@ -9,13 +9,28 @@ from __future__ import annotations
 
 from gupcheck.kernel.config import KernelConfig
 
-from . import legacy, linux_6_1, linux_6_12, pin_counting
+from . import (
+    block_writeback,
+    bounce_writeback,
+    legacy,
+    linux_6_1,
+    linux_6_12,
+    pin_counting,
+    proposal_base,
+    skip_and_bounce,
+)
 
-#: design name -> (config, one-line summary)
-DESIGNS: dict[str, KernelConfig] = {m.DESIGN.name: m.DESIGN for m in (
-    legacy, pin_counting, linux_6_1, linux_6_12)}
+_SHIPPED = (legacy, pin_counting, linux_6_1, linux_6_12)
+_PROPOSALS = (bounce_writeback, skip_and_bounce, block_writeback)
 
-SUMMARIES: dict[str, str] = {m.DESIGN.name: (m.__doc__ or "").strip().splitlines()[0] for m in (
-    legacy, pin_counting, linux_6_1, linux_6_12)}
+#: design name -> config, shipped kernels first, then the proposals
+DESIGNS: dict[str, KernelConfig] = {m.DESIGN.name: m.DESIGN for m in _SHIPPED + _PROPOSALS}
 
-__all__ = ["DESIGNS", "SUMMARIES"]
+#: the overlay base of the proposals (6.12 without the 6.5 refusal), for "=base" marks
+PROPOSAL_BASE: KernelConfig = proposal_base.DESIGN
+PROPOSALS: frozenset[str] = frozenset(m.DESIGN.name for m in _PROPOSALS)
+
+SUMMARIES: dict[str, str] = {m.DESIGN.name: (m.__doc__ or "").strip().splitlines()[0]
+                             for m in _SHIPPED + _PROPOSALS + (proposal_base,)}
+
+__all__ = ["DESIGNS", "PROPOSALS", "PROPOSAL_BASE", "SUMMARIES"]

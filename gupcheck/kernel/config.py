@@ -29,5 +29,12 @@ class KernelConfig:
     #: shared file mapping with -EFAULT, and io_uring drops its own file-backed check
     #: (which refused every non-shmem, non-hugetlb file VMA with -EOPNOTSUPP, after pinning).
     longterm_file_refusal: bool = False
+    #: What writeback does with a folio_maybe_dma_pinned() folio (the proposals of the debate):
+    #: "plain" — nothing special (every shipped kernel); "bounce" — page_mkclean reports "is
+    #: pinned" and the bio writes a stable bounce copy (Jérôme Glisse, Dec 2018); "skip-bounce" —
+    #: background writeback skips it, data-integrity writeback bounces it (Jan Kara's 2023 RFC);
+    #: "block" — it stays under writeback until unpinned, so writers and fsync wait (Dave
+    #: Chinner's counter-proposal).
+    writeback_pinned: str = "plain"
     #: sb/mapping requires stable writes (MD RAID parity, DIF/DIX): folio_wait_stable waits
     stable_writes: bool = False

@@ -41,27 +41,38 @@ def _transfer(c: Ctx, b: Bio) -> Move:
     rest = replace(b, pending=b.pending[1:])
     if b.write:
         where = b.page * SUBBLOCKS + block
-        k = replace(k, disk=k.disk[:where] + (f.data[block],) + k.disk[where + 1:])
+        value = b.bounce[block] if b.bounce else f.data[block]
+        k = replace(k, disk=k.disk[:where] + (value,) + k.disk[where + 1:])
         k = k.with_bio(rest, b.id)
-        return Move(f"write bio #{b.id} transfers page {b.page} block {block} "
-                    f"({f.data[block]}) to disk", k)
-    for w in k.bios:
-        if w.write and w.page == b.page and block in w.pending:
-            k = k.violate(
-                "stable-writeback",
-                f"DMA of read bio #{b.id} ({b.owner}) wrote page {b.page} block {block} while "
-                f"writeback bio #{w.id} had not yet transferred it: the disk gets whatever the "
-                "page holds when the device reads it (O1)")
+        src = "bounce copy" if b.bounce else "page"
+        return Move(f"write bio #{b.id} transfers {src} {b.page} block {block} ({value}) "
+                    "to disk", k)
+    k = dma_write_check(k, b.page, block, f"DMA of read bio #{b.id} ({b.owner})")
     data = f.data[:block] + (b.value,) + f.data[block + 1:]
     k = k.with_folio(b.page, replace(f, data=data)).with_bio(rest, b.id)
     return Move(f"DMA of read bio #{b.id} writes {b.value} into page {b.page} "
                 f"block {block}", k)
 
 
+def dma_write_check(k: KState, page: int, block: int, writer: str) -> KState:
+    """P1: a DMA write into a block that a writeback bio has yet to transfer from the page."""
+    for w in k.bios:
+        if w.write and w.page == page and block in w.pending and w.bounce is None:
+            k = k.violate(
+                "stable-writeback",
+                f"{writer} wrote page {page} block {block} while writeback bio #{w.id} had not "
+                "yet transferred it: the disk gets whatever the page holds when the device "
+                "reads it (O1)")
+    return k
+
+
 def _complete(c: Ctx, b: Bio) -> Move:
     k = c.k
     if b.write:
         f = k.folio(b.page)
+        if c.cfg.writeback_pinned == "block" and f.maybe_dma_pinned():
+            k = k.with_bio(replace(b, done=True), b.id)
+            return Move(f"end_bio: page {b.page} is pinned: PG_writeback held until unpin", k)
         k = k.with_folio(b.page, replace(f, writeback=False)).with_bio(None, b.id)
         return Move(f"end_bio: folio_end_writeback(page {b.page})", k)
     if not b.woken:

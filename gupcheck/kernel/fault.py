@@ -72,7 +72,7 @@ def stage_install(c: Ctx) -> Outcome:
     """folio_wait_stable, then wp_page_reuse/finish_fault and fault_dirty_shared_page."""
     k, page = c.k, c.var("fpage")
     f = k.folio(page)
-    if c.cfg.stable_writes and f.writeback:
+    if (c.cfg.stable_writes or c.cfg.writeback_pinned == "block") and f.writeback:
         return Blocked(f"folio_wait_stable: writeback of page {page}", ("disk",))
     pte = k.ptes[page]
     if pte is None:  # finish_fault maps the folio: one more mapping, one more reference

@@ -37,8 +37,20 @@ def release(k: KState, page: int, *, pin: bool, pin_counting: bool) -> KState:
     if pin:
         bias = GUP_PIN_COUNTING_BIAS if pin_counting else 1
         k = k.with_folio(page, replace(f, refcount=f.refcount - bias, pins=f.pins - 1))
-        return k.with_ghost(pins_released=k.ghost.pins_released + 1)
+        k = k.with_ghost(pins_released=k.ghost.pins_released + 1)
+        return end_held_writeback(k, page)
     return k.with_folio(page, replace(f, refcount=f.refcount - 1, gets=f.gets - 1))
+
+
+def end_held_writeback(k: KState, page: int) -> KState:
+    """block-writeback: the last unpin ends the writeback that the pin held."""
+    f = k.folio(page)
+    if f.maybe_dma_pinned():
+        return k
+    for b in k.bios:
+        if b.write and b.page == page and b.done:
+            return k.with_folio(page, replace(f, writeback=False)).with_bio(None, b.id)
+    return k
 
 
 def gup_begin(c: Ctx, page: int, *, write: bool, pin: bool, ret: str) -> Outcome:

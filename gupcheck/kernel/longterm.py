@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .actor import Blocked, Ctx, Move, Outcome
+from .device import dma_write_check
 from .dirty import folio_mark_dirty
 from .gup import gup_begin, release
 from .state import SUBBLOCKS
@@ -73,13 +74,7 @@ def nic_moves(c: Ctx, budget: int) -> Outcome:
 
 
 def _nic_write(c: Ctx, page: int, block: int, value: str) -> Move:
-    k = c.k
-    for w in k.bios:
-        if w.write and w.page == page and block in w.pending:
-            k = k.violate(
-                "stable-writeback",
-                f"the NIC wrote page {page} block {block} by DMA while writeback bio #{w.id} had "
-                "not yet transferred it (O1)")
+    k = dma_write_check(c.k, page, block, "the NIC (RDMA write)")
     f = k.folio(page)
     k = k.with_folio(page, replace(f, data=f.data[:block] + (value,) + f.data[block + 1:]))
     last = k.ghost.last_write

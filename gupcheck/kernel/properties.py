@@ -48,6 +48,12 @@ PROPERTIES: dict[str, PropertyInfo] = {p.name: p for p in (
         "An fsync that returns 0 promises durability of every write completed before it; a "
         "page cleaned by writeback while a DMA was still filling it breaks that promise."),
     PropertyInfo(
+        "writeback-progress", "liveness",
+        "every fsync that starts eventually returns",
+        "Under weak fairness of kernel threads and I/O completion, and no fairness for a user's "
+        "unpin or deregistration: a design that makes fsync wait for a pin whose release nobody "
+        "guarantees starves it (\"days, weeks, months\")."),
+    PropertyInfo(
         "pin-accounting", "-",
         "folio_maybe_dma_pinned() is true while a FOLL_PIN is held; counts never go negative",
         "The pin-counting design (5.7) is only as good as its accounting: a false negative lets "
@@ -80,9 +86,14 @@ def _pin_accounting(pin_counting: bool) -> Callable[[KState], str | None]:
     return check
 
 
+LIVENESS = frozenset({"writeback-progress"})
+
+
 def invariants(names: tuple[str, ...], *, pin_counting: bool) -> list[Invariant[KState]]:
     out = []
     for name in names:
+        if name in LIVENESS:
+            continue
         info = PROPERTIES[name]
         check = _pin_accounting(pin_counting) if name == "pin-accounting" else _event_property(name)
         out.append(Invariant(name, check, info.summary))

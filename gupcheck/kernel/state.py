@@ -88,6 +88,7 @@ class Bio:
     value: str = ""  # a read: the data it brings in
     pinned: bool = False  # a read: BIO_PAGE_PINNED (FOLL_PIN) rather than BIO_PAGE_REFFED
     woken: bool = False  # a read: end_io has completed the waiting read()
+    bounce: tuple[str, ...] | None = None  # a write from a bounce copy taken at submit
     done: bool = False  # completed (end_io ran); still queued for bio_dirty_work
 
 

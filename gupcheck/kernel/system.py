@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from gupcheck.engine import Invariant, Label, Model, Wait
+from gupcheck.engine import Invariant, Label, LeadsTo, Model, Wait
 
 from . import device, dio, fault, gup, longterm, reclaim, sync, writeback
 from .actor import Blocked, Ctx, Outcome, Stage
@@ -159,6 +159,24 @@ class KernelModel(Model[KState]):
 
     def invariants(self) -> list[Invariant[KState]]:
         return invariants(self.properties, pin_counting=self.cfg.pin_counting)
+
+    def liveness(self) -> list[LeadsTo[KState]]:
+        """writeback-progress: for each user thread, "in fsync/msync ~> returned from it"."""
+        if "writeback-progress" not in self.properties:
+            return []
+        out = []
+        for i, spec in enumerate(self.actors):
+            syncs = {pc for pc, op in enumerate(spec.program) if op[0] in ("fsync", "msync")}
+            if spec.daemon or not syncs:
+                continue
+
+            def in_sync(k: KState, i: int = i, syncs: frozenset[int] = frozenset(syncs)) -> bool:
+                t = k.threads[i]  # a crashed kernel is reported by the property that saw it
+                return t.pc in syncs and t.stage != "" and not k.ghost.crashed
+
+            out.append(LeadsTo(f"writeback-progress ({spec.name})", in_sync,
+                               lambda k, f=in_sync: not f(k), "every started fsync returns"))
+        return out
 
     def fields(self, k: KState) -> dict[str, object]:
         """The state in kernel notation, for traces that show only what changed."""

@@ -78,6 +78,9 @@ def _after_lock(c: Ctx, k: KState, page: int, func: str) -> Move:
         return Move(func + ", under writeback: folio_wait_writeback", c.goto(k, "wb:waitwb"))
     if f.buffers is None:
         return _no_buffers(c, k, page, func)
+    if c.cfg.writeback_pinned == "skip-bounce" and not c.var("wsync") and f.maybe_dma_pinned():
+        return Move(func + ", folio_maybe_dma_pinned: skip in background writeback",
+                    _next(c, unlocked, todo[1:]))
     pte = k.ptes[page]
     if pte is not None and (pte.writable or pte.dirty):
         return Move(func, c.goto(k, "wb:mkclean", wpte=False))
@@ -126,13 +129,16 @@ def stage_submit(c: Ctx) -> Outcome:
     if c.var("wpte"):  # the PTE was dirty: folio_mark_dirty, a legal dirtying
         k = folio_mark_dirty(k, page, who=c.name, pte_transfer=True)
     f = k.folio(page)
+    bounce = (f.data if c.cfg.writeback_pinned in ("bounce", "skip-bounce")
+              and f.maybe_dma_pinned() else None)
     f = replace(f, dirty=False, prepared=False, writeback=True, locked=None,
                 buffers=(BH_CLEAN,) * SUBBLOCKS)
     bio = Bio(id=k.next_bio, write=True, page=page, pending=tuple(range(SUBBLOCKS)),
-              owner=c.name)
+              owner=c.name, bounce=bounce)
     k = replace(k.with_folio(page, f), bios=k.bios + (bio,), next_bio=k.next_bio + 1)
+    copy = ", from a bounce copy (page is pinned)" if bounce else ""
     return [Move(f"mpage_submit_folio: folio_clear_dirty_for_io, folio_start_writeback, "
-                 f"submit_bio (write bio #{bio.id}), folio_unlock(page {page})",
+                 f"submit_bio (write bio #{bio.id}{copy}), folio_unlock(page {page})",
                  _next(c, k, todo[1:]))]
 
 

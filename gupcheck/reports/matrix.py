@@ -14,10 +14,15 @@ SHORT = {
     "dirty-has-backing": "P2b dirty-has-backing",
     "no-lost-write": "P3 no-lost-write",
     "pin-accounting": "P7 pin-accounting",
+    "writeback-progress": "P8 writeback-progress",
 }
 
 
 def cell_text(c: Cell) -> str:
+    return _verdict_text(c) + (" =base" if c.same_as_base else "")
+
+
+def _verdict_text(c: Cell) -> str:
     if c.verdict == "holds":
         return f"holds ({c.states:,} states)"
     if c.verdict == "refused":
@@ -48,8 +53,9 @@ def to_markdown(cells: list[Cell], designs: list[str]) -> str:
     lines += [
         "",
         "`violated P2a@8` means property P2a fails with a shortest counterexample of 8 steps "
-        "(`gupcheck check SCENARIO --design DESIGN --property NAME` prints it). Properties: "
-        + "; ".join(f"{v.split()[0]} = `{k}`" for k, v in SHORT.items()) + ".",
+        "(`gupcheck check SCENARIO --design DESIGN --property NAME` prints it); `=base` marks a "
+        "proposal's cell equal to its base, linux-6.12 without the 6.5 long-term refusal. "
+        "Properties: " + "; ".join(f"{v.split()[0]} = `{k}`" for k, v in SHORT.items()) + ".",
     ]
     return "\n".join(lines) + "\n"
 
@@ -61,7 +67,7 @@ def to_json(cells: list[Cell]) -> list[dict[str, Any]]:
         item = {"scenario": c.scenario, "design": c.design, "verdict": c.verdict,
                 "property": c.violated[0] if c.violated else None,
                 "properties_violated": list(c.violated), "errno": c.errno,
-                "states": c.states}
+                "states": c.states, "same_as_base": c.same_as_base}
         if first is not None:
             d = result_to_dict(first)
             item.update({k: d[k] for k in ("transitions", "depth", "seconds", "trace")})
