@@ -15,13 +15,14 @@ from . import (
     legacy,
     linux_6_1,
     linux_6_12,
+    odp,
     pin_counting,
     proposal_base,
     skip_and_bounce,
 )
 
 _SHIPPED = (legacy, pin_counting, linux_6_1, linux_6_12)
-_PROPOSALS = (bounce_writeback, skip_and_bounce, block_writeback)
+_PROPOSALS = (bounce_writeback, skip_and_bounce, block_writeback, odp)
 
 #: design name -> config, shipped kernels first, then the proposals
 DESIGNS: dict[str, KernelConfig] = {m.DESIGN.name: m.DESIGN for m in _SHIPPED + _PROPOSALS}

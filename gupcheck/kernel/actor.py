@@ -72,7 +72,7 @@ class Ctx:
         """The operation returns (with ``result``, if it reports one); the next one may start."""
         t = k.threads[self.me]
         results = t.results + ((result,) if result else ())
-        return k.with_thread(self.me, Thread(pc=t.pc + 1, results=results))
+        return k.with_thread(self.me, Thread(pc=t.pc + 1, results=results, errseq=t.errseq))
 
 
 Stage = Callable[[Ctx], Outcome]

@@ -36,5 +36,10 @@ class KernelConfig:
     #: "block" — it stays under writeback until unpinned, so writers and fsync wait (Dave
     #: Chinner's counter-proposal).
     writeback_pinned: str = "plain"
+    #: ODP/HMM (the odp design): devices take no long-term pins; they fault pages in through
+    #: the normal write-fault path and follow the mmu interval-notifier protocol.
+    odp: bool = False
+    #: an ODP driver that skips mmu_interval_read_retry (a scenario's choice of driver)
+    odp_naive_driver: bool = False
     #: sb/mapping requires stable writes (MD RAID parity, DIF/DIX): folio_wait_stable waits
     stable_writes: bool = False

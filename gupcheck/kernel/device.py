@@ -24,6 +24,10 @@ from .gup import release
 from .state import SUBBLOCKS, Bio, KState
 
 
+IO_ERROR = ("I/O error: write bio failed its integrity check (the page changed after the "
+            "checksum was computed at submit)")
+
+
 def disk_moves(c: Ctx) -> Outcome:
     moves: list[Move] = []
     k = c.k
@@ -43,6 +47,8 @@ def _transfer(c: Ctx, b: Bio) -> Move:
         where = b.page * SUBBLOCKS + block
         value = b.bounce[block] if b.bounce else f.data[block]
         k = replace(k, disk=k.disk[:where] + (value,) + k.disk[where + 1:])
+        if b.checksum is not None and b.checksum[block] != value:
+            rest = replace(rest, error=True)  # the checksum taken at submit does not match
         k = k.with_bio(rest, b.id)
         src = "bounce copy" if b.bounce else "page"
         return Move(f"write bio #{b.id} transfers {src} {b.page} block {block} ({value}) "
@@ -74,6 +80,10 @@ def _complete(c: Ctx, b: Bio) -> Move:
             k = k.with_bio(replace(b, done=True), b.id)
             return Move(f"end_bio: page {b.page} is pinned: PG_writeback held until unpin", k)
         k = k.with_folio(b.page, replace(f, writeback=False)).with_bio(None, b.id)
+        if b.error:  # mapping_set_error: errseq for fsync/msync to report
+            k = replace(k, wb_err=k.wb_err + 1).event(IO_ERROR)
+            return Move(f"end_bio: -EIO (checksum mismatch), mapping_set_error, "
+                        f"folio_end_writeback(page {b.page})", k)
         return Move(f"end_bio: folio_end_writeback(page {b.page})", k)
     if not b.woken:
         k = _wake(k, b.waiter).with_bio(replace(b, woken=True), b.id)

@@ -15,11 +15,21 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .actor import Blocked, Ctx, Move, Outcome
+from .fault import fault_begin
 from .device import dma_write_check
 from .dirty import folio_mark_dirty
 from .gup import gup_begin, release
 from .state import SUBBLOCKS
-from .vma import FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, Backing, Vma, check_vma_flags
+from .vma import (
+    EFAULT,
+    FOLL_LONGTERM,
+    FOLL_PIN,
+    FOLL_WRITE,
+    Backing,
+    Vma,
+    check_vma_flags,
+    io_uring_register_buffers,
+)
 
 SHARED_EXT4 = Vma(Backing.EXT4, shared=True)
 
@@ -27,6 +37,10 @@ SHARED_EXT4 = Vma(Backing.EXT4, shared=True)
 def reg_mr(c: Ctx) -> Outcome:
     """("rdma_reg_mr", page): ib_umem_get -> pin_user_pages_fast(FOLL_WRITE|FOLL_LONGTERM)."""
     page = c.op[1]
+    if c.cfg.odp:  # ib_umem_odp_get: an mmu interval notifier over the range, no pin
+        k = replace(c.k, nic_pages=tuple(sorted(c.k.nic_pages + (page,))))
+        return [Move(f"ib_umem_odp_get: register page {page} with an mmu interval notifier "
+                     "(no pin)", c.finish(k, "reg_mr=0"))]
     err = check_vma_flags(SHARED_EXT4, FOLL_WRITE | FOLL_LONGTERM | FOLL_PIN, c.cfg)
     if err:
         k = c.k.with_ghost(refused=err)
@@ -48,6 +62,11 @@ def dereg_mr(c: Ctx) -> Outcome:
     k = c.k
     if page not in k.nic_pages:
         return [Move("ibv_dereg_mr: no registration", c.finish(k, "dereg_mr=-EINVAL"))]
+    if c.cfg.odp:
+        k = replace(k, nic_pages=tuple(p for p in k.nic_pages if p != page),
+                    nic_mapped=tuple(m for m in k.nic_mapped if m[0] != page))
+        return [Move(f"ib_umem_odp_release: drop the device mapping of page {page}",
+                     c.finish(k, "dereg_mr=0"))]
     f = k.folio(page)
     func = "ib_umem_release: unpin_user_pages_dirty_lock"
     if not f.dirty:
@@ -61,20 +80,58 @@ def dereg_mr(c: Ctx) -> Outcome:
 
 
 def nic_moves(c: Ctx, budget: int) -> Outcome:
-    """The NIC writes a registered page whenever a peer sends data (not weakly fair)."""
+    """The NIC writes a registered page whenever a peer sends data (not weakly fair).
+
+    With ODP it can only write through a device mapping it faulted in (:func:`odp_fault`).
+    """
     k = c.k
     if k.nic_writes >= budget:
         return []
     value = f"N{k.nic_writes + 1}"
-    moves = []
+    moves: list[Move] = []
     for page in k.nic_pages:
-        for block in range(SUBBLOCKS):
-            moves.append(_nic_write(c, page, block, value))
+        if c.cfg.odp:
+            mapped = [seq for p, seq in k.nic_mapped if p == page]
+            if not mapped:
+                moves += odp_fault(c, page)
+                continue
+            stale = mapped[0] != k.notifier_seq
+            moves += [_nic_write(c, page, b, value, stale=stale) for b in range(SUBBLOCKS)]
+        else:
+            moves += [_nic_write(c, page, b, value, stale=True) for b in range(SUBBLOCKS)]
     return moves
 
 
-def _nic_write(c: Ctx, page: int, block: int, value: str) -> Move:
-    k = dma_write_check(c.k, page, block, "the NIC (RDMA write)")
+def odp_fault(c: Ctx, page: int) -> list[Move]:
+    """A device page fault: mmu_interval_read_begin, then hmm_range_fault(FAULT_FLAG_WRITE)
+    through the CPU write-fault path (->page_mkwrite), then :func:`stage_odp_map`."""
+    k = c.goto(c.k, "", oseq=c.k.notifier_seq, opage=page)
+    out = fault_begin(c, k, page, ret="odp:map")
+    if isinstance(out, Blocked):
+        return []
+    return [replace(m, func="mmu_interval_read_begin, hmm_range_fault: " + m.func) for m in out]
+
+
+def stage_odp_map(c: Ctx) -> Outcome:
+    """Under the driver lock: mmu_interval_read_retry, then program the device PTE.
+
+    A naive driver skips the retry and maps a page an invalidation may already have cleaned.
+    """
+    page, seq = c.var("opage"), c.var("oseq")
+    k = c.k
+    if seq != k.notifier_seq and not c.cfg.odp_naive_driver:
+        return [Move("mmu_interval_read_retry: invalidated meanwhile, retry the fault",
+                     c.goto(k, ""))]
+    k = replace(k, nic_mapped=tuple(sorted(k.nic_mapped + ((page, seq),))))
+    what = "skips mmu_interval_read_retry, " if c.cfg.odp_naive_driver else \
+        "mmu_interval_read_retry ok, "
+    return [Move(f"{what}program the device PTE of page {page}", c.goto(k, ""))]
+
+
+def _nic_write(c: Ctx, page: int, block: int, value: str, *, stale: bool) -> Move:
+    """One RDMA write.  ``stale``: through a pin or a device mapping that missed an
+    invalidation, i.e. without ->page_mkwrite since the page was last cleaned."""
+    k = dma_write_check(c.k, page, block, "the NIC (RDMA write)") if stale else c.k
     f = k.folio(page)
     k = k.with_folio(page, replace(f, data=f.data[:block] + (value,) + f.data[block + 1:]))
     last = k.ghost.last_write
@@ -84,4 +141,47 @@ def _nic_write(c: Ctx, page: int, block: int, value: str) -> Move:
     return Move(f"RDMA write {value} into page {page} block {block} (DMA, CQE)", k, ())
 
 
-LONGTERM_STAGES = {"lt:registered": stage_registered}
+def iouring_register(c: Ctx) -> Outcome:
+    """("iouring_register", page): IORING_REGISTER_BUFFERS over the shared ext4 mapping.
+
+    io_uring/rsrc.c ``io_sqe_buffer_register`` -> ``io_pin_pages``: pin_user_pages with
+    FOLL_WRITE|FOLL_LONGTERM.  Since 6.5 GUP refuses the shared file mapping with -EFAULT before
+    faulting; before, the pin succeeds (write-faulting the page through ->page_mkwrite, which
+    dirties it), then io_uring refuses the file-backed VMA with -EOPNOTSUPP and
+    ``unpin_user_pages`` the pages it pinned (without dirtying them).
+    """
+    page = c.op[1]
+    err, _ = io_uring_register_buffers((SHARED_EXT4,), c.cfg)
+    if err == EFAULT:
+        k = c.k.with_ghost(refused=err)
+        return [Move("io_sqe_buffer_register: pin_user_pages: check_vma_flags refuses (-EFAULT)",
+                     c.finish(k, "register=-EFAULT"))]
+    return gup_begin(c, page, write=True, pin=True, ret="lt:iouring")
+
+
+def stage_iouring(c: Ctx) -> Outcome:
+    page = c.op[1]
+    err, _ = io_uring_register_buffers((SHARED_EXT4,), c.cfg)
+    if err:  # pre-6.5: io_uring's own file-backed check, after pinning
+        k = release(c.k, page, pin=True, pin_counting=c.cfg.pin_counting).with_ghost(refused=err)
+        return [Move(f"io_sqe_buffer_register: file-backed buffer refused (-{err}), "
+                     "unpin_user_pages", c.finish(k, f"register=-{err}"))]
+    k = replace(c.k, nic_pages=tuple(sorted(c.k.nic_pages + (page,))))
+    return [Move(f"io_sqe_buffer_register: page {page} registered as a fixed buffer",
+                 c.finish(k, "register=0"))]
+
+
+def iouring_unregister(c: Ctx) -> Outcome:
+    """("iouring_unregister", page): io_buffer_unmap -> unpin_user_page, no dirtying."""
+    page = c.op[1]
+    k = c.k
+    if page not in k.nic_pages:
+        return [Move("io_sqe_buffers_unregister: no buffer", c.finish(k, "unregister=-ENXIO"))]
+    k = release(k, page, pin=True, pin_counting=c.cfg.pin_counting)
+    k = replace(k, nic_pages=tuple(p for p in k.nic_pages if p != page))
+    return [Move(f"io_buffer_unmap: unpin_user_page(page {page}) (not dirtied)",
+                 c.finish(k, "unregister=0"))]
+
+
+LONGTERM_STAGES = {"lt:registered": stage_registered, "lt:iouring": stage_iouring,
+                   "odp:map": stage_odp_map}

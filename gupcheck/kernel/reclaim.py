@@ -53,7 +53,7 @@ def stage_unmap(c: Ctx) -> Outcome:
     assert pte is not None
     f = k.folio(page)
     k = k.with_folio(page, replace(f, mapcount=f.mapcount - 1, refcount=f.refcount - 1))
-    k = k.with_pte(page, None)
+    k = k.with_pte(page, None).mmu_notifier_invalidate(page)
     if pte.dirty:
         k = folio_mark_dirty(k, page, who=c.name, pte_transfer=True)
     return [Move(f"try_to_unmap_one: clear the pte of page {page}"

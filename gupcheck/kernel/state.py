@@ -89,6 +89,8 @@ class Bio:
     pinned: bool = False  # a read: BIO_PAGE_PINNED (FOLL_PIN) rather than BIO_PAGE_REFFED
     woken: bool = False  # a read: end_io has completed the waiting read()
     bounce: tuple[str, ...] | None = None  # a write from a bounce copy taken at submit
+    checksum: tuple[str, ...] | None = None  # stable-writes device: what was checksummed at submit
+    error: bool = False  # the device failed the bio (-EIO)
     done: bool = False  # completed (end_io ran); still queued for bio_dirty_work
 
 
@@ -100,6 +102,7 @@ class Thread:
     stage: str = ""  # the step it will take next inside that operation ("" = not started)
     local: tuple[Any, ...] = ()  # the operation's local variables
     results: tuple[str, ...] = ()  # what finished operations returned ("read=0", "SIGBUS")
+    errseq: int = 0  # the file's f_wb_err: the mapping's error count this thread has seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +137,8 @@ class KState:
     dirty_work: tuple[int, ...] = ()  # bio_dirty_list: read bios waiting for bio_dirty_work
     nic_pages: tuple[int, ...] = ()  # pages registered with the NIC (long-term pinned)
     nic_writes: int = 0  # DMA writes the NIC has made
+    notifier_seq: int = 0  # the mmu interval notifier's sequence (bumped by invalidations)
+    nic_mapped: tuple[tuple[int, int], ...] = ()  # ODP device PTEs: (page, seq when mapped)
     ghost: Ghost = field(default_factory=Ghost)
 
     # --- small immutable updates, named for what they change -----------------------------
@@ -181,6 +186,14 @@ class KState:
         row = tuple(None if b in blocks else v for b, v in enumerate(g.fsync_expect[page]))
         return self.with_ghost(
             fsync_expect=g.fsync_expect[:page] + (row,) + g.fsync_expect[page + 1:])
+
+    def mmu_notifier_invalidate(self, page: int) -> KState:
+        """mmu_notifier_invalidate_range_start/end around a PTE change: ODP drivers drop their
+        device mappings of the page (and wait for DMA in flight, which is atomic here)."""
+        if not self.nic_mapped and not self.nic_pages:
+            return self
+        return replace(self, notifier_seq=self.notifier_seq + 1,
+                       nic_mapped=tuple(m for m in self.nic_mapped if m[0] != page))
 
     def event(self, text: str) -> KState:
         if text in self.ghost.events:

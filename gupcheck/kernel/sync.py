@@ -13,6 +13,8 @@ that write's value on disk.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .actor import Blocked, Ctx, Move, Outcome
 from .state import SUBBLOCKS, KState
 from .writeback import writeback_begin
@@ -32,13 +34,19 @@ def fsync(c: Ctx) -> Outcome:
 
 
 def stage_wait(c: Ctx) -> Outcome:
-    """filemap_fdatawait_range, then return 0 (no writeback error is modelled yet)."""
+    """filemap_fdatawait_range, then the errseq check: -EIO if a writeback error was recorded
+    since this file last looked (``file_check_and_advance_wb_err``), else 0."""
     k = c.k
     busy = [i for i, f in enumerate(k.folios) if f is not None and f.writeback]
     if busy:
         return Blocked(f"filemap_fdatawait_range: writeback of page {busy[0]}", ("disk",))
-    k = _check_durable(k, c.op[0])
+    t = k.threads[c.me]
+    k = k.with_ghost(fsync_expect=None) if k.wb_err > t.errseq else _check_durable(k, c.op[0])
     k = k.with_ghost(fsync_expect=None)
+    if k.wb_err > t.errseq:  # file_check_and_advance_wb_err
+        k = k.with_thread(c.me, replace(k.threads[c.me], errseq=k.wb_err))
+        return [Move(f"filemap_fdatawait_range: {c.op[0]} returns -EIO (errseq)",
+                     c.finish(k, f"{c.op[0]}=-EIO"))]
     return [Move(f"filemap_fdatawait_range: {c.op[0]} returns 0", c.finish(k, f"{c.op[0]}=0"))]
 
 

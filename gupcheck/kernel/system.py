@@ -16,7 +16,7 @@ progress are weakly fair; a user starting a new operation is not (a user may nev
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gupcheck.engine import Invariant, Label, LeadsTo, Model, Wait
 
@@ -38,6 +38,8 @@ OPERATIONS: dict[str, Stage] = {
     "writeback_pass": writeback.background_pass,
     "rdma_reg_mr": longterm.reg_mr,
     "rdma_dereg_mr": longterm.dereg_mr,
+    "iouring_register": longterm.iouring_register,
+    "iouring_unregister": longterm.iouring_unregister,
 }
 
 STAGES: dict[str, Stage] = {
@@ -67,13 +69,16 @@ class Scenario:
     mapped: bool = True  # ... and read-faulted into the mapping (read-only PTEs)
     properties: tuple[str, ...] = tuple(PROPERTIES)
     nic_writes: int = 0  # DMA writes an RDMA NIC makes into its registered pages
+    stable_writes: bool = False  # the block device needs stable pages (RAID parity, DIF/DIX)
+    nic_driver: str = "plain"  # "odp-naive": an ODP driver that skips mmu_interval_read_retry
 
 
 class KernelModel(Model[KState]):
     def __init__(self, scenario: Scenario, cfg: KernelConfig,
                  properties: Sequence[str] | None = None) -> None:
         self.scenario = scenario
-        self.cfg = cfg
+        self.cfg = replace(cfg, stable_writes=cfg.stable_writes or scenario.stable_writes,
+                           odp_naive_driver=scenario.nic_driver == "odp-naive")
         self.name = f"{scenario.name} [{cfg.name}]"
         self.properties = tuple(properties) if properties is not None else scenario.properties
         unknown = [p for p in self.properties if p not in PROPERTIES]
@@ -85,7 +90,8 @@ class KernelModel(Model[KState]):
 
     def init_states(self) -> list[KState]:
         s = self.scenario
-        return [initial_state(s.npages, len(self.actors), cached=s.cached, mapped=s.mapped)]
+        # one thread slot per actor, and one for the NIC's device faults
+        return [initial_state(s.npages, len(self.actors) + 1, cached=s.cached, mapped=s.mapped)]
 
     # --- the actors' steps ----------------------------------------------------------------------
 
@@ -104,8 +110,11 @@ class KernelModel(Model[KState]):
             return device.disk_moves(Ctx(k, i, DISK, self.cfg, ()))
         if i == n + 1:
             return device.bio_dirty_work(Ctx(k, i, KWORKER, self.cfg, ()))
-        if i == n + 2:
-            return longterm.nic_moves(Ctx(k, i, NIC, self.cfg, ()), self.scenario.nic_writes)
+        if i == n + 2:  # the NIC; its thread slot (for ODP faults) is the last one
+            c = Ctx(k, n, NIC, self.cfg, ())
+            if k.threads[n].stage:
+                return STAGES[k.threads[n].stage](c)
+            return longterm.nic_moves(c, self.scenario.nic_writes)
         spec = self.actors[i]
         t = k.threads[i]
         if t.pc >= len(spec.program):
@@ -135,8 +144,8 @@ class KernelModel(Model[KState]):
         """Weak fairness: the disk and the kworker yes, the NIC no; a user thread only inside
         an operation it started (the kernel half of a syscall), never to start one."""
         n = len(self.actors)
-        if i >= n:
-            return i < n + 2
+        if i >= n:  # the NIC only inside a device fault it started (kernel code)
+            return i < n + 2 or k.threads[n].stage != ""
         return self.actors[i].daemon or k.threads[i].stage != ""
 
     def waits(self, k: KState) -> Iterator[Wait]:
@@ -155,7 +164,7 @@ class KernelModel(Model[KState]):
             t = k.threads[i]
             if t.stage != "" or (not spec.daemon and t.pc < len(spec.program)):
                 return False
-        return not k.bios and not k.dirty_work
+        return not k.bios and not k.dirty_work and not k.threads[len(self.actors)].stage
 
     def invariants(self) -> list[Invariant[KState]]:
         return invariants(self.properties, pin_counting=self.cfg.pin_counting)
@@ -204,6 +213,11 @@ class KernelModel(Model[KState]):
             out[f"bio #{b.id}"] = (f"{'write' if b.write else 'read'} page {b.page}, "
                                    + (f"blocks {list(b.pending)} pending" if b.pending
                                       else "transferred" if not b.done else "on bio_dirty_list"))
+        if self.scenario.nic_writes:
+            out["NIC registered pages"] = ", ".join(map(str, k.nic_pages)) or "-"
+            out["NIC device ptes"] = ", ".join(
+                f"page {p}" + (" (stale)" if seq != k.notifier_seq else "")
+                for p, seq in k.nic_mapped) or "-"
         for i in range(len(self.actors)):
             t = k.threads[i]
             out[f"{self.actors[i].name} results"] = ", ".join(t.results) or "-"

@@ -116,7 +116,7 @@ def stage_mkclean(c: Ctx) -> Outcome:
     page = c.var("wtodo")[0]
     pte = c.k.ptes[page]
     assert pte is not None
-    k = c.k.with_pte(page, Pte(writable=False, dirty=False))
+    k = c.k.with_pte(page, Pte(writable=False, dirty=False)).mmu_notifier_invalidate(page)
     return [Move(f"folio_mkclean: write-protect and clean the pte of page {page}",
                  c.goto(k, "wb:submit", wpte=pte.dirty))]
 
@@ -133,8 +133,9 @@ def stage_submit(c: Ctx) -> Outcome:
               and f.maybe_dma_pinned() else None)
     f = replace(f, dirty=False, prepared=False, writeback=True, locked=None,
                 buffers=(BH_CLEAN,) * SUBBLOCKS)
+    checksum = (bounce or f.data) if c.cfg.stable_writes else None  # bio_integrity_prep / RAID
     bio = Bio(id=k.next_bio, write=True, page=page, pending=tuple(range(SUBBLOCKS)),
-              owner=c.name, bounce=bounce)
+              owner=c.name, bounce=bounce, checksum=checksum)
     k = replace(k.with_folio(page, f), bios=k.bios + (bio,), next_bio=k.next_bio + 1)
     copy = ", from a bounce copy (page is pinned)" if bounce else ""
     return [Move(f"mpage_submit_folio: folio_clear_dirty_for_io, folio_start_writeback, "

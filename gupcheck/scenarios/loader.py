@@ -6,6 +6,7 @@ Example::
     name = "dio-vs-reclaim"
     description = "read(O_DIRECT) into a shared mapping while kswapd reclaims the page"
     pages = 1                        # file size in pages (each page has 2 blocks)
+    device = "plain"                 # or "stable-writes" (RAID parity, DIF/DIX)
     properties = ["dirty-has-backing"]   # optional; default: every property
 
     [[actor]]
@@ -44,6 +45,8 @@ OPS: dict[str, tuple[tuple[str, ...], str]] = {
     "writeback_pass": ((), "one background writeback pass (the flusher)"),
     "rdma_reg_mr": (("page",), "ibv_reg_mr: long-term writable pin for the NIC"),
     "rdma_dereg_mr": (("page",), "ibv_dereg_mr: unpin_user_pages_dirty_lock"),
+    "iouring_register": (("page",), "IORING_REGISTER_BUFFERS: long-term writable pin"),
+    "iouring_unregister": (("page",), "IORING_UNREGISTER_BUFFERS: unpin, no dirtying"),
 }
 
 
@@ -70,6 +73,8 @@ class ScenarioFile(msgspec.Struct, forbid_unknown_fields=True):
     mapped: bool = True
     filesystem: str = "ext4"
     nic_writes: int = 0
+    device: str = "plain"
+    nic_driver: str = "plain"
     properties: list[str] | None = None
 
 
@@ -123,6 +128,10 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
         raise fail("filesystem", f"only \"ext4\" is modelled so far, got {raw.filesystem!r}")
     if not 1 <= raw.pages <= 4:
         raise fail("pages", f"expected 1 to 4 pages, got {raw.pages}")
+    if raw.device not in ("plain", "stable-writes"):
+        raise fail("device", f"expected \"plain\" or \"stable-writes\", got {raw.device!r}")
+    if raw.nic_driver not in ("plain", "odp-naive"):
+        raise fail("nic_driver", f"expected \"plain\" or \"odp-naive\", got {raw.nic_driver!r}")
     if raw.nic_writes < 0:
         raise fail("nic_writes", f"expected 0 or more, got {raw.nic_writes}")
     if not raw.actor:
@@ -168,6 +177,7 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
     return Scenario(
         name=raw.name, description=raw.description, actors=tuple(actors), npages=raw.pages,
         cached=raw.cached, mapped=raw.mapped, nic_writes=raw.nic_writes,
+        stable_writes=raw.device == "stable-writes", nic_driver=raw.nic_driver,
         properties=tuple(raw.properties) if raw.properties is not None else tuple(PROPERTIES),
     )
 

@@ -110,3 +110,48 @@ def test_f5_6_12_refuses_the_registration_with_efault() -> None:
     assert result.verdict is Verdict.HOLDS
     assert any("check_vma_flags refuses (-EFAULT)" in k for k in result.coverage)
     assert not any("RDMA write" in k for k in result.coverage)
+
+
+def test_odp_devices_fault_through_page_mkwrite_and_keep_every_property() -> None:
+    result = run("odp-device-file", "odp")
+    assert result.verdict is Verdict.HOLDS
+    assert any("mmu_interval_read_retry ok" in k for k in result.coverage)
+    assert any("invalidated meanwhile, retry" in k for k in result.coverage)
+
+
+def test_an_odp_driver_that_skips_the_retry_writes_through_a_stale_device_pte() -> None:
+    result = run("odp-naive-driver", "odp", "no-lost-write")
+    assert result.verdict is Verdict.VIOLATED
+    assert_steps_in_order(result, [
+        "mmu_interval_read_begin, hmm_range_fault",
+        "folio_mkclean",  # the invalidation the driver misses
+        "skips mmu_interval_read_retry, program the device PTE",
+        "RDMA write N1",
+        "fsync returns 0",
+    ])
+    assert result.trace.steps[-1].fields["NIC device ptes"] == "page 0 (stale)"
+
+
+def test_io_uring_registration_of_a_shared_file_is_refused_differently_by_6_1_and_6_12() -> None:
+    from gupcheck.designs import DESIGNS
+    from gupcheck.lab import run_cell
+    from gupcheck.scenarios import SCENARIOS
+
+    sc = SCENARIOS["iouring-fixed-file-buffer"]
+    old, new = run_cell(sc, DESIGNS["linux-6.1"]), run_cell(sc, DESIGNS["linux-6.12"])
+    assert (old.verdict, old.errno) == ("refused", "EOPNOTSUPP")
+    assert (new.verdict, new.errno) == ("refused", "EFAULT")
+    # 6.1 pinned first: the page was write-faulted (and dirtied) before the refusal
+    assert_steps_in_order(old.results[""], ["ext4_page_mkwrite", "FOLL_PIN",
+                                            "file-backed buffer refused (-EOPNOTSUPP)"])
+    assert new.results[""].trace.labels() == [
+        "CPU0 app: io_sqe_buffer_register: pin_user_pages: check_vma_flags refuses (-EFAULT)"]
+
+
+def test_a_stable_writes_device_fails_the_torn_write_and_fsync_reports_eio() -> None:
+    result = run("stable-writes-raid", "linux-6.12", "stable-writeback")
+    assert result.verdict is Verdict.VIOLATED
+    full = run("stable-writes-raid", "linux-6.12", "pin-accounting")
+    assert full.verdict is Verdict.HOLDS
+    assert any("-EIO (checksum mismatch), mapping_set_error" in k for k in full.coverage)
+    assert any("fsync returns -EIO (errseq)" in k for k in full.coverage)
