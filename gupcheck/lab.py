@@ -1,13 +1,11 @@
 """The design laboratory: every design against every scenario, each verdict from the checker.
 
-A cell is computed in two kinds of run, each an exhaustive breadth-first search:
-
-1. the scenario with no property but a probe that notices the design *refusing* the scenario's
-   request (a pin, a registration): such a cell is ``refused`` with the errno — safe, but it breaks
-   that application, which is what the 2018 thread feared.  The same run finds deadlocks and
-   measures the state space;
-2. one run per property, so that a cell reports every property the design breaks there, each
-   with its own shortest counterexample, not only the first one found.
+A cell is one exhaustive breadth-first search that does not stop at the first counterexample
+(``keep_going``, TLC's ``-continue``): it checks every safety property of the scenario at once and
+reports the shortest counterexample of each one that fails, plus the first deadlock.  A probe
+invariant notices the design *refusing* the scenario's request (a pin, a registration): such a
+cell is ``refused`` with the errno — safe, but it breaks that application, which is what the
+2018 thread feared.  Liveness properties need the state graph and get a run of their own.
 
 Nothing is written down: every verdict comes from running the checker.
 """
@@ -17,21 +15,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from gupcheck.engine import Invariant, Limits, Result, Verdict, check
+from gupcheck.engine import Invariant, LeadsTo, Limits, Result, Verdict, check
+from gupcheck.engine.liveness import check_liveness
 from gupcheck.kernel.config import KernelConfig
 from gupcheck.kernel.properties import LIVENESS
 from gupcheck.kernel.state import KState
 from gupcheck.kernel.system import KernelModel, Scenario
+
+REFUSED = "request-refused"
 
 
 @dataclass(frozen=True)
 class Cell:
     scenario: str
     design: str
-    verdict: str  # holds, violated, deadlock, starves, refused, incomplete, error
-    errno: str | None  # for refused
-    violated: tuple[str, ...]  # every property that fails, in the scenario's order
-    results: dict[str, Result] = field(compare=False)  # property (or "") -> its run
+    verdict: str  # holds, violated, deadlock, starves, refused, n/a, incomplete, error
+    errno: str | None  # for refused: the errno; for n/a: why the scenario does not apply
+    violated: tuple[str, ...]  # every property that fails ("deadlock" too), scenario order
+    results: dict[str, Result] = field(compare=False)  # property ("" = the run) -> its result
     states: int = 0
     same_as_base: bool = False  # a proposal whose verdicts here equal proposal-base's
 
@@ -41,40 +42,54 @@ class Cell:
 
     @property
     def first(self) -> Result | None:
-        """The result that explains the cell: the first violated property, or the base run."""
+        """The result that explains the cell: the first violated property, or the run."""
         if self.violated:
             return self.results[self.violated[0]]
         return self.results.get("")
 
 
 class RefusalProbe(KernelModel):
-    """The scenario with its properties replaced by one: "the request was not refused"."""
+    """The scenario's safety properties plus one more: "the request was refused"."""
 
     def invariants(self) -> list[Invariant[KState]]:
-        return [Invariant("request-refused", lambda k: k.ghost.refused)]
+        return [Invariant(REFUSED, _refused), *super().invariants()]
+
+    def liveness(self) -> list[LeadsTo[KState]]:
+        return []
+
+
+def _refused(k: KState) -> str | None:
+    if k.ghost.unsupported:
+        return f"n/a: {k.ghost.unsupported}"
+    return k.ghost.refused
 
 
 def run_cell(scenario: Scenario, design: KernelConfig, limits: Limits = Limits()) -> Cell:
-    base = check(RefusalProbe(scenario, design, ()), limits=limits, liveness=False)
-    results: dict[str, Result] = {"": base}
+    safety = tuple(p for p in scenario.properties if p not in LIVENESS)
+    run = check(RefusalProbe(scenario, design, safety), limits=limits, liveness=False,
+                keep_going=True)
     name = (scenario.name, design.name)
-    if base.verdict is Verdict.VIOLATED:  # the probe fired: refused
-        return Cell(*name, "refused", base.message, (), results, base.stats.distinct)
-    if base.verdict is not Verdict.HOLDS:
-        return Cell(*name, base.verdict.value, None, (), results, base.stats.distinct)
-    violated = []
-    worst = Verdict.HOLDS
+    results: dict[str, Result] = {"": run}
+    results.update((f.property or "", f) for f in run.findings)
+    if REFUSED in results:
+        why = results[REFUSED].message
+        if why.startswith("n/a: "):
+            return Cell(*name, "n/a", why[5:], (), results, run.stats.distinct)
+        return Cell(*name, "refused", why, (), results, run.stats.distinct)
+    if run.verdict in (Verdict.ERROR, Verdict.INCOMPLETE):
+        return Cell(*name, run.verdict.value, None, (), results, run.stats.distinct)
     for prop in scenario.properties:
-        r = check(KernelModel(scenario, design, [prop]), limits=limits,
-                  liveness=prop in LIVENESS)
-        results[prop] = r
-        if r.verdict in (Verdict.VIOLATED, Verdict.STARVES):
-            violated.append(prop)
-        elif r.verdict is not Verdict.HOLDS and worst is Verdict.HOLDS:
-            worst = r.verdict
-    safety = [p for p in violated if results[p].verdict is Verdict.VIOLATED]
-    verdict = "violated" if safety else "starves" if violated else worst.value
-    return Cell(*name, verdict, None, tuple(violated), results, base.stats.distinct)
+        if prop in LIVENESS:  # the state graph is all it needs; safety was checked above
+            results[prop] = check_liveness(KernelModel(scenario, design, [prop]), limits=limits)
+    order = [*scenario.properties, "deadlock", "wait-for-cycle"]
+    broken = [p for p in order if p in results and results[p].verdict in (
+        (Verdict.STARVES,) if p in LIVENESS else (Verdict.VIOLATED, Verdict.DEADLOCK))]
+    kinds = {results[p].verdict for p in broken}
+    verdict = next((v.value for v in (Verdict.VIOLATED, Verdict.DEADLOCK, Verdict.STARVES)
+                    if v in kinds), Verdict.HOLDS.value)
+    if verdict == "holds" and any(r.verdict is Verdict.INCOMPLETE for r in results.values()):
+        verdict = Verdict.INCOMPLETE.value
+    return Cell(*name, verdict, None, tuple(broken), results, run.stats.distinct)
 
 
 def run_matrix(scenarios: Sequence[Scenario], designs: Sequence[KernelConfig],

@@ -116,14 +116,28 @@ def test_bounce_writeback_misses_a_pin_taken_after_writeback_started() -> None:
 
 def test_block_writeback_deadlocks_an_fsync_behind_a_long_term_pin() -> None:
     cell = run_cell(SCENARIOS["rdma-longterm-file"], DESIGNS["block-writeback"])
-    assert cell.verdict == "deadlock"
-    base = cell.results[""]
-    assert base.trace is not None
-    assert any("PG_writeback held until unpin" in lab for lab in base.trace.labels())
-    assert any("folio_wait_writeback" in w.on or "fdatawait" in w.on for w in base.waits)
+    assert "deadlock" in cell.violated and "writeback-progress" in cell.violated
+    dead = cell.results["deadlock"]
+    assert dead.trace is not None
+    assert any("PG_writeback held until unpin" in lab for lab in dead.trace.labels())
+    assert any("folio_wait_writeback" in w.on or "fdatawait" in w.on for w in dead.waits)
+    assert cell.results["writeback-progress"].trace.stutters  # fsync never returns
 
 
 def test_proposal_cells_equal_to_their_base_are_marked() -> None:
     cells = run_matrix([SCENARIOS["control-cpu-mmap-write"]],
                        [DESIGNS["linux-6.12"], DESIGNS["bounce-writeback"]])
     assert [c.same_as_base for c in cells] == [False, True]
+
+
+def test_a_scenario_that_needs_io_uring_is_not_applicable_to_v4_20() -> None:
+    cell = run_cell(SCENARIOS["iouring-fixed-file-buffer"], DESIGNS["legacy"])
+    assert (cell.verdict, cell.errno) == ("n/a", "io_uring appeared in 5.1")
+
+
+def test_odp_leaves_io_uring_fixed_buffers_pinned() -> None:
+    from gupcheck.designs import PROPOSAL_BASE
+
+    sc = SCENARIOS["iouring-fixed-file-buffer"]
+    odp, base = run_cell(sc, DESIGNS["odp"]), run_cell(sc, PROPOSAL_BASE)
+    assert odp.outcome() == base.outcome() and "no-lost-write" in odp.violated

@@ -9,4 +9,5 @@ plain references (FOLL_GET), dirty the page with ``set_page_dirty_lock`` and dro
 from gupcheck.kernel.config import KernelConfig
 
 DESIGN = KernelConfig("legacy", dio_foll_pin=False, ext4_warn_no_buffers=False,
-                      reclaim_skips_pinned=False, pin_counting=False)
+                      reclaim_skips_pinned=False, pin_counting=False,
+                      has_io_uring=False)

@@ -11,4 +11,5 @@ itself with -EOPNOTSUPP, after pinning).
 from gupcheck.kernel.config import KernelConfig
 
 DESIGN = KernelConfig("linux-6.1", dio_foll_pin=False, ext4_warn_no_buffers=True,
-                      reclaim_skips_pinned=True, pin_counting=True)
+                      reclaim_skips_pinned=True, pin_counting=True,
+                      iouring_file_check=True)

@@ -9,4 +9,5 @@ takes FOLL_GET references, and ext4 still BUGs on a dirty page without buffers.
 from gupcheck.kernel.config import KernelConfig
 
 DESIGN = KernelConfig("pin-counting", dio_foll_pin=False, ext4_warn_no_buffers=False,
-                      reclaim_skips_pinned=False, pin_counting=True)
+                      reclaim_skips_pinned=False, pin_counting=True,
+                      iouring_file_check=True)

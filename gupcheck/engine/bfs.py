@@ -19,6 +19,7 @@ therefore at minimal depth; the same holds for deadlocks, found when their level
 from __future__ import annotations
 
 import operator
+from dataclasses import replace
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -88,12 +89,16 @@ class _Levels:
 
 
 def bfs(model: Any, *, exact: bool = False, limits: Limits = Limits(),
-        progress: ProgressFn | None = None, check_deadlock: bool = True) -> Result:
+        progress: ProgressFn | None = None, check_deadlock: bool = True,
+        keep_going: bool = False) -> Result:
+    """Breadth-first search.  ``keep_going`` (TLC's ``-continue``): do not stop at the first
+    violation; explore everything and report the first — shortest — counterexample of every
+    property that fails (``Result.findings``), the first deadlock included."""
     try:
         ctx = Context(model, exact=exact)
     except ModelError as err:
         return error_result(model, "bfs", exact, err)
-    search = _Search(ctx, limits, progress, check_deadlock)
+    search = _Search(ctx, limits, progress, check_deadlock, keep_going)
     try:
         return search.run()
     except ModelError as err:
@@ -102,8 +107,11 @@ def bfs(model: Any, *, exact: bool = False, limits: Limits = Limits(),
 
 class _Search:
     def __init__(self, ctx: Context, limits: Limits, progress: ProgressFn | None,
-                 check_deadlock: bool) -> None:
+                 check_deadlock: bool, keep_going: bool = False) -> None:
         self.ctx = ctx
+        self.keep_going = keep_going
+        self.findings: list[Result] = []
+        self.active = list(ctx.invariants)  # invariants without a counterexample yet
         self.limits = limits
         self.progress = progress
         self.check_deadlock = check_deadlock
@@ -152,7 +160,22 @@ class _Search:
             frontier = frontier_next
             if frontier:
                 self.depth += 1
+        if self.findings:
+            first = self.findings[0]
+            return replace(first, stats=self.stats(), findings=tuple(self.findings),
+                           coverage=dict(sorted(self.coverage.items())),
+                           unfired=tuple(a for a in self.ctx.declared_actions
+                                         if a not in self.coverage))
         return self.finish(Verdict.HOLDS, None, "every reachable state explored", None)
+
+    def _found(self, result: Result) -> Result | None:
+        """A counterexample: the answer, or (keep_going) one more finding, and search on."""
+        if not self.keep_going:
+            return result
+        if all(f.property != result.property for f in self.findings):
+            self.findings.append(result)
+        self.active = [inv for inv in self.active if inv.name != result.property]
+        return None
 
     def _expand_chunk(self, frontier: list[Any], base: int,
                       frontier_next: list[Any]) -> Result | None:
@@ -173,14 +196,16 @@ class _Search:
                 before = len(pairs)
                 pairs.extend(successors(frontier[i]))
                 ends.append(len(pairs))
+                found = None
                 if len(pairs) == before:
                     if self.check_deadlock and not ctx.is_end(
                             frontier[i], lambda: self._path(self.depth, i)):
-                        return self._deadlock(frontier[i], self.depth, i)
+                        found = self._found(self._deadlock(frontier[i], self.depth, i))
                 elif ctx.has_waits:
-                    found = self._wait_cycle(frontier[i], self.depth, i)
-                    if found:
-                        return found
+                    cycle = self._wait_cycle(frontier[i], self.depth, i)
+                    found = self._found(cycle) if cycle else None
+                if found:
+                    return found
             if not pairs:
                 return None
             labels, cand = zip(*pairs)
@@ -215,25 +240,33 @@ class _Search:
         except TypeError:
             for j, s in enumerate(states):
                 self.ctx.validate(s, "a reached state", self._path(depth, first + j))
-        for inv in self.ctx.invariants:  # fast scan; the failing state is re-checked in order
-            check = inv.check
-            try:
-                bad = next((j for j, s in enumerate(states) if check(s) is not None), None)
-            except Exception:
-                bad = 0  # let _check_new find and report the state that raised
-            if bad is not None:
-                break
-        else:
-            return None
-        for j in range(bad, len(states)):
-            found = self._check_new(states[j], depth, first + j)
-            if found:
-                return found
+        start = 0
+        while self.active:
+            bad = None
+            for inv in self.active:  # fast scan; the failing state is re-checked in order
+                check = inv.check
+                try:
+                    j = next((j for j in range(start, len(states))
+                              if check(states[j]) is not None), None)
+                except Exception:
+                    j = start  # let _check_new find and report the state that raised
+                if j is not None and (bad is None or j < bad):
+                    bad = j
+            if bad is None:
+                return None
+            found = self._check_new(states[bad], depth, first + bad)
+            if found is None:  # only a stale scan result; go on after it
+                start = bad + 1
+                continue
+            result = self._found(found)
+            if result:
+                return result
+            start = bad  # another active invariant may fail in the same state
         return None
 
     def _check_new(self, state: Any, depth: int, index: int) -> Result | None:
-        """The invariants of a newly found state."""
-        bad = self.ctx.violation(state, lambda: self._path(depth, index))
+        """The (still active) invariants of a newly found state."""
+        bad = self.ctx.violation(state, lambda: self._path(depth, index), self.active)
         if bad:
             name, why = bad
             return self.finish(Verdict.VIOLATED, name, why, (depth, index))
@@ -276,12 +309,12 @@ class _Search:
         path = self.ctx.replay_ordinals(self.inits[init_index], ords)
         return self.ctx.trace(init_index, path)
 
-    def stats(self) -> Stats:
+    def stats(self, depth: int | None = None) -> Stats:
         n = len(self.store)
         return Stats(
             distinct=n,
             generated=self.generated,
-            depth=self.depth,
+            depth=self.depth if depth is None else depth,
             seconds=self.budget.seconds(),
             collision_probability=None if self.ctx.exact else collision_probability(n, self.generated),
             visited_bytes=self.store.nbytes,
@@ -293,8 +326,7 @@ class _Search:
                at: tuple[int, int] | None, *, waits: tuple[Any, ...] = (),
                bound: str | None = None) -> Result:
         trace = self._trace(*at) if at else None
-        if at:
-            self.depth = max(self.depth, at[0])
+        depth = max(self.depth, at[0]) if at else self.depth
         return Result(
             model=self.ctx.name,
             strategy="bfs",
@@ -303,7 +335,7 @@ class _Search:
             property=prop,
             message=message,
             trace=trace,
-            stats=self.stats(),
+            stats=self.stats(depth),
             coverage=dict(sorted(self.coverage.items())),
             unfired=tuple(a for a in self.ctx.declared_actions if a not in self.coverage),
             bound=bound,

@@ -16,7 +16,7 @@ Strategy = Literal["bfs", "dfs", "random"]
 
 def check(model: Any, *, strategy: Strategy = "bfs", exact: bool = False,
           limits: Limits = Limits(), liveness: bool = True, walks: int = 1000,
-          seed: int = 0, progress: ProgressFn | None = None) -> Result:
+          seed: int = 0, progress: ProgressFn | None = None, keep_going: bool = False) -> Result:
     """Check every invariant (and, with BFS, every liveness property) of ``model``.
 
     * ``bfs`` — exhaustive; a counterexample is a shortest one.
@@ -24,11 +24,15 @@ def check(model: Any, *, strategy: Strategy = "bfs", exact: bool = False,
     * ``random`` — ``walks`` seeded random walks of at most ``limits.max_depth`` steps (default
       1000): bug-finding only, never a proof, so a clean run is ``incomplete``.
 
+    ``keep_going`` (BFS only, like TLC's ``-continue``): explore the whole state space and report
+    the shortest counterexample of every failing property in ``Result.findings``.
+
     Liveness needs the whole state graph, so it runs after a complete safety search that found
     nothing (only for ``bfs``), on its own graph-building pass.
     """
     with gc_paused():
-        return _check(model, strategy, exact, limits, liveness, walks, seed, progress)
+        return _check(model, strategy, exact, limits, liveness, walks, seed, progress,
+                      keep_going)
 
 
 @contextlib.contextmanager
@@ -49,9 +53,11 @@ def gc_paused() -> Iterator[None]:
 
 
 def _check(model: Any, strategy: str, exact: bool, limits: Limits, liveness: bool, walks: int,
-           seed: int, progress: ProgressFn | None) -> Result:
+           seed: int, progress: ProgressFn | None, keep_going: bool) -> Result:
+    if keep_going and strategy != "bfs":
+        raise ValueError("keep_going needs breadth-first search")
     if strategy == "bfs":
-        result = bfs(model, exact=exact, limits=limits, progress=progress)
+        result = bfs(model, exact=exact, limits=limits, progress=progress, keep_going=keep_going)
     elif strategy == "dfs":
         from .dfs import dfs
 

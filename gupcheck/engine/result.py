@@ -92,6 +92,9 @@ class Result:
     bound: str | None = None  # which limit ended an incomplete run
     waits: tuple[Wait, ...] = ()  # blocked actors at the end of a deadlock/starvation trace
     notes: tuple[str, ...] = field(default=())  # what a reader must know (not a proof, ...)
+    # keep_going runs: the first counterexample of every property that failed, in the order
+    # found (the result itself is the first of them)
+    findings: tuple[Result, ...] = ()
 
 
 def error_result(model: Any, strategy: str, exact: bool, err: Exception) -> Result:

@@ -82,9 +82,10 @@ class Context:
         except Exception as exc:
             raise ModelError(f"is_end() raised {describe_exception(exc)}", path()) from exc
 
-    def violation(self, state: Any, path: Callable[[], Path]) -> tuple[str, str] | None:
-        """The first invariant that fails in ``state``, as ``(name, why)``."""
-        for inv in self.invariants:
+    def violation(self, state: Any, path: Callable[[], Path],
+                  invariants: Sequence[Invariant[Any]] | None = None) -> tuple[str, str] | None:
+        """The first invariant (of ``invariants``, default all) that fails in ``state``."""
+        for inv in self.invariants if invariants is None else invariants:
             try:
                 why = inv.check(state)
             except Exception as exc:

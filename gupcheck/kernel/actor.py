@@ -14,11 +14,11 @@ the engine's deadlock detection builds its wait-for graph from these.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from .config import KernelConfig
-from .state import KState, Thread
+from .state import KState, Thread, replace
 
 
 @dataclass(frozen=True, slots=True)

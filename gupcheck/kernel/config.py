@@ -26,9 +26,14 @@ class KernelConfig:
     pin_counting: bool
     #: 6.5, Lorenzo Stoakes "mm/gup: disallow FOLL_LONGTERM GUP-nonfast writing to file-backed
     #: mappings": check_vma_flags refuses FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE on a dirty-tracked
-    #: shared file mapping with -EFAULT, and io_uring drops its own file-backed check
-    #: (which refused every non-shmem, non-hugetlb file VMA with -EOPNOTSUPP, after pinning).
+    #: shared file mapping with -EFAULT.
     longterm_file_refusal: bool = False
+    #: 5.1: io_uring exists (IORING_REGISTER_BUFFERS)
+    has_io_uring: bool = True
+    #: io_uring's own check, until 6.5 (same series, "io_uring: rsrc: delegate VMA file-backed
+    #: check to GUP"): after pinning, every file-backed VMA that is neither shmem nor hugetlbfs
+    #: is refused with -EOPNOTSUPP, MAP_PRIVATE ones included.
+    iouring_file_check: bool = False
     #: What writeback does with a folio_maybe_dma_pinned() folio (the proposals of the debate):
     #: "plain" — nothing special (every shipped kernel); "bounce" — page_mkclean reports "is
     #: pinned" and the bio writes a stable bounce copy (Jérôme Glisse, Dec 2018); "skip-bounce" —

@@ -16,12 +16,10 @@ The waiting ``read()`` is woken by the completion, so it can return before that 
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from .actor import Blocked, Ctx, Move, Outcome
 from .dirty import folio_mark_dirty
 from .gup import release
-from .state import SUBBLOCKS, Bio, KState
+from .state import SUBBLOCKS, Bio, KState, replace
 
 
 IO_ERROR = ("I/O error: write bio failed its integrity check (the page changed after the "

@@ -13,12 +13,10 @@ release in ``bio_dirty_fn`` is reported by the trace.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from .actor import Blocked, Ctx, Move, Outcome
 from .dirty import folio_mark_dirty
 from .gup import gup_begin
-from .state import SUBBLOCKS, Bio
+from .state import SUBBLOCKS, Bio, replace
 
 
 def dio_read(c: Ctx) -> Outcome:

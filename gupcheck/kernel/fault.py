@@ -19,11 +19,9 @@ the stage to return to.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from .actor import Blocked, Ctx, Move, Outcome
 from .dirty import folio_mark_dirty
-from .state import BH_CLEAN, SUBBLOCKS, Folio, KState, Pte
+from .state import BH_CLEAN, SUBBLOCKS, Folio, KState, Pte, replace
 
 
 def fault_begin(c: Ctx, k: KState, page: int, ret: str) -> Outcome:

@@ -14,11 +14,9 @@ sequentially consistent model the grab and the re-check are one atomic step.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from .actor import Ctx, Move, Outcome
 from .fault import fault_begin
-from .state import GUP_PIN_COUNTING_BIAS, KState
+from .state import GUP_PIN_COUNTING_BIAS, KState, replace
 
 
 def grab(k: KState, page: int, *, pin: bool, pin_counting: bool) -> KState:

@@ -12,14 +12,12 @@ mm/gup.c ``unpin_user_pages_dirty_lock``: if the folio is not dirty, ``folio_loc
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from .actor import Blocked, Ctx, Move, Outcome
 from .fault import fault_begin
 from .device import dma_write_check
 from .dirty import folio_mark_dirty
 from .gup import gup_begin, release
-from .state import SUBBLOCKS
+from .state import SUBBLOCKS, replace
 from .vma import (
     EFAULT,
     FOLL_LONGTERM,
@@ -38,7 +36,7 @@ def reg_mr(c: Ctx) -> Outcome:
     """("rdma_reg_mr", page): ib_umem_get -> pin_user_pages_fast(FOLL_WRITE|FOLL_LONGTERM)."""
     page = c.op[1]
     if c.cfg.odp:  # ib_umem_odp_get: an mmu interval notifier over the range, no pin
-        k = replace(c.k, nic_pages=tuple(sorted(c.k.nic_pages + (page,))))
+        k = replace(c.k, nic_pages=tuple(sorted(c.k.nic_pages + (page,))), nic_odp=True)
         return [Move(f"ib_umem_odp_get: register page {page} with an mmu interval notifier "
                      "(no pin)", c.finish(k, "reg_mr=0"))]
     err = check_vma_flags(SHARED_EXT4, FOLL_WRITE | FOLL_LONGTERM | FOLL_PIN, c.cfg)
@@ -62,7 +60,7 @@ def dereg_mr(c: Ctx) -> Outcome:
     k = c.k
     if page not in k.nic_pages:
         return [Move("ibv_dereg_mr: no registration", c.finish(k, "dereg_mr=-EINVAL"))]
-    if c.cfg.odp:
+    if k.nic_odp:
         k = replace(k, nic_pages=tuple(p for p in k.nic_pages if p != page),
                     nic_mapped=tuple(m for m in k.nic_mapped if m[0] != page))
         return [Move(f"ib_umem_odp_release: drop the device mapping of page {page}",
@@ -82,7 +80,8 @@ def dereg_mr(c: Ctx) -> Outcome:
 def nic_moves(c: Ctx, budget: int) -> Outcome:
     """The NIC writes a registered page whenever a peer sends data (not weakly fair).
 
-    With ODP it can only write through a device mapping it faulted in (:func:`odp_fault`).
+    With an ODP registration it can only write through a device mapping it faulted in
+    (:func:`odp_fault`); io_uring fixed buffers are always pinned, whatever the design.
     """
     k = c.k
     if k.nic_writes >= budget:
@@ -90,7 +89,7 @@ def nic_moves(c: Ctx, budget: int) -> Outcome:
     value = f"N{k.nic_writes + 1}"
     moves: list[Move] = []
     for page in k.nic_pages:
-        if c.cfg.odp:
+        if k.nic_odp:
             mapped = [seq for p, seq in k.nic_mapped if p == page]
             if not mapped:
                 moves += odp_fault(c, page)
@@ -151,6 +150,9 @@ def iouring_register(c: Ctx) -> Outcome:
     ``unpin_user_pages`` the pages it pinned (without dirtying them).
     """
     page = c.op[1]
+    if not c.cfg.has_io_uring:
+        k = c.k.with_ghost(unsupported="io_uring appeared in 5.1")
+        return [Move("io_uring_register: no io_uring before 5.1", c.finish(k, "register=-ENOSYS"))]
     err, _ = io_uring_register_buffers((SHARED_EXT4,), c.cfg)
     if err == EFAULT:
         k = c.k.with_ghost(refused=err)

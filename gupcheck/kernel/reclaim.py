@@ -19,11 +19,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from .actor import Ctx, Move, Outcome
 from .dirty import folio_mark_dirty
-from .state import KState
+from .state import KState, replace
 
 
 def shrink(c: Ctx) -> Outcome:

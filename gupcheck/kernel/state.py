@@ -20,7 +20,9 @@ equality, so a few symbols per block stand for all data (Wolper's data independe
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 #: blocks per page: at least two, so a torn page (half old, half new) is visible
@@ -121,6 +123,7 @@ class Ghost:
     fsync_expect: tuple[tuple[str | None, ...], ...] | None = None
     crashed: bool = False  # a BUG() oopsed the kernel: nothing runs any more
     refused: str | None = None  # the errno with which the scenario's request was refused
+    unsupported: str | None = None  # the scenario needs something this kernel does not have
     pins_acquired: int = 0  # nr_foll_pin_acquired
     pins_released: int = 0  # nr_foll_pin_released
 
@@ -137,6 +140,7 @@ class KState:
     dirty_work: tuple[int, ...] = ()  # bio_dirty_list: read bios waiting for bio_dirty_work
     nic_pages: tuple[int, ...] = ()  # pages registered with the NIC (long-term pinned)
     nic_writes: int = 0  # DMA writes the NIC has made
+    nic_odp: bool = False  # the registration is ODP (faults, no pin) rather than a pin
     notifier_seq: int = 0  # the mmu interval notifier's sequence (bumped by invalidations)
     nic_mapped: tuple[tuple[int, int], ...] = ()  # ODP device PTEs: (page, seq when mapped)
     ghost: Ghost = field(default_factory=Ghost)
@@ -199,6 +203,32 @@ class KState:
         if text in self.ghost.events:
             return self
         return self.with_ghost(events=self.ghost.events + (text,))
+
+
+_MISSING = object()
+_REPLACERS: dict[type, Callable[..., Any]] = {}
+
+
+def _replacer(cls: type) -> Callable[..., Any]:
+    """A ``dataclasses.replace`` specialised for ``cls``, generated once.
+
+    The generic ``replace`` inspects the fields on every call; the kernel model replaces a
+    folio, a bio or the whole state on every step, so this is the model's hottest operation.
+    """
+    names = [f.name for f in dataclasses.fields(cls)]
+    args = ", ".join(f"{n}=_M" for n in names)
+    body = ", ".join(f"{n}=self.{n} if {n} is _M else {n}" for n in names)
+    scope: dict[str, Any] = {"_M": _MISSING, "_cls": cls}
+    exec(f"def _replace(self, *, {args}):\n    return _cls({body})\n", scope)  # noqa: S102
+    return scope["_replace"]
+
+
+def replace(obj: Any, **changes: Any) -> Any:
+    """dataclasses.replace, fast: see :func:`_replacer`."""
+    fn = _REPLACERS.get(type(obj))
+    if fn is None:
+        fn = _REPLACERS[type(obj)] = _replacer(type(obj))
+    return fn(obj, **changes)
 
 
 def _put(t: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:

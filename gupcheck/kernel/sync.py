@@ -13,10 +13,8 @@ that write's value on disk.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from .actor import Blocked, Ctx, Move, Outcome
-from .state import SUBBLOCKS, KState
+from .state import SUBBLOCKS, KState, replace
 from .writeback import writeback_begin
 
 

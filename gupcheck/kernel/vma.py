@@ -95,7 +95,7 @@ def io_uring_register_buffers(vmas: tuple[Vma, ...], cfg: KernelConfig) -> tuple
         if err:
             return err, faulted
         faulted = True
-    if not cfg.longterm_file_refusal:
+    if cfg.iouring_file_check:
         for vma in vmas:  # io_pin_pages' own check, after pinning (pre-6.5)
             if vma.file_backed and vma.backing not in (Backing.SHMEM, Backing.HUGETLB):
                 return EOPNOTSUPP, faulted

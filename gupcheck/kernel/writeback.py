@@ -21,11 +21,9 @@ folio dirtied behind the cursor waits for the next pass, as in the kernel.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from .actor import Blocked, Ctx, Move, Outcome
 from .dirty import folio_mark_dirty
-from .state import BH_CLEAN, SUBBLOCKS, Bio, KState, Pte
+from .state import BH_CLEAN, SUBBLOCKS, Bio, KState, Pte, replace
 
 NO_BUFFERS_WARNING = "EXT4-fs warning: ext4_writepages: page 0 does not have buffers attached"
 NO_BUFFERS_BUG = "kernel BUG at fs/ext4/inode.c: page_buffers() of a page without buffers"

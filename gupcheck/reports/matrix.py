@@ -15,6 +15,8 @@ SHORT = {
     "no-lost-write": "P3 no-lost-write",
     "pin-accounting": "P7 pin-accounting",
     "writeback-progress": "P8 writeback-progress",
+    "deadlock": "DL deadlock",
+    "wait-for-cycle": "WFC wait-for-cycle",
 }
 
 
@@ -27,12 +29,14 @@ def _verdict_text(c: Cell) -> str:
         return f"holds ({c.states:,} states)"
     if c.verdict == "refused":
         return f"refused: {c.errno}"
-    if c.verdict == "violated":
+    if c.verdict == "n/a":
+        return f"n/a ({c.errno})"
+    if c.violated:
         lengths = []
         for p in c.violated:
             trace = c.results[p].trace
             lengths.append(f"{SHORT.get(p, p).split()[0]}@{len(trace) if trace else '?'}")
-        return "violated " + " ".join(lengths)
+        return f"{c.verdict} " + " ".join(lengths)
     return c.verdict
 
 
