@@ -39,7 +39,7 @@ def disk_moves(c: Ctx) -> Outcome:
 
 def _transfer(c: Ctx, b: Bio) -> Move:
     k, block = c.k, b.pending[0]
-    f = k.folio(b.page)
+    f = k.folio_at(b.folio)
     rest = replace(b, pending=b.pending[1:])
     if b.write:
         where = b.page * SUBBLOCKS + block
@@ -51,17 +51,18 @@ def _transfer(c: Ctx, b: Bio) -> Move:
         src = "bounce copy" if b.bounce else "page"
         return Move(f"write bio #{b.id} transfers {src} {b.page} block {block} ({value}) "
                     "to disk", k)
-    k = dma_write_check(k, b.page, block, f"DMA of read bio #{b.id} ({b.owner})")
+    k = dma_write_check(k, b.folio, block, f"DMA of read bio #{b.id} ({b.owner})")
     data = f.data[:block] + (b.value,) + f.data[block + 1:]
-    k = k.with_folio(b.page, replace(f, data=data)).with_bio(rest, b.id)
+    k = k.with_folio_at(b.folio, replace(f, data=data)).with_bio(rest, b.id)
     return Move(f"DMA of read bio #{b.id} writes {b.value} into page {b.page} "
                 f"block {block}", k)
 
 
-def dma_write_check(k: KState, page: int, block: int, writer: str) -> KState:
-    """P1: a DMA write into a block that a writeback bio has yet to transfer from the page."""
+def dma_write_check(k: KState, fid: int, block: int, writer: str) -> KState:
+    """P1: a DMA write into a block that a writeback bio has yet to transfer from the folio."""
+    page = k.folio_at(fid).index
     for w in k.bios:
-        if w.write and w.page == page and block in w.pending and w.bounce is None:
+        if w.write and w.folio == fid and block in w.pending and w.bounce is None:
             k = k.violate(
                 "stable-writeback",
                 f"{writer} wrote page {page} block {block} while writeback bio #{w.id} had not "
@@ -73,11 +74,11 @@ def dma_write_check(k: KState, page: int, block: int, writer: str) -> KState:
 def _complete(c: Ctx, b: Bio) -> Move:
     k = c.k
     if b.write:
-        f = k.folio(b.page)
+        f = k.folio_at(b.folio)
         if c.cfg.writeback_pinned == "block" and f.maybe_dma_pinned():
             k = k.with_bio(replace(b, done=True), b.id)
             return Move(f"end_bio: page {b.page} is pinned: PG_writeback held until unpin", k)
-        k = k.with_folio(b.page, replace(f, writeback=False)).with_bio(None, b.id)
+        k = k.with_folio_at(b.folio, replace(f, writeback=False)).with_bio(None, b.id)
         if b.error:  # mapping_set_error: errseq for fsync/msync to report
             k = replace(k, wb_err=k.wb_err + 1).event(IO_ERROR)
             return Move(f"end_bio: -EIO (checksum mismatch), mapping_set_error, "
@@ -86,8 +87,9 @@ def _complete(c: Ctx, b: Bio) -> Move:
     if not b.woken:
         k = _wake(k, b.waiter).with_bio(replace(b, woken=True), b.id)
         return Move(f"iomap_dio_bio_end_io: read bio #{b.id} done, wake the waiting read()", k)
-    if k.folio(b.page).dirty:
-        k = release(k, b.page, pin=b.pinned, pin_counting=c.cfg.pin_counting).with_bio(None, b.id)
+    if k.folio_at(b.folio).dirty:
+        k = release(k, b.folio, pin=b.pinned, pin_counting=c.cfg.pin_counting)
+        k = k.with_bio(None, b.id)
         return Move(f"iomap_dio_bio_end_io: bio_check_pages_dirty: page {b.page} still dirty, "
                     "bio_release_pages", k)
     k = k.with_bio(replace(b, done=True), b.id)
@@ -107,11 +109,11 @@ def bio_dirty_work(c: Ctx) -> Outcome:
     if not k.dirty_work:
         return []
     b = k.bio(k.dirty_work[0])
-    f = k.folio(b.page)
+    f = k.folio_at(b.folio)
     if f.locked is not None:
         return Blocked(f"folio lock of page {b.page}", (f.locked,))
-    k = folio_mark_dirty(k, b.page, who="bio_dirty_fn (set_page_dirty_lock)")
-    k = release(k, b.page, pin=b.pinned, pin_counting=c.cfg.pin_counting)
+    k = folio_mark_dirty(k, b.folio, who="bio_dirty_fn (set_page_dirty_lock)")
+    k = release(k, b.folio, pin=b.pinned, pin_counting=c.cfg.pin_counting)
     k = replace(k.with_bio(None, b.id), dirty_work=k.dirty_work[1:])
     what = "unpin_user_page" if b.pinned else "put_page"
     return [Move(f"bio_dirty_fn: set_page_dirty_lock(page {b.page}), {what}", k)]

@@ -27,17 +27,19 @@ def dio_read(c: Ctx) -> Outcome:
         return outcome
     blocks = tuple(range(SUBBLOCKS))
     started = frozenset((page, b) for b in blocks)
-    return [replace(m, state=m.state.with_ghost(writing=m.state.ghost.writing | started)
+    return [replace(m, state=c.goto(m.state, m.state.threads[c.me].stage,
+                                    dtrunc=m.state.truncations)
+                    .with_ghost(writing=m.state.ghost.writing | started)
                     .write_started(page, blocks)) for m in outcome]
 
 
 def stage_dirty(c: Ctx) -> Outcome:
     """bio_set_pages_dirty -> set_page_dirty_lock: folio_lock, folio_mark_dirty, folio_unlock."""
     page = c.op[1]
-    f = c.k.folio(page)
+    f = c.k.folio_at(c.var("gfid"))
     if f.locked is not None and f.locked != c.name:
         return Blocked(f"folio lock of page {page}", (f.locked,))
-    k = folio_mark_dirty(c.k, page, who=f"{c.name} bio_set_pages_dirty")
+    k = folio_mark_dirty(c.k, c.var("gfid"), who=f"{c.name} bio_set_pages_dirty")
     return [Move(f"bio_set_pages_dirty: set_page_dirty_lock(page {page})",
                  c.goto(k, "dio:submit"))]
 
@@ -45,7 +47,8 @@ def stage_dirty(c: Ctx) -> Outcome:
 def stage_submit(c: Ctx) -> Outcome:
     _, page, value = c.op
     k = c.k
-    bio = Bio(id=k.next_bio, write=False, page=page, pending=tuple(range(SUBBLOCKS)),
+    bio = Bio(id=k.next_bio, write=False, page=page, folio=c.var("gfid"),
+              pending=tuple(range(SUBBLOCKS)),
               owner=c.name, waiter=c.me, value=value, pinned=c.var("gpin"))
     k = replace(k, bios=k.bios + (bio,), next_bio=k.next_bio + 1)
     return [Move(f"iomap_dio_bio_iter: submit_bio (read bio #{bio.id} into page {page})",
@@ -62,8 +65,9 @@ def stage_return(c: Ctx) -> Outcome:
     k = c.k
     last = k.ghost.last_write
     done = frozenset((page, b) for b in range(SUBBLOCKS))
-    k = k.with_ghost(last_write=last[:page] + ((value,) * SUBBLOCKS,) + last[page + 1:],
-                     writing=k.ghost.writing - done)
+    k = k.with_ghost(writing=k.ghost.writing - done)
+    if k.truncations == c.var("dtrunc"):  # else truncated meanwhile: legitimately discarded
+        k = k.with_ghost(last_write=last[:page] + ((value,) * SUBBLOCKS,) + last[page + 1:])
     return [Move("iomap_dio_complete: read() returns", c.finish(k, "read=ok"))]
 
 

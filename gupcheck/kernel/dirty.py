@@ -18,30 +18,34 @@ The ghost checks here are properties P2a and P2b of modeling-notes §3:
 
 from __future__ import annotations
 
-from .state import BH_DIRTY, KState
+from .state import BH_DIRTY, KState, replace
 
 EXT4_DIRTY_FOLIO_WARN = "WARNING at fs/ext4/inode.c ext4_dirty_folio: WARN_ON_ONCE(!folio_buffers(folio))"
 
 
-def folio_mark_dirty(k: KState, page: int, *, who: str, pte_transfer: bool = False) -> KState:
-    """mm/page-writeback.c folio_mark_dirty(): ->dirty_folio, or noop_dirty_folio if truncated."""
-    f = k.folio(page)
+def folio_mark_dirty(k: KState, fid: int, *, who: str, pte_transfer: bool = False) -> KState:
+    """mm/page-writeback.c folio_mark_dirty(): ->dirty_folio, or noop_dirty_folio if truncated.
+
+    ``fid`` is the folio's id: a GUP user may dirty a folio that truncate orphaned meanwhile.
+    """
+    f = k.folio_at(fid)
+    page = f.index
     if not f.mapping:
-        return k.update_folio(page, dirty=True)  # noop_dirty_folio
+        return k.with_folio_at(fid, replace(f, dirty=True))  # noop_dirty_folio
     if not f.dirty and not f.prepared and not pte_transfer:
         k = k.violate(
             "mkwrite-before-dirty",
             f"{who} marked page {page} dirty without ->page_mkwrite since writeback cleaned it "
             "(Dave Chinner: ->page_mkwrite must run on every clean->dirty transition)")
-    return ext4_dirty_folio(k, page, who=who)
+    return ext4_dirty_folio(k, fid, who=who)
 
 
-def ext4_dirty_folio(k: KState, page: int, *, who: str) -> KState:
-    f = k.folio(page)
+def ext4_dirty_folio(k: KState, fid: int, *, who: str) -> KState:
+    f = k.folio_at(fid)
     if f.buffers is None:
         k = k.event(EXT4_DIRTY_FOLIO_WARN).violate(
             "dirty-has-backing",
-            f"{who} dirtied page {page}, which has no buffers: {EXT4_DIRTY_FOLIO_WARN}")
-        return k.update_folio(page, dirty=True)
+            f"{who} dirtied page {f.index}, which has no buffers: {EXT4_DIRTY_FOLIO_WARN}")
+        return k.with_folio_at(fid, replace(f, dirty=True))
     # block_dirty_folio
-    return k.update_folio(page, dirty=True, buffers=(BH_DIRTY,) * len(f.buffers))
+    return k.with_folio_at(fid, replace(f, dirty=True, buffers=(BH_DIRTY,) * len(f.buffers)))

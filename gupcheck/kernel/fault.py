@@ -26,7 +26,7 @@ from .state import BH_CLEAN, SUBBLOCKS, Folio, KState, Pte, replace
 
 def fault_begin(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
     """The first step of a write fault on ``page``; afterwards the thread goes on at ``ret``."""
-    if k.folios[page] is None:
+    if k.cached(page) is None:
         return [Move("filemap_fault: read the page into the page cache",
                      c.goto(_filemap_fault(k, page), "fault:mkwrite", fpage=page, fret=ret))]
     return _mkwrite_lock(c, c.goto(k, "fault:mkwrite", fpage=page, fret=ret))
@@ -38,7 +38,7 @@ def _filemap_fault(k: KState, page: int) -> KState:
     ext4 reads with mpage_readahead, which attaches no buffer_heads to fully mapped pages.
     """
     data = k.disk[page * SUBBLOCKS:(page + 1) * SUBBLOCKS]
-    return k.with_folio(page, Folio(index=page, data=tuple(data), refcount=1))
+    return k.add_to_cache(page, Folio(index=page, data=tuple(data), refcount=1))
 
 
 def _mkwrite_lock(c: Ctx, k: KState) -> Outcome:
@@ -51,7 +51,7 @@ def _mkwrite_lock(c: Ctx, k: KState) -> Outcome:
     if attach:  # create_empty_buffers + ext4_da_get_block_prep: blocks already allocated
         f = attach_buffers(f)
     k = k.with_folio(page, replace(f, locked=c.name, prepared=True))
-    k = folio_mark_dirty(k, page, who=c.name)
+    k = folio_mark_dirty(k, k.fid(page), who=c.name)
     func = "ext4_page_mkwrite: folio_lock, " + ("attach buffers, " if attach else "") + \
         "block_commit_write -> folio_mark_dirty"
     return [Move(func, c.goto(k, "fault:install"))]

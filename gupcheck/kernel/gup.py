@@ -19,35 +19,42 @@ from .fault import fault_begin
 from .state import GUP_PIN_COUNTING_BIAS, KState, replace
 
 
-def grab(k: KState, page: int, *, pin: bool, pin_counting: bool) -> KState:
-    """try_grab_folio: FOLL_PIN or FOLL_GET on one page."""
-    f = k.folio(page)
+def grab(k: KState, fid: int, *, pin: bool, pin_counting: bool) -> KState:
+    """try_grab_folio: FOLL_PIN or FOLL_GET on one folio."""
+    f = k.folio_at(fid)
     if pin:
         bias = GUP_PIN_COUNTING_BIAS if pin_counting else 1
-        k = k.with_folio(page, replace(f, refcount=f.refcount + bias, pins=f.pins + 1))
+        k = k.with_folio_at(fid, replace(f, refcount=f.refcount + bias, pins=f.pins + 1))
         return k.with_ghost(pins_acquired=k.ghost.pins_acquired + 1)
-    return k.with_folio(page, replace(f, refcount=f.refcount + 1, gets=f.gets + 1))
+    return k.with_folio_at(fid, replace(f, refcount=f.refcount + 1, gets=f.gets + 1))
 
 
-def release(k: KState, page: int, *, pin: bool, pin_counting: bool) -> KState:
-    """unpin_user_page (gup_put_folio with FOLL_PIN) or put_page."""
-    f = k.folio(page)
+def release(k: KState, fid: int, *, pin: bool, pin_counting: bool) -> KState:
+    """unpin_user_page (gup_put_folio with FOLL_PIN) or put_page.
+
+    The last reference to an orphan (a folio truncate removed from the page cache) frees it.
+    """
+    f = k.folio_at(fid)
     if pin:
         bias = GUP_PIN_COUNTING_BIAS if pin_counting else 1
-        k = k.with_folio(page, replace(f, refcount=f.refcount - bias, pins=f.pins - 1))
+        f = replace(f, refcount=f.refcount - bias, pins=f.pins - 1)
         k = k.with_ghost(pins_released=k.ghost.pins_released + 1)
-        return end_held_writeback(k, page)
-    return k.with_folio(page, replace(f, refcount=f.refcount - 1, gets=f.gets - 1))
+    else:
+        f = replace(f, refcount=f.refcount - 1, gets=f.gets - 1)
+    if f.refcount == 0 and not f.mapping:
+        return k.with_folio_at(fid, None)  # free_unref_folios
+    k = k.with_folio_at(fid, f)
+    return end_held_writeback(k, fid) if pin else k
 
 
-def end_held_writeback(k: KState, page: int) -> KState:
+def end_held_writeback(k: KState, fid: int) -> KState:
     """block-writeback: the last unpin ends the writeback that the pin held."""
-    f = k.folio(page)
+    f = k.folio_at(fid)
     if f.maybe_dma_pinned():
         return k
     for b in k.bios:
-        if b.write and b.page == page and b.done:
-            return k.with_folio(page, replace(f, writeback=False)).with_bio(None, b.id)
+        if b.write and b.folio == fid and b.done:
+            return k.with_folio_at(fid, replace(f, writeback=False)).with_bio(None, b.id)
     return k
 
 
@@ -57,10 +64,11 @@ def gup_begin(c: Ctx, page: int, *, write: bool, pin: bool, ret: str) -> Outcome
     pte = k.ptes[page]
     kind = "pin_user_pages_fast" if pin else "get_user_pages_fast"
     if pte is not None and (pte.writable or not write):
-        k = grab(k, page, pin=pin, pin_counting=c.cfg.pin_counting)
+        fid = k.fid(page)
+        k = grab(k, fid, pin=pin, pin_counting=c.cfg.pin_counting)
         what = "FOLL_PIN" if pin else "FOLL_GET"
         return [Move(f"{kind}: gup_fast_pte_range grabs page {page} ({what})",
-                     c.goto(k, ret, gpin=pin))]
+                     c.goto(k, ret, gpin=pin, gfid=fid))]
     # fall back to the slow path: fault the page in for writing, then grab it
     k = c.goto(k, "", gpage=page, gpin=pin, gwrite=write, gret=ret)
     return fault_begin(c, k, page, ret="gup:grab")
@@ -76,10 +84,11 @@ def stage_grab(c: Ctx) -> Outcome:
     pte = c.k.ptes[page]
     if pte is None or (write and not pte.writable):
         return fault_begin(c, c.k, page, ret="gup:grab")
-    k = grab(c.k, page, pin=pin, pin_counting=c.cfg.pin_counting)
+    fid = c.k.fid(page)
+    k = grab(c.k, fid, pin=pin, pin_counting=c.cfg.pin_counting)
     kind = "FOLL_PIN" if pin else "FOLL_GET"
     return [Move(f"__get_user_pages: follow_page_mask grabs page {page} ({kind})",
-                 c.goto(k, c.var("gret")))]
+                 c.goto(k, c.var("gret"), gfid=fid))]
 
 
 GUP_STAGES = {"gup:grab": stage_grab}

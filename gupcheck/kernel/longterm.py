@@ -17,7 +17,7 @@ from .fault import fault_begin
 from .device import dma_write_check
 from .dirty import folio_mark_dirty
 from .gup import gup_begin, release
-from .state import SUBBLOCKS, replace
+from .state import SUBBLOCKS, KState, replace
 from .vma import (
     EFAULT,
     FOLL_LONGTERM,
@@ -36,7 +36,7 @@ def reg_mr(c: Ctx) -> Outcome:
     """("rdma_reg_mr", page): ib_umem_get -> pin_user_pages_fast(FOLL_WRITE|FOLL_LONGTERM)."""
     page = c.op[1]
     if c.cfg.odp:  # ib_umem_odp_get: an mmu interval notifier over the range, no pin
-        k = replace(c.k, nic_pages=tuple(sorted(c.k.nic_pages + (page,))), nic_odp=True)
+        k = replace(_register(c.k, page, -1), nic_odp=True)
         return [Move(f"ib_umem_odp_get: register page {page} with an mmu interval notifier "
                      "(no pin)", c.finish(k, "reg_mr=0"))]
     err = check_vma_flags(SHARED_EXT4, FOLL_WRITE | FOLL_LONGTERM | FOLL_PIN, c.cfg)
@@ -49,7 +49,7 @@ def reg_mr(c: Ctx) -> Outcome:
 
 def stage_registered(c: Ctx) -> Outcome:
     page = c.op[1]
-    k = replace(c.k, nic_pages=tuple(sorted(c.k.nic_pages + (page,))))
+    k = _register(c.k, page, c.var("gfid"))
     return [Move(f"ib_umem_get: page {page} registered, the NIC may write it",
                  c.finish(k, "reg_mr=0"))]
 
@@ -58,22 +58,21 @@ def dereg_mr(c: Ctx) -> Outcome:
     """("rdma_dereg_mr", page): ib_umem_release -> unpin_user_pages_dirty_lock(make_dirty)."""
     page = c.op[1]
     k = c.k
-    if page not in k.nic_pages:
+    fid = _registered(k, page)
+    if fid is None:
         return [Move("ibv_dereg_mr: no registration", c.finish(k, "dereg_mr=-EINVAL"))]
     if k.nic_odp:
-        k = replace(k, nic_pages=tuple(p for p in k.nic_pages if p != page),
-                    nic_mapped=tuple(m for m in k.nic_mapped if m[0] != page))
+        k = replace(_unregister(k, page), nic_mapped=tuple(m for m in k.nic_mapped if m[0] != page))
         return [Move(f"ib_umem_odp_release: drop the device mapping of page {page}",
                      c.finish(k, "dereg_mr=0"))]
-    f = k.folio(page)
+    f = k.folio_at(fid)
     func = "ib_umem_release: unpin_user_pages_dirty_lock"
     if not f.dirty:
         if f.locked is not None:
             return Blocked(f"folio lock of page {page}", (f.locked,))
-        k = folio_mark_dirty(k, page, who=f"{c.name} unpin_user_pages_dirty_lock")
+        k = folio_mark_dirty(k, fid, who=f"{c.name} unpin_user_pages_dirty_lock")
         func += ": folio_lock, folio_mark_dirty, folio_unlock"
-    k = release(k, page, pin=True, pin_counting=c.cfg.pin_counting)
-    k = replace(k, nic_pages=tuple(p for p in k.nic_pages if p != page))
+    k = _unregister(release(k, fid, pin=True, pin_counting=c.cfg.pin_counting), page)
     return [Move(f"{func}, unpin (page {page})", c.finish(k, "dereg_mr=0"))]
 
 
@@ -88,16 +87,17 @@ def nic_moves(c: Ctx, budget: int) -> Outcome:
         return []
     value = f"N{k.nic_writes + 1}"
     moves: list[Move] = []
-    for page in k.nic_pages:
+    for page, fid in k.nic_pages:
         if k.nic_odp:
             mapped = [seq for p, seq in k.nic_mapped if p == page]
             if not mapped:
                 moves += odp_fault(c, page)
                 continue
             stale = mapped[0] != k.notifier_seq
-            moves += [_nic_write(c, page, b, value, stale=stale) for b in range(SUBBLOCKS)]
+            moves += [_nic_write(c, page, k.fid(page), b, value, stale=stale)
+                      for b in range(SUBBLOCKS)]
         else:
-            moves += [_nic_write(c, page, b, value, stale=True) for b in range(SUBBLOCKS)]
+            moves += [_nic_write(c, page, fid, b, value, stale=True) for b in range(SUBBLOCKS)]
     return moves
 
 
@@ -127,15 +127,16 @@ def stage_odp_map(c: Ctx) -> Outcome:
     return [Move(f"{what}program the device PTE of page {page}", c.goto(k, ""))]
 
 
-def _nic_write(c: Ctx, page: int, block: int, value: str, *, stale: bool) -> Move:
-    """One RDMA write.  ``stale``: through a pin or a device mapping that missed an
-    invalidation, i.e. without ->page_mkwrite since the page was last cleaned."""
-    k = dma_write_check(c.k, page, block, "the NIC (RDMA write)") if stale else c.k
-    f = k.folio(page)
-    k = k.with_folio(page, replace(f, data=f.data[:block] + (value,) + f.data[block + 1:]))
-    last = k.ghost.last_write
-    row = last[page][:block] + (value,) + last[page][block + 1:]
-    k = k.with_ghost(last_write=last[:page] + (row,) + last[page + 1:])
+def _nic_write(c: Ctx, page: int, fid: int, block: int, value: str, *, stale: bool) -> Move:
+    """One RDMA write into folio ``fid``.  ``stale``: through a pin or a device mapping that
+    missed an invalidation, i.e. without ->page_mkwrite since the page was last cleaned."""
+    k = dma_write_check(c.k, fid, block, "the NIC (RDMA write)") if stale else c.k
+    f = k.folio_at(fid)
+    k = k.with_folio_at(fid, replace(f, data=f.data[:block] + (value,) + f.data[block + 1:]))
+    if f.mapping:  # a write into a truncated orphan is legitimately discarded
+        last = k.ghost.last_write
+        row = last[page][:block] + (value,) + last[page][block + 1:]
+        k = k.with_ghost(last_write=last[:page] + (row,) + last[page + 1:])
     k = replace(k.write_started(page, (block,)), nic_writes=k.nic_writes + 1)
     return Move(f"RDMA write {value} into page {page} block {block} (DMA, CQE)", k, ())
 
@@ -165,10 +166,11 @@ def stage_iouring(c: Ctx) -> Outcome:
     page = c.op[1]
     err, _ = io_uring_register_buffers((SHARED_EXT4,), c.cfg)
     if err:  # pre-6.5: io_uring's own file-backed check, after pinning
-        k = release(c.k, page, pin=True, pin_counting=c.cfg.pin_counting).with_ghost(refused=err)
+        k = release(c.k, c.var("gfid"), pin=True, pin_counting=c.cfg.pin_counting)
+        k = k.with_ghost(refused=err)
         return [Move(f"io_sqe_buffer_register: file-backed buffer refused (-{err}), "
                      "unpin_user_pages", c.finish(k, f"register=-{err}"))]
-    k = replace(c.k, nic_pages=tuple(sorted(c.k.nic_pages + (page,))))
+    k = _register(c.k, page, c.var("gfid"))
     return [Move(f"io_sqe_buffer_register: page {page} registered as a fixed buffer",
                  c.finish(k, "register=0"))]
 
@@ -177,12 +179,24 @@ def iouring_unregister(c: Ctx) -> Outcome:
     """("iouring_unregister", page): io_buffer_unmap -> unpin_user_page, no dirtying."""
     page = c.op[1]
     k = c.k
-    if page not in k.nic_pages:
+    fid = _registered(k, page)
+    if fid is None:
         return [Move("io_sqe_buffers_unregister: no buffer", c.finish(k, "unregister=-ENXIO"))]
-    k = release(k, page, pin=True, pin_counting=c.cfg.pin_counting)
-    k = replace(k, nic_pages=tuple(p for p in k.nic_pages if p != page))
+    k = _unregister(release(k, fid, pin=True, pin_counting=c.cfg.pin_counting), page)
     return [Move(f"io_buffer_unmap: unpin_user_page(page {page}) (not dirtied)",
                  c.finish(k, "unregister=0"))]
+
+
+def _register(k: KState, page: int, fid: int) -> KState:
+    return replace(k, nic_pages=tuple(sorted(k.nic_pages + ((page, fid),))))
+
+
+def _registered(k: KState, page: int) -> int | None:
+    return next((fid for p, fid in k.nic_pages if p == page), None)
+
+
+def _unregister(k: KState, page: int) -> KState:
+    return replace(k, nic_pages=tuple(r for r in k.nic_pages if r[0] != page))
 
 
 LONGTERM_STAGES = {"lt:registered": stage_registered, "lt:iouring": stage_iouring,

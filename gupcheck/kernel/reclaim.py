@@ -28,7 +28,7 @@ def shrink(c: Ctx) -> Outcome:
     """("madvise_pageout", page) or ("kswapd_reclaim", page): isolate and trylock."""
     page = c.op[1]
     k = c.k
-    f = k.folios[page]
+    f = k.cached(page)
     if f is None or f.isolated:
         if c.op[0] == "kswapd_reclaim":
             return []  # nothing to reclaim: kswapd takes no step
@@ -53,7 +53,7 @@ def stage_unmap(c: Ctx) -> Outcome:
     k = k.with_folio(page, replace(f, mapcount=f.mapcount - 1, refcount=f.refcount - 1))
     k = k.with_pte(page, None).mmu_notifier_invalidate(page)
     if pte.dirty:
-        k = folio_mark_dirty(k, page, who=c.name, pte_transfer=True)
+        k = folio_mark_dirty(k, k.fid(page), who=c.name, pte_transfer=True)
     return [Move(f"try_to_unmap_one: clear the pte of page {page}"
                  + (", pte dirty -> folio_mark_dirty" if pte.dirty else ""), c.goto(k, "rc:release"))]
 

@@ -83,7 +83,8 @@ class Bio:
 
     id: int
     write: bool
-    page: int
+    page: int  # the file page it is for
+    folio: int  # the folio (by id) it reads or writes: DMA reaches an orphan too
     pending: tuple[int, ...]
     owner: str  # the actor that submitted it
     waiter: int = -1  # a read: the thread its completion wakes
@@ -130,15 +131,23 @@ class Ghost:
 
 @dataclass(frozen=True, slots=True)
 class KState:
-    folios: tuple[Folio | None, ...]  # the page cache, by page index
+    """The whole state.  Folios live in ``folios`` by *folio id* (a slot: ``None`` once freed);
+    the page cache ``cache`` maps a page index to the id of its folio.  A folio truncated while
+    someone holds a reference stays in ``folios`` with no cache entry: an orphan, which bios,
+    pins and registrations still reach by its id."""
+
+    folios: tuple[Folio | None, ...]  # every live folio, by folio id
+    cache: tuple[int | None, ...]  # the file's page cache: page index -> folio id
     ptes: tuple[Pte | None, ...]  # the process's shared mapping of the file, by page index
     disk: tuple[str, ...]  # the file's blocks on disk
     bios: tuple[Bio, ...] = ()
     next_bio: int = 0
     threads: tuple[Thread, ...] = ()
     wb_err: int = 0  # errseq_t of the mapping: bumped by mapping_set_error
+    truncations: int = 0  # how many truncates/hole punches ran (ghost: discarded writes)
     dirty_work: tuple[int, ...] = ()  # bio_dirty_list: read bios waiting for bio_dirty_work
-    nic_pages: tuple[int, ...] = ()  # pages registered with the NIC (long-term pinned)
+    # registrations with the NIC / io_uring: (page, id of the folio pinned, or -1 for ODP)
+    nic_pages: tuple[tuple[int, int], ...] = ()
     nic_writes: int = 0  # DMA writes the NIC has made
     nic_odp: bool = False  # the registration is ODP (faults, no pin) rather than a pin
     notifier_seq: int = 0  # the mmu interval notifier's sequence (bumped by invalidations)
@@ -147,16 +156,53 @@ class KState:
 
     # --- small immutable updates, named for what they change -----------------------------
 
+    def cached(self, page: int) -> Folio | None:
+        """filemap_get_folio: the folio at ``page`` in the page cache, if any."""
+        fid = self.cache[page]
+        return None if fid is None else self.folios[fid]
+
+    def fid(self, page: int) -> int:
+        fid = self.cache[page]
+        assert fid is not None, f"page {page} is not in the page cache"
+        return fid
+
     def folio(self, page: int) -> Folio:
-        f = self.folios[page]
-        assert f is not None, f"page {page} is not in the page cache"
+        f = self.folios[self.fid(page)]
+        assert f is not None
+        return f
+
+    def folio_at(self, fid: int) -> Folio:
+        f = self.folios[fid]
+        assert f is not None, f"folio {fid} was freed"
         return f
 
     def with_folio(self, page: int, folio: Folio | None) -> KState:
-        return replace(self, folios=_put(self.folios, page, folio))
+        """Update the folio cached at ``page``; ``None`` removes it from the page cache and
+        frees it (__remove_mapping of an unreferenced folio)."""
+        fid = self.fid(page)
+        return replace(self, folios=_put(self.folios, fid, folio),
+                       cache=self.cache if folio is not None else _put(self.cache, page, None))
+
+    def with_folio_at(self, fid: int, folio: Folio | None) -> KState:
+        return replace(self, folios=_put(self.folios, fid, folio))
 
     def update_folio(self, page: int, **changes: Any) -> KState:
         return self.with_folio(page, replace(self.folio(page), **changes))
+
+    def add_to_cache(self, page: int, folio: Folio) -> KState:
+        """filemap_add_folio: a new folio in the lowest free slot, cached at ``page``."""
+        try:
+            fid = self.folios.index(None)
+            folios = _put(self.folios, fid, folio)
+        except ValueError:
+            fid = len(self.folios)
+            folios = self.folios + (folio,)
+        return replace(self, folios=folios, cache=_put(self.cache, page, fid))
+
+    def cached_folios(self) -> list[tuple[int, Folio]]:
+        """(page, folio) for every page in the page cache, in page order."""
+        return [(p, self.folios[fid]) for p, fid in enumerate(self.cache)  # type: ignore[misc]
+                if fid is not None]
 
     def with_pte(self, page: int, pte: Pte | None) -> KState:
         return replace(self, ptes=_put(self.ptes, page, pte))
@@ -252,10 +298,11 @@ def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool) -> 
                                 refcount=1 + 1 + maps, mapcount=maps))
             ptes.append(Pte() if mapped else None)
         else:
-            folios.append(None)
             ptes.append(None)
+    cache = tuple(range(npages)) if cached else (None,) * npages
     return KState(
-        folios=tuple(folios), ptes=tuple(ptes), disk=("A0",) * (npages * SUBBLOCKS),
+        folios=tuple(folios), cache=cache, ptes=tuple(ptes),
+        disk=("A0",) * (npages * SUBBLOCKS),
         threads=(Thread(),) * nthreads,
         ghost=Ghost(last_write=(data,) * npages),
     )

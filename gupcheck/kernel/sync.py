@@ -24,7 +24,7 @@ def fsync(c: Ctx) -> Outcome:
     g = k.ghost
     expect = tuple(
         tuple(None if (p, b) in g.writing else g.last_write[p][b] for b in range(SUBBLOCKS))
-        for p in range(len(k.folios)))
+        for p in range(len(k.cache)))
     k = k.with_ghost(fsync_expect=expect)
     k = writeback_begin(c, k, sync=True, ret="fsync:wait")
     name = "msync(MS_SYNC) -> vfs_fsync_range" if c.op[0] == "msync" else "fsync -> vfs_fsync_range"
@@ -35,7 +35,7 @@ def stage_wait(c: Ctx) -> Outcome:
     """filemap_fdatawait_range, then the errseq check: -EIO if a writeback error was recorded
     since this file last looked (``file_check_and_advance_wb_err``), else 0."""
     k = c.k
-    busy = [i for i, f in enumerate(k.folios) if f is not None and f.writeback]
+    busy = [p for p, f in k.cached_folios() if f.writeback]
     if busy:
         return Blocked(f"filemap_fdatawait_range: writeback of page {busy[0]}", ("disk",))
     t = k.threads[c.me]

@@ -190,8 +190,9 @@ class KernelModel(Model[KState]):
     def fields(self, k: KState) -> dict[str, object]:
         """The state in kernel notation, for traces that show only what changed."""
         out: dict[str, object] = {}
-        for i, f in enumerate(k.folios):
+        for i in range(len(k.cache)):
             p = f"page {i}"
+            f = k.cached(i)
             if f is None:
                 out[p] = "not cached"
                 continue
@@ -214,7 +215,7 @@ class KernelModel(Model[KState]):
                                    + (f"blocks {list(b.pending)} pending" if b.pending
                                       else "transferred" if not b.done else "on bio_dirty_list"))
         if self.scenario.nic_writes:
-            out["NIC registered pages"] = ", ".join(map(str, k.nic_pages)) or "-"
+            out["NIC registered pages"] = ", ".join(str(p) for p, _ in k.nic_pages) or "-"
             out["NIC device ptes"] = ", ".join(
                 f"page {p}" + (" (stale)" if seq != k.notifier_seq else "")
                 for p, seq in k.nic_mapped) or "-"

@@ -30,7 +30,7 @@ NO_BUFFERS_BUG = "kernel BUG at fs/ext4/inode.c: page_buffers() of a page withou
 
 
 def dirty_pages(k: KState) -> tuple[int, ...]:
-    return tuple(i for i, f in enumerate(k.folios) if f is not None and f.dirty)
+    return tuple(p for p, f in k.cached_folios() if f.dirty)
 
 
 def writeback_begin(c: Ctx, k: KState, *, sync: bool, ret: str) -> KState:
@@ -53,7 +53,7 @@ def stage_lock(c: Ctx) -> Outcome:
     """mpage_prepare_extent_to_map: folio_lock and the checks made under it."""
     k, todo = c.k, c.var("wtodo")
     page = todo[0]
-    f = k.folios[page]
+    f = k.cached(page)
     if f is None:
         return [Move(f"mpage_prepare_extent_to_map: page {page} left the page cache, skip",
                      _next(c, k, todo[1:]))]
@@ -125,14 +125,15 @@ def stage_submit(c: Ctx) -> Outcome:
     page = todo[0]
     k = c.k
     if c.var("wpte"):  # the PTE was dirty: folio_mark_dirty, a legal dirtying
-        k = folio_mark_dirty(k, page, who=c.name, pte_transfer=True)
+        k = folio_mark_dirty(k, k.fid(page), who=c.name, pte_transfer=True)
     f = k.folio(page)
     bounce = (f.data if c.cfg.writeback_pinned in ("bounce", "skip-bounce")
               and f.maybe_dma_pinned() else None)
     f = replace(f, dirty=False, prepared=False, writeback=True, locked=None,
                 buffers=(BH_CLEAN,) * SUBBLOCKS)
     checksum = (bounce or f.data) if c.cfg.stable_writes else None  # bio_integrity_prep / RAID
-    bio = Bio(id=k.next_bio, write=True, page=page, pending=tuple(range(SUBBLOCKS)),
+    bio = Bio(id=k.next_bio, write=True, page=page, folio=k.fid(page),
+              pending=tuple(range(SUBBLOCKS)),
               owner=c.name, bounce=bounce, checksum=checksum)
     k = replace(k.with_folio(page, f), bios=k.bios + (bio,), next_bio=k.next_bio + 1)
     copy = ", from a bounce copy (page is pinned)" if bounce else ""

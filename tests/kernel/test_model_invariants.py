@@ -13,22 +13,27 @@ from gupcheck.scenarios import SCENARIOS
 
 def internal_invariants(k: KState, pin_counting: bool) -> None:
     bias = GUP_PIN_COUNTING_BIAS if pin_counting else 1
-    for i, f in enumerate(k.folios):
-        pte = k.ptes[i]
+    for fid, f in enumerate(k.folios):
         if f is None:
-            assert pte is None, "a PTE maps a page that is not cached"
-            assert not any(b.page == i for b in k.bios), "I/O to a freed page"
+            assert not any(b.folio == fid for b in k.bios), "I/O to a freed folio"
+            assert fid not in k.cache
             continue
-        expected = (1 + f.mapcount + (f.buffers is not None) + f.gets + bias * f.pins
+        cached = k.cache[f.index] == fid
+        assert cached == f.mapping, "an orphan is exactly a folio out of the page cache"
+        pte = k.ptes[f.index] if cached else None
+        expected = (cached + f.mapcount + (f.buffers is not None) + f.gets + bias * f.pins
                     + f.isolated)
         assert f.refcount == expected, f"refcount {f.refcount} != {expected}: {f}"
         assert f.mapcount == (pte is not None)
         if pte is not None and pte.writable:
             assert f.prepared or f.dirty, "a writable PTE on a page the fs was not told about"
         if f.writeback:
-            assert any(b.write and b.page == i for b in k.bios)
+            assert any(b.write and b.folio == fid for b in k.bios)
         if f.locked is not None:
             assert f.mapping
+    for page, fid in enumerate(k.cache):
+        if fid is None:
+            assert k.ptes[page] is None, "a PTE maps a page that is not cached"
     assert k.ghost.pins_acquired - k.ghost.pins_released == sum(
         f.pins for f in k.folios if f is not None)
     assert all(k.bio(b).done for b in k.dirty_work)
