@@ -236,8 +236,8 @@ def matrix(
     scenarios: Annotated[Optional[str], typer.Option(help="Comma-separated scenarios (default: all).")] = None,  # noqa: UP007,E501
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
     out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of stdout.")] = None,  # noqa: UP007,E501
-    max_states: Annotated[Optional[int], typer.Option(min=1, help="Per-run state limit.")] = None,  # noqa: UP007,E501
-    max_seconds: Annotated[Optional[float], typer.Option(min=0, help="Per-run time limit.")] = None,  # noqa: UP007,E501
+    max_states: Annotated[int, typer.Option(min=1, help="Per-run state limit (the cell is incomplete beyond it).")] = 2_000_000,  # noqa: E501
+    max_seconds: Annotated[float, typer.Option(min=0, help="Per-run time limit in seconds.")] = 600.0,  # noqa: E501
     scenario_dir: ScenarioDirs = None,
 ) -> None:
     """Check every design against every scenario and print the verdict matrix.

@@ -22,7 +22,8 @@ from .state import SUBBLOCKS, Bio, replace
 def dio_read(c: Ctx) -> Outcome:
     """("dio_read", page, value): start: GUP the destination page for writing."""
     _, page, _value = c.op
-    outcome = gup_begin(c, page, write=True, pin=c.cfg.dio_foll_pin, ret="dio:dirty")
+    outcome = gup_begin(c, page, write=True, pin=c.cfg.dio_foll_pin, ret="dio:dirty",
+                        fail="read=-EFAULT")
     if isinstance(outcome, Blocked):
         return outcome
     blocks = tuple(range(SUBBLOCKS))

@@ -32,6 +32,8 @@ def folio_mark_dirty(k: KState, fid: int, *, who: str, pte_transfer: bool = Fals
     page = f.index
     if not f.mapping:
         return k.with_folio_at(fid, replace(f, dirty=True))  # noop_dirty_folio
+    if k.fs == "shmem":  # shmem_dirty_folio (filemap_dirty_folio): no blocks to prepare
+        return k.with_folio_at(fid, replace(f, dirty=True))
     if not f.dirty and not f.prepared and not pte_transfer:
         k = k.violate(
             "mkwrite-before-dirty",

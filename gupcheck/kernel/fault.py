@@ -24,12 +24,37 @@ from .dirty import folio_mark_dirty
 from .state import BH_CLEAN, SUBBLOCKS, Folio, KState, Pte, replace
 
 
-def fault_begin(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
-    """The first step of a write fault on ``page``; afterwards the thread goes on at ``ret``."""
+def fault_begin(c: Ctx, k: KState, page: int, ret: str, *, fail: str = "SIGBUS") -> Outcome:
+    """The first step of a write fault on ``page``; afterwards the thread goes on at ``ret``.
+
+    Beyond i_size the fault is VM_FAULT_SIGBUS: a CPU store gets SIGBUS, GUP returns -EFAULT
+    (``fail`` is what the operation then returns).
+    """
+    if page >= k.i_size:
+        blocks = frozenset((page, b) for b in range(SUBBLOCKS))
+        k = k.with_ghost(writing=k.ghost.writing - blocks)
+        return [Move(f"filemap_fault: page {page} beyond i_size, VM_FAULT_SIGBUS",
+                     c.finish(k, fail))]
+    if k.fs == "shmem":
+        return _shmem_write_fault(c, k, page, ret)
     if k.cached(page) is None:
         return [Move("filemap_fault: read the page into the page cache",
                      c.goto(_filemap_fault(k, page), "fault:mkwrite", fpage=page, fret=ret))]
     return _mkwrite_lock(c, c.goto(k, "fault:mkwrite", fpage=page, fret=ret))
+
+
+def _shmem_write_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
+    """shmem_fault + finish_fault: no ->page_mkwrite, no write-notify; dirty at once."""
+    if k.cached(page) is None:
+        k = k.add_to_cache(page, Folio(index=page, data=("Z0",) * SUBBLOCKS, refcount=1))
+    f = k.folio(page)
+    if f.locked is not None and f.locked != c.name:
+        return Blocked(f"folio lock of page {page}", (f.locked,))
+    if k.ptes[page] is None:
+        f = replace(f, mapcount=f.mapcount + 1, refcount=f.refcount + 1)
+    k = k.with_folio(page, replace(f, prepared=True))
+    k = folio_mark_dirty(k, k.fid(page), who=c.name).with_pte(page, Pte(writable=True, dirty=True))
+    return [Move(f"shmem_fault, finish_fault: map page {page} writable+dirty", c.goto(k, ret))]
 
 
 def _filemap_fault(k: KState, page: int) -> KState:
@@ -44,16 +69,19 @@ def _filemap_fault(k: KState, page: int) -> KState:
 def _mkwrite_lock(c: Ctx, k: KState) -> Outcome:
     """ext4_page_mkwrite: folio_lock, then attach buffers and dirty the folio under the lock."""
     page = dict(k.threads[c.me].local)["fpage"]
+    if k.inv_excl is not None:
+        return Blocked("filemap_invalidate_lock_shared", (k.inv_excl,))
     f = k.folio(page)
     if f.locked is not None and f.locked != c.name:
         return Blocked(f"folio lock of page {page}", (f.locked,))
+    k = replace(k, inv_shared=tuple(sorted(k.inv_shared + (c.name,))))
     attach = f.buffers is None
     if attach:  # create_empty_buffers + ext4_da_get_block_prep: blocks already allocated
         f = attach_buffers(f)
     k = k.with_folio(page, replace(f, locked=c.name, prepared=True))
     k = folio_mark_dirty(k, k.fid(page), who=c.name)
-    func = "ext4_page_mkwrite: folio_lock, " + ("attach buffers, " if attach else "") + \
-        "block_commit_write -> folio_mark_dirty"
+    func = ("ext4_page_mkwrite: filemap_invalidate_lock_shared, folio_lock, "
+            + ("attach buffers, " if attach else "") + "block_commit_write -> folio_mark_dirty")
     return [Move(func, c.goto(k, "fault:install"))]
 
 
@@ -77,8 +105,12 @@ def stage_install(c: Ctx) -> Outcome:
         f = replace(f, mapcount=f.mapcount + 1, refcount=f.refcount + 1)
     k = k.with_folio(page, replace(f, locked=None))
     k = k.with_pte(page, Pte(writable=True, dirty=True))
+    shared = list(k.inv_shared)
+    shared.remove(c.name)  # filemap_invalidate_unlock_shared
+    k = replace(k, inv_shared=tuple(shared))
     func = ("wp_page_reuse: pte writable+dirty" if pte is not None
-            else "finish_fault: map pte writable+dirty") + ", fault_dirty_shared_page: folio_unlock"
+            else "finish_fault: map pte writable+dirty") + \
+        ", fault_dirty_shared_page: folio_unlock, filemap_invalidate_unlock_shared"
     return [Move(func, c.goto(k, c.var("fret")))]
 
 

@@ -58,8 +58,12 @@ def end_held_writeback(k: KState, fid: int) -> KState:
     return k
 
 
-def gup_begin(c: Ctx, page: int, *, write: bool, pin: bool, ret: str) -> Outcome:
-    """The first step of get/pin_user_pages_fast on one page; the thread goes on at ``ret``."""
+def gup_begin(c: Ctx, page: int, *, write: bool, pin: bool, ret: str,
+              fail: str = "-EFAULT") -> Outcome:
+    """The first step of get/pin_user_pages_fast on one page; the thread goes on at ``ret``.
+
+    If the page cannot be faulted in (beyond i_size) the operation returns ``fail``.
+    """
     k = c.k
     pte = k.ptes[page]
     kind = "pin_user_pages_fast" if pin else "get_user_pages_fast"
@@ -70,8 +74,8 @@ def gup_begin(c: Ctx, page: int, *, write: bool, pin: bool, ret: str) -> Outcome
         return [Move(f"{kind}: gup_fast_pte_range grabs page {page} ({what})",
                      c.goto(k, ret, gpin=pin, gfid=fid))]
     # fall back to the slow path: fault the page in for writing, then grab it
-    k = c.goto(k, "", gpage=page, gpin=pin, gwrite=write, gret=ret)
-    return fault_begin(c, k, page, ret="gup:grab")
+    k = c.goto(k, "", gpage=page, gpin=pin, gwrite=write, gret=ret, gfail=fail)
+    return fault_begin(c, k, page, ret="gup:grab", fail=fail)
 
 
 def stage_grab(c: Ctx) -> Outcome:
@@ -83,7 +87,7 @@ def stage_grab(c: Ctx) -> Outcome:
     page, pin, write = c.var("gpage"), c.var("gpin"), c.var("gwrite")
     pte = c.k.ptes[page]
     if pte is None or (write and not pte.writable):
-        return fault_begin(c, c.k, page, ret="gup:grab")
+        return fault_begin(c, c.k, page, ret="gup:grab", fail=c.var("gfail"))
     fid = c.k.fid(page)
     k = grab(c.k, fid, pin=pin, pin_counting=c.cfg.pin_counting)
     kind = "FOLL_PIN" if pin else "FOLL_GET"

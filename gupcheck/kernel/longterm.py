@@ -30,6 +30,12 @@ from .vma import (
 )
 
 SHARED_EXT4 = Vma(Backing.EXT4, shared=True)
+SHARED_SHMEM = Vma(Backing.SHMEM, shared=True)
+
+
+def _vma(c: Ctx) -> Vma:
+    """The VMA of the scenario's mapping: MAP_SHARED of an ext4 file or of a memfd."""
+    return SHARED_SHMEM if c.k.fs == "shmem" else SHARED_EXT4
 
 
 def reg_mr(c: Ctx) -> Outcome:
@@ -39,12 +45,12 @@ def reg_mr(c: Ctx) -> Outcome:
         k = replace(_register(c.k, page, -1), nic_odp=True)
         return [Move(f"ib_umem_odp_get: register page {page} with an mmu interval notifier "
                      "(no pin)", c.finish(k, "reg_mr=0"))]
-    err = check_vma_flags(SHARED_EXT4, FOLL_WRITE | FOLL_LONGTERM | FOLL_PIN, c.cfg)
+    err = check_vma_flags(_vma(c), FOLL_WRITE | FOLL_LONGTERM | FOLL_PIN, c.cfg)
     if err:
         k = c.k.with_ghost(refused=err)
         return [Move(f"ib_umem_get: pin_user_pages_fast: check_vma_flags refuses (-{err})",
                      c.finish(k, f"reg_mr=-{err}"))]
-    return gup_begin(c, page, write=True, pin=True, ret="lt:registered")
+    return gup_begin(c, page, write=True, pin=True, ret="lt:registered", fail="reg_mr=-EFAULT")
 
 
 def stage_registered(c: Ctx) -> Outcome:
@@ -104,6 +110,8 @@ def nic_moves(c: Ctx, budget: int) -> Outcome:
 def odp_fault(c: Ctx, page: int) -> list[Move]:
     """A device page fault: mmu_interval_read_begin, then hmm_range_fault(FAULT_FLAG_WRITE)
     through the CPU write-fault path (->page_mkwrite), then :func:`stage_odp_map`."""
+    if page >= c.k.i_size:  # hmm_range_fault fails (-EFAULT): the RDMA operation errors out
+        return []
     k = c.goto(c.k, "", oseq=c.k.notifier_seq, opage=page)
     out = fault_begin(c, k, page, ret="odp:map")
     if isinstance(out, Blocked):
@@ -154,17 +162,17 @@ def iouring_register(c: Ctx) -> Outcome:
     if not c.cfg.has_io_uring:
         k = c.k.with_ghost(unsupported="io_uring appeared in 5.1")
         return [Move("io_uring_register: no io_uring before 5.1", c.finish(k, "register=-ENOSYS"))]
-    err, _ = io_uring_register_buffers((SHARED_EXT4,), c.cfg)
+    err, _ = io_uring_register_buffers((_vma(c),), c.cfg)
     if err == EFAULT:
         k = c.k.with_ghost(refused=err)
         return [Move("io_sqe_buffer_register: pin_user_pages: check_vma_flags refuses (-EFAULT)",
                      c.finish(k, "register=-EFAULT"))]
-    return gup_begin(c, page, write=True, pin=True, ret="lt:iouring")
+    return gup_begin(c, page, write=True, pin=True, ret="lt:iouring", fail="register=-EFAULT")
 
 
 def stage_iouring(c: Ctx) -> Outcome:
     page = c.op[1]
-    err, _ = io_uring_register_buffers((SHARED_EXT4,), c.cfg)
+    err, _ = io_uring_register_buffers((_vma(c),), c.cfg)
     if err:  # pre-6.5: io_uring's own file-backed check, after pinning
         k = release(c.k, c.var("gfid"), pin=True, pin_counting=c.cfg.pin_counting)
         k = k.with_ghost(refused=err)

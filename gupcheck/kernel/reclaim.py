@@ -29,7 +29,7 @@ def shrink(c: Ctx) -> Outcome:
     page = c.op[1]
     k = c.k
     f = k.cached(page)
-    if f is None or f.isolated:
+    if f is None or f.isolated or k.fs == "shmem":  # shmem goes to swap: not modelled
         if c.op[0] == "kswapd_reclaim":
             return []  # nothing to reclaim: kswapd takes no step
         return [Move(f"madvise(MADV_PAGEOUT): page {page} not on the LRU", c.finish(k, "skipped"))]

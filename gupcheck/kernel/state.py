@@ -143,6 +143,10 @@ class KState:
     bios: tuple[Bio, ...] = ()
     next_bio: int = 0
     threads: tuple[Thread, ...] = ()
+    fs: str = "ext4"  # the file's filesystem: "ext4" or "shmem" (tmpfs, memfd)
+    i_size: int = 0  # the file's size in pages (set from the scenario)
+    inv_excl: str | None = None  # filemap_invalidate_lock held for writing (truncate)
+    inv_shared: tuple[str, ...] = ()  # ... held for reading (->page_mkwrite)
     wb_err: int = 0  # errseq_t of the mapping: bumped by mapping_set_error
     truncations: int = 0  # how many truncates/hole punches ran (ghost: discarded writes)
     dirty_work: tuple[int, ...] = ()  # bio_dirty_list: read bios waiting for bio_dirty_work
@@ -281,7 +285,8 @@ def _put(t: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:
     return t[:i] + (v,) + t[i + 1:]
 
 
-def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool) -> KState:
+def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
+                  fs: str = "ext4") -> KState:
     """A file of ``npages`` pages of data ``A0``, written and synced before the scenario.
 
     ``cached``: its pages are in the page cache, clean, with buffers (as after a read);
@@ -294,14 +299,16 @@ def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool) -> 
     for i in range(npages):
         if cached:
             maps = 1 if mapped else 0
-            folios.append(Folio(index=i, data=data, buffers=(BH_CLEAN,) * SUBBLOCKS,
-                                refcount=1 + 1 + maps, mapcount=maps))
-            ptes.append(Pte() if mapped else None)
+            bufs = (BH_CLEAN,) * SUBBLOCKS if fs == "ext4" else None
+            folios.append(Folio(index=i, data=data, buffers=bufs,
+                                refcount=1 + (bufs is not None) + maps, mapcount=maps))
+            # a shared ext4 mapping is write-notify: read faults map read-only; shmem's is not
+            ptes.append(Pte(writable=fs == "shmem") if mapped else None)
         else:
             ptes.append(None)
     cache = tuple(range(npages)) if cached else (None,) * npages
     return KState(
-        folios=tuple(folios), cache=cache, ptes=tuple(ptes),
+        folios=tuple(folios), cache=cache, ptes=tuple(ptes), fs=fs, i_size=npages,
         disk=("A0",) * (npages * SUBBLOCKS),
         threads=(Thread(),) * nthreads,
         ghost=Ghost(last_write=(data,) * npages),

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 from gupcheck.engine import Invariant, Label, LeadsTo, Model, Wait
 
-from . import device, dio, fault, gup, longterm, reclaim, sync, writeback
+from . import device, dio, fault, gup, longterm, reclaim, sync, truncate, writeback
 from .actor import Blocked, Ctx, Outcome, Stage
 from .config import KernelConfig
 from .properties import PROPERTIES, invariants
@@ -40,11 +40,15 @@ OPERATIONS: dict[str, Stage] = {
     "rdma_dereg_mr": longterm.dereg_mr,
     "iouring_register": longterm.iouring_register,
     "iouring_unregister": longterm.iouring_unregister,
+    "truncate": truncate.truncate,
+    "ftruncate_grow": truncate.grow,
+    "load": truncate.load,
 }
 
 STAGES: dict[str, Stage] = {
     **fault.FAULT_STAGES, **gup.GUP_STAGES, **dio.DIO_STAGES, **writeback.WRITEBACK_STAGES,
     **sync.SYNC_STAGES, **reclaim.RECLAIM_STAGES, **longterm.LONGTERM_STAGES,
+    **truncate.TRUNCATE_STAGES,
 }
 
 DISK = "disk"
@@ -71,6 +75,7 @@ class Scenario:
     nic_writes: int = 0  # DMA writes an RDMA NIC makes into its registered pages
     stable_writes: bool = False  # the block device needs stable pages (RAID parity, DIF/DIX)
     nic_driver: str = "plain"  # "odp-naive": an ODP driver that skips mmu_interval_read_retry
+    filesystem: str = "ext4"  # "ext4", or "shmem" (tmpfs, memfd)
 
 
 class KernelModel(Model[KState]):
@@ -91,7 +96,8 @@ class KernelModel(Model[KState]):
     def init_states(self) -> list[KState]:
         s = self.scenario
         # one thread slot per actor, and one for the NIC's device faults
-        return [initial_state(s.npages, len(self.actors) + 1, cached=s.cached, mapped=s.mapped)]
+        return [initial_state(s.npages, len(self.actors) + 1, cached=s.cached, mapped=s.mapped,
+                              fs=s.filesystem)]
 
     # --- the actors' steps ----------------------------------------------------------------------
 

@@ -151,7 +151,7 @@ def background_pass(c: Ctx) -> Outcome:
 
     Disabled while nothing is dirty: a kernel thread with nothing to do takes no step.
     """
-    if not dirty_pages(c.k):
+    if c.k.fs == "shmem" or not dirty_pages(c.k):  # shmem has no writeback
         return []
     k = writeback_begin(c, c.k, sync=False, ret="finish")
     return [Move("wb_workfn: background writeback (WB_SYNC_NONE)", k)]

@@ -47,6 +47,9 @@ OPS: dict[str, tuple[tuple[str, ...], str]] = {
     "rdma_dereg_mr": (("page",), "ibv_dereg_mr: unpin_user_pages_dirty_lock"),
     "iouring_register": (("page",), "IORING_REGISTER_BUFFERS: long-term writable pin"),
     "iouring_unregister": (("page",), "IORING_UNREGISTER_BUFFERS: unpin, no dirtying"),
+    "truncate": ((), "ftruncate(fd, 0)"),
+    "ftruncate_grow": ((), "ftruncate back to the original size"),
+    "load": (("page",), "a CPU load through the mapping (its result is recorded)"),
 }
 
 
@@ -124,8 +127,9 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", raw.name):
         raise fail("name", f"expected lower-case letters, digits and '-', got {raw.name!r}")
-    if raw.filesystem != "ext4":
-        raise fail("filesystem", f"only \"ext4\" is modelled so far, got {raw.filesystem!r}")
+    if raw.filesystem not in ("ext4", "shmem"):
+        raise fail("filesystem", f"expected \"ext4\" or \"shmem\" (tmpfs, memfd), "
+                   f"got {raw.filesystem!r}")
     if not 1 <= raw.pages <= 4:
         raise fail("pages", f"expected 1 to 4 pages, got {raw.pages}")
     if raw.device not in ("plain", "stable-writes"):
@@ -178,6 +182,7 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
         name=raw.name, description=raw.description, actors=tuple(actors), npages=raw.pages,
         cached=raw.cached, mapped=raw.mapped, nic_writes=raw.nic_writes,
         stable_writes=raw.device == "stable-writes", nic_driver=raw.nic_driver,
+        filesystem=raw.filesystem,
         properties=tuple(raw.properties) if raw.properties is not None else tuple(PROPERTIES),
     )
 

@@ -24,3 +24,22 @@ def assert_steps_in_order(result: Result, fragments: Sequence[str]) -> None:
             i += 1
         assert i < len(labels), f"{frag!r} not found in order in:\n" + "\n".join(labels)
         i += 1
+
+
+def end_results(scenario: str, design: str, actor: int = 0) -> set[tuple[str, ...]]:
+    """What actor ``actor``'s operations returned, in every reachable end state."""
+    from collections import deque
+
+    model = KernelModel(SCENARIOS[scenario], KERNELS[design], ())
+    start = model.init_states()[0]
+    seen, queue, out = {start}, deque([start]), set()
+    while queue:
+        k = queue.popleft()
+        succ = [t for _, t in model.successors(k)]
+        if not succ and model.is_end(k):
+            out.add(k.threads[actor].results)
+        for t in succ:
+            if t not in seen:
+                seen.add(t)
+                queue.append(t)
+    return out

@@ -1,0 +1,114 @@
+"""Truncate to zero, regrow, and loads: what happens to a pinned page cache page.
+
+fs/ext4/inode.c ``ext4_setattr`` (shmem: ``shmem_setattr``) with a smaller size:
+``filemap_invalidate_lock`` (exclusive: ``->page_mkwrite`` takes it shared), ``i_size_write``,
+then ``truncate_pagecache`` -> ``unmap_mapping_range`` (every PTE zapped; a dirty PTE bit
+moves to the folio) and ``truncate_inode_pages_range``: each folio is locked, waited on if under
+writeback, its buffers invalidated, its dirty bit cancelled, and removed from the page cache
+(``filemap_remove_folio``: ``folio->mapping = NULL``).  Truncate never waits for pins: a pinned
+folio lives on as an *orphan*; DMA into it is harmless and lost, and the unpin's
+``folio_mark_dirty`` finds no mapping and calls ``noop_dirty_folio`` (F6 is not a violation for
+page-cache files; FS-DAX is another matter).  ``ext4_truncate`` then frees the blocks.
+"""
+
+from __future__ import annotations
+
+from .actor import Blocked, Ctx, Move, Outcome
+from .state import SUBBLOCKS, KState, Pte, replace
+
+
+def truncate(c: Ctx) -> Outcome:
+    """("truncate",): ftruncate(fd, 0)."""
+    k = c.k
+    if k.inv_excl is not None or k.inv_shared:
+        return Blocked("filemap_invalidate_lock", tuple(k.inv_shared) or (k.inv_excl or "",))
+    npages = len(k.cache)
+    zeros = (("Z0",) * SUBBLOCKS,) * npages
+    g = k.ghost
+    expect = None if g.fsync_expect is None else tuple((None,) * SUBBLOCKS for _ in range(npages))
+    k = replace(k, inv_excl=c.name, i_size=0, truncations=k.truncations + 1)
+    k = k.with_ghost(last_write=zeros, fsync_expect=expect)
+    setattr_ = "shmem_setattr" if k.fs == "shmem" else "ext4_setattr"
+    return [Move(f"{setattr_}: filemap_invalidate_lock, truncate_setsize: i_size_write(0)",
+                 c.goto(k, "tr:unmap"))]
+
+
+def stage_unmap(c: Ctx) -> Outcome:
+    """unmap_mapping_range -> zap_pte_range, one PTE per step."""
+    k = c.k
+    mapped = [p for p, pte in enumerate(k.ptes) if pte is not None]
+    if not mapped:
+        return _pages(c, k)
+    page = mapped[0]
+    pte = k.ptes[page]
+    assert pte is not None
+    f = k.folio(page)
+    k = k.with_folio(page, replace(f, mapcount=f.mapcount - 1, refcount=f.refcount - 1))
+    k = k.with_pte(page, None).mmu_notifier_invalidate(page)
+    if pte.dirty:
+        from .dirty import folio_mark_dirty
+
+        k = folio_mark_dirty(k, k.fid(page), who=c.name, pte_transfer=True)
+    return [Move(f"unmap_mapping_range: zap_pte_range(page {page})"
+                 + (", pte dirty -> folio_mark_dirty" if pte.dirty else ""), c.goto(k, "tr:unmap"))]
+
+
+def _pages(c: Ctx, k: KState) -> Outcome:
+    """truncate_inode_pages_range, one folio per step."""
+    cached = k.cached_folios()
+    if not cached:
+        return _free_blocks(c, k)
+    page, f = cached[0]
+    if f.locked is not None and f.locked != c.name:
+        return Blocked(f"folio lock of page {page}", (f.locked,))
+    if f.writeback:
+        return Blocked(f"folio_wait_writeback: writeback of page {page}", ("disk",))
+    refs = 1 + (f.buffers is not None)  # the page cache's reference and the buffers'
+    f = replace(f, mapping=False, dirty=False, buffers=None, prepared=False,
+                refcount=f.refcount - refs)
+    fid = k.fid(page)
+    k = replace(k, cache=k.cache[:page] + (None,) + k.cache[page + 1:])
+    k = k.with_folio_at(fid, None if f.refcount == 0 else f)
+    fate = "freed" if f.refcount == 0 else f"orphaned (refcount {f.refcount})"
+    return [Move(f"truncate_inode_pages_range: folio_lock, truncate_cleanup_folio, "
+                 f"filemap_remove_folio(page {page}): {fate}", c.goto(k, "tr:unmap"))]
+
+
+def _free_blocks(c: Ctx, k: KState) -> Outcome:
+    what = "shmem_truncate_range" if k.fs == "shmem" else "ext4_truncate: free the blocks"
+    k = replace(k, disk=("Z0",) * len(k.disk), inv_excl=None)
+    return [Move(f"{what}, filemap_invalidate_unlock", c.finish(k, "truncate=0"))]
+
+
+def grow(c: Ctx) -> Outcome:
+    """("ftruncate_grow",): the file back to its size; the truncated range reads as zeros."""
+    k = c.k
+    if k.inv_excl is not None:
+        return Blocked("filemap_invalidate_lock", (k.inv_excl,))
+    k = replace(k, i_size=len(k.cache))
+    return [Move(f"setattr: i_size_write({len(k.cache)} pages)", c.finish(k, "grow=0"))]
+
+
+def load(c: Ctx) -> Outcome:
+    """("load", page): a CPU load through the mapping; the result is what it read."""
+    page = c.op[1]
+    k = c.k
+    pte = k.ptes[page]
+    if pte is not None:
+        data = "|".join(k.folio(page).data)
+        return [Move(f"load page {page}: {data}", c.finish(k, f"load={data}"))]
+    if page >= k.i_size:
+        return [Move(f"filemap_fault: page {page} beyond i_size, VM_FAULT_SIGBUS",
+                     c.finish(k, "SIGBUS"))]
+    if k.cached(page) is None:  # filemap_fault: read it (a hole or truncated range: zeros)
+        from .state import Folio
+
+        data = k.disk[page * SUBBLOCKS:(page + 1) * SUBBLOCKS]
+        k = k.add_to_cache(page, Folio(index=page, data=tuple(data), refcount=1))
+    f = k.folio(page)
+    k = k.with_folio(page, replace(f, mapcount=f.mapcount + 1, refcount=f.refcount + 1))
+    k = k.with_pte(page, Pte(writable=k.fs == "shmem"))  # ext4: write-notify, read-only
+    return [Move(f"filemap_fault (read): map page {page}", c.goto(k, ""))]
+
+
+TRUNCATE_STAGES = {"tr:unmap": stage_unmap}

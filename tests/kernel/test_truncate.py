@@ -1,0 +1,46 @@
+"""Truncate while pinned: the orphan, SIGBUS, zeros after regrow — as real kernels behave."""
+
+from __future__ import annotations
+
+import pytest
+
+from gupcheck.engine import Verdict
+from gupcheck.kernel.dirty import EXT4_DIRTY_FOLIO_WARN
+
+from .helpers import end_results, run
+
+
+@pytest.mark.parametrize("design", ["linux-6.1", "bounce-writeback"])
+def test_f6_a_pinned_page_cache_folio_is_orphaned_and_its_data_discarded_harmlessly(
+        design: str) -> None:
+    result = run("truncate-while-pinned", design)
+    assert result.verdict is Verdict.HOLDS  # not a violation for page-cache files
+    assert any("orphaned (refcount" in k for k in result.coverage)
+    assert any("RDMA write" in k for k in result.coverage)
+    # touch after truncate: SIGBUS; after regrow the mapping reads zeros, never the NIC's data
+    for results in end_results("truncate-while-pinned", design):
+        assert results[:3] == ("reg_mr=0", "truncate=0", "SIGBUS")
+        assert results[-1] == "load=Z0|Z0"
+
+
+def test_unpinning_an_orphan_is_noop_dirty_folio_without_the_ext4_warning() -> None:
+    result = run("truncate-while-pinned", "linux-6.1", "dirty-has-backing")
+    assert result.verdict is Verdict.HOLDS
+    assert any("unpin_user_pages_dirty_lock" in k for k in result.coverage)
+    assert EXT4_DIRTY_FOLIO_WARN not in str(result)
+
+
+def test_6_12_refuses_the_long_term_pin_before_any_truncate() -> None:
+    assert end_results("truncate-while-pinned", "linux-6.12") == {
+        ("reg_mr=-EFAULT", "truncate=0", "SIGBUS", "dereg_mr=-EINVAL", "grow=0", "load=Z0|Z0")}
+
+
+@pytest.mark.parametrize("design", ["linux-6.1", "linux-6.12"])
+def test_memfd_truncated_while_io_uring_holds_it_matches_the_real_kernels(design: str) -> None:
+    """realkernel truncate_while_pinned/iouring_memfd_shared: register 0, truncate 0, touch
+    SIGBUS, the mapping reads zeros after regrow."""
+    assert run("truncate-while-pinned-memfd", design).verdict is Verdict.HOLDS
+    for results in end_results("truncate-while-pinned-memfd", design):
+        assert results[0] == "register=0"
+        assert results[2:5] == ("truncate=0", "SIGBUS", "grow=0")
+        assert results[5] == "load=Z0|Z0"
