@@ -17,17 +17,16 @@ from rich.table import Table
 
 from gupcheck import __version__
 from gupcheck.classic import DEMOS
-from gupcheck.engine import Limits, check
-from gupcheck.reports.json import result_to_dict
-from gupcheck.reports.progress import ProgressDisplay
 from gupcheck.designs import DESIGNS, SUMMARIES
-from gupcheck.engine import Result, Verdict
+from gupcheck.engine import Limits, Result, Verdict, check
 from gupcheck.kernel.config import KernelConfig
 from gupcheck.kernel.properties import PROPERTIES
 from gupcheck.kernel.system import KernelModel, Scenario
 from gupcheck.lab import Cell, RefusalProbe, by_scenario, run_matrix
+from gupcheck.reports.json import result_to_dict
 from gupcheck.reports.kernel import render_kernel
 from gupcheck.reports.matrix import cell_text, to_json, to_markdown
+from gupcheck.reports.progress import ProgressDisplay
 from gupcheck.reports.text import render
 from gupcheck.scenarios import SCENARIOS, ScenarioError, load_dir, resolve
 

@@ -19,9 +19,9 @@ therefore at minimal depth; the same holds for deadlocks, found when their level
 from __future__ import annotations
 
 import operator
-from dataclasses import replace
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np

@@ -21,7 +21,6 @@ from .dirty import folio_mark_dirty
 from .gup import release
 from .state import SUBBLOCKS, Bio, KState, replace
 
-
 IO_ERROR = ("I/O error: write bio failed its integrity check (the page changed after the "
             "checksum was computed at submit)")
 

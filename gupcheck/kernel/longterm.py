@@ -13,9 +13,9 @@ mm/gup.c ``unpin_user_pages_dirty_lock``: if the folio is not dirty, ``folio_loc
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
-from .fault import fault_begin
 from .device import dma_write_check
 from .dirty import folio_mark_dirty
+from .fault import fault_begin
 from .gup import gup_begin, release
 from .state import SUBBLOCKS, KState, replace
 from .vma import (

@@ -20,7 +20,7 @@
 from __future__ import annotations
 
 from .actor import Ctx, Move, Outcome
-from .dirty import folio_mark_dirty
+from .rmap import clear_pte
 from .state import KState, replace
 
 
@@ -47,15 +47,9 @@ def shrink(c: Ctx) -> Outcome:
 def stage_unmap(c: Ctx) -> Outcome:
     page = c.op[1]
     k = c.k
-    pte = k.ptes[page]
-    assert pte is not None
-    f = k.folio(page)
-    k = k.with_folio(page, replace(f, mapcount=f.mapcount - 1, refcount=f.refcount - 1))
-    k = k.with_pte(page, None).mmu_notifier_invalidate(page)
-    if pte.dirty:
-        k = folio_mark_dirty(k, k.fid(page), who=c.name, pte_transfer=True)
+    k, dirty = clear_pte(k, page, who=c.name)
     return [Move(f"try_to_unmap_one: clear the pte of page {page}"
-                 + (", pte dirty -> folio_mark_dirty" if pte.dirty else ""), c.goto(k, "rc:release"))]
+                 + (", pte dirty -> folio_mark_dirty" if dirty else ""), c.goto(k, "rc:release"))]
 
 
 def _putback(c: Ctx, k: KState, page: int, func: str, result: str) -> Move:

@@ -14,7 +14,8 @@ page-cache files; FS-DAX is another matter).  ``ext4_truncate`` then frees the b
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
-from .state import SUBBLOCKS, KState, Pte, replace
+from .rmap import clear_pte
+from .state import SUBBLOCKS, Folio, KState, Pte, replace
 
 
 def truncate(c: Ctx) -> Outcome:
@@ -40,17 +41,9 @@ def stage_unmap(c: Ctx) -> Outcome:
     if not mapped:
         return _pages(c, k)
     page = mapped[0]
-    pte = k.ptes[page]
-    assert pte is not None
-    f = k.folio(page)
-    k = k.with_folio(page, replace(f, mapcount=f.mapcount - 1, refcount=f.refcount - 1))
-    k = k.with_pte(page, None).mmu_notifier_invalidate(page)
-    if pte.dirty:
-        from .dirty import folio_mark_dirty
-
-        k = folio_mark_dirty(k, k.fid(page), who=c.name, pte_transfer=True)
+    k, dirty = clear_pte(k, page, who=c.name)
     return [Move(f"unmap_mapping_range: zap_pte_range(page {page})"
-                 + (", pte dirty -> folio_mark_dirty" if pte.dirty else ""), c.goto(k, "tr:unmap"))]
+                 + (", pte dirty -> folio_mark_dirty" if dirty else ""), c.goto(k, "tr:unmap"))]
 
 
 def _pages(c: Ctx, k: KState) -> Outcome:
@@ -101,8 +94,6 @@ def load(c: Ctx) -> Outcome:
         return [Move(f"filemap_fault: page {page} beyond i_size, VM_FAULT_SIGBUS",
                      c.finish(k, "SIGBUS"))]
     if k.cached(page) is None:  # filemap_fault: read it (a hole or truncated range: zeros)
-        from .state import Folio
-
         data = k.disk[page * SUBBLOCKS:(page + 1) * SUBBLOCKS]
         k = k.add_to_cache(page, Folio(index=page, data=tuple(data), refcount=1))
     f = k.folio(page)

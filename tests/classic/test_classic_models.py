@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import pytest
 
-from gupcheck.classic import LostUpdate, Peterson, Philosophers, BrokenMutex, TicketLock
+from gupcheck.classic import BrokenMutex, LostUpdate, Peterson, Philosophers, TicketLock
 from gupcheck.engine import Verdict, check
 
 

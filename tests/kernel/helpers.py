@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gupcheck.engine import Result, check
 from gupcheck.designs import DESIGNS as KERNELS
+from gupcheck.engine import Result, check
 from gupcheck.kernel.system import KernelModel
 from gupcheck.scenarios import SCENARIOS
 

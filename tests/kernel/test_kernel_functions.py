@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gupcheck.kernel.actor import Ctx
 from gupcheck.designs import DESIGNS
-
+from gupcheck.kernel.actor import Ctx
 from gupcheck.kernel.device import bio_dirty_work
 from gupcheck.kernel.dirty import EXT4_DIRTY_FOLIO_WARN, folio_mark_dirty
 from gupcheck.kernel.gup import grab, release
 from gupcheck.kernel.properties import invariants
 from gupcheck.kernel.reclaim import stage_release
-from gupcheck.kernel.state import BH_CLEAN, BH_DIRTY, GUP_PIN_COUNTING_BIAS, Bio, Thread, initial_state
+from gupcheck.kernel.state import (
+    BH_CLEAN,
+    BH_DIRTY,
+    GUP_PIN_COUNTING_BIAS,
+    Bio,
+    Thread,
+    initial_state,
+)
 
 LINUX_6_1, LINUX_6_12 = DESIGNS["linux-6.1"], DESIGNS["linux-6.12"]
 

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gupcheck.engine import Verdict, check
 from gupcheck.designs import DESIGNS
-
+from gupcheck.engine import Verdict, check
 from gupcheck.kernel.system import KernelModel
 from gupcheck.scenarios import SCENARIOS, ScenarioError, parse, resolve
 

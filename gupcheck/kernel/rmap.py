@@ -1,0 +1,24 @@
+"""Taking one PTE away from a folio: the part of unmapping that reclaim and truncate share.
+
+mm/rmap.c ``try_to_unmap_one`` and mm/memory.c ``zap_pte_range`` both clear the PTE (firing the
+mmu notifiers, so ODP devices drop their mappings), move a dirty PTE bit to the folio with
+``folio_mark_dirty`` — a legal dirtying, since that PTE was made writable by ``->page_mkwrite``
+— and drop the mapping's reference (``folio_remove_rmap_pte``).
+"""
+
+from __future__ import annotations
+
+from .dirty import folio_mark_dirty
+from .state import KState, replace
+
+
+def clear_pte(k: KState, page: int, *, who: str) -> tuple[KState, bool]:
+    """Unmap ``page`` from the process; returns the new state and whether the PTE was dirty."""
+    pte = k.ptes[page]
+    assert pte is not None, f"page {page} is not mapped"
+    f = k.folio(page)
+    k = k.with_folio(page, replace(f, mapcount=f.mapcount - 1, refcount=f.refcount - 1))
+    k = k.with_pte(page, None).mmu_notifier_invalidate(page)
+    if pte.dirty:
+        k = folio_mark_dirty(k, k.fid(page), who=who, pte_transfer=True)
+    return k, pte.dirty
