@@ -141,3 +141,20 @@ def test_odp_leaves_io_uring_fixed_buffers_pinned() -> None:
     sc = SCENARIOS["iouring-fixed-file-buffer"]
     odp, base = run_cell(sc, DESIGNS["odp"]), run_cell(sc, PROPOSAL_BASE)
     assert odp.outcome() == base.outcome() and "no-lost-write" in odp.violated
+
+
+def test_page_mkwrite_at_unpin_deadlocks_against_truncate_as_dave_chinner_objected() -> None:
+    sc = SCENARIOS["dio-unpin-vs-truncate"]
+    cell = run_cell(sc, DESIGNS["bounce-writeback-mkwrite"])
+    assert "wait-for-cycle" in cell.violated
+    cycle = cell.results["wait-for-cycle"]
+    assert {(w.actor, w.on) for w in cycle.waits} == {
+        ("CPU1 truncate", "folio lock of page 0"),
+        ("kworker bio_dirty_work", "filemap_invalidate_lock_shared")}
+    from .kernel.helpers import assert_steps_in_order
+
+    assert_steps_in_order(cycle, ["ext4_setattr: filemap_invalidate_lock",
+                                  "queue on bio_dirty_list",
+                                  "put_user_page(page 0, dirty): folio_lock"])
+    # the same workload without ->page_mkwrite at unpin has no lock cycle
+    assert "wait-for-cycle" not in run_cell(sc, DESIGNS["bounce-writeback"]).violated

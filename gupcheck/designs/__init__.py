@@ -12,6 +12,7 @@ from gupcheck.kernel.config import KernelConfig
 from . import (
     block_writeback,
     bounce_writeback,
+    bounce_writeback_mkwrite,
     legacy,
     linux_6_1,
     linux_6_12,
@@ -22,7 +23,7 @@ from . import (
 )
 
 _SHIPPED = (legacy, pin_counting, linux_6_1, linux_6_12)
-_PROPOSALS = (bounce_writeback, skip_and_bounce, block_writeback, odp)
+_PROPOSALS = (bounce_writeback, bounce_writeback_mkwrite, skip_and_bounce, block_writeback, odp)
 
 #: design name -> config, shipped kernels first, then the proposals
 DESIGNS: dict[str, KernelConfig] = {m.DESIGN.name: m.DESIGN for m in _SHIPPED + _PROPOSALS}

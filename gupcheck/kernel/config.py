@@ -41,6 +41,9 @@ class KernelConfig:
     #: "block" — it stays under writeback until unpinned, so writers and fsync wait (Dave
     #: Chinner's counter-proposal).
     writeback_pinned: str = "plain"
+    #: bounce-writeback-mkwrite: ``put_user_page(page, dirty)`` locks the folio and runs the
+    #: ->page_mkwrite path (filemap_invalidate_lock_shared, buffers, reservation) before dirtying
+    unpin_mkwrite: bool = False
     #: ODP/HMM (the odp design): devices take no long-term pins; they fault pages in through
     #: the normal write-fault path and follow the mmu interval-notifier protocol.
     odp: bool = False

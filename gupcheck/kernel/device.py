@@ -19,7 +19,7 @@ from __future__ import annotations
 from .actor import Blocked, Ctx, Move, Outcome
 from .dirty import folio_mark_dirty
 from .gup import release
-from .state import SUBBLOCKS, Bio, KState, replace
+from .state import BH_CLEAN, SUBBLOCKS, Bio, KState, replace
 
 IO_ERROR = ("I/O error: write bio failed its integrity check (the page changed after the "
             "checksum was computed at submit)")
@@ -97,6 +97,25 @@ def _complete(c: Ctx, b: Bio) -> Move:
                 "queue on bio_dirty_list for bio_dirty_work", k)
 
 
+def _put_user_page_mkwrite(c: Ctx, b: Bio) -> Outcome:
+    """bounce-writeback-mkwrite: with the folio locked, the ->page_mkwrite path; it needs
+    filemap_invalidate_lock_shared, which truncate holds for writing while it waits for this
+    very folio lock: the lock inversion Dave Chinner objected to (12 Dec 2018)."""
+    k = c.k
+    if k.inv_excl is not None:
+        return Blocked("filemap_invalidate_lock_shared", (k.inv_excl,))
+    f = k.folio_at(b.folio)
+    if f.buffers is None:
+        f = replace(f, buffers=(BH_CLEAN,) * SUBBLOCKS, refcount=f.refcount + 1)
+    k = k.with_folio_at(b.folio, replace(f, prepared=True))
+    k = folio_mark_dirty(k, b.folio, who="put_user_page (->page_mkwrite)")
+    k = k.with_folio_at(b.folio, replace(k.folio_at(b.folio), locked=None))
+    k = release(k, b.folio, pin=b.pinned, pin_counting=c.cfg.pin_counting)
+    k = replace(k.with_bio(None, b.id), dirty_work=k.dirty_work[1:])
+    return [Move(f"put_user_page: ->page_mkwrite (filemap_invalidate_lock_shared), "
+                 f"folio_mark_dirty, folio_unlock, unpin (page {b.page})", c.goto(k, ""))]
+
+
 def _wake(k: KState, waiter: int) -> KState:
     """complete(): the direct-I/O waiter may return from read()."""
     return k.with_thread(waiter, replace(k.threads[waiter], stage="dio:return"))
@@ -108,9 +127,14 @@ def bio_dirty_work(c: Ctx) -> Outcome:
     if not k.dirty_work:
         return []
     b = k.bio(k.dirty_work[0])
+    if c.thread.stage == "kw:mkwrite":
+        return _put_user_page_mkwrite(c, b)
     f = k.folio_at(b.folio)
     if f.locked is not None:
         return Blocked(f"folio lock of page {b.page}", (f.locked,))
+    if c.cfg.unpin_mkwrite and f.mapping:
+        k = k.with_folio_at(b.folio, replace(f, locked=c.name))
+        return [Move(f"put_user_page(page {b.page}, dirty): folio_lock", c.goto(k, "kw:mkwrite"))]
     k = folio_mark_dirty(k, b.folio, who="bio_dirty_fn (set_page_dirty_lock)")
     k = release(k, b.folio, pin=b.pinned, pin_counting=c.cfg.pin_counting)
     k = replace(k.with_bio(None, b.id), dirty_work=k.dirty_work[1:])

@@ -95,8 +95,8 @@ class KernelModel(Model[KState]):
 
     def init_states(self) -> list[KState]:
         s = self.scenario
-        # one thread slot per actor, and one for the NIC's device faults
-        return [initial_state(s.npages, len(self.actors) + 1, cached=s.cached, mapped=s.mapped,
+        # one thread slot per actor, then the NIC's (device faults) and the kworker's
+        return [initial_state(s.npages, len(self.actors) + 2, cached=s.cached, mapped=s.mapped,
                               fs=s.filesystem)]
 
     # --- the actors' steps ----------------------------------------------------------------------
@@ -115,7 +115,7 @@ class KernelModel(Model[KState]):
         if i == n:
             return device.disk_moves(Ctx(k, i, DISK, self.cfg, ()))
         if i == n + 1:
-            return device.bio_dirty_work(Ctx(k, i, KWORKER, self.cfg, ()))
+            return device.bio_dirty_work(Ctx(k, n + 1, KWORKER, self.cfg, ()))
         if i == n + 2:  # the NIC; its thread slot (for ODP faults) is the last one
             c = Ctx(k, n, NIC, self.cfg, ())
             if k.threads[n].stage:
@@ -170,7 +170,9 @@ class KernelModel(Model[KState]):
             t = k.threads[i]
             if t.stage != "" or (not spec.daemon and t.pc < len(spec.program)):
                 return False
-        return not k.bios and not k.dirty_work and not k.threads[len(self.actors)].stage
+        n = len(self.actors)
+        return (not k.bios and not k.dirty_work and not k.threads[n].stage
+                and not k.threads[n + 1].stage)
 
     def invariants(self) -> list[Invariant[KState]]:
         return invariants(self.properties, pin_counting=self.cfg.pin_counting)

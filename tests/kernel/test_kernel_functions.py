@@ -124,7 +124,7 @@ def test_bio_dirty_work_redirties_then_unpins_and_never_calls_page_mkwrite() -> 
     k = grab(cached(), 0, pin=True, pin_counting=True)
     bio = Bio(id=0, write=False, page=0, folio=0, pending=(), owner="CPU0", waiter=0, value="B1",
               pinned=True, woken=True, done=True)
-    k = replace(k, bios=(bio,), dirty_work=(0,), threads=(Thread(),))
+    k = replace(k, bios=(bio,), dirty_work=(0,), threads=(Thread(), Thread()))
     [move] = bio_dirty_work(Ctx(k, 1, "kworker bio_dirty_work", LINUX_6_12, ()))
     f = move.state.folio(0)
     assert f.dirty and f.pins == 0 and f.refcount == 2 and not f.prepared
@@ -136,6 +136,6 @@ def test_bio_dirty_work_sleeps_on_a_locked_folio() -> None:
     k = cached()
     k = k.with_folio(0, replace(k.folio(0), locked="flusher"))
     bio = Bio(id=0, write=False, page=0, folio=0, pending=(), owner="CPU0", done=True)
-    k = replace(k, bios=(bio,), dirty_work=(0,))
+    k = replace(k, bios=(bio,), dirty_work=(0,), threads=(Thread(), Thread()))
     out = bio_dirty_work(Ctx(k, 1, "kworker bio_dirty_work", LINUX_6_12, ()))
     assert out.on == "folio lock of page 0" and out.holders == ("flusher",)
