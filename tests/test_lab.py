@@ -158,3 +158,18 @@ def test_page_mkwrite_at_unpin_deadlocks_against_truncate_as_dave_chinner_object
                                   "put_user_page(page 0, dirty): folio_lock"])
     # the same workload without ->page_mkwrite at unpin has no lock cycle
     assert "wait-for-cycle" not in run_cell(sc, DESIGNS["bounce-writeback"]).violated
+
+
+def test_check_writes_a_trace_that_replay_reproduces_and_another_design_does_not(tmp_path) -> None:
+    out = tmp_path / "f1.json"
+    result = runner.invoke(app, ["check", "dio-vs-reclaim", "--design", "linux-6.1",
+                                 "--property", "dirty-has-backing", "--trace-out", str(out)])
+    assert result.exit_code == 1
+    again = runner.invoke(app, ["replay", str(out)])
+    assert again.exit_code == 1 and "REPRODUCED" in again.output
+    other = runner.invoke(app, ["replay", str(out), "--design", "linux-6.12"])
+    assert other.exit_code == 6 and "NOT REPRODUCED" in other.output
+    assert "(FOLL_GET)') is not enabled" in other.output
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    assert runner.invoke(app, ["replay", str(bad)]).exit_code == 2

@@ -19,6 +19,7 @@ from gupcheck import __version__
 from gupcheck.classic import DEMOS
 from gupcheck.designs import DESIGNS, SUMMARIES
 from gupcheck.engine import Limits, Result, Verdict, check
+from gupcheck.engine.replay import replay
 from gupcheck.kernel.config import KernelConfig
 from gupcheck.kernel.properties import PROPERTIES
 from gupcheck.kernel.system import KernelModel, Scenario
@@ -177,6 +178,7 @@ def check_scenario(
     walks: Annotated[int, typer.Option(min=1, help="Random walks (strategy random).")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed for random walks.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    trace_out: Annotated[Optional[Path], typer.Option(help="Also write the result and its trace as JSON, for `gupcheck replay`.")] = None,  # noqa: UP007,E501
     scenario_dir: ScenarioDirs = None,
 ) -> None:
     """Check one scenario under one design; print the verdict and the shortest trace.
@@ -200,12 +202,49 @@ def check_scenario(
     with ProgressDisplay(model.name, enabled=None if not as_json else False) as progress:
         result = check(model, strategy=strategy.value, limits=limits, walks=walks, seed=seed,
                        progress=progress)
+    data = {"scenario": sc.name, "design": design, "errno": None,
+            "properties": list(model.properties), **result_to_dict(result)}
+    if trace_out:
+        trace_out.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n",
+                             encoding="utf-8")
     if as_json:
-        data = {"scenario": sc.name, "design": design, "errno": None, **result_to_dict(result)}
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(render_kernel(result, model) + "\n")
     raise typer.Exit(exitcodes.BY_VERDICT[result.verdict])
+
+
+@app.command("replay")
+def replay_trace(
+    trace_file: Annotated[Path, typer.Argument(help="A trace written by `gupcheck check --trace-out` (or its --json output).")],  # noqa: E501
+    design: Annotated[Optional[str], typer.Option(help="Replay under another design (default: the trace's).")] = None,  # noqa: UP007,E501
+    scenario_dir: ScenarioDirs = None,
+) -> None:
+    """Re-execute a saved counterexample against the current model.
+
+    Exit 1 if the same failure still happens, 6 if the model has changed so that it no longer
+    does (the report says at which step), 2 for a file that is not a gupcheck trace.
+
+    Example: gupcheck check dio-vs-reclaim --design linux-6.1 --trace-out f1.json; gupcheck replay f1.json
+    """
+    try:
+        data = json.loads(trace_file.read_text(encoding="utf-8"))
+        scenario, design = data["scenario"], design or data["design"]
+        labels = [step["label"] for step in data["trace"][1:]]
+        init_index = int(data.get("init_index") or 0)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise usage_error(f"{trace_file}: not a gupcheck trace ({type(exc).__name__}: {exc})") \
+            from None
+    sc = _scenario(scenario, scenario_dir)
+    model = KernelModel(sc, _design(design), data.get("properties") or None)
+    prop = data.get("property")
+    done = replay(model, init_index, labels, prop)
+    steps = len(done.trace) if done.trace else 0
+    sys.stdout.write(
+        f"replay of {scenario} under {design} ({len(labels)} steps, written by gupcheck "
+        f"{data.get('gupcheck_version', '?')}): {'REPRODUCED' if done.reproduced else 'NOT REPRODUCED'}"
+        f"\n  {done.message}\n  {steps} of {len(labels)} steps replayed\n")
+    raise typer.Exit(exitcodes.FAILED if done.reproduced else exitcodes.NOT_REPRODUCED)
 
 
 def _emit_refused(probe: Result, sc: Scenario, cfg: KernelConfig, as_json: bool) -> None:

@@ -8,6 +8,7 @@ USAGE = 2  # unknown names, bad options
 INCOMPLETE = 3  # a limit was hit, or a simulation found nothing (no proof)
 REFUSED = 4  # the design refused the application's request (kernel scenarios)
 MODEL_ERROR = 5  # the model itself raised or returned an unusable state
+NOT_REPRODUCED = 6  # replay: the model has changed and the trace no longer shows the failure
 
 BY_VERDICT = {
     Verdict.HOLDS: HOLDS,
