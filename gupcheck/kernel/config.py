@@ -41,6 +41,16 @@ class KernelConfig:
     #: "block" — it stays under writeback until unpinned, so writers and fsync wait (Dave
     #: Chinner's counter-proposal).
     writeback_pinned: str = "plain"
+    #: do_wp_page's rule for reusing an anonymous page on a write fault: "mapcount" (<= 5.8:
+    #: reuse if mapped once — CVE-2020-29374), "refcount" (5.9, 09854ba94c6a "mm: do_wp_page()
+    #: simplification": reuse only if nobody else holds a reference).
+    wp_reuse: str = "refcount"
+    #: 5.9 (70e806e4e645, Peter Xu): fork copies a maybe-pinned anonymous page for the child
+    #: instead of sharing it copy-on-write (shipped together with the refcount rule).
+    fork_copies_pinned: bool = True
+    #: 5.18 (6c287605fd56): PG_anon_exclusive; do_wp_page reuses an exclusive page whatever
+    #: its refcount, and R/O FOLL_PIN of a shared anonymous page unshares it first.
+    anon_exclusive: bool = True
     #: bounce-writeback-mkwrite: ``put_user_page(page, dirty)`` locks the folio and runs the
     #: ->page_mkwrite path (filemap_invalidate_lock_shared, buffers, reservation) before dirtying
     unpin_mkwrite: bool = False

@@ -48,6 +48,13 @@ PROPERTIES: dict[str, PropertyInfo] = {p.name: p for p in (
         "An fsync that returns 0 promises durability of every write completed before it; a "
         "page cleaned by writeback while a DMA was still filling it breaks that promise."),
     PropertyInfo(
+        "cow-isolation", "-",
+        "after fork the child never sees the parent's later writes; a pinned page stays the "
+        "parent's",
+        "Copy-on-write must not leak data through a GUP reference (CVE-2020-29374: a child "
+        "vmsplices a page, unmaps it, and reads what the parent writes next), and a device "
+        "writing through the parent's pin must write the page the parent maps (F8)."),
+    PropertyInfo(
         "writeback-progress", "liveness",
         "every fsync that starts eventually returns",
         "Under weak fairness of kernel threads and I/O completion, and no fairness for a user's "

@@ -55,6 +55,8 @@ class Folio:
     refcount: int = 1
     mapcount: int = 0
     isolated: bool = False  # taken off the LRU by shrink_folio_list (holds a reference)
+    anon: bool = False  # an anonymous folio (private memory), not a page-cache one
+    anon_exclusive: bool = False  # PG_anon_exclusive (5.18): mapped by one process only
     # ghost: not in the kernel
     pins: int = 0  # FOLL_PIN pins held (the kernel only sees refcount >= 1024)
     gets: int = 0  # FOLL_GET references held by GUP users
@@ -71,6 +73,14 @@ class Pte:
 
     writable: bool = False
     dirty: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AnonPte:
+    """A process's PTE for its page of private anonymous memory."""
+
+    folio: int
+    writable: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +135,7 @@ class Ghost:
     crashed: bool = False  # a BUG() oopsed the kernel: nothing runs any more
     refused: str | None = None  # the errno with which the scenario's request was refused
     unsupported: str | None = None  # the scenario needs something this kernel does not have
+    parent_secrets: frozenset[str] = frozenset()  # values the parent wrote after fork (P6)
     pins_acquired: int = 0  # nr_foll_pin_acquired
     pins_released: int = 0  # nr_foll_pin_released
 
@@ -156,6 +167,11 @@ class KState:
     nic_odp: bool = False  # the registration is ODP (faults, no pin) rather than a pin
     notifier_seq: int = 0  # the mmu interval notifier's sequence (bumped by invalidations)
     nic_mapped: tuple[tuple[int, int], ...] = ()  # ODP device PTEs: (page, seq when mapped)
+    # one page of private anonymous memory per process: parent (0) and, after fork, child (1)
+    anon_ptes: tuple[AnonPte | None, ...] = (None, None)
+    forked: bool = False
+    pipe: int | None = None  # the folio a pipe holds after vmsplice (a FOLL_GET reference)
+    anon_pinned: int | None = None  # the folio an io_uring fixed buffer pins
     ghost: Ghost = field(default_factory=Ghost)
 
     # --- small immutable updates, named for what they change -----------------------------
@@ -286,7 +302,7 @@ def _put(t: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:
 
 
 def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
-                  fs: str = "ext4") -> KState:
+                  fs: str = "ext4", anon: bool = False) -> KState:
     """A file of ``npages`` pages of data ``A0``, written and synced before the scenario.
 
     ``cached``: its pages are in the page cache, clean, with buffers (as after a read);
@@ -307,8 +323,14 @@ def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
         else:
             ptes.append(None)
     cache = tuple(range(npages)) if cached else (None,) * npages
+    anon_ptes: tuple[AnonPte | None, ...] = (None, None)
+    if anon:  # the parent's page of private memory, holding P0
+        anon_ptes = (AnonPte(len(folios)), None)
+        folios.append(Folio(index=-1, data=("P0",) * SUBBLOCKS, mapping=False, refcount=1,
+                            mapcount=1, anon=True, anon_exclusive=True))
     return KState(
         folios=tuple(folios), cache=cache, ptes=tuple(ptes), fs=fs, i_size=npages,
+        anon_ptes=anon_ptes,
         disk=("A0",) * (npages * SUBBLOCKS),
         threads=(Thread(),) * nthreads,
         ghost=Ghost(last_write=(data,) * npages),

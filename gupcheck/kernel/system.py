@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 from gupcheck.engine import Invariant, Label, LeadsTo, Model, Wait
 
-from . import device, dio, fault, gup, longterm, reclaim, sync, truncate, writeback
+from . import anon, device, dio, fault, gup, longterm, reclaim, sync, truncate, writeback
 from .actor import Blocked, Ctx, Outcome, Stage
 from .config import KernelConfig
 from .properties import PROPERTIES, invariants
@@ -43,6 +43,7 @@ OPERATIONS: dict[str, Stage] = {
     "truncate": truncate.truncate,
     "ftruncate_grow": truncate.grow,
     "load": truncate.load,
+    **anon.ANON_OPS,
 }
 
 STAGES: dict[str, Stage] = {
@@ -76,6 +77,7 @@ class Scenario:
     stable_writes: bool = False  # the block device needs stable pages (RAID parity, DIF/DIX)
     nic_driver: str = "plain"  # "odp-naive": an ODP driver that skips mmu_interval_read_retry
     filesystem: str = "ext4"  # "ext4", or "shmem" (tmpfs, memfd)
+    anon: bool = False  # the parent process has a page of private anonymous memory
 
 
 class KernelModel(Model[KState]):
@@ -97,7 +99,7 @@ class KernelModel(Model[KState]):
         s = self.scenario
         # one thread slot per actor, then the NIC's (device faults) and the kworker's
         return [initial_state(s.npages, len(self.actors) + 2, cached=s.cached, mapped=s.mapped,
-                              fs=s.filesystem)]
+                              fs=s.filesystem, anon=s.anon)]
 
     # --- the actors' steps ----------------------------------------------------------------------
 
@@ -218,6 +220,19 @@ class KernelModel(Model[KState]):
             out[f"{p} pte"] = ("none" if pte is None else
                                ("rw" if pte.writable else "ro") + (",dirty" if pte.dirty else ""))
             out[f"{p} disk"] = "|".join(k.disk[i * SUBBLOCKS:(i + 1) * SUBBLOCKS])
+        for proc, pte in enumerate(k.anon_ptes):
+            if pte is not None or (proc == 1 and k.forked):
+                who = ("parent", "child")[proc]
+                if pte is None:
+                    out[f"{who} anon pte"] = "none"
+                    continue
+                f = k.folio_at(pte.folio)
+                out[f"{who} anon pte"] = f"folio #{pte.folio} " + ("rw" if pte.writable else "ro")
+                out[f"anon folio #{pte.folio}"] = (
+                    f"{'|'.join(f.data)} refcount {f.refcount} mapcount {f.mapcount}"
+                    + (" exclusive" if f.anon_exclusive else "")
+                    + (" pinned" if k.anon_pinned == pte.folio else "")
+                    + (" in pipe" if k.pipe == pte.folio else ""))
         for b in k.bios:
             out[f"bio #{b.id}"] = (f"{'write' if b.write else 'read'} page {b.page}, "
                                    + (f"blocks {list(b.pending)} pending" if b.pending

@@ -13,6 +13,7 @@ SHORT = {
     "mkwrite-before-dirty": "P2a mkwrite-before-dirty",
     "dirty-has-backing": "P2b dirty-has-backing",
     "no-lost-write": "P3 no-lost-write",
+    "cow-isolation": "P6 cow-isolation",
     "pin-accounting": "P7 pin-accounting",
     "writeback-progress": "P8 writeback-progress",
     "deadlock": "DL deadlock",

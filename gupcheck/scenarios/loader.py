@@ -50,11 +50,24 @@ OPS: dict[str, tuple[tuple[str, ...], str]] = {
     "truncate": ((), "ftruncate(fd, 0)"),
     "ftruncate_grow": ((), "ftruncate back to the original size"),
     "load": (("page",), "a CPU load through the mapping (its result is recorded)"),
+    "fork": ((), "fork(): the child shares the parent's anonymous page copy-on-write"),
+    "anon_write": (("proc", "value"), "a store to the process's anonymous page"),
+    "anon_read": (("proc",), "a load from the process's anonymous page (recorded)"),
+    "vmsplice": (("proc",), "vmsplice the anonymous page into a pipe (FOLL_GET)"),
+    "pipe_read": (("proc",), "read the spliced page back from the pipe (recorded)"),
+    "munmap_anon": (("proc",), "munmap the anonymous page"),
+    "anon_pin": (("proc",), "io_uring registers the anonymous page (FOLL_PIN, long-term)"),
+    "read_fixed": (("value",), "io_uring READ_FIXED: the device writes the pinned buffer"),
 }
+
+
+ANON_NEEDS = frozenset({"fork", "anon_write", "anon_read", "vmsplice", "pipe_read",
+                        "munmap_anon", "anon_pin", "read_fixed"})
 
 
 class OpEntry(msgspec.Struct, forbid_unknown_fields=True):
     op: str
+    proc: int | None = None
     page: int | None = None
     block: int | None = None
     value: str | None = None
@@ -78,6 +91,7 @@ class ScenarioFile(msgspec.Struct, forbid_unknown_fields=True):
     nic_writes: int = 0
     device: str = "plain"
     nic_driver: str = "plain"
+    anon: bool = False
     properties: list[str] | None = None
 
 
@@ -158,7 +172,7 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
                            f"{', '.join(OPS)}")
             wanted = OPS[entry.op][0]
             args: list[object] = [entry.op]
-            for key in ("page", "block", "value"):
+            for key in ("proc", "page", "block", "value"):
                 given = getattr(entry, key)
                 if key in wanted and given is None:
                     raise fail(f"{here}.{key}", f"operation {entry.op!r} needs `{key}`")
@@ -166,6 +180,10 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
                     raise fail(f"{here}.{key}", f"operation {entry.op!r} takes no `{key}`")
                 if key in wanted:
                     args.append(given)
+            if entry.proc is not None and entry.proc not in (0, 1):
+                raise fail(f"{here}.proc", f"expected 0 (parent) or 1 (child), got {entry.proc}")
+            if entry.op in ANON_NEEDS and not raw.anon:
+                raise fail(f"{here}.op", f"operation {entry.op!r} needs `anon = true`")
             if entry.page is not None and not 0 <= entry.page < raw.pages:
                 raise fail(f"{here}.page", f"expected a page from 0 to {raw.pages - 1}, got {entry.page}")
             if entry.block is not None and not 0 <= entry.block < SUBBLOCKS:
@@ -182,7 +200,7 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
         name=raw.name, description=raw.description, actors=tuple(actors), npages=raw.pages,
         cached=raw.cached, mapped=raw.mapped, nic_writes=raw.nic_writes,
         stable_writes=raw.device == "stable-writes", nic_driver=raw.nic_driver,
-        filesystem=raw.filesystem,
+        filesystem=raw.filesystem, anon=raw.anon,
         properties=tuple(raw.properties) if raw.properties is not None else tuple(PROPERTIES),
     )
 

@@ -18,6 +18,9 @@ def internal_invariants(k: KState, pin_counting: bool) -> None:
             assert not any(b.folio == fid for b in k.bios), "I/O to a freed folio"
             assert fid not in k.cache
             continue
+        if f.anon:
+            assert f.refcount == f.mapcount + f.gets + bias * f.pins  # the pipe holds a FOLL_GET ref
+            continue
         cached = k.cache[f.index] == fid
         assert cached == f.mapping, "an orphan is exactly a folio out of the page cache"
         pte = k.ptes[f.index] if cached else None

@@ -1,0 +1,226 @@
+"""Private anonymous memory across fork: copy-on-write, GUP references and pins.
+
+mm/memory.c ``copy_present_pte`` (fork): an anonymous page is shared copy-on-write — both PTEs
+write-protected, PG_anon_exclusive cleared — unless, since 5.9 (Peter Xu, 70e806e4e645), it may
+be pinned (``folio_needs_cow_for_dma``): then the child gets a copy at once and the parent keeps
+the pinned page, writable.
+
+``do_wp_page`` on a write to a write-protected anonymous page reuses the page or copies it
+(``wp_page_copy``).  The reuse rule is what CVE-2020-29374 is about: up to 5.8 a page mapped
+once was reused whatever GUP references it had, so a child that vmspliced a page (a FOLL_GET
+reference) and unmapped it saw through the pipe what the parent wrote next; 5.9
+(09854ba94c6a) reuses only a page nobody else references; 5.18 (6c287605fd56) reuses a
+PG_anon_exclusive page, and unshares a shared page before a read-only FOLL_PIN.
+
+Processes: 0 is the parent, 1 the child, which exists once the parent has forked.
+Values: ``P0`` the parent's data before fork, then what the program writes (``P1``, ``C1``),
+``F2`` what an io_uring READ_FIXED puts in the pinned buffer.
+"""
+
+from __future__ import annotations
+
+from .actor import Ctx, Move, Outcome
+from .state import GUP_PIN_COUNTING_BIAS, SUBBLOCKS, AnonPte, Folio, KState, replace
+
+WHO = ("parent", "child")
+
+
+def _pte(k: KState, proc: int) -> AnonPte | None:
+    return k.anon_ptes[proc]
+
+
+def _with_pte(k: KState, proc: int, pte: AnonPte | None) -> KState:
+    ptes = k.anon_ptes[:proc] + (pte,) + k.anon_ptes[proc + 1:]
+    return replace(k, anon_ptes=ptes)
+
+
+def _new_anon(k: KState, data: tuple[str, ...]) -> tuple[KState, int]:
+    """A fresh exclusive anonymous folio, mapped once (the caller installs the PTE)."""
+    f = Folio(index=-1, data=data, mapping=False, refcount=1, mapcount=1, anon=True,
+              anon_exclusive=True)
+    try:
+        fid = k.folios.index(None)
+        folios = k.folios[:fid] + (f,) + k.folios[fid + 1:]
+    except ValueError:
+        fid = len(k.folios)
+        folios = k.folios + (f,)
+    return replace(k, folios=folios), fid
+
+
+def _drop_map(k: KState, fid: int) -> KState:
+    """One mapping less (folio_remove_rmap_pte + folio_put); the last reference frees it."""
+    f = k.folio_at(fid)
+    f = replace(f, mapcount=f.mapcount - 1, refcount=f.refcount - 1)
+    return k.with_folio_at(fid, None if f.refcount == 0 else f)
+
+
+def fork(c: Ctx) -> Outcome:
+    """("fork",): copy_present_pte for the parent's anonymous page."""
+    k = c.k
+    pte = _pte(k, 0)
+    assert pte is not None
+    f = k.folio_at(pte.folio)
+    if c.cfg.fork_copies_pinned and f.maybe_dma_pinned():
+        k, fid = _new_anon(k, f.data)
+        k = replace(_with_pte(k, 1, AnonPte(fid)), forked=True)
+        return [Move("copy_present_pte: folio_needs_cow_for_dma, copy the page for the child",
+                     c.finish(k, "fork=0"))]
+    k = k.with_folio_at(pte.folio, replace(f, mapcount=f.mapcount + 1, refcount=f.refcount + 1,
+                                           anon_exclusive=False))
+    k = _with_pte(_with_pte(k, 0, AnonPte(pte.folio, writable=False)), 1,
+                  AnonPte(pte.folio, writable=False))
+    return [Move("copy_present_pte: write-protect the page, share it copy-on-write",
+                 c.finish(replace(k, forked=True), "fork=0"))]
+
+
+def _child_waits(c: Ctx, proc: int) -> bool:
+    return proc == 1 and not c.k.forked
+
+
+def _do_wp_page(c: Ctx, k: KState, proc: int) -> tuple[KState, str]:
+    """A write fault on a write-protected anonymous PTE: reuse the page, or copy it."""
+    pte = _pte(k, proc)
+    assert pte is not None
+    f = k.folio_at(pte.folio)
+    if c.cfg.anon_exclusive and f.anon_exclusive:
+        reuse, why = True, "PageAnonExclusive"
+    elif c.cfg.wp_reuse == "mapcount":
+        reuse, why = f.mapcount == 1, f"mapcount {f.mapcount}"
+    else:
+        reuse, why = f.refcount == 1, f"refcount {f.refcount}"
+    if reuse:
+        k = k.with_folio_at(pte.folio, replace(f, anon_exclusive=True))
+        return _with_pte(k, proc, AnonPte(pte.folio)), f"do_wp_page: reuse the page ({why})"
+    k, fid = _new_anon(k, f.data)
+    k = _with_pte(_drop_map(k, pte.folio), proc, AnonPte(fid))
+    return k, f"do_wp_page: wp_page_copy ({why})"
+
+
+def anon_write(c: Ctx) -> Outcome:
+    """("anon_write", proc, value): a store to the process's anonymous page."""
+    _, proc, value = c.op
+    if _child_waits(c, proc):
+        return []
+    k = c.k
+    func = ""
+    pte = _pte(k, proc)
+    if pte is None:
+        return [Move(f"{WHO[proc]} store: no mapping, SIGSEGV", c.finish(k, "SIGSEGV"))]
+    if not pte.writable:
+        k, func = _do_wp_page(c, k, proc)
+        func += ", then "
+        pte = _pte(k, proc)
+        assert pte is not None
+    f = k.folio_at(pte.folio)
+    k = k.with_folio_at(pte.folio, replace(f, data=(value,) * SUBBLOCKS))
+    if proc == 0 and k.forked:
+        k = k.with_ghost(parent_secrets=k.ghost.parent_secrets | {value})
+    return [Move(f"{func}{WHO[proc]} stores {value}", c.finish(k))]
+
+
+def _observe(c: Ctx, k: KState, proc: int, what: str, data: tuple[str, ...]) -> KState:
+    """P6 (a): the child must never see what the parent wrote after fork."""
+    leaked = set(data) & k.ghost.parent_secrets
+    if proc == 1 and leaked:
+        k = k.violate("cow-isolation", f"the child reads {sorted(leaked)[0]} through {what}: "
+                      "the parent wrote it after fork (CVE-2020-29374)")
+    return k
+
+
+def anon_read(c: Ctx) -> Outcome:
+    """("anon_read", proc): a load from the process's anonymous page; the result is recorded."""
+    proc = c.op[1]
+    if _child_waits(c, proc):
+        return []
+    pte = _pte(c.k, proc)
+    if pte is None:
+        return [Move(f"{WHO[proc]} load: no mapping, SIGSEGV", c.finish(c.k, "SIGSEGV"))]
+    data = c.k.folio_at(pte.folio).data
+    k = _observe(c, c.k, proc, "its own mapping", data)
+    return [Move(f"{WHO[proc]} loads {'|'.join(data)}",
+                 c.finish(k, f"{WHO[proc]} read={'|'.join(data)}"))]
+
+
+def vmsplice(c: Ctx) -> Outcome:
+    """("vmsplice", proc): get_user_pages (FOLL_GET, read-only) into a pipe."""
+    proc = c.op[1]
+    if _child_waits(c, proc):
+        return []
+    pte = _pte(c.k, proc)
+    assert pte is not None
+    f = c.k.folio_at(pte.folio)
+    k = c.k.with_folio_at(pte.folio, replace(f, refcount=f.refcount + 1, gets=f.gets + 1))
+    k = replace(k, pipe=pte.folio)
+    return [Move(f"{WHO[proc]} vmsplice: get_user_pages_fast (FOLL_GET) into the pipe",
+                 c.finish(k, "vmsplice=4096"))]
+
+
+def pipe_read(c: Ctx) -> Outcome:
+    """("pipe_read", proc): read the spliced page back from the pipe (releases it)."""
+    proc = c.op[1]
+    if _child_waits(c, proc) or c.k.pipe is None:
+        return []
+    fid = c.k.pipe
+    data = c.k.folio_at(fid).data
+    k = _observe(c, c.k, proc, "the pipe", data)
+    f = k.folio_at(fid)
+    f = replace(f, refcount=f.refcount - 1, gets=f.gets - 1)
+    k = replace(k.with_folio_at(fid, None if f.refcount == 0 else f), pipe=None)
+    return [Move(f"{WHO[proc]} reads the pipe: {'|'.join(data)}",
+                 c.finish(k, f"pipe={'|'.join(data)}"))]
+
+
+def munmap_anon(c: Ctx) -> Outcome:
+    """("munmap_anon", proc): zap the anonymous PTE."""
+    proc = c.op[1]
+    if _child_waits(c, proc):
+        return []
+    pte = _pte(c.k, proc)
+    assert pte is not None
+    k = _with_pte(_drop_map(c.k, pte.folio), proc, None)
+    return [Move(f"{WHO[proc]} munmap: zap_pte_range", c.finish(k, "munmap=0"))]
+
+
+def anon_pin(c: Ctx) -> Outcome:
+    """("anon_pin", proc): io_uring registers the anonymous page as a fixed buffer
+    (FOLL_WRITE|FOLL_LONGTERM|FOLL_PIN): a write fault first if the PTE is write-protected."""
+    proc = c.op[1]
+    k = c.k
+    func = ""
+    pte = _pte(k, proc)
+    assert pte is not None
+    if not pte.writable:
+        k, func = _do_wp_page(c, k, proc)
+        func += ", then "
+        pte = _pte(k, proc)
+        assert pte is not None
+    f = k.folio_at(pte.folio)
+    bias = GUP_PIN_COUNTING_BIAS if c.cfg.pin_counting else 1
+    k = k.with_folio_at(pte.folio, replace(f, refcount=f.refcount + bias, pins=f.pins + 1))
+    k = replace(k, anon_pinned=pte.folio).with_ghost(pins_acquired=k.ghost.pins_acquired + 1)
+    return [Move(f"{func}io_sqe_buffer_register: pin_user_pages (FOLL_PIN) the {WHO[proc]}'s "
+                 "page", c.finish(k, "register=0"))]
+
+
+def read_fixed(c: Ctx) -> Outcome:
+    """("read_fixed", value): an io_uring READ_FIXED fills the pinned buffer.
+
+    P6 (c): the pinned page must still be the parent's: its mapping reads what the I/O wrote.
+    """
+    value = c.op[1]
+    k = c.k
+    fid = k.anon_pinned
+    assert fid is not None, "read_fixed without a registered buffer"
+    f = k.folio_at(fid)
+    k = k.with_folio_at(fid, replace(f, data=(value,) * SUBBLOCKS))
+    pte = _pte(k, 0)
+    if pte is not None and pte.folio != fid:
+        k = k.violate("cow-isolation", f"READ_FIXED wrote {value} into the pinned page, but the "
+                      "parent's mapping no longer maps it: the parent lost the device's data")
+    return [Move(f"READ_FIXED: the device writes {value} into the pinned buffer",
+                 c.finish(k, "read_fixed=4096"))]
+
+
+ANON_OPS = {"fork": fork, "anon_write": anon_write, "anon_read": anon_read,
+            "vmsplice": vmsplice, "pipe_read": pipe_read, "munmap_anon": munmap_anon,
+            "anon_pin": anon_pin, "read_fixed": read_fixed}

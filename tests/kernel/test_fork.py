@@ -1,0 +1,65 @@
+"""fork and copy-on-write with GUP references and pins, against the real kernels' outcomes
+(realkernel-observations.md, fork_cow_pinned) and the history of do_wp_page."""
+
+from __future__ import annotations
+
+import pytest
+
+from gupcheck.engine import Verdict
+
+from .helpers import assert_steps_in_order, end_results, run
+
+MODERN = ("linux-6.1", "linux-6.12")
+
+
+@pytest.mark.parametrize("design", ["legacy", "pin-counting"])
+def test_cve_2020_29374_the_child_reads_the_parents_secret_through_the_pipe(design: str) -> None:
+    result = run("vmsplice-fork-leak", design)
+    assert result.verdict is Verdict.VIOLATED and result.property == "cow-isolation"
+    assert_steps_in_order(result, [
+        "copy_present_pte: write-protect the page",
+        "child vmsplice: get_user_pages_fast (FOLL_GET)",
+        "child munmap",
+        "do_wp_page: reuse the page (mapcount 1)",  # the <= 5.8 rule
+        "child reads the pipe: P1|P1",
+    ])
+
+
+@pytest.mark.parametrize("design", MODERN)
+def test_the_5_9_refcount_rule_copies_for_the_parent_and_the_pipe_keeps_the_old_data(
+        design: str) -> None:
+    assert run("vmsplice-fork-leak", design).verdict is Verdict.HOLDS
+    # realkernel vmsplice_cve_2020_29374: child_pipe_sees=P.0; leak=False
+    assert {r[-1] for r in end_results("vmsplice-fork-leak", design, actor=1)} == {"pipe=P0|P0"}
+
+
+@pytest.mark.parametrize("design", MODERN)
+def test_a_pinned_page_is_copied_for_the_child_at_fork(design: str) -> None:
+    # realkernel iouring_pin_fork_parent_writes: parent_view_after_read_fixed=F.2; child_view=P.0
+    assert run("fork-after-pin", design).verdict is Verdict.HOLDS
+    assert {r[-1] for r in end_results("fork-after-pin", design, actor=0)} == {
+        "parent read=F2|F2"}
+    assert end_results("fork-after-pin", design, actor=1) == {("child read=P0|P0",)}
+
+
+def test_before_5_9_the_parents_write_after_fork_moves_it_off_its_pinned_page() -> None:
+    result = run("fork-after-pin", "pin-counting")
+    assert result.verdict is Verdict.VIOLATED and result.property == "cow-isolation"
+    assert_steps_in_order(result, ["pin_user_pages (FOLL_PIN)",
+                                   "copy_present_pte: write-protect the page",
+                                   "do_wp_page: wp_page_copy (mapcount 2)", "READ_FIXED"])
+
+
+@pytest.mark.parametrize("design", MODERN)
+def test_the_child_writes_its_own_copy_and_the_parent_gets_the_device_data(design: str) -> None:
+    # realkernel iouring_pin_fork_child_writes: child_view_after_write=C.0; parent F.2
+    assert end_results("fork-child-writes", design, actor=1) == {("child read=C1|C1",)}
+    assert {r[-1] for r in end_results("fork-child-writes", design, actor=0)} == {
+        "parent read=F2|F2"}
+
+
+@pytest.mark.parametrize("design", MODERN)
+def test_vmsplice_then_write_in_the_same_process_reuses_the_exclusive_page(design: str) -> None:
+    # realkernel vmsplice_then_write_same_process: pipe_sees=P.1
+    assert end_results("vmsplice-then-write", design) == {
+        ("vmsplice=4096", "pipe=P1|P1")}
