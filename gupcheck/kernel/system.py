@@ -43,6 +43,7 @@ OPERATIONS: dict[str, Stage] = {
     "truncate": truncate.truncate,
     "ftruncate_grow": truncate.grow,
     "load": truncate.load,
+    "munmap": truncate.munmap,
     **anon.ANON_OPS,
 }
 

@@ -1,4 +1,4 @@
-"""Truncate to zero, regrow, and loads: what happens to a pinned page cache page.
+"""Truncate to zero, regrow, munmap and loads: what happens to a pinned page cache page.
 
 fs/ext4/inode.c ``ext4_setattr`` (shmem: ``shmem_setattr``) with a smaller size:
 ``filemap_invalidate_lock`` (exclusive: ``->page_mkwrite`` takes it shared), ``i_size_write``,
@@ -103,3 +103,13 @@ def load(c: Ctx) -> Outcome:
 
 
 TRUNCATE_STAGES = {"tr:unmap": stage_unmap}
+
+
+def munmap(c: Ctx) -> Outcome:
+    """("munmap", page): munmap of the page -> zap_pte_range; a GUP reference keeps the folio."""
+    page = c.op[1]
+    if c.k.ptes[page] is None:
+        return [Move(f"munmap(page {page}): not mapped", c.finish(c.k, "munmap=0"))]
+    k, dirty = clear_pte(c.k, page, who=c.name)
+    return [Move(f"munmap: zap_pte_range(page {page})"
+                 + (", pte dirty -> folio_mark_dirty" if dirty else ""), c.finish(k, "munmap=0"))]

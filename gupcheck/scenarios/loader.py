@@ -50,6 +50,7 @@ OPS: dict[str, tuple[tuple[str, ...], str]] = {
     "truncate": ((), "ftruncate(fd, 0)"),
     "ftruncate_grow": ((), "ftruncate back to the original size"),
     "load": (("page",), "a CPU load through the mapping (its result is recorded)"),
+    "munmap": (("page",), "munmap the page of the shared mapping"),
     "fork": ((), "fork(): the child shares the parent's anonymous page copy-on-write"),
     "anon_write": (("proc", "value"), "a store to the process's anonymous page"),
     "anon_read": (("proc",), "a load from the process's anonymous page (recorded)"),
