@@ -13,6 +13,7 @@ Nothing is written down: every verdict comes from running the checker.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from gupcheck.engine import Invariant, LeadsTo, Limits, Result, Verdict, check
@@ -93,18 +94,35 @@ def run_cell(scenario: Scenario, design: KernelConfig, limits: Limits = Limits()
 
 
 def run_matrix(scenarios: Sequence[Scenario], designs: Sequence[KernelConfig],
-               limits: Limits = Limits(), progress: object = None) -> list[Cell]:
-    """Every cell; a proposal's cell is compared with proposal-base's (computed if needed)."""
+               limits: Limits = Limits(), progress: object = None,
+               workers: int = 1) -> list[Cell]:
+    """Every cell, in scenario-major order; a proposal's cell is compared with proposal-base's.
+
+    Cells are independent runs, so ``workers`` > 1 computes them in that many processes; the
+    result is the same as with one (each cell's search is deterministic).
+    """
     from gupcheck.designs import PROPOSAL_BASE, PROPOSALS
 
+    jobs: list[tuple[Scenario, KernelConfig]] = []
+    for sc in scenarios:
+        jobs += [(sc, d) for d in designs]
+        if any(d.name in PROPOSALS for d in designs):
+            jobs.append((sc, PROPOSAL_BASE))
+    done: dict[tuple[str, str], Cell] = {}
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(run_cell, sc, d, limits) for sc, d in jobs]
+            for (sc, d), fut in zip(jobs, futures, strict=True):
+                done[sc.name, d.name] = fut.result()
+    else:
+        for sc, d in jobs:
+            done[sc.name, d.name] = run_cell(sc, d, limits)
     cells = []
     for sc in scenarios:
-        base: Cell | None = None
         for d in designs:
-            cell = run_cell(sc, d, limits)
+            cell = done[sc.name, d.name]
             if d.name in PROPOSALS:
-                if base is None:
-                    base = run_cell(sc, PROPOSAL_BASE, limits)
+                base = done[sc.name, PROPOSAL_BASE.name]
                 cell = replace(cell, same_as_base=cell.outcome() == base.outcome())
             cells.append(cell)
             if callable(progress):

@@ -173,3 +173,12 @@ def test_check_writes_a_trace_that_replay_reproduces_and_another_design_does_not
     bad = tmp_path / "bad.json"
     bad.write_text("{}")
     assert runner.invoke(app, ["replay", str(bad)]).exit_code == 2
+
+
+def test_the_matrix_is_the_same_computed_by_two_processes() -> None:
+    scs = [SCENARIOS["vmsplice-fork-leak"], SCENARIOS["rdma-longterm-file"]]
+    ds = [DESIGNS["legacy"], DESIGNS["linux-6.12"], DESIGNS["odp"]]
+    one = run_matrix(scs, ds)
+    two = run_matrix(scs, ds, workers=2)
+    assert [(c.scenario, c.design, c.outcome(), c.states, c.same_as_base) for c in one] == [
+        (c.scenario, c.design, c.outcome(), c.states, c.same_as_base) for c in two]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -276,6 +277,7 @@ def matrix(
     out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of stdout.")] = None,  # noqa: UP007,E501
     max_states: Annotated[int, typer.Option(min=1, help="Per-run state limit (the cell is incomplete beyond it).")] = 2_000_000,  # noqa: E501
     max_seconds: Annotated[float, typer.Option(min=0, help="Per-run time limit in seconds.")] = 600.0,  # noqa: E501
+    workers: Annotated[int, typer.Option(min=1, help="Processes computing cells (default: every core).")] = os.cpu_count() or 1,  # noqa: E501
     scenario_dir: ScenarioDirs = None,
 ) -> None:
     """Check every design against every scenario and print the verdict matrix.
@@ -300,7 +302,7 @@ def matrix(
         if show:
             err.print(f"  {cell.scenario} × {cell.design}: {cell_text(cell)}", markup=False)
 
-    cells = run_matrix([known[s] for s in scs], cfgs, limits, progress)
+    cells = run_matrix([known[s] for s in scs], cfgs, limits, progress, workers=workers)
     if fmt is Format.json:
         text = json.dumps(to_json(cells), ensure_ascii=False, indent=1) + "\n"
     elif fmt is Format.markdown:

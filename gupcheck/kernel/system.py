@@ -116,10 +116,10 @@ class KernelModel(Model[KState]):
     def _outcome(self, k: KState, i: int) -> Outcome:
         n = len(self.actors)
         if i == n:
-            return device.disk_moves(Ctx(k, i, DISK, self.cfg, ()))
+            return device.disk_moves(Ctx(k, i, DISK, self.cfg, ()))  # stateless: no thread
         if i == n + 1:
             return device.bio_dirty_work(Ctx(k, n + 1, KWORKER, self.cfg, ()))
-        if i == n + 2:  # the NIC; its thread slot (for ODP faults) is the last one
+        if i == n + 2:  # the NIC; thread slot n holds its ODP device faults
             c = Ctx(k, n, NIC, self.cfg, ())
             if k.threads[n].stage:
                 return STAGES[k.threads[n].stage](c)
