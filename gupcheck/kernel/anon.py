@@ -115,6 +115,9 @@ def anon_write(c: Ctx) -> Outcome:
     k = k.with_folio_at(pte.folio, replace(f, data=(value,) * SUBBLOCKS))
     if proc == 0 and k.forked:
         k = k.with_ghost(parent_secrets=k.ghost.parent_secrets | {value})
+    if proc == 0 and k.anon_pinned is not None and pte.folio != k.anon_pinned:
+        k = k.violate("cow-isolation", f"the parent wrote {value} to a copy: the page it pinned "
+                      "is no longer the one it maps, so the pin holder sees stale data")
     return [Move(f"{func}{WHO[proc]} stores {value}", c.finish(k))]
 
 
@@ -183,23 +186,47 @@ def munmap_anon(c: Ctx) -> Outcome:
 
 def anon_pin(c: Ctx) -> Outcome:
     """("anon_pin", proc): io_uring registers the anonymous page as a fixed buffer
-    (FOLL_WRITE|FOLL_LONGTERM|FOLL_PIN): a write fault first if the PTE is write-protected."""
+    (FOLL_WRITE|FOLL_LONGTERM|FOLL_PIN): a write fault first if the PTE is write-protected.
+
+    ("anon_pin_ro", proc): a read-only FOLL_PIN (no FOLL_WRITE).  Since 5.18
+    ``gup_must_unshare`` makes GUP unshare a shared anonymous page first (FAULT_FLAG_UNSHARE:
+    an exclusive copy); before, the pin lands on the page the child shares.
+    """
     proc = c.op[1]
+    if _child_waits(c, proc):
+        return []
     k = c.k
     func = ""
     pte = _pte(k, proc)
     assert pte is not None
-    if not pte.writable:
+    f = k.folio_at(pte.folio)
+    if c.op[0] == "anon_pin_ro":
+        if c.cfg.anon_exclusive and not f.anon_exclusive:
+            k, func = _unshare(k, proc)
+            func += ", then "
+    elif not pte.writable:
         k, func = _do_wp_page(c, k, proc)
         func += ", then "
-        pte = _pte(k, proc)
-        assert pte is not None
+    pte = _pte(k, proc)
+    assert pte is not None
     f = k.folio_at(pte.folio)
     bias = GUP_PIN_COUNTING_BIAS if c.cfg.pin_counting else 1
     k = k.with_folio_at(pte.folio, replace(f, refcount=f.refcount + bias, pins=f.pins + 1))
     k = replace(k, anon_pinned=pte.folio).with_ghost(pins_acquired=k.ghost.pins_acquired + 1)
-    return [Move(f"{func}io_sqe_buffer_register: pin_user_pages (FOLL_PIN) the {WHO[proc]}'s "
-                 "page", c.finish(k, "register=0"))]
+    what = "pin_user_pages (FOLL_PIN, read-only)" if c.op[0] == "anon_pin_ro" else \
+        "io_sqe_buffer_register: pin_user_pages (FOLL_PIN)"
+    return [Move(f"{func}{what} the {WHO[proc]}'s page", c.finish(k, "register=0"))]
+
+
+def _unshare(k: KState, proc: int) -> tuple[KState, str]:
+    """FAULT_FLAG_UNSHARE (5.18): replace a shared anonymous page by an exclusive copy,
+    mapped read-only as before."""
+    pte = _pte(k, proc)
+    assert pte is not None
+    data = k.folio_at(pte.folio).data
+    k, fid = _new_anon(k, data)
+    k = _with_pte(_drop_map(k, pte.folio), proc, AnonPte(fid, writable=False))
+    return k, "gup_must_unshare: FAULT_FLAG_UNSHARE, an exclusive copy"
 
 
 def read_fixed(c: Ctx) -> Outcome:
@@ -223,4 +250,4 @@ def read_fixed(c: Ctx) -> Outcome:
 
 ANON_OPS = {"fork": fork, "anon_write": anon_write, "anon_read": anon_read,
             "vmsplice": vmsplice, "pipe_read": pipe_read, "munmap_anon": munmap_anon,
-            "anon_pin": anon_pin, "read_fixed": read_fixed}
+            "anon_pin": anon_pin, "anon_pin_ro": anon_pin, "read_fixed": read_fixed}

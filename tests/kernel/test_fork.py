@@ -63,3 +63,20 @@ def test_vmsplice_then_write_in_the_same_process_reuses_the_exclusive_page(desig
     # realkernel vmsplice_then_write_same_process: pipe_sees=P.1
     assert end_results("vmsplice-then-write", design) == {
         ("vmsplice=4096", "pipe=P1|P1")}
+
+
+def test_a_read_only_pin_is_left_on_the_childs_copy_before_5_18() -> None:
+    result = run("ro-pin-then-parent-write", "pin-counting")
+    assert result.verdict is Verdict.VIOLATED and result.property == "cow-isolation"
+    assert_steps_in_order(result, ["copy_present_pte: write-protect the page",
+                                   "pin_user_pages (FOLL_PIN, read-only)",
+                                   "do_wp_page: wp_page_copy"])
+
+
+@pytest.mark.parametrize("design", MODERN)
+def test_5_18_unshares_before_a_read_only_pin_so_the_parent_keeps_its_pinned_page(
+        design: str) -> None:
+    result = run("ro-pin-then-parent-write", design)
+    assert result.verdict is Verdict.HOLDS
+    assert any("gup_must_unshare: FAULT_FLAG_UNSHARE" in k for k in result.coverage)
+    assert any("reuse the page (PageAnonExclusive)" in k for k in result.coverage)
