@@ -19,7 +19,7 @@ Values: ``P0`` the parent's data before fork, then what the program writes (``P1
 
 from __future__ import annotations
 
-from .actor import Ctx, Move, Outcome
+from .actor import Blocked, Ctx, Move, Outcome
 from .state import GUP_PIN_COUNTING_BIAS, SUBBLOCKS, AnonPte, Folio, KState, replace
 
 WHO = ("parent", "child")
@@ -55,21 +55,38 @@ def _drop_map(k: KState, fid: int) -> KState:
 
 
 def fork(c: Ctx) -> Outcome:
-    """("fork",): copy_present_pte for the parent's anonymous page."""
-    k = c.k
+    """("fork",): dup_mmap takes mmap_lock for writing and opens write_protect_seq; then
+    copy_present_pte decides, from whether the page may be pinned, to copy or share it."""
+    k = replace(c.k, fork_in_progress=True)
+    pte = _pte(k, 0)
+    assert pte is not None
+    copy = c.cfg.fork_copies_pinned and k.folio_at(pte.folio).maybe_dma_pinned()
+    what = "maybe pinned: copy it" if copy else "not pinned: share it"
+    return [Move(f"dup_mmap: mmap_write_lock, raw_write_seqcount_begin(write_protect_seq), "
+                 f"copy_present_pte: page {what}", c.goto(k, "fork:copy", fcopy=copy))]
+
+
+def stage_fork_copy(c: Ctx) -> Outcome:
+    """The copy decided on: a copy for the child, or both PTEs write-protected and shared.
+
+    A GUP-fast that pins the page between the decision and the write-protection (without
+    write_protect_seq) leaves a pinned page shared copy-on-write with the child.
+    """
+    k = replace(c.k, fork_in_progress=False)
     pte = _pte(k, 0)
     assert pte is not None
     f = k.folio_at(pte.folio)
-    if c.cfg.fork_copies_pinned and f.maybe_dma_pinned():
+    if c.var("fcopy"):
         k, fid = _new_anon(k, f.data)
         k = replace(_with_pte(k, 1, AnonPte(fid)), forked=True)
-        return [Move("copy_present_pte: folio_needs_cow_for_dma, copy the page for the child",
-                     c.finish(k, "fork=0"))]
+        return [Move("copy_present_pte: folio_needs_cow_for_dma, copy the page for the child; "
+                     "write_protect_seq end, mmap_write_unlock", c.finish(k, "fork=0"))]
     k = k.with_folio_at(pte.folio, replace(f, mapcount=f.mapcount + 1, refcount=f.refcount + 1,
                                            anon_exclusive=False))
     k = _with_pte(_with_pte(k, 0, AnonPte(pte.folio, writable=False)), 1,
                   AnonPte(pte.folio, writable=False))
-    return [Move("copy_present_pte: write-protect the page, share it copy-on-write",
+    return [Move("copy_present_pte: write-protect the page, share it copy-on-write; "
+                 "write_protect_seq end, mmap_write_unlock",
                  c.finish(replace(k, forked=True), "fork=0"))]
 
 
@@ -200,6 +217,12 @@ def anon_pin(c: Ctx) -> Outcome:
     pte = _pte(k, proc)
     assert pte is not None
     f = k.folio_at(pte.folio)
+    fast = c.op[0] == "anon_pin_fast" and pte.writable
+    if fast and c.cfg.gup_fast_wp_seq and k.fork_in_progress:
+        fast = False  # read_seqcount_retry: unpin, fall back to the slow path
+        func = "gup_fast: write_protect_seq odd, back off; "
+    if not fast and k.fork_in_progress:
+        return Blocked("mmap_read_lock (fork holds mmap_lock)", ("parent",))
     if c.op[0] == "anon_pin_ro":
         if c.cfg.anon_exclusive and not f.anon_exclusive:
             k, func = _unshare(k, proc)
@@ -213,8 +236,10 @@ def anon_pin(c: Ctx) -> Outcome:
     bias = GUP_PIN_COUNTING_BIAS if c.cfg.pin_counting else 1
     k = k.with_folio_at(pte.folio, replace(f, refcount=f.refcount + bias, pins=f.pins + 1))
     k = replace(k, anon_pinned=pte.folio).with_ghost(pins_acquired=k.ghost.pins_acquired + 1)
-    what = "pin_user_pages (FOLL_PIN, read-only)" if c.op[0] == "anon_pin_ro" else \
-        "io_sqe_buffer_register: pin_user_pages (FOLL_PIN)"
+    what = {"anon_pin_ro": "pin_user_pages (FOLL_PIN, read-only)",
+            "anon_pin_fast": "pin_user_pages_fast (FOLL_PIN|FOLL_WRITE)" + (
+                ": gup_fast_pte_range" if fast else "")}.get(
+        c.op[0], "io_sqe_buffer_register: pin_user_pages (FOLL_PIN)")
     return [Move(f"{func}{what} the {WHO[proc]}'s page", c.finish(k, "register=0"))]
 
 
@@ -250,4 +275,7 @@ def read_fixed(c: Ctx) -> Outcome:
 
 ANON_OPS = {"fork": fork, "anon_write": anon_write, "anon_read": anon_read,
             "vmsplice": vmsplice, "pipe_read": pipe_read, "munmap_anon": munmap_anon,
-            "anon_pin": anon_pin, "anon_pin_ro": anon_pin, "read_fixed": read_fixed}
+            "anon_pin": anon_pin, "anon_pin_ro": anon_pin, "anon_pin_fast": anon_pin,
+            "read_fixed": read_fixed}
+
+ANON_STAGES = {"fork:copy": stage_fork_copy}

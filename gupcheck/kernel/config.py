@@ -48,6 +48,9 @@ class KernelConfig:
     #: 5.9 (70e806e4e645, Peter Xu): fork copies a maybe-pinned anonymous page for the child
     #: instead of sharing it copy-on-write (shipped together with the refcount rule).
     fork_copies_pinned: bool = True
+    #: 5.11 (57efa1fe5957 "mm/gup: prevent gup_fast from racing with COW during fork"):
+    #: GUP-fast samples mm->write_protect_seq and backs off while a fork copies page tables.
+    gup_fast_wp_seq: bool = True
     #: 5.18 (6c287605fd56): PG_anon_exclusive; do_wp_page reuses an exclusive page whatever
     #: its refcount, and R/O FOLL_PIN of a shared anonymous page unshares it first.
     anon_exclusive: bool = True

@@ -170,6 +170,7 @@ class KState:
     # one page of private anonymous memory per process: parent (0) and, after fork, child (1)
     anon_ptes: tuple[AnonPte | None, ...] = (None, None)
     forked: bool = False
+    fork_in_progress: bool = False  # dup_mmap holds mmap_lock; write_protect_seq is odd
     pipe: int | None = None  # the folio a pipe holds after vmsplice (a FOLL_GET reference)
     anon_pinned: int | None = None  # the folio an io_uring fixed buffer pins
     ghost: Ghost = field(default_factory=Ghost)

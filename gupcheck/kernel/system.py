@@ -50,7 +50,7 @@ OPERATIONS: dict[str, Stage] = {
 STAGES: dict[str, Stage] = {
     **fault.FAULT_STAGES, **gup.GUP_STAGES, **dio.DIO_STAGES, **writeback.WRITEBACK_STAGES,
     **sync.SYNC_STAGES, **reclaim.RECLAIM_STAGES, **longterm.LONGTERM_STAGES,
-    **truncate.TRUNCATE_STAGES,
+    **truncate.TRUNCATE_STAGES, **anon.ANON_STAGES,
 }
 
 DISK = "disk"

@@ -59,12 +59,14 @@ OPS: dict[str, tuple[tuple[str, ...], str]] = {
     "munmap_anon": (("proc",), "munmap the anonymous page"),
     "anon_pin": (("proc",), "io_uring registers the anonymous page (FOLL_PIN, long-term)"),
     "anon_pin_ro": (("proc",), "a read-only FOLL_PIN of the anonymous page"),
+    "anon_pin_fast": (("proc",), "pin_user_pages_fast(FOLL_WRITE) of the anonymous page"),
     "read_fixed": (("value",), "io_uring READ_FIXED: the device writes the pinned buffer"),
 }
 
 
 ANON_NEEDS = frozenset({"fork", "anon_write", "anon_read", "vmsplice", "pipe_read",
-                        "munmap_anon", "anon_pin", "anon_pin_ro", "read_fixed"})
+                        "munmap_anon", "anon_pin", "anon_pin_ro", "anon_pin_fast",
+                        "read_fixed"})
 
 
 class OpEntry(msgspec.Struct, forbid_unknown_fields=True):

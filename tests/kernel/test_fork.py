@@ -81,3 +81,25 @@ def test_5_18_unshares_before_a_read_only_pin_so_the_parent_keeps_its_pinned_pag
     assert result.verdict is Verdict.HOLDS
     assert any("gup_must_unshare: FAULT_FLAG_UNSHARE" in k for k in result.coverage)
     assert any("reuse the page (PageAnonExclusive)" in k for k in result.coverage)
+
+
+def test_without_write_protect_seq_a_gup_fast_pin_lands_on_a_page_fork_is_sharing() -> None:
+    from dataclasses import replace
+
+    from gupcheck.designs import DESIGNS
+    from gupcheck.engine import check
+    from gupcheck.kernel.system import KernelModel
+    from gupcheck.scenarios import SCENARIOS
+
+    no_seq = replace(DESIGNS["linux-6.12"], name="6.12-without-write_protect_seq",
+                     gup_fast_wp_seq=False)
+    result = check(KernelModel(SCENARIOS["gup-fast-vs-fork"], no_seq))
+    assert result.verdict is Verdict.VIOLATED and result.property == "cow-isolation"
+    assert_steps_in_order(result, ["copy_present_pte: page not pinned: share it",
+                                   "pin_user_pages_fast (FOLL_PIN|FOLL_WRITE): gup_fast_pte_range",
+                                   "share it copy-on-write",
+                                   "wp_page_copy"])
+    fixed = run("gup-fast-vs-fork", "linux-6.12")
+    assert fixed.verdict is Verdict.HOLDS
+    # a pin that meets the fork waits for mmap_lock and then breaks COW before pinning
+    assert any("do_wp_page" in k and "pin_user_pages_fast" in k for k in fixed.coverage)
