@@ -182,3 +182,15 @@ def test_the_matrix_is_the_same_computed_by_two_processes() -> None:
     two = run_matrix(scs, ds, workers=2)
     assert [(c.scenario, c.design, c.outcome(), c.states, c.same_as_base) for c in one] == [
         (c.scenario, c.design, c.outcome(), c.states, c.same_as_base) for c in two]
+
+
+def test_page_mkwrite_at_unpin_would_sleep_in_bio_completion() -> None:
+    cell = run_cell(SCENARIOS["dio-read-into-mmap"], DESIGNS["bounce-writeback-mkwrite"])
+    assert "no-sleep-in-atomic" in cell.violated
+    from .kernel.helpers import assert_steps_in_order
+
+    assert_steps_in_order(cell.results["no-sleep-in-atomic"],
+                          ["submit_bio (read bio", "DMA of read bio",
+                           "bio_check_pages_dirty: page 0 still dirty"])
+    assert "no-sleep-in-atomic" not in run_cell(SCENARIOS["dio-read-into-mmap"],
+                                                DESIGNS["bounce-writeback"]).violated

@@ -87,6 +87,10 @@ def _complete(c: Ctx, b: Bio) -> Move:
         k = _wake(k, b.waiter).with_bio(replace(b, woken=True), b.id)
         return Move(f"iomap_dio_bio_end_io: read bio #{b.id} done, wake the waiting read()", k)
     if k.folio_at(b.folio).dirty:
+        if c.cfg.unpin_mkwrite:  # put_user_page(page, dirty) from the completion
+            k = k.violate("no-sleep-in-atomic", "bio end_io (interrupt context) calls "
+                          "put_user_page(page, dirty), whose ->page_mkwrite path sleeps on "
+                          "folio_lock and filemap_invalidate_lock_shared")
         k = release(k, b.folio, pin=b.pinned, pin_counting=c.cfg.pin_counting)
         k = k.with_bio(None, b.id)
         return Move(f"iomap_dio_bio_end_io: bio_check_pages_dirty: page {b.page} still dirty, "

@@ -55,6 +55,12 @@ PROPERTIES: dict[str, PropertyInfo] = {p.name: p for p in (
         "vmsplices a page, unmaps it, and reads what the parent writes next), and a device "
         "writing through the parent's pin must write the page the parent maps (F8)."),
     PropertyInfo(
+        "no-sleep-in-atomic", "-",
+        "nothing sleeps or takes a sleeping lock in atomic context (bio completion)",
+        "bio end_io runs in interrupt context: it may not take the folio lock, mmap_lock or "
+        "filemap_invalidate_lock, which is why the kernel defers re-dirtying to "
+        "bio_dirty_work (Dave Chinner: put_user_page \"is not a fault path\")."),
+    PropertyInfo(
         "writeback-progress", "liveness",
         "every fsync that starts eventually returns",
         "Under weak fairness of kernel threads and I/O completion, and no fairness for a user's "

@@ -15,6 +15,7 @@ SHORT = {
     "no-lost-write": "P3 no-lost-write",
     "cow-isolation": "P6 cow-isolation",
     "pin-accounting": "P7 pin-accounting",
+    "no-sleep-in-atomic": "ATOM no-sleep-in-atomic",
     "writeback-progress": "P8 writeback-progress",
     "deadlock": "DL deadlock",
     "wait-for-cycle": "WFC wait-for-cycle",
