@@ -76,7 +76,3 @@ class Ctx:
 
 
 Stage = Callable[[Ctx], Outcome]
-
-
-def run_stage(stages: dict[str, Stage], c: Ctx) -> Outcome:
-    return stages[c.thread.stage](c)

@@ -207,9 +207,6 @@ class KState:
     def with_folio_at(self, fid: int, folio: Folio | None) -> KState:
         return replace(self, folios=_put(self.folios, fid, folio))
 
-    def update_folio(self, page: int, **changes: Any) -> KState:
-        return self.with_folio(page, replace(self.folio(page), **changes))
-
     def add_to_cache(self, page: int, folio: Folio) -> KState:
         """filemap_add_folio: a new folio in the lowest free slot, cached at ``page``."""
         try:
