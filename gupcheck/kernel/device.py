@@ -84,7 +84,7 @@ def _complete(c: Ctx, b: Bio) -> Move:
                         f"folio_end_writeback(page {b.page})", k)
         return Move(f"end_bio: folio_end_writeback(page {b.page})", k)
     if not b.woken:
-        k = _wake(k, b.waiter).with_bio(replace(b, woken=True), b.id)
+        k = _wake(k.with_bio(replace(b, woken=True), b.id), b.waiter)
         return Move(f"iomap_dio_bio_end_io: read bio #{b.id} done, wake the waiting read()", k)
     if k.folio_at(b.folio).dirty:
         if c.cfg.unpin_mkwrite:  # put_user_page(page, dirty) from the completion
@@ -121,7 +121,9 @@ def _put_user_page_mkwrite(c: Ctx, b: Bio) -> Outcome:
 
 
 def _wake(k: KState, waiter: int) -> KState:
-    """complete(): the direct-I/O waiter may return from read()."""
+    """complete(): the direct-I/O waiter may return from read() once its last bio is done."""
+    if any(not o.write and o.waiter == waiter and not o.woken for o in k.bios):
+        return k
     return k.with_thread(waiter, replace(k.threads[waiter], stage="dio:return"))
 
 

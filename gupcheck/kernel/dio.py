@@ -16,44 +16,80 @@ from __future__ import annotations
 from .actor import Blocked, Ctx, Move, Outcome
 from .dirty import folio_mark_dirty
 from .gup import gup_begin
-from .state import SUBBLOCKS, Bio, replace
+from .state import SUBBLOCKS, Bio, KState, replace
+
+
+def _span(c: Ctx) -> range:
+    """The pages the read covers: ("dio_read", page, value[, count])."""
+    return range(c.op[1], c.op[1] + (c.op[3] if len(c.op) > 3 else 1))
 
 
 def dio_read(c: Ctx) -> Outcome:
-    """("dio_read", page, value): start: GUP the destination page for writing."""
-    _, page, _value = c.op
-    outcome = gup_begin(c, page, write=True, pin=c.cfg.dio_foll_pin, ret="dio:dirty",
-                        fail="read=-EFAULT")
+    """("dio_read", page, value[, count]): start: GUP the first destination page for writing."""
+    pages = _span(c)
+    outcome = _gup(c, c.k, pages.start, got=())
     if isinstance(outcome, Blocked):
         return outcome
-    blocks = tuple(range(SUBBLOCKS))
-    started = frozenset((page, b) for b in blocks)
-    return [replace(m, state=c.goto(m.state, m.state.threads[c.me].stage,
-                                    dtrunc=m.state.truncations)
-                    .with_ghost(writing=m.state.ghost.writing | started)
-                    .write_started(page, blocks)) for m in outcome]
+    started = frozenset((p, b) for p in pages for b in range(SUBBLOCKS))
+    out = []
+    for m in outcome:
+        k = m.state
+        if k.threads[c.me].pc == c.thread.pc:  # still in this read (not failed at once)
+            k = c.goto(k, k.threads[c.me].stage, dtrunc=k.truncations)
+        k = k.with_ghost(writing=k.ghost.writing | started)
+        for p in pages:
+            k = k.write_started(p, tuple(range(SUBBLOCKS)))
+        out.append(replace(m, state=k))
+    return out
+
+
+def _gup(c: Ctx, k: KState, page: int, got: tuple[tuple[int, int, bool], ...]) -> Outcome:
+    """GUP of ``page`` (iov_iter_get_pages2 / iov_iter_extract_pages); "dio:got" follows."""
+    c2 = replace(c, k=c.goto(k, c.thread.stage if k is c.k else k.threads[c.me].stage,
+                            dgot=got, dcur=page))
+    return gup_begin(c2, page, write=True, pin=c.cfg.dio_foll_pin, ret="dio:got",
+                     fail="read=-EFAULT", fail_stage="dio:partial" if got else None)
+
+
+def stage_got(c: Ctx) -> Outcome:
+    """One page grabbed: take the next one, or dirty them all and submit."""
+    got = c.var("dgot") + ((c.var("dcur"), c.var("gfid"), c.var("gpin")),)
+    nxt = c.var("dcur") + 1
+    if nxt < _span(c).stop:
+        return _gup(c, c.k, nxt, got)
+    return stage_dirty(replace(c, k=c.goto(c.k, "dio:dirty", dgot=got)))
+
+
+def stage_partial(c: Ctx) -> Outcome:
+    """GUP failed on a later page: the pages already grabbed are read; read() returns -EFAULT."""
+    return stage_dirty(replace(c, k=c.goto(c.k, "dio:dirty", dfail=True)))
 
 
 def stage_dirty(c: Ctx) -> Outcome:
     """bio_set_pages_dirty -> set_page_dirty_lock: folio_lock, folio_mark_dirty, folio_unlock."""
-    page = c.op[1]
-    f = c.k.folio_at(c.var("gfid"))
-    if f.locked is not None and f.locked != c.name:
-        return Blocked(f"folio lock of page {page}", (f.locked,))
-    k = folio_mark_dirty(c.k, c.var("gfid"), who=f"{c.name} bio_set_pages_dirty")
-    return [Move(f"bio_set_pages_dirty: set_page_dirty_lock(page {page})",
-                 c.goto(k, "dio:submit"))]
+    k = c.k
+    got = c.var("dgot")
+    for page, fid, _ in got:
+        f = k.folio_at(fid)
+        if f.locked is not None and f.locked != c.name:
+            return Blocked(f"folio lock of page {page}", (f.locked,))
+    for _, fid, _ in got:
+        k = folio_mark_dirty(k, fid, who=f"{c.name} bio_set_pages_dirty")
+    pages = ", ".join(f"page {p}" for p, _, _ in got)
+    return [Move(f"bio_set_pages_dirty: set_page_dirty_lock({pages})", c.goto(k, "dio:submit"))]
 
 
 def stage_submit(c: Ctx) -> Outcome:
-    _, page, value = c.op
+    value = c.op[2]
     k = c.k
-    bio = Bio(id=k.next_bio, write=False, page=page, folio=c.var("gfid"),
-              pending=tuple(range(SUBBLOCKS)),
-              owner=c.name, waiter=c.me, value=value, pinned=c.var("gpin"))
-    k = replace(k, bios=k.bios + (bio,), next_bio=k.next_bio + 1)
-    return [Move(f"iomap_dio_bio_iter: submit_bio (read bio #{bio.id} into page {page})",
-                 c.goto(k, "dio:wait"))]
+    ids = []
+    for page, fid, pinned in c.var("dgot"):
+        bio = Bio(id=k.next_bio, write=False, page=page, folio=fid,
+                  pending=tuple(range(SUBBLOCKS)), owner=c.name, waiter=c.me, value=value,
+                  pinned=pinned)
+        k = replace(k, bios=k.bios + (bio,), next_bio=k.next_bio + 1)
+        ids.append(f"read bio #{bio.id} into page {page}")
+    return [Move(f"iomap_dio_bio_iter: submit_bio ({'; '.join(ids)})", c.goto(k, "dio:wait"))]
 
 
 def stage_wait(c: Ctx) -> Outcome:
@@ -61,16 +97,20 @@ def stage_wait(c: Ctx) -> Outcome:
 
 
 def stage_return(c: Ctx) -> Outcome:
-    """iomap_dio_complete: read() returns; the data counts as written (completion C-user)."""
-    _, page, value = c.op
+    """iomap_dio_complete: read() returns; the data counts as written (completion C-user),
+    also on a partial failure: the pages before the fault got the data."""
+    value = c.op[2]
     k = c.k
-    last = k.ghost.last_write
-    done = frozenset((page, b) for b in range(SUBBLOCKS))
+    done = frozenset((p, b) for p in _span(c) for b in range(SUBBLOCKS))
     k = k.with_ghost(writing=k.ghost.writing - done)
     if k.truncations == c.var("dtrunc"):  # else truncated meanwhile: legitimately discarded
-        k = k.with_ghost(last_write=last[:page] + ((value,) * SUBBLOCKS,) + last[page + 1:])
-    return [Move("iomap_dio_complete: read() returns", c.finish(k, "read=ok"))]
+        last = k.ghost.last_write
+        for page, _, _ in c.var("dgot"):
+            last = last[:page] + ((value,) * SUBBLOCKS,) + last[page + 1:]
+        k = k.with_ghost(last_write=last)
+    result = "read=-EFAULT" if c.var("dfail") else "read=ok"
+    return [Move(f"iomap_dio_complete: read() returns {result[5:]}", c.finish(k, result))]
 
 
-DIO_STAGES = {"dio:dirty": stage_dirty, "dio:submit": stage_submit, "dio:wait": stage_wait,
-              "dio:return": stage_return}
+DIO_STAGES = {"dio:got": stage_got, "dio:partial": stage_partial, "dio:dirty": stage_dirty,
+              "dio:submit": stage_submit, "dio:wait": stage_wait, "dio:return": stage_return}

@@ -24,17 +24,20 @@ from .dirty import folio_mark_dirty
 from .state import BH_CLEAN, SUBBLOCKS, Folio, KState, Pte, replace
 
 
-def fault_begin(c: Ctx, k: KState, page: int, ret: str, *, fail: str = "SIGBUS") -> Outcome:
+def fault_begin(c: Ctx, k: KState, page: int, ret: str, *, fail: str = "SIGBUS",
+                fail_stage: str | None = None) -> Outcome:
     """The first step of a write fault on ``page``; afterwards the thread goes on at ``ret``.
 
     Beyond i_size the fault is VM_FAULT_SIGBUS: a CPU store gets SIGBUS, GUP returns -EFAULT
-    (``fail`` is what the operation then returns).
+    (``fail`` is what the operation then returns, or ``fail_stage`` where it goes on).
     """
     if page >= k.i_size:
+        func = f"filemap_fault: page {page} beyond i_size, VM_FAULT_SIGBUS"
+        if fail_stage is not None:
+            return [Move(func, c.goto(k, fail_stage))]
         blocks = frozenset((page, b) for b in range(SUBBLOCKS))
         k = k.with_ghost(writing=k.ghost.writing - blocks)
-        return [Move(f"filemap_fault: page {page} beyond i_size, VM_FAULT_SIGBUS",
-                     c.finish(k, fail))]
+        return [Move(func, c.finish(k, fail))]
     if k.fs == "shmem":
         return _shmem_write_fault(c, k, page, ret)
     if k.cached(page) is None:

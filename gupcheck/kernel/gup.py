@@ -59,7 +59,7 @@ def end_held_writeback(k: KState, fid: int) -> KState:
 
 
 def gup_begin(c: Ctx, page: int, *, write: bool, pin: bool, ret: str,
-              fail: str = "-EFAULT") -> Outcome:
+              fail: str = "-EFAULT", fail_stage: str | None = None) -> Outcome:
     """The first step of get/pin_user_pages_fast on one page; the thread goes on at ``ret``.
 
     If the page cannot be faulted in (beyond i_size) the operation returns ``fail``.
@@ -74,8 +74,9 @@ def gup_begin(c: Ctx, page: int, *, write: bool, pin: bool, ret: str,
         return [Move(f"{kind}: gup_fast_pte_range grabs page {page} ({what})",
                      c.goto(k, ret, gpin=pin, gfid=fid))]
     # fall back to the slow path: fault the page in for writing, then grab it
-    k = c.goto(k, "", gpage=page, gpin=pin, gwrite=write, gret=ret, gfail=fail)
-    return fault_begin(c, k, page, ret="gup:grab", fail=fail)
+    k = c.goto(k, c.thread.stage, gpage=page, gpin=pin, gwrite=write, gret=ret, gfail=fail,
+               gfailstage=fail_stage)
+    return fault_begin(c, k, page, ret="gup:grab", fail=fail, fail_stage=fail_stage)
 
 
 def stage_grab(c: Ctx) -> Outcome:
@@ -87,7 +88,8 @@ def stage_grab(c: Ctx) -> Outcome:
     page, pin, write = c.var("gpage"), c.var("gpin"), c.var("gwrite")
     pte = c.k.ptes[page]
     if pte is None or (write and not pte.writable):
-        return fault_begin(c, c.k, page, ret="gup:grab", fail=c.var("gfail"))
+        return fault_begin(c, c.k, page, ret="gup:grab", fail=c.var("gfail"),
+                           fail_stage=c.var("gfailstage"))
     fid = c.k.fid(page)
     k = grab(c.k, fid, pin=pin, pin_counting=c.cfg.pin_counting)
     kind = "FOLL_PIN" if pin else "FOLL_GET"

@@ -300,7 +300,7 @@ def _put(t: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:
 
 
 def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
-                  fs: str = "ext4", anon: bool = False) -> KState:
+                  fs: str = "ext4", anon: bool = False, file_pages: int | None = None) -> KState:
     """A file of ``npages`` pages of data ``A0``, written and synced before the scenario.
 
     ``cached``: its pages are in the page cache, clean, with buffers (as after a read);
@@ -308,10 +308,11 @@ def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
     write-notify of a shared ext4 mapping, ``vma_wants_writenotify``).
     """
     data = ("A0",) * SUBBLOCKS
+    size = npages if file_pages is None else file_pages  # the mapping may run past EOF
     folios: list[Folio | None] = []
     ptes: list[Pte | None] = []
     for i in range(npages):
-        if cached:
+        if cached and i < size:
             maps = 1 if mapped else 0
             bufs = (BH_CLEAN,) * SUBBLOCKS if fs == "ext4" else None
             folios.append(Folio(index=i, data=data, buffers=bufs,
@@ -320,16 +321,16 @@ def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
             ptes.append(Pte(writable=fs == "shmem") if mapped else None)
         else:
             ptes.append(None)
-    cache = tuple(range(npages)) if cached else (None,) * npages
+    cache = tuple(i if cached and i < size else None for i in range(npages))
     anon_ptes: tuple[AnonPte | None, ...] = (None, None)
     if anon:  # the parent's page of private memory, holding P0
         anon_ptes = (AnonPte(len(folios)), None)
         folios.append(Folio(index=-1, data=("P0",) * SUBBLOCKS, mapping=False, refcount=1,
                             mapcount=1, anon=True, anon_exclusive=True))
     return KState(
-        folios=tuple(folios), cache=cache, ptes=tuple(ptes), fs=fs, i_size=npages,
+        folios=tuple(folios), cache=cache, ptes=tuple(ptes), fs=fs, i_size=size,
         anon_ptes=anon_ptes,
-        disk=("A0",) * (npages * SUBBLOCKS),
+        disk=("A0",) * (size * SUBBLOCKS) + ("Z0",) * ((npages - size) * SUBBLOCKS),
         threads=(Thread(),) * nthreads,
-        ghost=Ghost(last_write=(data,) * npages),
+        ghost=Ghost(last_write=(data,) * size + (("Z0",) * SUBBLOCKS,) * (npages - size)),
     )

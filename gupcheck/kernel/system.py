@@ -79,6 +79,7 @@ class Scenario:
     nic_driver: str = "plain"  # "odp-naive": an ODP driver that skips mmu_interval_read_retry
     filesystem: str = "ext4"  # "ext4", or "shmem" (tmpfs, memfd)
     anon: bool = False  # the parent process has a page of private anonymous memory
+    file_pages: int | None = None  # the file's size if shorter than the mapping (npages)
 
 
 class KernelModel(Model[KState]):
@@ -100,7 +101,7 @@ class KernelModel(Model[KState]):
         s = self.scenario
         # one thread slot per actor, then the NIC's (device faults) and the kworker's
         return [initial_state(s.npages, len(self.actors) + 2, cached=s.cached, mapped=s.mapped,
-                              fs=s.filesystem, anon=s.anon)]
+                              fs=s.filesystem, anon=s.anon, file_pages=s.file_pages)]
 
     # --- the actors' steps ----------------------------------------------------------------------
 

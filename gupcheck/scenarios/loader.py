@@ -37,7 +37,8 @@ from gupcheck.kernel.system import ActorSpec, Scenario
 #: operation -> (the fields it takes, what it does)
 OPS: dict[str, tuple[tuple[str, ...], str]] = {
     "store": (("page", "block", "value"), "a CPU store through the shared mapping"),
-    "dio_read": (("page", "value"), "read(O_DIRECT) from another file into the mapping's page"),
+    "dio_read": (("page", "value"), "read(O_DIRECT) from another file into the mapping "
+                 "(`count` pages from `page`, default 1)"),
     "fsync": ((), "fsync(2) of the file"),
     "msync": ((), "msync(MS_SYNC) of the mapping"),
     "madvise_pageout": (("page",), "madvise(MADV_PAGEOUT) on the page"),
@@ -73,6 +74,7 @@ class OpEntry(msgspec.Struct, forbid_unknown_fields=True):
     op: str
     proc: int | None = None
     page: int | None = None
+    count: int | None = None
     block: int | None = None
     value: str | None = None
     repeat: int = 1
@@ -96,6 +98,7 @@ class ScenarioFile(msgspec.Struct, forbid_unknown_fields=True):
     device: str = "plain"
     nic_driver: str = "plain"
     anon: bool = False
+    file_pages: int | None = None
     properties: list[str] | None = None
 
 
@@ -154,6 +157,9 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
         raise fail("device", f"expected \"plain\" or \"stable-writes\", got {raw.device!r}")
     if raw.nic_driver not in ("plain", "odp-naive"):
         raise fail("nic_driver", f"expected \"plain\" or \"odp-naive\", got {raw.nic_driver!r}")
+    if raw.file_pages is not None and not 0 <= raw.file_pages <= raw.pages:
+        raise fail("file_pages", f"expected 0 to {raw.pages} (the mapping's pages), "
+                   f"got {raw.file_pages}")
     if raw.nic_writes < 0:
         raise fail("nic_writes", f"expected 0 or more, got {raw.nic_writes}")
     if not raw.actor:
@@ -184,6 +190,13 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
                     raise fail(f"{here}.{key}", f"operation {entry.op!r} takes no `{key}`")
                 if key in wanted:
                     args.append(given)
+            if entry.count is not None:
+                if entry.op != "dio_read":
+                    raise fail(f"{here}.count", f"operation {entry.op!r} takes no `count`")
+                if not 1 <= entry.count <= raw.pages - (entry.page or 0):
+                    raise fail(f"{here}.count", f"expected 1 to {raw.pages - (entry.page or 0)} "
+                               f"pages from page {entry.page}, got {entry.count}")
+                args.append(entry.count)
             if entry.proc is not None and entry.proc not in (0, 1):
                 raise fail(f"{here}.proc", f"expected 0 (parent) or 1 (child), got {entry.proc}")
             if entry.op in ANON_NEEDS and not raw.anon:
@@ -204,7 +217,7 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
         name=raw.name, description=raw.description, actors=tuple(actors), npages=raw.pages,
         cached=raw.cached, mapped=raw.mapped, nic_writes=raw.nic_writes,
         stable_writes=raw.device == "stable-writes", nic_driver=raw.nic_driver,
-        filesystem=raw.filesystem, anon=raw.anon,
+        filesystem=raw.filesystem, anon=raw.anon, file_pages=raw.file_pages,
         properties=tuple(raw.properties) if raw.properties is not None else tuple(PROPERTIES),
     )
 

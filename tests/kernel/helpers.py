@@ -26,20 +26,25 @@ def assert_steps_in_order(result: Result, fragments: Sequence[str]) -> None:
         i += 1
 
 
-def end_results(scenario: str, design: str, actor: int = 0) -> set[tuple[str, ...]]:
-    """What actor ``actor``'s operations returned, in every reachable end state."""
+def end_states(scenario: str, design: str) -> list:
+    """Every reachable end state of the scenario (a plain BFS, independent of the engine)."""
     from collections import deque
 
     model = KernelModel(SCENARIOS[scenario], KERNELS[design], ())
     start = model.init_states()[0]
-    seen, queue, out = {start}, deque([start]), set()
+    seen, queue, out = {start}, deque([start]), []
     while queue:
         k = queue.popleft()
         succ = [t for _, t in model.successors(k)]
         if not succ and model.is_end(k):
-            out.add(k.threads[actor].results)
+            out.append(k)
         for t in succ:
             if t not in seen:
                 seen.add(t)
                 queue.append(t)
     return out
+
+
+def end_results(scenario: str, design: str, actor: int = 0) -> set[tuple[str, ...]]:
+    """What actor ``actor``'s operations returned, in every reachable end state."""
+    return {k.threads[actor].results for k in end_states(scenario, design)}

@@ -52,3 +52,16 @@ def test_munmap_during_dma_leaves_the_pinned_folio_alive_and_accounted() -> None
     assert any("munmap: zap_pte_range(page 0)" in k for k in result.coverage)
     assert any("DMA of read bio" in k for k in result.coverage)
     assert end_results("munmap-while-dma", "linux-6.12", actor=1) == {("munmap=0",)}
+
+
+@pytest.mark.parametrize("design", ["linux-6.1", "linux-6.12"])
+def test_a_direct_io_read_past_eof_fails_with_efault_but_the_first_page_gets_the_data(
+        design: str) -> None:
+    """realkernel dio_into_mmap/beyond_eof: read_ret=-1 EFAULT; mem, disk and re-read hold B.1
+    for the pages before EOF; touching a page beyond EOF gives SIGBUS."""
+    from .helpers import end_states
+
+    assert end_results("dio-beyond-eof", design) == {
+        ("read=-EFAULT", "msync=0", "load=B1|B1", "SIGBUS")}
+    for k in end_states("dio-beyond-eof", design):
+        assert k.disk[:2] == ("B1", "B1")
