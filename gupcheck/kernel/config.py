@@ -34,6 +34,8 @@ class KernelConfig:
     #: check to GUP"): after pinning, every file-backed VMA that is neither shmem nor hugetlbfs
     #: is refused with -EOPNOTSUPP, MAP_PRIVATE ones included.
     iouring_file_check: bool = False
+    #: 5.8: process_vm_rw_core pins with pin_user_pages_remote (FOLL_PIN); before, FOLL_GET
+    vm_rw_foll_pin: bool = True
     #: What writeback does with a folio_maybe_dma_pinned() folio (the proposals of the debate):
     #: "plain" — nothing special (every shipped kernel); "bounce" — page_mkclean reports "is
     #: pinned" and the bio writes a stable bounce copy (Jérôme Glisse, Dec 2018); "skip-bounce" —

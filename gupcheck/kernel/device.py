@@ -38,11 +38,10 @@ def disk_moves(c: Ctx) -> Outcome:
 
 def _transfer(c: Ctx, b: Bio) -> Move:
     k, block = c.k, b.pending[0]
-    f = k.folio_at(b.folio)
     rest = replace(b, pending=b.pending[1:])
     if b.write:
         where = b.page * SUBBLOCKS + block
-        value = b.bounce[block] if b.bounce else f.data[block]
+        value = b.bounce[block] if b.bounce else k.folio_at(b.folio).data[block]
         k = replace(k, disk=k.disk[:where] + (value,) + k.disk[where + 1:])
         if b.checksum is not None and b.checksum[block] != value:
             rest = replace(rest, error=True)  # the checksum taken at submit does not match
@@ -50,6 +49,7 @@ def _transfer(c: Ctx, b: Bio) -> Move:
         src = "bounce copy" if b.bounce else "page"
         return Move(f"write bio #{b.id} transfers {src} {b.page} block {block} ({value}) "
                     "to disk", k)
+    f = k.folio_at(b.folio)
     k = dma_write_check(k, b.folio, block, f"DMA of read bio #{b.id} ({b.owner})")
     data = f.data[:block] + (b.value,) + f.data[block + 1:]
     k = k.with_folio_at(b.folio, replace(f, data=data)).with_bio(rest, b.id)
@@ -72,6 +72,10 @@ def dma_write_check(k: KState, fid: int, block: int, writer: str) -> KState:
 
 def _complete(c: Ctx, b: Bio) -> Move:
     k = c.k
+    if b.write and b.folio < 0:  # a direct write from a user buffer: no folio involved
+        k = k.with_bio(None, b.id).with_thread(
+            b.waiter, replace(k.threads[b.waiter], stage="dw:done"))
+        return Move(f"iomap_dio_bio_end_io: direct write bio #{b.id} done, wake write()", k)
     if b.write:
         f = k.folio_at(b.folio)
         if c.cfg.writeback_pinned == "block" and f.maybe_dma_pinned():

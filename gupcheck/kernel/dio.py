@@ -30,12 +30,13 @@ def dio_read(c: Ctx) -> Outcome:
     outcome = _gup(c, c.k, pages.start, got=())
     if isinstance(outcome, Blocked):
         return outcome
-    started = frozenset((p, b) for p in pages for b in range(SUBBLOCKS))
+    started = frozenset((p, b, c.me) for p in pages for b in range(SUBBLOCKS))
     out = []
     for m in outcome:
         k = m.state
         if k.threads[c.me].pc == c.thread.pc:  # still in this read (not failed at once)
-            k = c.goto(k, k.threads[c.me].stage, dtrunc=k.truncations)
+            starts = tuple(k.start_numbers(p, range(SUBBLOCKS)) for p in pages)
+            k = c.goto(k, k.threads[c.me].stage, dtrunc=k.truncations, dstarts=starts)
         k = k.with_ghost(writing=k.ghost.writing | started)
         for p in pages:
             k = k.write_started(p, tuple(range(SUBBLOCKS)))
@@ -101,13 +102,12 @@ def stage_return(c: Ctx) -> Outcome:
     also on a partial failure: the pages before the fault got the data."""
     value = c.op[2]
     k = c.k
-    done = frozenset((p, b) for p in _span(c) for b in range(SUBBLOCKS))
+    done = frozenset((p, b, c.me) for p in _span(c) for b in range(SUBBLOCKS))
     k = k.with_ghost(writing=k.ghost.writing - done)
     if k.truncations == c.var("dtrunc"):  # else truncated meanwhile: legitimately discarded
-        last = k.ghost.last_write
         for page, _, _ in c.var("dgot"):
-            last = last[:page] + ((value,) * SUBBLOCKS,) + last[page + 1:]
-        k = k.with_ghost(last_write=last)
+            starts = c.var("dstarts")[page - _span(c).start]
+            k = k.write_done(page, range(SUBBLOCKS), value, starts)
     result = "read=-EFAULT" if c.var("dfail") else "read=ok"
     return [Move(f"iomap_dio_complete: read() returns {result[5:]}", c.finish(k, result))]
 

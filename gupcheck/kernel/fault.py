@@ -35,8 +35,7 @@ def fault_begin(c: Ctx, k: KState, page: int, ret: str, *, fail: str = "SIGBUS",
         func = f"filemap_fault: page {page} beyond i_size, VM_FAULT_SIGBUS"
         if fail_stage is not None:
             return [Move(func, c.goto(k, fail_stage))]
-        blocks = frozenset((page, b) for b in range(SUBBLOCKS))
-        k = k.with_ghost(writing=k.ghost.writing - blocks)
+        k = k.with_ghost(writing=frozenset(w for w in k.ghost.writing if w[2] != c.me))
         return [Move(func, c.finish(k, fail))]
     if k.fs == "shmem":
         return _shmem_write_fault(c, k, page, ret)
@@ -136,10 +135,7 @@ def store(c: Ctx) -> Outcome:
         data = f.data[:block] + (value,) + f.data[block + 1:]
         k = k.with_folio(page, replace(f, data=data))
         k = k.with_pte(page, Pte(writable=True, dirty=True))
-        last = k.ghost.last_write
-        row = last[page][:block] + (value,) + last[page][block + 1:]
-        k = k.with_ghost(last_write=last[:page] + (row,) + last[page + 1:])
-        k = k.write_started(page, (block,))
+        k = k.instant_write(page, (block,), value)
         return [Move(f"store {value} to page {page} block {block} (pte writable)",
                      c.finish(k))]
     return fault_begin(c, k, page, ret="")

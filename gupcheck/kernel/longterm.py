@@ -142,10 +142,8 @@ def _nic_write(c: Ctx, page: int, fid: int, block: int, value: str, *, stale: bo
     f = k.folio_at(fid)
     k = k.with_folio_at(fid, replace(f, data=f.data[:block] + (value,) + f.data[block + 1:]))
     if f.mapping:  # a write into a truncated orphan is legitimately discarded
-        last = k.ghost.last_write
-        row = last[page][:block] + (value,) + last[page][block + 1:]
-        k = k.with_ghost(last_write=last[:page] + (row,) + last[page + 1:])
-    k = replace(k.write_started(page, (block,)), nic_writes=k.nic_writes + 1)
+        k = k.instant_write(page, (block,), value)
+    k = replace(k, nic_writes=k.nic_writes + 1)
     return Move(f"RDMA write {value} into page {page} block {block} (DMA, CQE)", k, ())
 
 

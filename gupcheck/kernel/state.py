@@ -21,7 +21,7 @@ equality, so a few symbols per block stand for all data (Wolper's data independe
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,8 +128,13 @@ class Ghost:
     events: tuple[str, ...] = ()
     # value of the last *completed* write to each block, by page then block
     last_write: tuple[tuple[str, ...], ...] = ()
+    # writes started so far on each block, and the start number of the write last_write holds:
+    # an fsync promises last_write only if no write started after that one (P3)
+    wstarts: tuple[tuple[int, ...], ...] = ()
+    wfrom: tuple[tuple[int, ...], ...] = ()
     # blocks with a write started and not completed: (page, block)
-    writing: frozenset[tuple[int, int]] = frozenset()
+    # writes in flight: (page, block, thread); a block may have several
+    writing: frozenset[tuple[int, int, int]] = frozenset()
     # what an fsync in progress must find on disk when it returns 0 (None: not covered)
     fsync_expect: tuple[tuple[str | None, ...], ...] | None = None
     crashed: bool = False  # a BUG() oopsed the kernel: nothing runs any more
@@ -246,14 +251,39 @@ class KState:
             return self
         return self.with_ghost(violations=self.ghost.violations + ((prop, why),))
 
-    def write_started(self, page: int, blocks: tuple[int, ...]) -> KState:
-        """A write to these blocks began: an fsync in progress no longer promises them (P3)."""
+    def in_flight(self, page: int, block: int) -> bool:
+        return any(w[0] == page and w[1] == block for w in self.ghost.writing)
+
+    def start_numbers(self, page: int, blocks: Sequence[int]) -> tuple[int, ...]:
+        """The numbers the next writes to these blocks will start with (see write_done)."""
+        return tuple(self.ghost.wstarts[page][b] for b in blocks)
+
+    def write_started(self, page: int, blocks: Sequence[int]) -> KState:
+        """A write to these blocks began: count it, and an fsync in progress no longer
+        promises them (P3)."""
         g = self.ghost
+        row = tuple(n + 1 if b in blocks else n for b, n in enumerate(g.wstarts[page]))
+        k = self.with_ghost(wstarts=g.wstarts[:page] + (row,) + g.wstarts[page + 1:])
         if g.fsync_expect is None:
-            return self
-        row = tuple(None if b in blocks else v for b, v in enumerate(g.fsync_expect[page]))
+            return k
+        exp = tuple(None if b in blocks else v for b, v in enumerate(g.fsync_expect[page]))
+        return k.with_ghost(fsync_expect=g.fsync_expect[:page] + (exp,) + g.fsync_expect[page + 1:])
+
+    def write_done(self, page: int, blocks: Sequence[int], value: str,
+                   starts: Sequence[int]) -> KState:
+        """A write (started with ``starts``) completed: its value is what fsync must keep."""
+        g = self.ghost
+        last, src = list(g.last_write[page]), list(g.wfrom[page])
+        for b, n in zip(blocks, starts, strict=True):
+            last[b], src[b] = value, n
         return self.with_ghost(
-            fsync_expect=g.fsync_expect[:page] + (row,) + g.fsync_expect[page + 1:])
+            last_write=g.last_write[:page] + (tuple(last),) + g.last_write[page + 1:],
+            wfrom=g.wfrom[:page] + (tuple(src),) + g.wfrom[page + 1:])
+
+    def instant_write(self, page: int, blocks: Sequence[int], value: str) -> KState:
+        """A write that starts and completes in one step (a CPU store, an RDMA write)."""
+        starts = self.start_numbers(page, blocks)
+        return self.write_started(page, blocks).write_done(page, blocks, value, starts)
 
     def mmu_notifier_invalidate(self, page: int) -> KState:
         """mmu_notifier_invalidate_range_start/end around a PTE change: ODP drivers drop their
@@ -332,5 +362,6 @@ def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
         anon_ptes=anon_ptes,
         disk=("A0",) * (size * SUBBLOCKS) + ("Z0",) * ((npages - size) * SUBBLOCKS),
         threads=(Thread(),) * nthreads,
-        ghost=Ghost(last_write=(data,) * size + (("Z0",) * SUBBLOCKS,) * (npages - size)),
+        ghost=Ghost(last_write=(data,) * size + (("Z0",) * SUBBLOCKS,) * (npages - size),
+                    wstarts=((0,) * SUBBLOCKS,) * npages, wfrom=((-1,) * SUBBLOCKS,) * npages),
     )

@@ -25,7 +25,8 @@ def fsync(c: Ctx) -> Outcome:
         return [Move(f"{c.op[0]}: noop_fsync (shmem)", c.finish(k, f"{c.op[0]}=0"))]
     g = k.ghost
     expect = tuple(
-        tuple(None if (p, b) in g.writing else g.last_write[p][b] for b in range(SUBBLOCKS))
+        tuple(None if k.in_flight(p, b) or g.wstarts[p][b] != g.wfrom[p][b] + 1
+              else g.last_write[p][b] for b in range(SUBBLOCKS))
         for p in range(len(k.cache)))
     k = k.with_ghost(fsync_expect=expect)
     k = writeback_begin(c, k, sync=True, ret="fsync:wait")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 from gupcheck.engine import Invariant, Label, LeadsTo, Model, Wait
 
-from . import anon, device, dio, fault, gup, longterm, reclaim, sync, truncate, writeback
+from . import anon, device, dio, dio_write, fault, gup, longterm, reclaim, sync, truncate, writeback
 from .actor import Blocked, Ctx, Outcome, Stage
 from .config import KernelConfig
 from .properties import PROPERTIES, invariants
@@ -44,13 +44,15 @@ OPERATIONS: dict[str, Stage] = {
     "ftruncate_grow": truncate.grow,
     "load": truncate.load,
     "munmap": truncate.munmap,
+    "dio_write": dio_write.dio_write,
+    "vm_writev": dio_write.vm_writev,
     **anon.ANON_OPS,
 }
 
 STAGES: dict[str, Stage] = {
     **fault.FAULT_STAGES, **gup.GUP_STAGES, **dio.DIO_STAGES, **writeback.WRITEBACK_STAGES,
     **sync.SYNC_STAGES, **reclaim.RECLAIM_STAGES, **longterm.LONGTERM_STAGES,
-    **truncate.TRUNCATE_STAGES, **anon.ANON_STAGES,
+    **truncate.TRUNCATE_STAGES, **anon.ANON_STAGES, **dio_write.DIO_WRITE_STAGES,
 }
 
 DISK = "disk"

@@ -28,6 +28,8 @@ def truncate(c: Ctx) -> Outcome:
     g = k.ghost
     expect = None if g.fsync_expect is None else tuple((None,) * SUBBLOCKS for _ in range(npages))
     k = replace(k, inv_excl=c.name, i_size=0, truncations=k.truncations + 1)
+    for p in range(npages):  # the truncated range reads as zeros from now on
+        k = k.instant_write(p, range(SUBBLOCKS), "Z0")
     k = k.with_ghost(last_write=zeros, fsync_expect=expect)
     setattr_ = "shmem_setattr" if k.fs == "shmem" else "ext4_setattr"
     return [Move(f"{setattr_}: filemap_invalidate_lock, truncate_setsize: i_size_write(0)",

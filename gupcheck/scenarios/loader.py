@@ -52,6 +52,8 @@ OPS: dict[str, tuple[tuple[str, ...], str]] = {
     "ftruncate_grow": ((), "ftruncate back to the original size"),
     "load": (("page",), "a CPU load through the mapping (its result is recorded)"),
     "munmap": (("page",), "munmap the page of the shared mapping"),
+    "dio_write": (("page", "value"), "write(O_DIRECT) of a user buffer to the file's page"),
+    "vm_writev": (("page", "value"), "process_vm_writev from another process into the mapping"),
     "fork": ((), "fork(): the child shares the parent's anonymous page copy-on-write"),
     "anon_write": (("proc", "value"), "a store to the process's anonymous page"),
     "anon_read": (("proc",), "a load from the process's anonymous page (recorded)"),

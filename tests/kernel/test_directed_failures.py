@@ -155,3 +155,28 @@ def test_a_stable_writes_device_fails_the_torn_write_and_fsync_reports_eio() -> 
     assert full.verdict is Verdict.HOLDS
     assert any("-EIO (checksum mismatch), mapping_set_error" in k for k in full.coverage)
     assert any("fsync returns -EIO (errseq)" in k for k in full.coverage)
+
+
+@pytest.mark.parametrize("design", ["linux-6.1", "linux-6.12"])
+def test_f4_invalidation_orphans_or_fails_but_never_leaves_a_page_without_buffers(
+        design: str) -> None:
+    """modeling-notes §1.3: invalidate_complete_folio2 removes the clean folio it strips, so a
+    faithful model does not reproduce the ext4 warning through this path."""
+    assert run("vm-writev-vs-dio-invalidate", design, "dirty-has-backing").verdict is Verdict.HOLDS
+
+
+@pytest.mark.parametrize("design", ["linux-6.1", "linux-6.12"])
+def test_f4_a_failed_invalidation_lets_stale_page_cache_overwrite_a_direct_write(
+        design: str) -> None:
+    """The process_vm_writev copy re-dirties the page after the direct write's flush, the
+    invalidation fails ("Page cache invalidation failure on direct I/O"), and the next
+    writeback puts the stale page over the direct write that completed."""
+    result = run("vm-writev-vs-dio-invalidate", design, "no-lost-write")
+    assert result.verdict is Verdict.VIOLATED
+    assert_steps_in_order(result, [
+        "iomap_dio_rw: filemap_write_and_wait_range",
+        "process_vm_rw_core: unpin_user_pages_dirty_lock",
+        "invalidate_complete_folio2 fails: Page cache invalidation failure on direct I/O",
+        "write() returns",
+        "fsync returns 0",
+    ])
