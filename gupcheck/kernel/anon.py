@@ -20,6 +20,7 @@ Values: ``P0`` the parent's data before fork, then what the program writes (``P1
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
+from .gup import grab, release
 from .state import GUP_PIN_COUNTING_BIAS, SUBBLOCKS, AnonPte, Folio, KState, replace
 
 WHO = ("parent", "child")
@@ -168,9 +169,7 @@ def vmsplice(c: Ctx) -> Outcome:
         return []
     pte = _pte(c.k, proc)
     assert pte is not None
-    f = c.k.folio_at(pte.folio)
-    k = c.k.with_folio_at(pte.folio, replace(f, refcount=f.refcount + 1, gets=f.gets + 1))
-    k = replace(k, pipe=pte.folio)
+    k = replace(grab(c.k, pte.folio, pin=False, pin_counting=c.cfg.pin_counting), pipe=pte.folio)
     return [Move(f"{WHO[proc]} vmsplice: get_user_pages_fast (FOLL_GET) into the pipe",
                  c.finish(k, "vmsplice=4096"))]
 
@@ -183,9 +182,7 @@ def pipe_read(c: Ctx) -> Outcome:
     fid = c.k.pipe
     data = c.k.folio_at(fid).data
     k = _observe(c, c.k, proc, "the pipe", data)
-    f = k.folio_at(fid)
-    f = replace(f, refcount=f.refcount - 1, gets=f.gets - 1)
-    k = replace(k.with_folio_at(fid, None if f.refcount == 0 else f), pipe=None)
+    k = replace(release(k, fid, pin=False, pin_counting=c.cfg.pin_counting), pipe=None)
     return [Move(f"{WHO[proc]} reads the pipe: {'|'.join(data)}",
                  c.finish(k, f"pipe={'|'.join(data)}"))]
 
