@@ -1,15 +1,20 @@
-"""The kernel state: one file's page cache, one process's shared mapping of it, the disk.
+"""The kernel state: one file's page cache, a process's shared mapping of it, anonymous
+memory across fork, the disk.
 
 Everything is an immutable value, so a state can be fingerprinted, compared and replayed.
 
 Scope of this model (what a state holds):
 
-* one ext4-like file of ``npages`` pages, each page ``SUBBLOCKS`` blocks of the file system;
-  the file is fully allocated on disk (block ``page * SUBBLOCKS + sub`` holds its data);
-* its page cache: at most one :class:`Folio` per page index (order-0 folios, as ext4's page
-  cache is in 6.1 and 6.12);
-* one process that maps the whole file ``MAP_SHARED``: a :class:`Pte` per page;
-* the block device: disk contents and the bios in flight;
+* one file (ext4-like, or shmem) of ``npages`` pages, each page ``SUBBLOCKS`` blocks; an ext4
+  file is fully allocated on disk (block ``page * SUBBLOCKS + sub`` holds its data);
+* every live folio by id (order-0 folios, as ext4's page cache is in 6.1 and 6.12), and the
+  page cache mapping page indexes to folio ids; a folio truncated or invalidated while
+  referenced lives on as an orphan;
+* one process that maps the whole file ``MAP_SHARED`` (a :class:`Pte` per page) and may own a
+  page of private anonymous memory, shared copy-on-write with a child after fork
+  (:class:`AnonPte`);
+* the block device: disk contents and the bios in flight; long-term registrations (NIC,
+  io_uring); ODP device mappings;
 * each actor's position in what it is doing (:class:`Thread`);
 * ghost bookkeeping that only the properties read (:class:`Ghost`).
 
