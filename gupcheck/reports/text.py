@@ -44,8 +44,9 @@ def render_trace(result: Result) -> list[str]:
             continue
         marker = MARK[result.verdict] if step.index == last and result.verdict in (
             Verdict.VIOLATED, Verdict.DEADLOCK, Verdict.ERROR) else " "
-        changed = ", ".join(f"{k}: {_fmt(a)} → {_fmt(b)}" for k, a, b in step.changes) or "no change"
-        lines.append(f"{prefix}{step.index:>3}{marker} {step.label}   {changed}")
+        lines.append(f"{prefix}{step.index:>3}{marker} {step.label}")
+        # only what changed, one field per line, under the step
+        lines += [f"{prefix}       {k}: {_fmt(a)} → {_fmt(b)}" for k, a, b in step.changes]
     if trace.loop_start is not None:
         if trace.stutters:
             lines.append(f"  ── step {last} repeats forever (stuttering): no weakly fair action "
