@@ -230,6 +230,9 @@ def replay_trace(
     """
     try:
         data = json.loads(trace_file.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and "trace" in data and data["trace"] is None:
+            raise usage_error(f"{trace_file}: the result ({data.get('verdict')}) has no trace "
+                              "to replay")
         scenario, design = data["scenario"], design or data["design"]
         labels = [step["label"] for step in data["trace"][1:]]
         init_index = int(data.get("init_index") or 0)
