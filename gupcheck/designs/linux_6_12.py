@@ -10,4 +10,5 @@ file-backed check.  Short-term FOLL_PIN writes (direct I/O) racing writeback rem
 from gupcheck.kernel.config import KernelConfig
 
 DESIGN = KernelConfig("linux-6.12", dio_foll_pin=True, ext4_warn_no_buffers=True,
-                      reclaim_skips_pinned=True, pin_counting=True, longterm_file_refusal=True)
+                      reclaim_skips_pinned=True, pin_counting=True, longterm_file_refusal=True,
+                          cow_fixup_worker=False)

@@ -36,6 +36,9 @@ class KernelConfig:
     iouring_file_check: bool = False
     #: 5.8: process_vm_rw_core pins with pin_user_pages_remote (FOLL_PIN); before, FOLL_GET
     vm_rw_foll_pin: bool = True
+    #: a COW filesystem (btrfs) writes a folio dirtied without ->page_mkwrite through
+    #: btrfs_writepage_fixup_worker (6.1 and before); 6.12 rejects it with -EUCLEAN.
+    cow_fixup_worker: bool = True
     #: What writeback does with a folio_maybe_dma_pinned() folio (the proposals of the debate):
     #: "plain" — nothing special (every shipped kernel); "bounce" — page_mkclean reports "is
     #: pinned" and the bio writes a stable bounce copy (Jérôme Glisse, Dec 2018); "skip-bounce" —

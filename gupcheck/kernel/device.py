@@ -82,8 +82,10 @@ def _complete(c: Ctx, b: Bio) -> Move:
             k = k.with_bio(replace(b, done=True), b.id)
             return Move(f"end_bio: page {b.page} is pinned: PG_writeback held until unpin", k)
         k = k.with_folio_at(b.folio, replace(f, writeback=False)).with_bio(None, b.id)
+        if k.fs == "cowfs":  # the new extent is written: the old one is freed
+            k = replace(k, free_blocks=k.free_blocks + 1)
         if b.error:  # mapping_set_error: errseq for fsync/msync to report
-            k = replace(k, wb_err=k.wb_err + 1).event(IO_ERROR)
+            k = replace(k, wb_err=k.wb_err + 1, wb_errno="EIO").event(IO_ERROR)
             return Move(f"end_bio: -EIO (checksum mismatch), mapping_set_error, "
                         f"folio_end_writeback(page {b.page})", k)
         return Move(f"end_bio: folio_end_writeback(page {b.page})", k)

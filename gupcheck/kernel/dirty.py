@@ -34,6 +34,11 @@ def folio_mark_dirty(k: KState, fid: int, *, who: str, pte_transfer: bool = Fals
         return k.with_folio_at(fid, replace(f, dirty=True))  # noop_dirty_folio
     if k.fs == "shmem":  # shmem_dirty_folio (filemap_dirty_folio): no blocks to prepare
         return k.with_folio_at(fid, replace(f, dirty=True))
+    if k.fs == "cowfs":  # btrfs_dirty_folio: no buffer_heads; the reservation is checked later
+        if not f.dirty and not f.prepared and not pte_transfer:
+            k = k.violate("mkwrite-before-dirty", f"{who} marked page {page} dirty without "
+                          "->page_mkwrite since writeback cleaned it (no space reserved)")
+        return k.with_folio_at(fid, replace(k.folio_at(fid), dirty=True))
     if not f.dirty and not f.prepared and not pte_transfer:
         k = k.violate(
             "mkwrite-before-dirty",

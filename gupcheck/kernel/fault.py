@@ -39,6 +39,12 @@ def fault_begin(c: Ctx, k: KState, page: int, ret: str, *, fail: str = "SIGBUS",
         return [Move(func, c.finish(k, fail))]
     if k.fs == "shmem":
         return _shmem_write_fault(c, k, page, ret)
+    if k.fs == "cowfs":
+        from .cowfs import cow_write_fault
+
+        if k.cached(page) is None:
+            k = _filemap_fault(k, page)
+        return cow_write_fault(c, k, page, ret, fail, fail_stage)
     if k.cached(page) is None:
         return [Move("filemap_fault: read the page into the page cache",
                      c.goto(_filemap_fault(k, page), "fault:mkwrite", fpage=page, fret=ret))]

@@ -48,6 +48,12 @@ PROPERTIES: dict[str, PropertyInfo] = {p.name: p for p in (
         "An fsync that returns 0 promises durability of every write completed before it; a "
         "page cleaned by writeback while a DMA was still filling it breaks that promise."),
     PropertyInfo(
+        "no-enospc-after-dma", "O2",
+        "every dirty block had its space reserved before its data was written",
+        "On a copy-on-write filesystem every rewrite needs new space, reserved by "
+        "->page_mkwrite; data a device wrote into a page cleaned meanwhile has none, and a "
+        "late reservation can fail with ENOSPC after the write was acknowledged (F9)."),
+    PropertyInfo(
         "cow-isolation", "-",
         "after fork the child never sees the parent's later writes; a pinned page stays the "
         "parent's",

@@ -61,6 +61,7 @@ class Folio:
     mapcount: int = 0
     isolated: bool = False  # taken off the LRU by shrink_folio_list (holds a reference)
     anon: bool = False  # an anonymous folio (private memory), not a page-cache one
+    reserved: bool = False  # a COW filesystem reserved space for its next writeback
     anon_exclusive: bool = False  # PG_anon_exclusive (5.18): mapped by one process only
     # ghost: not in the kernel
     pins: int = 0  # FOLL_PIN pins held (the kernel only sees refcount >= 1024)
@@ -169,6 +170,8 @@ class KState:
     inv_excl: str | None = None  # filemap_invalidate_lock held for writing (truncate)
     inv_shared: tuple[str, ...] = ()  # ... held for reading (->page_mkwrite)
     wb_err: int = 0  # errseq_t of the mapping: bumped by mapping_set_error
+    wb_errno: str = "EIO"  # the error it records
+    free_blocks: int = 0  # a COW filesystem's free space, in pages
     truncations: int = 0  # how many truncates/hole punches ran (ghost: discarded writes)
     dirty_work: tuple[int, ...] = ()  # bio_dirty_list: read bios waiting for bio_dirty_work
     # registrations with the NIC / io_uring: (page, id of the folio pinned, or -1 for ODP)
@@ -335,7 +338,8 @@ def _put(t: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:
 
 
 def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
-                  fs: str = "ext4", anon: bool = False, file_pages: int | None = None) -> KState:
+                  fs: str = "ext4", anon: bool = False, file_pages: int | None = None,
+                  free_blocks: int = 0) -> KState:
     """A file of ``npages`` pages of data ``A0``, written and synced before the scenario.
 
     ``cached``: its pages are in the page cache, clean, with buffers (as after a read);
@@ -364,7 +368,7 @@ def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
                             mapcount=1, anon=True, anon_exclusive=True))
     return KState(
         folios=tuple(folios), cache=cache, ptes=tuple(ptes), fs=fs, i_size=size,
-        anon_ptes=anon_ptes,
+        anon_ptes=anon_ptes, free_blocks=free_blocks,
         disk=("A0",) * (size * SUBBLOCKS) + ("Z0",) * ((npages - size) * SUBBLOCKS),
         threads=(Thread(),) * nthreads,
         ghost=Ghost(last_write=(data,) * size + (("Z0",) * SUBBLOCKS,) * (npages - size),

@@ -46,8 +46,8 @@ def stage_wait(c: Ctx) -> Outcome:
     k = k.with_ghost(fsync_expect=None)
     if k.wb_err > t.errseq:  # file_check_and_advance_wb_err
         k = k.with_thread(c.me, replace(k.threads[c.me], errseq=k.wb_err))
-        return [Move(f"filemap_fdatawait_range: {c.op[0]} returns -EIO (errseq)",
-                     c.finish(k, f"{c.op[0]}=-EIO"))]
+        return [Move(f"filemap_fdatawait_range: {c.op[0]} returns -{k.wb_errno} (errseq)",
+                     c.finish(k, f"{c.op[0]}=-{k.wb_errno}"))]
     return [Move(f"filemap_fdatawait_range: {c.op[0]} returns 0", c.finish(k, f"{c.op[0]}=0"))]
 
 

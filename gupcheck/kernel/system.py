@@ -20,7 +20,20 @@ from dataclasses import dataclass, replace
 
 from gupcheck.engine import Invariant, Label, LeadsTo, Model, Wait
 
-from . import anon, device, dio, dio_write, fault, gup, longterm, reclaim, sync, truncate, writeback
+from . import (
+    anon,
+    cowfs,
+    device,
+    dio,
+    dio_write,
+    fault,
+    gup,
+    longterm,
+    reclaim,
+    sync,
+    truncate,
+    writeback,
+)
 from .actor import Blocked, Ctx, Outcome, Stage
 from .config import KernelConfig
 from .properties import PROPERTIES, invariants
@@ -46,6 +59,7 @@ OPERATIONS: dict[str, Stage] = {
     "munmap": truncate.munmap,
     "dio_write": dio_write.dio_write,
     "vm_writev": dio_write.vm_writev,
+    "fill_fs": cowfs.fill_fs,
     **anon.ANON_OPS,
 }
 
@@ -82,6 +96,7 @@ class Scenario:
     filesystem: str = "ext4"  # "ext4", or "shmem" (tmpfs, memfd)
     anon: bool = False  # the parent process has a page of private anonymous memory
     file_pages: int | None = None  # the file's size if shorter than the mapping (npages)
+    free_blocks: int = 0  # free space of a COW filesystem, in pages
 
 
 class KernelModel(Model[KState]):
@@ -103,7 +118,8 @@ class KernelModel(Model[KState]):
         s = self.scenario
         # one thread slot per actor, then the NIC's (device faults) and the kworker's
         return [initial_state(s.npages, len(self.actors) + 2, cached=s.cached, mapped=s.mapped,
-                              fs=s.filesystem, anon=s.anon, file_pages=s.file_pages)]
+                              fs=s.filesystem, anon=s.anon, file_pages=s.file_pages,
+                              free_blocks=s.free_blocks)]
 
     # --- the actors' steps ----------------------------------------------------------------------
 

@@ -55,12 +55,17 @@ def stage_lock(c: Ctx) -> Outcome:
     page = todo[0]
     f = k.cached(page)
     if f is None:
-        return [Move(f"mpage_prepare_extent_to_map: page {page} left the page cache, skip",
+        return [Move(f"{_lookup(k)}: page {page} left the page cache, skip",
                      _next(c, k, todo[1:]))]
     if f.locked is not None and f.locked != c.name:
         return Blocked(f"folio lock of page {page}", (f.locked,))
     k = k.with_folio(page, replace(f, locked=c.name))
-    return [_after_lock(c, k, page, f"mpage_prepare_extent_to_map: folio_lock(page {page})")]
+    return [_after_lock(c, k, page, f"{_lookup(k)}: folio_lock(page {page})")]
+
+
+def _lookup(k: KState) -> str:
+    """The function that looks up and locks the tagged folios, by filesystem."""
+    return "extent_write_cache_pages" if k.fs == "cowfs" else "mpage_prepare_extent_to_map"
 
 
 def _after_lock(c: Ctx, k: KState, page: int, func: str) -> Move:
@@ -74,7 +79,13 @@ def _after_lock(c: Ctx, k: KState, page: int, func: str) -> Move:
             return Move(func + ", under writeback (WB_SYNC_NONE): skip",
                         _next(c, unlocked, todo[1:]))
         return Move(func + ", under writeback: folio_wait_writeback", c.goto(k, "wb:waitwb"))
-    if f.buffers is None:
+    if k.fs == "cowfs":
+        from .cowfs import cow_writeback_check
+
+        k, func, write = cow_writeback_check(c, k, page, func)
+        if not write:
+            return Move(func, _next(c, k, todo[1:]))
+    elif f.buffers is None:
         return _no_buffers(c, k, page, func)
     if c.cfg.writeback_pinned == "skip-bounce" and not c.var("wsync") and f.maybe_dma_pinned():
         return Move(func + ", folio_maybe_dma_pinned: skip in background writeback",
@@ -130,15 +141,16 @@ def stage_submit(c: Ctx) -> Outcome:
     f = k.folio(page)
     bounce = (f.data if c.cfg.writeback_pinned in ("bounce", "skip-bounce")
               and f.maybe_dma_pinned() else None)
-    f = replace(f, dirty=False, prepared=False, writeback=True, locked=None,
-                buffers=(BH_CLEAN,) * SUBBLOCKS)
+    f = replace(f, dirty=False, prepared=False, writeback=True, locked=None, reserved=False,
+                buffers=(BH_CLEAN,) * SUBBLOCKS if k.fs == "ext4" else None)
     checksum = (bounce or f.data) if c.cfg.stable_writes else None  # bio_integrity_prep / RAID
     bio = Bio(id=k.next_bio, write=True, page=page, folio=k.fid(page),
               pending=tuple(range(SUBBLOCKS)),
               owner=c.name, bounce=bounce, checksum=checksum)
     k = replace(k.with_folio(page, f), bios=k.bios + (bio,), next_bio=k.next_bio + 1)
     copy = ", from a bounce copy (page is pinned)" if bounce else ""
-    return [Move(f"mpage_submit_folio: folio_clear_dirty_for_io, folio_start_writeback, "
+    submit = "extent_writepage" if k.fs == "cowfs" else "mpage_submit_folio"
+    return [Move(f"{submit}: folio_clear_dirty_for_io, folio_start_writeback, "
                  f"submit_bio (write bio #{bio.id}{copy}), folio_unlock(page {page})",
                  _next(c, k, todo[1:]))]
 

@@ -54,6 +54,7 @@ OPS: dict[str, tuple[tuple[str, ...], str]] = {
     "munmap": (("page",), "munmap the page of the shared mapping"),
     "dio_write": (("page", "value"), "write(O_DIRECT) of a user buffer to the file's page"),
     "vm_writev": (("page", "value"), "process_vm_writev from another process into the mapping"),
+    "fill_fs": ((), "another file's write takes free space (copy-on-write filesystem)"),
     "fork": ((), "fork(): the child shares the parent's anonymous page copy-on-write"),
     "anon_write": (("proc", "value"), "a store to the process's anonymous page"),
     "anon_read": (("proc",), "a load from the process's anonymous page (recorded)"),
@@ -101,6 +102,7 @@ class ScenarioFile(msgspec.Struct, forbid_unknown_fields=True):
     nic_driver: str = "plain"
     anon: bool = False
     file_pages: int | None = None
+    free_blocks: int = 0
     properties: list[str] | None = None
 
 
@@ -150,9 +152,11 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", raw.name):
         raise fail("name", f"expected lower-case letters, digits and '-', got {raw.name!r}")
-    if raw.filesystem not in ("ext4", "shmem"):
-        raise fail("filesystem", f"expected \"ext4\" or \"shmem\" (tmpfs, memfd), "
-                   f"got {raw.filesystem!r}")
+    if raw.filesystem not in ("ext4", "shmem", "cowfs"):
+        raise fail("filesystem", f"expected \"ext4\", \"shmem\" (tmpfs, memfd) or "
+                   f"\"cowfs\" (btrfs-like copy-on-write), got {raw.filesystem!r}")
+    if not 0 <= raw.free_blocks <= 8:
+        raise fail("free_blocks", f"expected 0 to 8, got {raw.free_blocks}")
     if not 1 <= raw.pages <= 4:
         raise fail("pages", f"expected 1 to 4 pages, got {raw.pages}")
     if raw.device not in ("plain", "stable-writes"):
@@ -220,6 +224,7 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
         cached=raw.cached, mapped=raw.mapped, nic_writes=raw.nic_writes,
         stable_writes=raw.device == "stable-writes", nic_driver=raw.nic_driver,
         filesystem=raw.filesystem, anon=raw.anon, file_pages=raw.file_pages,
+        free_blocks=raw.free_blocks,
         properties=tuple(raw.properties) if raw.properties is not None else tuple(PROPERTIES),
     )
 

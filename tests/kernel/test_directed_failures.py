@@ -7,6 +7,8 @@ with its full state space explored.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from gupcheck.engine import Verdict
@@ -180,3 +182,38 @@ def test_f4_a_failed_invalidation_lets_stale_page_cache_overwrite_a_direct_write
         "write() returns",
         "fsync returns 0",
     ])
+
+
+def test_f9_enospc_after_dma_on_a_copy_on_write_filesystem_up_to_6_1() -> None:
+    result = run("enospc-after-dma", "linux-6.1", "no-enospc-after-dma")
+    assert result.verdict is Verdict.VIOLATED
+    assert_steps_in_order(result, [
+        "btrfs_page_mkwrite: folio_lock, btrfs_delalloc_reserve_space",  # reserved once
+        "extent_writepage",  # writeback uses the reservation
+        "set_page_dirty_lock",  # the DIO dirties again: no reservation
+        "another file's write allocates the last free block",
+        "btrfs_writepage_fixup_worker: -ENOSPC, data dropped",
+    ])
+
+
+def test_6_12_refuses_the_unnotified_dirty_page_with_euclean_and_fsync_reports_it() -> None:
+    result = run("enospc-after-dma", "linux-6.12", "no-enospc-after-dma")
+    assert result.verdict is Verdict.HOLDS
+    assert any("marked dirty without notifying the fs: -EUCLEAN" in k for k in result.coverage)
+    assert any("fsync returns -EUCLEAN" in k for k in result.coverage)
+
+
+def test_cpu_stores_on_a_copy_on_write_filesystem_keep_every_property() -> None:
+    """btrfs_page_mkwrite reserves space every time and waits for writeback: no GUP, no
+    violation (the control scenario on the COW filesystem)."""
+    from gupcheck.designs import DESIGNS
+    from gupcheck.engine import check
+    from gupcheck.kernel.system import KernelModel
+    from gupcheck.scenarios import SCENARIOS
+
+    control = replace(SCENARIOS["control-cpu-mmap-write"], name="control-cowfs",
+                      filesystem="cowfs", free_blocks=1)
+    for design in ("linux-6.1", "linux-6.12"):
+        result = check(KernelModel(control, DESIGNS[design]))
+        assert result.verdict is Verdict.HOLDS, result.message
+        assert any("btrfs_delalloc_reserve_space" in k for k in result.coverage)
