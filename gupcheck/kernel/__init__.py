@@ -2,18 +2,26 @@
 
 One concept per module, each step named after the kernel function it models:
 
-* :mod:`.state`     struct folio, PTEs, block map, disk, bios, threads, ghost bookkeeping
-* :mod:`.config`    the kernel release being modelled, as switches naming the version
+* :mod:`.state`     folios by id, the page cache, PTEs, disk, bios, threads, ghost bookkeeping
+* :mod:`.config`    the kernel being modelled, as switches naming the version that introduced each
+* :mod:`.actor`     how a kernel path is written as atomic, named steps
 * :mod:`.dirty`     folio_mark_dirty and the ->dirty_folio of ext4 (with its warnings)
-* :mod:`.fault`     the write-fault path: do_wp_page / wp_page_shared / ext4_page_mkwrite
+* :mod:`.fault`     write faults: do_wp_page / wp_page_shared / ext4_page_mkwrite, shmem
+* :mod:`.cowfs`     a btrfs-like copy-on-write filesystem: reservations, the fixup worker
 * :mod:`.gup`       get_user_pages / pin_user_pages, GUP-fast, unpin
+* :mod:`.vma`       check_vma_flags and io_uring's registration checks
 * :mod:`.writeback` ext4_writepages, folio_clear_dirty_for_io, folio_mkclean
 * :mod:`.device`    the block device: bio transfers and completions, bio_dirty_work
 * :mod:`.dio`       read(O_DIRECT) into a user mapping
+* :mod:`.dio_write` write(O_DIRECT) with page-cache invalidation; process_vm_writev
 * :mod:`.reclaim`   shrink_folio_list: unmap, try_to_free_buffers, __remove_mapping
+* :mod:`.rmap`      clearing one PTE (shared by reclaim, truncate and munmap)
+* :mod:`.truncate`  truncate, regrow, munmap, loads
+* :mod:`.longterm`  RDMA and io_uring long-term pins, ODP devices
+* :mod:`.anon`      anonymous memory across fork: copy-on-write, vmsplice, pins
 * :mod:`.sync`      fsync / msync(MS_SYNC)
 * :mod:`.system`    the actors put together as a checkable model
-* :mod:`.properties` the safety properties (modeling-notes §3)
+* :mod:`.properties` the properties (modeling-notes §3)
 
 The model knows nothing about how it is explored: it only offers states and transitions.
 Memory model: every step is sequentially consistent and TLB shootdown is immediate.
