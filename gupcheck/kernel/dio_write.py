@@ -66,14 +66,9 @@ def stage_invalidate(c: Ctx) -> Outcome:
             k = k.event(INVALIDATION_FAILURE)
             func += f", invalidate_complete_folio2 fails: {INVALIDATION_FAILURE}"
         else:
-            refs = 1 + (f.buffers is not None)
-            fid = k.fid(page)
-            f = replace(f, mapping=False, buffers=None, refcount=f.refcount - refs)
-            k = replace(k, cache=k.cache[:page] + (None,) + k.cache[page + 1:])
-            k = k.with_folio_at(fid, None if f.refcount == 0 else f)
+            k, left = k.remove_from_cache(page)
             func += (", invalidate_complete_folio2: filemap_release_folio, "
-                     "__filemap_remove_folio" + (" (still referenced: orphaned)"
-                                                 if f.refcount else ""))
+                     "__filemap_remove_folio" + (" (still referenced: orphaned)" if left else ""))
     else:
         func = "invalidate_inode_pages2_range: nothing cached"
     bio = Bio(id=k.next_bio, write=True, page=page, folio=-1, pending=tuple(range(SUBBLOCKS)),

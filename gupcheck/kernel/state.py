@@ -230,6 +230,18 @@ class KState:
             folios = self.folios + (folio,)
         return replace(self, folios=folios, cache=_put(self.cache, page, fid))
 
+    def remove_from_cache(self, page: int) -> tuple[KState, int]:
+        """filemap_remove_folio after the buffers were released: the folio loses its mapping,
+        the page cache's and the buffers' references; a folio still referenced (a GUP user)
+        lives on as an orphan.  Returns the new state and the references left (0: freed)."""
+        fid = self.fid(page)
+        f = self.folio(page)
+        refs = 1 + (f.buffers is not None)
+        f = replace(f, mapping=False, dirty=False, buffers=None, prepared=False,
+                    refcount=f.refcount - refs)
+        k = replace(self, cache=_put(self.cache, page, None))
+        return k.with_folio_at(fid, None if f.refcount == 0 else f), f.refcount
+
     def cached_folios(self) -> list[tuple[int, Folio]]:
         """(page, folio) for every page in the page cache, in page order."""
         return [(p, self.folios[fid]) for p, fid in enumerate(self.cache)  # type: ignore[misc]

@@ -58,13 +58,8 @@ def _pages(c: Ctx, k: KState) -> Outcome:
         return Blocked(f"folio lock of page {page}", (f.locked,))
     if f.writeback:
         return Blocked(f"folio_wait_writeback: writeback of page {page}", ("disk",))
-    refs = 1 + (f.buffers is not None)  # the page cache's reference and the buffers'
-    f = replace(f, mapping=False, dirty=False, buffers=None, prepared=False,
-                refcount=f.refcount - refs)
-    fid = k.fid(page)
-    k = replace(k, cache=k.cache[:page] + (None,) + k.cache[page + 1:])
-    k = k.with_folio_at(fid, None if f.refcount == 0 else f)
-    fate = "freed" if f.refcount == 0 else f"orphaned (refcount {f.refcount})"
+    k, left = k.remove_from_cache(page)  # buffers invalidated, dirty cancelled
+    fate = "freed" if left == 0 else f"orphaned (refcount {left})"
     return [Move(f"truncate_inode_pages_range: folio_lock, truncate_cleanup_folio, "
                  f"filemap_remove_folio(page {page}): {fate}", c.goto(k, "tr:unmap"))]
 
