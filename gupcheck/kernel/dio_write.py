@@ -20,8 +20,7 @@ from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
 from .device import dma_write_check
-from .dirty import folio_mark_dirty
-from .gup import gup_begin, release
+from .gup import gup_begin, unpin_dirty
 from .rmap import clear_pte
 from .state import SUBBLOCKS, Bio, replace
 from .writeback import writeback_begin
@@ -121,19 +120,15 @@ def stage_release(c: Ctx) -> Outcome:
     """unpin_user_pages_dirty_lock(pages, true) (set_page_dirty_lock + put_page before 5.8)."""
     _, page, value = c.op
     fid, pin = c.var("gfid"), c.var("gpin")
-    f = c.k.folio_at(fid)
-    k = c.k
-    if not f.dirty:
-        if f.locked is not None:
-            return Blocked(f"folio lock of page {page}", (f.locked,))
-        k = folio_mark_dirty(k, fid, who=f"{c.name} unpin_user_pages_dirty_lock")
-    orphan = not k.folio_at(fid).mapping
-    k = release(k, fid, pin=pin, pin_counting=c.cfg.pin_counting)
+    orphan = not c.k.folio_at(fid).mapping
+    what = "unpin_user_pages_dirty_lock" if pin else "set_page_dirty_lock, put_page"
+    k = unpin_dirty(c.k, fid, pin=pin, pin_counting=c.cfg.pin_counting, who=f"{c.name} {what}")
+    if isinstance(k, Blocked):
+        return k
     blocks = tuple(range(SUBBLOCKS))
     k = k.with_ghost(writing=k.ghost.writing - {(page, b, c.me) for b in blocks})
     if k.truncations == c.var("vtrunc"):  # the call returns success: the data counts as written
         k = k.write_done(page, blocks, value, c.var("vstart"))
-    what = "unpin_user_pages_dirty_lock" if pin else "set_page_dirty_lock, put_page"
     return [Move(f"process_vm_rw_core: {what}(page {page})"
                  + (" — an orphan: noop_dirty_folio" if orphan else ""),
                  c.finish(k, "vm_writev=4096"))]

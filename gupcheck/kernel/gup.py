@@ -14,7 +14,8 @@ sequentially consistent model the grab and the re-check are one atomic step.
 
 from __future__ import annotations
 
-from .actor import Ctx, Move, Outcome
+from .actor import Blocked, Ctx, Move, Outcome
+from .dirty import folio_mark_dirty
 from .fault import fault_begin
 from .state import GUP_PIN_COUNTING_BIAS, KState, replace
 
@@ -45,6 +46,19 @@ def release(k: KState, fid: int, *, pin: bool, pin_counting: bool) -> KState:
         return k.with_folio_at(fid, None)  # free_unref_folios
     k = k.with_folio_at(fid, f)
     return end_held_writeback(k, fid) if pin else k
+
+
+def unpin_dirty(k: KState, fid: int, *, pin: bool, pin_counting: bool,
+                who: str) -> KState | Blocked:
+    """Release a page a GUP user wrote: ``unpin_user_pages_dirty_lock(..., make_dirty)`` —
+    if the folio is not dirty, folio_lock, folio_mark_dirty, folio_unlock; then unpin (no
+    ->page_mkwrite).  A FOLL_GET user does ``set_page_dirty_lock`` (always) then ``put_page``."""
+    f = k.folio_at(fid)
+    if not pin or not f.dirty:
+        if f.locked is not None:
+            return Blocked(f"folio lock of page {f.index}", (f.locked,))
+        k = folio_mark_dirty(k, fid, who=who)
+    return release(k, fid, pin=pin, pin_counting=pin_counting)
 
 
 def end_held_writeback(k: KState, fid: int) -> KState:

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
 from .device import dma_write_check
-from .dirty import folio_mark_dirty
 from .fault import fault_begin
-from .gup import gup_begin, release
+from .gup import gup_begin, release, unpin_dirty
 from .state import SUBBLOCKS, KState, replace
 from .vma import (
     EFAULT,
@@ -71,14 +70,14 @@ def dereg_mr(c: Ctx) -> Outcome:
         k = replace(_unregister(k, page), nic_mapped=tuple(m for m in k.nic_mapped if m[0] != page))
         return [Move(f"ib_umem_odp_release: drop the device mapping of page {page}",
                      c.finish(k, "dereg_mr=0"))]
-    f = k.folio_at(fid)
     func = "ib_umem_release: unpin_user_pages_dirty_lock"
-    if not f.dirty:
-        if f.locked is not None:
-            return Blocked(f"folio lock of page {page}", (f.locked,))
-        k = folio_mark_dirty(k, fid, who=f"{c.name} unpin_user_pages_dirty_lock")
+    if not k.folio_at(fid).dirty:
         func += ": folio_lock, folio_mark_dirty, folio_unlock"
-    k = _unregister(release(k, fid, pin=True, pin_counting=c.cfg.pin_counting), page)
+    k = unpin_dirty(k, fid, pin=True, pin_counting=c.cfg.pin_counting,
+                    who=f"{c.name} unpin_user_pages_dirty_lock")
+    if isinstance(k, Blocked):
+        return k
+    k = _unregister(k, page)
     return [Move(f"{func}, unpin (page {page})", c.finish(k, "dereg_mr=0"))]
 
 
