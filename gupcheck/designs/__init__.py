@@ -13,6 +13,7 @@ from . import (
     block_writeback,
     bounce_writeback,
     bounce_writeback_mkwrite,
+    layout_lease,
     legacy,
     linux_6_1,
     linux_6_12,
@@ -23,7 +24,8 @@ from . import (
 )
 
 _SHIPPED = (legacy, pin_counting, linux_6_1, linux_6_12)
-_PROPOSALS = (bounce_writeback, bounce_writeback_mkwrite, skip_and_bounce, block_writeback, odp)
+_PROPOSALS = (bounce_writeback, bounce_writeback_mkwrite, skip_and_bounce, block_writeback,
+              layout_lease, odp)
 
 #: design name -> config, shipped kernels first, then the proposals
 DESIGNS: dict[str, KernelConfig] = {m.DESIGN.name: m.DESIGN for m in _SHIPPED + _PROPOSALS}

@@ -16,7 +16,8 @@ One concept per module, each step named after the kernel function it models:
 * :mod:`.dio_write` write(O_DIRECT) with page-cache invalidation; process_vm_writev
 * :mod:`.reclaim`   shrink_folio_list: unmap, try_to_free_buffers, __remove_mapping
 * :mod:`.rmap`      clearing one PTE (shared by reclaim, truncate and munmap)
-* :mod:`.truncate`  truncate, regrow, munmap, loads
+* :mod:`.truncate`  truncate, hole punch, regrow, munmap, loads
+* :mod:`.dax`       FS-DAX: pmem blocks as pages, ext4_break_layouts, layout leases
 * :mod:`.longterm`  RDMA and io_uring long-term pins, ODP devices
 * :mod:`.anon`      anonymous memory across fork: copy-on-write, vmsplice, pins
 * :mod:`.sync`      fsync / msync(MS_SYNC)

@@ -67,5 +67,12 @@ class KernelConfig:
     odp: bool = False
     #: an ODP driver that skips mmu_interval_read_retry (a scenario's choice of driver)
     odp_naive_driver: bool = False
+    #: 4.18/4.19 (5fac7408d828 "mm, fs, dax: handle layout changes to pinned dax mappings",
+    #: 430657b6be89 "ext4: handle layout changes to pinned DAX pages"): truncate and hole punch
+    #: of an FS-DAX file wait in ext4_break_layouts until no page of the range is referenced.
+    dax_break_layouts: bool = True
+    #: layout-lease (Ira Weiny's 2019 RFC, not merged): FOLL_LONGTERM on FS-DAX needs an
+    #: exclusive F_LAYOUT lease, and truncate/hole punch of a leased file fail with -ETXTBSY.
+    layout_lease: bool = False
     #: sb/mapping requires stable writes (MD RAID parity, DIF/DIX): folio_wait_stable waits
     stable_writes: bool = False

@@ -17,6 +17,7 @@ The waiting ``read()`` is woken by the completion, so it can return before that 
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
+from .dax import stray_dma_check
 from .dirty import folio_mark_dirty
 from .gup import release
 from .state import BH_CLEAN, SUBBLOCKS, Bio, KState, replace
@@ -51,6 +52,7 @@ def _transfer(c: Ctx, b: Bio) -> Move:
                     "to disk", k)
     f = k.folio_at(b.folio)
     k = dma_write_check(k, b.folio, block, f"DMA of read bio #{b.id} ({b.owner})")
+    k = stray_dma_check(k, b.folio, b.page, f"DMA of read bio #{b.id} ({b.owner})")
     data = f.data[:block] + (b.value,) + f.data[block + 1:]
     k = k.with_folio_at(b.folio, replace(f, data=data)).with_bio(rest, b.id)
     return Move(f"DMA of read bio #{b.id} writes {b.value} into page {b.page} "

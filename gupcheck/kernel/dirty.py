@@ -32,6 +32,8 @@ def folio_mark_dirty(k: KState, fid: int, *, who: str, pte_transfer: bool = Fals
     page = f.index
     if not f.mapping:
         return k.with_folio_at(fid, replace(f, dirty=True))  # noop_dirty_folio
+    if k.fs == "fsdax":  # ext4_dax_aops: noop_dirty_folio; the xarray entry tracks dirt
+        return k.with_folio_at(fid, replace(f, dirty=True))
     if k.fs == "shmem":  # shmem_dirty_folio (filemap_dirty_folio): no blocks to prepare
         return k.with_folio_at(fid, replace(f, dirty=True))
     if k.fs == "cowfs":  # btrfs_dirty_folio: no buffer_heads; the reservation is checked later

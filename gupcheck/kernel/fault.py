@@ -32,23 +32,29 @@ def fault_begin(c: Ctx, k: KState, page: int, ret: str, *, fail: str = "SIGBUS",
     (``fail`` is what the operation then returns, or ``fail_stage`` where it goes on).
     """
     if page >= k.i_size:
-        func = f"filemap_fault: page {page} beyond i_size, VM_FAULT_SIGBUS"
+        fault = "dax_iomap_fault" if k.fs == "fsdax" else "filemap_fault"
+        func = f"{fault}: page {page} beyond i_size, VM_FAULT_SIGBUS"
         if fail_stage is not None:
             return [Move(func, c.goto(k, fail_stage))]
         k = k.with_ghost(writing=frozenset(w for w in k.ghost.writing if w[2] != c.me))
         return [Move(func, c.finish(k, fail))]
     if k.fs == "shmem":
         return _shmem_write_fault(c, k, page, ret)
+    if k.fs == "fsdax":
+        from .dax import dax_write_fault
+
+        return dax_write_fault(c, k, page, ret, fail, fail_stage)
     if k.fs == "cowfs":
         from .cowfs import cow_write_fault
 
         if k.cached(page) is None:
             k = _filemap_fault(k, page)
         return cow_write_fault(c, k, page, ret, fail, fail_stage)
+    k2 = c.goto(k, "fault:mkwrite", fpage=page, fret=ret, ffail=fail, ffailstage=fail_stage)
     if k.cached(page) is None:
         return [Move("filemap_fault: read the page into the page cache",
-                     c.goto(_filemap_fault(k, page), "fault:mkwrite", fpage=page, fret=ret))]
-    return _mkwrite_lock(c, c.goto(k, "fault:mkwrite", fpage=page, fret=ret))
+                     c.goto(_filemap_fault(k2, page), "fault:mkwrite"))]
+    return _mkwrite_lock(c, k2)
 
 
 def _shmem_write_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
@@ -79,6 +85,14 @@ def _mkwrite_lock(c: Ctx, k: KState) -> Outcome:
     page = dict(k.threads[c.me].local)["fpage"]
     if k.inv_excl is not None:
         return Blocked("filemap_invalidate_lock_shared", (k.inv_excl,))
+    if k.cached(page) is None:  # truncated or punched since filemap_fault: retry the fault
+        c2 = replace(c, k=k)
+        out = fault_begin(c2, k, page, c2.var("fret"), fail=c2.var("ffail"),
+                          fail_stage=c2.var("ffailstage"))
+        if isinstance(out, Blocked):
+            return out
+        return [replace(m, func="ext4_page_mkwrite: folio->mapping changed, VM_FAULT_NOPAGE, "
+                        "retry: " + m.func) for m in out]
     f = k.folio(page)
     if f.locked is not None and f.locked != c.name:
         return Blocked(f"folio lock of page {page}", (f.locked,))

@@ -13,6 +13,7 @@ mm/gup.c ``unpin_user_pages_dirty_lock``: if the folio is not dirty, ``folio_loc
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
+from .dax import stray_dma_check
 from .device import dma_write_check
 from .fault import fault_begin
 from .gup import gup_begin, release, unpin_dirty
@@ -30,11 +31,13 @@ from .vma import (
 
 SHARED_EXT4 = Vma(Backing.EXT4, shared=True)
 SHARED_SHMEM = Vma(Backing.SHMEM, shared=True)
+SHARED_DAX = Vma(Backing.DAX, shared=True)
 
 
 def _vma(c: Ctx) -> Vma:
-    """The VMA of the scenario's mapping: MAP_SHARED of an ext4 file or of a memfd."""
-    return SHARED_SHMEM if c.k.fs == "shmem" else SHARED_EXT4
+    """The VMA of the scenario's mapping: MAP_SHARED of an ext4 file (page cache or FS-DAX)
+    or of a memfd."""
+    return {"shmem": SHARED_SHMEM, "fsdax": SHARED_DAX}.get(c.k.fs, SHARED_EXT4)
 
 
 def reg_mr(c: Ctx) -> Outcome:
@@ -44,7 +47,8 @@ def reg_mr(c: Ctx) -> Outcome:
         k = replace(_register(c.k, page, -1), nic_odp=True)
         return [Move(f"ib_umem_odp_get: register page {page} with an mmu interval notifier "
                      "(no pin)", c.finish(k, "reg_mr=0"))]
-    err = check_vma_flags(_vma(c), FOLL_WRITE | FOLL_LONGTERM | FOLL_PIN, c.cfg)
+    err = check_vma_flags(_vma(c), FOLL_WRITE | FOLL_LONGTERM | FOLL_PIN, c.cfg,
+                          lease_held=c.k.lease == c.name)
     if err:
         k = c.k.with_ghost(refused=err)
         return [Move(f"ib_umem_get: pin_user_pages_fast: check_vma_flags refuses (-{err})",
@@ -138,6 +142,7 @@ def _nic_write(c: Ctx, page: int, fid: int, block: int, value: str, *, stale: bo
     """One RDMA write into folio ``fid``.  ``stale``: through a pin or a device mapping that
     missed an invalidation, i.e. without ->page_mkwrite since the page was last cleaned."""
     k = dma_write_check(c.k, fid, block, "the NIC (RDMA write)") if stale else c.k
+    k = stray_dma_check(k, fid, page, "the NIC (RDMA write)")
     f = k.folio_at(fid)
     k = k.with_folio_at(fid, replace(f, data=f.data[:block] + (value,) + f.data[block + 1:]))
     if f.mapping:  # a write into a truncated orphan is legitimately discarded

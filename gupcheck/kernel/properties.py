@@ -54,6 +54,13 @@ PROPERTIES: dict[str, PropertyInfo] = {p.name: p for p in (
         "->page_mkwrite; data a device wrote into a page cleaned meanwhile has none, and a "
         "late reservation can fail with ENOSPC after the write was acknowledged (F9)."),
     PropertyInfo(
+        "no-stray-dma", "-",
+        "no DMA into a pmem block its file page no longer owns (FS-DAX)",
+        "On FS-DAX the pinned page is the file's block: if truncate or hole punch freed it "
+        "while a device still wrote through a pin, the write lands in free space or in the "
+        "block another file got, corrupting that file (why ext4_break_layouts waits for DAX "
+        "pages to go idle and FOLL_LONGTERM is refused on FS-DAX)."),
+    PropertyInfo(
         "cow-isolation", "-",
         "after fork the child never sees the parent's later writes; a pinned page stays the "
         "parent's",
@@ -68,7 +75,7 @@ PROPERTIES: dict[str, PropertyInfo] = {p.name: p for p in (
         "bio_dirty_work (Dave Chinner: put_user_page \"is not a fault path\")."),
     PropertyInfo(
         "writeback-progress", "liveness",
-        "every fsync that starts eventually returns",
+        "every fsync, msync, truncate or hole punch that starts eventually returns",
         "Under weak fairness of kernel threads and I/O completion, and no fairness for a user's "
         "unpin or deregistration: a design that makes fsync wait for a pin whose release nobody "
         "guarantees starves it (\"days, weeks, months\")."),

@@ -16,6 +16,8 @@ def clear_pte(k: KState, page: int, *, who: str) -> tuple[KState, bool]:
     """Unmap ``page`` from the process; returns the new state and whether the PTE was dirty."""
     pte = k.ptes[page]
     assert pte is not None, f"page {page} is not mapped"
+    if k.fs == "fsdax":  # a DAX PTE maps the pfn and holds no page reference (until 6.15)
+        return k.with_pte(page, None).mmu_notifier_invalidate(page), pte.dirty
     f = k.folio(page)
     k = k.with_folio(page, replace(f, mapcount=f.mapcount - 1, refcount=f.refcount - 1))
     k = k.with_pte(page, None).mmu_notifier_invalidate(page)

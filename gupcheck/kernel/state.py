@@ -165,7 +165,7 @@ class KState:
     bios: tuple[Bio, ...] = ()
     next_bio: int = 0
     threads: tuple[Thread, ...] = ()
-    fs: str = "ext4"  # the file's filesystem: "ext4" or "shmem" (tmpfs, memfd)
+    fs: str = "ext4"  # "ext4", "shmem" (tmpfs, memfd), "cowfs" (btrfs-like) or "fsdax"
     i_size: int = 0  # the file's size in pages (set from the scenario)
     inv_excl: str | None = None  # filemap_invalidate_lock held for writing (truncate)
     inv_shared: tuple[str, ...] = ()  # ... held for reading (->page_mkwrite)
@@ -186,6 +186,10 @@ class KState:
     fork_in_progress: bool = False  # dup_mmap holds mmap_lock; write_protect_seq is odd
     pipe: int | None = None  # the folio a pipe holds after vmsplice (a FOLL_GET reference)
     anon_pinned: int | None = None  # the folio an io_uring fixed buffer pins
+    # FS-DAX: who owns each pmem block (folio id = block): "file:<page>", "other" (another
+    # file), or None (free); and the holder of an exclusive layout lease (layout-lease design)
+    dax_owner: tuple[str | None, ...] = ()
+    lease: str | None = None
     ghost: Ghost = field(default_factory=Ghost)
 
     # --- small immutable updates, named for what they change -----------------------------
@@ -362,8 +366,13 @@ def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
     size = npages if file_pages is None else file_pages  # the mapping may run past EOF
     folios: list[Folio | None] = []
     ptes: list[Pte | None] = []
+    dax = fs == "fsdax"
     for i in range(npages):
-        if cached and i < size:
+        if dax:  # pmem block i holds page i; struct page idle at refcount 1, DAX PTEs take none
+            folios.append(Folio(index=i, data=data if i < size else ("Z0",) * SUBBLOCKS,
+                                refcount=1))
+            ptes.append(Pte() if mapped and i < size else None)  # write-notify: read-only
+        elif cached and i < size:
             maps = 1 if mapped else 0
             bufs = (BH_CLEAN,) * SUBBLOCKS if fs == "ext4" else None
             folios.append(Folio(index=i, data=data, buffers=bufs,
@@ -372,7 +381,7 @@ def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
             ptes.append(Pte(writable=fs == "shmem") if mapped else None)
         else:
             ptes.append(None)
-    cache = tuple(i if cached and i < size else None for i in range(npages))
+    cache = tuple(i if (cached or dax) and i < size else None for i in range(npages))
     anon_ptes: tuple[AnonPte | None, ...] = (None, None)
     if anon:  # the parent's page of private memory, holding P0
         anon_ptes = (AnonPte(len(folios)), None)
@@ -381,6 +390,7 @@ def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
     return KState(
         folios=tuple(folios), cache=cache, ptes=tuple(ptes), fs=fs, i_size=size,
         anon_ptes=anon_ptes, free_blocks=free_blocks,
+        dax_owner=tuple(f"file:{i}" if i < size else None for i in range(npages)) if dax else (),
         disk=("A0",) * (size * SUBBLOCKS) + ("Z0",) * ((npages - size) * SUBBLOCKS),
         threads=(Thread(),) * nthreads,
         ghost=Ghost(last_write=(data,) * size + (("Z0",) * SUBBLOCKS,) * (npages - size),

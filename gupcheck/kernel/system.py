@@ -23,6 +23,7 @@ from gupcheck.engine import Invariant, Label, LeadsTo, Model, Wait
 from . import (
     anon,
     cowfs,
+    dax,
     device,
     dio,
     dio_write,
@@ -54,6 +55,9 @@ OPERATIONS: dict[str, Stage] = {
     "iouring_register": longterm.iouring_register,
     "iouring_unregister": longterm.iouring_unregister,
     "truncate": truncate.truncate,
+    "punch_hole": truncate.punch_hole,
+    "write_other_file": dax.write_other_file,
+    "layout_lease": dax.layout_lease,
     "ftruncate_grow": truncate.grow,
     "load": truncate.load,
     "munmap": truncate.munmap,
@@ -68,6 +72,9 @@ STAGES: dict[str, Stage] = {
     **sync.SYNC_STAGES, **reclaim.RECLAIM_STAGES, **longterm.LONGTERM_STAGES,
     **truncate.TRUNCATE_STAGES, **anon.ANON_STAGES, **dio_write.DIO_WRITE_STAGES,
 }
+
+#: operations that writeback-progress requires to return once started
+WAITED_FOR = frozenset({"fsync", "msync", "truncate", "punch_hole"})
 
 DISK = "disk"
 KWORKER = "kworker bio_dirty_work"
@@ -93,7 +100,7 @@ class Scenario:
     nic_writes: int = 0  # DMA writes an RDMA NIC makes into its registered pages
     stable_writes: bool = False  # the block device needs stable pages (RAID parity, DIF/DIX)
     nic_driver: str = "plain"  # "odp-naive": an ODP driver that skips mmu_interval_read_retry
-    filesystem: str = "ext4"  # "ext4", or "shmem" (tmpfs, memfd)
+    filesystem: str = "ext4"  # "ext4", "shmem" (tmpfs, memfd), "cowfs" or "fsdax"
     anon: bool = False  # the parent process has a page of private anonymous memory
     file_pages: int | None = None  # the file's size if shorter than the mapping (npages)
     free_blocks: int = 0  # free space of a COW filesystem, in pages
@@ -200,12 +207,13 @@ class KernelModel(Model[KState]):
         return invariants(self.properties, pin_counting=self.cfg.pin_counting)
 
     def liveness(self) -> list[LeadsTo[KState]]:
-        """writeback-progress: for each user thread, "in fsync/msync ~> returned from it"."""
+        """writeback-progress: for each user thread, "in fsync/msync/truncate/hole punch ~>
+        returned from it"."""
         if "writeback-progress" not in self.properties:
             return []
         out = []
         for i, spec in enumerate(self.actors):
-            syncs = {pc for pc, op in enumerate(spec.program) if op[0] in ("fsync", "msync")}
+            syncs = {pc for pc, op in enumerate(spec.program) if op[0] in WAITED_FOR}
             if spec.daemon or not syncs:
                 continue
 
@@ -214,7 +222,8 @@ class KernelModel(Model[KState]):
                 return t.pc in syncs and t.stage != "" and not k.ghost.crashed
 
             out.append(LeadsTo(f"writeback-progress ({spec.name})", in_sync,
-                               lambda k, f=in_sync: not f(k), "every started fsync returns"))
+                               lambda k, f=in_sync: not f(k),
+                               "every started fsync/msync/truncate/hole punch returns"))
         return out
 
     def fields(self, k: KState) -> dict[str, object]:
@@ -239,7 +248,17 @@ class KernelModel(Model[KState]):
             pte = k.ptes[i]
             out[f"{p} pte"] = ("none" if pte is None else
                                ("rw" if pte.writable else "ro") + (",dirty" if pte.dirty else ""))
-            out[f"{p} disk"] = "|".join(k.disk[i * SUBBLOCKS:(i + 1) * SUBBLOCKS])
+            if k.fs == "fsdax":
+                out[f"{p} pmem block"] = k.fid(i)
+            else:
+                out[f"{p} disk"] = "|".join(k.disk[i * SUBBLOCKS:(i + 1) * SUBBLOCKS])
+        for fid, who in enumerate(k.dax_owner):
+            f = k.folios[fid]
+            if f is not None:
+                out[f"pmem block {fid}"] = (f"{who or 'free'}: {'|'.join(f.data)} "
+                                            f"refcount {f.refcount}")
+        if k.lease is not None:
+            out["layout lease"] = k.lease
         for proc, pte in enumerate(k.anon_ptes):
             if pte is not None or (proc == 1 and k.forked):
                 who = ("parent", "child")[proc]

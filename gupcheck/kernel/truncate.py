@@ -14,32 +14,57 @@ page-cache files; FS-DAX is another matter).  ``ext4_truncate`` then frees the b
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
+from .dax import DAX_STAGES
 from .rmap import clear_pte
 from .state import SUBBLOCKS, Folio, KState, Pte, replace
 
 
 def truncate(c: Ctx) -> Outcome:
     """("truncate",): ftruncate(fd, 0)."""
+    return _begin(c, 0, len(c.k.cache), "truncate")
+
+
+def punch_hole(c: Ctx) -> Outcome:
+    """("punch_hole", page): fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) of one page.
+
+    fs/ext4/extents.c ``ext4_punch_hole`` (ext4/inode.c before 6.9): ``inode_lock``,
+    ``filemap_invalidate_lock``, ``ext4_break_layouts`` (DAX), ``truncate_pagecache_range``
+    (unmap the range, then ``truncate_inode_pages_range`` over it), ``ext4_ext_remove_space``
+    frees the blocks; i_size is unchanged and the range reads as zeros.  shmem:
+    ``shmem_fallocate`` -> ``shmem_truncate_range``.  Pins are not waited for (page cache).
+    """
+    return _begin(c, c.op[1], c.op[1] + 1, "punch")
+
+
+def _begin(c: Ctx, start: int, end: int, what: str) -> Outcome:
     k = c.k
     if k.inv_excl is not None or k.inv_shared:
         return Blocked("filemap_invalidate_lock", tuple(k.inv_shared) or (k.inv_excl or "",))
-    npages = len(k.cache)
-    zeros = (("Z0",) * SUBBLOCKS,) * npages
     g = k.ghost
-    expect = None if g.fsync_expect is None else tuple((None,) * SUBBLOCKS for _ in range(npages))
-    k = replace(k, inv_excl=c.name, i_size=0, truncations=k.truncations + 1)
-    for p in range(npages):  # the truncated range reads as zeros from now on
+    expect = None if g.fsync_expect is None else tuple(
+        (None,) * SUBBLOCKS if start <= p < end else row for p, row in enumerate(g.fsync_expect))
+    k = replace(k, inv_excl=c.name, truncations=k.truncations + 1)
+    for p in range(start, end):  # the range reads as zeros from now on
         k = k.instant_write(p, range(SUBBLOCKS), "Z0")
-    k = k.with_ghost(last_write=zeros, fsync_expect=expect)
-    setattr_ = "shmem_setattr" if k.fs == "shmem" else "ext4_setattr"
-    return [Move(f"{setattr_}: filemap_invalidate_lock, truncate_setsize: i_size_write(0)",
-                 c.goto(k, "tr:unmap"))]
+    k = k.with_ghost(fsync_expect=expect)
+    if what == "truncate" and k.fs == "fsdax":  # i_size_write after ext4_break_layouts
+        func = "ext4_setattr: filemap_invalidate_lock"
+    elif what == "truncate":
+        k = replace(k, i_size=0)
+        setattr_ = "shmem_setattr" if k.fs == "shmem" else "ext4_setattr"
+        func = f"{setattr_}: filemap_invalidate_lock, truncate_setsize: i_size_write(0)"
+    else:
+        func = ("shmem_fallocate(PUNCH_HOLE)" if k.fs == "shmem" else "ext4_punch_hole") + \
+            f": filemap_invalidate_lock (page {start})"
+    nxt = "tr:daxbreak" if k.fs == "fsdax" else "tr:unmap"
+    return [Move(func, c.goto(k, nxt, trange=(start, end), twhat=what))]
 
 
 def stage_unmap(c: Ctx) -> Outcome:
     """unmap_mapping_range -> zap_pte_range, one PTE per step."""
     k = c.k
-    mapped = [p for p, pte in enumerate(k.ptes) if pte is not None]
+    start, end = c.var("trange")
+    mapped = [p for p in range(start, end) if k.ptes[p] is not None]
     if not mapped:
         return _pages(c, k)
     page = mapped[0]
@@ -50,7 +75,8 @@ def stage_unmap(c: Ctx) -> Outcome:
 
 def _pages(c: Ctx, k: KState) -> Outcome:
     """truncate_inode_pages_range, one folio per step."""
-    cached = k.cached_folios()
+    start, end = c.var("trange")
+    cached = [(p, f) for p, f in k.cached_folios() if start <= p < end]
     if not cached:
         return _free_blocks(c, k)
     page, f = cached[0]
@@ -65,9 +91,16 @@ def _pages(c: Ctx, k: KState) -> Outcome:
 
 
 def _free_blocks(c: Ctx, k: KState) -> Outcome:
-    what = "shmem_truncate_range" if k.fs == "shmem" else "ext4_truncate: free the blocks"
-    k = replace(k, disk=("Z0",) * len(k.disk), inv_excl=None)
-    return [Move(f"{what}, filemap_invalidate_unlock", c.finish(k, "truncate=0"))]
+    start, end = c.var("trange")
+    what = c.var("twhat")
+    if k.fs == "shmem":
+        func = "shmem_truncate_range"
+    else:
+        func = "ext4_truncate: free the blocks" if what == "truncate" else \
+            "ext4_ext_remove_space: free the blocks"
+    lo, hi = start * SUBBLOCKS, end * SUBBLOCKS
+    k = replace(k, disk=k.disk[:lo] + ("Z0",) * (hi - lo) + k.disk[hi:], inv_excl=None)
+    return [Move(f"{func}, filemap_invalidate_unlock", c.finish(k, f"{what}=0"))]
 
 
 def grow(c: Ctx) -> Outcome:
@@ -90,6 +123,8 @@ def load(c: Ctx) -> Outcome:
     if page >= k.i_size:
         return [Move(f"filemap_fault: page {page} beyond i_size, VM_FAULT_SIGBUS",
                      c.finish(k, "SIGBUS"))]
+    if k.fs == "fsdax":
+        return _dax_read_fault(c, k, page)
     if k.cached(page) is None:  # filemap_fault: read it (a hole or truncated range: zeros)
         data = k.disk[page * SUBBLOCKS:(page + 1) * SUBBLOCKS]
         k = k.add_to_cache(page, Folio(index=page, data=tuple(data), refcount=1))
@@ -99,7 +134,20 @@ def load(c: Ctx) -> Outcome:
     return [Move(f"filemap_fault (read): map page {page}", c.goto(k, ""))]
 
 
-TRUNCATE_STAGES = {"tr:unmap": stage_unmap}
+def _dax_read_fault(c: Ctx, k: KState, page: int) -> Outcome:
+    """ext4_dax_huge_fault (read): dax_iomap_fault maps the pmem block read-only; a hole maps
+    the shared zero page (dax_load_hole), which the model reads without mapping."""
+    if k.inv_excl is not None:
+        return Blocked("filemap_invalidate_lock_shared", (k.inv_excl,))
+    if k.cache[page] is None:
+        zeros = "|".join(("Z0",) * SUBBLOCKS)
+        return [Move(f"dax_iomap_fault: page {page} is a hole, dax_load_hole (zero page)",
+                     c.finish(k, f"load={zeros}"))]
+    k = k.with_pte(page, Pte())
+    return [Move(f"dax_iomap_fault (read): map page {page} read-only", c.goto(k, ""))]
+
+
+TRUNCATE_STAGES = {"tr:unmap": stage_unmap, **DAX_STAGES}
 
 
 def munmap(c: Ctx) -> Outcome:

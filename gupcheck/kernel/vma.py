@@ -57,6 +57,7 @@ FOLL_PIN = 1 << 18  # internal flag; its value does not matter here
 
 EFAULT = "EFAULT"
 EOPNOTSUPP = "EOPNOTSUPP"
+EPERM = "EPERM"
 
 
 def writable_file_mapping_allowed(vma: Vma, flags: int, cfg: KernelConfig) -> bool:
@@ -68,9 +69,15 @@ def writable_file_mapping_allowed(vma: Vma, flags: int, cfg: KernelConfig) -> bo
     return not vma.needs_dirty_tracking()
 
 
-def check_vma_flags(vma: Vma, flags: int, cfg: KernelConfig) -> str | None:
-    """The errno GUP's slow path returns for this VMA, or None when it may proceed."""
+def check_vma_flags(vma: Vma, flags: int, cfg: KernelConfig, *,
+                    lease_held: bool = False) -> str | None:
+    """The errno GUP's slow path returns for this VMA, or None when it may proceed.
+
+    ``lease_held``: the caller holds an exclusive layout lease on the file (layout-lease
+    design: FOLL_LONGTERM on FS-DAX is allowed with one, -EPERM without)."""
     if flags & FOLL_LONGTERM and vma.backing is Backing.DAX:
+        if cfg.layout_lease:
+            return None if lease_held else EPERM
         return EOPNOTSUPP
     if flags & FOLL_WRITE:
         if vma.file_backed and not writable_file_mapping_allowed(vma, flags, cfg):

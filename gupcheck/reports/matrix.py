@@ -14,6 +14,7 @@ SHORT = {
     "dirty-has-backing": "P2b dirty-has-backing",
     "no-lost-write": "P3 no-lost-write",
     "no-enospc-after-dma": "P4 no-enospc-after-dma",
+    "no-stray-dma": "P5 no-stray-dma",
     "cow-isolation": "P6 cow-isolation",
     "pin-accounting": "P7 pin-accounting",
     "no-sleep-in-atomic": "ATOM no-sleep-in-atomic",

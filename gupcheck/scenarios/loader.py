@@ -49,12 +49,15 @@ OPS: dict[str, tuple[tuple[str, ...], str]] = {
     "iouring_register": (("page",), "IORING_REGISTER_BUFFERS: long-term writable pin"),
     "iouring_unregister": (("page",), "IORING_UNREGISTER_BUFFERS: unpin, no dirtying"),
     "truncate": ((), "ftruncate(fd, 0)"),
+    "punch_hole": (("page",), "fallocate(PUNCH_HOLE|KEEP_SIZE) of one page"),
     "ftruncate_grow": ((), "ftruncate back to the original size"),
     "load": (("page",), "a CPU load through the mapping (its result is recorded)"),
     "munmap": (("page",), "munmap the page of the shared mapping"),
     "dio_write": (("page", "value"), "write(O_DIRECT) of a user buffer to the file's page"),
     "vm_writev": (("page", "value"), "process_vm_writev from another process into the mapping"),
     "fill_fs": ((), "another file's write takes free space (copy-on-write filesystem)"),
+    "write_other_file": (("value",), "another file's write(2) allocates a free block (FS-DAX)"),
+    "layout_lease": ((), "fcntl(F_SETLEASE, F_LAYOUT): an exclusive layout lease"),
     "fork": ((), "fork(): the child shares the parent's anonymous page copy-on-write"),
     "anon_write": (("proc", "value"), "a store to the process's anonymous page"),
     "anon_read": (("proc",), "a load from the process's anonymous page (recorded)"),
@@ -67,6 +70,12 @@ OPS: dict[str, tuple[tuple[str, ...], str]] = {
     "read_fixed": (("value",), "io_uring READ_FIXED: the device writes the pinned buffer"),
 }
 
+
+#: operations this model implements on page-cache filesystems only: FS-DAX has no page cache
+#: to write back or reclaim (its fsync is a CPU cache flush, not modelled)
+NOT_ON_DAX = frozenset({"fsync", "msync", "madvise_pageout", "kswapd_reclaim",
+                        "writeback_pass", "dio_write", "vm_writev", "fill_fs"})
+DAX_ONLY = frozenset({"write_other_file"})
 
 ANON_NEEDS = frozenset({"fork", "anon_write", "anon_read", "vmsplice", "pipe_read",
                         "munmap_anon", "anon_pin", "anon_pin_ro", "anon_pin_fast",
@@ -152,9 +161,10 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", raw.name):
         raise fail("name", f"expected lower-case letters, digits and '-', got {raw.name!r}")
-    if raw.filesystem not in ("ext4", "shmem", "cowfs"):
-        raise fail("filesystem", f"expected \"ext4\", \"shmem\" (tmpfs, memfd) or "
-                   f"\"cowfs\" (btrfs-like copy-on-write), got {raw.filesystem!r}")
+    if raw.filesystem not in ("ext4", "shmem", "cowfs", "fsdax"):
+        raise fail("filesystem", f"expected \"ext4\", \"shmem\" (tmpfs, memfd), "
+                   f"\"cowfs\" (btrfs-like copy-on-write) or \"fsdax\" (ext4 -o dax), "
+                   f"got {raw.filesystem!r}")
     if not 0 <= raw.free_blocks <= 8:
         raise fail("free_blocks", f"expected 0 to 8, got {raw.free_blocks}")
     if not 1 <= raw.pages <= 4:
@@ -215,6 +225,11 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
                 raise fail(f"{here}.value", f"expected a symbolic value like \"B1\", got {entry.value!r}")
             if not 1 <= entry.repeat <= 8:
                 raise fail(f"{here}.repeat", f"expected 1 to 8, got {entry.repeat}")
+            if entry.op in NOT_ON_DAX and raw.filesystem == "fsdax":
+                raise fail(f"{here}.op", f"operation {entry.op!r} is not modelled on "
+                           "filesystem \"fsdax\" (no page cache to write back or reclaim)")
+            if entry.op in DAX_ONLY and raw.filesystem != "fsdax":
+                raise fail(f"{here}.op", f"operation {entry.op!r} needs filesystem \"fsdax\"")
             if entry.op == "kswapd_reclaim" and not actor.daemon:
                 raise fail(f"{here}.op", "kswapd_reclaim is for a daemon actor (daemon = true)")
             program += [tuple(args)] * entry.repeat

@@ -21,6 +21,13 @@ def internal_invariants(k: KState, pin_counting: bool) -> None:
         if f.anon:
             assert f.refcount == f.mapcount + f.gets + bias * f.pins  # the pipe holds a FOLL_GET ref
             continue
+        if k.fs == "fsdax" and fid < len(k.dax_owner):  # a pmem block's struct page
+            assert f.refcount == 1 + f.gets + bias * f.pins and f.mapcount == 0
+            if k.dax_owner[fid] == f"file:{f.index}" and f.mapping:
+                assert k.cache[f.index] == fid
+            else:
+                assert fid not in k.cache, "a freed or reused block still in the file"
+            continue
         cached = k.cache[f.index] == fid
         assert cached == f.mapping, "an orphan is exactly a folio out of the page cache"
         pte = k.ptes[f.index] if cached else None

@@ -7,7 +7,7 @@ import pytest
 from gupcheck.engine import Verdict
 from gupcheck.kernel.dirty import EXT4_DIRTY_FOLIO_WARN
 
-from .helpers import end_results, run
+from .helpers import end_results, end_states, run
 
 
 @pytest.mark.parametrize("design", ["linux-6.1", "bounce-writeback"])
@@ -65,3 +65,16 @@ def test_a_direct_io_read_past_eof_fails_with_efault_but_the_first_page_gets_the
         ("read=-EFAULT", "msync=0", "load=B1|B1", "SIGBUS")}
     for k in end_states("dio-beyond-eof", design):
         assert k.disk[:2] == ("B1", "B1")
+
+
+@pytest.mark.parametrize("design", ["linux-6.1", "bounce-writeback"])
+def test_a_hole_punched_under_a_pin_reads_as_zeros_and_leaves_the_next_page_alone(
+        design: str) -> None:
+    assert run("punch-hole-while-pinned", design).verdict is Verdict.HOLDS
+    for results in end_results("punch-hole-while-pinned", design):
+        assert results == ("reg_mr=0", "punch=0", "dereg_mr=0", "load=Z0|Z0", "load=A0|A0")
+
+
+def test_a_hole_punch_keeps_i_size_and_frees_only_its_blocks() -> None:
+    ends = end_states("punch-hole-while-pinned", "linux-6.1")
+    assert ends and all(k.i_size == 2 and k.disk == ("Z0", "Z0", "A0", "A0") for k in ends)

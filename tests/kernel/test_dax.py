@@ -1,0 +1,119 @@
+"""FS-DAX: the pinned page is the file's block, so truncate must wait (F6 on DAX)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from gupcheck.designs import DESIGNS
+from gupcheck.engine import Verdict, check
+from gupcheck.kernel.config import KernelConfig
+from gupcheck.kernel.system import KernelModel
+from gupcheck.kernel.vma import (
+    EOPNOTSUPP,
+    EPERM,
+    FOLL_LONGTERM,
+    FOLL_PIN,
+    FOLL_WRITE,
+    Backing,
+    Vma,
+    check_vma_flags,
+)
+from gupcheck.scenarios import SCENARIOS
+
+from .helpers import assert_steps_in_order, end_results, run
+
+#: ext4 before 4.18/4.19: truncate of a DAX file freed blocks without waiting for DMA
+PRE_4_18 = replace(DESIGNS["legacy"], name="linux-4.17", dax_break_layouts=False)
+
+
+def _check(scenario: str, cfg: KernelConfig, *props: str):
+    return check(KernelModel(SCENARIOS[scenario], cfg, props or None))
+
+
+def test_without_break_layouts_a_dio_writes_into_the_block_truncate_freed() -> None:
+    result = _check("dax-truncate", PRE_4_18, "no-stray-dma")
+    assert result.verdict is Verdict.VIOLATED
+    assert result.property == "no-stray-dma"
+    assert_steps_in_order(result, ["submit_bio (read bio #0 into page 0)",
+                                   "ext4_setattr: filemap_invalidate_lock",
+                                   "ext4_truncate: free pmem blocks 0",
+                                   "DMA of read bio #0 writes B1"])
+
+
+def test_without_break_layouts_the_dma_can_corrupt_the_file_that_reused_the_block() -> None:
+    model = KernelModel(SCENARIOS["dax-truncate"], PRE_4_18, ("no-stray-dma",))
+    result = check(model, keep_going=True)
+    assert result.verdict is Verdict.VIOLATED
+    # the reuse itself is reachable before the stray DMA: some state has both
+    corrupted = [k for k in _reachable(model)
+                 if any("another file now owns" in why for _, why in k.ghost.violations)]
+    assert corrupted, "no interleaving where the DMA lands in the other file's block"
+
+
+def _reachable(model: KernelModel) -> list:
+    seen = {model.init_states()[0]}
+    todo = list(seen)
+    while todo:
+        k = todo.pop()
+        for _, t in model.successors(k):
+            if t not in seen:
+                seen.add(t)
+                todo.append(t)
+    return list(seen)
+
+
+@pytest.mark.parametrize("design", ["legacy", "linux-6.1", "linux-6.12"])
+def test_ext4_break_layouts_waits_for_the_dio_pin_so_no_dma_strays(design: str) -> None:
+    assert run("dax-truncate", design).verdict is Verdict.HOLDS
+
+
+def test_truncate_waits_for_the_busy_page_with_the_invalidate_lock_dropped() -> None:
+    model = KernelModel(SCENARIOS["dax-truncate"], DESIGNS["linux-6.12"], ())
+    waiting = [k for k in _reachable(model) if k.threads[1].stage == "tr:daxwait"]
+    assert waiting and all(k.inv_excl is None for k in waiting)
+    assert all(k.folio(0).refcount > 1 for k in waiting if k.threads[1].stage == "tr:daxwait"
+               and k.bios)
+
+
+@pytest.mark.parametrize("design", ["legacy", "pin-counting", "linux-6.1", "linux-6.12",
+                                    "proposal-base"])
+def test_every_kernel_refuses_a_long_term_pin_of_fsdax(design: str) -> None:
+    from gupcheck.designs import PROPOSAL_BASE
+    cfg = PROPOSAL_BASE if design == "proposal-base" else DESIGNS[design]
+    results = {k.threads[0].results for k in _ends("dax-truncate-longterm", cfg)}
+    assert results == {("lease=-EINVAL", "reg_mr=-EOPNOTSUPP", "dereg_mr=-EINVAL")}
+
+
+def _ends(scenario: str, cfg: KernelConfig) -> list:
+    model = KernelModel(SCENARIOS[scenario], cfg, ())
+    return [k for k in _reachable(model) if model.is_end(k)]
+
+
+def test_layout_lease_grants_the_pin_and_fails_the_truncate_with_etxtbsy() -> None:
+    ends = _ends("dax-truncate-longterm", DESIGNS["layout-lease"])
+    outcomes = {(k.threads[0].results, k.threads[1].results) for k in ends}
+    assert outcomes == {
+        # the lease came first: the pin is granted, the truncate refused
+        (("lease=0", "reg_mr=0", "dereg_mr=0"), ("truncate=-ETXTBSY", "write=-ENOSPC")),
+        # the truncate came first: the registration faults beyond EOF
+        (("lease=0", "reg_mr=-EFAULT", "dereg_mr=-EINVAL"), ("truncate=0", "write=ok")),
+    }
+    assert all(not k.ghost.violations for k in ends)
+
+
+def test_check_vma_flags_on_fsdax() -> None:
+    dax = Vma(Backing.DAX, shared=True)
+    longterm = FOLL_WRITE | FOLL_LONGTERM | FOLL_PIN
+    assert check_vma_flags(dax, longterm, DESIGNS["linux-6.12"]) == EOPNOTSUPP
+    assert check_vma_flags(dax, FOLL_WRITE | FOLL_PIN, DESIGNS["linux-6.12"]) is None
+    lease = DESIGNS["layout-lease"]
+    assert check_vma_flags(dax, longterm, lease) == EPERM
+    assert check_vma_flags(dax, longterm, lease, lease_held=True) is None
+
+
+def test_a_dio_that_loses_the_race_to_truncate_gets_efault_and_the_block_goes_to_the_other_file() -> None:
+    results = end_results("dax-truncate", "linux-6.12", actor=1)
+    assert results == {("truncate=0", "write=ok")}
+    assert end_results("dax-truncate", "linux-6.12") == {("read=ok",), ("read=-EFAULT",)}
