@@ -40,6 +40,10 @@ def disk_moves(c: Ctx) -> Outcome:
 def _transfer(c: Ctx, b: Bio) -> Move:
     k, block = c.k, b.pending[0]
     rest = replace(b, pending=b.pending[1:])
+    if b.to_other:  # the device reads the user buffer (a page of the mapping) by DMA
+        value = k.folio_at(b.folio).data[block]
+        return Move(f"direct write bio #{b.id} reads page {b.page} block {block} ({value}) "
+                    "into the other file", k.with_bio(rest, b.id))
     if b.write:
         where = b.page * SUBBLOCKS + block
         value = b.bounce[block] if b.bounce else k.folio_at(b.folio).data[block]
@@ -63,7 +67,8 @@ def dma_write_check(k: KState, fid: int, block: int, writer: str) -> KState:
     """P1: a DMA write into a block that a writeback bio has yet to transfer from the folio."""
     page = k.folio_at(fid).index
     for w in k.bios:
-        if w.write and w.folio == fid and block in w.pending and w.bounce is None:
+        if (w.write and w.folio == fid and block in w.pending and w.bounce is None
+                and not w.to_other):
             k = k.violate(
                 "stable-writeback",
                 f"{writer} wrote page {page} block {block} while writeback bio #{w.id} had not "
@@ -74,6 +79,13 @@ def dma_write_check(k: KState, fid: int, block: int, writer: str) -> KState:
 
 def _complete(c: Ctx, b: Bio) -> Move:
     k = c.k
+    if b.to_other:  # bio_release_pages(bio, false): the source pages are not dirtied
+        k = release(k.with_bio(None, b.id), b.folio, pin=b.pinned,
+                    pin_counting=c.cfg.pin_counting)
+        k = k.with_thread(b.waiter, replace(k.threads[b.waiter], stage="dwf:done"))
+        what = "unpin_user_page" if b.pinned else "put_page"
+        return Move(f"iomap_dio_bio_end_io: direct write bio #{b.id} done, bio_release_pages "
+                    f"(no dirtying): {what}(page {b.page}), wake write()", k)
     if b.write and b.folio < 0:  # a direct write from a user buffer: no folio involved
         k = k.with_bio(None, b.id).with_thread(
             b.waiter, replace(k.threads[b.waiter], stage="dw:done"))

@@ -134,5 +134,33 @@ def stage_release(c: Ctx) -> Outcome:
                  c.finish(k, "vm_writev=4096"))]
 
 
-DIO_WRITE_STAGES = {"dw:wait": stage_wait, "dw:io": stage_io, "dw:done": stage_done,
+def dio_write_from(c: Ctx) -> Outcome:
+    """("dio_write_from", page): write(O_DIRECT) to another file, the user buffer being page
+    ``page`` of the shared mapping.
+
+    ``iomap_dio_bio_iter`` takes the buffer with ``iov_iter_extract_pages`` — a FOLL_PIN without
+    FOLL_WRITE since 6.3 (``iov_iter_get_pages2``, FOLL_GET, before): no write fault, no
+    ->page_mkwrite, and ``bio_release_pages(bio, false)`` at completion dirties nothing.  The
+    device reads the page when it transfers, so a page that writeback, reclaim or a proposal's
+    pin policy touches meanwhile is only ever *read* through the pin.
+    """
+    return gup_begin(c, c.op[1], write=False, pin=c.cfg.dio_foll_pin, ret="dwf:submit",
+                     fail="write=-EFAULT")
+
+
+def stage_submit_from(c: Ctx) -> Outcome:
+    page, fid, pin = c.op[1], c.var("gfid"), c.var("gpin")
+    k = c.k
+    bio = Bio(id=k.next_bio, write=True, page=page, folio=fid, pending=tuple(range(SUBBLOCKS)),
+              owner=c.name, waiter=c.me, pinned=pin, to_other=True)
+    k = replace(k, bios=k.bios + (bio,), next_bio=k.next_bio + 1)
+    return [Move(f"iomap_dio_bio_iter: submit_bio (direct write bio #{bio.id} from page {page} "
+                 "to the other file)", c.goto(k, "dw:io"))]
+
+
+def stage_done_from(c: Ctx) -> Outcome:
+    return [Move("iomap_dio_complete: write() returns", c.finish(c.k, "write=ok"))]
+
+
+DIO_WRITE_STAGES = {"dwf:submit": stage_submit_from, "dwf:done": stage_done_from,"dw:wait": stage_wait, "dw:io": stage_io, "dw:done": stage_done,
                     "vw:copy": stage_copy, "vw:release": stage_release}

@@ -57,6 +57,25 @@ def fault_begin(c: Ctx, k: KState, page: int, ret: str, *, fail: str = "SIGBUS",
     return _mkwrite_lock(c, k2)
 
 
+def read_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
+    """A read fault inside i_size: ``filemap_fault`` (reading the page in if it is not cached:
+    a hole or truncated range reads as zeros) -> ``finish_fault`` maps it; a shared ext4
+    mapping is write-notify, so read-only (shmem: writable).  FS-DAX: ``dax_iomap_fault`` maps
+    the pmem block read-only, without a page reference."""
+    if k.fs == "fsdax":
+        if k.inv_excl is not None:
+            return Blocked("filemap_invalidate_lock_shared", (k.inv_excl,))
+        return [Move(f"dax_iomap_fault (read): map page {page} read-only",
+                     c.goto(k.with_pte(page, Pte()), ret))]
+    if k.cached(page) is None:
+        data = k.disk[page * SUBBLOCKS:(page + 1) * SUBBLOCKS]
+        k = k.add_to_cache(page, Folio(index=page, data=tuple(data), refcount=1))
+    f = k.folio(page)
+    k = k.with_folio(page, replace(f, mapcount=f.mapcount + 1, refcount=f.refcount + 1))
+    k = k.with_pte(page, Pte(writable=k.fs == "shmem"))
+    return [Move(f"filemap_fault (read): map page {page}", c.goto(k, ret))]
+
+
 def _shmem_write_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
     """shmem_fault + finish_fault: no ->page_mkwrite, no write-notify; dirty at once."""
     if k.cached(page) is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
 from .dirty import folio_mark_dirty
-from .fault import fault_begin
+from .fault import fault_begin, read_fault
 from .state import GUP_PIN_COUNTING_BIAS, KState, replace
 
 
@@ -67,7 +67,7 @@ def end_held_writeback(k: KState, fid: int) -> KState:
     if f.maybe_dma_pinned():
         return k
     for b in k.bios:
-        if b.write and b.folio == fid and b.done:
+        if b.write and b.folio == fid and b.done and not b.to_other:
             return k.with_folio_at(fid, replace(f, writeback=False)).with_bio(None, b.id)
     return k
 
@@ -87,10 +87,19 @@ def gup_begin(c: Ctx, page: int, *, write: bool, pin: bool, ret: str,
         what = "FOLL_PIN" if pin else "FOLL_GET"
         return [Move(f"{kind}: gup_fast_pte_range grabs page {page} ({what})",
                      c.goto(k, ret, gpin=pin, gfid=fid))]
-    # fall back to the slow path: fault the page in for writing, then grab it
+    # fall back to the slow path: fault the page in (for writing if FOLL_WRITE), then grab it
     k = c.goto(k, c.thread.stage, gpage=page, gpin=pin, gwrite=write, gret=ret, gfail=fail,
                gfailstage=fail_stage)
-    return fault_begin(c, k, page, ret="gup:grab", fail=fail, fail_stage=fail_stage)
+    return _faultin(c, k, page, write)
+
+
+def _faultin(c: Ctx, k: KState, page: int, write: bool) -> Outcome:
+    """faultin_page: a write fault (through ->page_mkwrite) for FOLL_WRITE, else a read fault."""
+    c = replace(c, k=k)
+    fail, fail_stage = c.var("gfail"), c.var("gfailstage")
+    if write or page >= k.i_size:
+        return fault_begin(c, k, page, ret="gup:grab", fail=fail, fail_stage=fail_stage)
+    return read_fault(c, k, page, ret="gup:grab")
 
 
 def stage_grab(c: Ctx) -> Outcome:
@@ -102,8 +111,7 @@ def stage_grab(c: Ctx) -> Outcome:
     page, pin, write = c.var("gpage"), c.var("gpin"), c.var("gwrite")
     pte = c.k.ptes[page]
     if pte is None or (write and not pte.writable):
-        return fault_begin(c, c.k, page, ret="gup:grab", fail=c.var("gfail"),
-                           fail_stage=c.var("gfailstage"))
+        return _faultin(c, c.k, page, write)
     fid = c.k.fid(page)
     k = grab(c.k, fid, pin=pin, pin_counting=c.cfg.pin_counting)
     kind = "FOLL_PIN" if pin else "FOLL_GET"

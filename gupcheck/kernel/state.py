@@ -111,6 +111,7 @@ class Bio:
     checksum: tuple[str, ...] | None = None  # stable-writes device: what was checksummed at submit
     error: bool = False  # the device failed the bio (-EIO)
     done: bool = False  # completed (end_io ran); still queued for bio_dirty_work
+    to_other: bool = False  # a direct write *from* the folio (a user buffer) to another file
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,6 +62,7 @@ OPERATIONS: dict[str, Stage] = {
     "load": truncate.load,
     "munmap": truncate.munmap,
     "dio_write": dio_write.dio_write,
+    "dio_write_from": dio_write.dio_write_from,
     "vm_writev": dio_write.vm_writev,
     "fill_fs": cowfs.fill_fs,
     **anon.ANON_OPS,

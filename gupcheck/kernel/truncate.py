@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
 from .dax import DAX_STAGES
+from .fault import read_fault
 from .rmap import clear_pte
-from .state import SUBBLOCKS, Folio, KState, Pte, replace
+from .state import SUBBLOCKS, KState, replace
 
 
 def truncate(c: Ctx) -> Outcome:
@@ -123,28 +124,11 @@ def load(c: Ctx) -> Outcome:
     if page >= k.i_size:
         return [Move(f"filemap_fault: page {page} beyond i_size, VM_FAULT_SIGBUS",
                      c.finish(k, "SIGBUS"))]
-    if k.fs == "fsdax":
-        return _dax_read_fault(c, k, page)
-    if k.cached(page) is None:  # filemap_fault: read it (a hole or truncated range: zeros)
-        data = k.disk[page * SUBBLOCKS:(page + 1) * SUBBLOCKS]
-        k = k.add_to_cache(page, Folio(index=page, data=tuple(data), refcount=1))
-    f = k.folio(page)
-    k = k.with_folio(page, replace(f, mapcount=f.mapcount + 1, refcount=f.refcount + 1))
-    k = k.with_pte(page, Pte(writable=k.fs == "shmem"))  # ext4: write-notify, read-only
-    return [Move(f"filemap_fault (read): map page {page}", c.goto(k, ""))]
-
-
-def _dax_read_fault(c: Ctx, k: KState, page: int) -> Outcome:
-    """ext4_dax_huge_fault (read): dax_iomap_fault maps the pmem block read-only; a hole maps
-    the shared zero page (dax_load_hole), which the model reads without mapping."""
-    if k.inv_excl is not None:
-        return Blocked("filemap_invalidate_lock_shared", (k.inv_excl,))
-    if k.cache[page] is None:
+    if k.fs == "fsdax" and k.cache[page] is None:
         zeros = "|".join(("Z0",) * SUBBLOCKS)
         return [Move(f"dax_iomap_fault: page {page} is a hole, dax_load_hole (zero page)",
                      c.finish(k, f"load={zeros}"))]
-    k = k.with_pte(page, Pte())
-    return [Move(f"dax_iomap_fault (read): map page {page} read-only", c.goto(k, ""))]
+    return read_fault(c, k, page, ret="")
 
 
 TRUNCATE_STAGES = {"tr:unmap": stage_unmap, **DAX_STAGES}

@@ -54,6 +54,8 @@ OPS: dict[str, tuple[tuple[str, ...], str]] = {
     "load": (("page",), "a CPU load through the mapping (its result is recorded)"),
     "munmap": (("page",), "munmap the page of the shared mapping"),
     "dio_write": (("page", "value"), "write(O_DIRECT) of a user buffer to the file's page"),
+    "dio_write_from": (("page",), "write(O_DIRECT) to another file from the mapped page "
+                       "(the page is pinned for reading)"),
     "vm_writev": (("page", "value"), "process_vm_writev from another process into the mapping"),
     "fill_fs": ((), "another file's write takes free space (copy-on-write filesystem)"),
     "write_other_file": (("value",), "another file's write(2) allocates a free block (FS-DAX)"),
@@ -74,7 +76,8 @@ OPS: dict[str, tuple[tuple[str, ...], str]] = {
 #: operations this model implements on page-cache filesystems only: FS-DAX has no page cache
 #: to write back or reclaim (its fsync is a CPU cache flush, not modelled)
 NOT_ON_DAX = frozenset({"fsync", "msync", "madvise_pageout", "kswapd_reclaim",
-                        "writeback_pass", "dio_write", "vm_writev", "fill_fs"})
+                        "writeback_pass", "dio_write", "dio_write_from", "vm_writev",
+                        "fill_fs"})
 DAX_ONLY = frozenset({"write_other_file"})
 
 ANON_NEEDS = frozenset({"fork", "anon_write", "anon_read", "vmsplice", "pipe_read",
