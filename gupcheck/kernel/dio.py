@@ -37,9 +37,10 @@ def dio_read(c: Ctx) -> Outcome:
         if k.threads[c.me].pc == c.thread.pc:  # still in this read (not failed at once)
             starts = tuple(k.start_numbers(p, range(SUBBLOCKS)) for p in pages)
             k = c.goto(k, k.threads[c.me].stage, dtrunc=k.truncations, dstarts=starts)
-        k = k.with_ghost(writing=k.ghost.writing | started)
-        for p in pages:
-            k = k.write_started(p, tuple(range(SUBBLOCKS)))
+        if not k.private:  # into a MAP_PRIVATE copy: the file is not written
+            k = k.with_ghost(writing=k.ghost.writing | started)
+            for p in pages:
+                k = k.write_started(p, tuple(range(SUBBLOCKS)))
         out.append(replace(m, state=k))
     return out
 
@@ -104,7 +105,7 @@ def stage_return(c: Ctx) -> Outcome:
     k = c.k
     done = frozenset((p, b, c.me) for p in _span(c) for b in range(SUBBLOCKS))
     k = k.with_ghost(writing=k.ghost.writing - done)
-    if k.truncations == c.var("dtrunc"):  # else truncated meanwhile: legitimately discarded
+    if k.truncations == c.var("dtrunc") and not k.private:  # else discarded by a truncate
         for page, _, _ in c.var("dgot"):
             starts = c.var("dstarts")[page - _span(c).start]
             k = k.write_done(page, range(SUBBLOCKS), value, starts)

@@ -56,7 +56,7 @@ def stage_invalidate(c: Ctx) -> Outcome:
         if f.locked is not None and f.locked != c.name:
             return Blocked(f"folio lock of page {page}", (f.locked,))
         func = "invalidate_inode_pages2_range: folio_lock"
-        if k.ptes[page] is not None:
+        if k.maps_cache(page):
             k, _ = clear_pte(k, page, who=c.name)
             func += ", unmap_mapping_folio"
             f = k.folio(page)
@@ -94,8 +94,10 @@ def vm_writev(c: Ctx) -> Outcome:
     page = c.op[1]
     blocks = tuple(range(SUBBLOCKS))
     starts = c.k.start_numbers(page, blocks)
-    k = c.k.write_started(page, blocks)
-    k = k.with_ghost(writing=k.ghost.writing | {(page, b, c.me) for b in blocks})
+    k = c.k
+    if not k.private:  # into a MAP_PRIVATE copy: the file is not written
+        k = k.write_started(page, blocks)
+        k = k.with_ghost(writing=k.ghost.writing | {(page, b, c.me) for b in blocks})
     c2 = replace(c, k=c.goto(k, "", vtrunc=k.truncations, vstart=starts))
     out = gup_begin(c2, page, write=True, pin=c.cfg.vm_rw_foll_pin, ret="vw:copy",
                     fail="vm_writev=-EFAULT")
@@ -127,7 +129,7 @@ def stage_release(c: Ctx) -> Outcome:
         return k
     blocks = tuple(range(SUBBLOCKS))
     k = k.with_ghost(writing=k.ghost.writing - {(page, b, c.me) for b in blocks})
-    if k.truncations == c.var("vtrunc"):  # the call returns success: the data counts as written
+    if k.truncations == c.var("vtrunc") and not k.private:  # success: the data counts as written
         k = k.write_done(page, blocks, value, c.var("vstart"))
     return [Move(f"process_vm_rw_core: {what}(page {page})"
                  + (" — an orphan: noop_dirty_folio" if orphan else ""),

@@ -38,6 +38,8 @@ def fault_begin(c: Ctx, k: KState, page: int, ret: str, *, fail: str = "SIGBUS",
             return [Move(func, c.goto(k, fail_stage))]
         k = k.with_ghost(writing=frozenset(w for w in k.ghost.writing if w[2] != c.me))
         return [Move(func, c.finish(k, fail))]
+    if k.private:
+        return _private_write_fault(c, k, page, ret)
     if k.fs == "shmem":
         return _shmem_write_fault(c, k, page, ret)
     if k.fs == "fsdax":
@@ -72,8 +74,31 @@ def read_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
         k = k.add_to_cache(page, Folio(index=page, data=tuple(data), refcount=1))
     f = k.folio(page)
     k = k.with_folio(page, replace(f, mapcount=f.mapcount + 1, refcount=f.refcount + 1))
-    k = k.with_pte(page, Pte(writable=k.fs == "shmem"))
+    k = k.with_pte(page, Pte(writable=k.fs == "shmem" and not k.private))
     return [Move(f"filemap_fault (read): map page {page}", c.goto(k, ret))]
+
+
+def _private_write_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
+    """A write fault in a MAP_PRIVATE mapping of the file: no ->page_mkwrite, no dirtying of
+    the page cache.  mm/memory.c ``do_cow_fault`` (no PTE: ``__do_fault`` reads the page-cache
+    folio, ``copy_user_highpage`` into a new anonymous folio, ``finish_fault``) or ``do_wp_page``
+    -> ``wp_page_copy`` (a read-only PTE of the page-cache folio: copy, replace the PTE, drop
+    the old mapping).  The copy is exclusive to the process (PG_anon_exclusive)."""
+    pte = k.ptes[page]
+    if k.cached(page) is None:
+        k = _filemap_fault(k, page)
+    src = k.folio(page)
+    if src.locked is not None and src.locked != c.name:
+        return Blocked(f"folio lock of page {page}", (src.locked,))
+    if pte is not None and pte.cow is None:  # the PTE mapped the page-cache folio
+        k = k.with_folio(page, replace(src, mapcount=src.mapcount - 1, refcount=src.refcount - 1))
+    k, fid = k.add_folio(Folio(index=page, data=src.data, mapping=False, refcount=1,
+                               mapcount=1, anon=True, anon_exclusive=True))
+    k = k.with_pte(page, Pte(writable=True, dirty=True, cow=fid)).mmu_notifier_invalidate(page)
+    func = ("do_wp_page: wp_page_copy" if pte is not None else "do_cow_fault: __do_fault, "
+            "copy_user_highpage") + f" (page {page} -> private anonymous folio #{fid}), " \
+        "pte writable+dirty"
+    return [Move(func, c.goto(k, ret))]
 
 
 def _shmem_write_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
@@ -170,11 +195,13 @@ def store(c: Ctx) -> Outcome:
     k = c.k
     pte = k.ptes[page]
     if pte is not None and pte.writable:
-        f = k.folio(page)
+        fid = k.mapped_fid(page)
+        f = k.folio_at(fid)
         data = f.data[:block] + (value,) + f.data[block + 1:]
-        k = k.with_folio(page, replace(f, data=data))
-        k = k.with_pte(page, Pte(writable=True, dirty=True))
-        k = k.instant_write(page, (block,), value)
+        k = k.with_folio_at(fid, replace(f, data=data))
+        k = k.with_pte(page, replace(pte, dirty=True))
+        if not k.private:  # a private copy's data never reaches the file
+            k = k.instant_write(page, (block,), value)
         return [Move(f"store {value} to page {page} block {block} (pte writable)",
                      c.finish(k))]
     return fault_begin(c, k, page, ret="")

@@ -82,7 +82,7 @@ def gup_begin(c: Ctx, page: int, *, write: bool, pin: bool, ret: str,
     pte = k.ptes[page]
     kind = "pin_user_pages_fast" if pin else "get_user_pages_fast"
     if pte is not None and (pte.writable or not write):
-        fid = k.fid(page)
+        fid = k.mapped_fid(page)
         k = grab(k, fid, pin=pin, pin_counting=c.cfg.pin_counting)
         what = "FOLL_PIN" if pin else "FOLL_GET"
         return [Move(f"{kind}: gup_fast_pte_range grabs page {page} ({what})",
@@ -112,7 +112,7 @@ def stage_grab(c: Ctx) -> Outcome:
     pte = c.k.ptes[page]
     if pte is None or (write and not pte.writable):
         return _faultin(c, c.k, page, write)
-    fid = c.k.fid(page)
+    fid = c.k.mapped_fid(page)
     k = grab(c.k, fid, pin=pin, pin_counting=c.cfg.pin_counting)
     kind = "FOLL_PIN" if pin else "FOLL_GET"
     return [Move(f"__get_user_pages: follow_page_mask grabs page {page} ({kind})",

@@ -37,6 +37,8 @@ SHARED_DAX = Vma(Backing.DAX, shared=True)
 def _vma(c: Ctx) -> Vma:
     """The VMA of the scenario's mapping: MAP_SHARED of an ext4 file (page cache or FS-DAX)
     or of a memfd."""
+    if c.k.private:
+        return Vma(Backing.SHMEM if c.k.fs == "shmem" else Backing.EXT4, shared=False)
     return {"shmem": SHARED_SHMEM, "fsdax": SHARED_DAX}.get(c.k.fs, SHARED_EXT4)
 
 
@@ -103,7 +105,7 @@ def nic_moves(c: Ctx, budget: int) -> Outcome:
                 moves += odp_fault(c, page)
                 continue
             stale = mapped[0] != k.notifier_seq
-            moves += [_nic_write(c, page, k.fid(page), b, value, stale=stale)
+            moves += [_nic_write(c, page, k.mapped_fid(page), b, value, stale=stale)
                       for b in range(SUBBLOCKS)]
         else:
             moves += [_nic_write(c, page, fid, b, value, stale=True) for b in range(SUBBLOCKS)]

@@ -39,7 +39,7 @@ def shrink(c: Ctx) -> Outcome:
     if f.writeback:
         return [Move(f"shrink_folio_list: page {page} under writeback, keep", c.finish(k, "kept"))]
     k = k.with_folio(page, replace(f, isolated=True, refcount=f.refcount + 1, locked=c.name))
-    nxt = "rc:unmap" if k.ptes[page] is not None else "rc:release"
+    nxt = "rc:unmap" if k.maps_cache(page) else "rc:release"
     return [Move(f"shrink_folio_list: folio_isolate_lru, folio_trylock(page {page})",
                  c.goto(k, nxt))]
 

@@ -18,6 +18,11 @@ def clear_pte(k: KState, page: int, *, who: str) -> tuple[KState, bool]:
     assert pte is not None, f"page {page} is not mapped"
     if k.fs == "fsdax":  # a DAX PTE maps the pfn and holds no page reference (until 6.15)
         return k.with_pte(page, None).mmu_notifier_invalidate(page), pte.dirty
+    if pte.cow is not None:  # a MAP_PRIVATE copy: an anonymous folio, freed with its last ref
+        f = k.folio_at(pte.cow)
+        f = replace(f, mapcount=f.mapcount - 1, refcount=f.refcount - 1)
+        k = k.with_folio_at(pte.cow, f if f.refcount else None)
+        return k.with_pte(page, None).mmu_notifier_invalidate(page), False
     f = k.folio(page)
     k = k.with_folio(page, replace(f, mapcount=f.mapcount - 1, refcount=f.refcount - 1))
     k = k.with_pte(page, None).mmu_notifier_invalidate(page)

@@ -75,10 +75,15 @@ class Folio:
 
 @dataclass(frozen=True, slots=True)
 class Pte:
-    """The process's page-table entry for one page of the shared mapping (present)."""
+    """The process's page-table entry for one page of its mapping of the file (present).
+
+    In a MAP_PRIVATE mapping a write fault replaces the page-cache folio with a private
+    anonymous copy (``wp_page_copy`` / ``do_cow_fault``): ``cow`` is that copy's folio id.
+    """
 
     writable: bool = False
     dirty: bool = False
+    cow: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +196,7 @@ class KState:
     # file), or None (free); and the holder of an exclusive layout lease (layout-lease design)
     dax_owner: tuple[str | None, ...] = ()
     lease: str | None = None
+    private: bool = False  # the process maps the file MAP_PRIVATE rather than MAP_SHARED
     ghost: Ghost = field(default_factory=Ghost)
 
     # --- small immutable updates, named for what they change -----------------------------
@@ -225,15 +231,32 @@ class KState:
     def with_folio_at(self, fid: int, folio: Folio | None) -> KState:
         return replace(self, folios=_put(self.folios, fid, folio))
 
-    def add_to_cache(self, page: int, folio: Folio) -> KState:
-        """filemap_add_folio: a new folio in the lowest free slot, cached at ``page``."""
+    def add_folio(self, folio: Folio) -> tuple[KState, int]:
+        """A newly allocated folio, in the lowest free slot: the state and its id."""
         try:
             fid = self.folios.index(None)
             folios = _put(self.folios, fid, folio)
         except ValueError:
             fid = len(self.folios)
             folios = self.folios + (folio,)
-        return replace(self, folios=folios, cache=_put(self.cache, page, fid))
+        return replace(self, folios=folios), fid
+
+    def add_to_cache(self, page: int, folio: Folio) -> KState:
+        """filemap_add_folio: a new folio in the lowest free slot, cached at ``page``."""
+        k, fid = self.add_folio(folio)
+        return replace(k, cache=_put(k.cache, page, fid))
+
+    def mapped_fid(self, page: int) -> int:
+        """The folio the process's PTE for ``page`` maps: its private copy, or the cached one."""
+        pte = self.ptes[page]
+        if pte is not None and pte.cow is not None:
+            return pte.cow
+        return self.fid(page)
+
+    def maps_cache(self, page: int) -> bool:
+        """The process's PTE for ``page`` maps the page-cache folio (not a private copy)."""
+        pte = self.ptes[page]
+        return pte is not None and pte.cow is None
 
     def remove_from_cache(self, page: int) -> tuple[KState, int]:
         """filemap_remove_folio after the buffers were released: the folio loses its mapping,
@@ -356,7 +379,7 @@ def _put(t: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:
 
 def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
                   fs: str = "ext4", anon: bool = False, file_pages: int | None = None,
-                  free_blocks: int = 0) -> KState:
+                  free_blocks: int = 0, private: bool = False) -> KState:
     """A file of ``npages`` pages of data ``A0``, written and synced before the scenario.
 
     ``cached``: its pages are in the page cache, clean, with buffers (as after a read);
@@ -378,8 +401,9 @@ def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
             bufs = (BH_CLEAN,) * SUBBLOCKS if fs == "ext4" else None
             folios.append(Folio(index=i, data=data, buffers=bufs,
                                 refcount=1 + (bufs is not None) + maps, mapcount=maps))
-            # a shared ext4 mapping is write-notify: read faults map read-only; shmem's is not
-            ptes.append(Pte(writable=fs == "shmem") if mapped else None)
+            # a shared ext4 mapping is write-notify: read faults map read-only; shmem's is not;
+            # a private mapping maps the page-cache folio read-only until a write copies it
+            ptes.append(Pte(writable=fs == "shmem" and not private) if mapped else None)
         else:
             ptes.append(None)
     cache = tuple(i if (cached or dax) and i < size else None for i in range(npages))
@@ -390,7 +414,7 @@ def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
                             mapcount=1, anon=True, anon_exclusive=True))
     return KState(
         folios=tuple(folios), cache=cache, ptes=tuple(ptes), fs=fs, i_size=size,
-        anon_ptes=anon_ptes, free_blocks=free_blocks,
+        anon_ptes=anon_ptes, free_blocks=free_blocks, private=private,
         dax_owner=tuple(f"file:{i}" if i < size else None for i in range(npages)) if dax else (),
         disk=("A0",) * (size * SUBBLOCKS) + ("Z0",) * ((npages - size) * SUBBLOCKS),
         threads=(Thread(),) * nthreads,

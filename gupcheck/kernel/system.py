@@ -105,6 +105,7 @@ class Scenario:
     anon: bool = False  # the parent process has a page of private anonymous memory
     file_pages: int | None = None  # the file's size if shorter than the mapping (npages)
     free_blocks: int = 0  # free space of a COW filesystem, in pages
+    private: bool = False  # the process maps the file MAP_PRIVATE rather than MAP_SHARED
 
 
 class KernelModel(Model[KState]):
@@ -127,7 +128,7 @@ class KernelModel(Model[KState]):
         # one thread slot per actor, then the NIC's (device faults) and the kworker's
         return [initial_state(s.npages, len(self.actors) + 2, cached=s.cached, mapped=s.mapped,
                               fs=s.filesystem, anon=s.anon, file_pages=s.file_pages,
-                              free_blocks=s.free_blocks)]
+                              free_blocks=s.free_blocks, private=s.private)]
 
     # --- the actors' steps ----------------------------------------------------------------------
 
@@ -248,7 +249,12 @@ class KernelModel(Model[KState]):
             out[f"{p} prepared"] = f.prepared
             pte = k.ptes[i]
             out[f"{p} pte"] = ("none" if pte is None else
-                               ("rw" if pte.writable else "ro") + (",dirty" if pte.dirty else ""))
+                               ("rw" if pte.writable else "ro") + (",dirty" if pte.dirty else "")
+                               + ("" if pte.cow is None else f" -> private copy #{pte.cow}"))
+            if pte is not None and pte.cow is not None:
+                cow = k.folio_at(pte.cow)
+                out[f"{p} private copy"] = (f"{'|'.join(cow.data)} refcount {cow.refcount}"
+                                            + (f" pins {cow.pins}" if cow.pins else ""))
             if k.fs == "fsdax":
                 out[f"{p} pmem block"] = k.fid(i)
             else:

@@ -119,7 +119,7 @@ def load(c: Ctx) -> Outcome:
     k = c.k
     pte = k.ptes[page]
     if pte is not None:
-        data = "|".join(k.folio(page).data)
+        data = "|".join(k.folio_at(k.mapped_fid(page)).data)
         return [Move(f"load page {page}: {data}", c.finish(k, f"load={data}"))]
     if page >= k.i_size:
         return [Move(f"filemap_fault: page {page} beyond i_size, VM_FAULT_SIGBUS",

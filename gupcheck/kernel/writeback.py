@@ -91,7 +91,7 @@ def _after_lock(c: Ctx, k: KState, page: int, func: str) -> Move:
         return Move(func + ", folio_maybe_dma_pinned: skip in background writeback",
                     _next(c, unlocked, todo[1:]))
     pte = k.ptes[page]
-    if pte is not None and (pte.writable or pte.dirty):
+    if pte is not None and pte.cow is None and (pte.writable or pte.dirty):
         return Move(func, c.goto(k, "wb:mkclean", wpte=False))
     return Move(func, c.goto(k, "wb:submit", wpte=False))
 
@@ -124,7 +124,8 @@ def stage_mkclean(c: Ctx) -> Outcome:
     """folio_mkclean -> page_vma_mkclean_one: ptep_clear_flush, pte_wrprotect, pte_mkclean."""
     page = c.var("wtodo")[0]
     pte = c.k.ptes[page]
-    if pte is None:  # unmapped meanwhile (truncate's zap takes no folio lock): nothing to clean
+    if pte is None or pte.cow is not None:  # unmapped meanwhile (truncate's zap takes no
+        # folio lock) or replaced by a private copy: nothing to clean
         return stage_submit(c)
     k = c.k.with_pte(page, Pte(writable=False, dirty=False)).mmu_notifier_invalidate(page)
     return [Move(f"folio_mkclean: write-protect and clean the pte of page {page}",

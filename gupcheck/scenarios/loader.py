@@ -7,6 +7,7 @@ Example::
     description = "read(O_DIRECT) into a shared mapping while kswapd reclaims the page"
     pages = 1                        # file size in pages (each page has 2 blocks)
     device = "plain"                 # or "stable-writes" (RAID parity, DIF/DIX)
+    mapping = "shared"               # or "private" (MAP_PRIVATE: writes go to private copies)
     properties = ["dirty-has-backing"]   # optional; default: every property
 
     [[actor]]
@@ -115,6 +116,7 @@ class ScenarioFile(msgspec.Struct, forbid_unknown_fields=True):
     anon: bool = False
     file_pages: int | None = None
     free_blocks: int = 0
+    mapping: str = "shared"
     properties: list[str] | None = None
 
 
@@ -168,6 +170,11 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
         raise fail("filesystem", f"expected \"ext4\", \"shmem\" (tmpfs, memfd), "
                    f"\"cowfs\" (btrfs-like copy-on-write) or \"fsdax\" (ext4 -o dax), "
                    f"got {raw.filesystem!r}")
+    if raw.mapping not in ("shared", "private"):
+        raise fail("mapping", f"expected \"shared\" (MAP_SHARED) or \"private\" (MAP_PRIVATE), "
+                   f"got {raw.mapping!r}")
+    if raw.mapping == "private" and raw.filesystem not in ("ext4", "shmem"):
+        raise fail("mapping", "a MAP_PRIVATE mapping is modelled on \"ext4\" and \"shmem\" only")
     if not 0 <= raw.free_blocks <= 8:
         raise fail("free_blocks", f"expected 0 to 8, got {raw.free_blocks}")
     if not 1 <= raw.pages <= 4:
@@ -242,7 +249,7 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
         cached=raw.cached, mapped=raw.mapped, nic_writes=raw.nic_writes,
         stable_writes=raw.device == "stable-writes", nic_driver=raw.nic_driver,
         filesystem=raw.filesystem, anon=raw.anon, file_pages=raw.file_pages,
-        free_blocks=raw.free_blocks,
+        free_blocks=raw.free_blocks, private=raw.mapping == "private",
         properties=tuple(raw.properties) if raw.properties is not None else tuple(PROPERTIES),
     )
 

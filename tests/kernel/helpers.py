@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from gupcheck.designs import DESIGNS as KERNELS
 from gupcheck.engine import Result, check
-from gupcheck.kernel.system import KernelModel
+from gupcheck.kernel.system import KernelModel, Scenario
 from gupcheck.scenarios import SCENARIOS
 
 
@@ -26,11 +26,12 @@ def assert_steps_in_order(result: Result, fragments: Sequence[str]) -> None:
         i += 1
 
 
-def end_states(scenario: str, design: str) -> list:
+def end_states(scenario: str | Scenario, design: str) -> list:
     """Every reachable end state of the scenario (a plain BFS, independent of the engine)."""
     from collections import deque
 
-    model = KernelModel(SCENARIOS[scenario], KERNELS[design], ())
+    sc = SCENARIOS[scenario] if isinstance(scenario, str) else scenario
+    model = KernelModel(sc, KERNELS[design], ())
     start = model.init_states()[0]
     seen, queue, out = {start}, deque([start]), []
     while queue:
@@ -45,6 +46,6 @@ def end_states(scenario: str, design: str) -> list:
     return out
 
 
-def end_results(scenario: str, design: str, actor: int = 0) -> set[tuple[str, ...]]:
+def end_results(scenario: str | Scenario, design: str, actor: int = 0) -> set[tuple[str, ...]]:
     """What actor ``actor``'s operations returned, in every reachable end state."""
     return {k.threads[actor].results for k in end_states(scenario, design)}

@@ -30,7 +30,7 @@ def internal_invariants(k: KState, pin_counting: bool) -> None:
             continue
         cached = k.cache[f.index] == fid
         assert cached == f.mapping, "an orphan is exactly a folio out of the page cache"
-        pte = k.ptes[f.index] if cached else None
+        pte = k.ptes[f.index] if cached and k.maps_cache(f.index) else None
         expected = (cached + f.mapcount + (f.buffers is not None) + f.gets + bias * f.pins
                     + f.isolated)
         assert f.refcount == expected, f"refcount {f.refcount} != {expected}: {f}"
@@ -43,7 +43,8 @@ def internal_invariants(k: KState, pin_counting: bool) -> None:
             assert f.mapping
     for page, fid in enumerate(k.cache):
         if fid is None:
-            assert k.ptes[page] is None, "a PTE maps a page that is not cached"
+            pte = k.ptes[page]
+            assert pte is None or pte.cow is not None, "a PTE maps a page that is not cached"
     assert k.ghost.pins_acquired - k.ghost.pins_released == sum(
         f.pins for f in k.folios if f is not None)
     assert all(k.bio(b).done for b in k.dirty_work)
