@@ -194,3 +194,22 @@ def test_page_mkwrite_at_unpin_would_sleep_in_bio_completion() -> None:
                            "bio_check_pages_dirty: page 0 still dirty"])
     assert "no-sleep-in-atomic" not in run_cell(SCENARIOS["dio-read-into-mmap"],
                                                 DESIGNS["bounce-writeback"]).violated
+
+
+def test_page_mkwrite_at_unpin_closes_a_cycle_through_a_queued_mmap_write_lock() -> None:
+    """modeling-notes §2.10: a fault holds mmap_read and wants the folio lock; the unpin holds
+    the folio lock and wants mmap_read, which a queued munmap (writer preference) withholds."""
+    sc = SCENARIOS["mkwrite-unpin-vs-munmap"]
+    cell = run_cell(sc, DESIGNS["bounce-writeback-mkwrite"])
+    cycle = cell.results["wait-for-cycle"]
+    assert {(w.actor, w.on) for w in cycle.waits} == {
+        ("CPU1 app", "folio lock of page 0"),
+        ("kworker bio_dirty_work", "mmap_read_lock (a writer is queued: writer preference)"),
+        ("CPU2 app", "mmap_write_lock (waiting for the holders)")}
+    from .kernel.helpers import assert_steps_in_order
+
+    assert_steps_in_order(cycle, ["CPU1 app: do_user_addr_fault(page 0): lock_mm_and_find_vma",
+                                  "munmap: mmap_write_lock: queued behind the readers",
+                                  "queue on bio_dirty_list",
+                                  "put_user_page(page 0, dirty): folio_lock"])
+    assert run_cell(sc, DESIGNS["bounce-writeback"]).verdict == "holds"

@@ -20,6 +20,7 @@ from .actor import Blocked, Ctx, Move, Outcome
 from .dax import stray_dma_check
 from .dirty import folio_mark_dirty
 from .gup import release
+from .locks import down_read
 from .state import BH_CLEAN, SUBBLOCKS, Bio, KState, replace
 
 IO_ERROR = ("I/O error: write bio failed its integrity check (the page changed after the "
@@ -126,6 +127,9 @@ def _put_user_page_mkwrite(c: Ctx, b: Bio) -> Outcome:
     filemap_invalidate_lock_shared, which truncate holds for writing while it waits for this
     very folio lock: the lock inversion Dave Chinner objected to (12 Dec 2018)."""
     k = c.k
+    locked = down_read(k, c.name)  # ->page_mkwrite needs the VMA: mmap_read_lock
+    if isinstance(locked, Blocked):
+        return locked
     if k.inv_excl is not None:
         return Blocked("filemap_invalidate_lock_shared", (k.inv_excl,))
     f = k.folio_at(b.folio)
@@ -136,8 +140,9 @@ def _put_user_page_mkwrite(c: Ctx, b: Bio) -> Outcome:
     k = k.with_folio_at(b.folio, replace(k.folio_at(b.folio), locked=None))
     k = release(k, b.folio, pin=b.pinned, pin_counting=c.cfg.pin_counting)
     k = replace(k.with_bio(None, b.id), dirty_work=k.dirty_work[1:])
-    return [Move(f"put_user_page: ->page_mkwrite (filemap_invalidate_lock_shared), "
-                 f"folio_mark_dirty, folio_unlock, unpin (page {b.page})", c.goto(k, ""))]
+    return [Move(f"put_user_page: mmap_read_lock, ->page_mkwrite (filemap_invalidate_lock_shared), "
+                 f"folio_mark_dirty, folio_unlock, mmap_read_unlock, unpin (page {b.page})",
+                 c.goto(k, ""))]
 
 
 def _wake(k: KState, waiter: int) -> KState:

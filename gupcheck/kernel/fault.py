@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
 from .dirty import folio_mark_dirty
+from .locks import down_read, up_read
 from .state import BH_CLEAN, SUBBLOCKS, Folio, KState, Pte, replace
 
 
@@ -180,16 +181,18 @@ def stage_install(c: Ctx) -> Outcome:
     return [Move(func, c.goto(k, c.var("fret")))]
 
 
-FAULT_STAGES = {"fault:mkwrite": stage_mkwrite, "fault:install": stage_install}
+FAULT_STAGES = {"fault:mkwrite": stage_mkwrite, "fault:install": stage_install}  # + STORE_STAGES
 
 
 # --- the user operation: a CPU store -----------------------------------------------------------
 
 def store(c: Ctx) -> Outcome:
-    """("store", page, block, value): a CPU store through the shared mapping.
+    """("store", page, block, value): a CPU store through the mapping.
 
     Through a writable PTE it is one step, with no kernel involvement: the MMU sets the PTE
-    dirty bit.  Otherwise the store faults and is retried once the fault is handled.
+    dirty bit.  Otherwise the store faults (``do_user_addr_fault``: ``lock_mm_and_find_vma``
+    takes mmap_read_lock, held across the whole fault, ->page_mkwrite included) and is retried
+    once the fault is handled.
     """
     _, page, block, value = c.op
     k = c.k
@@ -204,4 +207,28 @@ def store(c: Ctx) -> Outcome:
             k = k.instant_write(page, (block,), value)
         return [Move(f"store {value} to page {page} block {block} (pte writable)",
                      c.finish(k))]
-    return fault_begin(c, k, page, ret="")
+    locked = down_read(k, c.name)
+    if isinstance(locked, Blocked):
+        return locked
+    return [Move(f"do_user_addr_fault(page {page}): lock_mm_and_find_vma (mmap_read_lock)",
+                 c.goto(locked, "st:fault"))]
+
+
+def stage_store_fault(c: Ctx) -> Outcome:
+    return fault_begin(c, c.k, c.op[1], ret="st:unlock", fail_stage="st:sigbus")
+
+
+def stage_store_unlock(c: Ctx) -> Outcome:
+    """The fault is handled: mmap_read_unlock; the store is retried."""
+    return [Move("mmap_read_unlock, return to user space (retry the store)",
+                 c.goto(up_read(c.k, c.name), ""))]
+
+
+def stage_store_sigbus(c: Ctx) -> Outcome:
+    k = up_read(c.k, c.name)
+    k = k.with_ghost(writing=frozenset(w for w in k.ghost.writing if w[2] != c.me))
+    return [Move("mmap_read_unlock, force_sig(SIGBUS)", c.finish(k, "SIGBUS"))]
+
+
+STORE_STAGES = {"st:fault": stage_store_fault, "st:unlock": stage_store_unlock,
+                "st:sigbus": stage_store_sigbus}

@@ -175,6 +175,9 @@ class KState:
     i_size: int = 0  # the file's size in pages (set from the scenario)
     inv_excl: str | None = None  # filemap_invalidate_lock held for writing (truncate)
     inv_shared: tuple[str, ...] = ()  # ... held for reading (->page_mkwrite)
+    mmap_writer: str | None = None  # the process's mmap_lock held for writing (munmap)
+    mmap_readers: tuple[str, ...] = ()  # ... held for reading (page faults)
+    mmap_queued: tuple[str, ...] = ()  # writers waiting for it (they block new readers)
     wb_err: int = 0  # errseq_t of the mapping: bumped by mapping_set_error
     wb_errno: str = "EIO"  # the error it records
     free_blocks: int = 0  # a COW filesystem's free space, in pages

@@ -16,6 +16,7 @@ from __future__ import annotations
 from .actor import Blocked, Ctx, Move, Outcome
 from .dax import DAX_STAGES
 from .fault import read_fault
+from .locks import down_write, down_write_queue, up_write
 from .rmap import clear_pte
 from .state import SUBBLOCKS, KState, replace
 
@@ -131,14 +132,34 @@ def load(c: Ctx) -> Outcome:
     return read_fault(c, k, page, ret="")
 
 
-TRUNCATE_STAGES = {"tr:unmap": stage_unmap, **DAX_STAGES}
 
 
 def munmap(c: Ctx) -> Outcome:
-    """("munmap", page): munmap of the page -> zap_pte_range; a GUP reference keeps the folio."""
+    """("munmap", page): __vm_munmap -> mmap_write_lock, unmap_region -> zap_pte_range,
+    mmap_write_unlock; a GUP reference keeps the folio.  If readers hold mmap_lock (a page
+    fault) the writer queues, and from then on new readers wait behind it (:mod:`.locks`)."""
+    k = down_write_queue(c.k, c.name)
+    if k.mmap_writer == c.name:
+        return _zap(c, k, "mmap_write_lock, ")
+    return [Move("munmap: mmap_write_lock: queued behind the readers", c.goto(k, "mu:wait"))]
+
+
+def stage_munmap_wait(c: Ctx) -> Outcome:
+    k = down_write(c.k, c.name)
+    if isinstance(k, Blocked):
+        return k
+    return _zap(c, k, "mmap_write_lock acquired, ")
+
+
+def _zap(c: Ctx, k: KState, how: str) -> Outcome:
     page = c.op[1]
-    if c.k.ptes[page] is None:
-        return [Move(f"munmap(page {page}): not mapped", c.finish(c.k, "munmap=0"))]
-    k, dirty = clear_pte(c.k, page, who=c.name)
-    return [Move(f"munmap: zap_pte_range(page {page})"
-                 + (", pte dirty -> folio_mark_dirty" if dirty else ""), c.finish(k, "munmap=0"))]
+    if k.ptes[page] is None:
+        return [Move(f"munmap(page {page}): {how}not mapped, mmap_write_unlock",
+                     c.finish(up_write(k, c.name), "munmap=0"))]
+    k, dirty = clear_pte(k, page, who=c.name)
+    return [Move(f"munmap: {how}zap_pte_range(page {page})"
+                 + (", pte dirty -> folio_mark_dirty" if dirty else "") + ", mmap_write_unlock",
+                 c.finish(up_write(k, c.name), "munmap=0"))]
+
+
+TRUNCATE_STAGES = {"tr:unmap": stage_unmap, "mu:wait": stage_munmap_wait, **DAX_STAGES}

@@ -1,0 +1,30 @@
+"""mmap_lock as an rwsem with writer preference (gupcheck.kernel.locks)."""
+
+from __future__ import annotations
+
+from gupcheck.kernel.actor import Blocked
+from gupcheck.kernel.locks import down_read, down_write, down_write_queue, up_read, up_write
+from gupcheck.kernel.state import initial_state
+
+
+def test_readers_share_and_a_free_lock_goes_to_a_writer_at_once() -> None:
+    k = initial_state(1, 3, cached=True, mapped=True)
+    k1 = down_read(k, "A")
+    k2 = down_read(k1, "B")
+    assert not isinstance(k2, Blocked) and k2.mmap_readers == ("A", "B")
+    w = down_write_queue(k, "W")
+    assert w.mmap_writer == "W" and isinstance(down_read(w, "A"), Blocked)
+
+
+def test_a_queued_writer_blocks_new_readers_and_gets_the_lock_when_readers_drain() -> None:
+    k = down_read(initial_state(1, 3, cached=True, mapped=True), "A")
+    assert not isinstance(k, Blocked)
+    k = down_write_queue(k, "W")
+    assert k.mmap_writer is None and k.mmap_queued == ("W",)
+    blocked = down_read(k, "B")
+    assert isinstance(blocked, Blocked) and blocked.holders == ("W",)
+    waiting = down_write(k, "W")
+    assert isinstance(waiting, Blocked) and waiting.holders == ("A",)
+    k = down_write(up_read(k, "A"), "W")
+    assert not isinstance(k, Blocked) and k.mmap_writer == "W" and k.mmap_queued == ()
+    assert up_write(k, "W").mmap_writer is None
