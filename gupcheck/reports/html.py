@@ -253,7 +253,10 @@ def trace_view(result: Result, model: Model[Any], *, view_id: str, title: str,
                 "i": st.index, "actor": st.actor, "func": func, "rest": rest,
                 "choice": rows[-1].choice, "label": st.label or "initial state",
                 "set": changed, "gone": gone,
-                "props": [list(p) for p in property_status(props_model, st.state)],
+                # only the properties that do not hold: most hold at most steps
+                "props": [[n, status, why] for n, (status, why)
+                          in enumerate(property_status(props_model, st.state))
+                          if status != "holds"],
                 "waits": waits,
             })
             prev = entries
@@ -344,7 +347,7 @@ def matrix_page(cells: Sequence[Cell], designs: Sequence[str],
                                         head=heading(model), verdict=verdict,
                                         props_model=model))
             links = _links(text, cell, ids)
-            line.append(MatrixCell(text, cell.verdict, links, ids[0] if ids else ""))
+            line.append(MatrixCell(text, cell.verdict, links, "#" + ids[0] if ids else ""))
         table.append((sc_name, line))
     legend = [(v.split()[0], k) for k, v in SHORT.items()]
     return _env().get_template("matrix.html.j2").render(

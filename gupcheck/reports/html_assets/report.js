@@ -99,8 +99,10 @@
     if (d.props.length) {
       p.appendChild(el("h4", null, "properties at this step"));
       var pt = el("table", "props");
+      var status = d.props.map(function () { return ["holds", ""]; });
+      st.props.forEach(function (e) { status[e[0]] = [e[1], e[2]]; });
       d.props.forEach(function (prop, k) {
-        var s = st.props[k];
+        var s = status[k];
         var tr = el("tr", "prop" + (s[0] === "holds" ? "" : " failing") +
                     (prop.name === d.property ? " checked" : ""));
         tr.dataset.property = prop.name;
