@@ -40,7 +40,8 @@ app = typer.Typer(
     help=("Model-check Linux page-pinning designs (get_user_pages / pin_user_pages against "
           "writeback, truncate, reclaim and fork).\n\n"
           "Exit codes: 0 holds, 1 violated/deadlock/starves, 2 usage error, 3 incomplete "
-          "(a limit was hit), 5 the model failed."),
+          "(a limit was hit), 4 the design refuses the request, 5 the model failed.\n\n"
+          "Example: gupcheck check dio-vs-reclaim --design linux-6.1 --html f1.html"),
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,

@@ -360,8 +360,8 @@ def test_an_unwritable_html_file_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_every_command_has_an_example_in_its_help() -> None:
-    for cmd in ("list", "check", "matrix", "replay", "demo", "demos"):
-        r = runner.invoke(app, [cmd, "--help"])
+    for cmd in ([], ["list"], ["check"], ["matrix"], ["replay"], ["demo"], ["demos"]):
+        r = runner.invoke(app, [*cmd, "--help"])
         assert r.exit_code == 0
         assert "Example: gupcheck" in r.output, cmd
     assert "--html" in runner.invoke(app, ["check", "--help"]).output

@@ -1,6 +1,6 @@
 /* gupcheck HTML reports: step through a trace, show the state of the selected step.
-   All data comes from the <script type="application/json" class="trace-data"> of each trace
-   section and is written with textContent only, never as markup. */
+   All data comes from each trace section's JSON block (script.trace-data) and is written
+   with textContent only, never as markup. */
 (function () {
   "use strict";
 
