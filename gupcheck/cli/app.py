@@ -25,6 +25,7 @@ from gupcheck.kernel.config import KernelConfig
 from gupcheck.kernel.properties import PROPERTIES
 from gupcheck.kernel.system import KernelModel, Scenario
 from gupcheck.lab import Cell, RefusalProbe, by_scenario, run_matrix
+from gupcheck.reports.html import matrix_page, trace_page
 from gupcheck.reports.json import result_to_dict
 from gupcheck.reports.kernel import render_kernel
 from gupcheck.reports.matrix import cell_text, to_json, to_markdown
@@ -39,7 +40,8 @@ app = typer.Typer(
     help=("Model-check Linux page-pinning designs (get_user_pages / pin_user_pages against "
           "writeback, truncate, reclaim and fork).\n\n"
           "Exit codes: 0 holds, 1 violated/deadlock/starves, 2 usage error, 3 incomplete "
-          "(a limit was hit), 5 the model failed."),
+          "(a limit was hit), 4 the design refuses the request, 5 the model failed.\n\n"
+          "Example: gupcheck check dio-vs-reclaim --design linux-6.1 --html f1.html"),
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
@@ -180,6 +182,7 @@ def check_scenario(
     seed: Annotated[int, typer.Option(help="Seed for random walks.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     trace_out: Annotated[Optional[Path], typer.Option(help="Also write the result and its trace as JSON, for `gupcheck replay`.")] = None,  # noqa: UP007,E501
+    html: Annotated[Optional[Path], typer.Option("--html", help="Also write the trace as a self-contained HTML page: one lane per actor, step through it and see the state.")] = None,  # noqa: UP007,E501
     scenario_dir: ScenarioDirs = None,
 ) -> None:
     """Check one scenario under one design; print the verdict and the shortest trace.
@@ -188,6 +191,8 @@ def check_scenario(
     refuses the scenario's request (with its errno), 5 the model failed.
 
     Example: gupcheck check dio-vs-reclaim --design linux-6.1 --property dirty-has-backing
+
+    Example: gupcheck check dio-vs-reclaim --design linux-6.1 --html f1.html
     """
     sc = _scenario(scenario, scenario_dir)
     cfg = _design(design)
@@ -197,6 +202,8 @@ def check_scenario(
     limits = Limits(max_states=max_states, max_seconds=max_seconds)
     probe = check(RefusalProbe(sc, cfg, ()), limits=limits, liveness=False)
     if probe.verdict is Verdict.VIOLATED:
+        if html:
+            _write(html, trace_page(probe, KernelModel(sc, cfg), verdict="refused"))
         _emit_refused(probe, sc, cfg, as_json)
         raise typer.Exit(exitcodes.REFUSED)
     model = KernelModel(sc, cfg, prop or None)
@@ -208,6 +215,8 @@ def check_scenario(
     if trace_out:
         trace_out.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n",
                              encoding="utf-8")
+    if html:
+        _write(html, trace_page(result, model))
     if as_json:
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
     else:
@@ -251,6 +260,14 @@ def replay_trace(
     raise typer.Exit(exitcodes.FAILED if done.reproduced else exitcodes.NOT_REPRODUCED)
 
 
+def _write(path: Path, text: str) -> None:
+    """Write a report file; a path that cannot be written is a usage error, not a traceback."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise usage_error(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 def _emit_refused(probe: Result, sc: Scenario, cfg: KernelConfig, as_json: bool) -> None:
     errno = probe.message
     if as_json:
@@ -270,13 +287,14 @@ class Format(str, enum.Enum):
     table = "table"
     markdown = "markdown"
     json = "json"
+    html = "html"
 
 
 @app.command("matrix")
 def matrix(
     designs: Annotated[Optional[str], typer.Option(help="Comma-separated designs (default: all).")] = None,  # noqa: UP007,E501
     scenarios: Annotated[Optional[str], typer.Option(help="Comma-separated scenarios (default: all).")] = None,  # noqa: UP007,E501
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format; html is one self-contained page with every counterexample.")] = Format.table,  # noqa: E501
     out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of stdout.")] = None,  # noqa: UP007,E501
     max_states: Annotated[int, typer.Option(min=1, help="Per-run state limit (the cell is incomplete beyond it).")] = 2_000_000,  # noqa: E501
     max_seconds: Annotated[float, typer.Option(min=0, help="Per-run time limit in seconds.")] = 600.0,  # noqa: E501
@@ -289,6 +307,8 @@ def matrix(
     counterexample; `gupcheck check SCENARIO --design DESIGN --property NAME` prints the trace.
 
     Example: gupcheck matrix --format markdown --out docs/matrix.md
+
+    Example: gupcheck matrix --designs linux-6.1,linux-6.12 --format html --out matrix.html
     """
     known = _scenarios(scenario_dir)
     scs = [s.strip() for s in scenarios.split(",")] if scenarios else list(known)
@@ -310,6 +330,8 @@ def matrix(
         text = json.dumps(to_json(cells), ensure_ascii=False, indent=1) + "\n"
     elif fmt is Format.markdown:
         text = to_markdown(cells, ds)
+    elif fmt is Format.html:
+        text = matrix_page(cells, ds, known, {d: DESIGNS[d] for d in ds})
     else:
         table = Table("scenario", *ds, title="gupcheck verdict matrix", show_lines=True)
         for sc, row in by_scenario(cells).items():
@@ -319,7 +341,7 @@ def matrix(
             console.print(table)
         text = cap.get()
     if out:
-        out.write_text(text, encoding="utf-8")
+        _write(out, text)
     else:
         sys.stdout.write(text)
 

@@ -12,10 +12,20 @@ KERNEL_ASSUMPTIONS = ("Model assumptions: every step is atomic and sequentially 
                       "write_protect_seq) are modelled at the level of their documented protocol.")
 
 
+def explanation(result: Result) -> str | None:
+    """What the violated property protects and which real failure it stands for; shared by the
+    text and HTML reports so that both say the same thing."""
+    # a liveness property is checked per thread: "writeback-progress (CPU0 app)"
+    info = PROPERTIES.get((result.property or "").split(" (")[0])
+    if info is None:
+        return None
+    return f"Property {info.name} ({info.objective}): {info.summary}.\n  {info.explain}"
+
+
+def heading(model: KernelModel) -> str:
+    return f"Scenario {model.scenario.name} under {model.cfg.name}: {model.scenario.description}"
+
+
 def render_kernel(result: Result, model: KernelModel) -> str:
-    info = PROPERTIES.get(result.property or "")
-    explain = None
-    if info is not None:
-        explain = f"Property {info.name} ({info.objective}): {info.summary}.\n  {info.explain}"
-    head = f"Scenario {model.scenario.name} under {model.cfg.name}: {model.scenario.description}"
-    return render(result, heading=head, explain=explain, assumptions=KERNEL_ASSUMPTIONS)
+    return render(result, heading=heading(model), explain=explanation(result),
+                  assumptions=KERNEL_ASSUMPTIONS)

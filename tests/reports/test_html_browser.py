@@ -1,0 +1,156 @@
+"""The HTML reports in a real browser (headless Chromium through Selenium): step through a
+trace and read the panel; follow a matrix cell's link to its trace.
+
+Skipped, with the reason, only when no Chromium or chromedriver is installed (Debian:
+``apt-get install chromium chromium-driver``; ``.ci/run`` installs them when apt works).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+
+from gupcheck.designs import DESIGNS
+from gupcheck.engine import check
+from gupcheck.kernel.system import KernelModel
+from gupcheck.lab import run_matrix
+from gupcheck.reports.html import matrix_page, trace_page
+from gupcheck.scenarios import SCENARIOS
+
+
+def _find(*names: str) -> str | None:
+    for name in names:
+        found = shutil.which(name) or (name if Path(name).is_file() else None)
+        if found:
+            return found
+    return None
+
+
+CHROMIUM = _find("chromium", "chromium-browser", "google-chrome", "/usr/lib/chromium/chromium")
+CHROMEDRIVER = _find("chromedriver", "/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None or CHROMEDRIVER is None,
+    reason="no Chromium/chromedriver installed (apt-get install chromium chromium-driver)")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM or ""
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1400,1000"):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _panel(root: WebDriver | WebElement) -> WebElement:
+    return root.find_element(By.CSS_SELECTOR, ".panel")
+
+
+def _func(root: WebDriver | WebElement) -> str:
+    return _panel(root).find_element(By.CSS_SELECTOR, ".who .func").text
+
+
+def _changed(root: WebDriver | WebElement) -> list[str]:
+    return [tr.get_attribute("data-field") for tr in
+            _panel(root).find_elements(By.CSS_SELECTOR, "table.state tr.changed")]
+
+
+def _status(root: WebDriver | WebElement, prop: str) -> str:
+    row = _panel(root).find_element(By.CSS_SELECTOR, f'tr.prop[data-property="{prop}"]')
+    return row.get_attribute("data-status") or ""
+
+
+def _errors(driver: WebDriver) -> list[str]:
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_stepping_through_a_trace_shows_each_steps_state(browser: WebDriver,
+                                                         tmp_path: Path) -> None:
+    model = KernelModel(SCENARIOS["dio-vs-reclaim"], DESIGNS["linux-6.1"], ["dirty-has-backing"])
+    page = tmp_path / "f1.html"
+    page.write_text(trace_page(check(model), model), encoding="utf-8")
+    browser.get(page.as_uri())
+    assert "Step 0 of 15" in _panel(browser).text  # the initial state is selected
+    rows = browser.find_elements(By.CSS_SELECTOR, "tr.step")
+    assert len(rows) == 16
+
+    rows[13].click()  # kswapd strips the buffers
+    assert "selected" in (rows[13].get_attribute("class") or "")
+    assert _func(browser) == "filemap_release_folio"
+    assert "kswapd" in _panel(browser).find_element(By.CSS_SELECTOR, ".who .actor").text
+    changed = _changed(browser)
+    assert "page 0 flags" in changed and "folio #0 buffers" in changed
+    assert "page 0 data" not in changed
+    flags = _panel(browser).find_element(By.CSS_SELECTOR, 'tr.changed[data-field="page 0 flags"]')
+    assert flags.find_element(By.CSS_SELECTOR, ".old").text == "locked private isolated"
+    assert flags.find_element(By.CSS_SELECTOR, ".new").text == "locked isolated"
+    # the highlight is visible, not only a class name
+    assert flags.find_element(By.CSS_SELECTOR, "td").value_of_css_property(
+        "background-color") not in ("rgba(0, 0, 0, 0)", "transparent")
+    assert _status(browser, "dirty-has-backing") == "holds"
+
+    browser.find_element(By.CSS_SELECTOR, "button.next").click()
+    assert _func(browser) == "__remove_mapping"
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_DOWN)
+    assert "Step 15 of 15" in _panel(browser).text
+    assert _func(browser) == "bio_set_pages_dirty"
+    assert _status(browser, "dirty-has-backing") == "violated"
+    assert "VIOLATED — dirty-has-backing" in _panel(browser).find_element(
+        By.CSS_SELECTOR, ".failure").text
+    assert "page 0 flags" in _changed(browser)
+    ghost = _panel(browser).find_element(By.CSS_SELECTOR,
+                                         'tr.changed[data-field="ghost.violations"] .new')
+    assert "dirty-has-backing" in (ghost.get_attribute("textContent") or "")
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_DOWN)  # already the last
+    assert "Step 15 of 15" in _panel(browser).text
+    browser.find_element(By.CSS_SELECTOR, "button.prev").click()
+    assert _status(browser, "dirty-has-backing") == "holds"
+    assert not _panel(browser).find_elements(By.CSS_SELECTOR, ".failure")
+    assert _errors(browser) == []
+
+
+def test_a_matrix_cells_link_opens_its_trace(browser: WebDriver, tmp_path: Path) -> None:
+    designs = ["linux-6.1", "linux-6.12"]
+    cells = run_matrix([SCENARIOS["dio-vs-reclaim"]], [DESIGNS[d] for d in designs])
+    page = tmp_path / "m.html"
+    page.write_text(matrix_page(cells, designs, SCENARIOS, DESIGNS), encoding="utf-8")
+    browser.get(page.as_uri())
+    sections = browser.find_elements(By.CSS_SELECTOR, "section.trace")
+    assert sections and not any(s.is_displayed() for s in sections)  # only on demand
+
+    cell = browser.find_elements(By.CSS_SELECTOR, "td.cell")[0]  # dio-vs-reclaim × linux-6.1
+    assert cell.get_attribute("data-verdict") == "violated"
+    link = next(a for a in cell.find_elements(By.TAG_NAME, "a") if a.text.startswith("P2b@"))
+    link.click()
+    target = browser.find_element(By.ID, link.get_attribute("href").split("#")[1])
+    assert target.is_displayed()
+    assert [s for s in sections if s.is_displayed()] == [target]
+    assert "dio-vs-reclaim under linux-6.1 — dirty-has-backing" in target.find_element(
+        By.CSS_SELECTOR, ".title").text
+    steps = target.find_elements(By.CSS_SELECTOR, "tr.step")
+    assert len(steps) - 1 == int(link.text.split("@")[1])
+    assert "Step 0 of" in _panel(target).text  # the viewer started on this trace
+    steps[-1].click()
+    assert _func(target) == "bio_set_pages_dirty"
+    assert _status(target, "dirty-has-backing") == "violated"
+    target.find_element(By.TAG_NAME, "button").send_keys(Keys.ARROW_UP)
+    assert _status(target, "dirty-has-backing") == "holds"
+
+    browser.find_element(By.LINK_TEXT, "↑ back to the matrix").click()
+    assert not target.is_displayed()
+    assert _errors(browser) == []
