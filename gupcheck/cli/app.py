@@ -101,6 +101,7 @@ def demo(
     checkpoint_every: opts.CheckpointEveryOpt = opts.DEFAULT_CHECKPOINT_EVERY,
     resume: opts.ResumeOpt = None,
     bitstate: opts.BitstateOpt = None,
+    workers: opts.WorkersOpt = 1,
 ) -> None:
     """Check one of the classic demo models and print the verdict and trace.
 
@@ -111,7 +112,8 @@ def demo(
     model = DEMOS[name][0]()
     limits = Limits(max_states=max_states, max_depth=max_depth, max_seconds=max_seconds,
                     max_memory_bytes=max_memory * 2**20 if max_memory else None)
-    search = opts.search_kwargs(strategy.value, checkpoint, checkpoint_every, resume, bitstate)
+    search = opts.search_kwargs(strategy.value, checkpoint, checkpoint_every, resume, bitstate,
+                                workers)
     with ProgressDisplay(name, enabled=None if not as_json else False) as progress, \
             opts.checkpoint_errors():
         result = check(model, strategy=strategy.value, exact=exact, limits=limits,
@@ -192,6 +194,7 @@ def check_scenario(
     checkpoint_every: opts.CheckpointEveryOpt = opts.DEFAULT_CHECKPOINT_EVERY,
     resume: opts.ResumeOpt = None,
     bitstate: opts.BitstateOpt = None,
+    workers: opts.WorkersOpt = 1,
 ) -> None:
     """Check one scenario under one design; print the verdict and the shortest trace.
 
@@ -207,7 +210,8 @@ def check_scenario(
     if bad:
         raise usage_error(f"unknown property {bad[0]!r}; choose from: {', '.join(PROPERTIES)}")
     limits = Limits(max_states=max_states, max_seconds=max_seconds)
-    search = opts.search_kwargs(strategy.value, checkpoint, checkpoint_every, resume, bitstate)
+    search = opts.search_kwargs(strategy.value, checkpoint, checkpoint_every, resume, bitstate,
+                                workers)
     probe = check(RefusalProbe(sc, cfg, ()), limits=limits, liveness=False)
     if probe.verdict is Verdict.VIOLATED:
         _emit_refused(probe, sc, cfg, as_json)

@@ -32,6 +32,10 @@ BitstateOpt = Annotated[Optional[str], typer.Option(  # noqa: UP007
     "--bitstate", help="BFS: SPIN-style bitstate hashing with this many bits (a power of two: "
     "2^27, 16M, 134217728); approximate, far less memory.")]
 
+WorkersOpt = Annotated[int, typer.Option(
+    "--workers", min=1, help="BFS: expand each level in this many processes (same counts and "
+    "traces as one).")]
+
 DEFAULT_CHECKPOINT_EVERY = DEFAULT_EVERY
 
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}
@@ -53,7 +57,8 @@ def parse_bits(text: str) -> int:
 
 
 def search_kwargs(strategy: str, checkpoint: Path | None, checkpoint_every: float,
-                  resume: Path | None, bitstate: str | None) -> dict[str, Any]:
+                  resume: Path | None, bitstate: str | None,
+                  workers: int = 1) -> dict[str, Any]:
     """The keyword arguments of :func:`gupcheck.engine.check` for these options.
 
     Raises :class:`typer.Exit` with the usage exit code for options that cannot work.
@@ -64,7 +69,10 @@ def search_kwargs(strategy: str, checkpoint: Path | None, checkpoint_every: floa
         bits = parse_bits(bitstate) if bitstate else None
     except ValueError as err:
         raise _exit(str(err), exitcodes.USAGE) from None
-    out: dict[str, Any] = {}
+    if workers > 1 and (strategy != "bfs" or checkpoint or resume or bitstate):
+        raise _exit("--workers needs --strategy bfs, without --checkpoint, --resume or "
+                    "--bitstate", exitcodes.USAGE)
+    out: dict[str, Any] = {"workers": workers} if workers > 1 else {}
     if checkpoint or resume:
         out.update(checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
     if bits:

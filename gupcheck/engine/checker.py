@@ -22,7 +22,7 @@ def check(model: Any, *, strategy: Strategy = "bfs", exact: bool = False,
           seed: int = 0, progress: ProgressFn | None = None, keep_going: bool = False,
           checkpoint: str | PathLike[str] | None = None,
           checkpoint_every: float = DEFAULT_EVERY, resume: str | PathLike[str] | None = None,
-          bitstate: int | None = None, bitstate_hashes: int = 3) -> Result:
+          bitstate: int | None = None, bitstate_hashes: int = 3, workers: int = 1) -> Result:
     """Check every invariant (and, with BFS, every liveness property) of ``model``.
 
     * ``bfs`` — exhaustive; a counterexample is a shortest one.
@@ -41,10 +41,17 @@ def check(model: Any, *, strategy: Strategy = "bfs", exact: bool = False,
     :class:`~.checkpoint.CheckpointError`); ``bitstate`` (bits, a power of two) swaps the visited
     set for SPIN-style bitstate hashing, an approximate search (``Result.approximate``) whose
     liveness is not checked, since the liveness pass would store every state anyway.
+
+    ``workers`` > 1: BFS over that many processes (:mod:`.parallel`), with the same counts and
+    the same traces as one process; fingerprints only, no checkpoints or keep_going yet.
     """
     if strategy != "bfs" and (checkpoint or resume or bitstate):
         raise ValueError("checkpoints and bitstate hashing need breadth-first search")
-    search = {"checkpoint": checkpoint, "checkpoint_every": checkpoint_every, "resume": resume,
+    if workers > 1 and (strategy != "bfs" or exact or keep_going or checkpoint or resume
+                        or bitstate):
+        raise ValueError("parallel search (workers > 1) is breadth-first with fingerprints, "
+                         "without exact, keep_going, checkpoints or bitstate")
+    search = {"workers": workers, "checkpoint": checkpoint, "checkpoint_every": checkpoint_every, "resume": resume,
               "bitstate": bitstate, "bitstate_hashes": bitstate_hashes}
     with gc_paused():
         return _check(model, strategy, exact, limits, liveness, walks, seed, progress,
@@ -73,7 +80,12 @@ def _check(model: Any, strategy: str, exact: bool, limits: Limits, liveness: boo
            search: dict[str, Any]) -> Result:
     if keep_going and strategy != "bfs":
         raise ValueError("keep_going needs breadth-first search")
-    if strategy == "bfs":
+    workers = search.pop("workers")
+    if strategy == "bfs" and workers > 1:
+        from .parallel import parallel_bfs
+
+        result = parallel_bfs(model, workers=workers, limits=limits, progress=progress)
+    elif strategy == "bfs":
         result = bfs(model, exact=exact, limits=limits, progress=progress, keep_going=keep_going,
                      **search)
         if search["bitstate"]:

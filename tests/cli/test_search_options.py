@@ -76,3 +76,16 @@ def test_bad_options_are_usage_errors() -> None:
                                        ("1024", 1024), ("1_048_576", 2**20), ("4g", 2**32)])
 def test_bit_counts_are_read_as_written(text: str, bits: int) -> None:
     assert parse_bits(text) == bits
+
+
+def test_workers_give_the_one_process_answer_on_the_command_line() -> None:
+    code1, one = _json(["demo", "lost-update-3x2"])
+    code2, two = _json(["demo", "lost-update-3x2", "--workers", "2"])
+    assert code1 == code2 == 1
+    assert [s["label"] for s in two["trace"]] == [s["label"] for s in one["trace"]]
+    assert "parallel: 2 worker processes" in two["notes"]
+    code, held = _json(["check", "dio-vs-reclaim", "--design", "linux-6.12", "--property",
+                        "dirty-has-backing", "--workers", "2"])
+    assert (code, held["verdict"]) == (0, "holds")
+    assert runner.invoke(app, ["demo", "peterson", "--workers", "2", "--bitstate",
+                               "2^20"]).exit_code == 2
