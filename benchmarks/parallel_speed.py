@@ -8,6 +8,8 @@ whole state space (the model's property is switched off, so search order decides
 must report the same distinct-state and transition counts as the 1-worker run.  ``workers=1`` is
 the ordinary single-process BFS, the baseline.  Prints states/s per row and the ratio to 1
 worker, plus the machine's load average, since other work on the machine skews every figure.
+``cpu s`` is the CPU time of the run and its worker processes: ``1-worker cpu / (cpu / workers)``
+is the speed-up the run would reach on otherwise idle cores (the parallel overhead shows in it).
 """
 
 from __future__ import annotations
@@ -32,10 +34,14 @@ def _child(n: int, k: int, workers: int) -> None:
         def invariants(self) -> tuple:
             return ()
 
+    import resource
+
     r = check(WholeSpace(n, k), workers=workers)
     s = r.stats
+    cpu = sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                resource.getrusage(resource.RUSAGE_CHILDREN)))
     print(json.dumps({"states": s.distinct, "transitions": s.generated, "seconds": s.seconds,
-                      "verdict": r.verdict.value}))
+                      "cpu": cpu, "verdict": r.verdict.value}))
 
 
 def main() -> None:
@@ -53,7 +59,7 @@ def main() -> None:
           f"{platform.machine()}, Python {platform.python_version()}, "
           f"load average before: {os.getloadavg()[0]:.2f}")
     print(f"{'workers':>8}{'states':>12}{'transitions':>14}{'seconds':>9}{'states/s':>11}"
-          f"{'vs 1':>7}")
+          f"{'vs 1':>7}{'cpu s':>8}{'idle-core bound':>17}")
     base = None
     for w in counts:
         proc = subprocess.run([sys.executable, __file__, "--child", str(w), "--n", str(args.n),
@@ -68,7 +74,8 @@ def main() -> None:
         same = "" if (r["states"], r["transitions"]) == (base["states"], base["transitions"]) \
             else "  DIFFERENT COUNTS"
         print(f"{w:>8}{r['states']:>12,}{r['transitions']:>14,}{r['seconds']:>9.2f}{sps:>11,.0f}"
-              f"{sps / (base['states'] / base['seconds']):>6.2f}x{same}")
+              f"{sps / (base['states'] / base['seconds']):>6.2f}x{r['cpu']:>8.1f}"
+              f"{base['cpu'] / (r['cpu'] / w):>16.2f}x{same}")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
