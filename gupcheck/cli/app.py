@@ -34,6 +34,7 @@ from gupcheck.reports.text import render
 from gupcheck.scenarios import SCENARIOS, ScenarioError, load_dir, resolve
 
 from . import exitcodes
+from . import search_options as opts
 
 app = typer.Typer(
     name="gupcheck",
@@ -98,6 +99,11 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed for random walks.")] = 0,
     liveness: Annotated[bool, typer.Option(help="Also check liveness properties (BFS).")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    checkpoint: opts.CheckpointOpt = None,
+    checkpoint_every: opts.CheckpointEveryOpt = opts.DEFAULT_CHECKPOINT_EVERY,
+    resume: opts.ResumeOpt = None,
+    bitstate: opts.BitstateOpt = None,
+    workers: opts.WorkersOpt = 1,
 ) -> None:
     """Check one of the classic demo models and print the verdict and trace.
 
@@ -108,9 +114,12 @@ def demo(
     model = DEMOS[name][0]()
     limits = Limits(max_states=max_states, max_depth=max_depth, max_seconds=max_seconds,
                     max_memory_bytes=max_memory * 2**20 if max_memory else None)
-    with ProgressDisplay(name, enabled=None if not as_json else False) as progress:
+    search = opts.search_kwargs(strategy.value, checkpoint, checkpoint_every, resume, bitstate,
+                                workers)
+    with ProgressDisplay(name, enabled=None if not as_json else False) as progress, \
+            opts.checkpoint_errors():
         result = check(model, strategy=strategy.value, exact=exact, limits=limits,
-                       liveness=liveness, walks=walks, seed=seed, progress=progress)
+                       liveness=liveness, walks=walks, seed=seed, progress=progress, **search)
     if as_json:
         sys.stdout.write(json.dumps(result_to_dict(result), ensure_ascii=False) + "\n")
     else:
@@ -184,11 +193,17 @@ def check_scenario(
     trace_out: Annotated[Optional[Path], typer.Option(help="Also write the result and its trace as JSON, for `gupcheck replay`.")] = None,  # noqa: UP007,E501
     html: Annotated[Optional[Path], typer.Option("--html", help="Also write the trace as a self-contained HTML page: one lane per actor, step through it and see the state.")] = None,  # noqa: UP007,E501
     scenario_dir: ScenarioDirs = None,
+    checkpoint: opts.CheckpointOpt = None,
+    checkpoint_every: opts.CheckpointEveryOpt = opts.DEFAULT_CHECKPOINT_EVERY,
+    resume: opts.ResumeOpt = None,
+    bitstate: opts.BitstateOpt = None,
+    workers: opts.WorkersOpt = 1,
 ) -> None:
     """Check one scenario under one design; print the verdict and the shortest trace.
 
     Exit codes: 0 holds, 1 violated/deadlock/starves, 2 usage error, 3 incomplete, 4 the design
-    refuses the scenario's request (with its errno), 5 the model failed.
+    refuses the scenario's request (with its errno), 5 the model failed, 7 the --resume
+    checkpoint is unusable (another model, design, scenario or search; corrupt).
 
     Example: gupcheck check dio-vs-reclaim --design linux-6.1 --property dirty-has-backing
 
@@ -200,6 +215,8 @@ def check_scenario(
     if bad:
         raise usage_error(f"unknown property {bad[0]!r}; choose from: {', '.join(PROPERTIES)}")
     limits = Limits(max_states=max_states, max_seconds=max_seconds)
+    search = opts.search_kwargs(strategy.value, checkpoint, checkpoint_every, resume, bitstate,
+                                workers)
     probe = check(RefusalProbe(sc, cfg, ()), limits=limits, liveness=False)
     if probe.verdict is Verdict.VIOLATED:
         if html:
@@ -207,9 +224,10 @@ def check_scenario(
         _emit_refused(probe, sc, cfg, as_json)
         raise typer.Exit(exitcodes.REFUSED)
     model = KernelModel(sc, cfg, prop or None)
-    with ProgressDisplay(model.name, enabled=None if not as_json else False) as progress:
+    with ProgressDisplay(model.name, enabled=None if not as_json else False) as progress, \
+            opts.checkpoint_errors():
         result = check(model, strategy=strategy.value, limits=limits, walks=walks, seed=seed,
-                       progress=progress)
+                       progress=progress, **search)
     data = {"scenario": sc.name, "design": design, "errno": None,
             "properties": list(model.properties), **result_to_dict(result)}
     if trace_out:

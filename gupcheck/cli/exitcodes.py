@@ -9,6 +9,7 @@ INCOMPLETE = 3  # a limit was hit, or a simulation found nothing (no proof)
 REFUSED = 4  # the design refused the application's request (kernel scenarios)
 MODEL_ERROR = 5  # the model itself raised or returned an unusable state
 NOT_REPRODUCED = 6  # replay: the model has changed and the trace no longer shows the failure
+CHECKPOINT = 7  # --resume: the checkpoint is unreadable, corrupt, or of another model or search
 
 BY_VERDICT = {
     Verdict.HOLDS: HOLDS,

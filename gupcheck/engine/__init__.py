@@ -7,12 +7,13 @@ Public API::
 """
 
 from .checker import check
+from .checkpoint import CheckpointError
 from .errors import ModelError
 from .limits import Limits
 from .model import Eventually, Invariant, Label, LeadsTo, Model, Wait
 from .result import Result, Stats, Step, Trace, Verdict
 
 __all__ = [
-    "Eventually", "Invariant", "Label", "LeadsTo", "Limits", "Model", "ModelError", "Result",
+    "CheckpointError", "Eventually", "Invariant", "Label", "LeadsTo", "Limits", "Model", "ModelError", "Result",
     "Stats", "Step", "Trace", "Verdict", "Wait", "check",
 ]

@@ -14,6 +14,12 @@ parent of every state — and so every trace — is the same on every run.
 Why the trace is shortest: every state of depth ``d`` is found (and its invariants checked) while
 level ``d - 1`` is expanded, before any state of depth ``d + 1``.  The first violation found is
 therefore at minimal depth; the same holds for deadlocks, found when their level is expanded.
+
+Between two chunks everything the search knows is consistent (visited set, parent records,
+frontier, next frontier so far, counters), which is where checkpoints are taken
+(:mod:`.checkpoint`): a resumed search continues with the next chunk, exactly as if it had never
+stopped.  With ``bitstate`` the visited set is a bit array (:class:`~.visited.BitstateSet`) and
+the search becomes approximate: it may skip states, so "holds" is no longer a proof.
 """
 
 from __future__ import annotations
@@ -22,16 +28,18 @@ import operator
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
+from os import PathLike
 from typing import Any
 
 import numpy as np
 
+from . import checkpoint as ckpt
 from .errors import ModelError
 from .fingerprint import collision_probability
 from .limits import Budget, Limits, peak_rss_bytes
 from .result import Result, Stats, Trace, Verdict, error_result
 from .runtime import Context, Path
-from .visited import ExactSet, FingerprintTable
+from .visited import BitstateSet, ExactSet, FingerprintTable
 from .waitfor import describe_cycle
 
 ProgressFn = Callable[[int, int, int, int, float], None]  # distinct, generated, depth, queue, s
@@ -90,15 +98,30 @@ class _Levels:
 
 def bfs(model: Any, *, exact: bool = False, limits: Limits = Limits(),
         progress: ProgressFn | None = None, check_deadlock: bool = True,
-        keep_going: bool = False) -> Result:
+        keep_going: bool = False, checkpoint: str | PathLike[str] | None = None,
+        checkpoint_every: float = ckpt.DEFAULT_EVERY, resume: str | PathLike[str] | None = None,
+        bitstate: int | None = None, bitstate_hashes: int = 3) -> Result:
     """Breadth-first search.  ``keep_going`` (TLC's ``-continue``): do not stop at the first
     violation; explore everything and report the first — shortest — counterexample of every
-    property that fails (``Result.findings``), the first deadlock included."""
+    property that fails (``Result.findings``), the first deadlock included.
+
+    ``checkpoint``: write the search's progress to this file every ``checkpoint_every`` seconds
+    (``0``: after every chunk) and when a limit stops it; ``resume``: continue from such a file
+    (raises :class:`~.checkpoint.CheckpointError` if it belongs to another model or search).
+    ``bitstate``: use a bit array of that many bits (a power of two) with ``bitstate_hashes``
+    bits per state as the visited set: approximate, see :class:`~.visited.BitstateSet`.
+    """
+    if bitstate is not None and exact:
+        raise ValueError("bitstate and exact are alternative visited sets; choose one")
     try:
         ctx = Context(model, exact=exact)
     except ModelError as err:
         return error_result(model, "bfs", exact, err)
-    search = _Search(ctx, limits, progress, check_deadlock, keep_going)
+    search = _Search(ctx, limits, progress, check_deadlock, keep_going,
+                     store=BitstateSet(bitstate, bitstate_hashes) if bitstate else None)
+    search.checkpoint = checkpoint
+    search.checkpoint_every = checkpoint_every
+    search.resume = resume
     try:
         return search.run()
     except ModelError as err:
@@ -107,7 +130,8 @@ def bfs(model: Any, *, exact: bool = False, limits: Limits = Limits(),
 
 class _Search:
     def __init__(self, ctx: Context, limits: Limits, progress: ProgressFn | None,
-                 check_deadlock: bool, keep_going: bool = False) -> None:
+                 check_deadlock: bool, keep_going: bool = False,
+                 store: BitstateSet | None = None) -> None:
         self.ctx = ctx
         self.keep_going = keep_going
         self.findings: list[Result] = []
@@ -116,56 +140,80 @@ class _Search:
         self.progress = progress
         self.check_deadlock = check_deadlock
         self.budget = Budget(limits)
-        self.store: FingerprintTable | ExactSet = ExactSet() if ctx.exact else FingerprintTable()
+        self.store: FingerprintTable | ExactSet | BitstateSet = (
+            store if store is not None else ExactSet() if ctx.exact else FingerprintTable())
         self.levels = _Levels()
         self.inits: list[Any] = []
         self.coverage: Counter[str] = Counter()
         self.generated = 0
         self.depth = 0
         self.last_progress = 0.0
+        self.checkpoint: str | PathLike[str] | None = None
+        self.checkpoint_every = ckpt.DEFAULT_EVERY
+        self.resume: str | PathLike[str] | None = None
+        self.next_checkpoint = 0.0
+        self.identity = ""
+        self.extra_notes: list[str] = []
 
     # --- the search ------------------------------------------------------------------------------
 
     def run(self) -> Result:
         ctx = self.ctx
         self.inits = ctx.init_states()
-        keys = [ctx.key(s) for s in self.inits]
-        self.generated = len(keys)
-        fresh = np.flatnonzero(self.store.add_many(keys))
-        self.levels.open()
-        self.levels.add(fresh, np.zeros(len(fresh), dtype=np.uint16))
-        self.levels.close()
-        frontier = [self.inits[i] for i in fresh.tolist()]
-        found = self._check_batch(frontier, 0, 0)
-        if found:
-            return found
+        if self.checkpoint is not None or self.resume is not None:
+            self.identity = ckpt.model_identity(ctx, self._settings())
+        frontier_next: list[Any] | None = None  # None: the level has not been opened yet
+        start = 0
+        if self.resume is not None:
+            frontier, start, frontier_next = self._restore(ckpt.read(self.resume, self.identity))
+        else:
+            keys = [ctx.key(s) for s in self.inits]
+            self.generated = len(keys)
+            fresh = np.flatnonzero(self.store.add_many(keys))
+            self.levels.open()
+            self.levels.add(fresh, np.zeros(len(fresh), dtype=np.uint16))
+            self.levels.close()
+            frontier = [self.inits[i] for i in fresh.tolist()]
+            found = self._check_batch(frontier, 0, 0)
+            if found:
+                return found
+        self.next_checkpoint = self.budget.seconds() + self.checkpoint_every
 
         while frontier:
-            if self.limits.max_depth is not None and self.depth >= self.limits.max_depth:
-                if any(self._has_successor(s, self.depth, i) for i, s in enumerate(frontier)):
-                    return self.incomplete(f"max-depth ({self.limits.max_depth})")
-                break
-            frontier_next: list[Any] = []
-            self.levels.open()
-            for base in range(0, len(frontier), CHUNK):
+            if frontier_next is None:
+                if self.limits.max_depth is not None and self.depth >= self.limits.max_depth:
+                    if any(self._has_successor(s, self.depth, i) for i, s in enumerate(frontier)):
+                        return self.incomplete(f"max-depth ({self.limits.max_depth})")
+                    break
+                frontier_next = []
+                self.levels.open()
+            for base in range(start, len(frontier), CHUNK):
                 found = self._expand_chunk(frontier, base, frontier_next)
                 if found:
                     return found
                 more = base + CHUNK < len(frontier) or frontier_next
                 bound = self.budget.exceeded(len(self.store))
                 if bound and more:
+                    if self.checkpoint is not None:
+                        self._save(frontier, base + CHUNK, frontier_next)
                     return self.incomplete(bound)
+                if self.checkpoint is not None and self.budget.seconds() >= self.next_checkpoint:
+                    self._save(frontier, base + CHUNK, frontier_next)
                 self._report_progress(len(frontier) - base - CHUNK + len(frontier_next))
             self.levels.close()
-            frontier = frontier_next
+            frontier, frontier_next, start = frontier_next, None, 0
             if frontier:
                 self.depth += 1
         if self.findings:
             first = self.findings[0]
             return replace(first, stats=self.stats(), findings=tuple(self.findings),
+                           approximate=self.approximate(),
                            coverage=dict(sorted(self.coverage.items())),
                            unfired=tuple(a for a in self.ctx.declared_actions
                                          if a not in self.coverage))
+        if isinstance(self.store, BitstateSet):
+            return self.finish(Verdict.HOLDS, None, "no violation in the states reached; bitstate "
+                               "hashing may have skipped some, so this is not a proof", None)
         return self.finish(Verdict.HOLDS, None, "every reachable state explored", None)
 
     def _found(self, result: Result) -> Result | None:
@@ -298,6 +346,63 @@ class _Search:
             why += ": " + "; ".join(str(w) for w in waits)
         return self.finish(Verdict.DEADLOCK, "deadlock", why, (depth, index), waits=waits)
 
+    # --- checkpoints -----------------------------------------------------------------------------
+
+    def _settings(self) -> dict[str, Any]:
+        """The search settings that change what is explored, part of a checkpoint's identity."""
+        store = self.store
+        kind = (f"bitstate {store.bits} {store.hashes}" if isinstance(store, BitstateSet)
+                else "exact" if self.ctx.exact else "fingerprints")
+        return {"strategy": "bfs", "store": kind, "keep_going": self.keep_going,
+                "check_deadlock": self.check_deadlock, "chunk": CHUNK}
+
+    def _save(self, frontier: list[Any], position: int, frontier_next: list[Any]) -> None:
+        """Everything needed to go on with ``frontier[position:]``, atomically on disk."""
+        assert self.checkpoint is not None
+        levels = self.levels
+        ckpt.write(self.checkpoint, {
+            "identity": self.identity,
+            "model": self.ctx.name,
+            "settings": self._settings(),
+            "depth": self.depth,
+            "position": min(position, len(frontier)),
+            "generated": self.generated,
+            "seconds": self.budget.seconds(),
+            "coverage": dict(self.coverage),
+            "active": [inv.name for inv in self.active],
+            "findings": ckpt.pickled(self.findings),
+            "store": self.store.snapshot(),
+            "parent": [np.concatenate(lvl).tobytes() if lvl else b"" for lvl in levels.parent],
+            "ordinal": [np.concatenate(lvl).tobytes() if lvl else b"" for lvl in levels.ordinal],
+            "frontier": ckpt.pickled(frontier),
+            "frontier_next": ckpt.pickled(frontier_next),
+        })
+        self.next_checkpoint = self.budget.seconds() + self.checkpoint_every
+
+    def _restore(self, data: dict[str, Any]) -> tuple[list[Any], int, list[Any]]:
+        """Rebuild the search from a checkpoint; return the frontier, position and next frontier."""
+        kind = data["store"]["kind"]
+        restore = {"fingerprints": FingerprintTable.restore, "exact": ExactSet.restore,
+                   "bitstate": BitstateSet.restore}[kind]
+        self.store = restore(data["store"])
+        self.depth = int(data["depth"])
+        self.generated = int(data["generated"])
+        self.coverage = Counter(data["coverage"])
+        self.findings = ckpt.unpickled(data["findings"])
+        names = set(data["active"])
+        self.active = [inv for inv in self.ctx.invariants if inv.name in names]
+        self.levels.parent = [[np.frombuffer(b, dtype=np.uint32).copy()]
+                              for b in data["parent"]]
+        self.levels.ordinal = [[np.frombuffer(b, dtype=np.uint16).copy()]
+                               for b in data["ordinal"]]
+        self.budget.start -= float(data["seconds"])
+        frontier = ckpt.unpickled(data["frontier"])
+        position = int(data["position"])
+        self.extra_notes.append(
+            f"resumed from a checkpoint at depth {self.depth} with {len(self.store):,} states "
+            f"({float(data['seconds']):.1f} s of earlier search)")
+        return frontier, position, ckpt.unpickled(data["frontier_next"])
+
     # --- results ---------------------------------------------------------------------------------
 
     def _path(self, depth: int, index: int) -> Path:
@@ -316,7 +421,8 @@ class _Search:
             generated=self.generated,
             depth=self.depth if depth is None else depth,
             seconds=self.budget.seconds(),
-            collision_probability=None if self.ctx.exact else collision_probability(n, self.generated),
+            collision_probability=None if self.ctx.exact or isinstance(self.store, BitstateSet)
+            else collision_probability(n, self.generated),
             visited_bytes=self.store.nbytes,
             trace_bytes=self.levels.nbytes,
             peak_rss_bytes=peak_rss_bytes(),
@@ -340,8 +446,21 @@ class _Search:
             unfired=tuple(a for a in self.ctx.declared_actions if a not in self.coverage),
             bound=bound,
             waits=tuple(waits),
-            notes=("breadth-first: the trace is a shortest one",) if trace else (),
+            notes=self._notes(trace is not None),
+            approximate=self.approximate(),
         )
+
+    def _notes(self, has_trace: bool) -> tuple[str, ...]:
+        notes = list(self.extra_notes)
+        if has_trace:
+            notes.append("bitstate: the trace is real but may not be a shortest one (states "
+                         "may have been skipped)" if isinstance(self.store, BitstateSet)
+                         else "breadth-first: the trace is a shortest one")
+        return tuple(notes)
+
+    def approximate(self) -> str | None:
+        """Why the search is not exhaustive though it ran to the end, or ``None`` if it is."""
+        return self.store.describe() if isinstance(self.store, BitstateSet) else None
 
     def incomplete(self, bound: str) -> Result:
         return self.finish(
@@ -355,6 +474,7 @@ class _Search:
             model=self.ctx.name, strategy="bfs", exact=self.ctx.exact, verdict=Verdict.ERROR,
             property=None, message=err.message, trace=trace, stats=self.stats(),
             coverage=dict(sorted(self.coverage.items())), unfired=(),
+            approximate=self.approximate(),
         )
 
     def _report_progress(self, queue: int) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Iterator
+from dataclasses import replace
+from os import PathLike
 from typing import Any, Literal
 
 from .bfs import ProgressFn, bfs
+from .checkpoint import DEFAULT_EVERY
 from .limits import Limits
 from .result import Result, Verdict
 
@@ -16,7 +19,10 @@ Strategy = Literal["bfs", "dfs", "random"]
 
 def check(model: Any, *, strategy: Strategy = "bfs", exact: bool = False,
           limits: Limits = Limits(), liveness: bool = True, walks: int = 1000,
-          seed: int = 0, progress: ProgressFn | None = None, keep_going: bool = False) -> Result:
+          seed: int = 0, progress: ProgressFn | None = None, keep_going: bool = False,
+          checkpoint: str | PathLike[str] | None = None,
+          checkpoint_every: float = DEFAULT_EVERY, resume: str | PathLike[str] | None = None,
+          bitstate: int | None = None, bitstate_hashes: int = 3, workers: int = 1) -> Result:
     """Check every invariant (and, with BFS, every liveness property) of ``model``.
 
     * ``bfs`` — exhaustive; a counterexample is a shortest one.
@@ -29,10 +35,27 @@ def check(model: Any, *, strategy: Strategy = "bfs", exact: bool = False,
 
     Liveness needs the whole state graph, so it runs after a complete safety search that found
     nothing (only for ``bfs``), on its own graph-building pass.
+
+    BFS only: ``checkpoint`` / ``checkpoint_every`` / ``resume`` save and continue a long search
+    (:mod:`.checkpoint`; a checkpoint of another model raises
+    :class:`~.checkpoint.CheckpointError`); ``bitstate`` (bits, a power of two) swaps the visited
+    set for SPIN-style bitstate hashing, an approximate search (``Result.approximate``) whose
+    liveness is not checked, since the liveness pass would store every state anyway.
+
+    ``workers`` > 1: BFS over that many processes (:mod:`.parallel`), with the same counts and
+    the same traces as one process; fingerprints only, no checkpoints or keep_going yet.
     """
+    if strategy != "bfs" and (checkpoint or resume or bitstate):
+        raise ValueError("checkpoints and bitstate hashing need breadth-first search")
+    if workers > 1 and (strategy != "bfs" or exact or keep_going or checkpoint or resume
+                        or bitstate):
+        raise ValueError("parallel search (workers > 1) is breadth-first with fingerprints, "
+                         "without exact, keep_going, checkpoints or bitstate")
+    search = {"workers": workers, "checkpoint": checkpoint, "checkpoint_every": checkpoint_every, "resume": resume,
+              "bitstate": bitstate, "bitstate_hashes": bitstate_hashes}
     with gc_paused():
         return _check(model, strategy, exact, limits, liveness, walks, seed, progress,
-                      keep_going)
+                      keep_going, search)
 
 
 @contextlib.contextmanager
@@ -53,11 +76,23 @@ def gc_paused() -> Iterator[None]:
 
 
 def _check(model: Any, strategy: str, exact: bool, limits: Limits, liveness: bool, walks: int,
-           seed: int, progress: ProgressFn | None, keep_going: bool) -> Result:
+           seed: int, progress: ProgressFn | None, keep_going: bool,
+           search: dict[str, Any]) -> Result:
     if keep_going and strategy != "bfs":
         raise ValueError("keep_going needs breadth-first search")
-    if strategy == "bfs":
-        result = bfs(model, exact=exact, limits=limits, progress=progress, keep_going=keep_going)
+    workers = search.pop("workers")
+    if strategy == "bfs" and workers > 1:
+        from .parallel import parallel_bfs
+
+        result = parallel_bfs(model, workers=workers, limits=limits, progress=progress)
+    elif strategy == "bfs":
+        result = bfs(model, exact=exact, limits=limits, progress=progress, keep_going=keep_going,
+                     **search)
+        if search["bitstate"]:
+            if liveness and getattr(model, "liveness", None) and tuple(model.liveness()):
+                result = replace(result, notes=result.notes + (
+                    "liveness not checked: bitstate hashing keeps no state graph",))
+            return result
     elif strategy == "dfs":
         from .dfs import dfs
 

@@ -139,6 +139,14 @@ class Model(Generic[S]):
         """Every action key (``"actor: action"``) the model can fire, for coverage reports."""
         return ()
 
+    def identity(self) -> Any:
+        """What, beyond ``name`` and the initial states, decides the transition relation.
+
+        A checkpoint records it (msgpack-encoded and hashed) so that resuming against another
+        configuration of the same model fails clearly.  ``None``: nothing beyond them.
+        """
+        return None
+
     def view(self, state: S) -> Any:
         """What identifies a state for the visited set (default: the whole state).
 

@@ -95,6 +95,20 @@ class Result:
     # keep_going runs: the first counterexample of every property that failed, in the order
     # found (the result itself is the first of them)
     findings: tuple[Result, ...] = ()
+    # set when the search may have skipped states though it ran to its end (bitstate hashing):
+    # what it was and its estimated coverage; a "holds" is then not a proof
+    approximate: str | None = None
+
+    @property
+    def verdict_text(self) -> str:
+        """The verdict as reports print it: ``holds (approximate: bitstate, ...)`` if so.
+
+        Only "holds" is qualified: a violation or deadlock found by an approximate search is real
+        (its trace is replayed from the initial state), while its absence proves nothing.
+        """
+        if self.approximate and self.verdict is Verdict.HOLDS:
+            return f"{self.verdict.value} (approximate: {self.approximate})"
+        return self.verdict.value
 
 
 def error_result(model: Any, strategy: str, exact: bool, err: Exception) -> Result:

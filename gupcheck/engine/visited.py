@@ -94,6 +94,18 @@ class FingerprintTable:
     def fingerprints(self) -> np.ndarray:
         return self._table[self._table != 0]
 
+    def snapshot(self) -> dict[str, Any]:
+        """Plain data for a checkpoint: the raw table, so a resumed search probes identically."""
+        return {"kind": "fingerprints", "table": self._table.tobytes(), "count": self._count}
+
+    @classmethod
+    def restore(cls, data: dict[str, Any]) -> FingerprintTable:
+        table = cls(16)
+        table._table = np.frombuffer(data["table"], dtype=np.uint64).copy()
+        table._mask = np.uint64(len(table._table) - 1)
+        table._count = int(data["count"])
+        return table
+
 
 class ExactSet:
     """Whole canonical encodings: no collisions; for small models and tests."""
@@ -124,3 +136,121 @@ class ExactSet:
 
     def __contains__(self, key: Any) -> bool:
         return key in self._seen
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"kind": "exact", "keys": sorted(self._seen), "nbytes_keys": self.nbytes_keys}
+
+    @classmethod
+    def restore(cls, data: dict[str, Any]) -> ExactSet:
+        out = cls()
+        out._seen = set(data["keys"])
+        out.nbytes_keys = int(data["nbytes_keys"])
+        return out
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix(fps: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: a second, independent-looking 64-bit hash of each fingerprint."""
+    z = fps * _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+class BitstateSet:
+    """Holzmann's bitstate hashing (SPIN's supertrace, ``-DBITSTATE``): ``k`` bits per state.
+
+    A state counts as visited when all ``k`` of its bits are already set, so two different states
+    whose bits overlap make the second look visited and it (and whatever only it leads to) is
+    never explored: the search is *approximate*.  In exchange a state costs ``bits / states``
+    bits instead of 64+; SPIN calls that ratio the hash factor and calls coverage good above 100.
+
+    The ``k`` bit positions come from the 64-bit fingerprint by double hashing
+    (``h1 + i * h2``, Kirsch and Mitzenmacher), with ``h2`` a remix of the fingerprint so that
+    the positions are not merely shifted copies of one another.  Within one batch, distinct
+    fingerprints are all tested against the bits as they were before the batch, then all set;
+    that keeps the answer deterministic and vectorised.
+    """
+
+    def __init__(self, bits: int, hashes: int = 3) -> None:
+        if bits < 64 or bits & (bits - 1):
+            raise ValueError(f"bitstate size must be a power of two of at least 64 bits, not {bits}")
+        if not 1 <= hashes <= 32:
+            raise ValueError(f"bitstate needs 1 to 32 hash functions, not {hashes}")
+        self.bits = bits
+        self.hashes = hashes
+        self._words = np.zeros(bits // 64, dtype=np.uint64)
+        self._mask = np.uint64(bits - 1)
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._words.nbytes)
+
+    def _positions(self, fps: np.ndarray) -> np.ndarray:
+        """A ``(k, n)`` array of bit positions."""
+        h2 = _mix(fps) | np.uint64(1)
+        steps = np.arange(self.hashes, dtype=np.uint64)[:, None]
+        return (fps[None, :] + steps * h2[None, :]) & self._mask
+
+    def add_many(self, keys: Sequence[int]) -> np.ndarray:
+        fps = np.fromiter(keys, dtype=np.uint64, count=len(keys))
+        uniq, first = np.unique(fps, return_index=True)
+        pos = self._positions(uniq)
+        words, shifts = pos >> np.uint64(6), pos & np.uint64(63)
+        one = np.uint64(1)
+        have = (self._words[words] >> shifts) & one
+        fresh = ~have.astype(bool).all(axis=0)
+        np.bitwise_or.at(self._words, words[:, fresh].ravel(), one << shifts[:, fresh].ravel())
+        self._count += int(fresh.sum())
+        mask = np.zeros(len(fps), dtype=bool)
+        mask[first[fresh]] = True
+        return mask
+
+    def __contains__(self, key: int) -> bool:
+        pos = self._positions(np.array([key], dtype=np.uint64))[:, 0]
+        return bool(((self._words[pos >> np.uint64(6)] >> (pos & np.uint64(63))) & 1).all())
+
+    def bits_set(self) -> int:
+        return int(np.unpackbits(self._words.view(np.uint8)).sum())
+
+    def hash_factor(self) -> float:
+        """SPIN's hash factor: bits per stored state (coverage is good above about 100)."""
+        return self.bits / max(self._count, 1)
+
+    def omission_probability(self) -> float:
+        """The chance that a new state now looks visited: every one of its ``k`` bits is set.
+
+        Estimated from the fraction of bits actually set, ``(set / bits) ** k`` (the Bloom
+        filter false-positive rate); it only grows during the run, so it bounds the rate at which
+        states were wrongly dropped, though not what their unexplored successors would have added.
+        """
+        return (self.bits_set() / self.bits) ** self.hashes
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"kind": "bitstate", "words": self._words.tobytes(), "count": self._count,
+                "bits": self.bits, "hashes": self.hashes}
+
+    @classmethod
+    def restore(cls, data: dict[str, Any]) -> BitstateSet:
+        out = cls(int(data["bits"]), int(data["hashes"]))
+        out._words = np.frombuffer(data["words"], dtype=np.uint64).copy()
+        out._count = int(data["count"])
+        return out
+
+    def describe(self) -> str:
+        """What a report prints after an approximate verdict."""
+        p = self.omission_probability()
+        return (f"bitstate, {_bits_text(self.bits)} bits, {self.hashes} hash functions, "
+                f"hash factor {self.hash_factor():,.1f} (best if > 100), "
+                f"estimated coverage {100 * (1 - p):.4f}% (a new state is skipped with "
+                f"probability {p:.1e})")
+
+
+def _bits_text(bits: int) -> str:
+    return f"2^{bits.bit_length() - 1}"

@@ -123,6 +123,10 @@ class KernelModel(Model[KState]):
         self._cache: tuple[KState | None, list[tuple[int, Outcome]]] = (None, [])
         self._devices = 3 if scenario.nic_writes else 2  # disk, kworker[, NIC]
 
+    def identity(self) -> tuple[Scenario, KernelConfig, tuple[str, ...]]:
+        """What a checkpoint must match: the scenario, the design's switches, the properties."""
+        return (self.scenario, self.cfg, self.properties)
+
     def init_states(self) -> list[KState]:
         s = self.scenario
         # one thread slot per actor, then the NIC's (device faults) and the kworker's

@@ -32,6 +32,8 @@ def result_to_dict(result: Result) -> dict[str, Any]:
         "strategy": result.strategy,
         "exact": result.exact,
         "verdict": result.verdict.value,
+        "verdict_text": result.verdict_text,  # "holds (approximate: bitstate, ...)" if so
+        "approximate": result.approximate,
         "property": result.property,
         "message": result.message,
         "bound": result.bound,

@@ -63,6 +63,8 @@ def render(result: Result, *, coverage: bool = True, heading: str | None = None,
     lines = [heading] if heading else []
     lines += [
         f"{MARK[result.verdict]} {result.model}: {result.verdict.value.upper()}"
+        + (f" (approximate: {result.approximate})"
+           if result.approximate and result.verdict is Verdict.HOLDS else "")
         + (f" — {result.property}" if result.property else ""),
         f"  {result.message}",
     ]
@@ -75,7 +77,8 @@ def render(result: Result, *, coverage: bool = True, heading: str | None = None,
     lines += render_trace(result)
     if result.trace:
         lines.append("")
-    mode = "exact states" if result.exact else "64-bit fingerprints"
+    mode = ("exact states" if result.exact else result.approximate if result.approximate
+            else "64-bit fingerprints")
     lines.append(f"Search: {result.strategy}, {mode}")
     lines.append(f"  {s.distinct:,} distinct states, {s.generated:,} generated, depth {s.depth}, "
                  f"{s.seconds:.2f} s ({s.states_per_second:,.0f} distinct states/s)")

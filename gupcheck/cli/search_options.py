@@ -1,0 +1,95 @@
+"""Options for long searches shared by ``gupcheck check`` and ``gupcheck demo``.
+
+They live here, not in :mod:`.app`, so that each command only declares them and passes
+:func:`search_kwargs` on to :func:`gupcheck.engine.check`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+
+from gupcheck.engine import CheckpointError
+from gupcheck.engine.checkpoint import DEFAULT_EVERY
+
+from . import exitcodes
+
+CheckpointOpt = Annotated[Optional[Path], typer.Option(  # noqa: UP007 - typer needs Optional
+    "--checkpoint", help="BFS: save the search's progress to this file now and then, and when a "
+    "limit stops it; continue later with --resume.")]
+CheckpointEveryOpt = Annotated[float, typer.Option(
+    "--checkpoint-every", min=0, help="Seconds between checkpoints.")]
+ResumeOpt = Annotated[Optional[Path], typer.Option(  # noqa: UP007
+    "--resume", help="BFS: continue the search saved in this checkpoint (exit 7 if it belongs "
+    "to another model, design, scenario or search).")]
+BitstateOpt = Annotated[Optional[str], typer.Option(  # noqa: UP007
+    "--bitstate", help="BFS: SPIN-style bitstate hashing with this many bits (a power of two: "
+    "2^27, 16M, 134217728); approximate, far less memory.")]
+
+WorkersOpt = Annotated[int, typer.Option(
+    "--workers", min=1, help="BFS: expand each level in this many processes (same counts and "
+    "traces as one).")]
+
+DEFAULT_CHECKPOINT_EVERY = DEFAULT_EVERY
+
+_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}
+
+
+def parse_bits(text: str) -> int:
+    """``2^27``, ``128M``/``128Mi``, or a plain number of bits; it must be a power of two."""
+    t = text.strip().lower().replace("_", "")
+    if m := re.fullmatch(r"2\^(\d+)", t):
+        bits = 2 ** int(m.group(1))
+    elif m := re.fullmatch(r"(\d+)([kmg]?)i?", t):
+        bits = int(m.group(1)) * _UNITS[m.group(2)]
+    else:
+        raise ValueError(f"--bitstate {text!r}: give a number of bits, e.g. 2^27 or 128M")
+    if bits < 64 or bits & (bits - 1):
+        raise ValueError(f"--bitstate {text!r}: the number of bits must be a power of two "
+                         "of at least 64")
+    return bits
+
+
+def search_kwargs(strategy: str, checkpoint: Path | None, checkpoint_every: float,
+                  resume: Path | None, bitstate: str | None,
+                  workers: int = 1) -> dict[str, Any]:
+    """The keyword arguments of :func:`gupcheck.engine.check` for these options.
+
+    Raises :class:`typer.Exit` with the usage exit code for options that cannot work.
+    """
+    if strategy != "bfs" and (checkpoint or resume or bitstate):
+        raise _exit("--checkpoint, --resume and --bitstate need --strategy bfs", exitcodes.USAGE)
+    try:
+        bits = parse_bits(bitstate) if bitstate else None
+    except ValueError as err:
+        raise _exit(str(err), exitcodes.USAGE) from None
+    if workers > 1 and (strategy != "bfs" or checkpoint or resume or bitstate):
+        raise _exit("--workers needs --strategy bfs, without --checkpoint, --resume or "
+                    "--bitstate", exitcodes.USAGE)
+    out: dict[str, Any] = {"workers": workers} if workers > 1 else {}
+    if checkpoint or resume:
+        out.update(checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
+    if bits:
+        out["bitstate"] = bits
+    return out
+
+
+@contextlib.contextmanager
+def checkpoint_errors() -> Iterator[None]:
+    """Report an unusable checkpoint in one line with its own exit code, not a traceback."""
+    try:
+        yield
+    except CheckpointError as err:
+        raise _exit(str(err), exitcodes.CHECKPOINT) from None
+
+
+def _exit(message: str, code: int) -> typer.Exit:
+    Console(stderr=True).print(f"gupcheck: {message}", markup=False, highlight=False,
+                               soft_wrap=True)
+    return typer.Exit(code)

@@ -1,0 +1,381 @@
+"""Parallel breadth-first search on one machine: worker processes own slices of the state space.
+
+Why this shape: the cost of a Python model checker is the model's own ``successors`` and the
+encoding of every generated state, both per state and independent, so they spread over cores;
+the visited set must stay one logical set.  Each worker therefore *owns* the states whose
+fingerprint falls in its slice (high bits, so that every owner's table still uses all its slots):
+it keeps them in its own visited table, and it expands them when their level comes.
+
+The search is level-synchronous, and each level reproduces the single-process search exactly:
+
+1. every worker expands its part of the frontier (in global frontier order) and sends each
+   owner the distinct fingerprints it generated for that owner, each with the global index of
+   its parent and its successor ordinal (numpy arrays, no states);
+2. each owner keeps, per fingerprint, the least ``(parent, ordinal)`` — the transition that the
+   single-process search meets first — and admits those not yet in its table;
+3. only the admitted states are pickled and sent from their discoverer to their owner;
+4. the coordinator merges the owners' ``(parent, ordinal)`` pairs and sorts them, which is
+   precisely the order in which one process would have stored the level.  It keeps the parent
+   records, so traces are rebuilt by replay in the coordinator as in :mod:`.bfs`.
+
+So the distinct states, transitions, parent records — and every trace — are the same for any
+number of workers, and the same as :func:`~.bfs.bfs`.  The first violation or deadlock of a
+level is chosen as the single-process search would meet it (its chunk of the frontier, deadlocks
+before the violations found among that chunk's successors).  Limits are checked between levels,
+so an incomplete run may overshoot by up to one level.  If anything in a worker raises, the model
+is re-run in one process, which reports the failure with its trace as usual.
+
+Workers are forked (``fork`` start method), so the model need not be picklable; only states
+(pickled) and numpy arrays cross processes.  Linux-only, like the rest of the tool.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import operator
+import pickle
+from collections import Counter
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from .bfs import CHUNK, ProgressFn, _Search, bfs
+from .errors import ModelError, describe_exception
+from .limits import Limits
+from .result import Result, Verdict, error_result
+from .runtime import Context
+from .visited import FingerprintTable
+
+_KEY = operator.attrgetter("key")
+_OWNER_SHIFT = np.uint64(40)
+
+
+def _no_path() -> list[Any]:
+    return []
+
+
+class _Fallback(Exception):
+    """A worker failed; the single-process search will say how, with the model's trace."""
+
+
+class _Totals:
+    """Stands in for the visited set in the coordinator's :class:`_Search` (counts only)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.nbytes = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+
+def owners(fps: np.ndarray, workers: int) -> np.ndarray:
+    return (fps >> _OWNER_SHIFT) % np.uint64(workers)
+
+
+class _Worker:
+    """One worker's slice: its visited table, its part of the frontier, its counters."""
+
+    def __init__(self, ctx: Context, index: int, workers: int, check_deadlock: bool) -> None:
+        self.ctx = ctx
+        self.index = index
+        self.workers = workers
+        self.check_deadlock = check_deadlock
+        self.store = FingerprintTable()
+        self.frontier: list[Any] = []
+        self.gidx = np.empty(0, dtype=np.int64)
+        self.coverage: Counter[str] = Counter()
+        self.cand: tuple[Any, ...] = ()
+        self.sent: list[np.ndarray] = []
+        self.pending: tuple[np.ndarray, ...] = ()
+        self.local_new: list[Any] = []
+        self.next: list[Any] = []
+
+    def serve(self, conn: Any) -> None:
+        while True:
+            msg = conn.recv()
+            if msg[0] == "stop":
+                conn.close()
+                return
+            try:
+                reply = getattr(self, "op_" + msg[0])(*msg[1:])
+            except Exception as exc:  # reported by the single-process re-run
+                reply = ("error", describe_exception(exc))
+            conn.send(reply)
+
+    def op_seed(self, states: list[Any], gidx: np.ndarray) -> tuple[str]:
+        self.store.add_many(self.ctx.keys(states))
+        self.frontier, self.gidx = states, gidx
+        return ("ok",)
+
+    def op_advance(self, gidx: np.ndarray) -> tuple[str]:
+        self.frontier, self.gidx, self.next = self.next, gidx, []
+        return ("ok",)
+
+    def op_has_successor(self) -> tuple[str, bool]:
+        return ("ok", any(any(True for _ in self.ctx.successors(s)) for s in self.frontier))
+
+    def op_expand(self) -> tuple[str, int, int, list[tuple[np.ndarray, ...]]]:
+        """Expand the frontier; the first deadlock's global index; fingerprints per owner."""
+        ctx, successors = self.ctx, self.ctx.successors
+        pairs: list[tuple[Any, Any]] = []
+        ends: list[int] = []
+        dead = -1
+        for i, s in enumerate(self.frontier):
+            before = len(pairs)
+            pairs.extend(successors(s))
+            ends.append(len(pairs))
+            if dead < 0:
+                if len(pairs) == before:
+                    if self.check_deadlock and not ctx.is_end(s, _no_path):
+                        dead = i
+                elif ctx.has_waits and ctx.wait_cycle(s, _no_path):
+                    dead = i
+        dead_g = int(self.gidx[dead]) if dead >= 0 else -1
+        if not pairs:
+            self.cand, self.sent = (), [np.empty(0, dtype=np.int64)] * self.workers
+            empty = (np.empty(0, np.uint64), np.empty(0, np.int64), np.empty(0, np.int64))
+            return "ok", dead_g, 0, [empty] * self.workers
+        labels, cand = zip(*pairs)
+        fps = np.fromiter(ctx.keys(cand), dtype=np.uint64, count=len(cand))
+        fps[fps == 0] = 1  # as FingerprintTable stores it
+        self.coverage.update(map(_KEY, labels))
+        ends_arr = np.asarray(ends, dtype=np.int64)
+        counts = np.diff(ends_arr, prepend=0)
+        parent = np.repeat(self.gidx, counts)
+        ordinal = np.arange(len(cand), dtype=np.int64) - np.repeat(ends_arr - counts, counts)
+        if ordinal.max() > 0xFFFF:
+            raise ModelError("a state has more than 65,535 successors")
+        uniq, first = np.unique(fps, return_index=True)  # first occurrence: least (parent, ord)
+        owner = owners(uniq, self.workers)
+        self.cand = cand
+        self.sent = [first[owner == o] for o in range(self.workers)]
+        bundles = [(fps[sel], parent[sel], ordinal[sel]) for sel in self.sent]
+        return "ok", dead_g, len(cand), bundles
+
+    def op_admit(self, bundles: list[tuple[np.ndarray, ...]]) -> tuple[str, list[np.ndarray]]:
+        """Keep each new fingerprint's least ``(parent, ordinal)``; say which senders won."""
+        fps = np.concatenate([b[0] for b in bundles])
+        parent = np.concatenate([b[1] for b in bundles])
+        ordinal = np.concatenate([b[2] for b in bundles])
+        sender = np.concatenate([np.full(len(b[0]), s, dtype=np.int64)
+                                 for s, b in enumerate(bundles)])
+        pos = np.concatenate([np.arange(len(b[0]), dtype=np.int64) for b in bundles])
+        # (parent, ordinal) as one sortable key; add_many keeps each key's first occurrence
+        order = np.argsort((parent << 16) | ordinal)
+        won = order[self.store.add_many(fps[order])] if len(order) else order
+        self.pending = (parent[won], ordinal[won], sender[won])
+        return "ok", [pos[won][sender[won] == s] for s in range(self.workers)]
+
+    def op_fetch(self, wanted: list[np.ndarray]) -> tuple[str, list[bytes | None]]:
+        """The states each owner admitted from this worker's candidates, pickled if remote."""
+        out: list[bytes | None] = []
+        cand = self.cand
+        for o, idx in enumerate(wanted):
+            states = [cand[k] for k in self.sent[o][idx].tolist()]
+            if o == self.index:
+                self.local_new = states
+                out.append(None)
+            else:
+                out.append(pickle.dumps(states, protocol=pickle.HIGHEST_PROTOCOL))
+        self.cand, self.sent = (), []
+        return "ok", out
+
+    def op_deliver(self, payloads: list[bytes | None]) -> tuple[str, np.ndarray, np.ndarray, int]:
+        """Receive this owner's new states; order them as one process would; check invariants."""
+        parent, ordinal, sender = self.pending
+        states: list[Any] = [None] * len(parent)
+        for s, payload in enumerate(payloads):
+            got = self.local_new if payload is None else pickle.loads(payload)
+            for k, state in zip(np.flatnonzero(sender == s).tolist(), got, strict=True):
+                states[k] = state
+        self.local_new, self.pending = [], ()
+        order = np.argsort((parent << 16) | ordinal)
+        self.next = [states[k] for k in order.tolist()]
+        for _ in map(hash, self.next):  # unhashable states: the re-run reports them
+            pass
+        bad = -1
+        for inv in self.ctx.invariants:
+            check = inv.check
+            stop = len(self.next) if bad < 0 else bad
+            j = next((j for j in range(stop) if check(self.next[j]) is not None), None)
+            if j is not None:
+                bad = j
+        return "ok", parent[order], ordinal[order], bad
+
+    def op_totals(self) -> tuple[str, dict[str, int], int]:
+        return "ok", dict(self.coverage), self.store.nbytes
+
+
+def _serve(conn: Any, ctx: Context, index: int, workers: int, check_deadlock: bool) -> None:
+    _Worker(ctx, index, workers, check_deadlock).serve(conn)
+
+
+def parallel_bfs(model: Any, *, workers: int, limits: Limits = Limits(),
+                 progress: ProgressFn | None = None, check_deadlock: bool = True) -> Result:
+    """Breadth-first search over ``workers`` processes; the same answer as :func:`~.bfs.bfs`."""
+    try:
+        ctx = Context(model, exact=False)
+    except ModelError as err:
+        return error_result(model, "bfs", False, err)
+    coordinator = _Coordinator(ctx, workers, limits, progress, check_deadlock)
+    try:
+        return coordinator.run()
+    except (_Fallback, ModelError):
+        return bfs(model, limits=limits, progress=progress, check_deadlock=check_deadlock)
+    finally:
+        coordinator.close()
+
+
+class _Coordinator:
+    """Drives the workers level by level and keeps the parent records for traces."""
+
+    def __init__(self, ctx: Context, workers: int, limits: Limits, progress: ProgressFn | None,
+                 check_deadlock: bool) -> None:
+        self.ctx = ctx
+        self.n = workers
+        self.search = _Search(ctx, limits, progress, check_deadlock)
+        self.totals = _Totals()
+        self.search.store = self.totals  # type: ignore[assignment]
+        self.search.extra_notes.append(f"parallel: {workers} worker processes")
+        self.check_deadlock = check_deadlock
+        self.conns: list[Any] = []
+        self.procs: list[Any] = []
+
+    def start(self) -> None:
+        fork = mp.get_context("fork")
+        for i in range(self.n):
+            here, there = fork.Pipe()
+            proc = fork.Process(target=_serve, args=(there, self.ctx, i, self.n,
+                                                     self.check_deadlock), daemon=True)
+            proc.start()
+            there.close()
+            self.conns.append(here)
+            self.procs.append(proc)
+
+    def close(self) -> None:
+        for conn in self.conns:
+            try:
+                conn.send(("stop",))
+                conn.close()
+            except OSError:
+                pass
+        for proc in self.procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+        self.conns, self.procs = [], []
+
+    def ask(self, messages: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Send each worker its message, then collect every reply in worker order."""
+        for conn, msg in zip(self.conns, messages, strict=True):
+            conn.send(msg)
+        replies = [conn.recv() for conn in self.conns]
+        for r in replies:
+            if r[0] == "error":
+                raise _Fallback(r[1])
+        return replies
+
+    def run(self) -> Result:
+        search, ctx, n = self.search, self.ctx, self.n
+        search.inits = inits = ctx.init_states()
+        keys = [ctx.key(s) for s in inits]
+        search.generated = len(keys)
+        fresh = np.flatnonzero(FingerprintTable().add_many(keys))
+        search.levels.open()
+        search.levels.add(fresh, np.zeros(len(fresh), dtype=np.uint16))
+        search.levels.close()
+        self.totals.count = len(fresh)
+        frontier = [inits[i] for i in fresh.tolist()]
+        found = search._check_batch(frontier, 0, 0)
+        if found:
+            return found
+        self.start()
+        fps = np.fromiter((keys[i] or 1 for i in fresh.tolist()), dtype=np.uint64)
+        own = owners(fps, n)
+        self.ask([("seed", [frontier[i] for i in np.flatnonzero(own == o).tolist()],
+                   np.flatnonzero(own == o).astype(np.int64)) for o in range(n)])
+        size = len(frontier)
+        while size:
+            limits = search.limits
+            if limits.max_depth is not None and search.depth >= limits.max_depth:
+                if any(r[1] for r in self.ask([("has_successor",)] * n)):
+                    return self._finish(search.incomplete(f"max-depth ({limits.max_depth})"))
+                break
+            expanded = self.ask([("expand",)] * n)
+            search.generated += sum(r[2] for r in expanded)
+            deads = [r[1] for r in expanded if r[1] >= 0]
+            admitted = self.ask([("admit", [expanded[w][3][o] for w in range(n)])
+                                 for o in range(n)])
+            fetched = self.ask([("fetch", [admitted[o][1][s] for o in range(n)])
+                                for s in range(n)])
+            delivered = self.ask([("deliver", [fetched[s][1][o] for s in range(n)])
+                                  for o in range(n)])
+            parent = np.concatenate([r[1] for r in delivered])
+            ordinal = np.concatenate([r[2] for r in delivered])
+            order = np.argsort((parent << 16) | ordinal)
+            rank = np.empty(len(order), dtype=np.int64)
+            rank[order] = np.arange(len(order), dtype=np.int64)
+            search.levels.open()
+            if len(order):
+                search.levels.add(parent[order], ordinal[order])
+            search.levels.close()
+            offsets = np.cumsum([0] + [len(r[1]) for r in delivered])
+            bad = [int(rank[offsets[o] + r[3]]) for o, r in enumerate(delivered) if r[3] >= 0]
+            found = self._first_event(min(deads) if deads else -1, min(bad) if bad else -1,
+                                      parent[order])
+            if found:
+                return self._finish(found)
+            size = len(order)
+            self.totals.count += size
+            self.ask([("advance", rank[offsets[o]:offsets[o + 1]]) for o in range(n)])
+            bound = search.budget.exceeded(self.totals.count)
+            if bound and size:
+                return self._finish(search.incomplete(bound))
+            search._report_progress(size)
+            if size:
+                search.depth += 1
+        return self._finish(search.finish(Verdict.HOLDS, None, "every reachable state explored",
+                                          None))
+
+    def _first_event(self, dead: int, bad: int, parents: np.ndarray) -> Result | None:
+        """The deadlock or violation the single-process search would have met first.
+
+        It expands a chunk of the frontier (finding deadlocks in order), then checks the new
+        states of that chunk, so a deadlock wins unless the violation's parent is in an earlier
+        chunk.
+        """
+        search = self.search
+        if dead < 0 and bad < 0:
+            return None
+        if dead >= 0 and (bad < 0 or dead // CHUNK <= int(parents[bad]) // CHUNK):
+            path = search._path(search.depth, dead)
+            state = path[-1][1]
+            if self.ctx.successor_list(state, path):
+                found = search._wait_cycle(state, search.depth, dead)
+            else:
+                found = search._deadlock(state, search.depth, dead)
+            if found is None:
+                raise _Fallback("a deadlock seen by a worker did not reproduce")
+            return found
+        self.totals.count += len(parents)
+        state = search._path(search.depth + 1, bad)[-1][1]
+        found = search._check_new(state, search.depth + 1, bad)
+        if found is None:
+            raise _Fallback("a violation seen by a worker did not reproduce")
+        return found
+
+    def _finish(self, result: Result) -> Result:
+        """Coverage and visited-set size are the workers'; gather them into the result."""
+        totals = self.ask([("totals",)] * self.n) if self.conns else []
+        coverage: Counter[str] = Counter()
+        for r in totals:
+            coverage.update(r[1])
+        self.totals.nbytes = sum(r[2] for r in totals)
+        self.search.coverage = coverage
+        cov = dict(sorted(coverage.items()))
+        unfired = tuple(a for a in self.ctx.declared_actions if a not in coverage)
+        return replace(result, coverage=cov, unfired=unfired,
+                       stats=replace(result.stats, visited_bytes=self.totals.nbytes))

@@ -1,0 +1,91 @@
+"""--checkpoint, --resume and --bitstate on the command line: exit codes and clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from gupcheck.cli import app
+from gupcheck.cli.search_options import parse_bits
+
+runner = CliRunner()
+
+
+def _json(args: list[str]) -> tuple[int, dict]:
+    result = runner.invoke(app, args + ["--json"])
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_demo_checkpoint_then_resume_gives_the_uninterrupted_result(tmp_path) -> None:
+    ckpt = str(tmp_path / "demo.ckpt")
+    code, full = _json(["demo", "lost-update-3x2"])
+    code1, part = _json(["demo", "lost-update-3x2", "--checkpoint", ckpt,
+                         "--checkpoint-every", "0", "--max-states", "10000"])
+    assert (code1, part["verdict"]) == (3, "incomplete")
+    code2, resumed = _json(["demo", "lost-update-3x2", "--resume", ckpt])
+    assert code2 == code == 1
+    for key in ("verdict", "property", "states", "transitions", "depth", "coverage"):
+        assert resumed[key] == full[key], key
+    assert [s["label"] for s in resumed["trace"]] == [s["label"] for s in full["trace"]]
+
+
+def test_check_resume_against_another_design_exits_7_without_a_traceback(tmp_path) -> None:
+    ckpt = str(tmp_path / "k.ckpt")
+    first = runner.invoke(app, ["check", "dio-vs-reclaim", "--design", "linux-6.1",
+                                "--checkpoint", ckpt, "--max-states", "50"])
+    assert first.exit_code == 3, first.output
+    other = runner.invoke(app, ["check", "dio-vs-reclaim", "--design", "linux-6.12",
+                                "--resume", ckpt])
+    assert other.exit_code == 7
+    assert "another model or search" in other.output
+    assert "Traceback" not in other.output
+    same = runner.invoke(app, ["check", "dio-vs-reclaim", "--design", "linux-6.1",
+                               "--resume", ckpt])
+    assert same.exit_code == 1, same.output
+    assert "resumed from a checkpoint" in same.output
+
+
+def test_a_missing_or_garbage_checkpoint_exits_7(tmp_path) -> None:
+    garbage = tmp_path / "g.ckpt"
+    garbage.write_text("not a checkpoint")
+    for path in (garbage, tmp_path / "missing.ckpt"):
+        result = runner.invoke(app, ["demo", "peterson", "--resume", str(path)])
+        assert result.exit_code == 7
+        assert "Traceback" not in result.output
+
+
+def test_bitstate_marks_holds_as_approximate_in_text_and_json() -> None:
+    result = runner.invoke(app, ["demo", "peterson", "--bitstate", "2^20"])
+    assert result.exit_code == 0
+    assert "HOLDS (approximate: bitstate, 2^20 bits" in result.output
+    code, data = _json(["demo", "peterson", "--bitstate", "1M"])
+    assert data["verdict"] == "holds" and data["states"] == 20
+    assert data["verdict_text"].startswith("holds (approximate: bitstate, 2^20 bits")
+
+
+def test_bad_options_are_usage_errors() -> None:
+    assert runner.invoke(app, ["demo", "peterson", "--bitstate", "1000"]).exit_code == 2
+    assert runner.invoke(app, ["demo", "peterson", "--bitstate", "lots"]).exit_code == 2
+    result = runner.invoke(app, ["demo", "peterson", "--strategy", "dfs", "--bitstate", "2^20"])
+    assert result.exit_code == 2 and "need --strategy bfs" in result.output
+
+
+@pytest.mark.parametrize("text,bits", [("2^27", 2**27), ("128M", 2**27), ("128Mi", 2**27),
+                                       ("1024", 1024), ("1_048_576", 2**20), ("4g", 2**32)])
+def test_bit_counts_are_read_as_written(text: str, bits: int) -> None:
+    assert parse_bits(text) == bits
+
+
+def test_workers_give_the_one_process_answer_on_the_command_line() -> None:
+    code1, one = _json(["demo", "lost-update-3x2"])
+    code2, two = _json(["demo", "lost-update-3x2", "--workers", "2"])
+    assert code1 == code2 == 1
+    assert [s["label"] for s in two["trace"]] == [s["label"] for s in one["trace"]]
+    assert "parallel: 2 worker processes" in two["notes"]
+    code, held = _json(["check", "dio-vs-reclaim", "--design", "linux-6.12", "--property",
+                        "dirty-has-backing", "--workers", "2"])
+    assert (code, held["verdict"]) == (0, "holds")
+    assert runner.invoke(app, ["demo", "peterson", "--workers", "2", "--bitstate",
+                               "2^20"]).exit_code == 2

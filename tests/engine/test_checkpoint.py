@@ -1,0 +1,174 @@
+"""Checkpoint and resume: a resumed BFS reaches exactly what an uninterrupted one does."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from gupcheck.classic import LostUpdate, Philosophers
+from gupcheck.engine import CheckpointError, Limits, Result, Verdict, check
+from gupcheck.engine.checkpoint import MAGIC, read
+
+from .test_keep_going import Walk
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class WholeSpace(LostUpdate):
+    """Lost update without its property: the search has to explore everything."""
+
+    def invariants(self) -> tuple:
+        return ()
+
+
+def outcome(r: Result) -> tuple:
+    """What must not depend on whether the run was interrupted (timings and notes may)."""
+    labels = r.trace.labels() if r.trace else None
+    return (r.verdict, r.property, r.message, r.stats.distinct, r.stats.generated, r.stats.depth,
+            labels, r.trace.init_index if r.trace else None, r.coverage, r.unfired,
+            [(f.property, f.trace.labels() if f.trace else None) for f in r.findings])
+
+
+@pytest.mark.parametrize("model", [LostUpdate(3, 2), WholeSpace(3, 2), Philosophers(4)],
+                         ids=lambda m: m.name)
+@pytest.mark.parametrize("stop", [1, 2_500, 20_000])
+def test_resuming_after_a_limit_gives_the_uninterrupted_answer(model, stop, tmp_path) -> None:
+    full = check(model)
+    path = tmp_path / "run.ckpt"
+    first = check(model, checkpoint=path, limits=Limits(max_states=stop))
+    if first.verdict is not Verdict.INCOMPLETE:  # the model is smaller than the stop
+        assert outcome(first) == outcome(full)
+        return
+    assert path.exists()
+    resumed = check(model, resume=path)
+    assert outcome(resumed) == outcome(full)
+    assert any("resumed from a checkpoint" in n for n in resumed.notes)
+
+
+def test_a_chain_of_resumes_with_a_checkpoint_after_every_chunk(tmp_path) -> None:
+    model = WholeSpace(3, 2)
+    full = check(model)
+    path = tmp_path / "run.ckpt"
+    r = check(model, checkpoint=path, checkpoint_every=0, limits=Limits(max_states=5_000))
+    hops = 0
+    while r.verdict is Verdict.INCOMPLETE:
+        hops += 1
+        r = check(model, checkpoint=path, checkpoint_every=0, resume=path,
+                  limits=Limits(max_states=r.stats.distinct + 7_000))
+    assert hops >= 4
+    assert outcome(r) == outcome(full)
+
+
+@pytest.mark.parametrize("kwargs", [{"exact": True}, {"bitstate": 2**16}, {"keep_going": True}],
+                         ids=["exact", "bitstate", "keep-going"])
+def test_every_visited_set_and_keep_going_resume_exactly(kwargs, tmp_path) -> None:
+    model = Walk() if "keep_going" in kwargs else LostUpdate(3, 2)
+    full = check(model, **kwargs)
+    path = tmp_path / "run.ckpt"
+    stop = 5 if "keep_going" in kwargs else 9_000
+    first = check(model, checkpoint=path, limits=Limits(max_states=stop), **kwargs)
+    assert first.verdict is Verdict.INCOMPLETE
+    resumed = check(model, resume=path, **kwargs)
+    assert outcome(resumed) == outcome(full)
+    assert resumed.approximate == full.approximate
+
+
+def test_resuming_another_model_or_search_is_refused(tmp_path) -> None:
+    path = tmp_path / "run.ckpt"
+    check(LostUpdate(3, 2), checkpoint=path, limits=Limits(max_states=1_000))
+    with pytest.raises(CheckpointError, match="another model or search"):
+        check(LostUpdate(2, 3), resume=path)
+    with pytest.raises(CheckpointError, match="another model or search"):
+        check(LostUpdate(3, 2), resume=path, exact=True)
+    with pytest.raises(CheckpointError, match="another model or search"):
+        check(LostUpdate(3, 2), resume=path, bitstate=2**20)
+    check(LostUpdate(3, 2), resume=path)  # the right one still resumes
+
+
+def test_a_model_identity_separates_configurations_with_equal_names(tmp_path) -> None:
+    class Tuned(LostUpdate):
+        def __init__(self, knob: int) -> None:
+            super().__init__(2, 2)
+            self.knob = knob
+
+        def identity(self) -> int:
+            return self.knob
+
+    path = tmp_path / "run.ckpt"
+    check(Tuned(1), checkpoint=path, limits=Limits(max_states=10))
+    with pytest.raises(CheckpointError):
+        check(Tuned(2), resume=path)
+
+
+def test_corrupt_truncated_and_foreign_files_are_refused(tmp_path) -> None:
+    path = tmp_path / "run.ckpt"
+    check(LostUpdate(3, 2), checkpoint=path, limits=Limits(max_states=1_000))
+    data = path.read_bytes()
+    assert data.startswith(MAGIC)
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(data[:-100])
+    with pytest.raises(CheckpointError, match="corrupt"):
+        check(LostUpdate(3, 2), resume=bad)
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0xFF
+    bad.write_bytes(bytes(flipped))
+    with pytest.raises(CheckpointError, match="corrupt"):
+        check(LostUpdate(3, 2), resume=bad)
+    bad.write_text("hello")
+    with pytest.raises(CheckpointError, match="not a gupcheck checkpoint"):
+        read(bad, "x")
+    with pytest.raises(CheckpointError, match="cannot read"):
+        read(tmp_path / "missing.ckpt", "x")
+
+
+def test_checkpoints_are_written_atomically_leaving_no_temporary_files(tmp_path) -> None:
+    path = tmp_path / "run.ckpt"
+    check(WholeSpace(3, 2), checkpoint=path, checkpoint_every=0)
+    assert [p.name for p in tmp_path.iterdir()] == ["run.ckpt"]
+
+
+def test_checkpoints_need_bfs() -> None:
+    with pytest.raises(ValueError, match="breadth-first"):
+        check(LostUpdate(2, 1), strategy="dfs", checkpoint="x")
+
+
+CHILD = textwrap.dedent("""
+    import sys
+    from gupcheck.classic import LostUpdate
+    from gupcheck.engine import check
+    check(LostUpdate(3, 3), checkpoint=sys.argv[1], checkpoint_every=0.2)
+    print("finished")
+""")
+
+
+def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_answer(tmp_path) -> None:
+    path = tmp_path / "run.ckpt"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not path.exists():  # wait for a first checkpoint, then for a later one
+            assert child.poll() is None, child.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        first = path.stat().st_mtime_ns
+        while path.stat().st_mtime_ns == first and child.poll() is None:
+            time.sleep(0.01)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        out, err = child.communicate(timeout=60)
+    assert child.returncode == -signal.SIGKILL, (out, err)
+    assert "finished" not in out
+    resumed = check(LostUpdate(3, 3), resume=path)
+    full = check(LostUpdate(3, 3))
+    assert any("resumed from a checkpoint" in n for n in resumed.notes)
+    assert outcome(resumed) == outcome(full)
+    assert full.verdict is Verdict.VIOLATED and len(full.trace) > 10

@@ -1,0 +1,100 @@
+"""Parallel BFS: the same counts, verdicts and traces as one process, for any worker count."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from gupcheck.classic import BrokenMutex, LostUpdate, Peterson, Philosophers, TicketLock
+from gupcheck.designs import DESIGNS
+from gupcheck.engine import Label, Limits, Model, Result, Verdict, check
+from gupcheck.kernel.system import KernelModel
+from gupcheck.scenarios import SCENARIOS
+
+from .test_checkpoint import WholeSpace
+
+
+def answer(r: Result) -> tuple:
+    return (r.verdict, r.property, r.message, r.stats.depth,
+            r.trace.labels() if r.trace else None, r.trace.init_index if r.trace else None,
+            tuple(str(w) for w in r.waits))
+
+
+def counts(r: Result) -> tuple:
+    return (r.stats.distinct, r.stats.generated, r.coverage, r.unfired)
+
+
+@pytest.mark.parametrize("model", [WholeSpace(3, 2), Peterson(), TicketLock(fair_release=True)],
+                         ids=lambda m: m.name)
+def test_complete_runs_have_the_same_counts_and_coverage(model) -> None:
+    one = check(model)
+    for workers in (2, 3):
+        many = check(model, workers=workers)
+        assert answer(many) == answer(one)
+        assert counts(many) == counts(one)
+
+
+def test_the_result_says_it_was_parallel() -> None:
+    r = check(WholeSpace(2, 2), workers=2)
+    assert "parallel: 2 worker processes" in r.notes
+
+
+@pytest.mark.parametrize("model", [LostUpdate(3, 2), LostUpdate(2, 2), BrokenMutex(),
+                                   Philosophers(4), Philosophers(3, clock=True),
+                                   TicketLock(fair_release=False)],
+                         ids=lambda m: m.name)
+def test_counterexamples_are_the_single_process_ones_for_every_worker_count(model) -> None:
+    one = check(model)
+    results = [check(model, workers=w) for w in (2, 3, 4)]
+    assert one.verdict is not Verdict.HOLDS
+    for r in results:
+        assert answer(r) == answer(one)
+    # with whole levels expanded, the counts agree across worker counts too
+    assert len({counts(r)[:2] for r in results}) == 1
+
+
+def test_a_kernel_scenario_gives_the_same_verdicts_and_traces_in_parallel() -> None:
+    sc = SCENARIOS["dio-vs-reclaim"]
+    for design, prop in (("linux-6.1", "dirty-has-backing"), ("linux-6.12", "dirty-has-backing")):
+        model = KernelModel(sc, DESIGNS[design], (prop,))
+        one, two = check(model), check(model, workers=2)
+        assert answer(two) == answer(one)
+        if one.verdict is Verdict.HOLDS:
+            assert counts(two) == counts(one)
+    assert one.verdict is Verdict.HOLDS and one.stats.distinct > 1000
+
+
+def test_a_state_limit_makes_the_run_incomplete() -> None:
+    r = check(WholeSpace(3, 2), workers=2, limits=Limits(max_states=5_000))
+    assert r.verdict is Verdict.INCOMPLETE and "max-states" in r.bound
+    r = check(WholeSpace(3, 2), workers=2, limits=Limits(max_depth=5))
+    assert r.verdict is Verdict.INCOMPLETE and "max-depth" in r.bound
+    assert r.stats.depth == 5
+
+
+class Explodes(Model[int]):
+    """Raises in ``successors`` at depth 3: the report must be the single-process one."""
+
+    name = "explodes"
+
+    def init_states(self) -> list[int]:
+        return [0]
+
+    def successors(self, s: int) -> Iterator[tuple[Label, int]]:
+        if s == 3:
+            raise RuntimeError("boom")
+        yield Label("P", "step"), s + 1
+
+
+def test_a_model_that_raises_is_reported_as_one_process_reports_it() -> None:
+    one, two = check(Explodes()), check(Explodes(), workers=2)
+    assert two.verdict is Verdict.ERROR
+    assert (two.message, two.trace.labels()) == (one.message, one.trace.labels())
+
+
+def test_unsupported_combinations_are_refused() -> None:
+    for kwargs in ({"exact": True}, {"keep_going": True}, {"bitstate": 2**20},
+                   {"strategy": "dfs"}, {"checkpoint": "x"}):
+        with pytest.raises(ValueError, match="parallel"):
+            check(Peterson(), workers=2, **kwargs)
