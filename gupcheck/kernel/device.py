@@ -108,7 +108,8 @@ def _complete(c: Ctx, b: Bio) -> Move:
         k = _wake(k.with_bio(replace(b, woken=True), b.id), b.waiter)
         return Move(f"iomap_dio_bio_end_io: read bio #{b.id} done, wake the waiting read()", k)
     if k.folio_at(b.folio).dirty:
-        if c.cfg.unpin_mkwrite:  # put_user_page(page, dirty) from the completion
+        if c.cfg.unpin_mkwrite and k.folio_at(b.folio).mapping:  # put_user_page(page, dirty)
+            # of a file page from the completion (an anonymous page needs no ->page_mkwrite)
             k = k.violate("no-sleep-in-atomic", "bio end_io (interrupt context) calls "
                           "put_user_page(page, dirty), whose ->page_mkwrite path sleeps on "
                           "folio_lock and filemap_invalidate_lock_shared")
