@@ -213,3 +213,19 @@ def test_page_mkwrite_at_unpin_closes_a_cycle_through_a_queued_mmap_write_lock()
                                   "queue on bio_dirty_list",
                                   "put_user_page(page 0, dirty): folio_lock"])
     assert run_cell(sc, DESIGNS["bounce-writeback"]).verdict == "holds"
+
+
+def test_page_mkwrite_at_unpin_meets_enospc_after_the_dma_on_a_cow_filesystem() -> None:
+    """Dave Chinner's "Think ENOSPC": ->page_mkwrite at put_user_page time reserves space
+    only after the device wrote the data."""
+    cell = run_cell(SCENARIOS["enospc-after-dma"], DESIGNS["bounce-writeback-mkwrite"])
+    assert "no-enospc-after-dma" in cell.violated
+    from .kernel.helpers import assert_steps_in_order
+
+    assert_steps_in_order(cell.results["no-enospc-after-dma"],
+                          ["btrfs_page_mkwrite: folio_lock, btrfs_delalloc_reserve_space",
+                           "DMA of read bio #0 writes B1",
+                           "put_user_page(page 0, dirty): folio_lock",
+                           "btrfs_delalloc_reserve_space fails (-ENOSPC)"])
+    assert "no-enospc-after-dma" not in run_cell(SCENARIOS["enospc-after-dma"],
+                                                 DESIGNS["bounce-writeback"]).violated

@@ -49,6 +49,8 @@ def _transfer(c: Ctx, b: Bio) -> Move:
         where = b.page * SUBBLOCKS + block
         value = b.bounce[block] if b.bounce else k.folio_at(b.folio).data[block]
         k = replace(k, disk=k.disk[:where] + (value,) + k.disk[where + 1:])
+        if b.csums is not None:  # the extent and its checksum item land together
+            k = replace(k, csum=k.csum[:where] + (b.csums[block],) + k.csum[where + 1:])
         if b.checksum is not None and b.checksum[block] != value:
             rest = replace(rest, error=True)  # the checksum taken at submit does not match
         k = k.with_bio(rest, b.id)
@@ -126,7 +128,10 @@ def _complete(c: Ctx, b: Bio) -> Move:
 def _put_user_page_mkwrite(c: Ctx, b: Bio) -> Outcome:
     """bounce-writeback-mkwrite: with the folio locked, the ->page_mkwrite path; it needs
     filemap_invalidate_lock_shared, which truncate holds for writing while it waits for this
-    very folio lock: the lock inversion Dave Chinner objected to (12 Dec 2018)."""
+    very folio lock: the lock inversion Dave Chinner objected to (12 Dec 2018).  On the COW
+    filesystem ->page_mkwrite must reserve space, and at unpin time that is *after* the DMA:
+    with the filesystem full meanwhile, ENOSPC for data the device already wrote ("Think
+    ENOSPC")."""
     k = c.k
     locked = down_read(k, c.name)  # ->page_mkwrite needs the VMA: mmap_read_lock
     if isinstance(locked, Blocked):
@@ -134,7 +139,21 @@ def _put_user_page_mkwrite(c: Ctx, b: Bio) -> Outcome:
     if k.inv_excl is not None:
         return Blocked("filemap_invalidate_lock_shared", (k.inv_excl,))
     f = k.folio_at(b.folio)
-    if f.buffers is None:
+    if k.fs == "cowfs" and not f.reserved:  # btrfs_page_mkwrite: btrfs_delalloc_reserve_space
+        if k.free_blocks == 0:
+            k = k.violate("no-enospc-after-dma",
+                          f"put_user_page's ->page_mkwrite cannot reserve space for page {b.page} "
+                          "(-ENOSPC) after the device wrote it: the data is dropped")
+            k = k.with_folio_at(b.folio, replace(f, locked=None, dirty=False))
+            k = release(k, b.folio, pin=b.pinned, pin_counting=c.cfg.pin_counting)
+            k = replace(k.with_bio(None, b.id), dirty_work=k.dirty_work[1:],
+                        wb_err=k.wb_err + 1, wb_errno="ENOSPC")
+            return [Move(f"put_user_page: ->page_mkwrite: btrfs_delalloc_reserve_space fails "
+                         f"(-ENOSPC), data dropped, folio_unlock, unpin (page {b.page})",
+                         c.goto(k, ""))]
+        k = replace(k, free_blocks=k.free_blocks - 1)
+        f = replace(f, reserved=True)
+    if f.buffers is None and k.fs == "ext4":
         f = replace(f, buffers=(BH_CLEAN,) * SUBBLOCKS, refcount=f.refcount + 1)
     k = k.with_folio_at(b.folio, replace(f, prepared=True))
     k = folio_mark_dirty(k, b.folio, who="put_user_page (->page_mkwrite)")

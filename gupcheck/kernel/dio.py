@@ -17,6 +17,7 @@ from .actor import Blocked, Ctx, Move, Outcome
 from .dirty import folio_mark_dirty
 from .gup import gup_begin
 from .state import SUBBLOCKS, Bio, KState, replace
+from .writeback import writeback_begin
 
 
 def _span(c: Ctx) -> range:
@@ -113,5 +114,39 @@ def stage_return(c: Ctx) -> Outcome:
     return [Move(f"iomap_dio_complete: read() returns {result[5:]}", c.finish(k, result))]
 
 
-DIO_STAGES = {"dio:got": stage_got, "dio:partial": stage_partial, "dio:dirty": stage_dirty,
+CSUM_FAILED = ("BTRFS warning: csum failed root 5 ino 257 off 0: the data on disk does not "
+               "match its checksum (mirror 1)")
+
+
+def dio_read_file(c: Ctx) -> Outcome:
+    """("dio_read_file", page): another process reads the file's page with O_DIRECT.
+
+    ``iomap_dio_rw`` -> ``kiocb_write_and_wait``: ``filemap_write_and_wait_range`` writes the
+    dirty pages back and waits; then the device reads the blocks.  On the checksumming COW
+    filesystem every block is verified against its data checksum (fs/btrfs/bio.c
+    ``btrfs_check_read_bio`` -> ``btrfs_data_csum_ok``): a block written while its page changed
+    after ``btrfs_csum_one_bio`` fails with "csum failed" and the read returns -EIO.
+    """
+    k = writeback_begin(c, c.k, sync=True, ret="drf:wait")
+    return [Move("iomap_dio_rw (another process): kiocb_write_and_wait", k)]
+
+
+def stage_read_file(c: Ctx) -> Outcome:
+    page = c.op[1]
+    k = c.k
+    f = k.cached(page)
+    if f is not None and f.writeback:
+        return Blocked(f"filemap_fdatawait_range: writeback of page {page}", ("disk",))
+    blocks = range(page * SUBBLOCKS, (page + 1) * SUBBLOCKS)
+    data = "|".join(k.disk[b] for b in blocks)
+    if k.csum and any(k.csum[b] != k.disk[b] for b in blocks):
+        k = k.event(CSUM_FAILED)
+        return [Move(f"submit_bio (read page {page} of the file), btrfs_check_read_bio: "
+                     "csum failed, -EIO", c.finish(k, "read=-EIO"))]
+    check = ", btrfs_check_read_bio: csum ok" if k.csum else ""
+    return [Move(f"submit_bio (read page {page} of the file){check}: {data}",
+                 c.finish(k, f"read={data}"))]
+
+
+DIO_STAGES = {"drf:wait": stage_read_file,"dio:got": stage_got, "dio:partial": stage_partial, "dio:dirty": stage_dirty,
               "dio:submit": stage_submit, "dio:wait": stage_wait, "dio:return": stage_return}

@@ -117,6 +117,7 @@ class Bio:
     error: bool = False  # the device failed the bio (-EIO)
     done: bool = False  # completed (end_io ran); still queued for bio_dirty_work
     to_other: bool = False  # a direct write *from* the folio (a user buffer) to another file
+    csums: tuple[str, ...] | None = None  # COW fs: data checksums computed at submit
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +182,9 @@ class KState:
     wb_err: int = 0  # errseq_t of the mapping: bumped by mapping_set_error
     wb_errno: str = "EIO"  # the error it records
     free_blocks: int = 0  # a COW filesystem's free space, in pages
+    # a checksumming COW filesystem: for each disk block, the data its stored checksum was
+    # computed over (equal to ``disk`` unless the page changed between checksum and transfer)
+    csum: tuple[str, ...] = ()
     truncations: int = 0  # how many truncates/hole punches ran (ghost: discarded writes)
     dirty_work: tuple[int, ...] = ()  # bio_dirty_list: read bios waiting for bio_dirty_work
     # registrations with the NIC / io_uring: (page, id of the folio pinned, or -1 for ODP)
@@ -418,6 +422,8 @@ def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
     return KState(
         folios=tuple(folios), cache=cache, ptes=tuple(ptes), fs=fs, i_size=size,
         anon_ptes=anon_ptes, free_blocks=free_blocks, private=private,
+        csum=("A0",) * (size * SUBBLOCKS) + ("Z0",) * ((npages - size) * SUBBLOCKS)
+        if fs == "cowfs" else (),
         dax_owner=tuple(f"file:{i}" if i < size else None for i in range(npages)) if dax else (),
         disk=("A0",) * (size * SUBBLOCKS) + ("Z0",) * ((npages - size) * SUBBLOCKS),
         threads=(Thread(),) * nthreads,

@@ -45,6 +45,7 @@ Op = tuple  # ("store", page, block, value), ("dio_read", page, value), ("fsync"
 OPERATIONS: dict[str, Stage] = {
     "store": fault.store,
     "dio_read": dio.dio_read,
+    "dio_read_file": dio.dio_read_file,
     "fsync": sync.fsync,
     "msync": sync.fsync,
     "madvise_pageout": reclaim.shrink,

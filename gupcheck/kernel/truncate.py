@@ -102,6 +102,8 @@ def _free_blocks(c: Ctx, k: KState) -> Outcome:
             "ext4_ext_remove_space: free the blocks"
     lo, hi = start * SUBBLOCKS, end * SUBBLOCKS
     k = replace(k, disk=k.disk[:lo] + ("Z0",) * (hi - lo) + k.disk[hi:], inv_excl=None)
+    if k.csum:  # a hole has no checksum items: it reads as zeros
+        k = replace(k, csum=k.csum[:lo] + ("Z0",) * (hi - lo) + k.csum[hi:])
     return [Move(f"{func}, filemap_invalidate_unlock", c.finish(k, f"{what}=0"))]
 
 

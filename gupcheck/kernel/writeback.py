@@ -145,9 +145,10 @@ def stage_submit(c: Ctx) -> Outcome:
     f = replace(f, dirty=False, prepared=False, writeback=True, locked=None, reserved=False,
                 buffers=(BH_CLEAN,) * SUBBLOCKS if k.fs == "ext4" else None)
     checksum = (bounce or f.data) if c.cfg.stable_writes else None  # bio_integrity_prep / RAID
+    csums = (bounce or f.data) if k.fs == "cowfs" else None  # btrfs_csum_one_bio
     bio = Bio(id=k.next_bio, write=True, page=page, folio=k.fid(page),
               pending=tuple(range(SUBBLOCKS)),
-              owner=c.name, bounce=bounce, checksum=checksum)
+              owner=c.name, bounce=bounce, checksum=checksum, csums=csums)
     k = replace(k.with_folio(page, f), bios=k.bios + (bio,), next_bio=k.next_bio + 1)
     copy = ", from a bounce copy (page is pinned)" if bounce else ""
     submit = "extent_writepage" if k.fs == "cowfs" else "mpage_submit_folio"

@@ -40,6 +40,8 @@ OPS: dict[str, tuple[tuple[str, ...], str]] = {
     "store": (("page", "block", "value"), "a CPU store through the shared mapping"),
     "dio_read": (("page", "value"), "read(O_DIRECT) from another file into the mapping "
                  "(`count` pages from `page`, default 1)"),
+    "dio_read_file": (("page",), "read(O_DIRECT) of the file's page by another process "
+                      "(its result is recorded; a checksum mismatch is -EIO)"),
     "fsync": ((), "fsync(2) of the file"),
     "msync": ((), "msync(MS_SYNC) of the mapping"),
     "madvise_pageout": (("page",), "madvise(MADV_PAGEOUT) on the page"),
@@ -77,7 +79,7 @@ OPS: dict[str, tuple[tuple[str, ...], str]] = {
 #: operations this model implements on page-cache filesystems only: FS-DAX has no page cache
 #: to write back or reclaim (its fsync is a CPU cache flush, not modelled)
 NOT_ON_DAX = frozenset({"fsync", "msync", "madvise_pageout", "kswapd_reclaim",
-                        "writeback_pass", "dio_write", "dio_write_from", "vm_writev",
+                        "writeback_pass", "dio_write", "dio_write_from", "dio_read_file", "vm_writev",
                         "fill_fs"})
 DAX_ONLY = frozenset({"write_other_file"})
 
