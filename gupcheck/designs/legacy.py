@@ -10,6 +10,7 @@ from gupcheck.kernel.config import KernelConfig
 
 DESIGN = KernelConfig("legacy", dio_foll_pin=False, ext4_warn_no_buffers=False,
                       reclaim_skips_pinned=False, pin_counting=False,
+                      ext4_writepage=True,
                       has_io_uring=False, wp_reuse="mapcount", fork_copies_pinned=False,
                       anon_exclusive=False, gup_fast_wp_seq=False,
                       vm_rw_foll_pin=False)

@@ -10,6 +10,7 @@ from gupcheck.kernel.config import KernelConfig
 
 DESIGN = KernelConfig("pin-counting", dio_foll_pin=False, ext4_warn_no_buffers=False,
                       reclaim_skips_pinned=False, pin_counting=True,
+                      ext4_writepage=True,
                       iouring_file_check=True, wp_reuse="mapcount",
                       fork_copies_pinned=False, anon_exclusive=False, gup_fast_wp_seq=False,
                       vm_rw_foll_pin=False)

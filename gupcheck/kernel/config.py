@@ -28,6 +28,10 @@ class KernelConfig:
     #: mappings": check_vma_flags refuses FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE on a dirty-tracked
     #: shared file mapping with -EFAULT.
     longterm_file_refusal: bool = False
+    #: ext4 has ->writepage (ext4_writepage) until 6.3 (Jan Kara's ext4 series of Dec 2022
+    #: removes it from ext4_aops, modeling-notes [EXT4WP]): kswapd's pageout() can write a
+    #: dirty file folio itself; from 6.3 pageout() finds no ->writepage and activates it.
+    ext4_writepage: bool = False
     #: 5.1: io_uring exists (IORING_REGISTER_BUFFERS)
     has_io_uring: bool = True
     #: io_uring's own check, until 6.5 (same series, "io_uring: rsrc: delegate VMA file-backed

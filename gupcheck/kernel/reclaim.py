@@ -8,9 +8,12 @@
    -> ``folio_mark_dirty``);
 3. since 6.4 (d824ec2a1546) a ``folio_maybe_dma_pinned`` folio is activated here, *after* the
    unmap — FOLL_GET references are not seen;
-4. a dirty file folio is activated: only kswapd may write one, and ext4 has had no
-   ``->writepage`` since 6.3 (``pageout`` returns PAGE_ACTIVATE) — kswapd's ``pageout`` of a
-   dirty folio on older kernels is not modelled;
+4. a dirty file folio is activated — except that kswapd, before 6.3, writes it itself:
+   ``pageout`` -> ``ext4_writepage`` (folio_clear_dirty_for_io, folio_start_writeback, the bio;
+   its "page %lu does not have buffers attached" warning since 5.18, BUG on ``page_buffers()``
+   before — kernel-facts F10) and puts it back.  "Only kswapd can writeback filesystem folios"
+   and only once it met them dirty before (PG_reclaim, PGDAT_DIRTY): the model assumes it has.
+   ext4 has had no ``->writepage`` since 6.3, so ``pageout`` returns PAGE_ACTIVATE;
 5. ``filemap_release_folio`` -> ``try_to_free_buffers``: fails on busy (dirty) buffers, never
    looks at references or pins, and strips the buffers of a clean folio;
 6. ``__remove_mapping``: ``folio_ref_freeze(folio, 2)`` (page cache + isolation) fails on any
@@ -22,6 +25,7 @@ from __future__ import annotations
 from .actor import Ctx, Move, Outcome
 from .rmap import clear_pte
 from .state import KState, replace
+from .writeback import NO_BUFFERS_BUG, NO_BUFFERS_WARNING, start_write
 
 
 def shrink(c: Ctx) -> Outcome:
@@ -65,6 +69,8 @@ def stage_release(c: Ctx) -> Outcome:
     if c.cfg.reclaim_skips_pinned and f.maybe_dma_pinned():
         return [_putback(c, k, page, "shrink_folio_list: folio_maybe_dma_pinned -> activate_locked",
                          "kept")]
+    if f.dirty and c.op[0] == "kswapd_reclaim" and c.cfg.ext4_writepage and k.fs == "ext4":
+        return [_pageout(c, k, page)]
     if f.dirty:
         return [_putback(c, k, page, "shrink_folio_list: dirty file folio -> activate_locked",
                          "kept")]
@@ -76,6 +82,27 @@ def stage_release(c: Ctx) -> Outcome:
         return [Move(f"filemap_release_folio: try_to_free_buffers strips the buffers of "
                      f"page {page}", c.goto(k, "rc:remove"))]
     return stage_remove(c)
+
+
+def _pageout(c: Ctx, k: KState, page: int) -> Move:
+    """pageout -> ext4_writepage (before 6.3), kswapd only."""
+    f = k.folio(page)
+    if f.buffers is None:
+        if not c.cfg.ext4_warn_no_buffers:  # page_buffers() of a page without buffers
+            k = k.event(NO_BUFFERS_BUG).violate(
+                "dirty-has-backing", f"kswapd's pageout met dirty page {page} without buffers: "
+                f"{NO_BUFFERS_BUG}")
+            return Move("pageout: ext4_writepage: no buffers: BUG(), the kernel oopses",
+                        c.finish(k.with_ghost(crashed=True), "BUG"))
+        msg = NO_BUFFERS_WARNING.replace("ext4_writepages: page 0", f"ext4_writepage: page {page}")
+        k = k.event(msg).violate(
+            "dirty-has-backing", f"kswapd's pageout met dirty page {page} without buffers: "
+            f"\"{msg}\"; the folio is cleaned and its data dropped")
+        k = k.with_folio(page, replace(f, dirty=False, prepared=False))
+        return _putback(c, k, page, "pageout: ext4_writepage: no buffers: ext4_warning, "
+                        "ClearPageDirty, keep", "kept")
+    k, what = start_write(c, k, page)
+    return _putback(c, k, page, f"pageout: ext4_writepage: {what}, folio_putback_lru", "pageout")
 
 
 def stage_remove(c: Ctx) -> Outcome:

@@ -139,6 +139,15 @@ def stage_submit(c: Ctx) -> Outcome:
     k = c.k
     if c.var("wpte"):  # the PTE was dirty: folio_mark_dirty, a legal dirtying
         k = folio_mark_dirty(k, k.fid(page), who=c.name, pte_transfer=True)
+    k, what = start_write(c, k, page)
+    submit = "extent_writepage" if k.fs == "cowfs" else "mpage_submit_folio"
+    return [Move(f"{submit}: {what}, folio_unlock(page {page})", _next(c, k, todo[1:]))]
+
+
+def start_write(c: Ctx, k: KState, page: int) -> tuple[KState, str]:
+    """folio_clear_dirty_for_io (PTEs already cleaned), folio_start_writeback, buffers
+    cleaned, and the write bio submitted (ext4_bio_write_folio / extent_writepage); the folio
+    is unlocked.  The device reads the page (or the proposal's bounce copy) later."""
     f = k.folio(page)
     bounce = (f.data if c.cfg.writeback_pinned in ("bounce", "skip-bounce")
               and f.maybe_dma_pinned() else None)
@@ -151,10 +160,8 @@ def stage_submit(c: Ctx) -> Outcome:
               owner=c.name, bounce=bounce, checksum=checksum, csums=csums)
     k = replace(k.with_folio(page, f), bios=k.bios + (bio,), next_bio=k.next_bio + 1)
     copy = ", from a bounce copy (page is pinned)" if bounce else ""
-    submit = "extent_writepage" if k.fs == "cowfs" else "mpage_submit_folio"
-    return [Move(f"{submit}: folio_clear_dirty_for_io, folio_start_writeback, "
-                 f"submit_bio (write bio #{bio.id}{copy}), folio_unlock(page {page})",
-                 _next(c, k, todo[1:]))]
+    return k, (f"folio_clear_dirty_for_io, folio_start_writeback, "
+               f"submit_bio (write bio #{bio.id}{copy})")
 
 
 WRITEBACK_STAGES = {"wb:lock": stage_lock, "wb:waitwb": stage_waitwb,

@@ -139,3 +139,34 @@ def test_bio_dirty_work_sleeps_on_a_locked_folio() -> None:
     k = replace(k, bios=(bio,), dirty_work=(0,), threads=(Thread(), Thread()))
     out = bio_dirty_work(Ctx(k, 1, "kworker bio_dirty_work", LINUX_6_12, ()))
     assert out.on == "folio lock of page 0" and out.holders == ("flusher",)
+
+
+def _dirty_isolated(buffers: tuple | None) -> object:
+    k = cached()
+    f = replace(k.folio(0), dirty=True, buffers=buffers,
+                refcount=k.folio(0).refcount - (buffers is None))
+    return _isolated(k.with_folio(0, f))
+
+
+def test_kswapd_writes_a_dirty_ext4_folio_itself_before_6_3_and_activates_it_after() -> None:
+    [old] = stage_release(_reclaim_ctx(_dirty_isolated((BH_DIRTY, BH_DIRTY)), LINUX_6_1))
+    assert old.func.startswith("pageout: ext4_writepage: folio_clear_dirty_for_io")
+    f = old.state.folio(0)
+    assert f.writeback and not f.dirty and not f.isolated and old.state.bios[0].write
+    [new] = stage_release(_reclaim_ctx(_dirty_isolated((BH_DIRTY, BH_DIRTY)), LINUX_6_12))
+    assert "dirty file folio -> activate_locked" in new.func and not new.state.bios
+
+
+def test_madvise_pageout_never_writes_a_dirty_folio_even_before_6_3() -> None:
+    k = _dirty_isolated((BH_DIRTY, BH_DIRTY))
+    [move] = stage_release(Ctx(k, 0, "CPU0", LINUX_6_1, ("madvise_pageout", 0)))
+    assert "activate_locked" in move.func and not move.state.bios
+
+
+def test_kswapd_pageout_of_a_dirty_folio_without_buffers_warns_on_6_1_and_bugs_on_4_20() -> None:
+    [warn] = stage_release(_reclaim_ctx(_dirty_isolated(None), LINUX_6_1))
+    assert "ext4_writepage: page 0 does not have buffers attached" in " ".join(
+        warn.state.ghost.events)
+    assert not warn.state.folio(0).dirty and not warn.state.ghost.crashed
+    [bug] = stage_release(_reclaim_ctx(_dirty_isolated(None), DESIGNS["legacy"]))
+    assert bug.state.ghost.crashed and "BUG" in bug.func
