@@ -17,11 +17,12 @@ The waiting ``read()`` is woken by the completion, so it can return before that 
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
+from .blocks import da_reserve, new_buffers
 from .dax import stray_dma_check
 from .dirty import folio_mark_dirty
 from .gup import release
 from .locks import down_read
-from .state import BH_CLEAN, SUBBLOCKS, Bio, KState, replace
+from .state import SUBBLOCKS, Bio, KState, replace
 
 IO_ERROR = ("I/O error: write bio failed its integrity check (the page changed after the "
             "checksum was computed at submit)")
@@ -153,8 +154,19 @@ def _put_user_page_mkwrite(c: Ctx, b: Bio) -> Outcome:
                          c.goto(k, ""))]
         k = replace(k, free_blocks=k.free_blocks - 1)
         f = replace(f, reserved=True)
-    if f.buffers is None and k.fs == "ext4":
-        f = replace(f, buffers=(BH_CLEAN,) * SUBBLOCKS, refcount=f.refcount + 1)
+    if k.fs == "ext4":  # ext4_page_mkwrite: buffers and delalloc reservations
+        reserved = da_reserve(k, f.buffers or new_buffers(k, b.page))
+        if reserved is None:
+            k = k.violate("no-enospc-after-dma",
+                          f"put_user_page's ->page_mkwrite cannot reserve blocks for page "
+                          f"{b.page} (-ENOSPC) after the device wrote it: the data is dropped")
+            k = k.with_folio_at(b.folio, replace(f, locked=None))
+            k = release(k, b.folio, pin=b.pinned, pin_counting=c.cfg.pin_counting)
+            k = replace(k.with_bio(None, b.id), dirty_work=k.dirty_work[1:])
+            return [Move(f"put_user_page: ->page_mkwrite: ext4_da_reserve_space fails "
+                         f"(-ENOSPC), folio_unlock, unpin (page {b.page})", c.goto(k, ""))]
+        k, bufs = reserved
+        f = replace(f, buffers=bufs, refcount=f.refcount + (f.buffers is None))
     k = k.with_folio_at(b.folio, replace(f, prepared=True))
     k = folio_mark_dirty(k, b.folio, who="put_user_page (->page_mkwrite)")
     k = k.with_folio_at(b.folio, replace(k.folio_at(b.folio), locked=None))

@@ -18,7 +18,12 @@ The ghost checks here are properties P2a and P2b of modeling-notes §3:
 
 from __future__ import annotations
 
-from .state import BH_DIRTY, KState, replace
+from .state import KState, replace
+
+
+def mark_buffers_dirty(bufs: tuple[str, ...]) -> tuple[str, ...]:
+    """mark_buffer_dirty on each buffer_head of the folio."""
+    return tuple(b if b.endswith(",dirty") else b + ",dirty" for b in bufs)
 
 EXT4_DIRTY_FOLIO_WARN = "WARNING at fs/ext4/inode.c ext4_dirty_folio: WARN_ON_ONCE(!folio_buffers(folio))"
 
@@ -56,5 +61,5 @@ def ext4_dirty_folio(k: KState, fid: int, *, who: str) -> KState:
             "dirty-has-backing",
             f"{who} dirtied page {f.index}, which has no buffers: {EXT4_DIRTY_FOLIO_WARN}")
         return k.with_folio_at(fid, replace(f, dirty=True))
-    # block_dirty_folio
-    return k.with_folio_at(fid, replace(f, dirty=True, buffers=(BH_DIRTY,) * len(f.buffers)))
+    # block_dirty_folio: every buffer dirty, mapped, reserved or not
+    return k.with_folio_at(fid, replace(f, dirty=True, buffers=mark_buffers_dirty(f.buffers)))

@@ -20,9 +20,10 @@ the stage to return to.
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
+from .blocks import da_reserve, new_buffers
 from .dirty import folio_mark_dirty
 from .locks import down_read, up_read
-from .state import BH_CLEAN, SUBBLOCKS, Folio, KState, Pte, replace
+from .state import SUBBLOCKS, Folio, KState, Pte, replace
 
 
 def fault_begin(c: Ctx, k: KState, page: int, ret: str, *, fail: str = "SIGBUS",
@@ -127,13 +128,13 @@ def _filemap_fault(k: KState, page: int) -> KState:
 
 def _mkwrite_lock(c: Ctx, k: KState) -> Outcome:
     """ext4_page_mkwrite: folio_lock, then attach buffers and dirty the folio under the lock."""
-    page = dict(k.threads[c.me].local)["fpage"]
+    c = replace(c, k=k)  # the fault's locals live in k
+    page = c.var("fpage")
     if k.inv_excl is not None:
         return Blocked("filemap_invalidate_lock_shared", (k.inv_excl,))
     if k.cached(page) is None:  # truncated or punched since filemap_fault: retry the fault
-        c2 = replace(c, k=k)
-        out = fault_begin(c2, k, page, c2.var("fret"), fail=c2.var("ffail"),
-                          fail_stage=c2.var("ffailstage"))
+        out = fault_begin(c, k, page, c.var("fret"), fail=c.var("ffail"),
+                          fail_stage=c.var("ffailstage"))
         if isinstance(out, Blocked):
             return out
         return [replace(m, func="ext4_page_mkwrite: folio->mapping changed, VM_FAULT_NOPAGE, "
@@ -141,20 +142,27 @@ def _mkwrite_lock(c: Ctx, k: KState) -> Outcome:
     f = k.folio(page)
     if f.locked is not None and f.locked != c.name:
         return Blocked(f"folio lock of page {page}", (f.locked,))
-    k = replace(k, inv_shared=tuple(sorted(k.inv_shared + (c.name,))))
     attach = f.buffers is None
-    if attach:  # create_empty_buffers + ext4_da_get_block_prep: blocks already allocated
-        f = attach_buffers(f)
+    bufs = new_buffers(k, page) if attach else f.buffers
+    reserved = da_reserve(k, bufs)  # block_page_mkwrite -> ext4_da_get_block_prep
+    if reserved is None:  # -ENOSPC: VM_FAULT_SIGBUS (the store gets SIGBUS, GUP -EFAULT)
+        func = ("ext4_page_mkwrite: folio_lock, ext4_da_get_block_prep: ext4_da_reserve_space "
+                "fails (-ENOSPC), VM_FAULT_SIGBUS")
+        if c.var("ffailstage") is not None:
+            return [Move(func, c.goto(k, c.var("ffailstage")))]
+        k = k.with_ghost(writing=frozenset(w for w in k.ghost.writing if w[2] != c.me))
+        return [Move(func, c.finish(k, c.var("ffail")))]
+    k, bufs = reserved
+    delay = bufs != (f.buffers or new_buffers(k, page))
+    k = replace(k, inv_shared=tuple(sorted(k.inv_shared + (c.name,))))
+    f = replace(f, buffers=bufs, refcount=f.refcount + attach)  # folio_attach_private
     k = k.with_folio(page, replace(f, locked=c.name, prepared=True))
     k = folio_mark_dirty(k, k.fid(page), who=c.name)
     func = ("ext4_page_mkwrite: filemap_invalidate_lock_shared, folio_lock, "
-            + ("attach buffers, " if attach else "") + "block_commit_write -> folio_mark_dirty")
+            + ("attach buffers, " if attach else "")
+            + ("ext4_da_get_block_prep reserves the holes (delalloc), " if delay else "")
+            + "block_commit_write -> folio_mark_dirty")
     return [Move(func, c.goto(k, "fault:install"))]
-
-
-def attach_buffers(f: Folio) -> Folio:
-    """folio_attach_private: PG_private set, one more reference on the folio."""
-    return replace(f, buffers=(BH_CLEAN,) * SUBBLOCKS, refcount=f.refcount + 1)
 
 
 def stage_mkwrite(c: Ctx) -> Outcome:

@@ -181,7 +181,8 @@ class KState:
     mmap_queued: tuple[str, ...] = ()  # writers waiting for it (they block new readers)
     wb_err: int = 0  # errseq_t of the mapping: bumped by mapping_set_error
     wb_errno: str = "EIO"  # the error it records
-    free_blocks: int = 0  # a COW filesystem's free space, in pages
+    free_blocks: int = 0  # free space: in pages on the COW filesystem, in blocks on ext4
+    holes: frozenset[int] = frozenset()  # ext4: the file's disk blocks with no block allocated
     # a checksumming COW filesystem: for each disk block, the data its stored checksum was
     # computed over (equal to ``disk`` unless the page changed between checksum and transfer)
     csum: tuple[str, ...] = ()
@@ -386,14 +387,16 @@ def _put(t: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:
 
 def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
                   fs: str = "ext4", anon: bool = False, file_pages: int | None = None,
-                  free_blocks: int = 0, private: bool = False) -> KState:
+                  free_blocks: int = 0, private: bool = False, sparse: bool = False) -> KState:
     """A file of ``npages`` pages of data ``A0``, written and synced before the scenario.
 
     ``cached``: its pages are in the page cache, clean, with buffers (as after a read);
     ``mapped``: the process has already read-faulted them (present, read-only PTEs: the
-    write-notify of a shared ext4 mapping, ``vma_wants_writenotify``).
+    write-notify of a shared ext4 mapping, ``vma_wants_writenotify``);
+    ``sparse``: an ext4 file of that size with no blocks (``ftruncate`` of an empty file): it
+    reads as zeros and its cached pages have no buffers.
     """
-    data = ("A0",) * SUBBLOCKS
+    data = ("Z0",) * SUBBLOCKS if sparse else ("A0",) * SUBBLOCKS
     size = npages if file_pages is None else file_pages  # the mapping may run past EOF
     folios: list[Folio | None] = []
     ptes: list[Pte | None] = []
@@ -405,7 +408,7 @@ def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
             ptes.append(Pte() if mapped and i < size else None)  # write-notify: read-only
         elif cached and i < size:
             maps = 1 if mapped else 0
-            bufs = (BH_CLEAN,) * SUBBLOCKS if fs == "ext4" else None
+            bufs = (BH_CLEAN,) * SUBBLOCKS if fs == "ext4" and not sparse else None
             folios.append(Folio(index=i, data=data, buffers=bufs,
                                 refcount=1 + (bufs is not None) + maps, mapcount=maps))
             # a shared ext4 mapping is write-notify: read faults map read-only; shmem's is not;
@@ -425,7 +428,9 @@ def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
         csum=("A0",) * (size * SUBBLOCKS) + ("Z0",) * ((npages - size) * SUBBLOCKS)
         if fs == "cowfs" else (),
         dax_owner=tuple(f"file:{i}" if i < size else None for i in range(npages)) if dax else (),
-        disk=("A0",) * (size * SUBBLOCKS) + ("Z0",) * ((npages - size) * SUBBLOCKS),
+        disk=data * size + ("Z0",) * ((npages - size) * SUBBLOCKS),
+        holes=frozenset(range(0 if sparse else size * SUBBLOCKS, npages * SUBBLOCKS))
+        if fs == "ext4" else frozenset(),
         threads=(Thread(),) * nthreads,
         ghost=Ghost(last_write=(data,) * size + (("Z0",) * SUBBLOCKS,) * (npages - size),
                     wstarts=((0,) * SUBBLOCKS,) * npages, wfrom=((-1,) * SUBBLOCKS,) * npages),

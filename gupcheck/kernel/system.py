@@ -107,6 +107,7 @@ class Scenario:
     file_pages: int | None = None  # the file's size if shorter than the mapping (npages)
     free_blocks: int = 0  # free space of a COW filesystem, in pages
     private: bool = False  # the process maps the file MAP_PRIVATE rather than MAP_SHARED
+    sparse: bool = False  # an ext4 file with no blocks allocated (a hole), e.g. after ftruncate
 
 
 class KernelModel(Model[KState]):
@@ -133,7 +134,8 @@ class KernelModel(Model[KState]):
         # one thread slot per actor, then the NIC's (device faults) and the kworker's
         return [initial_state(s.npages, len(self.actors) + 2, cached=s.cached, mapped=s.mapped,
                               fs=s.filesystem, anon=s.anon, file_pages=s.file_pages,
-                              free_blocks=s.free_blocks, private=s.private)]
+                              free_blocks=s.free_blocks, private=s.private,
+                              sparse=s.sparse)]
 
     # --- the actors' steps ----------------------------------------------------------------------
 
@@ -252,6 +254,8 @@ class KernelModel(Model[KState]):
             out[f"{p} pins"] = f.pins
             out[f"{p} data"] = "|".join(f.data)
             out[f"{p} prepared"] = f.prepared
+            if f.buffers is not None and k.fs == "ext4":
+                out[f"{p} buffers"] = " ".join(f.buffers)
             pte = k.ptes[i]
             out[f"{p} pte"] = ("none" if pte is None else
                                ("rw" if pte.writable else "ro") + (",dirty" if pte.dirty else "")

@@ -14,6 +14,7 @@ page-cache files; FS-DAX is another matter).  ``ext4_truncate`` then frees the b
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
+from .blocks import free_range, release_reservations
 from .dax import DAX_STAGES
 from .fault import read_fault
 from .locks import down_write, down_write_queue, up_write
@@ -86,6 +87,7 @@ def _pages(c: Ctx, k: KState) -> Outcome:
         return Blocked(f"folio lock of page {page}", (f.locked,))
     if f.writeback:
         return Blocked(f"folio_wait_writeback: writeback of page {page}", ("disk",))
+    k = release_reservations(k, f.buffers)  # ext4_invalidate_folio: ext4_da_release_space
     k, left = k.remove_from_cache(page)  # buffers invalidated, dirty cancelled
     fate = "freed" if left == 0 else f"orphaned (refcount {left})"
     return [Move(f"truncate_inode_pages_range: folio_lock, truncate_cleanup_folio, "
@@ -104,6 +106,8 @@ def _free_blocks(c: Ctx, k: KState) -> Outcome:
     k = replace(k, disk=k.disk[:lo] + ("Z0",) * (hi - lo) + k.disk[hi:], inv_excl=None)
     if k.csum:  # a hole has no checksum items: it reads as zeros
         k = replace(k, csum=k.csum[:lo] + ("Z0",) * (hi - lo) + k.csum[hi:])
+    if k.fs == "ext4":
+        k = free_range(k, start, end)
     return [Move(f"{func}, filemap_invalidate_unlock", c.finish(k, f"{what}=0"))]
 
 

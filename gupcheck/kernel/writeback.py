@@ -22,8 +22,9 @@ folio dirtied behind the cursor waits for the next pass, as in the kernel.
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
+from .blocks import BH_DELAY, allocate_for_io, clean_after_io
 from .dirty import folio_mark_dirty
-from .state import BH_CLEAN, SUBBLOCKS, Bio, KState, Pte, replace
+from .state import SUBBLOCKS, Bio, KState, Pte, replace
 
 NO_BUFFERS_WARNING = "EXT4-fs warning: ext4_writepages: page 0 does not have buffers attached"
 NO_BUFFERS_BUG = "kernel BUG at fs/ext4/inode.c: page_buffers() of a page without buffers"
@@ -151,16 +152,30 @@ def start_write(c: Ctx, k: KState, page: int) -> tuple[KState, str]:
     f = k.folio(page)
     bounce = (f.data if c.cfg.writeback_pinned in ("bounce", "skip-bounce")
               and f.maybe_dma_pinned() else None)
-    f = replace(f, dirty=False, prepared=False, writeback=True, locked=None, reserved=False,
-                buffers=(BH_CLEAN,) * SUBBLOCKS if k.fs == "ext4" else None)
+    blocks: tuple[int, ...] = tuple(range(SUBBLOCKS))
+    extra = ""
+    if k.fs == "ext4" and f.buffers is not None:  # ext4_map_blocks for the delalloc buffers
+        k, blocks, skipped = allocate_for_io(k, page, f.buffers)
+        extra = "ext4_map_blocks allocates the delalloc blocks, " if any(
+            b.startswith(BH_DELAY) for b in f.buffers) else ""
+        if skipped:
+            k = k.violate("dirty-has-backing",
+                          f"writeback met dirty buffer(s) {list(skipped)} of page {page} neither "
+                          "mapped nor reserved: ext4_bio_write_folio clears their dirty bit (\"A "
+                          "hole?\") and their data is never written")
+            extra += f"dirty hole(s) {list(skipped)} skipped, "
+    f = replace(f, dirty=False, prepared=False, writeback=bool(blocks), locked=None,
+                reserved=False,
+                buffers=clean_after_io(k, page) if k.fs == "ext4" else None)
+    if not blocks:
+        return k.with_folio(page, f), f"folio_clear_dirty_for_io, {extra}nothing to write"
     checksum = (bounce or f.data) if c.cfg.stable_writes else None  # bio_integrity_prep / RAID
     csums = (bounce or f.data) if k.fs == "cowfs" else None  # btrfs_csum_one_bio
-    bio = Bio(id=k.next_bio, write=True, page=page, folio=k.fid(page),
-              pending=tuple(range(SUBBLOCKS)),
+    bio = Bio(id=k.next_bio, write=True, page=page, folio=k.fid(page), pending=blocks,
               owner=c.name, bounce=bounce, checksum=checksum, csums=csums)
     k = replace(k.with_folio(page, f), bios=k.bios + (bio,), next_bio=k.next_bio + 1)
     copy = ", from a bounce copy (page is pinned)" if bounce else ""
-    return k, (f"folio_clear_dirty_for_io, folio_start_writeback, "
+    return k, (f"folio_clear_dirty_for_io, {extra}folio_start_writeback, "
                f"submit_bio (write bio #{bio.id}{copy})")
 
 

@@ -119,6 +119,7 @@ class ScenarioFile(msgspec.Struct, forbid_unknown_fields=True):
     file_pages: int | None = None
     free_blocks: int = 0
     mapping: str = "shared"
+    sparse: bool = False
     properties: list[str] | None = None
 
 
@@ -177,6 +178,8 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
                    f"got {raw.mapping!r}")
     if raw.mapping == "private" and raw.filesystem not in ("ext4", "shmem"):
         raise fail("mapping", "a MAP_PRIVATE mapping is modelled on \"ext4\" and \"shmem\" only")
+    if raw.sparse and raw.filesystem != "ext4":
+        raise fail("sparse", "a sparse file (no blocks allocated) is modelled on \"ext4\" only")
     if not 0 <= raw.free_blocks <= 8:
         raise fail("free_blocks", f"expected 0 to 8, got {raw.free_blocks}")
     if not 1 <= raw.pages <= 4:
@@ -251,7 +254,7 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
         cached=raw.cached, mapped=raw.mapped, nic_writes=raw.nic_writes,
         stable_writes=raw.device == "stable-writes", nic_driver=raw.nic_driver,
         filesystem=raw.filesystem, anon=raw.anon, file_pages=raw.file_pages,
-        free_blocks=raw.free_blocks, private=raw.mapping == "private",
+        free_blocks=raw.free_blocks, private=raw.mapping == "private", sparse=raw.sparse,
         properties=tuple(raw.properties) if raw.properties is not None else tuple(PROPERTIES),
     )
 

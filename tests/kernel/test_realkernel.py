@@ -40,10 +40,13 @@ PROBES = {
   { op = "store", page = 0, block = 0, value = "D1" },
   { op = "store", page = 0, block = 1, value = "D1" },""" + _DIO_THEN_SYNC),
                          ("read=ok", "load=B1|B1", "msync=0", "fsync=0"), ("B1", "B1")),
-    # a hole inside i_size (the probe ftruncates a fresh file): punch it first
-    "sparse_hole": (_scenario("sparse-hole", """
+    # the probe ftruncates a fresh file: no blocks; ->page_mkwrite reserves (delalloc)
+    "sparse_hole": (_scenario("sparse-hole", _DIO_THEN_SYNC, sparse=True, free_blocks=2),
+                    ("read=ok", "load=B1|B1", "msync=0", "fsync=0"), ("B1", "B1")),
+    # a hole punched in a written file behaves the same
+    "punched_hole": (_scenario("punched-hole", """
   { op = "punch_hole", page = 0 },""" + _DIO_THEN_SYNC),
-                    ("punch=0", "read=ok", "load=B1|B1", "msync=0", "fsync=0"), ("B1", "B1")),
+                     ("punch=0", "read=ok", "load=B1|B1", "msync=0", "fsync=0"), ("B1", "B1")),
     # A[0] read with O_DIRECT into the mapping of A[1] (which held A.5)
     "same_file_read": (_scenario("same-file-read", """
   { op = "store", page = 1, block = 0, value = "A5" },

@@ -1,0 +1,62 @@
+"""ext4 delayed allocation: reservations at ->page_mkwrite, allocation at writeback, ENOSPC."""
+
+from __future__ import annotations
+
+import pytest
+
+from gupcheck.scenarios.loader import parse
+
+from .helpers import end_states
+
+
+def _sparse(name: str, free: int, program: str) -> object:
+    return parse(f'name = "{name}"\ndescription = "sparse"\nsparse = true\n'
+                 f'free_blocks = {free}\n[[actor]]\nname = "CPU0 app"\n'
+                 f'program = [\n{program}\n]\n', f"<{name}>")
+
+
+@pytest.mark.parametrize("design", ["linux-6.1", "linux-6.12"])
+def test_a_full_filesystem_fails_the_write_fault_sigbus_for_a_store_efault_for_gup(
+        design: str) -> None:
+    """kernel-facts §2.9: ENOSPC from ->page_mkwrite is SIGBUS for a CPU store, -EFAULT for GUP."""
+    sc = _sparse("enospc", 0, '{ op = "store", page = 0, block = 0, value = "C1" },\n'
+                              '{ op = "dio_read", page = 0, value = "B1" },')
+    ends = end_states(sc, design)
+    assert {k.threads[0].results for k in ends} == {("SIGBUS", "read=-EFAULT")}
+    assert all(k.disk == ("Z0", "Z0") and k.holes == {0, 1} for k in ends)
+
+
+def test_page_mkwrite_reserves_and_writeback_allocates_the_delalloc_blocks() -> None:
+    sc = _sparse("delalloc", 2, '{ op = "dio_read", page = 0, value = "B1" },\n'
+                                '{ op = "fsync" },')
+    ends = end_states(sc, "linux-6.12")
+    assert ends
+    for k in ends:
+        assert k.threads[0].results == ("read=ok", "fsync=0")
+        assert k.disk == ("B1", "B1") and k.holes == frozenset() and k.free_blocks == 0
+        assert all(b.startswith("mapped") for b in k.folio(0).buffers)
+
+
+def test_truncate_releases_the_reservations_of_pages_never_written_back() -> None:
+    sc = _sparse("release", 2, '{ op = "store", page = 0, block = 0, value = "C1" },\n'
+                               '{ op = "truncate" },')
+    reserved = [k for k in _all(sc) if k.cached(0) is not None
+                and k.cached(0).buffers == ("delay,dirty", "delay,dirty")]
+    assert reserved and all(k.free_blocks == 0 for k in reserved)
+    ends = end_states(sc, "linux-6.12")
+    assert ends and all(k.free_blocks == 2 and k.holes == {0, 1} for k in ends)
+
+
+def _all(sc: object) -> list:
+    from gupcheck.designs import DESIGNS
+    from gupcheck.kernel.system import KernelModel
+
+    model = KernelModel(sc, DESIGNS["linux-6.12"], ())
+    seen = {model.init_states()[0]}
+    todo = list(seen)
+    while todo:
+        for _, t in model.successors(todo.pop()):
+            if t not in seen:
+                seen.add(t)
+                todo.append(t)
+    return list(seen)
