@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
 from .gup import grab, release
-from .state import GUP_PIN_COUNTING_BIAS, SUBBLOCKS, AnonPte, Folio, KState, replace
+from .state import SUBBLOCKS, AnonPte, Folio, KState, replace
 
 WHO = ("parent", "child")
 
@@ -37,15 +37,8 @@ def _with_pte(k: KState, proc: int, pte: AnonPte | None) -> KState:
 
 def _new_anon(k: KState, data: tuple[str, ...]) -> tuple[KState, int]:
     """A fresh exclusive anonymous folio, mapped once (the caller installs the PTE)."""
-    f = Folio(index=-1, data=data, mapping=False, refcount=1, mapcount=1, anon=True,
-              anon_exclusive=True)
-    try:
-        fid = k.folios.index(None)
-        folios = k.folios[:fid] + (f,) + k.folios[fid + 1:]
-    except ValueError:
-        fid = len(k.folios)
-        folios = k.folios + (f,)
-    return replace(k, folios=folios), fid
+    return k.add_folio(Folio(index=-1, data=data, mapping=False, refcount=1, mapcount=1,
+                             anon=True, anon_exclusive=True))
 
 
 def _drop_map(k: KState, fid: int) -> KState:
@@ -229,10 +222,8 @@ def anon_pin(c: Ctx) -> Outcome:
         func += ", then "
     pte = _pte(k, proc)
     assert pte is not None
-    f = k.folio_at(pte.folio)
-    bias = GUP_PIN_COUNTING_BIAS if c.cfg.pin_counting else 1
-    k = k.with_folio_at(pte.folio, replace(f, refcount=f.refcount + bias, pins=f.pins + 1))
-    k = replace(k, anon_pinned=pte.folio).with_ghost(pins_acquired=k.ghost.pins_acquired + 1)
+    k = grab(k, pte.folio, pin=True, pin_counting=c.cfg.pin_counting)
+    k = replace(k, anon_pinned=pte.folio)
     what = {"anon_pin_ro": "pin_user_pages (FOLL_PIN, read-only)",
             "anon_pin_fast": "pin_user_pages_fast (FOLL_PIN|FOLL_WRITE)" + (
                 ": gup_fast_pte_range" if fast else "")}.get(

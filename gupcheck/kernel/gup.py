@@ -17,14 +17,20 @@ from __future__ import annotations
 from .actor import Blocked, Ctx, Move, Outcome
 from .dirty import folio_mark_dirty
 from .fault import fault_begin, read_fault
-from .state import GUP_PIN_COUNTING_BIAS, KState, replace
+from .state import GUP_PIN_COUNTING_BIAS, Folio, KState, replace
+
+
+def pin_bias(f: Folio, pin_counting: bool) -> int:
+    """What one FOLL_PIN adds to the refcount: GUP_PIN_COUNTING_BIAS on a small folio; 1 on a
+    large folio, whose pins go to the exact _pincount (mm/gup.c try_grab_folio); 1 before 5.7."""
+    return GUP_PIN_COUNTING_BIAS if pin_counting and not f.large else 1
 
 
 def grab(k: KState, fid: int, *, pin: bool, pin_counting: bool) -> KState:
     """try_grab_folio: FOLL_PIN or FOLL_GET on one folio."""
     f = k.folio_at(fid)
     if pin:
-        bias = GUP_PIN_COUNTING_BIAS if pin_counting else 1
+        bias = pin_bias(f, pin_counting)
         k = k.with_folio_at(fid, replace(f, refcount=f.refcount + bias, pins=f.pins + 1))
         return k.with_ghost(pins_acquired=k.ghost.pins_acquired + 1)
     return k.with_folio_at(fid, replace(f, refcount=f.refcount + 1, gets=f.gets + 1))
@@ -37,8 +43,7 @@ def release(k: KState, fid: int, *, pin: bool, pin_counting: bool) -> KState:
     """
     f = k.folio_at(fid)
     if pin:
-        bias = GUP_PIN_COUNTING_BIAS if pin_counting else 1
-        f = replace(f, refcount=f.refcount - bias, pins=f.pins - 1)
+        f = replace(f, refcount=f.refcount - pin_bias(f, pin_counting), pins=f.pins - 1)
         k = k.with_ghost(pins_released=k.ghost.pins_released + 1)
     else:
         f = replace(f, refcount=f.refcount - 1, gets=f.gets - 1)

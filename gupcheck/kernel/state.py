@@ -47,7 +47,8 @@ class Folio:
 
     ``refcount`` is the real ``_refcount``; the kernel cannot tell its parts apart, the model
     can: page cache 1 + ``mapcount`` + 1 for attached buffers (``folio_attach_private``) +
-    ``gets`` + ``GUP_PIN_COUNTING_BIAS * pins`` + 1 while isolated by reclaim.
+    ``gets`` + ``GUP_PIN_COUNTING_BIAS * pins`` (``pins`` for a large folio, whose pins are
+    also counted exactly in ``_pincount``) + 1 while isolated by reclaim.
     """
 
     index: int
@@ -63,13 +64,18 @@ class Folio:
     anon: bool = False  # an anonymous folio (private memory), not a page-cache one
     reserved: bool = False  # a COW filesystem reserved space for its next writeback
     anon_exclusive: bool = False  # PG_anon_exclusive (5.18): mapped by one process only
+    large: bool = False  # part of a large folio (THP): FOLL_PIN counts in the exact _pincount
     # ghost: not in the kernel
     pins: int = 0  # FOLL_PIN pins held (the kernel only sees refcount >= 1024)
     gets: int = 0  # FOLL_GET references held by GUP users
     prepared: bool = False  # ->page_mkwrite ran since the folio was last cleaned
 
     def maybe_dma_pinned(self) -> bool:
-        """folio_maybe_dma_pinned() for a small folio: fuzzy, false positives allowed."""
+        """folio_maybe_dma_pinned(): for a large folio the exact ``_pincount`` (5.7
+        hpage_pinned_refcount, folio->_pincount since 5.18); for a small one the refcount
+        against GUP_PIN_COUNTING_BIAS — fuzzy, false positives allowed."""
+        if self.large:
+            return self.pins > 0
         return self.refcount >= GUP_PIN_COUNTING_BIAS
 
 
@@ -387,14 +393,17 @@ def _put(t: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:
 
 def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
                   fs: str = "ext4", anon: bool = False, file_pages: int | None = None,
-                  free_blocks: int = 0, private: bool = False, sparse: bool = False) -> KState:
+                  free_blocks: int = 0, private: bool = False, sparse: bool = False,
+                  large: bool = False) -> KState:
     """A file of ``npages`` pages of data ``A0``, written and synced before the scenario.
 
     ``cached``: its pages are in the page cache, clean, with buffers (as after a read);
     ``mapped``: the process has already read-faulted them (present, read-only PTEs: the
     write-notify of a shared ext4 mapping, ``vma_wants_writenotify``);
     ``sparse``: an ext4 file of that size with no blocks (``ftruncate`` of an empty file): it
-    reads as zeros and its cached pages have no buffers.
+    reads as zeros and its cached pages have no buffers;
+    ``large``: the shmem file's and the anonymous memory's folios are large (THP): their pins are
+    counted exactly (``_pincount``).
     """
     data = ("Z0",) * SUBBLOCKS if sparse else ("A0",) * SUBBLOCKS
     size = npages if file_pages is None else file_pages  # the mapping may run past EOF
@@ -409,7 +418,7 @@ def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
         elif cached and i < size:
             maps = 1 if mapped else 0
             bufs = (BH_CLEAN,) * SUBBLOCKS if fs == "ext4" and not sparse else None
-            folios.append(Folio(index=i, data=data, buffers=bufs,
+            folios.append(Folio(index=i, data=data, buffers=bufs, large=large and fs == "shmem",
                                 refcount=1 + (bufs is not None) + maps, mapcount=maps))
             # a shared ext4 mapping is write-notify: read faults map read-only; shmem's is not;
             # a private mapping maps the page-cache folio read-only until a write copies it
@@ -421,7 +430,7 @@ def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
     if anon:  # the parent's page of private memory, holding P0
         anon_ptes = (AnonPte(len(folios)), None)
         folios.append(Folio(index=-1, data=("P0",) * SUBBLOCKS, mapping=False, refcount=1,
-                            mapcount=1, anon=True, anon_exclusive=True))
+                            mapcount=1, anon=True, anon_exclusive=True, large=large))
     return KState(
         folios=tuple(folios), cache=cache, ptes=tuple(ptes), fs=fs, i_size=size,
         anon_ptes=anon_ptes, free_blocks=free_blocks, private=private,

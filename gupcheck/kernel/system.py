@@ -108,6 +108,7 @@ class Scenario:
     free_blocks: int = 0  # free space of a COW filesystem, in pages
     private: bool = False  # the process maps the file MAP_PRIVATE rather than MAP_SHARED
     sparse: bool = False  # an ext4 file with no blocks allocated (a hole), e.g. after ftruncate
+    large_folios: bool = False  # shmem and anonymous memory in large folios (THP)
 
 
 class KernelModel(Model[KState]):
@@ -135,7 +136,7 @@ class KernelModel(Model[KState]):
         return [initial_state(s.npages, len(self.actors) + 2, cached=s.cached, mapped=s.mapped,
                               fs=s.filesystem, anon=s.anon, file_pages=s.file_pages,
                               free_blocks=s.free_blocks, private=s.private,
-                              sparse=s.sparse)]
+                              sparse=s.sparse, large=s.large_folios)]
 
     # --- the actors' steps ----------------------------------------------------------------------
 

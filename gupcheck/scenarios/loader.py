@@ -120,6 +120,7 @@ class ScenarioFile(msgspec.Struct, forbid_unknown_fields=True):
     free_blocks: int = 0
     mapping: str = "shared"
     sparse: bool = False
+    large_folios: bool = False
     properties: list[str] | None = None
 
 
@@ -178,6 +179,9 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
                    f"got {raw.mapping!r}")
     if raw.mapping == "private" and raw.filesystem not in ("ext4", "shmem"):
         raise fail("mapping", "a MAP_PRIVATE mapping is modelled on \"ext4\" and \"shmem\" only")
+    if raw.large_folios and not (raw.anon or raw.filesystem == "shmem"):
+        raise fail("large_folios", "large folios are modelled for anonymous memory (anon = true) "
+                   "and shmem only (ext4's page cache is order-0 in 6.1 and 6.12)")
     if raw.sparse and raw.filesystem != "ext4":
         raise fail("sparse", "a sparse file (no blocks allocated) is modelled on \"ext4\" only")
     if not 0 <= raw.free_blocks <= 8:
@@ -255,6 +259,7 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
         stable_writes=raw.device == "stable-writes", nic_driver=raw.nic_driver,
         filesystem=raw.filesystem, anon=raw.anon, file_pages=raw.file_pages,
         free_blocks=raw.free_blocks, private=raw.mapping == "private", sparse=raw.sparse,
+        large_folios=raw.large_folios,
         properties=tuple(raw.properties) if raw.properties is not None else tuple(PROPERTIES),
     )
 

@@ -46,6 +46,26 @@ def test_1024_plain_references_look_pinned_a_false_positive_the_kernel_accepts()
     assert check.check(k) is None  # false positives are allowed
 
 
+def _large() -> object:
+    k = cached()
+    return k.with_folio(0, replace(k.folio(0), large=True))
+
+
+def test_a_pin_of_a_large_folio_counts_once_in_refcount_and_exactly_in_pincount() -> None:
+    k = grab(_large(), 0, pin=True, pin_counting=True)
+    f = k.folio(0)
+    assert f.refcount == 3 and f.pins == 1 and f.maybe_dma_pinned()
+    k = release(k, 0, pin=True, pin_counting=True)
+    assert k.folio(0).refcount == 2 and not k.folio(0).maybe_dma_pinned()
+
+
+def test_a_large_folio_has_no_false_positive_at_1024_references() -> None:
+    k = _large()
+    for _ in range(GUP_PIN_COUNTING_BIAS):
+        k = grab(k, 0, pin=False, pin_counting=True)
+    assert k.folio(0).refcount > GUP_PIN_COUNTING_BIAS and not k.folio(0).maybe_dma_pinned()
+
+
 def test_before_pin_counting_a_pin_is_invisible_to_maybe_dma_pinned() -> None:
     k = grab(cached(), 0, pin=True, pin_counting=False)
     assert k.folio(0).refcount == 3 and not k.folio(0).maybe_dma_pinned()

@@ -6,23 +6,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gupcheck.designs import DESIGNS as KERNELS
-from gupcheck.kernel.state import GUP_PIN_COUNTING_BIAS, KState
+from gupcheck.kernel.gup import pin_bias
+from gupcheck.kernel.state import KState
 from gupcheck.kernel.system import KernelModel
 from gupcheck.scenarios import SCENARIOS
 
 
 def internal_invariants(k: KState, pin_counting: bool) -> None:
-    bias = GUP_PIN_COUNTING_BIAS if pin_counting else 1
     for fid, f in enumerate(k.folios):
         if f is None:
             assert not any(b.folio == fid for b in k.bios), "I/O to a freed folio"
             assert fid not in k.cache
             continue
         if f.anon:
-            assert f.refcount == f.mapcount + f.gets + bias * f.pins  # the pipe holds a FOLL_GET ref
+            assert f.refcount == f.mapcount + f.gets + pin_bias(f, pin_counting) * f.pins  # the pipe holds a FOLL_GET ref
             continue
         if k.fs == "fsdax" and fid < len(k.dax_owner):  # a pmem block's struct page
-            assert f.refcount == 1 + f.gets + bias * f.pins and f.mapcount == 0
+            assert f.refcount == 1 + f.gets + pin_bias(f, pin_counting) * f.pins and f.mapcount == 0
             if k.dax_owner[fid] == f"file:{f.index}" and f.mapping:
                 assert k.cache[f.index] == fid
             else:
@@ -31,7 +31,7 @@ def internal_invariants(k: KState, pin_counting: bool) -> None:
         cached = k.cache[f.index] == fid
         assert cached == f.mapping, "an orphan is exactly a folio out of the page cache"
         pte = k.ptes[f.index] if cached and k.maps_cache(f.index) else None
-        expected = (cached + f.mapcount + (f.buffers is not None) + f.gets + bias * f.pins
+        expected = (cached + f.mapcount + (f.buffers is not None) + f.gets + pin_bias(f, pin_counting) * f.pins
                     + f.isolated)
         assert f.refcount == expected, f"refcount {f.refcount} != {expected}: {f}"
         assert f.mapcount == (pte is not None)
