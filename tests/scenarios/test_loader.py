@@ -93,3 +93,29 @@ def test_invalid_toml_gives_the_line() -> None:
 def test_a_missing_required_key_is_reported() -> None:
     err = error_for(GOOD.replace('description = "a user\'s own scenario"\n', ""))
     assert err.field == "" or "description" in err.message
+
+
+def _with(top: str) -> str:
+    return GOOD.replace('description = "a user\'s own scenario"\n',
+                        f'description = "x"\n{top}\n')
+
+
+@pytest.mark.parametrize(("top", "field", "words"), [
+    ('mapping = "shraed"', "mapping", "MAP_PRIVATE"),
+    ('filesystem = "shmem"\nmapping = "private"\nsparse = true', "sparse", "ext4"),
+    ('large_folios = true', "large_folios", "anon = true"),
+    ('filesystem = "xfs"', "filesystem", "fsdax"),
+])
+def test_a_bad_file_option_names_the_field_and_what_is_expected(
+        top: str, field: str, words: str) -> None:
+    err = error_for(_with(top))
+    assert err.field == field and words in err.message
+    assert err.line is not None and err.line >= 3
+
+
+def test_an_operation_that_does_not_apply_to_fsdax_is_refused_at_its_line() -> None:
+    err = error_for(_with('filesystem = "fsdax"'))
+    assert (err.line, err.field) == (9, "actor[0].program[1].op")
+    assert "not modelled on filesystem \"fsdax\"" in err.message
+    err = error_for(GOOD.replace('{ op = "fsync" }', '{ op = "write_other_file", value = "O1" }'))
+    assert "needs filesystem \"fsdax\"" in err.message
