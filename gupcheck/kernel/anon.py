@@ -55,7 +55,10 @@ def fork(c: Ctx) -> Outcome:
     pte = _pte(k, 0)
     assert pte is not None
     copy = c.cfg.fork_copies_pinned and k.folio_at(pte.folio).maybe_dma_pinned()
-    what = "maybe pinned: copy it" if copy else "not pinned: share it"
+    if not c.cfg.fork_copies_pinned:
+        what = "share it (no check for pinned pages before 5.9)"
+    else:
+        what = "maybe pinned: copy it" if copy else "not pinned: share it"
     return [Move(f"dup_mmap: mmap_write_lock, raw_write_seqcount_begin(write_protect_seq), "
                  f"copy_present_pte: page {what}", c.goto(k, "fork:copy", fcopy=copy))]
 
@@ -203,6 +206,9 @@ def anon_pin(c: Ctx) -> Outcome:
     if _child_waits(c, proc):
         return []
     k = c.k
+    if c.op[0] == "anon_pin" and not c.cfg.has_io_uring:
+        k = k.with_ghost(unsupported="io_uring appeared in 5.1")
+        return [Move("io_uring_register: no io_uring before 5.1", c.finish(k, "register=-ENOSYS"))]
     func = ""
     pte = _pte(k, proc)
     assert pte is not None
@@ -228,6 +234,8 @@ def anon_pin(c: Ctx) -> Outcome:
             "anon_pin_fast": "pin_user_pages_fast (FOLL_PIN|FOLL_WRITE)" + (
                 ": gup_fast_pte_range" if fast else "")}.get(
         c.op[0], "io_sqe_buffer_register: pin_user_pages (FOLL_PIN)")
+    if not c.cfg.pin_counting:  # FOLL_PIN and pin_user_pages* arrived in 5.6/5.7
+        what = what.replace("pin_user_pages", "get_user_pages").replace("FOLL_PIN", "FOLL_GET")
     return [Move(f"{func}{what} the {WHO[proc]}'s page", c.finish(k, "register=0"))]
 
 

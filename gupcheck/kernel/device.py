@@ -55,7 +55,7 @@ def _transfer(c: Ctx, b: Bio) -> Move:
         if b.checksum is not None and b.checksum[block] != value:
             rest = replace(rest, error=True)  # the checksum taken at submit does not match
         k = k.with_bio(rest, b.id)
-        src = "bounce copy" if b.bounce else "page"
+        src = ("user buffer" if b.folio < 0 else "bounce copy") if b.bounce else "page"
         return Move(f"write bio #{b.id} transfers {src} {b.page} block {block} ({value}) "
                     "to disk", k)
     f = k.folio_at(b.folio)

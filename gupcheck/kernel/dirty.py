@@ -25,7 +25,13 @@ def mark_buffers_dirty(bufs: tuple[str, ...]) -> tuple[str, ...]:
     """mark_buffer_dirty on each buffer_head of the folio."""
     return tuple(b if b.endswith(",dirty") else b + ",dirty" for b in bufs)
 
-EXT4_DIRTY_FOLIO_WARN = "WARNING at fs/ext4/inode.c ext4_dirty_folio: WARN_ON_ONCE(!folio_buffers(folio))"
+
+def mark_buffers_clean(bufs: tuple[str, ...]) -> tuple[str, ...]:
+    """clear_buffer_dirty on each buffer_head of the folio."""
+    return tuple(b.removesuffix(",dirty") for b in bufs)
+
+EXT4_DIRTY_FOLIO_WARN = ("WARNING at fs/ext4/inode.c ext4_dirty_folio (ext4_set_page_dirty before "
+                         "5.18): WARN_ON_ONCE(!folio_buffers(folio))")
 
 
 def folio_mark_dirty(k: KState, fid: int, *, who: str, pte_transfer: bool = False) -> KState:

@@ -57,9 +57,10 @@ def unpin_dirty(k: KState, fid: int, *, pin: bool, pin_counting: bool,
                 who: str) -> KState | Blocked:
     """Release a page a GUP user wrote: ``unpin_user_pages_dirty_lock(..., make_dirty)`` —
     if the folio is not dirty, folio_lock, folio_mark_dirty, folio_unlock; then unpin (no
-    ->page_mkwrite).  A FOLL_GET user does ``set_page_dirty_lock`` (always) then ``put_page``."""
+    ->page_mkwrite).  A FOLL_GET user (every GUP user before 5.7) does ``set_page_dirty_lock``
+    (always) then ``put_page``."""
     f = k.folio_at(fid)
-    if not pin or not f.dirty:
+    if not pin or not pin_counting or not f.dirty:
         if f.locked is not None:
             return Blocked(f"folio lock of page {f.index}", (f.locked,))
         k = folio_mark_dirty(k, fid, who=who)
@@ -85,11 +86,12 @@ def gup_begin(c: Ctx, page: int, *, write: bool, pin: bool, ret: str,
     """
     k = c.k
     pte = k.ptes[page]
-    kind = "pin_user_pages_fast" if pin else "get_user_pages_fast"
+    pinned = pin and c.cfg.pin_counting  # before 5.7 a "pin" is a get_user_pages reference
+    kind = "pin_user_pages_fast" if pinned else "get_user_pages_fast"
     if pte is not None and (pte.writable or not write):
         fid = k.mapped_fid(page)
         k = grab(k, fid, pin=pin, pin_counting=c.cfg.pin_counting)
-        what = "FOLL_PIN" if pin else "FOLL_GET"
+        what = "FOLL_PIN" if pinned else "FOLL_GET"
         return [Move(f"{kind}: gup_fast_pte_range grabs page {page} ({what})",
                      c.goto(k, ret, gpin=pin, gfid=fid))]
     # fall back to the slow path: fault the page in (for writing if FOLL_WRITE), then grab it
@@ -119,7 +121,7 @@ def stage_grab(c: Ctx) -> Outcome:
         return _faultin(c, c.k, page, write)
     fid = c.k.mapped_fid(page)
     k = grab(c.k, fid, pin=pin, pin_counting=c.cfg.pin_counting)
-    kind = "FOLL_PIN" if pin else "FOLL_GET"
+    kind = "FOLL_PIN" if pin and c.cfg.pin_counting else "FOLL_GET"
     return [Move(f"__get_user_pages: follow_page_mask grabs page {page} ({kind})",
                  c.goto(k, c.var("gret"), gfid=fid))]
 

@@ -53,7 +53,9 @@ def reg_mr(c: Ctx) -> Outcome:
                           lease_held=c.k.lease == c.name)
     if err:
         k = c.k.with_ghost(refused=err)
-        return [Move(f"ib_umem_get: pin_user_pages_fast: check_vma_flags refuses (-{err})",
+        gup = "pin_user_pages_fast: check_vma_flags" if c.cfg.pin_counting else \
+            "get_user_pages_longterm"
+        return [Move(f"ib_umem_get: {gup} refuses (-{err})",
                      c.finish(k, f"reg_mr=-{err}"))]
     return gup_begin(c, page, write=True, pin=True, ret="lt:registered", fail="reg_mr=-EFAULT")
 
@@ -76,15 +78,18 @@ def dereg_mr(c: Ctx) -> Outcome:
         k = replace(_unregister(k, page), nic_mapped=tuple(m for m in k.nic_mapped if m[0] != page))
         return [Move(f"ib_umem_odp_release: drop the device mapping of page {page}",
                      c.finish(k, "dereg_mr=0"))]
-    func = "ib_umem_release: unpin_user_pages_dirty_lock"
-    if not k.folio_at(fid).dirty:
-        func += ": folio_lock, folio_mark_dirty, folio_unlock"
-    k = unpin_dirty(k, fid, pin=True, pin_counting=c.cfg.pin_counting,
-                    who=f"{c.name} unpin_user_pages_dirty_lock")
+    if not c.cfg.pin_counting:  # __ib_umem_release before 5.7
+        func, who = "ib_umem_release: set_page_dirty_lock, put_page", "set_page_dirty_lock"
+    else:
+        func, who = "ib_umem_release: unpin_user_pages_dirty_lock", "unpin_user_pages_dirty_lock"
+        if not k.folio_at(fid).dirty:
+            func += ": folio_lock, folio_mark_dirty, folio_unlock"
+        func += ", unpin"
+    k = unpin_dirty(k, fid, pin=True, pin_counting=c.cfg.pin_counting, who=f"{c.name} {who}")
     if isinstance(k, Blocked):
         return k
     k = _unregister(k, page)
-    return [Move(f"{func}, unpin (page {page})", c.finish(k, "dereg_mr=0"))]
+    return [Move(f"{func} (page {page})", c.finish(k, "dereg_mr=0"))]
 
 
 def nic_moves(c: Ctx, budget: int) -> Outcome:
@@ -143,14 +148,16 @@ def stage_odp_map(c: Ctx) -> Outcome:
 def _nic_write(c: Ctx, page: int, fid: int, block: int, value: str, *, stale: bool) -> Move:
     """One RDMA write into folio ``fid``.  ``stale``: through a pin or a device mapping that
     missed an invalidation, i.e. without ->page_mkwrite since the page was last cleaned."""
-    k = dma_write_check(c.k, fid, block, "the NIC (RDMA write)") if stale else c.k
-    k = stray_dma_check(k, fid, page, "the NIC (RDMA write)")
+    who = "io_uring READ_FIXED (DMA)" if c.k.nic_iouring else "the NIC (RDMA write)"
+    k = dma_write_check(c.k, fid, block, who) if stale else c.k
+    k = stray_dma_check(k, fid, page, who)
     f = k.folio_at(fid)
     k = k.with_folio_at(fid, replace(f, data=f.data[:block] + (value,) + f.data[block + 1:]))
     if f.mapping:  # a write into a truncated orphan is legitimately discarded
         k = k.instant_write(page, (block,), value)
     k = replace(k, nic_writes=k.nic_writes + 1)
-    return Move(f"RDMA write {value} into page {page} block {block} (DMA, CQE)", k, ())
+    what = "io_uring READ_FIXED writes" if k.nic_iouring else "RDMA write"
+    return Move(f"{what} {value} into page {page} block {block} (DMA, CQE)", k, ())
 
 
 def iouring_register(c: Ctx) -> Outcome:
@@ -182,7 +189,7 @@ def stage_iouring(c: Ctx) -> Outcome:
         k = k.with_ghost(refused=err)
         return [Move(f"io_sqe_buffer_register: file-backed buffer refused (-{err}), "
                      "unpin_user_pages", c.finish(k, f"register=-{err}"))]
-    k = _register(c.k, page, c.var("gfid"))
+    k = replace(_register(c.k, page, c.var("gfid")), nic_iouring=True)
     return [Move(f"io_sqe_buffer_register: page {page} registered as a fixed buffer",
                  c.finish(k, "register=0"))]
 

@@ -198,6 +198,7 @@ class KState:
     nic_pages: tuple[tuple[int, int], ...] = ()
     nic_writes: int = 0  # DMA writes the NIC has made
     nic_odp: bool = False  # the registration is ODP (faults, no pin) rather than a pin
+    nic_iouring: bool = False  # the registration is an io_uring fixed buffer (READ_FIXED writes)
     notifier_seq: int = 0  # the mmu interval notifier's sequence (bumped by invalidations)
     nic_mapped: tuple[tuple[int, int], ...] = ()  # ODP device PTEs: (page, seq when mapped)
     # one page of private anonymous memory per process: parent (0) and, after fork, child (1)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
 from .blocks import BH_DELAY, allocate_for_io, clean_after_io
-from .dirty import folio_mark_dirty
+from .dirty import folio_mark_dirty, mark_buffers_clean
 from .state import SUBBLOCKS, Bio, KState, Pte, replace
 
 NO_BUFFERS_WARNING = "EXT4-fs warning: ext4_writepages: page 0 does not have buffers attached"
@@ -150,6 +150,15 @@ def start_write(c: Ctx, k: KState, page: int) -> tuple[KState, str]:
     cleaned, and the write bio submitted (ext4_bio_write_folio / extent_writepage); the folio
     is unlocked.  The device reads the page (or the proposal's bounce copy) later."""
     f = k.folio(page)
+    if page >= k.i_size:  # a truncate is in progress: nothing beyond EOF is written
+        if k.fs == "ext4":  # ext4_bio_write_folio: folio_zero_segment beyond i_size
+            f = replace(f, data=("Z0",) * SUBBLOCKS,
+                        buffers=mark_buffers_clean(f.buffers) if f.buffers else None)
+        k = k.with_folio(page, replace(f, dirty=False, prepared=False, locked=None,
+                                       reserved=False))
+        what = ("ext4_bio_write_folio: beyond i_size, folio_zero_segment" if k.fs == "ext4"
+                else "extent_writepage: beyond i_size, folio_invalidate")
+        return k, f"folio_clear_dirty_for_io, {what}, nothing to write"
     bounce = (f.data if c.cfg.writeback_pinned in ("bounce", "skip-bounce")
               and f.maybe_dma_pinned() else None)
     blocks: tuple[int, ...] = tuple(range(SUBBLOCKS))
