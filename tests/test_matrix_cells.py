@@ -1,0 +1,362 @@
+"""Every cell of the shipped matrix, checked against its own run.
+
+The matrix is computed once (one exhaustive run per cell, as ``gupcheck matrix`` does) and every
+verdict comes from that run.  A holding cell must hold with its whole state space explored.  For
+a failing cell, each property it breaks must come with a counterexample whose steps contain, in
+order, the kernel steps that *make* that failure (:data:`EXPECTED`, per scenario and property,
+with per-design :data:`OVERRIDES` where designs genuinely take another path).  The fragments are
+function names and short phrases, not whole labels or trace lengths, so refining a step does not
+break them.  Refused and not-applicable cells are checked against the errno the kernel returns
+(:data:`REFUSED`, :data:`NOT_APPLICABLE`).  A failing pair or a refused cell without an entry
+fails, so a new finding has to be explained here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pytest
+
+from gupcheck.designs import DESIGNS
+from gupcheck.engine import Verdict
+from gupcheck.kernel.properties import LIVENESS
+from gupcheck.lab import Cell, run_matrix
+from gupcheck.scenarios import SCENARIOS
+
+from .kernel.helpers import assert_steps_in_order
+
+Steps = tuple[str, ...]
+
+BOUNCE = ("bounce-writeback", "bounce-writeback-mkwrite", "skip-and-bounce")
+DEADLOCKS = ("deadlock", "wait-for-cycle")
+
+# --- what makes each failure --------------------------------------------------------------
+
+# stable-writeback (O1), direct I/O: the page is pinned and the read bio submitted, writeback
+# starts a write bio over it, and the device's DMA lands while that bio is in flight.
+DIO_DMA_UNDER_WRITEBACK = ("grabs page 0", "submit_bio (read bio", "submit_bio (write bio",
+                           "DMA of read bio")
+# ... under a bounce design, which copies only pages pinned when writeback starts: the pin is
+# taken after the (unbounced) write bio was submitted.
+DIO_PIN_AFTER_WRITEBACK = ("submit_bio (write bio", "grabs page 0 (FOLL_PIN)",
+                           "submit_bio (read bio", "DMA of read bio")
+# mkwrite-before-dirty (O2), direct I/O: writeback cleans the pinned page, then the direct I/O
+# path dirties it again without ->page_mkwrite.
+DIO_REDIRTY_WITHOUT_MKWRITE = ("grabs page 0", "folio_clear_dirty_for_io",
+                               "bio_set_pages_dirty: set_page_dirty_lock")
+# no-lost-write, direct I/O: the write bio transfers the page before the DMA lands in it, and
+# fsync/msync returns 0 before the deferred redirty.
+DIO_LOST_WRITE = ("submit_bio (write bio", "transfers page 0 block", "DMA of read bio",
+                  "filemap_fdatawait_range")
+# ... under a bounce design: the disk gets the stale bounce copy.
+DIO_LOST_WRITE_BOUNCE = ("from a bounce copy", "DMA of read bio", "transfers bounce copy",
+                         "filemap_fdatawait_range")
+# ... under block-writeback: fsync waits for the unpin, whose redirty comes after fsync's pass.
+DIO_LOST_WRITE_BLOCK = ("DMA of read bio", "file_write_and_wait_range",
+                        "bio_dirty_fn: set_page_dirty_lock", "filemap_fdatawait_range")
+# no-sleep-in-atomic (->page_mkwrite at unpin): the read bio's completion, in interrupt context,
+# releases a still-dirty pinned page through put_user_page(page, dirty).
+UNPIN_IN_IRQ = ("submit_bio (read bio", "DMA of read bio",
+                "bio_check_pages_dirty: page 0 still dirty")
+
+# Long-term pins (RDMA memory registration, io_uring fixed buffers): "page 0 registered" is
+# ib_umem_get's or io_sqe_buffer_register's.
+NIC_WRITE_UNDER_WRITEBACK = ("page 0 registered", "folio_start_writeback", "RDMA write")
+NIC_PIN_AFTER_WRITEBACK = ("folio_start_writeback", "grabs page 0 (FOLL_PIN)",
+                           "page 0 registered", "RDMA write")
+NIC_REDIRTY_WITHOUT_MKWRITE = ("page 0 registered", "folio_clear_dirty_for_io",
+                               "ib_umem_release: unpin_user_pages_dirty_lock")
+NIC_LOST_WRITE = ("page 0 registered", "folio_clear_dirty_for_io", "RDMA write",
+                  "filemap_fdatawait_range")
+# block-writeback: PG_writeback is held until an unpin that the fsync-ing owner would do.
+FSYNC_BEHIND_LONGTERM_PIN = ("page 0 registered", "file_write_and_wait_range",
+                             "folio_start_writeback", "PG_writeback held until unpin")
+# An ODP driver that skips mmu_interval_read_retry maps a page writeback has just cleaned.
+ODP_STALE_DEVICE_PTE = ("hmm_range_fault", "folio_clear_dirty_for_io",
+                        "skips mmu_interval_read_retry", "RDMA write")
+
+# put_user_page's ->page_mkwrite (bounce-writeback-mkwrite) runs from bio_dirty_work under the
+# folio lock and needs filemap_invalidate_lock_shared, which truncate holds while it waits for
+# the folio lock.
+MKWRITE_UNPIN_VS_TRUNCATE = ("submit_bio (read bio", "ext4_setattr: filemap_invalidate_lock",
+                             "queue on bio_dirty_list",
+                             "put_user_page(page 0, dirty): folio_lock")
+# ... or mmap_read_lock, withheld from it by a queued munmap (writer preference) while a fault
+# holding mmap_read_lock waits for the folio lock.
+MKWRITE_UNPIN_VS_MUNMAP = ("lock_mm_and_find_vma", "mmap_write_lock: queued behind the readers",
+                           "queue on bio_dirty_list", "put_user_page(page 0, dirty): folio_lock")
+
+
+def _dio(scenario: str) -> dict[tuple[str, str], Steps]:
+    """The four direct-I/O-into-a-file-mapping findings every such scenario shares."""
+    return {(scenario, "stable-writeback"): DIO_DMA_UNDER_WRITEBACK,
+            (scenario, "mkwrite-before-dirty"): DIO_REDIRTY_WITHOUT_MKWRITE,
+            (scenario, "no-lost-write"): DIO_LOST_WRITE,
+            (scenario, "no-sleep-in-atomic"): UNPIN_IN_IRQ}
+
+
+def _longterm(scenario: str) -> dict[tuple[str, str], Steps]:
+    """The findings of a long-term pin of a shared file page that a NIC writes."""
+    return {(scenario, "stable-writeback"): NIC_WRITE_UNDER_WRITEBACK,
+            (scenario, "mkwrite-before-dirty"): NIC_REDIRTY_WITHOUT_MKWRITE,
+            (scenario, "no-lost-write"): NIC_LOST_WRITE,
+            (scenario, "deadlock"): FSYNC_BEHIND_LONGTERM_PIN,
+            (scenario, "writeback-progress"): FSYNC_BEHIND_LONGTERM_PIN}
+
+
+#: (scenario, property) -> the step fragments, in order, of its counterexample under any design
+EXPECTED: dict[tuple[str, str], Steps] = {
+    **_dio("dio-read-into-mmap"),
+    **_dio("dio-read-into-mmap-btrfs"),
+    **_dio("dio-vs-reclaim"),
+    **_dio("munmap-while-dma"),
+    **_dio("stable-writes-raid"),
+    **_dio("enospc-after-dma"),
+    ("dio-unpin-vs-truncate", "stable-writeback"): DIO_DMA_UNDER_WRITEBACK,
+    ("dio-unpin-vs-truncate", "mkwrite-before-dirty"): DIO_REDIRTY_WITHOUT_MKWRITE,
+    ("dio-unpin-vs-truncate", "no-sleep-in-atomic"): UNPIN_IN_IRQ,
+    ("deferred-redirty-vs-fsync", "no-lost-write"): DIO_LOST_WRITE,
+    # F1, the 2018 crash: reclaim strips the buffers of the clean pinned page, then the direct
+    # I/O path dirties it -> the ext4 warning (the property's message, see MESSAGES)
+    ("dio-vs-reclaim", "dirty-has-backing"): (
+        "folio_clear_dirty_for_io", "try_to_free_buffers",
+        "bio_set_pages_dirty: set_page_dirty_lock"),
+    # the read fails part-way (-EFAULT) and returns before its bio is released: msync cleans
+    # the page, then bio_dirty_work dirties it without ->page_mkwrite
+    ("dio-beyond-eof", "mkwrite-before-dirty"): (
+        "read() returns -EFAULT", "folio_clear_dirty_for_io", "bio_dirty_fn: set_page_dirty_lock"),
+    ("dio-beyond-eof", "no-sleep-in-atomic"): UNPIN_IN_IRQ,
+    # F9: re-dirtied after the DMA without a reservation, the filesystem fills meanwhile, and
+    # the late reservation of btrfs_writepage_fixup_worker fails
+    ("enospc-after-dma", "no-enospc-after-dma"): (
+        "folio_clear_dirty_for_io", "bio_set_pages_dirty: set_page_dirty_lock",
+        "allocates the last free block", "btrfs_writepage_fixup_worker: -ENOSPC"),
+    ("dio-unpin-vs-truncate", "deadlock"): MKWRITE_UNPIN_VS_TRUNCATE,
+    ("dio-unpin-vs-truncate", "wait-for-cycle"): MKWRITE_UNPIN_VS_TRUNCATE,
+    ("dio-unpin-vs-truncate", "writeback-progress"): MKWRITE_UNPIN_VS_TRUNCATE,
+    ("mkwrite-unpin-vs-munmap", "no-sleep-in-atomic"): UNPIN_IN_IRQ,
+    ("mkwrite-unpin-vs-munmap", "deadlock"): MKWRITE_UNPIN_VS_MUNMAP,
+    ("mkwrite-unpin-vs-munmap", "wait-for-cycle"): MKWRITE_UNPIN_VS_MUNMAP,
+    **_longterm("rdma-longterm-file"),
+    **_longterm("odp-device-file"),
+    **_longterm("odp-naive-driver"),
+    ("iouring-fixed-file-buffer", "stable-writeback"): NIC_WRITE_UNDER_WRITEBACK,
+    # the fixed buffer is unpinned without dirtying, so the device's data is never written
+    ("iouring-fixed-file-buffer", "no-lost-write"): (
+        "folio_clear_dirty_for_io", "RDMA write", "unpin_user_page(page 0) (not dirtied)",
+        "filemap_fdatawait_range"),
+    # process_vm_writev writes through its pin while writeback has the page ...
+    ("vm-writev-vs-dio-invalidate", "stable-writeback"): (
+        "grabs page 0", "folio_start_writeback", "process_vm_rw_pages: copy V1"),
+    # ... and dirties it after the cleaning, without ->page_mkwrite ...
+    ("vm-writev-vs-dio-invalidate", "mkwrite-before-dirty"): (
+        "process_vm_rw_pages: copy V1", "folio_clear_dirty_for_io",
+        "process_vm_rw_core: unpin_user_pages_dirty_lock"),
+    # ... so the direct write cannot invalidate it, and fsync writes the stale page over W1
+    ("vm-writev-vs-dio-invalidate", "no-lost-write"): (
+        "invalidate_complete_folio2 fails", "(W1) to disk", "vfs_fsync_range", "(V1) to disk"),
+    # F8: fork shares the pinned anonymous page copy-on-write; the parent's write copies it
+    ("fork-after-pin", "cow-isolation"): (
+        "io_sqe_buffer_register: pin_user_pages", "page not pinned: share it", "wp_page_copy"),
+    # GUP-fast pins between copy_present_pte's pinned check and the write-protect
+    ("gup-fast-vs-fork", "cow-isolation"): (
+        "page not pinned: share it", "pin_user_pages_fast", "write-protect the page",
+        "wp_page_copy"),
+    ("ro-pin-then-parent-write", "cow-isolation"): (
+        "share it copy-on-write", "pin_user_pages (FOLL_PIN, read-only)", "wp_page_copy"),
+    # CVE-2020-29374: the child's vmsplice reference survives its munmap; the parent reuses the
+    # page (mapcount 1) and the child reads the parent's later write
+    ("vmsplice-fork-leak", "cow-isolation"): (
+        "share it copy-on-write", "vmsplice: get_user_pages_fast", "child munmap",
+        "reuse the page (mapcount 1)", "child reads the pipe: P1"),
+}
+
+
+def _each(designs: Iterable[str], table: dict[tuple[str, str], Steps]
+          ) -> dict[tuple[str, str, str], Steps]:
+    return {(sc, prop, d): steps for (sc, prop), steps in table.items() for d in designs}
+
+
+DIO_LOST_WRITE_IN = ("dio-read-into-mmap", "dio-read-into-mmap-btrfs", "dio-vs-reclaim",
+                     "munmap-while-dma", "stable-writes-raid", "enospc-after-dma",
+                     "deferred-redirty-vs-fsync")
+
+#: (scenario, property, design) -> the fragments where that design takes another path
+OVERRIDES: dict[tuple[str, str, str], Steps] = {
+    # the pin is taken after writeback started: nothing is bounced
+    **_each(BOUNCE, {(sc, "stable-writeback"): DIO_PIN_AFTER_WRITEBACK for sc in (
+        "dio-read-into-mmap", "dio-vs-reclaim", "munmap-while-dma", "dio-unpin-vs-truncate")}),
+    **_each(BOUNCE, {(sc, "no-lost-write"): DIO_LOST_WRITE_BOUNCE for sc in DIO_LOST_WRITE_IN}),
+    **_each(["block-writeback"], {(sc, "no-lost-write"): DIO_LOST_WRITE_BLOCK
+                                  for sc in DIO_LOST_WRITE_IN}),
+    **_each(BOUNCE, {(sc, "stable-writeback"): NIC_PIN_AFTER_WRITEBACK for sc in (
+        "rdma-longterm-file", "odp-device-file", "odp-naive-driver",
+        "iouring-fixed-file-buffer")}),
+    **_each(BOUNCE, {("vm-writev-vs-dio-invalidate", "stable-writeback"): (
+        "folio_start_writeback", "grabs page 0 (FOLL_PIN)", "process_vm_rw_pages: copy V1")}),
+    # before 5.8 process_vm_rw_core takes FOLL_GET references and uses set_page_dirty_lock
+    **_each(["legacy", "pin-counting"], {("vm-writev-vs-dio-invalidate", "mkwrite-before-dirty"): (
+        "process_vm_rw_pages: copy V1", "folio_clear_dirty_for_io",
+        "process_vm_rw_core: set_page_dirty_lock")}),
+    # ODP takes no pin: the naive driver's device PTE outlives the invalidation
+    **_each(["odp"], {("odp-naive-driver", "stable-writeback"): ODP_STALE_DEVICE_PTE,
+                      ("odp-naive-driver", "no-lost-write"): (*ODP_STALE_DEVICE_PTE,
+                                                              "filemap_fdatawait_range")}),
+    # ->page_mkwrite at unpin reserves space only after the DMA, with the page's old extent
+    # still held by the bounce write: ENOSPC for data the device already wrote
+    ("enospc-after-dma", "no-enospc-after-dma", "bounce-writeback-mkwrite"): (
+        "btrfs_page_mkwrite", "DMA of read bio", "put_user_page(page 0, dirty): folio_lock",
+        "btrfs_delalloc_reserve_space fails (-ENOSPC)"),
+    # block-writeback: the app's own fault sleeps in folio_wait_stable under the folio lock,
+    # behind PG_writeback held for the app's pin; the app needs that folio lock to go on
+    ("mkwrite-unpin-vs-munmap", "deadlock", "block-writeback"): (
+        "grabs page 0", "folio_start_writeback", "CPU1 app: ext4_page_mkwrite",
+        "PG_writeback held until unpin"),
+}
+
+#: (scenario, property) -> a fragment of the property's own message
+MESSAGES: dict[tuple[str, str], str] = {
+    ("dio-vs-reclaim", "dirty-has-backing"): "WARN_ON_ONCE(!folio_buffers(folio))",
+    ("enospc-after-dma", "no-enospc-after-dma"): "ENOSPC",
+}
+
+# --- refusals: expected kernel behaviour, asserted against the run ------------------------
+
+_LONGTERM_DAX = {("dax-truncate-longterm", d): "EOPNOTSUPP" for d in (
+    "legacy", "pin-counting", "linux-6.1", "linux-6.12", *BOUNCE, "block-writeback")}
+
+#: (scenario, design) -> the errno the design's kernel returns for the scenario's request
+REFUSED: dict[tuple[str, str], str] = {
+    # FOLL_LONGTERM of FS-DAX memory: -EOPNOTSUPP; a layout lease breaks it with -ETXTBSY
+    **_LONGTERM_DAX,
+    ("dax-truncate-longterm", "layout-lease"): "ETXTBSY",
+    # io_uring fixed buffers of file-backed memory: -EOPNOTSUPP (5.7 to 6.1), then -EFAULT
+    # from check_vma_flags (6.5) for a shared mapping of a dirty-tracked file
+    ("iouring-fixed-file-buffer", "pin-counting"): "EOPNOTSUPP",
+    ("iouring-fixed-file-buffer", "linux-6.1"): "EOPNOTSUPP",
+    ("iouring-fixed-file-buffer", "linux-6.12"): "EFAULT",
+    ("iouring-private-truncate", "pin-counting"): "EOPNOTSUPP",
+    ("iouring-private-truncate", "linux-6.1"): "EOPNOTSUPP",
+    # 6.5's check_vma_flags: no FOLL_LONGTERM|FOLL_WRITE pin of a shared ext4 mapping
+    ("odp-device-file", "linux-6.12"): "EFAULT",
+    ("odp-naive-driver", "linux-6.12"): "EFAULT",
+    ("punch-hole-while-pinned", "linux-6.12"): "EFAULT",
+    ("rdma-longterm-file", "linux-6.12"): "EFAULT",
+    ("truncate-while-pinned", "linux-6.12"): "EFAULT",
+}
+
+#: (scenario, design) -> why the scenario does not apply to that kernel
+NOT_APPLICABLE: dict[tuple[str, str], str] = {
+    ("iouring-fixed-file-buffer", "legacy"): "io_uring appeared in 5.1",
+    ("iouring-private-truncate", "legacy"): "io_uring appeared in 5.1",
+    ("truncate-while-pinned-memfd", "legacy"): "io_uring appeared in 5.1",
+}
+
+CELLS = [(sc, d) for sc in SCENARIOS for d in DESIGNS]
+
+
+@pytest.fixture(scope="module")
+def matrix() -> dict[tuple[str, str], Cell]:
+    """The whole shipped matrix, computed once for this module."""
+    cells = run_matrix(list(SCENARIOS.values()), list(DESIGNS.values()), workers=2)
+    return {(c.scenario, c.design): c for c in cells}
+
+
+def expected_steps(scenario: str, prop: str, design: str) -> Steps | None:
+    return OVERRIDES.get((scenario, prop, design), EXPECTED.get((scenario, prop)))
+
+
+def _broken_verdict(prop: str) -> Verdict:
+    if prop in LIVENESS:
+        return Verdict.STARVES
+    return Verdict.DEADLOCK if prop in DEADLOCKS else Verdict.VIOLATED
+
+
+def _check_holds(cell: Cell, where: str) -> None:
+    run = cell.results[""]
+    assert run.verdict is Verdict.HOLDS, f"{where}: the run is {run.verdict.value}: {run.message}"
+    assert run.bound is None and run.approximate is None, f"{where}: not exhaustive"
+    assert cell.states > 0 and cell.states == run.stats.distinct, f"{where}: {cell.states} states"
+    for prop, r in cell.results.items():  # the liveness runs too
+        assert r.verdict is Verdict.HOLDS, f"{where}: {prop or 'run'} is {r.verdict.value}"
+    assert cell.violated == () and cell.errno is None, where
+
+
+def _check_failure(cell: Cell, where: str) -> list[str]:
+    """Each broken property's counterexample has its steps in order; returns what is wrong."""
+    problems = []
+    assert cell.verdict in ("violated", "deadlock", "starves"), f"{where}: {cell.verdict}"
+    assert cell.violated, f"{where} is {cell.verdict} but breaks no property"
+    for prop in cell.violated:
+        r = cell.results[prop]
+        if r.verdict is not _broken_verdict(prop):
+            problems.append(f"{prop}: result is {r.verdict.value}")
+            continue
+        if r.trace is None:
+            problems.append(f"{prop}: no trace")
+            continue
+        if prop in LIVENESS and not (r.trace.stutters or r.trace.loop_start is not None):
+            problems.append(f"{prop}: a starvation trace that is neither a lasso nor a stutter")
+        steps = expected_steps(cell.scenario, prop, cell.design)
+        if steps is None:
+            problems.append(f"{prop}: no EXPECTED entry for ({cell.scenario!r}, {prop!r})")
+            continue
+        try:
+            assert_steps_in_order(r, steps)
+        except AssertionError as e:
+            problems.append(f"{prop}: {e}")
+        msg = MESSAGES.get((cell.scenario, prop))
+        if msg and msg not in r.message:
+            problems.append(f"{prop}: message {r.message!r} lacks {msg!r}")
+    return problems
+
+
+@pytest.mark.parametrize(("scenario", "design"), CELLS, ids=[f"{s}|{d}" for s, d in CELLS])
+def test_cell(matrix: dict[tuple[str, str], Cell], scenario: str, design: str) -> None:
+    cell = matrix[scenario, design]
+    where = f"{scenario} under {design} ({cell.verdict})"
+    key = (scenario, design)
+    if key in REFUSED or cell.verdict == "refused":
+        assert key in REFUSED, f"{where}: refused with {cell.errno}, which REFUSED lacks"
+        assert (cell.verdict, cell.errno) == ("refused", REFUSED[key]), \
+            f"{where}: expected refused: {REFUSED[key]}, the run gives {cell.verdict}: {cell.errno}"
+        assert cell.violated == (), where
+    elif key in NOT_APPLICABLE or cell.verdict == "n/a":
+        assert key in NOT_APPLICABLE, f"{where}: n/a ({cell.errno}), which NOT_APPLICABLE lacks"
+        assert cell.verdict == "n/a" and NOT_APPLICABLE[key] in (cell.errno or ""), \
+            f"{where}: expected n/a ({NOT_APPLICABLE[key]}), the run gives {cell.errno}"
+    elif cell.verdict == "holds":
+        _check_holds(cell, where)
+    else:
+        problems = _check_failure(cell, where)
+        assert not problems, f"{where}:\n" + "\n".join(problems)
+
+
+def test_every_failing_pair_has_an_entry(matrix: dict[tuple[str, str], Cell]) -> None:
+    """A new failing (scenario, property) must be explained by an EXPECTED entry."""
+    missing = sorted({(c.scenario, p) for c in matrix.values() for p in c.violated
+                      if expected_steps(c.scenario, p, c.design) is None})
+    assert not missing, "EXPECTED lacks:\n" + "\n".join(map(repr, missing))
+
+
+def test_every_refused_or_inapplicable_cell_has_an_entry(
+        matrix: dict[tuple[str, str], Cell]) -> None:
+    missing = sorted(f"{k}: {c.verdict} {c.errno}" for k, c in matrix.items()
+                     if (c.verdict == "refused" and k not in REFUSED)
+                     or (c.verdict == "n/a" and k not in NOT_APPLICABLE))
+    assert not missing, "REFUSED / NOT_APPLICABLE lack:\n" + "\n".join(missing)
+
+
+def test_the_tables_name_real_scenarios_designs_and_properties() -> None:
+    """A misspelt key would silently never apply."""
+    bad = []
+    for sc, prop in [*EXPECTED, *MESSAGES, *((s, p) for s, p, _ in OVERRIDES)]:
+        if sc not in SCENARIOS or prop not in (*SCENARIOS[sc].properties, *DEADLOCKS):
+            bad.append((sc, prop))
+    for sc, _, d in OVERRIDES:
+        if d not in DESIGNS:
+            bad.append((sc, d))
+    for sc, d in [*REFUSED, *NOT_APPLICABLE]:
+        if sc not in SCENARIOS or d not in DESIGNS:
+            bad.append((sc, d))
+    assert not bad, bad
