@@ -80,7 +80,7 @@ def conform_command(
     err = Console(stderr=True, highlight=False)
 
     def fail(message: str, code: int) -> typer.Exit:
-        err.print(f"gupcheck: {message}", markup=False)
+        err.print(f"gupcheck: {message}", markup=False, soft_wrap=True)
         return typer.Exit(code)
 
     try:
