@@ -35,6 +35,7 @@ from gupcheck.scenarios import SCENARIOS, ScenarioError, load_dir, resolve
 
 from . import exitcodes
 from . import search_options as opts
+from .conform import conform_command
 
 app = typer.Typer(
     name="gupcheck",
@@ -362,6 +363,9 @@ def matrix(
         _write(out, text)
     else:
         sys.stdout.write(text)
+
+
+app.command("conform")(conform_command)
 
 
 def main() -> None:

@@ -1,0 +1,113 @@
+"""``gupcheck conform``: real kernels under QEMU beside the model's predictions.
+
+Kept out of app.py so that the command's options and its error handling live in one place;
+app.py only registers it.  Exit codes: 0 every compared probe agrees, 1 some probe disagrees,
+2 usage error, 8 the environment cannot run the probes (a missing tool, an unreachable
+archive, a guest that never reported) — the message names the apt command that fixes it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from gupcheck.conform.compare import DISAGREES, MODEL_ERROR, NO_RESULT
+from gupcheck.conform.errors import ConformError
+from gupcheck.conform.kernels import DEBIAN, resolve
+from gupcheck.conform.predict import PROBES
+from gupcheck.conform.report import render_markdown, render_text
+from gupcheck.conform.runner import conform, select
+from gupcheck.designs import DESIGNS
+from gupcheck.kernel.config import KernelConfig
+
+from . import exitcodes
+
+#: the environment cannot run the probes (tool missing, archive unreachable, guest silent)
+ENVIRONMENT = 8
+
+
+def load_design(spec: str) -> KernelConfig:
+    """A design name, or the path of a Python module that defines ``DESIGN`` (a KernelConfig),
+    like the modules of gupcheck/designs — how a kernel developer describes a patch."""
+    if spec in DESIGNS:
+        return DESIGNS[spec]
+    path = Path(spec)
+    if path.suffix != ".py" or not path.is_file():
+        raise ValueError(f"unknown design {spec!r}; choose one of: {', '.join(DESIGNS)}, "
+                         "or give the path of a design module (.py defining DESIGN)")
+    mod_spec = importlib.util.spec_from_file_location(f"gupcheck_user_design_{path.stem}", path)
+    if mod_spec is None or mod_spec.loader is None:
+        raise ValueError(f"{path}: cannot be imported")
+    module = importlib.util.module_from_spec(mod_spec)
+    try:
+        mod_spec.loader.exec_module(module)
+    except Exception as exc:  # the user's code: report it, do not trace back through ours
+        raise ValueError(f"{path}: importing it failed: {type(exc).__name__}: {exc}") from None
+    design = getattr(module, "DESIGN", None)
+    if not isinstance(design, KernelConfig):
+        raise ValueError(f"{path}: defines no DESIGN = KernelConfig(...) "
+                         "(see docs/writing-a-design.md)")
+    return design
+
+
+def conform_command(
+    kernel: Annotated[str, typer.Option(help="debian-12, debian-13, or the path of a bzImage.")] = "debian-12",  # noqa: E501
+    design: Annotated[Optional[str], typer.Option(help="The design to predict with: a name from `gupcheck list` or a design module (.py). Default: the design of the Debian kernel.")] = None,  # noqa: UP007,E501
+    probe: Annotated[Optional[list[str]], typer.Option("--probe", help="Run only this probe or probe group (repeatable).")] = None,  # noqa: UP007,E501
+    modules: Annotated[Optional[Path], typer.Option(help="With a bzImage: its lib/modules/<release> directory (else virtio_blk and ext4 must be built in).")] = None,  # noqa: UP007,E501
+    fresh: Annotated[bool, typer.Option("--fresh", help="Boot again even if this kernel and probe build were run before.")] = False,  # noqa: E501
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print a markdown table (docs/conformance.md).")] = False,  # noqa: E501
+) -> None:
+    """Boot a real kernel under QEMU, run the probes, and compare with the model's predictions.
+
+    Each probe performs a scenario's syscalls for real (O_DIRECT into mappings, io_uring
+    buffer registration, truncate and fork under pins) and prints one line; beside it the
+    model's prediction for the kernel's design, and whether they agree. Downloads, builds and
+    boots are cached under ~/.cache/gupcheck (GUPCHECK_CACHE).
+
+    Exit codes: 0 every compared probe agrees, 1 some probe disagrees, 2 usage error,
+    8 the environment cannot run the probes (the message names the fix).
+
+    Example: gupcheck conform --kernel debian-13
+
+    Example: gupcheck conform --kernel ./arch/x86/boot/bzImage --design my_patch.py --probe iouring_register_filebacked
+    """
+    err = Console(stderr=True, highlight=False)
+
+    def fail(message: str, code: int) -> typer.Exit:
+        err.print(f"gupcheck: {message}", markup=False, soft_wrap=True)
+        return typer.Exit(code)
+
+    try:
+        names = select(probe)
+    except KeyError as exc:
+        groups = sorted({p.split("/")[0] for p in PROBES})
+        raise fail(f"unknown probe {exc.args[0]!r}; choose a group ({', '.join(groups)}) or "
+                   "a group/case (`gupcheck conform --help`)", exitcodes.USAGE) from None
+    if design is None and kernel not in DEBIAN:
+        raise fail("--design is required with a kernel of your own (a name from `gupcheck "
+                   "list` or a design module .py)", exitcodes.USAGE)
+    try:
+        cfg = load_design(design or DEBIAN[kernel].design)
+    except ValueError as exc:
+        raise fail(str(exc), exitcodes.USAGE) from None
+    show = sys.stderr.isatty()
+
+    def log(message: str) -> None:
+        if show:
+            err.print(f"[dim]… {message}[/dim]")
+
+    try:
+        k = resolve(kernel, modules, log)
+        result = conform(k, cfg, names, fresh, log)
+    except ConformError as exc:
+        raise fail(str(exc), ENVIRONMENT) from None
+    sys.stdout.write(render_markdown(result) if markdown else render_text(result))
+    bad = {DISAGREES, NO_RESULT, MODEL_ERROR}
+    raise typer.Exit(exitcodes.FAILED if any(r.status in bad for r in result.rows)
+                     else exitcodes.HOLDS)

@@ -1,0 +1,1 @@
+"""Conformance with real kernels."""

@@ -1,0 +1,153 @@
+"""The guest's whole userland: a gzipped newc cpio with a static busybox, an /init script, the
+probe binary and the few kernel modules the virtio disk and ext4 need.
+
+There is no modprobe and no depmod output in an unpacked Debian kernel package, so module
+dependencies are read from each module's own ``.modinfo`` (``depends=``) and the modules are
+stored decompressed in load order; /init loads them with busybox ``insmod``.  ext4 finds its
+checksum through the crypto API (a soft dependency on crc32c), which no one would load for it
+here, so ``crc32c_generic`` is listed explicitly.
+
+The results go to the *second* serial port (/dev/ttyS1), which QEMU writes to a file: the
+console (ttyS0) carries the kernel's own messages, and they would interleave with ours.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import lzma
+import re
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+
+from .errors import ConformError
+
+#: the drivers the guest needs before it can mount the ext4 disk (absent ones are built in)
+WANTED_MODULES = ("virtio_pci", "virtio_blk", "crc32c_generic", "ext4")
+
+#: /init: mount the pseudo filesystems, load the modules, mount the disk, run the probes
+INIT = r"""#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+out=/dev/ttyS1
+stty -F $out raw -echo 2>/dev/null
+for m in $(cat /modules.order); do insmod /lib/modules/$m 2>>/tmp/insmod.err; done
+echo "BOOT release=$(uname -r)" > $out
+mkdir -p /mnt
+if ! mount -t ext4 /dev/vda /mnt 2>/tmp/mount.err; then
+    echo "BOOT-ERROR mount: $(cat /tmp/mount.err /tmp/insmod.err | tr '\n' ' ')" > $out
+    poweroff -f
+fi
+echo 16 > /proc/sys/vm/nr_hugepages
+args=$(sed -n 's/.*gupprobe=\([^ ]*\).*/\1/p' /proc/cmdline | tr ',' ' ')
+/gupprobe $args > $out 2>&1
+echo "KMSG warnings=$(dmesg | grep -c 'WARNING:') bugs=$(dmesg | grep -c 'BUG:')" > $out
+dmesg | grep -E 'WARNING:|BUG:|EXT4-fs (error|warning)' | head -20 | sed 's/^/KMSG-LINE /' > $out
+echo "END" > $out
+sync
+umount /mnt
+poweroff -f
+"""
+
+
+def modinfo(data: bytes) -> dict[str, str]:
+    """The key=value strings of a module's .modinfo section (scanned, not ELF-parsed: the
+    section is NUL-separated ASCII, and these keys occur nowhere else)."""
+    out: dict[str, str] = {}
+    for m in re.finditer(rb"(?:^|\x00)(depends|softdep|name|vermagic)=([^\x00]*)", data):
+        out.setdefault(m.group(1).decode(), m.group(2).decode(errors="replace"))
+    return out
+
+
+def read_module(path: Path) -> bytes:
+    """A module file's bytes, decompressed (.ko, .ko.xz; .ko.zst/.gz need the matching tool)."""
+    raw = path.read_bytes()
+    if path.name.endswith(".xz"):
+        return lzma.decompress(raw)
+    if path.name.endswith(".gz"):
+        return gzip.decompress(raw)
+    if path.name.endswith(".zst"):
+        import subprocess
+        try:
+            return subprocess.run(["zstd", "-dc", str(path)], capture_output=True,
+                                  check=True).stdout
+        except (OSError, subprocess.CalledProcessError):
+            raise ConformError(f"{path.name} is zstd-compressed",
+                               "install zstd: apt-get install zstd") from None
+    return raw
+
+
+def module_index(modules: Path) -> dict[str, Path]:
+    """Module name (with '-' as '_') -> file, for every module of the tree."""
+    index: dict[str, Path] = {}
+    for p in (modules / "kernel").rglob("*.ko*"):
+        name = re.sub(r"\.ko(\.\w+)?$", "", p.name).replace("-", "_")
+        index[name] = p
+    return index
+
+
+def resolve_modules(modules: Path, wanted: Iterable[str] = WANTED_MODULES
+                    ) -> list[tuple[str, bytes]]:
+    """(name, decompressed bytes) of ``wanted`` and their dependencies, dependencies first.
+
+    A wanted module that is neither a module nor listed in modules.builtin is an error: the
+    guest could not mount its disk."""
+    index = module_index(modules)
+    builtin_file = modules / "modules.builtin"
+    builtin = {re.sub(r"\.ko$", "", Path(line).name).replace("-", "_")
+               for line in (builtin_file.read_text().split() if builtin_file.exists() else ())}
+    order: list[tuple[str, bytes]] = []
+    done: set[str] = set()
+
+    def visit(name: str, chain: tuple[str, ...]) -> None:
+        name = name.replace("-", "_")
+        if name in done or name in chain:
+            return
+        if name not in index:
+            if name in builtin or not builtin_file.exists():
+                done.add(name)
+                return
+            raise ConformError(f"kernel module {name} not found in {modules}")
+        data = read_module(index[name])
+        for dep in filter(None, modinfo(data).get("depends", "").split(",")):
+            visit(dep, (*chain, name))
+        done.add(name)
+        order.append((name, data))
+
+    for want in wanted:
+        visit(want, ())
+    return order
+
+
+def _cpio_entry(out: io.BytesIO, ino: int, name: str, mode: int, data: bytes = b"") -> None:
+    """One newc record (the format the kernel's initramfs unpacker reads)."""
+    fields = (ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(name) + 1, 0)
+    out.write(b"070701" + b"".join(f"{f:08X}".encode() for f in fields))
+    out.write(name.encode() + b"\x00")
+    out.write(b"\x00" * (-out.tell() % 4))
+    out.write(data)
+    out.write(b"\x00" * (-out.tell() % 4))
+
+
+def build(busybox: Path, probe: Path, modules: list[tuple[str, bytes]]) -> bytes:
+    """The gzipped initramfs."""
+    out = io.BytesIO()
+    entries: list[tuple[str, int, bytes]] = [
+        (d, stat.S_IFDIR | 0o755, b"")
+        for d in ("bin", "dev", "proc", "sys", "tmp", "mnt", "lib", "lib/modules")]
+    entries += [
+        ("bin/busybox", stat.S_IFREG | 0o755, busybox.read_bytes()),
+        ("init", stat.S_IFREG | 0o755, INIT.encode()),
+        ("gupprobe", stat.S_IFREG | 0o755, probe.read_bytes()),
+        ("modules.order", stat.S_IFREG | 0o644,
+         "".join(f"{name}.ko\n" for name, _ in modules).encode()),
+    ]
+    entries += [(f"lib/modules/{name}.ko", stat.S_IFREG | 0o644, data) for name, data in modules]
+    for ino, (name, mode, data) in enumerate(entries, start=1):
+        _cpio_entry(out, ino, name, mode, data)
+    _cpio_entry(out, 0, "TRAILER!!!", 0)
+    return gzip.compress(out.getvalue(), compresslevel=1)

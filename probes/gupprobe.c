@@ -1,0 +1,672 @@
+/*
+ * gupprobe: the deterministic probes of `gupcheck conform`, run as /init's child inside a real
+ * kernel booted under QEMU, on an ext4 filesystem mounted at /mnt (a virtio disk) and a tmpfs at
+ * /tmp.  Each case performs one scenario's syscalls for real and prints ONE line
+ *
+ *     PROBE <group>/<case> key=value; key=value; ...
+ *
+ * in the vocabulary of docs/conformance.md (and realkernel-observations.md): page contents are
+ * summarised as pattern runs ("B.1*16", "A.0*8,zero*8").  A page of pattern X.n is the 4-byte
+ * tag "X.n " repeated, so a page is recognised wherever it lands (another offset, another file).
+ *
+ * Usage: gupprobe [GROUP ...]   (no argument: every group; unknown groups print PROBE-ERROR)
+ * Build: gcc -O2 -static -o gupprobe gupprobe.c -luring
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PG 4096L
+
+/* ---- output: one line per case, built up then flushed at once ---- */
+
+static char line[8192];
+
+static void kv(const char *fmt, ...)
+{
+	size_t n = strlen(line);
+	va_list ap;
+
+	if (n && line[n - 1] != ' ')
+		n += snprintf(line + n, sizeof(line) - n, "; ");
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	va_end(ap);
+}
+
+static void begin(const char *group, const char *name)
+{
+	snprintf(line, sizeof(line), "PROBE %s/%s ", group, name);
+}
+
+static void end(void)
+{
+	size_t n = strlen(line);
+
+	while (n && line[n - 1] == ' ')
+		line[--n] = 0;
+	printf("%s\n", line);
+	fflush(stdout);
+}
+
+static const char *errname(int e)
+{
+	switch (e) {
+	case 0: return "0";
+	case EFAULT: return "EFAULT";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case EINVAL: return "EINVAL";
+	case ENOMEM: return "ENOMEM";
+	case EPERM: return "EPERM";
+	case EIO: return "EIO";
+	case ENOSPC: return "ENOSPC";
+	case EBUSY: return "EBUSY";
+	default: {
+		static char buf[16];
+		snprintf(buf, sizeof(buf), "E%d", e);
+		return buf;
+	}
+	}
+}
+
+static void die(const char *what)
+{
+	kv("error=%s:%s", what, errname(errno));
+	end();
+}
+
+/* ---- page patterns ---- */
+
+static void fill(char *p, long pages, char letter, int gen)
+{
+	char tag[4] = { letter, '.', (char)('0' + gen), ' ' };
+
+	for (long i = 0; i < pages * PG; i += 4)
+		memcpy(p + i, tag, 4);
+}
+
+/* "X.n", "zero" or "mixed" for one page */
+static void classify(const char *p, char *out)
+{
+	int zero = 1, uniform = 1;
+
+	for (long i = 0; i < PG; i++)
+		if (p[i]) { zero = 0; break; }
+	if (zero) { strcpy(out, "zero"); return; }
+	if (p[1] != '.' || p[3] != ' ')
+		uniform = 0;
+	for (long i = 4; uniform && i < PG; i += 4)
+		if (memcmp(p, p + i, 4))
+			uniform = 0;
+	if (uniform)
+		snprintf(out, 8, "%c.%c", p[0], p[2]);
+	else
+		strcpy(out, "mixed");
+}
+
+/* run-length summary: "B.1*16" or "B.1*8,zero*8"; star=0 prints a single page bare ("P.0") */
+static void summary(const char *key, const char *p, long pages, int star)
+{
+	char buf[1024] = "", cur[8] = "", c[8];
+	long run = 0;
+
+	for (long i = 0; i <= pages; i++) {
+		if (i < pages)
+			classify(p + i * PG, c);
+		if (i < pages && run && !strcmp(c, cur)) { run++; continue; }
+		if (run) {
+			size_t n = strlen(buf);
+			if (star || pages > 1)
+				snprintf(buf + n, sizeof(buf) - n, "%s%s*%ld", n ? "," : "", cur, run);
+			else
+				snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? "," : "", cur);
+		}
+		if (i < pages) { strcpy(cur, c); run = 1; }
+	}
+	kv("%s=%s", key, pages ? buf : "empty");
+}
+
+/* ---- files ---- */
+
+static void drop_caches(void)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+
+	sync();
+	if (fd >= 0) {
+		if (write(fd, "3\n", 2) < 0) { /* best effort */ }
+		close(fd);
+	}
+}
+
+/* a file of `pages` pages: pattern (letter, gen), or a hole when letter == 0; fsynced */
+static int make_file(const char *path, long pages, char letter, int gen)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	char *buf;
+
+	if (fd < 0)
+		return -1;
+	if (!letter)
+		return ftruncate(fd, pages * PG) ? -1 : (fsync(fd), close(fd), 0);
+	buf = aligned_alloc(PG, pages * PG);
+	fill(buf, pages, letter, gen);
+	if (write(fd, buf, pages * PG) != pages * PG)
+		return -1;
+	free(buf);
+	fsync(fd);
+	close(fd);
+	return 0;
+}
+
+static void append_pattern(const char *path, long pages, char letter, int gen)
+{
+	int fd = open(path, O_WRONLY | O_APPEND);
+	char *buf = aligned_alloc(PG, pages * PG);
+
+	fill(buf, pages, letter, gen);
+	if (fd < 0 || write(fd, buf, pages * PG) != pages * PG)
+		perror("append");
+	fsync(fd);
+	close(fd);
+	free(buf);
+}
+
+/* what O_DIRECT (direct=1) or a buffered read returns for the whole file */
+static void file_summary(const char *key, const char *path, int direct)
+{
+	int fd = open(path, O_RDONLY | (direct ? O_DIRECT : 0));
+	struct stat st;
+	char *buf;
+	long pages;
+
+	if (fd < 0 || fstat(fd, &st)) { kv("%s=error:%s", key, errname(errno)); return; }
+	pages = st.st_size / PG;
+	buf = aligned_alloc(PG, (pages ? pages : 1) * PG);
+	if (pread(fd, buf, pages * PG, 0) != pages * PG)
+		kv("%s=error:%s", key, errname(errno));
+	else
+		summary(key, buf, pages, 1);
+	free(buf);
+	close(fd);
+}
+
+/* ---- SIGBUS-safe touches ---- */
+
+static sigjmp_buf jb;
+static void on_sigbus(int sig) { (void)sig; siglongjmp(jb, 1); }
+
+/* read one byte of p: "ok" or "SIGBUS" */
+static const char *touch(volatile char *p)
+{
+	struct sigaction sa = { .sa_handler = on_sigbus }, old;
+	const char *r = "ok";
+
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(jb, 1))
+		r = "SIGBUS";
+	else
+		(void)*p;
+	sigaction(SIGBUS, &old, NULL);
+	return r;
+}
+
+/* ---- dio_into_mmap ---- */
+
+/*
+ * File A is mapped and 16 pages of file B are read with O_DIRECT into the mapping; then
+ * msync(MS_SYNC), fsync, munmap, and the file is read back with O_DIRECT (disk) and, after
+ * drop_caches, with a buffered read (reread_after_drop).
+ */
+static void dio_into_mmap(const char *name)
+{
+	const char *A = "/mnt/dio_A", *B = "/mnt/dio_B";
+	int private = !strcmp(name, "private_mapping");
+	int same = !strncmp(name, "same_file", 9);
+	long file_pages = 16, map_pages = 16, off = 0;
+	long n = 16 * PG;
+	char *map;
+	const char *touched;
+	int fd, fdb;
+	ssize_t ret;
+
+	begin("dio_into_mmap", name);
+	if (!strcmp(name, "sparse_hole"))
+		make_file(A, 16, 0, 0);
+	else if (!strcmp(name, "beyond_eof"))
+		make_file(A, file_pages = 8, 'A', 0);
+	else if (same) {
+		make_file(A, 16, 'A', 0);
+		append_pattern(A, 16, 'A', 5);
+		file_pages = map_pages = 32;
+		off = 16 * PG;
+	} else
+		make_file(A, 16, 'A', 0);
+	if (make_file(B, 16, 'B', 1))
+		return die("make_file");
+	drop_caches();
+	fd = open(A, O_RDWR);
+	map = mmap(NULL, map_pages * PG, PROT_READ | PROT_WRITE,
+		   private ? MAP_PRIVATE : MAP_SHARED, fd, 0);
+	if (fd < 0 || map == MAP_FAILED)
+		return die("mmap");
+	if (!strcmp(name, "prefaulted_clean"))
+		for (long i = 0; i < 16; i++)
+			(void)*(volatile char *)(map + i * PG);
+	if (!strcmp(name, "prefaulted_dirty"))
+		fill(map, 16, 'D', 0);
+	if (!strcmp(name, "same_file_read")) {
+		fdb = open(A, O_RDONLY | O_DIRECT);
+		ret = pread(fdb, map + off, n, 0);
+	} else if (!strcmp(name, "same_file_write_from_mapping")) {
+		fdb = open(A, O_WRONLY | O_DIRECT);
+		ret = pwrite(fdb, map + off, n, 0);
+	} else {
+		fdb = open(B, O_RDONLY | O_DIRECT);
+		ret = read(fdb, map, n);
+	}
+	kv("read_ret=%zd", ret);
+	kv("read_errno=%s", ret < 0 ? errname(errno) : "0");
+	close(fdb);
+	summary("mem", map + off, file_pages < 16 ? file_pages : 16, 1);
+	msync(map, map_pages * PG, MS_SYNC);
+	fsync(fd);
+	touched = !strcmp(name, "beyond_eof") ? touch(map + file_pages * PG) : NULL;
+	munmap(map, map_pages * PG);
+	close(fd);
+	file_summary("disk", A, 1);
+	drop_caches();
+	file_summary("reread_after_drop", A, 0);
+	if (touched)
+		kv("touch_beyond_eof=%s", touched);
+	end();
+	unlink(A);
+	unlink(B);
+}
+
+/* ---- io_uring IORING_REGISTER_BUFFERS per mapping type ---- */
+
+#define RPAGES 4
+
+static int register_buf(struct io_uring *ring, void *p, size_t len)
+{
+	struct iovec iov = { .iov_base = p, .iov_len = len };
+
+	return io_uring_register_buffers(ring, &iov, 1); /* 0 or -errno */
+}
+
+static void *map_file(const char *path, long pages, int prot, int flags, char letter)
+{
+	int fd;
+	void *p;
+
+	make_file(path, pages, letter, 0);
+	fd = open(path, (prot & PROT_WRITE) ? O_RDWR : O_RDONLY);
+	p = mmap(NULL, pages * PG, prot, flags, fd, 0);
+	close(fd);
+	return p;
+}
+
+static void iouring_register(const char *name)
+{
+	struct io_uring ring;
+	size_t len = RPAGES * PG;
+	int rw = PROT_READ | PROT_WRITE, ro = PROT_READ;
+	char *p = MAP_FAILED;
+	int ret;
+
+	begin("iouring_register_filebacked", name);
+	if (io_uring_queue_init(4, &ring, 0))
+		return die("io_uring_queue_init");
+	if (!strncmp(name, "ext4_", 5)) {
+		int shared = !strncmp(name, "ext4_shared", 11);
+		p = map_file("/mnt/reg", RPAGES, strstr(name, "_ro") ? ro : rw,
+			     shared ? MAP_SHARED : MAP_PRIVATE, 'A');
+		if (p != MAP_FAILED && strstr(name, "prefaulted"))
+			for (long i = 0; i < RPAGES; i++)
+				(void)*(volatile char *)(p + i * PG);
+	} else if (!strcmp(name, "anon_rw") || !strcmp(name, "anon_ro")) {
+		p = mmap(NULL, len, strstr(name, "_ro") ? ro : rw, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	} else if (!strncmp(name, "memfd_", 6)) {
+		int fd = memfd_create("probe", 0);
+		if (ftruncate(fd, len) == 0)
+			p = mmap(NULL, len, rw, strstr(name, "shared") ? MAP_SHARED : MAP_PRIVATE,
+				 fd, 0);
+		close(fd);
+	} else if (!strcmp(name, "tmpfs_shared_rw")) {
+		p = map_file("/tmp/reg", RPAGES, rw, MAP_SHARED, 'A');
+	} else if (!strcmp(name, "hugetlb_anon_rw")) {
+		len = 2L << 20;
+		p = mmap(NULL, len, rw, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	} else if (!strcmp(name, "anon_plus_ext4_shared") ||
+		   !strcmp(name, "ext4_shared_plus_anon")) {
+		/* one iovec over two VMAs, anonymous and shared ext4, in the order named */
+		int ext4_first = !strncmp(name, "ext4", 4), fd;
+		p = mmap(NULL, 2 * len, rw, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		make_file("/mnt/reg", RPAGES, 'A', 0);
+		fd = open("/mnt/reg", O_RDWR);
+		if (p == MAP_FAILED || mmap(p + (ext4_first ? 0 : len), len, rw,
+					    MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED)
+			p = MAP_FAILED;
+		close(fd);
+		len *= 2;
+	} else {
+		kv("error=unknown_case");
+		end();
+		return;
+	}
+	if (p == MAP_FAILED)
+		return die("mmap");
+	ret = register_buf(&ring, p, len);
+	kv("ret=%d", ret < 0 ? -1 : ret);
+	kv("errno=%s", errname(ret < 0 ? -ret : 0));
+	end();
+	io_uring_queue_exit(&ring);
+	munmap(p, len);
+	unlink("/mnt/reg");
+	unlink("/tmp/reg");
+}
+
+/* ---- truncate_while_pinned ---- */
+
+/* io_uring READ_FIXED (write_fixed=0) or WRITE_FIXED of buffer 0 from/to fd: bytes or -errno */
+static int fixed_io(struct io_uring *ring, int fd, void *buf, unsigned len, int write_fixed)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	struct io_uring_cqe *cqe;
+	int res;
+
+	if (write_fixed)
+		io_uring_prep_write_fixed(sqe, fd, buf, len, 0, 0);
+	else
+		io_uring_prep_read_fixed(sqe, fd, buf, len, 0, 0);
+	io_uring_submit(ring);
+	if (io_uring_wait_cqe(ring, &cqe))
+		return -EIO;
+	res = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	return res;
+}
+
+/* what a registered buffer holds, seen through a WRITE_FIXED into a scratch file */
+static void pinned_summary(struct io_uring *ring, const char *key, void *buf, long pages)
+{
+	int fd = open("/tmp/scratch", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	int r = fixed_io(ring, fd, buf, pages * PG, 1);
+
+	if (r != pages * PG)
+		kv("%s=error:%d", key, r);
+	else
+		file_summary(key, "/tmp/scratch", 0);
+	close(fd);
+	unlink("/tmp/scratch");
+}
+
+static void truncate_while_pinned(const char *name)
+{
+	const long pages = 4;
+	size_t len = pages * PG;
+	struct io_uring ring;
+	char *p;
+	int fd, ffd, ret;
+
+	begin("truncate_while_pinned", name);
+	if (!strcmp(name, "iouring_memfd_shared")) {
+		fd = memfd_create("probe", 0);
+		if (ftruncate(fd, len))
+			return die("ftruncate");
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		fill(p, pages, 'M', 0);
+	} else if (!strncmp(name, "iouring_ext4_", 13) || !strcmp(name, "vmsplice_ext4_shared")) {
+		make_file("/mnt/trunc", pages, 'A', 0);
+		fd = open("/mnt/trunc", O_RDWR);
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 strstr(name, "private") ? MAP_PRIVATE : MAP_SHARED, fd, 0);
+	} else {
+		kv("error=unknown_case");
+		end();
+		return;
+	}
+	if (fd < 0 || p == MAP_FAILED)
+		return die("mmap");
+	if (!strcmp(name, "vmsplice_ext4_shared")) {
+		int pipefd[2];
+		struct iovec iov = { .iov_base = p, .iov_len = len };
+		char *buf = aligned_alloc(PG, len);
+		ssize_t v, r;
+
+		if (pipe(pipefd))
+			return die("pipe");
+		v = vmsplice(pipefd[1], &iov, 1, 0);
+		kv("truncate_ret=%d", ftruncate(fd, 0));
+		kv("touch_after_truncate=%s", touch(p));
+		kv("vmsplice_ret=%zd", v);
+		r = read(pipefd[0], buf, len);
+		if (r != (ssize_t)len)
+			kv("pipe_data=short:%zd", r);
+		else
+			summary("pipe_data", buf, pages, 1);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		free(buf);
+		goto out;
+	}
+	if (io_uring_queue_init(4, &ring, 0))
+		return die("io_uring_queue_init");
+	ret = register_buf(&ring, p, len);
+	if (ret < 0) {
+		kv("skip=register_refused");
+		kv("register_ret=-1");
+		kv("register_errno=%s", errname(-ret));
+		io_uring_queue_exit(&ring);
+		goto out;
+	}
+	kv("register_ret=%d", ret);
+	summary("pinned_before", p, pages, 1);
+	kv("truncate_ret=%d", ftruncate(fd, 0));
+	kv("touch_after_truncate=%s", touch(p));
+	make_file("/mnt/fixed_src", pages, 'F', 2);
+	ffd = open("/mnt/fixed_src", O_RDONLY);
+	kv("read_fixed_after_truncate=%d", fixed_io(&ring, ffd, p, len, 0));
+	close(ffd);
+	unlink("/mnt/fixed_src");
+	pinned_summary(&ring, "pinned_after_read_fixed", p, pages);
+	if (ftruncate(fd, len))
+		kv("regrow=error:%s", errname(errno));
+	summary("mapping_after_regrow", p, pages, 1);
+	io_uring_unregister_buffers(&ring);
+	io_uring_queue_exit(&ring);
+out:
+	end();
+	munmap(p, len);
+	close(fd);
+	unlink("/mnt/trunc");
+}
+
+/* ---- fork_cow_pinned ---- */
+
+static char *anon_page(char letter, int gen)
+{
+	char *p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p != MAP_FAILED)
+		fill(p, 1, letter, gen);
+	return p;
+}
+
+/* the child's report travels back to the parent through a pipe, so each case is one line */
+static void child_report(int fd, const char *page)
+{
+	char c[8];
+
+	classify(page, c);
+	if (write(fd, c, sizeof(c)) != sizeof(c))
+		_exit(1);
+}
+
+static void fork_cow_pinned(const char *name)
+{
+	struct io_uring ring;
+	char c[8] = "?", *p = anon_page('P', 0);
+	int to_child[2], from_child[2], ffd;
+	pid_t pid;
+
+	begin("fork_cow_pinned", name);
+	if (p == MAP_FAILED || pipe(to_child) || pipe(from_child))
+		return die("setup");
+	make_file("/mnt/fixed_src", 1, 'F', 2);
+	ffd = open("/mnt/fixed_src", O_RDONLY);
+	if (!strncmp(name, "iouring_pin_fork_", 17)) {
+		int child_writes = !strcmp(name, "iouring_pin_fork_child_writes");
+
+		if (io_uring_queue_init(4, &ring, 0) || register_buf(&ring, p, PG) < 0)
+			return die("register");
+		pid = fork();
+		if (pid == 0) {
+			char go;
+			if (child_writes)
+				fill(p, 1, 'C', 0);
+			else if (read(to_child[0], &go, 1) != 1)
+				_exit(1);
+			child_report(from_child[1], p);
+			_exit(0);
+		}
+		if (child_writes) {
+			if (read(from_child[0], c, sizeof(c)) != sizeof(c))
+				strcpy(c, "none");
+			kv("child_view_after_write=%s", c);
+			summary("pinned_page_holds", p, 1, 1);
+			fixed_io(&ring, ffd, p, PG, 0);
+			summary("parent_view_after_read_fixed", p, 1, 0);
+		} else {
+			fill(p, 1, 'P', 1);
+			fixed_io(&ring, ffd, p, PG, 0);
+			summary("parent_view_after_read_fixed", p, 1, 0);
+			if (write(to_child[1], "g", 1) != 1 ||
+			    read(from_child[0], c, sizeof(c)) != sizeof(c))
+				strcpy(c, "none");
+			kv("child_view=%s", c);
+		}
+		waitpid(pid, NULL, 0);
+		io_uring_queue_exit(&ring);
+	} else if (!strcmp(name, "vmsplice_cve_2020_29374")) {
+		/* the child vmsplices the shared page, unmaps it; the parent writes its secret */
+		pid = fork();
+		if (pid == 0) {
+			int pp[2];
+			struct iovec iov = { .iov_base = p, .iov_len = PG };
+			char *buf = aligned_alloc(PG, PG), go;
+			ssize_t v;
+
+			if (pipe(pp))
+				_exit(1);
+			v = vmsplice(pp[1], &iov, 1, 0);
+			munmap(p, PG);
+			if (write(from_child[1], &v, sizeof(v)) != sizeof(v) ||
+			    read(to_child[0], &go, 1) != 1 || read(pp[0], buf, PG) != PG)
+				_exit(1);
+			child_report(from_child[1], buf);
+			_exit(0);
+		}
+		ssize_t v = -1;
+		if (read(from_child[0], &v, sizeof(v)) != sizeof(v))
+			v = -1;
+		fill(p, 1, 'P', 1); /* the parent's secret */
+		if (write(to_child[1], "g", 1) != 1 || read(from_child[0], c, sizeof(c)) != sizeof(c))
+			strcpy(c, "none");
+		waitpid(pid, NULL, 0);
+		kv("vmsplice_ret=%zd", v);
+		kv("child_pipe_sees=%s", c);
+		kv("leak=%s", !strcmp(c, "P.1") ? "True" : "False");
+	} else if (!strcmp(name, "vmsplice_then_write_same_process")) {
+		int pp[2];
+		struct iovec iov = { .iov_base = p, .iov_len = PG };
+		char *buf = aligned_alloc(PG, PG);
+		ssize_t v;
+
+		if (pipe(pp))
+			return die("pipe");
+		v = vmsplice(pp[1], &iov, 1, 0);
+		fill(p, 1, 'P', 1);
+		kv("vmsplice_ret=%zd", v);
+		if (read(pp[0], buf, PG) != PG)
+			kv("pipe_sees=short");
+		else
+			summary("pipe_sees", buf, 1, 0);
+	} else {
+		kv("error=unknown_case");
+	}
+	end();
+	close(ffd);
+	unlink("/mnt/fixed_src");
+}
+
+/* ---- the groups and their cases ---- */
+
+static const char *const DIO[] = { "not_faulted", "prefaulted_clean", "prefaulted_dirty",
+	"sparse_hole", "private_mapping", "beyond_eof", "same_file_read",
+	"same_file_write_from_mapping", NULL };
+static const char *const REG[] = { "ext4_shared_rw", "ext4_shared_rw_prefaulted",
+	"ext4_shared_ro", "ext4_private_rw", "ext4_private_rw_prefaulted_read", "ext4_private_ro",
+	"anon_rw", "anon_ro", "memfd_shared_rw", "memfd_private_rw", "tmpfs_shared_rw",
+	"hugetlb_anon_rw", "anon_plus_ext4_shared", "ext4_shared_plus_anon", NULL };
+static const char *const TRUNC[] = { "iouring_memfd_shared", "iouring_ext4_private",
+	"iouring_ext4_shared", "vmsplice_ext4_shared", NULL };
+static const char *const FORK[] = { "iouring_pin_fork_child_writes",
+	"iouring_pin_fork_parent_writes", "vmsplice_cve_2020_29374",
+	"vmsplice_then_write_same_process", NULL };
+
+static const struct group {
+	const char *name;
+	const char *const *cases;
+	void (*run)(const char *);
+} GROUPS[] = {
+	{ "dio_into_mmap", DIO, dio_into_mmap },
+	{ "iouring_register_filebacked", REG, iouring_register },
+	{ "truncate_while_pinned", TRUNC, truncate_while_pinned },
+	{ "fork_cow_pinned", FORK, fork_cow_pinned },
+};
+
+/* an argument is a group ("dio_into_mmap") or one case ("dio_into_mmap/beyond_eof") */
+static int run_arg(const char *arg)
+{
+	int found = 0;
+
+	for (size_t g = 0; g < sizeof(GROUPS) / sizeof(GROUPS[0]); g++) {
+		size_t n = strlen(GROUPS[g].name);
+		if (strncmp(arg, GROUPS[g].name, n) || (arg[n] && arg[n] != '/'))
+			continue;
+		for (const char *const *c = GROUPS[g].cases; *c; c++)
+			if (!arg[n] || !strcmp(arg + n + 1, *c)) {
+				GROUPS[g].run(*c);
+				found = 1;
+			}
+	}
+	return found;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2)
+		for (size_t g = 0; g < sizeof(GROUPS) / sizeof(GROUPS[0]); g++)
+			run_arg(GROUPS[g].name);
+	for (int i = 1; i < argc; i++)
+		if (!run_arg(argv[i]))
+			printf("PROBE-ERROR unknown probe %s\n", argv[i]);
+	return 0;
+}

@@ -1,0 +1,72 @@
+"""`gupcheck conform`'s errors: one line, a distinct exit code, the fix named, no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gupcheck.cli.app import app
+from gupcheck.cli.conform import ENVIRONMENT, load_design
+from gupcheck.conform import errors, kernels
+
+runner = CliRunner()
+
+
+def test_an_unknown_probe_is_a_usage_error() -> None:
+    res = runner.invoke(app, ["conform", "--probe", "nope"])
+    assert res.exit_code == 2 and "unknown probe 'nope'" in res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+def test_a_kernel_of_ones_own_needs_a_design() -> None:
+    res = runner.invoke(app, ["conform", "--kernel", "/tmp/bzImage"])
+    assert res.exit_code == 2 and "--design is required" in res.output
+
+
+def test_a_missing_tool_names_the_apt_command(monkeypatch: pytest.MonkeyPatch,
+                                              tmp_path: Path) -> None:
+    monkeypatch.setenv("GUPCHECK_CACHE", str(tmp_path))
+    monkeypatch.setattr(errors.shutil, "which", lambda name: None)
+    res = runner.invoke(app, ["conform", "--kernel", "debian-12"])
+    assert res.exit_code == ENVIRONMENT, res.output
+    assert "apt-get not found" in res.output and "apt-get install apt" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_each_tool_names_its_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(errors.shutil, "which", lambda name: None)
+    with pytest.raises(errors.ConformError, match="apt-get install qemu-system-x86$"):
+        errors.require_tool("qemu-system-x86_64")
+    with pytest.raises(errors.ConformError, match="apt-get install e2fsprogs$"):
+        errors.require_tool("mkfs.ext4")
+
+
+def test_an_unreachable_archive_without_cache_is_an_environment_error(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("GUPCHECK_CACHE", str(tmp_path))
+    monkeypatch.setattr(kernels, "MIRROR", "http://127.0.0.1:9/debian")
+    monkeypatch.setattr(kernels, "SECURITY", "http://127.0.0.1:9/debian-security")
+    res = runner.invoke(app, ["conform", "--kernel", "debian-13", "--probe", "fork_cow_pinned"])
+    assert res.exit_code == ENVIRONMENT, res.output
+    assert "reachable" in res.output and "Traceback" not in res.output
+
+
+def test_a_missing_bzimage_is_an_environment_error_naming_the_choices(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["conform", "--kernel", str(tmp_path / "bzImage"),
+                              "--design", "linux-6.12"])
+    assert res.exit_code == ENVIRONMENT and "debian-12, debian-13" in res.output
+
+
+def test_a_design_module_of_ones_own_is_loaded(tmp_path: Path) -> None:
+    mod = tmp_path / "my_patch.py"
+    mod.write_text("from dataclasses import replace\nfrom gupcheck.designs import DESIGNS\n"
+                   "DESIGN = replace(DESIGNS['linux-6.12'], name='my-patch')\n")
+    assert load_design(str(mod)).name == "my-patch"
+    bad = tmp_path / "bad.py"
+    bad.write_text("raise RuntimeError('boom')\n")
+    with pytest.raises(ValueError, match="boom"):
+        load_design(str(bad))
+    res = runner.invoke(app, ["conform", "--design", str(bad)])
+    assert res.exit_code == 2 and "Traceback" not in res.output
