@@ -14,4 +14,4 @@ from gupcheck.kernel.config import KernelConfig
 DESIGN = KernelConfig("linux-6.1", dio_foll_pin=False, ext4_warn_no_buffers=True,
                       reclaim_skips_pinned=True, pin_counting=True,
                       ext4_writepage=True,
-                      iouring_file_check=True)
+                      iouring_file_check=True, iouring_same_file=True)

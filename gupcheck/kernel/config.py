@@ -38,6 +38,10 @@ class KernelConfig:
     #: check to GUP"): after pinning, every file-backed VMA that is neither shmem nor hugetlbfs
     #: is refused with -EOPNOTSUPP, MAP_PRIVATE ones included.
     iouring_file_check: bool = False
+    #: ... and before that, every VMA of the buffer must have the first one's vm_file, else
+    #: -EINVAL (io_pin_pages: "vmas[i]->vm_file != file", in 6.1; found by a real 6.1 boot:
+    #: anonymous memory followed by a shared ext4 mapping is EINVAL, not EOPNOTSUPP).
+    iouring_same_file: bool = False
     #: 5.8: process_vm_rw_core pins with pin_user_pages_remote (FOLL_PIN); before, FOLL_GET
     vm_rw_foll_pin: bool = True
     #: a COW filesystem (btrfs) writes a folio dirtied without ->page_mkwrite through

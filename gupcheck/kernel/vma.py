@@ -45,6 +45,11 @@ class Vma:
     def file_backed(self) -> bool:
         return self.backing is not Backing.ANON
 
+    @property
+    def file(self) -> str | None:
+        """vma->vm_file: one file per backing kind here; anonymous memory has none."""
+        return None if self.backing is Backing.ANON else self.backing.value
+
     def needs_dirty_tracking(self) -> bool:
         """vma_needs_dirty_tracking(): shared, writable, and the file writes back."""
         return (self.shared and self.writable
@@ -58,6 +63,7 @@ FOLL_PIN = 1 << 18  # internal flag; its value does not matter here
 EFAULT = "EFAULT"
 EOPNOTSUPP = "EOPNOTSUPP"
 EPERM = "EPERM"
+EINVAL = "EINVAL"
 
 
 def writable_file_mapping_allowed(vma: Vma, flags: int, cfg: KernelConfig) -> bool:
@@ -102,8 +108,11 @@ def io_uring_register_buffers(vmas: tuple[Vma, ...], cfg: KernelConfig) -> tuple
         if err:
             return err, faulted
         faulted = True
-    if cfg.iouring_file_check:
-        for vma in vmas:  # io_pin_pages' own check, after pinning (pre-6.5)
+    if cfg.iouring_file_check:  # io_pin_pages' own check, after pinning (pre-6.5)
+        first = vmas[0].file
+        for vma in vmas:
+            if cfg.iouring_same_file and vma.file != first:
+                return EINVAL, faulted  # "vmas[i]->vm_file != file"
             if vma.file_backed and vma.backing not in (Backing.SHMEM, Backing.HUGETLB):
                 return EOPNOTSUPP, faulted
     return None, faulted

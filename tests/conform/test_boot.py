@@ -20,10 +20,10 @@ from gupcheck.conform.predict import PROBES
 from gupcheck.conform.runner import conform
 from gupcheck.designs import DESIGNS
 
-#: disagreements found by this test and kept as findings (docs/conformance.md), not hidden:
-#: 6.1's io_pin_pages returns -EINVAL when the buffer's VMAs do not all share one vm_file,
-#: before its file-backed check; the model knows only the latter (-EOPNOTSUPP).
-KNOWN_FINDINGS = {"iouring_register_filebacked/anon_plus_ext4_shared"}
+#: disagreements found by this test and kept as findings (docs/conformance.md), not hidden.
+#: (The first one — 6.1's io_pin_pages returning -EINVAL for VMAs of different files — is now
+#: in the model: KernelConfig.iouring_same_file.)
+KNOWN_FINDINGS: set[str] = set()
 
 
 def _environment() -> str | None:
