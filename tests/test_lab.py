@@ -229,3 +229,10 @@ def test_page_mkwrite_at_unpin_meets_enospc_after_the_dma_on_a_cow_filesystem() 
                            "btrfs_delalloc_reserve_space fails (-ENOSPC)"])
     assert "no-enospc-after-dma" not in run_cell(SCENARIOS["enospc-after-dma"],
                                                  DESIGNS["bounce-writeback"]).violated
+
+
+def test_check_says_a_scenario_does_not_apply_to_a_kernel_without_io_uring() -> None:
+    result = runner.invoke(app, ["check", "fork-after-pin", "--design", "legacy"])
+    assert result.exit_code == 9, result.output
+    assert "NOT APPLICABLE — io_uring appeared in 5.1" in result.output
+    assert run_cell(SCENARIOS["fork-after-pin"], DESIGNS["legacy"]).verdict == "n/a"

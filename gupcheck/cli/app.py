@@ -204,7 +204,8 @@ def check_scenario(
 
     Exit codes: 0 holds, 1 violated/deadlock/starves, 2 usage error, 3 incomplete, 4 the design
     refuses the scenario's request (with its errno), 5 the model failed, 7 the --resume
-    checkpoint is unusable (another model, design, scenario or search; corrupt).
+    checkpoint is unusable (another model, design, scenario or search; corrupt), 9 the scenario
+    does not apply to this kernel (it lacks io_uring, say).
 
     Example: gupcheck check dio-vs-reclaim --design linux-6.1 --property dirty-has-backing
 
@@ -219,6 +220,9 @@ def check_scenario(
     search = opts.search_kwargs(strategy.value, checkpoint, checkpoint_every, resume, bitstate,
                                 workers)
     probe = check(RefusalProbe(sc, cfg, ()), limits=limits, liveness=False)
+    if probe.verdict is Verdict.VIOLATED and probe.message.startswith("n/a: "):
+        _emit_not_applicable(probe, sc, cfg, as_json)
+        raise typer.Exit(exitcodes.NOT_APPLICABLE)
     if probe.verdict is Verdict.VIOLATED:
         if html:
             _write(html, trace_page(probe, KernelModel(sc, cfg), verdict="refused"))
@@ -300,6 +304,17 @@ def _emit_refused(probe: Result, sc: Scenario, cfg: KernelConfig, as_json: bool)
         f"⊘ {sc.name} [{cfg.name}]: REFUSED — the design refuses the scenario's request with "
         f"-{errno}\n  (safe, but it breaks this application)\n"
         + "".join(f"  {i + 1:>3}  {lab}\n" for i, lab in enumerate(labels)))
+
+
+def _emit_not_applicable(probe: Result, sc: Scenario, cfg: KernelConfig, as_json: bool) -> None:
+    why = probe.message.removeprefix("n/a: ")
+    if as_json:
+        data = {"scenario": sc.name, "design": cfg.name, "errno": None, **result_to_dict(probe),
+                "verdict": "n/a", "property": None, "why": why}
+        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        return
+    sys.stdout.write(f"Scenario {sc.name} under {cfg.name}: {sc.description}\n"
+                     f"∅ {sc.name} [{cfg.name}]: NOT APPLICABLE — {why}\n")
 
 
 class Format(str, enum.Enum):

@@ -10,6 +10,7 @@ REFUSED = 4  # the design refused the application's request (kernel scenarios)
 MODEL_ERROR = 5  # the model itself raised or returned an unusable state
 NOT_REPRODUCED = 6  # replay: the model has changed and the trace no longer shows the failure
 CHECKPOINT = 7  # --resume: the checkpoint is unreadable, corrupt, or of another model or search
+NOT_APPLICABLE = 9  # the kernel lacks what the scenario needs (io_uring on 4.20)
 
 BY_VERDICT = {
     Verdict.HOLDS: HOLDS,

@@ -258,7 +258,8 @@ def read_fixed(c: Ctx) -> Outcome:
     value = c.op[1]
     k = c.k
     fid = k.anon_pinned
-    assert fid is not None, "read_fixed without a registered buffer"
+    if fid is None:  # io_import_fixed: no such registered buffer
+        return [Move("READ_FIXED: no registered buffer, -EFAULT", c.finish(k, "read_fixed=-EFAULT"))]
     f = k.folio_at(fid)
     k = k.with_folio_at(fid, replace(f, data=(value,) * SUBBLOCKS))
     pte = _pte(k, 0)
