@@ -65,7 +65,7 @@ NIC_WRITE_UNDER_WRITEBACK = ("page 0 registered", "folio_start_writeback", "RDMA
 NIC_PIN_AFTER_WRITEBACK = ("folio_start_writeback", "grabs page 0 (FOLL_PIN)",
                            "page 0 registered", "RDMA write")
 NIC_REDIRTY_WITHOUT_MKWRITE = ("page 0 registered", "folio_clear_dirty_for_io",
-                               "ib_umem_release: unpin_user_pages_dirty_lock")
+                               "ib_umem_release: ")
 NIC_LOST_WRITE = ("page 0 registered", "folio_clear_dirty_for_io", "RDMA write",
                   "filemap_fdatawait_range")
 # block-writeback: PG_writeback is held until an unpin that the fsync-ing owner would do.
@@ -140,10 +140,11 @@ EXPECTED: dict[tuple[str, str], Steps] = {
     **_longterm("rdma-longterm-file"),
     **_longterm("odp-device-file"),
     **_longterm("odp-naive-driver"),
-    ("iouring-fixed-file-buffer", "stable-writeback"): NIC_WRITE_UNDER_WRITEBACK,
+    ("iouring-fixed-file-buffer", "stable-writeback"): (
+        "page 0 registered", "folio_start_writeback", "READ_FIXED writes"),
     # the fixed buffer is unpinned without dirtying, so the device's data is never written
     ("iouring-fixed-file-buffer", "no-lost-write"): (
-        "folio_clear_dirty_for_io", "RDMA write", "unpin_user_page(page 0) (not dirtied)",
+        "folio_clear_dirty_for_io", "READ_FIXED writes", "unpin_user_page(page 0) (not dirtied)",
         "filemap_fdatawait_range"),
     # process_vm_writev writes through its pin while writeback has the page ...
     ("vm-writev-vs-dio-invalidate", "stable-writeback"): (
@@ -157,13 +158,17 @@ EXPECTED: dict[tuple[str, str], Steps] = {
         "invalidate_complete_folio2 fails", "(W1) to disk", "vfs_fsync_range", "(V1) to disk"),
     # F8: fork shares the pinned anonymous page copy-on-write; the parent's write copies it
     ("fork-after-pin", "cow-isolation"): (
-        "io_sqe_buffer_register: pin_user_pages", "page not pinned: share it", "wp_page_copy"),
+        "io_sqe_buffer_register: pin_user_pages", "copy_present_pte: page share it",
+        "wp_page_copy"),
+    ("fork-after-pin-thp", "cow-isolation"): (
+        "io_sqe_buffer_register: pin_user_pages", "copy_present_pte: page share it",
+        "wp_page_copy"),
     # GUP-fast pins between copy_present_pte's pinned check and the write-protect
     ("gup-fast-vs-fork", "cow-isolation"): (
-        "page not pinned: share it", "pin_user_pages_fast", "write-protect the page",
+        "copy_present_pte: page share it", "_user_pages_fast (FOLL_", "write-protect the page",
         "wp_page_copy"),
     ("ro-pin-then-parent-write", "cow-isolation"): (
-        "share it copy-on-write", "pin_user_pages (FOLL_PIN, read-only)", "wp_page_copy"),
+        "share it copy-on-write", "_user_pages (FOLL_", "wp_page_copy"),
     # CVE-2020-29374: the child's vmsplice reference survives its munmap; the parent reuses the
     # page (mapcount 1) and the child reads the parent's later write
     ("vmsplice-fork-leak", "cow-isolation"): (
@@ -190,8 +195,10 @@ OVERRIDES: dict[tuple[str, str, str], Steps] = {
     **_each(["block-writeback"], {(sc, "no-lost-write"): DIO_LOST_WRITE_BLOCK
                                   for sc in DIO_LOST_WRITE_IN}),
     **_each(BOUNCE, {(sc, "stable-writeback"): NIC_PIN_AFTER_WRITEBACK for sc in (
-        "rdma-longterm-file", "odp-device-file", "odp-naive-driver",
-        "iouring-fixed-file-buffer")}),
+        "rdma-longterm-file", "odp-device-file", "odp-naive-driver")}),
+    **_each(BOUNCE, {("iouring-fixed-file-buffer", "stable-writeback"): (
+        "folio_start_writeback", "grabs page 0 (FOLL_PIN)", "page 0 registered",
+        "READ_FIXED writes")}),
     **_each(BOUNCE, {("vm-writev-vs-dio-invalidate", "stable-writeback"): (
         "folio_start_writeback", "grabs page 0 (FOLL_PIN)", "process_vm_rw_pages: copy V1")}),
     # before 5.8 process_vm_rw_core takes FOLL_GET references and uses set_page_dirty_lock
@@ -248,6 +255,9 @@ REFUSED: dict[tuple[str, str], str] = {
 #: (scenario, design) -> why the scenario does not apply to that kernel
 NOT_APPLICABLE: dict[tuple[str, str], str] = {
     ("iouring-fixed-file-buffer", "legacy"): "io_uring appeared in 5.1",
+    ("fork-after-pin", "legacy"): "io_uring appeared in 5.1",
+    ("fork-after-pin-thp", "legacy"): "io_uring appeared in 5.1",
+    ("fork-child-writes", "legacy"): "io_uring appeared in 5.1",
     ("iouring-private-truncate", "legacy"): "io_uring appeared in 5.1",
     ("truncate-while-pinned-memfd", "legacy"): "io_uring appeared in 5.1",
 }
