@@ -15,6 +15,7 @@ from typing import Any
 from .errors import ModelError
 from .fingerprint import collision_probability
 from .limits import Budget, Limits, peak_rss_bytes
+from .minimise import minimise as shorten
 from .result import Result, Stats, Verdict, error_result
 from .runtime import Context, Path
 from .waitfor import describe_cycle
@@ -23,7 +24,9 @@ DEFAULT_WALK_LENGTH = 1000
 
 
 def simulate(model: Any, *, walks: int = 1000, seed: int = 0, limits: Limits = Limits(),
-             exact: bool = False) -> Result:
+             exact: bool = False, minimise: bool = True) -> Result:
+    """``walks`` random walks; a failure's trace is shortened by :mod:`.minimise` unless
+    ``minimise`` is False (then it is the walk as it happened)."""
     try:
         ctx = Context(model, exact=exact)
     except ModelError as err:
@@ -43,7 +46,15 @@ def simulate(model: Any, *, walks: int = 1000, seed: int = 0, limits: Limits = L
                bound: str | None = None, waits: tuple[Any, ...] = ()) -> Result:
         notes = [f"random simulation, seed {seed}: {done:,} walk(s) of at most {length:,} steps; "
                  "it finds bugs, it proves nothing"]
-        if trace_path:
+        if trace_path and prop and minimise and verdict is not Verdict.ERROR:
+            walked = len(trace_path) - 1
+            labels = [lab.text for lab, _ in trace_path[1:]]
+            trace_path, replays = shorten(ctx, init_index, labels, prop)
+            message, waits = _explain(ctx, trace_path, prop, message, waits)
+            notes.append(f"the walk's {walked}-step trace minimised to {len(trace_path) - 1} "
+                         f"steps ({replays} replays): no single step can be removed, but it "
+                         "is not necessarily a shortest trace")
+        elif trace_path:
             notes.append("the trace is one random walk, not a shortest one")
         n = len(seen)
         return Result(
@@ -100,3 +111,19 @@ def simulate(model: Any, *, walks: int = 1000, seed: int = 0, limits: Limits = L
     return result(Verdict.INCOMPLETE, None,
                   f"no violation found in {walks:,} random walks (not a proof)", None,
                   bound="simulation")
+
+
+def _explain(ctx: Context, path: Path, prop: str, message: str,
+             waits: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+    """The failure's message and waits, as seen at the end of the shortened path."""
+    state = path[-1][1]
+    if prop == "wait-for-cycle":
+        cycle = ctx.wait_cycle(state, lambda: list(path)) or waits
+        return "partial deadlock: " + describe_cycle(cycle), cycle
+    if prop == "deadlock":
+        now = ctx.waits(state, lambda: list(path))
+        why = "no transition is enabled and this is not an end state"
+        return (why + ": " + "; ".join(str(w) for w in now) if now else why), now
+    invariants = [inv for inv in ctx.invariants if inv.name == prop]
+    bad = ctx.violation(state, lambda: list(path), invariants)
+    return (bad[1] if bad else message), waits
