@@ -31,6 +31,7 @@ land in a block that the file page it was set up for still owns.
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
+from .locks import INVALIDATE_LOCK, can_read, down_write_queue
 from .state import SUBBLOCKS, KState, Pte, replace
 
 #: dax_page_is_idle(): the refcount of an unused fsdax page (4.18 to 6.14)
@@ -65,8 +66,9 @@ def dax_write_fault(c: Ctx, k: KState, page: int, ret: str, fail: str,
     (the xarray entry tagged dirty) -> ``vmf_insert_mixed_mkwrite``: the PTE is writable and
     dirty; ``filemap_invalidate_unlock_shared``.  No struct page is locked or dirtied and the
     PTE takes no page reference.  One step: it runs entirely under the shared lock."""
-    if k.inv_excl is not None:
-        return Blocked("filemap_invalidate_lock_shared", (k.inv_excl,))
+    blocked = can_read(INVALIDATE_LOCK, k)
+    if blocked:
+        return blocked
     alloc = ""
     if k.cache[page] is None:
         block = next((b for b, o in enumerate(k.dax_owner) if o is None), None)
@@ -127,9 +129,11 @@ def stage_wait(c: Ctx) -> Outcome:
     if fid is not None and k.folio_at(fid).refcount > DAX_IDLE_REFCOUNT:
         return Blocked(f"___wait_var_event: page {page} busy (refcount "
                        f"{k.folio_at(fid).refcount})", _holders(k, fid))
-    if k.inv_excl is not None or k.inv_shared:
-        return Blocked("filemap_invalidate_lock", tuple(k.inv_shared) or (k.inv_excl or "",))
-    k = c.goto(replace(k, inv_excl=c.name), "tr:daxbreak")
+    k = down_write_queue(k, c.name, INVALIDATE_LOCK)
+    if k.inv_excl != c.name:
+        return [Move(f"page {page} idle: filemap_invalidate_lock: queued behind the readers",
+                     c.goto(k, "tr:lock", tnext="tr:daxbreak"))]
+    k = c.goto(k, "tr:daxbreak")
     return [Move(f"page {page} idle: filemap_invalidate_lock, ext4_break_layouts again", k)]
 
 

@@ -21,7 +21,7 @@ from .blocks import da_reserve, new_buffers
 from .dax import stray_dma_check
 from .dirty import folio_mark_dirty
 from .gup import release
-from .locks import down_read
+from .locks import INVALIDATE_LOCK, can_read, down_read
 from .state import SUBBLOCKS, Bio, KState, replace
 
 IO_ERROR = ("I/O error: write bio failed its integrity check (the page changed after the "
@@ -137,8 +137,9 @@ def _put_user_page_mkwrite(c: Ctx, b: Bio) -> Outcome:
     locked = down_read(k, c.name)  # ->page_mkwrite needs the VMA: mmap_read_lock
     if isinstance(locked, Blocked):
         return locked
-    if k.inv_excl is not None:
-        return Blocked("filemap_invalidate_lock_shared", (k.inv_excl,))
+    blocked = can_read(INVALIDATE_LOCK, k)
+    if blocked:
+        return blocked
     f = k.folio_at(b.folio)
     if k.fs == "cowfs" and not f.reserved:  # btrfs_page_mkwrite: btrfs_delalloc_reserve_space
         if k.free_blocks == 0:

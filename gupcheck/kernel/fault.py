@@ -22,7 +22,7 @@ from __future__ import annotations
 from .actor import Blocked, Ctx, Move, Outcome
 from .blocks import da_reserve, new_buffers
 from .dirty import folio_mark_dirty
-from .locks import down_read, up_read
+from .locks import INVALIDATE_LOCK, can_read, down_read, up_read
 from .state import SUBBLOCKS, Folio, KState, Pte, replace
 
 
@@ -67,8 +67,9 @@ def read_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
     mapping is write-notify, so read-only (shmem: writable).  FS-DAX: ``dax_iomap_fault`` maps
     the pmem block read-only, without a page reference."""
     if k.fs == "fsdax":
-        if k.inv_excl is not None:
-            return Blocked("filemap_invalidate_lock_shared", (k.inv_excl,))
+        blocked = can_read(INVALIDATE_LOCK, k)
+        if blocked:
+            return blocked
         return [Move(f"dax_iomap_fault (read): map page {page} read-only",
                      c.goto(k.with_pte(page, Pte()), ret))]
     if k.cached(page) is None:
@@ -130,8 +131,9 @@ def _mkwrite_lock(c: Ctx, k: KState) -> Outcome:
     """ext4_page_mkwrite: folio_lock, then attach buffers and dirty the folio under the lock."""
     c = replace(c, k=k)  # the fault's locals live in k
     page = c.var("fpage")
-    if k.inv_excl is not None:
-        return Blocked("filemap_invalidate_lock_shared", (k.inv_excl,))
+    blocked = can_read(INVALIDATE_LOCK, k)
+    if blocked:
+        return blocked
     if k.cached(page) is None:  # truncated or punched since filemap_fault: retry the fault
         out = fault_begin(c, k, page, c.var("fret"), fail=c.var("ffail"),
                           fail_stage=c.var("ffailstage"))

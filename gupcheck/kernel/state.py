@@ -182,6 +182,7 @@ class KState:
     i_size: int = 0  # the file's size in pages (set from the scenario)
     inv_excl: str | None = None  # filemap_invalidate_lock held for writing (truncate)
     inv_shared: tuple[str, ...] = ()  # ... held for reading (->page_mkwrite)
+    inv_queued: tuple[str, ...] = ()  # writers waiting for it (they block new readers)
     mmap_writer: str | None = None  # the process's mmap_lock held for writing (munmap)
     mmap_readers: tuple[str, ...] = ()  # ... held for reading (page faults)
     mmap_queued: tuple[str, ...] = ()  # writers waiting for it (they block new readers)

@@ -17,7 +17,7 @@ from .actor import Blocked, Ctx, Move, Outcome
 from .blocks import free_range, release_reservations
 from .dax import DAX_STAGES
 from .fault import read_fault
-from .locks import down_write, down_write_queue, up_write
+from .locks import INVALIDATE_LOCK, down_write, down_write_queue, up_write
 from .rmap import clear_pte
 from .state import SUBBLOCKS, KState, replace
 
@@ -40,13 +40,39 @@ def punch_hole(c: Ctx) -> Outcome:
 
 
 def _begin(c: Ctx, start: int, end: int, what: str) -> Outcome:
-    k = c.k
-    if k.inv_excl is not None or k.inv_shared:
-        return Blocked("filemap_invalidate_lock", tuple(k.inv_shared) or (k.inv_excl or "",))
+    """filemap_invalidate_lock: taken at once, or queued behind a ->page_mkwrite (from then on
+    new faults wait behind the truncate: writer preference) and taken in ``tr:lock``."""
+    k = down_write_queue(c.k, c.name, INVALIDATE_LOCK)
+    if k.inv_excl != c.name:
+        return [Move(f"{_entry(k, what, start)}: filemap_invalidate_lock: queued behind the "
+                     "readers", c.goto(k, "tr:lock", trange=(start, end), twhat=what))]
+    return _locked(c, k, start, end, what)
+
+
+def stage_lock(c: Ctx) -> Outcome:
+    """A queued filemap_invalidate_lock: taken once the readers have drained."""
+    k = down_write(c.k, c.name, INVALIDATE_LOCK)
+    if isinstance(k, Blocked):
+        return k
+    if c.var("tnext") == "tr:daxbreak":  # ext4_wait_dax_page took it again
+        return [Move("filemap_invalidate_lock acquired, ext4_break_layouts again",
+                     c.goto(k, "tr:daxbreak", tnext=None))]
+    start, end = c.var("trange")
+    return _locked(c, k, start, end, c.var("twhat"))
+
+
+def _entry(k: KState, what: str, start: int) -> str:
+    if what == "truncate":
+        return "shmem_setattr" if k.fs == "shmem" else "ext4_setattr"
+    return ("shmem_fallocate(PUNCH_HOLE)" if k.fs == "shmem" else "ext4_punch_hole") + \
+        f" (page {start})"
+
+
+def _locked(c: Ctx, k: KState, start: int, end: int, what: str) -> Outcome:
     g = k.ghost
     expect = None if g.fsync_expect is None else tuple(
         (None,) * SUBBLOCKS if start <= p < end else row for p, row in enumerate(g.fsync_expect))
-    k = replace(k, inv_excl=c.name, truncations=k.truncations + 1)
+    k = replace(k, truncations=k.truncations + 1)
     for p in range(start, end):  # the range reads as zeros from now on
         k = k.instant_write(p, range(SUBBLOCKS), "Z0")
     k = k.with_ghost(fsync_expect=expect)
@@ -114,8 +140,9 @@ def _free_blocks(c: Ctx, k: KState) -> Outcome:
 def grow(c: Ctx) -> Outcome:
     """("ftruncate_grow",): the file back to its size; the truncated range reads as zeros."""
     k = c.k
-    if k.inv_excl is not None:
-        return Blocked("filemap_invalidate_lock", (k.inv_excl,))
+    busy = ((k.inv_excl,) if k.inv_excl else ()) + k.inv_shared + k.inv_queued
+    if busy:
+        return Blocked("filemap_invalidate_lock", busy)
     k = replace(k, i_size=len(k.cache))
     return [Move(f"setattr: i_size_write({len(k.cache)} pages)", c.finish(k, "grow=0"))]
 
@@ -168,4 +195,5 @@ def _zap(c: Ctx, k: KState, how: str) -> Outcome:
                  c.finish(up_write(k, c.name), "munmap=0"))]
 
 
-TRUNCATE_STAGES = {"tr:unmap": stage_unmap, "mu:wait": stage_munmap_wait, **DAX_STAGES}
+TRUNCATE_STAGES = {"tr:unmap": stage_unmap, "tr:lock": stage_lock, "mu:wait": stage_munmap_wait,
+                   **DAX_STAGES}

@@ -28,3 +28,18 @@ def test_a_queued_writer_blocks_new_readers_and_gets_the_lock_when_readers_drain
     k = down_write(up_read(k, "A"), "W")
     assert not isinstance(k, Blocked) and k.mmap_writer == "W" and k.mmap_queued == ()
     assert up_write(k, "W").mmap_writer is None
+
+
+def test_invalidate_lock_queues_truncate_behind_a_fault_and_holds_off_the_next_fault() -> None:
+    from gupcheck.kernel.locks import INVALIDATE_LOCK, can_read
+
+    k = down_read(initial_state(1, 3, cached=True, mapped=True), "CPU0", INVALIDATE_LOCK)
+    assert not isinstance(k, Blocked) and k.inv_shared == ("CPU0",)
+    k = down_write_queue(k, "CPU1 truncate", INVALIDATE_LOCK)
+    assert k.inv_excl is None and k.inv_queued == ("CPU1 truncate",)
+    blocked = can_read(INVALIDATE_LOCK, k)
+    assert blocked is not None and blocked.holders == ("CPU1 truncate",)
+    assert "writer preference" in blocked.on
+    k = down_write(up_read(k, "CPU0", INVALIDATE_LOCK), "CPU1 truncate", INVALIDATE_LOCK)
+    assert not isinstance(k, Blocked) and k.inv_excl == "CPU1 truncate"
+    assert can_read(INVALIDATE_LOCK, k).on == "filemap_invalidate_lock_shared"
