@@ -5,6 +5,7 @@ This is the engine-level report; kernel scenarios add their own notation on top 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from gupcheck.engine import Result, Verdict
@@ -56,6 +57,16 @@ def render_trace(result: Result) -> list[str]:
     return lines
 
 
+def coverage_by_step(coverage: dict[str, int]) -> dict[str, int]:
+    """Coverage with instance numbers ("bio #3", "folio #1") merged into one line per step, so a
+    reader sees which kernel functions ran, not which bios."""
+    merged: dict[str, int] = {}
+    for key, n in coverage.items():
+        step = re.sub(r"#\d+", "#n", key)
+        merged[step] = merged.get(step, 0) + n
+    return dict(sorted(merged.items()))
+
+
 def render(result: Result, *, coverage: bool = True, heading: str | None = None,
            explain: str | None = None, assumptions: str = ASSUMPTIONS) -> str:
     """The whole report; ``explain`` says what the violated property protects."""
@@ -91,9 +102,10 @@ def render(result: Result, *, coverage: bool = True, heading: str | None = None,
         lines.append(f"  fingerprint collision probability: {s.collision_probability:.1e} "
                      "(optimistic estimate, as TLC)")
     if coverage and result.coverage:
-        lines.append("Coverage (times each action fired):")
-        width = max(len(k) for k in result.coverage)
-        for k, v in result.coverage.items():
+        lines.append("Coverage (times each step fired; bio and folio numbers merged):")
+        steps = coverage_by_step(result.coverage)
+        width = max(len(k) for k in steps)
+        for k, v in steps.items():
             lines.append(f"  {k:<{width}}  {v:>10,}")
     if result.unfired:
         lines.append("Never fired: " + ", ".join(result.unfired))
