@@ -12,6 +12,7 @@ Nothing is written down: every verdict comes from running the checker.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -128,6 +129,31 @@ def run_matrix(scenarios: Sequence[Scenario], designs: Sequence[KernelConfig],
             if callable(progress):
                 progress(cell)
     return cells
+
+
+def reachable_states(scenario: Scenario, design: KernelConfig) -> list[KState]:
+    """Every reachable state of the scenario under the design, in breadth-first order.
+
+    A plain search with whole states (no fingerprints, no properties): what tests and the
+    conformance predictions use to read outcomes off the model's end states."""
+    model = KernelModel(scenario, design, ())
+    starts = model.init_states()
+    seen, queue, out = set(starts), deque(starts), []
+    while queue:
+        k = queue.popleft()
+        out.append(k)
+        for _, t in model.successors(k):
+            if t not in seen:
+                seen.add(t)
+                queue.append(t)
+    return out
+
+
+def end_states(scenario: Scenario, design: KernelConfig) -> list[KState]:
+    """The reachable states where every program has finished (KernelModel.is_end)."""
+    model = KernelModel(scenario, design, ())
+    return [k for k in reachable_states(scenario, design)
+            if model.is_end(k) and not any(True for _ in model.successors(k))]
 
 
 def by_scenario(cells: Iterable[Cell]) -> dict[str, dict[str, Cell]]:

@@ -24,14 +24,14 @@ member agrees.
 from __future__ import annotations
 
 import re
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from gupcheck.kernel.config import KernelConfig
 from gupcheck.kernel.state import SUBBLOCKS, KState
-from gupcheck.kernel.system import KernelModel, Scenario
+from gupcheck.kernel.system import Scenario
 from gupcheck.kernel.vma import Backing, Vma, io_uring_register_buffers
+from gupcheck.lab import end_states as lab_end_states
 from gupcheck.scenarios import SCENARIOS
 from gupcheck.scenarios.loader import parse
 
@@ -67,22 +67,9 @@ def end_states(scenario: Scenario, design: KernelConfig) -> list[KState]:
 
     Memoised per (scenario, design): several probes read the same scenario."""
     key = (scenario.name, design.name, id(design))
-    if key in _END_CACHE:
-        return _END_CACHE[key]
-    model = KernelModel(scenario, design, ())
-    starts = model.init_states()
-    seen, queue, out = set(starts), deque(starts), []
-    while queue:
-        k = queue.popleft()
-        succ = [t for _, t in model.successors(k)]
-        if not succ and model.is_end(k):
-            out.append(k)
-        for t in succ:
-            if t not in seen:
-                seen.add(t)
-                queue.append(t)
-    _END_CACHE[key] = out
-    return out
+    if key not in _END_CACHE:
+        _END_CACHE[key] = lab_end_states(scenario, design)
+    return _END_CACHE[key]
 
 
 def pattern(token: str, legend: dict[str, str] | None = None) -> str:

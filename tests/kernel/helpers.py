@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gupcheck import lab
 from gupcheck.designs import DESIGNS as KERNELS
 from gupcheck.engine import Result, check
+from gupcheck.kernel.config import KernelConfig
 from gupcheck.kernel.system import KernelModel, Scenario
 from gupcheck.scenarios import SCENARIOS
 
@@ -26,24 +28,22 @@ def assert_steps_in_order(result: Result, fragments: Sequence[str]) -> None:
         i += 1
 
 
-def end_states(scenario: str | Scenario, design: str) -> list:
-    """Every reachable end state of the scenario (a plain BFS, independent of the engine)."""
-    from collections import deque
+def _cfg(design: str | KernelConfig) -> KernelConfig:
+    return KERNELS[design] if isinstance(design, str) else design
 
-    sc = SCENARIOS[scenario] if isinstance(scenario, str) else scenario
-    model = KernelModel(sc, KERNELS[design], ())
-    start = model.init_states()[0]
-    seen, queue, out = {start}, deque([start]), []
-    while queue:
-        k = queue.popleft()
-        succ = [t for _, t in model.successors(k)]
-        if not succ and model.is_end(k):
-            out.append(k)
-        for t in succ:
-            if t not in seen:
-                seen.add(t)
-                queue.append(t)
-    return out
+
+def _sc(scenario: str | Scenario) -> Scenario:
+    return SCENARIOS[scenario] if isinstance(scenario, str) else scenario
+
+
+def end_states(scenario: str | Scenario, design: str | KernelConfig) -> list:
+    """Every reachable end state of the scenario (a plain BFS, independent of the engine)."""
+    return lab.end_states(_sc(scenario), _cfg(design))
+
+
+def reachable(scenario: str | Scenario, design: str | KernelConfig) -> list:
+    """Every reachable state of the scenario."""
+    return lab.reachable_states(_sc(scenario), _cfg(design))
 
 
 def end_results(scenario: str | Scenario, design: str, actor: int = 0) -> set[tuple[str, ...]]:

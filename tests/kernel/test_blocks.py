@@ -6,7 +6,7 @@ import pytest
 
 from gupcheck.scenarios.loader import parse
 
-from .helpers import end_states
+from .helpers import end_states, reachable
 
 
 def _sparse(name: str, free: int, program: str) -> object:
@@ -40,23 +40,8 @@ def test_page_mkwrite_reserves_and_writeback_allocates_the_delalloc_blocks() -> 
 def test_truncate_releases_the_reservations_of_pages_never_written_back() -> None:
     sc = _sparse("release", 2, '{ op = "store", page = 0, block = 0, value = "C1" },\n'
                                '{ op = "truncate" },')
-    reserved = [k for k in _all(sc) if k.cached(0) is not None
+    reserved = [k for k in reachable(sc, "linux-6.12") if k.cached(0) is not None
                 and k.cached(0).buffers == ("delay,dirty", "delay,dirty")]
     assert reserved and all(k.free_blocks == 0 for k in reserved)
     ends = end_states(sc, "linux-6.12")
     assert ends and all(k.free_blocks == 2 and k.holes == {0, 1} for k in ends)
-
-
-def _all(sc: object) -> list:
-    from gupcheck.designs import DESIGNS
-    from gupcheck.kernel.system import KernelModel
-
-    model = KernelModel(sc, DESIGNS["linux-6.12"], ())
-    seen = {model.init_states()[0]}
-    todo = list(seen)
-    while todo:
-        for _, t in model.successors(todo.pop()):
-            if t not in seen:
-                seen.add(t)
-                todo.append(t)
-    return list(seen)

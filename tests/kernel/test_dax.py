@@ -22,7 +22,7 @@ from gupcheck.kernel.vma import (
 )
 from gupcheck.scenarios import SCENARIOS
 
-from .helpers import assert_steps_in_order, end_results, run
+from .helpers import assert_steps_in_order, end_results, end_states, reachable, run
 
 #: ext4 before 4.18/4.19: truncate of a DAX file freed blocks without waiting for DMA
 PRE_4_18 = replace(DESIGNS["legacy"], name="linux-4.17", dax_break_layouts=False)
@@ -47,21 +47,9 @@ def test_without_break_layouts_the_dma_can_corrupt_the_file_that_reused_the_bloc
     result = check(model, keep_going=True)
     assert result.verdict is Verdict.VIOLATED
     # the reuse itself is reachable before the stray DMA: some state has both
-    corrupted = [k for k in _reachable(model)
+    corrupted = [k for k in reachable("dax-truncate", PRE_4_18)
                  if any("another file now owns" in why for _, why in k.ghost.violations)]
     assert corrupted, "no interleaving where the DMA lands in the other file's block"
-
-
-def _reachable(model: KernelModel) -> list:
-    seen = {model.init_states()[0]}
-    todo = list(seen)
-    while todo:
-        k = todo.pop()
-        for _, t in model.successors(k):
-            if t not in seen:
-                seen.add(t)
-                todo.append(t)
-    return list(seen)
 
 
 @pytest.mark.parametrize("design", ["legacy", "linux-6.1", "linux-6.12"])
@@ -70,8 +58,8 @@ def test_ext4_break_layouts_waits_for_the_dio_pin_so_no_dma_strays(design: str) 
 
 
 def test_truncate_waits_for_the_busy_page_with_the_invalidate_lock_dropped() -> None:
-    model = KernelModel(SCENARIOS["dax-truncate"], DESIGNS["linux-6.12"], ())
-    waiting = [k for k in _reachable(model) if k.threads[1].stage == "tr:daxwait"]
+    waiting = [k for k in reachable("dax-truncate", "linux-6.12")
+               if k.threads[1].stage == "tr:daxwait"]
     assert waiting and all(k.inv_excl is None for k in waiting)
     assert all(k.folio(0).refcount > 1 for k in waiting if k.threads[1].stage == "tr:daxwait"
                and k.bios)
@@ -82,17 +70,12 @@ def test_truncate_waits_for_the_busy_page_with_the_invalidate_lock_dropped() -> 
 def test_every_kernel_refuses_a_long_term_pin_of_fsdax(design: str) -> None:
     from gupcheck.designs import PROPOSAL_BASE
     cfg = PROPOSAL_BASE if design == "proposal-base" else DESIGNS[design]
-    results = {k.threads[0].results for k in _ends("dax-truncate-longterm", cfg)}
+    results = {k.threads[0].results for k in end_states("dax-truncate-longterm", cfg)}
     assert results == {("lease=-EINVAL", "reg_mr=-EOPNOTSUPP", "dereg_mr=-EINVAL")}
 
 
-def _ends(scenario: str, cfg: KernelConfig) -> list:
-    model = KernelModel(SCENARIOS[scenario], cfg, ())
-    return [k for k in _reachable(model) if model.is_end(k)]
-
-
 def test_layout_lease_grants_the_pin_and_fails_the_truncate_with_etxtbsy() -> None:
-    ends = _ends("dax-truncate-longterm", DESIGNS["layout-lease"])
+    ends = end_states("dax-truncate-longterm", "layout-lease")
     outcomes = {(k.threads[0].results, k.threads[1].results) for k in ends}
     assert outcomes == {
         # the lease came first: the pin is granted, the truncate refused

@@ -6,23 +6,8 @@ import pytest
 
 from gupcheck.designs import DESIGNS
 from gupcheck.engine import Verdict
-from gupcheck.kernel.system import KernelModel
-from gupcheck.scenarios import SCENARIOS
 
-from .helpers import end_results, run
-
-
-def _reachable(design: str) -> list:
-    model = KernelModel(SCENARIOS["dio-write-from-mapping"], DESIGNS[design], ())
-    seen = {model.init_states()[0]}
-    todo = list(seen)
-    while todo:
-        k = todo.pop()
-        for _, t in model.successors(k):
-            if t not in seen:
-                seen.add(t)
-                todo.append(t)
-    return list(seen)
+from .helpers import end_results, reachable, run
 
 
 @pytest.mark.parametrize("design", sorted(DESIGNS))
@@ -33,7 +18,7 @@ def test_a_read_only_dio_pin_of_a_file_page_breaks_nothing(design: str) -> None:
 
 
 def test_before_6_4_reclaim_strips_the_buffers_of_the_pinned_source_page() -> None:
-    stripped = [k for k in _reachable("linux-6.1")
+    stripped = [k for k in reachable("dio-write-from-mapping", "linux-6.1")
                 if k.bios and k.bios[0].to_other and k.cached(0) is not None
                 and k.cached(0).buffers is None and k.cached(0).gets == 1]
     assert stripped, "reclaim never met the DIO source page while it was referenced"
@@ -42,5 +27,5 @@ def test_before_6_4_reclaim_strips_the_buffers_of_the_pinned_source_page() -> No
 @pytest.mark.parametrize(("design", "pinned"), [("linux-6.1", False), ("linux-6.12", True)])
 def test_the_dio_source_is_a_foll_get_reference_before_6_3_and_a_foll_pin_after(
         design: str, pinned: bool) -> None:
-    bios = [b for k in _reachable(design) for b in k.bios if b.to_other]
+    bios = [b for k in reachable("dio-write-from-mapping", design) for b in k.bios if b.to_other]
     assert bios and {b.pinned for b in bios} == {pinned}
