@@ -8,8 +8,8 @@
    -> ``folio_mark_dirty``);
 3. since 6.4 (d824ec2a1546) a ``folio_maybe_dma_pinned`` folio is activated here, *after* the
    unmap — FOLL_GET references are not seen;
-4. a dirty file folio is activated — except that kswapd, before 6.3, writes it itself:
-   ``pageout`` -> ``ext4_writepage`` (folio_clear_dirty_for_io, folio_start_writeback, the bio;
+4. a dirty file folio is activated — except that kswapd, before 6.3, writes it itself if
+   nothing else references it (``is_page_cache_freeable``): ``pageout`` -> ``ext4_writepage`` (folio_clear_dirty_for_io, folio_start_writeback, the bio;
    its "page %lu does not have buffers attached" warning since 5.18, BUG on ``page_buffers()``
    before — kernel-facts F10) and puts it back.  "Only kswapd can writeback filesystem folios"
    and only once it met them dirty before (PG_reclaim, PGDAT_DIRTY): the model assumes it has.
@@ -85,8 +85,15 @@ def stage_release(c: Ctx) -> Outcome:
 
 
 def _pageout(c: Ctx, k: KState, page: int) -> Move:
-    """pageout -> ext4_writepage (before 6.3), kswapd only."""
+    """pageout -> ext4_writepage (before 6.3), kswapd only.
+
+    pageout() first asks is_page_cache_freeable(): referenced only by the isolation, the page
+    cache and the buffers; any other reference (a GUP user's) and it returns PAGE_KEEP without
+    writing (docs/kernel-rules.md Rule 2 (b))."""
     f = k.folio(page)
+    if f.refcount - (f.buffers is not None) != 2:
+        return _putback(c, k, page, f"pageout: is_page_cache_freeable fails (refcount "
+                        f"{f.refcount}), PAGE_KEEP", "kept")
     if f.buffers is None:
         if not c.cfg.ext4_warn_no_buffers:  # page_buffers() of a page without buffers
             k = k.event(NO_BUFFERS_BUG).violate(

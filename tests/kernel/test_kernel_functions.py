@@ -190,3 +190,10 @@ def test_kswapd_pageout_of_a_dirty_folio_without_buffers_warns_on_6_1_and_bugs_o
     assert not warn.state.folio(0).dirty and not warn.state.ghost.crashed
     [bug] = stage_release(_reclaim_ctx(_dirty_isolated(None), DESIGNS["legacy"]))
     assert bug.state.ghost.crashed and "BUG" in bug.func
+
+
+def test_kswapd_pageout_keeps_a_dirty_folio_a_gup_user_still_references() -> None:
+    k = grab(_dirty_isolated((BH_DIRTY, BH_DIRTY)), 0, pin=False, pin_counting=True)
+    [move] = stage_release(_reclaim_ctx(k, LINUX_6_1))
+    assert "is_page_cache_freeable fails" in move.func
+    assert move.state.folio(0).dirty and not move.state.bios
