@@ -38,9 +38,8 @@ WorkersOpt = Annotated[int, typer.Option(
 
 ReduceOpt = Annotated[Optional[list[str]], typer.Option(  # noqa: UP007
     "--reduce", help="State-space reduction (repeatable or comma-separated): view (leave out "
-    "ghost data no checked property reads), symmetry (identify symmetric states), por "
-    "(partial-order reduction, classic models). Same verdicts, fewer states; every "
-    "counterexample is replayed on the unreduced model.")]
+    "ghost data no checked property reads), symmetry (identify symmetric states). Same "
+    "verdicts, fewer states; every counterexample is replayed on the unreduced model.")]
 
 DEFAULT_CHECKPOINT_EVERY = DEFAULT_EVERY
 

@@ -48,8 +48,7 @@ def check(model: Any, *, strategy: Strategy = "bfs", exact: bool = False,
     the same traces as one process; fingerprints only, no checkpoints or keep_going yet.
 
     ``reduce``: state-space reductions by name — ``"view"`` (the model's ``view``: data
-    independence), ``"symmetry"`` (its ``canonical``), ``"por"`` (partial-order reduction, BFS
-    in one process); see :mod:`.reduce`.  They apply to the safety search (BFS and DFS); every
+    independence), ``"symmetry"`` (its ``canonical``); see :mod:`.reduce`.  They apply to the safety search (BFS and DFS); every
     counterexample they find is replayed on the concrete model before it is reported, and
     liveness runs unreduced.
     """
@@ -57,9 +56,6 @@ def check(model: Any, *, strategy: Strategy = "bfs", exact: bool = False,
     if reductions and strategy == "random":
         raise ValueError("reductions apply to exhaustive searches (bfs, dfs), not to random "
                          "simulation")
-    if "por" in reductions and (strategy != "bfs" or workers > 1 or bitstate):
-        raise ValueError("partial-order reduction needs breadth-first search in one process "
-                         "with a full visited set")
     if strategy != "bfs" and (checkpoint or resume or bitstate):
         raise ValueError("checkpoints and bitstate hashing need breadth-first search")
     if workers > 1 and (strategy != "bfs" or exact or keep_going or checkpoint or resume
