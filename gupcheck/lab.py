@@ -66,10 +66,13 @@ def _refused(k: KState) -> str | None:
     return k.ghost.refused
 
 
-def run_cell(scenario: Scenario, design: KernelConfig, limits: Limits = Limits()) -> Cell:
+def run_cell(scenario: Scenario, design: KernelConfig, limits: Limits = Limits(),
+             reduce: tuple[str, ...] = ()) -> Cell:
+    """One cell.  ``reduce``: state-space reductions for its safety search (the engine's
+    ``check(reduce=...)``); liveness runs on the unreduced graph either way."""
     safety = tuple(p for p in scenario.properties if p not in LIVENESS)
     run = check(RefusalProbe(scenario, design, safety), limits=limits, liveness=False,
-                keep_going=True)
+                keep_going=True, reduce=reduce)
     name = (scenario.name, design.name)
     results: dict[str, Result] = {"": run}
     results.update((f.property or "", f) for f in run.findings)
@@ -96,7 +99,7 @@ def run_cell(scenario: Scenario, design: KernelConfig, limits: Limits = Limits()
 
 def run_matrix(scenarios: Sequence[Scenario], designs: Sequence[KernelConfig],
                limits: Limits = Limits(), progress: object = None,
-               workers: int = 1) -> list[Cell]:
+               workers: int = 1, reduce: tuple[str, ...] = ()) -> list[Cell]:
     """Every cell, in scenario-major order; a proposal's cell is compared with proposal-base's.
 
     Cells are independent runs, so ``workers`` > 1 computes them in that many processes; the
@@ -112,12 +115,12 @@ def run_matrix(scenarios: Sequence[Scenario], designs: Sequence[KernelConfig],
     done: dict[tuple[str, str], Cell] = {}
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(run_cell, sc, d, limits) for sc, d in jobs]
+            futures = [pool.submit(run_cell, sc, d, limits, reduce) for sc, d in jobs]
             for (sc, d), fut in zip(jobs, futures, strict=True):
                 done[sc.name, d.name] = fut.result()
     else:
         for sc, d in jobs:
-            done[sc.name, d.name] = run_cell(sc, d, limits)
+            done[sc.name, d.name] = run_cell(sc, d, limits, reduce)
     cells = []
     for sc in scenarios:
         for d in designs:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from gupcheck.engine import Model
 
-from .lost_update import LostUpdate
+from .lost_update import LostUpdate, SymmetricLostUpdate
 from .mutex import BrokenMutex
 from .peterson import Peterson
 from .philosophers import Philosophers
@@ -24,10 +24,13 @@ DEMOS: dict[str, tuple[Callable[[], Model], str]] = {
     "lost-update-3x2": (lambda: LostUpdate(3, 2), "three threads, two increments each"),
     "lost-update-4x2": (lambda: LostUpdate(4, 2),
                         "four threads, two increments each: 5.2 million states before the bug"),
+    "lost-update-3x2-any-exit": (lambda: SymmetricLostUpdate(3, 2),
+                                 "three threads, removed in any order: symmetric processes"),
     "ticket-lock-fair": (lambda: TicketLock(fair_release=True),
                          "ticket lock with a weakly fair release: every waiter gets the lock"),
     "ticket-lock-unfair": (lambda: TicketLock(fair_release=False),
                            "ticket lock whose holder may never release: a waiter starves"),
 }
 
-__all__ = ["DEMOS", "LostUpdate", "Peterson", "Philosophers", "BrokenMutex", "TicketLock"]
+__all__ = ["DEMOS", "LostUpdate", "Peterson", "Philosophers", "BrokenMutex", "SymmetricLostUpdate",
+           "TicketLock"]

@@ -35,6 +35,9 @@ State = tuple[int, ...]
 
 
 class LostUpdate(Model[State]):
+    #: SPIN's removal order: process p is removed only after every higher pid (see above)
+    ordered_exit = True
+
     def __init__(self, processes: int = 2, increments: int = 1) -> None:
         self.n = processes
         self.k = increments
@@ -74,7 +77,7 @@ class LostUpdate(Model[State]):
                 yield labels[p, STORE], (tmp,) + s[1:b] + (NEXT, tmp, i) + s[b + 3:]
             elif pc == NEXT:
                 yield labels[p, NEXT], s[:b] + (LOOP, tmp, i + 1) + s[b + 3:]
-            elif pc == END and all(q == DEAD for q in s[b + 3::3]):
+            elif pc == END and (not self.ordered_exit or all(q == DEAD for q in s[b + 3::3])):
                 yield labels[p, DEAD], s[:b] + (DEAD, 0, 0) + s[b + 3:]
 
     def is_end(self, s: State) -> bool:
@@ -100,3 +103,23 @@ class LostUpdate(Model[State]):
             b = 1 + 3 * p
             out[f"P{p}.pc"], out[f"P{p}.tmp"], out[f"P{p}.i"] = s[b], s[b + 1], s[b + 2]
         return out
+
+
+class SymmetricLostUpdate(LostUpdate):
+    """The same race with processes removed in any order once finished: fully symmetric.
+
+    SPIN's rule that a process dies only after every higher pid distinguishes the pids, so
+    :class:`LostUpdate` has no symmetry.  Without that rule the processes are interchangeable
+    (same code, the property reads only the counter and whether all finished), and a state's
+    orbit is represented by its process blocks in sorted order (``reduce=("symmetry",)``).
+    """
+
+    ordered_exit = False
+
+    def __init__(self, processes: int = 2, increments: int = 1) -> None:
+        super().__init__(processes, increments)
+        self.name = f"lost-update-{processes}x{increments}-any-exit"
+
+    def canonical(self, s: State) -> State:
+        blocks = sorted(s[b:b + 3] for b in range(1, len(s), 3))
+        return (s[0],) + tuple(v for blk in blocks for v in blk)

@@ -54,6 +54,11 @@ class BrokenMutex(Model[MutexState]):
     def actions(self) -> list[str]:
         return [lab.key for lab in self._labels.values()]
 
+    def canonical(self, s: MutexState) -> MutexState:
+        """The processes run the same code and the property counts them: any permutation is a
+        symmetry, so the sorted program counters represent the orbit."""
+        return MutexState(tuple(sorted(s.pc)), s.lock)
+
 
 def _mutex(s: MutexState) -> str | None:
     inside = [f"P{i}" for i, pc in enumerate(s.pc) if pc == CRITICAL]

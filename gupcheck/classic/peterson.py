@@ -60,6 +60,15 @@ class Peterson(Model[PetersonState]):
     def actions(self) -> list[str]:
         return [lab.key for lab in _LABELS.values()]
 
+    def canonical(self, s: PetersonState) -> PetersonState:
+        """Swapping the two processes is a symmetry once ``turn`` is renamed with them
+        (``turn = j`` and ``turn == i`` name the other and the own process): the lesser of a
+        state and its mirror represents both.  The initial state (``turn = 0``) is not
+        symmetric, which safety does not need: every reachable state's mirror is reached by the
+        mirrored path."""
+        mirror = PetersonState((s.pc[1], s.pc[0]), (s.flag[1], s.flag[0]), 1 - s.turn)
+        return min(s, mirror)
+
 
 def _mutex(s: PetersonState) -> str | None:
     if s.pc == (CRITICAL, CRITICAL):

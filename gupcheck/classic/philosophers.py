@@ -68,6 +68,20 @@ class Philosophers(Model[TableState]):
         keys = [lab.key for lab in self._labels.values()]
         return keys + ([self._tick.key] if self.clock else [])
 
+    def canonical(self, s: TableState) -> TableState:
+        """The table is rotationally symmetric: philosopher ``i`` and fork ``i`` moved to seat
+        ``i + r`` (fork holders renamed alike) is the same system, so the least of the ``n``
+        rotations represents them all.  Deadlock and wait-for cycles are rotation-invariant."""
+        n = self.n
+        best = s
+        for r in range(1, n):
+            pc = s.pc[n - r:] + s.pc[:n - r]  # pc'[(i + r) % n] = pc[i]
+            forks = tuple(FREE if h == FREE else (h + r) % n for h in s.forks[n - r:] + s.forks[:n - r])
+            rotated = TableState(pc, forks, s.clock)
+            if rotated < best:
+                best = rotated
+        return best
+
 
 def _set(t: tuple[int, ...], i: int, v: int) -> tuple[int, ...]:
     return t[:i] + (v,) + t[i + 1:]

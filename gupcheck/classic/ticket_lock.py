@@ -73,6 +73,12 @@ class TicketLock(Model[TicketState]):
     def actions(self) -> list[str]:
         return [lab.key for lab in self._labels.values()]
 
+    def canonical(self, s: TicketState) -> TicketState:
+        """Both threads run the same code on the shared counters: swapping them (program
+        counter and ticket) is a symmetry.  Liveness is checked unreduced (it names threads)."""
+        mirror = s._replace(pc=(s.pc[1], s.pc[0]), my=(s.my[1], s.my[0]))
+        return min(s, mirror)
+
 
 def _set(t: tuple[int, int], i: int, v: int) -> tuple[int, int]:
     return (v, t[1]) if i == 0 else (t[0], v)

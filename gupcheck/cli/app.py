@@ -105,6 +105,7 @@ def demo(
     resume: opts.ResumeOpt = None,
     bitstate: opts.BitstateOpt = None,
     workers: opts.WorkersOpt = 1,
+    reduce: opts.ReduceOpt = None,
 ) -> None:
     """Check one of the classic demo models and print the verdict and trace.
 
@@ -120,7 +121,8 @@ def demo(
     with ProgressDisplay(name, enabled=None if not as_json else False) as progress, \
             opts.checkpoint_errors():
         result = check(model, strategy=strategy.value, exact=exact, limits=limits,
-                       liveness=liveness, walks=walks, seed=seed, progress=progress, **search)
+                       liveness=liveness, walks=walks, seed=seed, progress=progress, **search,
+                       reduce=opts.reductions(reduce))
     if as_json:
         sys.stdout.write(json.dumps(result_to_dict(result), ensure_ascii=False) + "\n")
     else:
@@ -199,6 +201,7 @@ def check_scenario(
     resume: opts.ResumeOpt = None,
     bitstate: opts.BitstateOpt = None,
     workers: opts.WorkersOpt = 1,
+    reduce: opts.ReduceOpt = None,
 ) -> None:
     """Check one scenario under one design; print the verdict and the shortest trace.
 
@@ -232,7 +235,7 @@ def check_scenario(
     with ProgressDisplay(model.name, enabled=None if not as_json else False) as progress, \
             opts.checkpoint_errors():
         result = check(model, strategy=strategy.value, limits=limits, walks=walks, seed=seed,
-                       progress=progress, **search)
+                       progress=progress, **search, reduce=opts.reductions(reduce))
     data = {"scenario": sc.name, "design": design, "errno": None,
             "properties": list(model.properties), **result_to_dict(result)}
     if trace_out:
@@ -334,6 +337,7 @@ def matrix(
     max_seconds: Annotated[float, typer.Option(min=0, help="Per-run time limit in seconds.")] = 600.0,  # noqa: E501
     workers: Annotated[int, typer.Option(min=1, help="Processes computing cells (default: every core).")] = os.cpu_count() or 1,  # noqa: E501
     scenario_dir: ScenarioDirs = None,
+    reduce: opts.ReduceOpt = None,
 ) -> None:
     """Check every design against every scenario and print the verdict matrix.
 
@@ -359,7 +363,8 @@ def matrix(
         if show:
             err.print(f"  {cell.scenario} × {cell.design}: {cell_text(cell)}", markup=False)
 
-    cells = run_matrix([known[s] for s in scs], cfgs, limits, progress, workers=workers)
+    cells = run_matrix([known[s] for s in scs], cfgs, limits, progress, workers=workers,
+                       reduce=opts.reductions(reduce))
     if fmt is Format.json:
         text = json.dumps(to_json(cells), ensure_ascii=False, indent=1) + "\n"
     elif fmt is Format.markdown:

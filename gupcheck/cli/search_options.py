@@ -36,7 +36,22 @@ WorkersOpt = Annotated[int, typer.Option(
     "--workers", min=1, help="BFS: expand each level in this many processes (same counts and "
     "traces as one).")]
 
+ReduceOpt = Annotated[Optional[list[str]], typer.Option(  # noqa: UP007
+    "--reduce", help="State-space reduction (repeatable or comma-separated): view (leave out "
+    "ghost data no checked property reads), symmetry (identify symmetric states). Same "
+    "verdicts, fewer states; every counterexample is replayed on the unreduced model.")]
+
 DEFAULT_CHECKPOINT_EVERY = DEFAULT_EVERY
+
+
+def reductions(names: list[str] | None) -> tuple[str, ...]:
+    """The ``--reduce`` values as the engine takes them; a usage error for an unknown one."""
+    from gupcheck.engine.reduce import normalise
+
+    try:
+        return tuple(sorted(normalise(",".join(names or ()))))
+    except ValueError as err:
+        raise _exit(f"--reduce: {err}", exitcodes.USAGE) from None
 
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}
 

@@ -100,7 +100,8 @@ def bfs(model: Any, *, exact: bool = False, limits: Limits = Limits(),
         progress: ProgressFn | None = None, check_deadlock: bool = True,
         keep_going: bool = False, checkpoint: str | PathLike[str] | None = None,
         checkpoint_every: float = ckpt.DEFAULT_EVERY, resume: str | PathLike[str] | None = None,
-        bitstate: int | None = None, bitstate_hashes: int = 3) -> Result:
+        bitstate: int | None = None, bitstate_hashes: int = 3,
+        reduce: frozenset[str] = frozenset()) -> Result:
     """Breadth-first search.  ``keep_going`` (TLC's ``-continue``): do not stop at the first
     violation; explore everything and report the first — shortest — counterexample of every
     property that fails (``Result.findings``), the first deadlock included.
@@ -110,11 +111,12 @@ def bfs(model: Any, *, exact: bool = False, limits: Limits = Limits(),
     (raises :class:`~.checkpoint.CheckpointError` if it belongs to another model or search).
     ``bitstate``: use a bit array of that many bits (a power of two) with ``bitstate_hashes``
     bits per state as the visited set: approximate, see :class:`~.visited.BitstateSet`.
+    ``reduce``: state-space reductions by name (:mod:`.reduce`).
     """
     if bitstate is not None and exact:
         raise ValueError("bitstate and exact are alternative visited sets; choose one")
     try:
-        ctx = Context(model, exact=exact)
+        ctx = Context(model, exact=exact, reduce=reduce)
     except ModelError as err:
         return error_result(model, "bfs", exact, err)
     search = _Search(ctx, limits, progress, check_deadlock, keep_going,
@@ -353,8 +355,11 @@ class _Search:
         store = self.store
         kind = (f"bitstate {store.bits} {store.hashes}" if isinstance(store, BitstateSet)
                 else "exact" if self.ctx.exact else "fingerprints")
-        return {"strategy": "bfs", "store": kind, "keep_going": self.keep_going,
-                "check_deadlock": self.check_deadlock, "chunk": CHUNK}
+        out = {"strategy": "bfs", "store": kind, "keep_going": self.keep_going,
+               "check_deadlock": self.check_deadlock, "chunk": CHUNK}
+        if self.ctx.reduce:  # a reduced search stores other keys: not resumable without it
+            out["reduce"] = sorted(self.ctx.reduce)
+        return out
 
     def _save(self, frontier: list[Any], position: int, frontier_next: list[Any]) -> None:
         """Everything needed to go on with ``frontier[position:]``, atomically on disk."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from os import PathLike
 from typing import Any, Literal
@@ -12,6 +12,7 @@ from typing import Any, Literal
 from .bfs import ProgressFn, bfs
 from .checkpoint import DEFAULT_EVERY
 from .limits import Limits
+from .reduce import confirm, normalise, notes
 from .result import Result, Verdict
 
 Strategy = Literal["bfs", "dfs", "random"]
@@ -22,7 +23,8 @@ def check(model: Any, *, strategy: Strategy = "bfs", exact: bool = False,
           seed: int = 0, progress: ProgressFn | None = None, keep_going: bool = False,
           checkpoint: str | PathLike[str] | None = None,
           checkpoint_every: float = DEFAULT_EVERY, resume: str | PathLike[str] | None = None,
-          bitstate: int | None = None, bitstate_hashes: int = 3, workers: int = 1) -> Result:
+          bitstate: int | None = None, bitstate_hashes: int = 3, workers: int = 1,
+          reduce: Iterable[str] | str | None = None) -> Result:
     """Check every invariant (and, with BFS, every liveness property) of ``model``.
 
     * ``bfs`` — exhaustive; a counterexample is a shortest one.
@@ -44,7 +46,16 @@ def check(model: Any, *, strategy: Strategy = "bfs", exact: bool = False,
 
     ``workers`` > 1: BFS over that many processes (:mod:`.parallel`), with the same counts and
     the same traces as one process; fingerprints only, no checkpoints or keep_going yet.
+
+    ``reduce``: state-space reductions by name — ``"view"`` (the model's ``view``: data
+    independence), ``"symmetry"`` (its ``canonical``); see :mod:`.reduce`.  They apply to the safety search (BFS and DFS); every
+    counterexample they find is replayed on the concrete model before it is reported, and
+    liveness runs unreduced.
     """
+    reductions = normalise(reduce)
+    if reductions and strategy == "random":
+        raise ValueError("reductions apply to exhaustive searches (bfs, dfs), not to random "
+                         "simulation")
     if strategy != "bfs" and (checkpoint or resume or bitstate):
         raise ValueError("checkpoints and bitstate hashing need breadth-first search")
     if workers > 1 and (strategy != "bfs" or exact or keep_going or checkpoint or resume
@@ -53,9 +64,14 @@ def check(model: Any, *, strategy: Strategy = "bfs", exact: bool = False,
                          "without exact, keep_going, checkpoints or bitstate")
     search = {"workers": workers, "checkpoint": checkpoint, "checkpoint_every": checkpoint_every, "resume": resume,
               "bitstate": bitstate, "bitstate_hashes": bitstate_hashes}
+    if reductions:
+        search["reduce"] = reductions
     with gc_paused():
-        return _check(model, strategy, exact, limits, liveness, walks, seed, progress,
-                      keep_going, search)
+        result = _check(model, strategy, exact, limits, liveness, walks, seed, progress,
+                        keep_going, search)
+    if not reductions:
+        return result
+    return replace(confirm(model, result), notes=result.notes + tuple(notes(model, reductions)))
 
 
 @contextlib.contextmanager
@@ -81,10 +97,12 @@ def _check(model: Any, strategy: str, exact: bool, limits: Limits, liveness: boo
     if keep_going and strategy != "bfs":
         raise ValueError("keep_going needs breadth-first search")
     workers = search.pop("workers")
+    reduce = search.get("reduce", frozenset())
     if strategy == "bfs" and workers > 1:
         from .parallel import parallel_bfs
 
-        result = parallel_bfs(model, workers=workers, limits=limits, progress=progress)
+        result = parallel_bfs(model, workers=workers, limits=limits, progress=progress,
+                              reduce=reduce)
     elif strategy == "bfs":
         result = bfs(model, exact=exact, limits=limits, progress=progress, keep_going=keep_going,
                      **search)
@@ -96,7 +114,7 @@ def _check(model: Any, strategy: str, exact: bool, limits: Limits, liveness: boo
     elif strategy == "dfs":
         from .dfs import dfs
 
-        result = dfs(model, exact=exact, limits=limits, progress=progress)
+        result = dfs(model, exact=exact, limits=limits, progress=progress, reduce=reduce)
     elif strategy == "random":
         from .simulate import simulate
 
@@ -107,5 +125,9 @@ def _check(model: Any, strategy: str, exact: bool, limits: Limits, liveness: boo
             and getattr(model, "liveness", None) and tuple(model.liveness())):
         from .liveness import check_liveness
 
-        return check_liveness(model, limits=limits, safety=result, exact=exact)
+        live = check_liveness(model, limits=limits, safety=result, exact=exact)
+        if reduce:
+            live = replace(live, notes=live.notes + (
+                "liveness checked on the unreduced state graph",))
+        return live
     return result

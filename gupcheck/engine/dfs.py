@@ -23,9 +23,9 @@ _CHECK_EVERY = 4096
 
 
 def dfs(model: Any, *, exact: bool = False, limits: Limits = Limits(),
-        progress: Any = None) -> Result:
+        progress: Any = None, reduce: frozenset[str] = frozenset()) -> Result:
     try:
-        ctx = Context(model, exact=exact)
+        ctx = Context(model, exact=exact, reduce=reduce)
     except ModelError as err:
         return error_result(model, "dfs", exact, err)
     budget = Budget(limits)

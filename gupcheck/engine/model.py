@@ -148,9 +148,23 @@ class Model(Generic[S]):
         return None
 
     def view(self, state: S) -> Any:
-        """What identifies a state for the visited set (default: the whole state).
+        """What identifies a state for the visited set under ``reduce=("view",)``.
 
-        Override to drop ghost history that no property reads (data independence).
+        Override to drop ghost history that no *active* property reads and no step reads (data
+        independence): states with equal views must enable the same labels, lead to states with
+        equal views, and agree on every checked property, ``is_end`` and ``waits``.  Only the
+        key changes; traces keep the concrete states.  Used only when the reduction is asked
+        for, so that an unreduced run always compares whole states.
+        """
+        return state
+
+    def canonical(self, state: S) -> S:
+        """The representative of ``state``'s orbit under the model's symmetries, used under
+        ``reduce=("symmetry",)``.
+
+        Override when processes are interchangeable (sort them) or the system is rotationally
+        symmetric (the least rotation).  Every permutation of the group must map transitions to
+        transitions and keep every property's verdict, or the reduction is unsound.
         """
         return state
 

@@ -213,17 +213,21 @@ def _serve(conn: Any, ctx: Context, index: int, workers: int, check_deadlock: bo
 
 
 def parallel_bfs(model: Any, *, workers: int, limits: Limits = Limits(),
-                 progress: ProgressFn | None = None, check_deadlock: bool = True) -> Result:
-    """Breadth-first search over ``workers`` processes; the same answer as :func:`~.bfs.bfs`."""
+                 progress: ProgressFn | None = None, check_deadlock: bool = True,
+                 reduce: frozenset[str] = frozenset()) -> Result:
+    """Breadth-first search over ``workers`` processes; the same answer as :func:`~.bfs.bfs`.
+
+    ``reduce``: ``view`` and ``symmetry`` (the workers fork with the context and its keys)."""
     try:
-        ctx = Context(model, exact=False)
+        ctx = Context(model, exact=False, reduce=reduce)
     except ModelError as err:
         return error_result(model, "bfs", False, err)
     coordinator = _Coordinator(ctx, workers, limits, progress, check_deadlock)
     try:
         return coordinator.run()
     except (_Fallback, ModelError):
-        return bfs(model, limits=limits, progress=progress, check_deadlock=check_deadlock)
+        return bfs(model, limits=limits, progress=progress, check_deadlock=check_deadlock,
+                   reduce=reduce)
     finally:
         coordinator.close()
 

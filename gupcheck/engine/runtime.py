@@ -14,6 +14,7 @@ from .diff import changes
 from .errors import ModelError, describe_exception
 from .fingerprint import batch_keyer, keyer
 from .model import Invariant, Label, Wait, overrides
+from .reduce import projection
 from .result import Step, Trace
 from .waitfor import find_cycle
 
@@ -21,8 +22,9 @@ Path = list[tuple[Label | None, Any]]
 
 
 class Context:
-    def __init__(self, model: Any, *, exact: bool) -> None:
+    def __init__(self, model: Any, *, exact: bool, reduce: frozenset[str] = frozenset()) -> None:
         self.model = model
+        self.reduce = reduce
         self.name: str = getattr(model, "name", type(model).__name__)
         self.exact = exact
         self.successors: Callable[[Any], Iterable[tuple[Label, Any]]] = model.successors
@@ -31,7 +33,7 @@ class Context:
         )
         self.has_end = overrides(model, "is_end")
         self.has_waits = overrides(model, "waits")
-        view = model.view if overrides(model, "view") else None
+        view = projection(model, reduce)  # None unless a reduction is on: the fast closures
         self.key: Callable[[Any], Any] = keyer(view, exact)
         self.keys: Callable[[Sequence[Any]], list[Any]] = batch_keyer(view, exact)
         self.declared_actions: tuple[str, ...] = tuple(

@@ -38,7 +38,8 @@ from . import (
 from .actor import Blocked, Ctx, Outcome, Stage
 from .config import KernelConfig
 from .properties import PROPERTIES, invariants
-from .state import SUBBLOCKS, KState, initial_state
+from .state import SUBBLOCKS, Ghost, KState, initial_state
+from .state import replace as kreplace
 
 Op = tuple  # ("store", page, block, value), ("dio_read", page, value), ("fsync",), ...
 
@@ -74,6 +75,10 @@ STAGES: dict[str, Stage] = {
     **sync.SYNC_STAGES, **reclaim.RECLAIM_STAGES, **longterm.LONGTERM_STAGES,
     **truncate.TRUNCATE_STAGES, **anon.ANON_STAGES, **dio_write.DIO_WRITE_STAGES,
 }
+
+#: thread locals that only carry no-lost-write's ghost bookkeeping (write start numbers, the
+#: truncation count at submit) into the step that completes the write
+NO_LOST_WRITE_LOCALS = frozenset({"dstarts", "dtrunc", "wstart", "vstart", "vtrunc"})
 
 #: operations that writeback-progress requires to return once started
 WAITED_FOR = frozenset({"fsync", "msync", "truncate", "punch_hole"})
@@ -123,6 +128,11 @@ class KernelModel(Model[KState]):
         if unknown:
             raise ValueError(f"unknown properties {unknown}; choose from {list(PROPERTIES)}")
         self.actors = scenario.actors
+        active = set(self.properties)
+        self._keep_writes = "no-lost-write" in active
+        self._keep_secrets = "cow-isolation" in active
+        self._keep_prepared = "mkwrite-before-dirty" in active
+        self._violations = frozenset(active)
         self._cache: tuple[KState | None, list[tuple[int, Outcome]]] = (None, [])
         self._devices = 3 if scenario.nic_writes else 2  # disk, kworker[, NIC]
 
@@ -235,6 +245,53 @@ class KernelModel(Model[KState]):
                                lambda k, f=in_sync: not f(k),
                                "every started fsync/msync/truncate/hole punch returns"))
         return out
+
+    def view(self, k: KState) -> KState:
+        """The state without the history no checked property and no step reads (``--reduce
+        view``; data independence, modeling-notes §5.5).
+
+        Who reads what (every reader is in gupcheck/kernel):
+
+        * ``ghost.events``, ``ghost.pins_acquired/released`` and each thread's ``results``:
+          written by steps, read only by reports and tests — always dropped;
+        * ``ghost.violations``: read by the event properties, each for its own name — reduced
+          to the names of the *checked* properties (the sentences are for the report);
+        * ``ghost.last_write/wstarts/wfrom/writing/fsync_expect``, ``truncations`` and the
+          thread locals in :data:`NO_LOST_WRITE_LOCALS`: read only to compute what an fsync
+          must find on disk and to record ``no-lost-write`` — dropped unless it is checked;
+        * ``ghost.parent_secrets``: read only to record ``cow-isolation``;
+        * ``Folio.prepared``: read only to record ``mkwrite-before-dirty``;
+        * everything else (``crashed``, ``refused``, ``unsupported``, which the refusal probe
+          reads, pins and gets, which ``pin-accounting`` and the steps read) is kept.
+
+        A dropped field is never read by a guard or by the update of a kept field, so states
+        with equal views enable the same steps, reach states with equal views, and agree on
+        every checked property, ``is_end`` and ``waits``: a bisimulation.
+
+        Symbolic data values are not renamed: they are the program's own constants (``C1`` is
+        the value a store of the scenario writes), so renaming them in a state without renaming
+        the program is not a symmetry, and the values a run can create are already few.
+        """
+        g = k.ghost
+        ghost = Ghost(
+            violations=tuple(sorted({p for p, _ in g.violations if p in self._violations})),
+            crashed=g.crashed, refused=g.refused, unsupported=g.unsupported,
+            parent_secrets=g.parent_secrets if self._keep_secrets else frozenset())
+        if self._keep_writes:
+            ghost = kreplace(ghost, last_write=g.last_write, wstarts=g.wstarts, wfrom=g.wfrom,
+                             writing=g.writing, fsync_expect=g.fsync_expect)
+            threads = tuple(kreplace(t, results=()) if t.results else t for t in k.threads)
+        else:
+            threads = tuple(t if not t.local and not t.results else kreplace(
+                t, results=(), local=tuple(kv for kv in t.local
+                                           if kv[0] not in NO_LOST_WRITE_LOCALS))
+                for t in k.threads)
+        folios = k.folios
+        if not self._keep_prepared and any(f is not None and f.prepared for f in folios):
+            folios = tuple(kreplace(f, prepared=False) if f is not None and f.prepared else f
+                           for f in folios)
+        return kreplace(k, ghost=ghost, threads=threads, folios=folios,
+                        truncations=k.truncations if self._keep_writes else 0)
 
     def fields(self, k: KState) -> dict[str, object]:
         """The state in kernel notation, for traces that show only what changed."""

@@ -1,0 +1,98 @@
+"""State-space reductions, each switched on by name: ``check(model, reduce=("view", ...))``.
+
+* ``view`` — data independence: states are identified by ``model.view(state)`` instead of the
+  whole state.  A model drops there what no *active* property reads (ghost history) and what no
+  step reads.  Sound when equal views are bisimilar: the same labels are enabled, their successors
+  have equal views again, and every checked property, ``is_end`` and ``waits`` agree.
+* ``symmetry`` — ``model.canonical(state)`` maps a state to one representative of its orbit under
+  the model's symmetry group (identical processes, a rotation).  Sound when every permutation of
+  the group maps transitions to transitions and leaves the properties' verdicts unchanged;
+  the initial states need not be symmetric.
+
+Partial-order reduction is not offered yet: its visibility condition (C2) needs to know which
+state each property reads, and :class:`~.model.Invariant` does not declare that.
+
+Only the *key* of a state changes under ``view`` and ``symmetry``: the frontier still holds the
+concrete state first reached, and a breadth-first trace is rebuilt by replaying successor
+ordinals from the initial state, so every state of a reported trace is a concrete one.  The
+checker nevertheless replays each counterexample on the unreduced model
+(:func:`confirm`): a wrong ``view`` or ``canonical`` shows as an error, not as a false verdict.
+
+Liveness runs on the unreduced graph: a cycle among views need not be a concrete cycle, and a
+permutation renames the actors that fairness is attached to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import Any
+
+from .model import overrides
+from .result import Result, Verdict
+
+REDUCTIONS = ("view", "symmetry")
+
+
+def normalise(reduce: Iterable[str] | str | None) -> frozenset[str]:
+    """The set of reduction names; a comma-separated string is accepted (the CLI's form)."""
+    if reduce is None:
+        return frozenset()
+    names = reduce.split(",") if isinstance(reduce, str) else list(reduce)
+    out = frozenset(n.strip() for n in names if n.strip())
+    unknown = sorted(out - set(REDUCTIONS))
+    if unknown:
+        raise ValueError(f"unknown reduction(s) {unknown}; choose from {list(REDUCTIONS)}")
+    return out
+
+
+def projection(model: Any, reduce: frozenset[str]) -> Callable[[Any], Any] | None:
+    """What a state's visited-set key is computed from, or ``None`` for the state itself.
+
+    With both reductions the view of the canonical representative: a view that commutes with the
+    permutations (it drops the same fields in every process) keeps the join of both
+    equivalences a bisimulation.
+    """
+    view = model.view if "view" in reduce and overrides(model, "view") else None
+    canon = model.canonical if "symmetry" in reduce and overrides(model, "canonical") else None
+    if view is not None and canon is not None:
+        return lambda s: view(canon(s))
+    return view or canon
+
+
+def notes(model: Any, reduce: frozenset[str]) -> list[str]:
+    """One line per requested reduction: what it did to this model, for the report."""
+    out = []
+    if "view" in reduce:
+        out.append("reduction view: states identified by the model's view (ghost data no active "
+                   "property reads left out)" if overrides(model, "view") else
+                   "reduction view: no effect, the model defines no view()")
+    if "symmetry" in reduce:
+        out.append("reduction symmetry: states identified up to the model's symmetry "
+                   "(canonical())" if overrides(model, "canonical") else
+                   "reduction symmetry: no effect, the model declares no symmetry (canonical())")
+    return out
+
+
+def confirm(model: Any, result: Result) -> Result:
+    """Replay every counterexample of a reduced search on the concrete, unreduced model.
+
+    Each must reach the same property's failure again; if one does not, the reduction was
+    unsound for this model (a wrong view, canonical form or footprint) and the result becomes an
+    error that says so instead of a verdict nobody should trust.
+    """
+    from .replay import replay
+
+    checked = []
+    for r in result.findings or (result,):
+        if r.trace is None or r.verdict not in (Verdict.VIOLATED, Verdict.DEADLOCK):
+            checked.append(r)
+            continue
+        again = replay(model, r.trace.init_index, r.trace.labels(), r.property)
+        if not again.reproduced:
+            return replace(result, verdict=Verdict.ERROR, findings=(), message=(
+                f"a reduction is unsound for this model: the {r.property} counterexample found "
+                f"with it does not replay on the concrete model ({again.message})"))
+        checked.append(replace(r, trace=again.trace))
+    return replace(result, trace=checked[0].trace,
+                   findings=tuple(checked) if result.findings else ())

@@ -1,0 +1,97 @@
+"""KernelModel.view (``reduce=("view",)``): same cells, fewer states, concrete traces.
+
+The view leaves out ghost data that no checked property reads; these tests fail if it drops
+something a step or a checked property does read (a verdict or a violated property changes, or
+a counterexample gets shorter or stops replaying) or if it keeps nothing out (no reduction).
+The whole matrix with and without the view is ``benchmarks/reductions.py --matrix``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from gupcheck.designs import DESIGNS
+from gupcheck.engine import Verdict
+from gupcheck.engine.replay import replay
+from gupcheck.kernel.state import Ghost, Thread, replace
+from gupcheck.kernel.system import KernelModel
+from gupcheck.lab import RefusalProbe, run_cell
+from gupcheck.scenarios import SCENARIOS
+
+#: the cheaper scenarios (a few seconds for all of them, every design): every filesystem, fork,
+#: DAX, io_uring, fsync's no-lost-write bookkeeping, truncation, vectored writes
+SUBSET = ["deferred-redirty-vs-fsync", "truncate-while-pinned-memfd", "dax-truncate-longterm",
+          "fork-after-pin", "vm-writev-vs-dio-invalidate", "stable-writes-raid",
+          "control-cpu-mmap-write", "iouring-private-truncate", "vmsplice-fork-leak",
+          "punch-hole-while-pinned", "dio-beyond-eof", "dio-read-into-mmap"]
+
+
+@pytest.mark.parametrize("scenario", SUBSET)
+def test_the_view_keeps_every_cell(scenario: str) -> None:
+    sc = SCENARIOS[scenario]
+    for design in DESIGNS.values():
+        plain = run_cell(sc, design)
+        viewed = run_cell(sc, design, reduce=("view",))
+        assert viewed.outcome() == plain.outcome(), design.name
+        assert viewed.states <= plain.states
+        for prop, result in viewed.results.items():
+            if result.trace is None or result.verdict not in (Verdict.VIOLATED, Verdict.DEADLOCK):
+                continue
+            assert len(result.trace) == len(plain.results[prop].trace)  # still shortest
+            safety = tuple(p for p in sc.properties if p != "writeback-progress")
+            again = replay(RefusalProbe(sc, design, safety), result.trace.init_index,
+                           result.trace.labels(), result.property)
+            assert again.reproduced, (design.name, prop, again.message)
+
+
+def test_the_view_reduces_where_ghost_history_is_unread() -> None:
+    """deferred-redirty-vs-fsync checks only no-lost-write: events, the cow-isolation and
+    mkwrite bookkeeping and the threads' results are left out."""
+    sc = SCENARIOS["deferred-redirty-vs-fsync"]
+    plain = sum(run_cell(sc, d).states for d in DESIGNS.values())
+    viewed = sum(run_cell(sc, d, reduce=("view",)).states for d in DESIGNS.values())
+    assert viewed * 5 < plain * 4  # measured 1.34x
+
+
+def _model(*props: str) -> KernelModel:
+    return KernelModel(SCENARIOS["dio-read-into-mmap"], DESIGNS["linux-6.1"], props)
+
+
+def test_no_lost_write_bookkeeping_is_kept_exactly_when_checked() -> None:
+    k = _model().init_states()[0]
+    g = k.ghost
+    other = replace(k, ghost=replace(g, wstarts=((5, 5),) + g.wstarts[1:]), truncations=2,
+                    threads=(Thread(stage="x", local=(("dtrunc", 2),)),) + k.threads[1:])
+    same_stage = replace(k, threads=(Thread(stage="x"),) + k.threads[1:])
+    assert _model("dirty-has-backing").view(other) == _model("dirty-has-backing").view(same_stage)
+    assert _model("no-lost-write").view(other) != _model("no-lost-write").view(same_stage)
+
+
+def test_only_checked_violations_are_seen_and_only_by_name() -> None:
+    k = _model().init_states()[0]
+    a = k.violate("dirty-has-backing", "one sentence").event("WARN")
+    b = k.violate("dirty-has-backing", "another sentence")
+    c = k.violate("no-lost-write", "x")
+    m = _model("dirty-has-backing")
+    assert m.view(a) == m.view(b) != m.view(k)
+    assert m.view(c) == m.view(k)  # no-lost-write is not checked here
+    assert _model("no-lost-write").view(c) != _model("no-lost-write").view(k)
+
+
+def test_refusal_and_crash_are_always_kept() -> None:
+    k = _model().init_states()[0]
+    m = _model("dirty-has-backing")
+    assert m.view(k.with_ghost(refused="EFAULT")) != m.view(k)
+    assert m.view(k.with_ghost(unsupported="no io_uring")) != m.view(k)
+    assert m.view(k.with_ghost(crashed=True)) != m.view(k)
+    assert isinstance(m.view(k).ghost, Ghost)
+
+
+def test_cow_isolation_secrets_follow_the_property() -> None:
+    sc = SCENARIOS["vmsplice-fork-leak"]
+    k = KernelModel(sc, DESIGNS["legacy"]).init_states()[0]
+    leaked = k.with_ghost(parent_secrets=frozenset({"P1"}))
+    assert KernelModel(sc, DESIGNS["legacy"], ["cow-isolation"]).view(leaked) != \
+        KernelModel(sc, DESIGNS["legacy"], ["cow-isolation"]).view(k)
+    assert KernelModel(sc, DESIGNS["legacy"], ["pin-accounting"]).view(leaked) == \
+        KernelModel(sc, DESIGNS["legacy"], ["pin-accounting"]).view(k)
