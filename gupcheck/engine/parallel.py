@@ -278,6 +278,23 @@ class _Coordinator:
                 raise _Fallback(r[1])
         return replies
 
+    def level(self) -> tuple[int, list[int], list[tuple[Any, ...]]]:
+        """Expand one level and exchange its successors; the workers' replies to ``deliver``.
+
+        Returns the transitions generated, the global indices of the deadlocks seen, and per
+        owner ``("ok", parents, ordinals, first bad index)``.  Here every message goes through
+        the coordinator's pipes; :mod:`.ray_bfs` overrides this with actor-to-actor transfers.
+        """
+        n = self.n
+        expanded = self.ask([("expand",)] * n)
+        admitted = self.ask([("admit", [expanded[w][3][o] for w in range(n)])
+                             for o in range(n)])
+        fetched = self.ask([("fetch", [admitted[o][1][s] for o in range(n)])
+                            for s in range(n)])
+        delivered = self.ask([("deliver", [fetched[s][1][o] for s in range(n)])
+                              for o in range(n)])
+        return (sum(r[2] for r in expanded), [r[1] for r in expanded if r[1] >= 0], delivered)
+
     def run(self) -> Result:
         search, ctx, n = self.search, self.ctx, self.n
         search.inits = inits = ctx.init_states()
@@ -304,15 +321,8 @@ class _Coordinator:
                 if any(r[1] for r in self.ask([("has_successor",)] * n)):
                     return self._finish(search.incomplete(f"max-depth ({limits.max_depth})"))
                 break
-            expanded = self.ask([("expand",)] * n)
-            search.generated += sum(r[2] for r in expanded)
-            deads = [r[1] for r in expanded if r[1] >= 0]
-            admitted = self.ask([("admit", [expanded[w][3][o] for w in range(n)])
-                                 for o in range(n)])
-            fetched = self.ask([("fetch", [admitted[o][1][s] for o in range(n)])
-                                for s in range(n)])
-            delivered = self.ask([("deliver", [fetched[s][1][o] for s in range(n)])
-                                  for o in range(n)])
+            generated, deads, delivered = self.level()
+            search.generated += generated
             parent = np.concatenate([r[1] for r in delivered])
             ordinal = np.concatenate([r[2] for r in delivered])
             order = np.argsort((parent << 16) | ordinal)
