@@ -185,7 +185,7 @@ class _Worker:
         out: list[bytes | None] = []
         cand = self.cand
         for o, idx in enumerate(wanted):
-            states = [cand[k] for k in self.sent[o][idx].tolist()]
+            states = list(map(cand.__getitem__, self.sent[o][idx].tolist()))
             if o == self.index:
                 self.local_new = states
                 out.append(None)
@@ -197,14 +197,18 @@ class _Worker:
     def op_deliver(self, payloads: list[bytes | None]) -> tuple[str, np.ndarray, np.ndarray, int]:
         """Receive this owner's new states; order them as one process would; check invariants."""
         parent, ordinal, sender = self.pending
-        states: list[Any] = [None] * len(parent)
-        for s, payload in enumerate(payloads):
-            got = self.local_new if payload is None else pickle.loads(payload)
-            for k, state in zip(np.flatnonzero(sender == s).tolist(), got, strict=True):
-                states[k] = state
+        # the senders' lists one after the other: admitted entry grouped[j] is arrived[j]
+        arrived: list[Any] = []
+        for payload in payloads:
+            arrived.extend(self.local_new if payload is None else pickle.loads(payload))
+        grouped = np.argsort(sender, kind="stable")
+        if len(arrived) != len(grouped):
+            raise ModelError("a worker sent the wrong number of states")
+        where = np.empty(len(grouped), dtype=np.int64)
+        where[grouped] = np.arange(len(grouped), dtype=np.int64)
         self.local_new, self.pending = [], ()
         order = np.argsort((parent << 16) | ordinal)
-        self.next = [states[k] for k in order.tolist()]
+        self.next = list(map(arrived.__getitem__, where[order].tolist()))
         for _ in map(hash, self.next):  # unhashable states: the re-run reports them
             pass
         bad = -1
