@@ -54,6 +54,7 @@ class Strategy(str, enum.Enum):
     bfs = "bfs"
     dfs = "dfs"
     random = "random"
+    swarm = "swarm"
 
 
 def _version(value: bool) -> None:
@@ -96,7 +97,7 @@ def demo(
     max_depth: Annotated[Optional[int], typer.Option(min=0, help="Depth bound (BFS level, DFS path, walk length).")] = None,  # noqa: UP007,E501
     max_seconds: Annotated[Optional[float], typer.Option(min=0, help="Stop after this many seconds.")] = None,  # noqa: UP007,E501
     max_memory: Annotated[Optional[int], typer.Option(min=1, help="Stop when the process uses this many MiB.")] = None,  # noqa: UP007,E501
-    walks: Annotated[int, typer.Option(min=1, help="Random walks (strategy random).")] = 1000,
+    walks: Annotated[int, typer.Option(min=1, help="Walks (strategy random or swarm).")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed for random walks.")] = 0,
     liveness: Annotated[bool, typer.Option(help="Also check liveness properties (BFS).")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -105,6 +106,7 @@ def demo(
     resume: opts.ResumeOpt = None,
     bitstate: opts.BitstateOpt = None,
     workers: opts.WorkersOpt = 1,
+    ray: opts.RayOpt = None,
     reduce: opts.ReduceOpt = None,
 ) -> None:
     """Check one of the classic demo models and print the verdict and trace.
@@ -117,7 +119,7 @@ def demo(
     limits = Limits(max_states=max_states, max_depth=max_depth, max_seconds=max_seconds,
                     max_memory_bytes=max_memory * 2**20 if max_memory else None)
     search = opts.search_kwargs(strategy.value, checkpoint, checkpoint_every, resume, bitstate,
-                                workers)
+                                workers, ray)
     with ProgressDisplay(name, enabled=None if not as_json else False) as progress, \
             opts.checkpoint_errors():
         result = check(model, strategy=strategy.value, exact=exact, limits=limits,
@@ -190,7 +192,7 @@ def check_scenario(
     strategy: Annotated[Strategy, typer.Option(help="Search strategy.")] = Strategy.bfs,
     max_states: Annotated[Optional[int], typer.Option(min=1, help="Stop after this many distinct states.")] = None,  # noqa: UP007,E501
     max_seconds: Annotated[Optional[float], typer.Option(min=0, help="Stop after this many seconds.")] = None,  # noqa: UP007,E501
-    walks: Annotated[int, typer.Option(min=1, help="Random walks (strategy random).")] = 1000,
+    walks: Annotated[int, typer.Option(min=1, help="Walks (strategy random or swarm).")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed for random walks.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     trace_out: Annotated[Optional[Path], typer.Option(help="Also write the result and its trace as JSON, for `gupcheck replay`.")] = None,  # noqa: UP007,E501
@@ -201,6 +203,7 @@ def check_scenario(
     resume: opts.ResumeOpt = None,
     bitstate: opts.BitstateOpt = None,
     workers: opts.WorkersOpt = 1,
+    ray: opts.RayOpt = None,
     reduce: opts.ReduceOpt = None,
 ) -> None:
     """Check one scenario under one design; print the verdict and the shortest trace.
@@ -221,7 +224,7 @@ def check_scenario(
         raise usage_error(f"unknown property {bad[0]!r}; choose from: {', '.join(PROPERTIES)}")
     limits = Limits(max_states=max_states, max_seconds=max_seconds)
     search = opts.search_kwargs(strategy.value, checkpoint, checkpoint_every, resume, bitstate,
-                                workers)
+                                workers, ray)
     probe = check(RefusalProbe(sc, cfg, ()), limits=limits, liveness=False)
     if probe.verdict is Verdict.VIOLATED and probe.message.startswith("n/a: "):
         _emit_not_applicable(probe, sc, cfg, as_json)

@@ -7,6 +7,7 @@ They live here, not in :mod:`.app`, so that each command only declares them and 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from rich.console import Console
 
 from gupcheck.engine import CheckpointError
 from gupcheck.engine.checkpoint import DEFAULT_EVERY
+from gupcheck.engine.ray_bfs import RayError, RayNotInstalled
 
 from . import exitcodes
 
@@ -34,7 +36,12 @@ BitstateOpt = Annotated[Optional[str], typer.Option(  # noqa: UP007
 
 WorkersOpt = Annotated[int, typer.Option(
     "--workers", min=1, help="BFS: expand each level in this many processes (same counts and "
-    "traces as one).")]
+    "traces as one); swarm: run the walks in this many processes; with --ray: Ray actors "
+    "(default there: one per CPU of the cluster).")]
+RayOpt = Annotated[Optional[str], typer.Option(  # noqa: UP007
+    "--ray", metavar="ADDRESS", help="BFS or swarm on a Ray cluster: 'local' starts Ray on "
+    "this machine for the run, 'auto' joins the one running here, or a cluster address "
+    "(host:6379, ray://host:10001).  Needs: pip install 'gupcheck[ray]'.")]
 
 ReduceOpt = Annotated[Optional[list[str]], typer.Option(  # noqa: UP007
     "--reduce", help="State-space reduction (repeatable or comma-separated): view (leave out "
@@ -73,7 +80,7 @@ def parse_bits(text: str) -> int:
 
 def search_kwargs(strategy: str, checkpoint: Path | None, checkpoint_every: float,
                   resume: Path | None, bitstate: str | None,
-                  workers: int = 1) -> dict[str, Any]:
+                  workers: int = 1, ray: str | None = None) -> dict[str, Any]:
     """The keyword arguments of :func:`gupcheck.engine.check` for these options.
 
     Raises :class:`typer.Exit` with the usage exit code for options that cannot work.
@@ -84,10 +91,15 @@ def search_kwargs(strategy: str, checkpoint: Path | None, checkpoint_every: floa
         bits = parse_bits(bitstate) if bitstate else None
     except ValueError as err:
         raise _exit(str(err), exitcodes.USAGE) from None
-    if workers > 1 and (strategy != "bfs" or checkpoint or resume or bitstate):
-        raise _exit("--workers needs --strategy bfs, without --checkpoint, --resume or "
-                    "--bitstate", exitcodes.USAGE)
+    if (workers > 1 or ray) and (strategy not in ("bfs", "swarm") or checkpoint or resume
+                                 or bitstate):
+        raise _exit("--workers and --ray need --strategy bfs or swarm, without --checkpoint, "
+                    "--resume or --bitstate", exitcodes.USAGE)
     out: dict[str, Any] = {"workers": workers} if workers > 1 else {}
+    if ray:
+        if importlib.util.find_spec("ray") is None:
+            raise _exit(RayNotInstalled().args[0], exitcodes.USAGE)
+        out["ray"] = ray
     if checkpoint or resume:
         out.update(checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
     if bits:
@@ -97,11 +109,14 @@ def search_kwargs(strategy: str, checkpoint: Path | None, checkpoint_every: floa
 
 @contextlib.contextmanager
 def checkpoint_errors() -> Iterator[None]:
-    """Report an unusable checkpoint in one line with its own exit code, not a traceback."""
+    """Report an unusable checkpoint in one line with its own exit code, not a traceback; and
+    a Ray cluster that cannot be reached (or Ray missing) as a usage error, also in one line."""
     try:
         yield
     except CheckpointError as err:
         raise _exit(str(err), exitcodes.CHECKPOINT) from None
+    except RayError as err:
+        raise _exit(str(err), exitcodes.USAGE) from None
 
 
 def _exit(message: str, code: int) -> typer.Exit:

@@ -15,7 +15,7 @@ from .limits import Limits
 from .reduce import confirm, normalise, notes
 from .result import Result, Verdict
 
-Strategy = Literal["bfs", "dfs", "random"]
+Strategy = Literal["bfs", "dfs", "random", "swarm"]
 
 
 def check(model: Any, *, strategy: Strategy = "bfs", exact: bool = False,
@@ -24,13 +24,15 @@ def check(model: Any, *, strategy: Strategy = "bfs", exact: bool = False,
           checkpoint: str | PathLike[str] | None = None,
           checkpoint_every: float = DEFAULT_EVERY, resume: str | PathLike[str] | None = None,
           bitstate: int | None = None, bitstate_hashes: int = 3, workers: int = 1,
-          reduce: Iterable[str] | str | None = None) -> Result:
+          ray: str | None = None, reduce: Iterable[str] | str | None = None) -> Result:
     """Check every invariant (and, with BFS, every liveness property) of ``model``.
 
     * ``bfs`` — exhaustive; a counterexample is a shortest one.
     * ``dfs`` — exhaustive unless ``limits.max_depth`` cuts paths; counterexamples may be long.
     * ``random`` — ``walks`` seeded random walks of at most ``limits.max_depth`` steps (default
       1000): bug-finding only, never a proof, so a clean run is ``incomplete``.
+    * ``swarm`` — like ``random``, but each walk has its own seed and action order, and the walks
+      run over ``workers`` processes (:mod:`.swarm`); the answer depends on ``seed`` only.
 
     ``keep_going`` (BFS only, like TLC's ``-continue``): explore the whole state space and report
     the shortest counterexample of every failing property in ``Result.findings``.
@@ -51,18 +53,27 @@ def check(model: Any, *, strategy: Strategy = "bfs", exact: bool = False,
     independence), ``"symmetry"`` (its ``canonical``); see :mod:`.reduce`.  They apply to the safety search (BFS and DFS); every
     counterexample they find is replayed on the concrete model before it is reported, and
     liveness runs unreduced.
+
+    ``ray`` (BFS or swarm): run on a Ray cluster (:mod:`.ray_bfs`): ``"local"`` starts Ray on
+    this machine for the run, ``"auto"`` joins the one running here (or the connection this
+    process already has), otherwise a cluster address.  ``workers`` is then the number of
+    actors (1 or less: one per CPU of the cluster).  BFS gives the single-process answer, as
+    with ``workers``.  Raises :class:`~.ray_bfs.RayError` if Ray is not installed or not
+    reachable.
     """
     reductions = normalise(reduce)
-    if reductions and strategy == "random":
+    if reductions and strategy in ("random", "swarm"):
         raise ValueError("reductions apply to exhaustive searches (bfs, dfs), not to random "
                          "simulation")
     if strategy != "bfs" and (checkpoint or resume or bitstate):
         raise ValueError("checkpoints and bitstate hashing need breadth-first search")
-    if workers > 1 and (strategy != "bfs" or exact or keep_going or checkpoint or resume
-                        or bitstate):
-        raise ValueError("parallel search (workers > 1) is breadth-first with fingerprints, "
-                         "without exact, keep_going, checkpoints or bitstate")
-    search = {"workers": workers, "checkpoint": checkpoint, "checkpoint_every": checkpoint_every, "resume": resume,
+    if (workers > 1 or ray) and strategy == "bfs" and (exact or keep_going or checkpoint
+                                                        or resume or bitstate):
+        raise ValueError("parallel search (workers > 1, ray) is breadth-first with "
+                         "fingerprints, without exact, keep_going, checkpoints or bitstate")
+    if (workers > 1 or ray) and strategy not in ("bfs", "swarm"):
+        raise ValueError("parallel search (workers > 1, ray) needs strategy bfs or swarm")
+    search = {"workers": workers, "ray": ray, "checkpoint": checkpoint, "checkpoint_every": checkpoint_every, "resume": resume,
               "bitstate": bitstate, "bitstate_hashes": bitstate_hashes}
     if reductions:
         search["reduce"] = reductions
@@ -96,9 +107,16 @@ def _check(model: Any, strategy: str, exact: bool, limits: Limits, liveness: boo
            search: dict[str, Any]) -> Result:
     if keep_going and strategy != "bfs":
         raise ValueError("keep_going needs breadth-first search")
-    workers = search.pop("workers")
+    workers, ray = search.pop("workers"), search.pop("ray")
     reduce = search.get("reduce", frozenset())
-    if strategy == "bfs" and workers > 1:
+    if ray and reduce:
+        raise ValueError("reductions are not available on Ray yet; use --workers")
+    if strategy == "bfs" and ray:
+        from .ray_bfs import ray_bfs
+
+        result = ray_bfs(model, address=ray, workers=workers if workers > 1 else 0,
+                         limits=limits, progress=progress)
+    elif strategy == "bfs" and workers > 1:
         from .parallel import parallel_bfs
 
         result = parallel_bfs(model, workers=workers, limits=limits, progress=progress,
@@ -119,8 +137,13 @@ def _check(model: Any, strategy: str, exact: bool, limits: Limits, liveness: boo
         from .simulate import simulate
 
         result = simulate(model, walks=walks, seed=seed, limits=limits, exact=exact)
+    elif strategy == "swarm":
+        from .swarm import swarm
+
+        result = swarm(model, walks=walks, seed=seed, limits=limits, exact=exact,
+                       workers=workers if workers > 1 or not ray else 0, ray=ray)
     else:
-        raise ValueError(f"unknown strategy {strategy!r}; choose bfs, dfs or random")
+        raise ValueError(f"unknown strategy {strategy!r}; choose bfs, dfs, random or swarm")
     if (liveness and strategy == "bfs" and result.verdict is Verdict.HOLDS
             and getattr(model, "liveness", None) and tuple(model.liveness())):
         from .liveness import check_liveness

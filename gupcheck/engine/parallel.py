@@ -18,6 +18,11 @@ The search is level-synchronous, and each level reproduces the single-process se
    precisely the order in which one process would have stored the level.  It keeps the parent
    records, so traces are rebuilt by replay in the coordinator as in :mod:`.bfs`.
 
+The workers send these batches to each other directly, over a full mesh of pipes (one copy,
+no relay through the coordinator, whose only messages per level are "go" and the owners'
+``(parent, ordinal)`` pairs): with states as small as most models', the relay cost as much CPU
+as the pickling.
+
 So the distinct states, transitions, parent records — and every trace — are the same for any
 number of workers, and the same as :func:`~.bfs.bfs`.  The first violation or deadlock of a
 level is chosen as the single-process search would meet it (its chunk of the frontier, deadlocks
@@ -35,6 +40,7 @@ import multiprocessing as mp
 import operator
 import pickle
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -70,6 +76,9 @@ class _Totals:
         return self.count
 
 
+_FAILED = "gupcheck: a worker failed"  # sent in place of a batch, so that no peer waits
+
+
 def owners(fps: np.ndarray, workers: int) -> np.ndarray:
     return (fps >> _OWNER_SHIFT) % np.uint64(workers)
 
@@ -77,8 +86,11 @@ def owners(fps: np.ndarray, workers: int) -> np.ndarray:
 class _Worker:
     """One worker's slice: its visited table, its part of the frontier, its counters."""
 
-    def __init__(self, ctx: Context, index: int, workers: int, check_deadlock: bool) -> None:
+    def __init__(self, ctx: Context, index: int, workers: int, check_deadlock: bool,
+                 peers: dict[int, Any] | None = None) -> None:
         self.ctx = ctx
+        self.peers = peers or {}  # worker index -> pipe to that worker (op_level)
+        self.senders: ThreadPoolExecutor | None = None
         self.index = index
         self.workers = workers
         self.check_deadlock = check_deadlock
@@ -173,7 +185,7 @@ class _Worker:
         out: list[bytes | None] = []
         cand = self.cand
         for o, idx in enumerate(wanted):
-            states = [cand[k] for k in self.sent[o][idx].tolist()]
+            states = list(map(cand.__getitem__, self.sent[o][idx].tolist()))
             if o == self.index:
                 self.local_new = states
                 out.append(None)
@@ -185,14 +197,18 @@ class _Worker:
     def op_deliver(self, payloads: list[bytes | None]) -> tuple[str, np.ndarray, np.ndarray, int]:
         """Receive this owner's new states; order them as one process would; check invariants."""
         parent, ordinal, sender = self.pending
-        states: list[Any] = [None] * len(parent)
-        for s, payload in enumerate(payloads):
-            got = self.local_new if payload is None else pickle.loads(payload)
-            for k, state in zip(np.flatnonzero(sender == s).tolist(), got, strict=True):
-                states[k] = state
+        # the senders' lists one after the other: admitted entry grouped[j] is arrived[j]
+        arrived: list[Any] = []
+        for payload in payloads:
+            arrived.extend(self.local_new if payload is None else pickle.loads(payload))
+        grouped = np.argsort(sender, kind="stable")
+        if len(arrived) != len(grouped):
+            raise ModelError("a worker sent the wrong number of states")
+        where = np.empty(len(grouped), dtype=np.int64)
+        where[grouped] = np.arange(len(grouped), dtype=np.int64)
         self.local_new, self.pending = [], ()
         order = np.argsort((parent << 16) | ordinal)
-        self.next = [states[k] for k in order.tolist()]
+        self.next = list(map(arrived.__getitem__, where[order].tolist()))
         for _ in map(hash, self.next):  # unhashable states: the re-run reports them
             pass
         bad = -1
@@ -204,12 +220,58 @@ class _Worker:
                 bad = j
         return "ok", parent[order], ordinal[order], bad
 
+    def exchange(self, out: list[Any]) -> list[Any]:
+        """Send ``out[o]`` to every other worker ``o``; return what each sent here.
+
+        Sends run in threads while this one receives, so two workers sending each other more
+        than a pipe holds cannot block each other.  ``out[self.index]`` stays here.
+        """
+        if self.senders is None:
+            self.senders = ThreadPoolExecutor(max(1, len(self.peers)))
+        sending = [self.senders.submit(conn.send, out[o]) for o, conn in self.peers.items()]
+        got = list(out)
+        for o, conn in self.peers.items():
+            got[o] = conn.recv()
+        for f in sending:
+            f.result()
+        return got
+
+    def op_level(self) -> tuple[Any, ...]:
+        """A whole level with the other workers directly: expand, admit, fetch, deliver.
+
+        The coordinator sends one message per level and gets back ``deliver``'s answer plus
+        ``expand``'s counts; the batches go straight from worker to worker (one copy, no
+        relay).  Every worker takes part in all three exchanges even after something failed
+        (it sends :data:`_FAILED` instead), so that none is left waiting for a batch.
+        """
+        failed: str | None = None
+        out: Any = None
+        dead = generated = 0
+        try:
+            _, dead, generated, out = self.op_expand()
+        except Exception as exc:
+            failed = describe_exception(exc)
+        for step in (self.op_admit, self.op_fetch, self.op_deliver):
+            got = self.exchange(out if failed is None else [_FAILED] * self.workers)
+            if failed is None and any(isinstance(g, str) and g == _FAILED for g in got):
+                failed = "another worker failed"
+            if failed is None:
+                try:
+                    out = step(got)
+                    out = out[1] if step != self.op_deliver else out
+                except Exception as exc:
+                    failed = describe_exception(exc)
+        if failed is not None:
+            return ("error", failed)
+        return ("ok", dead, generated, *out[1:])
+
     def op_totals(self) -> tuple[str, dict[str, int], int]:
         return "ok", dict(self.coverage), self.store.nbytes
 
 
-def _serve(conn: Any, ctx: Context, index: int, workers: int, check_deadlock: bool) -> None:
-    _Worker(ctx, index, workers, check_deadlock).serve(conn)
+def _serve(conn: Any, ctx: Context, index: int, workers: int, check_deadlock: bool,
+           peers: dict[int, Any]) -> None:
+    _Worker(ctx, index, workers, check_deadlock, peers).serve(conn)
 
 
 def parallel_bfs(model: Any, *, workers: int, limits: Limits = Limits(),
@@ -249,14 +311,21 @@ class _Coordinator:
 
     def start(self) -> None:
         fork = mp.get_context("fork")
+        peers: list[dict[int, Any]] = [{} for _ in range(self.n)]
+        for i in range(self.n):
+            for j in range(i + 1, self.n):
+                peers[i][j], peers[j][i] = fork.Pipe()
         for i in range(self.n):
             here, there = fork.Pipe()
             proc = fork.Process(target=_serve, args=(there, self.ctx, i, self.n,
-                                                     self.check_deadlock), daemon=True)
+                                                     self.check_deadlock, peers[i]), daemon=True)
             proc.start()
             there.close()
             self.conns.append(here)
             self.procs.append(proc)
+        for mesh in peers:  # the workers have their ends now
+            for conn in mesh.values():
+                conn.close()
 
     def close(self) -> None:
         for conn in self.conns:
@@ -281,6 +350,18 @@ class _Coordinator:
             if r[0] == "error":
                 raise _Fallback(r[1])
         return replies
+
+    def level(self) -> tuple[int, list[int], list[tuple[Any, ...]]]:
+        """Expand one level and exchange its successors; the workers' replies to ``deliver``.
+
+        Returns the transitions generated, the global indices of the deadlocks seen, and per
+        owner ``("ok", parents, ordinals, first bad index)``.  The batches go from worker to
+        worker over their own pipes (:meth:`_Worker.op_level`), the coordinator sends one
+        message per level; :mod:`.ray_bfs` overrides this with actor-to-actor transfers.
+        """
+        replies = self.ask([("level",)] * self.n)
+        return (sum(r[2] for r in replies), [r[1] for r in replies if r[1] >= 0],
+                [("ok", *r[3:]) for r in replies])
 
     def run(self) -> Result:
         search, ctx, n = self.search, self.ctx, self.n
@@ -308,15 +389,8 @@ class _Coordinator:
                 if any(r[1] for r in self.ask([("has_successor",)] * n)):
                     return self._finish(search.incomplete(f"max-depth ({limits.max_depth})"))
                 break
-            expanded = self.ask([("expand",)] * n)
-            search.generated += sum(r[2] for r in expanded)
-            deads = [r[1] for r in expanded if r[1] >= 0]
-            admitted = self.ask([("admit", [expanded[w][3][o] for w in range(n)])
-                                 for o in range(n)])
-            fetched = self.ask([("fetch", [admitted[o][1][s] for o in range(n)])
-                                for s in range(n)])
-            delivered = self.ask([("deliver", [fetched[s][1][o] for s in range(n)])
-                                  for o in range(n)])
+            generated, deads, delivered = self.level()
+            search.generated += generated
             parent = np.concatenate([r[1] for r in delivered])
             ordinal = np.concatenate([r[2] for r in delivered])
             order = np.argsort((parent << 16) | ordinal)

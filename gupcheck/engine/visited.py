@@ -42,7 +42,10 @@ class FingerprintTable:
         Where a key occurs several times in the batch, only its first occurrence is new, so that
         the first generated transition becomes the state's parent, deterministically.
         """
-        fps = np.fromiter(keys, dtype=np.uint64, count=len(keys))
+        if isinstance(keys, np.ndarray):  # no per-element iteration (parallel owners, swarm)
+            fps = keys.astype(np.uint64, copy=True)
+        else:
+            fps = np.fromiter(keys, dtype=np.uint64, count=len(keys))
         fps[fps == 0] = 1
         uniq, first = np.unique(fps, return_index=True)
         while (self._count + len(uniq)) > _MAX_LOAD * len(self._table):
