@@ -9,9 +9,9 @@
  * summarised as pattern runs ("B.1*16", "A.0*8,zero*8").  A page of pattern X.n is the 4-byte
  * tag "X.n " repeated, so a page is recognised wherever it lands (another offset, another file).
  *
- * Usage: gupprobe [GROUP ...] [iterations=N]
- *   (no group: every deterministic group; the racy group "race" runs only when named, since
- *   its cost grows with N; unknown groups print PROBE-ERROR)
+ * Usage: gupprobe [all] [GROUP ...] [iterations=N]
+ *   (no group, or "all": every deterministic group; the racy group "race" runs only when
+ *   named, since its cost grows with N; unknown groups print PROBE-ERROR)
  * Build: gcc -O2 -static -pthread -o gupprobe gupprobe.c -luring
  */
 #define _GNU_SOURCE
@@ -827,14 +827,18 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		if (!strncmp(argv[i], "iterations=", 11))
 			iterations = atol(argv[i] + 11);
-		else
+		else if (strcmp(argv[i], "all"))
 			named = 1;
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "all"))
+			named = 0; /* "all": every deterministic group, then the named racy ones */
 	if (!named)
 		for (size_t g = 0; g < sizeof(GROUPS) / sizeof(GROUPS[0]); g++)
 			if (!GROUPS[g].named_only)
 				run_arg(GROUPS[g].name);
 	for (int i = 1; i < argc; i++)
-		if (strncmp(argv[i], "iterations=", 11) && !run_arg(argv[i]))
+		if (strncmp(argv[i], "iterations=", 11) && strcmp(argv[i], "all") &&
+		    !run_arg(argv[i]))
 			printf("PROBE-ERROR unknown probe %s\n", argv[i]);
 	return 0;
 }

@@ -76,7 +76,14 @@ def boot_probes(kernel: Kernel, probes: Sequence[str], fresh: bool = False,
     initrd = build.initramfs_for(kernel, probe_bin, log)
     all_probes = list(probes) == list(PROBES)
     races = [p for p in probes if p in RACE_PROBES]
-    args = [*([] if all_probes else probes), *([f"iterations={iterations}"] if races else [])]
+    if all_probes:
+        args: list[str] = []
+    elif set(PROBES) <= set(probes):  # "all" keeps the kernel command line short
+        args = ["all", *races]
+    else:
+        args = list(probes)
+    if races:
+        args.append(f"iterations={iterations}")
     key = hashlib.sha256("\n".join([_file_digest(kernel.bzimage), initrd.name,
                                     *args]).encode()).hexdigest()[:20]
     cached = cache_dir() / "boots" / f"{kernel.release}-{key}.txt"
