@@ -629,9 +629,10 @@ static void fork_cow_pinned(const char *name)
  * Each round: an O_DIRECT read of 16 pages of file B (generation g = round % 10 + 1, so two
  * consecutive rounds differ) into a MAP_SHARED mapping of ext4 file A, while a racer thread
  * loops msync(MS_SYNC) (dio_vs_msync) or msync + madvise(MADV_PAGEOUT) (dio_vs_pageout) on
- * the same range.  Then, with the racer still running:
+ * the same range.  Then, with the racer still running, msync(MS_SYNC)+fsync at once (before
+ * a re-dirtying deferred to bio_dirty_work has run, if the window was hit), and:
  *   mem_mismatch    the mapping does not hold B.g (the DMA went somewhere else)
- *   disk_mismatch   after msync(MS_SYNC)+fsync, an O_DIRECT read of A differs from the mapping
+ *   disk_mismatch   an O_DIRECT read of A differs from the mapping
  *                   (a lost write: fsync returned 0 without the data)
  *   reread_mismatch after zapping the PTEs and POSIX_FADV_DONTNEED, a buffered read of A
  *                   differs from what the mapping held (what a later reader gets)
@@ -736,11 +737,12 @@ static void race(const char *name)
 			read_err++;
 			continue;
 		}
+		/* sync at once: a re-dirtying deferred to bio_dirty_work is still pending */
+		msync(race_map, n, MS_SYNC);
+		fsync(fd);
 		memcpy(snap, race_map, n);
 		if (!pages_equal_gen(snap, RACE_PAGES, 'B', g % 10))
 			mem_mis++;
-		msync(race_map, n, MS_SYNC);
-		fsync(fd);
 		if (pread(fdd, disk, n, 0) != n || memcmp(disk, snap, n))
 			disk_mis++;
 		madvise(race_map, n, MADV_DONTNEED); /* zap the PTEs: the cache may drop clean pages */
