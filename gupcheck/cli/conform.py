@@ -63,7 +63,7 @@ def conform_command(
     modules: Annotated[Optional[Path], typer.Option(help="With a bzImage: its lib/modules/<release> directory (else virtio_blk and ext4 must be built in).")] = None,  # noqa: UP007,E501
     fresh: Annotated[bool, typer.Option("--fresh", help="Boot again even if this kernel and probe build were run before.")] = False,  # noqa: E501
     markdown: Annotated[bool, typer.Option("--markdown", help="Print a markdown table (docs/conformance.md).")] = False,  # noqa: E501
-    iterations: Annotated[int, typer.Option(min=1, max=100000, help="Rounds of each racy probe (--probe race): more rounds, more chances to hit a window, longer boots (TCG: about 0.3 s a round).")] = DEFAULT_ITERATIONS,  # noqa: E501
+    iterations: Annotated[int, typer.Option(min=1, max=100000, help="Rounds of each racy probe (--probe race): more rounds, more chances to hit a window, longer boots (TCG: 5-15 ms a round).")] = DEFAULT_ITERATIONS,  # noqa: E501
 ) -> None:
     """Boot a real kernel under QEMU, run the probes, and compare with the model's predictions.
 

@@ -88,3 +88,21 @@ def test_the_prediction_comes_from_the_checker() -> None:
         pred = predict_race(RACE_PROBES["race/dio_vs_msync"], DESIGNS[design])
         assert pred.possible == {"no-lost-write": True, "dirty-has-backing": False}
         assert pred.states > 0 and pred.basis == "scenario dio-read-into-mmap"
+
+
+def test_a_race_only_run_compares_only_the_races(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No deterministic probe is predicted or shown when only races were asked for, and a
+    DISAGREES row is what fails the command (the rows carry the status)."""
+    from pathlib import Path
+
+    from gupcheck.conform import runner
+    from gupcheck.conform.kernels import Kernel
+
+    text = "BOOT release=6.1.0\n" + LINE.format(d=0, w=0, b=4) + "\nEND\n"
+    monkeypatch.setattr(runner, "boot_probes", lambda *a, **k: (text, 1.0, False))
+    monkeypatch.setattr(runner, "predict_race", lambda probe, cfg: RacePrediction(
+        {"no-lost-write": True, "dirty-has-backing": False}, "scenario s"))
+    monkeypatch.setattr(runner, "predict_all", lambda *a: pytest.fail("predicted PROBES"))
+    kernel = Kernel("t", Path("/nonexistent"), None, "6.1.0", "linux-6.1")
+    result = runner.conform(kernel, DESIGNS["linux-6.1"], ["race/dio_vs_pageout"])
+    assert [r.status for r in result.rows] == [f"{NOT_OBSERVED} in 200 runs", DISAGREES]
