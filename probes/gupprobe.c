@@ -9,19 +9,23 @@
  * summarised as pattern runs ("B.1*16", "A.0*8,zero*8").  A page of pattern X.n is the 4-byte
  * tag "X.n " repeated, so a page is recognised wherever it lands (another offset, another file).
  *
- * Usage: gupprobe [GROUP ...]   (no argument: every group; unknown groups print PROBE-ERROR)
- * Build: gcc -O2 -static -o gupprobe gupprobe.c -luring
+ * Usage: gupprobe [all] [GROUP ...] [iterations=N]
+ *   (no group, or "all": every deterministic group; the racy group "race" runs only when
+ *   named, since its cost grows with N; unknown groups print PROBE-ERROR)
+ * Build: gcc -O2 -static -pthread -o gupprobe gupprobe.c -luring
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -615,6 +619,161 @@ static void fork_cow_pinned(const char *name)
 	unlink("/mnt/fixed_src");
 }
 
+/* ---- race: O_DIRECT into a shared mapping against msync / MADV_PAGEOUT, N times ---- */
+
+/*
+ * Racy probes cannot be summarised as one outcome: each iteration may or may not hit the
+ * window.  So a race case runs `iterations` rounds and prints COUNTS; gupcheck compares them
+ * with the model as "mismatches possible" (confirmed only if some count is > 0) or "none".
+ *
+ * Each round: an O_DIRECT read of 16 pages of file B (generation g = round % 10 + 1, so two
+ * consecutive rounds differ) into a MAP_SHARED mapping of ext4 file A, while a racer thread
+ * loops msync(MS_SYNC) (dio_vs_msync) or msync + madvise(MADV_PAGEOUT) (dio_vs_pageout) on
+ * the same range.  Then, with the racer still running, msync(MS_SYNC)+fsync at once (before
+ * a re-dirtying deferred to bio_dirty_work has run, if the window was hit), and:
+ *   mem_mismatch    the mapping does not hold B.g (the DMA went somewhere else)
+ *   disk_mismatch   an O_DIRECT read of A differs from the mapping
+ *                   (a lost write: fsync returned 0 without the data)
+ *   reread_mismatch after zapping the PTEs and POSIX_FADV_DONTNEED, a buffered read of A
+ *                   differs from what the mapping held (what a later reader gets)
+ * The kernel log is read with klogctl before and after; the new "WARNING:" lines and ext4's
+ * "does not have buffers attached" lines are counted (the 2018 crash reports, F1).
+ */
+
+#define RACE_PAGES 16L
+#define RACE_GENS 10
+
+static long iterations = 200;
+static volatile int race_stop;
+static char *race_map;
+static int race_pageout;
+
+static void *racer(void *arg)
+{
+	long *loops = arg;
+
+	while (!race_stop) {
+		msync(race_map, RACE_PAGES * PG, MS_SYNC);
+#ifdef MADV_PAGEOUT
+		if (race_pageout)
+			madvise(race_map, RACE_PAGES * PG, MADV_PAGEOUT);
+#endif
+		(*loops)++;
+	}
+	return NULL;
+}
+
+/* occurrences of each needle in the whole kernel log buffer (klogctl READ_ALL) */
+static void kmsg_counts(long *warnings, long *nobuffers)
+{
+	int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+	char *buf, *p;
+	int n;
+
+	*warnings = *nobuffers = 0;
+	if (size <= 0)
+		size = 1 << 20;
+	buf = malloc(size + 1);
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, size);
+	if (n < 0) {
+		*warnings = *nobuffers = -1;
+		free(buf);
+		return;
+	}
+	buf[n] = 0;
+	for (p = buf; (p = strstr(p, "WARNING:")); p++)
+		(*warnings)++;
+	for (p = buf; (p = strstr(p, "does not have buffers attached")); p++)
+		(*nobuffers)++;
+	free(buf);
+}
+
+static int pages_equal_gen(const char *p, long pages, char letter, int gen)
+{
+	char tag[4] = { letter, '.', (char)('0' + gen), ' ' };
+
+	for (long i = 0; i < pages * PG; i += 4)
+		if (memcmp(p + i, tag, 4))
+			return 0;
+	return 1;
+}
+
+static void race(const char *name)
+{
+	const char *A = "/mnt/race_A", *B = "/mnt/race_B";
+	long n = RACE_PAGES * PG, loops = 0, w0, nb0, w1, nb1;
+	long mem_mis = 0, disk_mis = 0, reread_mis = 0, read_err = 0, done = 0;
+	char *snap = aligned_alloc(PG, n), *disk = aligned_alloc(PG, n);
+	int fd, fdb, fdd, fdr;
+	pthread_t t;
+
+	begin("race", name);
+	race_pageout = !strcmp(name, "dio_vs_pageout");
+	if (strcmp(name, "dio_vs_msync") && !race_pageout) {
+		kv("error=unknown_case");
+		end();
+		return;
+	}
+	if (make_file(A, RACE_PAGES, 'A', 0) || make_file(B, 0, 'B', 1))
+		return die("make_file");
+	for (int g = 1; g <= RACE_GENS; g++)
+		append_pattern(B, RACE_PAGES, 'B', g % 10);
+	drop_caches();
+	kmsg_counts(&w0, &nb0);
+	fd = open(A, O_RDWR);
+	fdb = open(B, O_RDONLY | O_DIRECT);
+	fdd = open(A, O_RDONLY | O_DIRECT);
+	fdr = open(A, O_RDONLY);
+	race_map = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (fd < 0 || fdb < 0 || fdd < 0 || fdr < 0 || race_map == MAP_FAILED)
+		return die("open/mmap");
+	race_stop = 0;
+	if (pthread_create(&t, NULL, racer, &loops))
+		return die("pthread_create");
+	for (long i = 0; i < iterations; i++) {
+		int g = (int)(i % RACE_GENS) + 1;
+
+		if (pread(fdb, race_map, n, (g - 1) * n) != n) {
+			read_err++;
+			continue;
+		}
+		/* sync at once: a re-dirtying deferred to bio_dirty_work is still pending */
+		msync(race_map, n, MS_SYNC);
+		fsync(fd);
+		memcpy(snap, race_map, n);
+		if (!pages_equal_gen(snap, RACE_PAGES, 'B', g % 10))
+			mem_mis++;
+		if (pread(fdd, disk, n, 0) != n || memcmp(disk, snap, n))
+			disk_mis++;
+		madvise(race_map, n, MADV_DONTNEED); /* zap the PTEs: the cache may drop clean pages */
+		posix_fadvise(fdr, 0, n, POSIX_FADV_DONTNEED);
+		if (pread(fdr, disk, n, 0) != n || memcmp(disk, snap, n))
+			reread_mis++;
+		done++;
+	}
+	race_stop = 1;
+	pthread_join(t, NULL);
+	kmsg_counts(&w1, &nb1);
+	kv("iterations=%ld", done);
+	kv("read_errors=%ld", read_err);
+	kv("mem_mismatch=%ld", mem_mis);
+	kv("disk_mismatch=%ld", disk_mis);
+	kv("reread_mismatch=%ld", reread_mis);
+	kv("kmsg_warnings=%ld", w0 < 0 ? -1 : w1 - w0);
+	kv("ext4_no_buffers=%ld", nb0 < 0 ? -1 : nb1 - nb0);
+	kv("racer_loops=%ld", loops);
+	end();
+	munmap(race_map, n);
+	close(fd);
+	close(fdb);
+	close(fdd);
+	close(fdr);
+	free(snap);
+	free(disk);
+	unlink(A);
+	unlink(B);
+}
+
 /* ---- the groups and their cases ---- */
 
 static const char *const DIO[] = { "not_faulted", "prefaulted_clean", "prefaulted_dirty",
@@ -629,16 +788,19 @@ static const char *const TRUNC[] = { "iouring_memfd_shared", "iouring_ext4_priva
 static const char *const FORK[] = { "iouring_pin_fork_child_writes",
 	"iouring_pin_fork_parent_writes", "vmsplice_cve_2020_29374",
 	"vmsplice_then_write_same_process", NULL };
+static const char *const RACE[] = { "dio_vs_msync", "dio_vs_pageout", NULL };
 
 static const struct group {
 	const char *name;
 	const char *const *cases;
 	void (*run)(const char *);
+	int named_only; /* racy: not part of the default run */
 } GROUPS[] = {
 	{ "dio_into_mmap", DIO, dio_into_mmap },
 	{ "iouring_register_filebacked", REG, iouring_register },
 	{ "truncate_while_pinned", TRUNC, truncate_while_pinned },
 	{ "fork_cow_pinned", FORK, fork_cow_pinned },
+	{ "race", RACE, race, 1 },
 };
 
 /* an argument is a group ("dio_into_mmap") or one case ("dio_into_mmap/beyond_eof") */
@@ -662,11 +824,23 @@ static int run_arg(const char *arg)
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc < 2)
-		for (size_t g = 0; g < sizeof(GROUPS) / sizeof(GROUPS[0]); g++)
-			run_arg(GROUPS[g].name);
+	int named = 0;
+
 	for (int i = 1; i < argc; i++)
-		if (!run_arg(argv[i]))
+		if (!strncmp(argv[i], "iterations=", 11))
+			iterations = atol(argv[i] + 11);
+		else if (strcmp(argv[i], "all"))
+			named = 1;
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "all"))
+			named = 0; /* "all": every deterministic group, then the named racy ones */
+	if (!named)
+		for (size_t g = 0; g < sizeof(GROUPS) / sizeof(GROUPS[0]); g++)
+			if (!GROUPS[g].named_only)
+				run_arg(GROUPS[g].name);
+	for (int i = 1; i < argc; i++)
+		if (strncmp(argv[i], "iterations=", 11) && strcmp(argv[i], "all") &&
+		    !run_arg(argv[i]))
 			printf("PROBE-ERROR unknown probe %s\n", argv[i]);
 	return 0;
 }

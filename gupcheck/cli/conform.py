@@ -20,6 +20,7 @@ from gupcheck.conform.compare import DISAGREES, MODEL_ERROR, NO_RESULT
 from gupcheck.conform.errors import ConformError
 from gupcheck.conform.kernels import DEBIAN, resolve
 from gupcheck.conform.predict import PROBES
+from gupcheck.conform.races import DEFAULT_ITERATIONS, RACE_PROBES
 from gupcheck.conform.report import render_markdown, render_text
 from gupcheck.conform.runner import conform, select
 from gupcheck.designs import DESIGNS
@@ -62,6 +63,7 @@ def conform_command(
     modules: Annotated[Optional[Path], typer.Option(help="With a bzImage: its lib/modules/<release> directory (else virtio_blk and ext4 must be built in).")] = None,  # noqa: UP007,E501
     fresh: Annotated[bool, typer.Option("--fresh", help="Boot again even if this kernel and probe build were run before.")] = False,  # noqa: E501
     markdown: Annotated[bool, typer.Option("--markdown", help="Print a markdown table (docs/conformance.md).")] = False,  # noqa: E501
+    iterations: Annotated[int, typer.Option(min=1, max=100000, help="Rounds of each racy probe (--probe race): more rounds, more chances to hit a window, longer boots (TCG: 5-15 ms a round).")] = DEFAULT_ITERATIONS,  # noqa: E501
 ) -> None:
     """Boot a real kernel under QEMU, run the probes, and compare with the model's predictions.
 
@@ -70,10 +72,17 @@ def conform_command(
     model's prediction for the kernel's design, and whether they agree. Downloads, builds and
     boots are cached under ~/.cache/gupcheck (GUPCHECK_CACHE).
 
+    The racy probes (`--probe race`: O_DIRECT into a shared mapping against msync or
+    MADV_PAGEOUT) run only when asked, `--iterations` rounds each, and print counts: a count
+    the model says can be non-zero is "confirmed" when seen and "not observed in N runs"
+    otherwise (never an agreement); a count the model proves zero DISAGREES when seen.
+
     Exit codes: 0 every compared probe agrees, 1 some probe disagrees, 2 usage error,
     8 the environment cannot run the probes (the message names the fix).
 
     Example: gupcheck conform --kernel debian-13
+
+    Example: gupcheck conform --kernel debian-12 --probe race --iterations 500
 
     Example: gupcheck conform --kernel ./arch/x86/boot/bzImage --design my_patch.py --probe iouring_register_filebacked
     """
@@ -86,7 +95,7 @@ def conform_command(
     try:
         names = select(probe)
     except KeyError as exc:
-        groups = sorted({p.split("/")[0] for p in PROBES})
+        groups = sorted({p.split("/")[0] for p in (*PROBES, *RACE_PROBES)})
         raise fail(f"unknown probe {exc.args[0]!r}; choose a group ({', '.join(groups)}) or "
                    "a group/case (`gupcheck conform --help`)", exitcodes.USAGE) from None
     if design is None and kernel not in DEBIAN:
@@ -104,7 +113,7 @@ def conform_command(
 
     try:
         k = resolve(kernel, modules, log)
-        result = conform(k, cfg, names, fresh, log)
+        result = conform(k, cfg, names, fresh, log, iterations)
     except ConformError as exc:
         raise fail(str(exc), ENVIRONMENT) from None
     sys.stdout.write(render_markdown(result) if markdown else render_text(result))

@@ -39,7 +39,7 @@ def probe_binary(log: Callable[[str], None] = lambda s: None) -> Path:
         out.parent.mkdir(parents=True, exist_ok=True)
         log("compiling probes/gupprobe.c")
         tmp = out.with_suffix(".tmp")
-        done = subprocess.run([gcc, "-O2", "-Wall", "-static", "-o", str(tmp),
+        done = subprocess.run([gcc, "-O2", "-Wall", "-static", "-pthread", "-o", str(tmp),
                                str(PROBE_SOURCE), "-luring"], capture_output=True, text=True)
         if done.returncode != 0:
             raise ConformError(f"compiling {PROBE_SOURCE.name} failed: "

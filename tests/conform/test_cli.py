@@ -70,3 +70,8 @@ def test_a_design_module_of_ones_own_is_loaded(tmp_path: Path) -> None:
         load_design(str(bad))
     res = runner.invoke(app, ["conform", "--design", str(bad)])
     assert res.exit_code == 2 and "Traceback" not in res.output
+
+
+def test_iterations_must_be_positive() -> None:
+    res = runner.invoke(app, ["conform", "--probe", "race", "--iterations", "0"])
+    assert res.exit_code == 2 and "Traceback" not in res.output

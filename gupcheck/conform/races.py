@@ -1,0 +1,172 @@
+"""The racy probes: O_DIRECT into a shared mapping, N times, against msync or MADV_PAGEOUT.
+
+A racy probe has no single outcome to predict: each of its N rounds may or may not hit the
+window.  So the probe prints counts (probes/gupprobe.c, group ``race``) and the model predicts
+only whether a count *can* be non-zero: the probe's scenario is checked under the design with
+the one property that count stands for; a violated property predicts "mismatches possible", a
+property that holds over the whole state space predicts "none".
+
+The comparison is deliberately asymmetric, because a run of N rounds can prove a race reachable
+but never prove it impossible:
+
+- observed > 0, predicted none     -> DISAGREES (the model missed a race the kernel has);
+- observed > 0, predicted possible -> confirmed (the real kernel reaches what the model found);
+- observed 0,   predicted possible -> "not observed in N runs" — neither agreement nor
+  disagreement, and not counted as either;
+- observed 0,   predicted none     -> agrees (nothing seen, nothing allowed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from gupcheck.engine import Verdict, check
+from gupcheck.kernel.config import KernelConfig
+from gupcheck.kernel.system import KernelModel
+from gupcheck.scenarios import SCENARIOS
+
+from .compare import AGREES, DISAGREES, MODEL_ERROR, NO_RESULT, Row
+from .observe import Observation
+
+CONFIRMED = "confirmed"
+NOT_OBSERVED = "not observed"
+
+#: the default number of rounds of each racy probe (small: TCG runs one vCPU slowly)
+DEFAULT_ITERATIONS = 200
+
+POSSIBLE = "mismatches possible"
+NONE = "none"
+
+
+@dataclass(frozen=True)
+class Aspect:
+    """One count a racy probe prints, the model property it stands for, and how it is named."""
+
+    label: str  # the row's suffix: "lost writes", "ext4 warnings"
+    fields: tuple[str, ...]  # the probe's counters summed for this aspect
+    property: str  # the model's property whose violation makes a non-zero count possible
+
+
+#: mem/disk/reread mismatches are the lost write of no-lost-write (fsync returned 0 and the
+#: data is not on disk, or a later reader does not see it); ext4's WARNING and "does not have
+#: buffers attached" lines are dirty-has-backing's own symptoms (F1)
+LOST_WRITES = Aspect("lost writes", ("mem_mismatch", "disk_mismatch", "reread_mismatch"),
+                     "no-lost-write")
+EXT4_WARNINGS = Aspect("ext4 warnings", ("kmsg_warnings", "ext4_no_buffers"),
+                       "dirty-has-backing")
+
+
+@dataclass(frozen=True)
+class RaceProbe:
+    """A racy probe case and the shipped scenario that models it."""
+
+    name: str  # race/<case>, as the probe prints it
+    scenario: str
+    aspects: tuple[Aspect, ...] = (LOST_WRITES, EXT4_WARNINGS)
+
+
+RACE_PROBES: dict[str, RaceProbe] = {p.name: p for p in (
+    # the flusher's writeback pass is the probe's msync(MS_SYNC) loop
+    RaceProbe("race/dio_vs_msync", "dio-read-into-mmap"),
+    # flusher + kswapd stripping buffers: msync + MADV_PAGEOUT (reclaim of the clean page)
+    RaceProbe("race/dio_vs_pageout", "dio-vs-reclaim"),
+)}
+
+
+@dataclass(frozen=True)
+class RacePrediction:
+    """Per property: True if the checker found it violated (a non-zero count possible)."""
+
+    possible: dict[str, bool]
+    basis: str  # the scenario checked
+    states: int = 0
+
+
+_CACHE: dict[tuple[str, str, int], RacePrediction] = {}
+
+
+def predict_race(probe: RaceProbe, cfg: KernelConfig) -> RacePrediction:
+    """Check the probe's scenario under ``cfg`` for its aspects' properties, exhaustively.
+
+    Only those properties are checked (not the whole matrix cell, with liveness): it is what
+    the comparison needs and it takes seconds instead of tens.  An incomplete search cannot say
+    "none", so it raises rather than predicting an impossibility it did not prove."""
+    key = (probe.scenario, cfg.name, id(cfg))
+    if key in _CACHE:
+        return _CACHE[key]
+    props = tuple(dict.fromkeys(a.property for a in probe.aspects))
+    scenario = SCENARIOS[probe.scenario]
+    res = check(KernelModel(scenario, cfg, props), liveness=False, keep_going=True)
+    if res.verdict in (Verdict.ERROR, Verdict.INCOMPLETE):
+        raise RuntimeError(f"checking {probe.scenario} under {cfg.name}: {res.verdict.value}: "
+                           f"{res.message}")
+    violated = {f.property for f in res.findings if f.verdict is Verdict.VIOLATED}
+    out = RacePrediction({p: p in violated for p in props}, f"scenario {probe.scenario}",
+                         res.stats.distinct)
+    _CACHE[key] = out
+    return out
+
+
+def count(obs: Observation, aspect: Aspect) -> int | None:
+    """The aspect's total over its counters; None if a counter is missing or unreadable
+    (-1: the guest could not read the kernel log)."""
+    total = 0
+    for f in aspect.fields:
+        try:
+            v = int(obs.fields[f])
+        except (KeyError, ValueError):
+            return None
+        if v < 0:
+            return None
+        total += v
+    return total
+
+
+def judge(observed: int, possible: bool, iterations: int) -> str:
+    """The asymmetric verdict (module docstring): only a seen mismatch proves anything."""
+    if observed > 0:
+        return CONFIRMED if possible else DISAGREES
+    return f"{NOT_OBSERVED} in {iterations} runs" if possible else AGREES
+
+
+def compare_race(probe: RaceProbe, pred: RacePrediction | None, obs: Observation | None, *,
+                 error: str = "") -> list[Row]:
+    """One row per aspect: the prediction ("mismatches possible"/"none", with the property),
+    the observed counters, and the verdict."""
+    rows = []
+    for aspect in probe.aspects:
+        name = f"{probe.name} ({aspect.label})"
+        seen = "; ".join(f"{f}={obs.fields[f]}" for f in ("iterations", *aspect.fields)
+                         if f in obs.fields) if obs else ""
+        if error or pred is None:
+            rows.append(Row(name, "", seen, MODEL_ERROR, note=error or "no prediction"))
+            continue
+        possible = pred.possible[aspect.property]
+        predicted = (f"{POSSIBLE if possible else NONE} ({aspect.property} "
+                     f"{'violated' if possible else 'holds'} in {pred.basis})")
+        n = count(obs, aspect) if obs else None
+        iterations = _int(obs.fields.get("iterations")) if obs else None
+        if obs is None or n is None or iterations is None:
+            rows.append(Row(name, predicted, seen, NO_RESULT))
+            continue
+        status = judge(n, possible, iterations)
+        rows.append(Row(name, predicted, seen, status,
+                        mismatched=aspect.fields if status == DISAGREES else ()))
+    return rows
+
+
+def select_races(names: Iterable[str]) -> list[str]:
+    """The racy probes among ``names`` (a group ``race`` standing for every case)."""
+    out: list[str] = []
+    for n in names:
+        hits = [p for p in RACE_PROBES if p == n or p.startswith(n.rstrip("/") + "/")]
+        out += [h for h in hits if h not in out]
+    return out
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None

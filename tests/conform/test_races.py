@@ -1,0 +1,108 @@
+"""The racy probes' comparison: only an observed mismatch proves anything.
+
+"Not observed in N runs" is neither agreement nor disagreement; a mismatch the model proves
+impossible is a disagreement (the model missed a race); one it found reachable is confirmed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from gupcheck.conform.compare import AGREES, DISAGREES, MODEL_ERROR, NO_RESULT, summary
+from gupcheck.conform.observe import Observation, parse
+from gupcheck.conform.predict import PROBES
+from gupcheck.conform.races import (
+    CONFIRMED,
+    EXT4_WARNINGS,
+    LOST_WRITES,
+    NOT_OBSERVED,
+    RACE_PROBES,
+    RacePrediction,
+    compare_race,
+    count,
+    judge,
+    predict_race,
+)
+from gupcheck.conform.runner import select
+from gupcheck.designs import DESIGNS
+
+LINE = ("PROBE race/dio_vs_pageout iterations=200; read_errors=0; mem_mismatch=0; "
+        "disk_mismatch={d}; reread_mismatch=0; kmsg_warnings={w}; ext4_no_buffers={b}; "
+        "racer_loops=5000")
+
+
+def _obs(d: int = 0, w: int = 0, b: int = 0) -> Observation:
+    return parse(LINE.format(d=d, w=w, b=b)).observations["race/dio_vs_pageout"]
+
+
+@pytest.mark.parametrize(("observed", "possible", "status"), [
+    (3, True, CONFIRMED),
+    (3, False, DISAGREES),
+    (0, True, f"{NOT_OBSERVED} in 200 runs"),
+    (0, False, AGREES),
+])
+def test_the_verdict_is_asymmetric(observed: int, possible: bool, status: str) -> None:
+    assert judge(observed, possible, 200) == status
+
+
+def test_each_count_is_its_own_row_against_its_own_property() -> None:
+    probe = RACE_PROBES["race/dio_vs_pageout"]
+    pred = RacePrediction({"no-lost-write": True, "dirty-has-backing": False}, "scenario x")
+    lost, warn = compare_race(probe, pred, _obs(d=2, b=1))
+    assert lost.probe == "race/dio_vs_pageout (lost writes)" and lost.status == CONFIRMED
+    assert lost.predicted.startswith("mismatches possible (no-lost-write violated")
+    assert "disk_mismatch=2" in lost.observed and "iterations=200" in lost.observed
+    assert warn.status == DISAGREES and warn.predicted.startswith("none (dirty-has-backing")
+    assert warn.mismatched == EXT4_WARNINGS.fields
+
+
+def test_nothing_seen_is_not_an_agreement_with_a_reachable_race() -> None:
+    probe = RACE_PROBES["race/dio_vs_msync"]
+    pred = RacePrediction({"no-lost-write": True, "dirty-has-backing": True}, "scenario x")
+    rows = compare_race(probe, pred, _obs())
+    assert {r.status for r in rows} == {f"{NOT_OBSERVED} in 200 runs"}
+    assert AGREES not in summary(rows) and DISAGREES not in summary(rows)
+
+
+def test_counts_sum_their_fields_and_an_unreadable_log_is_no_count() -> None:
+    assert count(_obs(d=2), LOST_WRITES) == 2
+    assert count(_obs(w=1, b=3), EXT4_WARNINGS) == 4
+    assert count(_obs(w=-1), EXT4_WARNINGS) is None  # klogctl failed in the guest
+    probe = RACE_PROBES["race/dio_vs_msync"]
+    pred = RacePrediction({"no-lost-write": False, "dirty-has-backing": False}, "s")
+    assert [r.status for r in compare_race(probe, pred, _obs(w=-1))] == [AGREES, NO_RESULT]
+    assert {r.status for r in compare_race(probe, pred, None)} == {NO_RESULT}
+    assert {r.status for r in compare_race(probe, None, None, error="boom")} == {MODEL_ERROR}
+
+
+def test_racy_probes_run_only_when_named() -> None:
+    assert select(None) == list(PROBES)
+    assert select(["race"]) == list(RACE_PROBES)
+    assert select(["race/dio_vs_msync"]) == ["race/dio_vs_msync"]
+
+
+def test_the_prediction_comes_from_the_checker() -> None:
+    """dio-read-into-mmap (small: ~1,000 states) under both kernels' designs: the lost write
+    is reachable, buffers are never stripped (no reclaim in the scenario)."""
+    for design in ("linux-6.1", "linux-6.12"):
+        pred = predict_race(RACE_PROBES["race/dio_vs_msync"], DESIGNS[design])
+        assert pred.possible == {"no-lost-write": True, "dirty-has-backing": False}
+        assert pred.states > 0 and pred.basis == "scenario dio-read-into-mmap"
+
+
+def test_a_race_only_run_compares_only_the_races(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No deterministic probe is predicted or shown when only races were asked for, and a
+    DISAGREES row is what fails the command (the rows carry the status)."""
+    from pathlib import Path
+
+    from gupcheck.conform import runner
+    from gupcheck.conform.kernels import Kernel
+
+    text = "BOOT release=6.1.0\n" + LINE.format(d=0, w=0, b=4) + "\nEND\n"
+    monkeypatch.setattr(runner, "boot_probes", lambda *a, **k: (text, 1.0, False))
+    monkeypatch.setattr(runner, "predict_race", lambda probe, cfg: RacePrediction(
+        {"no-lost-write": True, "dirty-has-backing": False}, "scenario s"))
+    monkeypatch.setattr(runner, "predict_all", lambda *a: pytest.fail("predicted PROBES"))
+    kernel = Kernel("t", Path("/nonexistent"), None, "6.1.0", "linux-6.1")
+    result = runner.conform(kernel, DESIGNS["linux-6.1"], ["race/dio_vs_pageout"])
+    assert [r.status for r in result.rows] == [f"{NOT_OBSERVED} in 200 runs", DISAGREES]
