@@ -139,24 +139,30 @@ def reachable_states(scenario: Scenario, design: KernelConfig) -> list[KState]:
 
     A plain search with whole states (no fingerprints, no properties): what tests and the
     conformance predictions use to read outcomes off the model's end states."""
-    model = KernelModel(scenario, design, ())
-    starts = model.init_states()
-    seen, queue, out = set(starts), deque(starts), []
-    while queue:
-        k = queue.popleft()
-        out.append(k)
-        for _, t in model.successors(k):
-            if t not in seen:
-                seen.add(t)
-                queue.append(t)
-    return out
+    return _explore(scenario, design)[0]
 
 
 def end_states(scenario: Scenario, design: KernelConfig) -> list[KState]:
     """The reachable states where every program has finished (KernelModel.is_end)."""
+    return _explore(scenario, design)[1]
+
+
+def _explore(scenario: Scenario, design: KernelConfig) -> tuple[list[KState], list[KState]]:
+    """(every reachable state, the stuck ones that are legitimate ends), in one search."""
     model = KernelModel(scenario, design, ())
-    return [k for k in reachable_states(scenario, design)
-            if model.is_end(k) and not any(True for _ in model.successors(k))]
+    starts = model.init_states()
+    seen, queue, everything, ends = set(starts), deque(starts), [], []
+    while queue:
+        k = queue.popleft()
+        everything.append(k)
+        succ = [t for _, t in model.successors(k)]
+        if not succ and model.is_end(k):
+            ends.append(k)
+        for t in succ:
+            if t not in seen:
+                seen.add(t)
+                queue.append(t)
+    return everything, ends
 
 
 def by_scenario(cells: Iterable[Cell]) -> dict[str, dict[str, Cell]]:

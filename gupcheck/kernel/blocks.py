@@ -67,11 +67,6 @@ def allocate_for_io(k: KState, page: int, bufs: tuple[str, ...]
     return replace(k, holes=frozenset(holes)), tuple(write), tuple(skip)
 
 
-def clean_after_io(k: KState, page: int) -> tuple[str, ...]:
-    """The buffers once the bio is built: allocated blocks mapped, skipped holes clean."""
-    return tuple(BH_HOLE if block_of(page, b) in k.holes else BH_CLEAN for b in range(SUBBLOCKS))
-
-
 def release_reservations(k: KState, bufs: tuple[str, ...] | None) -> KState:
     """ext4_da_release_space for the reserved buffers of a folio being invalidated."""
     if not bufs:

@@ -37,10 +37,10 @@ def cow_write_fault(c: Ctx, k: KState, page: int, ret: str, fail: str,
     func = "btrfs_page_mkwrite: folio_lock, "
     if not f.reserved:
         if k.free_blocks == 0:
-            func += "btrfs_delalloc_reserve_space fails (-ENOSPC), VM_FAULT_SIGBUS"
-            if fail_stage is not None:
-                return [Move(func, c.goto(k, fail_stage))]
-            return [Move(func, c.finish(k, fail))]
+            from .fault import vm_fault_sigbus  # fault.py imports this module
+
+            return vm_fault_sigbus(c, k, func + "btrfs_delalloc_reserve_space fails (-ENOSPC), "
+                                   "VM_FAULT_SIGBUS", fail, fail_stage)
         k = replace(k, free_blocks=k.free_blocks - 1)
         f = replace(f, reserved=True)
         func += "btrfs_delalloc_reserve_space, "

@@ -73,10 +73,10 @@ def dax_write_fault(c: Ctx, k: KState, page: int, ret: str, fail: str,
     if k.cache[page] is None:
         block = next((b for b, o in enumerate(k.dax_owner) if o is None), None)
         if block is None:  # ENOSPC: VM_FAULT_SIGBUS
-            func = "ext4_dax_huge_fault: ext4_iomap_begin: -ENOSPC, VM_FAULT_SIGBUS"
-            if fail_stage is not None:
-                return [Move(func, c.goto(k, fail_stage))]
-            return [Move(func, c.finish(k, fail))]
+            from .fault import vm_fault_sigbus  # fault.py imports this module
+
+            return vm_fault_sigbus(c, k, "ext4_dax_huge_fault: ext4_iomap_begin: -ENOSPC, "
+                                   "VM_FAULT_SIGBUS", fail, fail_stage)
         k = allocate(k, block, owner(page), page)
         k = replace(k, cache=k.cache[:page] + (block,) + k.cache[page + 1:])
         alloc = f"ext4_iomap_begin allocates zeroed pmem block {block}, "

@@ -35,11 +35,8 @@ def fault_begin(c: Ctx, k: KState, page: int, ret: str, *, fail: str = "SIGBUS",
     """
     if page >= k.i_size:
         fault = "dax_iomap_fault" if k.fs == "fsdax" else "filemap_fault"
-        func = f"{fault}: page {page} beyond i_size, VM_FAULT_SIGBUS"
-        if fail_stage is not None:
-            return [Move(func, c.goto(k, fail_stage))]
-        k = k.with_ghost(writing=frozenset(w for w in k.ghost.writing if w[2] != c.me))
-        return [Move(func, c.finish(k, fail))]
+        return vm_fault_sigbus(c, k, f"{fault}: page {page} beyond i_size, VM_FAULT_SIGBUS",
+                               fail, fail_stage)
     if k.private:
         return _private_write_fault(c, k, page, ret)
     if k.fs == "shmem":
@@ -79,6 +76,16 @@ def read_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
     k = k.with_folio(page, replace(f, mapcount=f.mapcount + 1, refcount=f.refcount + 1))
     k = k.with_pte(page, Pte(writable=k.fs == "shmem" and not k.private))
     return [Move(f"filemap_fault (read): map page {page}", c.goto(k, ret))]
+
+
+def vm_fault_sigbus(c: Ctx, k: KState, func: str, fail: str,
+                    fail_stage: str | None) -> Outcome:
+    """The fault ends in VM_FAULT_SIGBUS (beyond EOF, ENOSPC): the operation goes on at
+    ``fail_stage`` if it has one, else returns ``fail`` and its writes never happen."""
+    if fail_stage is not None:
+        return [Move(func, c.goto(k, fail_stage))]
+    k = k.with_ghost(writing=frozenset(w for w in k.ghost.writing if w[2] != c.me))
+    return [Move(func, c.finish(k, fail))]
 
 
 def _private_write_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
@@ -148,12 +155,9 @@ def _mkwrite_lock(c: Ctx, k: KState) -> Outcome:
     bufs = new_buffers(k, page) if attach else f.buffers
     reserved = da_reserve(k, bufs)  # block_page_mkwrite -> ext4_da_get_block_prep
     if reserved is None:  # -ENOSPC: VM_FAULT_SIGBUS (the store gets SIGBUS, GUP -EFAULT)
-        func = ("ext4_page_mkwrite: folio_lock, ext4_da_get_block_prep: ext4_da_reserve_space "
-                "fails (-ENOSPC), VM_FAULT_SIGBUS")
-        if c.var("ffailstage") is not None:
-            return [Move(func, c.goto(k, c.var("ffailstage")))]
-        k = k.with_ghost(writing=frozenset(w for w in k.ghost.writing if w[2] != c.me))
-        return [Move(func, c.finish(k, c.var("ffail")))]
+        return vm_fault_sigbus(c, k, "ext4_page_mkwrite: folio_lock, ext4_da_get_block_prep: "
+                               "ext4_da_reserve_space fails (-ENOSPC), VM_FAULT_SIGBUS",
+                               c.var("ffail"), c.var("ffailstage"))
     k, bufs = reserved
     delay = bufs != (f.buffers or new_buffers(k, page))
     k = replace(k, inv_shared=tuple(sorted(k.inv_shared + (c.name,))))

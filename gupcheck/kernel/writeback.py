@@ -22,7 +22,7 @@ folio dirtied behind the cursor waits for the next pass, as in the kernel.
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
-from .blocks import BH_DELAY, allocate_for_io, clean_after_io
+from .blocks import BH_DELAY, allocate_for_io, new_buffers
 from .dirty import folio_mark_dirty, mark_buffers_clean
 from .state import SUBBLOCKS, Bio, KState, Pte, replace
 
@@ -175,7 +175,7 @@ def start_write(c: Ctx, k: KState, page: int) -> tuple[KState, str]:
             extra += f"dirty hole(s) {list(skipped)} skipped, "
     f = replace(f, dirty=False, prepared=False, writeback=bool(blocks), locked=None,
                 reserved=False,
-                buffers=clean_after_io(k, page) if k.fs == "ext4" else None)
+                buffers=new_buffers(k, page) if k.fs == "ext4" else None)  # all clean now
     if not blocks:
         return k.with_folio(page, f), f"folio_clear_dirty_for_io, {extra}nothing to write"
     checksum = (bounce or f.data) if c.cfg.stable_writes else None  # bio_integrity_prep / RAID
