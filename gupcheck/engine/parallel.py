@@ -12,16 +12,19 @@ The search is level-synchronous, and each level reproduces the single-process se
    owner the distinct fingerprints it generated for that owner, each with the global index of
    its parent and its successor ordinal (numpy arrays, no states);
 2. each owner keeps, per fingerprint, the least ``(parent, ordinal)`` — the transition that the
-   single-process search meets first — and admits those not yet in its table;
-3. only the admitted states are pickled and sent from their discoverer to their owner;
-4. the coordinator merges the owners' ``(parent, ordinal)`` pairs and sorts them, which is
+   single-process search meets first — admits those not yet in its table, and tells each
+   discoverer which of its candidates won;
+3. the discoverer keeps the winners as its part of the next frontier: no state ever crosses a
+   process boundary (ownership decides only which copy is admitted; parents are spread evenly,
+   so the work stays balanced);
+4. the coordinator merges the discoverers' ``(parent, ordinal)`` pairs and sorts them, which is
    precisely the order in which one process would have stored the level.  It keeps the parent
    records, so traces are rebuilt by replay in the coordinator as in :mod:`.bfs`.
 
 The workers send these batches to each other directly, over a full mesh of pipes (one copy,
-no relay through the coordinator, whose only messages per level are "go" and the owners'
-``(parent, ordinal)`` pairs): with states as small as most models', the relay cost as much CPU
-as the pickling.
+no relay through the coordinator, whose only messages per level are "go" and the
+``(parent, ordinal)`` pairs).  An earlier version sent each admitted state to its owner: pickling
+them cost a fifth of the run's CPU time.
 
 So the distinct states, transitions, parent records — and every trace — are the same for any
 number of workers, and the same as :func:`~.bfs.bfs`.  The first violation or deadlock of a
@@ -83,6 +86,26 @@ def owners(fps: np.ndarray, workers: int) -> np.ndarray:
     return (fps >> _OWNER_SHIFT) % np.uint64(workers)
 
 
+def balance(counts: list[int]) -> list[list[int]]:
+    """``give[w][o]``: how many states worker ``w`` hands to worker ``o`` so that every worker
+    holds ``total // n`` states, the first ``total % n`` workers one more."""
+    n, total = len(counts), sum(counts)
+    target = [total // n + (1 if w < total % n else 0) for w in range(n)]
+    give = [[0] * n for _ in range(n)]
+    short = [[o, target[o] - counts[o]] for o in range(n) if counts[o] < target[o]]
+    for w in range(n):
+        extra = counts[w] - target[w]
+        while extra > 0:
+            o, need = short[0]
+            moved = min(extra, need)
+            give[w][o] += moved
+            extra -= moved
+            short[0][1] -= moved
+            if short[0][1] == 0:
+                short.pop(0)
+    return give
+
+
 class _Worker:
     """One worker's slice: its visited table, its part of the frontier, its counters."""
 
@@ -100,8 +123,8 @@ class _Worker:
         self.coverage: Counter[str] = Counter()
         self.cand: tuple[Any, ...] = ()
         self.sent: list[np.ndarray] = []
-        self.pending: tuple[np.ndarray, ...] = ()
-        self.local_new: list[Any] = []
+        self.cand_parent = np.empty(0, dtype=np.int64)  # each candidate's (parent, ordinal)
+        self.cand_ordinal = np.empty(0, dtype=np.int64)
         self.next: list[Any] = []
 
     def serve(self, conn: Any) -> None:
@@ -121,9 +144,43 @@ class _Worker:
         self.frontier, self.gidx = states, gidx
         return ("ok",)
 
-    def op_advance(self, gidx: np.ndarray) -> tuple[str]:
-        self.frontier, self.gidx, self.next = self.next, gidx, []
+    def op_give(self, gidx: np.ndarray, give: list[int]) -> tuple[str, list[bytes | None]]:
+        """Adopt the kept states (global indices ``gidx``) as the frontier and hand the last
+        ``sum(give)`` of them to the workers short of work: ``give[o]`` to worker ``o``.
+
+        States stay with their discoverer, so a frontier grown in one worker would stay there;
+        moving only the surplus keeps every level balanced at the price of a few pickles.
+        """
+        frontier, self.next = self.next, []
+        out: list[bytes | None] = []
+        end = len(frontier)
+        for o in reversed(range(self.workers)):
+            n = give[o]
+            if n == 0 or o == self.index:
+                out.append(None)
+                continue
+            batch = (frontier[end - n:end], gidx[end - n:end])
+            out.append(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+            end -= n
+        out.reverse()
+        self.frontier, self.gidx = frontier[:end], gidx[:end]
+        return "ok", out
+
+    def op_take(self, payloads: list[bytes | None]) -> tuple[str]:
+        """Add the states other workers handed over, keeping the frontier in global order."""
+        batches = [pickle.loads(p) for p in payloads if p is not None]
+        if batches:
+            frontier = self.frontier + [s for b in batches for s in b[0]]
+            gidx = np.concatenate([self.gidx] + [b[1] for b in batches])
+            order = np.argsort(gidx, kind="stable")
+            self.frontier = list(map(frontier.__getitem__, order.tolist()))
+            self.gidx = gidx[order]
         return ("ok",)
+
+    def op_advance(self, gidx: np.ndarray, give: list[int]) -> tuple[str]:
+        """The next level's frontier, balanced over the workers (:meth:`op_give`)."""
+        _, out = self.op_give(gidx, give)
+        return self.op_take(self.exchange(out))
 
     def op_has_successor(self) -> tuple[str, bool]:
         return ("ok", any(any(True for _ in self.ctx.successors(s)) for s in self.frontier))
@@ -147,6 +204,7 @@ class _Worker:
         dead_g = int(self.gidx[dead]) if dead >= 0 else -1
         if not pairs:
             self.cand, self.sent = (), [np.empty(0, dtype=np.int64)] * self.workers
+            self.cand_parent = self.cand_ordinal = np.empty(0, dtype=np.int64)
             empty = (np.empty(0, np.uint64), np.empty(0, np.int64), np.empty(0, np.int64))
             return "ok", dead_g, 0, [empty] * self.workers
         labels, cand = zip(*pairs)
@@ -161,7 +219,7 @@ class _Worker:
             raise ModelError("a state has more than 65,535 successors")
         uniq, first = np.unique(fps, return_index=True)  # first occurrence: least (parent, ord)
         owner = owners(uniq, self.workers)
-        self.cand = cand
+        self.cand, self.cand_parent, self.cand_ordinal = cand, parent, ordinal
         self.sent = [first[owner == o] for o in range(self.workers)]
         bundles = [(fps[sel], parent[sel], ordinal[sel]) for sel in self.sent]
         return "ok", dead_g, len(cand), bundles
@@ -177,40 +235,23 @@ class _Worker:
         # (parent, ordinal) as one sortable key; add_many keeps each key's first occurrence
         order = np.argsort((parent << 16) | ordinal)
         won = order[self.store.add_many(fps[order])] if len(order) else order
-        self.pending = (parent[won], ordinal[won], sender[won])
         return "ok", [pos[won][sender[won] == s] for s in range(self.workers)]
 
-    def op_fetch(self, wanted: list[np.ndarray]) -> tuple[str, list[bytes | None]]:
-        """The states each owner admitted from this worker's candidates, pickled if remote."""
-        out: list[bytes | None] = []
-        cand = self.cand
-        for o, idx in enumerate(wanted):
-            states = list(map(cand.__getitem__, self.sent[o][idx].tolist()))
-            if o == self.index:
-                self.local_new = states
-                out.append(None)
-            else:
-                out.append(pickle.dumps(states, protocol=pickle.HIGHEST_PROTOCOL))
-        self.cand, self.sent = (), []
-        return "ok", out
+    def op_keep(self, won: list[np.ndarray]) -> tuple[str, np.ndarray, np.ndarray, int]:
+        """Keep the candidates the owners admitted as this worker's next frontier.
 
-    def op_deliver(self, payloads: list[bytes | None]) -> tuple[str, np.ndarray, np.ndarray, int]:
-        """Receive this owner's new states; order them as one process would; check invariants."""
-        parent, ordinal, sender = self.pending
-        # the senders' lists one after the other: admitted entry grouped[j] is arrived[j]
-        arrived: list[Any] = []
-        for payload in payloads:
-            arrived.extend(self.local_new if payload is None else pickle.loads(payload))
-        grouped = np.argsort(sender, kind="stable")
-        if len(arrived) != len(grouped):
-            raise ModelError("a worker sent the wrong number of states")
-        where = np.empty(len(grouped), dtype=np.int64)
-        where[grouped] = np.arange(len(grouped), dtype=np.int64)
-        self.local_new, self.pending = [], ()
+        The discoverer, not the owner, expands a new state: ownership only decides which copy
+        is admitted, so no state is pickled.  The kept states are ordered as one process would
+        have stored them, and checked against the invariants (first bad index).
+        """
+        idx = np.concatenate([self.sent[o][w] for o, w in enumerate(won)])
+        parent, ordinal = self.cand_parent[idx], self.cand_ordinal[idx]
         order = np.argsort((parent << 16) | ordinal)
-        self.next = list(map(arrived.__getitem__, where[order].tolist()))
-        for _ in map(hash, self.next):  # unhashable states: the re-run reports them
-            pass
+        cand = self.cand
+        self.next = list(map(cand.__getitem__, idx[order].tolist()))
+        self.cand, self.sent = (), []
+        if self.next:
+            hash(self.next[0])  # an unhashable model's states: the re-run reports it
         bad = -1
         for inv in self.ctx.invariants:
             check = inv.check
@@ -237,12 +278,13 @@ class _Worker:
         return got
 
     def op_level(self) -> tuple[Any, ...]:
-        """A whole level with the other workers directly: expand, admit, fetch, deliver.
+        """A whole level with the other workers directly: expand, admit, keep.
 
-        The coordinator sends one message per level and gets back ``deliver``'s answer plus
-        ``expand``'s counts; the batches go straight from worker to worker (one copy, no
-        relay).  Every worker takes part in all three exchanges even after something failed
-        (it sends :data:`_FAILED` instead), so that none is left waiting for a batch.
+        The coordinator sends one message per level and gets back ``keep``'s answer plus
+        ``expand``'s counts; the fingerprint batches go straight from worker to worker, then
+        the owners' verdicts go back to the discoverers.  Every worker takes part in both
+        exchanges even after something failed (it sends :data:`_FAILED` instead), so that none
+        is left waiting for a batch.
         """
         failed: str | None = None
         out: Any = None
@@ -251,14 +293,14 @@ class _Worker:
             _, dead, generated, out = self.op_expand()
         except Exception as exc:
             failed = describe_exception(exc)
-        for step in (self.op_admit, self.op_fetch, self.op_deliver):
+        for step in (self.op_admit, self.op_keep):
             got = self.exchange(out if failed is None else [_FAILED] * self.workers)
             if failed is None and any(isinstance(g, str) and g == _FAILED for g in got):
                 failed = "another worker failed"
             if failed is None:
                 try:
                     out = step(got)
-                    out = out[1] if step != self.op_deliver else out
+                    out = out[1] if step != self.op_keep else out
                 except Exception as exc:
                     failed = describe_exception(exc)
         if failed is not None:
@@ -352,7 +394,7 @@ class _Coordinator:
         return replies
 
     def level(self) -> tuple[int, list[int], list[tuple[Any, ...]]]:
-        """Expand one level and exchange its successors; the workers' replies to ``deliver``.
+        """Expand one level and exchange its successors; the workers' replies to ``keep``.
 
         Returns the transitions generated, the global indices of the deadlocks seen, and per
         owner ``("ok", parents, ordinals, first bad index)``.  The batches go from worker to
@@ -362,6 +404,11 @@ class _Coordinator:
         replies = self.ask([("level",)] * self.n)
         return (sum(r[2] for r in replies), [r[1] for r in replies if r[1] >= 0],
                 [("ok", *r[3:]) for r in replies])
+
+    def advance(self, ranks: list[np.ndarray]) -> None:
+        """Each worker's kept states become its frontier, surpluses moved to those short."""
+        self.ask([("advance", r, g) for r, g in zip(ranks, balance([len(r) for r in ranks]),
+                                                        strict=True)])
 
     def run(self) -> Result:
         search, ctx, n = self.search, self.ctx, self.n
@@ -389,10 +436,10 @@ class _Coordinator:
                 if any(r[1] for r in self.ask([("has_successor",)] * n)):
                     return self._finish(search.incomplete(f"max-depth ({limits.max_depth})"))
                 break
-            generated, deads, delivered = self.level()
+            generated, deads, kept = self.level()
             search.generated += generated
-            parent = np.concatenate([r[1] for r in delivered])
-            ordinal = np.concatenate([r[2] for r in delivered])
+            parent = np.concatenate([r[1] for r in kept])
+            ordinal = np.concatenate([r[2] for r in kept])
             order = np.argsort((parent << 16) | ordinal)
             rank = np.empty(len(order), dtype=np.int64)
             rank[order] = np.arange(len(order), dtype=np.int64)
@@ -400,15 +447,15 @@ class _Coordinator:
             if len(order):
                 search.levels.add(parent[order], ordinal[order])
             search.levels.close()
-            offsets = np.cumsum([0] + [len(r[1]) for r in delivered])
-            bad = [int(rank[offsets[o] + r[3]]) for o, r in enumerate(delivered) if r[3] >= 0]
+            offsets = np.cumsum([0] + [len(r[1]) for r in kept])
+            bad = [int(rank[offsets[o] + r[3]]) for o, r in enumerate(kept) if r[3] >= 0]
             found = self._first_event(min(deads) if deads else -1, min(bad) if bad else -1,
                                       parent[order])
             if found:
                 return self._finish(found)
             size = len(order)
             self.totals.count += size
-            self.ask([("advance", rank[offsets[o]:offsets[o + 1]]) for o in range(n)])
+            self.advance([rank[offsets[o]:offsets[o + 1]] for o in range(n)])
             bound = search.budget.exceeded(self.totals.count)
             if bound and size:
                 return self._finish(search.incomplete(bound))

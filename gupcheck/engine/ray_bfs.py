@@ -39,7 +39,7 @@ from typing import Any
 from .bfs import ProgressFn, bfs
 from .errors import ModelError
 from .limits import Limits
-from .parallel import _Coordinator, _Fallback, _Worker
+from .parallel import _Coordinator, _Fallback, _Worker, balance
 from .result import Result, error_result
 from .runtime import Context
 
@@ -100,7 +100,7 @@ class _Actor:
     """A Ray actor around one :class:`.parallel._Worker`; the methods return its replies.
 
     ``call`` runs a worker operation as the local coordinator would (``("ok", ...)`` replies);
-    ``expand`` / ``admit`` / ``fetch`` return one value per destination so that Ray can hand
+    ``expand`` / ``admit`` / ``give`` return one value per destination so that Ray can hand
     each to its destination actor directly (``num_returns``).
     """
 
@@ -121,12 +121,16 @@ class _Actor:
     def admit(self, *bundles: Any) -> Any:
         return _one_per(self.worker.op_admit(list(bundles))[1])
 
-    def fetch(self, *wanted: Any) -> Any:
-        return _one_per(self.worker.op_fetch(list(wanted))[1])
+    def keep(self, *won: Any) -> tuple[Any, ...]:
+        return self.worker.op_keep(list(won))
 
-    def deliver(self, *payloads: bytes | None) -> tuple[Any, ...]:
-        received = sum(len(p) for p in payloads if p is not None)
-        return (*self.worker.op_deliver(list(payloads)), received)
+    def give(self, gidx: Any, give: list[int]) -> Any:
+        return _one_per(self.worker.op_give(gidx, give)[1])
+
+    def take(self, *payloads: bytes | None) -> int:
+        """Adopt the handed-over states; the bytes received."""
+        self.worker.op_take(list(payloads))
+        return sum(len(p) for p in payloads if p is not None)
 
 
 def _one_per(values: list[Any]) -> Any:
@@ -182,16 +186,23 @@ class _RayCoordinator(_Coordinator):
         expanded = [a.expand.options(num_returns=n + 1).remote() for a in actors]
         admitted = [_refs(a.admit.options(num_returns=n).remote(
             *[expanded[w][1 + o] for w in range(n)]), n) for o, a in enumerate(actors)]
-        fetched = [_refs(a.fetch.options(num_returns=n).remote(
-            *[admitted[o][s] for o in range(n)]), n) for s, a in enumerate(actors)]
-        delivered = [a.deliver.remote(*[fetched[s][o] for s in range(n)])
-                     for o, a in enumerate(actors)]
+        kept = [a.keep.remote(*[admitted[o][s] for o in range(n)]) for s, a in enumerate(actors)]
         metas = self.get([e[0] for e in expanded])
-        replies = self.get(delivered)
-        self.messages += 3 * n * (n - 1)  # batches that went from one actor to another
-        self.bytes += sum(m[2] for m in metas) + sum(r[-1] for r in replies)
-        return (sum(m[1] for m in metas), [m[0] for m in metas if m[0] >= 0],
-                [r[:-1] for r in replies])
+        replies = self.get(kept)
+        self.messages += 2 * n * (n - 1)  # batches that went from one actor to another
+        self.bytes += sum(m[2] for m in metas)
+        return (sum(m[1] for m in metas), [m[0] for m in metas if m[0] >= 0], replies)
+
+    def advance(self, ranks: list[Any]) -> None:
+        """The surplus states go from actor to actor directly, as in :meth:`level`."""
+        n, actors = self.n, self.actors
+        gives = balance([len(r) for r in ranks])
+        given = [_refs(a.give.options(num_returns=n).remote(r, g), n)
+                 for a, r, g in zip(actors, ranks, gives, strict=True)]
+        received = self.get([a.take.remote(*[given[s][o] for s in range(n)])
+                             for o, a in enumerate(actors)])
+        self.messages += sum(1 for g in gives for o, c in enumerate(g) if c)
+        self.bytes += sum(received)
 
     def _finish(self, result: Result) -> Result:
         seconds = self.search.budget.seconds()

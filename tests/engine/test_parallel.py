@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gupcheck.classic import BrokenMutex, LostUpdate, Peterson, Philosophers, TicketLock
 from gupcheck.designs import DESIGNS
 from gupcheck.engine import Label, Limits, Model, Result, Verdict, check
+from gupcheck.engine.parallel import balance
 from gupcheck.kernel.system import KernelModel
 from gupcheck.scenarios import SCENARIOS
 
@@ -98,3 +101,19 @@ def test_unsupported_combinations_are_refused() -> None:
                    {"strategy": "dfs"}, {"checkpoint": "x"}):
         with pytest.raises(ValueError, match="parallel"):
             check(Peterson(), workers=2, **kwargs)
+
+
+def test_balance_moves_only_the_surplus() -> None:
+    assert balance([10, 0]) == [[0, 5], [0, 0]]
+    assert balance([3, 3, 0]) == [[0, 0, 1], [0, 0, 1], [0, 0, 0]]
+    assert balance([4, 4]) == [[0, 0], [0, 0]]
+
+
+@given(st.lists(st.integers(0, 50), min_size=1, max_size=5))
+def test_balance_evens_out_every_frontier(counts: list[int]) -> None:
+    give = balance(counts)
+    n, total = len(counts), sum(counts)
+    after = [counts[w] - sum(give[w]) + sum(give[o][w] for o in range(n)) for w in range(n)]
+    assert max(after) - min(after) <= 1 and sum(after) == total
+    for w in range(n):  # nobody both hands over and receives
+        assert not (sum(give[w]) and any(give[o][w] for o in range(n)))

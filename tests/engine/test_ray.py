@@ -67,7 +67,11 @@ def test_one_actor_per_cpu_by_default_and_one_actor_works() -> None:
 def test_batches_between_actors_are_counted() -> None:
     r = check(WholeSpace(3, 2), ray="auto", workers=2)
     note = next(n for n in r.notes if n.startswith("ray: "))
-    assert int(note.split()[1].replace(",", "")) == 3 * 2 * r.stats.depth + 3 * 2
+    batches = int(note.split()[1].replace(",", ""))
+    levels = r.stats.depth + 1
+    # two exchanges per level (fingerprints to owners, verdicts back), each 2 x 1 batches,
+    # plus at most one hand-over of surplus states per level and direction
+    assert 2 * 2 * levels <= batches <= 2 * 2 * levels + 2 * levels
 
 
 def test_a_kernel_scenario_gives_the_single_process_verdicts_and_traces() -> None:
