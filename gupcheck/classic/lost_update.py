@@ -24,7 +24,7 @@ engine's speed benchmark, and flat tuples are the cheapest states Python can bui
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from gupcheck.engine import Invariant, Label, Model
 
@@ -47,7 +47,7 @@ class LostUpdate(Model[State]):
         for p in range(processes):
             for pc, step, r, w in (
                 (LOOP, "i < K", (), ()),
-                (END, "else -> break", (), ()),
+                (END, "else -> break", (), (f"P{p}.done",)),
                 (DEAD, "-end- (process removed)", ("pids",), ("pids",)),
                 (LOAD, "tmp = counter", ("counter",), ()),
                 (INC, "tmp = tmp + 1", (), ()),
@@ -56,8 +56,22 @@ class LostUpdate(Model[State]):
             ):
                 self._labels[p, pc] = Label(f"P{p}", step, reads=frozenset(r), writes=frozenset(w))
 
+        # partial-order reduction: what each process may still touch (por.py)
+        self._future = [_union(lab for (q, _), lab in self._labels.items() if q == p)
+                        for p in range(processes)]
+        self._exiting = [_union([self._labels[p, DEAD]]) for p in range(processes)]
+        self._reads = frozenset({"counter"} | {f"P{p}.done" for p in range(processes)})
+
     def init_states(self) -> list[State]:
         return [(0,) + (LOOP, 0, 0) * self.n]
+
+    def footprints(self, s: State) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+        """A running process may still load and store ``counter``; a finished one only leaves
+        (reading and writing ``pids``, SPIN's order of removal); a removed one does nothing."""
+        empty = (frozenset(), frozenset())
+        return {f"P{p}": (self._future[p] if s[1 + 3 * p] < END else
+                          self._exiting[p] if s[1 + 3 * p] == END else empty)
+                for p in range(self.n)}
 
     def successors(self, s: State) -> Iterator[tuple[Label, State]]:
         labels, k = self._labels, self.k
@@ -85,7 +99,8 @@ class LostUpdate(Model[State]):
 
     def invariants(self) -> list[Invariant[State]]:
         return [Invariant("no-lost-update", self._no_lost_update,
-                          "when every process has finished, counter == N * K")]
+                          "when every process has finished, counter == N * K",
+                          reads=self._reads)]
 
     def _no_lost_update(self, s: State) -> str | None:
         if min(s[1::3]) < END:  # someone is still running
@@ -103,6 +118,12 @@ class LostUpdate(Model[State]):
             b = 1 + 3 * p
             out[f"P{p}.pc"], out[f"P{p}.tmp"], out[f"P{p}.i"] = s[b], s[b + 1], s[b + 2]
         return out
+
+
+def _union(labels: Iterable[Label]) -> tuple[frozenset[str], frozenset[str]]:
+    labels = list(labels)
+    return (frozenset().union(*(lab.reads for lab in labels)),
+            frozenset().union(*(lab.writes for lab in labels)))
 
 
 class SymmetricLostUpdate(LostUpdate):

@@ -45,8 +45,10 @@ RayOpt = Annotated[Optional[str], typer.Option(  # noqa: UP007
 
 ReduceOpt = Annotated[Optional[list[str]], typer.Option(  # noqa: UP007
     "--reduce", help="State-space reduction (repeatable or comma-separated): view (leave out "
-    "ghost data no checked property reads), symmetry (identify symmetric states). Same "
-    "verdicts, fewer states; every counterexample is replayed on the unreduced model.")]
+    "ghost data no checked property reads), symmetry (identify symmetric states), por "
+    "(partial-order reduction from the steps' declared footprints; bfs only; its "
+    "counterexamples are re-shortened without it), por-check (por, verifying the footprints). "
+    "Same verdicts, fewer states; every counterexample is replayed on the unreduced model.")]
 
 DEFAULT_CHECKPOINT_EVERY = DEFAULT_EVERY
 
@@ -110,12 +112,13 @@ def search_kwargs(strategy: str, checkpoint: Path | None, checkpoint_every: floa
 @contextlib.contextmanager
 def checkpoint_errors() -> Iterator[None]:
     """Report an unusable checkpoint in one line with its own exit code, not a traceback; and
-    a Ray cluster that cannot be reached (or Ray missing) as a usage error, also in one line."""
+    a Ray cluster that cannot be reached (or Ray missing), or options the search cannot combine
+    (``check`` raises ValueError for them), as a usage error, also in one line."""
     try:
         yield
     except CheckpointError as err:
         raise _exit(str(err), exitcodes.CHECKPOINT) from None
-    except RayError as err:
+    except (RayError, ValueError) as err:
         raise _exit(str(err), exitcodes.USAGE) from None
 
 

@@ -37,6 +37,7 @@ from . import checkpoint as ckpt
 from .errors import ModelError
 from .fingerprint import collision_probability
 from .limits import Budget, Limits, peak_rss_bytes
+from .por import PartialOrder
 from .result import Result, Stats, Trace, Verdict, error_result
 from .runtime import Context, Path
 from .visited import BitstateSet, ExactSet, FingerprintTable
@@ -121,6 +122,10 @@ def bfs(model: Any, *, exact: bool = False, limits: Limits = Limits(),
         return error_result(model, "bfs", exact, err)
     search = _Search(ctx, limits, progress, check_deadlock, keep_going,
                      store=BitstateSet(bitstate, bitstate_hashes) if bitstate else None)
+    if "por" in reduce:
+        store = search.store
+        search.por = PartialOrder(model, ctx.invariants, has_waits=ctx.has_waits, key=ctx.key,
+                                  seen=store.__contains__, check="por-check" in reduce)
     search.checkpoint = checkpoint
     search.checkpoint_every = checkpoint_every
     search.resume = resume
@@ -156,6 +161,7 @@ class _Search:
         self.next_checkpoint = 0.0
         self.identity = ""
         self.extra_notes: list[str] = []
+        self.por: PartialOrder | None = None  # partial-order reduction, when asked for
 
     # --- the search ------------------------------------------------------------------------------
 
@@ -239,12 +245,17 @@ class _Search:
         successors = ctx.successors
         pairs: list[tuple[Any, Any]] = []
         ends: list[int] = []  # ends[i - base] = len(pairs) after expanding frontier[i]
+        por = self.por if self.por is not None and self.por.on else None
+        ords: list[int] = []  # with por: each kept pair's ordinal among all the successors
         stop = min(base + CHUNK, len(frontier))
         i = base
         try:
             for i in range(base, stop):
                 before = len(pairs)
-                pairs.extend(successors(frontier[i]))
+                if por is None:
+                    pairs.extend(successors(frontier[i]))
+                else:
+                    self._expand_ample(por, frontier[i], i, pairs, ords)
                 ends.append(len(pairs))
                 found = None
                 if len(pairs) == before:
@@ -271,8 +282,11 @@ class _Search:
             return None
         ends_arr = np.asarray(ends, dtype=np.int64)
         local = np.searchsorted(ends_arr, new_idx, side="right")
-        starts = np.concatenate(([0], ends_arr[:-1]))
-        ordinals = new_idx - starts[local]
+        if por is None:
+            starts = np.concatenate(([0], ends_arr[:-1]))
+            ordinals = new_idx - starts[local]
+        else:
+            ordinals = np.asarray(ords, dtype=np.int64)[new_idx]
         if ordinals.max() > 0xFFFF:
             raise ModelError("a state has more than 65,535 successors",
                              self._path(self.depth, base + int(local[ordinals.argmax()])))
@@ -281,6 +295,21 @@ class _Search:
         frontier_next.extend(new_states)
         self.levels.add(local + base, ordinals)
         return self._check_batch(new_states, self.depth + 1, first)
+
+    def _expand_ample(self, por: PartialOrder, state: Any, i: int, pairs: list[Any],
+                      ords: list[int]) -> None:
+        """Append ``state``'s ample set (or all its successors) and their ordinals, which
+        stay those of the unreduced successor list so that traces replay without the
+        reduction."""
+        succ = list(self.ctx.successors(state))
+        keep = por.ample(state, succ, lambda: self._path(self.depth, i)) \
+            if len(succ) > 1 else None
+        if keep is None:
+            pairs.extend(succ)
+            ords.extend(range(len(succ)))
+        else:
+            pairs.extend(succ[j] for j in keep)
+            ords.extend(keep)
 
     def _check_batch(self, states: list[Any], depth: int, first: int) -> Result | None:
         """Invariants and wait-for cycles of newly found states, in discovery order."""
@@ -457,6 +486,8 @@ class _Search:
 
     def _notes(self, has_trace: bool) -> tuple[str, ...]:
         notes = list(self.extra_notes)
+        if self.por is not None:
+            notes.append(self.por.note())
         if has_trace:
             notes.append("bitstate: the trace is real but may not be a shortest one (states "
                          "may have been skipped)" if isinstance(self.store, BitstateSet)

@@ -20,7 +20,7 @@ Rules a model must keep, because the checker's answers depend on them:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -32,7 +32,8 @@ class Label:
     """One transition's name: who moved, which step, which choice.
 
     ``reads``/``writes`` name the shared objects the step reads (guards included) and writes; they
-    are the footprints a partial-order reduction needs and are not used for anything else yet.
+    are the footprints partial-order reduction needs (:mod:`.por`), which also lists what they
+    must cover.
     ``fair`` declares the step *weakly fair*: if it stays continuously enabled it is eventually
     taken (kernel threads, I/O completion).  Fairness belongs to the action ``key`` (actor and
     step, not the choice), as ``WF_vars(A)`` does in TLA+.
@@ -78,11 +79,16 @@ class Wait:
 
 @dataclass(frozen=True, slots=True)
 class Invariant(Generic[S]):
-    """A safety property: ``check(state)`` returns ``None`` when it holds, else why it does not."""
+    """A safety property: ``check(state)`` returns ``None`` when it holds, else why it does not.
+
+    ``reads``: the objects (as named in labels' footprints) the check reads, for partial-order
+    reduction's visibility condition; ``None``: anything, which switches that reduction off.
+    """
 
     name: str
     check: Callable[[S], str | None]
     doc: str = ""
+    reads: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +144,12 @@ class Model(Generic[S]):
     def actions(self) -> Iterable[str]:
         """Every action key (``"actor: action"``) the model can fire, for coverage reports."""
         return ()
+
+    def footprints(self, state: S) -> Mapping[str, tuple[frozenset[str], frozenset[str]]]:
+        """For every actor, ``(reads, writes)``: the objects any step it may take from ``state``
+        on reads and writes, for partial-order reduction (:mod:`.por`).  An actor left out is
+        assumed to touch everything.  Override together with the labels' footprints."""
+        return {}
 
     def identity(self) -> Any:
         """What, beyond ``name`` and the initial states, decides the transition relation.

@@ -113,12 +113,13 @@ def test_view_is_used_only_when_asked_for() -> None:
 def test_unknown_or_unsupported_reductions_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown reduction"):
         check(Peterson(), reduce=("speed",))
-    with pytest.raises(ValueError, match="unknown reduction"):
-        check(Peterson(), reduce="por")  # not offered: properties declare no read sets (C2)
+    with pytest.raises(ValueError, match="does not combine"):
+        check(Peterson(), reduce="por,view")
     with pytest.raises(ValueError, match="random simulation"):
         check(Peterson(), strategy="random", reduce="view")
     assert normalise("view, symmetry") == {"view", "symmetry"}
     assert normalise(None) == frozenset()
+    assert normalise("por-check") == {"por", "por-check"}
 
 
 def test_dfs_with_symmetry_finds_the_deadlock() -> None:

@@ -1,0 +1,176 @@
+"""Partial-order reduction: where it is safe, expand only one actor's steps (an *ample set*).
+
+Steps of different actors that touch disjoint objects reach the same state in either order, so
+a search need not try both orders.  At each state the breadth-first search asks
+:meth:`PartialOrder.ample` for a subset of the enabled steps; the others are left for later
+states, where they are still enabled.
+
+Footprints.  A model that wants the reduction declares, on each :class:`~.model.Label`, the
+*shared objects* the step reads (its guard included) and writes, and, through
+``Model.footprints(state)``, for every actor the objects any step it may take from ``state`` on
+reads and writes.  Each actor's own local state (its program counter, its registers) is
+implicit: no other actor touches it.  A property reads the objects in ``Invariant.reads``;
+``None`` there means it reads everything, which switches the reduction off.  Two contract
+points the checker relies on:
+
+* a step's ``reads`` also cover the guards of the actor's *other* steps at the same place, so
+  that no other actor can enable a step of this one behind the reduction's back;
+* a property that reads part of an actor's local state names it (``"P0.done"``) and the steps
+  that change it list it in ``writes``.
+
+``reduce=("por-check",)`` verifies the declarations while it searches (slow; for writing a
+model): each enabled step lies within its actor's declared future footprint, each ample step
+changes only its own actor's fields and declared objects (``Model.fields``), and each ample
+step commutes with every other actor's enabled step at that state.
+
+The conditions (Clarke, Grumberg, Kroening, Peled, Veith, *Model Checking*, 2nd ed., ch. 12;
+Peled 1993), as checked here for an actor ``A`` whose enabled steps form the candidate set:
+
+* C0 — the set is non-empty, so a state keeps a successor iff it had one;
+* C1 — every step in it is independent of every step any *other* actor may take from here on
+  (no write of one meets a read or write of the other), and by the contract above no other
+  actor can enable or disable one of ``A``'s steps;
+* C2 — invisible: no step in it writes an object a checked property reads, and no property
+  reads ``A``'s local state;
+* C3 — the cycle proviso for breadth-first search: if a successor in the set is already in the
+  visited set, the state is expanded fully.  On every cycle the state expanded last finds its
+  cycle successor already stored, so every cycle has a fully expanded state (Bošnački and
+  Holzmann, "Improving SPIN's partial-order reduction for breadth-first search", SPIN 2005).
+
+The reduction keeps every invariant's verdict and every deadlock (terminal states are kept by
+C0 and C1) but not the shortest-trace length: :func:`~.checker.check` re-shortens each
+counterexample with an unreduced search bounded by its depth before showing it.  A model that
+reports ``waits`` is searched unreduced: a wait-for cycle is a property of the whole state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .diff import changes
+from .errors import ModelError
+from .model import Invariant, Label, overrides
+
+Footprint = tuple[frozenset[str], frozenset[str]]  # (reads, writes)
+NO_EFFECT = "reduction por: no effect"  # the note's prefix when the search ran unreduced
+Pair = tuple[Label, Any]
+
+
+class PartialOrder:
+    """Chooses ample sets for one search; counts how often it could."""
+
+    def __init__(self, model: Any, invariants: Sequence[Invariant[Any]], *, has_waits: bool,
+                 key: Callable[[Any], Any], seen: Callable[[Any], bool], check: bool) -> None:
+        self.model = model
+        self.key = key
+        self.seen = seen
+        self.check = check
+        self.reduced = 0  # states expanded with an ample set
+        self.full = 0  # states with steps of several actors expanded fully
+        self.why_off: str | None = None
+        if not overrides(model, "footprints"):
+            self.why_off = "the model declares no footprints()"
+        elif has_waits:
+            self.why_off = "the model reports waits, a property of the whole state"
+        elif any(inv.reads is None for inv in invariants):
+            names = [inv.name for inv in invariants if inv.reads is None]
+            self.why_off = f"property {', '.join(names)} declares no reads"
+        self.visible: frozenset[str] = frozenset().union(
+            *(inv.reads for inv in invariants if inv.reads is not None))
+
+    @property
+    def on(self) -> bool:
+        return self.why_off is None
+
+    def note(self) -> str:
+        if not self.on:
+            return f"{NO_EFFECT}, {self.why_off}"
+        total = self.reduced + self.full
+        return (f"reduction por: {self.reduced:,} of {total:,} states with several actors' steps "
+                f"expanded with one actor's (ample set); the other {self.full:,} fully")
+
+    def ample(self, state: Any, succ: list[Pair],
+              path: Callable[[], Any] | None = None) -> list[int] | None:
+        """Indices into ``succ`` of an ample set, or ``None`` to expand ``state`` fully."""
+        groups: dict[str, list[int]] = {}
+        for i, (label, _) in enumerate(succ):
+            groups.setdefault(label.actor, []).append(i)
+        if len(groups) < 2:
+            return None
+        feet: Mapping[str, Footprint] = self.model.footprints(state)
+        if self.check:
+            self._check_feet(succ, feet, path)
+        for actor, idx in groups.items():
+            if self._safe(actor, [succ[i][0] for i in idx], feet) and not any(
+                    self.seen(self.key(succ[i][1])) for i in idx):
+                if self.check:
+                    self._check_commute(state, succ, actor, idx, path)
+                self.reduced += 1
+                return idx
+        self.full += 1
+        return None
+
+    def _safe(self, actor: str, labels: list[Label], feet: Mapping[str, Footprint]) -> bool:
+        """C1 and C2 for ``actor``'s enabled steps (see the module docstring)."""
+        if actor in self.visible or any(lab.writes & self.visible for lab in labels):
+            return False
+        if actor not in feet:
+            return False
+        for other, (reads, writes) in feet.items():
+            if other == actor:
+                continue
+            for lab in labels:
+                if lab.writes & reads or lab.writes & writes or lab.reads & writes:
+                    return False
+        return True
+
+    # --- por-check: the declarations against what the model does ---------------------------------
+
+    def _check_feet(self, succ: list[Pair], feet: Mapping[str, Footprint],
+                    path: Callable[[], Any] | None) -> None:
+        for label, _ in succ:
+            if label.actor not in feet:
+                raise ModelError(f"por-check: footprints() has no entry for {label.actor}, "
+                                 f"which can take {label}", path() if path else None)
+            reads, writes = feet[label.actor]
+            extra = (label.reads - reads) | (label.writes - writes)
+            if extra:
+                raise ModelError(f"por-check: {label} touches {sorted(extra)}, outside "
+                                 f"{label.actor}'s declared footprint", path() if path else None)
+
+    def _check_commute(self, state: Any, succ: list[Pair], actor: str, idx: list[int],
+                       path: Callable[[], Any] | None) -> None:
+        model = self.model
+        before = model.fields(state)
+        for i in idx:
+            label, after = succ[i]
+            for name, _, _ in changes(before, model.fields(after)):
+                if not _covered(name, actor, label.writes):
+                    raise ModelError(f"por-check: {label} changes {name}, which is neither "
+                                     f"{actor}'s own nor in its declared writes "
+                                     f"{sorted(label.writes)}", path() if path else None)
+            for j, (other, other_after) in enumerate(succ):
+                if j in idx:
+                    continue
+                one = _step(model, after, other.text)
+                two = _step(model, other_after, label.text)
+                if one is None or two is None or one != two:
+                    raise ModelError(
+                        f"por-check: {label} and {other} do not commute here although their "
+                        f"footprints are independent: a read or write is undeclared",
+                        path() if path else None)
+
+
+def _covered(field: str, actor: str, writes: frozenset[str]) -> bool:
+    """Whether a changed field belongs to ``actor`` or to an object it declares it writes."""
+    if field == actor or field.startswith(actor + "."):
+        return True
+    return any(field == o or field.startswith((o + ".", o + "[")) for o in writes)
+
+
+def _step(model: Any, state: Any, text: str) -> Any:
+    for label, nxt in model.successors(state):
+        if label.text == text:
+            return nxt
+    return None

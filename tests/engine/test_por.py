@@ -1,0 +1,184 @@
+"""Partial-order reduction (``reduce="por"``): same verdicts, shortest traces after re-shortening,
+fewer states where the footprints allow, and ``por-check`` catching wrong declarations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from gupcheck.classic import LostUpdate, Peterson
+from gupcheck.classic.lost_update import END, LOAD, STORE, SymmetricLostUpdate
+from gupcheck.designs import DESIGNS
+from gupcheck.engine import Invariant, Label, Model, Verdict, check
+from gupcheck.kernel.system import KernelModel
+from gupcheck.scenarios import SCENARIOS
+
+
+class Whole(LostUpdate):
+    """No property: every step is invisible, the reduction is at its strongest."""
+
+    def invariants(self) -> list[Invariant[tuple[int, ...]]]:
+        return []
+
+
+class WholeAnyExit(SymmetricLostUpdate):
+    def invariants(self) -> list[Invariant[tuple[int, ...]]]:
+        return []
+
+
+class FinalCounter(LostUpdate):
+    """``counter != value`` once every process has finished: one property per final value."""
+
+    def __init__(self, processes: int, increments: int, value: int) -> None:
+        super().__init__(processes, increments)
+        self.value = value
+
+    def invariants(self) -> list[Invariant[tuple[int, ...]]]:
+        def final(s: tuple[int, ...]) -> str | None:
+            done = min(s[1::3]) >= END
+            return f"counter = {self.value}" if done and s[0] == self.value else None
+
+        return [Invariant("final-counter", final, reads=self._reads)]
+
+
+def answer(r) -> tuple:
+    return (r.verdict, r.property, r.trace.labels() if r.trace else None)
+
+
+@pytest.mark.parametrize("n,k", [(2, 1), (2, 2), (3, 1)])
+def test_lost_update_keeps_its_shortest_counterexample(n: int, k: int) -> None:
+    plain, por = check(LostUpdate(n, k)), check(LostUpdate(n, k), reduce="por")
+    assert answer(por) == answer(plain)
+    assert any("re-shortened" in note for note in por.notes)
+
+
+@pytest.mark.parametrize("n,k", [(2, 2), (3, 1), (3, 2)])
+def test_every_final_counter_is_found_or_refuted_as_without_it(n: int, k: int) -> None:
+    """Each value the counter can end with is reached with the reduction too, and no other:
+    the reduction keeps what the visible objects can show."""
+    for value in range(n * k + 2):
+        plain = check(FinalCounter(n, k, value))
+        por = check(FinalCounter(n, k, value), reduce="por")
+        assert (por.verdict, len(por.trace) if por.trace else None) == (
+            plain.verdict, len(plain.trace) if plain.trace else None), value
+
+
+@pytest.mark.parametrize("model", [Whole(3, 2), Whole(4, 1), WholeAnyExit(3, 1)],
+                         ids=lambda m: m.name)
+def test_the_whole_space_shrinks_and_keeps_every_end(model: LostUpdate) -> None:
+    plain, por = check(model), check(model, reduce="por")
+    assert (por.verdict, por.property) == (plain.verdict, plain.property)
+    assert por.stats.distinct < plain.stats.distinct
+    note = next(n for n in por.notes if n.startswith("reduction por:"))
+    assert "ample set" in note
+
+
+def test_whole_lost_update_3x2_explores_the_counted_states() -> None:
+    """A regression figure (benchmarks/reductions.py prints it): 46,953 states without the
+    reduction, 8,490 with it."""
+    assert check(Whole(3, 2)).stats.distinct == 46_953
+    assert check(Whole(3, 2), reduce="por").stats.distinct == 8_490
+
+
+def test_por_check_accepts_the_declared_footprints() -> None:
+    for model in (LostUpdate(3, 1), SymmetricLostUpdate(2, 2), Whole(3, 1)):
+        assert check(model, reduce="por-check").verdict is not Verdict.ERROR
+
+
+class UndeclaredRead(Whole):
+    """``tmp = counter`` claims to read nothing: it looks independent of the other stores."""
+
+    def __init__(self, processes: int, increments: int) -> None:
+        super().__init__(processes, increments)
+        for p in range(processes):
+            lab = self._labels[p, LOAD]
+            self._labels[p, LOAD] = Label(lab.actor, lab.action)
+
+
+class UndeclaredWrite(Whole):
+    """``counter = tmp`` claims to write nothing."""
+
+    def __init__(self, processes: int, increments: int) -> None:
+        super().__init__(processes, increments)
+        for p in range(processes):
+            lab = self._labels[p, STORE]
+            self._labels[p, STORE] = Label(lab.actor, lab.action)
+        self._future = [(f[0], frozenset()) for f in self._future]
+
+
+@pytest.mark.parametrize("model,words", [(UndeclaredRead(2, 1), "do not commute"),
+                                         (UndeclaredWrite(2, 1), "changes counter")],
+                         ids=["read", "write"])
+def test_por_check_catches_an_undeclared_footprint(model: LostUpdate, words: str) -> None:
+    r = check(model, reduce="por-check")
+    assert r.verdict is Verdict.ERROR and "por-check" in r.message and words in r.message
+
+
+def test_an_undeclared_read_changes_the_answer_without_the_check() -> None:
+    """Why the check exists: with a load declared as reading nothing, the reduction wrongly
+    concludes that some final counter values cannot happen."""
+    plain = {check(FinalCounter(2, 1, v)).verdict for v in (1, 2)}
+    assert plain == {Verdict.VIOLATED}
+
+    class Wrong(FinalCounter):
+        def __init__(self, value: int) -> None:
+            super().__init__(2, 1, value)
+            for p in range(2):
+                lab = self._labels[p, LOAD]
+                self._labels[p, LOAD] = Label(lab.actor, lab.action)
+
+    assert {check(Wrong(v), reduce="por").verdict for v in (1, 2)} != plain
+
+
+def test_a_model_without_footprints_is_searched_unreduced() -> None:
+    plain, por = check(Peterson()), check(Peterson(), reduce="por")
+    assert por.stats.distinct == plain.stats.distinct
+    assert "reduction por: no effect, the model declares no footprints()" in por.notes
+
+
+def test_kernel_scenarios_declare_no_footprints_yet() -> None:
+    sc = SCENARIOS["dio-vs-reclaim"]
+    model = KernelModel(sc, DESIGNS["linux-6.12"])
+    plain, por = check(model), check(model, reduce="por")
+    assert answer(por) == answer(plain)
+    assert any("no effect" in n for n in por.notes)
+
+
+class Cycle(Model[tuple[int, int]]):
+    """Two counters mod 3 with disjoint footprints: every state lies on a cycle, so the
+    cycle proviso must expand some states fully or the other counter's values are lost."""
+
+    name = "two-cycles"
+    _a = Label("A", "a++", writes=frozenset({"a"}))
+    _b = Label("B", "b++", writes=frozenset({"b"}))
+
+    def init_states(self) -> list[tuple[int, int]]:
+        return [(0, 0)]
+
+    def successors(self, s: tuple[int, int]) -> Iterator[tuple[Label, tuple[int, int]]]:
+        yield self._a, ((s[0] + 1) % 3, s[1])
+        yield self._b, (s[0], (s[1] + 1) % 3)
+
+    def footprints(self, s: tuple[int, int]) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+        return {"A": (frozenset(), frozenset({"a"})), "B": (frozenset(), frozenset({"b"}))}
+
+    def invariants(self) -> list[Invariant[tuple[int, int]]]:
+        return [Invariant("b-below-2", lambda s: "b = 2" if s[1] == 2 else None,
+                          reads=frozenset({"b"}))]
+
+
+def test_the_cycle_proviso_keeps_a_postponed_actor_alive() -> None:
+    """``a++`` is always ample (independent, invisible); without the proviso the search would
+    cycle through ``a`` forever and never take ``b++``."""
+    r = check(Cycle(), reduce="por")
+    assert r.verdict is Verdict.VIOLATED and r.trace.labels() == ["B: b++", "B: b++"]
+
+
+def test_por_refuses_the_searches_it_does_not_support() -> None:
+    with pytest.raises(ValueError, match="single-process bfs"):
+        check(Whole(2, 1), reduce="por", workers=2)
+    with pytest.raises(ValueError, match="single-process bfs"):
+        check(Whole(2, 1), reduce="por", strategy="dfs")
+    with pytest.raises(ValueError, match="does not combine"):
+        check(Whole(2, 1), reduce=("por", "symmetry"))
