@@ -89,6 +89,7 @@ def demos() -> None:
 
 
 @app.command("demo")
+@opts.with_search_options
 def demo(
     name: Annotated[str, typer.Argument(help="A demo model; `gupcheck demos` lists them.")],
     strategy: Annotated[Strategy, typer.Option(help="Search strategy.")] = Strategy.bfs,
@@ -101,13 +102,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed for random walks.")] = 0,
     liveness: Annotated[bool, typer.Option(help="Also check liveness properties (BFS).")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    checkpoint: opts.CheckpointOpt = None,
-    checkpoint_every: opts.CheckpointEveryOpt = opts.DEFAULT_CHECKPOINT_EVERY,
-    resume: opts.ResumeOpt = None,
-    bitstate: opts.BitstateOpt = None,
-    workers: opts.WorkersOpt = 1,
-    ray: opts.RayOpt = None,
-    reduce: opts.ReduceOpt = None,
+    search_opts: opts.SearchOptions = opts.SearchOptions(),  # --checkpoint ... --reduce
 ) -> None:
     """Check one of the classic demo models and print the verdict and trace.
 
@@ -118,13 +113,12 @@ def demo(
     model = DEMOS[name][0]()
     limits = Limits(max_states=max_states, max_depth=max_depth, max_seconds=max_seconds,
                     max_memory_bytes=max_memory * 2**20 if max_memory else None)
-    search = opts.search_kwargs(strategy.value, checkpoint, checkpoint_every, resume, bitstate,
-                                workers, ray)
+    search = search_opts.kwargs(strategy.value)
     with ProgressDisplay(name, enabled=None if not as_json else False) as progress, \
             opts.checkpoint_errors():
         result = check(model, strategy=strategy.value, exact=exact, limits=limits,
                        liveness=liveness, walks=walks, seed=seed, progress=progress, **search,
-                       reduce=opts.reductions(reduce))
+                       reduce=search_opts.reductions())
     if as_json:
         sys.stdout.write(json.dumps(result_to_dict(result), ensure_ascii=False) + "\n")
     else:
@@ -185,6 +179,7 @@ def list_things(scenario_dir: ScenarioDirs = None) -> None:
 
 
 @app.command("check")
+@opts.with_search_options
 def check_scenario(
     scenario: Annotated[str, typer.Argument(help="A scenario name (`gupcheck list`) or the path of a scenario .toml file.")],  # noqa: E501
     design: Annotated[str, typer.Option(help="The design (kernel) to check it under.")] = "linux-6.12",
@@ -198,13 +193,7 @@ def check_scenario(
     trace_out: Annotated[Optional[Path], typer.Option(help="Also write the result and its trace as JSON, for `gupcheck replay`.")] = None,  # noqa: UP007,E501
     html: Annotated[Optional[Path], typer.Option("--html", help="Also write the trace as a self-contained HTML page: one lane per actor, step through it and see the state.")] = None,  # noqa: UP007,E501
     scenario_dir: ScenarioDirs = None,
-    checkpoint: opts.CheckpointOpt = None,
-    checkpoint_every: opts.CheckpointEveryOpt = opts.DEFAULT_CHECKPOINT_EVERY,
-    resume: opts.ResumeOpt = None,
-    bitstate: opts.BitstateOpt = None,
-    workers: opts.WorkersOpt = 1,
-    ray: opts.RayOpt = None,
-    reduce: opts.ReduceOpt = None,
+    search_opts: opts.SearchOptions = opts.SearchOptions(),  # --checkpoint ... --reduce
 ) -> None:
     """Check one scenario under one design; print the verdict and the shortest trace.
 
@@ -223,8 +212,7 @@ def check_scenario(
     if bad:
         raise usage_error(f"unknown property {bad[0]!r}; choose from: {', '.join(PROPERTIES)}")
     limits = Limits(max_states=max_states, max_seconds=max_seconds)
-    search = opts.search_kwargs(strategy.value, checkpoint, checkpoint_every, resume, bitstate,
-                                workers, ray)
+    search = search_opts.kwargs(strategy.value)
     probe = check(RefusalProbe(sc, cfg, ()), limits=limits, liveness=False)
     if probe.verdict is Verdict.VIOLATED and probe.message.startswith("n/a: "):
         _emit_not_applicable(probe, sc, cfg, as_json)
@@ -238,7 +226,7 @@ def check_scenario(
     with ProgressDisplay(model.name, enabled=None if not as_json else False) as progress, \
             opts.checkpoint_errors():
         result = check(model, strategy=strategy.value, limits=limits, walks=walks, seed=seed,
-                       progress=progress, **search, reduce=opts.reductions(reduce))
+                       progress=progress, **search, reduce=search_opts.reductions())
     data = {"scenario": sc.name, "design": design, "errno": None,
             "properties": list(model.properties), **result_to_dict(result)}
     if trace_out:

@@ -1,15 +1,20 @@
 """Options for long searches shared by ``gupcheck check`` and ``gupcheck demo``.
 
 They live here, not in :mod:`.app`, so that each command only declares them and passes
-:func:`search_kwargs` on to :func:`gupcheck.engine.check`.
+:func:`search_kwargs` on to :func:`gupcheck.engine.check`: a command decorated with
+:func:`with_search_options` declares one parameter of type :class:`SearchOptions`, which typer
+sees as the seven options ``--checkpoint`` ... ``--reduce``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
+import inspect
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -126,3 +131,59 @@ def _exit(message: str, code: int) -> typer.Exit:
     Console(stderr=True).print(f"gupcheck: {message}", markup=False, highlight=False,
                                soft_wrap=True)
     return typer.Exit(code)
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """The long-search options of a command, in --help order; each field's default is the
+    option's default."""
+
+    checkpoint: Path | None = None
+    checkpoint_every: float = DEFAULT_CHECKPOINT_EVERY
+    resume: Path | None = None
+    bitstate: str | None = None
+    workers: int = 1
+    ray: str | None = None
+    reduce: list[str] | None = None
+
+    def kwargs(self, strategy: str) -> dict[str, Any]:
+        """:func:`search_kwargs` for these options (not ``reduce``: see :meth:`reductions`)."""
+        return search_kwargs(strategy, self.checkpoint, self.checkpoint_every, self.resume,
+                             self.bitstate, self.workers, self.ray)
+
+    def reductions(self) -> tuple[str, ...]:
+        return reductions(self.reduce)
+
+
+#: the typer option behind each field of SearchOptions
+_OPTIONS: dict[str, Any] = {
+    "checkpoint": CheckpointOpt, "checkpoint_every": CheckpointEveryOpt, "resume": ResumeOpt,
+    "bitstate": BitstateOpt, "workers": WorkersOpt, "ray": RayOpt, "reduce": ReduceOpt}
+
+
+def with_search_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Put the long-search options in a typer command's signature.
+
+    The command declares one parameter annotated :class:`SearchOptions` (with a default, so
+    that it can be called directly).  Typer reads commands through :func:`inspect.signature`,
+    so the wrapper's ``__signature__`` has the options of :data:`_OPTIONS` in that parameter's
+    place — the same names, help and defaults for every command — and the wrapper hands the
+    values typer parsed back to the command as one :class:`SearchOptions`."""
+    sig = inspect.signature(command, eval_str=True)
+    params = list(sig.parameters.values())
+    at = next(i for i, p in enumerate(params) if p.annotation is SearchOptions)
+    name = params[at].name
+    names = [f.name for f in fields(SearchOptions)]
+    options = [inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                 default=f.default, annotation=_OPTIONS[f.name])
+               for f in fields(SearchOptions)]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {n: kwargs.pop(n) for n in names if n in kwargs}
+        return command(*args, **kwargs, **{name: SearchOptions(**values)})
+
+    params[at:at + 1] = options
+    wrapper.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper

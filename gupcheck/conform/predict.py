@@ -148,7 +148,7 @@ def collect(rows: Iterable[dict[str, str]], basis: str, n: int) -> Prediction:
 
 # ---- dio_into_mmap ---------------------------------------------------------------------------
 
-_DIO_THEN_SYNC = """
+DIO_THEN_SYNC = """
   { op = "dio_read", page = 0, value = "B1" },
   { op = "load", page = 0 },
   { op = "msync" },
@@ -160,8 +160,9 @@ def _toml(v: object) -> str:
     return str(v).lower() if isinstance(v, bool) else str(v) if isinstance(v, int) else f'"{v}"'
 
 
-def _inline(name: str, program: str, **top: object) -> Scenario:
-    """A one-actor scenario written here, like tests/kernel/test_realkernel.py's."""
+def inline_scenario(name: str, program: str, **top: object) -> Scenario:
+    """A one-actor scenario written here (tests/kernel/test_realkernel.py checks these against
+    what the real kernels printed, and builds its own variants with this function)."""
     head = "\n".join(f"{k} = {_toml(v)}" for k, v in top.items())
     return parse(f'name = "{name}"\ndescription = "conform probe {name}"\n{head}\n'
                  f'[[actor]]\nname = "CPU0 app"\nprogram = [\n{program}\n]\n', f"<{name}>")
@@ -169,16 +170,17 @@ def _inline(name: str, program: str, **top: object) -> Scenario:
 
 DIO_SCENARIOS: dict[str, Scenario] = {
     # mapping untouched before the read: GUP faults the pages in
-    "not_faulted": _inline("conform-not-faulted", _DIO_THEN_SYNC, cached=False, mapped=False),
-    "prefaulted_clean": _inline("conform-prefaulted-clean", _DIO_THEN_SYNC),
-    "prefaulted_dirty": _inline("conform-prefaulted-dirty", """
+    "not_faulted": inline_scenario("conform-not-faulted", DIO_THEN_SYNC, cached=False,
+                                   mapped=False),
+    "prefaulted_clean": inline_scenario("conform-prefaulted-clean", DIO_THEN_SYNC),
+    "prefaulted_dirty": inline_scenario("conform-prefaulted-dirty", """
   { op = "store", page = 0, block = 0, value = "D1" },
-  { op = "store", page = 0, block = 1, value = "D1" },""" + _DIO_THEN_SYNC),
+  { op = "store", page = 0, block = 1, value = "D1" },""" + DIO_THEN_SYNC),
     # the probe ftruncates a fresh file: a hole inside i_size
-    "sparse_hole": _inline("conform-sparse-hole", """
-  { op = "punch_hole", page = 0 },""" + _DIO_THEN_SYNC),
+    "sparse_hole": inline_scenario("conform-sparse-hole", """
+  { op = "punch_hole", page = 0 },""" + DIO_THEN_SYNC),
     # A[0] (A.0) read with O_DIRECT into the mapping of A[1] (A.5); 16 probe pages per page
-    "same_file_read": _inline("conform-same-file-read", """
+    "same_file_read": inline_scenario("conform-same-file-read", """
   { op = "store", page = 1, block = 0, value = "A5" },
   { op = "store", page = 1, block = 1, value = "A5" },
   { op = "fsync" },

@@ -7,7 +7,9 @@ filesystem can prepare the page again.  Dave Chinner (<20181213005119.GD29416@da
 pages, you can't take fault-path only locks in the IO path".  Overlay on bounce-writeback: the
 release in ``bio_dirty_work`` locks the folio and then runs the ``->page_mkwrite`` path, which
 takes ``filemap_invalidate_lock_shared`` — the lock truncate holds while it waits for folio
-locks.  (ENOSPC after the DMA needs a copy-on-write filesystem, not modelled yet.)
+locks.  ->page_mkwrite after the DMA may also fail with ENOSPC (Chinner: "Think ENOSPC"):
+the data is not dirtied and only a later fsync learns it (``mapping_set_error``), on ext4 and
+on the COW filesystem alike.
 """
 
 from dataclasses import replace

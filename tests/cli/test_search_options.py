@@ -89,3 +89,20 @@ def test_workers_give_the_one_process_answer_on_the_command_line() -> None:
     assert (code, held["verdict"]) == (0, "holds")
     assert runner.invoke(app, ["demo", "peterson", "--workers", "2", "--bitstate",
                                "2^20"]).exit_code == 2
+
+
+def test_check_and_demo_declare_the_same_search_options_in_the_same_order() -> None:
+    import typer.main
+
+    from gupcheck.cli.search_options import SearchOptions
+
+    cmd = typer.main.get_command(app)
+    names = ["checkpoint", "checkpoint_every", "resume", "bitstate", "workers", "ray", "reduce"]
+    seen = []
+    for sub in ("demo", "check"):
+        params = {p.name: p for p in cmd.commands[sub].params}
+        assert [n for n in params if n in names] == names
+        assert list(params)[-len(names):] == names  # last, as before, in --help too
+        seen.append([(params[n].opts, params[n].help, params[n].default) for n in names])
+    assert seen[0] == seen[1]
+    assert [d for _, _, d in seen[0]] == [getattr(SearchOptions(), n) for n in names]
