@@ -125,7 +125,7 @@ def bfs(model: Any, *, exact: bool = False, limits: Limits = Limits(),
     if "por" in reduce:
         store = search.store
         search.por = PartialOrder(model, ctx.invariants, has_waits=ctx.has_waits, key=ctx.key,
-                                  seen=store.__contains__, check="por-check" in reduce)
+                                  stored=store.__contains__, check="por-check" in reduce)
     search.checkpoint = checkpoint
     search.checkpoint_every = checkpoint_every
     search.resume = resume
@@ -195,6 +195,10 @@ class _Search:
                     break
                 frontier_next = []
                 self.levels.open()
+                if self.por is not None:
+                    self.por.new_level()
+            elif self.por is not None and start:  # resumed inside a level
+                self.por.new_level(self.ctx.keys(frontier_next))
             for base in range(start, len(frontier), CHUNK):
                 found = self._expand_chunk(frontier, base, frontier_next)
                 if found:
@@ -280,6 +284,8 @@ class _Search:
         new_idx = np.flatnonzero(self.store.add_many(keys))
         if not len(new_idx):
             return None
+        if por is not None:
+            por.discovered(keys[j] for j in new_idx.tolist())
         ends_arr = np.asarray(ends, dtype=np.int64)
         local = np.searchsorted(ends_arr, new_idx, side="right")
         if por is None:

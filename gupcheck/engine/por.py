@@ -32,10 +32,12 @@ Peled 1993), as checked here for an actor ``A`` whose enabled steps form the can
   actor can enable or disable one of ``A``'s steps;
 * C2 — invisible: no step in it writes an object a checked property reads, and no property
   reads ``A``'s local state;
-* C3 — the cycle proviso for breadth-first search: if a successor in the set is already in the
-  visited set, the state is expanded fully.  On every cycle the state expanded last finds its
-  cycle successor already stored, so every cycle has a fully expanded state (Bošnački and
-  Holzmann, "Improving SPIN's partial-order reduction for breadth-first search", SPIN 2005).
+* C3 — the cycle proviso for breadth-first search: if a successor in the set was stored before
+  the current level began (its depth is at most the state's), the state is expanded fully.
+  Depth cannot grow all the way round a cycle, so every cycle has an edge to a state no deeper
+  than its source, and that source is expanded fully (Bošnački and Holzmann, "Improving SPIN's
+  partial-order reduction for breadth-first search", SPIN 2005).  Successors found earlier in
+  the same level are one level deeper and do not count.
 
 The reduction keeps every invariant's verdict and every deadlock (terminal states are kept by
 C0 and C1) but not the shortest-trace length: :func:`~.checker.check` re-shortens each
@@ -45,7 +47,7 @@ reports ``waits`` is searched unreduced: a wait-for cycle is a property of the w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from .diff import changes
@@ -61,10 +63,11 @@ class PartialOrder:
     """Chooses ample sets for one search; counts how often it could."""
 
     def __init__(self, model: Any, invariants: Sequence[Invariant[Any]], *, has_waits: bool,
-                 key: Callable[[Any], Any], seen: Callable[[Any], bool], check: bool) -> None:
+                 key: Callable[[Any], Any], stored: Callable[[Any], bool], check: bool) -> None:
         self.model = model
         self.key = key
-        self.seen = seen
+        self.stored = stored  # the visited set's membership test
+        self.deeper: set[Any] = set()  # keys stored during the current level (one deeper)
         self.check = check
         self.reduced = 0  # states expanded with an ample set
         self.full = 0  # states with steps of several actors expanded fully
@@ -78,6 +81,17 @@ class PartialOrder:
             self.why_off = f"property {', '.join(names)} declares no reads"
         self.visible: frozenset[str] = frozenset().union(
             *(inv.reads for inv in invariants if inv.reads is not None))
+
+    def new_level(self, keys: Iterable[Any] = ()) -> None:
+        """A level begins; ``keys``: those of its next frontier so far (a resumed search)."""
+        self.deeper = set(keys)
+
+    def discovered(self, keys: Iterable[Any]) -> None:
+        self.deeper.update(keys)
+
+    def _older(self, key: Any) -> bool:
+        """Stored before the current level began: the C3 proviso's "already visited"."""
+        return key not in self.deeper and self.stored(key)
 
     @property
     def on(self) -> bool:
@@ -103,7 +117,7 @@ class PartialOrder:
             self._check_feet(succ, feet, path)
         for actor, idx in groups.items():
             if self._safe(actor, [succ[i][0] for i in idx], feet) and not any(
-                    self.seen(self.key(succ[i][1])) for i in idx):
+                    self._older(self.key(succ[i][1])) for i in idx):
                 if self.check:
                     self._check_commute(state, succ, actor, idx, path)
                 self.reduced += 1
