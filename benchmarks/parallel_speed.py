@@ -2,6 +2,7 @@
 
     python benchmarks/parallel_speed.py                  # lost-update N=4 K=2, whole space
     python benchmarks/parallel_speed.py --n 3 --k 3 --workers 1,2,3
+    python benchmarks/parallel_speed.py --scenario dio-vs-reclaim --design linux-6.12
 
 Each configuration runs in its own subprocess (fresh interpreter, its own peak RSS), explores the
 whole state space (the model's property is switched off, so search order decides nothing), and
@@ -26,17 +27,29 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 
-def _child(n: int, k: int, workers: int) -> None:
+def _model(n: int, k: int, scenario: str | None, design: str) -> object:
+    """Lost-update N x K, or a kernel scenario under a design; no property either way."""
+    if scenario:
+        from gupcheck.designs import DESIGNS
+        from gupcheck.kernel.system import KernelModel
+        from gupcheck.scenarios import SCENARIOS
+
+        return KernelModel(SCENARIOS[scenario], DESIGNS[design], properties=())
     from gupcheck.classic import LostUpdate
-    from gupcheck.engine import check
 
     class WholeSpace(LostUpdate):
         def invariants(self) -> tuple:
             return ()
 
+    return WholeSpace(n, k)
+
+
+def _child(n: int, k: int, workers: int, scenario: str | None, design: str) -> None:
     import resource
 
-    r = check(WholeSpace(n, k), workers=workers)
+    from gupcheck.engine import check
+
+    r = check(_model(n, k, scenario, design), workers=workers, liveness=False)
     s = r.stats
     cpu = sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
@@ -49,21 +62,26 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=4)
     ap.add_argument("--k", type=int, default=2)
     ap.add_argument("--workers", default="1,2", help="comma-separated worker counts")
+    ap.add_argument("--scenario", help="a kernel scenario instead of lost-update")
+    ap.add_argument("--design", default="linux-6.12")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        _child(args.n, args.k, args.child)
+        _child(args.n, args.k, args.child, args.scenario, args.design)
         return
     counts = [int(w) for w in args.workers.split(",")]
-    print(f"lost-update N={args.n} K={args.k}, whole state space; {os.cpu_count()} cores, "
+    what = (f"{args.scenario} [{args.design}]" if args.scenario
+            else f"lost-update N={args.n} K={args.k}")
+    print(f"{what}, whole state space; {os.cpu_count()} cores, "
           f"{platform.machine()}, Python {platform.python_version()}, "
           f"load average before: {os.getloadavg()[0]:.2f}")
     print(f"{'workers':>8}{'states':>12}{'transitions':>14}{'seconds':>9}{'states/s':>11}"
           f"{'vs 1':>7}{'cpu s':>8}{'idle-core bound':>17}")
     base = None
     for w in counts:
+        extra = ["--scenario", args.scenario, "--design", args.design] if args.scenario else []
         proc = subprocess.run([sys.executable, __file__, "--child", str(w), "--n", str(args.n),
-                               "--k", str(args.k)], capture_output=True, text=True)
+                               "--k", str(args.k), *extra], capture_output=True, text=True)
         if proc.returncode != 0:
             print(f"{w}: failed\n{proc.stderr}", file=sys.stderr)
             continue
