@@ -6,9 +6,18 @@ impossible is a disagreement (the model missed a race); one it found reachable i
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from gupcheck.conform.compare import AGREES, DISAGREES, MODEL_ERROR, NO_RESULT, summary
+from gupcheck.conform.compare import (
+    AGREES,
+    DISAGREES,
+    MODEL_ERROR,
+    NO_RESULT,
+    NOT_MODELLED,
+    summary,
+)
 from gupcheck.conform.observe import Observation, parse
 from gupcheck.conform.predict import PROBES
 from gupcheck.conform.races import (
@@ -93,8 +102,6 @@ def test_the_prediction_comes_from_the_checker() -> None:
 def test_a_race_only_run_compares_only_the_races(monkeypatch: pytest.MonkeyPatch) -> None:
     """No deterministic probe is predicted or shown when only races were asked for, and a
     DISAGREES row is what fails the command (the rows carry the status)."""
-    from pathlib import Path
-
     from gupcheck.conform import runner
     from gupcheck.conform.kernels import Kernel
 
@@ -106,3 +113,80 @@ def test_a_race_only_run_compares_only_the_races(monkeypatch: pytest.MonkeyPatch
     kernel = Kernel("t", Path("/nonexistent"), None, "6.1.0", "linux-6.1")
     result = runner.conform(kernel, DESIGNS["linux-6.1"], ["race/dio_vs_pageout"])
     assert [r.status for r in result.rows] == [f"{NOT_OBSERVED} in 200 runs", DISAGREES]
+
+
+MUNMAP = ("PROBE race/munmap_while_dma iterations=50; read_efault=3; read_short=0; "
+          "mem_mismatch=0; disk_mismatch={d}; reread_mismatch=0; kmsg_warnings=0; "
+          "ext4_no_buffers=0; racer_loops=900")
+TRUNC = ("PROBE race/dio_vs_truncate iterations=50; read_efault=7; read_short=0; "
+         "stale_cache={s}; stale_disk=0; stale_reread=0; kmsg_warnings=0; ext4_no_buffers=0; "
+         "racer_loops=50")
+
+
+def test_each_new_racy_probe_names_a_shipped_scenario_and_its_counters() -> None:
+    """Every racy probe is judged against a scenario the matrix checks, and every aspect's
+    counters are ones its probe prints (probes/gupprobe.c)."""
+    from gupcheck.scenarios import SCENARIOS
+
+    src = (Path(__file__).resolve().parents[2] / "probes" / "gupprobe.c").read_text()
+    for probe in RACE_PROBES.values():
+        assert probe.scenario in SCENARIOS
+        assert f'"{probe.name.split("/")[1]}"' in src
+        for field in (*probe.context, *(f for a in probe.aspects for f in a.fields)):
+            assert f'"{field}=' in src, (probe.name, field)
+
+
+def test_the_window_counters_are_shown_beside_the_counts() -> None:
+    obs = parse(MUNMAP.format(d=1)).observations["race/munmap_while_dma"]
+    pred = RacePrediction({"no-lost-write": True, "dirty-has-backing": False}, "s")
+    lost, warn = compare_race(RACE_PROBES["race/munmap_while_dma"], pred, obs)
+    assert lost.status == CONFIRMED and warn.status == AGREES
+    assert lost.observed.startswith("iterations=50; read_efault=3; read_short=0; mem_mismatch=0")
+
+
+def test_stale_data_after_truncate_is_shown_but_never_judged() -> None:
+    """No property of the model covers truncated data coming back: the row is "not modelled"
+    whatever the count, and the checker is not asked about an empty property."""
+    probe = RACE_PROBES["race/dio_vs_truncate"]
+    pred = RacePrediction({"dirty-has-backing": False}, "s")
+    for s in (0, 4):
+        obs = parse(TRUNC.format(s=s)).observations["race/dio_vs_truncate"]
+        stale, warn = compare_race(probe, pred, obs)
+        assert stale.status == NOT_MODELLED and f"stale_cache={s}" in stale.observed
+        assert "no fsync after its truncate" in stale.note
+        assert warn.status == AGREES
+
+
+@pytest.mark.parametrize(("name", "possible"), [
+    ("race/munmap_while_dma", {"no-lost-write": True, "dirty-has-backing": False}),
+    ("race/dio_vs_truncate", {"dirty-has-backing": False}),
+    ("race/vm_writev_vs_dio", {"no-lost-write": True, "dirty-has-backing": False}),
+    ("race/dio_vs_fsync", {"no-lost-write": True, "dirty-has-backing": False}),
+])
+def test_the_new_predictions_come_from_the_checker(name: str,
+                                                   possible: dict[str, bool]) -> None:
+    """Both shipped kernels' designs, exhaustively (each a few thousand states): the lost
+    write is reachable, buffers are never stripped (no reclaim in these scenarios)."""
+    probe = RACE_PROBES[name]
+    for design in ("linux-6.1", "linux-6.12"):
+        pred = predict_race(probe, DESIGNS[design])
+        assert pred.possible == possible, (name, design)
+        assert pred.basis == f"scenario {probe.scenario}" and pred.states > 0
+
+
+def test_the_guest_can_have_more_vcpus_and_a_slow_disk(monkeypatch: pytest.MonkeyPatch,
+                                                       tmp_path: Path) -> None:
+    from gupcheck.conform import qemu
+    from gupcheck.conform.kernels import Kernel
+    from gupcheck.conform.runner import machine_text
+
+    monkeypatch.setattr(qemu, "require_tool", lambda name: f"/usr/bin/{name}")
+    k = Kernel("t", tmp_path / "bzImage", None, "6.1", "linux-6.1")
+    args = (k, tmp_path / "i.gz", tmp_path / "d.img", tmp_path / "r.txt", ["race"])
+    plain = qemu.command(*args)
+    assert plain[plain.index("-smp") + 1] == "1" and "throttling" not in " ".join(plain)
+    shaped = qemu.command(*args, smp=2, read_iops=200)
+    assert shaped[shaped.index("-smp") + 1] == "2"
+    assert shaped[shaped.index("-drive") + 1].endswith(",throttling.iops-read=200")
+    assert machine_text() == "" and machine_text(2, 200) == (
+        "2 vCPUs, disk reads throttled to 200/s")
