@@ -860,12 +860,18 @@ static long *file_phys(int fd, long pages)
 	return phys;
 }
 
-/* the file's pages as the device holds them; 0, or -1 if a page has no block or a read fails */
+/* the file's pages as the device holds them, one read per run of contiguous blocks (few
+ * requests: the disk may be throttled); 0, or -1 if a page has no block or a read fails */
 static int raw_read(int dev, const long *phys, long pages, char *buf)
 {
-	for (long i = 0; i < pages; i++)
-		if (phys[i] < 0 || pread(dev, buf + i * PG, PG, phys[i]) != PG)
+	for (long i = 0, j; i < pages; i = j) {
+		if (phys[i] < 0)
 			return -1;
+		for (j = i + 1; j < pages && phys[j] == phys[i] + (j - i) * PG; j++)
+			;
+		if (pread(dev, buf + i * PG, (j - i) * PG, phys[i]) != (j - i) * PG)
+			return -1;
+	}
 	return 0;
 }
 
