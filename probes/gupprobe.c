@@ -883,6 +883,15 @@ static int all_zero(const char *p, long n)
 	return 1;
 }
 
+/* the calling thread SCHED_FIFO (on) or back to SCHED_OTHER: while it is FIFO, a kworker
+ * woken on its CPU (bio_dirty_work, queued by the read's completion) waits until it blocks */
+static void fifo(int on)
+{
+	struct sched_param sp = { .sched_priority = on ? 10 : 0 };
+
+	sched_setscheduler(0, on ? SCHED_FIFO : SCHED_OTHER, &sp);
+}
+
 /* B with RACE_GENS generations of RACE_PAGES pages (round g reads generation g) */
 static int make_generations(const char *path, char letter)
 {
@@ -957,7 +966,12 @@ static void *flusher_racer(void *arg)
  *   disk_mismatch   the device's blocks of A differ from the page cache after fsync returned 0
  *                   (a lost write: the DMA'd data is not on disk)
  *   reread_mismatch after POSIX_FADV_DONTNEED, a buffered read of A differs from the cache
- * and read_efault / read_short (munmap won before or during the pinning).
+ * and read_efault / read_short (munmap won before or during the pinning).  From the read to
+ * the end of fsync the main thread is SCHED_FIFO: when the read completes it runs before the
+ * kworker that would re-dirty the pages (bio_check_pages_dirty defers that to bio_dirty_work
+ * for pages writeback cleaned meanwhile) — CPU pressure on that kworker, as any busy
+ * real-time thread would put, widening the window between the read's return and the
+ * re-dirtying without changing what the kernel does in it.
  */
 static void race_dio_sync(const char *name)
 {
@@ -1005,9 +1019,11 @@ static void race_dio_sync(const char *name)
 				break;
 			r_set(&r_go, i + 1);
 		}
+		fifo(1);
 		ret = pread(fdb, map, n, (g - 1) * n);
 		/* sync at once: a re-dirtying deferred to bio_dirty_work may still be pending */
 		fsync(fd);
+		fifo(0);
 		if (unmap) {
 			r_set(&r_done, i + 1);
 			r_wait(&r_ack, i + 1);
@@ -1335,6 +1351,196 @@ static void race_vm_writev(const char *name)
 	unlink(A);
 }
 
+/*
+ * btrfs_dio_vs_msync (scenario dio-read-into-mmap-btrfs) and btrfs_enospc (enospc-after-dma),
+ * on the second disk's btrfs at /btr (the guest has it only when these probes are asked for).
+ * Each round reads generation g of B (on ext4, O_DIRECT) into a MAP_SHARED mapping of btrfs
+ * file A while a racer thread loops msync(MS_SYNC) on it (the flusher); then, as the
+ * scenario's application, msync(MS_SYNC) twice and fsync; then a reader reads A with O_DIRECT
+ * (btrfs verifies the data checksums).  btrfs_enospc first fills the filesystem (a filler file
+ * written until ENOSPC) and gives back 128 KiB each round, which a third thread, the
+ * scenario's "other file" (fill_fs), takes again by writing until ENOSPC.  Counted:
+ *   read_efault      the O_DIRECT read into the mapping failed (btrfs_page_mkwrite, called by
+ *                    the GUP fault, could not reserve: ENOSPC before the DMA, not after it)
+ *   sync_enospc      msync/fsync returned ENOSPC after the read had succeeded
+ *   sync_errors      msync/fsync returned another error (EIO, EUCLEAN)
+ *   mem_mismatch     the mapping does not hold B.g after a successful read
+ *   disk_mismatch    the O_DIRECT reader got other data than the mapping, or an error
+ *   reread_mismatch  after POSIX_FADV_DONTNEED a buffered read differs or fails
+ *   read_eio         the O_DIRECT reader got EIO (a checksum failure: the data changed after
+ *                    writeback checksummed it)
+ *   csum_failed      kernel log lines with "csum failed"
+ *   kmsg_warnings    kernel log "WARNING:" lines
+ */
+
+static volatile long f_stop;
+
+static void *btrfs_flusher(void *arg)
+{
+	long *loops = arg;
+
+	while (!race_stop) {
+		msync(race_map, RACE_PAGES * PG, MS_SYNC);
+		(*loops)++;
+	}
+	return NULL;
+}
+
+/* the "other file": write 4 KiB blocks to the filler until ENOSPC, again and again */
+static void *space_taker(void *arg)
+{
+	int fd = *(int *)arg;
+	char *blk = aligned_alloc(PG, PG);
+
+	fill(blk, 1, 'F', 0);
+	while (!race_stop) {
+		if (write(fd, blk, PG) != PG) {
+			fsync(fd);
+			sched_yield();
+		}
+	}
+	free(blk);
+	return NULL;
+}
+
+static long kmsg_needle(const char *needle)
+{
+	int size = klogctl(10, NULL, 0);
+	char *buf, *p;
+	long c = 0;
+	int n;
+
+	if (size <= 0)
+		size = 1 << 20;
+	buf = malloc(size + 1);
+	n = klogctl(3, buf, size);
+	if (n < 0) {
+		free(buf);
+		return -1;
+	}
+	buf[n] = 0;
+	for (p = buf; (p = strstr(p, needle)); p++)
+		c++;
+	free(buf);
+	return c;
+}
+
+static void race_btrfs(const char *name)
+{
+	const char *A = "/btr/race_A", *B = "/mnt/race_B", *FILL = "/btr/filler";
+	int enospc = !strcmp(name, "btrfs_enospc");
+	long n = RACE_PAGES * PG, loops = 0, w0, nb0, w1, nb1, cs0, cs1;
+	long efault = 0, s_enospc = 0, s_err = 0, mem_mis = 0, disk_mis = 0, reread_mis = 0;
+	long eio = 0, done = 0;
+	char *snap = aligned_alloc(PG, n), *buf = aligned_alloc(PG, n), *chunk;
+	int fd, fdb, fdd, fdr, ffd = -1;
+	pthread_t t, taker;
+	struct stat st;
+
+	begin("race", name);
+	if (stat("/btr", &st) || make_file(A, RACE_PAGES, 'A', 0)) {
+		kv("error=no_btrfs_at_/btr");
+		end();
+		return;
+	}
+	if (make_generations(B, 'B'))
+		return die("make_file");
+	if (enospc) { /* fill the filesystem: 1 MiB, then 4 KiB writes until ENOSPC */
+		ffd = open(FILL, O_RDWR | O_CREAT | O_TRUNC, 0644);
+		chunk = aligned_alloc(PG, 1 << 20);
+		fill(chunk, 256, 'F', 0);
+		for (int pass = 0; pass < 3; pass++) {
+			while (write(ffd, chunk, 1 << 20) == 1 << 20)
+				;
+			while (write(ffd, chunk, PG) == PG)
+				;
+			fsync(ffd);
+			syncfs(ffd);
+		}
+		free(chunk);
+	}
+	drop_caches();
+	kmsg_counts(&w0, &nb0);
+	cs0 = kmsg_needle("csum failed");
+	fd = open(A, O_RDWR);
+	fdb = open(B, O_RDONLY | O_DIRECT);
+	fdd = open(A, O_RDONLY | O_DIRECT);
+	fdr = open(A, O_RDONLY);
+	race_map = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (fd < 0 || fdb < 0 || fdd < 0 || fdr < 0 || race_map == MAP_FAILED)
+		return die("open/mmap");
+	race_stop = 0;
+	if (pthread_create(&t, NULL, btrfs_flusher, &loops) ||
+	    (enospc && pthread_create(&taker, NULL, space_taker, &ffd)))
+		return die("pthread_create");
+	for (long i = 0; i < iterations; i++) {
+		int g = (int)(i % RACE_GENS) + 1, bad = 0;
+
+		if (enospc) { /* give 128 KiB back for the fault's reservation to find */
+			if (fstat(ffd, &st) == 0 && st.st_size > 32 * PG)
+				if (ftruncate(ffd, st.st_size - 32 * PG) == 0)
+					syncfs(ffd);
+		}
+		if (pread(fdb, race_map, n, (g - 1) * n) != n) {
+			efault++;
+			continue;
+		}
+		for (int k = 0; k < 3; k++) {
+			int r = k < 2 ? msync(race_map, n, MS_SYNC) : fsync(fd);
+
+			if (r && errno == ENOSPC)
+				bad |= 1;
+			else if (r)
+				bad |= 2;
+		}
+		s_enospc += bad & 1;
+		s_err += (bad & 2) >> 1;
+		memcpy(snap, race_map, n);
+		if (!pages_equal_gen(snap, RACE_PAGES, 'B', g % 10))
+			mem_mis++;
+		ssize_t r = pread(fdd, buf, n, 0);
+		if (r < 0 && errno == EIO)
+			eio++;
+		if (r != n || memcmp(buf, snap, n))
+			disk_mis++;
+		madvise(race_map, n, MADV_DONTNEED);
+		posix_fadvise(fdr, 0, n, POSIX_FADV_DONTNEED);
+		if (pread(fdr, buf, n, 0) != n || memcmp(buf, snap, n))
+			reread_mis++;
+		done++;
+	}
+	race_stop = 1;
+	pthread_join(t, NULL);
+	if (enospc)
+		pthread_join(taker, NULL);
+	kmsg_counts(&w1, &nb1);
+	cs1 = kmsg_needle("csum failed");
+	kv("iterations=%ld", done);
+	kv("read_efault=%ld", efault);
+	kv("sync_enospc=%ld", s_enospc);
+	kv("sync_errors=%ld", s_err);
+	kv("mem_mismatch=%ld", mem_mis);
+	kv("disk_mismatch=%ld", disk_mis);
+	kv("reread_mismatch=%ld", reread_mis);
+	kv("read_eio=%ld", eio);
+	kv("csum_failed=%ld", cs0 < 0 ? -1 : cs1 - cs0);
+	kv("kmsg_warnings=%ld", w0 < 0 ? -1 : w1 - w0);
+	kv("racer_loops=%ld", loops);
+	end();
+	munmap(race_map, n);
+	close(fd);
+	close(fdb);
+	close(fdd);
+	close(fdr);
+	if (ffd >= 0)
+		close(ffd);
+	free(snap);
+	free(buf);
+	unlink(A);
+	unlink(B);
+	unlink(FILL);
+}
+
 static void race_more(const char *name)
 {
 	if (!strcmp(name, "munmap_while_dma") || !strcmp(name, "dio_vs_fsync"))
@@ -1343,6 +1549,8 @@ static void race_more(const char *name)
 		race_dio_truncate(name);
 	else if (!strcmp(name, "vm_writev_vs_dio"))
 		race_vm_writev(name);
+	else if (!strncmp(name, "btrfs_", 6))
+		race_btrfs(name);
 	else
 		race(name);
 }
@@ -1362,7 +1570,8 @@ static const char *const FORK[] = { "iouring_pin_fork_child_writes",
 	"iouring_pin_fork_parent_writes", "vmsplice_cve_2020_29374",
 	"vmsplice_then_write_same_process", NULL };
 static const char *const RACE[] = { "dio_vs_msync", "dio_vs_pageout", "munmap_while_dma",
-	"dio_vs_truncate", "vm_writev_vs_dio", "dio_vs_fsync", NULL };
+	"dio_vs_truncate", "vm_writev_vs_dio", "dio_vs_fsync", "btrfs_dio_vs_msync",
+	"btrfs_enospc", NULL };
 
 static const struct group {
 	const char *name;

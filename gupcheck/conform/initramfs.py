@@ -3,7 +3,8 @@ probe binary and the few kernel modules the virtio disk and ext4 need.
 
 There is no modprobe and no depmod output in an unpacked Debian kernel package, so module
 dependencies are read from each module's own ``.modinfo`` (``depends=``) and the modules are
-stored decompressed in load order; /init loads them with busybox ``insmod``.  ext4 finds its
+stored decompressed in load order; /init loads them with busybox ``insmod``.  A second virtio disk, when QEMU has one (the btrfs
+probes), is mounted at /btr; btrfs and its dependencies are then in the initramfs too.  ext4 finds its
 checksum through the crypto API (a soft dependency on crc32c), which no one would load for it
 here, so ``crc32c_generic`` is listed explicitly.
 
@@ -26,6 +27,9 @@ from .errors import ConformError
 #: the drivers the guest needs before it can mount the ext4 disk (absent ones are built in)
 WANTED_MODULES = ("virtio_pci", "virtio_blk", "crc32c_generic", "ext4")
 
+#: added when a probe needs the second disk, a btrfs filesystem at /btr (racy btrfs probes)
+BTRFS_MODULES = ("btrfs",)
+
 #: /init: mount the pseudo filesystems, load the modules, mount the disk, run the probes
 INIT = r"""#!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -41,6 +45,11 @@ mkdir -p /mnt
 if ! mount -t ext4 /dev/vda /mnt 2>/tmp/mount.err; then
     echo "BOOT-ERROR mount: $(cat /tmp/mount.err /tmp/insmod.err | tr '\n' ' ')" > $out
     poweroff -f
+fi
+if [ -b /dev/vdb ]; then
+    mkdir -p /btr
+    mount -t btrfs /dev/vdb /btr 2>/tmp/mount2.err ||
+        echo "BOOT-ERROR mount btrfs: $(cat /tmp/mount2.err /tmp/insmod.err | tr '\n' ' ')" > $out
 fi
 echo 16 > /proc/sys/vm/nr_hugepages
 args=$(sed -n 's/.*gupprobe=\([^ ]*\).*/\1/p' /proc/cmdline | tr ',' ' ')

@@ -44,9 +44,23 @@ def make_disk(path: Path, size_mib: int = 64) -> None:
         raise ConformError(f"mkfs.ext4 failed: {done.stderr.strip()}")
 
 
+def make_btrfs(path: Path, size_mib: int = 160) -> None:
+    """An empty btrfs image (single data and metadata profiles: a small filesystem whose free
+    space a probe can use up), for the btrfs probes' second disk."""
+    mkfs = require_tool("mkfs.btrfs")
+    with open(path, "wb") as f:
+        f.truncate(size_mib << 20)
+    done = subprocess.run([mkfs, "-q", "-f", "-m", "single", "-d", "single", str(path)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ConformError(f"mkfs.btrfs failed: {done.stderr.strip()}")
+
+
 def command(kernel: Kernel, initrd: Path, disk: Path, results: Path, probes: Sequence[str],
-            memory_mib: int = 512, smp: int = 1, read_iops: int = 0) -> list[str]:
-    """The qemu-system-x86_64 command line for one boot (read_iops 0: reads not throttled)."""
+            memory_mib: int = 512, smp: int = 1, read_iops: int = 0,
+            btrfs_disk: Path | None = None) -> list[str]:
+    """The qemu-system-x86_64 command line for one boot (read_iops 0: reads not throttled;
+    btrfs_disk: a second virtio disk, /dev/vdb)."""
     append = "console=ttyS0 quiet loglevel=4 panic=-1 oops=panic rdinit=/init"
     if probes:  # none: the probe binary runs every group
         append += f" gupprobe={','.join(probes)}"
@@ -55,16 +69,24 @@ def command(kernel: Kernel, initrd: Path, disk: Path, results: Path, probes: Seq
             "-kernel", str(kernel.bzimage), "-initrd", str(initrd), "-append", append,
             "-drive", f"file={disk},format=raw,if=virtio,cache=unsafe"
             + (f",throttling.iops-read={read_iops}" if read_iops else ""),
+            *(["-drive", f"file={btrfs_disk},format=raw,if=virtio,cache=unsafe"
+               + (f",throttling.iops-read={read_iops}" if read_iops else "")]
+              if btrfs_disk else []),
             "-serial", "stdio", "-serial", f"file:{results}"]
 
 
 def boot(kernel: Kernel, initrd: Path, probes: Sequence[str], timeout: float = 180.0,
-         log: Callable[[str], None] = lambda s: None, smp: int = 1, read_iops: int = 0) -> Boot:
+         log: Callable[[str], None] = lambda s: None, smp: int = 1, read_iops: int = 0,
+         btrfs: bool = False) -> Boot:
     """Boot once, run ``probes`` (groups or group/case; empty: all) and return the output."""
     with tempfile.TemporaryDirectory(prefix="gupcheck-conform-") as tmp:
         disk, results = Path(tmp) / "disk.img", Path(tmp) / "results.txt"
         make_disk(disk)
-        cmd = command(kernel, initrd, disk, results, probes, smp=smp, read_iops=read_iops)
+        btrfs_disk = Path(tmp) / "btrfs.img" if btrfs else None
+        if btrfs_disk:
+            make_btrfs(btrfs_disk)
+        cmd = command(kernel, initrd, disk, results, probes, smp=smp, read_iops=read_iops,
+                      btrfs_disk=btrfs_disk)
         log(f"booting {kernel.release} under QEMU (TCG, no KVM, {smp} vCPU)")
         start = time.monotonic()
         timed_out = False

@@ -56,6 +56,13 @@ LOST_WRITES = Aspect("lost writes", ("mem_mismatch", "disk_mismatch", "reread_mi
                      "no-lost-write")
 EXT4_WARNINGS = Aspect("ext4 warnings", ("kmsg_warnings", "ext4_no_buffers"),
                        "dirty-has-backing")
+#: btrfs verifies data checksums on read: a block whose data changed after writeback
+#: checksummed it reads as EIO ("csum failed") — the symptom of a DMA into a page under
+#: writeback (stable-writeback) on a checksumming filesystem
+CHECKSUM_FAILURES = Aspect("checksum failures", ("read_eio", "csum_failed"), "stable-writeback")
+#: msync/fsync failing with ENOSPC after the read (whose fault reserved the space) returned:
+#: the late reservation of a page dirtied by the DMA without ->page_mkwrite
+ENOSPC_AFTER_DMA = Aspect("ENOSPC after DMA", ("sync_enospc",), "no-enospc-after-dma")
 #: data of a truncated page that reads back after the file is regrown: a real bug if seen, but
 #: no property of the model stands for it (dio-unpin-vs-truncate has no fsync after the
 #: truncate, so no-lost-write would hold vacuously), so it is shown, never judged
@@ -73,6 +80,7 @@ class RaceProbe:
     scenario: str
     aspects: tuple[Aspect, ...] = (LOST_WRITES, EXT4_WARNINGS)
     context: tuple[str, ...] = ()  # counters shown on each row: how often the window opened
+    filesystem: str = "ext4"  # "btrfs": the guest gets a second disk with btrfs at /btr
 
 
 RACE_PROBES: dict[str, RaceProbe] = {p.name: p for p in (
@@ -91,6 +99,14 @@ RACE_PROBES: dict[str, RaceProbe] = {p.name: p for p in (
               context=("uffd_stalls", "stale_pagecache")),
     # the flusher (sync_file_range WRITE loop) against O_DIRECT read + fsync at once
     RaceProbe("race/dio_vs_fsync", "deferred-redirty-vs-fsync"),
+    # btrfs (second disk): the flusher (msync loop), the app's two msyncs, an O_DIRECT reader
+    RaceProbe("race/btrfs_dio_vs_msync", "dio-read-into-mmap-btrfs",
+              (LOST_WRITES, CHECKSUM_FAILURES),
+              context=("read_efault", "sync_errors", "kmsg_warnings"), filesystem="btrfs"),
+    # the same on a full btrfs whose freed space another file takes at once
+    RaceProbe("race/btrfs_enospc", "enospc-after-dma",
+              (ENOSPC_AFTER_DMA, LOST_WRITES, CHECKSUM_FAILURES),
+              context=("read_efault", "sync_errors", "kmsg_warnings"), filesystem="btrfs"),
 )}
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from gupcheck.kernel.config import KernelConfig
 
-from . import build, qemu
+from . import build, initramfs, qemu
 from .compare import Row, compare
 from .errors import ConformError
 from .kernels import Kernel, cache_dir
@@ -83,9 +83,11 @@ def boot_probes(kernel: Kernel, probes: Sequence[str], fresh: bool = False,
     second per round of each racy probe on top of the boot, far more than the 5-15 ms a round
     took under TCG, because the machine is shared and a slow guest is not a broken one."""
     probe_bin = build.probe_binary(log)
-    initrd = build.initramfs_for(kernel, probe_bin, log)
-    all_probes = list(probes) == list(PROBES)
     races = [p for p in probes if p in RACE_PROBES]
+    btrfs = any(RACE_PROBES[p].filesystem == "btrfs" for p in races)
+    initrd = build.initramfs_for(kernel, probe_bin, log,
+                                 initramfs.BTRFS_MODULES if btrfs else ())
+    all_probes = list(probes) == list(PROBES)
     if all_probes:
         args: list[str] = []
     elif set(PROBES) <= set(probes):  # "all" keeps the kernel command line short
@@ -102,7 +104,7 @@ def boot_probes(kernel: Kernel, probes: Sequence[str], fresh: bool = False,
         log(f"using the cached boot {cached}")
         return cached.read_text(encoding="utf-8"), 0.0, True
     boot = qemu.boot(kernel, initrd, args, timeout=180.0 + 0.5 * iterations * len(races),
-                     log=log, smp=smp, read_iops=read_iops)
+                     log=log, smp=smp, read_iops=read_iops, btrfs=btrfs)
     if "END" not in boot.results.split():
         tail = "\n".join(boot.console.strip().splitlines()[-15:])
         why = "timed out" if boot.timed_out else "stopped"

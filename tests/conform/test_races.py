@@ -190,3 +190,46 @@ def test_the_guest_can_have_more_vcpus_and_a_slow_disk(monkeypatch: pytest.Monke
     assert shaped[shaped.index("-drive") + 1].endswith(",throttling.iops-read=200")
     assert machine_text() == "" and machine_text(2, 200) == (
         "2 vCPUs, disk reads throttled to 200/s")
+
+
+def test_the_btrfs_probes_predict_enospc_only_where_the_fixup_worker_reserves_late() -> None:
+    """enospc-after-dma: 6.1's btrfs_writepage_fixup_worker can fail its late reservation;
+    the linux-6.12 design refuses the page instead (-EUCLEAN), so ENOSPC is predicted none."""
+    probe = RACE_PROBES["race/btrfs_enospc"]
+    assert probe.filesystem == "btrfs"
+    assert predict_race(probe, DESIGNS["linux-6.1"]).possible["no-enospc-after-dma"] is True
+    assert predict_race(probe, DESIGNS["linux-6.12"]).possible["no-enospc-after-dma"] is False
+    pred = predict_race(RACE_PROBES["race/btrfs_dio_vs_msync"], DESIGNS["linux-6.12"])
+    assert pred.possible == {"no-lost-write": True, "stable-writeback": True}
+
+
+def test_a_btrfs_probe_gets_a_second_disk_and_the_btrfs_modules(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from gupcheck.conform import build, qemu, runner
+    from gupcheck.conform.kernels import Kernel
+    from gupcheck.conform.qemu import Boot
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(runner, "cache_dir", lambda: tmp_path)
+    monkeypatch.setattr(build, "probe_binary", lambda log: tmp_path / "probe")
+    monkeypatch.setattr(build, "initramfs_for", lambda k, p, log, extra=(): (
+        seen.setdefault("modules", extra), tmp_path / "i.gz")[1])
+
+    def fake_boot(kernel: Kernel, initrd: Path, args: list[str], **kw: object) -> Boot:
+        seen["btrfs"] = kw["btrfs"]
+        return Boot("BOOT release=6.1\nEND\n", "", 1.0, False)
+
+    monkeypatch.setattr(qemu, "boot", fake_boot)
+    k = Kernel("t", tmp_path / "bzImage", None, "6.1", "linux-6.1")
+    k.bzimage.write_bytes(b"kernel")
+    runner.boot_probes(k, ["race/btrfs_enospc"], fresh=True)
+    assert seen == {"modules": ("btrfs",), "btrfs": True}
+    seen.clear()
+    runner.boot_probes(k, ["race/dio_vs_fsync"], fresh=True)
+    assert seen == {"modules": (), "btrfs": False}
+    monkeypatch.setattr(qemu, "require_tool", lambda name: f"/usr/bin/{name}")
+    cmd = qemu.command(k, tmp_path / "i.gz", tmp_path / "d.img", tmp_path / "r.txt", [],
+                       btrfs_disk=tmp_path / "b.img")
+    assert [c for c in cmd if c.startswith("file=")] == [
+        f"file={tmp_path / 'd.img'},format=raw,if=virtio,cache=unsafe",
+        f"file={tmp_path / 'b.img'},format=raw,if=virtio,cache=unsafe"]
