@@ -55,7 +55,7 @@ echo 16 > /proc/sys/vm/nr_hugepages
 args=$(sed -n 's/.*gupprobe=\([^ ]*\).*/\1/p' /proc/cmdline | tr ',' ' ')
 /gupprobe $args > $out 2>&1
 echo "KMSG warnings=$(dmesg | grep -c 'WARNING:') bugs=$(dmesg | grep -c 'BUG:')" > $out
-dmesg | grep -E 'WARNING:|BUG:|EXT4-fs (error|warning)' | head -20 | sed 's/^/KMSG-LINE /' > $out
+dmesg | grep -E 'WARNING:|BUG:|EXT4-fs (error|warning)|BTRFS (error|warning|critical)' | head -20 | sed 's/^/KMSG-LINE /' > $out
 echo "END" > $out
 sync
 umount /mnt
