@@ -1360,16 +1360,20 @@ static void race_vm_writev(const char *name)
  * (btrfs verifies the data checksums).  btrfs_enospc first fills the filesystem (a filler file
  * written until ENOSPC) and gives back 128 KiB each round, which a third thread, the
  * scenario's "other file" (fill_fs), takes again by writing until ENOSPC.  Counted:
- *   read_efault      the O_DIRECT read into the mapping failed (btrfs_page_mkwrite, called by
- *                    the GUP fault, could not reserve: ENOSPC before the DMA, not after it)
+ *   read_efault      the O_DIRECT read into the mapping failed with EFAULT (btrfs_page_mkwrite,
+ *                    called by the GUP fault, could not reserve: ENOSPC before the DMA, not
+ *                    after it); read_errors: with another error (read_errno: the last one)
  *   sync_enospc      msync/fsync returned ENOSPC after the read had succeeded
- *   sync_errors      msync/fsync returned another error (EIO, EUCLEAN)
- *   mem_mismatch     the mapping does not hold B.g after a successful read
- *   disk_mismatch    the O_DIRECT reader got other data than the mapping, or an error
- *   reread_mismatch  after POSIX_FADV_DONTNEED a buffered read differs or fails
- *   read_eio         the O_DIRECT reader got EIO (a checksum failure: the data changed after
- *                    writeback checksummed it)
+ *   sync_errors      msync/fsync returned another error (sync_errno: the last one)
+ *   mem_mismatch     (rounds whose syncs all returned 0) the mapping does not hold B.g
+ *   disk_mismatch    (same rounds) the O_DIRECT reader got other data than the mapping, or
+ *                    an error
+ *   reread_mismatch  (same rounds) after POSIX_FADV_DONTNEED a buffered read differs or fails
+ *   read_eio         either reader got EIO (btrfs' checksum verification failed: the data
+ *                    changed after writeback checksummed it)
  *   csum_failed      kernel log lines with "csum failed"
+ *   unnotified_dirty kernel log lines "marked dirty without notifying the fs" (btrfs refusing
+ *                    at writeback a folio dirtied without ->page_mkwrite, -EUCLEAN)
  *   kmsg_warnings    kernel log "WARNING:" lines
  */
 
@@ -1431,7 +1435,8 @@ static void race_btrfs(const char *name)
 	int enospc = !strcmp(name, "btrfs_enospc");
 	long n = RACE_PAGES * PG, loops = 0, w0, nb0, w1, nb1, cs0, cs1;
 	long efault = 0, s_enospc = 0, s_err = 0, mem_mis = 0, disk_mis = 0, reread_mis = 0;
-	long eio = 0, done = 0;
+	long eio = 0, done = 0, rerr = 0, un0, un1;
+	int last_rerr = 0, last_serr = 0;
 	char *snap = aligned_alloc(PG, n), *buf = aligned_alloc(PG, n), *chunk;
 	int fd, fdb, fdd, fdr, ffd = -1;
 	pthread_t t, taker;
@@ -1462,6 +1467,7 @@ static void race_btrfs(const char *name)
 	drop_caches();
 	kmsg_counts(&w0, &nb0);
 	cs0 = kmsg_needle("csum failed");
+	un0 = kmsg_needle("marked dirty without notifying the fs");
 	fd = open(A, O_RDWR);
 	fdb = open(B, O_RDONLY | O_DIRECT);
 	fdd = open(A, O_RDONLY | O_DIRECT);
@@ -1482,7 +1488,11 @@ static void race_btrfs(const char *name)
 					syncfs(ffd);
 		}
 		if (pread(fdb, race_map, n, (g - 1) * n) != n) {
-			efault++;
+			if (errno == EFAULT)
+				efault++;
+			else
+				rerr++;
+			last_rerr = errno;
 			continue;
 		}
 		for (int k = 0; k < 3; k++) {
@@ -1490,22 +1500,29 @@ static void race_btrfs(const char *name)
 
 			if (r && errno == ENOSPC)
 				bad |= 1;
-			else if (r)
+			else if (r) {
 				bad |= 2;
+				last_serr = errno;
+			}
 		}
 		s_enospc += bad & 1;
 		s_err += (bad & 2) >> 1;
+		/* a lost write is a mismatch after every sync returned 0; a checksum failure
+		 * (EIO from btrfs' verification on read) counts in every round */
 		memcpy(snap, race_map, n);
-		if (!pages_equal_gen(snap, RACE_PAGES, 'B', g % 10))
+		if (!bad && !pages_equal_gen(snap, RACE_PAGES, 'B', g % 10))
 			mem_mis++;
 		ssize_t r = pread(fdd, buf, n, 0);
 		if (r < 0 && errno == EIO)
 			eio++;
-		if (r != n || memcmp(buf, snap, n))
+		if (!bad && (r != n || memcmp(buf, snap, n)))
 			disk_mis++;
 		madvise(race_map, n, MADV_DONTNEED);
 		posix_fadvise(fdr, 0, n, POSIX_FADV_DONTNEED);
-		if (pread(fdr, buf, n, 0) != n || memcmp(buf, snap, n))
+		r = pread(fdr, buf, n, 0);
+		if (r < 0 && errno == EIO)
+			eio++;
+		if (!bad && (r != n || memcmp(buf, snap, n)))
 			reread_mis++;
 		done++;
 	}
@@ -1515,15 +1532,22 @@ static void race_btrfs(const char *name)
 		pthread_join(taker, NULL);
 	kmsg_counts(&w1, &nb1);
 	cs1 = kmsg_needle("csum failed");
+	un1 = kmsg_needle("marked dirty without notifying the fs");
 	kv("iterations=%ld", done);
 	kv("read_efault=%ld", efault);
+	kv("read_errors=%ld", rerr);
+	if (rerr)
+		kv("read_errno=%s", errname(last_rerr));
 	kv("sync_enospc=%ld", s_enospc);
 	kv("sync_errors=%ld", s_err);
+	if (s_err)
+		kv("sync_errno=%s", errname(last_serr));
 	kv("mem_mismatch=%ld", mem_mis);
 	kv("disk_mismatch=%ld", disk_mis);
 	kv("reread_mismatch=%ld", reread_mis);
 	kv("read_eio=%ld", eio);
 	kv("csum_failed=%ld", cs0 < 0 ? -1 : cs1 - cs0);
+	kv("unnotified_dirty=%ld", un0 < 0 ? -1 : un1 - un0);
 	kv("kmsg_warnings=%ld", w0 < 0 ? -1 : w1 - w0);
 	kv("racer_loops=%ld", loops);
 	end();

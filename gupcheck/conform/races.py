@@ -63,6 +63,11 @@ CHECKSUM_FAILURES = Aspect("checksum failures", ("read_eio", "csum_failed"), "st
 #: msync/fsync failing with ENOSPC after the read (whose fault reserved the space) returned:
 #: the late reservation of a page dirtied by the DMA without ->page_mkwrite
 ENOSPC_AFTER_DMA = Aspect("ENOSPC after DMA", ("sync_enospc",), "no-enospc-after-dma")
+#: btrfs' own detector of a folio dirtied without ->page_mkwrite ("is marked dirty without
+#: notifying the fs", writeback fails with -EUCLEAN), absent from 6.1 (its cow fixup worker
+#: reserves late instead, silently)
+UNNOTIFIED_DIRTY = Aspect("dirtied without page_mkwrite", ("unnotified_dirty",),
+                          "mkwrite-before-dirty")
 #: data of a truncated page that reads back after the file is regrown: a real bug if seen, but
 #: no property of the model stands for it (dio-unpin-vs-truncate has no fsync after the
 #: truncate, so no-lost-write would hold vacuously), so it is shown, never judged
@@ -101,12 +106,14 @@ RACE_PROBES: dict[str, RaceProbe] = {p.name: p for p in (
     RaceProbe("race/dio_vs_fsync", "deferred-redirty-vs-fsync"),
     # btrfs (second disk): the flusher (msync loop), the app's two msyncs, an O_DIRECT reader
     RaceProbe("race/btrfs_dio_vs_msync", "dio-read-into-mmap-btrfs",
-              (LOST_WRITES, CHECKSUM_FAILURES),
-              context=("read_efault", "sync_errors", "kmsg_warnings"), filesystem="btrfs"),
+              (LOST_WRITES, CHECKSUM_FAILURES, UNNOTIFIED_DIRTY),
+              context=("read_efault", "read_errors", "sync_errors", "sync_errno",
+                       "kmsg_warnings"), filesystem="btrfs"),
     # the same on a full btrfs whose freed space another file takes at once
     RaceProbe("race/btrfs_enospc", "enospc-after-dma",
-              (ENOSPC_AFTER_DMA, LOST_WRITES, CHECKSUM_FAILURES),
-              context=("read_efault", "sync_errors", "kmsg_warnings"), filesystem="btrfs"),
+              (ENOSPC_AFTER_DMA, LOST_WRITES, CHECKSUM_FAILURES, UNNOTIFIED_DIRTY),
+              context=("read_efault", "read_errors", "sync_errors", "sync_errno",
+                       "kmsg_warnings"), filesystem="btrfs"),
 )}
 
 

@@ -200,7 +200,8 @@ def test_the_btrfs_probes_predict_enospc_only_where_the_fixup_worker_reserves_la
     assert predict_race(probe, DESIGNS["linux-6.1"]).possible["no-enospc-after-dma"] is True
     assert predict_race(probe, DESIGNS["linux-6.12"]).possible["no-enospc-after-dma"] is False
     pred = predict_race(RACE_PROBES["race/btrfs_dio_vs_msync"], DESIGNS["linux-6.12"])
-    assert pred.possible == {"no-lost-write": True, "stable-writeback": True}
+    assert pred.possible == {"no-lost-write": True, "stable-writeback": True,
+                             "mkwrite-before-dirty": True}
 
 
 def test_a_btrfs_probe_gets_a_second_disk_and_the_btrfs_modules(
