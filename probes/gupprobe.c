@@ -1390,7 +1390,11 @@ static void *btrfs_flusher(void *arg)
 	return NULL;
 }
 
-/* the "other file": write 4 KiB blocks to the filler until ENOSPC, again and again */
+static volatile long tk_on;
+
+/* the "other file": while the main thread is in its read and syncs (tk_on), write 4 KiB
+ * blocks to the filler until ENOSPC, again and again.  With one vCPU it runs only when the
+ * main thread sleeps, i.e. after the read's fault reserved its space (btrfs_page_mkwrite) */
 static void *space_taker(void *arg)
 {
 	int fd = *(int *)arg;
@@ -1398,6 +1402,10 @@ static void *space_taker(void *arg)
 
 	fill(blk, 1, 'F', 0);
 	while (!race_stop) {
+		if (!r_get(&tk_on)) {
+			sched_yield();
+			continue;
+		}
 		if (write(fd, blk, PG) != PG) {
 			fsync(fd);
 			sched_yield();
@@ -1487,7 +1495,9 @@ static void race_btrfs(const char *name)
 				if (ftruncate(ffd, st.st_size - 32 * PG) == 0)
 					syncfs(ffd);
 		}
+		r_set(&tk_on, 1);
 		if (pread(fdb, race_map, n, (g - 1) * n) != n) {
+			r_set(&tk_on, 0);
 			if (errno == EFAULT)
 				efault++;
 			else
@@ -1505,6 +1515,7 @@ static void race_btrfs(const char *name)
 				last_serr = errno;
 			}
 		}
+		r_set(&tk_on, 0);
 		s_enospc += bad & 1;
 		s_err += (bad & 2) >> 1;
 		/* a lost write is a mismatch after every sync returned 0; a checksum failure

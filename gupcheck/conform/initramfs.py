@@ -3,10 +3,14 @@ probe binary and the few kernel modules the virtio disk and ext4 need.
 
 There is no modprobe and no depmod output in an unpacked Debian kernel package, so module
 dependencies are read from each module's own ``.modinfo`` (``depends=``) and the modules are
-stored decompressed in load order; /init loads them with busybox ``insmod``.  A second virtio disk, when QEMU has one (the btrfs
-probes), is mounted at /btr; btrfs and its dependencies are then in the initramfs too.  ext4 finds its
+stored decompressed in load order; /init loads them with busybox ``insmod``.  ext4 finds its
 checksum through the crypto API (a soft dependency on crc32c), which no one would load for it
-here, so ``crc32c_generic`` is listed explicitly.
+here, so ``crc32c_generic`` is listed explicitly.  A second virtio disk, when QEMU has one (the
+btrfs probes), is mounted at /btr; btrfs and its dependencies are then in the initramfs too.
+
+After the probes /init reports the kernel log's WARNING/BUG counts, its first error lines
+(KMSG-LINE) and how often each kind of ext4/btrfs message occurred, numbers blanked
+(KMSG-KIND: kept in the cached boot output, read when a racy probe's counts need explaining).
 
 The results go to the *second* serial port (/dev/ttyS1), which QEMU writes to a file: the
 console (ttyS0) carries the kernel's own messages, and they would interleave with ours.
@@ -56,6 +60,7 @@ args=$(sed -n 's/.*gupprobe=\([^ ]*\).*/\1/p' /proc/cmdline | tr ',' ' ')
 /gupprobe $args > $out 2>&1
 echo "KMSG warnings=$(dmesg | grep -c 'WARNING:') bugs=$(dmesg | grep -c 'BUG:')" > $out
 dmesg | grep -E 'WARNING:|BUG:|EXT4-fs (error|warning)|BTRFS (error|warning|critical)' | head -20 | sed 's/^/KMSG-LINE /' > $out
+dmesg | grep -E 'WARNING:|BUG:|EXT4-fs|BTRFS' | sed -e 's/^\[[ 0-9.]*\] //' -e 's/[0-9][0-9]*/N/g' | sort | uniq -c | sort -rn | head -15 | sed 's/^ */KMSG-KIND /' > $out
 echo "END" > $out
 sync
 umount /mnt
