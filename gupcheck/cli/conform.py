@@ -74,8 +74,9 @@ def conform_command(
     model's prediction for the kernel's design, and whether they agree. Downloads, builds and
     boots are cached under ~/.cache/gupcheck (GUPCHECK_CACHE).
 
-    The racy probes (`--probe race`: O_DIRECT into a shared mapping against msync or
-    MADV_PAGEOUT) run only when asked, `--iterations` rounds each, and print counts: a count
+    The racy probes (`--probe race`: the model's counterexamples for 6.1 and 6.12, such as
+    O_DIRECT into a shared mapping against writeback, reclaim, munmap or truncate) run only
+    when asked, `--iterations` rounds each, and print counts: a count
     the model says can be non-zero is "confirmed" when seen and "not observed in N runs"
     otherwise (never an agreement); a count the model proves zero DISAGREES when seen.
 

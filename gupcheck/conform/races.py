@@ -1,4 +1,6 @@
-"""The racy probes: O_DIRECT into a shared mapping, N times, against msync or MADV_PAGEOUT.
+"""The racy probes: the model's counterexamples for linux-6.1/6.12, driven N times on a real
+kernel (O_DIRECT into a shared mapping against writeback, reclaim, munmap, truncate;
+process_vm_writev against an O_DIRECT write; the same on btrfs, full or not).
 
 A racy probe has no single outcome to predict: each of its N rounds may or may not hit the
 window.  So the probe prints counts (probes/gupprobe.c, group ``race``) and the model predicts
