@@ -25,7 +25,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/klog.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -663,20 +670,26 @@ static void *racer(void *arg)
 	return NULL;
 }
 
-/* occurrences of each needle in the whole kernel log buffer (klogctl READ_ALL) */
-static void kmsg_counts(long *warnings, long *nobuffers)
+/* occurrences of each needle in the whole kernel log buffer (klogctl READ_ALL): "WARNING:",
+ * ext4's "does not have buffers attached" and, when stale != NULL, dio_warn_stale_pagecache's
+ * "Page cache invalidation failure"; -1 each if the log cannot be read */
+static void kmsg_count3(long *warnings, long *nobuffers, long *stale)
 {
 	int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
 	char *buf, *p;
 	int n;
 
 	*warnings = *nobuffers = 0;
+	if (stale)
+		*stale = 0;
 	if (size <= 0)
 		size = 1 << 20;
 	buf = malloc(size + 1);
 	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, size);
 	if (n < 0) {
 		*warnings = *nobuffers = -1;
+		if (stale)
+			*stale = -1;
 		free(buf);
 		return;
 	}
@@ -685,7 +698,14 @@ static void kmsg_counts(long *warnings, long *nobuffers)
 		(*warnings)++;
 	for (p = buf; (p = strstr(p, "does not have buffers attached")); p++)
 		(*nobuffers)++;
+	for (p = buf; stale && (p = strstr(p, "Page cache invalidation failure")); p++)
+		(*stale)++;
 	free(buf);
+}
+
+static void kmsg_counts(long *warnings, long *nobuffers)
+{
+	kmsg_count3(warnings, nobuffers, NULL);
 }
 
 static int pages_equal_gen(const char *p, long pages, char letter, int gen)
@@ -774,6 +794,802 @@ static void race(const char *name)
 	unlink(B);
 }
 
+/* ---- race, continued: the other counterexamples the model finds in linux-6.1 and 6.12 ----
+ *
+ * Same COUNTS style.  Two sharper instruments than race/dio_vs_*:
+ *  - the disk is read from the block device itself (/dev/vda, O_DIRECT, at the file's blocks
+ *    found once with FIEMAP), so that reading it does not first write the page cache back, as
+ *    an O_DIRECT read of the file does (iomap_dio_rw -> filemap_write_and_wait_range): what
+ *    fsync left on disk is seen even if a deferred re-dirtying ran meanwhile;
+ *  - a "racer" thread does the other actor's syscall each round when the main thread sets
+ *    r_go, after a delay that varies with the round, and acknowledges with r_ack.
+ */
+
+#define RACE_DEV "/dev/vda"
+
+static volatile long r_go, r_ack, r_done;
+static int r_fd;
+static char *r_map;
+static long r_n;
+
+static void r_set(volatile long *v, long x) { __atomic_store_n(v, x, __ATOMIC_RELEASE); }
+static long r_get(volatile long *v) { return __atomic_load_n(v, __ATOMIC_ACQUIRE); }
+
+static void r_wait(volatile long *v, long x)
+{
+	while (r_get(v) != x && !race_stop)
+		sched_yield();
+}
+
+/* a delay that differs from round to round (0 .. ~50k loop iterations) */
+static void r_delay(long round)
+{
+	long spins = (round * 7919L) % 8 * 6000;
+
+	for (volatile long d = 0; d < spins; d++)
+		;
+}
+
+/* the byte offset on RACE_DEV of each of the file's first `pages` pages (-1: none), from
+ * FIEMAP without FIEMAP_FLAG_SYNC (it would write the file back): call it once the file's
+ * blocks are allocated (make_file fsyncs); ext4 overwrites them in place afterwards */
+static long *file_phys(int fd, long pages)
+{
+	size_t sz = sizeof(struct fiemap) + 64 * sizeof(struct fiemap_extent);
+	struct fiemap *fm = calloc(1, sz);
+	long *phys = malloc(pages * sizeof(long));
+
+	for (long i = 0; i < pages; i++)
+		phys[i] = -1;
+	fm->fm_length = pages * PG;
+	fm->fm_extent_count = 64;
+	if (ioctl(fd, FS_IOC_FIEMAP, fm) == 0)
+		for (unsigned e = 0; e < fm->fm_mapped_extents; e++) {
+			struct fiemap_extent *x = &fm->fm_extents[e];
+
+			if (x->fe_flags & (FIEMAP_EXTENT_UNKNOWN | FIEMAP_EXTENT_DELALLOC |
+					   FIEMAP_EXTENT_UNWRITTEN | FIEMAP_EXTENT_ENCODED))
+				continue;
+			for (__u64 off = 0; off < x->fe_length; off += PG) {
+				long i = (long)((x->fe_logical + off) / PG);
+				if (i < pages)
+					phys[i] = (long)(x->fe_physical + off);
+			}
+		}
+	free(fm);
+	return phys;
+}
+
+/* the file's pages as the device holds them, one read per run of contiguous blocks (few
+ * requests: the disk may be throttled); 0, or -1 if a page has no block or a read fails */
+static int raw_read(int dev, const long *phys, long pages, char *buf)
+{
+	for (long i = 0, j; i < pages; i = j) {
+		if (phys[i] < 0)
+			return -1;
+		for (j = i + 1; j < pages && phys[j] == phys[i] + (j - i) * PG; j++)
+			;
+		if (pread(dev, buf + i * PG, (j - i) * PG, phys[i]) != (j - i) * PG)
+			return -1;
+	}
+	return 0;
+}
+
+static int all_zero(const char *p, long n)
+{
+	for (long i = 0; i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+/* the calling thread SCHED_FIFO (on) or back to SCHED_OTHER: while it is FIFO, a kworker
+ * woken on its CPU (bio_dirty_work, queued by the read's completion) waits until it blocks */
+static void fifo(int on)
+{
+	struct sched_param sp = { .sched_priority = on ? 10 : 0 };
+
+	sched_setscheduler(0, on ? SCHED_FIFO : SCHED_OTHER, &sp);
+}
+
+/* B with RACE_GENS generations of RACE_PAGES pages (round g reads generation g) */
+static int make_generations(const char *path, char letter)
+{
+	if (make_file(path, 0, letter, 1))
+		return -1;
+	for (int g = 1; g <= RACE_GENS; g++)
+		append_pattern(path, RACE_PAGES, letter, g % 10);
+	return 0;
+}
+
+/* racer of munmap_while_dma: munmap the mapping while the read is in flight, then act as the
+ * flusher (sync_file_range WRITE: WB_SYNC_NONE writeback) until the read has returned */
+static void *munmap_racer(void *arg)
+{
+	long *loops = arg, seen = 0;
+
+	while (!race_stop) {
+		if (r_get(&r_go) == seen) {
+			sched_yield();
+			continue;
+		}
+		seen = r_get(&r_go);
+		r_delay(seen);
+		munmap(r_map, r_n);
+		do {
+			sync_file_range(r_fd, 0, r_n, SYNC_FILE_RANGE_WRITE);
+			(*loops)++;
+		} while (r_get(&r_done) != seen && !race_stop);
+		r_set(&r_ack, seen);
+	}
+	return NULL;
+}
+
+/* racer of dio_vs_truncate: one flusher pass, then ftruncate(0) while the read is in flight */
+static void *truncate_racer(void *arg)
+{
+	long *loops = arg, seen = 0;
+
+	while (!race_stop) {
+		if (r_get(&r_go) == seen) {
+			sched_yield();
+			continue;
+		}
+		seen = r_get(&r_go);
+		r_delay(seen);
+		sync_file_range(r_fd, 0, r_n, SYNC_FILE_RANGE_WRITE);
+		if (ftruncate(r_fd, 0) == 0)
+			(*loops)++;
+		r_set(&r_ack, seen);
+	}
+	return NULL;
+}
+
+/* racer of dio_vs_fsync: the flusher, WB_SYNC_NONE writeback of the range, in a loop */
+static void *flusher_racer(void *arg)
+{
+	long *loops = arg;
+
+	while (!race_stop) {
+		sync_file_range(r_fd, 0, r_n, SYNC_FILE_RANGE_WRITE);
+		(*loops)++;
+	}
+	return NULL;
+}
+
+/*
+ * munmap_while_dma (scenario munmap-while-dma), dio_vs_fsync (deferred-redirty-vs-fsync):
+ * each round maps A (16 pages, MAP_SHARED), reads generation g of B into it with O_DIRECT
+ * while the racer unmaps the mapping and writes the file back (munmap_while_dma) or only
+ * writes it back in a loop (dio_vs_fsync), then fsync(A) at once.  Counted:
+ *   mem_mismatch    the page cache (a buffered read of A) lacks the bytes the read returned
+ *   disk_mismatch   the device's blocks of A differ from the page cache after fsync returned 0
+ *                   (a lost write: the DMA'd data is not on disk)
+ *   reread_mismatch after POSIX_FADV_DONTNEED, a buffered read of A differs from the cache
+ * and read_efault / read_short (munmap won before or during the pinning).  From the read to
+ * the end of fsync the main thread is SCHED_FIFO: when the read completes it runs before the
+ * kworker that would re-dirty the pages (bio_check_pages_dirty defers that to bio_dirty_work
+ * for pages writeback cleaned meanwhile) — CPU pressure on that kworker, as any busy
+ * real-time thread would put, widening the window between the read's return and the
+ * re-dirtying without changing what the kernel does in it.
+ */
+static void race_dio_sync(const char *name)
+{
+	const char *A = "/mnt/race_A", *B = "/mnt/race_B";
+	int unmap = !strcmp(name, "munmap_while_dma");
+	long n = RACE_PAGES * PG, loops = 0, w0, nb0, w1, nb1, *phys;
+	long mem_mis = 0, disk_mis = 0, reread_mis = 0, efault = 0, shortr = 0, done = 0;
+	char *cache = aligned_alloc(PG, n), *disk = aligned_alloc(PG, n), *map = NULL;
+	int fd, fdb, fdr, dev;
+	pthread_t t;
+
+	begin("race", name);
+	if (make_file(A, RACE_PAGES, 'A', 0) || make_generations(B, 'B'))
+		return die("make_file");
+	drop_caches();
+	kmsg_counts(&w0, &nb0);
+	fd = open(A, O_RDWR);
+	fdb = open(B, O_RDONLY | O_DIRECT);
+	fdr = open(A, O_RDONLY);
+	dev = open(RACE_DEV, O_RDONLY | O_DIRECT);
+	if (fd < 0 || fdb < 0 || fdr < 0 || dev < 0)
+		return die("open");
+	phys = file_phys(fd, RACE_PAGES);
+	if (raw_read(dev, phys, RACE_PAGES, disk) || !pages_equal_gen(disk, RACE_PAGES, 'A', 0))
+		return die("fiemap");
+	r_fd = fd;
+	r_n = n;
+	r_go = r_ack = r_done = 0;
+	race_stop = 0;
+	if (!unmap) {
+		map = race_map = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (map == MAP_FAILED)
+			return die("mmap");
+	}
+	if (pthread_create(&t, NULL, unmap ? munmap_racer : flusher_racer, &loops))
+		return die("pthread_create");
+	for (long i = 0; i < iterations; i++) {
+		int g = (int)(i % RACE_GENS) + 1;
+		ssize_t ret;
+		long got;
+
+		if (unmap) {
+			map = r_map = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+			if (map == MAP_FAILED)
+				break;
+			r_set(&r_go, i + 1);
+		}
+		fifo(1);
+		ret = pread(fdb, map, n, (g - 1) * n);
+		/* sync at once: a re-dirtying deferred to bio_dirty_work may still be pending */
+		fsync(fd);
+		fifo(0);
+		if (unmap) {
+			r_set(&r_done, i + 1);
+			r_wait(&r_ack, i + 1);
+		}
+		if (ret < 0)
+			efault++;
+		else if (ret < n)
+			shortr++;
+		got = ret > 0 ? ret / PG : 0;
+		if (pread(fdr, cache, n, 0) != n) {
+			mem_mis++;
+			continue;
+		}
+		if (!pages_equal_gen(cache, got, 'B', g % 10))
+			mem_mis++;
+		if (raw_read(dev, phys, RACE_PAGES, disk) || memcmp(disk, cache, n))
+			disk_mis++;
+		if (!unmap)
+			madvise(map, n, MADV_DONTNEED); /* zap the PTEs so the cache may drop pages */
+		posix_fadvise(fdr, 0, n, POSIX_FADV_DONTNEED);
+		if (pread(fdr, disk, n, 0) != n || memcmp(disk, cache, n))
+			reread_mis++;
+		done++;
+	}
+	race_stop = 1;
+	pthread_join(t, NULL);
+	kmsg_counts(&w1, &nb1);
+	kv("iterations=%ld", done);
+	if (unmap) {
+		kv("read_efault=%ld", efault);
+		kv("read_short=%ld", shortr);
+	} else {
+		kv("read_errors=%ld", efault);
+		munmap(map, n);
+	}
+	kv("mem_mismatch=%ld", mem_mis);
+	kv("disk_mismatch=%ld", disk_mis);
+	kv("reread_mismatch=%ld", reread_mis);
+	kv("kmsg_warnings=%ld", w0 < 0 ? -1 : w1 - w0);
+	kv("ext4_no_buffers=%ld", nb0 < 0 ? -1 : nb1 - nb0);
+	kv("racer_loops=%ld", loops);
+	end();
+	close(fd);
+	close(fdb);
+	close(fdr);
+	close(dev);
+	free(phys);
+	free(cache);
+	free(disk);
+	unlink(A);
+	unlink(B);
+}
+
+/*
+ * dio_vs_truncate (scenario dio-unpin-vs-truncate): each round A holds 16 pages A.0 and is
+ * mapped; generation g of B is read into the mapping with O_DIRECT while the racer writes A
+ * back (one WB_SYNC_NONE pass) and truncates it to 0.  Then munmap, ftruncate back to 16
+ * pages and fsync: every byte must now read as zero.  Counted (stale data of a truncated page
+ * that came back, written by the DMA or by a re-dirtying after the truncate):
+ *   stale_cache   a buffered read of the regrown A is not all zeros
+ *   stale_disk    an O_DIRECT read of it is not all zeros
+ *   stale_reread  after POSIX_FADV_DONTNEED, a buffered read is not all zeros
+ * and read_efault (the truncate came first: the GUP fault beyond EOF fails).
+ */
+static void race_dio_truncate(const char *name)
+{
+	const char *A = "/mnt/race_A", *B = "/mnt/race_B";
+	long n = RACE_PAGES * PG, loops = 0, w0, nb0, w1, nb1;
+	long s_cache = 0, s_disk = 0, s_reread = 0, efault = 0, shortr = 0, done = 0;
+	char *buf = aligned_alloc(PG, n), *abuf = aligned_alloc(PG, n), *map;
+	int fd, fdb, fdd, fdr;
+	pthread_t t;
+
+	begin("race", name);
+	if (make_file(A, RACE_PAGES, 'A', 0) || make_generations(B, 'B'))
+		return die("make_file");
+	fill(abuf, RACE_PAGES, 'A', 0);
+	drop_caches();
+	kmsg_counts(&w0, &nb0);
+	fd = open(A, O_RDWR);
+	fdb = open(B, O_RDONLY | O_DIRECT);
+	fdd = open(A, O_RDONLY | O_DIRECT);
+	fdr = open(A, O_RDONLY);
+	if (fd < 0 || fdb < 0 || fdd < 0 || fdr < 0)
+		return die("open");
+	r_fd = fd;
+	r_n = n;
+	r_go = r_ack = r_done = 0;
+	race_stop = 0;
+	if (pthread_create(&t, NULL, truncate_racer, &loops))
+		return die("pthread_create");
+	for (long i = 0; i < iterations; i++) {
+		int g = (int)(i % RACE_GENS) + 1;
+		ssize_t ret;
+
+		if (pwrite(fd, abuf, n, 0) != n || fsync(fd))
+			break;
+		map = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (map == MAP_FAILED)
+			break;
+		r_set(&r_go, i + 1);
+		ret = pread(fdb, map, n, (g - 1) * n);
+		r_wait(&r_ack, i + 1);
+		if (ret < 0)
+			efault++;
+		else if (ret < n)
+			shortr++;
+		munmap(map, n);
+		if (ftruncate(fd, n) || fsync(fd))
+			break;
+		if (pread(fdr, buf, n, 0) != n || !all_zero(buf, n))
+			s_cache++;
+		if (pread(fdd, buf, n, 0) != n || !all_zero(buf, n))
+			s_disk++;
+		posix_fadvise(fdr, 0, n, POSIX_FADV_DONTNEED);
+		if (pread(fdr, buf, n, 0) != n || !all_zero(buf, n))
+			s_reread++;
+		done++;
+	}
+	race_stop = 1;
+	pthread_join(t, NULL);
+	kmsg_counts(&w1, &nb1);
+	kv("iterations=%ld", done);
+	kv("read_efault=%ld", efault);
+	kv("read_short=%ld", shortr);
+	kv("stale_cache=%ld", s_cache);
+	kv("stale_disk=%ld", s_disk);
+	kv("stale_reread=%ld", s_reread);
+	kv("kmsg_warnings=%ld", w0 < 0 ? -1 : w1 - w0);
+	kv("ext4_no_buffers=%ld", nb0 < 0 ? -1 : nb1 - nb0);
+	kv("racer_loops=%ld", loops);
+	end();
+	close(fd);
+	close(fdb);
+	close(fdd);
+	close(fdr);
+	free(buf);
+	free(abuf);
+	unlink(A);
+	unlink(B);
+}
+
+/*
+ * vm_writev_vs_dio (scenario vm-writev-vs-dio-invalidate).  Each round the main thread (the
+ * "debugger") calls process_vm_writev on itself: V.g into the 16 pages of its MAP_SHARED
+ * mapping of A.  The last page of the *source* is registered with userfaultfd (missing), so
+ * the copy stops there with all 16 target pages pinned (pin_user_pages_remote) and 15 of them
+ * copied; the fault handler then starts a second thread's write(O_DIRECT) of W.g to page 0 of
+ * A — which writes page 0 back and invalidates it (iomap_dio_rw: filemap_write_and_wait_range,
+ * invalidate_inode_pages2_range) — and resolves the fault after a delay that varies with the
+ * round (0 .. until the O_DIRECT write has returned), so the copy's end and the unpinning
+ * (unpin_user_pages_dirty_lock) fall before, during or after the write.  Then fsync(A).
+ * The O_DIRECT write is the last write to page 0 to start, and both calls returned before
+ * fsync: page 0 must hold W.g and pages 1-15 V.g (the model's no-lost-write).  Counted:
+ *   mem_mismatch    the page cache (buffered read) differs from that
+ *   disk_mismatch   the device's blocks differ from it after fsync returned 0
+ *   reread_mismatch after POSIX_FADV_DONTNEED, a buffered read differs from it
+ *   stale_pagecache dio_warn_stale_pagecache's "Page cache invalidation failure" lines
+ * and uffd_stalls: rounds in which the copy did stop at the fault (the window was opened).
+ */
+
+static int uffd = -1;
+static volatile long u_round, u_dio_started, u_dio_done;
+static char *u_src, *u_vpage, *u_wbuf;
+static int u_fdw;
+static long u_dio_ret;
+
+static void *dio_writer(void *arg)
+{
+	long seen = 0;
+
+	(void)arg;
+	while (!race_stop) {
+		if (r_get(&r_go) == seen) {
+			sched_yield();
+			continue;
+		}
+		seen = r_get(&r_go);
+		r_set(&u_dio_started, seen);
+		u_dio_ret = pwrite(u_fdw, u_wbuf, PG, 0);
+		r_set(&u_dio_done, seen);
+	}
+	return NULL;
+}
+
+static void *uffd_handler(void *arg)
+{
+	long *stalls = arg;
+	struct uffd_msg msg;
+	struct pollfd pfd = { .fd = uffd, .events = POLLIN };
+
+	while (!race_stop) {
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		if (read(uffd, &msg, sizeof(msg)) != sizeof(msg) ||
+		    msg.event != UFFD_EVENT_PAGEFAULT)
+			continue;
+		long round = r_get(&u_round);
+		(*stalls)++;
+		r_set(&r_go, round); /* start the O_DIRECT write of page 0 */
+		r_wait(&u_dio_started, round);
+		if (round % 4 == 3)
+			r_wait(&u_dio_done, round); /* resolve only after write() returned */
+		else
+			r_delay(round); /* before or during the write */
+		struct uffdio_copy cp = {
+			.dst = (unsigned long)msg.arg.pagefault.address & ~(PG - 1),
+			.src = (unsigned long)u_vpage, .len = PG, .mode = 0 };
+		ioctl(uffd, UFFDIO_COPY, &cp);
+	}
+	return NULL;
+}
+
+static void race_vm_writev(const char *name)
+{
+	const char *A = "/mnt/race_A";
+	long n = RACE_PAGES * PG, stalls = 0, w0, nb0, st0, w1, nb1, st1, *phys;
+	long mem_mis = 0, disk_mis = 0, reread_mis = 0, vm_err = 0, dio_err = 0, done = 0;
+	char *buf = aligned_alloc(PG, n), *want = aligned_alloc(PG, n), *map;
+	int fd, fdr, dev;
+	pthread_t th, tw;
+
+	begin("race", name);
+	if (make_file(A, RACE_PAGES, 'A', 0))
+		return die("make_file");
+	drop_caches();
+	kmsg_count3(&w0, &nb0, &st0);
+	fd = open(A, O_RDWR);
+	u_fdw = open(A, O_WRONLY | O_DIRECT);
+	fdr = open(A, O_RDONLY);
+	dev = open(RACE_DEV, O_RDONLY | O_DIRECT);
+	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || u_fdw < 0 || fdr < 0 || dev < 0)
+		return die("open");
+	if (uffd < 0)
+		return die("userfaultfd");
+	struct uffdio_api api = { .api = UFFD_API };
+	if (ioctl(uffd, UFFDIO_API, &api))
+		return die("UFFDIO_API");
+	phys = file_phys(fd, RACE_PAGES);
+	if (raw_read(dev, phys, RACE_PAGES, buf) || !pages_equal_gen(buf, RACE_PAGES, 'A', 0))
+		return die("fiemap");
+	map = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	u_vpage = aligned_alloc(PG, PG);
+	u_wbuf = aligned_alloc(PG, PG);
+	if (map == MAP_FAILED)
+		return die("mmap");
+	r_go = 0;
+	race_stop = 0;
+	if (pthread_create(&th, NULL, uffd_handler, &stalls) ||
+	    pthread_create(&tw, NULL, dio_writer, NULL))
+		return die("pthread_create");
+	for (long i = 0; i < iterations; i++) {
+		int g = (int)(i % RACE_GENS) + 1;
+		struct iovec local, remote = { .iov_base = map, .iov_len = n };
+		ssize_t ret;
+
+		u_src = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (u_src == MAP_FAILED)
+			break;
+		fill(u_src, RACE_PAGES - 1, 'V', g % 10);
+		struct uffdio_register reg = {
+			.range = { .start = (unsigned long)(u_src + n - PG), .len = PG },
+			.mode = UFFDIO_REGISTER_MODE_MISSING };
+		if (ioctl(uffd, UFFDIO_REGISTER, &reg)) {
+			munmap(u_src, n);
+			return die("UFFDIO_REGISTER");
+		}
+		fill(u_vpage, 1, 'V', g % 10);
+		fill(u_wbuf, 1, 'W', g % 10);
+		r_set(&u_round, i + 1);
+		local.iov_base = u_src;
+		local.iov_len = n;
+		ret = process_vm_writev(getpid(), &local, 1, &remote, 1, 0);
+		if (ret != n)
+			vm_err++;
+		if (r_get(&r_go) == i + 1)
+			r_wait(&u_dio_done, i + 1);
+		else { /* no stall (should not happen): write page 0 now, in order */
+			r_set(&r_go, i + 1);
+			r_wait(&u_dio_done, i + 1);
+		}
+		if (u_dio_ret != PG)
+			dio_err++;
+		fsync(fd);
+		fill(want, RACE_PAGES, 'V', g % 10);
+		fill(want, 1, 'W', g % 10);
+		if (pread(fdr, buf, n, 0) != n || memcmp(buf, want, n))
+			mem_mis++;
+		if (raw_read(dev, phys, RACE_PAGES, buf) || memcmp(buf, want, n))
+			disk_mis++;
+		posix_fadvise(fdr, 0, n, POSIX_FADV_DONTNEED);
+		if (pread(fdr, buf, n, 0) != n || memcmp(buf, want, n))
+			reread_mis++;
+		munmap(u_src, n); /* unregisters the range */
+		done++;
+	}
+	race_stop = 1;
+	pthread_join(th, NULL);
+	pthread_join(tw, NULL);
+	kmsg_count3(&w1, &nb1, &st1);
+	kv("iterations=%ld", done);
+	kv("vm_writev_errors=%ld", vm_err);
+	kv("dio_write_errors=%ld", dio_err);
+	kv("uffd_stalls=%ld", stalls);
+	kv("mem_mismatch=%ld", mem_mis);
+	kv("disk_mismatch=%ld", disk_mis);
+	kv("reread_mismatch=%ld", reread_mis);
+	kv("stale_pagecache=%ld", st0 < 0 ? -1 : st1 - st0);
+	kv("kmsg_warnings=%ld", w0 < 0 ? -1 : w1 - w0);
+	kv("ext4_no_buffers=%ld", nb0 < 0 ? -1 : nb1 - nb0);
+	end();
+	munmap(map, n);
+	close(uffd);
+	uffd = -1;
+	close(fd);
+	close(u_fdw);
+	close(fdr);
+	close(dev);
+	free(phys);
+	free(buf);
+	free(want);
+	free(u_vpage);
+	free(u_wbuf);
+	unlink(A);
+}
+
+/*
+ * btrfs_dio_vs_msync (scenario dio-read-into-mmap-btrfs) and btrfs_enospc (enospc-after-dma),
+ * on the second disk's btrfs at /btr (the guest has it only when these probes are asked for).
+ * Each round reads generation g of B (on ext4, O_DIRECT) into a MAP_SHARED mapping of btrfs
+ * file A while a racer thread loops msync(MS_SYNC) on it (the flusher); then, as the
+ * scenario's application, msync(MS_SYNC) twice and fsync; then a reader reads A with O_DIRECT
+ * (btrfs verifies the data checksums).  btrfs_enospc first fills the filesystem (a filler file
+ * written until ENOSPC) and gives back 128 KiB each round, which a third thread, the
+ * scenario's "other file" (fill_fs), takes again by writing until ENOSPC.  Counted:
+ *   read_efault      the O_DIRECT read into the mapping failed with EFAULT (btrfs_page_mkwrite,
+ *                    called by the GUP fault, could not reserve: ENOSPC before the DMA, not
+ *                    after it); read_errors: with another error (read_errno: the last one)
+ *   sync_enospc      msync/fsync returned ENOSPC after the read had succeeded
+ *   sync_errors      msync/fsync returned another error (sync_errno: the last one)
+ *   mem_mismatch     (rounds whose syncs all returned 0) the mapping does not hold B.g
+ *   disk_mismatch    (same rounds) the O_DIRECT reader got other data than the mapping, or
+ *                    an error
+ *   reread_mismatch  (same rounds) after POSIX_FADV_DONTNEED a buffered read differs or fails
+ *   read_eio         either reader got EIO (btrfs' checksum verification failed: the data
+ *                    changed after writeback checksummed it)
+ *   csum_failed      kernel log lines with "csum failed"
+ *   unnotified_dirty kernel log lines "marked dirty without notifying the fs" (btrfs refusing
+ *                    at writeback a folio dirtied without ->page_mkwrite, -EUCLEAN)
+ *   kmsg_warnings    kernel log "WARNING:" lines
+ */
+
+static volatile long f_stop;
+
+static void *btrfs_flusher(void *arg)
+{
+	long *loops = arg;
+
+	while (!race_stop) {
+		msync(race_map, RACE_PAGES * PG, MS_SYNC);
+		(*loops)++;
+	}
+	return NULL;
+}
+
+static volatile long tk_on;
+
+/* the "other file": while the main thread is in its read and syncs (tk_on), write 4 KiB
+ * blocks to the filler until ENOSPC, again and again.  With one vCPU it runs only when the
+ * main thread sleeps, i.e. after the read's fault reserved its space (btrfs_page_mkwrite) */
+static void *space_taker(void *arg)
+{
+	int fd = *(int *)arg;
+	char *blk = aligned_alloc(PG, PG);
+
+	fill(blk, 1, 'F', 0);
+	while (!race_stop) {
+		if (!r_get(&tk_on)) {
+			sched_yield();
+			continue;
+		}
+		if (write(fd, blk, PG) != PG) {
+			fsync(fd);
+			sched_yield();
+		}
+	}
+	free(blk);
+	return NULL;
+}
+
+static long kmsg_needle(const char *needle)
+{
+	int size = klogctl(10, NULL, 0);
+	char *buf, *p;
+	long c = 0;
+	int n;
+
+	if (size <= 0)
+		size = 1 << 20;
+	buf = malloc(size + 1);
+	n = klogctl(3, buf, size);
+	if (n < 0) {
+		free(buf);
+		return -1;
+	}
+	buf[n] = 0;
+	for (p = buf; (p = strstr(p, needle)); p++)
+		c++;
+	free(buf);
+	return c;
+}
+
+static void race_btrfs(const char *name)
+{
+	const char *A = "/btr/race_A", *B = "/mnt/race_B", *FILL = "/btr/filler";
+	int enospc = !strcmp(name, "btrfs_enospc");
+	long n = RACE_PAGES * PG, loops = 0, w0, nb0, w1, nb1, cs0, cs1;
+	long efault = 0, s_enospc = 0, s_err = 0, mem_mis = 0, disk_mis = 0, reread_mis = 0;
+	long eio = 0, done = 0, rerr = 0, un0, un1;
+	int last_rerr = 0, last_serr = 0;
+	char *snap = aligned_alloc(PG, n), *buf = aligned_alloc(PG, n), *chunk;
+	int fd, fdb, fdd, fdr, ffd = -1;
+	pthread_t t, taker;
+	struct stat st;
+
+	begin("race", name);
+	if (stat("/btr", &st) || make_file(A, RACE_PAGES, 'A', 0)) {
+		kv("error=no_btrfs_at_/btr");
+		end();
+		return;
+	}
+	if (make_generations(B, 'B'))
+		return die("make_file");
+	if (enospc) { /* fill the filesystem: 1 MiB, then 4 KiB writes until ENOSPC */
+		ffd = open(FILL, O_RDWR | O_CREAT | O_TRUNC, 0644);
+		chunk = aligned_alloc(PG, 1 << 20);
+		fill(chunk, 256, 'F', 0);
+		for (int pass = 0; pass < 3; pass++) {
+			while (write(ffd, chunk, 1 << 20) == 1 << 20)
+				;
+			while (write(ffd, chunk, PG) == PG)
+				;
+			fsync(ffd);
+			syncfs(ffd);
+		}
+		free(chunk);
+	}
+	drop_caches();
+	kmsg_counts(&w0, &nb0);
+	cs0 = kmsg_needle("csum failed");
+	un0 = kmsg_needle("marked dirty without notifying the fs");
+	fd = open(A, O_RDWR);
+	fdb = open(B, O_RDONLY | O_DIRECT);
+	fdd = open(A, O_RDONLY | O_DIRECT);
+	fdr = open(A, O_RDONLY);
+	race_map = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (fd < 0 || fdb < 0 || fdd < 0 || fdr < 0 || race_map == MAP_FAILED)
+		return die("open/mmap");
+	race_stop = 0;
+	if (pthread_create(&t, NULL, btrfs_flusher, &loops) ||
+	    (enospc && pthread_create(&taker, NULL, space_taker, &ffd)))
+		return die("pthread_create");
+	for (long i = 0; i < iterations; i++) {
+		int g = (int)(i % RACE_GENS) + 1, bad = 0;
+
+		if (enospc) { /* give 128 KiB back for the fault's reservation to find */
+			if (fstat(ffd, &st) == 0 && st.st_size > 32 * PG)
+				if (ftruncate(ffd, st.st_size - 32 * PG) == 0)
+					syncfs(ffd);
+		}
+		r_set(&tk_on, 1);
+		if (pread(fdb, race_map, n, (g - 1) * n) != n) {
+			r_set(&tk_on, 0);
+			if (errno == EFAULT)
+				efault++;
+			else
+				rerr++;
+			last_rerr = errno;
+			continue;
+		}
+		for (int k = 0; k < 3; k++) {
+			int r = k < 2 ? msync(race_map, n, MS_SYNC) : fsync(fd);
+
+			if (r && errno == ENOSPC)
+				bad |= 1;
+			else if (r) {
+				bad |= 2;
+				last_serr = errno;
+			}
+		}
+		r_set(&tk_on, 0);
+		s_enospc += bad & 1;
+		s_err += (bad & 2) >> 1;
+		/* a lost write is a mismatch after every sync returned 0; a checksum failure
+		 * (EIO from btrfs' verification on read) counts in every round */
+		memcpy(snap, race_map, n);
+		if (!bad && !pages_equal_gen(snap, RACE_PAGES, 'B', g % 10))
+			mem_mis++;
+		ssize_t r = pread(fdd, buf, n, 0);
+		if (r < 0 && errno == EIO)
+			eio++;
+		if (!bad && (r != n || memcmp(buf, snap, n)))
+			disk_mis++;
+		madvise(race_map, n, MADV_DONTNEED);
+		posix_fadvise(fdr, 0, n, POSIX_FADV_DONTNEED);
+		r = pread(fdr, buf, n, 0);
+		if (r < 0 && errno == EIO)
+			eio++;
+		if (!bad && (r != n || memcmp(buf, snap, n)))
+			reread_mis++;
+		done++;
+	}
+	race_stop = 1;
+	pthread_join(t, NULL);
+	if (enospc)
+		pthread_join(taker, NULL);
+	kmsg_counts(&w1, &nb1);
+	cs1 = kmsg_needle("csum failed");
+	un1 = kmsg_needle("marked dirty without notifying the fs");
+	kv("iterations=%ld", done);
+	kv("read_efault=%ld", efault);
+	kv("read_errors=%ld", rerr);
+	if (rerr)
+		kv("read_errno=%s", errname(last_rerr));
+	kv("sync_enospc=%ld", s_enospc);
+	kv("sync_errors=%ld", s_err);
+	if (s_err)
+		kv("sync_errno=%s", errname(last_serr));
+	kv("mem_mismatch=%ld", mem_mis);
+	kv("disk_mismatch=%ld", disk_mis);
+	kv("reread_mismatch=%ld", reread_mis);
+	kv("read_eio=%ld", eio);
+	kv("csum_failed=%ld", cs0 < 0 ? -1 : cs1 - cs0);
+	kv("unnotified_dirty=%ld", un0 < 0 ? -1 : un1 - un0);
+	kv("kmsg_warnings=%ld", w0 < 0 ? -1 : w1 - w0);
+	kv("racer_loops=%ld", loops);
+	end();
+	munmap(race_map, n);
+	close(fd);
+	close(fdb);
+	close(fdd);
+	close(fdr);
+	if (ffd >= 0)
+		close(ffd);
+	free(snap);
+	free(buf);
+	unlink(A);
+	unlink(B);
+	unlink(FILL);
+}
+
+static void race_more(const char *name)
+{
+	if (!strcmp(name, "munmap_while_dma") || !strcmp(name, "dio_vs_fsync"))
+		race_dio_sync(name);
+	else if (!strcmp(name, "dio_vs_truncate"))
+		race_dio_truncate(name);
+	else if (!strcmp(name, "vm_writev_vs_dio"))
+		race_vm_writev(name);
+	else if (!strncmp(name, "btrfs_", 6))
+		race_btrfs(name);
+	else
+		race(name);
+}
+
 /* ---- the groups and their cases ---- */
 
 static const char *const DIO[] = { "not_faulted", "prefaulted_clean", "prefaulted_dirty",
@@ -788,7 +1604,9 @@ static const char *const TRUNC[] = { "iouring_memfd_shared", "iouring_ext4_priva
 static const char *const FORK[] = { "iouring_pin_fork_child_writes",
 	"iouring_pin_fork_parent_writes", "vmsplice_cve_2020_29374",
 	"vmsplice_then_write_same_process", NULL };
-static const char *const RACE[] = { "dio_vs_msync", "dio_vs_pageout", NULL };
+static const char *const RACE[] = { "dio_vs_msync", "dio_vs_pageout", "munmap_while_dma",
+	"dio_vs_truncate", "vm_writev_vs_dio", "dio_vs_fsync", "btrfs_dio_vs_msync",
+	"btrfs_enospc", NULL };
 
 static const struct group {
 	const char *name;
@@ -800,7 +1618,7 @@ static const struct group {
 	{ "iouring_register_filebacked", REG, iouring_register },
 	{ "truncate_while_pinned", TRUNC, truncate_while_pinned },
 	{ "fork_cow_pinned", FORK, fork_cow_pinned },
-	{ "race", RACE, race, 1 },
+	{ "race", RACE, race_more, 1 },
 };
 
 /* an argument is a group ("dio_into_mmap") or one case ("dio_into_mmap/beyond_eof") */

@@ -64,6 +64,8 @@ def conform_command(
     fresh: Annotated[bool, typer.Option("--fresh", help="Boot again even if this kernel and probe build were run before.")] = False,  # noqa: E501
     markdown: Annotated[bool, typer.Option("--markdown", help="Print a markdown table (docs/conformance.md).")] = False,  # noqa: E501
     iterations: Annotated[int, typer.Option(min=1, max=100000, help="Rounds of each racy probe (--probe race): more rounds, more chances to hit a window, longer boots (TCG: 5-15 ms a round).")] = DEFAULT_ITERATIONS,  # noqa: E501
+    cpus: Annotated[int, typer.Option(min=1, max=8, help="The guest's vCPUs (TCG, one host thread each): 2 lets a racy probe's threads run at once.")] = 1,  # noqa: E501
+    slow_reads: Annotated[int, typer.Option(min=0, help="Throttle the guest disk's reads to this many per second (0: no throttle): a slow disk keeps a direct-I/O read in flight longer, widening the racy probes' windows.")] = 0,  # noqa: E501
 ) -> None:
     """Boot a real kernel under QEMU, run the probes, and compare with the model's predictions.
 
@@ -72,8 +74,9 @@ def conform_command(
     model's prediction for the kernel's design, and whether they agree. Downloads, builds and
     boots are cached under ~/.cache/gupcheck (GUPCHECK_CACHE).
 
-    The racy probes (`--probe race`: O_DIRECT into a shared mapping against msync or
-    MADV_PAGEOUT) run only when asked, `--iterations` rounds each, and print counts: a count
+    The racy probes (`--probe race`: the model's counterexamples for 6.1 and 6.12, such as
+    O_DIRECT into a shared mapping against writeback, reclaim, munmap or truncate) run only
+    when asked, `--iterations` rounds each, and print counts: a count
     the model says can be non-zero is "confirmed" when seen and "not observed in N runs"
     otherwise (never an agreement); a count the model proves zero DISAGREES when seen.
 
@@ -83,6 +86,8 @@ def conform_command(
     Example: gupcheck conform --kernel debian-13
 
     Example: gupcheck conform --kernel debian-12 --probe race --iterations 500
+
+    Example: gupcheck conform --kernel debian-13 --probe race --cpus 2 --slow-reads 200
 
     Example: gupcheck conform --kernel ./arch/x86/boot/bzImage --design my_patch.py --probe iouring_register_filebacked
     """
@@ -113,7 +118,7 @@ def conform_command(
 
     try:
         k = resolve(kernel, modules, log)
-        result = conform(k, cfg, names, fresh, log, iterations)
+        result = conform(k, cfg, names, fresh, log, iterations, cpus, slow_reads)
     except ConformError as exc:
         raise fail(str(exc), ENVIRONMENT) from None
     sys.stdout.write(render_markdown(result) if markdown else render_text(result))

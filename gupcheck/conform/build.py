@@ -49,11 +49,13 @@ def probe_binary(log: Callable[[str], None] = lambda s: None) -> Path:
     return out
 
 
-def initramfs_for(kernel: Kernel, probe: Path, log: Callable[[str], None] = lambda s: None
-                  ) -> Path:
-    """The kernel's initramfs (its modules + busybox + /init + the probe), built once."""
+def initramfs_for(kernel: Kernel, probe: Path, log: Callable[[str], None] = lambda s: None,
+                  extra_modules: tuple[str, ...] = ()) -> Path:
+    """The kernel's initramfs (its modules + busybox + /init + the probe), built once;
+    ``extra_modules`` (btrfs for the btrfs probes) are added with their dependencies."""
     busybox = Path(busybox_path())
-    mods = initramfs.resolve_modules(kernel.modules) if kernel.modules else []
+    wanted = (*initramfs.WANTED_MODULES, *extra_modules)
+    mods = initramfs.resolve_modules(kernel.modules, wanted) if kernel.modules else []
     key = _digest(busybox.read_bytes(), probe.read_bytes(), initramfs.INIT.encode(),
                   *(name.encode() + data for name, data in mods))
     out = cache_dir() / "initramfs" / f"{kernel.release}-{key}.cpio.gz"

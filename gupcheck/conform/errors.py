@@ -24,6 +24,7 @@ TOOLS: dict[str, str] = {
     "qemu-system-x86_64": "qemu-system-x86",
     "gcc": "gcc",
     "mkfs.ext4": "e2fsprogs",
+    "mkfs.btrfs": "btrfs-progs",  # only for the btrfs racy probes
     "dpkg-deb": "dpkg",
     "apt-get": "apt",
 }

@@ -5,7 +5,12 @@ There is no modprobe and no depmod output in an unpacked Debian kernel package, 
 dependencies are read from each module's own ``.modinfo`` (``depends=``) and the modules are
 stored decompressed in load order; /init loads them with busybox ``insmod``.  ext4 finds its
 checksum through the crypto API (a soft dependency on crc32c), which no one would load for it
-here, so ``crc32c_generic`` is listed explicitly.
+here, so ``crc32c_generic`` is listed explicitly.  A second virtio disk, when QEMU has one (the
+btrfs probes), is mounted at /btr; btrfs and its dependencies are then in the initramfs too.
+
+After the probes /init reports the kernel log's WARNING/BUG counts, its first error lines
+(KMSG-LINE) and how often each kind of ext4/btrfs message occurred, numbers blanked
+(KMSG-KIND: kept in the cached boot output, read when a racy probe's counts need explaining).
 
 The results go to the *second* serial port (/dev/ttyS1), which QEMU writes to a file: the
 console (ttyS0) carries the kernel's own messages, and they would interleave with ours.
@@ -26,6 +31,9 @@ from .errors import ConformError
 #: the drivers the guest needs before it can mount the ext4 disk (absent ones are built in)
 WANTED_MODULES = ("virtio_pci", "virtio_blk", "crc32c_generic", "ext4")
 
+#: added when a probe needs the second disk, a btrfs filesystem at /btr (racy btrfs probes)
+BTRFS_MODULES = ("btrfs",)
+
 #: /init: mount the pseudo filesystems, load the modules, mount the disk, run the probes
 INIT = r"""#!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -42,11 +50,17 @@ if ! mount -t ext4 /dev/vda /mnt 2>/tmp/mount.err; then
     echo "BOOT-ERROR mount: $(cat /tmp/mount.err /tmp/insmod.err | tr '\n' ' ')" > $out
     poweroff -f
 fi
+if [ -b /dev/vdb ]; then
+    mkdir -p /btr
+    mount -t btrfs /dev/vdb /btr 2>/tmp/mount2.err ||
+        echo "BOOT-ERROR mount btrfs: $(cat /tmp/mount2.err /tmp/insmod.err | tr '\n' ' ')" > $out
+fi
 echo 16 > /proc/sys/vm/nr_hugepages
 args=$(sed -n 's/.*gupprobe=\([^ ]*\).*/\1/p' /proc/cmdline | tr ',' ' ')
 /gupprobe $args > $out 2>&1
 echo "KMSG warnings=$(dmesg | grep -c 'WARNING:') bugs=$(dmesg | grep -c 'BUG:')" > $out
-dmesg | grep -E 'WARNING:|BUG:|EXT4-fs (error|warning)' | head -20 | sed 's/^/KMSG-LINE /' > $out
+dmesg | grep -E 'WARNING:|BUG:|EXT4-fs (error|warning)|BTRFS (error|warning|critical)' | head -20 | sed 's/^/KMSG-LINE /' > $out
+dmesg | grep -E 'WARNING:|BUG:|EXT4-fs|BTRFS' | sed -e 's/^\[[ 0-9.]*\] //' -e 's/[0-9][0-9]*/N/g' | sort | uniq -c | sort -rn | head -15 | sed 's/^ */KMSG-KIND /' > $out
 echo "END" > $out
 sync
 umount /mnt

@@ -1,7 +1,10 @@
 """Booting a kernel under QEMU and collecting what the probes printed.
 
 No KVM on these machines: TCG with one thread per vCPU (``-accel tcg,thread=multi``); one vCPU
-keeps the shared host's two cores usable for others.  The disk is a fresh ext4 image made on the
+(the default) keeps the shared host's two cores usable for others, two let a racy probe's
+threads really run at once.  ``read_iops`` throttles the disk's reads in QEMU
+(``throttling.iops-read``) and leaves its writes alone: a slow disk, on which a direct-I/O read
+stays in flight long enough for writeback to clean its pages before the DMA lands.  The disk is a fresh ext4 image made on the
 host with ``mkfs.ext4`` for every boot, so no probe sees another run's files.  The guest writes
 its results to the second serial port, which QEMU stores in a file; the console (first port)
 is kept too, and shown when the guest never reports.
@@ -41,27 +44,50 @@ def make_disk(path: Path, size_mib: int = 64) -> None:
         raise ConformError(f"mkfs.ext4 failed: {done.stderr.strip()}")
 
 
+def make_btrfs(path: Path, size_mib: int = 160) -> None:
+    """An empty btrfs image (single data and metadata profiles: a small filesystem whose free
+    space a probe can use up), for the btrfs probes' second disk."""
+    mkfs = require_tool("mkfs.btrfs")
+    with open(path, "wb") as f:
+        f.truncate(size_mib << 20)
+    done = subprocess.run([mkfs, "-q", "-f", "-m", "single", "-d", "single", str(path)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ConformError(f"mkfs.btrfs failed: {done.stderr.strip()}")
+
+
 def command(kernel: Kernel, initrd: Path, disk: Path, results: Path, probes: Sequence[str],
-            memory_mib: int = 512) -> list[str]:
-    """The qemu-system-x86_64 command line for one boot."""
+            memory_mib: int = 512, smp: int = 1, read_iops: int = 0,
+            btrfs_disk: Path | None = None) -> list[str]:
+    """The qemu-system-x86_64 command line for one boot (read_iops 0: reads not throttled;
+    btrfs_disk: a second virtio disk, /dev/vdb)."""
     append = "console=ttyS0 quiet loglevel=4 panic=-1 oops=panic rdinit=/init"
     if probes:  # none: the probe binary runs every group
         append += f" gupprobe={','.join(probes)}"
     return [require_tool("qemu-system-x86_64"), "-accel", "tcg,thread=multi", "-m",
-            str(memory_mib), "-smp", "1", "-no-reboot", "-display", "none", "-monitor", "none",
+            str(memory_mib), "-smp", str(smp), "-no-reboot", "-display", "none", "-monitor", "none",
             "-kernel", str(kernel.bzimage), "-initrd", str(initrd), "-append", append,
-            "-drive", f"file={disk},format=raw,if=virtio,cache=unsafe",
+            "-drive", f"file={disk},format=raw,if=virtio,cache=unsafe"
+            + (f",throttling.iops-read={read_iops}" if read_iops else ""),
+            *(["-drive", f"file={btrfs_disk},format=raw,if=virtio,cache=unsafe"
+               + (f",throttling.iops-read={read_iops}" if read_iops else "")]
+              if btrfs_disk else []),
             "-serial", "stdio", "-serial", f"file:{results}"]
 
 
 def boot(kernel: Kernel, initrd: Path, probes: Sequence[str], timeout: float = 180.0,
-         log: Callable[[str], None] = lambda s: None) -> Boot:
+         log: Callable[[str], None] = lambda s: None, smp: int = 1, read_iops: int = 0,
+         btrfs: bool = False) -> Boot:
     """Boot once, run ``probes`` (groups or group/case; empty: all) and return the output."""
     with tempfile.TemporaryDirectory(prefix="gupcheck-conform-") as tmp:
         disk, results = Path(tmp) / "disk.img", Path(tmp) / "results.txt"
         make_disk(disk)
-        cmd = command(kernel, initrd, disk, results, probes)
-        log(f"booting {kernel.release} under QEMU (TCG, no KVM)")
+        btrfs_disk = Path(tmp) / "btrfs.img" if btrfs else None
+        if btrfs_disk:
+            make_btrfs(btrfs_disk)
+        cmd = command(kernel, initrd, disk, results, probes, smp=smp, read_iops=read_iops,
+                      btrfs_disk=btrfs_disk)
+        log(f"booting {kernel.release} under QEMU (TCG, no KVM, {smp} vCPU)")
         start = time.monotonic()
         timed_out = False
         with open(Path(tmp) / "console.txt", "wb") as console:

@@ -1,4 +1,6 @@
-"""The racy probes: O_DIRECT into a shared mapping, N times, against msync or MADV_PAGEOUT.
+"""The racy probes: the model's counterexamples for linux-6.1/6.12, driven N times on a real
+kernel (O_DIRECT into a shared mapping against writeback, reclaim, munmap, truncate;
+process_vm_writev against an O_DIRECT write; the same on btrfs, full or not).
 
 A racy probe has no single outcome to predict: each of its N rounds may or may not hit the
 window.  So the probe prints counts (probes/gupprobe.c, group ``race``) and the model predicts
@@ -26,7 +28,7 @@ from gupcheck.kernel.config import KernelConfig
 from gupcheck.kernel.system import KernelModel
 from gupcheck.scenarios import SCENARIOS
 
-from .compare import AGREES, DISAGREES, MODEL_ERROR, NO_RESULT, Row
+from .compare import AGREES, DISAGREES, MODEL_ERROR, NO_RESULT, NOT_MODELLED, Row
 from .observe import Observation
 
 CONFIRMED = "confirmed"
@@ -46,6 +48,7 @@ class Aspect:
     label: str  # the row's suffix: "lost writes", "ext4 warnings"
     fields: tuple[str, ...]  # the probe's counters summed for this aspect
     property: str  # the model's property whose violation makes a non-zero count possible
+    why_not: str = ""  # property "": why the model predicts nothing here (the row says so)
 
 
 #: mem/disk/reread mismatches are the lost write of no-lost-write (fsync returned 0 and the
@@ -55,6 +58,25 @@ LOST_WRITES = Aspect("lost writes", ("mem_mismatch", "disk_mismatch", "reread_mi
                      "no-lost-write")
 EXT4_WARNINGS = Aspect("ext4 warnings", ("kmsg_warnings", "ext4_no_buffers"),
                        "dirty-has-backing")
+#: btrfs verifies data checksums on read: a block whose data changed after writeback
+#: checksummed it reads as EIO ("csum failed") — the symptom of a DMA into a page under
+#: writeback (stable-writeback) on a checksumming filesystem
+CHECKSUM_FAILURES = Aspect("checksum failures", ("read_eio", "csum_failed"), "stable-writeback")
+#: msync/fsync failing with ENOSPC after the read (whose fault reserved the space) returned:
+#: the late reservation of a page dirtied by the DMA without ->page_mkwrite
+ENOSPC_AFTER_DMA = Aspect("ENOSPC after DMA", ("sync_enospc",), "no-enospc-after-dma")
+#: btrfs' own detector of a folio dirtied without ->page_mkwrite ("is marked dirty without
+#: notifying the fs", writeback fails with -EUCLEAN), absent from 6.1 (its cow fixup worker
+#: reserves late instead, silently)
+UNNOTIFIED_DIRTY = Aspect("dirtied without page_mkwrite", ("unnotified_dirty",),
+                          "mkwrite-before-dirty")
+#: data of a truncated page that reads back after the file is regrown: a real bug if seen, but
+#: no property of the model stands for it (dio-unpin-vs-truncate has no fsync after the
+#: truncate, so no-lost-write would hold vacuously), so it is shown, never judged
+STALE_AFTER_TRUNCATE = Aspect(
+    "stale data after truncate", ("stale_cache", "stale_disk", "stale_reread"), "",
+    why_not="the scenario has no fsync after its truncate: no property of the model says "
+            "whether truncated data may come back")
 
 
 @dataclass(frozen=True)
@@ -64,6 +86,8 @@ class RaceProbe:
     name: str  # race/<case>, as the probe prints it
     scenario: str
     aspects: tuple[Aspect, ...] = (LOST_WRITES, EXT4_WARNINGS)
+    context: tuple[str, ...] = ()  # counters shown on each row: how often the window opened
+    filesystem: str = "ext4"  # "btrfs": the guest gets a second disk with btrfs at /btr
 
 
 RACE_PROBES: dict[str, RaceProbe] = {p.name: p for p in (
@@ -71,6 +95,27 @@ RACE_PROBES: dict[str, RaceProbe] = {p.name: p for p in (
     RaceProbe("race/dio_vs_msync", "dio-read-into-mmap"),
     # flusher + kswapd stripping buffers: msync + MADV_PAGEOUT (reclaim of the clean page)
     RaceProbe("race/dio_vs_pageout", "dio-vs-reclaim"),
+    # CPU1 munmap + the flusher: munmap during the read, then sync_file_range(WRITE) loops
+    RaceProbe("race/munmap_while_dma", "munmap-while-dma",
+              context=("read_efault", "read_short")),
+    # CPU1 truncate + one flusher pass during the read; then regrow, every byte must be zero
+    RaceProbe("race/dio_vs_truncate", "dio-unpin-vs-truncate",
+              (STALE_AFTER_TRUNCATE, EXT4_WARNINGS), context=("read_efault", "read_short")),
+    # the debugger's process_vm_writev held at a userfaultfd fault, CPU1's O_DIRECT write
+    RaceProbe("race/vm_writev_vs_dio", "vm-writev-vs-dio-invalidate",
+              context=("uffd_stalls", "stale_pagecache")),
+    # the flusher (sync_file_range WRITE loop) against O_DIRECT read + fsync at once
+    RaceProbe("race/dio_vs_fsync", "deferred-redirty-vs-fsync"),
+    # btrfs (second disk): the flusher (msync loop), the app's two msyncs, an O_DIRECT reader
+    RaceProbe("race/btrfs_dio_vs_msync", "dio-read-into-mmap-btrfs",
+              (LOST_WRITES, CHECKSUM_FAILURES, UNNOTIFIED_DIRTY),
+              context=("read_efault", "read_errors", "sync_errors", "sync_errno",
+                       "kmsg_warnings"), filesystem="btrfs"),
+    # the same on a full btrfs whose freed space another file takes at once
+    RaceProbe("race/btrfs_enospc", "enospc-after-dma",
+              (ENOSPC_AFTER_DMA, LOST_WRITES, CHECKSUM_FAILURES, UNNOTIFIED_DIRTY),
+              context=("read_efault", "read_errors", "sync_errors", "sync_errno",
+                       "kmsg_warnings"), filesystem="btrfs"),
 )}
 
 
@@ -95,7 +140,7 @@ def predict_race(probe: RaceProbe, cfg: KernelConfig) -> RacePrediction:
     key = (probe.scenario, cfg.name, id(cfg))
     if key in _CACHE:
         return _CACHE[key]
-    props = tuple(dict.fromkeys(a.property for a in probe.aspects))
+    props = tuple(dict.fromkeys(a.property for a in probe.aspects if a.property))
     scenario = SCENARIOS[probe.scenario]
     res = check(KernelModel(scenario, cfg, props), liveness=False, keep_going=True)
     if res.verdict in (Verdict.ERROR, Verdict.INCOMPLETE):
@@ -137,8 +182,12 @@ def compare_race(probe: RaceProbe, pred: RacePrediction | None, obs: Observation
     rows = []
     for aspect in probe.aspects:
         name = f"{probe.name} ({aspect.label})"
-        seen = "; ".join(f"{f}={obs.fields[f]}" for f in ("iterations", *aspect.fields)
+        seen = "; ".join(f"{f}={obs.fields[f]}"
+                         for f in ("iterations", *probe.context, *aspect.fields)
                          if f in obs.fields) if obs else ""
+        if not aspect.property:
+            rows.append(Row(name, "", seen, NOT_MODELLED, note=aspect.why_not))
+            continue
         if error or pred is None:
             rows.append(Row(name, "", seen, MODEL_ERROR, note=error or "no prediction"))
             continue

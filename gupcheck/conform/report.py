@@ -17,6 +17,8 @@ def headline(c: Conformance) -> str:
     counts = summary(c.rows)
     parts = [f"{n} {s}" for s, n in counts.items()]
     booted = "cached boot" if c.cached_boot else f"booted in {c.boot_seconds:.1f} s"
+    if c.machine:
+        booted += f", {c.machine}"
     kmsg = (f"; kernel log: {c.run.warnings} WARNING, {c.run.bugs} BUG"
             if c.run.warnings is not None else "")
     return (f"{c.kernel.label} ({c.run.release or c.kernel.release}) against the model of "

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from gupcheck.kernel.config import KernelConfig
 
-from . import build, qemu
+from . import build, initramfs, qemu
 from .compare import Row, compare
 from .errors import ConformError
 from .kernels import Kernel, cache_dir
@@ -39,6 +39,7 @@ class Conformance:
     rows: list[Row] = field(default_factory=list)
     boot_seconds: float = 0.0
     cached_boot: bool = False
+    machine: str = ""  # the guest's vCPUs and disk throttle when not the defaults
 
 
 def select(names: Sequence[str] | None) -> list[str]:
@@ -65,18 +66,28 @@ def _file_digest(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def machine_text(smp: int = 1, read_iops: int = 0) -> str:
+    """How the guest differs from the default one (one vCPU, unthrottled disk); "" if not."""
+    parts = [f"{smp} vCPUs"] if smp != 1 else []
+    parts += [f"disk reads throttled to {read_iops}/s"] if read_iops else []
+    return ", ".join(parts)
+
+
 def boot_probes(kernel: Kernel, probes: Sequence[str], fresh: bool = False,
                 log: Callable[[str], None] = lambda s: None,
-                iterations: int = DEFAULT_ITERATIONS) -> tuple[str, float, bool]:
+                iterations: int = DEFAULT_ITERATIONS, smp: int = 1,
+                read_iops: int = 0) -> tuple[str, float, bool]:
     """The guest's result stream for ``probes``: (text, seconds, came from cache).
 
     With racy probes among them the guest gets ``iterations=N`` too, and more time: half a
     second per round of each racy probe on top of the boot, far more than the 5-15 ms a round
     took under TCG, because the machine is shared and a slow guest is not a broken one."""
     probe_bin = build.probe_binary(log)
-    initrd = build.initramfs_for(kernel, probe_bin, log)
-    all_probes = list(probes) == list(PROBES)
     races = [p for p in probes if p in RACE_PROBES]
+    btrfs = any(RACE_PROBES[p].filesystem == "btrfs" for p in races)
+    initrd = build.initramfs_for(kernel, probe_bin, log,
+                                 initramfs.BTRFS_MODULES if btrfs else ())
+    all_probes = list(probes) == list(PROBES)
     if all_probes:
         args: list[str] = []
     elif set(PROBES) <= set(probes):  # "all" keeps the kernel command line short
@@ -85,14 +96,15 @@ def boot_probes(kernel: Kernel, probes: Sequence[str], fresh: bool = False,
         args = list(probes)
     if races:
         args.append(f"iterations={iterations}")
+    machine = [machine_text(smp, read_iops)] if machine_text(smp, read_iops) else []
     key = hashlib.sha256("\n".join([_file_digest(kernel.bzimage), initrd.name,
-                                    *args]).encode()).hexdigest()[:20]
+                                    *args, *machine]).encode()).hexdigest()[:20]
     cached = cache_dir() / "boots" / f"{kernel.release}-{key}.txt"
     if cached.exists() and not fresh:
         log(f"using the cached boot {cached}")
         return cached.read_text(encoding="utf-8"), 0.0, True
     boot = qemu.boot(kernel, initrd, args, timeout=180.0 + 0.5 * iterations * len(races),
-                     log=log)
+                     log=log, smp=smp, read_iops=read_iops, btrfs=btrfs)
     if "END" not in boot.results.split():
         tail = "\n".join(boot.console.strip().splitlines()[-15:])
         why = "timed out" if boot.timed_out else "stopped"
@@ -106,11 +118,14 @@ def boot_probes(kernel: Kernel, probes: Sequence[str], fresh: bool = False,
 
 def conform(kernel: Kernel, design: KernelConfig, probes: Sequence[str] | None = None,
             fresh: bool = False, log: Callable[[str], None] = lambda s: None,
-            iterations: int = DEFAULT_ITERATIONS) -> Conformance:
+            iterations: int = DEFAULT_ITERATIONS, smp: int = 1,
+            read_iops: int = 0) -> Conformance:
     """Boot ``kernel``, run ``probes`` (every deterministic one by default), compare with
-    ``design``'s model; racy probes run ``iterations`` rounds and give one row per count."""
+    ``design``'s model; racy probes run ``iterations`` rounds and give one row per count.
+    ``smp`` and ``read_iops`` shape the guest (qemu.command) to widen the races' windows."""
     names = select(probes)
-    text, seconds, from_cache = boot_probes(kernel, names, fresh, log, iterations)
+    text, seconds, from_cache = boot_probes(kernel, names, fresh, log, iterations, smp,
+                                            read_iops)
     run = parse(text)
     plain = [n for n in names if n in PROBES]
     log(f"predicting {len(names)} probes with the model of {design.name}")
@@ -127,4 +142,5 @@ def conform(kernel: Kernel, design: KernelConfig, probes: Sequence[str] | None =
         except Exception as exc:  # a design module of the user's may break the model
             pred, error = None, f"{type(exc).__name__}: {exc}"
         rows += compare_race(race, pred, run.observations.get(n), error=error)
-    return Conformance(kernel, design.name, run, rows, seconds, from_cache)
+    return Conformance(kernel, design.name, run, rows, seconds, from_cache,
+                       machine_text(smp, read_iops))

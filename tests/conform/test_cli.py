@@ -75,3 +75,9 @@ def test_a_design_module_of_ones_own_is_loaded(tmp_path: Path) -> None:
 def test_iterations_must_be_positive() -> None:
     res = runner.invoke(app, ["conform", "--probe", "race", "--iterations", "0"])
     assert res.exit_code == 2 and "Traceback" not in res.output
+
+
+def test_the_guest_shape_options_are_checked() -> None:
+    for bad in (["--cpus", "0"], ["--slow-reads", "-1"]):
+        res = runner.invoke(app, ["conform", "--probe", "race", *bad])
+        assert res.exit_code == 2 and "Traceback" not in res.output
