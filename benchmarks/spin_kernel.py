@@ -5,6 +5,7 @@ reclaim, under linux-6.12, exhaustive, on the same configurations.
     python benchmarks/spin_kernel.py --config 1,3,3 --config 2,1,1
     python benchmarks/spin_kernel.py --config 2,2,2 --no-gupcheck
     python benchmarks/spin_kernel.py --validate              # state counts equal, violations found
+    python benchmarks/spin_kernel.py --config 2,2,2 --row "gupcheck view,sym w2" --max-seconds 900
 
 A configuration ``P,W,R`` is: the app reads ``P`` pages with read(O_DIRECT) into its MAP_SHARED
 ext4 mapping and then calls msync(MS_SYNC); the flusher runs ``W`` background writeback passes;
@@ -201,6 +202,9 @@ def main() -> int:
     ap.add_argument("--no-spin", action="store_true")
     ap.add_argument("--validate", action="store_true",
                     help="check the state counts and the violated variant instead")
+    ap.add_argument("--row", action="append",
+                    help="run only this row (repeatable; default: all of the benchmark's, or "
+                    "of --validate's)")
     ap.add_argument("--max-seconds", type=float, default=None,
                     help="stop each gupcheck run after this long (then 'incomplete')")
     ap.add_argument("--spin-hash-bits", type=int, default=24,
@@ -214,6 +218,11 @@ def main() -> int:
     rows = [r for r in (VALIDATE if args.validate else BENCH)
             if not (args.no_gupcheck and r.startswith("gupcheck"))
             and not (args.no_spin and r.startswith("spin"))]
+    if args.row:
+        rows = args.row
+        unknown = [r for r in rows if r not in ROWS]
+        if unknown:
+            ap.error(f"unknown rows {unknown}; choose from {list(ROWS)}")
     print(f"dio-msync-reclaim under linux-6.12, P pages, W writeback passes, R reclaim attempts; "
           f"{os.cpu_count()} CPUs")
     print("| P,W,R | tool | verdict | states stored | seconds | B/state (store) "
