@@ -36,7 +36,9 @@
  * violations with their messages and order), for a one-to-one
  * correspondence with gupcheck's unreduced states.  Everything else
  * gupcheck keeps in a state is a function of these variables (see
- * README.md, "dio_msync_reclaim.pml").
+ * README.md, "dio_msync_reclaim.pml").  The counts need `spin -o1 -o2 -o3` and
+ * -DNOREDUCE: by default SPIN hides write-only variables (the folio index, the bio owner,
+ * the history), which gupcheck's states include.
  */
 
 #ifndef NP
@@ -241,7 +243,7 @@ SCRATCH t_b;
 
 #ifdef DUMP
 /* print the state a step reaches, from pan's own state vector, for comparing with
- * gupcheck's states (benchmarks/spin_kernel.py --compare-states) */
+ * gupcheck's states (see README.md) */
 #define DUMP_STATE	c_code { int j; \
 	printf("S %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d |", now.apc, now.ast, now.dcur, \
 		now.ngot, now.gfid, now.gpage, now.awtodo, now.awpte, now.fpc, now.fst, now.fwtodo, \
