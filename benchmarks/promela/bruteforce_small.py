@@ -65,13 +65,13 @@ def tts_succ(s):
     lock, crit, pcs = s[0], s[1], s[2:]
     for p in (0, 1):
         pc = pcs[p]
-        l, c, err = lock, crit, 0
+        lk, c, err = lock, crit, 0
         if pc == 7:                      # lock == 0   (loop head)
             if lock != 0:
                 continue
             npc = 2
         elif pc == 2:                    # lock = 1
-            l, npc = 1, 3
+            lk, npc = 1, 3
         elif pc == 3:                    # critical++
             c, npc = crit + 1, 4
         elif pc == 4:                    # assert(critical <= 1): violation is
@@ -79,8 +79,8 @@ def tts_succ(s):
         elif pc == 5:                    # critical--
             c, npc = crit - 1, 6
         elif pc == 6:                    # lock = 0   (-> loop head)
-            l, npc = 0, 7
-        yield (l, c) + put(pcs, p, npc), err
+            lk, npc = 0, 7
+        yield (lk, c) + put(pcs, p, npc), err
 
 
 # ---------------------------------------------------------------- philosophers

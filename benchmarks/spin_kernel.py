@@ -1,0 +1,263 @@
+"""gupcheck and SPIN side by side on a kernel scenario: DIO into a shared mapping vs msync vs
+reclaim, under linux-6.12, exhaustive, on the same configurations.
+
+    python benchmarks/spin_kernel.py                         # the default configurations
+    python benchmarks/spin_kernel.py --config 1,3,3 --config 2,1,1
+    python benchmarks/spin_kernel.py --config 2,2,2 --no-gupcheck
+    python benchmarks/spin_kernel.py --validate              # state counts equal, violations found
+    python benchmarks/spin_kernel.py --config 2,2,2 --row "gupcheck view,sym w2" --max-seconds 900
+
+A configuration ``P,W,R`` is: the app reads ``P`` pages with read(O_DIRECT) into its MAP_SHARED
+ext4 mapping and then calls msync(MS_SYNC); the flusher runs ``W`` background writeback passes;
+kswapd makes ``R`` reclaim attempts, attempt ``j`` on page ``j % P``.  gupcheck checks the
+generated scenario (:func:`scenario`) for ``dirty-has-backing`` and ``pin-accounting``, which
+linux-6.12 satisfies, so every run explores the whole state space and the search order does not
+decide the time.  SPIN checks ``promela/dio_msync_reclaim.pml``, our step-for-step translation of
+the same scenario, for the same two properties (assertions) and for deadlocks.
+
+Rows (each run in its own subprocess, so its peak RSS is its own):
+
+* ``gupcheck``            — BFS, no reduction;
+* ``gupcheck view,sym``   — BFS with ``reduce=("view", "symmetry")``: KernelModel defines
+  ``view`` (ghost history no checked property reads is dropped) but no ``canonical``, so
+  symmetry has no effect on this model;
+* ``gupcheck view,sym w2`` — the same over ``workers=2`` processes;
+* ``spin dfs noreduce``   — ``spin -o1 -o3``, ``gcc -DNOREDUCE``: the same state space as
+  ``gupcheck view,sym`` state for state (the state counts must be equal);
+* ``spin bfs``, ``spin dfs por`` — SPIN with its defaults (statement merging, partial-order
+  reduction), BFS and DFS.
+
+``--validate`` also runs ``-DHISTORY`` (the ghost history gupcheck keeps, ``spin -o2`` so that
+SPIN keeps the write-only variables) against unreduced gupcheck, and the violated variant
+(stable-writeback: DMA into a page whose writeback bio is in flight) in both tools.
+
+Seconds are the search only (SPIN: pan's "elapsed time", compilation excluded; gupcheck:
+``stats.seconds``).  Bytes per state: gupcheck's visited set + trace records
+(``stats.visited_bytes + stats.trace_bytes``) and peak RSS; SPIN's "actual memory usage for
+states" (the stored state vectors) and "total actual memory usage" (with the hash table of
+``2^--spin-hash-bits`` slots and the DFS stack or BFS queue).
+The load average is printed with every row: the machine may be shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PML = HERE / "promela" / "dio_msync_reclaim.pml"
+PROPERTIES = ("dirty-has-backing", "pin-accounting")
+DEFAULT_CONFIGS = ("1,1,1", "1,2,2", "1,3,3", "2,1,0", "2,1,1")
+
+
+def scenario(pages: int, passes: int, reclaims: int,
+             properties: tuple[str, ...] = PROPERTIES) -> str:
+    """The gupcheck scenario (TOML) that promela/dio_msync_reclaim.pml translates."""
+    props = ", ".join(f'"{p}"' for p in properties)
+    text = f'''name = "dio-msync-reclaim"
+description = "read(O_DIRECT) into a shared mapping, msync, beside writeback and reclaim"
+pages = {pages}
+properties = [{props}]
+
+[[actor]]
+name = "CPU0 app"
+program = [ {{ op = "dio_read", page = 0, value = "B1", count = {pages} }}, {{ op = "msync" }} ]
+
+[[actor]]
+name = "flusher"
+daemon = true
+program = [ {{ op = "writeback_pass", repeat = {passes} }} ]
+'''
+    if reclaims:
+        attempts = ", ".join(f'{{ op = "kswapd_reclaim", page = {j % pages} }}'
+                             for j in range(reclaims))
+        text += f'''
+[[actor]]
+name = "kswapd"
+daemon = true
+program = [ {attempts} ]
+'''
+    return text
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f}"
+
+
+# --- gupcheck ----------------------------------------------------------------------------------
+
+def run_gupcheck(pages: int, passes: int, reclaims: int, reduce: str | None, workers: int,
+                 properties: tuple[str, ...] = PROPERTIES,
+                 max_seconds: float | None = None) -> dict:
+    sys.path.insert(0, str(ROOT))
+    from gupcheck.designs import DESIGNS
+    from gupcheck.engine import Limits, check
+    from gupcheck.kernel.system import KernelModel
+    from gupcheck.scenarios.loader import parse
+
+    model = KernelModel(parse(scenario(pages, passes, reclaims, properties), "<spin_kernel>"),
+                        DESIGNS["linux-6.12"])
+    t0 = time.perf_counter()
+    r = check(model, liveness=False, workers=workers, reduce=reduce,
+              limits=Limits(max_seconds=max_seconds) if max_seconds else Limits())
+    wall = time.perf_counter() - t0
+    s = r.stats
+    rss = max(s.peak_rss_bytes or 0,
+              resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+              resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
+    return {"states": s.distinct, "transitions": s.generated, "seconds": s.seconds or wall,
+            "bytes": (s.visited_bytes or 0) + (s.trace_bytes or 0), "rss": rss,
+            "verdict": r.verdict.value, "property": r.property}
+
+
+# --- SPIN --------------------------------------------------------------------------------------
+
+def run_spin_row(pages: int, passes: int, reclaims: int, mode: str,
+                 defines: dict | None = None, hash_bits: int = 24) -> dict | None:
+    sys.path.insert(0, str(HERE))
+    from spin_runner import run_spin, spin_available
+
+    if not spin_available():
+        return None
+    d = {"NP": pages, "NW": passes, "NR": reclaims, **(defines or {})}
+    kw: dict = {"hash_bits": hash_bits, "memlim_mb": 16384, "extra_pan_flags": ("-c0",)}
+    if mode == "noreduce":  # -o2: keep the write-only variables (folio index, bio owner)
+        r = run_spin(PML, d, reductions=False, search="dfs", spin_flags=("-o2",), **kw)
+    elif mode == "history":
+        r = run_spin(PML, {**d, "HISTORY": 1}, reductions=False, search="dfs",
+                     spin_flags=("-o2",), **kw)
+    elif mode == "bfs":  # pan's BFS does not allow hidden (scratch) variables
+        r = run_spin(PML, {**d, "NOHIDDEN": 1}, reductions=True, search="bfs", **kw)
+    else:
+        r = run_spin(PML, d, reductions=True, search="dfs", **kw)
+    mb = r.get("total_memory_mb") or 0.0
+    m = re.search(r"^\s*([0-9.]+)\s+actual memory usage for states", r["output"], re.M)
+    store_mb = float(m.group(1)) if m else mb
+    complete = r["search_completed"] and not r["memory_limit_hit"]
+    return {"states": r["states_stored"], "transitions": r["transitions"],
+            "seconds": r.get("pan_elapsed_s") or r["wall_s"], "bytes": store_mb * 2**20,
+            "rss": mb * 2**20, "errors": r["errors"], "messages": r["error_messages"][:2],
+            "complete": complete,
+            "verdict": ("violated" if r["errors"] else "holds") if complete else "incomplete"}
+
+
+ROWS = {
+    "gupcheck": lambda p, w, r, a: run_gupcheck(p, w, r, None, 1, max_seconds=a.max_seconds),
+    "gupcheck view,sym": lambda p, w, r, a: run_gupcheck(p, w, r, "view,symmetry", 1,
+                                                         max_seconds=a.max_seconds),
+    "gupcheck view,sym w2": lambda p, w, r, a: run_gupcheck(p, w, r, "view,symmetry", 2,
+                                                            max_seconds=a.max_seconds),
+    "spin dfs noreduce": lambda p, w, r, a: run_spin_row(p, w, r, "noreduce", hash_bits=a.spin_hash_bits),
+    "spin bfs": lambda p, w, r, a: run_spin_row(p, w, r, "bfs", hash_bits=a.spin_hash_bits),
+    "spin dfs por": lambda p, w, r, a: run_spin_row(p, w, r, "dfs", hash_bits=a.spin_hash_bits),
+    # --validate only
+    "spin dfs noreduce HISTORY": lambda p, w, r, a: run_spin_row(p, w, r, "history", hash_bits=a.spin_hash_bits),
+    "gupcheck stable-writeback": lambda p, w, r, a: run_gupcheck(
+        p, w, r, None, 1, properties=("stable-writeback",)),
+    "spin dfs CHECK_SW": lambda p, w, r, a: run_spin_row(p, w, r, "dfs", {"CHECK_SW": 1}, a.spin_hash_bits),
+}
+BENCH = ("gupcheck", "gupcheck view,sym", "gupcheck view,sym w2", "spin dfs noreduce",
+         "spin bfs", "spin dfs por")
+VALIDATE = ("gupcheck", "gupcheck view,sym", "spin dfs noreduce", "spin dfs noreduce HISTORY",
+            "gupcheck stable-writeback", "spin dfs CHECK_SW")
+
+
+def _child(row: str, config: str, args: argparse.Namespace) -> None:
+    p, w, r = (int(x) for x in config.split(","))
+    print(json.dumps(ROWS[row](p, w, r, args)))
+
+
+def _run(row: str, config: str, args: argparse.Namespace) -> dict | None:
+    cmd = [sys.executable, __file__, "--child", row, "--config", config]
+    if args.max_seconds:
+        cmd += ["--max-seconds", str(args.max_seconds)]
+    cmd += ["--spin-hash-bits", str(args.spin_hash_bits)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        print(f"{row} {config}: failed\n{proc.stderr[-2000:]}", file=sys.stderr)
+        return None
+    line = proc.stdout.strip().splitlines()[-1]
+    return None if line == "null" else json.loads(line)
+
+
+def _fmt_row(config: str, row: str, res: dict, load: str) -> str:
+    st = res["states"]
+    return (f"| {config} | {row} | {res['verdict']} | {st:,} | {res['seconds']:.2f} | "
+            f"{res['bytes'] / max(st, 1):.1f} | {res['rss'] / max(st, 1):.0f} | {load} |")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--config", action="append", help="P,W,R (repeatable)")
+    ap.add_argument("--no-gupcheck", action="store_true")
+    ap.add_argument("--no-spin", action="store_true")
+    ap.add_argument("--validate", action="store_true",
+                    help="check the state counts and the violated variant instead")
+    ap.add_argument("--row", action="append",
+                    help="run only this row (repeatable; default: all of the benchmark's, or "
+                    "of --validate's)")
+    ap.add_argument("--max-seconds", type=float, default=None,
+                    help="stop each gupcheck run after this long (then 'incomplete')")
+    ap.add_argument("--spin-hash-bits", type=int, default=24,
+                    help="pan -w: a hash table of 2^N slots (8 bytes each); default 24")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    configs = args.config or list(DEFAULT_CONFIGS)
+    if args.child:
+        _child(args.child, configs[0], args)
+        return 0
+    rows = [r for r in (VALIDATE if args.validate else BENCH)
+            if not (args.no_gupcheck and r.startswith("gupcheck"))
+            and not (args.no_spin and r.startswith("spin"))]
+    if args.row:
+        rows = args.row
+        unknown = [r for r in rows if r not in ROWS]
+        if unknown:
+            ap.error(f"unknown rows {unknown}; choose from {list(ROWS)}")
+    print(f"dio-msync-reclaim under linux-6.12, P pages, W writeback passes, R reclaim attempts; "
+          f"{os.cpu_count()} CPUs")
+    print("| P,W,R | tool | verdict | states stored | seconds | B/state (store) "
+          "| B/state (RSS) | load avg |")
+    print("|---|---|---|---:|---:|---:|---:|---:|")
+    failures = 0
+    for config in configs:
+        got: dict[str, dict] = {}
+        for row in rows:
+            res = _run(row, config, args)
+            if res is None:
+                continue
+            got[row] = res
+            print(_fmt_row(config, row, res, _load()), flush=True)
+        checks = []
+        if "gupcheck view,sym" in got and "spin dfs noreduce" in got:
+            checks.append(("view states == SPIN noreduce states",
+                           got["gupcheck view,sym"]["states"], got["spin dfs noreduce"]["states"]))
+        if "gupcheck" in got and "spin dfs noreduce HISTORY" in got:
+            checks.append(("unreduced states == SPIN -DHISTORY states",
+                           got["gupcheck"]["states"], got["spin dfs noreduce HISTORY"]["states"]))
+        if "gupcheck stable-writeback" in got and "spin dfs CHECK_SW" in got:
+            checks.append(("stable-writeback violated in both",
+                           got["gupcheck stable-writeback"]["verdict"],
+                           got["spin dfs CHECK_SW"]["verdict"]))
+        for what, a, b in checks:
+            ok = a == b
+            failures += not ok
+            print(f"  {config}: {what}: {a} / {b} {'ok' if ok else 'MISMATCH'}")
+        g, s = got.get("gupcheck view,sym"), got.get("spin dfs por")
+        if g and s and g["verdict"] == "holds":
+            print(f"  {config}: gupcheck view,sym / spin dfs por: {g['seconds'] / s['seconds']:.0f}x "
+                  f"the time, {g['states'] / s['states']:.2f}x the states")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
