@@ -139,18 +139,19 @@ def reachable_states(scenario: Scenario, design: KernelConfig) -> list[KState]:
 
     A plain search with whole states (no fingerprints, no properties): what tests and the
     conformance predictions use to read outcomes off the model's end states."""
-    return _explore(scenario, design)[0]
+    return explore(KernelModel(scenario, design, ()))[0]
 
 
 def end_states(scenario: Scenario, design: KernelConfig) -> list[KState]:
     """The reachable states where every program has finished (KernelModel.is_end)."""
-    return _explore(scenario, design)[1]
+    return explore(KernelModel(scenario, design, ()))[1]
 
 
-def _explore(scenario: Scenario, design: KernelConfig) -> tuple[list[KState], list[KState]]:
-    """(every reachable state, the stuck ones that are legitimate ends), in one search."""
-    model = KernelModel(scenario, design, ())
-    starts = model.init_states()
+def explore(model: KernelModel, starts: Sequence[KState] | None = None,
+            ) -> tuple[list[KState], list[KState]]:
+    """(every state reachable from ``starts``, the stuck ones that are legitimate ends), in one
+    search; ``starts`` defaults to the model's initial states."""
+    starts = list(model.init_states() if starts is None else starts)
     seen, queue, everything, ends = set(starts), deque(starts), [], []
     while queue:
         k = queue.popleft()

@@ -123,9 +123,8 @@ def bfs(model: Any, *, exact: bool = False, limits: Limits = Limits(),
     search = _Search(ctx, limits, progress, check_deadlock, keep_going,
                      store=BitstateSet(bitstate, bitstate_hashes) if bitstate else None)
     if "por" in reduce:
-        store = search.store
         search.por = PartialOrder(model, ctx.invariants, has_waits=ctx.has_waits, key=ctx.key,
-                                  stored=store.__contains__, check="por-check" in reduce)
+                                  stored=search.store.__contains__, check="por-check" in reduce)
     search.checkpoint = checkpoint
     search.checkpoint_every = checkpoint_every
     search.resume = resume

@@ -86,29 +86,28 @@ def test_por_check_accepts_the_declared_footprints() -> None:
         assert check(model, reduce="por-check").verdict is not Verdict.ERROR
 
 
-class UndeclaredRead(Whole):
+def forget_footprint(model: LostUpdate, pc: int) -> LostUpdate:
+    """``model`` with the step at ``pc`` declaring no reads or writes in every process."""
+    for p in range(model.n):
+        lab = model._labels[p, pc]
+        model._labels[p, pc] = Label(lab.actor, lab.action)
+    return model
+
+
+def undeclared_read() -> LostUpdate:
     """``tmp = counter`` claims to read nothing: it looks independent of the other stores."""
-
-    def __init__(self, processes: int, increments: int) -> None:
-        super().__init__(processes, increments)
-        for p in range(processes):
-            lab = self._labels[p, LOAD]
-            self._labels[p, LOAD] = Label(lab.actor, lab.action)
+    return forget_footprint(Whole(2, 1), LOAD)
 
 
-class UndeclaredWrite(Whole):
-    """``counter = tmp`` claims to write nothing."""
-
-    def __init__(self, processes: int, increments: int) -> None:
-        super().__init__(processes, increments)
-        for p in range(processes):
-            lab = self._labels[p, STORE]
-            self._labels[p, STORE] = Label(lab.actor, lab.action)
-        self._future = [(f[0], frozenset()) for f in self._future]
+def undeclared_write() -> LostUpdate:
+    """``counter = tmp`` claims to write nothing (nor may any future step)."""
+    model = forget_footprint(Whole(2, 1), STORE)
+    model._future = [(f[0], frozenset()) for f in model._future]
+    return model
 
 
-@pytest.mark.parametrize("model,words", [(UndeclaredRead(2, 1), "do not commute"),
-                                         (UndeclaredWrite(2, 1), "changes counter")],
+@pytest.mark.parametrize("model,words", [(undeclared_read(), "do not commute"),
+                                         (undeclared_write(), "changes counter")],
                          ids=["read", "write"])
 def test_por_check_catches_an_undeclared_footprint(model: LostUpdate, words: str) -> None:
     r = check(model, reduce="por-check")
@@ -120,15 +119,9 @@ def test_an_undeclared_read_changes_the_answer_without_the_check() -> None:
     concludes that some final counter values cannot happen."""
     plain = {check(FinalCounter(2, 1, v)).verdict for v in (1, 2)}
     assert plain == {Verdict.VIOLATED}
-
-    class Wrong(FinalCounter):
-        def __init__(self, value: int) -> None:
-            super().__init__(2, 1, value)
-            for p in range(2):
-                lab = self._labels[p, LOAD]
-                self._labels[p, LOAD] = Label(lab.actor, lab.action)
-
-    assert {check(Wrong(v), reduce="por").verdict for v in (1, 2)} != plain
+    wrong = {check(forget_footprint(FinalCounter(2, 1, v), LOAD), reduce="por").verdict
+             for v in (1, 2)}
+    assert wrong != plain
 
 
 def test_a_model_without_footprints_is_searched_unreduced() -> None:

@@ -11,14 +11,13 @@ space reserved.
 
 from __future__ import annotations
 
-from collections import deque
-
 import pytest
 
 from gupcheck.designs import DESIGNS
 from gupcheck.kernel.blocks import BH_HOLE
 from gupcheck.kernel.state import SUBBLOCKS, KState, replace
 from gupcheck.kernel.system import KWORKER, KernelModel
+from gupcheck.lab import explore
 from gupcheck.scenarios import SCENARIOS
 
 from .helpers import end_states, reachable
@@ -36,20 +35,6 @@ def _lose_the_reservation(k: KState) -> KState:
         f = replace(f, buffers=(BH_HOLE,) * SUBBLOCKS)
         k = replace(k, holes=frozenset(range(SUBBLOCKS)))
     return replace(k.with_folio_at(fid, f), free_blocks=0)
-
-
-def _ends_from(model: KernelModel, start: KState) -> list[KState]:
-    seen, queue, ends = {start}, deque([start]), []
-    while queue:
-        k = queue.popleft()
-        succ = [t for _, t in model.successors(k)]
-        if not succ and model.is_end(k):
-            ends.append(k)
-        for t in succ:
-            if t not in seen:
-                seen.add(t)
-                queue.append(t)
-    return ends
 
 
 @pytest.mark.parametrize(("scenario", "fs", "reserve", "sync"), [
@@ -81,7 +66,7 @@ def test_enospc_at_unpin_drops_the_data_and_reports_it_to_the_next_fsync(
         assert (f.pins + f.gets, f.refcount) < (before.pins + before.gets, before.refcount)
         assert t.dirty_work == k.dirty_work[1:] and t.free_blocks == 0
         # no SIGBUS to anyone: the app learns it from its next sync, through the errseq
-        ends = _ends_from(model, t)
+        ends = explore(model, [t])[1]
         assert ends and {e.threads[0].results[1] for e in ends} == {f"{sync}=-ENOSPC"}
 
 
