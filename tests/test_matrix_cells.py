@@ -153,9 +153,6 @@ EXPECTED: dict[tuple[str, str], Steps] = {
     ("vm-writev-vs-dio-invalidate", "mkwrite-before-dirty"): (
         "process_vm_rw_pages: copy V1", "folio_clear_dirty_for_io",
         "process_vm_rw_core: unpin_user_pages_dirty_lock"),
-    # ... so the direct write cannot invalidate it, and fsync writes the stale page over W1
-    ("vm-writev-vs-dio-invalidate", "no-lost-write"): (
-        "invalidate_complete_folio2 fails", "(W1) to disk", "vfs_fsync_range", "(V1) to disk"),
     # F8: fork shares the pinned anonymous page copy-on-write; the parent's write copies it
     ("fork-after-pin", "cow-isolation"): (
         "io_sqe_buffer_register: pin_user_pages", "copy_present_pte: page share it",

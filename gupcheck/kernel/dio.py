@@ -39,9 +39,9 @@ def dio_read(c: Ctx) -> Outcome:
             starts = tuple(k.start_numbers(p, range(SUBBLOCKS)) for p in pages)
             k = c.goto(k, k.threads[c.me].stage, dtrunc=k.truncations, dstarts=starts)
         if not k.private:  # into a MAP_PRIVATE copy: the file is not written
-            k = k.with_ghost(writing=k.ghost.writing | started)
             for p in pages:
                 k = k.write_started(p, tuple(range(SUBBLOCKS)))
+            k = k.with_ghost(writing=k.ghost.writing | started)
         out.append(replace(m, state=k))
     return out
 

@@ -6,8 +6,11 @@ range's dirty pages back and waits, then ``kiocb_invalidate_pages`` ->
 blocks: for each, ``folio_lock``, ``unmap_mapping_folio`` if mapped, then
 ``invalidate_complete_folio2``: ``filemap_release_folio`` (buffers; fails if busy), and unless
 the folio is dirty, ``__filemap_remove_folio`` — the folio leaves the page cache *whatever its
-references or pins* (modeling-notes §1.3).  A failure is "Page cache invalidation failure on
-direct I/O" (``dio_warn_stale_pagecache``).  The write bio carries the user's data to disk.
+references or pins* (modeling-notes §1.3).  If that fails (a dirty folio), the write falls back
+to a buffered write (-ENOTBLK), written back and invalidated again before write() returns.
+Otherwise the write bio carries the user's data to disk, and ``iomap_dio_complete`` invalidates
+once more; a failure there is "Page cache invalidation failure on direct I/O"
+(``dio_warn_stale_pagecache``), the message of the syzbot report (kernel-facts F4).
 
 mm/process_vm_access.c ``process_vm_rw_core``: the target pages are taken with
 ``pin_user_pages_remote(FOLL_WRITE)`` (FOLL_GET before 5.8), filled by a CPU copy
@@ -19,10 +22,12 @@ copy and the dirtying (``noop_dirty_folio``) are lost, silently, though the call
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
+from .blocks import da_reserve, new_buffers
 from .device import dma_write_check
+from .dirty import folio_mark_dirty
 from .gup import gup_begin, unpin_dirty
 from .rmap import clear_pte
-from .state import SUBBLOCKS, Bio, replace
+from .state import SUBBLOCKS, Bio, Folio, KState, replace
 from .writeback import writeback_begin
 
 INVALIDATION_FAILURE = "Page cache invalidation failure on direct I/O"
@@ -47,29 +52,51 @@ def stage_wait(c: Ctx) -> Outcome:
     return stage_invalidate(c)
 
 
-def stage_invalidate(c: Ctx) -> Outcome:
-    """kiocb_invalidate_pages -> invalidate_inode_pages2_range for the written page."""
-    _, page, value = c.op
-    k = c.k
+def invalidate_folio2(c: Ctx, k: KState, page: int) -> tuple[KState, str, bool] | Blocked:
+    """mm/truncate.c ``invalidate_inode_pages2_range`` for one page: (state, steps, success).
+
+    ``folio_lock``, ``folio_wait_writeback``, ``unmap_mapping_folio`` if mapped, then
+    ``invalidate_complete_folio2``: ``filemap_release_folio`` (fails on busy buffers) and,
+    unless the folio is dirty, ``__filemap_remove_folio`` whatever its references or pins.
+    """
     f = k.cached(page)
-    if f is not None:
-        if f.locked is not None and f.locked != c.name:
-            return Blocked(f"folio lock of page {page}", (f.locked,))
-        func = "invalidate_inode_pages2_range: folio_lock"
-        if k.maps_cache(page):
-            k, _ = clear_pte(k, page, who=c.name)
-            func += ", unmap_mapping_folio"
-            f = k.folio(page)
-        busy = f.buffers is not None and any("dirty" in b for b in f.buffers)
-        if f.dirty or busy:
-            k = k.event(INVALIDATION_FAILURE)
-            func += f", invalidate_complete_folio2 fails: {INVALIDATION_FAILURE}"
-        else:
-            k, left = k.remove_from_cache(page)
-            func += (", invalidate_complete_folio2: filemap_release_folio, "
-                     "__filemap_remove_folio" + (" (still referenced: orphaned)" if left else ""))
-    else:
-        func = "invalidate_inode_pages2_range: nothing cached"
+    if f is None:
+        return k, "invalidate_inode_pages2_range: nothing cached", True
+    if f.locked is not None and f.locked != c.name:
+        return Blocked(f"folio lock of page {page}", (f.locked,))
+    if f.writeback:
+        return Blocked(f"invalidate_inode_pages2_range: folio_wait_writeback(page {page})",
+                       ("disk",))
+    func = "invalidate_inode_pages2_range: folio_lock"
+    if k.maps_cache(page):
+        k, _ = clear_pte(k, page, who=c.name)
+        func += ", unmap_mapping_folio"
+        f = k.folio(page)
+    busy = f.buffers is not None and any("dirty" in b for b in f.buffers)
+    if f.dirty or busy:
+        return k, func + ", invalidate_complete_folio2 fails (-EBUSY)", False
+    k, left = k.remove_from_cache(page)
+    return k, (func + ", invalidate_complete_folio2: filemap_release_folio, "
+               "__filemap_remove_folio" + (" (still referenced: orphaned)" if left else "")), True
+
+
+def stage_invalidate(c: Ctx) -> Outcome:
+    """kiocb_invalidate_pages -> invalidate_inode_pages2_range for the written page.
+
+    A failure does not submit the direct write: ``__iomap_dio_rw`` returns -ENOTBLK ("fall back
+    to buffered write", iomap since 5.10, 60263d5889e6) and ``ext4_dio_write_iter`` writes
+    through the page cache instead; 4.20's ``generic_file_direct_write`` returned 0 for the
+    same fallback in ``__generic_file_write_iter``.  (ext4 on iomap in 5.5-5.9 warned and wrote
+    anyway; no design models that window.)
+    """
+    _, page, value = c.op
+    out = invalidate_folio2(c, c.k, page)
+    if isinstance(out, Blocked):
+        return out
+    k, func, ok = out
+    if not ok:
+        return [Move(f"{func}: kiocb_invalidate_pages fails, __iomap_dio_rw returns -ENOTBLK "
+                     "(fall back to buffered write)", c.goto(k, "dw:buffered"))]
     bio = Bio(id=k.next_bio, write=True, page=page, folio=-1, pending=tuple(range(SUBBLOCKS)),
               owner=c.name, waiter=c.me, bounce=(value,) * SUBBLOCKS)
     k = replace(k, bios=k.bios + (bio,), next_bio=k.next_bio + 1)
@@ -82,11 +109,108 @@ def stage_io(c: Ctx) -> Outcome:
 
 
 def stage_done(c: Ctx) -> Outcome:
+    """iomap_dio_complete: kiocb_invalidate_post_direct_write drops what was cached meanwhile
+    (a fault, a GUP); a failure only warns (dio_warn_stale_pagecache) — "the write still
+    worked"."""
+    _, page, value = c.op
+    k = c.k
+    func = "iomap_dio_complete: "
+    if k.cached(page) is not None:  # mapping->nrpages
+        out = invalidate_folio2(c, k, page)
+        if isinstance(out, Blocked):
+            return out
+        k, inval, ok = out
+        func += "kiocb_invalidate_post_direct_write -> " + inval
+        if not ok:
+            k = k.event(INVALIDATION_FAILURE)
+            func += f", dio_warn_stale_pagecache: {INVALIDATION_FAILURE}"
+        func += "; "
+    return [Move(func + "write() returns", c.finish(_write_done(c, k), "write=ok"))]
+
+
+def _write_done(c: Ctx, k: KState) -> KState:
     _, page, value = c.op
     blocks = tuple(range(SUBBLOCKS))
-    k = c.k.with_ghost(writing=c.k.ghost.writing - {(page, b, c.me) for b in blocks})
-    k = k.write_done(page, blocks, value, c.var("wstart"))
-    return [Move("iomap_dio_complete: write() returns", c.finish(k, "write=ok"))]
+    k = k.with_ghost(writing=k.ghost.writing - {(page, b, c.me) for b in blocks})
+    return k.write_done(page, blocks, value, c.var("wstart"))
+
+
+# --- the buffered fallback: ext4_buffered_write_iter, then write back and invalidate -----------
+
+def stage_buffered(c: Ctx) -> Outcome:
+    """generic_perform_write -> ext4_da_write_begin (``__filemap_get_folio(FGP_WRITEBEGIN)``:
+    folio_lock, folio_wait_stable; ``ext4_da_get_block_prep`` reserves holes), the copy, and
+    ``ext4_da_write_end`` -> ``block_write_end``: buffers and folio dirty, folio_unlock.  One
+    step: the folio lock covers it (a copy through a GUP reference can still land before or
+    after, which is all another actor could see).  btrfs: ``btrfs_buffered_write`` reserves
+    space (``btrfs_check_data_free_space``) and waits for writeback in ``prepare_one_folio``.
+    """
+    _, page, value = c.op
+    k = c.k
+    f = k.cached(page)
+    func = "ext4_buffered_write_iter -> generic_perform_write: ext4_da_write_begin"
+    if f is None:  # dropped meanwhile: __filemap_get_folio(FGP_CREAT) adds a new folio
+        k = k.add_to_cache(page, Folio(index=page, data=(value,) * SUBBLOCKS, refcount=1))
+        f = k.folio(page)
+        func += " (a new folio)"
+    if f.locked is not None and f.locked != c.name:
+        return Blocked(f"folio lock of page {page}", (f.locked,))
+    if f.writeback and (k.fs == "cowfs" or c.cfg.stable_writes
+                        or c.cfg.writeback_pinned == "block"):
+        return Blocked(f"folio_wait_stable: writeback of page {page}", ("disk",))
+    if k.fs == "cowfs":
+        if not f.reserved:
+            if k.free_blocks == 0:
+                return _buffered_enospc(c, k, "btrfs_buffered_write: "
+                                        "btrfs_check_data_free_space fails (-ENOSPC)")
+            k = replace(k, free_blocks=k.free_blocks - 1)
+            f = replace(f, reserved=True)
+        func = "btrfs_buffered_write: reserve, prepare_one_folio (folio_lock)"
+    else:
+        attach = f.buffers is None
+        reserved = da_reserve(k, new_buffers(k, page) if attach else f.buffers)
+        if reserved is None:
+            return _buffered_enospc(c, k, func + ": ext4_da_get_block_prep fails (-ENOSPC)")
+        k, bufs = reserved
+        f = replace(f, buffers=bufs, refcount=f.refcount + attach)
+    k = k.with_folio(page, replace(f, data=(value,) * SUBBLOCKS, prepared=True))
+    k = folio_mark_dirty(k, k.fid(page), who=c.name)
+    return [Move(f"{func}, copy {value} into page {page}, write_end: folio_mark_dirty, "
+                 "folio_unlock", c.goto(k, "dw:fbsync"))]
+
+
+def _buffered_enospc(c: Ctx, k: KState, func: str) -> Outcome:
+    blocks = tuple(range(SUBBLOCKS))
+    k = k.with_ghost(writing=k.ghost.writing - {(c.op[1], b, c.me) for b in blocks})
+    return [Move(func + ": write() returns -ENOSPC", c.finish(k, "write=-ENOSPC"))]
+
+
+def stage_fbsync(c: Ctx) -> Outcome:
+    """ext4_dio_write_iter after the fallback: filemap_write_and_wait_range, to keep "the
+    expected direct I/O semantics"."""
+    k = writeback_begin(c, c.k, sync=True, ret="dw:fbinval")
+    return [Move("ext4_dio_write_iter: filemap_write_and_wait_range", k)]
+
+
+def stage_fbinval(c: Ctx) -> Outcome:
+    """... then invalidate_mapping_pages -> mapping_evict_folio, which (unlike
+    invalidate_inode_pages2) leaves a folio that is locked, dirty, under writeback or
+    referenced beyond the page cache and its buffers (mapped, GUP-pinned)."""
+    page = c.op[1]
+    k = c.k
+    f = k.cached(page)
+    if f is not None and f.writeback:
+        return Blocked(f"filemap_fdatawait_range: writeback of page {page}", ("disk",))
+    func = "invalidate_mapping_pages: nothing cached"
+    if f is not None:
+        busy = f.buffers is not None and any("dirty" in b for b in f.buffers)
+        if f.locked is None and not f.dirty and not busy \
+                and f.refcount == 1 + (f.buffers is not None):
+            k, _ = k.remove_from_cache(page)
+            func = "invalidate_mapping_pages: mapping_evict_folio: remove_mapping"
+        else:
+            func = f"invalidate_mapping_pages: page {page} stays (in use)"
+    return [Move(func + "; write() returns", c.finish(_write_done(c, k), "write=ok"))]
 
 
 def vm_writev(c: Ctx) -> Outcome:
@@ -164,5 +288,8 @@ def stage_done_from(c: Ctx) -> Outcome:
     return [Move("iomap_dio_complete: write() returns", c.finish(c.k, "write=ok"))]
 
 
-DIO_WRITE_STAGES = {"dwf:submit": stage_submit_from, "dwf:done": stage_done_from,"dw:wait": stage_wait, "dw:io": stage_io, "dw:done": stage_done,
+DIO_WRITE_STAGES = {"dw:wait": stage_wait, "dw:io": stage_io, "dw:done": stage_done,
+                    "dw:buffered": stage_buffered, "dw:fbsync": stage_fbsync,
+                    "dw:fbinval": stage_fbinval,
+                    "dwf:submit": stage_submit_from, "dwf:done": stage_done_from,
                     "vw:copy": stage_copy, "vw:release": stage_release}

@@ -46,7 +46,9 @@ PROPERTIES: dict[str, PropertyInfo] = {p.name: p for p in (
         "no-lost-write", "O1/O2",
         "after fsync returns 0, the last write completed before it is on disk",
         "An fsync that returns 0 promises durability of every write completed before it; a "
-        "page cleaned by writeback while a DMA was still filling it breaks that promise."),
+        "page cleaned by writeback while a DMA was still filling it breaks that promise.  "
+        "Writes that overlap in time may land in either order, so a block whose last write "
+        "overlapped another, or was followed by one, is not promised."),
     PropertyInfo(
         "no-enospc-after-dma", "O2",
         "every dirty block had its space reserved before its data was written",

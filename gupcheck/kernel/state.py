@@ -318,15 +318,33 @@ class KState:
     def in_flight(self, page: int, block: int) -> bool:
         return any(w[0] == page and w[1] == block for w in self.ghost.writing)
 
+    def promised(self, page: int, block: int) -> str | None:
+        """What an fsync starting now promises for the block (P3): the last completed write's
+        value, unless a write is in flight or started after it (or overlapped it)."""
+        g = self.ghost
+        if self.in_flight(page, block) or g.wstarts[page][block] != g.wfrom[page][block] + 1:
+            return None
+        return g.last_write[page][block]
+
     def start_numbers(self, page: int, blocks: Sequence[int]) -> tuple[int, ...]:
         """The numbers the next writes to these blocks will start with (see write_done)."""
         return tuple(self.ghost.wstarts[page][b] for b in blocks)
 
     def write_started(self, page: int, blocks: Sequence[int]) -> KState:
         """A write to these blocks began: count it, and an fsync in progress no longer
-        promises them (P3)."""
+        promises them (P3).
+
+        A write that starts while another write to the block is in flight *overlaps* it: either
+        may take effect last (the other's copy or DMA can land after its own), so fsync promises
+        neither.  P3 as modeling-notes §3 words it excludes only writes started *after* W; the
+        overlap with one started before W and still running is excluded here by giving the
+        overlapping write two numbers, so that its completion never finds "no write started
+        since" (found by conformance: vm_writev_vs_dio, docs/conformance.md).  Callers register
+        the write in ``ghost.writing`` after this call.
+        """
         g = self.ghost
-        row = tuple(n + 1 if b in blocks else n for b, n in enumerate(g.wstarts[page]))
+        row = tuple(n + 1 + self.in_flight(page, b) if b in blocks else n
+                    for b, n in enumerate(g.wstarts[page]))
         k = self.with_ghost(wstarts=g.wstarts[:page] + (row,) + g.wstarts[page + 1:])
         if g.fsync_expect is None:
             return k

@@ -23,11 +23,7 @@ def fsync(c: Ctx) -> Outcome:
     k = c.k
     if k.fs == "shmem":  # noop_fsync: tmpfs has nothing to write back
         return [Move(f"{c.op[0]}: noop_fsync (shmem)", c.finish(k, f"{c.op[0]}=0"))]
-    g = k.ghost
-    expect = tuple(
-        tuple(None if k.in_flight(p, b) or g.wstarts[p][b] != g.wfrom[p][b] + 1
-              else g.last_write[p][b] for b in range(SUBBLOCKS))
-        for p in range(len(k.cache)))
+    expect = tuple(tuple(k.promised(p, b) for b in range(SUBBLOCKS)) for p in range(len(k.cache)))
     k = k.with_ghost(fsync_expect=expect)
     k = writeback_begin(c, k, sync=True, ret="fsync:wait")
     name = "msync(MS_SYNC) -> vfs_fsync_range" if c.op[0] == "msync" else "fsync -> vfs_fsync_range"

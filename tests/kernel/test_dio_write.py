@@ -6,6 +6,7 @@ import pytest
 
 from gupcheck.designs import DESIGNS
 from gupcheck.engine import Verdict
+from gupcheck.kernel.dio_write import INVALIDATION_FAILURE
 
 from .helpers import end_results, reachable, run
 
@@ -29,3 +30,47 @@ def test_the_dio_source_is_a_foll_get_reference_before_6_3_and_a_foll_pin_after(
         design: str, pinned: bool) -> None:
     bios = [b for k in reachable("dio-write-from-mapping", design) for b in k.bios if b.to_other]
     assert bios and {b.pinned for b in bios} == {pinned}
+
+
+ALL_KERNELS = ("legacy", "pin-counting", "linux-6.1", "linux-6.12")
+
+
+@pytest.mark.parametrize("design", ALL_KERNELS)
+def test_a_failed_invalidation_falls_back_to_a_buffered_write_and_loses_nothing(
+        design: str) -> None:
+    """__iomap_dio_rw -> -ENOTBLK -> ext4_buffered_write_iter (generic_file_direct_write's
+    return 0 in 4.20): the page process_vm_writev re-dirtied is overwritten in the page cache,
+    not on disk behind it, so fsync cannot write the stale copy over the O_DIRECT data."""
+    result = run("vm-writev-vs-dio-invalidate", design, "no-lost-write")
+    assert result.verdict is Verdict.HOLDS
+    fired = set(result.coverage)
+    assert any("-ENOTBLK (fall back to buffered write)" in f for f in fired)
+    assert any("ext4_buffered_write_iter" in f for f in fired)
+    assert any("ext4_dio_write_iter: filemap_write_and_wait_range" in f for f in fired)
+    assert not any("invalidate_complete_folio2 fails" in f and "submit_bio" in f for f in fired)
+
+
+def test_the_post_write_invalidation_warns_about_a_page_redirtied_meanwhile() -> None:
+    """iomap_dio_complete -> kiocb_invalidate_post_direct_write: the debugger re-faults and
+    dirties the page during the direct write; the second invalidation fails and warns — the
+    first message of the syzbot report (kernel-facts F4)."""
+    warned = [k for k in reachable("vm-writev-vs-dio-invalidate", "linux-6.12")
+              if INVALIDATION_FAILURE in k.ghost.events]
+    assert warned
+    assert all(k.threads[1].results == ("write=ok",) for k in warned)  # "the write still worked"
+
+
+def test_a_write_that_overlaps_an_earlier_one_in_flight_is_not_promised_by_fsync() -> None:
+    """P3 with overlapping writes: either may land last, so fsync promises neither; a write
+    that starts after the other completed is promised."""
+    k = reachable("vm-writev-vs-dio-invalidate", "linux-6.12")[0]
+    first = k.start_numbers(0, (0,))
+    k = k.write_started(0, (0,)).with_ghost(writing=frozenset({(0, 0, 1)}))
+    second = k.start_numbers(0, (0,))
+    k = k.write_started(0, (0,)).with_ghost(writing=frozenset({(0, 0, 1), (0, 0, 0)}))
+    k = k.write_done(0, (0,), "W1", first).with_ghost(writing=frozenset({(0, 0, 0)}))
+    overlapped = k.write_done(0, (0,), "V1", second).with_ghost(writing=frozenset())
+    assert overlapped.promised(0, 0) is None
+    third = overlapped.start_numbers(0, (0,))
+    after = overlapped.write_started(0, (0,)).write_done(0, (0,), "X1", third)
+    assert after.promised(0, 0) == "X1"

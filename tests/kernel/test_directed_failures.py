@@ -167,23 +167,6 @@ def test_f4_invalidation_orphans_or_fails_but_never_leaves_a_page_without_buffer
     assert run("vm-writev-vs-dio-invalidate", design, "dirty-has-backing").verdict is Verdict.HOLDS
 
 
-@pytest.mark.parametrize("design", ["linux-6.1", "linux-6.12"])
-def test_f4_a_failed_invalidation_lets_stale_page_cache_overwrite_a_direct_write(
-        design: str) -> None:
-    """The process_vm_writev copy re-dirties the page after the direct write's flush, the
-    invalidation fails ("Page cache invalidation failure on direct I/O"), and the next
-    writeback puts the stale page over the direct write that completed."""
-    result = run("vm-writev-vs-dio-invalidate", design, "no-lost-write")
-    assert result.verdict is Verdict.VIOLATED
-    assert_steps_in_order(result, [
-        "iomap_dio_rw: filemap_write_and_wait_range",
-        "process_vm_rw_core: unpin_user_pages_dirty_lock",
-        "invalidate_complete_folio2 fails: Page cache invalidation failure on direct I/O",
-        "write() returns",
-        "fsync returns 0",
-    ])
-
-
 def test_f9_enospc_after_dma_on_a_copy_on_write_filesystem_up_to_6_1() -> None:
     result = run("enospc-after-dma", "linux-6.1", "no-enospc-after-dma")
     assert result.verdict is Verdict.VIOLATED
