@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from gupcheck.engine import Model
 
-from .lost_update import LostUpdate, SymmetricLostUpdate
+from .lost_update import LostUpdate, StayingLostUpdate, SymmetricLostUpdate
 from .mutex import BrokenMutex
 from .peterson import Peterson
 from .philosophers import Philosophers
@@ -26,11 +26,14 @@ DEMOS: dict[str, tuple[Callable[[], Model], str]] = {
                         "four threads, two increments each: 5.2 million states before the bug"),
     "lost-update-3x2-any-exit": (lambda: SymmetricLostUpdate(3, 2),
                                  "three threads, removed in any order: symmetric processes"),
+    "lost-update-3x2-stay": (lambda: StayingLostUpdate(3, 2),
+                             "three threads that stay when finished: symmetric, as SPIN can "
+                             "write it (try --reduce por,symmetry)"),
     "ticket-lock-fair": (lambda: TicketLock(fair_release=True),
                          "ticket lock with a weakly fair release: every waiter gets the lock"),
     "ticket-lock-unfair": (lambda: TicketLock(fair_release=False),
                            "ticket lock whose holder may never release: a waiter starves"),
 }
 
-__all__ = ["DEMOS", "LostUpdate", "Peterson", "Philosophers", "BrokenMutex", "SymmetricLostUpdate",
-           "TicketLock"]
+__all__ = ["DEMOS", "LostUpdate", "Peterson", "Philosophers", "BrokenMutex", "StayingLostUpdate",
+           "SymmetricLostUpdate", "TicketLock"]

@@ -37,12 +37,15 @@ State = tuple[int, ...]
 class LostUpdate(Model[State]):
     #: SPIN's removal order: process p is removed only after every higher pid (see above)
     ordered_exit = True
+    #: whether a finished process is removed at all (False: it stays at its end, see
+    #: :class:`StayingLostUpdate`)
+    exits = True
 
     def __init__(self, processes: int = 2, increments: int = 1) -> None:
         self.n = processes
         self.k = increments
         self.name = f"lost-update-{processes}x{increments}"
-        self._all_dead = (DEAD,) * processes
+        self._all_dead = (DEAD if self.exits else END,) * processes
         self._labels: dict[tuple[int, int], Label] = {}
         for p in range(processes):
             for pc, step, r, w in (
@@ -70,7 +73,7 @@ class LostUpdate(Model[State]):
         (reading and writing ``pids``, SPIN's order of removal); a removed one does nothing."""
         empty = (frozenset(), frozenset())
         return {f"P{p}": (self._future[p] if s[1 + 3 * p] < END else
-                          self._exiting[p] if s[1 + 3 * p] == END else empty)
+                          self._exiting[p] if s[1 + 3 * p] == END and self.exits else empty)
                 for p in range(self.n)}
 
     def successors(self, s: State) -> Iterator[tuple[Label, State]]:
@@ -91,7 +94,8 @@ class LostUpdate(Model[State]):
                 yield labels[p, STORE], (tmp,) + s[1:b] + (NEXT, tmp, i) + s[b + 3:]
             elif pc == NEXT:
                 yield labels[p, NEXT], s[:b] + (LOOP, tmp, i + 1) + s[b + 3:]
-            elif pc == END and (not self.ordered_exit or all(q == DEAD for q in s[b + 3::3])):
+            elif pc == END and self.exits and (not self.ordered_exit
+                                               or all(q == DEAD for q in s[b + 3::3])):
                 yield labels[p, DEAD], s[:b] + (DEAD, 0, 0) + s[b + 3:]
 
     def is_end(self, s: State) -> bool:
@@ -144,3 +148,20 @@ class SymmetricLostUpdate(LostUpdate):
     def canonical(self, s: State) -> State:
         blocks = sorted(s[b:b + 3] for b in range(1, len(s), 3))
         return (s[0],) + tuple(v for blk in blocks for v in blk)
+
+
+class StayingLostUpdate(SymmetricLostUpdate):
+    """The symmetric race as SPIN can also write it: a finished process stays at its end.
+
+    ``benchmarks/promela/lost_update_stay.pml`` ends each process's body at an ``end:`` label
+    that blocks for ever, so SPIN never removes a process and its pids do not matter; here
+    likewise no removal step follows ``else -> break``.  The reachable states are SPIN's,
+    state for state, and the processes are interchangeable, so this is the model on which
+    symmetry (which SPIN lacks) can be compared with SPIN's own reductions.
+    """
+
+    exits = False
+
+    def __init__(self, processes: int = 2, increments: int = 1) -> None:
+        super().__init__(processes, increments)
+        self.name = f"lost-update-{processes}x{increments}-stay"

@@ -87,16 +87,18 @@ def check(model: Any, *, strategy: Strategy = "bfs", exact: bool = False,
     if not reductions:
         return result
     if "por" in reductions:
-        result = reshorten(model, result, limits, progress)
+        result = reshorten(model, result, limits, progress, reductions - {"por", "por-check"})
     return replace(confirm(model, result), notes=result.notes + tuple(notes(model, reductions)))
 
 
-def reshorten(model: Any, result: Result, limits: Limits, progress: ProgressFn | None) -> Result:
+def reshorten(model: Any, result: Result, limits: Limits, progress: ProgressFn | None,
+              others: frozenset[str] = frozenset()) -> Result:
     """A partial-order-reduced counterexample, made a shortest one again.
 
     The reduction postpones steps, so its breadth-first trace can be longer than the shortest.
-    An unreduced breadth-first search bounded by that trace's depth finds the counterexample the
-    unreduced search would have reported, at a cost bounded by the states within that depth.
+    A breadth-first search without it, bounded by that trace's depth, finds the counterexample the
+    search without it would have reported, at a cost bounded by the states within that depth.
+    ``others``: the other reductions asked for (view, symmetry), which keep shortest lengths.
     """
     if result.trace is None or result.verdict not in (Verdict.VIOLATED, Verdict.DEADLOCK):
         return result
@@ -104,13 +106,14 @@ def reshorten(model: Any, result: Result, limits: Limits, progress: ProgressFn |
         return result
     depth = len(result.trace.labels())
     with gc_paused():
-        short = bfs(model, limits=replace(limits, max_depth=depth + 1), progress=progress)
+        short = bfs(model, limits=replace(limits, max_depth=depth + 1), progress=progress,
+                    reduce=others)
     if short.trace is None or short.verdict not in (Verdict.VIOLATED, Verdict.DEADLOCK):
         return replace(result, notes=result.notes + (
             "por: the trace was not re-shortened (the bounded unreduced search did not finish); "
             "it may not be a shortest one",))
     note = (f"por: counterexample found at depth {depth} after {result.stats.distinct:,} states; "
-            f"re-shortened by an unreduced breadth-first search to that depth "
+            f"re-shortened by a breadth-first search without por to that depth "
             f"({short.stats.distinct:,} states): {len(short.trace.labels())} steps")
     return replace(short, notes=tuple(n for n in result.notes
                                       if n != "breadth-first: the trace is a shortest one")

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from gupcheck.classic import BrokenMutex, LostUpdate, Peterson, Philosophers
+from gupcheck.classic import BrokenMutex, LostUpdate, Peterson, Philosophers, StayingLostUpdate
 from gupcheck.engine import Model, Verdict, check
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,6 +90,12 @@ def assert_same_state_space(model: Model[Any], pml: str, **defines: int) -> dict
 @pytest.mark.parametrize(("n", "k"), [(2, 1), (2, 2), (3, 1), (3, 2), (4, 1)])
 def test_lost_update_matches_spin(n: int, k: int) -> None:
     assert_same_state_space(LostUpdate(n, k), "lost_update.pml", N=n, K=k)
+
+
+@pytest.mark.parametrize(("n", "k"), [(2, 2), (3, 1), (3, 2)])
+def test_staying_lost_update_matches_spin(n: int, k: int) -> None:
+    """lost_update_stay.pml: processes end at an end label, never removed."""
+    assert_same_state_space(StayingLostUpdate(n, k), "lost_update_stay.pml", N=n, K=k)
 
 
 # --- Peterson and the broken mutex ----------------------------------------------------------------
