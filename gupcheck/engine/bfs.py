@@ -45,6 +45,7 @@ from .waitfor import describe_cycle
 
 ProgressFn = Callable[[int, int, int, int, float], None]  # distinct, generated, depth, queue, s
 
+SHORTEST = "breadth-first: the trace is a shortest one"  # the note on a BFS trace
 CHUNK = 2048  # frontier states expanded per visited-set batch (fastest measured)
 
 
@@ -415,6 +416,7 @@ class _Search:
             "ordinal": [np.concatenate(lvl).tobytes() if lvl else b"" for lvl in levels.ordinal],
             "frontier": ckpt.pickled(frontier),
             "frontier_next": ckpt.pickled(frontier_next),
+            "por": [self.por.reduced, self.por.full] if self.por is not None else None,
         })
         self.next_checkpoint = self.budget.seconds() + self.checkpoint_every
 
@@ -424,6 +426,9 @@ class _Search:
         restore = {"fingerprints": FingerprintTable.restore, "exact": ExactSet.restore,
                    "bitstate": BitstateSet.restore}[kind]
         self.store = restore(data["store"])
+        if self.por is not None:  # the proviso must look states up in the restored set
+            self.por.stored = self.store.__contains__
+            self.por.reduced, self.por.full = data.get("por") or (0, 0)
         self.depth = int(data["depth"])
         self.generated = int(data["generated"])
         self.coverage = Counter(data["coverage"])
@@ -496,7 +501,7 @@ class _Search:
         if has_trace:
             notes.append("bitstate: the trace is real but may not be a shortest one (states "
                          "may have been skipped)" if isinstance(self.store, BitstateSet)
-                         else "breadth-first: the trace is a shortest one")
+                         else SHORTEST)
         return tuple(notes)
 
     def approximate(self) -> str | None:

@@ -9,7 +9,7 @@ from dataclasses import replace
 from os import PathLike
 from typing import Any, Literal
 
-from .bfs import ProgressFn, bfs
+from .bfs import SHORTEST, ProgressFn, bfs
 from .checkpoint import DEFAULT_EVERY
 from .limits import Limits
 from .por import NO_EFFECT
@@ -116,7 +116,7 @@ def reshorten(model: Any, result: Result, limits: Limits, progress: ProgressFn |
             f"re-shortened by a breadth-first search without por to that depth "
             f"({short.stats.distinct:,} states): {len(short.trace.labels())} steps")
     return replace(short, notes=tuple(n for n in result.notes
-                                      if n != "breadth-first: the trace is a shortest one")
+                                      if n != SHORTEST)
                    + short.notes + (note,))
 
 

@@ -172,3 +172,28 @@ def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_answer(tmp_path)
     assert any("resumed from a checkpoint" in n for n in resumed.notes)
     assert outcome(resumed) == outcome(full)
     assert full.verdict is Verdict.VIOLATED and len(full.trace) > 10
+
+
+@pytest.mark.parametrize("reduce", [("por",), ("por", "symmetry")], ids="+".join)
+def test_a_partial_order_reduced_run_resumes_to_the_uninterrupted_answer(reduce, tmp_path) -> None:
+    """The cycle proviso looks states up in the *restored* visited set, and the note's counts
+    of reduced and fully expanded states cover the run before the interruption too."""
+    from gupcheck.classic import StayingLostUpdate
+
+    class Whole(StayingLostUpdate):
+        def invariants(self) -> tuple:
+            return ()
+
+    full = check(Whole(3, 2), reduce=reduce)
+    path = tmp_path / "run.ckpt"
+    r = check(Whole(3, 2), reduce=reduce, checkpoint=path, checkpoint_every=0,
+              limits=Limits(max_states=300))
+    hops = 0
+    while r.verdict is Verdict.INCOMPLETE:
+        hops += 1
+        r = check(Whole(3, 2), reduce=reduce, checkpoint=path, checkpoint_every=0, resume=path,
+                  limits=Limits(max_states=r.stats.distinct + 300))
+    assert hops >= 2
+    assert outcome(r) == outcome(full)
+    note = next(n for n in full.notes if n.startswith("reduction por:"))
+    assert note in r.notes
