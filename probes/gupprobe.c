@@ -1604,7 +1604,19 @@ static void race_btrfs(const char *name)
  *                      protection status, 0x82 guard, 0x83 application tag, 0x84 reference)
  *   mem/disk/reread_mismatch  as race/dio_vs_msync, only in rounds in which no sync (the
  *                      racer's included) returned an error: a lost write nobody was told of
- *   pi_format, stable_writes  what sysfs says of nvme0n1 (T10-DIF-TYPE1-CRC, 1)
+ *   pi_format, queue_stable_writes  what sysfs says of nvme0n1: its integrity format
+ *                      (T10-DIF-TYPE1-CRC) and the queue's BLK_FEAT_STABLE_WRITES (1 on 6.1; 0 on
+ *                      6.12, whose bdev_stable_writes() requires stable pages for any
+ *                      integrity profile without that flag)
+ *
+ * pi_store_vs_msync is its control (scenario control-cpu-mmap-write on a stable-writes
+ * device): the same rounds, but the page contents come from CPU stores through the mapping
+ * (eight memcpy of the 16 pages per round, the last one of generation g) instead of a DMA.
+ * A store to a page that writeback has cleaned faults (page_mkclean write-protected it) and
+ * ext4_page_mkwrite waits for stable pages (wait_for_stable_page on 6.1, folio_wait_stable on
+ * 6.12) until the write has completed, so on a device that requires stable pages no store can
+ * change a page under writeback: no protection error.  Only a pin taken while the page was
+ * still writable (the O_DIRECT read's) lets a DMA in during the write.
  */
 
 static long r_errs, r_last_errno;
@@ -1643,7 +1655,8 @@ static void race_pi(const char *name)
 	long s_err = 0, mem_mis = 0, disk_mis = 0, reread_mis = 0, rd_pi = 0, done = 0, rerr = 0;
 	int last_rerr = 0, last_serr = 0;
 	char *snap = aligned_alloc(PG, n), *buf = aligned_alloc(PG, n), fmt[64], stable[16];
-	int fd, fdb, fdd, fdr;
+	char *gens = NULL;
+	int fd, fdb, fdd, fdr, store = !strcmp(name, "pi_store_vs_msync");
 	pthread_t t;
 	struct stat root, st;
 
@@ -1667,6 +1680,11 @@ static void race_pi(const char *name)
 	race_map = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (fd < 0 || fdb < 0 || fdd < 0 || fdr < 0 || race_map == MAP_FAILED)
 		return die("open/mmap");
+	if (store) { /* the control: B's generations in memory, stored by the CPU */
+		gens = aligned_alloc(PG, RACE_GENS * n);
+		if (pread(fdb, gens, RACE_GENS * n, 0) != RACE_GENS * n)
+			return die("pread");
+	}
 	race_stop = 0;
 	r_errs = 0;
 	if (pthread_create(&t, NULL, pi_flusher, &loops))
@@ -1675,7 +1693,10 @@ static void race_pi(const char *name)
 		int g = (int)(i % RACE_GENS) + 1, bad = 0;
 		long racer_before = __atomic_load_n(&r_errs, __ATOMIC_ACQUIRE);
 
-		if (pread(fdb, race_map, n, (g - 1) * n) != n) {
+		if (store) {
+			for (int k = 7; k >= 0; k--)
+				memcpy(race_map, gens + ((g - 1 + k) % RACE_GENS) * n, n);
+		} else if (pread(fdb, race_map, n, (g - 1) * n) != n) {
 			rerr++;
 			last_rerr = errno;
 			continue;
@@ -1716,7 +1737,7 @@ static void race_pi(const char *name)
 	ns1 = kmsg_needle("(sct 0x2 / sc 0x8");
 	kv("iterations=%ld", done);
 	kv("pi_format=%s", sysfs_word("/sys/block/nvme0n1/integrity/format", fmt, sizeof(fmt)));
-	kv("stable_writes=%s", sysfs_word("/sys/block/nvme0n1/queue/stable_writes", stable,
+	kv("queue_stable_writes=%s", sysfs_word("/sys/block/nvme0n1/queue/stable_writes", stable,
 					  sizeof(stable)));
 	kv("read_errors=%ld", rerr);
 	if (rerr)
@@ -1743,6 +1764,7 @@ static void race_pi(const char *name)
 	close(fdr);
 	free(snap);
 	free(buf);
+	free(gens);
 	unlink(A);
 	unlink(B);
 }
@@ -1757,7 +1779,7 @@ static void race_more(const char *name)
 		race_vm_writev(name);
 	else if (!strncmp(name, "btrfs_", 6))
 		race_btrfs(name);
-	else if (!strcmp(name, "pi_dio_vs_msync"))
+	else if (!strncmp(name, "pi_", 3))
 		race_pi(name);
 	else
 		race(name);
@@ -1779,7 +1801,7 @@ static const char *const FORK[] = { "iouring_pin_fork_child_writes",
 	"vmsplice_then_write_same_process", NULL };
 static const char *const RACE[] = { "dio_vs_msync", "dio_vs_pageout", "munmap_while_dma",
 	"dio_vs_truncate", "vm_writev_vs_dio", "dio_vs_fsync", "btrfs_dio_vs_msync",
-	"btrfs_enospc", "pi_dio_vs_msync", NULL };
+	"btrfs_enospc", "pi_dio_vs_msync", "pi_store_vs_msync", NULL };
 
 static const struct group {
 	const char *name;

@@ -22,7 +22,7 @@ but never prove it impossible:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gupcheck.engine import Verdict, check
 from gupcheck.kernel.config import KernelConfig
@@ -97,6 +97,8 @@ class RaceProbe:
     context: tuple[str, ...] = ()  # counters shown on each row: how often the window opened
     filesystem: str = "ext4"  # "btrfs": the guest gets a second disk with btrfs at /btr;
     # "ext4-pi": an NVMe namespace with protection information, ext4 at /pi
+    stable_writes: bool = False  # check the scenario as on a stable-writes device (a control
+    # scenario written for a plain disk, run on the PI namespace)
 
 
 RACE_PROBES: dict[str, RaceProbe] = {p.name: p for p in (
@@ -129,8 +131,14 @@ RACE_PROBES: dict[str, RaceProbe] = {p.name: p for p in (
     # flusher (msync loop) against an O_DIRECT read into the mapping, then msync + fsync
     RaceProbe("race/pi_dio_vs_msync", "stable-writes-raid",
               (PROTECTION_ERRORS, LOST_WRITES),
-              context=("pi_format", "stable_writes", "read_errors", "sync_errno",
+              context=("pi_format", "queue_stable_writes", "read_errors", "sync_errno",
                        "racer_errno"), filesystem="ext4-pi"),
+    # its control: CPU stores through the mapping instead of the DMA (they fault and wait in
+    # folio_wait_stable on a stable-writes device), the same flusher, msync + fsync
+    RaceProbe("race/pi_store_vs_msync", "control-cpu-mmap-write",
+              (PROTECTION_ERRORS, LOST_WRITES),
+              context=("pi_format", "queue_stable_writes", "sync_errno", "racer_errno"),
+              filesystem="ext4-pi", stable_writes=True),
 )}
 
 
@@ -143,7 +151,7 @@ class RacePrediction:
     states: int = 0
 
 
-_CACHE: dict[tuple[str, str, int], RacePrediction] = {}
+_CACHE: dict[tuple[str, bool, str, int], RacePrediction] = {}
 
 
 def predict_race(probe: RaceProbe, cfg: KernelConfig) -> RacePrediction:
@@ -152,18 +160,21 @@ def predict_race(probe: RaceProbe, cfg: KernelConfig) -> RacePrediction:
     Only those properties are checked (not the whole matrix cell, with liveness): it is what
     the comparison needs and it takes seconds instead of tens.  An incomplete search cannot say
     "none", so it raises rather than predicting an impossibility it did not prove."""
-    key = (probe.scenario, cfg.name, id(cfg))
+    key = (probe.scenario, probe.stable_writes, cfg.name, id(cfg))
     if key in _CACHE:
         return _CACHE[key]
     props = tuple(dict.fromkeys(a.property for a in probe.aspects if a.property))
     scenario = SCENARIOS[probe.scenario]
+    if probe.stable_writes:
+        scenario = replace(scenario, stable_writes=True)
     res = check(KernelModel(scenario, cfg, props), liveness=False, keep_going=True)
     if res.verdict in (Verdict.ERROR, Verdict.INCOMPLETE):
         raise RuntimeError(f"checking {probe.scenario} under {cfg.name}: {res.verdict.value}: "
                            f"{res.message}")
     violated = {f.property for f in res.findings if f.verdict is Verdict.VIOLATED}
-    out = RacePrediction({p: p in violated for p in props}, f"scenario {probe.scenario}",
-                         res.stats.distinct)
+    basis = f"scenario {probe.scenario}" + (" on a stable-writes device"
+                                            if probe.stable_writes else "")
+    out = RacePrediction({p: p in violated for p in props}, basis, res.stats.distinct)
     _CACHE[key] = out
     return out
 
