@@ -10,8 +10,8 @@ its results to the second serial port, which QEMU stores in a file; the console 
 is kept too, and shown when the guest never reports.
 
 For race/pi_dio_vs_msync the guest also gets an NVMe controller with one namespace formatted
-with 8 bytes of metadata per 512-byte block, separate from the data (``mset=0``: Linux's PCIe
-driver does not use extended LBAs), holding protection information type 1 (``pi=1``: a CRC-16
+with 8 bytes of metadata per 512-byte block, separate from the data (with ``mset=1``, extended
+LBAs, 6.1's PCIe driver registers no integrity profile), holding protection information type 1 (``pi=1``: a CRC-16
 guard tag, an application and a reference tag per block).  QEMU checks the guard tags of every
 write against the data it fetched, which is what makes Linux treat the device as needing stable
 pages.  Its reads are not throttled: ``read_iops`` is for the disk the DMA comes from.
