@@ -7,10 +7,11 @@ stored decompressed in load order; /init loads them with busybox ``insmod``.  ex
 checksum through the crypto API (a soft dependency on crc32c), which no one would load for it
 here, so ``crc32c_generic`` is listed explicitly.  A second virtio disk, when QEMU has one (the
 btrfs probes), is mounted at /btr; btrfs and its dependencies are then in the initramfs too.
-An NVMe namespace with protection information, when QEMU has one (race/pi_dio_vs_msync), gets
-a copy of the fresh ext4 of /dev/vda (written through the block layer, which generates the
-guard tags: an image made on the host would have none) and is mounted at /pi; the nvme driver
-and the CRC-T10DIF it needs are then in the initramfs.
+An NVMe namespace with protection information, when QEMU has one (the race/pi_* probes), gets
+a copy of the fresh ext4 of /dev/vda, written before either is mounted and through the block
+layer, which generates the guard tags (an image written on the host would have no valid tags),
+and is mounted at /pi; the nvme driver and the CRC providers it needs are then in the
+initramfs.
 
 After the probes /init reports the kernel log's WARNING/BUG counts, its first error lines
 (KMSG-LINE) and how often each kind of ext4/btrfs message occurred, numbers blanked
@@ -38,7 +39,7 @@ WANTED_MODULES = ("virtio_pci", "virtio_blk", "crc32c_generic", "ext4")
 #: added when a probe needs the second disk, a btrfs filesystem at /btr (racy btrfs probes)
 BTRFS_MODULES = ("btrfs",)
 
-#: added for the NVMe namespace with protection information at /pi (race/pi_dio_vs_msync):
+#: added for the NVMe namespace with protection information at /pi (the race/pi_* probes):
 #: the driver (nvme_core pulls in t10_pi on 6.1, built into the block layer on 6.12) and the
 #: crypto providers that crc_t10dif and crc64_rocksoft look up by name, which no one would load
 NVME_PI_MODULES = ("crct10dif_generic", "crc64_rocksoft_generic", "nvme")

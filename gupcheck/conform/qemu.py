@@ -9,12 +9,13 @@ host with ``mkfs.ext4`` for every boot, so no probe sees another run's files.  T
 its results to the second serial port, which QEMU stores in a file; the console (first port)
 is kept too, and shown when the guest never reports.
 
-For race/pi_dio_vs_msync the guest also gets an NVMe controller with one namespace formatted
-with 8 bytes of metadata per 512-byte block, separate from the data (with ``mset=1``, extended
-LBAs, 6.1's PCIe driver registers no integrity profile), holding protection information type 1 (``pi=1``: a CRC-16
-guard tag, an application and a reference tag per block).  QEMU checks the guard tags of every
-write against the data it fetched, which is what makes Linux treat the device as needing stable
-pages.  Its reads are not throttled: ``read_iops`` is for the disk the DMA comes from.
+For the PI probes (race/pi_*) the guest also gets an NVMe controller with one namespace
+formatted with 8 bytes of metadata per 512-byte block, separate from the data (with
+``mset=1``, extended LBAs, 6.1's PCIe driver registers no integrity profile), holding
+protection information type 1 (``pi=1``: a CRC-16 guard tag, an application and a reference
+tag per block).  Linux registers an integrity profile for it, so the filesystem on it requires
+stable pages, and QEMU checks the guard tags of every write against the data it fetched.  Its
+reads are not throttled: ``read_iops`` is for the disk the DMA comes from.
 """
 
 from __future__ import annotations

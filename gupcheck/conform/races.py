@@ -65,8 +65,9 @@ EXT4_WARNINGS = Aspect("ext4 warnings", ("kmsg_warnings", "ext4_no_buffers"),
 CHECKSUM_FAILURES = Aspect("checksum failures", ("read_eio", "csum_failed"), "stable-writeback")
 #: a device that requires stable pages (T10 PI: the block layer computes guard tags at submit,
 #: the device checks them) fails a write whose page a DMA changed while it was in flight: the
-#: syncs return the error (EILSEQ, BLK_STS_PROTECTION), the kernel logs "protection error" and
-#: the NVMe status, or a later read fails the tag verification — stable-writeback's symptom (F3)
+#: syncs return the error (EIO on 6.1, EILSEQ — BLK_STS_PROTECTION's errno — on 6.12), the
+#: kernel logs "protection error" and the NVMe status, or a later read fails the tag
+#: verification — stable-writeback's symptom (F3)
 PROTECTION_ERRORS = Aspect("protection errors",
                            ("sync_errors", "racer_sync_errors", "read_pi_errors", "pi_errors",
                             "nvme_pi_status"), "stable-writeback")
