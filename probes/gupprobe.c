@@ -85,6 +85,7 @@ static const char *errname(int e)
 	case EIO: return "EIO";
 	case ENOSPC: return "ENOSPC";
 	case EBUSY: return "EBUSY";
+	case EILSEQ: return "EILSEQ";
 	default: {
 		static char buf[16];
 		snprintf(buf, sizeof(buf), "E%d", e);
@@ -1576,6 +1577,198 @@ static void race_btrfs(const char *name)
 	unlink(FILL);
 }
 
+/*
+ * pi_dio_vs_msync (scenario stable-writes-raid, F3): the same race on a device that requires
+ * stable pages.  The guest's third device, when this probe is asked for, is an NVMe namespace
+ * of QEMU's emulated controller formatted with 8 bytes of metadata per 512-byte block and
+ * protection information type 1 (T10 DIF: a CRC guard tag per block).  Linux registers a
+ * blk_integrity profile for it (stable writes on, write_generate on): the block layer
+ * computes the guard tags when the write bio is submitted (bio_integrity_prep), and QEMU's
+ * controller checks them against the data it fetches (PRCHK guard, PRACT off) and fails the
+ * command with "Guard Check Error" (sct 0x2 / sc 0x82) when they differ.  /init copies the
+ * fresh ext4 of /dev/vda onto it (before mounting /mnt) and mounts it at /pi.
+ *
+ * Each round reads generation g of B (on /mnt, O_DIRECT, the virtio disk whose reads
+ * --slow-reads throttles) into a MAP_SHARED mapping of /pi/race_A while a racer thread loops
+ * msync(MS_SYNC) on it (the flusher); then msync(MS_SYNC) + fsync at once.  A DMA that lands
+ * in a page after its writeback bio's guard tags were computed and before the device fetched
+ * the data fails that write.  Counted:
+ *   sync_errors        rounds in which the main thread's msync/fsync failed (sync_errno: the
+ *                      last errno; BLK_STS_PROTECTION is EILSEQ to user space)
+ *   racer_sync_errors  the racer's msyncs that failed (racer_errno): the error of one write
+ *                      is reported once per open file, to whichever syncer asks first
+ *   read_pi_errors     an O_DIRECT or buffered read of A failed (the block layer verifies the
+ *                      guard tags on read: a block written with bad tags fails there)
+ *   pi_errors          kernel log lines "protection error" (blk_print_req_error)
+ *   nvme_pi_status     kernel log lines "(sct 0x2 / sc 0x8" (nvme_log_error: an end-to-end
+ *                      protection status, 0x82 guard, 0x83 application tag, 0x84 reference)
+ *   mem/disk/reread_mismatch  as race/dio_vs_msync, only in rounds in which no sync (the
+ *                      racer's included) returned an error: a lost write nobody was told of
+ *   pi_format, queue_stable_writes  what sysfs says of nvme0n1: its integrity format
+ *                      (T10-DIF-TYPE1-CRC) and the queue's BLK_FEAT_STABLE_WRITES (1 on 6.1; 0 on
+ *                      6.12, whose bdev_stable_writes() requires stable pages for any
+ *                      integrity profile without that flag)
+ *
+ * pi_store_vs_msync is its control (scenario control-cpu-mmap-write on a stable-writes
+ * device): the same rounds, but the page contents come from CPU stores through the mapping
+ * (eight memcpy of the 16 pages per round, the last one of generation g) instead of a DMA.
+ * A store to a page that writeback has cleaned faults (page_mkclean write-protected it) and
+ * ext4_page_mkwrite waits for stable pages (wait_for_stable_page on 6.1, folio_wait_stable on
+ * 6.12) until the write has completed, so on a device that requires stable pages no store can
+ * change a page under writeback: no protection error.  Only a pin taken while the page was
+ * still writable (the O_DIRECT read's) lets a DMA in during the write.
+ */
+
+static long r_errs, r_last_errno;
+
+static void *pi_flusher(void *arg)
+{
+	long *loops = arg;
+
+	while (!race_stop) {
+		if (msync(race_map, RACE_PAGES * PG, MS_SYNC)) {
+			r_last_errno = errno;
+			__atomic_add_fetch(&r_errs, 1, __ATOMIC_RELEASE);
+		}
+		(*loops)++;
+	}
+	return NULL;
+}
+
+/* the first word of a sysfs file, or "none" */
+static const char *sysfs_word(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	if (!f || !fgets(buf, (int)len, f))
+		snprintf(buf, len, "none");
+	if (f)
+		fclose(f);
+	buf[strcspn(buf, " \n")] = 0;
+	return buf;
+}
+
+static void race_pi(const char *name)
+{
+	const char *A = "/pi/race_A", *B = "/mnt/race_B";
+	long n = RACE_PAGES * PG, loops = 0, w0, nb0, w1, nb1, pe0, pe1, ns0, ns1;
+	long s_err = 0, mem_mis = 0, disk_mis = 0, reread_mis = 0, rd_pi = 0, done = 0, rerr = 0;
+	int last_rerr = 0, last_serr = 0;
+	char *snap = aligned_alloc(PG, n), *buf = aligned_alloc(PG, n), fmt[64], stable[16];
+	char *gens = NULL;
+	int fd, fdb, fdd, fdr, store = !strcmp(name, "pi_store_vs_msync");
+	pthread_t t;
+	struct stat root, st;
+
+	begin("race", name);
+	if (stat("/", &root) || stat("/pi", &st) || st.st_dev == root.st_dev ||
+	    make_file(A, RACE_PAGES, 'A', 0)) {
+		kv("error=no_pi_namespace_at_/pi");
+		end();
+		return;
+	}
+	if (make_generations(B, 'B'))
+		return die("make_file");
+	drop_caches();
+	kmsg_counts(&w0, &nb0);
+	pe0 = kmsg_needle("protection error");
+	ns0 = kmsg_needle("(sct 0x2 / sc 0x8");
+	fd = open(A, O_RDWR);
+	fdb = open(B, O_RDONLY | O_DIRECT);
+	fdd = open(A, O_RDONLY | O_DIRECT);
+	fdr = open(A, O_RDONLY);
+	race_map = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (fd < 0 || fdb < 0 || fdd < 0 || fdr < 0 || race_map == MAP_FAILED)
+		return die("open/mmap");
+	if (store) { /* the control: B's generations in memory, stored by the CPU */
+		gens = aligned_alloc(PG, RACE_GENS * n);
+		if (pread(fdb, gens, RACE_GENS * n, 0) != RACE_GENS * n)
+			return die("pread");
+	}
+	race_stop = 0;
+	r_errs = 0;
+	if (pthread_create(&t, NULL, pi_flusher, &loops))
+		return die("pthread_create");
+	for (long i = 0; i < iterations; i++) {
+		int g = (int)(i % RACE_GENS) + 1, bad = 0;
+		long racer_before = __atomic_load_n(&r_errs, __ATOMIC_ACQUIRE);
+
+		if (store) {
+			for (int k = 7; k >= 0; k--)
+				memcpy(race_map, gens + ((g - 1 + k) % RACE_GENS) * n, n);
+		} else if (pread(fdb, race_map, n, (g - 1) * n) != n) {
+			rerr++;
+			last_rerr = errno;
+			continue;
+		}
+		/* sync at once, as the scenario's application does */
+		if (msync(race_map, n, MS_SYNC)) {
+			bad = 1;
+			last_serr = errno;
+		}
+		if (fsync(fd)) {
+			bad = 1;
+			last_serr = errno;
+		}
+		s_err += bad;
+		if (__atomic_load_n(&r_errs, __ATOMIC_ACQUIRE) != racer_before)
+			bad = 1;
+		memcpy(snap, race_map, n);
+		if (!bad && !pages_equal_gen(snap, RACE_PAGES, 'B', g % 10))
+			mem_mis++;
+		ssize_t r = pread(fdd, buf, n, 0);
+		if (r < 0 && (errno == EILSEQ || errno == EIO))
+			rd_pi++;
+		if (!bad && (r != n || memcmp(buf, snap, n)))
+			disk_mis++;
+		madvise(race_map, n, MADV_DONTNEED);
+		posix_fadvise(fdr, 0, n, POSIX_FADV_DONTNEED);
+		r = pread(fdr, buf, n, 0);
+		if (r < 0 && (errno == EILSEQ || errno == EIO))
+			rd_pi++;
+		if (!bad && (r != n || memcmp(buf, snap, n)))
+			reread_mis++;
+		done++;
+	}
+	race_stop = 1;
+	pthread_join(t, NULL);
+	kmsg_counts(&w1, &nb1);
+	pe1 = kmsg_needle("protection error");
+	ns1 = kmsg_needle("(sct 0x2 / sc 0x8");
+	kv("iterations=%ld", done);
+	kv("pi_format=%s", sysfs_word("/sys/block/nvme0n1/integrity/format", fmt, sizeof(fmt)));
+	kv("queue_stable_writes=%s", sysfs_word("/sys/block/nvme0n1/queue/stable_writes", stable,
+					  sizeof(stable)));
+	kv("read_errors=%ld", rerr);
+	if (rerr)
+		kv("read_errno=%s", errname(last_rerr));
+	kv("sync_errors=%ld", s_err);
+	if (s_err)
+		kv("sync_errno=%s", errname(last_serr));
+	kv("racer_sync_errors=%ld", r_errs);
+	if (r_errs)
+		kv("racer_errno=%s", errname((int)r_last_errno));
+	kv("read_pi_errors=%ld", rd_pi);
+	kv("pi_errors=%ld", pe0 < 0 ? -1 : pe1 - pe0);
+	kv("nvme_pi_status=%ld", ns0 < 0 ? -1 : ns1 - ns0);
+	kv("mem_mismatch=%ld", mem_mis);
+	kv("disk_mismatch=%ld", disk_mis);
+	kv("reread_mismatch=%ld", reread_mis);
+	kv("kmsg_warnings=%ld", w0 < 0 ? -1 : w1 - w0);
+	kv("racer_loops=%ld", loops);
+	end();
+	munmap(race_map, n);
+	close(fd);
+	close(fdb);
+	close(fdd);
+	close(fdr);
+	free(snap);
+	free(buf);
+	free(gens);
+	unlink(A);
+	unlink(B);
+}
+
 static void race_more(const char *name)
 {
 	if (!strcmp(name, "munmap_while_dma") || !strcmp(name, "dio_vs_fsync"))
@@ -1586,6 +1779,8 @@ static void race_more(const char *name)
 		race_vm_writev(name);
 	else if (!strncmp(name, "btrfs_", 6))
 		race_btrfs(name);
+	else if (!strncmp(name, "pi_", 3))
+		race_pi(name);
 	else
 		race(name);
 }
@@ -1606,7 +1801,7 @@ static const char *const FORK[] = { "iouring_pin_fork_child_writes",
 	"vmsplice_then_write_same_process", NULL };
 static const char *const RACE[] = { "dio_vs_msync", "dio_vs_pageout", "munmap_while_dma",
 	"dio_vs_truncate", "vm_writev_vs_dio", "dio_vs_fsync", "btrfs_dio_vs_msync",
-	"btrfs_enospc", NULL };
+	"btrfs_enospc", "pi_dio_vs_msync", "pi_store_vs_msync", NULL };
 
 static const struct group {
 	const char *name;

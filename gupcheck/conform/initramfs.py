@@ -7,6 +7,11 @@ stored decompressed in load order; /init loads them with busybox ``insmod``.  ex
 checksum through the crypto API (a soft dependency on crc32c), which no one would load for it
 here, so ``crc32c_generic`` is listed explicitly.  A second virtio disk, when QEMU has one (the
 btrfs probes), is mounted at /btr; btrfs and its dependencies are then in the initramfs too.
+An NVMe namespace with protection information, when QEMU has one (the race/pi_* probes), gets
+a copy of the fresh ext4 of /dev/vda, written before either is mounted and through the block
+layer, which generates the guard tags (an image written on the host would have no valid tags),
+and is mounted at /pi; the nvme driver and the CRC providers it needs are then in the
+initramfs.
 
 After the probes /init reports the kernel log's WARNING/BUG counts, its first error lines
 (KMSG-LINE) and how often each kind of ext4/btrfs message occurred, numbers blanked
@@ -34,6 +39,11 @@ WANTED_MODULES = ("virtio_pci", "virtio_blk", "crc32c_generic", "ext4")
 #: added when a probe needs the second disk, a btrfs filesystem at /btr (racy btrfs probes)
 BTRFS_MODULES = ("btrfs",)
 
+#: added for the NVMe namespace with protection information at /pi (the race/pi_* probes):
+#: the driver (nvme_core pulls in t10_pi on 6.1, built into the block layer on 6.12) and the
+#: crypto providers that crc_t10dif and crc64_rocksoft look up by name, which no one would load
+NVME_PI_MODULES = ("crct10dif_generic", "crc64_rocksoft_generic", "nvme")
+
 #: /init: mount the pseudo filesystems, load the modules, mount the disk, run the probes
 INIT = r"""#!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -45,6 +55,17 @@ out=/dev/ttyS1
 stty -F $out raw -echo 2>/dev/null
 for m in $(cat /modules.order); do insmod /lib/modules/$m 2>>/tmp/insmod.err; done
 echo "BOOT release=$(uname -r)" > $out
+if [ -e /sys/class/nvme/nvme0 ]; then
+    i=0
+    while [ ! -b /dev/nvme0n1 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+    mkdir -p /pi
+    if dd if=/dev/vda of=/dev/nvme0n1 bs=1M conv=fsync 2>/tmp/dd.err; then
+        mount -t ext4 /dev/nvme0n1 /pi 2>/tmp/mount3.err ||
+            echo "BOOT-ERROR mount nvme0n1: $(cat /tmp/mount3.err /tmp/insmod.err | tr '\n' ' ')" > $out
+    else
+        echo "BOOT-ERROR copy to nvme0n1: $(cat /tmp/dd.err /tmp/insmod.err | tr '\n' ' ')" > $out
+    fi
+fi
 mkdir -p /mnt
 if ! mount -t ext4 /dev/vda /mnt 2>/tmp/mount.err; then
     echo "BOOT-ERROR mount: $(cat /tmp/mount.err /tmp/insmod.err | tr '\n' ' ')" > $out
@@ -59,8 +80,8 @@ echo 16 > /proc/sys/vm/nr_hugepages
 args=$(sed -n 's/.*gupprobe=\([^ ]*\).*/\1/p' /proc/cmdline | tr ',' ' ')
 /gupprobe $args > $out 2>&1
 echo "KMSG warnings=$(dmesg | grep -c 'WARNING:') bugs=$(dmesg | grep -c 'BUG:')" > $out
-dmesg | grep -E 'WARNING:|BUG:|EXT4-fs (error|warning)|BTRFS (error|warning|critical)' | head -20 | sed 's/^/KMSG-LINE /' > $out
-dmesg | grep -E 'WARNING:|BUG:|EXT4-fs|BTRFS' | sed -e 's/^\[[ 0-9.]*\] //' -e 's/[0-9][0-9]*/N/g' | sort | uniq -c | sort -rn | head -15 | sed 's/^ */KMSG-KIND /' > $out
+dmesg | grep -E 'WARNING:|BUG:|EXT4-fs (error|warning)|BTRFS (error|warning|critical)|protection error|sct 0x2 ' | head -20 | sed 's/^/KMSG-LINE /' > $out
+dmesg | grep -E 'WARNING:|BUG:|EXT4-fs|BTRFS|nvme0n1|JBD2' | sed -e 's/^\[[ 0-9.]*\] //' -e 's/[0-9][0-9]*/N/g' | sort | uniq -c | sort -rn | head -15 | sed 's/^ */KMSG-KIND /' > $out
 echo "END" > $out
 sync
 umount /mnt

@@ -8,6 +8,14 @@ stays in flight long enough for writeback to clean its pages before the DMA land
 host with ``mkfs.ext4`` for every boot, so no probe sees another run's files.  The guest writes
 its results to the second serial port, which QEMU stores in a file; the console (first port)
 is kept too, and shown when the guest never reports.
+
+For the PI probes (race/pi_*) the guest also gets an NVMe controller with one namespace
+formatted with 8 bytes of metadata per 512-byte block, separate from the data (with
+``mset=1``, extended LBAs, 6.1's PCIe driver registers no integrity profile), holding
+protection information type 1 (``pi=1``: a CRC-16 guard tag, an application and a reference
+tag per block).  Linux registers an integrity profile for it, so the filesystem on it requires
+stable pages, and QEMU checks the guard tags of every write against the data it fetched.  Its
+reads are not throttled: ``read_iops`` is for the disk the DMA comes from.
 """
 
 from __future__ import annotations
@@ -56,11 +64,25 @@ def make_btrfs(path: Path, size_mib: int = 160) -> None:
         raise ConformError(f"mkfs.btrfs failed: {done.stderr.strip()}")
 
 
+#: the protection-information namespace: 512-byte blocks, 8 bytes of metadata each, PI type 1
+PI_NAMESPACE = "logical_block_size=512,physical_block_size=512,ms=8,mset=0,pi=1"
+
+
+def make_pi_disk(path: Path, data_mib: int = 64) -> None:
+    """The NVMe namespace's backing file: ``data_mib`` of blocks (the copy of /dev/vda) and
+    their metadata behind them (QEMU sizes the namespace as file size / (512 + 8)); left empty,
+    the guest writes it through the block layer, which generates the tags."""
+    blocks = (data_mib << 20) // 512
+    with open(path, "wb") as f:
+        f.truncate(blocks * (512 + 8) + (1 << 20))
+
+
 def command(kernel: Kernel, initrd: Path, disk: Path, results: Path, probes: Sequence[str],
             memory_mib: int = 512, smp: int = 1, read_iops: int = 0,
-            btrfs_disk: Path | None = None) -> list[str]:
+            btrfs_disk: Path | None = None, pi_disk: Path | None = None) -> list[str]:
     """The qemu-system-x86_64 command line for one boot (read_iops 0: reads not throttled;
-    btrfs_disk: a second virtio disk, /dev/vdb)."""
+    btrfs_disk: a second virtio disk, /dev/vdb; pi_disk: an NVMe namespace with protection
+    information, /dev/nvme0n1)."""
     append = "console=ttyS0 quiet loglevel=4 panic=-1 oops=panic rdinit=/init"
     if probes:  # none: the probe binary runs every group
         append += f" gupprobe={','.join(probes)}"
@@ -72,12 +94,16 @@ def command(kernel: Kernel, initrd: Path, disk: Path, results: Path, probes: Seq
             *(["-drive", f"file={btrfs_disk},format=raw,if=virtio,cache=unsafe"
                + (f",throttling.iops-read={read_iops}" if read_iops else "")]
               if btrfs_disk else []),
+            *(["-drive", f"file={pi_disk},format=raw,if=none,id=pi0,cache=unsafe",
+               "-device", "nvme,id=nvme0,serial=gupcheck-pi",
+               "-device", f"nvme-ns,drive=pi0,bus=nvme0,nsid=1,{PI_NAMESPACE}"]
+              if pi_disk else []),
             "-serial", "stdio", "-serial", f"file:{results}"]
 
 
 def boot(kernel: Kernel, initrd: Path, probes: Sequence[str], timeout: float = 180.0,
          log: Callable[[str], None] = lambda s: None, smp: int = 1, read_iops: int = 0,
-         btrfs: bool = False) -> Boot:
+         btrfs: bool = False, pi: bool = False) -> Boot:
     """Boot once, run ``probes`` (groups or group/case; empty: all) and return the output."""
     with tempfile.TemporaryDirectory(prefix="gupcheck-conform-") as tmp:
         disk, results = Path(tmp) / "disk.img", Path(tmp) / "results.txt"
@@ -85,8 +111,11 @@ def boot(kernel: Kernel, initrd: Path, probes: Sequence[str], timeout: float = 1
         btrfs_disk = Path(tmp) / "btrfs.img" if btrfs else None
         if btrfs_disk:
             make_btrfs(btrfs_disk)
+        pi_disk = Path(tmp) / "pi.img" if pi else None
+        if pi_disk:
+            make_pi_disk(pi_disk)
         cmd = command(kernel, initrd, disk, results, probes, smp=smp, read_iops=read_iops,
-                      btrfs_disk=btrfs_disk)
+                      btrfs_disk=btrfs_disk, pi_disk=pi_disk)
         log(f"booting {kernel.release} under QEMU (TCG, no KVM, {smp} vCPU)")
         start = time.monotonic()
         timed_out = False

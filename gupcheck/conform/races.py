@@ -1,6 +1,7 @@
 """The racy probes: the model's counterexamples for linux-6.1/6.12, driven N times on a real
 kernel (O_DIRECT into a shared mapping against writeback, reclaim, munmap, truncate;
-process_vm_writev against an O_DIRECT write; the same on btrfs, full or not).
+process_vm_writev against an O_DIRECT write; the same on btrfs, full or not, and on ext4 on an
+NVMe namespace with protection information).
 
 A racy probe has no single outcome to predict: each of its N rounds may or may not hit the
 window.  So the probe prints counts (probes/gupprobe.c, group ``race``) and the model predicts
@@ -21,7 +22,7 @@ but never prove it impossible:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gupcheck.engine import Verdict, check
 from gupcheck.kernel.config import KernelConfig
@@ -62,6 +63,14 @@ EXT4_WARNINGS = Aspect("ext4 warnings", ("kmsg_warnings", "ext4_no_buffers"),
 #: checksummed it reads as EIO ("csum failed") — the symptom of a DMA into a page under
 #: writeback (stable-writeback) on a checksumming filesystem
 CHECKSUM_FAILURES = Aspect("checksum failures", ("read_eio", "csum_failed"), "stable-writeback")
+#: a device that requires stable pages (T10 PI: the block layer computes guard tags at submit,
+#: the device checks them) fails a write whose page a DMA changed while it was in flight: the
+#: syncs return the error (EIO on 6.1, EILSEQ — BLK_STS_PROTECTION's errno — on 6.12), the
+#: kernel logs "protection error" and the NVMe status, or a later read fails the tag
+#: verification — stable-writeback's symptom (F3)
+PROTECTION_ERRORS = Aspect("protection errors",
+                           ("sync_errors", "racer_sync_errors", "read_pi_errors", "pi_errors",
+                            "nvme_pi_status"), "stable-writeback")
 #: msync/fsync failing with ENOSPC after the read (whose fault reserved the space) returned:
 #: the late reservation of a page dirtied by the DMA without ->page_mkwrite
 ENOSPC_AFTER_DMA = Aspect("ENOSPC after DMA", ("sync_enospc",), "no-enospc-after-dma")
@@ -87,7 +96,10 @@ class RaceProbe:
     scenario: str
     aspects: tuple[Aspect, ...] = (LOST_WRITES, EXT4_WARNINGS)
     context: tuple[str, ...] = ()  # counters shown on each row: how often the window opened
-    filesystem: str = "ext4"  # "btrfs": the guest gets a second disk with btrfs at /btr
+    filesystem: str = "ext4"  # "btrfs": the guest gets a second disk with btrfs at /btr;
+    # "ext4-pi": an NVMe namespace with protection information, ext4 at /pi
+    stable_writes: bool = False  # check the scenario as on a stable-writes device (a control
+    # scenario written for a plain disk, run on the PI namespace)
 
 
 RACE_PROBES: dict[str, RaceProbe] = {p.name: p for p in (
@@ -116,6 +128,18 @@ RACE_PROBES: dict[str, RaceProbe] = {p.name: p for p in (
               (ENOSPC_AFTER_DMA, LOST_WRITES, CHECKSUM_FAILURES, UNNOTIFIED_DIRTY),
               context=("read_efault", "read_errors", "sync_errors", "sync_errno",
                        "kmsg_warnings"), filesystem="btrfs"),
+    # ext4 on a T10-PI NVMe namespace (stable pages, guard tags checked by the device): the
+    # flusher (msync loop) against an O_DIRECT read into the mapping, then msync + fsync
+    RaceProbe("race/pi_dio_vs_msync", "stable-writes-raid",
+              (PROTECTION_ERRORS, LOST_WRITES),
+              context=("pi_format", "queue_stable_writes", "read_errors", "sync_errno",
+                       "racer_errno"), filesystem="ext4-pi"),
+    # its control: CPU stores through the mapping instead of the DMA (they fault and wait in
+    # folio_wait_stable on a stable-writes device), the same flusher, msync + fsync
+    RaceProbe("race/pi_store_vs_msync", "control-cpu-mmap-write",
+              (PROTECTION_ERRORS, LOST_WRITES),
+              context=("pi_format", "queue_stable_writes", "sync_errno", "racer_errno"),
+              filesystem="ext4-pi", stable_writes=True),
 )}
 
 
@@ -128,7 +152,7 @@ class RacePrediction:
     states: int = 0
 
 
-_CACHE: dict[tuple[str, str, int], RacePrediction] = {}
+_CACHE: dict[tuple[str, bool, str, int], RacePrediction] = {}
 
 
 def predict_race(probe: RaceProbe, cfg: KernelConfig) -> RacePrediction:
@@ -137,18 +161,21 @@ def predict_race(probe: RaceProbe, cfg: KernelConfig) -> RacePrediction:
     Only those properties are checked (not the whole matrix cell, with liveness): it is what
     the comparison needs and it takes seconds instead of tens.  An incomplete search cannot say
     "none", so it raises rather than predicting an impossibility it did not prove."""
-    key = (probe.scenario, cfg.name, id(cfg))
+    key = (probe.scenario, probe.stable_writes, cfg.name, id(cfg))
     if key in _CACHE:
         return _CACHE[key]
     props = tuple(dict.fromkeys(a.property for a in probe.aspects if a.property))
     scenario = SCENARIOS[probe.scenario]
+    if probe.stable_writes:
+        scenario = replace(scenario, stable_writes=True)
     res = check(KernelModel(scenario, cfg, props), liveness=False, keep_going=True)
     if res.verdict in (Verdict.ERROR, Verdict.INCOMPLETE):
         raise RuntimeError(f"checking {probe.scenario} under {cfg.name}: {res.verdict.value}: "
                            f"{res.message}")
     violated = {f.property for f in res.findings if f.verdict is Verdict.VIOLATED}
-    out = RacePrediction({p: p in violated for p in props}, f"scenario {probe.scenario}",
-                         res.stats.distinct)
+    basis = f"scenario {probe.scenario}" + (" on a stable-writes device"
+                                            if probe.stable_writes else "")
+    out = RacePrediction({p: p in violated for p in props}, basis, res.stats.distinct)
     _CACHE[key] = out
     return out
 

@@ -85,8 +85,10 @@ def boot_probes(kernel: Kernel, probes: Sequence[str], fresh: bool = False,
     probe_bin = build.probe_binary(log)
     races = [p for p in probes if p in RACE_PROBES]
     btrfs = any(RACE_PROBES[p].filesystem == "btrfs" for p in races)
+    pi = any(RACE_PROBES[p].filesystem == "ext4-pi" for p in races)
     initrd = build.initramfs_for(kernel, probe_bin, log,
-                                 initramfs.BTRFS_MODULES if btrfs else ())
+                                 (*(initramfs.BTRFS_MODULES if btrfs else ()),
+                                  *(initramfs.NVME_PI_MODULES if pi else ())))
     all_probes = list(probes) == list(PROBES)
     if all_probes:
         args: list[str] = []
@@ -104,7 +106,7 @@ def boot_probes(kernel: Kernel, probes: Sequence[str], fresh: bool = False,
         log(f"using the cached boot {cached}")
         return cached.read_text(encoding="utf-8"), 0.0, True
     boot = qemu.boot(kernel, initrd, args, timeout=180.0 + 0.5 * iterations * len(races),
-                     log=log, smp=smp, read_iops=read_iops, btrfs=btrfs)
+                     log=log, smp=smp, read_iops=read_iops, btrfs=btrfs, pi=pi)
     if "END" not in boot.results.split():
         tail = "\n".join(boot.console.strip().splitlines()[-15:])
         why = "timed out" if boot.timed_out else "stopped"
