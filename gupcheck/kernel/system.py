@@ -118,7 +118,10 @@ class Scenario:
 
 class KernelModel(Model[KState]):
     def __init__(self, scenario: Scenario, cfg: KernelConfig,
-                 properties: Sequence[str] | None = None) -> None:
+                 properties: Sequence[str] | None = None, *, data_values: bool = False) -> None:
+        """``data_values``: keep the data values in :meth:`view` even where nothing compares
+        them, to count states like a model that keeps them (the Promela translation in
+        benchmarks/promela)."""
         self.scenario = scenario
         self.cfg = replace(cfg, stable_writes=cfg.stable_writes or scenario.stable_writes,
                            odp_naive_driver=scenario.nic_driver == "odp-naive")
@@ -132,6 +135,11 @@ class KernelModel(Model[KState]):
         self._keep_writes = "no-lost-write" in active
         self._keep_secrets = "cow-isolation" in active
         self._keep_prepared = "mkwrite-before-dirty" in active
+        # data values: compared by no-lost-write and cow-isolation, and by a stable-writes
+        # device (a checksum mismatch fails the bio, which fsync reports); else never in a
+        # guard or in the update of a kept field
+        self._keep_data = (data_values or bool(active & {"no-lost-write", "cow-isolation"})
+                           or self.cfg.stable_writes)
         self._violations = frozenset(active)
         self._cache: tuple[KState | None, list[tuple[int, Outcome]]] = (None, [])
         self._devices = 3 if scenario.nic_writes else 2  # disk, kworker[, NIC]
@@ -261,6 +269,14 @@ class KernelModel(Model[KState]):
           must find on disk and to record ``no-lost-write`` — dropped unless it is checked;
         * ``ghost.parent_secrets``: read only to record ``cow-isolation``;
         * ``Folio.prepared``: read only to record ``mkwrite-before-dirty``;
+        * the data values — ``Folio.data``, ``disk``, ``csum`` and the bios' ``value``,
+          ``bounce``, ``checksum`` and ``csums`` (whether a bio has a bounce copy, a checksum or
+          data checksums is kept): compared only to record ``no-lost-write`` (fsync's check)
+          and ``cow-isolation`` (a leaked value), by a stable-writes device (a checksum
+          mismatch fails the bio: kept then), and by the btrfs read's checksum verification,
+          which changes only that read's result and the kernel log — dropped unless one of
+          those is checked.  The step labels that quote values then differ between states of
+          one view; only their text does;
         * everything else (``crashed``, ``refused``, ``unsupported``, which the refusal probe
           reads, pins and gets, which ``pin-accounting`` and the steps read) is kept.
 
@@ -290,8 +306,9 @@ class KernelModel(Model[KState]):
         if not self._keep_prepared and any(f is not None and f.prepared for f in folios):
             folios = tuple(kreplace(f, prepared=False) if f is not None and f.prepared else f
                            for f in folios)
-        return kreplace(k, ghost=ghost, threads=threads, folios=folios,
-                        truncations=k.truncations if self._keep_writes else 0)
+        k = kreplace(k, ghost=ghost, threads=threads, folios=folios,
+                     truncations=k.truncations if self._keep_writes else 0)
+        return k if self._keep_data else _without_data(k)
 
     def fields(self, k: KState) -> dict[str, object]:
         """The state in kernel notation, for traces that show only what changed."""
@@ -362,3 +379,14 @@ class KernelModel(Model[KState]):
         return out
 
 
+
+
+def _without_data(k: KState) -> KState:
+    """``k`` with every data value blanked, keeping which bios carry copies (see view())."""
+    def blank(values: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        return None if values is None else ()
+
+    folios = tuple(f if f is None or not f.data else kreplace(f, data=()) for f in k.folios)
+    bios = tuple(kreplace(b, value="", bounce=blank(b.bounce), checksum=blank(b.checksum),
+                          csums=blank(b.csums)) for b in k.bios)
+    return kreplace(k, folios=folios, bios=bios, disk=(), csum=())
