@@ -50,9 +50,10 @@ RayOpt = Annotated[Optional[str], typer.Option(  # noqa: UP007
 
 ReduceOpt = Annotated[Optional[list[str]], typer.Option(  # noqa: UP007
     "--reduce", help="State-space reduction (repeatable or comma-separated): view (leave out "
-    "ghost data no checked property reads), symmetry (identify symmetric states), por "
-    "(partial-order reduction from the steps' declared footprints; bfs only; its "
-    "counterexamples are re-shortened without it), por-check (por, verifying the footprints). "
+    "ghost data, and data values, that no checked property reads), symmetry (identify "
+    "symmetric states), por (partial-order reduction from the steps' declared footprints; bfs "
+    "only; combines with view and symmetry; its counterexamples are re-shortened without it), "
+    "por-check (por, verifying the footprints). "
     "Same verdicts, fewer states; every counterexample is replayed on the unreduced model.")]
 
 DEFAULT_CHECKPOINT_EVERY = DEFAULT_EVERY
