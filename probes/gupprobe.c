@@ -802,14 +802,18 @@ static int raw_read(int dev, const long *phys, long pages, char *buf)
 	return 0;
 }
 
-/* open a race case's files (the RF_* flags say which; b NULL: no B): 0, or -1 once die() has
- * printed "open" ("open/mmap" with RF_MAP), or "fiemap" (RF_DEV) if A's blocks on the device
- * do not hold A.0 */
-static int race_open(struct race_files *rf, const char *a, const char *b, int flags)
+/* the last steps before a race case's rounds: drop the caches, count the kernel log lines of
+ * km (kmsg_scan), open the case's files (the RF_* flags say which; b NULL: no B).  0, or -1
+ * once die() has printed "open" ("open/mmap" with RF_MAP), or "fiemap" (RF_DEV) if A's blocks
+ * on the device do not hold A.0 */
+static int race_open(struct race_files *rf, const char *a, const char *b, int flags,
+		     struct kmsg_watch *km)
 {
 	long n = RACE_PAGES * PG;
 	int ok;
 
+	drop_caches();
+	kmsg_scan(km, 0);
 	*rf = (struct race_files){ .a = a, .b = b, .fdb = -1, .fdd = -1, .dev = -1 };
 	ok = (rf->fd = open(a, O_RDWR)) >= 0;
 	if (b)
@@ -953,10 +957,16 @@ static int make_generations(const char *path, char letter)
 	return 0;
 }
 
-/* A (RACE_PAGES of A.0) and B (make_generations) */
-static int make_race_files(const char *a, const char *b)
+/* begin the case's line and make its files: A (RACE_PAGES of A.0) and, unless b is NULL, B
+ * (make_generations); 0, or -1 once die() has printed "make_file" */
+static int race_begin(const char *name, const char *a, const char *b)
 {
-	return make_file(a, RACE_PAGES, 'A', 0) || make_generations(b, 'B') ? -1 : 0;
+	begin("race", name);
+	if (make_file(a, RACE_PAGES, 'A', 0) || (b && make_generations(b, 'B'))) {
+		die("make_file");
+		return -1;
+	}
+	return 0;
 }
 
 static void race(const char *name)
@@ -968,17 +978,15 @@ static void race(const char *name)
 	struct race_files rf;
 	pthread_t t;
 
-	begin("race", name);
 	if (strcmp(name, "dio_vs_msync") && strcmp(name, "dio_vs_pageout")) {
+		begin("race", name);
 		kv("error=unknown_case");
 		end();
 		return;
 	}
-	if (make_race_files("/mnt/race_A", "/mnt/race_B"))
-		return die("make_file");
-	drop_caches();
-	kmsg_scan(km, 0);
-	if (race_open(&rf, "/mnt/race_A", "/mnt/race_B", RF_DIRECT | RF_MAP))
+	if (race_begin(name, "/mnt/race_A", "/mnt/race_B"))
+		return;
+	if (race_open(&rf, "/mnt/race_A", "/mnt/race_B", RF_DIRECT | RF_MAP, km))
 		return;
 	rf.pageout = !strcmp(name, "dio_vs_pageout");
 	if (race_start(&t, msync_racer, &rf))
@@ -1140,12 +1148,9 @@ static void race_dio_sync(const char *name)
 	struct race_files rf;
 	pthread_t t;
 
-	begin("race", name);
-	if (make_race_files("/mnt/race_A", "/mnt/race_B"))
-		return die("make_file");
-	drop_caches();
-	kmsg_scan(km, 0);
-	if (race_open(&rf, "/mnt/race_A", "/mnt/race_B", RF_DEV))
+	if (race_begin(name, "/mnt/race_A", "/mnt/race_B"))
+		return;
+	if (race_open(&rf, "/mnt/race_A", "/mnt/race_B", RF_DEV, km))
 		return;
 	r_go = r_ack = r_done = 0;
 	if (!unmap) {
@@ -1224,13 +1229,10 @@ static void race_dio_truncate(const char *name)
 	struct race_files rf;
 	pthread_t t;
 
-	begin("race", name);
-	if (make_race_files("/mnt/race_A", "/mnt/race_B"))
-		return die("make_file");
+	if (race_begin(name, "/mnt/race_A", "/mnt/race_B"))
+		return;
 	fill(abuf, RACE_PAGES, 'A', 0);
-	drop_caches();
-	kmsg_scan(km, 0);
-	if (race_open(&rf, "/mnt/race_A", "/mnt/race_B", RF_DIRECT))
+	if (race_open(&rf, "/mnt/race_A", "/mnt/race_B", RF_DIRECT, km))
 		return;
 	r_go = r_ack = r_done = 0;
 	if (race_start(&t, truncate_racer, &rf))
@@ -1351,13 +1353,10 @@ static void race_vm_writev(const char *name)
 	struct race_files rf;
 	pthread_t th, tw;
 
-	begin("race", name);
-	if (make_file("/mnt/race_A", RACE_PAGES, 'A', 0))
-		return die("make_file");
-	drop_caches();
-	kmsg_scan(km, 0);
+	if (race_begin(name, "/mnt/race_A", NULL))
+		return;
 	/* fdd: the O_DIRECT writer's file */
-	if (race_open(&rf, "/mnt/race_A", NULL, RF_DIRECT_W | RF_DEV))
+	if (race_open(&rf, "/mnt/race_A", NULL, RF_DIRECT_W | RF_DEV, km))
 		return;
 	u_fdw = rf.fdd;
 	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
@@ -1522,9 +1521,7 @@ static void race_btrfs(const char *name)
 		}
 		free(chunk);
 	}
-	drop_caches();
-	kmsg_scan(km, 0);
-	if (race_open(&rf, A, B, RF_DIRECT | RF_MAP))
+	if (race_open(&rf, A, B, RF_DIRECT | RF_MAP, km))
 		return;
 	if (race_start(&t, msync_racer, &rf) ||
 	    (enospc && pthread_create(&taker, NULL, space_taker, &ffd)))
@@ -1668,10 +1665,8 @@ static void race_pi(const char *name)
 	}
 	if (make_generations(B, 'B'))
 		return die("make_file");
-	drop_caches();
 	kmsg_scan(wk, 0);
-	kmsg_scan(pk, 0);
-	if (race_open(&rf, A, B, RF_DIRECT | RF_MAP))
+	if (race_open(&rf, A, B, RF_DIRECT | RF_MAP, pk))
 		return;
 	if (store) { /* the control: B's generations in memory, stored by the CPU */
 		gens = aligned_alloc(PG, RACE_GENS * n);
