@@ -4,6 +4,7 @@ its counts, the guest's extra device, modules and /init steps."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -112,32 +113,15 @@ def test_a_failed_write_confirms_and_nothing_seen_is_not_agreement() -> None:
 
 
 def test_the_pi_probe_gets_the_nvme_namespace_and_its_modules(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from gupcheck.conform import build, runner
-    from gupcheck.conform.qemu import Boot
-
-    seen: dict[str, object] = {}
-    monkeypatch.setattr(runner, "cache_dir", lambda: tmp_path)
-    monkeypatch.setattr(build, "probe_binary", lambda log: tmp_path / "probe")
-    monkeypatch.setattr(build, "initramfs_for", lambda k, p, log, extra=(): (
-        seen.__setitem__("modules", extra), tmp_path / "i.gz")[1])
-
-    def fake_boot(kernel: Kernel, initrd: Path, args: list[str], **kw: object) -> Boot:
-        seen["btrfs"], seen["pi"] = kw["btrfs"], kw["pi"]
-        return Boot("BOOT release=6.1\nEND\n", "", 1.0, False)
-
-    monkeypatch.setattr(qemu, "boot", fake_boot)
-    k = Kernel("t", tmp_path / "bzImage", None, "6.1", "linux-6.1")
-    k.bzimage.write_bytes(b"kernel")
-    runner.boot_probes(k, [NAME], fresh=True)
-    assert seen == {"modules": initramfs.NVME_PI_MODULES, "btrfs": False, "pi": True}
-    runner.boot_probes(k, [NAME, "race/btrfs_enospc"], fresh=True)
-    assert seen == {"modules": (*initramfs.BTRFS_MODULES, *initramfs.NVME_PI_MODULES),
-                    "btrfs": True, "pi": True}
-    runner.boot_probes(k, ["race/dio_vs_msync"], fresh=True)
-    assert seen == {"modules": (), "btrfs": False, "pi": False}
-    runner.boot_probes(k, ["race/pi_store_vs_msync"], fresh=True)
-    assert seen == {"modules": initramfs.NVME_PI_MODULES, "btrfs": False, "pi": True}
+        fake_boot: Callable[[list[str]], dict[str, object]]) -> None:
+    assert fake_boot([NAME]) == {"modules": initramfs.NVME_PI_MODULES, "btrfs": False,
+                                 "pi": True}
+    assert fake_boot([NAME, "race/btrfs_enospc"]) == {
+        "modules": (*initramfs.BTRFS_MODULES, *initramfs.NVME_PI_MODULES), "btrfs": True,
+        "pi": True}
+    assert fake_boot(["race/dio_vs_msync"]) == {"modules": (), "btrfs": False, "pi": False}
+    assert fake_boot(["race/pi_store_vs_msync"]) == {"modules": initramfs.NVME_PI_MODULES,
+                                                     "btrfs": False, "pi": True}
 
 
 def test_qemu_gets_an_nvme_namespace_with_type_1_protection(monkeypatch: pytest.MonkeyPatch,

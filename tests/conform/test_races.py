@@ -6,6 +6,7 @@ impossible is a disagreement (the model missed a race); one it found reachable i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from gupcheck.conform.compare import (
     NOT_MODELLED,
     summary,
 )
+from gupcheck.conform.kernels import Kernel
 from gupcheck.conform.observe import Observation, parse
 from gupcheck.conform.predict import PROBES
 from gupcheck.conform.races import (
@@ -207,32 +209,16 @@ def test_the_btrfs_probes_predict_enospc_only_where_the_fixup_worker_reserves_la
 
 
 def test_a_btrfs_probe_gets_a_second_disk_and_the_btrfs_modules(
+        fake_boot: Callable[[list[str]], dict[str, object]], fake_kernel: Kernel,
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from gupcheck.conform import build, qemu, runner
-    from gupcheck.conform.kernels import Kernel
-    from gupcheck.conform.qemu import Boot
+    from gupcheck.conform import qemu
 
-    seen: dict[str, object] = {}
-    monkeypatch.setattr(runner, "cache_dir", lambda: tmp_path)
-    monkeypatch.setattr(build, "probe_binary", lambda log: tmp_path / "probe")
-    monkeypatch.setattr(build, "initramfs_for", lambda k, p, log, extra=(): (
-        seen.setdefault("modules", extra), tmp_path / "i.gz")[1])
-
-    def fake_boot(kernel: Kernel, initrd: Path, args: list[str], **kw: object) -> Boot:
-        seen["btrfs"] = kw["btrfs"]
-        return Boot("BOOT release=6.1\nEND\n", "", 1.0, False)
-
-    monkeypatch.setattr(qemu, "boot", fake_boot)
-    k = Kernel("t", tmp_path / "bzImage", None, "6.1", "linux-6.1")
-    k.bzimage.write_bytes(b"kernel")
-    runner.boot_probes(k, ["race/btrfs_enospc"], fresh=True)
-    assert seen == {"modules": ("btrfs",), "btrfs": True}
-    seen.clear()
-    runner.boot_probes(k, ["race/dio_vs_fsync"], fresh=True)
-    assert seen == {"modules": (), "btrfs": False}
+    assert fake_boot(["race/btrfs_enospc"]) == {"modules": ("btrfs",), "btrfs": True,
+                                                "pi": False}
+    assert fake_boot(["race/dio_vs_fsync"]) == {"modules": (), "btrfs": False, "pi": False}
     monkeypatch.setattr(qemu, "require_tool", lambda name: f"/usr/bin/{name}")
-    cmd = qemu.command(k, tmp_path / "i.gz", tmp_path / "d.img", tmp_path / "r.txt", [],
-                       btrfs_disk=tmp_path / "b.img")
+    cmd = qemu.command(fake_kernel, tmp_path / "i.gz", tmp_path / "d.img", tmp_path / "r.txt",
+                       [], btrfs_disk=tmp_path / "b.img")
     assert [c for c in cmd if c.startswith("file=")] == [
         f"file={tmp_path / 'd.img'},format=raw,if=virtio,cache=unsafe",
         f"file={tmp_path / 'b.img'},format=raw,if=virtio,cache=unsafe"]
