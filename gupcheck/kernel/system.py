@@ -147,6 +147,7 @@ class KernelModel(Model[KState]):
                                    | ({"prepared"} if not self._keep_prepared else set()))
         self._bio_view = None if self._keep_data else _BIO_NO_DATA
         self._cache: tuple[KState | None, list[tuple[int, Outcome]]] = (None, [])
+        self._labels: dict[tuple[Any, ...], Label] = {}
         self._devices = 3 if scenario.nic_writes else 2  # disk, kworker[, NIC]
 
     def identity(self) -> tuple[Scenario, KernelConfig, tuple[str, ...]]:
@@ -206,7 +207,11 @@ class KernelModel(Model[KState]):
             name = self._name(i)
             fair = self._fair(k, i)
             for m in outcome:
-                yield Label(name, m.func, m.choice, fair=fair), m.state
+                key = (name, m.func, m.choice, fair)
+                label = self._labels.get(key)
+                if label is None:  # labels are immutable: one object per distinct step
+                    label = self._labels[key] = Label(name, m.func, m.choice, fair=fair)
+                yield label, m.state
 
     def _fair(self, k: KState, i: int) -> bool:
         """Weak fairness: the disk and the kworker yes, the NIC no; a user thread only inside
