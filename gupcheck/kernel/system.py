@@ -42,6 +42,7 @@ from .actor import Blocked, Ctx, Outcome, Stage
 from .config import KernelConfig
 from .properties import PROPERTIES, invariants
 from .state import SUBBLOCKS, Bio, Folio, KState, initial_state
+from .state import replace as kreplace
 
 Op = tuple  # ("store", page, block, value), ("dio_read", page, value), ("fsync",), ...
 
@@ -319,6 +320,23 @@ class KernelModel(Model[KState]):
                 k.bios if bio is None else tuple(map(bio, k.bios)),
                 (k.disk, k.csum) if self._keep_data else None,
                 k.truncations if self._keep_writes else 0)
+
+    def canonical(self, k: KState) -> KState:
+        """Bio ids are names (``--reduce symmetry``): renumber the bios in submission order.
+
+        A bio's id is only ever compared for equality (``KState.bio``, ``with_bio``,
+        ``dirty_work``) and by order (``with_bio`` keeps the bios sorted, new ids are
+        ``next_bio``, above every live one), so renaming the live bios 0..n-1 in their order,
+        with ``next_bio = n``, maps steps to steps: two states that differ only in how many bios
+        came and went before are the same state.  Traces keep the concrete ids.
+        """
+        n = len(k.bios)
+        if k.next_bio == n and all(b.id == i for i, b in enumerate(k.bios)):
+            return k
+        rank = {b.id: i for i, b in enumerate(k.bios)}
+        return kreplace(k, bios=tuple(b if b.id == i else kreplace(b, id=i)
+                                      for i, b in enumerate(k.bios)),
+                       next_bio=n, dirty_work=tuple(rank[d] for d in k.dirty_work))
 
     def fields(self, k: KState) -> dict[str, object]:
         """The state in kernel notation, for traces that show only what changed."""
