@@ -173,7 +173,7 @@ class _Worker:
         if batches:
             frontier = self.frontier + [s for b in batches for s in b[0]]
             gidx = np.concatenate([self.gidx] + [b[1] for b in batches])
-            order = np.argsort(gidx, kind="stable")
+            order = np.argsort(gidx, kind="stable")  # sorted runs: a merge
             self.frontier = list(map(frontier.__getitem__, order.tolist()))
             self.gidx = gidx[order]
         return ("ok",)
@@ -318,35 +318,44 @@ class _Worker:
             f.result()
         return got
 
-    def op_level(self) -> tuple[Any, ...]:
-        """A whole level with the other workers directly: expand, admit, keep.
+    def op_level(self, gidx: np.ndarray | None = None,
+                 give: list[int] | None = None) -> tuple[Any, ...]:
+        """A whole level with the other workers directly: advance, expand, admit, keep.
 
-        The coordinator sends one message per level and gets back ``keep``'s answer plus
-        ``expand``'s counts; the fingerprint batches go straight from worker to worker, then
-        the owners' verdicts go back to the discoverers.  Every worker takes part in both
-        exchanges even after something failed (it sends :data:`_FAILED` instead), so that none
-        is left waiting for a batch.
+        ``gidx`` and ``give``: the kept states' global indices and the balancing plan of
+        :meth:`op_advance`, which comes first (``None`` for the seeded first level), so that the
+        coordinator sends one message per level.  It gets back ``keep``'s answer plus
+        ``expand``'s counts; the state and fingerprint batches go straight from worker to
+        worker, then the owners' verdicts go back to the discoverers.  Every worker takes part in
+        every exchange even after something failed (it sends :data:`_FAILED` instead), so that
+        none is left waiting for a batch.
         """
         failed: str | None = None
-        out: Any = None
-        dead = generated = 0
-        try:
-            _, dead, generated, out = self.op_expand()
-        except Exception as exc:
-            failed = describe_exception(exc)
-        for step in (self.op_admit, self.op_keep):
-            got = self.exchange(out if failed is None else [_FAILED] * self.workers)
-            if failed is None and any(isinstance(g, str) and g == _FAILED for g in got):
-                failed = "another worker failed"
+
+        def attempt(op: Any, *args: Any) -> Any:
+            nonlocal failed
             if failed is None:
                 try:
-                    out = step(got)
-                    out = out[1] if step != self.op_keep else out
+                    return op(*args)
                 except Exception as exc:
                     failed = describe_exception(exc)
+            return None
+
+        def swap(reply: Any, field: int) -> list[Any]:
+            nonlocal failed
+            got = self.exchange(reply[field] if failed is None else [_FAILED] * self.workers)
+            if failed is None and any(isinstance(g, str) and g == _FAILED for g in got):
+                failed = "another worker failed"
+            return got
+
+        if gidx is not None:
+            attempt(self.op_take, swap(attempt(self.op_give, gidx, give), 1))
+        expanded = attempt(self.op_expand)
+        admitted = attempt(self.op_admit, swap(expanded, 3))
+        kept = attempt(self.op_keep, swap(admitted, 1))
         if failed is not None:
             return ("error", failed)
-        return ("ok", dead, generated, *out[1:])
+        return ("ok", expanded[1], expanded[2], *kept[1:])
 
     def op_totals(self) -> tuple[str, dict[str, int], int]:
         return "ok", dict(self.coverage), self.store.nbytes
@@ -434,15 +443,26 @@ class _Coordinator:
                 raise _Fallback(r[1])
         return replies
 
-    def level(self) -> tuple[int, list[int], list[tuple[Any, ...]]]:
-        """Expand one level and exchange its successors; the workers' replies to ``keep``.
+    def launch(self, ranks: list[np.ndarray] | None) -> None:
+        """Start the next level, without waiting for it (:meth:`collect` does).
 
-        Returns the transitions generated, the global indices of the deadlocks seen, and per
-        owner ``("ok", parents, ordinals, first bad index)``.  The batches go from worker to
-        worker over their own pipes (:meth:`_Worker.op_level`), the coordinator sends one
-        message per level; :mod:`.ray_bfs` overrides this with actor-to-actor transfers.
+        ``ranks``: each worker's kept states' global indices, which become the next frontier
+        with the surpluses moved to the workers short of work (``None``: the seeded frontier).
+        The batches go from worker to worker over their own pipes (:meth:`_Worker.op_level`);
+        the coordinator sends one message per level and keeps its records while the workers
+        run.  :mod:`.ray_bfs` overrides this with actor-to-actor transfers.
         """
-        replies = self.ask([("level",)] * self.n)
+        plans = balance([len(r) for r in ranks]) if ranks is not None else [None] * self.n
+        for conn, r, g in zip(self.conns, ranks or plans, plans, strict=True):
+            conn.send(("level", r, g))
+
+    def collect(self) -> tuple[int, list[int], list[tuple[Any, ...]]]:
+        """The launched level's outcome: the transitions generated, the global indices of the
+        deadlocks seen, and per worker ``("ok", parents, ordinals, first bad index)``."""
+        replies = [conn.recv() for conn in self.conns]
+        for r in replies:
+            if r[0] == "error":
+                raise _Fallback(r[1])
         return (sum(r[2] for r in replies), [r[1] for r in replies if r[1] >= 0],
                 [("ok", *r[3:]) for r in replies])
 
@@ -450,6 +470,12 @@ class _Coordinator:
         """Each worker's kept states become its frontier, surpluses moved to those short."""
         self.ask([("advance", r, g) for r, g in zip(ranks, balance([len(r) for r in ranks]),
                                                         strict=True)])
+
+    def _has_successor(self, ranks: list[np.ndarray] | None) -> bool:
+        """Whether the frontier (after ``ranks``' advance) has a successor: at max-depth."""
+        if ranks is not None:
+            self.advance(ranks)
+        return any(r[1] for r in self.ask([("has_successor",)] * self.n))
 
     def run(self) -> Result:
         search, ctx, n = self.search, self.ctx, self.n
@@ -470,39 +496,53 @@ class _Coordinator:
         own = owners(fps, n)
         self.ask([("seed", [frontier[i] for i in np.flatnonzero(own == o).tolist()],
                    np.flatnonzero(own == o).astype(np.int64)) for o in range(n)])
-        size = len(frontier)
-        while size:
-            limits = search.limits
-            if limits.max_depth is not None and search.depth >= limits.max_depth:
-                if any(r[1] for r in self.ask([("has_successor",)] * n)):
-                    return self._finish(search.incomplete(f"max-depth ({limits.max_depth})"))
-                break
-            generated, deads, kept = self.level()
+        max_depth = search.limits.max_depth
+        if max_depth is not None and max_depth <= 0:
+            if self._has_successor(None):
+                return self._finish(search.incomplete(f"max-depth ({max_depth})"))
+            return self._finish(search.finish(Verdict.HOLDS, None,
+                                              "every reachable state explored", None))
+        self.launch(None)
+        while True:
+            generated, deads, kept = self.collect()
             search.generated += generated
             parent = np.concatenate([r[1] for r in kept])
             ordinal = np.concatenate([r[2] for r in kept])
-            order = np.argsort((parent << 16) | ordinal)
-            rank = np.empty(len(order), dtype=np.int64)
-            rank[order] = np.arange(len(order), dtype=np.int64)
+            order = np.argsort((parent << 16) | ordinal, kind="stable")  # sorted runs: a merge
+            size = len(order)
+            rank = np.empty(size, dtype=np.int64)
+            rank[order] = np.arange(size, dtype=np.int64)
+            offsets = np.cumsum([0] + [len(r[1]) for r in kept])
+            ranks = [rank[offsets[o]:offsets[o + 1]] for o in range(n)]
+            bad = [int(rank[offsets[o] + r[3]]) for o, r in enumerate(kept) if r[3] >= 0]
+            event = bool(deads or bad)
+            bound = None
+            deeper = False
+            if not event:
+                self.totals.count += size
+                bound = search.budget.exceeded(self.totals.count)
+                deeper = max_depth is None or search.depth + 1 < max_depth
+                if size and not bound and deeper:
+                    self.launch(ranks)  # the workers go on while the records are kept
             search.levels.open()
-            if len(order):
+            if size:
                 search.levels.add(parent[order], ordinal[order])
             search.levels.close()
-            offsets = np.cumsum([0] + [len(r[1]) for r in kept])
-            bad = [int(rank[offsets[o] + r[3]]) for o, r in enumerate(kept) if r[3] >= 0]
-            found = self._first_event(min(deads) if deads else -1, min(bad) if bad else -1,
-                                      parent[order])
-            if found:
+            if event:
+                found = self._first_event(min(deads) if deads else -1, min(bad) if bad else -1,
+                                          parent[order])
+                assert found is not None
                 return self._finish(found)
-            size = len(order)
-            self.totals.count += size
-            self.advance([rank[offsets[o]:offsets[o + 1]] for o in range(n)])
-            bound = search.budget.exceeded(self.totals.count)
             if bound and size:
                 return self._finish(search.incomplete(bound))
             search._report_progress(size)
-            if size:
-                search.depth += 1
+            if not size:
+                break
+            search.depth += 1
+            if not deeper:
+                if self._has_successor(ranks):
+                    return self._finish(search.incomplete(f"max-depth ({max_depth})"))
+                break
         return self._finish(search.finish(Verdict.HOLDS, None, "every reachable state explored",
                                           None))
 
