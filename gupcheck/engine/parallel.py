@@ -119,13 +119,14 @@ class _Worker:
         self.workers = workers
         self.check_deadlock = check_deadlock
         self.store = FingerprintTable()
-        self.frontier: list[Any] = []
-        self.gidx = np.empty(0, dtype=np.int64)
+        # the frontier: runs of states, each in global order, with their global indices
+        self.segments: list[tuple[list[Any], np.ndarray]] = []
         self.coverage: Counter[str] = Counter()
         self.cand: list[Any] = []
         self.sent: list[np.ndarray] = []
         self.cand_parent = np.empty(0, dtype=np.int64)  # each candidate's (parent, ordinal)
         self.cand_ordinal = np.empty(0, dtype=np.int64)
+        self.cand_perm: np.ndarray | None = None  # candidate order -> position in self.cand
         self.next: list[Any] = []
 
     def serve(self, conn: Any) -> None:
@@ -142,7 +143,7 @@ class _Worker:
 
     def op_seed(self, states: list[Any], gidx: np.ndarray) -> tuple[str]:
         self.store.add_many(self.ctx.keys(states))
-        self.frontier, self.gidx = states, gidx
+        self.segments = [(states, gidx)]
         return ("ok",)
 
     def op_give(self, gidx: np.ndarray, give: list[int]) -> tuple[str, list[bytes | None]]:
@@ -164,18 +165,23 @@ class _Worker:
             out.append(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
             end -= n
         out.reverse()
-        self.frontier, self.gidx = frontier[:end], gidx[:end]
+        del frontier[end:]  # in place: a copy would touch every state of the frontier
+        self.segments = [(frontier, gidx[:end])]
         return "ok", out
 
     def op_take(self, payloads: list[bytes | None]) -> tuple[str]:
-        """Add the states other workers handed over, keeping the frontier in global order."""
+        """Add the states other workers handed over as one more run of the frontier.
+
+        They are not merged into the frontier: rebuilding it in global order would touch
+        every state it holds, a cache miss each; :meth:`op_expand` orders the runs' successors
+        instead.
+        """
         batches = [pickle.loads(p) for p in payloads if p is not None]
         if batches:
-            frontier = self.frontier + [s for b in batches for s in b[0]]
-            gidx = np.concatenate([self.gidx] + [b[1] for b in batches])
+            states = [s for b in batches for s in b[0]]
+            gidx = np.concatenate([b[1] for b in batches])
             order = np.argsort(gidx, kind="stable")  # sorted runs: a merge
-            self.frontier = list(map(frontier.__getitem__, order.tolist()))
-            self.gidx = gidx[order]
+            self.segments.append((list(map(states.__getitem__, order.tolist())), gidx[order]))
         return ("ok",)
 
     def op_advance(self, gidx: np.ndarray, give: list[int]) -> tuple[str]:
@@ -184,7 +190,8 @@ class _Worker:
         return self.op_take(self.exchange(out))
 
     def op_has_successor(self) -> tuple[str, bool]:
-        return ("ok", any(any(True for _ in self.ctx.successors(s)) for s in self.frontier))
+        return ("ok", any(any(True for _ in self.ctx.successors(s))
+                          for states, _ in self.segments for s in states))
 
     def op_expand(self) -> tuple[str, int, int, list[tuple[np.ndarray, ...]]]:
         """Expand the frontier; the first deadlock's global index; fingerprints per owner.
@@ -197,16 +204,25 @@ class _Worker:
         """
         cand: list[Any] = []  # each chunk's distinct successors, in generation order
         parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # their fps, parents, ords
-        dead, generated = -1, 0
-        for base in range(0, len(self.frontier), CHUNK):
-            dead, generated = self._expand_chunk(base, dead, generated, cand, parts)
-        dead_g = int(self.gidx[dead]) if dead >= 0 else -1
+        dead_g, generated = -1, 0
+        for states, gidx in self.segments:
+            dead = -1
+            for base in range(0, len(states), CHUNK):
+                dead, generated = self._expand_chunk(states, gidx, base, dead, generated, cand,
+                                                     parts)
+            if dead >= 0 and (dead_g < 0 or int(gidx[dead]) < dead_g):
+                dead_g = int(gidx[dead])
         if parts:
             fps, parent, ordinal = (np.concatenate(a) for a in zip(*parts))
         else:
             fps = np.empty(0, np.uint64)
             parent = ordinal = np.empty(0, np.int64)
-        # first occurrence across chunks: the least (parent, ordinal), as the frontier is in order
+        self.cand_perm = None
+        if len(self.segments) > 1:  # runs of handed-over states: merge into global order
+            self.cand_perm = np.argsort((parent << 16) | ordinal, kind="stable")
+            fps, parent, ordinal = fps[self.cand_perm], parent[self.cand_perm], \
+                ordinal[self.cand_perm]
+        # first occurrence: the least (parent, ordinal), as the candidates are in global order
         uniq, first = np.unique(fps, return_index=True)
         owner = owners(uniq, self.workers)
         self.cand, self.cand_parent, self.cand_ordinal = cand, parent, ordinal
@@ -216,13 +232,15 @@ class _Worker:
                    for o, sel in enumerate(self.sent)]
         return "ok", dead_g, generated, bundles
 
-    def _expand_chunk(self, base: int, dead: int, generated: int, cand: list[Any],
+    def _expand_chunk(self, frontier: list[Any], gidx: np.ndarray, base: int, dead: int,
+                      generated: int, cand: list[Any],
                       parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[int, int]:
-        """Expand ``frontier[base:base + CHUNK]``; append its distinct successors to ``cand``
-        and their fingerprints, parents' global indices and ordinals to ``parts``.  Returns the
-        first deadlock's frontier index (``dead`` if already found) and the transitions so far.
+        """Expand ``frontier[base:base + CHUNK]`` (global indices ``gidx``); append its distinct
+        successors to ``cand`` and their fingerprints, parents' global indices and ordinals to
+        ``parts``.  Returns the first deadlock's index in ``frontier`` (``dead`` if already
+        found) and the transitions so far.
         """
-        ctx, successors, frontier = self.ctx, self.ctx.successors, self.frontier
+        ctx, successors = self.ctx, self.ctx.successors
         pairs: list[tuple[Any, Any]] = []
         ends: list[int] = []
         for i in range(base, min(base + CHUNK, len(frontier))):
@@ -250,7 +268,7 @@ class _Worker:
         if ordinal.size and ordinal.max() > 0xFFFF:
             raise ModelError("a state has more than 65,535 successors")
         cand.extend(map(chunk.__getitem__, first.tolist()))
-        parts.append((fps[first], self.gidx[base + local], ordinal))
+        parts.append((fps[first], gidx[base + local], ordinal))
         return dead, generated + len(chunk)
 
     def op_admit(self, bundles: list[tuple[np.ndarray, ...]]) -> tuple[str, list[np.ndarray]]:
@@ -289,7 +307,10 @@ class _Worker:
         for o, w in enumerate(won):
             mask[self.sent[o][w]] = True
         idx = np.flatnonzero(mask)
-        self.next = list(compress(self.cand, mask))
+        if self.cand_perm is None:
+            self.next = list(compress(self.cand, mask))
+        else:
+            self.next = list(map(self.cand.__getitem__, self.cand_perm[idx].tolist()))
         self.cand, self.sent = [], []
         if self.next:
             hash(self.next[0])  # an unhashable model's states: the re-run reports it
