@@ -8,9 +8,10 @@ it keeps them in its own visited table, and it expands them when their level com
 
 The search is level-synchronous, and each level reproduces the single-process search exactly:
 
-1. every worker expands its part of the frontier (in global frontier order) and sends each
-   owner the distinct fingerprints it generated for that owner, each with the global index of
-   its parent and its successor ordinal (numpy arrays, no states);
+1. every worker expands its part of the frontier (in global frontier order, a chunk at a time
+   as :mod:`.bfs` does) and sends each owner the distinct fingerprints it generated for that
+   owner, each with the global index of its parent and its successor ordinal (numpy arrays,
+   no states);
 2. each owner keeps, per fingerprint, the least ``(parent, ordinal)`` — the transition that the
    single-process search meets first — admits those not yet in its table, and tells each
    discoverer which of its candidates won;
@@ -22,9 +23,11 @@ The search is level-synchronous, and each level reproduces the single-process se
    records, so traces are rebuilt by replay in the coordinator as in :mod:`.bfs`.
 
 The workers send these batches to each other directly, over a full mesh of pipes (one copy,
-no relay through the coordinator, whose only messages per level are "go" and the
-``(parent, ordinal)`` pairs).  An earlier version sent each admitted state to its owner: pickling
-them cost a fifth of the run's CPU time.
+no relay through the coordinator, whose only messages per level are "go", with the balancing
+plan, and the ``(parent, ordinal)`` pairs).  The coordinator sends "go" for the next level as
+soon as the replies show that the search goes on, and keeps its records while the workers run.
+An earlier version sent each admitted state to its owner: pickling them cost a fifth of the
+run's CPU time.
 
 So the distinct states, transitions, parent records — and every trace — are the same for any
 number of workers, and the same as :func:`~.bfs.bfs`.  The first violation or deadlock of a
