@@ -8,9 +8,10 @@ it keeps them in its own visited table, and it expands them when their level com
 
 The search is level-synchronous, and each level reproduces the single-process search exactly:
 
-1. every worker expands its part of the frontier (in global frontier order) and sends each
-   owner the distinct fingerprints it generated for that owner, each with the global index of
-   its parent and its successor ordinal (numpy arrays, no states);
+1. every worker expands its part of the frontier (in global frontier order, a chunk at a time
+   as :mod:`.bfs` does) and sends each owner the distinct fingerprints it generated for that
+   owner, each with the global index of its parent and its successor ordinal (numpy arrays,
+   no states);
 2. each owner keeps, per fingerprint, the least ``(parent, ordinal)`` — the transition that the
    single-process search meets first — admits those not yet in its table, and tells each
    discoverer which of its candidates won;
@@ -22,9 +23,11 @@ The search is level-synchronous, and each level reproduces the single-process se
    records, so traces are rebuilt by replay in the coordinator as in :mod:`.bfs`.
 
 The workers send these batches to each other directly, over a full mesh of pipes (one copy,
-no relay through the coordinator, whose only messages per level are "go" and the
-``(parent, ordinal)`` pairs).  An earlier version sent each admitted state to its owner: pickling
-them cost a fifth of the run's CPU time.
+no relay through the coordinator, whose only messages per level are "go", with the balancing
+plan, and the ``(parent, ordinal)`` pairs).  The coordinator sends "go" for the next level as
+soon as the replies show that the search goes on, and keeps its records while the workers run.
+An earlier version sent each admitted state to its owner: pickling them cost a fifth of the
+run's CPU time.
 
 So the distinct states, transitions, parent records — and every trace — are the same for any
 number of workers, and the same as :func:`~.bfs.bfs`.  The first violation or deadlock of a
@@ -45,6 +48,7 @@ import pickle
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -118,13 +122,14 @@ class _Worker:
         self.workers = workers
         self.check_deadlock = check_deadlock
         self.store = FingerprintTable()
-        self.frontier: list[Any] = []
-        self.gidx = np.empty(0, dtype=np.int64)
+        # the frontier: runs of states, each in global order, with their global indices
+        self.segments: list[tuple[list[Any], np.ndarray]] = []
         self.coverage: Counter[str] = Counter()
-        self.cand: tuple[Any, ...] = ()
+        self.cand: list[Any] = []
         self.sent: list[np.ndarray] = []
         self.cand_parent = np.empty(0, dtype=np.int64)  # each candidate's (parent, ordinal)
         self.cand_ordinal = np.empty(0, dtype=np.int64)
+        self.cand_perm: np.ndarray | None = None  # candidate order -> position in self.cand
         self.next: list[Any] = []
 
     def serve(self, conn: Any) -> None:
@@ -141,7 +146,7 @@ class _Worker:
 
     def op_seed(self, states: list[Any], gidx: np.ndarray) -> tuple[str]:
         self.store.add_many(self.ctx.keys(states))
-        self.frontier, self.gidx = states, gidx
+        self.segments = [(states, gidx)]
         return ("ok",)
 
     def op_give(self, gidx: np.ndarray, give: list[int]) -> tuple[str, list[bytes | None]]:
@@ -163,18 +168,23 @@ class _Worker:
             out.append(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
             end -= n
         out.reverse()
-        self.frontier, self.gidx = frontier[:end], gidx[:end]
+        del frontier[end:]  # in place: a copy would touch every state of the frontier
+        self.segments = [(frontier, gidx[:end])]
         return "ok", out
 
     def op_take(self, payloads: list[bytes | None]) -> tuple[str]:
-        """Add the states other workers handed over, keeping the frontier in global order."""
+        """Add the states other workers handed over as one more run of the frontier.
+
+        They are not merged into the frontier: rebuilding it in global order would touch
+        every state it holds, a cache miss each; :meth:`op_expand` orders the runs' successors
+        instead.
+        """
         batches = [pickle.loads(p) for p in payloads if p is not None]
         if batches:
-            frontier = self.frontier + [s for b in batches for s in b[0]]
-            gidx = np.concatenate([self.gidx] + [b[1] for b in batches])
-            order = np.argsort(gidx, kind="stable")
-            self.frontier = list(map(frontier.__getitem__, order.tolist()))
-            self.gidx = gidx[order]
+            states = [s for b in batches for s in b[0]]
+            gidx = np.concatenate([b[1] for b in batches])
+            order = np.argsort(gidx, kind="stable")  # sorted runs: a merge
+            self.segments.append((list(map(states.__getitem__, order.tolist())), gidx[order]))
         return ("ok",)
 
     def op_advance(self, gidx: np.ndarray, give: list[int]) -> tuple[str]:
@@ -183,15 +193,61 @@ class _Worker:
         return self.op_take(self.exchange(out))
 
     def op_has_successor(self) -> tuple[str, bool]:
-        return ("ok", any(any(True for _ in self.ctx.successors(s)) for s in self.frontier))
+        return ("ok", any(any(True for _ in self.ctx.successors(s))
+                          for states, _ in self.segments for s in states))
 
     def op_expand(self) -> tuple[str, int, int, list[tuple[np.ndarray, ...]]]:
-        """Expand the frontier; the first deadlock's global index; fingerprints per owner."""
+        """Expand the frontier; the first deadlock's global index; fingerprints per owner.
+
+        The frontier is expanded :data:`~.bfs.CHUNK` states at a time, as :mod:`.bfs` does, and
+        each chunk's successors are encoded and deduplicated while they are still in the CPU's
+        caches; only the chunk's distinct successors are kept for the owners' verdicts.  (An
+        earlier version expanded the whole level before encoding it: going back over millions
+        of cache-cold successors cost a sixth of the run's CPU time.)
+        """
+        cand: list[Any] = []  # each chunk's distinct successors, in generation order
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # their fps, parents, ords
+        dead_g, generated = -1, 0
+        for states, gidx in self.segments:
+            dead = -1
+            for base in range(0, len(states), CHUNK):
+                dead, generated = self._expand_chunk(states, gidx, base, dead, generated, cand,
+                                                     parts)
+            if dead >= 0 and (dead_g < 0 or int(gidx[dead]) < dead_g):
+                dead_g = int(gidx[dead])
+        if parts:
+            fps, parent, ordinal = (np.concatenate(a) for a in zip(*parts))
+        else:
+            fps = np.empty(0, np.uint64)
+            parent = ordinal = np.empty(0, np.int64)
+        self.cand_perm = None
+        if len(self.segments) > 1:  # runs of handed-over states: merge into global order
+            self.cand_perm = np.argsort((parent << 16) | ordinal, kind="stable")
+            fps, parent, ordinal = fps[self.cand_perm], parent[self.cand_perm], \
+                ordinal[self.cand_perm]
+        # first occurrence: the least (parent, ordinal), as the candidates are in global order
+        uniq, first = np.unique(fps, return_index=True)
+        owner = owners(uniq, self.workers)
+        self.cand, self.cand_parent, self.cand_ordinal = cand, parent, ordinal
+        self.sent = [first[owner == o] for o in range(self.workers)]
+        # each owner's fingerprints in ascending order (op_admit merges them)
+        bundles = [(uniq[owner == o], parent[sel], ordinal[sel])
+                   for o, sel in enumerate(self.sent)]
+        return "ok", dead_g, generated, bundles
+
+    def _expand_chunk(self, frontier: list[Any], gidx: np.ndarray, base: int, dead: int,
+                      generated: int, cand: list[Any],
+                      parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[int, int]:
+        """Expand ``frontier[base:base + CHUNK]`` (global indices ``gidx``); append its distinct
+        successors to ``cand`` and their fingerprints, parents' global indices and ordinals to
+        ``parts``.  Returns the first deadlock's index in ``frontier`` (``dead`` if already
+        found) and the transitions so far.
+        """
         ctx, successors = self.ctx, self.ctx.successors
         pairs: list[tuple[Any, Any]] = []
         ends: list[int] = []
-        dead = -1
-        for i, s in enumerate(self.frontier):
+        for i in range(base, min(base + CHUNK, len(frontier))):
+            s = frontier[i]
             before = len(pairs)
             pairs.extend(successors(s))
             ends.append(len(pairs))
@@ -201,55 +257,64 @@ class _Worker:
                         dead = i
                 elif ctx.has_waits and ctx.wait_cycle(s, _no_path):
                     dead = i
-        dead_g = int(self.gidx[dead]) if dead >= 0 else -1
         if not pairs:
-            self.cand, self.sent = (), [np.empty(0, dtype=np.int64)] * self.workers
-            self.cand_parent = self.cand_ordinal = np.empty(0, dtype=np.int64)
-            empty = (np.empty(0, np.uint64), np.empty(0, np.int64), np.empty(0, np.int64))
-            return "ok", dead_g, 0, [empty] * self.workers
-        labels, cand = zip(*pairs)
-        fps = np.fromiter(ctx.keys(cand), dtype=np.uint64, count=len(cand))
+            return dead, generated
+        labels, chunk = zip(*pairs)
+        fps = np.fromiter(ctx.keys(chunk), dtype=np.uint64, count=len(chunk))
         fps[fps == 0] = 1  # as FingerprintTable stores it
         self.coverage.update(map(_KEY, labels))
+        first = np.unique(fps, return_index=True)[1]
+        first.sort()  # generation order: (parent, ordinal) ascending
         ends_arr = np.asarray(ends, dtype=np.int64)
-        counts = np.diff(ends_arr, prepend=0)
-        parent = np.repeat(self.gidx, counts)
-        ordinal = np.arange(len(cand), dtype=np.int64) - np.repeat(ends_arr - counts, counts)
-        if ordinal.max() > 0xFFFF:
+        local = np.searchsorted(ends_arr, first, side="right")
+        ordinal = first - (ends_arr - np.diff(ends_arr, prepend=0))[local]
+        if ordinal.size and ordinal.max() > 0xFFFF:
             raise ModelError("a state has more than 65,535 successors")
-        uniq, first = np.unique(fps, return_index=True)  # first occurrence: least (parent, ord)
-        owner = owners(uniq, self.workers)
-        self.cand, self.cand_parent, self.cand_ordinal = cand, parent, ordinal
-        self.sent = [first[owner == o] for o in range(self.workers)]
-        bundles = [(fps[sel], parent[sel], ordinal[sel]) for sel in self.sent]
-        return "ok", dead_g, len(cand), bundles
+        cand.extend(map(chunk.__getitem__, first.tolist()))
+        parts.append((fps[first], gidx[base + local], ordinal))
+        return dead, generated + len(chunk)
 
     def op_admit(self, bundles: list[tuple[np.ndarray, ...]]) -> tuple[str, list[np.ndarray]]:
-        """Keep each new fingerprint's least ``(parent, ordinal)``; say which senders won."""
+        """Keep each new fingerprint's least ``(parent, ordinal)``; say which senders won.
+
+        Every sender's fingerprints are distinct and ascending, so a stable sort of their
+        concatenation is a merge, and a fingerprint occurs at most once per sender.
+        """
         fps = np.concatenate([b[0] for b in bundles])
-        parent = np.concatenate([b[1] for b in bundles])
-        ordinal = np.concatenate([b[2] for b in bundles])
+        key = np.concatenate([(b[1] << 16) | b[2] for b in bundles])  # (parent, ordinal)
         sender = np.concatenate([np.full(len(b[0]), s, dtype=np.int64)
                                  for s, b in enumerate(bundles)])
         pos = np.concatenate([np.arange(len(b[0]), dtype=np.int64) for b in bundles])
-        # (parent, ordinal) as one sortable key; add_many keeps each key's first occurrence
-        order = np.argsort((parent << 16) | ordinal)
-        won = order[self.store.add_many(fps[order])] if len(order) else order
+        order = np.argsort(fps, kind="stable")
+        fps = fps[order]
+        head = np.ones(len(fps), dtype=bool)
+        head[1:] = fps[1:] != fps[:-1]
+        if not head.all():  # offered by several senders: the least (parent, ordinal) wins
+            key = key[order]
+            starts = np.flatnonzero(head)
+            least = np.minimum.reduceat(key, starts)
+            order = order[key == np.repeat(least, np.diff(starts, append=len(key)))]
+            fps = fps[head]
+        won = order[self.store.add_distinct(fps)]
         return "ok", [pos[won][sender[won] == s] for s in range(self.workers)]
 
     def op_keep(self, won: list[np.ndarray]) -> tuple[str, np.ndarray, np.ndarray, int]:
         """Keep the candidates the owners admitted as this worker's next frontier.
 
         The discoverer, not the owner, expands a new state: ownership only decides which copy
-        is admitted, so no state is pickled.  The kept states are ordered as one process would
-        have stored them, and checked against the invariants (first bad index).
+        is admitted, so no state is pickled.  The candidates are in generation order, which is
+        the order one process would have stored them in; the kept ones are checked against the
+        invariants (first bad index).
         """
-        idx = np.concatenate([self.sent[o][w] for o, w in enumerate(won)])
-        parent, ordinal = self.cand_parent[idx], self.cand_ordinal[idx]
-        order = np.argsort((parent << 16) | ordinal)
-        cand = self.cand
-        self.next = list(map(cand.__getitem__, idx[order].tolist()))
-        self.cand, self.sent = (), []
+        mask = np.zeros(len(self.cand), dtype=bool)
+        for o, w in enumerate(won):
+            mask[self.sent[o][w]] = True
+        idx = np.flatnonzero(mask)
+        if self.cand_perm is None:
+            self.next = list(compress(self.cand, mask))
+        else:
+            self.next = list(map(self.cand.__getitem__, self.cand_perm[idx].tolist()))
+        self.cand, self.sent = [], []
         if self.next:
             hash(self.next[0])  # an unhashable model's states: the re-run reports it
         bad = -1
@@ -259,7 +324,7 @@ class _Worker:
             j = next((j for j in range(stop) if check(self.next[j]) is not None), None)
             if j is not None:
                 bad = j
-        return "ok", parent[order], ordinal[order], bad
+        return "ok", self.cand_parent[idx], self.cand_ordinal[idx], bad
 
     def exchange(self, out: list[Any]) -> list[Any]:
         """Send ``out[o]`` to every other worker ``o``; return what each sent here.
@@ -277,35 +342,44 @@ class _Worker:
             f.result()
         return got
 
-    def op_level(self) -> tuple[Any, ...]:
-        """A whole level with the other workers directly: expand, admit, keep.
+    def op_level(self, gidx: np.ndarray | None = None,
+                 give: list[int] | None = None) -> tuple[Any, ...]:
+        """A whole level with the other workers directly: advance, expand, admit, keep.
 
-        The coordinator sends one message per level and gets back ``keep``'s answer plus
-        ``expand``'s counts; the fingerprint batches go straight from worker to worker, then
-        the owners' verdicts go back to the discoverers.  Every worker takes part in both
-        exchanges even after something failed (it sends :data:`_FAILED` instead), so that none
-        is left waiting for a batch.
+        ``gidx`` and ``give``: the kept states' global indices and the balancing plan of
+        :meth:`op_advance`, which comes first (``None`` for the seeded first level), so that the
+        coordinator sends one message per level.  It gets back ``keep``'s answer plus
+        ``expand``'s counts; the state and fingerprint batches go straight from worker to
+        worker, then the owners' verdicts go back to the discoverers.  Every worker takes part in
+        every exchange even after something failed (it sends :data:`_FAILED` instead), so that
+        none is left waiting for a batch.
         """
         failed: str | None = None
-        out: Any = None
-        dead = generated = 0
-        try:
-            _, dead, generated, out = self.op_expand()
-        except Exception as exc:
-            failed = describe_exception(exc)
-        for step in (self.op_admit, self.op_keep):
-            got = self.exchange(out if failed is None else [_FAILED] * self.workers)
-            if failed is None and any(isinstance(g, str) and g == _FAILED for g in got):
-                failed = "another worker failed"
+
+        def attempt(op: Any, *args: Any) -> Any:
+            nonlocal failed
             if failed is None:
                 try:
-                    out = step(got)
-                    out = out[1] if step != self.op_keep else out
+                    return op(*args)
                 except Exception as exc:
                     failed = describe_exception(exc)
+            return None
+
+        def swap(reply: Any, field: int) -> list[Any]:
+            nonlocal failed
+            got = self.exchange(reply[field] if failed is None else [_FAILED] * self.workers)
+            if failed is None and any(isinstance(g, str) and g == _FAILED for g in got):
+                failed = "another worker failed"
+            return got
+
+        if gidx is not None:
+            attempt(self.op_take, swap(attempt(self.op_give, gidx, give), 1))
+        expanded = attempt(self.op_expand)
+        admitted = attempt(self.op_admit, swap(expanded, 3))
+        kept = attempt(self.op_keep, swap(admitted, 1))
         if failed is not None:
             return ("error", failed)
-        return ("ok", dead, generated, *out[1:])
+        return ("ok", expanded[1], expanded[2], *kept[1:])
 
     def op_totals(self) -> tuple[str, dict[str, int], int]:
         return "ok", dict(self.coverage), self.store.nbytes
@@ -393,15 +467,26 @@ class _Coordinator:
                 raise _Fallback(r[1])
         return replies
 
-    def level(self) -> tuple[int, list[int], list[tuple[Any, ...]]]:
-        """Expand one level and exchange its successors; the workers' replies to ``keep``.
+    def launch(self, ranks: list[np.ndarray] | None) -> None:
+        """Start the next level, without waiting for it (:meth:`collect` does).
 
-        Returns the transitions generated, the global indices of the deadlocks seen, and per
-        owner ``("ok", parents, ordinals, first bad index)``.  The batches go from worker to
-        worker over their own pipes (:meth:`_Worker.op_level`), the coordinator sends one
-        message per level; :mod:`.ray_bfs` overrides this with actor-to-actor transfers.
+        ``ranks``: each worker's kept states' global indices, which become the next frontier
+        with the surpluses moved to the workers short of work (``None``: the seeded frontier).
+        The batches go from worker to worker over their own pipes (:meth:`_Worker.op_level`);
+        the coordinator sends one message per level and keeps its records while the workers
+        run.  :mod:`.ray_bfs` overrides this with actor-to-actor transfers.
         """
-        replies = self.ask([("level",)] * self.n)
+        plans = balance([len(r) for r in ranks]) if ranks is not None else [None] * self.n
+        for conn, r, g in zip(self.conns, ranks or plans, plans, strict=True):
+            conn.send(("level", r, g))
+
+    def collect(self) -> tuple[int, list[int], list[tuple[Any, ...]]]:
+        """The launched level's outcome: the transitions generated, the global indices of the
+        deadlocks seen, and per worker ``("ok", parents, ordinals, first bad index)``."""
+        replies = [conn.recv() for conn in self.conns]
+        for r in replies:
+            if r[0] == "error":
+                raise _Fallback(r[1])
         return (sum(r[2] for r in replies), [r[1] for r in replies if r[1] >= 0],
                 [("ok", *r[3:]) for r in replies])
 
@@ -409,6 +494,12 @@ class _Coordinator:
         """Each worker's kept states become its frontier, surpluses moved to those short."""
         self.ask([("advance", r, g) for r, g in zip(ranks, balance([len(r) for r in ranks]),
                                                         strict=True)])
+
+    def _has_successor(self, ranks: list[np.ndarray] | None) -> bool:
+        """Whether the frontier (after ``ranks``' advance) has a successor: at max-depth."""
+        if ranks is not None:
+            self.advance(ranks)
+        return any(r[1] for r in self.ask([("has_successor",)] * self.n))
 
     def run(self) -> Result:
         search, ctx, n = self.search, self.ctx, self.n
@@ -429,39 +520,53 @@ class _Coordinator:
         own = owners(fps, n)
         self.ask([("seed", [frontier[i] for i in np.flatnonzero(own == o).tolist()],
                    np.flatnonzero(own == o).astype(np.int64)) for o in range(n)])
-        size = len(frontier)
-        while size:
-            limits = search.limits
-            if limits.max_depth is not None and search.depth >= limits.max_depth:
-                if any(r[1] for r in self.ask([("has_successor",)] * n)):
-                    return self._finish(search.incomplete(f"max-depth ({limits.max_depth})"))
-                break
-            generated, deads, kept = self.level()
+        max_depth = search.limits.max_depth
+        if max_depth is not None and max_depth <= 0:
+            if self._has_successor(None):
+                return self._finish(search.incomplete(f"max-depth ({max_depth})"))
+            return self._finish(search.finish(Verdict.HOLDS, None,
+                                              "every reachable state explored", None))
+        self.launch(None)
+        while True:
+            generated, deads, kept = self.collect()
             search.generated += generated
             parent = np.concatenate([r[1] for r in kept])
             ordinal = np.concatenate([r[2] for r in kept])
-            order = np.argsort((parent << 16) | ordinal)
-            rank = np.empty(len(order), dtype=np.int64)
-            rank[order] = np.arange(len(order), dtype=np.int64)
+            order = np.argsort((parent << 16) | ordinal, kind="stable")  # sorted runs: a merge
+            size = len(order)
+            rank = np.empty(size, dtype=np.int64)
+            rank[order] = np.arange(size, dtype=np.int64)
+            offsets = np.cumsum([0] + [len(r[1]) for r in kept])
+            ranks = [rank[offsets[o]:offsets[o + 1]] for o in range(n)]
+            bad = [int(rank[offsets[o] + r[3]]) for o, r in enumerate(kept) if r[3] >= 0]
+            event = bool(deads or bad)
+            bound = None
+            deeper = False
+            if not event:
+                self.totals.count += size
+                bound = search.budget.exceeded(self.totals.count)
+                deeper = max_depth is None or search.depth + 1 < max_depth
+                if size and not bound and deeper:
+                    self.launch(ranks)  # the workers go on while the records are kept
             search.levels.open()
-            if len(order):
+            if size:
                 search.levels.add(parent[order], ordinal[order])
             search.levels.close()
-            offsets = np.cumsum([0] + [len(r[1]) for r in kept])
-            bad = [int(rank[offsets[o] + r[3]]) for o, r in enumerate(kept) if r[3] >= 0]
-            found = self._first_event(min(deads) if deads else -1, min(bad) if bad else -1,
-                                      parent[order])
-            if found:
+            if event:
+                found = self._first_event(min(deads) if deads else -1, min(bad) if bad else -1,
+                                          parent[order])
+                assert found is not None
                 return self._finish(found)
-            size = len(order)
-            self.totals.count += size
-            self.advance([rank[offsets[o]:offsets[o + 1]] for o in range(n)])
-            bound = search.budget.exceeded(self.totals.count)
             if bound and size:
                 return self._finish(search.incomplete(bound))
             search._report_progress(size)
-            if size:
-                search.depth += 1
+            if not size:
+                break
+            search.depth += 1
+            if not deeper:
+                if self._has_successor(ranks):
+                    return self._finish(search.incomplete(f"max-depth ({max_depth})"))
+                break
         return self._finish(search.finish(Verdict.HOLDS, None, "every reachable state explored",
                                           None))
 

@@ -151,6 +151,7 @@ class _RayCoordinator(_Coordinator):
         self.ray = ray
         self.model = model
         self.actors: list[Any] = []
+        self.pending: tuple[list[Any], list[Any]] = ([], [])  # the launched level's references
         self.messages = 0
         self.bytes = 0
         self.search.extra_notes[:] = [f"parallel: {workers} Ray actors"]
@@ -180,16 +181,23 @@ class _RayCoordinator(_Coordinator):
     def ask(self, messages: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         return self.get([a.call.remote(*m) for a, m in zip(self.actors, messages, strict=True)])
 
-    def level(self) -> tuple[int, list[int], list[tuple[Any, ...]]]:
-        """The level as a dataflow graph; only the last step's replies come back here."""
+    def launch(self, ranks: list[Any] | None) -> None:
+        """The level as a dataflow graph (after the advance, if any); :meth:`collect` waits."""
+        if ranks is not None:
+            self.advance(ranks)
         n, actors = self.n, self.actors
         expanded = [a.expand.options(num_returns=n + 1).remote() for a in actors]
         admitted = [_refs(a.admit.options(num_returns=n).remote(
             *[expanded[w][1 + o] for w in range(n)]), n) for o, a in enumerate(actors)]
         kept = [a.keep.remote(*[admitted[o][s] for o in range(n)]) for s, a in enumerate(actors)]
+        self.pending = (expanded, kept)
+
+    def collect(self) -> tuple[int, list[int], list[tuple[Any, ...]]]:
+        """Only the last step's replies come back here."""
+        expanded, kept = self.pending
         metas = self.get([e[0] for e in expanded])
         replies = self.get(kept)
-        self.messages += 2 * n * (n - 1)  # batches that went from one actor to another
+        self.messages += 2 * self.n * (self.n - 1)  # batches that went from one actor to another
         self.bytes += sum(m[2] for m in metas)
         return (sum(m[1] for m in metas), [m[0] for m in metas if m[0] >= 0], replies)
 

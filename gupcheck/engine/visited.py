@@ -48,12 +48,18 @@ class FingerprintTable:
             fps = np.fromiter(keys, dtype=np.uint64, count=len(keys))
         fps[fps == 0] = 1
         uniq, first = np.unique(fps, return_index=True)
-        while (self._count + len(uniq)) > _MAX_LOAD * len(self._table):
-            self._grow()
-        fresh = self._insert_unique(uniq)
+        fresh = self.add_distinct(uniq)
         mask = np.zeros(len(fps), dtype=bool)
         mask[first[fresh]] = True
         return mask
+
+    def add_distinct(self, fps: np.ndarray) -> np.ndarray:
+        """Insert ``fps``, distinct and nonzero ``uint64`` fingerprints; a bool mask of those
+        that were not present before.  For callers that have deduplicated already (the parallel
+        owners), so that the batch is not sorted a second time."""
+        while (self._count + len(fps)) > _MAX_LOAD * len(self._table):
+            self._grow()
+        return self._insert_unique(fps)
 
     def __contains__(self, key: int) -> bool:
         fp = np.uint64(key or 1)

@@ -96,6 +96,35 @@ def test_a_model_that_raises_is_reported_as_one_process_reports_it() -> None:
     assert (two.message, two.trace.labels()) == (one.message, one.trace.labels())
 
 
+class Unpicklable(tuple):
+    def __reduce_ex__(self, protocol: object) -> object:
+        raise TypeError("this state cannot be pickled")
+
+
+class Grid(Model[tuple]):
+    """A 40 x 40 grid whose states past column 5 cannot be pickled: the first surplus handed
+    from one worker to another fails to pickle."""
+
+    name = "grid"
+
+    def init_states(self) -> list[tuple]:
+        return [(0, 0)]
+
+    def successors(self, s: tuple) -> Iterator[tuple[Label, tuple]]:
+        x, y = s
+        make = Unpicklable if x > 5 else tuple
+        if x < 40:
+            yield Label("X", "right"), make((x + 1, y))
+        if y < 40:
+            yield Label("Y", "up"), make((x, y + 1))
+
+
+def test_a_worker_that_cannot_hand_over_states_makes_the_run_fall_back() -> None:
+    one, two = check(Grid()), check(Grid(), workers=2)  # no worker is left waiting for a batch
+    assert "parallel: 2 worker processes" not in two.notes
+    assert answer(two) == answer(one) and counts(two) == counts(one)
+
+
 def test_unsupported_combinations_are_refused() -> None:
     for kwargs in ({"exact": True}, {"keep_going": True}, {"bitstate": 2**20},
                    {"strategy": "dfs"}, {"checkpoint": "x"}):

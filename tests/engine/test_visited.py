@@ -38,6 +38,18 @@ def test_fingerprint_table_stays_at_most_three_quarters_full() -> None:
     assert table.nbytes >= 8 * 10_000 / 0.75
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sets(st.integers(1, 2**64 - 1), max_size=300), max_size=12))
+def test_add_distinct_marks_the_fingerprints_not_yet_present(batches: list[set[int]]) -> None:
+    table = FingerprintTable(capacity=16)
+    model: set[int] = set()
+    for batch in batches:
+        fps = np.array(sorted(batch), dtype=np.uint64)
+        assert table.add_distinct(fps).tolist() == [int(k) not in model for k in fps]
+        model |= batch
+        assert len(table) == len(model)
+
+
 def test_exact_set_marks_only_first_occurrences_new() -> None:
     s = ExactSet()
     assert s.add_many([b"a", b"b", b"a"]).tolist() == [True, True, False]
