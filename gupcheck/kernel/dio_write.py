@@ -112,7 +112,7 @@ def stage_done(c: Ctx) -> Outcome:
     """iomap_dio_complete: kiocb_invalidate_post_direct_write drops what was cached meanwhile
     (a fault, a GUP); a failure only warns (dio_warn_stale_pagecache) — "the write still
     worked"."""
-    _, page, value = c.op
+    page = c.op[1]
     k = c.k
     func = "iomap_dio_complete: "
     if k.cached(page) is not None:  # mapping->nrpages
