@@ -78,8 +78,8 @@ def notes(model: Any, reduce: frozenset[str]) -> list[str]:
     """One line per requested reduction: what it did to this model, for the report."""
     out = []
     if "view" in reduce:
-        out.append("reduction view: states identified by the model's view (ghost data no active "
-                   "property reads left out)" if overrides(model, "view") else
+        out.append("reduction view: states identified by the model's view (what no checked "
+                   "property and no step reads is left out)" if overrides(model, "view") else
                    "reduction view: no effect, the model defines no view()")
     if "symmetry" in reduce:
         out.append("reduction symmetry: states identified up to the model's symmetry "
