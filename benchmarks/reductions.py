@@ -28,7 +28,7 @@ from gupcheck.classic import DEMOS  # noqa: E402
 from gupcheck.designs import DESIGNS  # noqa: E402
 from gupcheck.engine import check  # noqa: E402
 from gupcheck.engine.reduce import REDUCTIONS  # noqa: E402
-from gupcheck.kernel.properties import LIVENESS  # noqa: E402
+from gupcheck.kernel.properties import DATA_READERS, LIVENESS  # noqa: E402
 from gupcheck.lab import RefusalProbe  # noqa: E402
 from gupcheck.scenarios import SCENARIOS  # noqa: E402
 
@@ -56,10 +56,6 @@ def classic(big: bool) -> None:
             base = base or r.stats.distinct
             print(f"{name:<28}{'+'.join(reduce) or 'none':<18}{r.verdict.value:<10}"
                   f"{r.stats.distinct:>10,}{base / r.stats.distinct:>7.2f}x{secs:>9.2f}")
-
-
-#: the properties that compare data values: with neither checked, view leaves the values out
-DATA_READERS = frozenset({"no-lost-write", "cow-isolation"})
 
 
 def kernel(names: list[str], data_blind: bool = False) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from .actor import Blocked, Ctx, Move, Outcome
 from .blocks import da_reserve, new_buffers
 from .device import dma_write_check
-from .dirty import folio_mark_dirty
+from .dirty import buffers_busy, folio_mark_dirty
 from .gup import gup_begin, unpin_dirty
 from .rmap import clear_pte
 from .state import SUBBLOCKS, Bio, Folio, KState, replace
@@ -72,8 +72,7 @@ def invalidate_folio2(c: Ctx, k: KState, page: int) -> tuple[KState, str, bool] 
         k, _ = clear_pte(k, page, who=c.name)
         func += ", unmap_mapping_folio"
         f = k.folio(page)
-    busy = f.buffers is not None and any("dirty" in b for b in f.buffers)
-    if f.dirty or busy:
+    if f.dirty or buffers_busy(f.buffers):
         return k, func + ", invalidate_complete_folio2 fails (-EBUSY)", False
     k, left = k.remove_from_cache(page)
     return k, (func + ", invalidate_complete_folio2: filemap_release_folio, "
@@ -203,8 +202,7 @@ def stage_fbinval(c: Ctx) -> Outcome:
         return Blocked(f"filemap_fdatawait_range: writeback of page {page}", ("disk",))
     func = "invalidate_mapping_pages: nothing cached"
     if f is not None:
-        busy = f.buffers is not None and any("dirty" in b for b in f.buffers)
-        if f.locked is None and not f.dirty and not busy \
+        if f.locked is None and not f.dirty and not buffers_busy(f.buffers) \
                 and f.refcount == 1 + (f.buffers is not None):
             k, _ = k.remove_from_cache(page)
             func = "invalidate_mapping_pages: mapping_evict_folio: remove_mapping"

@@ -26,6 +26,12 @@ def mark_buffers_dirty(bufs: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(b if b.endswith(",dirty") else b + ",dirty" for b in bufs)
 
 
+def buffers_busy(bufs: tuple[str, ...] | None) -> bool:
+    """fs/buffer.c ``drop_buffers`` -> ``buffer_busy``: a dirty buffer_head keeps
+    ``try_to_free_buffers`` (``filemap_release_folio``) from stripping the folio."""
+    return bufs is not None and any(b.endswith(",dirty") for b in bufs)
+
+
 def mark_buffers_clean(bufs: tuple[str, ...]) -> tuple[str, ...]:
     """clear_buffer_dirty on each buffer_head of the folio."""
     return tuple(b.removesuffix(",dirty") for b in bufs)

@@ -115,6 +115,9 @@ def _pin_accounting(pin_counting: bool) -> Callable[[KState], str | None]:
 
 
 LIVENESS = frozenset({"writeback-progress"})
+#: the properties that compare data values (fsync's expected disk contents, a leaked value):
+#: with neither checked, KernelModel.view leaves the values out
+DATA_READERS = frozenset({"no-lost-write", "cow-isolation"})
 
 
 def invariants(names: tuple[str, ...], *, pin_counting: bool) -> list[Invariant[KState]]:

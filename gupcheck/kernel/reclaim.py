@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 from .actor import Ctx, Move, Outcome
+from .dirty import buffers_busy
 from .rmap import clear_pte
 from .state import KState, replace
 from .writeback import NO_BUFFERS_BUG, NO_BUFFERS_WARNING, start_write
@@ -75,7 +76,7 @@ def stage_release(c: Ctx) -> Outcome:
         return [_putback(c, k, page, "shrink_folio_list: dirty file folio -> activate_locked",
                          "kept")]
     if f.buffers is not None:
-        if any("dirty" in b for b in f.buffers):
+        if buffers_busy(f.buffers):
             return [_putback(c, k, page, "filemap_release_folio: try_to_free_buffers fails "
                              "(busy buffers), keep", "kept")]
         k = k.with_folio(page, replace(f, buffers=None, refcount=f.refcount - 1))

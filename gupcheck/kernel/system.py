@@ -40,7 +40,7 @@ from . import (
 )
 from .actor import Blocked, Ctx, Outcome, Stage
 from .config import KernelConfig
-from .properties import PROPERTIES, invariants
+from .properties import DATA_READERS, PROPERTIES, invariants
 from .state import SUBBLOCKS, Bio, Folio, KState, initial_state
 from .state import replace as kreplace
 
@@ -138,11 +138,10 @@ class KernelModel(Model[KState]):
         self._keep_writes = "no-lost-write" in active
         self._keep_secrets = "cow-isolation" in active
         self._keep_prepared = "mkwrite-before-dirty" in active
-        # data values: compared by no-lost-write and cow-isolation, and by a stable-writes
-        # device (a checksum mismatch fails the bio, which fsync reports); else never in a
-        # guard or in the update of a kept field
-        self._keep_data = (data_values or bool(active & {"no-lost-write", "cow-isolation"})
-                           or self.cfg.stable_writes)
+        # data values: compared by DATA_READERS and by a stable-writes device (a checksum
+        # mismatch fails the bio, which fsync reports); else never in a guard or in the
+        # update of a kept field
+        self._keep_data = data_values or bool(active & DATA_READERS) or self.cfg.stable_writes
         self._violations = frozenset(active)
         self._folio_view = _getter(Folio, ({"data"} if not self._keep_data else set())
                                    | ({"prepared"} if not self._keep_prepared else set()))
@@ -407,9 +406,6 @@ class KernelModel(Model[KState]):
         return out
 
 
-
-
-
 def _fields(cls: type) -> list[str]:
     return [f.name for f in dataclasses.fields(cls)]
 
@@ -424,8 +420,7 @@ _KSTATE_REST = attrgetter(*(n for n in _fields(KState) if n not in {
     "ghost", "threads", "folios", "bios", "disk", "csum", "truncations"}))
 _WRITES_GHOST = attrgetter("last_write", "wstarts", "wfrom", "writing", "fsync_expect")
 _THREAD = attrgetter("pc", "stage", "errseq", "local")
-_BIO_FIELDS = attrgetter(*(n for n in _fields(Bio) if n not in {
-    "value", "bounce", "checksum", "csums"}))
+_BIO_FIELDS = _getter(Bio, {"value", "bounce", "checksum", "csums"})
 
 
 def _BIO_NO_DATA(b: Bio) -> tuple[Any, ...]:

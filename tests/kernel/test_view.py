@@ -13,6 +13,7 @@ import pytest
 from gupcheck.designs import DESIGNS
 from gupcheck.engine import Verdict
 from gupcheck.engine.replay import replay
+from gupcheck.kernel.properties import DATA_READERS, LIVENESS
 from gupcheck.kernel.state import Thread, replace
 from gupcheck.kernel.system import KernelModel
 from gupcheck.lab import RefusalProbe, reachable_states, run_cell
@@ -97,7 +98,7 @@ def test_cow_isolation_secrets_follow_the_property() -> None:
         KernelModel(sc, DESIGNS["legacy"], ["pin-accounting"]).view(k)
 
 
-DATA_BLIND = ("no-lost-write", "cow-isolation", "writeback-progress")
+DATA_BLIND = DATA_READERS | LIVENESS
 
 
 FOUR = ("legacy", "linux-6.1", "linux-6.12", "bounce-writeback")
