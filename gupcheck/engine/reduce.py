@@ -70,6 +70,8 @@ def projection(model: Any, reduce: frozenset[str]) -> Callable[[Any], Any] | Non
     view = model.view if "view" in reduce and overrides(model, "view") else None
     canon = model.canonical if "symmetry" in reduce and overrides(model, "canonical") else None
     if view is not None and canon is not None:
+        if overrides(model, "canonical_view"):
+            return model.canonical_view
         return lambda s: view(canon(s))
     return view or canon
 

@@ -41,7 +41,7 @@ from . import (
 from .actor import Blocked, Ctx, Outcome, Stage
 from .config import KernelConfig
 from .properties import DATA_READERS, PROPERTIES, invariants
-from .state import SUBBLOCKS, Bio, Folio, KState, initial_state
+from .state import SUBBLOCKS, Bio, Folio, KState, Thread, initial_state
 from .state import replace as kreplace
 
 Op = tuple  # ("store", page, block, value), ("dio_read", page, value), ("fsync",), ...
@@ -146,9 +146,19 @@ class KernelModel(Model[KState]):
         self._folio_view = _getter(Folio, ({"data"} if not self._keep_data else set())
                                    | ({"prepared"} if not self._keep_prepared else set()))
         self._bio_view = None if self._keep_data else _BIO_NO_DATA
+        self._bio_anon_view = _BIO_NO_ID if self._keep_data else _BIO_NO_ID_NO_DATA
+        self._thread_view = _THREAD if self._keep_writes else self._thread_no_writes
+        self._bio_memo: dict[int, tuple[Any, Any]] = {}
+        self._bio_anon_memo: dict[int, tuple[Any, Any]] = {}
+        self._thread_memo: dict[int, tuple[Any, Any]] = {}
         self._cache: tuple[KState | None, list[tuple[int, Outcome]]] = (None, [])
         self._labels: dict[tuple[Any, ...], Label] = {}
         self._devices = 3 if scenario.nic_writes else 2  # disk, kworker[, NIC]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (for a worker process or a Ray actor) without the per-process caches."""
+        return {**self.__dict__, "_cache": (None, []), "_bio_memo": {}, "_bio_anon_memo": {},
+                "_thread_memo": {}}
 
     def identity(self) -> tuple[Scenario, KernelConfig, tuple[str, ...]]:
         """What a checkpoint must match: the scenario, the design's switches, the properties."""
@@ -301,24 +311,55 @@ class KernelModel(Model[KState]):
         The view is a tuple of the kept values, read with C-level ``attrgetter``s: it runs
         once per generated state, and building a KState for it cost a third of the step.
         """
+        return self._view(k, _KSTATE_REST(k), self._parts(k.bios, self._bio_view, self._bio_memo))
+
+    def canonical_view(self, k: KState) -> tuple[Any, ...]:
+        """``view(canonical(k))`` without building the canonical state: the bios' view leaves
+        their ids out (their order in ``bios`` is their rank, and the canonical ids are the
+        ranks), ``next_bio`` is left out (it is the number of bios), and ``dirty_work`` is
+        written in ranks.  tests/kernel/test_view.py compares the two."""
+        work = k.dirty_work
+        if work:
+            rank = {b.id: i for i, b in enumerate(k.bios)}
+            work = tuple(rank[d] for d in work)
+        return self._view(k, (_KSTATE_REST_NO_BIO_IDS(k), work),
+                          self._parts(k.bios, self._bio_anon_view, self._bio_anon_memo))
+
+    def _view(self, k: KState, rest: tuple[Any, ...], bios: tuple[Any, ...]) -> tuple[Any, ...]:
         g = k.ghost
         ghost = (tuple(sorted({p for p, _ in g.violations if p in self._violations})),
                  g.crashed, g.refused, g.unsupported,
                  g.parent_secrets if self._keep_secrets else None,
                  _WRITES_GHOST(g) if self._keep_writes else None)
-        if self._keep_writes:
-            threads = tuple(map(_THREAD, k.threads))
-        else:
-            threads = tuple((t.pc, t.stage, t.errseq, *(kv for kv in t.local
-                                                        if kv[0] not in NO_LOST_WRITE_LOCALS))
-                            for t in k.threads)
-        folio, bio = self._folio_view, self._bio_view
-        return (_KSTATE_REST(k), ghost, threads,
+        folio = self._folio_view
+        return (rest, ghost, self._parts(k.threads, self._thread_view, self._thread_memo),
                 k.folios if folio is None else tuple(f if f is None else folio(f)
                                                      for f in k.folios),
-                k.bios if bio is None else tuple(map(bio, k.bios)),
-                (k.disk, k.csum) if self._keep_data else None,
+                bios, (k.disk, k.csum) if self._keep_data else None,
                 k.truncations if self._keep_writes else 0)
+
+    @staticmethod
+    def _parts(objs: tuple[Any, ...], fn: Callable[[Any], Any] | None,
+               memo: dict[int, tuple[Any, Any]]) -> tuple[Any, ...]:
+        """``fn`` of each object, memoised by identity: a step replaces one thread or bio and
+        shares the others with its source state.  An entry holds its object, so the object's
+        id cannot be reused while the entry exists; the memo is emptied when it grows large."""
+        if fn is None:
+            return objs
+        out = []
+        for o in objs:
+            hit = memo.get(id(o))
+            if hit is None or hit[0] is not o:
+                if len(memo) >= _MEMO_SIZE:
+                    memo.clear()
+                hit = memo[id(o)] = (o, fn(o))
+            out.append(hit[1])
+        return tuple(out)
+
+    @staticmethod
+    def _thread_no_writes(t: Thread) -> tuple[Any, ...]:
+        return (t.pc, t.stage, t.errseq,
+                *(kv for kv in t.local if kv[0] not in NO_LOST_WRITE_LOCALS))
 
     def canonical(self, k: KState) -> KState:
         """Bio ids are names (``--reduce symmetry``): renumber the bios in submission order.
@@ -423,6 +464,20 @@ _THREAD = attrgetter("pc", "stage", "errseq", "local")
 _BIO_FIELDS = _getter(Bio, {"value", "bounce", "checksum", "csums"})
 
 
+_BIO_NO_ID = _getter(Bio, {"id"})
+_BIO_FIELDS_NO_ID = _getter(Bio, {"id", "value", "bounce", "checksum", "csums"})
+#: KState without what view() rebuilds and without the bio ids canonical_view() renames
+_KSTATE_REST_NO_BIO_IDS = attrgetter(*(n for n in _fields(KState) if n not in {
+    "ghost", "threads", "folios", "bios", "disk", "csum", "truncations", "next_bio",
+    "dirty_work"}))
+_MEMO_SIZE = 1 << 16  # entries per view memo (each holds one thread or bio alive)
+
+
 def _BIO_NO_DATA(b: Bio) -> tuple[Any, ...]:
     """A bio without its data values; whether it carries a copy or checksums is kept."""
     return (_BIO_FIELDS(b), b.bounce is None, b.checksum is None, b.csums is None)
+
+
+def _BIO_NO_ID_NO_DATA(b: Bio) -> tuple[Any, ...]:
+    """:func:`_BIO_NO_DATA` without the bio's id (canonical_view)."""
+    return (_BIO_FIELDS_NO_ID(b), b.bounce is None, b.checksum is None, b.csums is None)

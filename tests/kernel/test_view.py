@@ -195,3 +195,22 @@ def test_renumbering_bios_shrinks_the_kernel_benchmark_scenario() -> None:
     assert viewed.verdict is both.verdict is Verdict.HOLDS
     assert viewed.stats.distinct == 16_757
     assert both.stats.distinct < viewed.stats.distinct
+
+
+@pytest.mark.parametrize("scenario", ["dio-read-into-mmap", "deferred-redirty-vs-fsync",
+                                      "stable-writes-raid", "vm-writev-vs-dio-invalidate"])
+def test_the_fused_canonical_view_identifies_what_view_of_canonical_does(scenario: str) -> None:
+    """KernelModel.canonical_view (used when both reductions are on) against
+    view(canonical(s)), on every reachable state: the same partition, one key for one key."""
+    sc, design = SCENARIOS[scenario], DESIGNS["linux-6.1"]
+    model = KernelModel(sc, design)
+    fused_of: dict[object, object] = {}
+    composed_of: dict[object, object] = {}
+    states = list(reachable_states(sc, design))
+    assert any(s.bios for s in states)
+    for s in states:
+        fused, composed = model.canonical_view(s), model.view(model.canonical(s))
+        assert fused_of.setdefault(composed, fused) == fused
+        assert composed_of.setdefault(fused, composed) == composed
+    if scenario == "deferred-redirty-vs-fsync":
+        assert any(s.dirty_work for s in states)
