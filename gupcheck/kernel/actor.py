@@ -14,15 +14,15 @@ the engine's deadlock detection builds its wait-for graph from these.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from .config import KernelConfig
 from .state import KState, Thread, replace
 
 
-@dataclass(frozen=True, slots=True)
-class Move:
+class Move(msgspec.Struct, frozen=True, gc=False):
     """One atomic step: the kernel function it models and the state it leads to."""
 
     func: str
@@ -30,8 +30,7 @@ class Move:
     choice: tuple[Any, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Blocked:
+class Blocked(msgspec.Struct, frozen=True, gc=False):
     """The actor sleeps: on what, held by whom (actors)."""
 
     on: str
@@ -41,9 +40,11 @@ class Blocked:
 Outcome = list[Move] | Blocked
 
 
-@dataclass(frozen=True, slots=True)
-class Ctx:
-    """What a stage function needs: the state, who is running, the kernel being modelled."""
+class Ctx(msgspec.Struct, frozen=True, gc=False):
+    """What a stage function needs: the state, who is running, the kernel being modelled.
+
+    Frozen msgspec Structs like the state (:class:`~.state.Value`): stage functions copy them
+    with ``replace`` on every step."""
 
     k: KState
     me: int

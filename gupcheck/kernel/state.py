@@ -25,10 +25,27 @@ equality, so a few symbols per block stand for all data (Wolper's data independe
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
+
+import msgspec
+
+
+class Value(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    """An immutable, hashable record of the kernel state.
+
+    A frozen ``msgspec.Struct`` rather than a frozen dataclass: the model copies a folio, a
+    bio or the whole state several times per step, and a Struct's ``replace``, ``__hash__``,
+    ``__eq__`` and msgpack encoding are written in C (``replace`` of the 37-field
+    :class:`KState` 0.3 µs against 2.3 µs for the fastest dataclass copy).  ``array_like``:
+    encoded as a tuple of its fields; ``gc=False``: states hold no reference cycles.
+    """
+
+
+def fields_of(value: Value) -> tuple[str, ...]:
+    """The field names of a state record, in declaration order."""
+    return value.__struct_fields__
+
 
 #: blocks per page: at least two, so a torn page (half old, half new) is visible
 SUBBLOCKS = 2
@@ -41,8 +58,7 @@ BH_CLEAN = "mapped"
 BH_DIRTY = "mapped,dirty"
 
 
-@dataclass(frozen=True, slots=True)
-class Folio:
+class Folio(Value):
     """struct folio of one page-cache page (order 0).
 
     ``refcount`` is the real ``_refcount``; the kernel cannot tell its parts apart, the model
@@ -79,8 +95,7 @@ class Folio:
         return self.refcount >= GUP_PIN_COUNTING_BIAS
 
 
-@dataclass(frozen=True, slots=True)
-class Pte:
+class Pte(Value):
     """The process's page-table entry for one page of its mapping of the file (present).
 
     In a MAP_PRIVATE mapping a write fault replaces the page-cache folio with a private
@@ -92,16 +107,14 @@ class Pte:
     cow: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class AnonPte:
+class AnonPte(Value):
     """A process's PTE for its page of private anonymous memory."""
 
     folio: int
     writable: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class Bio:
+class Bio(Value):
     """A bio in flight.  The device moves each block when it does the transfer, not at submit.
 
     ``write``: page -> disk (writeback); otherwise disk/file B -> page (a direct-I/O read into
@@ -126,8 +139,7 @@ class Bio:
     csums: tuple[str, ...] | None = None  # COW fs: data checksums computed at submit
 
 
-@dataclass(frozen=True, slots=True)
-class Thread:
+class Thread(Value):
     """Where one actor is: which operation of its program, and where inside it."""
 
     pc: int = 0  # index of the current operation in the actor's program
@@ -137,8 +149,7 @@ class Thread:
     errseq: int = 0  # the file's f_wb_err: the mapping's error count this thread has seen
 
 
-@dataclass(frozen=True, slots=True)
-class Ghost:
+class Ghost(Value):
     """Bookkeeping for the properties; the kernel has none of it."""
 
     # (property, why), in the order they happened: a property is violated once it is here
@@ -164,8 +175,7 @@ class Ghost:
     pins_released: int = 0  # nr_foll_pin_released
 
 
-@dataclass(frozen=True, slots=True)
-class KState:
+class KState(Value):
     """The whole state.  Folios live in ``folios`` by *folio id* (a slot: ``None`` once freed);
     the page cache ``cache`` maps a page index to the id of its folio.  A folio truncated while
     someone holds a reference stays in ``folios`` with no cache entry: an orphan, which bios,
@@ -213,7 +223,7 @@ class KState:
     dax_owner: tuple[str | None, ...] = ()
     lease: str | None = None
     private: bool = False  # the process maps the file MAP_PRIVATE rather than MAP_SHARED
-    ghost: Ghost = field(default_factory=Ghost)
+    ghost: Ghost = msgspec.field(default_factory=Ghost)
 
     # --- small immutable updates, named for what they change -----------------------------
 
@@ -389,36 +399,8 @@ class KState:
         return self.with_ghost(events=self.ghost.events + (text,))
 
 
-_MISSING = object()
-_REPLACERS: dict[type, Callable[..., Any]] = {}
-
-
-def _replacer(cls: type) -> Callable[..., Any]:
-    """A ``dataclasses.replace`` specialised for ``cls``, generated once.
-
-    The generic ``replace`` inspects the fields on every call, and a frozen dataclass's
-    ``__init__`` sets each field through ``object.__setattr__``; the kernel model replaces a
-    folio, a bio or the whole state several times per step, so this is the model's hottest
-    operation.  The generated function allocates the object and fills its slots through the
-    slot descriptors directly (2.7x faster for ``KState``'s 37 fields).  None of the state
-    classes has a ``__post_init__`` to skip.
-    """
-    names = [f.name for f in dataclasses.fields(cls)]
-    scope: dict[str, Any] = {"_M": _MISSING, "_cls": cls, "_new": object.__new__}
-    scope.update({f"_set_{n}": cls.__dict__[n].__set__ for n in names})
-    args = ", ".join(f"{n}=_M" for n in names)
-    body = "".join(f"    _set_{n}(o, self.{n} if {n} is _M else {n})\n" for n in names)
-    exec(f"def _replace(self, *, {args}):\n    o = _new(_cls)\n{body}    return o\n",  # noqa: S102
-         scope)
-    return scope["_replace"]
-
-
-def replace(obj: Any, **changes: Any) -> Any:
-    """dataclasses.replace, fast: see :func:`_replacer`."""
-    fn = _REPLACERS.get(type(obj))
-    if fn is None:
-        fn = _REPLACERS[type(obj)] = _replacer(type(obj))
-    return fn(obj, **changes)
+#: a copy of a state record with some fields changed (``dataclasses.replace`` for Structs)
+replace = msgspec.structs.replace
 
 
 def _put(t: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:

@@ -15,10 +15,8 @@ progress are weakly fair; a user starting a new operation is not (a user may nev
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from operator import attrgetter
 from typing import Any
 
 from gupcheck.engine import Invariant, Label, LeadsTo, Model, Wait
@@ -41,7 +39,7 @@ from . import (
 from .actor import Blocked, Ctx, Outcome, Stage
 from .config import KernelConfig
 from .properties import DATA_READERS, PROPERTIES, invariants
-from .state import SUBBLOCKS, Bio, Folio, KState, Thread, initial_state
+from .state import SUBBLOCKS, Bio, Ghost, KState, Thread, initial_state
 from .state import replace as kreplace
 
 Op = tuple  # ("store", page, block, value), ("dio_read", page, value), ("fsync",), ...
@@ -143,14 +141,21 @@ class KernelModel(Model[KState]):
         # update of a kept field
         self._keep_data = data_values or bool(active & DATA_READERS) or self.cfg.stable_writes
         self._violations = frozenset(active)
-        self._folio_view = _getter(Folio, ({"data"} if not self._keep_data else set())
-                                   | ({"prepared"} if not self._keep_prepared else set()))
-        self._bio_view = None if self._keep_data else _BIO_NO_DATA
-        self._bio_anon_view = _BIO_NO_ID if self._keep_data else _BIO_NO_ID_NO_DATA
-        self._thread_view = _THREAD if self._keep_writes else self._thread_no_writes
+        folio_drop = ({"data": ()} if not self._keep_data else {}) | \
+            ({"prepared": False} if not self._keep_prepared else {})
+        self._folio_view = (lambda f: kreplace(f, **folio_drop)) if folio_drop else None
+        self._bio_view = None if self._keep_data else _bio_no_data
+        self._bio_anon_view = _bio_no_id if self._keep_data else _bio_no_id_no_data
+        self._thread_view = self._thread_keep_writes if self._keep_writes else \
+            self._thread_no_writes
+        # what view() sets to constants in the state itself
+        self._dropped = ({} if self._keep_data else {"disk": (), "csum": ()}) | \
+            ({} if self._keep_writes else {"truncations": 0})
+        self._ghost_memo: dict[int, tuple[Ghost, Ghost]] = {}
         self._bio_memo: dict[int, tuple[Any, Any]] = {}
         self._bio_anon_memo: dict[int, tuple[Any, Any]] = {}
         self._thread_memo: dict[int, tuple[Any, Any]] = {}
+        self._folio_memo: dict[int, tuple[Any, Any]] = {}
         self._cache: tuple[KState | None, list[tuple[int, Outcome]]] = (None, [])
         self._labels: dict[tuple[Any, ...], Label] = {}
         self._devices = 3 if scenario.nic_writes else 2  # disk, kworker[, NIC]
@@ -158,7 +163,7 @@ class KernelModel(Model[KState]):
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (for a worker process or a Ray actor) without the per-process caches."""
         return {**self.__dict__, "_cache": (None, []), "_bio_memo": {}, "_bio_anon_memo": {},
-                "_thread_memo": {}}
+                "_thread_memo": {}, "_folio_memo": {}, "_ghost_memo": {}}
 
     def identity(self) -> tuple[Scenario, KernelConfig, tuple[str, ...]]:
         """What a checkpoint must match: the scenario, the design's switches, the properties."""
@@ -308,58 +313,76 @@ class KernelModel(Model[KState]):
         the value a store of the scenario writes), so renaming them in a state without renaming
         the program is not a symmetry, and the values a run can create are already few.
 
-        The view is a tuple of the kept values, read with C-level ``attrgetter``s: it runs
-        once per generated state, and building a KState for it cost a third of the step.
+        The view is itself a KState, with what it leaves out set to constants: a Struct
+        ``replace`` and its msgpack encoding run in C.  The threads, folios and bios are viewed
+        one by one and memoised by identity (:meth:`_parts`): a step replaces one or two of them
+        and shares the rest with the state it came from.
         """
-        return self._view(k, _KSTATE_REST(k), self._parts(k.bios, self._bio_view, self._bio_memo))
+        return self._view(k, k.bios, self._bio_view, self._bio_memo, {})
 
-    def canonical_view(self, k: KState) -> tuple[Any, ...]:
-        """``view(canonical(k))`` without building the canonical state: the bios' view leaves
-        their ids out (their order in ``bios`` is their rank, and the canonical ids are the
-        ranks), ``next_bio`` is left out (it is the number of bios), and ``dirty_work`` is
-        written in ranks.  tests/kernel/test_view.py compares the two."""
+    def canonical_view(self, k: KState) -> KState:
+        """``view(canonical(k))`` without building the canonical state: every bio's id is set
+        to 0 (their order in ``bios`` is their rank, and the canonical ids are the ranks),
+        ``next_bio`` to 0 (it is the number of bios), and ``dirty_work`` is written in ranks.
+        tests/kernel/test_view.py compares the two."""
         work = k.dirty_work
         if work:
             rank = {b.id: i for i, b in enumerate(k.bios)}
             work = tuple(rank[d] for d in work)
-        return self._view(k, (_KSTATE_REST_NO_BIO_IDS(k), work),
-                          self._parts(k.bios, self._bio_anon_view, self._bio_anon_memo))
+        return self._view(k, k.bios, self._bio_anon_view, self._bio_anon_memo,
+                          {"next_bio": 0, "dirty_work": work})
 
-    def _view(self, k: KState, rest: tuple[Any, ...], bios: tuple[Any, ...]) -> tuple[Any, ...]:
+    def _view(self, k: KState, bios: tuple[Bio, ...], bio_view: Callable[[Bio], Bio] | None,
+              memo: dict[int, tuple[Any, Any]], extra: dict[str, Any]) -> KState:
         g = k.ghost
-        ghost = (tuple(sorted({p for p, _ in g.violations if p in self._violations})),
-                 g.crashed, g.refused, g.unsupported,
-                 g.parent_secrets if self._keep_secrets else None,
-                 _WRITES_GHOST(g) if self._keep_writes else None)
-        folio = self._folio_view
-        return (rest, ghost, self._parts(k.threads, self._thread_view, self._thread_memo),
-                k.folios if folio is None else tuple(f if f is None else folio(f)
-                                                     for f in k.folios),
-                bios, (k.disk, k.csum) if self._keep_data else None,
-                k.truncations if self._keep_writes else 0)
+        hit = self._ghost_memo.get(id(g))
+        if hit is None or hit[0] is not g:
+            if len(self._ghost_memo) >= _MEMO_SIZE:
+                self._ghost_memo.clear()
+            hit = self._ghost_memo[id(g)] = (g, self._ghost_view(g))
+        parts = self._parts
+        return kreplace(k, ghost=hit[1],
+                        threads=parts(k.threads, self._thread_view, self._thread_memo),
+                        folios=parts(k.folios, self._folio_view, self._folio_memo),
+                        bios=parts(bios, bio_view, memo), **self._dropped, **extra)
+
+    def _ghost_view(self, g: Ghost) -> Ghost:
+        return kreplace(g, violations=tuple(sorted({p for p, _ in g.violations
+                                                    if p in self._violations})),
+                        **_GHOST_DROPPED, **({} if self._keep_secrets else _SECRETS_DROPPED),
+                        **({} if self._keep_writes else _WRITES_DROPPED))
 
     @staticmethod
     def _parts(objs: tuple[Any, ...], fn: Callable[[Any], Any] | None,
                memo: dict[int, tuple[Any, Any]]) -> tuple[Any, ...]:
-        """``fn`` of each object, memoised by identity: a step replaces one thread or bio and
-        shares the others with its source state.  An entry holds its object, so the object's
-        id cannot be reused while the entry exists; the memo is emptied when it grows large."""
+        """``fn`` of each object, memoised by identity, the tuple's and each object's: a step
+        replaces one thread, folio or bio and shares the others (often the whole tuple) with
+        the state it came from.  An entry holds its object, so the object's id cannot be reused
+        while the entry exists; the memo is emptied when it grows large."""
         if fn is None:
             return objs
+        hit = memo.get(id(objs))
+        if hit is not None and hit[0] is objs:
+            return hit[1]  # type: ignore[no-any-return]
         out = []
         for o in objs:
-            hit = memo.get(id(o))
-            if hit is None or hit[0] is not o:
-                if len(memo) >= _MEMO_SIZE:
-                    memo.clear()
-                hit = memo[id(o)] = (o, fn(o))
-            out.append(hit[1])
-        return tuple(out)
+            one = memo.get(id(o))
+            if one is None or one[0] is not o:
+                one = memo[id(o)] = (o, None if o is None else fn(o))
+            out.append(one[1])
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        view = memo[id(objs)] = (objs, tuple(out))
+        return view[1]
 
     @staticmethod
-    def _thread_no_writes(t: Thread) -> tuple[Any, ...]:
-        return (t.pc, t.stage, t.errseq,
-                *(kv for kv in t.local if kv[0] not in NO_LOST_WRITE_LOCALS))
+    def _thread_keep_writes(t: Thread) -> Thread:
+        return kreplace(t, results=())
+
+    @staticmethod
+    def _thread_no_writes(t: Thread) -> Thread:
+        return kreplace(t, results=(), local=tuple(kv for kv in t.local
+                                                   if kv[0] not in NO_LOST_WRITE_LOCALS))
 
     def canonical(self, k: KState) -> KState:
         """Bio ids are names (``--reduce symmetry``): renumber the bios in submission order.
@@ -447,37 +470,24 @@ class KernelModel(Model[KState]):
         return out
 
 
-def _fields(cls: type) -> list[str]:
-    return [f.name for f in dataclasses.fields(cls)]
+#: Ghost fields no property reads (reports and tests do), and those only some properties read
+_GHOST_DROPPED = {"events": (), "pins_acquired": 0, "pins_released": 0}
+_SECRETS_DROPPED = {"parent_secrets": frozenset()}
+_WRITES_DROPPED = {"last_write": (), "wstarts": (), "wfrom": (), "writing": frozenset(),
+                   "fsync_expect": None}
+_MEMO_SIZE = 1 << 18  # entries per view memo (each holds one thread, folio or bio alive)
 
 
-def _getter(cls: type, drop: set[str]) -> Callable[[Any], Any] | None:
-    """A C-level getter of ``cls``'s fields but ``drop`` (None: nothing to drop)."""
-    return attrgetter(*(n for n in _fields(cls) if n not in drop)) if drop else None
-
-
-#: KState without the fields view() rebuilds (ghost, threads, folios, bios, data, truncations)
-_KSTATE_REST = attrgetter(*(n for n in _fields(KState) if n not in {
-    "ghost", "threads", "folios", "bios", "disk", "csum", "truncations"}))
-_WRITES_GHOST = attrgetter("last_write", "wstarts", "wfrom", "writing", "fsync_expect")
-_THREAD = attrgetter("pc", "stage", "errseq", "local")
-_BIO_FIELDS = _getter(Bio, {"value", "bounce", "checksum", "csums"})
-
-
-_BIO_NO_ID = _getter(Bio, {"id"})
-_BIO_FIELDS_NO_ID = _getter(Bio, {"id", "value", "bounce", "checksum", "csums"})
-#: KState without what view() rebuilds and without the bio ids canonical_view() renames
-_KSTATE_REST_NO_BIO_IDS = attrgetter(*(n for n in _fields(KState) if n not in {
-    "ghost", "threads", "folios", "bios", "disk", "csum", "truncations", "next_bio",
-    "dirty_work"}))
-_MEMO_SIZE = 1 << 16  # entries per view memo (each holds one thread or bio alive)
-
-
-def _BIO_NO_DATA(b: Bio) -> tuple[Any, ...]:
+def _bio_no_data(b: Bio) -> Bio:
     """A bio without its data values; whether it carries a copy or checksums is kept."""
-    return (_BIO_FIELDS(b), b.bounce is None, b.checksum is None, b.csums is None)
+    return kreplace(b, value="", bounce=None if b.bounce is None else (),
+                    checksum=None if b.checksum is None else (),
+                    csums=None if b.csums is None else ())
 
 
-def _BIO_NO_ID_NO_DATA(b: Bio) -> tuple[Any, ...]:
-    """:func:`_BIO_NO_DATA` without the bio's id (canonical_view)."""
-    return (_BIO_FIELDS_NO_ID(b), b.bounce is None, b.checksum is None, b.csums is None)
+def _bio_no_id(b: Bio) -> Bio:
+    return kreplace(b, id=0)
+
+
+def _bio_no_id_no_data(b: Bio) -> Bio:
+    return kreplace(_bio_no_data(b), id=0)

@@ -34,7 +34,7 @@ from gupcheck import __version__
 from gupcheck.engine import Eventually, Invariant, LeadsTo, Model, Result
 from gupcheck.kernel.config import KernelConfig
 from gupcheck.kernel.properties import PROPERTIES
-from gupcheck.kernel.state import KState
+from gupcheck.kernel.state import KState, Value, fields_of
 from gupcheck.kernel.system import DISK, KWORKER, NIC, KernelModel, Scenario
 from gupcheck.lab import REFUSED, Cell, by_scenario
 from gupcheck.reports.kernel import KERNEL_ASSUMPTIONS, explanation, heading
@@ -56,14 +56,24 @@ def fmt(v: Any) -> str:
         return v
     if isinstance(v, (set, frozenset)):
         return "{" + ", ".join(sorted(fmt(x) for x in v)) + "}"
-    if dataclasses.is_dataclass(v) and not isinstance(v, type):
-        inner = ", ".join(f"{f.name}={fmt(getattr(v, f.name))}" for f in dataclasses.fields(v))
+    names = _field_names(v)
+    if names is not None:
+        inner = ", ".join(f"{n}={fmt(getattr(v, n))}" for n in names)
         return f"{type(v).__name__}({inner})"
     if isinstance(v, tuple) and not hasattr(v, "_fields"):
         return "(" + ", ".join(fmt(x) for x in v) + ("," if len(v) == 1 else "") + ")"
     if isinstance(v, list):
         return "[" + ", ".join(fmt(x) for x in v) + "]"
     return str(v)
+
+
+def _field_names(v: Any) -> tuple[str, ...] | None:
+    """The fields of a record: a kernel state record (a msgspec Struct) or a dataclass."""
+    if isinstance(v, Value):
+        return fields_of(v)
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return tuple(f.name for f in dataclasses.fields(v))
+    return None
 
 
 def split_action(action: str) -> tuple[str, str]:
@@ -105,16 +115,15 @@ def state_entries(model: Model[Any], state: Any) -> list[Entry]:
         if folio is None:
             out.append(("struct folio", f"folio #{fid}", "freed"))
             continue
-        out += [("struct folio", f"folio #{fid} {f.name}", fmt(getattr(folio, f.name)))
-                for f in dataclasses.fields(folio)]
+        out += [("struct folio", f"folio #{fid} {n}", fmt(getattr(folio, n)))
+                for n in fields_of(folio)]
     names = _thread_names(model, len(state.threads))
     for name, t in zip(names, state.threads, strict=True):
-        out += [("threads", f"{name} {f.name}", fmt(getattr(t, f.name)))
-                for f in dataclasses.fields(t)]
-    out += [("kernel", f.name, fmt(getattr(state, f.name))) for f in dataclasses.fields(state)
-            if f.name not in ("folios", "threads", "ghost")]
-    out += [("ghost", f"ghost.{f.name}", fmt(getattr(state.ghost, f.name)))
-            for f in dataclasses.fields(state.ghost)]
+        out += [("threads", f"{name} {n}", fmt(getattr(t, n))) for n in fields_of(t)]
+    out += [("kernel", n, fmt(getattr(state, n))) for n in fields_of(state)
+            if n not in ("folios", "threads", "ghost")]
+    out += [("ghost", f"ghost.{n}", fmt(getattr(state.ghost, n)))
+            for n in fields_of(state.ghost)]
     return out
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from gupcheck.designs import DESIGNS
 from gupcheck.kernel.actor import Ctx
 from gupcheck.kernel.device import bio_dirty_work
@@ -18,6 +16,7 @@ from gupcheck.kernel.state import (
     Bio,
     Thread,
     initial_state,
+    replace,
 )
 
 LINUX_6_1, LINUX_6_12 = DESIGNS["linux-6.1"], DESIGNS["linux-6.12"]
