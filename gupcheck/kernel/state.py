@@ -31,7 +31,7 @@ from typing import Any
 import msgspec
 
 
-class Value(msgspec.Struct, frozen=True, array_like=True, gc=False):
+class Value(msgspec.Struct, frozen=True, array_like=True, gc=False, cache_hash=True):
     """An immutable, hashable record of the kernel state.
 
     A frozen ``msgspec.Struct`` rather than a frozen dataclass: the model copies a folio, a

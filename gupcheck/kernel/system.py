@@ -15,6 +15,7 @@ progress are weakly fair; a user starting a new operation is not (a user may nev
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -151,11 +152,11 @@ class KernelModel(Model[KState]):
         # what view() sets to constants in the state itself
         self._dropped = ({} if self._keep_data else {"disk": (), "csum": ()}) | \
             ({} if self._keep_writes else {"truncations": 0})
-        self._ghost_memo: dict[int, tuple[Ghost, Ghost]] = {}
-        self._bio_memo: dict[int, tuple[Any, Any]] = {}
-        self._bio_anon_memo: dict[int, tuple[Any, Any]] = {}
-        self._thread_memo: dict[int, tuple[Any, Any]] = {}
-        self._folio_memo: dict[int, tuple[Any, Any]] = {}
+        self._ghost_memo: dict[Ghost, Ghost] = {}
+        self._bio_memo: dict[Any, Any] = {}
+        self._bio_anon_memo: dict[Any, Any] = {}
+        self._thread_memo: dict[Any, Any] = {}
+        self._folio_memo: dict[Any, Any] = {None: None}
         self._cache: tuple[KState | None, list[tuple[int, Outcome]]] = (None, [])
         self._labels: dict[tuple[Any, ...], Label] = {}
         self._devices = 3 if scenario.nic_writes else 2  # disk, kworker[, NIC]
@@ -163,7 +164,7 @@ class KernelModel(Model[KState]):
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (for a worker process or a Ray actor) without the per-process caches."""
         return {**self.__dict__, "_cache": (None, []), "_bio_memo": {}, "_bio_anon_memo": {},
-                "_thread_memo": {}, "_folio_memo": {}, "_ghost_memo": {}}
+                "_thread_memo": {}, "_folio_memo": {None: None}, "_ghost_memo": {}}
 
     def identity(self) -> tuple[Scenario, KernelConfig, tuple[str, ...]]:
         """What a checkpoint must match: the scenario, the design's switches, the properties."""
@@ -333,18 +334,25 @@ class KernelModel(Model[KState]):
                           {"next_bio": 0, "dirty_work": work})
 
     def _view(self, k: KState, bios: tuple[Bio, ...], bio_view: Callable[[Bio], Bio] | None,
-              memo: dict[int, tuple[Any, Any]], extra: dict[str, Any]) -> KState:
+              memo: dict[Any, Any], extra: dict[str, Any]) -> KState:
         g = k.ghost
-        hit = self._ghost_memo.get(id(g))
-        if hit is None or hit[0] is not g:
+        ghost = self._ghost_memo.get(g)
+        if ghost is None:
             if len(self._ghost_memo) >= _MEMO_SIZE:
                 self._ghost_memo.clear()
-            hit = self._ghost_memo[id(g)] = (g, self._ghost_view(g))
-        parts = self._parts
-        return kreplace(k, ghost=hit[1],
-                        threads=parts(k.threads, self._thread_view, self._thread_memo),
-                        folios=parts(k.folios, self._folio_view, self._folio_memo),
-                        bios=parts(bios, bio_view, memo), **self._dropped, **extra)
+            ghost = self._ghost_memo[g] = self._ghost_view(g)
+        threads, folios = k.threads, k.folios
+        # the tuples are looked up here: most generated states share two of them with their
+        # source state
+        t, f, b = self._thread_memo.get(threads), self._folio_memo.get(folios), memo.get(bios)
+        return kreplace(
+            k, ghost=ghost,
+            threads=t if t is not None else self._parts(threads, self._thread_view,
+                                                        self._thread_memo),
+            folios=f if f is not None else self._parts(folios, self._folio_view,
+                                                       self._folio_memo),
+            bios=b if b is not None else self._parts(bios, bio_view, memo),
+            **self._dropped, **extra)
 
     def _ghost_view(self, g: Ghost) -> Ghost:
         return kreplace(g, violations=tuple(sorted({p for p, _ in g.violations
@@ -354,26 +362,22 @@ class KernelModel(Model[KState]):
 
     @staticmethod
     def _parts(objs: tuple[Any, ...], fn: Callable[[Any], Any] | None,
-               memo: dict[int, tuple[Any, Any]]) -> tuple[Any, ...]:
-        """``fn`` of each object, memoised by identity, the tuple's and each object's: a step
-        replaces one thread, folio or bio and shares the others (often the whole tuple) with
-        the state it came from.  An entry holds its object, so the object's id cannot be reused
-        while the entry exists; the memo is emptied when it grows large."""
+               memo: dict[Any, Any]) -> tuple[Any, ...]:
+        """``fn`` of each object, memoised: a step replaces one thread, folio or bio and
+        shares the others with the state it came from.  The memo is keyed by the objects
+        themselves (their hashes are cached, and a dict compares identity first), the tuple's
+        view and each object's; it is emptied when it grows large."""
         if fn is None:
             return objs
-        hit = memo.get(id(objs))
-        if hit is not None and hit[0] is objs:
-            return hit[1]  # type: ignore[no-any-return]
-        out = []
-        for o in objs:
-            one = memo.get(id(o))
-            if one is None or one[0] is not o:
-                one = memo[id(o)] = (o, None if o is None else fn(o))
-            out.append(one[1])
+        out = tuple(map(memo.get, objs, _MISSES))
+        if _MISS in out:
+            out = tuple(v if v is not _MISS else memo.setdefault(o, fn(o))
+                        for o, v in zip(objs, out, strict=True))
         if len(memo) >= _MEMO_SIZE:
             memo.clear()
-        view = memo[id(objs)] = (objs, tuple(out))
-        return view[1]
+            memo[None] = None  # a freed folio's slot
+        memo[objs] = out
+        return out
 
     @staticmethod
     def _thread_keep_writes(t: Thread) -> Thread:
@@ -476,6 +480,8 @@ _SECRETS_DROPPED = {"parent_secrets": frozenset()}
 _WRITES_DROPPED = {"last_write": (), "wstarts": (), "wfrom": (), "writing": frozenset(),
                    "fsync_expect": None}
 _MEMO_SIZE = 1 << 18  # entries per view memo (each holds one thread, folio or bio alive)
+_MISS = object()
+_MISSES = itertools.repeat(_MISS)
 
 
 def _bio_no_data(b: Bio) -> Bio:
