@@ -29,7 +29,9 @@ Rows (each run in its own subprocess, so its peak RSS is its own):
 * ``spin dfs noreduce``   — ``spin -o1 -o3``, ``gcc -DNOREDUCE``: the same state space as
   ``gupcheck view keep-data`` state for state (the state counts must be equal);
 * ``spin bfs``, ``spin dfs por`` — SPIN with its defaults (statement merging, partial-order
-  reduction), BFS and DFS.
+  reduction), BFS and DFS;
+* ``spin dfs por collapse`` (not in the default rows) — DFS and POR with ``-DCOLLAPSE``, SPIN's
+  state-vector compression, for sizes whose plain state vectors do not fit in memory.
 
 ``--validate`` also runs ``-DHISTORY`` (the ghost history gupcheck keeps, ``spin -o2`` so that
 SPIN keeps the write-only variables) against unreduced gupcheck, and the violated variant
@@ -126,19 +128,22 @@ def run_gupcheck(pages: int, passes: int, reclaims: int, reduce: str | None, wor
 # --- SPIN --------------------------------------------------------------------------------------
 
 def run_spin_row(pages: int, passes: int, reclaims: int, mode: str,
-                 defines: dict | None = None, hash_bits: int = 24) -> dict | None:
+                 defines: dict | None = None, hash_bits: int = 24,
+                 memlim_mb: int = 16384) -> dict | None:
     sys.path.insert(0, str(HERE))
     from spin_runner import run_spin, spin_available
 
     if not spin_available():
         return None
     d = {"NP": pages, "NW": passes, "NR": reclaims, **(defines or {})}
-    kw: dict = {"hash_bits": hash_bits, "memlim_mb": 16384, "extra_pan_flags": ("-c0",)}
+    kw: dict = {"hash_bits": hash_bits, "memlim_mb": memlim_mb, "extra_pan_flags": ("-c0",)}
     if mode == "noreduce":  # -o2: keep the write-only variables (folio index, bio owner)
         r = run_spin(PML, d, reductions=False, search="dfs", spin_flags=("-o2",), **kw)
     elif mode == "history":
         r = run_spin(PML, {**d, "HISTORY": 1}, reductions=False, search="dfs",
                      spin_flags=("-o2",), **kw)
+    elif mode == "collapse":  # POR with SPIN's state-vector compression (less memory, slower)
+        r = run_spin(PML, d, reductions=True, search="dfs", cc_flags=("-DCOLLAPSE",), **kw)
     elif mode == "bfs":  # pan's BFS does not allow hidden (scratch) variables
         r = run_spin(PML, {**d, "NOHIDDEN": 1}, reductions=True, search="bfs", **kw)
     else:
@@ -164,7 +169,10 @@ ROWS = {
         p, w, r, "view", 1, max_seconds=a.max_seconds, data_values=True),
     "spin dfs noreduce": lambda p, w, r, a: run_spin_row(p, w, r, "noreduce", hash_bits=a.spin_hash_bits),
     "spin bfs": lambda p, w, r, a: run_spin_row(p, w, r, "bfs", hash_bits=a.spin_hash_bits),
-    "spin dfs por": lambda p, w, r, a: run_spin_row(p, w, r, "dfs", hash_bits=a.spin_hash_bits),
+    "spin dfs por": lambda p, w, r, a: run_spin_row(p, w, r, "dfs", hash_bits=a.spin_hash_bits,
+                                                    memlim_mb=a.spin_memlim_mb),
+    "spin dfs por collapse": lambda p, w, r, a: run_spin_row(
+        p, w, r, "collapse", hash_bits=a.spin_hash_bits, memlim_mb=a.spin_memlim_mb),
     # --validate only
     "spin dfs noreduce HISTORY": lambda p, w, r, a: run_spin_row(p, w, r, "history", hash_bits=a.spin_hash_bits),
     "gupcheck stable-writeback": lambda p, w, r, a: run_gupcheck(
@@ -187,7 +195,8 @@ def _run(row: str, config: str, args: argparse.Namespace) -> dict | None:
     cmd = [sys.executable, __file__, "--child", row, "--config", config]
     if args.max_seconds:
         cmd += ["--max-seconds", str(args.max_seconds)]
-    cmd += ["--spin-hash-bits", str(args.spin_hash_bits)]
+    cmd += ["--spin-hash-bits", str(args.spin_hash_bits),
+            "--spin-memlim-mb", str(args.spin_memlim_mb)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     if proc.returncode != 0:
         print(f"{row} {config}: failed\n{proc.stderr[-2000:]}", file=sys.stderr)
@@ -216,6 +225,9 @@ def main() -> int:
                     help="stop each gupcheck run after this long (then 'incomplete')")
     ap.add_argument("--spin-hash-bits", type=int, default=24,
                     help="pan -w: a hash table of 2^N slots (8 bytes each); default 24")
+    ap.add_argument("--spin-memlim-mb", type=int, default=16384,
+                    help="pan -DMEMLIM for 'spin dfs por' and 'spin dfs por collapse' (MiB); "
+                    "default 16384")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     configs = args.config or list(DEFAULT_CONFIGS)

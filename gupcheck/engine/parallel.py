@@ -32,8 +32,10 @@ run's CPU time.
 So the distinct states, transitions, parent records — and every trace — are the same for any
 number of workers, and the same as :func:`~.bfs.bfs`.  The first violation or deadlock of a
 level is chosen as the single-process search would meet it (its chunk of the frontier, deadlocks
-before the violations found among that chunk's successors).  Limits are checked between levels,
-so an incomplete run may overshoot by up to one level.  If anything in a worker raises, the model
+before the violations found among that chunk's successors).  The distinct-state and memory
+limits are checked between levels; ``max-seconds`` also inside one: each worker stops
+expanding at the deadline (between chunks), and the level it was in is left out of the counts,
+so that an incomplete run reports only complete levels and stops on time.  If anything in a worker raises, the model
 is re-run in one process, which reports the failure with its trace as usual.
 
 Workers are forked (``fork`` start method), so the model need not be picklable; only states
@@ -45,6 +47,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import operator
 import pickle
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -114,8 +117,9 @@ class _Worker:
     """One worker's slice: its visited table, its part of the frontier, its counters."""
 
     def __init__(self, ctx: Context, index: int, workers: int, check_deadlock: bool,
-                 peers: dict[int, Any] | None = None) -> None:
+                 peers: dict[int, Any] | None = None, deadline: float | None = None) -> None:
         self.ctx = ctx
+        self.deadline = deadline  # time.time() at which to stop expanding (max-seconds)
         self.peers = peers or {}  # worker index -> pipe to that worker (op_level)
         self.senders: ThreadPoolExecutor | None = None
         self.index = index
@@ -196,8 +200,9 @@ class _Worker:
         return ("ok", any(any(True for _ in self.ctx.successors(s))
                           for states, _ in self.segments for s in states))
 
-    def op_expand(self) -> tuple[str, int, int, list[tuple[np.ndarray, ...]]]:
-        """Expand the frontier; the first deadlock's global index; fingerprints per owner.
+    def op_expand(self) -> tuple[str, int, int, list[tuple[np.ndarray, ...]], bool]:
+        """Expand the frontier; the first deadlock's global index; fingerprints per owner;
+        whether the deadline stopped the expansion (then the level is incomplete).
 
         The frontier is expanded :data:`~.bfs.CHUNK` states at a time, as :mod:`.bfs` does, and
         each chunk's successors are encoded and deduplicated while they are still in the CPU's
@@ -207,10 +212,13 @@ class _Worker:
         """
         cand: list[Any] = []  # each chunk's distinct successors, in generation order
         parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # their fps, parents, ords
-        dead_g, generated = -1, 0
+        dead_g, generated, stopped = -1, 0, False
         for states, gidx in self.segments:
             dead = -1
             for base in range(0, len(states), CHUNK):
+                if self.deadline is not None and time.time() >= self.deadline:
+                    stopped = True
+                    break
                 dead, generated = self._expand_chunk(states, gidx, base, dead, generated, cand,
                                                      parts)
             if dead >= 0 and (dead_g < 0 or int(gidx[dead]) < dead_g):
@@ -233,7 +241,7 @@ class _Worker:
         # each owner's fingerprints in ascending order (op_admit merges them)
         bundles = [(uniq[owner == o], parent[sel], ordinal[sel])
                    for o, sel in enumerate(self.sent)]
-        return "ok", dead_g, generated, bundles
+        return "ok", dead_g, generated, bundles, stopped
 
     def _expand_chunk(self, frontier: list[Any], gidx: np.ndarray, base: int, dead: int,
                       generated: int, cand: list[Any],
@@ -379,15 +387,15 @@ class _Worker:
         kept = attempt(self.op_keep, swap(admitted, 1))
         if failed is not None:
             return ("error", failed)
-        return ("ok", expanded[1], expanded[2], *kept[1:])
+        return ("ok", expanded[1], expanded[2], expanded[4], *kept[1:])
 
     def op_totals(self) -> tuple[str, dict[str, int], int]:
         return "ok", dict(self.coverage), self.store.nbytes
 
 
 def _serve(conn: Any, ctx: Context, index: int, workers: int, check_deadlock: bool,
-           peers: dict[int, Any]) -> None:
-    _Worker(ctx, index, workers, check_deadlock, peers).serve(conn)
+           peers: dict[int, Any], deadline: float | None) -> None:
+    _Worker(ctx, index, workers, check_deadlock, peers, deadline).serve(conn)
 
 
 def parallel_bfs(model: Any, *, workers: int, limits: Limits = Limits(),
@@ -434,7 +442,8 @@ class _Coordinator:
         for i in range(self.n):
             here, there = fork.Pipe()
             proc = fork.Process(target=_serve, args=(there, self.ctx, i, self.n,
-                                                     self.check_deadlock, peers[i]), daemon=True)
+                                                     self.check_deadlock, peers[i],
+                                                     self.deadline()), daemon=True)
             proc.start()
             there.close()
             self.conns.append(here)
@@ -442,6 +451,14 @@ class _Coordinator:
         for mesh in peers:  # the workers have their ends now
             for conn in mesh.values():
                 conn.close()
+
+    def deadline(self) -> float | None:
+        """When the workers stop expanding, as ``time.time()`` (comparable across processes
+        and, clocks synchronised, across machines): the start plus ``max-seconds``."""
+        limit = self.search.limits.max_seconds
+        if limit is None:
+            return None
+        return time.time() + limit - self.search.budget.seconds()
 
     def close(self) -> None:
         for conn in self.conns:
@@ -480,15 +497,16 @@ class _Coordinator:
         for conn, r, g in zip(self.conns, ranks or plans, plans, strict=True):
             conn.send(("level", r, g))
 
-    def collect(self) -> tuple[int, list[int], list[tuple[Any, ...]]]:
+    def collect(self) -> tuple[int, list[int], list[tuple[Any, ...]], bool]:
         """The launched level's outcome: the transitions generated, the global indices of the
-        deadlocks seen, and per worker ``("ok", parents, ordinals, first bad index)``."""
+        deadlocks seen, per worker ``("ok", parents, ordinals, first bad index)``, and whether
+        a worker stopped at the deadline."""
         replies = [conn.recv() for conn in self.conns]
         for r in replies:
             if r[0] == "error":
                 raise _Fallback(r[1])
         return (sum(r[2] for r in replies), [r[1] for r in replies if r[1] >= 0],
-                [("ok", *r[3:]) for r in replies])
+                [("ok", *r[4:]) for r in replies], any(r[3] for r in replies))
 
     def advance(self, ranks: list[np.ndarray]) -> None:
         """Each worker's kept states become its frontier, surpluses moved to those short."""
@@ -528,7 +546,11 @@ class _Coordinator:
                                               "every reachable state explored", None))
         self.launch(None)
         while True:
-            generated, deads, kept = self.collect()
+            generated, deads, kept, stopped = self.collect()
+            if stopped:  # max-seconds in the middle of a level: report the levels before it
+                return self._finish(search.incomplete(
+                    search.budget.exceeded(self.totals.count)
+                    or f"max-seconds ({search.limits.max_seconds:g} s)"))
             search.generated += generated
             parent = np.concatenate([r[1] for r in kept])
             ordinal = np.concatenate([r[2] for r in kept])

@@ -104,19 +104,22 @@ class _Actor:
     each to its destination actor directly (``num_returns``).
     """
 
-    def __init__(self, model: Any, index: int, workers: int, check_deadlock: bool) -> None:
+    def __init__(self, model: Any, index: int, workers: int, check_deadlock: bool,
+                 deadline: float | None) -> None:
         gc.disable()  # states are acyclic; see checker.gc_paused
-        self.worker = _Worker(Context(model, exact=False), index, workers, check_deadlock)
+        self.worker = _Worker(Context(model, exact=False), index, workers, check_deadlock,
+                              deadline=deadline)
 
     def call(self, op: str, *args: Any) -> tuple[Any, ...]:
         return getattr(self.worker, "op_" + op)(*args)
 
     def expand(self) -> list[Any]:
-        """``[(first deadlock, transitions, bytes for other owners), bundle per owner...]``."""
-        _, dead, generated, bundles = self.worker.op_expand()
+        """``[(first deadlock, transitions, bytes for other owners, stopped at the deadline),
+        bundle per owner...]``."""
+        _, dead, generated, bundles, stopped = self.worker.op_expand()
         me = self.worker.index
         sent = sum(a.nbytes for o, b in enumerate(bundles) if o != me for a in b)
-        return [(dead, generated, sent), *bundles]
+        return [(dead, generated, sent, stopped), *bundles]
 
     def admit(self, *bundles: Any) -> Any:
         return _one_per(self.worker.op_admit(list(bundles))[1])
@@ -163,7 +166,9 @@ class _RayCoordinator(_Coordinator):
         per = 1.0 if cpus >= self.n else cpus / self.n
         cls = ray.remote(_Actor).options(num_cpus=per, scheduling_strategy="SPREAD")
         model = ray.put(self.model)
-        self.actors = [cls.remote(model, i, self.n, self.check_deadlock) for i in range(self.n)]
+        deadline = self.deadline()
+        self.actors = [cls.remote(model, i, self.n, self.check_deadlock, deadline)
+                       for i in range(self.n)]
         self.conns = self.actors  # "started", for _finish
 
     def close(self) -> None:
@@ -192,14 +197,15 @@ class _RayCoordinator(_Coordinator):
         kept = [a.keep.remote(*[admitted[o][s] for o in range(n)]) for s, a in enumerate(actors)]
         self.pending = (expanded, kept)
 
-    def collect(self) -> tuple[int, list[int], list[tuple[Any, ...]]]:
+    def collect(self) -> tuple[int, list[int], list[tuple[Any, ...]], bool]:
         """Only the last step's replies come back here."""
         expanded, kept = self.pending
         metas = self.get([e[0] for e in expanded])
         replies = self.get(kept)
         self.messages += 2 * self.n * (self.n - 1)  # batches that went from one actor to another
         self.bytes += sum(m[2] for m in metas)
-        return (sum(m[1] for m in metas), [m[0] for m in metas if m[0] >= 0], replies)
+        return (sum(m[1] for m in metas), [m[0] for m in metas if m[0] >= 0], replies,
+                any(m[3] for m in metas))
 
     def advance(self, ranks: list[Any]) -> None:
         """The surplus states go from actor to actor directly, as in :meth:`level`."""

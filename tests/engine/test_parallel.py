@@ -76,6 +76,16 @@ def test_a_state_limit_makes_the_run_incomplete() -> None:
     assert r.stats.depth == 5
 
 
+def test_max_seconds_stops_the_level_in_progress_and_counts_only_finished_levels() -> None:
+    """The deadline is checked by the workers between chunks, not only between levels: a
+    deadline already past when the first level starts stops it at once, and the result holds
+    the initial state alone (the run without the limit explores all 46,953 states)."""
+    r = check(WholeSpace(3, 2), workers=2, limits=Limits(max_seconds=1e-9))
+    assert r.verdict is Verdict.INCOMPLETE and "max-seconds" in r.bound
+    assert (r.stats.distinct, r.stats.depth) == (1, 0)
+    assert check(WholeSpace(3, 2), workers=2).stats.distinct == 46_953
+
+
 class Explodes(Model[int]):
     """Raises in ``successors`` at depth 3: the report must be the single-process one."""
 

@@ -92,6 +92,12 @@ def test_limits_make_the_run_incomplete() -> None:
     assert r.verdict is Verdict.INCOMPLETE and "max-depth" in r.bound and r.stats.depth == 5
 
 
+def test_max_seconds_stops_the_actors_inside_a_level() -> None:
+    r = check(WholeSpace(3, 2), ray="auto", workers=2, limits=Limits(max_seconds=1e-9))
+    assert r.verdict is Verdict.INCOMPLETE and "max-seconds" in r.bound
+    assert (r.stats.distinct, r.stats.depth) == (1, 0)
+
+
 def test_a_model_that_raises_is_reported_as_one_process_reports_it() -> None:
     one, r = check(Explodes()), check(Explodes(), ray="auto", workers=2)
     assert r.verdict is Verdict.ERROR
