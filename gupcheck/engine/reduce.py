@@ -7,7 +7,8 @@
 * ``symmetry`` — ``model.canonical(state)`` maps a state to one representative of its orbit under
   the model's symmetry group (identical processes, a rotation).  Sound when every permutation of
   the group maps transitions to transitions and leaves the properties' verdicts unchanged;
-  the initial states need not be symmetric.
+  the initial states need not be symmetric.  With both, the key is ``view(canonical(s))``, or
+  the model's ``canonical_view(s)`` where it computes the same partition in one pass.
 
 * ``por`` — partial-order reduction (:mod:`.por`): at a state, only one actor's steps are
   expanded where the labels' footprints show them independent of everything the other actors
