@@ -315,9 +315,9 @@ class KernelModel(Model[KState]):
         the program is not a symmetry, and the values a run can create are already few.
 
         The view is itself a KState, with what it leaves out set to constants: a Struct
-        ``replace`` and its msgpack encoding run in C.  The threads, folios and bios are viewed
-        one by one and memoised by identity (:meth:`_parts`): a step replaces one or two of them
-        and shares the rest with the state it came from.
+        ``replace`` and its msgpack encoding run in C.  The ghost, threads, folios and bios are
+        viewed one by one and memoised by value (:meth:`_parts`): a step replaces one or two of
+        them and shares the rest with the state it came from.
         """
         return self._view(k, k.bios, self._bio_view, self._bio_memo, {})
 
