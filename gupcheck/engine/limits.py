@@ -28,13 +28,23 @@ class Budget:
     def seconds(self) -> float:
         return time.perf_counter() - self.start
 
+    def deadline(self) -> float | None:
+        """When ``max-seconds`` runs out, as ``time.time()``: comparable across processes
+        (and, clocks synchronised, across machines), for parallel workers to check."""
+        limit = self.limits.max_seconds
+        return None if limit is None else time.time() + limit - self.seconds()
+
+    def time_bound(self) -> str:
+        """The ``max-seconds`` bound, described for the user."""
+        return f"max-seconds ({self.limits.max_seconds:g} s)"
+
     def exceeded(self, distinct: int) -> str | None:
         """The bound that is hit now, described for the user, or ``None``."""
         lim = self.limits
         if lim.max_states is not None and distinct >= lim.max_states:
             return f"max-states ({lim.max_states:,})"
         if lim.max_seconds is not None and self.seconds() >= lim.max_seconds:
-            return f"max-seconds ({lim.max_seconds:g} s)"
+            return self.time_bound()
         if lim.max_memory_bytes is not None:
             rss = self._proc.memory_info().rss
             if rss >= lim.max_memory_bytes:

@@ -35,8 +35,9 @@ level is chosen as the single-process search would meet it (its chunk of the fro
 before the violations found among that chunk's successors).  The distinct-state and memory
 limits are checked between levels; ``max-seconds`` also inside one: each worker stops
 expanding at the deadline (between chunks), and the level it was in is left out of the counts,
-so that an incomplete run reports only complete levels and stops on time.  If anything in a worker raises, the model
-is re-run in one process, which reports the failure with its trace as usual.
+so that an incomplete run reports only complete levels and stops on time.  If anything in a
+worker raises, the model is re-run in one process, which reports the failure with its trace as
+usual.
 
 Workers are forked (``fork`` start method), so the model need not be picklable; only states
 (pickled) and numpy arrays cross processes.  Linux-only, like the rest of the tool.
@@ -443,7 +444,8 @@ class _Coordinator:
             here, there = fork.Pipe()
             proc = fork.Process(target=_serve, args=(there, self.ctx, i, self.n,
                                                      self.check_deadlock, peers[i],
-                                                     self.deadline()), daemon=True)
+                                                     self.search.budget.deadline()),
+                                daemon=True)
             proc.start()
             there.close()
             self.conns.append(here)
@@ -451,14 +453,6 @@ class _Coordinator:
         for mesh in peers:  # the workers have their ends now
             for conn in mesh.values():
                 conn.close()
-
-    def deadline(self) -> float | None:
-        """When the workers stop expanding, as ``time.time()`` (comparable across processes
-        and, clocks synchronised, across machines): the start plus ``max-seconds``."""
-        limit = self.search.limits.max_seconds
-        if limit is None:
-            return None
-        return time.time() + limit - self.search.budget.seconds()
 
     def close(self) -> None:
         for conn in self.conns:
@@ -548,9 +542,7 @@ class _Coordinator:
         while True:
             generated, deads, kept, stopped = self.collect()
             if stopped:  # max-seconds in the middle of a level: report the levels before it
-                return self._finish(search.incomplete(
-                    search.budget.exceeded(self.totals.count)
-                    or f"max-seconds ({search.limits.max_seconds:g} s)"))
+                return self._finish(search.incomplete(search.budget.time_bound()))
             search.generated += generated
             parent = np.concatenate([r[1] for r in kept])
             ordinal = np.concatenate([r[2] for r in kept])

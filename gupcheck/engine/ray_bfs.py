@@ -166,7 +166,7 @@ class _RayCoordinator(_Coordinator):
         per = 1.0 if cpus >= self.n else cpus / self.n
         cls = ray.remote(_Actor).options(num_cpus=per, scheduling_strategy="SPREAD")
         model = ray.put(self.model)
-        deadline = self.deadline()
+        deadline = self.search.budget.deadline()
         self.actors = [cls.remote(model, i, self.n, self.check_deadlock, deadline)
                        for i in range(self.n)]
         self.conns = self.actors  # "started", for _finish
