@@ -1,8 +1,10 @@
-"""Designs: the kernels that shipped, and (to come) the proposals of the 2018 debate.
+"""Designs: the kernels that shipped, and the proposals of the 2018-2023 debate.
 
 One module per design; each exports ``DESIGN`` (a :class:`~gupcheck.kernel.config.KernelConfig`)
-and says in its docstring where it comes from.  Every behaviour that changed between releases is
-one switch of ``KernelConfig`` naming the release that introduced it.
+and says in its docstring where it comes from (commit, mail or RFC).  Every behaviour that
+changed between releases is one switch of ``KernelConfig`` naming the release that introduced
+it; each shipped release is an overlay of the one before (4.20 -> 5.7 -> 6.1 -> 6.12), each
+proposal an overlay of ``proposal_base``.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from . import (
     pin_counting,
     proposal_base,
     skip_and_bounce,
+    skip_and_bounce_all,
 )
 
 _SHIPPED = (legacy, pin_counting, linux_6_1, linux_6_12)
-_PROPOSALS = (bounce_writeback, bounce_writeback_mkwrite, skip_and_bounce, block_writeback,
-              layout_lease, odp)
+_PROPOSALS = (bounce_writeback, bounce_writeback_mkwrite, skip_and_bounce, skip_and_bounce_all,
+              block_writeback, layout_lease, odp)
 
 #: design name -> config, shipped kernels first, then the proposals
 DESIGNS: dict[str, KernelConfig] = {m.DESIGN.name: m.DESIGN for m in _SHIPPED + _PROPOSALS}

@@ -1,19 +1,25 @@
 """bounce-writeback-mkwrite: put_user_page(page, dirty) runs ->page_mkwrite before dirtying.
 
-Jérôme Glisse, 12 Dec 2018 16:59 (the earlier form of the seed design, kernel-facts §1.2;
-modeling-notes §1.5): "put_user_page(page, dirty)" does "the whole dance ie page_mkwrite" so the
-filesystem can prepare the page again.  Dave Chinner (<20181213005119.GD29416@dastard>): it is
-"too late - it's after the DMA has completed", it is "not a fault path, you can't safely lock
-pages, you can't take fault-path only locks in the IO path".  Overlay on bounce-writeback: the
-release in ``bio_dirty_work`` locks the folio and then runs the ``->page_mkwrite`` path, which
-takes ``filemap_invalidate_lock_shared`` — the lock truncate holds while it waits for folio
-locks.  ->page_mkwrite after the DMA may also fail with ENOSPC (Chinner: "Think ENOSPC"):
-the data is not dirtied and only a later fsync learns it (``mapping_set_error``), on ext4 and
-on the COW filesystem alike.
+Jérôme Glisse, 12 Dec 2018 (the earlier form of the bounce design, answered by Dave Chinner in
+<20181213005119.GD29416@dastard>): ``put_user_page(page, dirty)`` does "the whole dance ie
+page_mkwrite" so that the filesystem can prepare the page again.  Dave Chinner: it is "too late -
+it's after the DMA has completed", and it is "not a fault path, you can't safely lock pages, you
+can't take fault-path only locks in the IO path".  Overlay on bounce-writeback:
+
+* where a direct-I/O completion finds its page still dirty it only releases it
+  (``bio_release_pages(bio, false)``: ``put_user_page(page, false)``), so nothing runs in
+  interrupt context;
+* a page cleaned while the DMA ran goes, as today, to ``bio_dirty_work``, which locks the folio
+  and runs the ``->page_mkwrite`` path: ``mmap_read_lock`` and ``filemap_invalidate_lock_shared``,
+  the lock truncate holds while it waits for folio locks (the inversion Dave objected to);
+* ``->page_mkwrite`` after the DMA can fail with ENOSPC ("Think ENOSPC"): the data is not
+  dirtied and only a later fsync learns it (``mapping_set_error``), on ext4 and on the COW
+  filesystem alike.
 """
 
 from dataclasses import replace
 
 from .bounce_writeback import DESIGN as BOUNCE
 
-DESIGN = replace(BOUNCE, name="bounce-writeback-mkwrite", unpin_mkwrite=True)
+DESIGN = replace(BOUNCE, name="bounce-writeback-mkwrite", unpin_mkwrite=True,
+                 relaxes=frozenset())

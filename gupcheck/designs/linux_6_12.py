@@ -1,14 +1,24 @@
-"""Debian 13's 6.12.118: FOLL_PIN direct I/O (6.3), reclaim skips pinned folios (6.4), and
-writable long-term pins of shared file mappings refused with -EFAULT (6.5).
+"""Debian 13's 6.12.118: FOLL_PIN direct I/O and the refusal of writable long-term pins of
+shared file mappings (6.5); ext4 without ->writepage (6.3).
 
-6.3: block direct I/O pins user pages (``iov_iter_extract_pages``, BIO_PAGE_PINNED); ext4 loses
-``->writepage``.  6.4: d824ec2a1546 "mm: do not reclaim private data from pinned page".  6.5:
-Lorenzo Stoakes' ``writable_file_mapping_allowed`` in ``check_vma_flags``; io_uring drops its own
-file-backed check.  Short-term FOLL_PIN writes (direct I/O) racing writeback remain unsolved.
+Overlay on linux-6.1:
+
+* 6.3: ext4 loses ``->writepage``, so kswapd's pageout() no longer writes ext4 folios;
+* 6.5: a7e689dd1c06 "block: Convert bio_iov_iter_get_pages to use iov_iter_extract_pages":
+  block direct I/O pins user pages (BIO_PAGE_PINNED), which reclaim's pinned check now sees;
+* 6.5: Lorenzo Stoakes' ``writable_file_mapping_allowed`` in ``check_vma_flags`` (-EFAULT),
+  and io_uring drops its own file-backed check ("io_uring: rsrc: delegate VMA file-backed
+  check to GUP");
+* btrfs no longer fixes up a folio dirtied without ``->page_mkwrite``: it refuses it with
+  -EUCLEAN ("marked dirty without notifying the fs"), as Debian's 6.12 kernel was seen to do.
+
+Short-term FOLL_PIN writes (direct I/O) racing writeback remain unsolved.
 """
 
-from gupcheck.kernel.config import KernelConfig
+from dataclasses import replace
 
-DESIGN = KernelConfig("linux-6.12", dio_foll_pin=True, ext4_warn_no_buffers=True,
-                      reclaim_skips_pinned=True, pin_counting=True, longterm_file_refusal=True,
-                          cow_fixup_worker=False)
+from .linux_6_1 import DESIGN as LINUX_6_1
+
+DESIGN = replace(LINUX_6_1, name="linux-6.12", dio_foll_pin=True, longterm_file_refusal=True,
+                 ext4_writepage=False, iouring_file_check=False, iouring_same_file=False,
+                 cow_fixup_worker=False)

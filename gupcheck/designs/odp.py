@@ -5,8 +5,8 @@ registers an mmu interval notifier instead of pinning, faults pages in through t
 fault path (``hmm_range_fault`` with FAULT_FLAG_WRITE, so ``->page_mkwrite`` runs), checks
 ``mmu_interval_read_retry`` under its lock before programming a device PTE, and drops its
 mappings (waiting for DMA in flight) when ``folio_mkclean``, reclaim or truncate invalidate the
-range.  Other GUP users (direct I/O, io_uring, vmsplice) are unchanged (modeling-notes §1.10),
-so their cells equal the base.
+range.  ODP replaces the pins of devices that can fault (RDMA ODP, GPUs); other GUP users
+(direct I/O, io_uring, vmsplice) still pin, so their cells equal the base.
 """
 
 from dataclasses import replace

@@ -2,7 +2,7 @@
 
 The proposals of 2018-2023 assumed every GUP user converted to FOLL_PIN (6.12's direct I/O pins,
 since 6.3) and no refusal of long-term pins of shared file mappings, which is what they meant to
-make safe (modeling-notes §1.14).  A proposal's cell equal to this base's is marked ``=base``.
+make safe.  A proposal's cell equal to this base's is marked ``=base``.
 """
 
 from dataclasses import replace

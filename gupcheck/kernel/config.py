@@ -1,26 +1,35 @@
 """Which kernel is being modelled: every behaviour that changed between releases is one switch.
 
-Each switch names the release (and commit, where known) that introduced it, so another release
-is one line (see :mod:`gupcheck.designs`).  Sources: ../shared/reference/kernel-facts.md §1.3
-and modeling-notes.md §1.
+Each switch names the release, and the commit where it is known, that changed the behaviour;
+a shipped release is the release before it plus the switches that changed (see
+:mod:`gupcheck.designs`: 4.20 -> 5.7 -> 6.1 -> 6.12).  Proposal switches belong to the designs
+of the 2018-2023 debate; each proposal module cites its mail or RFC.  docs/kernel-rules.md has
+the source lines behind each rule.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: KernelConfig.writeback_pinned: what writeback does with a folio_maybe_dma_pinned() folio
+WRITEBACK_PINNED = ("plain", "bounce", "skip-bounce", "skip-bounce-iomap", "block")
+#: KernelConfig.wp_reuse: do_wp_page's rule for reusing an anonymous page
+WP_REUSE = ("mapcount", "refcount")
+
 
 @dataclass(frozen=True, slots=True)
 class KernelConfig:
     name: str
-    #: 6.3: block direct I/O takes FOLL_PIN pins (iov_iter_extract_pages, BIO_PAGE_PINNED);
-    #: before, FOLL_GET references (iov_iter_get_pages2), invisible to folio_maybe_dma_pinned.
+    #: 6.5, a7e689dd1c06 "block: Convert bio_iov_iter_get_pages to use iov_iter_extract_pages":
+    #: block direct I/O takes FOLL_PIN pins (BIO_PAGE_PINNED); before, FOLL_GET references
+    #: (iov_iter_get_pages2), invisible to folio_maybe_dma_pinned.
     dio_foll_pin: bool
     #: 5.18, cc5095747edf "ext4: don't BUG if someone dirty pages without asking ext4 first":
     #: writeback warns "page %lu does not have buffers attached" and drops the data; before, BUG.
     ext4_warn_no_buffers: bool
-    #: 6.4, d824ec2a1546 "mm: do not reclaim private data from pinned page": shrink_folio_list
-    #: activates a folio_maybe_dma_pinned() folio after try_to_unmap, before releasing buffers.
+    #: 6.4, d824ec2a1546 "mm: do not reclaim private data from pinned page" (in 6.1.y as
+    #: 4de10ff707c3): shrink_folio_list activates a folio_maybe_dma_pinned() folio after
+    #: try_to_unmap, before releasing its buffers.
     reclaim_skips_pinned: bool
     #: 5.7, 3faa52c03f44 "mm/gup: track FOLL_PIN pages": GUP_PIN_COUNTING_BIAS accounting.
     pin_counting: bool
@@ -28,16 +37,20 @@ class KernelConfig:
     #: mappings": check_vma_flags refuses FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE on a dirty-tracked
     #: shared file mapping with -EFAULT.
     longterm_file_refusal: bool = False
-    #: ext4 has ->writepage (ext4_writepage) until 6.3 (Jan Kara's ext4 series of Dec 2022
-    #: removes it from ext4_aops, modeling-notes [EXT4WP]): kswapd's pageout() can write a
-    #: dirty file folio itself; from 6.3 pageout() finds no ->writepage and activates it.
+    #: ext4 has ->writepage (ext4_writepage) until 6.3, when Jan Kara's data=journal cleanup
+    #: series removed it from ext4_aops: kswapd's pageout() can write a dirty file folio itself;
+    #: from 6.3 pageout() finds no ->writepage and activates it.
     ext4_writepage: bool = False
     #: 5.1: io_uring exists (IORING_REGISTER_BUFFERS)
     has_io_uring: bool = True
     #: io_uring's own check, until 6.5 (same series, "io_uring: rsrc: delegate VMA file-backed
-    #: check to GUP"): after pinning, every file-backed VMA that is neither shmem nor hugetlbfs
-    #: is refused with -EOPNOTSUPP, MAP_PRIVATE ones included.
+    #: check to GUP"): after pinning, every file-backed VMA that io_uring does not accept (see
+    #: ``iouring_shmem``) is refused with -EOPNOTSUPP, MAP_PRIVATE ones included.
     iouring_file_check: bool = False
+    #: 5.14 (Pavel Begunkov, io_uring registered buffers on shmem/memfd; axboe/liburing#358):
+    #: the file-backed check accepts shmem as well as hugetlbfs; from 5.1 to 5.13 only
+    #: hugetlbfs (``vma->vm_file && !is_file_hugepages(vma->vm_file)`` -> -EOPNOTSUPP).
+    iouring_shmem: bool = True
     #: ... and before that, every VMA of the buffer must have the first one's vm_file, else
     #: -EINVAL (io_pin_pages: "vmas[i]->vm_file != file", in 6.1; found by a real 6.1 boot:
     #: anonymous memory followed by a shared ext4 mapping is EINVAL, not EOPNOTSUPP).
@@ -49,10 +62,13 @@ class KernelConfig:
     cow_fixup_worker: bool = True
     #: What writeback does with a folio_maybe_dma_pinned() folio (the proposals of the debate):
     #: "plain" — nothing special (every shipped kernel); "bounce" — page_mkclean reports "is
-    #: pinned" and the bio writes a stable bounce copy (Jérôme Glisse, Dec 2018); "skip-bounce" —
-    #: background writeback skips it, data-integrity writeback bounces it (Jan Kara's 2023 RFC);
-    #: "block" — it stays under writeback until unpinned, so writers and fsync wait (Dave
-    #: Chinner's counter-proposal).
+    #: pinned" and the bio writes a stable bounce copy (Jérôme Glisse, Dec 2018);
+    #: "skip-bounce-iomap" — Jan Kara's 2023 RFC as posted: only iomap writeback skips a pinned
+    #: folio in background writeback (after folio_mkclean) and bounces it in data-integrity
+    #: writeback; ext4 and btrfs call folio_clear_dirty_for_io without a wbc and are unchanged;
+    #: "skip-bounce" — the same rule applied to ext4's and the COW filesystem's writeback too
+    #: (this project's extension, design skip-and-bounce-all); "block" — a write pin holds the
+    #: folio under writeback until the unpin (Dave Chinner, Dec 2018).
     writeback_pinned: str = "plain"
     #: do_wp_page's rule for reusing an anonymous page on a write fault: "mapcount" (<= 5.8:
     #: reuse if mapped once — CVE-2020-29374), "refcount" (5.9, 09854ba94c6a "mm: do_wp_page()
@@ -64,8 +80,9 @@ class KernelConfig:
     #: 5.11 (57efa1fe5957 "mm/gup: prevent gup_fast from racing with COW during fork"):
     #: GUP-fast samples mm->write_protect_seq and backs off while a fork copies page tables.
     gup_fast_wp_seq: bool = True
-    #: 5.18 (6c287605fd56): PG_anon_exclusive; do_wp_page reuses an exclusive page whatever
-    #: its refcount, and R/O FOLL_PIN of a shared anonymous page unshares it first.
+    #: 5.19 (6c287605fd56 "mm: remember exclusively mapped anonymous pages with
+    #: PG_anon_exclusive"): do_wp_page reuses an exclusive page whatever its refcount, and R/O
+    #: FOLL_PIN of a shared anonymous page unshares it first.
     anon_exclusive: bool = True
     #: bounce-writeback-mkwrite: ``put_user_page(page, dirty)`` locks the folio and runs the
     #: ->page_mkwrite path (filemap_invalidate_lock_shared, buffers, reservation) before dirtying
@@ -84,3 +101,15 @@ class KernelConfig:
     layout_lease: bool = False
     #: sb/mapping requires stable writes (MD RAID parity, DIF/DIX): folio_wait_stable waits
     stable_writes: bool = False
+    #: properties the design gives up on purpose (its author says the rule need not hold,
+    #: and other properties measure the consequences); the matrix marks their violations
+    relaxes: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        """A typo in a string switch must not silently select the default behaviour."""
+        if self.writeback_pinned not in WRITEBACK_PINNED:
+            raise ValueError(f"design {self.name!r}: writeback_pinned={self.writeback_pinned!r}; "
+                             f"choose one of {', '.join(WRITEBACK_PINNED)}")
+        if self.wp_reuse not in WP_REUSE:
+            raise ValueError(f"design {self.name!r}: wp_reuse={self.wp_reuse!r}; choose one of "
+                             f"{', '.join(WP_REUSE)}")

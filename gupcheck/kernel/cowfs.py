@@ -33,7 +33,8 @@ def cow_write_fault(c: Ctx, k: KState, page: int, ret: str, fail: str,
     if f.locked is not None and f.locked != c.name:
         return Blocked(f"folio lock of page {page}", (f.locked,))
     if f.writeback:
-        return Blocked(f"btrfs_page_mkwrite: folio_wait_writeback(page {page})", ("disk",))
+        return Blocked(f"btrfs_page_mkwrite: folio_wait_writeback(page {page})",
+                       k.writeback_holders(k.fid(page)))
     func = "btrfs_page_mkwrite: folio_lock, "
     if not f.reserved:
         if k.free_blocks == 0:

@@ -59,7 +59,7 @@ def _transfer(c: Ctx, b: Bio) -> Move:
         return Move(f"write bio #{b.id} transfers {src} {b.page} block {block} ({value}) "
                     "to disk", k)
     f = k.folio_at(b.folio)
-    k = dma_write_check(k, b.folio, block, f"DMA of read bio #{b.id} ({b.owner})")
+    k = dma_write_check(k, b.folio, block, f"DMA of read bio #{b.id} ({b.owner})", b.waiter)
     k = stray_dma_check(k, b.folio, b.page, f"DMA of read bio #{b.id} ({b.owner})")
     data = f.data[:block] + (b.value,) + f.data[block + 1:]
     k = k.with_folio_at(b.folio, replace(f, data=data)).with_bio(rest, b.id)
@@ -67,12 +67,24 @@ def _transfer(c: Ctx, b: Bio) -> Move:
                 f"block {block}", k)
 
 
-def dma_write_check(k: KState, fid: int, block: int, writer: str) -> KState:
-    """P1: a DMA write into a block that a writeback bio has yet to transfer from the folio."""
+def dma_write_check(k: KState, fid: int, block: int, writer: str, who: int | None) -> KState:
+    """P1: a write through a GUP reference into a block that a writeback bio has yet to
+    transfer from the folio.
+
+    stable-writeback's definition: a folio under writeback must not be modified by a writer that
+    did not get write access through ->page_mkwrite after that writeback's submit.  ``who`` is
+    the writer's thread slot; a writer that took its reference after the submit went through
+    ``folio_mkclean``'s write-protection, so a write fault and ->page_mkwrite, like a CPU store,
+    which a plain device tolerates (the page is dirty again and written later).  On a
+    stable-writes device (``checksum``) or a checksumming filesystem (``csums``) any change
+    counts.  ``who`` None: a writer whose access is stale by construction (an ODP mapping that
+    missed an invalidation)."""
     page = k.folio_at(fid).index
     for w in k.bios:
         if (w.write and w.folio == fid and block in w.pending and w.bounce is None
-                and not w.to_other):
+                and not w.to_other
+                and (who is None or who in w.early or w.checksum is not None
+                     or w.csums is not None)):
             k = k.violate(
                 "stable-writeback",
                 f"{writer} wrote page {page} block {block} while writeback bio #{w.id} had not "
@@ -96,9 +108,6 @@ def _complete(c: Ctx, b: Bio) -> Move:
         return Move(f"iomap_dio_bio_end_io: direct write bio #{b.id} done, wake write()", k)
     if b.write:
         f = k.folio_at(b.folio)
-        if c.cfg.writeback_pinned == "block" and f.maybe_dma_pinned():
-            k = k.with_bio(replace(b, done=True), b.id)
-            return Move(f"end_bio: page {b.page} is pinned: PG_writeback held until unpin", k)
         k = k.with_folio_at(b.folio, replace(f, writeback=False)).with_bio(None, b.id)
         if k.fs == "cowfs":  # the new extent is written: the old one is freed
             k = replace(k, free_blocks=k.free_blocks + 1)
@@ -110,12 +119,8 @@ def _complete(c: Ctx, b: Bio) -> Move:
     if not b.woken:
         k = _wake(k.with_bio(replace(b, woken=True), b.id), b.waiter)
         return Move(f"iomap_dio_bio_end_io: read bio #{b.id} done, wake the waiting read()", k)
-    if k.folio_at(b.folio).dirty:
-        if c.cfg.unpin_mkwrite and k.folio_at(b.folio).mapping:  # put_user_page(page, dirty)
-            # of a file page from the completion (an anonymous page needs no ->page_mkwrite)
-            k = k.violate("no-sleep-in-atomic", "bio end_io (interrupt context) calls "
-                          "put_user_page(page, dirty), whose ->page_mkwrite path sleeps on "
-                          "folio_lock and filemap_invalidate_lock_shared")
+    if k.folio_at(b.folio).dirty:  # bio_release_pages(bio, false): put_user_page(page, false)
+        # dirties nothing, so no design's ->page_mkwrite runs here, in interrupt context
         k = release(k, b.folio, pin=b.pinned, pin_counting=c.cfg.pin_counting)
         k = k.with_bio(None, b.id)
         return Move(f"iomap_dio_bio_end_io: bio_check_pages_dirty: page {b.page} still dirty, "

@@ -136,7 +136,8 @@ def stage_read_file(c: Ctx) -> Outcome:
     k = c.k
     f = k.cached(page)
     if f is not None and f.writeback:
-        return Blocked(f"filemap_fdatawait_range: writeback of page {page}", ("disk",))
+        return Blocked(f"filemap_fdatawait_range: writeback of page {page}",
+                       k.writeback_holders(k.fid(page)))
     blocks = range(page * SUBBLOCKS, (page + 1) * SUBBLOCKS)
     data = "|".join(k.disk[b] for b in blocks)
     if k.csum and any(k.csum[b] != k.disk[b] for b in blocks):

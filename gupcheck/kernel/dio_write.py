@@ -48,7 +48,8 @@ def stage_wait(c: Ctx) -> Outcome:
     page = c.op[1]
     f = c.k.cached(page)
     if f is not None and f.writeback:
-        return Blocked(f"filemap_fdatawait_range: writeback of page {page}", ("disk",))
+        return Blocked(f"filemap_fdatawait_range: writeback of page {page}",
+                       c.k.writeback_holders(c.k.fid(page)))
     return stage_invalidate(c)
 
 
@@ -66,7 +67,7 @@ def invalidate_folio2(c: Ctx, k: KState, page: int) -> tuple[KState, str, bool] 
         return Blocked(f"folio lock of page {page}", (f.locked,))
     if f.writeback:
         return Blocked(f"invalidate_inode_pages2_range: folio_wait_writeback(page {page})",
-                       ("disk",))
+                       k.writeback_holders(k.fid(page)))
     func = "invalidate_inode_pages2_range: folio_lock"
     if k.maps_cache(page):
         k, _ = clear_pte(k, page, who=c.name)
@@ -156,7 +157,8 @@ def stage_buffered(c: Ctx) -> Outcome:
         return Blocked(f"folio lock of page {page}", (f.locked,))
     if f.writeback and (k.fs == "cowfs" or c.cfg.stable_writes
                         or c.cfg.writeback_pinned == "block"):
-        return Blocked(f"folio_wait_stable: writeback of page {page}", ("disk",))
+        return Blocked(f"folio_wait_stable: writeback of page {page}",
+                       k.writeback_holders(k.fid(page)))
     if k.fs == "cowfs":
         if not f.reserved:
             if k.free_blocks == 0:
@@ -199,7 +201,8 @@ def stage_fbinval(c: Ctx) -> Outcome:
     k = c.k
     f = k.cached(page)
     if f is not None and f.writeback:
-        return Blocked(f"filemap_fdatawait_range: writeback of page {page}", ("disk",))
+        return Blocked(f"filemap_fdatawait_range: writeback of page {page}",
+                       k.writeback_holders(k.fid(page)))
     func = "invalidate_mapping_pages: nothing cached"
     if f is not None:
         if f.locked is None and not f.dirty and not buffers_busy(f.buffers) \
@@ -232,7 +235,7 @@ def stage_copy(c: Ctx) -> Outcome:
     value = c.op[2]
     block = c.var("vblock", 0)
     fid = c.var("gfid")
-    k = dma_write_check(c.k, fid, block, f"{c.name} (process_vm_writev copy)")
+    k = dma_write_check(c.k, fid, block, f"{c.name} (process_vm_writev copy)", c.me)
     f = k.folio_at(fid)
     k = k.with_folio_at(fid, replace(f, data=f.data[:block] + (value,) + f.data[block + 1:]))
     nxt = "vw:copy" if block + 1 < SUBBLOCKS else "vw:release"

@@ -180,7 +180,8 @@ def stage_install(c: Ctx) -> Outcome:
     k, page = c.k, c.var("fpage")
     f = k.folio(page)
     if (c.cfg.stable_writes or c.cfg.writeback_pinned == "block") and f.writeback:
-        return Blocked(f"folio_wait_stable: writeback of page {page}", ("disk",))
+        return Blocked(f"folio_wait_stable: writeback of page {page}",
+                       k.writeback_holders(k.fid(page)))
     pte = k.ptes[page]
     if pte is None:  # finish_fault maps the folio: one more mapping, one more reference
         f = replace(f, mapcount=f.mapcount + 1, refcount=f.refcount + 1)

@@ -26,14 +26,51 @@ def pin_bias(f: Folio, pin_counting: bool) -> int:
     return GUP_PIN_COUNTING_BIAS if pin_counting and not f.large else 1
 
 
-def grab(k: KState, fid: int, *, pin: bool, pin_counting: bool) -> KState:
-    """try_grab_folio: FOLL_PIN or FOLL_GET on one folio."""
+def grab(k: KState, fid: int, *, pin: bool, pin_counting: bool,
+         hold_writeback: bool = False) -> KState:
+    """try_grab_folio: FOLL_PIN or FOLL_GET on one folio.  ``hold_writeback``: block-writeback's
+    write pin also marks the folio under writeback (see :func:`holds_writeback`)."""
     f = k.folio_at(fid)
     if pin:
         bias = pin_bias(f, pin_counting)
-        k = k.with_folio_at(fid, replace(f, refcount=f.refcount + bias, pins=f.pins + 1))
+        f = replace(f, refcount=f.refcount + bias, pins=f.pins + 1,
+                    writeback=f.writeback or hold_writeback)
+        k = k.with_folio_at(fid, f)
         return k.with_ghost(pins_acquired=k.ghost.pins_acquired + 1)
     return k.with_folio_at(fid, replace(f, refcount=f.refcount + 1, gets=f.gets + 1))
+
+
+def holds_writeback(c: Ctx, k: KState, fid: int, *, write: bool, pin: bool) -> bool:
+    """block-writeback (Dave Chinner, <20181213005119.GD29416@dastard>): "mark pages being
+    written to by a GUP as PageWriteback, so all attempts to write the page will block on
+    wait_on_page_writeback()".  A FOLL_WRITE pin of a file's page-cache folio on a filesystem
+    with writeback (not shmem, not FS-DAX) sets PG_writeback until the last unpin."""
+    if c.cfg.writeback_pinned != "block" or not (write and pin and c.cfg.pin_counting):
+        return False
+    f = k.folio_at(fid)
+    return f.mapping and not f.anon and k.fs in ("ext4", "cowfs")
+
+
+def pins_hold_writeback(k: KState, fid: int) -> bool:
+    """PG_writeback set by block-writeback's pins, not by a write bio in flight."""
+    f = k.folio_at(fid)
+    return f.writeback and not any(b.write and b.folio == fid and not b.to_other
+                                   for b in k.bios)
+
+
+def wait_writeback_to_pin(k: KState, fid: int, page: int) -> Blocked | None:
+    """block-writeback: PG_writeback is set under the folio lock (as folio_start_writeback
+    requires), so the pin takes folio_lock, waits for the writeback bio in flight
+    (folio_wait_writeback: no DMA lands in a page the device is still reading), sets the flag
+    and unlocks, in one step here.  A folio held by other pins is already "under writeback"
+    for them, and the new pin shares it."""
+    f = k.folio_at(fid)
+    if f.locked is not None:
+        return Blocked(f"folio lock of page {page} (block-writeback pin)", (f.locked,))
+    if f.writeback and not pins_hold_writeback(k, fid):
+        return Blocked(f"folio_wait_writeback (block-writeback pin): writeback of page {page}",
+                       ("disk",))
+    return None
 
 
 def release(k: KState, fid: int, *, pin: bool, pin_counting: bool) -> KState:
@@ -68,14 +105,15 @@ def unpin_dirty(k: KState, fid: int, *, pin: bool, pin_counting: bool,
 
 
 def end_held_writeback(k: KState, fid: int) -> KState:
-    """block-writeback: the last unpin ends the writeback that the pin held."""
-    f = k.folio_at(fid)
-    if f.maybe_dma_pinned():
+    """block-writeback: the last unpin dirties the folio (set_page_dirty, as every GUP user
+    does at release) and ends the writeback its pins held (folio_end_writeback), so that
+    writers waiting in folio_wait_writeback/folio_wait_stable and fsync go on.  A folio that
+    nobody could clean while it was held is still dirty: the dirtying is a no-op then."""
+    if not pins_hold_writeback(k, fid) or k.folio_at(fid).maybe_dma_pinned():
         return k
-    for b in k.bios:
-        if b.write and b.folio == fid and b.done and not b.to_other:
-            return k.with_folio_at(fid, replace(f, writeback=False)).with_bio(None, b.id)
-    return k
+    if not k.folio_at(fid).dirty:
+        k = folio_mark_dirty(k, fid, who="unpin (block-writeback)")
+    return k.with_folio_at(fid, replace(k.folio_at(fid), writeback=False))
 
 
 def gup_begin(c: Ctx, page: int, *, write: bool, pin: bool, ret: str,
@@ -90,8 +128,11 @@ def gup_begin(c: Ctx, page: int, *, write: bool, pin: bool, ret: str,
     kind = "pin_user_pages_fast" if pinned else "get_user_pages_fast"
     if pte is not None and (pte.writable or not write):
         fid = k.mapped_fid(page)
-        k = grab(k, fid, pin=pin, pin_counting=c.cfg.pin_counting)
-        what = "FOLL_PIN" if pinned else "FOLL_GET"
+        hold = holds_writeback(c, k, fid, write=write, pin=pin)
+        if hold and (blocked := wait_writeback_to_pin(k, fid, page)):
+            return blocked
+        k = grab(k, fid, pin=pin, pin_counting=c.cfg.pin_counting, hold_writeback=hold)
+        what = ("FOLL_PIN" if pinned else "FOLL_GET") + (_HELD if hold else "")
         return [Move(f"{kind}: gup_fast_pte_range grabs page {page} ({what})",
                      c.goto(k, ret, gpin=pin, gfid=fid))]
     # fall back to the slow path: fault the page in (for writing if FOLL_WRITE), then grab it
@@ -120,10 +161,16 @@ def stage_grab(c: Ctx) -> Outcome:
     if pte is None or (write and not pte.writable):
         return _faultin(c, c.k, page, write)
     fid = c.k.mapped_fid(page)
-    k = grab(c.k, fid, pin=pin, pin_counting=c.cfg.pin_counting)
-    kind = "FOLL_PIN" if pin and c.cfg.pin_counting else "FOLL_GET"
+    hold = holds_writeback(c, c.k, fid, write=write, pin=pin)
+    if hold and (blocked := wait_writeback_to_pin(c.k, fid, page)):
+        return blocked
+    k = grab(c.k, fid, pin=pin, pin_counting=c.cfg.pin_counting, hold_writeback=hold)
+    kind = ("FOLL_PIN" if pin and c.cfg.pin_counting else "FOLL_GET") + (_HELD if hold else "")
     return [Move(f"__get_user_pages: follow_page_mask grabs page {page} ({kind})",
                  c.goto(k, c.var("gret"), gfid=fid))]
+
+
+_HELD = ", folio_lock, PG_writeback set until unpin, folio_unlock (block-writeback)"
 
 
 GUP_STAGES = {"gup:grab": stage_grab}

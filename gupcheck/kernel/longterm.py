@@ -149,7 +149,8 @@ def _nic_write(c: Ctx, page: int, fid: int, block: int, value: str, *, stale: bo
     """One RDMA write into folio ``fid``.  ``stale``: through a pin or a device mapping that
     missed an invalidation, i.e. without ->page_mkwrite since the page was last cleaned."""
     who = "io_uring READ_FIXED (DMA)" if c.k.nic_iouring else "the NIC (RDMA write)"
-    k = dma_write_check(c.k, fid, block, who) if stale else c.k
+    # a pin's write access dates from its registration; a stale ODP mapping's is always old
+    k = dma_write_check(c.k, fid, block, who, None if c.k.nic_odp else c.me) if stale else c.k
     k = stray_dma_check(k, fid, page, who)
     f = k.folio_at(fid)
     k = k.with_folio_at(fid, replace(f, data=f.data[:block] + (value,) + f.data[block + 1:]))

@@ -55,6 +55,10 @@ SUBBLOCKS = 2
 #: include/linux/mm.h: a FOLL_PIN on a small folio adds this to the refcount
 GUP_PIN_COUNTING_BIAS = 1024
 
+#: who a waiter on PG_writeback waits for when block-writeback's pins hold it (not an actor:
+#: the unpin comes from whoever holds the pin, a user's dereg or a direct-I/O completion)
+PIN_HOLDER = "the unpin (block-writeback)"
+
 #: buffer_head states (fs/buffer.c): mapped to a disk block, clean or dirty
 BH_CLEAN = "mapped"
 BH_DIRTY = "mapped,dirty"
@@ -139,6 +143,9 @@ class Bio(Value):
     done: bool = False  # completed (end_io ran); still queued for bio_dirty_work
     to_other: bool = False  # a direct write *from* the folio (a user buffer) to another file
     csums: tuple[str, ...] | None = None  # COW fs: data checksums computed at submit
+    # a write: the threads that held the folio through GUP at submit (GUP writers whose write
+    # access predates this writeback: stable-writeback counts their DMA; see write_gup_holders)
+    early: tuple[int, ...] = ()
 
 
 class Thread(Value):
@@ -394,6 +401,28 @@ class KState(Value):
             return self
         return replace(self, notifier_seq=self.notifier_seq + 1,
                        nic_mapped=tuple(m for m in self.nic_mapped if m[0] != page))
+
+    def write_gup_holders(self, fid: int) -> tuple[int, ...]:
+        """The threads holding folio ``fid`` through a GUP reference or pin now, by thread
+        slot: a thread between its grab and its release (``gfid``, or the pages ``dgot`` of a
+        direct-I/O read not yet submitted), the waiter of a read bio into the folio, and the
+        NIC (its slot follows the actors') for a pinned registration.  A writeback bio submitted
+        now records them: their write access did not come through ->page_mkwrite after it."""
+        out = {b.waiter for b in self.bios if not b.write and b.folio == fid}
+        for i, t in enumerate(self.threads):
+            for key, v in t.local:
+                if (key == "gfid" and v == fid) or (key == "dgot" and any(g[1] == fid for g in v)):
+                    out.add(i)
+        if any(f == fid for _, f in self.nic_pages):
+            out.add(len(self.threads) - 2)
+        return tuple(sorted(out))
+
+    def writeback_holders(self, fid: int) -> tuple[str, ...]:
+        """Who ends the folio's writeback, for a task waiting on it: the disk completing the
+        write bio, or (block-writeback) the last unpin of the pins that hold PG_writeback."""
+        if any(b.write and b.folio == fid and not b.to_other for b in self.bios):
+            return ("disk",)
+        return (PIN_HOLDER,)
 
     def event(self, text: str) -> KState:
         if text in self.ghost.events:

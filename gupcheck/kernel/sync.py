@@ -36,7 +36,8 @@ def stage_wait(c: Ctx) -> Outcome:
     k = c.k
     busy = [p for p, f in k.cached_folios() if f.writeback]
     if busy:
-        return Blocked(f"filemap_fdatawait_range: writeback of page {busy[0]}", ("disk",))
+        return Blocked(f"filemap_fdatawait_range: writeback of page {busy[0]}",
+                       k.writeback_holders(k.fid(busy[0])))
     t = k.threads[c.me]
     k = k.with_ghost(fsync_expect=None) if k.wb_err > t.errseq else _check_durable(k, c.op[0])
     k = k.with_ghost(fsync_expect=None)

@@ -112,7 +112,8 @@ def _pages(c: Ctx, k: KState) -> Outcome:
     if f.locked is not None and f.locked != c.name:
         return Blocked(f"folio lock of page {page}", (f.locked,))
     if f.writeback:
-        return Blocked(f"folio_wait_writeback: writeback of page {page}", ("disk",))
+        return Blocked(f"folio_wait_writeback: writeback of page {page}",
+                       k.writeback_holders(k.fid(page)))
     k = release_reservations(k, f.buffers)  # ext4_invalidate_folio: ext4_da_release_space
     k, left = k.remove_from_cache(page)  # buffers invalidated, dirty cancelled
     fate = "freed" if left == 0 else f"orphaned (refcount {left})"

@@ -1,7 +1,7 @@
 """VMAs and GUP's permission checks: check_vma_flags and who may take a long-term pin.
 
-mm/gup.c ``check_vma_flags`` runs for every VMA the slow path walks, in this order
-(kernel-facts §2.4): VM_IO|VM_PFNMAP -> -EFAULT; FOLL_LONGTERM on FS-DAX -> -EOPNOTSUPP; with
+mm/gup.c ``check_vma_flags`` runs for every VMA the slow path walks, in this order:
+VM_IO|VM_PFNMAP -> -EFAULT; FOLL_LONGTERM on FS-DAX -> -EOPNOTSUPP; with
 FOLL_WRITE: a file mapping for which ``writable_file_mapping_allowed`` is false -> -EFAULT (6.5,
 Lorenzo Stoakes: FOLL_PIN|FOLL_LONGTERM on a ``vma_needs_dirty_tracking`` mapping), then a
 mapping without VM_WRITE -> -EFAULT (no FOLL_FORCE here); without FOLL_WRITE, no VM_READ ->
@@ -12,10 +12,11 @@ exists or the file's mapping can write back: true for a shared ext4 mapping, fal
 memfd, tmpfs and hugetlbfs (no writeback), and for any private mapping.
 
 io_uring (io_uring/rsrc.c ``io_sqe_buffers_register`` -> ``io_pin_pages``) pins with
-FOLL_WRITE|FOLL_LONGTERM.  Before 6.5 it pinned first and then refused every file-backed VMA that
-is neither shmem nor hugetlbfs with -EOPNOTSUPP — MAP_PRIVATE ones included, and after the pin
-had already write-faulted (and so dirtied) a shared file page.  Since 6.5 GUP's own check refuses
-shared ext4 mappings with -EFAULT before faulting, and MAP_PRIVATE file buffers are allowed.
+FOLL_WRITE|FOLL_LONGTERM.  Before 6.5 it pinned first and then refused every file-backed VMA
+that is neither shmem (accepted since 5.14) nor hugetlbfs with -EOPNOTSUPP — MAP_PRIVATE ones
+included, and after the pin had already write-faulted (and so dirtied) a shared file page.
+Since 6.5 GUP's own check refuses shared ext4 mappings with -EFAULT before faulting, and
+MAP_PRIVATE file buffers are allowed.
 """
 
 from __future__ import annotations
@@ -113,6 +114,8 @@ def io_uring_register_buffers(vmas: tuple[Vma, ...], cfg: KernelConfig) -> tuple
         for vma in vmas:
             if cfg.iouring_same_file and vma.file != first:
                 return EINVAL, faulted  # "vmas[i]->vm_file != file"
-            if vma.file_backed and vma.backing not in (Backing.SHMEM, Backing.HUGETLB):
+            accepted = (Backing.SHMEM, Backing.HUGETLB) if cfg.iouring_shmem else \
+                (Backing.HUGETLB,)  # before 5.14: `!is_file_hugepages(vma->vm_file)`
+            if vma.file_backed and vma.backing not in accepted:
                 return EOPNOTSUPP, faulted
     return None, faulted

@@ -12,7 +12,7 @@ from gupcheck.kernel.system import KernelModel
 from gupcheck.scenarios import SCENARIOS
 
 
-def internal_invariants(k: KState, pin_counting: bool) -> None:
+def internal_invariants(k: KState, pin_counting: bool, pins_hold_writeback: bool = False) -> None:
     for fid, f in enumerate(k.folios):
         if f is None:
             assert not any(b.folio == fid for b in k.bios), "I/O to a freed folio"
@@ -37,8 +37,9 @@ def internal_invariants(k: KState, pin_counting: bool) -> None:
         assert f.mapcount == (pte is not None)
         if pte is not None and pte.writable and k.fs == "ext4":  # write-notify
             assert f.prepared or f.dirty, "a writable PTE on a page the fs was not told about"
-        if f.writeback:
-            assert any(b.write and b.folio == fid for b in k.bios)
+        if f.writeback:  # a write bio in flight, or (block-writeback) the pins holding it
+            assert any(b.write and b.folio == fid for b in k.bios) or (
+                pins_hold_writeback and f.maybe_dma_pinned())
         if f.locked is not None:
             assert f.mapping
     for page, fid in enumerate(k.cache):
@@ -57,7 +58,7 @@ def test_random_step_sequences_keep_the_models_bookkeeping(scenario: str, design
     model = KernelModel(SCENARIOS[scenario], KERNELS[design])
     k = model.init_states()[0]
     for _ in range(60):
-        internal_invariants(k, model.cfg.pin_counting)
+        internal_invariants(k, model.cfg.pin_counting, model.cfg.writeback_pinned == "block")
         succ = list(model.successors(k))
         if not succ:
             assert model.is_end(k) or list(model.waits(k)), "stuck without saying why"
