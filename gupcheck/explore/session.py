@@ -261,7 +261,8 @@ class Explorer:
         elif result.verdict is Verdict.HOLDS:
             self.notice = f"{prop} holds in every state reachable from here ({states})"
         elif result.verdict is Verdict.INCOMPLETE:
-            self.notice = f"no violation of {prop} within {states} from here (search limit)"
+            self.notice = (f"no violation of {prop} in the {states} searched from here "
+                           f"(the search stops at {limit:,})")
         else:
             self.notice = f"the search failed: {result.message}"
         return self.notice
