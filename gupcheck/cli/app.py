@@ -392,10 +392,10 @@ def explore(
 
     Example: gupcheck explore dio-vs-reclaim --design linux-6.1
 
-    Example: gupcheck check dio-vs-reclaim --design linux-6.1 --trace-out f1.json; gupcheck explore --trace f1.json
+    Example: gupcheck explore --trace f1.json   (written by gupcheck check ... --trace-out f1.json)
     """
     from gupcheck.engine import ModelError
-    from gupcheck.explore import Explorer, ExploreError, read_trace, serve
+    from gupcheck.explore import ExploreError, Explorer, read_trace, serve
 
     try:
         saved = read_trace(trace) if trace else None

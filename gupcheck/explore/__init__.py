@@ -6,7 +6,7 @@ own API; :mod:`.server` serves the page and a JSON API on 127.0.0.1 with the sta
 """
 
 from .server import ExploreServer, serve
-from .session import Explorer, ExploreError, Node, SavedTrace, read_trace
+from .session import ExploreError, Explorer, Node, SavedTrace, read_trace
 
 __all__ = ["ExploreError", "ExploreServer", "Explorer", "Node", "SavedTrace", "read_trace",
            "serve"]

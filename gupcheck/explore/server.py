@@ -36,7 +36,7 @@ from typing import Any
 
 from gupcheck.engine import ModelError
 
-from .session import Explorer, ExploreError
+from .session import ExploreError, Explorer
 
 HOST = "127.0.0.1"
 ALLOWED_HOSTS = frozenset({"127.0.0.1", "localhost"})

@@ -10,7 +10,7 @@ import pytest
 
 from gupcheck.designs import DESIGNS
 from gupcheck.engine import Invariant, Label, Model
-from gupcheck.explore import Explorer, ExploreError, read_trace
+from gupcheck.explore import ExploreError, Explorer, read_trace
 from gupcheck.kernel.system import KernelModel
 from gupcheck.scenarios import SCENARIOS
 
@@ -41,7 +41,7 @@ def test_the_enabled_steps_are_the_models_successors_in_order() -> None:
 def test_taking_a_step_reaches_its_successor_and_marks_what_changed() -> None:
     model = f1_model()
     ex = Explorer(model)
-    label, nxt = list(model.successors(model.init_states()[0]))[0]
+    label, nxt = next(iter(model.successors(model.init_states()[0])))
     ex.step(0)
     assert ex.state == nxt and ex.cursor == 1
     view = ex.view()
