@@ -137,6 +137,24 @@ def _label_view(label: Label | None) -> dict[str, Any]:
             "choice": ", ".join(str(c) for c in label.choice), "label": label.text}
 
 
+def _op(op: tuple[Any, ...]) -> str:
+    """A program operation as a call: ``("dio_read", 0, "B")`` -> ``dio_read(0, B)``."""
+    return f"{op[0]}({', '.join(str(a) for a in op[1:])})"
+
+
+def _actors(model: Any, state: Any, waits: Sequence[Any]) -> list[dict[str, Any]]:
+    """Each scenario actor's program and where its thread is in it (``struct`` Thread's ``pc``
+    and ``stage``), for a kernel model; nothing for a model without actors and threads."""
+    actors, threads = getattr(model, "actors", None), getattr(state, "threads", None)
+    if actors is None or threads is None:
+        return []
+    blocked = {w.actor: str(w) for w in waits}
+    return [{"name": spec.name, "daemon": spec.daemon, "ops": [_op(o) for o in spec.program],
+             "pc": t.pc, "stage": t.stage, "results": list(t.results),
+             "blocked": blocked.get(spec.name, "")}
+            for spec, t in zip(actors, threads, strict=False)]
+
+
 class Explorer:
     """A path through ``model``'s states and a cursor; see the module docstring.
 
@@ -305,8 +323,9 @@ class Explorer:
                               k for g, k, v in after if plain.get((g, k)) != v)),
                           "breaks": breaks,
                           "next": ahead is not None and ahead.text == label.text})
+        blocked = self._safe_waits(state)
         waits = [{"actor": w.actor, "on": w.on, "holders": list(w.holders), "text": str(w)}
-                 for w in self._safe_waits(state)]
+                 for w in blocked]
         end = self._safe_end(state)
         return {
             "title": self.title, "heading": self.heading,
@@ -317,7 +336,7 @@ class Explorer:
                           self.props_model, n.state))} for i, n in enumerate(self.path)],
             # [group, field, value, old value or null, changed by the last step]
             "state": rows, "gone": gone,
-            "steps": steps, "waits": waits,
+            "steps": steps, "waits": waits, "actors": _actors(model, state, blocked),
             "end": end, "deadlock": not succ and not end and not error,
             "props": [{**p, "status": s, "why": why} for p, (s, why) in zip(names, status,
                                                                          strict=True)],

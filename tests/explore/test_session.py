@@ -194,3 +194,40 @@ def test_the_view_is_plain_json_and_deterministic() -> None:
     again = Explorer(f1_model())
     again.step(1)
     assert json.dumps(again.view()) == text
+
+
+def test_each_actors_program_shows_where_its_thread_is() -> None:
+    ex = Explorer(f1_model())
+    actors = ex.view()["actors"]
+    assert [a["name"] for a in actors] == ["CPU0 app", "flusher", "kswapd"]
+    assert actors[0]["ops"] == ["dio_read(0, B1)", "fsync()"]
+    assert (actors[0]["pc"], actors[0]["stage"], actors[1]["daemon"]) == (0, "", True)
+    ex.step(0)  # CPU0 app's write fault, inside its dio_read's get_user_pages
+    cpu0 = ex.view()["actors"][0]
+    assert cpu0["pc"] == 0 and cpu0["stage"] != "" and cpu0["blocked"] == ""
+    assert Explorer(_Stuck(frozenset())).view()["actors"] == []  # a model without threads
+
+
+def test_blocked_actors_are_shown_with_what_they_wait_for() -> None:
+    model = f1_model()
+    # breadth-first to the first state where some actor is blocked (a folio lock, say)
+    frontier, seen = [(model.init_states()[0], [])], set()
+    path: list[int] = []
+    while frontier and not path:
+        state, ords = frontier.pop(0)
+        for i, (_, nxt) in enumerate(model.successors(state)):
+            if nxt not in seen:
+                seen.add(nxt)
+                if list(model.waits(nxt)):
+                    path = [*ords, i]
+                    break
+                frontier.append((nxt, [*ords, i]))
+    assert path, "dio-vs-reclaim has a state with a blocked actor"
+    ex = Explorer(model)
+    for i in path:
+        ex.step(i)
+    view = ex.view()
+    waits = [str(w) for w in model.waits(ex.state)]
+    assert [w["text"] for w in view["waits"]] == waits
+    blocked = [a for a in view["actors"] if a["blocked"]]
+    assert blocked and all(a["blocked"].startswith(a["name"] + " waits for") for a in blocked)

@@ -223,6 +223,36 @@
     return wrap;
   }
 
+  // each actor's program, the operation it is in highlighted with the step it takes next
+  function renderActors(d) {
+    var box = $("actors");
+    clear(box);
+    box.hidden = !d.actors.length;
+    if (!d.actors.length) { return; }
+    box.appendChild(el("h3", null, "threads (each actor's program; ▸ where it is)"));
+    var t = el("table", "actors");
+    d.actors.forEach(function (a) {
+      var tr = el("tr", a.blocked ? "blocked" : "");
+      tr.dataset.actor = a.name;
+      tr.appendChild(el("td", "key actor", a.name + (a.daemon ? " (daemon)" : "")));
+      var prog = el("td", "prog");
+      a.ops.forEach(function (op, k) {
+        var cls = k < a.pc ? "op done" : (k === a.pc ? "op now" : "op todo");
+        var span = el("span", cls, (k === a.pc ? "▸ " : "") + op);
+        if (k === a.pc && a.stage) { span.appendChild(el("span", "stage", " at " + a.stage)); }
+        prog.appendChild(span);
+      });
+      if (a.pc >= a.ops.length) { prog.appendChild(el("span", "op finished", "finished")); }
+      if (a.results.length) {
+        prog.appendChild(el("div", "results", "returned " + a.results.join(", ")));
+      }
+      if (a.blocked) { prog.appendChild(el("div", "blocked-msg", "blocked: " + a.blocked)); }
+      tr.appendChild(prog);
+      t.appendChild(tr);
+    });
+    box.appendChild(t);
+  }
+
   function renderState(d) {
     var root = $("state"), open = {};
     root.querySelectorAll("details[data-group]").forEach(function (det) {
@@ -278,6 +308,7 @@
     renderHere(d);
     renderSteps(d);
     renderProps(d);
+    renderActors(d);
     renderState(d);
     document.body.dataset.cursor = d.cursor;
     document.body.dataset.length = d.path.length;
