@@ -70,6 +70,8 @@ class SavedTrace:
     property: str | None
     verdict: str | None
     message: str | None
+    loop_start: int | None = None  # a lasso: the steps from here on repeat forever
+    stutters: bool = False  # a lasso whose last state repeats forever
 
 
 def read_trace(path: Path) -> SavedTrace:
@@ -100,10 +102,15 @@ def read_trace(path: Path) -> SavedTrace:
     if not isinstance(init, int) or isinstance(init, bool) or init < 0:
         raise ExploreError(f"{path}: not a gupcheck trace (init_index {init!r})")
     prop, verdict, message = data.get("property"), data.get("verdict"), data.get("message")
+    loop = data.get("loop_start")
+    if loop is not None and (not isinstance(loop, int) or isinstance(loop, bool)
+                             or not 0 <= loop <= len(labels)):
+        raise ExploreError(f"{path}: not a gupcheck trace (loop_start {loop!r})")
     return SavedTrace(str(path), scenario, design, init, tuple(labels),
                       prop if isinstance(prop, str) else None,
                       verdict if isinstance(verdict, str) else None,
-                      message if isinstance(message, str) else None)
+                      message if isinstance(message, str) else None,
+                      loop, data.get("stutters") is True)
 
 
 class _From(Model[Any]):
@@ -192,7 +199,8 @@ class Explorer:
         done = replay(model, saved.init_index, saved.labels, saved.property)
         origin = {"file": saved.file, "property": saved.property, "verdict": saved.verdict,
                   "message": saved.message, "steps": len(saved.labels),
-                  "reproduced": done.reproduced, "replay": done.message}
+                  "reproduced": done.reproduced, "replay": done.message,
+                  "loop_start": saved.loop_start, "stutters": saved.stutters}
         start = None
         if done.trace is not None:
             start = [Node(None if st.label is None else

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from gupcheck.designs import DESIGNS
-from gupcheck.engine import Invariant, Label, Model
+from gupcheck.engine import Invariant, Label, Model, Verdict, check
 from gupcheck.explore import ExploreError, Explorer, read_trace
 from gupcheck.kernel.system import KernelModel
+from gupcheck.reports.json import result_to_dict
 from gupcheck.scenarios import SCENARIOS
 
 from .helpers import F1, f1_model, save_f1
@@ -231,3 +232,33 @@ def test_blocked_actors_are_shown_with_what_they_wait_for() -> None:
     assert [w["text"] for w in view["waits"]] == waits
     blocked = [a for a in view["actors"] if a["blocked"]]
     assert blocked and all(a["blocked"].startswith(a["name"] + " waits for") for a in blocked)
+
+
+def test_a_deadlock_trace_ends_in_a_state_shown_as_a_deadlock(tmp_path: Path) -> None:
+    model = KernelModel(SCENARIOS["rdma-longterm-file"], DESIGNS["block-writeback"],
+                        ["writeback-progress"])
+    result = check(model, liveness=False)
+    assert result.verdict is Verdict.DEADLOCK and result.trace is not None
+    path = tmp_path / "dl.json"
+    path.write_text(json.dumps({"scenario": "rdma-longterm-file", "design": "block-writeback",
+                                **result_to_dict(result)}), encoding="utf-8")
+    ex = Explorer.from_trace(KernelModel(SCENARIOS["rdma-longterm-file"],
+                                         DESIGNS["block-writeback"]), read_trace(path))
+    assert ex.view()["origin"]["reproduced"] and not ex.view()["deadlock"]
+    ex.jump(len(result.trace))
+    view = ex.view()
+    assert view["deadlock"] and view["steps"] == []
+    assert [w["text"] for w in view["waits"]] == [str(w) for w in result.waits]
+
+
+def test_a_lasso_keeps_where_its_loop_starts(tmp_path: Path) -> None:
+    save_f1(tmp_path / "f1.json")
+    data = json.loads((tmp_path / "f1.json").read_text())
+    data["loop_start"], data["stutters"] = 4, False
+    (tmp_path / "lasso.json").write_text(json.dumps(data))
+    origin = Explorer.from_trace(f1_model(), read_trace(tmp_path / "lasso.json")).view()["origin"]
+    assert (origin["loop_start"], origin["stutters"]) == (4, False)
+    data["loop_start"] = 99
+    (tmp_path / "lasso.json").write_text(json.dumps(data))
+    with pytest.raises(ExploreError, match="loop_start 99"):
+        read_trace(tmp_path / "lasso.json")

@@ -81,6 +81,13 @@
                        (o.verdict || "?").toUpperCase()));
     if (o.property) { box.appendChild(el("span", "prop-name", " " + o.property)); }
     box.appendChild(document.createTextNode(" — " + o.steps + " steps. "));
+    if (o.stutters) {
+      box.appendChild(el("span", "lasso", "A lasso: its last state repeats forever " +
+                         "(no weakly fair step is enabled there). "));
+    } else if (o.loop_start !== null && o.loop_start !== undefined) {
+      box.appendChild(el("span", "lasso", "A lasso: after step " + o.steps + " it goes back " +
+                         "to state " + o.loop_start + " (↻ in the path), forever. "));
+    }
     box.appendChild(el("span", o.reproduced ? "replay-ok" : "replay-bad",
                        "Replayed on this model: " + o.replay));
   }
@@ -94,6 +101,9 @@
       li.title = s.label;
       li.appendChild(el("span", "num", s.i + (s.bad ? "✗" : "")));
       li.appendChild(stepName(s, true));
+      if (d.origin && d.origin.loop_start === s.i && !d.origin.stutters) {
+        li.appendChild(el("span", "tag loop-tag", "↻ the loop returns here"));
+      }
       li.addEventListener("click", function () { act("/api/jump", { index: s.i }); });
       ol.appendChild(li);
     });
@@ -168,7 +178,8 @@
     clear(t);
     clear(sel);
     d.props.forEach(function (p) {
-      var tr = el("tr", "prop" + (p.status === "holds" ? "" : " failing"));
+      var tr = el("tr", "prop" + (p.status === "holds" ? "" : p.status === "pending" ?
+                                  " pending" : " failing"));
       tr.dataset.property = p.name;
       tr.dataset.status = p.status;
       tr.title = p.doc;
