@@ -17,7 +17,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from gupcheck.designs import DESIGNS
 from gupcheck.explore import Explorer, read_trace
@@ -142,3 +142,22 @@ def test_an_actor_name_with_markup_is_shown_as_text(browser: WebDriver) -> None:
         assert not browser.find_elements(By.CSS_SELECTOR, "main img, main b:not(.actor) b, "
                                                           "#title i")
         assert browser.execute_script("return window.pwned === undefined")
+
+
+def test_find_a_violation_from_here_goes_to_it(browser: WebDriver) -> None:
+    with running(Explorer(f1_model())) as srv:
+        browser.get(srv.url)
+        _at(browser, 0, 1)
+        Select(browser.find_element(By.ID, "find-prop")).select_by_value(F1[2])
+        browser.find_element(By.ID, "find").click()
+        WebDriverWait(browser, 30).until(
+            lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-cursor") != "0")
+        cursor = browser.find_element(By.TAG_NAME, "body").get_attribute("data-cursor")
+        assert browser.find_element(By.TAG_NAME, "body").get_attribute(
+            "data-length") == str(int(cursor) + 1)
+        assert "violated" in browser.find_element(By.ID, "notice").text
+        prop = browser.find_element(By.CSS_SELECTOR, f'#props tr[data-property="{F1[2]}"]')
+        assert prop.get_attribute("data-status") == "violated"
+        assert Select(browser.find_element(By.ID, "find-prop")).first_selected_option.text \
+            == F1[2]  # the choice survives the page's update
+        assert _errors(browser) == []
