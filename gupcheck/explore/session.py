@@ -150,8 +150,9 @@ def _op(op: tuple[Any, ...]) -> str:
 
 
 def _actors(model: Any, state: Any, waits: Sequence[Any]) -> list[dict[str, Any]]:
-    """Each scenario actor's program and where its thread is in it (``struct`` Thread's ``pc``
-    and ``stage``), for a kernel model; nothing for a model without actors and threads."""
+    """Each scenario actor's program and where its thread is in it (the ``pc`` and ``stage`` of
+    :class:`gupcheck.kernel.state.Thread`), for a kernel model; nothing for a model without
+    actors and threads."""
     actors, threads = getattr(model, "actors", None), getattr(state, "threads", None)
     if actors is None or threads is None:
         return []
