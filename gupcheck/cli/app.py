@@ -27,7 +27,7 @@ from gupcheck.kernel.system import KernelModel, Scenario
 from gupcheck.lab import Cell, RefusalProbe, by_scenario, run_matrix
 from gupcheck.reports.html import matrix_page, trace_page
 from gupcheck.reports.json import result_to_dict
-from gupcheck.reports.kernel import render_kernel
+from gupcheck.reports.kernel import heading, render_kernel
 from gupcheck.reports.matrix import cell_text, to_json, to_markdown
 from gupcheck.reports.progress import ProgressDisplay
 from gupcheck.reports.text import render
@@ -374,6 +374,60 @@ def matrix(
         _write(out, text)
     else:
         sys.stdout.write(text)
+
+
+@app.command("explore")
+def explore(
+    scenario: Annotated[Optional[str], typer.Argument(help="A scenario name or the path of a .toml file (default: the --trace's).")] = None,  # noqa: UP007,E501
+    design: Annotated[Optional[str], typer.Option(help="The design (default: the --trace's, else linux-6.12).")] = None,  # noqa: UP007,E501
+    trace: Annotated[Optional[Path], typer.Option("--trace", help="Start from a trace written by `gupcheck check --trace-out` (or --json): its first state, the whole counterexample as the path.")] = None,  # noqa: UP007,E501
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0: any free one).")] = 0,  # noqa: E501
+    scenario_dir: ScenarioDirs = None,
+) -> None:
+    """Explore a scenario by hand in a local web page: the state in kernel terms, every enabled
+    step with its kernel function, back/forward, the properties at each state.
+
+    Serves on 127.0.0.1 only and prints the URL; Ctrl-C stops it. Exit codes: 0 stopped,
+    2 usage error (unknown names, a file that is not a trace, a port in use), 5 the model failed.
+
+    Example: gupcheck explore dio-vs-reclaim --design linux-6.1
+
+    Example: gupcheck explore --trace f1.json   (written by gupcheck check ... --trace-out f1.json)
+    """
+    from gupcheck.engine import ModelError
+    from gupcheck.explore import ExploreError, Explorer, read_trace, serve
+
+    try:
+        saved = read_trace(trace) if trace else None
+    except ExploreError as err:
+        raise usage_error(str(err)) from None
+    if scenario is None and saved is None:
+        raise usage_error("give a SCENARIO, or --trace FILE to start from a saved trace")
+    sc = _scenario(scenario or saved.scenario, scenario_dir)  # type: ignore[union-attr]
+    name = design or (saved.design if saved else "linux-6.12")
+    model = KernelModel(sc, _design(name))
+    kw = {"title": f"{sc.name} under {name}", "heading": heading(model)}
+    try:
+        ex = Explorer.from_trace(model, saved, **kw) if saved else Explorer(model, **kw)
+    except ModelError as err:
+        Console(stderr=True).print(f"gupcheck: the model failed: {err.message}", markup=False,
+                                   highlight=False)
+        raise typer.Exit(exitcodes.MODEL_ERROR) from None
+    try:
+        server = serve(ex, port)
+    except OSError as exc:
+        raise usage_error(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None
+    sys.stdout.write(f"gupcheck explore: {sc.name} under {name} at {server.url} "
+                     "(Ctrl-C stops it)\n")
+    if ex.notice:
+        sys.stdout.write(f"  {ex.notice}\n")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 app.command("conform")(conform_command)

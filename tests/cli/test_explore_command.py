@@ -1,0 +1,80 @@
+"""``gupcheck explore``: it serves the page on 127.0.0.1, and bad input is a one-line error."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gupcheck.cli import app
+from tests.explore.helpers import save_f1
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _one_line_usage_error(args: list[str], reason: str) -> None:
+    """Exit 2 with one message (the console may wrap it), no traceback."""
+    result = runner.invoke(app, ["explore", *args])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert reason in text
+    assert text.startswith("gupcheck: ") and text.count("gupcheck: ") == 1
+    assert "Traceback" not in text
+
+
+def test_explore_needs_a_scenario_or_a_trace() -> None:
+    _one_line_usage_error([], "give a SCENARIO, or --trace FILE")
+
+
+def test_unknown_names_are_usage_errors() -> None:
+    _one_line_usage_error(["nope"], "unknown scenario 'nope'")
+    _one_line_usage_error(["dio-vs-reclaim", "--design", "nope"], "unknown design 'nope'")
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    ("{", "not JSON"),
+    ('{"verdict": "holds", "trace": null}', "has no trace to explore"),
+])
+def test_a_file_that_is_not_a_trace_is_a_usage_error(tmp_path: Path, content: str,
+                                                     reason: str) -> None:
+    bad = tmp_path / "t.json"
+    bad.write_text(content, encoding="utf-8")
+    _one_line_usage_error(["--trace", str(bad)], reason)
+
+
+def test_a_port_in_use_is_a_usage_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        _one_line_usage_error(["dio-vs-reclaim", "--port", str(port)], "cannot listen on")
+
+
+def test_explore_serves_a_saved_trace_and_prints_its_url(tmp_path: Path) -> None:
+    n = save_f1(tmp_path / "f1.json")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "gupcheck", "explore", "--trace",
+                             str(tmp_path / "f1.json")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        assert url, line + (proc.stderr.read() if proc.poll() is not None and proc.stderr
+                            else "")
+        assert "dio-vs-reclaim under linux-6.1" in line
+        with urllib.request.urlopen(url.group(0) + "api/state", timeout=30) as resp:
+            data = json.loads(resp.read())
+        assert len(data["path"]) == n + 1 and data["origin"]["reproduced"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
