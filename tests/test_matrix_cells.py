@@ -44,6 +44,10 @@ DIO_PIN_AFTER_WRITEBACK = ("submit_bio (write bio", "grabs page 0 (FOLL_PIN)",
 # path dirties it again without ->page_mkwrite.
 DIO_REDIRTY_WITHOUT_MKWRITE = ("grabs page 0", "folio_clear_dirty_for_io",
                                "bio_set_pages_dirty: set_page_dirty_lock")
+# ... on 4.20 (fs/direct-io.c, KernelConfig.dio_iomap off): a synchronous read is dirtied only
+# after the DMA, by the reading task's dio_bio_complete, before read() returns
+LEGACY_REDIRTY_WITHOUT_MKWRITE = ("grabs page 0", "folio_clear_dirty_for_io",
+                                  "dio_bio_complete: set_page_dirty_lock")
 # no-lost-write, direct I/O: the write bio transfers the page before the DMA lands in it, and
 # fsync/msync returns 0 before the deferred redirty.
 DIO_LOST_WRITE = ("submit_bio (write bio", "transfers page 0 block", "DMA of read bio",
@@ -202,6 +206,15 @@ OVERRIDES: dict[tuple[str, str, str], Steps] = {
     **_each(["legacy", "pin-counting"], {("vm-writev-vs-dio-invalidate", "mkwrite-before-dirty"): (
         "process_vm_rw_pages: copy V1", "folio_clear_dirty_for_io",
         "process_vm_rw_core: set_page_dirty_lock")}),
+    # 4.20: the synchronous read's own task re-dirties the cleaned page in dio_bio_complete
+    **_each(["legacy"], {(sc, "mkwrite-before-dirty"): LEGACY_REDIRTY_WITHOUT_MKWRITE for sc in (
+        "dio-read-into-mmap", "dio-read-into-mmap-btrfs", "dio-vs-reclaim", "munmap-while-dma",
+        "stable-writes-raid", "enospc-after-dma", "dio-unpin-vs-truncate")}),
+    ("dio-vs-reclaim", "dirty-has-backing", "legacy"): (
+        "folio_clear_dirty_for_io", "try_to_free_buffers", "dio_bio_complete: set_page_dirty_lock"),
+    ("enospc-after-dma", "no-enospc-after-dma", "legacy"): (
+        "folio_clear_dirty_for_io", "dio_bio_complete: set_page_dirty_lock",
+        "allocates the last free block", "btrfs_writepage_fixup_worker: -ENOSPC"),
     # ODP takes no pin: the naive driver's device PTE outlives the invalidation
     **_each(["odp"], {("odp-naive-driver", "stable-writeback"): ODP_STALE_DEVICE_PTE,
                       ("odp-naive-driver", "no-lost-write"): (*ODP_STALE_DEVICE_PTE,

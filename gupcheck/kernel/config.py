@@ -101,6 +101,14 @@ class KernelConfig:
     layout_lease: bool = False
     #: sb/mapping requires stable writes (MD RAID parity, DIF/DIX): folio_wait_stable waits
     stable_writes: bool = False
+    #: 5.5, b1b4705d54ab "ext4: introduce direct I/O read using iomap infrastructure"
+    #: (Matthew Bobrowski): ext4 direct I/O goes through iomap_dio_rw, which dirties a read's
+    #: pages at submit (bio_set_pages_dirty) and re-checks them at completion.  Before, through
+    #: __blockdev_direct_IO (fs/direct-io.c): a synchronous read dirties its pages only after
+    #: the DMA, in the waiting task (dio_await_completion -> dio_bio_complete:
+    #: set_page_dirty_lock, put_page); only an AIO read dirties at submit (dio_bio_submit) and
+    #: checks at completion (dio_bio_end_aio -> bio_check_pages_dirty).
+    dio_iomap: bool = True
     #: properties the design gives up on purpose (its author says the rule need not hold,
     #: and other properties measure the consequences); the matrix marks their violations
     relaxes: frozenset[str] = frozenset()

@@ -116,8 +116,13 @@ def _complete(c: Ctx, b: Bio) -> Move:
             return Move(f"end_bio: -EIO (checksum mismatch), mapping_set_error, "
                         f"folio_end_writeback(page {b.page})", k)
         return Move(f"end_bio: folio_end_writeback(page {b.page})", k)
+    if not c.cfg.dio_iomap:  # fs/direct-io.c (before 5.5)
+        return _dio_bio_end_aio(c, b) if _aio(k, b.waiter) else _dio_bio_end_io(c, b)
     if not b.woken:
         k = _wake(k.with_bio(replace(b, woken=True), b.id), b.waiter)
+        if _aio(k, b.waiter):
+            return Move(f"iomap_dio_bio_end_io: read bio #{b.id} done, iomap_dio_complete_work: "
+                        "ki_complete (the AIO completion event)", k)
         return Move(f"iomap_dio_bio_end_io: read bio #{b.id} done, wake the waiting read()", k)
     if k.folio_at(b.folio).dirty:  # bio_release_pages(bio, false): put_user_page(page, false)
         # dirties nothing, so no design's ->page_mkwrite runs here, in interrupt context
@@ -197,6 +202,58 @@ def _unpin_mkwrite_enospc(c: Ctx, b: Bio, reserve: str, what: str) -> Outcome:
     return [Move(f"put_user_page: ->page_mkwrite: {reserve} fails (-ENOSPC), data dropped, "
                  f"mapping_set_error(-ENOSPC), folio_unlock, unpin (page {b.page})",
                  c.goto(k, ""))]
+
+
+def _aio(k: KState, waiter: int) -> bool:
+    """The bio belongs to an AIO read (``aio_read``): its waiter recorded ``daio`` at submit,
+    as fs/direct-io.c's ``dio_bio_alloc`` picks ``bi_end_io`` from ``dio->is_async``."""
+    return ("daio", True) in k.threads[waiter].local
+
+
+def _in_flight(k: KState, waiter: int) -> bool:
+    """Read bios of ``waiter`` the device has not completed (``dio->refcount`` > 1)."""
+    return any(not o.write and not o.to_other and o.waiter == waiter and not o.woken
+               for o in k.bios)
+
+
+def _dio_bio_end_io(c: Ctx, b: Bio) -> Move:
+    """fs/direct-io.c ``dio_bio_end_io``, a synchronous read's bi_end_io (4.20): under
+    ``dio->bio_lock`` put the bio on ``dio->bio_list`` and, if it was the last in flight
+    (``--dio->refcount == 1``), ``wake_up_process(dio->waiter)``.  Nothing is dirtied or
+    released here: the waiting task does both in ``dio_bio_complete``
+    (:func:`gupcheck.kernel.dio.stage_await`).  The bio leaves the device; the waiter's
+    ``dlist`` local is ``dio->bio_list`` (page, folio id, pinned), and the reference stays
+    with it."""
+    k = c.k.with_bio(None, b.id)
+    t = k.threads[b.waiter]
+    local = dict(t.local)
+    local["dlist"] = local.get("dlist", ()) + ((b.page, b.folio, b.pinned),)
+    k = k.with_thread(b.waiter, replace(t, local=tuple(sorted(local.items()))))
+    woke = "" if _in_flight(k, b.waiter) else ", wake_up_process(the waiting read())"
+    return Move(f"dio_bio_end_io: read bio #{b.id} done, onto dio->bio_list{woke}", k)
+
+
+def _dio_bio_end_aio(c: Ctx, b: Bio) -> Move:
+    """fs/direct-io.c ``dio_bio_end_aio``, an AIO read's bi_end_io (4.20): first
+    ``dio_bio_complete`` -> ``bio_check_pages_dirty`` (every page still dirty: release them;
+    else queue the bio on ``bio_dirty_list`` for ``bio_dirty_work``), then, for the last bio
+    (``--dio->refcount == 0``), ``dio_complete`` -> ``ki_complete``: the completion event that
+    io_getevents reaps.  The reverse of iomap's order (wake, then check)."""
+    k = c.k
+    if k.folio_at(b.folio).dirty:
+        k = release(k, b.folio, pin=b.pinned, pin_counting=c.cfg.pin_counting)
+        k = k.with_bio(None, b.id)
+        what = f"page {b.page} still dirty, bio_release_pages"
+    else:
+        k = k.with_bio(replace(b, done=True, woken=True), b.id)
+        k = replace(k, dirty_work=k.dirty_work + (b.id,))
+        what = f"page {b.page} was cleaned, queue on bio_dirty_list for bio_dirty_work"
+    last = not _in_flight(k, b.waiter)
+    if last:
+        k = _wake(k, b.waiter)
+    done = "; dio_complete: ki_complete (the AIO completion event)" if last else ""
+    return Move(f"dio_bio_end_aio: read bio #{b.id} done, dio_bio_complete: "
+                f"bio_check_pages_dirty: {what}{done}", k)
 
 
 def _wake(k: KState, waiter: int) -> KState:

@@ -1,32 +1,60 @@
 """read(O_DIRECT) from another file into a shared mapping of the file (the 2018 F1/F2 race).
 
-fs/iomap/direct-io.c ``iomap_dio_rw`` -> ``iomap_dio_bio_iter``: the user buffer's pages are
-taken with GUP (``iov_iter_get_pages2``, FOLL_GET, before 6.3; ``iov_iter_extract_pages``,
-FOLL_PIN, since 6.3), dirtied at submit (``bio_set_pages_dirty``: ``set_page_dirty_lock`` on each
-page, because the DMA will write them), and the bio is submitted.  The device writes the pages
-(:mod:`.device`); the completion wakes the waiter and the syscall returns.  The pages' release
-and possible re-dirtying happen in the completion or later in ``bio_dirty_work``.
+Two implementations, chosen by :attr:`~.config.KernelConfig.dio_iomap` (ext4 moved from the
+first to the second in 5.5, b1b4705d54ab "ext4: introduce direct I/O read using iomap
+infrastructure"); docs/kernel-rules.md, Rule 1 and Rule 7.
 
-Completion points (modeling-notes §3): the data is written when read() returns (C-user); the
-release in ``bio_dirty_fn`` is reported by the trace.
+iomap (5.5 and later), fs/iomap/direct-io.c ``iomap_dio_rw`` -> ``iomap_dio_bio_iter``: the user
+buffer's pages are taken with GUP (``iov_iter_get_pages2``, FOLL_GET, before 6.3;
+``iov_iter_extract_pages``, FOLL_PIN, since 6.3), dirtied at submit (``bio_set_pages_dirty``:
+``set_page_dirty_lock`` on each page, because the DMA will write them), and the bio is
+submitted.  The device writes the pages (:mod:`.device`); the completion wakes the waiter and
+the syscall returns.  The pages' release and possible re-dirtying happen in the completion or
+later in ``bio_dirty_work``.
+
+fs/direct-io.c (4.20) ``__blockdev_direct_IO`` -> ``do_blockdev_direct_IO``: GUP with FOLL_GET
+(``dio_refill_pages`` -> ``iov_iter_get_pages``), then ``dio_bio_submit``.  A synchronous read
+(``is_sync_kiocb``: ``dio->is_async`` false) does *not* dirty at submit: its bios end in
+``dio_bio_end_io``, which only puts the bio on ``dio->bio_list`` and wakes the waiter; the
+waiting task itself, in ``dio_await_completion`` -> ``dio_bio_complete``, runs
+``set_page_dirty_lock`` and ``put_page`` on each page, and only then does read() return
+(``dio_complete``).  An AIO read (``aio_read``: io_submit of an O_DIRECT ``IOCB_CMD_PREAD``,
+then io_getevents) dirties at submit (``dio_bio_submit``: ``bio_set_pages_dirty``) and its bios
+end in ``dio_bio_end_aio``: ``dio_bio_complete`` -> ``bio_check_pages_dirty`` (release, or defer
+to ``bio_dirty_work``), then ``dio_complete`` posts the completion event.
+
+Completion points: the data counts as written when read() returns, or when io_getevents reaps
+the AIO completion (C-user); the release in ``bio_dirty_fn`` is reported by the trace.
 """
 
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
 from .dirty import folio_mark_dirty
-from .gup import gup_begin
+from .gup import gup_begin, release
 from .state import SUBBLOCKS, Bio, KState, replace
 from .writeback import writeback_begin
 
 
 def _span(c: Ctx) -> range:
-    """The pages the read covers: ("dio_read", page, value[, count])."""
+    """The pages the read covers: ("dio_read" or "aio_read", page, value[, count])."""
     return range(c.op[1], c.op[1] + (c.op[3] if len(c.op) > 3 else 1))
 
 
+def _aio(c: Ctx) -> bool:
+    """An AIO read (``aio_read``): ``is_sync_kiocb`` is false."""
+    return c.op[0] == "aio_read"
+
+
+def _legacy_sync(c: Ctx) -> bool:
+    """fs/direct-io.c with ``dio->is_async`` false: no dirtying at submit, the waiter's
+    dio_bio_complete dirties after the DMA."""
+    return not c.cfg.dio_iomap and not _aio(c)
+
+
 def dio_read(c: Ctx) -> Outcome:
-    """("dio_read", page, value[, count]): start: GUP the first destination page for writing."""
+    """("dio_read" | "aio_read", page, value[, count]): start: GUP the first destination page
+    for writing."""
     pages = _span(c)
     outcome = _gup(c, c.k, pages.start, got=())
     if isinstance(outcome, Blocked):
@@ -60,11 +88,16 @@ def stage_got(c: Ctx) -> Outcome:
     nxt = c.var("dcur") + 1
     if nxt < _span(c).stop:
         return _gup(c, c.k, nxt, got)
+    if _legacy_sync(c):  # dio_bio_submit: no bio_set_pages_dirty for a synchronous read
+        return stage_submit(replace(c, k=c.goto(c.k, "dio:submit", dgot=got)))
     return stage_dirty(replace(c, k=c.goto(c.k, "dio:dirty", dgot=got)))
 
 
 def stage_partial(c: Ctx) -> Outcome:
-    """GUP failed on a later page: the pages already grabbed are read; read() returns -EFAULT."""
+    """GUP failed on a later page: the pages already grabbed are read; iomap's read() returns
+    -EFAULT, fs/direct-io.c's the bytes done (see :func:`stage_await`)."""
+    if _legacy_sync(c):
+        return stage_submit(replace(c, k=c.goto(c.k, "dio:submit", dfail=True)))
     return stage_dirty(replace(c, k=c.goto(c.k, "dio:dirty", dfail=True)))
 
 
@@ -79,10 +112,15 @@ def stage_dirty(c: Ctx) -> Outcome:
     for _, fid, _ in got:
         k = folio_mark_dirty(k, fid, who=f"{c.name} bio_set_pages_dirty")
     pages = ", ".join(f"page {p}" for p, _, _ in got)
-    return [Move(f"bio_set_pages_dirty: set_page_dirty_lock({pages})", c.goto(k, "dio:submit"))]
+    where = "" if c.cfg.dio_iomap else "dio_bio_submit: "
+    return [Move(f"{where}bio_set_pages_dirty: set_page_dirty_lock({pages})",
+                 c.goto(k, "dio:submit"))]
 
 
 def stage_submit(c: Ctx) -> Outcome:
+    """submit_bio of one read bio per page; the thread then waits for their completion.
+
+    An AIO read records ``daio`` so that the completion (:mod:`.device`) takes the AIO path."""
     value = c.op[2]
     k = c.k
     ids = []
@@ -92,16 +130,65 @@ def stage_submit(c: Ctx) -> Outcome:
                   pinned=pinned)
         k = replace(k, bios=k.bios + (bio,), next_bio=k.next_bio + 1)
         ids.append(f"read bio #{bio.id} into page {page}")
-    return [Move(f"iomap_dio_bio_iter: submit_bio ({'; '.join(ids)})", c.goto(k, "dio:wait"))]
+    where = "iomap_dio_bio_iter" if c.cfg.dio_iomap else "dio_bio_submit"
+    nxt = "dio:await" if _legacy_sync(c) else "dio:wait"
+    extra = {"daio": True} if _aio(c) else {}
+    return [Move(f"{where}: submit_bio ({'; '.join(ids)})", c.goto(k, nxt, **extra))]
 
 
 def stage_wait(c: Ctx) -> Outcome:
     return Blocked("completion of its direct-I/O read", ("disk",))
 
 
+def stage_await(c: Ctx) -> Outcome:
+    """fs/direct-io.c ``dio_await_completion``, a synchronous read's waiter: ``dio_await_one``
+    takes the next bio off ``dio->bio_list`` (sleeping while it is empty and bios are in
+    flight; ``dio_bio_end_io`` wakes it) and ``dio_bio_complete`` runs on it in this task:
+    ``set_page_dirty_lock`` (folio_lock, folio_mark_dirty, folio_unlock; not for a compound
+    page) and ``put_page`` on each page.  With every bio reaped, ``dio_complete``: read()
+    returns.
+
+    A waiter that slept until the last bio completed and one that came late to find bios on
+    the list are one behaviour here: it holds no lock while it waits, so nobody can tell them
+    apart (dio_await_one wakes it only when ``dio->refcount`` drops to 1)."""
+    k = c.k
+    reaped = c.var("dlist", ())
+    if reaped:
+        page, fid, pinned = reaped[0]
+        f = k.folio_at(fid)
+        if f.locked is not None and f.locked != c.name:
+            return Blocked(f"folio lock of page {page}", (f.locked,))
+        if not f.large:  # dio_bio_complete: "!PageCompound(page)"
+            k = folio_mark_dirty(k, fid, who=f"{c.name} dio_bio_complete (set_page_dirty_lock)")
+        k = release(k, fid, pin=pinned, pin_counting=c.cfg.pin_counting)
+        what = "" if f.large else f"set_page_dirty_lock(page {page}), "
+        return [Move(f"dio_await_completion: dio_bio_complete: {what}put_page(page {page})",
+                     c.goto(k, "dio:await", dlist=reaped[1:]))]
+    if any(b.waiter == c.me and not b.write and not b.to_other for b in k.bios):
+        return Blocked("dio_await_one: completion of its direct-I/O read", ("disk",))
+    # dio_complete: "ignore EFAULT if some IO has been done": a short read, not -EFAULT
+    result = "read=short" if c.var("dfail") else "read=ok"
+    return _returns(c, f"dio_complete: read() returns {result[5:]}", result)
+
+
 def stage_return(c: Ctx) -> Outcome:
-    """iomap_dio_complete: read() returns; the data counts as written (completion C-user),
-    also on a partial failure: the pages before the fault got the data."""
+    """iomap_dio_complete: read() returns; or, for an AIO read, io_getevents reaps the
+    completion that ``dio_complete`` / ``iomap_dio_complete_work`` posted (``ki_complete``).
+    fs/direct-io.c's AIO read that fails part-way completes in the submitting task with the
+    bytes done (``dio_complete`` ignores -EFAULT after some I/O), iomap's with -EFAULT."""
+    if c.var("dfail"):
+        result = "read=-EFAULT" if c.cfg.dio_iomap else "read=short"
+    else:
+        result = "read=ok"
+    if _aio(c):
+        return _returns(c, f"io_getevents: reaps the AIO read's completion ({result[5:]})",
+                        result)
+    return _returns(c, f"iomap_dio_complete: read() returns {result[5:]}", result)
+
+
+def _returns(c: Ctx, label: str, result: str) -> Outcome:
+    """read() returns (or the AIO completion is reaped): the data counts as written
+    (completion C-user), also on a partial failure: the pages before the fault got the data."""
     value = c.op[2]
     k = c.k
     done = frozenset((p, b, c.me) for p in _span(c) for b in range(SUBBLOCKS))
@@ -110,8 +197,7 @@ def stage_return(c: Ctx) -> Outcome:
         for page, _, _ in c.var("dgot"):
             starts = c.var("dstarts")[page - _span(c).start]
             k = k.write_done(page, range(SUBBLOCKS), value, starts)
-    result = "read=-EFAULT" if c.var("dfail") else "read=ok"
-    return [Move(f"iomap_dio_complete: read() returns {result[5:]}", c.finish(k, result))]
+    return [Move(label, c.finish(k, result))]
 
 
 CSUM_FAILED = ("BTRFS warning: csum failed root 5 ino 257 off 0: the data on disk does not "
@@ -150,4 +236,5 @@ def stage_read_file(c: Ctx) -> Outcome:
 
 
 DIO_STAGES = {"drf:wait": stage_read_file,"dio:got": stage_got, "dio:partial": stage_partial, "dio:dirty": stage_dirty,
-              "dio:submit": stage_submit, "dio:wait": stage_wait, "dio:return": stage_return}
+              "dio:submit": stage_submit, "dio:wait": stage_wait, "dio:return": stage_return,
+              "dio:await": stage_await}

@@ -48,6 +48,7 @@ Op = tuple  # ("store", page, block, value), ("dio_read", page, value), ("fsync"
 OPERATIONS: dict[str, Stage] = {
     "store": fault.store,
     "dio_read": dio.dio_read,
+    "aio_read": dio.dio_read,  # the same path with is_sync_kiocb false (dio.py)
     "dio_read_file": dio.dio_read_file,
     "fsync": sync.fsync,
     "msync": sync.fsync,

@@ -40,6 +40,9 @@ OPS: dict[str, tuple[tuple[str, ...], str]] = {
     "store": (("page", "block", "value"), "a CPU store through the shared mapping"),
     "dio_read": (("page", "value"), "read(O_DIRECT) from another file into the mapping "
                  "(`count` pages from `page`, default 1)"),
+    "aio_read": (("page", "value"), "io_submit of an O_DIRECT read (IOCB_CMD_PREAD) from "
+                 "another file into the mapping, then io_getevents for its completion "
+                 "(`count` pages from `page`, default 1)"),
     "dio_read_file": (("page",), "read(O_DIRECT) of the file's page by another process "
                       "(its result is recorded; a checksum mismatch is -EIO)"),
     "fsync": ((), "fsync(2) of the file"),
@@ -226,7 +229,7 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
                 if key in wanted:
                     args.append(given)
             if entry.count is not None:
-                if entry.op != "dio_read":
+                if entry.op not in ("dio_read", "aio_read"):
                     raise fail(f"{here}.count", f"operation {entry.op!r} takes no `count`")
                 if not 1 <= entry.count <= raw.pages - (entry.page or 0):
                     raise fail(f"{here}.count", f"expected 1 to {raw.pages - (entry.page or 0)} "
