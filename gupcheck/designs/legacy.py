@@ -4,7 +4,9 @@ The code the December 2018 thread argued about: GUP users take plain references 
 dirty the page with ``set_page_dirty_lock`` and drop it with ``put_page``; nothing tells a
 pinned page from a referenced one; ext4 hits ``BUG_ON(!page_has_buffers())`` when writeback
 meets a dirty page without buffers (fs/ext4/inode.c, until 5.18), and kswapd writes dirty file
-folios through ``ext4_writepage``.  No io_uring (5.1), no pin counting (5.7).  Every later
+folios through ``ext4_writepage``.  ext4 direct I/O runs through fs/direct-io.c: a synchronous
+read dirties its pages in the waiting task after the DMA (``dio_bio_complete``), an AIO read at
+submit (``bio_set_pages_dirty``).  No io_uring (5.1), no pin counting (5.7).  Every later
 release is an overlay of this record.
 """
 
