@@ -22,7 +22,7 @@ One concept per module, each step named after the kernel function it models:
 * :mod:`.anon`      anonymous memory across fork: copy-on-write, vmsplice, pins
 * :mod:`.sync`      fsync / msync(MS_SYNC)
 * :mod:`.system`    the actors put together as a checkable model
-* :mod:`.properties` the properties (modeling-notes §3)
+* :mod:`.properties` the properties (each defined in its summary, ``gupcheck list``)
 
 The model knows nothing about how it is explored: it only offers states and transitions.
 Memory model: every step is sequentially consistent and TLB shootdown is immediate.

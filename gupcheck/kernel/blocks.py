@@ -9,7 +9,8 @@ are attached (fs/buffer.c ``create_empty_buffers``).  A block is either *allocat
 
 * ``->page_mkwrite`` (``ext4_page_mkwrite`` -> ``block_page_mkwrite`` with
   ``ext4_da_get_block_prep``) reserves every hole of the page: with no free space that is
-  -ENOSPC -> VM_FAULT_SIGBUS (SIGBUS for a CPU store, -EFAULT for GUP; kernel-facts §2.9).
+  -ENOSPC -> VM_FAULT_SIGBUS (SIGBUS for a CPU store, -EFAULT for GUP: faultin_page
+  turns VM_FAULT_SIGBUS into -EFAULT).
 * ``block_dirty_folio`` (:func:`.dirty.mark_buffers_dirty`) marks every attached buffer dirty
   — it reserves nothing.
 * Writeback (``mpage_map_and_submit_extent`` -> ``ext4_map_blocks``) allocates the reserved

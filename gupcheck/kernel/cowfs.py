@@ -3,7 +3,7 @@
 A COW filesystem never overwrites a block in place: each writeback allocates a new extent, so
 ``->page_mkwrite`` (``btrfs_page_mkwrite``) reserves space (``btrfs_delalloc_reserve_space``;
 ENOSPC -> VM_FAULT_SIGBUS, -EFAULT for GUP) every time a clean page is dirtied, and waits for
-writeback (``folio_wait_writeback``), so CPU writers are stable (modeling-notes §1.7).  The old
+writeback (``folio_wait_writeback``), so CPU writers are stable (btrfs_page_mkwrite).  The old
 extent is freed once the new one is written.
 
 A folio found dirty at writeback without a reservation was dirtied "without notifying the fs"

@@ -9,7 +9,7 @@ has a ``struct page`` (ZONE_DEVICE) that GUP references and pins like any other,
 
 So a truncate or hole punch cannot orphan a pinned page as it does in the page cache: the page
 is the block, and once the block is freed another file can get it, and a device still writing
-through the pin corrupts that other file (kernel-facts §2.12, F6 on DAX).  Since 4.18/4.19
+through the pin corrupts that other file (the reason for 5fac7408d828).  Since 4.18/4.19
 (Dan Williams, "mm, fs, dax: handle layout changes to pinned dax mappings"; Ross Zwisler,
 "ext4: handle layout changes to pinned DAX pages") ``ext4_setattr`` and ``ext4_punch_hole``
 call ``ext4_break_layouts`` with ``filemap_invalidate_lock`` held: ``dax_layout_busy_page``
@@ -22,10 +22,9 @@ that wait unbounded, so ``check_vma_flags`` refuses FOLL_LONGTERM on FS-DAX (-EO
 
 The ``layout-lease`` proposal (Ira Weiny, 2019 RFC, never merged) instead lets a process that
 holds an exclusive layout lease take long-term pins, and makes a truncate or hole punch of the
-leased file fail with -ETXTBSY (modeling-notes §1.9).
+leased file fail with -ETXTBSY.
 
-Property ``no-stray-dma`` (modeling-notes §3 P5) is checked here: a DMA into a pmem block must
-land in a block that the file page it was set up for still owns.
+Property ``no-stray-dma`` is checked here: a DMA into a pmem block must land in a block that the file page it was set up for still owns.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ only then calls block/bio.c ``bio_check_pages_dirty`` (docs/kernel-rules.md §1)
 task runs concurrently with the rest of the completion.  ``bio_check_pages_dirty``: if every page of a direct-I/O read is still dirty
 the pages are released at once (``bio_release_pages``); otherwise the bio goes on
 ``bio_dirty_list`` and ``bio_dirty_work`` later runs ``bio_dirty_fn``, which re-dirties the pages
-with ``set_page_dirty_lock`` and only then drops the reference or pin (modeling-notes §1.1).
+with ``set_page_dirty_lock`` and only then drops the reference or pin (block/bio.c).
 The waiting ``read()`` is woken by the completion, so it can return before that re-dirtying.
 """
 

@@ -6,11 +6,11 @@ range's dirty pages back and waits, then ``kiocb_invalidate_pages`` ->
 blocks: for each, ``folio_lock``, ``unmap_mapping_folio`` if mapped, then
 ``invalidate_complete_folio2``: ``filemap_release_folio`` (buffers; fails if busy), and unless
 the folio is dirty, ``__filemap_remove_folio`` — the folio leaves the page cache *whatever its
-references or pins* (modeling-notes §1.3).  If that fails (a dirty folio), the write falls back
+references or pins* (mm/truncate.c).  If that fails (a dirty folio), the write falls back
 to a buffered write (-ENOTBLK), written back and invalidated again before write() returns.
 Otherwise the write bio carries the user's data to disk, and ``iomap_dio_complete`` invalidates
 once more; a failure there is "Page cache invalidation failure on direct I/O"
-(``dio_warn_stale_pagecache``), the message of the syzbot report (kernel-facts F4).
+(``dio_warn_stale_pagecache``), the message syzbot reports.
 
 mm/process_vm_access.c ``process_vm_rw_core``: the target pages are taken with
 ``pin_user_pages_remote(FOLL_WRITE)`` (FOLL_GET before 5.8), filled by a CPU copy

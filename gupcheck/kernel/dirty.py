@@ -7,7 +7,7 @@ fs/ext4/inode.c ``ext4_dirty_folio``: ``WARN_ON_ONCE(!folio_test_locked(folio) &
 fs/buffer.c ``block_dirty_folio``: mark every attached buffer dirty and set PG_dirty.  It never
 allocates blocks: a folio dirtied without buffers has nothing to write its data to.
 
-The ghost checks here are properties P2a and P2b of modeling-notes §3:
+The ghost checks here are properties P2a and P2b:
 
 * ``mkwrite-before-dirty``: a folio with a mapping goes clean -> dirty only if ``->page_mkwrite``
   ran since it was last cleaned (``prepared``).  The transfer of a PTE dirty bit (by

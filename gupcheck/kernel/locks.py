@@ -6,7 +6,8 @@ a new ``down_read`` does not jump ahead of it — it queues too (``rwsem_down_re
 reader optimistic lock-stealing is limited to the case where no writer waits).  That is what
 turns two readers of ``mmap_lock`` into a deadlock: a fault holding ``mmap_read_lock`` waits for
 a folio lock, a ``munmap``/``mmap``/``mprotect`` queues ``mmap_write_lock`` behind it, and the
-folio lock's holder now cannot get ``mmap_read_lock`` (modeling-notes §2.10).
+folio lock's holder now cannot get ``mmap_read_lock`` (Dave Chinner,
+<20181213005119.GD29416@dastard>: "you can't take fault-path only locks in the IO path").
 
 Since 6.7 a shared-file page fault runs under the per-VMA lock instead; ``munmap`` then takes
 ``mmap_write_lock`` and waits in ``vma_start_write`` for the fault's VMA read lock, which gives

@@ -11,7 +11,7 @@
 4. a dirty file folio is activated — except that kswapd, before 6.3, writes it itself if
    nothing else references it (``is_page_cache_freeable``): ``pageout`` -> ``ext4_writepage`` (folio_clear_dirty_for_io, folio_start_writeback, the bio;
    its "page %lu does not have buffers attached" warning since 5.18, BUG on ``page_buffers()``
-   before — kernel-facts F10) and puts it back.  "Only kswapd can writeback filesystem folios"
+   before) and puts it back.  "Only kswapd can writeback filesystem folios"
    and only once it met them dirty before (PG_reclaim, PGDAT_DIRTY): the model assumes it has.
    ext4 has had no ``->writepage`` since 6.3, so ``pageout`` returns PAGE_ACTIVATE;
 5. ``filemap_release_folio`` -> ``try_to_free_buffers``: fails on busy (dirty) buffers, never

@@ -283,7 +283,7 @@ class KernelModel(Model[KState]):
 
     def view(self, k: KState) -> tuple[Any, ...]:
         """The state without the history no checked property and no step reads (``--reduce
-        view``; data independence, modeling-notes §5.5).
+        view``; data independence, Wolper 1986).
 
         Who reads what (every reader is in gupcheck/kernel):
 
