@@ -31,7 +31,7 @@ from gupcheck.reports.kernel import render_kernel
 from gupcheck.reports.matrix import cell_text, to_json, to_markdown
 from gupcheck.reports.progress import ProgressDisplay
 from gupcheck.reports.text import render
-from gupcheck.scenarios import SCENARIOS, ScenarioError, load_dir, resolve
+from gupcheck.scenarios import ScenarioError, catalogue, resolve
 
 from . import exitcodes
 from . import search_options as opts
@@ -131,13 +131,10 @@ ScenarioDirs = Annotated[Optional[list[Path]], typer.Option(  # noqa: UP007
 
 
 def _scenarios(dirs: list[Path] | None) -> dict[str, Scenario]:
-    known = dict(SCENARIOS)
     try:
-        for d in dirs or ():
-            known.update(load_dir(d))
+        return catalogue(dirs or ())
     except ScenarioError as err:
         raise usage_error(str(err)) from None
-    return known
 
 
 def _scenario(name: str, dirs: list[Path] | None) -> Scenario:
