@@ -1,6 +1,6 @@
 """``gupcheck``: check page-pinning designs against kernel scenarios, and run classic demos.
 
-Exit codes: 0 holds, 1 violated/deadlock/starves, 2 usage error, 3 incomplete, 5 model error.
+Exit codes: see :mod:`.exitcodes` (0 holds, 1 violated/deadlock/starves, 2 usage error, ...).
 """
 
 from __future__ import annotations
@@ -41,8 +41,7 @@ app = typer.Typer(
     name="gupcheck",
     help=("Model-check Linux page-pinning designs (get_user_pages / pin_user_pages against "
           "writeback, truncate, reclaim and fork).\n\n"
-          "Exit codes: 0 holds, 1 violated/deadlock/starves, 2 usage error, 3 incomplete "
-          "(a limit was hit), 4 the design refuses the request, 5 the model failed.\n\n"
+          f"Exit codes: {exitcodes.summary()}.\n\n"
           "Example: gupcheck check dio-vs-reclaim --design linux-6.1 --html f1.html"),
     no_args_is_help=True,
     add_completion=False,
