@@ -67,7 +67,7 @@ def test_replay_runs_a_design_module_only_when_asked_on_its_command_line(
 
 def test_matrix_accepts_design_modules_beside_names(my_patch: Path) -> None:
     res = runner.invoke(app, ["matrix", "--designs", f"linux-6.12,{my_patch}",
-                              "--scenarios", "dio-vs-reclaim", "--format", "json",
+                              "--scenarios", "control-cpu-mmap-write", "--format", "json",
                               "--workers", "1"])
     assert res.exit_code == 0, res.output
     designs = {c["design"] for c in json.loads(res.output)}
