@@ -38,6 +38,7 @@ from . import exitcodes
 from . import search_options as opts
 from .conform import conform_command
 from .designs import DesignError, is_design_module, load_design
+from .paths import unwritable
 from .trace_file import REPLAYABLE, TraceFileError, labels_of, load_trace, recorded_scenario
 
 app = typer.Typer(
@@ -177,21 +178,11 @@ def _design_source(spec: str, cfg: KernelConfig) -> dict[str, str | None]:
 
 
 def _outputs(**paths: Path | None) -> None:
-    """Refuse, before any search, output paths that cannot be written: a missing folder, a
-    folder, a read-only place (the search may take hours; its results must not be lost)."""
+    """Refuse, before any search, output paths that cannot be written (see :mod:`.paths`)."""
     for option, path in paths.items():
-        if path is None:
-            continue
-        flag = "--" + option.replace("_", "-")
-        folder = path.parent if str(path.parent) else Path(".")
-        if path.is_dir():
-            raise usage_error(f"{flag} {path}: is a folder; give a file name")
-        if not folder.is_dir():
-            raise usage_error(f"{flag} {path}: the folder {folder} does not exist")
-        if not os.access(folder, os.W_OK) and not (path.exists() and os.access(path, os.W_OK)):
-            raise usage_error(f"{flag} {path}: cannot write in the folder {folder}")
-        if path.exists() and not os.access(path, os.W_OK):
-            raise usage_error(f"{flag} {path}: the file is not writable")
+        why = unwritable(path, "--" + option.replace("_", "-")) if path else None
+        if why:
+            raise usage_error(why)
 
 
 @app.command("list")
@@ -244,7 +235,7 @@ def check_scenario(
 
     Example: gupcheck check dio-vs-reclaim --design linux-6.1 --html f1.html
     """
-    _outputs(trace_out=trace_out, html=html, checkpoint=search_opts.checkpoint)
+    _outputs(trace_out=trace_out, html=html)
     sc, sc_file = _scenario_source(scenario, scenario_dir)
     source = scenario_source(sc_file)
     bad = [p for p in prop or () if p not in PROPERTIES]
@@ -481,7 +472,7 @@ def main() -> None:
         try:
             sys.stdout.flush()
         except OSError as exc:
-            _io_failed("cannot write the standard output", exc)
+            _io_failed("cannot write the output", exc)
         raise
     except OSError as exc:  # writing the standard output (or another file) failed
         where = f"cannot use {exc.filename}" if exc.filename else "cannot write the output"
