@@ -463,12 +463,18 @@ app.command("conform")(conform_command)
 
 
 def main() -> None:
-    """The console script: the app, then stdout flushed while errors can still be reported
-    (output to a full device, say, is one line and the I/O exit code, not Python's
-    "Exception ignored" and exit 120)."""
+    """The console script: the app, then stdout flushed while errors can still be reported.
+
+    Output to a full device is one line and the I/O exit code, not Python's "Exception
+    ignored" and exit 120; a reader that closed the pipe (``gupcheck list | head -1``) ends it
+    silently with the I/O exit code, not the exit 1 (which reads as "violated") of rich and
+    click, which on EPIPE point the standard output at /dev/null or wrap it and exit 1."""
+    stdout, before = sys.stdout, _stdout_file()
     try:
         app()
     except SystemExit:
+        if sys.stdout is not stdout or _stdout_file() != before:
+            _io_failed("cannot write the output", BrokenPipeError(errno_names.EPIPE, ""))
         try:
             sys.stdout.flush()
         except OSError as exc:
@@ -479,12 +485,22 @@ def main() -> None:
         _io_failed(where, exc)
 
 
-def _io_failed(what: str, exc: OSError) -> NoReturn:
+def _stdout_file() -> tuple[int, int] | None:
+    """Which file descriptor 1 is (device, inode), to notice it was redirected."""
     try:
-        sys.stderr.write(f"gupcheck: {what}: {describe_os_error(exc)}\n")
-        sys.stderr.flush()
+        st = os.fstat(1)
     except OSError:
-        pass
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _io_failed(what: str, exc: OSError) -> NoReturn:
+    if exc.errno != errno_names.EPIPE:  # the reader went away: nothing to tell it
+        try:
+            sys.stderr.write(f"gupcheck: {what}: {describe_os_error(exc)}\n")
+            sys.stderr.flush()
+        except OSError:
+            pass
     # the interpreter would flush stdout again at exit and fail again: drop what is left
     try:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -97,3 +97,15 @@ def test_every_exit_code_is_in_the_top_level_help() -> None:
     for code in codes:
         assert f"{code} {exitcodes.DESCRIPTIONS[code]}" in text
     assert sorted(exitcodes.DESCRIPTIONS) == sorted(codes)
+
+
+@pytest.mark.parametrize("command", [["demos"], ["list"]])
+def test_a_closed_pipe_ends_silently_with_the_io_exit_code_not_1(command: list[str]) -> None:
+    # click reported EPIPE as exit 1, which reads as "violated"
+    proc = subprocess.Popen([sys.executable, "-m", "gupcheck", *command],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait() == exitcodes.IO_ERROR, err
+    assert err == b""
