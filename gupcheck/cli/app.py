@@ -302,8 +302,12 @@ def replay_trace(
             sc = load_file(sc_file)
         except ScenarioError as err:
             raise usage_error(str(err)) from None
-    else:
-        sc = _scenario(tf.scenario, scenario_dir)
+    else:  # a shipped scenario, or one of --scenario-dir: by name, never a path the file names
+        known = _scenarios(scenario_dir)
+        if tf.scenario not in known:
+            raise usage_error(f"{trace_file}: unknown scenario {tf.scenario!r}; give the folder "
+                              "of your scenarios with --scenario-dir")
+        sc = known[tf.scenario]
     if design is None and tf.design not in DESIGNS:
         module = f" (from the design module {tf.design_file})" if tf.design_file else ""
         raise usage_error(f"{trace_file}: the trace was made with design {tf.design!r}"

@@ -22,6 +22,8 @@ from . import exitcodes
 REPLAYABLE = {"violated": exitcodes.FAILED, "deadlock": exitcodes.FAILED,
               "starves": exitcodes.FAILED, "error": exitcodes.MODEL_ERROR,
               "refused": exitcodes.REFUSED, "n/a": exitcodes.NOT_APPLICABLE}
+#: the largest trace file replay reads (a trace of thousands of steps is a few MiB)
+MAX_BYTES = 256 * 2**20
 #: verdicts that come without a trace
 NO_TRACE = ("holds", "incomplete")
 
@@ -67,11 +69,14 @@ class TraceFileError(Exception):
 def load_trace(path: Path) -> TraceFile:
     """The trace in ``path``, checked for what replay needs; else :class:`TraceFileError`."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)
     except OSError as exc:
         raise TraceFileError(f"{path}: cannot read it ({exc.strerror or exc})",
                              exitcodes.IO_ERROR if path.exists() and not path.is_dir()
                              else exitcodes.USAGE) from None
+    if len(data) > MAX_BYTES:
+        raise TraceFileError(f"{path}: larger than {MAX_BYTES // 2**20} MiB: not a gupcheck trace")
     try:
         tf = msgspec.json.decode(data, type=TraceFile)
     except msgspec.ValidationError as exc:

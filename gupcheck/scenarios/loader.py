@@ -138,13 +138,21 @@ class ScenarioError(Exception):
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
+#: a scenario file is a few hundred bytes; anything this large (/dev/zero, a disk image) is not
+MAX_BYTES = 2**20
+
+
 def load_file(path: Path) -> Scenario:
     """The scenario in the file at ``path``; a file that cannot be read, is not UTF-8 text or
     not a valid scenario is a :class:`ScenarioError` naming it."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ScenarioError(str(path), None, "", f"cannot read the file ({exc.strerror})") from exc
+    if len(data) > MAX_BYTES:
+        raise ScenarioError(str(path), None, "", f"larger than {MAX_BYTES // 2**20} MiB: not a "
+                            "scenario file")
     return parse(decode_text(data, str(path)), str(path))
 
 

@@ -157,3 +157,11 @@ def test_a_user_scenario_is_recorded_with_its_hash_and_replays_from_its_file(
 
 def test_a_shipped_scenario_records_no_file(f1: dict[str, Any]) -> None:
     assert f1["scenario_file"] is None and f1["scenario_sha256"] is None
+
+
+def test_the_trace_scenario_is_a_name_never_a_path_to_read(
+        tmp_path: Path, f1: dict[str, Any]) -> None:
+    sc = _my_scenario(tmp_path / "mine")
+    res = _replay(tmp_path, f1 | {"scenario": str(sc)})
+    assert res.exit_code == exitcodes.USAGE and "unknown scenario" in res.output
+    assert "--scenario-dir" in res.output

@@ -189,3 +189,9 @@ def test_two_folder_files_with_one_scenario_name_are_refused_naming_both(tmp_pat
     (tmp_path / "b.toml").unlink()
     with pytest.raises(ScenarioError, match="c.toml"):
         resolve("my-dio", [tmp_path, other])
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_an_endless_file_is_refused_without_reading_it_all() -> None:
+    with pytest.raises(ScenarioError, match="larger than 1 MiB"):
+        load_file(Path("/dev/zero"))
