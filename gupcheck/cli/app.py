@@ -32,7 +32,7 @@ from gupcheck.reports.kernel import render_kernel
 from gupcheck.reports.matrix import cell_text, to_json, to_markdown
 from gupcheck.reports.progress import ProgressDisplay
 from gupcheck.reports.text import render
-from gupcheck.scenarios import ScenarioError, catalogue, load_file, resolve_source
+from gupcheck.scenarios import ScenarioError, catalogue, resolve_source
 
 from . import exitcodes
 from . import search_options as opts
@@ -294,14 +294,11 @@ def replay_trace(
     """
     try:
         tf = load_trace(trace_file)
-        sc_file = recorded_scenario(tf, trace_file)
+        recorded = recorded_scenario(tf, trace_file)
     except TraceFileError as err:
         raise fail(str(err), err.code) from None
-    if sc_file is not None:
-        try:
-            sc = load_file(sc_file)
-        except ScenarioError as err:
-            raise usage_error(str(err)) from None
+    if recorded is not None:
+        sc = recorded
     else:  # a shipped scenario, or one of --scenario-dir: by name, never a path the file names
         known = _scenarios(scenario_dir)
         if tf.scenario not in known:

@@ -15,6 +15,10 @@ import msgspec
 
 from gupcheck.engine.replay import DEADLOCK, WAIT_FOR_CYCLE
 from gupcheck.kernel.properties import LIVENESS, PROPERTIES
+from gupcheck.kernel.system import Scenario
+from gupcheck.scenarios import ScenarioError, parse
+from gupcheck.scenarios.loader import MAX_BYTES as MAX_SCENARIO_BYTES
+from gupcheck.scenarios.loader import decode_text
 
 from . import exitcodes
 
@@ -125,24 +129,26 @@ def _check(tf: TraceFile, path: Path) -> None:
         raise bad("scenario_file and scenario_sha256 go together")
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def recorded_scenario(tf: TraceFile, path: Path) -> Path | None:
-    """The scenario file the trace was found in, checked to be unchanged; None for a shipped
-    scenario (or a trace written before files were recorded)."""
+def recorded_scenario(tf: TraceFile, path: Path) -> Scenario | None:
+    """The scenario of the file the trace was found in, checked to be unchanged (the bytes
+    hashed are the bytes parsed); None for a shipped scenario (or a trace written before files
+    were recorded).  A scenario file is data: reading it runs nothing."""
     if tf.scenario_file is None:
         return None
     src = Path(tf.scenario_file)
     try:
-        digest = sha256_of(src)
+        with src.open("rb") as f:
+            data = f.read(MAX_SCENARIO_BYTES + 1)
     except OSError as exc:
         raise TraceFileError(f"{path}: the scenario file it was found in, {src}, cannot be "
                              f"read ({exc.strerror or exc}); restore it to replay") from None
+    digest = hashlib.sha256(data).hexdigest()
     if digest != tf.scenario_sha256:
         raise TraceFileError(f"{path}: the scenario file {src} has changed since the trace was "
                              f"written (sha256 {digest[:12]}…, the trace recorded "
                              f"{str(tf.scenario_sha256)[:12]}…); the trace replays only on the "
                              "scenario it was found in")
-    return src
+    try:
+        return parse(decode_text(data, str(src)), str(src))
+    except ScenarioError as err:  # unchanged, but no longer valid for this gupcheck
+        raise TraceFileError(str(err)) from None

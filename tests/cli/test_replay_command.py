@@ -165,3 +165,9 @@ def test_the_trace_scenario_is_a_name_never_a_path_to_read(
     res = _replay(tmp_path, f1 | {"scenario": str(sc)})
     assert res.exit_code == exitcodes.USAGE and "unknown scenario" in res.output
     assert "--scenario-dir" in res.output
+
+
+def test_a_recorded_scenario_file_is_read_no_further_than_a_scenario(
+        tmp_path: Path, f1: dict[str, Any]) -> None:
+    res = _replay(tmp_path, f1 | {"scenario_file": "/dev/zero", "scenario_sha256": "0" * 64})
+    assert res.exit_code == exitcodes.USAGE and "has changed" in res.output
