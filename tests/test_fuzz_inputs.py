@@ -151,7 +151,9 @@ def test_mutated_traces(real_trace: dict[str, Any], data: st.DataObject) -> None
     for _ in range(data.draw(st.integers(1, 3), label="edits")):
         target: Any = doc
         # walk down into the trace's steps now and then
-        if data.draw(st.booleans(), label="into the steps") and doc.get("trace"):
+        steps = doc.get("trace")
+        if data.draw(st.booleans(), label="into the steps") and isinstance(steps, list) \
+                and steps:
             target = data.draw(st.sampled_from(doc["trace"]), label="step")
         if not isinstance(target, dict) or not target:
             break
