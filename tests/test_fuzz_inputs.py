@@ -47,6 +47,7 @@ def check_file(data: bytes, suffix: str = ".toml") -> Any:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"fuzzed{suffix}"
         path.write_bytes(data)
+        run(["list", "--scenario-dir", folder])
         return run(["check", str(path), *QUICK])
 
 

@@ -16,6 +16,7 @@ from typing import Annotated, Any, NoReturn, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from gupcheck import __version__
 from gupcheck.classic import DEMOS
@@ -191,14 +192,15 @@ def list_things(scenario_dir: ScenarioDirs = None) -> None:
 
     Example: gupcheck list
     """
+    scenarios = _scenarios(scenario_dir)  # a bad folder is an error before any output
     console = Console(highlight=False)
     table = Table("design", "what it is", box=None, title="Designs")
     for name in DESIGNS:
         table.add_row(name, SUMMARIES[name])
     console.print(table)
     table = Table("scenario", "what it does", box=None, title="Scenarios")
-    for sc in _scenarios(scenario_dir).values():
-        table.add_row(sc.name, sc.description)
+    for sc in scenarios.values():
+        table.add_row(sc.name, Text(sc.description))  # a user's text: never rich markup
     console.print(table)
     table = Table("property", "objective", "what it says", box=None, title="Properties")
     for p in PROPERTIES.values():

@@ -9,12 +9,17 @@ on the command line (``--design``), never because a trace or a scenario names it
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 from gupcheck.designs import DESIGNS
 from gupcheck.kernel.config import KernelConfig
 
 from . import exitcodes
+
+
+#: a design's name, as the shipped ones (it labels matrix columns, traces and file names)
+NAME = re.compile(r"[a-z0-9][a-z0-9.-]*")
 
 
 class DesignError(ValueError):
@@ -65,4 +70,8 @@ def load_design(spec: str) -> KernelConfig:
     if not isinstance(design, KernelConfig):
         raise DesignModuleError(f"{path}: defines no DESIGN = KernelConfig(...) "
                                 "(see docs/writing-a-design.md)")
+    if not isinstance(design.name, str) or not NAME.fullmatch(design.name):
+        raise DesignModuleError(f"{path}: DESIGN.name must be lower-case letters, digits, '.' "
+                                f"and '-' like the shipped designs' (linux-6.12), got "
+                                f"{design.name!r}")
     return design

@@ -26,7 +26,8 @@ def my_patch(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("body", ["import sys\nsys.exit(0)\n", "raise SystemExit(3)\n",
-                                  "raise RuntimeError('boom')\n", "DESIGN = 42\n"])
+                                  "raise RuntimeError('boom')\n", "DESIGN = 42\n",
+                                  MY_PATCH.replace("'my-patch'", "'[/x] My Patch'")])
 def test_a_design_module_that_exits_or_fails_is_a_design_module_error(
         tmp_path: Path, body: str) -> None:
     bad = tmp_path / "bad.py"
@@ -78,3 +79,4 @@ def test_an_unknown_design_that_is_no_module_is_a_usage_error() -> None:
     res = runner.invoke(app, ["check", "dio-vs-reclaim", "--design", "linux-9.9"])
     assert res.exit_code == exitcodes.USAGE
     assert "unknown design 'linux-9.9'" in res.output and "design module" in res.output
+
