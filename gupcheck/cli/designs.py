@@ -17,7 +17,6 @@ from gupcheck.kernel.config import KernelConfig
 
 from . import exitcodes
 
-
 #: a design's name, as the shipped ones (it labels matrix columns, traces and file names)
 NAME = re.compile(r"[a-z0-9][a-z0-9.-]*")
 

@@ -12,11 +12,12 @@ def unwritable(path: Path, flag: str) -> str | None:
     (a missing folder, a folder, a read-only place)."""
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
-        return f"{flag} {path}: is a folder; give a file name"
+        return f"cannot write {flag} {path}: it is a folder; give a file name"
     if not folder.is_dir():
-        return f"{flag} {path}: the folder {folder} does not exist"
+        return f"cannot write {flag} {path}: the folder {folder} does not exist"
     if path.exists():
-        return None if os.access(path, os.W_OK) else f"{flag} {path}: the file is not writable"
+        return None if os.access(path, os.W_OK) else \
+            f"cannot write {flag} {path}: permission denied"
     if not os.access(folder, os.W_OK):
-        return f"{flag} {path}: cannot write in the folder {folder}"
+        return f"cannot write {flag} {path}: permission denied in the folder {folder}"
     return None
