@@ -25,7 +25,7 @@ from gupcheck.scenarios import OPS
 runner = CliRunner()
 DOCUMENTED = set(exitcodes.DESCRIPTIONS)
 SHIPPED = sorted((Path(__file__).parents[1] / "gupcheck" / "scenarios").glob("*.toml"))
-FUZZ = settings(max_examples=30, deadline=None, derandomize=True,
+FUZZ = settings(max_examples=25, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 #: a search bound that keeps a valid generated scenario quick
@@ -131,15 +131,14 @@ def test_mutated_shipped_scenarios(data: bytes) -> None:
 def real_trace() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "t.json"
-        run(["check", "dio-vs-reclaim", "--design", "linux-6.1", "--property",
-             "dirty-has-backing", "--trace-out", str(out)])
+        run(["check", "dio-read-into-mmap", "--design", "linux-6.1", "--trace-out", str(out)])
         return json.loads(out.read_text())
 
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-2, 40) | st.text(max_size=10) |
     st.sampled_from(["deadlock", "violated", "refused", "starves", "error", "n/a", "holds",
-                     "dirty-has-backing", "linux-6.12", "dio-vs-reclaim", "x.py"]),
+                     "mkwrite-before-dirty", "linux-6.12", "dio-vs-reclaim", "x.py"]),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
                                                                 max_size=3),
     max_leaves=6)
