@@ -11,6 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from gupcheck.cli import app, exitcodes
+from gupcheck.designs import DESIGNS
+from gupcheck.engine import Verdict
+from gupcheck.engine.liveness import check_liveness
+from gupcheck.kernel.system import KernelModel
+from gupcheck.reports.json import result_to_dict
 from gupcheck.scenarios import SCENARIOS
 
 runner = CliRunner()
@@ -171,3 +176,16 @@ def test_a_recorded_scenario_file_is_read_no_further_than_a_scenario(
         tmp_path: Path, f1: dict[str, Any]) -> None:
     res = _replay(tmp_path, f1 | {"scenario_file": "/dev/zero", "scenario_sha256": "0" * 64})
     assert res.exit_code == exitcodes.USAGE and "has changed" in res.output
+
+
+def test_a_starvation_lasso_of_a_kernel_model_replays(tmp_path: Path) -> None:
+    sc, cfg = SCENARIOS["odp-device-file"], DESIGNS["block-writeback"]
+    result = check_liveness(KernelModel(sc, cfg, ["writeback-progress"]))
+    assert result.verdict is Verdict.STARVES and result.trace is not None
+    assert result.property.startswith("writeback-progress (")  # one property per thread
+    data = {"scenario": sc.name, "design": cfg.name, "properties": ["writeback-progress"],
+            **result_to_dict(result)}
+    res = _replay(tmp_path, data)
+    assert res.exit_code == exitcodes.FAILED and "REPRODUCED" in res.output, res.output
+    res = _replay(tmp_path, data | {"loop_start": None})
+    assert res.exit_code == exitcodes.USAGE and "loop_start" in res.output
