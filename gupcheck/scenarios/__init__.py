@@ -41,9 +41,13 @@ def _catalogue(dirs: Iterable[Path]) -> dict[str, tuple[Scenario, str]]:
     one name, would silently replace one scenario with another, so that is a ScenarioError
     naming both files."""
     known = dict(_SHIPPED)
+    seen: set[Path] = set()
     for folder in dirs:
         if not folder.is_dir():
             raise ScenarioError(str(folder), None, "", "not a folder")
+        if folder.resolve() in seen:  # the same folder given twice holds no second definition
+            continue
+        seen.add(folder.resolve())
         for path in sorted(folder.glob("*.toml")):
             sc = load_file(path)
             if sc.name in known:

@@ -195,3 +195,8 @@ def test_two_folder_files_with_one_scenario_name_are_refused_naming_both(tmp_pat
 def test_an_endless_file_is_refused_without_reading_it_all() -> None:
     with pytest.raises(ScenarioError, match="larger than 1 MiB"):
         load_file(Path("/dev/zero"))
+
+
+def test_one_folder_given_twice_is_no_duplicate(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text(GOOD)
+    assert resolve("my-dio", [tmp_path, tmp_path / "."]).name == "my-dio"
