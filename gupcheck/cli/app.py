@@ -1,20 +1,22 @@
 """``gupcheck``: check page-pinning designs against kernel scenarios, and run classic demos.
 
-Exit codes: 0 holds, 1 violated/deadlock/starves, 2 usage error, 3 incomplete, 5 model error.
+Exit codes: see :mod:`.exitcodes` (0 holds, 1 violated/deadlock/starves, 2 usage error, ...).
 """
 
 from __future__ import annotations
 
 import enum
+import errno as errno_names
 import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from gupcheck import __version__
 from gupcheck.classic import DEMOS
@@ -24,25 +26,27 @@ from gupcheck.engine.replay import replay
 from gupcheck.kernel.config import KernelConfig
 from gupcheck.kernel.properties import PROPERTIES
 from gupcheck.kernel.system import KernelModel, Scenario
-from gupcheck.lab import Cell, RefusalProbe, by_scenario, run_matrix
+from gupcheck.lab import REFUSED, Cell, RefusalProbe, by_scenario, run_matrix
 from gupcheck.reports.html import matrix_page, trace_page
-from gupcheck.reports.json import result_to_dict
+from gupcheck.reports.json import result_to_dict, scenario_source
 from gupcheck.reports.kernel import heading, render_kernel
 from gupcheck.reports.matrix import cell_text, to_json, to_markdown
 from gupcheck.reports.progress import ProgressDisplay
 from gupcheck.reports.text import render
-from gupcheck.scenarios import SCENARIOS, ScenarioError, load_dir, resolve
+from gupcheck.scenarios import ScenarioError, catalogue, resolve_source
 
 from . import exitcodes
 from . import search_options as opts
 from .conform import conform_command
+from .designs import DesignError, is_design_module, load_design
+from .paths import unwritable
+from .trace_file import REPLAYABLE, TraceFileError, labels_of, load_trace, recorded_scenario
 
 app = typer.Typer(
     name="gupcheck",
     help=("Model-check Linux page-pinning designs (get_user_pages / pin_user_pages against "
           "writeback, truncate, reclaim and fork).\n\n"
-          "Exit codes: 0 holds, 1 violated/deadlock/starves, 2 usage error, 3 incomplete "
-          "(a limit was hit), 4 the design refuses the request, 5 the model failed.\n\n"
+          f"Exit codes: {exitcodes.summary()}.\n\n"
           "Example: gupcheck check dio-vs-reclaim --design linux-6.1 --html f1.html"),
     no_args_is_help=True,
     add_completion=False,
@@ -72,8 +76,14 @@ def _root(
 
 
 def usage_error(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"gupcheck: {message}", markup=False, highlight=False)
-    return typer.Exit(exitcodes.USAGE)
+    return fail(message, exitcodes.USAGE)
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    """Print ``gupcheck: message`` on one line (no wrapping) to stderr; exit with ``code``."""
+    Console(stderr=True).print(f"gupcheck: {message}", markup=False, highlight=False,
+                               soft_wrap=True)
+    return typer.Exit(code)
 
 
 @app.command("demos")
@@ -131,18 +141,20 @@ ScenarioDirs = Annotated[Optional[list[Path]], typer.Option(  # noqa: UP007
 
 
 def _scenarios(dirs: list[Path] | None) -> dict[str, Scenario]:
-    known = dict(SCENARIOS)
     try:
-        for d in dirs or ():
-            known.update(load_dir(d))
+        return catalogue(dirs or ())
     except ScenarioError as err:
         raise usage_error(str(err)) from None
-    return known
 
 
 def _scenario(name: str, dirs: list[Path] | None) -> Scenario:
+    return _scenario_source(name, dirs)[0]
+
+
+def _scenario_source(name: str, dirs: list[Path] | None) -> tuple[Scenario, Path | None]:
+    """The scenario and the file it was read from (None for a shipped one)."""
     try:
-        return resolve(name, dirs or ())
+        return resolve_source(name, dirs or ())
     except ScenarioError as err:
         raise usage_error(str(err)) from None
     except KeyError:
@@ -151,10 +163,27 @@ def _scenario(name: str, dirs: list[Path] | None) -> Scenario:
                           "(or give the path of a .toml file)") from None
 
 
-def _design(name: str) -> KernelConfig:
-    if name not in DESIGNS:
-        raise usage_error(f"unknown design {name!r}; choose one of: {', '.join(DESIGNS)}")
-    return DESIGNS[name]
+def _design(spec: str) -> KernelConfig:
+    """A shipped design by name, or the design module at this path (its code runs: the user
+    named it on the command line)."""
+    try:
+        return load_design(spec)
+    except DesignError as err:
+        raise fail(str(err), err.code) from None
+
+
+def _design_source(spec: str, cfg: KernelConfig) -> dict[str, str | None]:
+    """How a trace records its design: the design's name, and the module it came from."""
+    return {"design": cfg.name,
+            "design_file": str(Path(spec).resolve()) if is_design_module(spec) else None}
+
+
+def _outputs(**paths: Path | None) -> None:
+    """Refuse, before any search, output paths that cannot be written (see :mod:`.paths`)."""
+    for option, path in paths.items():
+        why = unwritable(path, "--" + option.replace("_", "-")) if path else None
+        if why:
+            raise usage_error(why)
 
 
 @app.command("list")
@@ -163,14 +192,15 @@ def list_things(scenario_dir: ScenarioDirs = None) -> None:
 
     Example: gupcheck list
     """
+    scenarios = _scenarios(scenario_dir)  # a bad folder is an error before any output
     console = Console(highlight=False)
     table = Table("design", "what it is", box=None, title="Designs")
     for name in DESIGNS:
         table.add_row(name, SUMMARIES[name])
     console.print(table)
     table = Table("scenario", "what it does", box=None, title="Scenarios")
-    for sc in _scenarios(scenario_dir).values():
-        table.add_row(sc.name, sc.description)
+    for sc in scenarios.values():
+        table.add_row(sc.name, Text(sc.description))  # a user's text: never rich markup
     console.print(table)
     table = Table("property", "objective", "what it says", box=None, title="Properties")
     for p in PROPERTIES.values():
@@ -182,7 +212,7 @@ def list_things(scenario_dir: ScenarioDirs = None) -> None:
 @opts.with_search_options
 def check_scenario(
     scenario: Annotated[str, typer.Argument(help="A scenario name (`gupcheck list`) or the path of a scenario .toml file.")],  # noqa: E501
-    design: Annotated[str, typer.Option(help="The design (kernel) to check it under.")] = "linux-6.12",
+    design: Annotated[str, typer.Option(help="The design (kernel) to check it under: a name from `gupcheck list`, or the path of a design module (.py defining DESIGN; its code runs).")] = "linux-6.12",  # noqa: E501
     prop: Annotated[Optional[list[str]], typer.Option("--property", help="Check only this property (repeatable).")] = None,  # noqa: UP007,E501
     strategy: Annotated[Strategy, typer.Option(help="Search strategy.")] = Strategy.bfs,
     max_states: Annotated[Optional[int], typer.Option(min=1, help="Stop after this many distinct states.")] = None,  # noqa: UP007,E501
@@ -200,38 +230,41 @@ def check_scenario(
     Exit codes: 0 holds, 1 violated/deadlock/starves, 2 usage error, 3 incomplete, 4 the design
     refuses the scenario's request (with its errno), 5 the model failed, 7 the --resume
     checkpoint is unusable (another model, design, scenario or search; corrupt), 9 the scenario
-    does not apply to this kernel (it lacks io_uring, say).
+    does not apply to this kernel (it lacks io_uring, say), 10 an output file cannot be
+    written, 11 the design module failed to import.
 
     Example: gupcheck check dio-vs-reclaim --design linux-6.1 --property dirty-has-backing
 
     Example: gupcheck check dio-vs-reclaim --design linux-6.1 --html f1.html
     """
-    sc = _scenario(scenario, scenario_dir)
-    cfg = _design(design)
+    _outputs(trace_out=trace_out, html=html)
+    sc, sc_file = _scenario_source(scenario, scenario_dir)
+    source = scenario_source(sc_file)
     bad = [p for p in prop or () if p not in PROPERTIES]
     if bad:
         raise usage_error(f"unknown property {bad[0]!r}; choose from: {', '.join(PROPERTIES)}")
-    limits = Limits(max_states=max_states, max_seconds=max_seconds)
     search = search_opts.kwargs(strategy.value)
+    cfg = _design(design)
+    source |= _design_source(design, cfg)
+    limits = Limits(max_states=max_states, max_seconds=max_seconds)
     probe = check(RefusalProbe(sc, cfg, ()), limits=limits, liveness=False)
     if probe.verdict is Verdict.VIOLATED and probe.message.startswith("n/a: "):
-        _emit_not_applicable(probe, sc, cfg, as_json)
+        _emit_not_applicable(probe, sc, cfg, as_json, trace_out, source)
         raise typer.Exit(exitcodes.NOT_APPLICABLE)
     if probe.verdict is Verdict.VIOLATED:
         if html:
             _write(html, trace_page(probe, KernelModel(sc, cfg), verdict="refused"))
-        _emit_refused(probe, sc, cfg, as_json)
+        _emit_refused(probe, sc, cfg, as_json, trace_out, source)
         raise typer.Exit(exitcodes.REFUSED)
     model = KernelModel(sc, cfg, prop or None)
     with ProgressDisplay(model.name, enabled=None if not as_json else False) as progress, \
             opts.checkpoint_errors():
         result = check(model, strategy=strategy.value, limits=limits, walks=walks, seed=seed,
                        progress=progress, **search, reduce=search_opts.reductions())
-    data = {"scenario": sc.name, "design": design, "errno": None,
+    data = {"scenario": sc.name, "errno": None, **source,
             "properties": list(model.properties), **result_to_dict(result)}
     if trace_out:
-        trace_out.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n",
-                             encoding="utf-8")
+        _write(trace_out, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
     if html:
         _write(html, trace_page(result, model))
     if as_json:
@@ -244,52 +277,95 @@ def check_scenario(
 @app.command("replay")
 def replay_trace(
     trace_file: Annotated[Path, typer.Argument(help="A trace written by `gupcheck check --trace-out` (or its --json output).")],  # noqa: E501
-    design: Annotated[Optional[str], typer.Option(help="Replay under another design (default: the trace's).")] = None,  # noqa: UP007,E501
+    design: Annotated[Optional[str], typer.Option(help="Replay under another design (default: the trace's): a name, or the path of a design module (.py; its code runs).")] = None,  # noqa: UP007,E501
     scenario_dir: ScenarioDirs = None,
 ) -> None:
-    """Re-execute a saved counterexample against the current model.
+    """Re-execute a saved trace against the current model: is the recorded verdict reproduced?
 
-    Exit 1 if the same failure still happens, 6 if the model has changed so that it no longer
-    does (the report says at which step), 2 for a file that is not a gupcheck trace.
+    The same property must fail at the end (the same errno for a refusal, the same lasso for
+    starvation, the same deadlock or model failure). A user's scenario is read from the file the
+    trace recorded, which must be unchanged (its sha256 is recorded). A design module is run
+    only when given here with --design, never because the trace names it.
+
+    Exit codes: when reproduced, the code `check` gave (1 violated/deadlock/starves, 4
+    refused, 5 model error, 9 not applicable); 6 not reproduced (the report says at which
+    step); 2 a file that is not a replayable gupcheck trace, or its scenario file missing or
+    changed; 10 the trace cannot be read; 11 the design module failed to import.
 
     Example: gupcheck check dio-vs-reclaim --design linux-6.1 --trace-out f1.json; gupcheck replay f1.json
     """
     try:
-        data = json.loads(trace_file.read_text(encoding="utf-8"))
-        if isinstance(data, dict) and "trace" in data and data["trace"] is None:
-            raise usage_error(f"{trace_file}: the result ({data.get('verdict')}) has no trace "
-                              "to replay")
-        scenario, design = data["scenario"], design or data["design"]
-        labels = [step["label"] for step in data["trace"][1:]]
-        init_index = int(data.get("init_index") or 0)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise usage_error(f"{trace_file}: not a gupcheck trace ({type(exc).__name__}: {exc})") \
-            from None
-    sc = _scenario(scenario, scenario_dir)
-    model = KernelModel(sc, _design(design), data.get("properties") or None)
-    prop = data.get("property")
-    done = replay(model, init_index, labels, prop)
+        tf = load_trace(trace_file)
+        recorded = recorded_scenario(tf, trace_file)
+    except TraceFileError as err:
+        raise fail(str(err), err.code) from None
+    if recorded is not None:
+        sc = recorded
+    else:  # a shipped scenario, or one of --scenario-dir: by name, never a path the file names
+        known = _scenarios(scenario_dir)
+        if tf.scenario not in known:
+            raise usage_error(f"{trace_file}: unknown scenario {tf.scenario!r}; give the folder "
+                              "of your scenarios with --scenario-dir")
+        sc = known[tf.scenario]
+    if design is None and tf.design not in DESIGNS:
+        module = f" (from the design module {tf.design_file})" if tf.design_file else ""
+        raise usage_error(f"{trace_file}: the trace was made with design {tf.design!r}"
+                          f"{module}; give --design NAME or --design FILE.py to replay it "
+                          "(gupcheck runs a design module only when its path is given on the "
+                          "command line)")
+    spec = design or tf.design
+    cfg = _design(spec)
+    labels, init_index = labels_of(tf), tf.init_index or 0
+    kwargs: dict[str, Any] = {}
+    if tf.verdict in ("refused", "n/a"):
+        model: KernelModel = RefusalProbe(sc, cfg, ())
+        prop: str | None = REFUSED
+        kwargs["why"] = tf.errno if tf.verdict == "refused" else f"n/a: {tf.why}"
+    else:
+        try:
+            model = KernelModel(sc, cfg, tf.properties)
+        except ValueError as err:
+            raise usage_error(f"{trace_file}: {err}") from None
+        prop = tf.property
+        if tf.verdict == "error":
+            kwargs["error"] = tf.message
+        if tf.verdict == "starves":
+            kwargs.update(loop_start=tf.loop_start, stutters=bool(tf.stutters))
+    done = replay(model, init_index, labels, prop, **kwargs)
     steps = len(done.trace) if done.trace else 0
     sys.stdout.write(
-        f"replay of {scenario} under {design} ({len(labels)} steps, written by gupcheck "
-        f"{data.get('gupcheck_version', '?')}): {'REPRODUCED' if done.reproduced else 'NOT REPRODUCED'}"
+        f"replay of {sc.name} under {cfg.name} ({tf.verdict}, {len(labels)} steps, written by "
+        f"gupcheck {tf.gupcheck_version}): "
+        f"{'REPRODUCED' if done.reproduced else 'NOT REPRODUCED'}"
         f"\n  {done.message}\n  {steps} of {len(labels)} steps replayed\n")
-    raise typer.Exit(exitcodes.FAILED if done.reproduced else exitcodes.NOT_REPRODUCED)
+    raise typer.Exit(REPLAYABLE[tf.verdict] if done.reproduced else exitcodes.NOT_REPRODUCED)
 
 
 def _write(path: Path, text: str) -> None:
-    """Write a report file; a path that cannot be written is a usage error, not a traceback."""
+    """Write a report file; a write that fails (a full disk, a folder) is one line naming the
+    file and the errno, with the I/O exit code, not a traceback."""
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise usage_error(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise fail(f"cannot write {path}: {describe_os_error(exc)}", exitcodes.IO_ERROR) \
+            from None
 
 
-def _emit_refused(probe: Result, sc: Scenario, cfg: KernelConfig, as_json: bool) -> None:
+def describe_os_error(exc: OSError) -> str:
+    """``No space left on device (ENOSPC)``: the reason and the errno's name."""
+    name = errno_names.errorcode.get(exc.errno or 0)
+    return f"{exc.strerror or exc}" + (f" ({name})" if name else "")
+
+
+def _emit_refused(probe: Result, sc: Scenario, cfg: KernelConfig, as_json: bool,
+                  trace_out: Path | None = None, source: dict[str, Any] | None = None) -> None:
     errno = probe.message
+    data = {"scenario": sc.name, "design": cfg.name, "errno": errno, **(source or {}),
+            **result_to_dict(probe), "verdict": "refused", "verdict_text": "refused",
+            "property": None}
+    if trace_out:
+        _write(trace_out, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
     if as_json:
-        data = {"scenario": sc.name, "design": cfg.name, "errno": errno,
-                **result_to_dict(probe), "verdict": "refused", "property": None}
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
         return
     labels = probe.trace.labels() if probe.trace else []
@@ -300,11 +376,16 @@ def _emit_refused(probe: Result, sc: Scenario, cfg: KernelConfig, as_json: bool)
         + "".join(f"  {i + 1:>3}  {lab}\n" for i, lab in enumerate(labels)))
 
 
-def _emit_not_applicable(probe: Result, sc: Scenario, cfg: KernelConfig, as_json: bool) -> None:
+def _emit_not_applicable(probe: Result, sc: Scenario, cfg: KernelConfig, as_json: bool,
+                         trace_out: Path | None = None,
+                         source: dict[str, Any] | None = None) -> None:
     why = probe.message.removeprefix("n/a: ")
+    data = {"scenario": sc.name, "design": cfg.name, "errno": None, **(source or {}),
+            **result_to_dict(probe), "verdict": "n/a", "verdict_text": "n/a", "property": None,
+            "why": why}
+    if trace_out:
+        _write(trace_out, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
     if as_json:
-        data = {"scenario": sc.name, "design": cfg.name, "errno": None, **result_to_dict(probe),
-                "verdict": "n/a", "property": None, "why": why}
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
         return
     sys.stdout.write(f"Scenario {sc.name} under {cfg.name}: {sc.description}\n"
@@ -320,7 +401,7 @@ class Format(str, enum.Enum):
 
 @app.command("matrix")
 def matrix(
-    designs: Annotated[Optional[str], typer.Option(help="Comma-separated designs (default: all).")] = None,  # noqa: UP007,E501
+    designs: Annotated[Optional[str], typer.Option(help="Comma-separated designs (default: all): names, or paths of design modules (.py; their code runs).")] = None,  # noqa: UP007,E501
     scenarios: Annotated[Optional[str], typer.Option(help="Comma-separated scenarios (default: all).")] = None,  # noqa: UP007,E501
     fmt: Annotated[Format, typer.Option("--format", help="Output format; html is one self-contained page with every counterexample.")] = Format.table,  # noqa: E501
     out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of stdout.")] = None,  # noqa: UP007,E501
@@ -339,13 +420,18 @@ def matrix(
 
     Example: gupcheck matrix --designs linux-6.1,linux-6.12 --format html --out matrix.html
     """
+    _outputs(out=out)
     known = _scenarios(scenario_dir)
     scs = [s.strip() for s in scenarios.split(",")] if scenarios else list(known)
     for name in scs:
         if name not in known:
             raise usage_error(f"unknown scenario {name!r}; choose one of: {', '.join(known)}")
-    ds = [d.strip() for d in designs.split(",")] if designs else list(DESIGNS)
-    cfgs = [_design(d) for d in ds]
+    cfgs = [_design(d.strip()) for d in designs.split(",")] if designs else list(DESIGNS.values())
+    ds = [cfg.name for cfg in cfgs]
+    if len(set(ds)) < len(ds):
+        twice = next(d for d in ds if ds.count(d) > 1)
+        raise usage_error(f"--designs: the design {twice!r} is named twice (a design module's "
+                          "DESIGN must not reuse a shipped design's name)")
     limits = Limits(max_states=max_states, max_seconds=max_seconds)
     err = Console(stderr=True, highlight=False)
     show = fmt is not Format.json and sys.stderr.isatty()
@@ -361,7 +447,7 @@ def matrix(
     elif fmt is Format.markdown:
         text = to_markdown(cells, ds)
     elif fmt is Format.html:
-        text = matrix_page(cells, ds, known, {d: DESIGNS[d] for d in ds})
+        text = matrix_page(cells, ds, known, dict(zip(ds, cfgs, strict=True)))
     else:
         table = Table("scenario", *ds, title="gupcheck verdict matrix", show_lines=True)
         for sc, row in by_scenario(cells).items():
@@ -434,4 +520,47 @@ app.command("conform")(conform_command)
 
 
 def main() -> None:
-    app()
+    """The console script: the app, then stdout flushed while errors can still be reported.
+
+    Output to a full device is one line and the I/O exit code, not Python's "Exception
+    ignored" and exit 120; a reader that closed the pipe (``gupcheck list | head -1``) ends it
+    silently with the I/O exit code, not the exit 1 (which reads as "violated") of rich and
+    click, which on EPIPE point the standard output at /dev/null or wrap it and exit 1."""
+    stdout, before = sys.stdout, _stdout_file()
+    try:
+        app()
+    except SystemExit:
+        if sys.stdout is not stdout or _stdout_file() != before:
+            _io_failed("cannot write the output", BrokenPipeError(errno_names.EPIPE, ""))
+        try:
+            sys.stdout.flush()
+        except OSError as exc:
+            _io_failed("cannot write the output", exc)
+        raise
+    except OSError as exc:  # writing the standard output (or another file) failed
+        where = f"cannot use {exc.filename}" if exc.filename else "cannot write the output"
+        _io_failed(where, exc)
+
+
+def _stdout_file() -> tuple[int, int] | None:
+    """Which file descriptor 1 is (device, inode), to notice it was redirected."""
+    try:
+        st = os.fstat(1)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _io_failed(what: str, exc: OSError) -> NoReturn:
+    if exc.errno != errno_names.EPIPE:  # the reader went away: nothing to tell it
+        try:
+            sys.stderr.write(f"gupcheck: {what}: {describe_os_error(exc)}\n")
+            sys.stderr.flush()
+        except OSError:
+            pass
+    # the interpreter would flush stdout again at exit and fail again: drop what is left
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    sys.exit(exitcodes.IO_ERROR)

@@ -3,12 +3,12 @@
 Kept out of app.py so that the command's options and its error handling live in one place;
 app.py only registers it.  Exit codes: 0 every compared probe agrees, 1 some probe disagrees,
 2 usage error, 8 the environment cannot run the probes (a missing tool, an unreachable
-archive, a guest that never reported) — the message names the apt command that fixes it.
+archive, a guest that never reported — the message names the apt command that fixes it), 11 a
+design module (``--design FILE.py``) failed to import.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -23,37 +23,12 @@ from gupcheck.conform.predict import PROBES
 from gupcheck.conform.races import DEFAULT_ITERATIONS, RACE_PROBES
 from gupcheck.conform.report import render_markdown, render_text
 from gupcheck.conform.runner import conform, select
-from gupcheck.designs import DESIGNS
-from gupcheck.kernel.config import KernelConfig
 
 from . import exitcodes
+from .designs import DesignError, load_design
 
 #: the environment cannot run the probes (tool missing, archive unreachable, guest silent)
-ENVIRONMENT = 8
-
-
-def load_design(spec: str) -> KernelConfig:
-    """A design name, or the path of a Python module that defines ``DESIGN`` (a KernelConfig),
-    like the modules of gupcheck/designs — how a kernel developer describes a patch."""
-    if spec in DESIGNS:
-        return DESIGNS[spec]
-    path = Path(spec)
-    if path.suffix != ".py" or not path.is_file():
-        raise ValueError(f"unknown design {spec!r}; choose one of: {', '.join(DESIGNS)}, "
-                         "or give the path of a design module (.py defining DESIGN)")
-    mod_spec = importlib.util.spec_from_file_location(f"gupcheck_user_design_{path.stem}", path)
-    if mod_spec is None or mod_spec.loader is None:
-        raise ValueError(f"{path}: cannot be imported")
-    module = importlib.util.module_from_spec(mod_spec)
-    try:
-        mod_spec.loader.exec_module(module)
-    except Exception as exc:  # the user's code: report it, do not trace back through ours
-        raise ValueError(f"{path}: importing it failed: {type(exc).__name__}: {exc}") from None
-    design = getattr(module, "DESIGN", None)
-    if not isinstance(design, KernelConfig):
-        raise ValueError(f"{path}: defines no DESIGN = KernelConfig(...) "
-                         "(see docs/writing-a-design.md)")
-    return design
+ENVIRONMENT = exitcodes.ENVIRONMENT
 
 
 def conform_command(
@@ -81,7 +56,8 @@ def conform_command(
     otherwise (never an agreement); a count the model proves zero DISAGREES when seen.
 
     Exit codes: 0 every compared probe agrees, 1 some probe disagrees, 2 usage error,
-    8 the environment cannot run the probes (the message names the fix).
+    8 the environment cannot run the probes (the message names the fix), 11 the design module
+    failed to import (it raised or exited) or defines no DESIGN.
 
     Example: gupcheck conform --kernel debian-13
 
@@ -108,8 +84,8 @@ def conform_command(
                    "list` or a design module .py)", exitcodes.USAGE)
     try:
         cfg = load_design(design or DEBIAN[kernel].design)
-    except ValueError as exc:
-        raise fail(str(exc), exitcodes.USAGE) from None
+    except DesignError as exc:
+        raise fail(str(exc), exc.code) from None
     show = sys.stderr.isatty()
 
     def log(message: str) -> None:

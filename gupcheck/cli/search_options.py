@@ -18,6 +18,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
+import psutil
 import typer
 from rich.console import Console
 
@@ -26,6 +27,7 @@ from gupcheck.engine.checkpoint import DEFAULT_EVERY
 from gupcheck.engine.ray_bfs import RayError, RayNotInstalled
 
 from . import exitcodes
+from .paths import unwritable
 
 CheckpointOpt = Annotated[Optional[Path], typer.Option(  # noqa: UP007 - typer needs Optional
     "--checkpoint", help="BFS: save the search's progress to this file now and then, and when a "
@@ -86,6 +88,23 @@ def parse_bits(text: str) -> int:
     return bits
 
 
+def check_bits_fit(bits: int, text: str) -> None:
+    """Refuse a bit array larger than the memory available now (psutil), rather than fail
+    with MemoryError, or drive the machine into swap, when the search allocates it."""
+    need, have = bits // 8, psutil.virtual_memory().available
+    if need > have:
+        raise ValueError(f"--bitstate {text!r}: its bit array needs {_size(need)} of memory, "
+                         f"this machine has {_size(have)} available; give fewer bits")
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    raise AssertionError
+
+
 def search_kwargs(strategy: str, checkpoint: Path | None, checkpoint_every: float,
                   resume: Path | None, bitstate: str | None,
                   workers: int = 1, ray: str | None = None) -> dict[str, Any]:
@@ -95,8 +114,12 @@ def search_kwargs(strategy: str, checkpoint: Path | None, checkpoint_every: floa
     """
     if strategy != "bfs" and (checkpoint or resume or bitstate):
         raise _exit("--checkpoint, --resume and --bitstate need --strategy bfs", exitcodes.USAGE)
+    if checkpoint and (why := unwritable(checkpoint, "--checkpoint")):
+        raise _exit(why, exitcodes.USAGE)
     try:
         bits = parse_bits(bitstate) if bitstate else None
+        if bits:
+            check_bits_fit(bits, bitstate or "")
     except ValueError as err:
         raise _exit(str(err), exitcodes.USAGE) from None
     if (workers > 1 or ray) and (strategy not in ("bfs", "swarm") or checkpoint or resume
@@ -117,13 +140,17 @@ def search_kwargs(strategy: str, checkpoint: Path | None, checkpoint_every: floa
 
 @contextlib.contextmanager
 def checkpoint_errors() -> Iterator[None]:
-    """Report an unusable checkpoint in one line with its own exit code, not a traceback; and
+    """Report an unusable checkpoint in one line with its own exit code, not a traceback (and a
+    checkpoint that cannot be written, with the I/O exit code); and
     a Ray cluster that cannot be reached (or Ray missing), or options the search cannot combine
     (``check`` raises ValueError for them), as a usage error, also in one line."""
     try:
         yield
     except CheckpointError as err:
         raise _exit(str(err), exitcodes.CHECKPOINT) from None
+    except OSError as err:  # writing a checkpoint failed: a full disk, say
+        where = f"{err.filename}: " if err.filename else ""
+        raise _exit(f"{where}{err.strerror or err}", exitcodes.IO_ERROR) from None
     except (RayError, ValueError) as err:
         raise _exit(str(err), exitcodes.USAGE) from None
 

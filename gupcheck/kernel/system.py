@@ -90,6 +90,16 @@ DISK = "disk"
 KWORKER = "kworker bio_dirty_work"
 NIC = "NIC"
 
+#: the built-in actors' names, compared without case or surrounding blanks: a scenario actor
+#: called ``disk`` would share the device's name in labels, waits and traces and be merged
+#: with it (a deadlock where the same scenario with another name is violated)
+RESERVED_ACTOR_NAMES = frozenset(n.casefold() for n in (DISK, KWORKER, NIC))
+
+
+def reserved_actor_name(name: str) -> bool:
+    """Whether ``name`` is, or reads as, the name of a built-in actor (disk, kworker, NIC)."""
+    return name.strip().casefold() in RESERVED_ACTOR_NAMES
+
 
 @dataclass(frozen=True, slots=True)
 class ActorSpec:
@@ -117,6 +127,14 @@ class Scenario:
     private: bool = False  # the process maps the file MAP_PRIVATE rather than MAP_SHARED
     sparse: bool = False  # an ext4 file with no blocks allocated (a hole), e.g. after ftruncate
     large_folios: bool = False  # shmem and anonymous memory in large folios (THP)
+
+    def __post_init__(self) -> None:
+        """Refuse an actor named like a built-in one (for Python callers; the scenario
+        loader reports it with the file, line and field)."""
+        for a in self.actors:
+            if reserved_actor_name(a.name):
+                raise ValueError(f"actor name {a.name!r} is reserved for a built-in actor "
+                                 f"({DISK!r}, {KWORKER!r}, {NIC!r}; case is ignored)")
 
 
 class KernelModel(Model[KState]):

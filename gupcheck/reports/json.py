@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -55,3 +57,13 @@ def result_to_dict(result: Result) -> dict[str, Any]:
         "stutters": result.trace.stutters if result.trace else None,
         "trace": trace,
     }
+
+
+def scenario_source(path: Path | None) -> dict[str, str | None]:
+    """Where a trace's scenario came from: its file's absolute path and the sha256 of the file's
+    content, so that ``gupcheck replay`` replays it on that very scenario (and refuses a file
+    that changed); both None for a scenario shipped with gupcheck, named by its name."""
+    if path is None:
+        return {"scenario_file": None, "scenario_sha256": None}
+    return {"scenario_file": str(path.resolve()),
+            "scenario_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}

@@ -33,7 +33,7 @@ import msgspec
 
 from gupcheck.kernel.properties import PROPERTIES
 from gupcheck.kernel.state import SUBBLOCKS
-from gupcheck.kernel.system import ActorSpec, Scenario
+from gupcheck.kernel.system import DISK, KWORKER, NIC, ActorSpec, Scenario, reserved_actor_name
 
 #: operation -> (the fields it takes, what it does)
 OPS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -141,12 +141,32 @@ class ScenarioError(Exception):
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
+#: a scenario file is a few hundred bytes; anything this large (/dev/zero, a disk image) is not
+MAX_BYTES = 2**20
+
+
 def load_file(path: Path) -> Scenario:
+    """The scenario in the file at ``path``; a file that cannot be read, is not UTF-8 text or
+    not a valid scenario is a :class:`ScenarioError` naming it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ScenarioError(str(path), None, "", f"cannot read the file ({exc.strerror})") from exc
-    return parse(text, str(path))
+    if len(data) > MAX_BYTES:
+        raise ScenarioError(str(path), None, "", f"larger than {MAX_BYTES // 2**20} MiB: not a "
+                            "scenario file")
+    return parse(decode_text(data, str(path)), str(path))
+
+
+def decode_text(data: bytes, origin: str) -> str:
+    """``data`` as UTF-8 text (TOML files are UTF-8), or a ScenarioError saying where not."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ScenarioError(origin, line, "", f"not UTF-8 text (byte 0x{data[exc.start]:02x} "
+                            f"at offset {exc.start}): not a scenario file") from None
 
 
 def parse(text: str, origin: str) -> Scenario:
@@ -164,6 +184,9 @@ def parse(text: str, origin: str) -> Scenario:
         m = re.search(r"line (\d+)", str(exc))
         raise ScenarioError(origin, int(m.group(1)) if m else None, "",
                             f"not valid TOML: {exc}") from None
+    except RecursionError:  # the TOML parser recurses once per level of nesting
+        raise ScenarioError(origin, None, "", "not a scenario: arrays or tables nested too "
+                            "deeply") from None
     return _validate(raw, text, origin)
 
 
@@ -202,6 +225,12 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
         raise fail("nic_writes", f"expected 0 or more, got {raw.nic_writes}")
     if not raw.actor:
         raise fail("actor", "a scenario needs at least one [[actor]]")
+    if raw.properties == []:
+        raise fail("properties", "an empty list checks nothing; leave `properties` out to "
+                   "check every property")
+    if not any(actor.program for actor in raw.actor):
+        raise fail("actor", "every actor's program is empty (no operation): nothing would "
+                   "happen, so nothing would be checked")
     for i, name in enumerate(raw.properties or ()):
         if name not in PROPERTIES:
             raise fail(f"properties[{i}]",
@@ -211,6 +240,9 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
     for a, actor in enumerate(raw.actor):
         if actor.name in names or not actor.name:
             raise fail(f"actor[{a}].name", f"actor names must be unique and non-empty: {actor.name!r}")
+        if reserved_actor_name(actor.name):
+            raise fail(f"actor[{a}].name", f"{actor.name!r} is reserved for a built-in actor "
+                       f"({DISK!r}, {KWORKER!r}, {NIC!r}; case is ignored): choose another name")
         names.add(actor.name)
         program: list[tuple[object, ...]] = []
         for o, entry in enumerate(actor.program):
@@ -277,9 +309,9 @@ def locate(text: str, field: str) -> int | None:
     parts = re.findall(r"([A-Za-z_]+)(?:\[(\d+)\])?", field)
     start, end = 0, len(lines)
     for depth, (key, index) in enumerate(parts):
-        if key == "actor" and index:
+        if key == "actor" and (index or depth == len(parts) - 1):  # `actor`: the first one
             headers = [i for i, ln in enumerate(lines) if re.match(r"\s*\[\[actor\]\]", ln)]
-            n = int(index)
+            n = int(index or 0)
             if n >= len(headers):
                 return None
             start = headers[n]

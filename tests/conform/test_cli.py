@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from gupcheck.cli import exitcodes
 from gupcheck.cli.app import app
 from gupcheck.cli.conform import ENVIRONMENT, load_design
 from gupcheck.conform import errors, kernels
@@ -69,7 +70,7 @@ def test_a_design_module_of_ones_own_is_loaded(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="boom"):
         load_design(str(bad))
     res = runner.invoke(app, ["conform", "--design", str(bad)])
-    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert res.exit_code == exitcodes.DESIGN_MODULE and "Traceback" not in res.output
 
 
 def test_iterations_must_be_positive() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from gupcheck.designs import DESIGNS
 from gupcheck.engine import Verdict, check
 from gupcheck.kernel.system import KernelModel
-from gupcheck.scenarios import SCENARIOS, ScenarioError, parse, resolve
+from gupcheck.scenarios import SCENARIOS, ScenarioError, load_dir, load_file, parse, resolve
 
 LINUX_6_12 = DESIGNS["linux-6.12"]
 
@@ -119,3 +120,83 @@ def test_an_operation_that_does_not_apply_to_fsdax_is_refused_at_its_line() -> N
     assert "not modelled on filesystem \"fsdax\"" in err.message
     err = error_for(GOOD.replace('{ op = "fsync" }', '{ op = "write_other_file", value = "O1" }'))
     assert "needs filesystem \"fsdax\"" in err.message
+
+
+@pytest.mark.parametrize("name", ["disk", "NIC", "kworker bio_dirty_work", "Disk", " nic "])
+def test_an_actor_named_like_a_built_in_one_is_refused_at_its_line(name: str) -> None:
+    # an actor called "disk" shared the device's name and was merged with it
+    err = error_for(GOOD.replace('name = "flusher"', f'name = "{name}"'))
+    assert (err.line, err.field) == (12, "actor[1].name")
+    assert "reserved for a built-in actor" in err.message
+
+
+def test_a_python_scenario_with_a_built_in_actor_name_is_refused() -> None:
+    sc = SCENARIOS["dio-vs-reclaim"]
+    bad = (replace(sc.actors[0], name="disk"), *sc.actors[1:])
+    with pytest.raises(ValueError, match="reserved for a built-in actor"):
+        replace(sc, actors=bad)
+
+
+def test_an_empty_property_list_is_refused_because_it_checks_nothing() -> None:
+    err = error_for(_with("properties = []"))
+    assert (err.line, err.field) == (3, "properties")
+    assert "checks nothing" in err.message
+
+
+def test_a_scenario_whose_actors_do_nothing_is_refused() -> None:
+    text = GOOD.replace('''program = [
+  { op = "dio_read", page = 0, value = "B1" },
+  { op = "fsync" },
+]''', "program = []").replace('program = [ { op = "writeback_pass", repeat = 2 } ]',
+                               "program = []")
+    err = error_for(text)
+    assert err.field == "actor" and "no operation" in err.message
+    assert err.line == 4
+
+
+def test_a_file_that_is_not_utf8_is_a_scenario_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bin.toml"
+    bad.write_bytes(b'name = "x\xff\xfe"\n\x00\x01')
+    with pytest.raises(ScenarioError, match="not UTF-8 text") as info:
+        load_file(bad)
+    assert str(bad) in str(info.value)
+
+
+def test_deeply_nested_toml_is_a_scenario_error_not_a_recursion_error() -> None:
+    err = error_for("a = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    assert "nested too deeply" in err.message
+
+
+def test_a_folder_scenario_named_like_a_shipped_one_is_refused_naming_both(tmp_path: Path) -> None:
+    (tmp_path / "mine.toml").write_text(GOOD.replace('"my-dio"', '"dio-vs-reclaim"'))
+    with pytest.raises(ScenarioError) as info:
+        load_dir(tmp_path)
+    text = str(info.value)
+    assert str(tmp_path / "mine.toml") in text and "gupcheck/scenarios/" in text
+    assert "dio-vs-reclaim" in text
+
+
+def test_two_folder_files_with_one_scenario_name_are_refused_naming_both(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text(GOOD)
+    (tmp_path / "b.toml").write_text(GOOD)
+    with pytest.raises(ScenarioError) as info:
+        load_dir(tmp_path)
+    assert str(tmp_path / "a.toml") in str(info.value)
+    assert str(tmp_path / "b.toml") in str(info.value)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "c.toml").write_text(GOOD)
+    (tmp_path / "b.toml").unlink()
+    with pytest.raises(ScenarioError, match="c.toml"):
+        resolve("my-dio", [tmp_path, other])
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_an_endless_file_is_refused_without_reading_it_all() -> None:
+    with pytest.raises(ScenarioError, match="larger than 1 MiB"):
+        load_file(Path("/dev/zero"))
+
+
+def test_one_folder_given_twice_is_no_duplicate(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text(GOOD)
+    assert resolve("my-dio", [tmp_path, tmp_path / "."]).name == "my-dio"

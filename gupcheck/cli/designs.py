@@ -1,0 +1,76 @@
+"""``--design NAME|FILE.py``: a shipped design by name, or a design module of the user's own.
+
+A design module is a Python file defining ``DESIGN = KernelConfig(...)``, like the modules of
+gupcheck/designs — how a kernel developer describes a patch (docs/writing-a-design.md).  It is
+the one kind of file whose code gupcheck runs, so it is imported only when its path is given
+on the command line (``--design``), never because a trace or a scenario names it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+from gupcheck.designs import DESIGNS
+from gupcheck.kernel.config import KernelConfig
+
+from . import exitcodes
+
+#: a design's name, as the shipped ones (it labels matrix columns, traces and file names)
+NAME = re.compile(r"[a-z0-9][a-z0-9.-]*")
+
+
+class DesignError(ValueError):
+    """A ``--design`` that names no design; ``code`` is the exit code to leave with."""
+
+    code = exitcodes.USAGE
+
+
+class DesignModuleError(DesignError):
+    """A design module that failed to import (it raised, or exited) or defines no DESIGN."""
+
+    code = exitcodes.DESIGN_MODULE
+
+
+def is_design_module(spec: str) -> bool:
+    """Whether ``spec`` names a design module (a .py path) rather than a shipped design."""
+    return spec not in DESIGNS and spec.endswith(".py")
+
+
+def load_design(spec: str) -> KernelConfig:
+    """A design name, or the path of a Python module that defines ``DESIGN`` (a KernelConfig).
+
+    Importing the module runs its code: whatever it raises, including ``SystemExit`` (a
+    ``sys.exit()`` at import would otherwise end gupcheck with the module's status, 0 say), is
+    a :class:`DesignModuleError`; only ``KeyboardInterrupt`` passes through, as the user's
+    Ctrl-C."""
+    if spec in DESIGNS:
+        return DESIGNS[spec]
+    path = Path(spec)
+    if path.suffix != ".py" or not path.is_file():
+        raise DesignError(f"unknown design {spec!r}; choose one of: {', '.join(DESIGNS)}, "
+                          "or give the path of a design module (.py defining DESIGN)")
+    mod_spec = importlib.util.spec_from_file_location(f"gupcheck_user_design_{path.stem}", path)
+    if mod_spec is None or mod_spec.loader is None:
+        raise DesignModuleError(f"{path}: cannot be imported")
+    module = importlib.util.module_from_spec(mod_spec)
+    try:
+        mod_spec.loader.exec_module(module)
+    except KeyboardInterrupt:
+        raise
+    except SystemExit as exc:
+        raise DesignModuleError(f"{path}: importing it called sys.exit({exc.code!r}); a design "
+                                "module must only define DESIGN") from None
+    except BaseException as exc:  # the user's code: report it, do not trace back through ours
+        raise DesignModuleError(f"{path}: importing it failed: {type(exc).__name__}: {exc}") \
+            from None
+    design = getattr(module, "DESIGN", None)
+    if not isinstance(design, KernelConfig):
+        raise DesignModuleError(f"{path}: defines no DESIGN = KernelConfig(...) "
+                                "(see docs/writing-a-design.md)")
+    if not isinstance(design.name, str) or not NAME.fullmatch(design.name):
+        raise DesignModuleError(f"{path}: DESIGN.name must be lower-case letters, digits, '.' "
+                                f"and '-' like the shipped designs' (linux-6.12), got "
+                                f"{design.name!r}")
+    return design
