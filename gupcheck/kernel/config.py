@@ -84,3 +84,18 @@ class KernelConfig:
     layout_lease: bool = False
     #: sb/mapping requires stable writes (MD RAID parity, DIF/DIX): folio_wait_stable waits
     stable_writes: bool = False
+    #: Test-only mistakes a kernel could make (tests/kernel/mutants.py), to show that a property
+    #: can fail; every shipped design leaves it empty.  The names (:data:`MUTATIONS`) are
+    #: documented at the code they change.
+    mutations: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        unknown = sorted(self.mutations - MUTATIONS)
+        if unknown:
+            raise ValueError(f"unknown mutations {unknown}; choose from {sorted(MUTATIONS)}")
+
+
+#: every mutation hook of the kernel model, by name (gup.py grab/release, device.py _complete,
+#: vma.py check_vma_flags)
+MUTATIONS = frozenset({"pin-without-bias", "unpin-as-put-page", "redirty-in-end-io",
+                       "longterm-dax-allowed"})

@@ -26,23 +26,33 @@ def pin_bias(f: Folio, pin_counting: bool) -> int:
     return GUP_PIN_COUNTING_BIAS if pin_counting and not f.large else 1
 
 
-def grab(k: KState, fid: int, *, pin: bool, pin_counting: bool) -> KState:
-    """try_grab_folio: FOLL_PIN or FOLL_GET on one folio."""
+def grab(k: KState, fid: int, *, pin: bool, pin_counting: bool,
+         mutations: frozenset[str] = frozenset()) -> KState:
+    """try_grab_folio: FOLL_PIN or FOLL_GET on one folio.  Mutation (tests only)
+    ``pin-without-bias``: the pin adds 1, not GUP_PIN_COUNTING_BIAS, yet counts in
+    nr_foll_pin_acquired — folio_maybe_dma_pinned() misses it."""
     f = k.folio_at(fid)
     if pin:
         bias = pin_bias(f, pin_counting)
+        if "pin-without-bias" in mutations:  # mutant: a FOLL_PIN taken as a plain reference
+            bias = 1
         k = k.with_folio_at(fid, replace(f, refcount=f.refcount + bias, pins=f.pins + 1))
         return k.with_ghost(pins_acquired=k.ghost.pins_acquired + 1)
     return k.with_folio_at(fid, replace(f, refcount=f.refcount + 1, gets=f.gets + 1))
 
 
-def release(k: KState, fid: int, *, pin: bool, pin_counting: bool) -> KState:
+def release(k: KState, fid: int, *, pin: bool, pin_counting: bool,
+            mutations: frozenset[str] = frozenset()) -> KState:
     """unpin_user_page (gup_put_folio with FOLL_PIN) or put_page.
 
     The last reference to an orphan (a folio truncate removed from the page cache) frees it.
+    Mutation (tests only) ``unpin-as-put-page``: a pin released with put_page — the refcount
+    drops by 1, not by the bias, and nr_foll_pin_released does not count it: the pin leaks.
     """
     f = k.folio_at(fid)
-    if pin:
+    if pin and "unpin-as-put-page" in mutations:
+        f = replace(f, refcount=f.refcount - 1, pins=f.pins - 1)  # the user thinks it unpinned
+    elif pin:
         f = replace(f, refcount=f.refcount - pin_bias(f, pin_counting), pins=f.pins - 1)
         k = k.with_ghost(pins_released=k.ghost.pins_released + 1)
     else:
@@ -90,7 +100,7 @@ def gup_begin(c: Ctx, page: int, *, write: bool, pin: bool, ret: str,
     kind = "pin_user_pages_fast" if pinned else "get_user_pages_fast"
     if pte is not None and (pte.writable or not write):
         fid = k.mapped_fid(page)
-        k = grab(k, fid, pin=pin, pin_counting=c.cfg.pin_counting)
+        k = grab(k, fid, pin=pin, pin_counting=c.cfg.pin_counting, mutations=c.cfg.mutations)
         what = "FOLL_PIN" if pinned else "FOLL_GET"
         return [Move(f"{kind}: gup_fast_pte_range grabs page {page} ({what})",
                      c.goto(k, ret, gpin=pin, gfid=fid))]
@@ -120,7 +130,7 @@ def stage_grab(c: Ctx) -> Outcome:
     if pte is None or (write and not pte.writable):
         return _faultin(c, c.k, page, write)
     fid = c.k.mapped_fid(page)
-    k = grab(c.k, fid, pin=pin, pin_counting=c.cfg.pin_counting)
+    k = grab(c.k, fid, pin=pin, pin_counting=c.cfg.pin_counting, mutations=c.cfg.mutations)
     kind = "FOLL_PIN" if pin and c.cfg.pin_counting else "FOLL_GET"
     return [Move(f"__get_user_pages: follow_page_mask grabs page {page} ({kind})",
                  c.goto(k, c.var("gret"), gfid=fid))]
