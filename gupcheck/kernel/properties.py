@@ -1,4 +1,5 @@
-"""The safety properties of the kernel model (precise definitions: modeling-notes §3).
+"""The properties of the kernel model: what each one says is in :data:`PROPERTIES`, and
+docs/model.md ("Properties") says how each can fail (tests/kernel/test_witnesses.py).
 
 Most are *event* properties: the step that breaks the rule records it in the ghost state
 (``KState.violate``) with a sentence saying what happened, because only that step knows, e.g.,

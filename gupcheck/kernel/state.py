@@ -363,7 +363,7 @@ class KState(Value):
 
         A write that starts while another write to the block is in flight *overlaps* it: either
         may take effect last (the other's copy or DMA can land after its own), so fsync promises
-        neither.  P3 as modeling-notes §3 words it excludes only writes started *after* W; the
+        neither.  "No write started since W" alone excludes only writes started *after* W; the
         overlap with one started before W and still running is excluded here by giving the
         overlapping write two numbers, so that its completion never finds "no write started
         since" (found by conformance: vm_writev_vs_dio, docs/conformance.md).  Callers register

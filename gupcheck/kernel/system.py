@@ -285,7 +285,7 @@ class KernelModel(Model[KState]):
 
     def view(self, k: KState) -> tuple[Any, ...]:
         """The state without the history no checked property and no step reads (``--reduce
-        view``; data independence, modeling-notes §5.5).
+        view``; data independence, Wolper's).
 
         Who reads what (every reader is in gupcheck/kernel):
 

@@ -34,7 +34,9 @@ MUTANTS: dict[str, Mutant] = {m.name: m for m in (
             mutations=frozenset({"pin-without-bias"})),
     _mutant("unpin-as-put-page",
             "io_buffer_unmap releases the pages io_sqe_buffer_register pinned with put_page, "
-            "not unpin_user_page (a caller missed by the 5.6/5.7 conversion): the pin leaks",
+            "not unpin_user_page: half of John Hubbard's conversion \"fs/io_uring: set FOLL_PIN "
+            "via pin_user_pages()\" (5.6, <20191209225344.99740-16-jhubbard@nvidia.com>); the "
+            "pin leaks",
             mutations=frozenset({"unpin-as-put-page"})),
     _mutant("reclaim-ignores-pins",
             "shrink_folio_list releases the buffers of a pinned folio (6.12 without d824ec2a1546 "
