@@ -129,3 +129,13 @@ def test_deferred_redirty_loses_the_write_across_a_power_failure() -> None:
     assert "a power failure now leaves page 0" in result.message
     assert_steps_in_order(result, ("submit_bio (write bio", "transfers page 0 block",
                                    "DMA of read bio", "fsync returns 0"))
+
+
+def test_the_view_keeps_only_the_pin_counters_difference_for_pin_accounting() -> None:
+    k = initial_state(1, 2, cached=True, mapped=True).with_ghost(pins_acquired=5,
+                                                                 pins_released=3)
+    sc, cfg = TWO_SYNCERS, DESIGNS["linux-6.12"]
+    kept = KernelModel(sc, cfg, ("pin-accounting",)).view(k).ghost
+    assert (kept.pins_acquired, kept.pins_released) == (2, 0)
+    dropped = KernelModel(sc, cfg, ("no-lost-write",)).view(k).ghost
+    assert (dropped.pins_acquired, dropped.pins_released) == (0, 0)
