@@ -113,11 +113,26 @@ class KernelConfig:
     #: and other properties measure the consequences); the matrix marks their violations
     relaxes: frozenset[str] = frozenset()
 
+    #: Test-only mistakes a kernel could make (tests/kernel/mutants.py), to show that a property
+    #: can fail; every shipped design leaves it empty.  The names (:data:`MUTATIONS`) are
+    #: documented at the code they change.
+    mutations: frozenset[str] = frozenset()
+
     def __post_init__(self) -> None:
-        """A typo in a string switch must not silently select the default behaviour."""
+        """A typo in a string switch or a mutation name must not silently select the default
+        behaviour."""
+        unknown = sorted(self.mutations - MUTATIONS)
+        if unknown:
+            raise ValueError(f"unknown mutations {unknown}; choose from {sorted(MUTATIONS)}")
         if self.writeback_pinned not in WRITEBACK_PINNED:
             raise ValueError(f"design {self.name!r}: writeback_pinned={self.writeback_pinned!r}; "
                              f"choose one of {', '.join(WRITEBACK_PINNED)}")
         if self.wp_reuse not in WP_REUSE:
             raise ValueError(f"design {self.name!r}: wp_reuse={self.wp_reuse!r}; choose one of "
                              f"{', '.join(WP_REUSE)}")
+
+
+#: every mutation hook of the kernel model, by name (gup.py grab/release, device.py _complete,
+#: vma.py check_vma_flags)
+MUTATIONS = frozenset({"pin-without-bias", "unpin-as-put-page", "redirty-in-end-io",
+                       "longterm-dax-allowed"})

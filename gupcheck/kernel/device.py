@@ -27,6 +27,12 @@ from .state import SUBBLOCKS, Bio, KState, replace
 IO_ERROR = ("I/O error: write bio failed its integrity check (the page changed after the "
             "checksum was computed at submit)")
 
+#: mutation redirty-in-end-io (tests only): the completion of a direct-I/O read re-dirties a
+#: page cleaned during the DMA itself, in interrupt context, instead of deferring to
+#: bio_dirty_work (block/bio.c bio_check_pages_dirty)
+REDIRTY_IN_IRQ = ("bio end_io (interrupt context) re-dirties a page cleaned during the DMA "
+                  "itself: set_page_dirty_lock sleeps on the folio lock")
+
 
 def disk_moves(c: Ctx) -> Outcome:
     moves: list[Move] = []
@@ -130,6 +136,10 @@ def _complete(c: Ctx, b: Bio) -> Move:
         k = k.with_bio(None, b.id)
         return Move(f"iomap_dio_bio_end_io: bio_check_pages_dirty: page {b.page} still dirty, "
                     "bio_release_pages", k)
+    if "redirty-in-end-io" in c.cfg.mutations:  # mutant (tests only): no bio_dirty_work
+        k = folio_mark_dirty(k.violate("no-sleep-in-atomic", REDIRTY_IN_IRQ), b.folio, who="end_io")
+        k = release(k.with_bio(None, b.id), b.folio, pin=b.pinned, pin_counting=c.cfg.pin_counting)
+        return Move(f"end_io: set_page_dirty_lock(page {b.page}), bio_release_pages", k)
     k = k.with_bio(replace(b, done=True), b.id)
     k = replace(k, dirty_work=k.dirty_work + (b.id,))
     return Move(f"iomap_dio_bio_end_io: bio_check_pages_dirty: page {b.page} was cleaned, "

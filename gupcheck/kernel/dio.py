@@ -68,7 +68,7 @@ def dio_read(c: Ctx) -> Outcome:
             k = c.goto(k, k.threads[c.me].stage, dtrunc=k.truncations, dstarts=starts)
         if not k.private:  # into a MAP_PRIVATE copy: the file is not written
             for p in pages:
-                k = k.write_started(p, tuple(range(SUBBLOCKS)))
+                k = k.write_started(p, tuple(range(SUBBLOCKS)), c.op[2])
             k = k.with_ghost(writing=k.ghost.writing | started)
         out.append(replace(m, state=k))
     return out

@@ -38,7 +38,7 @@ def dio_write(c: Ctx) -> Outcome:
     _, page, _ = c.op
     blocks = tuple(range(SUBBLOCKS))
     starts = c.k.start_numbers(page, blocks)
-    k = c.k.write_started(page, blocks)
+    k = c.k.write_started(page, blocks, c.op[2])
     k = k.with_ghost(writing=k.ghost.writing | {(page, b, c.me) for b in blocks})
     k = writeback_begin(c, c.goto(k, "", wstart=starts), sync=True, ret="dw:wait")
     return [Move("iomap_dio_rw: filemap_write_and_wait_range", k)]
@@ -221,7 +221,7 @@ def vm_writev(c: Ctx) -> Outcome:
     starts = c.k.start_numbers(page, blocks)
     k = c.k
     if not k.private:  # into a MAP_PRIVATE copy: the file is not written
-        k = k.write_started(page, blocks)
+        k = k.write_started(page, blocks, c.op[2])
         k = k.with_ghost(writing=k.ghost.writing | {(page, b, c.me) for b in blocks})
     c2 = replace(c, k=c.goto(k, "", vtrunc=k.truncations, vstart=starts))
     out = gup_begin(c2, page, write=True, pin=c.cfg.vm_rw_foll_pin, ret="vw:copy",

@@ -27,12 +27,16 @@ def pin_bias(f: Folio, pin_counting: bool) -> int:
 
 
 def grab(k: KState, fid: int, *, pin: bool, pin_counting: bool,
-         hold_writeback: bool = False) -> KState:
+         hold_writeback: bool = False, mutations: frozenset[str] = frozenset()) -> KState:
     """try_grab_folio: FOLL_PIN or FOLL_GET on one folio.  ``hold_writeback``: block-writeback's
-    write pin also marks the folio under writeback (see :func:`holds_writeback`)."""
+    write pin also marks the folio under writeback (see :func:`holds_writeback`).  Mutation
+    (tests only) ``pin-without-bias``: the pin adds 1, not GUP_PIN_COUNTING_BIAS, yet counts in
+    nr_foll_pin_acquired — folio_maybe_dma_pinned() misses it."""
     f = k.folio_at(fid)
     if pin:
         bias = pin_bias(f, pin_counting)
+        if "pin-without-bias" in mutations:  # mutant: a FOLL_PIN taken as a plain reference
+            bias = 1
         f = replace(f, refcount=f.refcount + bias, pins=f.pins + 1,
                     writeback=f.writeback or hold_writeback)
         k = k.with_folio_at(fid, f)
@@ -73,13 +77,18 @@ def wait_writeback_to_pin(k: KState, fid: int, page: int) -> Blocked | None:
     return None
 
 
-def release(k: KState, fid: int, *, pin: bool, pin_counting: bool) -> KState:
+def release(k: KState, fid: int, *, pin: bool, pin_counting: bool,
+            mutations: frozenset[str] = frozenset()) -> KState:
     """unpin_user_page (gup_put_folio with FOLL_PIN) or put_page.
 
     The last reference to an orphan (a folio truncate removed from the page cache) frees it.
+    Mutation (tests only) ``unpin-as-put-page``: a pin released with put_page — the refcount
+    drops by 1, not by the bias, and nr_foll_pin_released does not count it: the pin leaks.
     """
     f = k.folio_at(fid)
-    if pin:
+    if pin and "unpin-as-put-page" in mutations:
+        f = replace(f, refcount=f.refcount - 1, pins=f.pins - 1)  # the user thinks it unpinned
+    elif pin:
         f = replace(f, refcount=f.refcount - pin_bias(f, pin_counting), pins=f.pins - 1)
         k = k.with_ghost(pins_released=k.ghost.pins_released + 1)
     else:
@@ -131,7 +140,8 @@ def gup_begin(c: Ctx, page: int, *, write: bool, pin: bool, ret: str,
         hold = holds_writeback(c, k, fid, write=write, pin=pin)
         if hold and (blocked := wait_writeback_to_pin(k, fid, page)):
             return blocked
-        k = grab(k, fid, pin=pin, pin_counting=c.cfg.pin_counting, hold_writeback=hold)
+        k = grab(k, fid, pin=pin, pin_counting=c.cfg.pin_counting, hold_writeback=hold,
+                 mutations=c.cfg.mutations)
         what = ("FOLL_PIN" if pinned else "FOLL_GET") + (_HELD if hold else "")
         return [Move(f"{kind}: gup_fast_pte_range grabs page {page} ({what})",
                      c.goto(k, ret, gpin=pin, gfid=fid))]
@@ -164,7 +174,8 @@ def stage_grab(c: Ctx) -> Outcome:
     hold = holds_writeback(c, c.k, fid, write=write, pin=pin)
     if hold and (blocked := wait_writeback_to_pin(c.k, fid, page)):
         return blocked
-    k = grab(c.k, fid, pin=pin, pin_counting=c.cfg.pin_counting, hold_writeback=hold)
+    k = grab(c.k, fid, pin=pin, pin_counting=c.cfg.pin_counting, hold_writeback=hold,
+             mutations=c.cfg.mutations)
     kind = ("FOLL_PIN" if pin and c.cfg.pin_counting else "FOLL_GET") + (_HELD if hold else "")
     return [Move(f"__get_user_pages: follow_page_mask grabs page {page} ({kind})",
                  c.goto(k, c.var("gret"), gfid=fid))]

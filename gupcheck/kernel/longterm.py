@@ -202,7 +202,9 @@ def iouring_unregister(c: Ctx) -> Outcome:
     fid = _registered(k, page)
     if fid is None:
         return [Move("io_sqe_buffers_unregister: no buffer", c.finish(k, "unregister=-ENXIO"))]
-    k = _unregister(release(k, fid, pin=True, pin_counting=c.cfg.pin_counting), page)
+    # mutation (tests only) unpin-as-put-page: io_buffer_unmap still calling put_page
+    k = _unregister(release(k, fid, pin=True, pin_counting=c.cfg.pin_counting,
+                            mutations=c.cfg.mutations), page)
     return [Move(f"io_buffer_unmap: unpin_user_page(page {page}) (not dirtied)",
                  c.finish(k, "unregister=0"))]
 

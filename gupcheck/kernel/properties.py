@@ -1,8 +1,10 @@
-"""The safety properties of the kernel model (precise definitions: modeling-notes §3).
+"""The properties of the kernel model: what each one says is in :data:`PROPERTIES`, and
+docs/model.md ("Properties") says how each can fail (tests/kernel/test_witnesses.py).
 
 Most are *event* properties: the step that breaks the rule records it in the ghost state
 (``KState.violate``) with a sentence saying what happened, because only that step knows, e.g.,
-whether a dirtying came with ``->page_mkwrite``.  ``pin-accounting`` is a plain state predicate.
+whether a dirtying came with ``->page_mkwrite``.  ``pin-accounting`` and ``crash-consistent``
+are plain state predicates.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 
 from gupcheck.engine import Invariant
 
-from .state import KState
+from .state import SUBBLOCKS, KState
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +85,25 @@ PROPERTIES: dict[str, PropertyInfo] = {p.name: p for p in (
         "guarantees starves it (\"days, weeks, months\")."),
     PropertyInfo(
         "pin-accounting", "-",
-        "folio_maybe_dma_pinned() is true while a FOLL_PIN is held; counts never go negative",
+        "folio_maybe_dma_pinned() is true while a FOLL_PIN is held; counts never go negative; "
+        "nr_foll_pin_acquired - nr_foll_pin_released is the number of pins held",
         "The pin-counting design (5.7) is only as good as its accounting: a false negative lets "
-        "reclaim or fork treat a pinned page as unpinned."),
+        "reclaim or fork treat a pinned page as unpinned (a FOLL_PIN taken without "
+        "GUP_PIN_COUNTING_BIAS), and an unpin that does not undo its pin (put_page instead of "
+        "unpin_user_page) leaks it: the page looks pinned for ever and /proc/vmstat's "
+        "nr_foll_pin_acquired and nr_foll_pin_released, which the mm selftests compare once "
+        "everything is unpinned, disagree."),
+    PropertyInfo(
+        "crash-consistent", "O1/O2",
+        "a power failure at any point leaves on disk what every returned fsync made durable "
+        "(or a later write's data), and on a checksumming filesystem data matching its checksum",
+        "What a lost write costs is what survives a power failure: every block an fsync that "
+        "returned 0 covered must hold that data or a later write's, in every state after it; "
+        "and on btrfs (data checksums) a block whose data changed after its checksum was "
+        "computed (a DMA into a page under writeback) cannot be read back after the crash: "
+        "\"csum failed\", -EIO.  Checked as a state invariant (\"if the power failed now\"), "
+        "equivalent to a crash step at every point without doubling the state space.  Does not "
+        "apply to tmpfs (no disk) nor to FS-DAX (the page is the persistent block)."),
 )}
 
 
@@ -100,7 +118,15 @@ def _event_property(name: str) -> Callable[[KState], str | None]:
 
 
 def _pin_accounting(pin_counting: bool) -> Callable[[KState], str | None]:
+    """A FOLL_PIN's three traces in the kernel (mm/gup.c ``try_grab_folio``,
+    ``gup_put_folio``): GUP_PIN_COUNTING_BIAS in ``_refcount`` (or the exact ``_pincount`` of a
+    large folio), which ``folio_maybe_dma_pinned`` reads; and the node counters
+    NR_FOLL_PIN_ACQUIRED / NR_FOLL_PIN_RELEASED (5.7, 1970dc6f5226 "mm/gup: /proc/vmstat:
+    pin_user_pages (FOLL_PIN) reporting").  Each is compared with the pins the model's GUP
+    users hold (``Folio.pins``)."""
+
     def check(k: KState) -> str | None:
+        held = 0
         for f in k.folios:
             if f is None:
                 continue
@@ -109,15 +135,49 @@ def _pin_accounting(pin_counting: bool) -> Callable[[KState], str | None]:
             if pin_counting and f.pins > 0 and not f.maybe_dma_pinned():
                 return (f"page {f.index} holds {f.pins} FOLL_PIN pin(s) but "
                         f"folio_maybe_dma_pinned() is false (refcount {f.refcount})")
+            held += f.pins
+        g = k.ghost
+        if pin_counting and g.pins_acquired - g.pins_released != held:
+            return (f"nr_foll_pin_acquired - nr_foll_pin_released is "
+                    f"{g.pins_acquired - g.pins_released} but GUP users hold {held} FOLL_PIN "
+                    "pin(s): a pin was leaked (an unpin that did not undo it)")
         return None
 
     return check
 
 
+def _crash_consistent(k: KState) -> str | None:
+    """If the power failed in this state, would the disk be consistent?  Every block holds the
+    value the last fsync returning 0 made durable or one of the writes started since
+    (``Ghost.crash_legal``), and on the COW filesystem every block matches its data checksum
+    (``KState.csum``: what btrfs_csum_one_bio summed, written with the extent)."""
+    if k.fs in ("shmem", "fsdax") or not k.ghost.crash_legal:
+        return None
+    for i, on_disk in enumerate(k.disk):
+        page, block = divmod(i, SUBBLOCKS)
+        if k.csum and k.csum[i] != on_disk:
+            return (f"a power failure now leaves page {page} block {block} holding {on_disk} "
+                    f"under the checksum of {k.csum[i]}: the read after the reboot fails "
+                    "(btrfs \"csum failed\", -EIO)")
+        durable, later = k.ghost.crash_legal[page][block]
+        if on_disk != durable and on_disk not in later:
+            since = f" or the later {', '.join(sorted(later))}" if later else ""
+            return (f"a power failure now leaves page {page} block {block} holding {on_disk} on "
+                    f"disk, not {durable}, which a returned fsync made durable{since}")
+    return None
+
+
 LIVENESS = frozenset({"writeback-progress"})
 #: the properties that compare data values (fsync's expected disk contents, a leaked value):
 #: with neither checked, KernelModel.view leaves the values out
-DATA_READERS = frozenset({"no-lost-write", "cow-isolation"})
+DATA_READERS = frozenset({"no-lost-write", "cow-isolation", "crash-consistent"})
+#: the properties that read what each write and each sync promised (Ghost.last_write ...)
+WRITE_READERS = frozenset({"no-lost-write", "crash-consistent"})
+#: the state predicates (the others are event properties, or liveness)
+_PREDICATES: dict[str, Callable[[bool], Callable[[KState], str | None]]] = {
+    "pin-accounting": _pin_accounting,
+    "crash-consistent": lambda pin_counting: _crash_consistent,
+}
 
 
 def invariants(names: tuple[str, ...], *, pin_counting: bool) -> list[Invariant[KState]]:
@@ -126,6 +186,7 @@ def invariants(names: tuple[str, ...], *, pin_counting: bool) -> list[Invariant[
         if name in LIVENESS:
             continue
         info = PROPERTIES[name]
-        check = _pin_accounting(pin_counting) if name == "pin-accounting" else _event_property(name)
+        pred = _PREDICATES.get(name)
+        check = pred(pin_counting) if pred is not None else _event_property(name)
         out.append(Invariant(name, check, info.summary))
     return out

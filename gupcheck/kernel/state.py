@@ -174,8 +174,14 @@ class Ghost(Value):
     # blocks with a write started and not completed: (page, block)
     # writes in flight: (page, block, thread); a block may have several
     writing: frozenset[tuple[int, int, int]] = frozenset()
-    # what an fsync in progress must find on disk when it returns 0 (None: not covered)
-    fsync_expect: tuple[tuple[str | None, ...], ...] | None = None
+    # what each data-integrity sync in progress must find on disk when it returns 0, by the
+    # thread running it (sorted): (thread, rows by page then block; None: not promised).  One
+    # promise per sync call: a second fsync/msync in another thread keeps its own (P3)
+    fsync_expect: tuple[tuple[int, tuple[tuple[str | None, ...], ...]], ...] = ()
+    # what a power failure may leave in each block on disk, by page then block: the value the
+    # last fsync that returned 0 made durable (the file's synced data at first), and the values
+    # of the writes started since, which may legally have replaced it (crash-consistent)
+    crash_legal: tuple[tuple[tuple[str, frozenset[str]], ...], ...] = ()
     crashed: bool = False  # a BUG() oopsed the kernel: nothing runs any more
     refused: str | None = None  # the errno with which the scenario's request was refused
     unsupported: str | None = None  # the scenario needs something this kernel does not have
@@ -357,13 +363,14 @@ class KState(Value):
         """The numbers the next writes to these blocks will start with (see write_done)."""
         return tuple(self.ghost.wstarts[page][b] for b in blocks)
 
-    def write_started(self, page: int, blocks: Sequence[int]) -> KState:
-        """A write to these blocks began: count it, and an fsync in progress no longer
-        promises them (P3).
+    def write_started(self, page: int, blocks: Sequence[int], value: str) -> KState:
+        """A write of ``value`` to these blocks began: count it, no data-integrity sync in
+        progress promises them any more (P3), and a power failure may leave its value on disk
+        from now on (crash-consistent: the device may already have it, whole or per block).
 
         A write that starts while another write to the block is in flight *overlaps* it: either
         may take effect last (the other's copy or DMA can land after its own), so fsync promises
-        neither.  P3 as modeling-notes §3 words it excludes only writes started *after* W; the
+        neither.  "No write started since W" alone excludes only writes started *after* W; the
         overlap with one started before W and still running is excluded here by giving the
         overlapping write two numbers, so that its completion never finds "no write started
         since" (found by conformance: vm_writev_vs_dio, docs/conformance.md).  Callers register
@@ -372,11 +379,45 @@ class KState(Value):
         g = self.ghost
         row = tuple(n + 1 + self.in_flight(page, b) if b in blocks else n
                     for b, n in enumerate(g.wstarts[page]))
-        k = self.with_ghost(wstarts=g.wstarts[:page] + (row,) + g.wstarts[page + 1:])
-        if g.fsync_expect is None:
+        changes: dict[str, Any] = {"wstarts": _put(g.wstarts, page, row)}
+        if g.fsync_expect:
+            changes["fsync_expect"] = tuple(
+                (t, _put(rows, page, tuple(None if b in blocks else v
+                                           for b, v in enumerate(rows[page]))))
+                for t, rows in g.fsync_expect)
+        if g.crash_legal:
+            changes["crash_legal"] = _put(g.crash_legal, page, tuple(
+                (d, later | {value}) if b in blocks else (d, later)
+                for b, (d, later) in enumerate(g.crash_legal[page])))
+        return self.with_ghost(**changes)
+
+    def sync_started(self, me: int) -> KState:
+        """A data-integrity sync (fsync, msync(MS_SYNC)) by thread ``me`` starts: record what it
+        promises for every block (:meth:`promised`), beside the promises of other syncs in
+        progress."""
+        rows = tuple(tuple(self.promised(p, b) for b in range(SUBBLOCKS))
+                     for p in range(len(self.cache)))
+        g = self.ghost
+        mine = tuple(e for e in g.fsync_expect if e[0] != me) + ((me, rows),)
+        return self.with_ghost(fsync_expect=tuple(sorted(mine, key=lambda e: e[0])))
+
+    def sync_promise(self, me: int) -> tuple[tuple[str | None, ...], ...]:
+        """What the sync of thread ``me`` in progress still promises."""
+        return next(rows for t, rows in self.ghost.fsync_expect if t == me)
+
+    def sync_returned(self, me: int, *, durable: bool) -> KState:
+        """The sync of thread ``me`` returns: its promise ends; returning 0 (``durable``) makes
+        every block it still promises durable: a power failure from now on may leave that value
+        or a later write's (crash-consistent)."""
+        g = self.ghost
+        rows = self.sync_promise(me)
+        k = self.with_ghost(fsync_expect=tuple(e for e in g.fsync_expect if e[0] != me))
+        if not durable or not g.crash_legal:
             return k
-        exp = tuple(None if b in blocks else v for b, v in enumerate(g.fsync_expect[page]))
-        return k.with_ghost(fsync_expect=g.fsync_expect[:page] + (exp,) + g.fsync_expect[page + 1:])
+        legal = tuple(tuple((v, frozenset()) if v is not None else old
+                            for v, old in zip(row, g.crash_legal[p], strict=True))
+                      for p, row in enumerate(rows))
+        return k.with_ghost(crash_legal=legal)
 
     def write_done(self, page: int, blocks: Sequence[int], value: str,
                    starts: Sequence[int]) -> KState:
@@ -392,7 +433,7 @@ class KState(Value):
     def instant_write(self, page: int, blocks: Sequence[int], value: str) -> KState:
         """A write that starts and completes in one step (a CPU store, an RDMA write)."""
         starts = self.start_numbers(page, blocks)
-        return self.write_started(page, blocks).write_done(page, blocks, value, starts)
+        return self.write_started(page, blocks, value).write_done(page, blocks, value, starts)
 
     def mmu_notifier_invalidate(self, page: int) -> KState:
         """mmu_notifier_invalidate_range_start/end around a PTE change: ODP drivers drop their
@@ -489,5 +530,8 @@ def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
         if fs == "ext4" else frozenset(),
         threads=(Thread(),) * nthreads,
         ghost=Ghost(last_write=(data,) * size + (("Z0",) * SUBBLOCKS,) * (npages - size),
+                    crash_legal=tuple(tuple((v, frozenset()) for v in row)
+                                      for row in (data,) * size
+                                      + (("Z0",) * SUBBLOCKS,) * (npages - size)),
                     wstarts=((0,) * SUBBLOCKS,) * npages, wfrom=((-1,) * SUBBLOCKS,) * npages),
     )

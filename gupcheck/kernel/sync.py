@@ -6,9 +6,11 @@ WB_SYNC_ALL over the TOWRITE-tagged folios (tagged at the start), then
 tag), and the error state (errseq) decides the return value.  msync(MS_SYNC) on a shared file
 mapping calls ``vfs_fsync_range`` (mm/msync.c); MS_ASYNC has been a no-op since 2.6.19.
 
-Property ``no-lost-write`` (modeling-notes §3 P3) is checked when fsync returns 0: every block
-whose last write completed before fsync started, with no later write started since, must hold
-that write's value on disk.
+Property ``no-lost-write`` is checked when fsync returns 0: every block whose last write
+completed before that fsync started, with no later write started since, must hold that write's
+value on disk.  Each sync call keeps its own promise (``Ghost.fsync_expect``, by thread): an
+fsync and an msync or a second fsync may run at once, and each returns for itself.  A sync that
+returns 0 makes those blocks durable (``Ghost.crash_legal``, property ``crash-consistent``).
 """
 
 from __future__ import annotations
@@ -23,8 +25,7 @@ def fsync(c: Ctx) -> Outcome:
     k = c.k
     if k.fs == "shmem":  # noop_fsync: tmpfs has nothing to write back
         return [Move(f"{c.op[0]}: noop_fsync (shmem)", c.finish(k, f"{c.op[0]}=0"))]
-    expect = tuple(tuple(k.promised(p, b) for b in range(SUBBLOCKS)) for p in range(len(k.cache)))
-    k = k.with_ghost(fsync_expect=expect)
+    k = k.sync_started(c.me)
     k = writeback_begin(c, k, sync=True, ret="fsync:wait")
     name = "msync(MS_SYNC) -> vfs_fsync_range" if c.op[0] == "msync" else "fsync -> vfs_fsync_range"
     return [Move(f"{name}: file_write_and_wait_range (WB_SYNC_ALL, tag TOWRITE)", k)]
@@ -39,19 +40,20 @@ def stage_wait(c: Ctx) -> Outcome:
         return Blocked(f"filemap_fdatawait_range: writeback of page {busy[0]}",
                        k.writeback_holders(k.fid(busy[0])))
     t = k.threads[c.me]
-    k = k.with_ghost(fsync_expect=None) if k.wb_err > t.errseq else _check_durable(k, c.op[0])
-    k = k.with_ghost(fsync_expect=None)
-    if k.wb_err > t.errseq:  # file_check_and_advance_wb_err
+    ok = k.wb_err <= t.errseq
+    k = _check_durable(k, c.me, c.op[0]) if ok else k
+    k = k.sync_returned(c.me, durable=ok)
+    if not ok:  # file_check_and_advance_wb_err
         k = k.with_thread(c.me, replace(k.threads[c.me], errseq=k.wb_err))
         return [Move(f"filemap_fdatawait_range: {c.op[0]} returns -{k.wb_errno} (errseq)",
                      c.finish(k, f"{c.op[0]}=-{k.wb_errno}"))]
     return [Move(f"filemap_fdatawait_range: {c.op[0]} returns 0", c.finish(k, f"{c.op[0]}=0"))]
 
 
-def _check_durable(k: KState, what: str) -> KState:
-    expect = k.ghost.fsync_expect
-    assert expect is not None
-    for p, row in enumerate(expect):
+def _check_durable(k: KState, me: int, what: str) -> KState:
+    """no-lost-write, for the sync of thread ``me`` returning 0: its own promise, so that a
+    sync running beside it in another thread neither adds to nor takes from it."""
+    for p, row in enumerate(k.sync_promise(me)):
         for b, value in enumerate(row):
             on_disk = k.disk[p * SUBBLOCKS + b]
             if value is not None and on_disk != value:

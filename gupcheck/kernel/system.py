@@ -39,7 +39,7 @@ from . import (
 )
 from .actor import Blocked, Ctx, Outcome, Stage
 from .config import KernelConfig
-from .properties import DATA_READERS, PROPERTIES, invariants
+from .properties import DATA_READERS, PROPERTIES, WRITE_READERS, invariants
 from .state import SUBBLOCKS, Bio, Ghost, KState, Thread, initial_state
 from .state import replace as kreplace
 
@@ -153,7 +153,10 @@ class KernelModel(Model[KState]):
             raise ValueError(f"unknown properties {unknown}; choose from {list(PROPERTIES)}")
         self.actors = scenario.actors
         active = set(self.properties)
-        self._keep_writes = "no-lost-write" in active
+        # what each write and each sync promised: read by no-lost-write and crash-consistent
+        self._keep_writes = bool(active & WRITE_READERS)
+        self._keep_crash = "crash-consistent" in active
+        self._keep_pins = "pin-accounting" in active
         self._keep_secrets = "cow-isolation" in active
         self._keep_prepared = "mkwrite-before-dirty" in active
         # data values: compared by DATA_READERS and by a stable-writes device (a checksum
@@ -305,13 +308,17 @@ class KernelModel(Model[KState]):
 
         Who reads what (every reader is in gupcheck/kernel):
 
-        * ``ghost.events``, ``ghost.pins_acquired/released`` and each thread's ``results``:
-          written by steps, read only by reports and tests — always dropped;
+        * ``ghost.events`` and each thread's ``results``: written by steps, read only by
+          reports and tests — always dropped;
+        * ``ghost.pins_acquired/released`` (the vmstat counters): ``pin-accounting`` reads only
+          their difference — kept as that difference when it is checked, else dropped;
         * ``ghost.violations``: read by the event properties, each for its own name — reduced
           to the names of the *checked* properties (the sentences are for the report);
         * ``ghost.last_write/wstarts/wfrom/writing/fsync_expect``, ``truncations`` and the
           thread locals in :data:`NO_LOST_WRITE_LOCALS`: read only to compute what an fsync
-          must find on disk and to record ``no-lost-write`` — dropped unless it is checked;
+          must find on disk, to record ``no-lost-write`` and what a returned fsync made durable
+          — dropped unless ``no-lost-write`` or ``crash-consistent`` is checked;
+        * ``ghost.crash_legal``: read only by ``crash-consistent``;
         * ``ghost.parent_secrets``: read only to record ``cow-isolation``;
         * ``Folio.prepared``: read only to record ``mkwrite-before-dirty``;
         * the data values — ``Folio.data``, ``disk``, ``csum`` and the bios' ``value``,
@@ -374,10 +381,15 @@ class KernelModel(Model[KState]):
             **self._dropped, **extra)
 
     def _ghost_view(self, g: Ghost) -> Ghost:
+        # pin-accounting reads only nr_foll_pin_acquired - nr_foll_pin_released
+        pins = ({"pins_acquired": g.pins_acquired - g.pins_released, "pins_released": 0}
+                if self._keep_pins else _PINS_DROPPED)
         return kreplace(g, violations=tuple(sorted({p for p, _ in g.violations
                                                     if p in self._violations})),
-                        **_GHOST_DROPPED, **({} if self._keep_secrets else _SECRETS_DROPPED),
-                        **({} if self._keep_writes else _WRITES_DROPPED))
+                        **_GHOST_DROPPED, **pins,
+                        **({} if self._keep_secrets else _SECRETS_DROPPED),
+                        **({} if self._keep_writes else _WRITES_DROPPED),
+                        **({} if self._keep_crash else _CRASH_DROPPED))
 
     @staticmethod
     def _parts(objs: tuple[Any, ...], fn: Callable[[Any], Any] | None,
@@ -494,10 +506,12 @@ class KernelModel(Model[KState]):
 
 
 #: Ghost fields no property reads (reports and tests do), and those only some properties read
-_GHOST_DROPPED = {"events": (), "pins_acquired": 0, "pins_released": 0}
+_GHOST_DROPPED = {"events": ()}
+_PINS_DROPPED = {"pins_acquired": 0, "pins_released": 0}
 _SECRETS_DROPPED = {"parent_secrets": frozenset()}
 _WRITES_DROPPED = {"last_write": (), "wstarts": (), "wfrom": (), "writing": frozenset(),
-                   "fsync_expect": None}
+                   "fsync_expect": ()}
+_CRASH_DROPPED = {"crash_legal": ()}
 _MEMO_SIZE = 1 << 18  # entries per view memo (each holds one thread, folio or bio alive)
 _MISS = object()
 _MISSES = itertools.repeat(_MISS)

@@ -69,13 +69,9 @@ def _entry(k: KState, what: str, start: int) -> str:
 
 
 def _locked(c: Ctx, k: KState, start: int, end: int, what: str) -> Outcome:
-    g = k.ghost
-    expect = None if g.fsync_expect is None else tuple(
-        (None,) * SUBBLOCKS if start <= p < end else row for p, row in enumerate(g.fsync_expect))
     k = replace(k, truncations=k.truncations + 1)
-    for p in range(start, end):  # the range reads as zeros from now on
+    for p in range(start, end):  # the range reads as zeros from now on (no sync promises it)
         k = k.instant_write(p, range(SUBBLOCKS), "Z0")
-    k = k.with_ghost(fsync_expect=expect)
     if what == "truncate" and k.fs == "fsdax":  # i_size_write after ext4_break_layouts
         func = "ext4_setattr: filemap_invalidate_lock"
     elif what == "truncate":

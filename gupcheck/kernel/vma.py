@@ -82,7 +82,9 @@ def check_vma_flags(vma: Vma, flags: int, cfg: KernelConfig, *,
 
     ``lease_held``: the caller holds an exclusive layout lease on the file (layout-lease
     design: FOLL_LONGTERM on FS-DAX is allowed with one, -EPERM without)."""
-    if flags & FOLL_LONGTERM and vma.backing is Backing.DAX:
+    # mutation (tests only) longterm-dax-allowed: a GUP that forgets this check
+    if flags & FOLL_LONGTERM and vma.backing is Backing.DAX and \
+            "longterm-dax-allowed" not in cfg.mutations:
         if cfg.layout_lease:
             return None if lease_held else EPERM
         return EOPNOTSUPP

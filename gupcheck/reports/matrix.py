@@ -19,6 +19,7 @@ SHORT = {
     "pin-accounting": "P7 pin-accounting",
     "no-sleep-in-atomic": "ATOM no-sleep-in-atomic",
     "writeback-progress": "P8 writeback-progress",
+    "crash-consistent": "CC crash-consistent",
     "deadlock": "DL deadlock",
     "wait-for-cycle": "WFC wait-for-cycle",
 }

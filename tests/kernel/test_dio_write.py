@@ -65,12 +65,12 @@ def test_a_write_that_overlaps_an_earlier_one_in_flight_is_not_promised_by_fsync
     that starts after the other completed is promised."""
     k = reachable("vm-writev-vs-dio-invalidate", "linux-6.12")[0]
     first = k.start_numbers(0, (0,))
-    k = k.write_started(0, (0,)).with_ghost(writing=frozenset({(0, 0, 1)}))
+    k = k.write_started(0, (0,), "W1").with_ghost(writing=frozenset({(0, 0, 1)}))
     second = k.start_numbers(0, (0,))
-    k = k.write_started(0, (0,)).with_ghost(writing=frozenset({(0, 0, 1), (0, 0, 0)}))
+    k = k.write_started(0, (0,), "V1").with_ghost(writing=frozenset({(0, 0, 1), (0, 0, 0)}))
     k = k.write_done(0, (0,), "W1", first).with_ghost(writing=frozenset({(0, 0, 0)}))
     overlapped = k.write_done(0, (0,), "V1", second).with_ghost(writing=frozenset())
     assert overlapped.promised(0, 0) is None
     third = overlapped.start_numbers(0, (0,))
-    after = overlapped.write_started(0, (0,)).write_done(0, (0,), "X1", third)
+    after = overlapped.write_started(0, (0,), "X1").write_done(0, (0,), "X1", third)
     assert after.promised(0, 0) == "X1"

@@ -17,7 +17,7 @@ from gupcheck.kernel.system import KernelModel, Scenario
 from gupcheck.lab import Cell, run_cell, run_matrix
 from gupcheck.reports.html import fmt, matrix_page, split_action, trace_page, trace_view
 from gupcheck.reports.kernel import explanation
-from gupcheck.reports.matrix import cell_text, to_markdown
+from gupcheck.reports.matrix import SHORT, cell_text, to_markdown
 from gupcheck.scenarios import SCENARIOS
 
 from .dom import Node, parse, trace_data
@@ -293,7 +293,7 @@ def test_every_non_holding_cell_links_to_its_traces(matrix: tuple[list[Cell], st
         assert first is not None and first.attrs["data-verdict"] == cell.verdict
         # each P..@N links to the trace of that property, N steps long, failing at its end
         for a, prop in zip(links[1:], cell.violated, strict=True):
-            assert a.text.startswith(("P", "ATOM", "DL", "WFC"))
+            assert a.text.split("@")[0] == SHORT[prop].split()[0]  # the legend's abbreviation
             data = trace_data(doc.by_id(a.attrs["href"][1:]))
             assert len(data["steps"]) - 1 == int(a.text.split("@")[1])
             assert data["property"] == prop
