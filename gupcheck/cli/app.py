@@ -9,6 +9,7 @@ import enum
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -24,11 +25,13 @@ from gupcheck.engine.replay import replay
 from gupcheck.kernel.config import KernelConfig
 from gupcheck.kernel.properties import PROPERTIES
 from gupcheck.kernel.system import KernelModel, Scenario
-from gupcheck.lab import Cell, RefusalProbe, by_scenario, run_matrix
+from gupcheck.engine.limits import interruptible
+from gupcheck.lab import (REFUSED, Cell, RefusalProbe, Refusable, by_scenario, needs_refusal_search,
+                          run_matrix)
 from gupcheck.reports.html import matrix_page, trace_page
 from gupcheck.reports.json import result_to_dict
 from gupcheck.reports.kernel import render_kernel
-from gupcheck.reports.matrix import cell_text, to_json, to_markdown
+from gupcheck.reports.matrix import cell_text, fit_tables, to_json, to_markdown
 from gupcheck.reports.progress import ProgressDisplay
 from gupcheck.reports.text import render
 from gupcheck.scenarios import SCENARIOS, ScenarioError, load_dir, resolve
@@ -114,8 +117,9 @@ def demo(
     limits = Limits(max_states=max_states, max_depth=max_depth, max_seconds=max_seconds,
                     max_memory_bytes=max_memory * 2**20 if max_memory else None)
     search = search_opts.kwargs(strategy.value)
+    opts.warn_workers(search_opts.workers)
     with ProgressDisplay(name, enabled=None if not as_json else False) as progress, \
-            opts.checkpoint_errors():
+            opts.checkpoint_errors(), interruptible():
         result = check(model, strategy=strategy.value, exact=exact, limits=limits,
                        liveness=liveness, walks=walks, seed=seed, progress=progress, **search,
                        reduce=search_opts.reductions())
@@ -213,20 +217,23 @@ def check_scenario(
         raise usage_error(f"unknown property {bad[0]!r}; choose from: {', '.join(PROPERTIES)}")
     limits = Limits(max_states=max_states, max_seconds=max_seconds)
     search = search_opts.kwargs(strategy.value)
-    probe = check(RefusalProbe(sc, cfg, ()), limits=limits, liveness=False)
-    if probe.verdict is Verdict.VIOLATED and probe.message.startswith("n/a: "):
-        _emit_not_applicable(probe, sc, cfg, as_json)
-        raise typer.Exit(exitcodes.NOT_APPLICABLE)
-    if probe.verdict is Verdict.VIOLATED:
-        if html:
-            _write(html, trace_page(probe, KernelModel(sc, cfg), verdict="refused"))
-        _emit_refused(probe, sc, cfg, as_json)
-        raise typer.Exit(exitcodes.REFUSED)
+    opts.warn_workers(search_opts.workers)
     model = KernelModel(sc, cfg, prop or None)
+    # one search: the properties and, first, whether the request is refused (lab.Refusable)
     with ProgressDisplay(model.name, enabled=None if not as_json else False) as progress, \
-            opts.checkpoint_errors():
-        result = check(model, strategy=strategy.value, limits=limits, walks=walks, seed=seed,
-                       progress=progress, **search, reduce=search_opts.reductions())
+            opts.checkpoint_errors(), interruptible():
+        result = check(Refusable(sc, cfg, prop or None), strategy=strategy.value,
+                       limits=limits, walks=walks, seed=seed, progress=progress, **search,
+                       reduce=search_opts.reductions())
+    refusal = _refusal(result, sc, cfg, limits, as_json)
+    if refusal is not None and refusal.message.startswith("n/a: "):
+        _emit_not_applicable(refusal, sc, cfg, as_json)
+        raise typer.Exit(exitcodes.NOT_APPLICABLE)
+    if refusal is not None:
+        if html:
+            _write(html, trace_page(refusal, KernelModel(sc, cfg), verdict="refused"))
+        _emit_refused(refusal, sc, cfg, as_json)
+        raise typer.Exit(exitcodes.REFUSED)
     data = {"scenario": sc.name, "design": design, "errno": None,
             "properties": list(model.properties), **result_to_dict(result)}
     if trace_out:
@@ -275,6 +282,26 @@ def replay_trace(
         f"{data.get('gupcheck_version', '?')}): {'REPRODUCED' if done.reproduced else 'NOT REPRODUCED'}"
         f"\n  {done.message}\n  {steps} of {len(labels)} steps replayed\n")
     raise typer.Exit(exitcodes.FAILED if done.reproduced else exitcodes.NOT_REPRODUCED)
+
+
+def _refusal(result: Result, sc: Scenario, cfg: KernelConfig, limits: Limits,
+             as_json: bool) -> Result | None:
+    """The result showing the design refusing the scenario's request, if it does.
+
+    Usually the check's own search answered (lab.needs_refusal_search); after an early
+    counterexample, a search for the refusal alone follows, shown and bounded by what is left
+    of the limits, as in a matrix cell any reachable refusal makes the verdict "refused"."""
+    if result.verdict is Verdict.VIOLATED and result.property == REFUSED:
+        return result
+    if not needs_refusal_search(result):
+        return None
+    left = None if limits.max_seconds is None else max(
+        limits.max_seconds - result.stats.seconds, 0.0)
+    with ProgressDisplay(f"{sc.name} [{cfg.name}]: is the request refused later?",
+                         enabled=None if not as_json else False) as progress, interruptible():
+        probe = check(RefusalProbe(sc, cfg, ()), limits=replace(limits, max_seconds=left),
+                      liveness=False, progress=progress)
+    return probe if probe.verdict is Verdict.VIOLATED and probe.property == REFUSED else None
 
 
 def _write(path: Path, text: str) -> None:
@@ -334,6 +361,12 @@ def matrix(
 
     Each failing cell names the properties it breaks and the length of each shortest
     counterexample; `gupcheck check SCENARIO --design DESIGN --property NAME` prints the trace.
+    An incomplete cell names the limit that stopped it ("incomplete: max-states"). Ctrl-C
+    prints the cells finished so far and marks the others "not run".
+
+    Exit codes: 0 every cell complete (violations are results here, not failures), 3 some
+    cell incomplete or not run (a limit was hit, or Ctrl-C), 5 some cell's model failed
+    (error), 2 usage error.
 
     Example: gupcheck matrix --format markdown --out docs/matrix.md
 
@@ -354,8 +387,10 @@ def matrix(
         if show:
             err.print(f"  {cell.scenario} × {cell.design}: {cell_text(cell)}", markup=False)
 
-    cells = run_matrix([known[s] for s in scs], cfgs, limits, progress, workers=workers,
-                       reduce=opts.reductions(reduce))
+    opts.warn_workers(workers)
+    with interruptible():  # Ctrl-C: the finished cells are printed, the rest marked
+        cells = run_matrix([known[s] for s in scs], cfgs, limits, progress, workers=workers,
+                           reduce=opts.reductions(reduce))
     if fmt is Format.json:
         text = json.dumps(to_json(cells), ensure_ascii=False, indent=1) + "\n"
     elif fmt is Format.markdown:
@@ -363,17 +398,24 @@ def matrix(
     elif fmt is Format.html:
         text = matrix_page(cells, ds, known, {d: DESIGNS[d] for d in ds})
     else:
-        table = Table("scenario", *ds, title="gupcheck verdict matrix", show_lines=True)
-        for sc, row in by_scenario(cells).items():
-            table.add_row(sc, *(cell_text(row[d]) for d in ds))
-        console = Console(highlight=False, width=max(120, 30 + 28 * len(ds)))
-        with console.capture() as cap:
-            console.print(table)
-        text = cap.get()
+        text = _matrix_table(cells, ds, to_terminal=out is None)
     if out:
         _write(out, text)
     else:
         sys.stdout.write(text)
+    raise typer.Exit(exitcodes.matrix_exit(c.verdict for c in cells))
+
+
+def _matrix_table(cells: list[Cell], ds: list[str], *, to_terminal: bool) -> str:
+    """The terminal matrix: fitted to the terminal's width (or $COLUMNS) when printed there,
+    one wide table in a file or a pipe."""
+    fit = to_terminal and (sys.stdout.isatty() or "COLUMNS" in os.environ)
+    width = Console().width if fit else max(120, 30 + 28 * len(ds))
+    console = Console(highlight=False, width=width)
+    with console.capture() as cap:
+        for table in fit_tables(cells, ds, width if fit else None):
+            console.print(table)
+    return cap.get()
 
 
 app.command("conform")(conform_command)
