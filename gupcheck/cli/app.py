@@ -1,6 +1,8 @@
 """``gupcheck``: check page-pinning designs against kernel scenarios, and run classic demos.
 
-Exit codes: 0 holds, 1 violated/deadlock/starves, 2 usage error, 3 incomplete, 5 model error.
+Exit codes: 0 holds, 1 violated/deadlock/starves, 2 usage error, 3 incomplete (a limit or
+Ctrl-C), 4 refused, 5 model error, 7 unusable checkpoint, 9 not applicable; ``matrix``: 0 every
+cell complete, 3 some incomplete, 5 some error (:mod:`.exitcodes`).
 """
 
 from __future__ import annotations
@@ -45,7 +47,9 @@ app = typer.Typer(
     help=("Model-check Linux page-pinning designs (get_user_pages / pin_user_pages against "
           "writeback, truncate, reclaim and fork).\n\n"
           "Exit codes: 0 holds, 1 violated/deadlock/starves, 2 usage error, 3 incomplete "
-          "(a limit was hit), 4 the design refuses the request, 5 the model failed.\n\n"
+          "(a limit was hit, or Ctrl-C), 4 the design refuses the request, 5 the model failed, "
+          "7 unusable checkpoint, 9 not applicable; matrix: 0 every cell complete, 3 some "
+          "incomplete, 5 some error.\n\n"
           "Example: gupcheck check dio-vs-reclaim --design linux-6.1 --html f1.html"),
     no_args_is_help=True,
     add_completion=False,
@@ -201,7 +205,8 @@ def check_scenario(
 ) -> None:
     """Check one scenario under one design; print the verdict and the shortest trace.
 
-    Exit codes: 0 holds, 1 violated/deadlock/starves, 2 usage error, 3 incomplete, 4 the design
+    Exit codes: 0 holds, 1 violated/deadlock/starves, 2 usage error, 3 incomplete (a limit was
+    hit, or Ctrl-C: the counts so far, and a final checkpoint if asked for), 4 the design
     refuses the scenario's request (with its errno), 5 the model failed, 7 the --resume
     checkpoint is unusable (another model, design, scenario or search; corrupt), 9 the scenario
     does not apply to this kernel (it lacks io_uring, say).

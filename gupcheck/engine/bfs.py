@@ -422,9 +422,10 @@ class _Search:
             "store": self.store.snapshot(),
             "parent": [np.concatenate(lvl).tobytes() if lvl else b"" for lvl in levels.parent],
             "ordinal": [np.concatenate(lvl).tobytes() if lvl else b"" for lvl in levels.ordinal],
-            "frontier": [plain.to_plain(s) for s in frontier],
-            "frontier_next": [plain.to_plain(s) for s in frontier_next],
+            "frontier": [plain.node(s) for s in frontier],
+            "frontier_next": [plain.node(s) for s in frontier_next],
             "classes": plain.table,
+            "objects": plain.objects,
             "por": [self.por.reduced, self.por.full] if self.por is not None else None,
         })
         self.next_checkpoint = self.budget.seconds() + self.checkpoint_every
@@ -501,9 +502,9 @@ class _Search:
         self.levels.ordinal = [[np.frombuffer(b, dtype=np.uint16).copy()]
                                for b in data.ordinal]
         plain = ckpt.Plain(self._registry())
-        plain.load_table(data.classes)
-        frontier = [plain.from_plain(t) for t in data.frontier]
-        frontier_next = [plain.from_plain(t) for t in data.frontier_next]
+        plain.load(data.classes, data.objects)
+        frontier = [plain.value(t) for t in data.frontier]
+        frontier_next = [plain.value(t) for t in data.frontier_next]
         if len(frontier) != len(parents[self.depth]) or (
                 len(parents) == self.depth + 2 and len(frontier_next) != len(parents[-1])):
             raise ValueError("a frontier that does not match its parent records")

@@ -14,8 +14,8 @@ anything on ``--resume``; a pickle is now refused as "not a gupcheck checkpoint"
 
 Frontier states are the model's own values (tuples, named tuples, msgspec Structs such as the
 kernel's ``KState``, frozen dataclasses), which plain msgpack does not round-trip (tuples come
-back as lists).  :func:`to_plain` therefore writes each as a tagged tree of lists and scalars,
-and :func:`from_plain` rebuilds it exactly — the same fingerprints — using only the builtin
+back as lists).  :class:`Plain` therefore writes them as a table of tagged lists and scalars,
+parts shared between states written once, and rebuilds them exactly — the same fingerprints — using only the builtin
 containers and the classes in the model's own registry (:func:`state_classes`: the classes of
 its initial states and of their type annotations).  A class name that is not in the registry
 is refused; nothing is ever imported or looked up by name.  Keep-going findings are stored as
@@ -162,8 +162,9 @@ class Body(msgspec.Struct, forbid_unknown_fields=True):
     store: dict[str, Any]  # the visited set's snapshot (:mod:`.visited`)
     parent: list[bytes]  # per BFS level: uint32 parent indices
     ordinal: list[bytes]  # per BFS level: uint16 successor ordinals
-    classes: list[str]  # the classes the tagged states below refer to, by index
-    frontier: list[Any]  # states as tagged trees (:func:`to_plain`)
+    classes: list[str]  # the classes the objects below refer to, by index
+    objects: list[list[Any]]  # the states' parts, shared (:class:`Plain`)
+    frontier: list[Any]  # states as nodes referring to the objects (:class:`Plain`)
     frontier_next: list[Any]
     por: tuple[int, int] | None = None
 
@@ -210,7 +211,7 @@ def _one_line(exc: BaseException) -> str:
 # --- states as plain data ----------------------------------------------------------------------
 
 _LIST, _TUPLE, _FROZENSET, _DICT, _OBJECT = range(5)
-_SCALARS = (type(None), bool, int, float, str, bytes)
+_SCALARS = frozenset((type(None), bool, int, float, str, bytes))
 
 
 def _is_plain_class(cls: Any) -> bool:
@@ -279,45 +280,64 @@ def state_classes(values: Iterable[Any]) -> dict[str, type]:
 
 
 class Plain:
-    """Turns states into tagged trees of lists and scalars and back, with a class table.
+    """Turns states into plain data and back: a table of shared objects plus a node per state.
 
-    A tree is a scalar (``None``, bool, int, float, str, bytes) or a list whose first item is a
-    tag: ``[LIST, *items]``, ``[TUPLE, *items]``, ``[FROZENSET, *items]``,
-    ``[DICT, k0, v0, k1, v1, ...]`` or ``[OBJECT, class index, *fields]``.
+    A *node* is a scalar (``None``, bool, int, float, str, bytes) or ``[i]``, a reference to
+    entry ``i`` of the object table.  An entry is ``[TUPLE, *nodes]``, ``[LIST, *nodes]``,
+    ``[FROZENSET, *nodes]``, ``[DICT, k0, v0, k1, v1, ...]`` or ``[OBJECT, class, *fields]``,
+    and refers only to earlier entries, so the table is rebuilt in one pass, children first.
+    States that share a part (successor states share most of their folios, threads and
+    ghost) share its entry: a part is written and rebuilt once per checkpoint, not once per
+    state.  Parts are shared by identity, never by equality, which would confuse ``1`` with
+    ``True`` or ``1.0``.
     """
 
     def __init__(self, registry: dict[str, type]) -> None:
         self.registry = registry
         self.table: list[str] = []  # class names by index, as written to the file
+        self.objects: list[list[Any]] = []
         self._index: dict[type, int] = {}
+        self._memo: dict[int, list[int]] = {}  # id(part) -> its node
+        self._keep: list[Any] = []  # the parts memoised by id, kept alive meanwhile
+        self._classes: list[type] = []
+        self._built: list[Any] = []
 
     # encoding -------------------------------------------------------------------------------
 
-    def to_plain(self, v: Any) -> Any:
+    def node(self, v: Any) -> Any:
+        """``v`` as a node, its parts added to :attr:`objects`."""
         cls = type(v)
         if cls in _SCALARS:
             return v
+        ref = self._memo.get(id(v))
+        if ref is not None:
+            return ref
         if cls is tuple:
-            return [_TUPLE, *map(self.to_plain, v)]
-        if cls is list:
-            return [_LIST, *map(self.to_plain, v)]
-        if cls is frozenset:
-            return [_FROZENSET, *map(self.to_plain, v)]
-        if cls is dict:
-            out: list[Any] = [_DICT]
-            for k, x in v.items():
-                out += (self.to_plain(k), self.to_plain(x))
-            return out
-        index = self._class_index(cls)
-        if isinstance(v, msgspec.Struct):
-            fields: Iterable[Any] = (getattr(v, f) for f in v.__struct_fields__)
-        elif isinstance(v, enum.Enum):
-            fields = (v.value,)
-        elif isinstance(v, tuple):  # a named tuple
-            fields = v
-        else:  # a dataclass
-            fields = (getattr(v, f.name) for f in dataclasses.fields(v))
-        return [_OBJECT, index, *map(self.to_plain, fields)]
+            head: list[Any] = [_TUPLE]
+            items: Iterable[Any] = v
+        elif cls is list:
+            head, items = [_LIST], v
+        elif cls is frozenset:
+            head, items = [_FROZENSET], v
+        elif cls is dict:
+            head, items = [_DICT], [x for kv in v.items() for x in kv]
+        else:
+            head = [_OBJECT, self._class_index(cls)]
+            if isinstance(v, msgspec.Struct):
+                items = msgspec.structs.astuple(v)
+            elif isinstance(v, enum.Enum):
+                items = (v.value,)
+            elif isinstance(v, tuple):  # a named tuple
+                items = v
+            else:  # a dataclass
+                items = [getattr(v, f.name) for f in dataclasses.fields(v)]
+        node, scalars = self.node, _SCALARS  # scalars inline: most fields are
+        head += [x if type(x) in scalars else node(x) for x in items]
+        ref = [len(self.objects)]
+        self.objects.append(head)
+        self._memo[id(v)] = ref
+        self._keep.append(v)
+        return ref
 
     def _class_index(self, cls: type) -> int:
         index = self._index.get(cls)
@@ -337,48 +357,65 @@ class Plain:
 
     # decoding -------------------------------------------------------------------------------
 
-    def load_table(self, names: list[str]) -> None:
-        """Resolve a file's class table against the registry; an unknown name is refused."""
-        classes = []
-        for name in names:
+    def load(self, classes: list[str], objects: list[list[Any]]) -> None:
+        """Resolve a file's class table against the registry (an unknown name is refused) and
+        rebuild its object table; malformed entries raise :class:`CheckpointError`."""
+        for name in classes:
             cls = self.registry.get(name)
             if cls is None:
                 raise CheckpointError(f"the checkpoint's states use a class {name!r} that this "
                                       "model's states do not have")
-            classes.append(cls)
-        self._classes = classes
-
-    def from_plain(self, t: Any) -> Any:
-        """Rebuild a value from its tree; malformed trees raise :class:`CheckpointError`."""
+            self._classes.append(cls)
         try:
-            return self._build(t)
+            for entry in objects:
+                self._built.append(self._build(entry))
         except CheckpointError:
             raise
         except (TypeError, ValueError, IndexError, KeyError, AttributeError,
                 RecursionError, msgspec.ValidationError) as exc:
             raise CheckpointError(f"a saved state is malformed ({_one_line(exc)})") from exc
 
-    def _build(self, t: Any) -> Any:
-        if type(t) is not list:
-            if type(t) in _SCALARS:
-                return t
-            raise TypeError(f"unexpected {type(t).__name__}")
-        tag = t[0]
+    def value(self, node: Any) -> Any:
+        """The value of a node of the loaded table."""
+        try:
+            return self._value(node)
+        except (TypeError, ValueError, IndexError) as exc:
+            raise CheckpointError(f"a saved state is malformed ({_one_line(exc)})") from exc
+
+    def _value(self, node: Any) -> Any:
+        return node if type(node) in _SCALARS else self._built[self._ref(node)]
+
+    def _values(self, nodes: list[Any]) -> list[Any]:
+        """The values of an entry's nodes; scalars inline, references checked."""
+        built, scalars = self._built, _SCALARS
+        out = [x if type(x) in scalars else built[self._ref(x)] for x in nodes]
+        return out
+
+    def _ref(self, node: Any) -> int:
+        if type(node) is not list or len(node) != 1 or type(node[0]) is not int \
+                or not 0 <= node[0] < len(self._built):
+            raise ValueError(f"a node {node!r} that is neither a value nor a reference to "
+                             "an earlier object")
+        return node[0]
+
+    def _build(self, entry: Any) -> Any:
+        if type(entry) is not list or not entry:
+            raise ValueError("an object entry that is not a tagged list")
+        tag = entry[0]
         if tag == _TUPLE:
-            return tuple(map(self._build, t[1:]))
+            return tuple(self._values(entry[1:]))
         if tag == _LIST:
-            return list(map(self._build, t[1:]))
+            return self._values(entry[1:])
         if tag == _FROZENSET:
-            return frozenset(map(self._build, t[1:]))
+            return frozenset(self._values(entry[1:]))
         if tag == _DICT:
-            items = list(map(self._build, t[1:]))
+            items = self._values(entry[1:])
             if len(items) % 2:
                 raise ValueError("a dict with an odd number of items")
             return dict(zip(items[::2], items[1::2]))
-        if tag == _OBJECT and type(t[1]) is int and 0 <= t[1] < len(self._classes):
-            cls = self._classes[t[1]]
-            fields = list(map(self._build, t[2:]))
-            return _construct(cls, fields)
+        if tag == _OBJECT and len(entry) > 1 and type(entry[1]) is int \
+                and 0 <= entry[1] < len(self._classes):
+            return _construct(self._classes[entry[1]], self._values(entry[2:]))
         raise ValueError(f"unknown tag {tag!r}")
 
 

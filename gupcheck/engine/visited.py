@@ -254,10 +254,11 @@ class BitstateSet:
 
     @classmethod
     def restore(cls, data: dict[str, Any]) -> BitstateSet:
-        out = cls(int(data["bits"]), int(data["hashes"]))
-        out._words = np.frombuffer(data["words"], dtype=np.uint64).copy()
-        if len(out._words) * 64 != out.bits:
+        words = np.frombuffer(data["words"], dtype=np.uint64)
+        if len(words) * 64 != int(data["bits"]):  # checked before allocating that many bits
             raise ValueError("a bit array of another size than its bit count")
+        out = cls(int(data["bits"]), int(data["hashes"]))
+        out._words = words.copy()
         out._count = int(data["count"])
         return out
 

@@ -297,10 +297,11 @@ def test_every_reached_state_round_trips_through_plain_data_exactly(model) -> No
                 todo.append(t)
     states = sorted(seen, key=fingerprint)
     out = Plain(state_classes(inits))
-    trees = msgspec.msgpack.decode(msgspec.msgpack.encode([out.to_plain(s) for s in states]))
+    nodes = [out.node(s) for s in states]
+    objects, nodes = msgspec.msgpack.decode(msgspec.msgpack.encode([out.objects, nodes]))
     back = Plain(state_classes(inits))
-    back.load_table(out.table)
-    again = [back.from_plain(t) for t in trees]
+    back.load(out.table, objects)
+    again = [back.value(t) for t in nodes]
     assert again == states
     assert [type(s) for s in again] == [type(s) for s in states]
     assert list(map(fingerprint, again)) == list(map(fingerprint, states))
