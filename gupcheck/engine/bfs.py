@@ -36,7 +36,7 @@ import numpy as np
 from . import checkpoint as ckpt
 from .errors import ModelError
 from .fingerprint import collision_probability
-from .limits import Budget, Limits, peak_rss_bytes
+from .limits import Budget, Limits, peak_rss_bytes, stopped_by
 from .por import PartialOrder
 from .model import Wait
 from .result import Result, Stats, Trace, Verdict, error_result
@@ -589,7 +589,7 @@ class _Search:
     def incomplete(self, bound: str) -> Result:
         return self.finish(
             Verdict.INCOMPLETE, None,
-            f"stopped at {bound} before every reachable state was explored; "
+            f"{stopped_by(bound)} before every reachable state was explored; "
             "no violation in the states explored so far", None, bound=bound)
 
     def error(self, err: ModelError) -> Result:

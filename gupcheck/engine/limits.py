@@ -74,6 +74,7 @@ def interruptible(*, second_raises: bool = True) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, old)
+        INTERRUPT.flag = False  # the request was for the runs of this block only
 
 
 def worker_interrupts(event: Any = None) -> None:
@@ -84,6 +85,12 @@ def worker_interrupts(event: Any = None) -> None:
     INTERRUPT.event = event
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, lambda signum, frame: INTERRUPT.request())
+
+
+def stopped_by(bound: str) -> str:
+    """How a result's message says what ended the run: ``stopped at max-states (1,000)``, or
+    ``interrupted (Ctrl-C)``."""
+    return "interrupted (Ctrl-C)" if bound == INTERRUPTED else f"stopped at {bound}"
 
 
 def interrupted() -> bool:

@@ -321,3 +321,33 @@ def test_a_kernel_scenario_resumes_to_the_uninterrupted_answer(tmp_path) -> None
     assert outcome(resumed) == outcome(full)
     assert [f.stats.distinct for f in resumed.findings] == [f.stats.distinct
                                                              for f in full.findings]
+
+
+class SelfInterrupting(WholeSpace):
+    """Sends itself Ctrl-C (SIGINT) from inside the search, after ``after`` expansions."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__(3, 2)
+        self.after = after
+        self.calls = 0
+
+    def successors(self, s):
+        self.calls += 1
+        if self.calls == self.after:
+            os.kill(os.getpid(), signal.SIGINT)
+        return super().successors(s)
+
+
+def test_ctrl_c_ends_a_search_as_interrupted_with_a_checkpoint_that_resumes(tmp_path) -> None:
+    from gupcheck.engine.limits import interruptible
+    path = tmp_path / "run.ckpt"
+    with interruptible():
+        stopped = check(SelfInterrupting(3_000), checkpoint=path)
+    assert (stopped.verdict, stopped.bound) == (Verdict.INCOMPLETE, "interrupted")
+    assert stopped.message.startswith("interrupted (Ctrl-C) before every reachable state")
+    assert 0 < stopped.stats.distinct < check(WholeSpace(3, 2)).stats.distinct
+    resumed = check(SelfInterrupting(10**9), resume=path)  # the same model, not stopped
+    assert outcome(resumed) == outcome(check(WholeSpace(3, 2)))
+    # the handler is gone afterwards: Ctrl-C outside is a KeyboardInterrupt again
+    with pytest.raises(KeyboardInterrupt):
+        check(SelfInterrupting(10))
