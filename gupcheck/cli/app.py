@@ -23,13 +23,12 @@ from gupcheck import __version__
 from gupcheck.classic import DEMOS
 from gupcheck.designs import DESIGNS, SUMMARIES
 from gupcheck.engine import Limits, Result, Verdict, check
+from gupcheck.engine.limits import interruptible
 from gupcheck.engine.replay import replay
 from gupcheck.kernel.config import KernelConfig
 from gupcheck.kernel.properties import PROPERTIES
 from gupcheck.kernel.system import KernelModel, Scenario
-from gupcheck.engine.limits import interruptible
-from gupcheck.lab import (REFUSED, Cell, RefusalProbe, Refusable, by_scenario, needs_refusal_search,
-                          run_matrix)
+from gupcheck.lab import REFUSED, Cell, Refusable, RefusalProbe, needs_refusal_search, run_matrix
 from gupcheck.reports.html import matrix_page, trace_page
 from gupcheck.reports.json import result_to_dict
 from gupcheck.reports.kernel import render_kernel

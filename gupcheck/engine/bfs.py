@@ -37,8 +37,8 @@ from . import checkpoint as ckpt
 from .errors import ModelError
 from .fingerprint import collision_probability
 from .limits import Budget, Limits, peak_rss_bytes, stopped_by
-from .por import PartialOrder
 from .model import Wait
+from .por import PartialOrder
 from .result import Result, Stats, Trace, Verdict, error_result
 from .runtime import Context, Path
 from .visited import BitstateSet, ExactSet, FingerprintTable

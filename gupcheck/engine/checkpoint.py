@@ -241,7 +241,7 @@ def state_classes(values: Iterable[Any]) -> dict[str, type]:
         found[_name(cls)] = cls
         try:
             hints = typing.get_type_hints(cls)
-        except Exception:  # unresolvable forward references: fall back to the raw ones
+        except (NameError, TypeError, AttributeError):  # unresolvable forward references
             hints = getattr(cls, "__annotations__", {})
         for hint in hints.values():
             add_type(hint)
