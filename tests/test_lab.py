@@ -341,3 +341,15 @@ def test_check_looks_for_a_refusal_after_an_early_counterexample(monkeypatch) ->
     result = runner.invoke(app, ["check", "rdma-longterm-file", "--design", "linux-6.1"])
     assert result.exit_code == 1, result.output
     assert calls == ["Refusable", "RefusalProbe"]
+
+
+@pytest.mark.parametrize("strategy", ["dfs", "random"])
+def test_a_refusal_found_by_another_strategy_is_reported_with_the_shortest_trace(strategy) -> None:
+    bfs = json.loads(runner.invoke(app, ["check", "rdma-longterm-file", "--design",
+                                         "linux-6.12", "--json"]).output)
+    other = runner.invoke(app, ["check", "rdma-longterm-file", "--design", "linux-6.12",
+                                "--json", "--strategy", strategy])
+    assert other.exit_code == 4, other.output
+    data = json.loads(other.output)
+    assert (data["verdict"], data["errno"]) == ("refused", "EFAULT")
+    assert [s["label"] for s in data["trace"]] == [s["label"] for s in bfs["trace"]]

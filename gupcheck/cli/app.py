@@ -229,7 +229,7 @@ def check_scenario(
         result = check(Refusable(sc, cfg, prop or None), strategy=strategy.value,
                        limits=limits, walks=walks, seed=seed, progress=progress, **search,
                        reduce=search_opts.reductions())
-    refusal = _refusal(result, sc, cfg, limits, as_json)
+    refusal = _refusal(result, sc, cfg, limits, strategy.value, as_json)
     if refusal is not None and refusal.message.startswith("n/a: "):
         _emit_not_applicable(refusal, sc, cfg, as_json)
         raise typer.Exit(exitcodes.NOT_APPLICABLE)
@@ -288,24 +288,32 @@ def replay_trace(
     raise typer.Exit(exitcodes.FAILED if done.reproduced else exitcodes.NOT_REPRODUCED)
 
 
-def _refusal(result: Result, sc: Scenario, cfg: KernelConfig, limits: Limits,
+def _refusal(result: Result, sc: Scenario, cfg: KernelConfig, limits: Limits, strategy: str,
              as_json: bool) -> Result | None:
     """The result showing the design refusing the scenario's request, if it does.
 
     Usually the check's own search answered (lab.needs_refusal_search); after an early
     counterexample, a search for the refusal alone follows, shown and bounded by what is left
-    of the limits, as in a matrix cell any reachable refusal makes the verdict "refused"."""
-    if result.verdict is Verdict.VIOLATED and result.property == REFUSED:
+    of the limits, as in a matrix cell any reachable refusal makes the verdict "refused".  A
+    refusal found by dfs or a random walk is re-shortened by a breadth-first search to its
+    depth, so that the refusal trace is the shortest whatever the strategy."""
+    refused = result.verdict is Verdict.VIOLATED and result.property == REFUSED
+    if refused and (strategy == "bfs" or result.trace is None):
         return result
-    if not needs_refusal_search(result):
+    if not refused and not needs_refusal_search(result):
         return None
     left = None if limits.max_seconds is None else max(
         limits.max_seconds - result.stats.seconds, 0.0)
-    with ProgressDisplay(f"{sc.name} [{cfg.name}]: is the request refused later?",
-                         enabled=None if not as_json else False) as progress, interruptible():
-        probe = check(RefusalProbe(sc, cfg, ()), limits=replace(limits, max_seconds=left),
-                      liveness=False, progress=progress)
-    return probe if probe.verdict is Verdict.VIOLATED and probe.property == REFUSED else None
+    bounds = replace(limits, max_seconds=left,
+                     max_depth=len(result.trace) if refused and result.trace else None)
+    with ProgressDisplay(f"{sc.name} [{cfg.name}]: " + (
+            "the shortest refusal" if refused else "is the request refused later?"),
+            enabled=None if not as_json else False) as progress, interruptible():
+        probe = check(RefusalProbe(sc, cfg, ()), limits=bounds, liveness=False,
+                      progress=progress)
+    if probe.verdict is Verdict.VIOLATED and probe.property == REFUSED:
+        return probe
+    return result if refused else None
 
 
 def _write(path: Path, text: str) -> None:
