@@ -12,12 +12,14 @@ Nothing is written down: every verdict comes from running the checker.
 
 from __future__ import annotations
 
+import multiprocessing as mp
 from collections import deque
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from gupcheck.engine import Invariant, LeadsTo, Limits, Result, Verdict, check
+from gupcheck.engine.limits import INTERRUPT, INTERRUPTED, worker_interrupts
 from gupcheck.engine.liveness import check_liveness
 from gupcheck.kernel.config import KernelConfig
 from gupcheck.kernel.properties import LIVENESS
@@ -25,18 +27,22 @@ from gupcheck.kernel.state import KState
 from gupcheck.kernel.system import KernelModel, Scenario
 
 REFUSED = "request-refused"
+NOT_RUN = "not run"  # a cell Ctrl-C stopped before it started
 
 
 @dataclass(frozen=True)
 class Cell:
     scenario: str
     design: str
-    verdict: str  # holds, violated, deadlock, starves, refused, n/a, incomplete, error
+    verdict: str  # holds, violated, deadlock, starves, refused, n/a, incomplete, error, not run
     errno: str | None  # for refused: the errno; for n/a: why the scenario does not apply
     violated: tuple[str, ...]  # every property that fails ("deadlock" too), scenario order
     results: dict[str, Result] = field(compare=False)  # property ("" = the run) -> its result
     states: int = 0
     same_as_base: bool = False  # a proposal whose verdicts here equal proposal-base's
+    # incomplete and not-run cells: the limit that stopped the cell ("max-states (2,000,000)",
+    # "interrupted", ...)
+    bound: str | None = None
 
     def outcome(self) -> tuple[str, str | None, tuple[str, ...]]:
         """What a reader compares between two cells: verdict, errno, properties broken."""
@@ -50,14 +56,46 @@ class Cell:
         return self.results.get("")
 
 
-class RefusalProbe(KernelModel):
-    """The scenario's safety properties plus one more: "the request was refused"."""
+class Refusable(KernelModel):
+    """The scenario's properties plus, first, one more: "the request was refused".
+
+    What ``gupcheck check`` searches, so that a refusal (``ghost.refused``, set where the
+    design's GUP or registration path fails the request, e.g. ``check_vma_flags`` returning
+    -EFAULT for a long-term pin of a file mapping since 6.5) or a missing feature
+    (``ghost.unsupported``) is seen by the one search the user watches, with its limits,
+    progress and checkpoints.  The invariant reads only those two ghost fields, which
+    :meth:`KernelModel.view` always keeps, so it changes neither the states explored nor their
+    order: a search that ends without meeting it (holds, a limit) proves as much about refusal
+    as a separate search would have.
+    """
 
     def invariants(self) -> list[Invariant[KState]]:
         return [Invariant(REFUSED, _refused), *super().invariants()]
 
+
+class RefusalProbe(Refusable):
+    """The scenario's safety properties and the refusal, without liveness: a matrix cell's
+    safety search, and ``check``'s search for a refusal after an early counterexample."""
+
     def liveness(self) -> list[LeadsTo[KState]]:
         return []
+
+
+def needs_refusal_search(result: Result) -> bool:
+    """Whether a :class:`Refusable` search's ``result`` leaves open if the request is refused.
+
+    ``check`` reports "refused" if any reachable state refuses the request (as a matrix cell
+    does), not only if the refusal comes before the first counterexample.  A search that
+    explored everything (holds; starves, whose safety part did) or stopped at a limit before
+    meeting a refusal (the same states in the same order) answers that; one that stopped early
+    at another counterexample, a simulation, or an approximate (bitstate) search does not."""
+    if result.property == REFUSED:
+        return False
+    if result.verdict in (Verdict.VIOLATED, Verdict.DEADLOCK):
+        return True
+    if result.verdict is Verdict.HOLDS:
+        return result.approximate is not None
+    return result.verdict is Verdict.INCOMPLETE and result.bound == "simulation"
 
 
 def _refused(k: KState) -> str | None:
@@ -82,7 +120,8 @@ def run_cell(scenario: Scenario, design: KernelConfig, limits: Limits = Limits()
             return Cell(*name, "n/a", why[5:], (), results, run.stats.distinct)
         return Cell(*name, "refused", why, (), results, run.stats.distinct)
     if run.verdict in (Verdict.ERROR, Verdict.INCOMPLETE):
-        return Cell(*name, run.verdict.value, None, (), results, run.stats.distinct)
+        return Cell(*name, run.verdict.value, None, (), results, run.stats.distinct,
+                    bound=run.bound)
     for prop in scenario.properties:
         if prop in LIVENESS:  # the state graph is all it needs; safety was checked above
             results[prop] = check_liveness(KernelModel(scenario, design, [prop]), limits=limits)
@@ -92,9 +131,22 @@ def run_cell(scenario: Scenario, design: KernelConfig, limits: Limits = Limits()
     kinds = {results[p].verdict for p in broken}
     verdict = next((v.value for v in (Verdict.VIOLATED, Verdict.DEADLOCK, Verdict.STARVES)
                     if v in kinds), Verdict.HOLDS.value)
+    stopped = next((r.bound for r in results.values() if r.verdict is Verdict.INCOMPLETE), None)
     if verdict == "holds" and any(r.verdict is Verdict.INCOMPLETE for r in results.values()):
         verdict = Verdict.INCOMPLETE.value
-    return Cell(*name, verdict, None, tuple(broken), results, run.stats.distinct)
+    return Cell(*name, verdict, None, tuple(broken), results, run.stats.distinct,
+                bound=stopped if verdict == Verdict.INCOMPLETE.value else None)
+
+
+def not_run(scenario: Scenario, design: KernelConfig) -> Cell:
+    """A cell the matrix never computed because Ctrl-C stopped it first."""
+    return Cell(scenario.name, design.name, NOT_RUN, None, (), {}, bound=INTERRUPTED)
+
+
+def _pool_worker(event: object) -> None:
+    """A matrix worker process: Ctrl-C (or the main process's request through ``event``) ends
+    the cell it is computing as incomplete ("interrupted"), quietly."""
+    worker_interrupts(event)
 
 
 def run_matrix(scenarios: Sequence[Scenario], designs: Sequence[KernelConfig],
@@ -104,6 +156,10 @@ def run_matrix(scenarios: Sequence[Scenario], designs: Sequence[KernelConfig],
 
     Cells are independent runs, so ``workers`` > 1 computes them in that many processes; the
     result is the same as with one (each cell's search is deterministic).
+
+    Inside :func:`~gupcheck.engine.limits.interruptible`, Ctrl-C ends the cells being computed
+    as incomplete ("interrupted"), marks those not started ``not run``, and returns every
+    cell: the finished ones keep their verdicts.
     """
     from gupcheck.designs import PROPOSAL_BASE, PROPOSALS
 
@@ -114,13 +170,23 @@ def run_matrix(scenarios: Sequence[Scenario], designs: Sequence[KernelConfig],
             jobs.append((sc, PROPOSAL_BASE))
     done: dict[tuple[str, str], Cell] = {}
     if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(run_cell, sc, d, limits, reduce) for sc, d in jobs]
-            for (sc, d), fut in zip(jobs, futures, strict=True):
-                done[sc.name, d.name] = fut.result()
+        event = mp.get_context("fork").Event()
+        INTERRUPT.event = event  # Ctrl-C here reaches the workers even if only we get it
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"),
+                                     initializer=_pool_worker, initargs=(event,)) as pool:
+                futures = [pool.submit(run_cell, sc, d, limits, reduce) for sc, d in jobs]
+                for (sc, d), fut in zip(jobs, futures, strict=True):
+                    if INTERRUPT.requested and fut.cancel():
+                        done[sc.name, d.name] = not_run(sc, d)
+                    else:
+                        done[sc.name, d.name] = fut.result()
+        finally:
+            INTERRUPT.event = None
     else:
         for sc, d in jobs:
-            done[sc.name, d.name] = run_cell(sc, d, limits, reduce)
+            done[sc.name, d.name] = (not_run(sc, d) if INTERRUPT.requested
+                                     else run_cell(sc, d, limits, reduce))
     cells = []
     for sc in scenarios:
         for d in designs:

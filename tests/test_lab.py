@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from gupcheck.cli import app
@@ -238,3 +239,119 @@ def test_check_says_a_scenario_does_not_apply_to_a_kernel_without_io_uring() -> 
     assert result.exit_code == 9, result.output
     assert "NOT APPLICABLE — io_uring appeared in 5.1" in result.output
     assert run_cell(SCENARIOS["fork-after-pin"], DESIGNS["legacy"]).verdict == "n/a"
+
+
+# --- matrix exit codes, limits named, counts from one search, a table that fits ------------
+
+def test_matrix_exit_codes_say_whether_every_cell_is_complete() -> None:
+    from gupcheck.cli.exitcodes import matrix_exit
+    assert matrix_exit(["holds", "violated", "deadlock", "starves", "refused", "n/a"]) == 0
+    assert matrix_exit(["holds", "incomplete"]) == 3
+    assert matrix_exit(["not run", "violated"]) == 3
+    assert matrix_exit(["incomplete", "error", "holds"]) == 5
+
+
+def test_an_incomplete_matrix_exits_3_and_names_the_limit_in_every_format() -> None:
+    args = ["matrix", "--scenarios", "control-cpu-mmap-write,rdma-longterm-file",
+            "--designs", "linux-6.1", "--max-states", "500", "--workers", "1"]
+    table = runner.invoke(app, args)
+    assert table.exit_code == 3, table.output
+    assert "incomplete: max-states" in table.output
+    assert "holds (158 states)" in table.output  # the complete cell keeps its verdict
+    markdown = runner.invoke(app, [*args, "--format", "markdown"])
+    assert markdown.exit_code == 3 and "| incomplete: max-states |" in markdown.output
+    data = json.loads(runner.invoke(app, [*args, "--format", "json"]).output)
+    cell = next(c for c in data if c["scenario"] == "rdma-longterm-file")
+    assert (cell["verdict"], cell["bound"]) == ("incomplete", "max-states (500)")
+    complete = runner.invoke(app, ["matrix", "--scenarios", "rdma-longterm-file",
+                                   "--designs", "linux-6.1,linux-6.12", "--workers", "1"])
+    assert complete.exit_code == 0, complete.output  # violated and refused are results
+
+
+def test_matrix_json_counts_come_from_one_search() -> None:
+    """states, transitions, depth and seconds are the safety search's, not the states of one
+    search beside the transitions of a finding's or a liveness run's."""
+    result = runner.invoke(app, ["matrix", "--scenarios", "dio-vs-reclaim", "--designs",
+                                 "linux-6.1", "--format", "json", "--workers", "1"])
+    [item] = json.loads(result.output)
+    run = run_cell(SCENARIOS["dio-vs-reclaim"], DESIGNS["linux-6.1"]).results[""].stats
+    assert (item["states"], item["transitions"], item["depth"]) == (
+        run.distinct, run.generated, run.depth)
+    assert "safety search" in item["counts_from"]
+    assert item["trace_length"] == len(item["trace"]) - 1 > 0
+
+
+def test_the_terminal_matrix_fits_the_terminal_width() -> None:
+    args = ["matrix", "--scenarios", "control-cpu-mmap-write,rdma-longterm-file",
+            "--workers", "1"]
+    for columns in (80, 120, 200):
+        result = runner.invoke(app, args, env={"COLUMNS": str(columns)})
+        assert result.exit_code == 0, result.output
+        lines = result.output.splitlines()
+        assert max(map(len, lines)) <= columns
+        for design in DESIGNS:  # every design is still there, each in some table
+            assert any(design in line for line in lines), design
+        assert "refused: EFAULT" in result.output
+
+
+def test_matrix_and_check_warn_when_workers_exceed_the_cores() -> None:
+    from gupcheck.cli.search_options import available_cores
+    many = str(available_cores() + 3)
+    result = runner.invoke(app, ["matrix", "--scenarios", "control-cpu-mmap-write",
+                                 "--designs", "linux-6.1", "--workers", many])
+    assert result.exit_code == 0
+    assert f"--workers {many} is more than the {available_cores()} core" in result.output
+    result = runner.invoke(app, ["check", "control-cpu-mmap-write", "--workers", many])
+    assert result.exit_code == 0
+    assert "is more than the" in result.output
+    quiet = runner.invoke(app, ["check", "control-cpu-mmap-write", "--workers", "1"])
+    assert "is more than the" not in quiet.output
+
+
+def _count_searches(monkeypatch) -> list[str]:
+    import importlib
+    cli = importlib.import_module("gupcheck.cli.app")  # the module, not the Typer app
+    calls: list[str] = []
+    real = cli.check
+
+    def counted(model, **kwargs):
+        calls.append(type(model).__name__)
+        return real(model, **kwargs)
+
+    monkeypatch.setattr(cli, "check", counted)
+    return calls
+
+
+@pytest.mark.parametrize("scenario,design,code", [
+    ("control-cpu-mmap-write", "linux-6.12", 0),  # holds
+    ("rdma-longterm-file", "linux-6.12", 4),  # refused
+    ("fork-after-pin", "legacy", 9),  # not applicable
+])
+def test_check_finds_the_verdict_and_any_refusal_in_one_search(monkeypatch, scenario, design,
+                                                               code) -> None:
+    calls = _count_searches(monkeypatch)
+    result = runner.invoke(app, ["check", scenario, "--design", design])
+    assert result.exit_code == code, result.output
+    assert calls == ["Refusable"]
+
+
+def test_check_looks_for_a_refusal_after_an_early_counterexample(monkeypatch) -> None:
+    """A violation found first does not hide a refusal reachable later: the cell's verdict
+    would be "refused", and so is check's (a search for the refusal alone, bounded by the
+    same limits)."""
+    calls = _count_searches(monkeypatch)
+    result = runner.invoke(app, ["check", "rdma-longterm-file", "--design", "linux-6.1"])
+    assert result.exit_code == 1, result.output
+    assert calls == ["Refusable", "RefusalProbe"]
+
+
+@pytest.mark.parametrize("strategy", ["dfs", "random"])
+def test_a_refusal_found_by_another_strategy_is_reported_with_the_shortest_trace(strategy) -> None:
+    bfs = json.loads(runner.invoke(app, ["check", "rdma-longterm-file", "--design",
+                                         "linux-6.12", "--json"]).output)
+    other = runner.invoke(app, ["check", "rdma-longterm-file", "--design", "linux-6.12",
+                                "--json", "--strategy", strategy])
+    assert other.exit_code == 4, other.output
+    data = json.loads(other.output)
+    assert (data["verdict"], data["errno"]) == ("refused", "EFAULT")
+    assert [s["label"] for s in data["trace"]] == [s["label"] for s in bfs["trace"]]

@@ -1,6 +1,7 @@
 """``gupcheck``: check page-pinning designs against kernel scenarios, and run classic demos.
 
-Exit codes: see :mod:`.exitcodes` (0 holds, 1 violated/deadlock/starves, 2 usage error, ...).
+Exit codes: see :mod:`.exitcodes` (0 holds, 1 violated/deadlock/starves, 2 usage error, ...);
+``matrix``: 0 every cell complete, 3 some incomplete, 5 some error.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import errno as errno_names
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, Optional
 
@@ -22,15 +24,16 @@ from gupcheck import __version__
 from gupcheck.classic import DEMOS
 from gupcheck.designs import DESIGNS, SUMMARIES
 from gupcheck.engine import Limits, Result, Verdict, check
+from gupcheck.engine.limits import interruptible
 from gupcheck.engine.replay import replay
 from gupcheck.kernel.config import KernelConfig
 from gupcheck.kernel.properties import PROPERTIES
 from gupcheck.kernel.system import KernelModel, Scenario
-from gupcheck.lab import REFUSED, Cell, RefusalProbe, by_scenario, run_matrix
+from gupcheck.lab import REFUSED, Cell, Refusable, RefusalProbe, needs_refusal_search, run_matrix
 from gupcheck.reports.html import matrix_page, trace_page
 from gupcheck.reports.json import result_to_dict, scenario_source
 from gupcheck.reports.kernel import heading, render_kernel
-from gupcheck.reports.matrix import cell_text, to_json, to_markdown
+from gupcheck.reports.matrix import cell_text, fit_tables, to_json, to_markdown
 from gupcheck.reports.progress import ProgressDisplay
 from gupcheck.reports.text import render
 from gupcheck.scenarios import ScenarioError, catalogue, resolve_source
@@ -46,7 +49,8 @@ app = typer.Typer(
     name="gupcheck",
     help=("Model-check Linux page-pinning designs (get_user_pages / pin_user_pages against "
           "writeback, truncate, reclaim and fork).\n\n"
-          f"Exit codes: {exitcodes.summary()}.\n\n"
+          f"Exit codes: {exitcodes.summary()}; matrix: 0 every cell complete, 3 some "
+          "incomplete (a limit was hit, or Ctrl-C), 5 some error.\n\n"
           "Example: gupcheck check dio-vs-reclaim --design linux-6.1 --html f1.html"),
     no_args_is_help=True,
     add_completion=False,
@@ -124,8 +128,9 @@ def demo(
     limits = Limits(max_states=max_states, max_depth=max_depth, max_seconds=max_seconds,
                     max_memory_bytes=max_memory * 2**20 if max_memory else None)
     search = search_opts.kwargs(strategy.value)
+    opts.warn_workers(search_opts.workers)
     with ProgressDisplay(name, enabled=None if not as_json else False) as progress, \
-            opts.checkpoint_errors():
+            opts.checkpoint_errors(), interruptible():
         result = check(model, strategy=strategy.value, exact=exact, limits=limits,
                        liveness=liveness, walks=walks, seed=seed, progress=progress, **search,
                        reduce=search_opts.reductions())
@@ -227,7 +232,8 @@ def check_scenario(
 ) -> None:
     """Check one scenario under one design; print the verdict and the shortest trace.
 
-    Exit codes: 0 holds, 1 violated/deadlock/starves, 2 usage error, 3 incomplete, 4 the design
+    Exit codes: 0 holds, 1 violated/deadlock/starves, 2 usage error, 3 incomplete (a limit was
+    hit, or Ctrl-C: the counts so far, and a final checkpoint if asked for), 4 the design
     refuses the scenario's request (with its errno), 5 the model failed, 7 the --resume
     checkpoint is unusable (another model, design, scenario or search; corrupt), 9 the scenario
     does not apply to this kernel (it lacks io_uring, say), 10 an output file cannot be
@@ -247,20 +253,23 @@ def check_scenario(
     cfg = _design(design)
     source |= _design_source(design, cfg)
     limits = Limits(max_states=max_states, max_seconds=max_seconds)
-    probe = check(RefusalProbe(sc, cfg, ()), limits=limits, liveness=False)
-    if probe.verdict is Verdict.VIOLATED and probe.message.startswith("n/a: "):
-        _emit_not_applicable(probe, sc, cfg, as_json, trace_out, source)
-        raise typer.Exit(exitcodes.NOT_APPLICABLE)
-    if probe.verdict is Verdict.VIOLATED:
-        if html:
-            _write(html, trace_page(probe, KernelModel(sc, cfg), verdict="refused"))
-        _emit_refused(probe, sc, cfg, as_json, trace_out, source)
-        raise typer.Exit(exitcodes.REFUSED)
+    opts.warn_workers(search_opts.workers)
     model = KernelModel(sc, cfg, prop or None)
+    # one search: the properties and, first, whether the request is refused (lab.Refusable)
     with ProgressDisplay(model.name, enabled=None if not as_json else False) as progress, \
-            opts.checkpoint_errors():
-        result = check(model, strategy=strategy.value, limits=limits, walks=walks, seed=seed,
-                       progress=progress, **search, reduce=search_opts.reductions())
+            opts.checkpoint_errors(), interruptible():
+        result = check(Refusable(sc, cfg, prop or None), strategy=strategy.value,
+                       limits=limits, walks=walks, seed=seed, progress=progress, **search,
+                       reduce=search_opts.reductions())
+    refusal = _refusal(result, sc, cfg, limits, strategy.value, as_json)
+    if refusal is not None and refusal.message.startswith("n/a: "):
+        _emit_not_applicable(refusal, sc, cfg, as_json, trace_out, source)
+        raise typer.Exit(exitcodes.NOT_APPLICABLE)
+    if refusal is not None:
+        if html:
+            _write(html, trace_page(refusal, KernelModel(sc, cfg), verdict="refused"))
+        _emit_refused(refusal, sc, cfg, as_json, trace_out, source)
+        raise typer.Exit(exitcodes.REFUSED)
     data = {"scenario": sc.name, "errno": None, **source,
             "properties": list(model.properties), **result_to_dict(result)}
     if trace_out:
@@ -341,6 +350,34 @@ def replay_trace(
     raise typer.Exit(REPLAYABLE[tf.verdict] if done.reproduced else exitcodes.NOT_REPRODUCED)
 
 
+def _refusal(result: Result, sc: Scenario, cfg: KernelConfig, limits: Limits, strategy: str,
+             as_json: bool) -> Result | None:
+    """The result showing the design refusing the scenario's request, if it does.
+
+    Usually the check's own search answered (lab.needs_refusal_search); after an early
+    counterexample, a search for the refusal alone follows, shown and bounded by what is left
+    of the limits, as in a matrix cell any reachable refusal makes the verdict "refused".  A
+    refusal found by dfs or a random walk is re-shortened by a breadth-first search to its
+    depth, so that the refusal trace is the shortest whatever the strategy."""
+    refused = result.verdict is Verdict.VIOLATED and result.property == REFUSED
+    if refused and (strategy == "bfs" or result.trace is None):
+        return result
+    if not refused and not needs_refusal_search(result):
+        return None
+    left = None if limits.max_seconds is None else max(
+        limits.max_seconds - result.stats.seconds, 0.0)
+    bounds = replace(limits, max_seconds=left,
+                     max_depth=len(result.trace) if refused and result.trace else None)
+    with ProgressDisplay(f"{sc.name} [{cfg.name}]: " + (
+            "the shortest refusal" if refused else "is the request refused later?"),
+            enabled=None if not as_json else False) as progress, interruptible():
+        probe = check(RefusalProbe(sc, cfg, ()), limits=bounds, liveness=False,
+                      progress=progress)
+    if probe.verdict is Verdict.VIOLATED and probe.property == REFUSED:
+        return probe
+    return result if refused else None
+
+
 def _write(path: Path, text: str) -> None:
     """Write a report file; a write that fails (a full disk, a folder) is one line naming the
     file and the errno, with the I/O exit code, not a traceback."""
@@ -415,6 +452,12 @@ def matrix(
 
     Each failing cell names the properties it breaks and the length of each shortest
     counterexample; `gupcheck check SCENARIO --design DESIGN --property NAME` prints the trace.
+    An incomplete cell names the limit that stopped it ("incomplete: max-states"). Ctrl-C
+    prints the cells finished so far and marks the others "not run".
+
+    Exit codes: 0 every cell complete (violations are results here, not failures), 3 some
+    cell incomplete or not run (a limit was hit, or Ctrl-C), 5 some cell's model failed
+    (error), 2 usage error.
 
     Example: gupcheck matrix --format markdown --out docs/matrix.md
 
@@ -440,8 +483,10 @@ def matrix(
         if show:
             err.print(f"  {cell.scenario} × {cell.design}: {cell_text(cell)}", markup=False)
 
-    cells = run_matrix([known[s] for s in scs], cfgs, limits, progress, workers=workers,
-                       reduce=opts.reductions(reduce))
+    opts.warn_workers(workers)
+    with interruptible():  # Ctrl-C: the finished cells are printed, the rest marked
+        cells = run_matrix([known[s] for s in scs], cfgs, limits, progress, workers=workers,
+                           reduce=opts.reductions(reduce))
     if fmt is Format.json:
         text = json.dumps(to_json(cells), ensure_ascii=False, indent=1) + "\n"
     elif fmt is Format.markdown:
@@ -449,17 +494,24 @@ def matrix(
     elif fmt is Format.html:
         text = matrix_page(cells, ds, known, dict(zip(ds, cfgs, strict=True)))
     else:
-        table = Table("scenario", *ds, title="gupcheck verdict matrix", show_lines=True)
-        for sc, row in by_scenario(cells).items():
-            table.add_row(sc, *(cell_text(row[d]) for d in ds))
-        console = Console(highlight=False, width=max(120, 30 + 28 * len(ds)))
-        with console.capture() as cap:
-            console.print(table)
-        text = cap.get()
+        text = _matrix_table(cells, ds, to_terminal=out is None)
     if out:
         _write(out, text)
     else:
         sys.stdout.write(text)
+    raise typer.Exit(exitcodes.matrix_exit(c.verdict for c in cells))
+
+
+def _matrix_table(cells: list[Cell], ds: list[str], *, to_terminal: bool) -> str:
+    """The terminal matrix: fitted to the terminal's width (or $COLUMNS) when printed there,
+    one wide table in a file or a pipe."""
+    fit = to_terminal and (sys.stdout.isatty() or "COLUMNS" in os.environ)
+    width = Console().width if fit else max(120, 30 + 28 * len(ds))
+    console = Console(highlight=False, width=width)
+    with console.capture() as cap:
+        for table in fit_tables(cells, ds, width if fit else None):
+            console.print(table)
+    return cap.get()
 
 
 @app.command("explore")

@@ -9,7 +9,13 @@ design refuses the application's request (its errno is printed); 5 the model fai
 the scenario does not apply to the kernel; 10 an input or output file cannot be read or
 written (a full disk, say: the message names the file and the errno); 11 a design module
 (``--design FILE.py``) failed to import or defines no DESIGN.
+``check`` and ``demo`` exit with the code of their verdict (:data:`BY_VERDICT`), 3 also when
+Ctrl-C stopped the search ("interrupted", after a final checkpoint if one was asked for).
+``matrix`` exits with :func:`matrix_exit`: a violation is one of the results a matrix is
+for, not a failure of the run.
 """
+
+from collections.abc import Iterable
 
 from gupcheck.engine import Verdict
 
@@ -56,3 +62,15 @@ BY_VERDICT = {
     Verdict.INCOMPLETE: INCOMPLETE,
     Verdict.ERROR: MODEL_ERROR,
 }
+
+
+def matrix_exit(verdicts: Iterable[str]) -> int:
+    """``matrix``: 0 if every cell is complete (holds, violated, deadlock, starves, refused,
+    n/a), else 5 if some cell's model failed (error), else 3 (some cell incomplete — a limit
+    was hit — or not run because of Ctrl-C)."""
+    seen = set(verdicts)
+    if Verdict.ERROR.value in seen:
+        return MODEL_ERROR
+    if seen & {Verdict.INCOMPLETE.value, "not run"}:
+        return INCOMPLETE
+    return HOLDS

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import importlib.util
 import inspect
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
@@ -153,6 +154,26 @@ def checkpoint_errors() -> Iterator[None]:
         raise _exit(f"{where}{err.strerror or err}", exitcodes.IO_ERROR) from None
     except (RayError, ValueError) as err:
         raise _exit(str(err), exitcodes.USAGE) from None
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers and ``taskset``
+    restrict), not merely those the machine has."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def warn_workers(workers: int) -> None:
+    """Say so on stderr when ``--workers`` exceeds the cores: the processes then share them
+    and a search runs several times slower than with one process per core."""
+    cores = available_cores()
+    if workers > cores:
+        Console(stderr=True).print(
+            f"gupcheck: warning: --workers {workers} is more than the {cores} "
+            f"core{'s' if cores != 1 else ''} available; the processes will share them and "
+            f"run slower than --workers {cores}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _exit(message: str, code: int) -> typer.Exit:

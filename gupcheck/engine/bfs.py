@@ -36,7 +36,8 @@ import numpy as np
 from . import checkpoint as ckpt
 from .errors import ModelError
 from .fingerprint import collision_probability
-from .limits import Budget, Limits, peak_rss_bytes
+from .limits import Budget, Limits, peak_rss_bytes, stopped_by
+from .model import Wait
 from .por import PartialOrder
 from .result import Result, Stats, Trace, Verdict, error_result
 from .runtime import Context, Path
@@ -142,6 +143,9 @@ class _Search:
         self.ctx = ctx
         self.keep_going = keep_going
         self.findings: list[Result] = []
+        self.finding_at: list[tuple[int, int] | None] = []  # each finding's last state
+        self._last_at: tuple[int, int] | None = None  # where the latest finish() ended
+        self._classes: dict[str, type] | None = None
         self.active = list(ctx.invariants)  # invariants without a counterexample yet
         self.limits = limits
         self.progress = progress
@@ -234,6 +238,7 @@ class _Search:
             return result
         if all(f.property != result.property for f in self.findings):
             self.findings.append(result)
+            self.finding_at.append(self._last_at)
         self.active = [inv for inv in self.active if inv.name != result.property]
         return None
 
@@ -397,9 +402,11 @@ class _Search:
         return out
 
     def _save(self, frontier: list[Any], position: int, frontier_next: list[Any]) -> None:
-        """Everything needed to go on with ``frontier[position:]``, atomically on disk."""
+        """Everything needed to go on with ``frontier[position:]``, atomically on disk, as
+        plain data (:mod:`.checkpoint`: nothing in the file is code)."""
         assert self.checkpoint is not None
         levels = self.levels
+        plain = ckpt.Plain(self._registry())
         ckpt.write(self.checkpoint, {
             "identity": self.identity,
             "model": self.ctx.name,
@@ -410,42 +417,112 @@ class _Search:
             "seconds": self.budget.seconds(),
             "coverage": dict(self.coverage),
             "active": [inv.name for inv in self.active],
-            "findings": ckpt.pickled(self.findings),
+            "findings": [self._finding_data(f, at)
+                         for f, at in zip(self.findings, self.finding_at, strict=True)],
             "store": self.store.snapshot(),
             "parent": [np.concatenate(lvl).tobytes() if lvl else b"" for lvl in levels.parent],
             "ordinal": [np.concatenate(lvl).tobytes() if lvl else b"" for lvl in levels.ordinal],
-            "frontier": ckpt.pickled(frontier),
-            "frontier_next": ckpt.pickled(frontier_next),
+            "frontier": [plain.node(s) for s in frontier],
+            "frontier_next": [plain.node(s) for s in frontier_next],
+            "classes": plain.table,
+            "objects": plain.objects,
             "por": [self.por.reduced, self.por.full] if self.por is not None else None,
         })
         self.next_checkpoint = self.budget.seconds() + self.checkpoint_every
 
-    def _restore(self, data: dict[str, Any]) -> tuple[list[Any], int, list[Any]]:
-        """Rebuild the search from a checkpoint; return the frontier, position and next frontier."""
-        kind = data["store"]["kind"]
+    def _registry(self) -> dict[str, type]:
+        """The classes a checkpoint's states may be made of: found from the model's initial
+        states and their annotations, never from the file."""
+        if self._classes is None:
+            self._classes = ckpt.state_classes(self.inits)
+        return self._classes
+
+    @staticmethod
+    def _finding_data(f: Result, at: tuple[int, int] | None) -> dict[str, Any]:
+        s = f.stats
+        return {"verdict": f.verdict.value, "property": f.property, "message": f.message,
+                "at": list(at) if at else None,
+                "stats": [s.distinct, s.generated, s.depth, s.seconds, s.collision_probability,
+                          s.visited_bytes, s.trace_bytes, s.peak_rss_bytes],
+                "coverage": f.coverage, "unfired": list(f.unfired), "bound": f.bound,
+                "waits": [[w.actor, w.on, list(w.holders)] for w in f.waits],
+                "notes": list(f.notes), "approximate": f.approximate}
+
+    def _finding(self, d: ckpt.Finding) -> Result:
+        """A saved keep-going finding again, its trace rebuilt by replay."""
+        trace = self._trace(*d.at) if d.at else None
+        return Result(
+            model=self.ctx.name, strategy="bfs", exact=self.ctx.exact,
+            verdict=Verdict(d.verdict), property=d.property, message=d.message, trace=trace,
+            stats=Stats(*d.stats), coverage=dict(d.coverage), unfired=tuple(d.unfired),
+            bound=d.bound, waits=tuple(Wait(a, on, tuple(h)) for a, on, h in d.waits),
+            notes=tuple(d.notes), approximate=d.approximate)
+
+    def _restore(self, data: ckpt.Body) -> tuple[list[Any], int, list[Any]]:
+        """Rebuild the search from a checkpoint; return the frontier, position and next frontier.
+
+        The file passed its checksum and schema; what is checked here is that its parts fit
+        together (array sizes, indices, the frontier's states in the visited set), so that a
+        crafted or mismatched file is refused with a reason instead of failing later."""
+        try:
+            return self._restore_checked(data)
+        except ckpt.CheckpointError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, OverflowError,
+                ModelError) as exc:
+            raise ckpt.CheckpointError(
+                f"checkpoint {self.resume} is inconsistent ({ckpt._one_line(exc)})") from exc
+
+    def _restore_checked(self, data: ckpt.Body) -> tuple[list[Any], int, list[Any]]:
+        store = data.store
+        kind = store.get("kind")
         restore = {"fingerprints": FingerprintTable.restore, "exact": ExactSet.restore,
-                   "bitstate": BitstateSet.restore}[kind]
-        self.store = restore(data["store"])
+                   "bitstate": BitstateSet.restore}.get(kind)  # type: ignore[arg-type]
+        if restore is None:
+            raise ValueError(f"unknown visited-set kind {kind!r}")
+        self.store = restore(store)
         if self.por is not None:  # the proviso must look states up in the restored set
             self.por.stored = self.store.__contains__
-            self.por.reduced, self.por.full = data.get("por") or (0, 0)
-        self.depth = int(data["depth"])
-        self.generated = int(data["generated"])
-        self.coverage = Counter(data["coverage"])
-        self.findings = ckpt.unpickled(data["findings"])
-        names = set(data["active"])
+            self.por.reduced, self.por.full = data.por or (0, 0)
+        self.depth = data.depth
+        self.generated = data.generated
+        self.coverage = Counter(data.coverage)
+        names = set(data.active)
         self.active = [inv for inv in self.ctx.invariants if inv.name in names]
-        self.levels.parent = [[np.frombuffer(b, dtype=np.uint32).copy()]
-                              for b in data["parent"]]
+        if len(data.parent) != len(data.ordinal) or any(
+                len(p) % 4 or len(o) % 2 or len(p) // 4 != len(o) // 2
+                for p, o in zip(data.parent, data.ordinal)):
+            raise ValueError("parent records of mismatched sizes")
+        parents = [np.frombuffer(b, dtype=np.uint32).copy() for b in data.parent]
+        sizes = [len(self.inits), *map(len, parents)]
+        if not 0 <= self.depth < len(parents) <= self.depth + 2 or any(
+                len(p) and int(p.max()) >= sizes[d] for d, p in enumerate(parents)):
+            raise ValueError("parent records that do not form a search tree")
+        self.levels.parent = [[p] for p in parents]
         self.levels.ordinal = [[np.frombuffer(b, dtype=np.uint16).copy()]
-                               for b in data["ordinal"]]
-        self.budget.start -= float(data["seconds"])
-        frontier = ckpt.unpickled(data["frontier"])
-        position = int(data["position"])
+                               for b in data.ordinal]
+        plain = ckpt.Plain(self._registry())
+        plain.load(data.classes, data.objects)
+        frontier = [plain.value(t) for t in data.frontier]
+        frontier_next = [plain.value(t) for t in data.frontier_next]
+        if len(frontier) != len(parents[self.depth]) or (
+                len(parents) == self.depth + 2 and len(frontier_next) != len(parents[-1])):
+            raise ValueError("a frontier that does not match its parent records")
+        for s in frontier + frontier_next:  # the states must be the ones the search stored
+            self.ctx.validate(s, "a saved state", [(None, s)])
+        keys = self.ctx.keys(frontier + frontier_next)
+        if not all(k in self.store for k in keys):
+            raise ValueError("saved states that the saved visited set does not hold")
+        position = data.position
+        if not 0 <= position <= len(frontier):
+            raise ValueError(f"position {position} outside the frontier")
+        self.findings = [self._finding(f) for f in data.findings]
+        self.finding_at = [tuple(f.at) if f.at else None for f in data.findings]
+        self.budget.start -= data.seconds
         self.extra_notes.append(
             f"resumed from a checkpoint at depth {self.depth} with {len(self.store):,} states "
-            f"({float(data['seconds']):.1f} s of earlier search)")
-        return frontier, position, ckpt.unpickled(data["frontier_next"])
+            f"({data.seconds:.1f} s of earlier search)")
+        return frontier, position, frontier_next
 
     # --- results ---------------------------------------------------------------------------------
 
@@ -476,6 +553,7 @@ class _Search:
                at: tuple[int, int] | None, *, waits: tuple[Any, ...] = (),
                bound: str | None = None) -> Result:
         trace = self._trace(*at) if at else None
+        self._last_at = at
         depth = max(self.depth, at[0]) if at else self.depth
         return Result(
             model=self.ctx.name,
@@ -511,7 +589,7 @@ class _Search:
     def incomplete(self, bound: str) -> Result:
         return self.finish(
             Verdict.INCOMPLETE, None,
-            f"stopped at {bound} before every reachable state was explored; "
+            f"{stopped_by(bound)} before every reachable state was explored; "
             "no violation in the states explored so far", None, bound=bound)
 
     def error(self, err: ModelError) -> Result:

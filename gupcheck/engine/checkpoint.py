@@ -7,10 +7,21 @@ all of that is consistent, so a resumed run continues with the next chunk and re
 verdict, counts and shortest trace as a run that was never interrupted.
 
 The file is ``MAGIC``, an 8-byte xxh3 digest of the body, and the body: one msgpack map (via
-msgspec) of plain values — numbers, strings, and numpy arrays as raw bytes.  Frontier states and
-keep-going findings are the model's own Python values, which have no portable decoding (msgpack
-turns tuples into lists and dataclasses into maps), so they are pickled inside the map: resume
-only checkpoints you wrote yourself, as with any pickle.
+msgspec) of plain values — numbers, strings, and numpy arrays as raw bytes — decoded against a
+schema (:class:`Body`) after its format version is checked.  Nothing in it is code, and loading
+it never runs any: earlier versions pickled the frontier states, so a crafted file could run
+anything on ``--resume``; a pickle is now refused as "not a gupcheck checkpoint".
+
+Frontier states are the model's own values (tuples, named tuples, msgspec Structs such as the
+kernel's ``KState``, frozen dataclasses), which plain msgpack does not round-trip (tuples come
+back as lists).  :class:`Plain` therefore writes them as a table of tagged lists and scalars,
+parts shared between states written once, and rebuilds them exactly — the same fingerprints — using only the builtin
+containers and the classes in the model's own registry (:func:`state_classes`: the classes of
+its initial states and of their type annotations).  A class name that is not in the registry
+is refused; nothing is ever imported or looked up by name.  Keep-going findings are stored as
+their verdict, message, counts and the (depth, index) of their last state; their traces are
+rebuilt by replay from the restored parent records, exactly as a trace is built in the first
+place.
 
 It is written to a temporary file in the same directory, flushed, fsynced and renamed over the
 old one (``os.replace`` is atomic on POSIX), so a crash at any moment leaves either the previous
@@ -24,9 +35,12 @@ settings that change what is explored).  Resuming against anything else raises
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import os
-import pickle
 import tempfile
+import typing
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +50,8 @@ import xxhash
 from .fingerprint import encode
 
 MAGIC = b"GUPCKPT\n"
-VERSION = 1
+#: 1: frontier and findings pickled (refused: loading them could run code); 2: plain data only
+VERSION = 2
 
 #: the default interval between checkpoints: a killed run loses at most this much work
 DEFAULT_EVERY = 300.0
@@ -72,14 +87,6 @@ def model_identity(ctx: Any, settings: dict[str, Any]) -> str:
     return xxhash.xxh3_128_hexdigest(data)
 
 
-def pickled(value: Any) -> bytes:
-    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def unpickled(data: bytes) -> Any:
-    return pickle.loads(data)
-
-
 def write(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
     """Write ``data`` atomically: a temporary file beside ``path``, fsync, rename, fsync dir."""
     target = Path(path)
@@ -113,8 +120,60 @@ def write(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
         os.close(dfd)
 
 
-def read(path: str | os.PathLike[str], identity: str) -> dict[str, Any]:
-    """Load a checkpoint and check that it belongs to the search with ``identity``."""
+class _Header(msgspec.Struct):
+    """What is read before anything else: is it a checkpoint, and of which format version."""
+
+    format: Any = None
+    version: Any = None
+
+
+class Finding(msgspec.Struct, forbid_unknown_fields=True):
+    """A keep-going counterexample without its trace, which is rebuilt by replay from ``at``
+    (the depth and index of its last state in the parent records)."""
+
+    verdict: str
+    property: str | None
+    message: str
+    at: tuple[int, int] | None
+    stats: tuple[int, int, int, float, float | None, int, int, int]
+    coverage: dict[str, int]
+    unfired: list[str]
+    bound: str | None
+    waits: list[tuple[str, str, list[str]]]
+    notes: list[str]
+    approximate: str | None
+
+
+class Body(msgspec.Struct, forbid_unknown_fields=True):
+    """The schema of a checkpoint (format version :data:`VERSION`): plain data only."""
+
+    format: str
+    version: int
+    identity: str
+    model: str
+    settings: dict[str, Any]
+    depth: int
+    position: int
+    generated: int
+    seconds: float
+    coverage: dict[str, int]
+    active: list[str]
+    findings: list[Finding]
+    store: dict[str, Any]  # the visited set's snapshot (:mod:`.visited`)
+    parent: list[bytes]  # per BFS level: uint32 parent indices
+    ordinal: list[bytes]  # per BFS level: uint16 successor ordinals
+    classes: list[str]  # the classes the objects below refer to, by index
+    objects: list[list[Any]]  # the states' parts, shared (:class:`Plain`)
+    frontier: list[Any]  # states as nodes referring to the objects (:class:`Plain`)
+    frontier_next: list[Any]
+    por: tuple[int, int] | None = None
+
+
+def read(path: str | os.PathLike[str], identity: str) -> Body:
+    """Load a checkpoint and check that it belongs to the search with ``identity``.
+
+    Every failure is a :class:`CheckpointError` with a one-line reason; nothing in the file is
+    executed (see the module docstring)."""
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
@@ -125,17 +184,258 @@ def read(path: str | os.PathLike[str], identity: str) -> dict[str, Any]:
     if xxhash.xxh3_64_digest(body) != digest:
         raise CheckpointError(f"checkpoint {path} is corrupt (checksum mismatch)")
     try:
-        data = msgspec.msgpack.decode(body)
-    except msgspec.DecodeError as exc:
-        raise CheckpointError(f"checkpoint {path} is corrupt ({exc})") from exc
-    if not isinstance(data, dict) or data.get("format") != "gupcheck-checkpoint":
+        head = msgspec.msgpack.decode(body, type=_Header)
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise CheckpointError(f"checkpoint {path} is corrupt ({_one_line(exc)})") from exc
+    if head.format != "gupcheck-checkpoint":
         raise CheckpointError(f"{path} is not a gupcheck checkpoint")
-    if data.get("version") != VERSION:
-        raise CheckpointError(f"checkpoint {path} has format version {data.get('version')}; "
+    if head.version != VERSION:
+        raise CheckpointError(f"checkpoint {path} has format version {head.version}; "
                               f"this gupcheck reads version {VERSION}")
-    if data.get("identity") != identity:
+    try:
+        data = msgspec.msgpack.decode(body, type=Body)
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise CheckpointError(f"checkpoint {path} is corrupt ({_one_line(exc)})") from exc
+    if data.identity != identity:
         raise CheckpointError(
             f"checkpoint {path} was written for another model or search "
-            f"({data.get('model')!r}, {data.get('settings')}); it cannot resume this one "
-            f"({identity[:12]} != {str(data.get('identity'))[:12]})")
+            f"({data.model!r}, {data.settings}); it cannot resume this one "
+            f"({identity[:12]} != {data.identity[:12]})")
     return data
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+# --- states as plain data ----------------------------------------------------------------------
+
+_LIST, _TUPLE, _FROZENSET, _DICT, _OBJECT = range(5)
+_SCALARS = frozenset((type(None), bool, int, float, str, bytes))
+
+
+def _is_plain_class(cls: Any) -> bool:
+    """Classes a state may be built of: msgspec Structs, named tuples, dataclasses, enums."""
+    return isinstance(cls, type) and (
+        issubclass(cls, msgspec.Struct) or issubclass(cls, enum.Enum)
+        or (issubclass(cls, tuple) and hasattr(cls, "_fields"))
+        or dataclasses.is_dataclass(cls))
+
+
+def _name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def state_classes(values: Iterable[Any]) -> dict[str, type]:
+    """The registry of classes a checkpoint's states may use, by qualified name.
+
+    Found from the model itself, never from the file: the classes of the given values (the
+    initial states) and, transitively, the classes named in their type annotations (a ``Bio``
+    that only appears later is an annotated field of ``KState``)."""
+    found: dict[str, type] = {}
+    seen_types: set[int] = set()
+
+    def add_class(cls: type) -> None:
+        if _name(cls) in found:
+            return
+        found[_name(cls)] = cls
+        try:
+            hints = typing.get_type_hints(cls)
+        except (NameError, TypeError, AttributeError):  # unresolvable forward references
+            hints = getattr(cls, "__annotations__", {})
+        for hint in hints.values():
+            add_type(hint)
+
+    def add_type(hint: Any) -> None:
+        if id(hint) in seen_types:
+            return
+        seen_types.add(id(hint))
+        if _is_plain_class(hint):
+            add_class(hint)
+        for arg in typing.get_args(hint):
+            add_type(arg)
+
+    def add_value(v: Any) -> None:
+        cls = type(v)
+        if cls in _SCALARS:
+            return
+        if _is_plain_class(cls):
+            add_class(cls)
+        if isinstance(v, msgspec.Struct):
+            children: Iterable[Any] = (getattr(v, f) for f in v.__struct_fields__)
+        elif dataclasses.is_dataclass(v):
+            children = (getattr(v, f.name) for f in dataclasses.fields(v))
+        elif isinstance(v, dict):
+            children = [*v.keys(), *v.values()]
+        elif isinstance(v, (tuple, list, frozenset, set)):
+            children = v
+        else:
+            children = ()
+        for c in children:
+            add_value(c)
+
+    for v in values:
+        add_value(v)
+    return found
+
+
+class Plain:
+    """Turns states into plain data and back: a table of shared objects plus a node per state.
+
+    A *node* is a scalar (``None``, bool, int, float, str, bytes) or ``[i]``, a reference to
+    entry ``i`` of the object table.  An entry is ``[TUPLE, *nodes]``, ``[LIST, *nodes]``,
+    ``[FROZENSET, *nodes]``, ``[DICT, k0, v0, k1, v1, ...]`` or ``[OBJECT, class, *fields]``,
+    and refers only to earlier entries, so the table is rebuilt in one pass, children first.
+    States that share a part (successor states share most of their folios, threads and
+    ghost) share its entry: a part is written and rebuilt once per checkpoint, not once per
+    state.  Parts are shared by identity, never by equality, which would confuse ``1`` with
+    ``True`` or ``1.0``.
+    """
+
+    def __init__(self, registry: dict[str, type]) -> None:
+        self.registry = registry
+        self.table: list[str] = []  # class names by index, as written to the file
+        self.objects: list[list[Any]] = []
+        self._index: dict[type, int] = {}
+        self._memo: dict[int, list[int]] = {}  # id(part) -> its node
+        self._keep: list[Any] = []  # the parts memoised by id, kept alive meanwhile
+        self._classes: list[type] = []
+        self._built: list[Any] = []
+
+    # encoding -------------------------------------------------------------------------------
+
+    def node(self, v: Any) -> Any:
+        """``v`` as a node, its parts added to :attr:`objects`."""
+        cls = type(v)
+        if cls in _SCALARS:
+            return v
+        ref = self._memo.get(id(v))
+        if ref is not None:
+            return ref
+        if cls is tuple:
+            head: list[Any] = [_TUPLE]
+            items: Iterable[Any] = v
+        elif cls is list:
+            head, items = [_LIST], v
+        elif cls is frozenset:
+            head, items = [_FROZENSET], v
+        elif cls is dict:
+            head, items = [_DICT], [x for kv in v.items() for x in kv]
+        else:
+            head = [_OBJECT, self._class_index(cls)]
+            if isinstance(v, msgspec.Struct):
+                items = msgspec.structs.astuple(v)
+            elif isinstance(v, enum.Enum):
+                items = (v.value,)
+            elif isinstance(v, tuple):  # a named tuple
+                items = v
+            else:  # a dataclass
+                items = [getattr(v, f.name) for f in dataclasses.fields(v)]
+        node, scalars = self.node, _SCALARS  # scalars inline: most fields are
+        head += [x if type(x) in scalars else node(x) for x in items]
+        ref = [len(self.objects)]
+        self.objects.append(head)
+        self._memo[id(v)] = ref
+        self._keep.append(v)
+        return ref
+
+    def _class_index(self, cls: type) -> int:
+        index = self._index.get(cls)
+        if index is not None:
+            return index
+        name = _name(cls)
+        if self.registry.get(name) is not cls:
+            raise CheckpointError(
+                f"a state holds a {name}, which is neither a builtin container nor a class "
+                "reachable from the initial states' types, so it cannot be checkpointed")
+        if dataclasses.is_dataclass(cls) and not all(f.init for f in dataclasses.fields(cls)):
+            raise CheckpointError(f"the dataclass {name} has fields outside __init__ and "
+                                  "cannot be checkpointed")
+        self._index[cls] = len(self.table)
+        self.table.append(name)
+        return self._index[cls]
+
+    # decoding -------------------------------------------------------------------------------
+
+    def load(self, classes: list[str], objects: list[list[Any]]) -> None:
+        """Resolve a file's class table against the registry (an unknown name is refused) and
+        rebuild its object table; malformed entries raise :class:`CheckpointError`."""
+        for name in classes:
+            cls = self.registry.get(name)
+            if cls is None:
+                raise CheckpointError(f"the checkpoint's states use a class {name!r} that this "
+                                      "model's states do not have")
+            self._classes.append(cls)
+        try:
+            for entry in objects:
+                self._built.append(self._build(entry))
+        except CheckpointError:
+            raise
+        except (TypeError, ValueError, IndexError, KeyError, AttributeError,
+                RecursionError, msgspec.ValidationError) as exc:
+            raise CheckpointError(f"a saved state is malformed ({_one_line(exc)})") from exc
+
+    def value(self, node: Any) -> Any:
+        """The value of a node of the loaded table."""
+        try:
+            return self._value(node)
+        except (TypeError, ValueError, IndexError) as exc:
+            raise CheckpointError(f"a saved state is malformed ({_one_line(exc)})") from exc
+
+    def _value(self, node: Any) -> Any:
+        return node if type(node) in _SCALARS else self._built[self._ref(node)]
+
+    def _values(self, nodes: list[Any]) -> list[Any]:
+        """The values of an entry's nodes; scalars inline, references checked."""
+        built, scalars = self._built, _SCALARS
+        out = [x if type(x) in scalars else built[self._ref(x)] for x in nodes]
+        return out
+
+    def _ref(self, node: Any) -> int:
+        if type(node) is not list or len(node) != 1 or type(node[0]) is not int \
+                or not 0 <= node[0] < len(self._built):
+            raise ValueError(f"a node {node!r} that is neither a value nor a reference to "
+                             "an earlier object")
+        return node[0]
+
+    def _build(self, entry: Any) -> Any:
+        if type(entry) is not list or not entry:
+            raise ValueError("an object entry that is not a tagged list")
+        tag = entry[0]
+        if tag == _TUPLE:
+            return tuple(self._values(entry[1:]))
+        if tag == _LIST:
+            return self._values(entry[1:])
+        if tag == _FROZENSET:
+            return frozenset(self._values(entry[1:]))
+        if tag == _DICT:
+            items = self._values(entry[1:])
+            if len(items) % 2:
+                raise ValueError("a dict with an odd number of items")
+            return dict(zip(items[::2], items[1::2]))
+        if tag == _OBJECT and len(entry) > 1 and type(entry[1]) is int \
+                and 0 <= entry[1] < len(self._classes):
+            return _construct(self._classes[entry[1]], self._values(entry[2:]))
+        raise ValueError(f"unknown tag {tag!r}")
+
+
+def _construct(cls: type, fields: list[Any]) -> Any:
+    """An instance of a registry class from its field values, by its own constructor."""
+    if issubclass(cls, msgspec.Struct):
+        names = cls.__struct_fields__
+        if len(fields) != len(names):
+            raise ValueError(f"{cls.__name__} has {len(names)} fields, not {len(fields)}")
+        return cls(**dict(zip(names, fields)))
+    if issubclass(cls, enum.Enum):
+        if len(fields) != 1:
+            raise ValueError(f"an enum value of {cls.__name__} has one field")
+        return cls(fields[0])
+    if issubclass(cls, tuple):
+        if len(fields) != len(cls._fields):  # type: ignore[attr-defined]
+            raise ValueError(f"{cls.__name__} has {len(cls._fields)} fields")  # type: ignore[attr-defined]
+        return cls(*fields)
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    if len(fields) != len(names):
+        raise ValueError(f"{cls.__name__} has {len(names)} fields, not {len(fields)}")
+    return cls(**dict(zip(names, fields)))
+

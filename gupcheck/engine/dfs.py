@@ -14,7 +14,7 @@ from typing import Any
 
 from .errors import ModelError
 from .fingerprint import collision_probability
-from .limits import Budget, Limits, peak_rss_bytes
+from .limits import Budget, Limits, peak_rss_bytes, stopped_by
 from .result import Result, Stats, Verdict, error_result
 from .runtime import Context, Path
 from .waitfor import describe_cycle
@@ -137,7 +137,7 @@ def _check(ctx: Context, state: Any,
 
 
 def _stopped(bound: str) -> str:
-    return (f"stopped at {bound} before every reachable state was explored; "
+    return (f"{stopped_by(bound)} before every reachable state was explored; "
             "no violation in the states explored so far")
 
 

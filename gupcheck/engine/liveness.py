@@ -29,7 +29,7 @@ from typing import Any
 
 from .errors import ModelError
 from .fingerprint import collision_probability
-from .limits import Budget, Limits, peak_rss_bytes
+from .limits import Budget, Limits, peak_rss_bytes, stopped_by
 from .model import Eventually, Label, LeadsTo
 from .result import Result, Stats, Verdict
 from .runtime import Context, Path
@@ -319,7 +319,7 @@ def check_liveness(model: Any, *, limits: Limits = Limits(), safety: Result | No
                   unfired=tuple(a for a in ctx.declared_actions if a not in coverage))
     if bound:
         return Result(verdict=Verdict.INCOMPLETE, property=None, bound=bound, trace=None,
-                      message=f"stopped at {bound} while building the state graph for liveness; "
+                      message=f"{stopped_by(bound)} while building the state graph for liveness; "
                               "safety holds, liveness unknown", notes=notes, **common)
     for prop in model.liveness():
         try:

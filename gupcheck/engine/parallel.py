@@ -59,7 +59,7 @@ import numpy as np
 
 from .bfs import CHUNK, ProgressFn, _Search, bfs
 from .errors import ModelError, describe_exception
-from .limits import Limits
+from .limits import INTERRUPT, INTERRUPTED, Limits, worker_interrupts
 from .result import Result, Verdict, error_result
 from .runtime import Context
 from .visited import FingerprintTable
@@ -217,7 +217,8 @@ class _Worker:
         for states, gidx in self.segments:
             dead = -1
             for base in range(0, len(states), CHUNK):
-                if self.deadline is not None and time.time() >= self.deadline:
+                if (self.deadline is not None and time.time() >= self.deadline) \
+                        or INTERRUPT.requested:  # Ctrl-C reached this worker too
                     stopped = True
                     break
                 dead, generated = self._expand_chunk(states, gidx, base, dead, generated, cand,
@@ -396,6 +397,7 @@ class _Worker:
 
 def _serve(conn: Any, ctx: Context, index: int, workers: int, check_deadlock: bool,
            peers: dict[int, Any], deadline: float | None) -> None:
+    worker_interrupts()  # Ctrl-C stops this worker's level at a chunk boundary, quietly
     _Worker(ctx, index, workers, check_deadlock, peers, deadline).serve(conn)
 
 
@@ -541,8 +543,9 @@ class _Coordinator:
         self.launch(None)
         while True:
             generated, deads, kept, stopped = self.collect()
-            if stopped:  # max-seconds in the middle of a level: report the levels before it
-                return self._finish(search.incomplete(search.budget.time_bound()))
+            if stopped:  # max-seconds or Ctrl-C in the middle of a level: the levels before it
+                return self._finish(search.incomplete(
+                    INTERRUPTED if INTERRUPT.requested else search.budget.time_bound()))
             search.generated += generated
             parent = np.concatenate([r[1] for r in kept])
             ordinal = np.concatenate([r[2] for r in kept])

@@ -144,6 +144,10 @@ class Context:
         state = init
         for n in ordinals:
             succ = self.successor_list(state, path)
+            if not 0 <= n < len(succ):  # only a damaged or foreign checkpoint gets here
+                raise ModelError(f"parent records name successor #{n} of a state with "
+                                 f"{len(succ)}; the checkpoint resumed does not fit this model",
+                                 path)
             label, state = succ[n]
             path.append((label, state))
         return path

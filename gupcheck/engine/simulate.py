@@ -14,7 +14,7 @@ from typing import Any
 
 from .errors import ModelError
 from .fingerprint import collision_probability
-from .limits import Budget, Limits, peak_rss_bytes
+from .limits import Budget, Limits, peak_rss_bytes, stopped_by
 from .minimise import minimise as shorten
 from .result import Result, Stats, Verdict, error_result
 from .runtime import Context, Path
@@ -73,7 +73,7 @@ def simulate(model: Any, *, walks: int = 1000, seed: int = 0, limits: Limits = L
             bound = budget.exceeded(len(seen))
             if bound:
                 return result(Verdict.INCOMPLETE, None,
-                              f"stopped at {bound}; no violation in {done:,} walks", None, bound)
+                              f"{stopped_by(bound)}; no violation in {done:,} walks", None, bound)
             init_index = rng.randrange(len(inits))
             state = inits[init_index]
             path = [(None, state)]

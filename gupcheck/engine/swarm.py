@@ -30,7 +30,7 @@ import numpy as np
 
 from .errors import ModelError
 from .fingerprint import collision_probability
-from .limits import Budget, Limits, peak_rss_bytes
+from .limits import Budget, Limits, peak_rss_bytes, stopped_by
 from .minimise import _replay
 from .minimise import minimise as shorten
 from .result import Result, Stats, Verdict, error_result
@@ -236,7 +236,7 @@ def swarm(model: Any, *, walks: int = 1000, workers: int = 1, seed: int = 0,
                   coverage=dict(sorted(coverage.items())),
                   unfired=tuple(a for a in ctx.declared_actions if a not in coverage))
     if failure is None:
-        message = (f"stopped at {bound}; no violation in {done:,} walks" if bound else
+        message = (f"{stopped_by(bound)}; no violation in {done:,} walks" if bound else
                    f"no violation found in {walks:,} swarm walks (not a proof)")
         return Result(verdict=Verdict.INCOMPLETE, property=None, message=message, trace=None,
                       stats=stats, bound=bound or "swarm", notes=tuple(notes), **common)

@@ -111,8 +111,13 @@ class FingerprintTable:
     def restore(cls, data: dict[str, Any]) -> FingerprintTable:
         table = cls(16)
         table._table = np.frombuffer(data["table"], dtype=np.uint64).copy()
-        table._mask = np.uint64(len(table._table) - 1)
+        size = len(table._table)
+        if size < 16 or size & (size - 1):  # the probe sequence needs a power of two
+            raise ValueError(f"a fingerprint table of {size} slots")
+        table._mask = np.uint64(size - 1)
         table._count = int(data["count"])
+        if table._count != int(np.count_nonzero(table._table)) or table._count >= size:
+            raise ValueError("a fingerprint table whose count does not match its slots")
         return table
 
 
@@ -153,6 +158,8 @@ class ExactSet:
     def restore(cls, data: dict[str, Any]) -> ExactSet:
         out = cls()
         out._seen = set(data["keys"])
+        if not all(isinstance(k, (bytes, int)) for k in out._seen):
+            raise ValueError("exact keys must be encodings (bytes) or fingerprints")
         out.nbytes_keys = int(data["nbytes_keys"])
         return out
 
@@ -247,8 +254,11 @@ class BitstateSet:
 
     @classmethod
     def restore(cls, data: dict[str, Any]) -> BitstateSet:
+        words = np.frombuffer(data["words"], dtype=np.uint64)
+        if len(words) * 64 != int(data["bits"]):  # checked before allocating that many bits
+            raise ValueError("a bit array of another size than its bit count")
         out = cls(int(data["bits"]), int(data["hashes"]))
-        out._words = np.frombuffer(data["words"], dtype=np.uint64).copy()
+        out._words = words.copy()
         out._count = int(data["count"])
         return out
 

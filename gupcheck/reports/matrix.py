@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.table import Table
+
 from gupcheck import __version__
-from gupcheck.lab import Cell, by_scenario
+from gupcheck.kernel.properties import LIVENESS
+from gupcheck.lab import NOT_RUN, Cell, by_scenario
 from gupcheck.reports.json import result_to_dict
 
 SHORT = {
@@ -29,7 +32,14 @@ def cell_text(c: Cell) -> str:
     return _verdict_text(c) + (" =base" if c.same_as_base else "")
 
 
+def limit_name(bound: str | None) -> str:
+    """The limit's name without its value: ``max-states (2,000,000)`` -> ``max-states``."""
+    return (bound or "?").split(" (")[0]
+
+
 def _verdict_text(c: Cell) -> str:
+    if c.verdict in ("incomplete", NOT_RUN) and not c.violated:
+        return f"{c.verdict}: {limit_name(c.bound)}"
     if c.verdict == "holds":
         return f"holds ({c.states:,} states)"
     if c.verdict == "refused":
@@ -69,18 +79,85 @@ def to_markdown(cells: list[Cell], designs: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: what a matrix cell's JSON counts are the counts of
+COUNTS_FROM = ("the cell's safety search: one keep-going breadth-first search of every safety "
+               "property and the refusal probe (liveness runs are separate, under \"liveness\")")
+
+
 def to_json(cells: list[Cell]) -> list[dict[str, Any]]:
+    """One object per cell.  ``states``, ``transitions``, ``depth`` and ``seconds`` all come
+    from one search, the cell's safety search (``counts_from``); the trace and its length are
+    those of the first violated property, and each liveness run has its own counts."""
     out = []
     for c in cells:
         first = c.first
-        item = {"scenario": c.scenario, "design": c.design, "verdict": c.verdict,
-                "property": c.violated[0] if c.violated else None,
-                "properties_violated": list(c.violated), "errno": c.errno,
-                "states": c.states, "same_as_base": c.same_as_base}
-        if first is not None:
-            d = result_to_dict(first)
-            item.update({k: d[k] for k in ("transitions", "depth", "seconds", "trace")})
-            if c.verdict == "refused":
-                item["trace"] = None
+        item: dict[str, Any] = {
+            "scenario": c.scenario, "design": c.design, "verdict": c.verdict,
+            "bound": c.bound, "property": c.violated[0] if c.violated else None,
+            "properties_violated": list(c.violated), "errno": c.errno,
+            "same_as_base": c.same_as_base}
+        run = c.results.get("")
+        if run is not None:
+            counts = result_to_dict(run)
+            item.update({k: counts[k] for k in ("states", "transitions", "depth", "seconds")})
+            item["counts_from"] = COUNTS_FROM
+        else:  # not run
+            item.update(states=None, transitions=None, depth=None, seconds=None,
+                        counts_from=None)
+        trace = None
+        if first is not None and first.trace is not None and c.verdict != "refused" \
+                and c.violated:
+            trace = result_to_dict(first)["trace"]
+        item["trace_length"] = len(trace) - 1 if trace else None
+        item["trace"] = trace
+        live = {p: r for p, r in c.results.items() if p in LIVENESS}
+        if live:
+            item["liveness"] = {p: {"verdict": r.verdict.value, "bound": r.bound,
+                                    "states": r.stats.distinct,
+                                    "transitions": r.stats.generated,
+                                    "seconds": round(r.stats.seconds, 4)}
+                                for p, r in live.items()}
         out.append(item)
     return out
+
+
+def fit_tables(cells: list[Cell], designs: list[str], width: int | None) -> list[Table]:
+    """The terminal matrix in ``width`` columns: as many design columns per table as fit
+    beside the scenario column (at least one), cells wrapped inside their column; a matrix
+    too wide for the terminal becomes several tables, each with the scenario column, rather
+    than lines that wrap into noise.  ``--format markdown`` keeps the one wide table, and so
+    does ``width=None`` (a file or a pipe: no terminal to fit)."""
+    rows = by_scenario(cells)
+    if width is None:
+        table = Table("scenario", *designs, title="gupcheck verdict matrix", show_lines=True)
+        for sc, row in rows.items():
+            table.add_row(sc, *(cell_text(row[d]) for d in designs))
+        return [table]
+    name_w = max([len("scenario"), *map(len, rows)])
+    widths = {d: max(_COLUMN, len(d)) for d in designs}  # a design's name never wraps
+    groups: list[list[str]] = [[]]
+    used = name_w + 4  # the scenario column and the table's outer borders
+    for d in designs:
+        if groups[-1] and used + widths[d] + 3 > width:
+            groups.append([])
+            used = name_w + 4
+        groups[-1].append(d)
+        used += widths[d] + 3
+    tables = []
+    first = 1
+    for group in groups:
+        title = "gupcheck verdict matrix" + (
+            (f", designs {first}-{first + len(group) - 1} of {len(designs)}" if len(group) > 1
+             else f", design {first} of {len(designs)}") if len(groups) > 1 else "")
+        first += len(group)
+        table = Table(title=title, show_lines=True)
+        table.add_column("scenario", no_wrap=True, min_width=name_w)
+        for d in group:
+            table.add_column(d, min_width=widths[d], max_width=widths[d], overflow="fold")
+        for sc, row in rows.items():
+            table.add_row(sc, *(cell_text(row[d]) for d in group))
+        tables.append(table)
+    return tables
+
+
+_COLUMN = 18  # a design column's width in the terminal table: "holds (11 states) =base" wraps once

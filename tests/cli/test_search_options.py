@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from gupcheck.cli import app
@@ -106,3 +109,74 @@ def test_check_and_demo_declare_the_same_search_options_in_the_same_order() -> N
         seen.append([(params[n].opts, params[n].help, params[n].default) for n in names])
     assert seen[0] == seen[1]
     assert [d for _, _, d in seen[0]] == [getattr(SearchOptions(), n) for n in names]
+
+
+# --- a damaged or crafted checkpoint: exit 7 in one line, never a traceback ------------------
+
+_SEED_CKPT: dict[str, bytes] = {}
+
+
+def _real_checkpoint(tmp: Path) -> bytes:
+    """A real checkpoint of a small demo, written once per test session."""
+    if "peterson" not in _SEED_CKPT:
+        path = tmp / "seed.ckpt"
+        result = runner.invoke(app, ["demo", "peterson", "--checkpoint", str(path),
+                                     "--max-states", "6"])
+        assert result.exit_code == 3, result.output
+        _SEED_CKPT["peterson"] = path.read_bytes()
+    return _SEED_CKPT["peterson"]
+
+
+def _resume(tmp: Path, data: bytes):
+    path = tmp / "fuzz.ckpt"
+    path.write_bytes(data)
+    return runner.invoke(app, ["demo", "peterson", "--resume", str(path)])
+
+
+def _assert_clean(result, *, refused: bool) -> None:
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        repr(result.exception)
+    assert "Traceback" not in result.output
+    if refused:
+        assert result.exit_code == 7, result.output
+    if result.exit_code == 7:
+        assert result.output.startswith("gupcheck: ")
+        assert result.output.strip().count("\n") == 0, result.output
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=300))
+def test_random_bytes_as_a_checkpoint_are_refused(tmp_path, data: bytes) -> None:
+    _assert_clean(_resume(tmp_path, data), refused=True)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cut=st.floats(0, 1, exclude_max=True))
+def test_a_truncated_checkpoint_is_refused(tmp_path, cut: float) -> None:
+    real = _real_checkpoint(tmp_path)
+    _assert_clean(_resume(tmp_path, real[:int(cut * len(real))]), refused=True)
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(flips=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 7)),
+                      min_size=1, max_size=4),
+       rechecksum=st.booleans())
+def test_bit_flips_in_a_checkpoint_are_refused_or_harmless(tmp_path, flips, rechecksum) -> None:
+    """Flipped bits are caught by the checksum; with the checksum recomputed (a crafted
+    file) the schema and the consistency checks refuse what does not fit, and what does fit
+    (a flipped counter) resumes — never a traceback."""
+    import xxhash
+
+    from gupcheck.engine.checkpoint import MAGIC
+    real = bytearray(_real_checkpoint(tmp_path))
+    start = len(MAGIC) + 8 if rechecksum else 0
+    for where, bit in flips:
+        real[start + int(where * (len(real) - start))] ^= 1 << bit
+    if rechecksum:
+        body = bytes(real[len(MAGIC) + 8:])
+        real[:len(MAGIC) + 8] = MAGIC + xxhash.xxh3_64_digest(body)
+    changed = bytes(real) != _real_checkpoint(tmp_path)
+    _assert_clean(_resume(tmp_path, bytes(real)), refused=changed and not rechecksum)

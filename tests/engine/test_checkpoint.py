@@ -197,3 +197,157 @@ def test_a_partial_order_reduced_run_resumes_to_the_uninterrupted_answer(reduce,
     assert outcome(r) == outcome(full)
     note = next(n for n in full.notes if n.startswith("reduction por:"))
     assert note in r.notes
+
+
+# --- checkpoints are plain data: loading one never runs code ---------------------------------
+
+class _Touch:
+    """A pickle payload: unpickling it creates ``marker`` (a stand-in for any code)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def _rewrite(path: Path, change) -> None:
+    """Decode a checkpoint's body, let ``change`` edit it, and write it with a valid checksum
+    (what an attacker who crafts a file can do)."""
+    import msgspec
+    import xxhash
+    raw = path.read_bytes()
+    body = msgspec.msgpack.decode(raw[len(MAGIC) + 8:])
+    change(body)
+    new = msgspec.msgpack.encode(body)
+    path.write_bytes(MAGIC + xxhash.xxh3_64_digest(new) + new)
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_pickle_payload_in_a_checkpoint_is_refused_and_runs_nothing(version, tmp_path) -> None:
+    import pickle
+    path = tmp_path / "run.ckpt"
+    marker = tmp_path / "pwned"
+    check(LostUpdate(3, 2), checkpoint=path, limits=Limits(max_states=1_000))
+    payload = pickle.dumps(_Touch(marker))
+    pickle.loads(payload)  # the payload works ...
+    assert marker.exists()
+    marker.unlink()
+
+    def plant(body: dict) -> None:
+        body.update(version=version, findings=payload, frontier=payload, frontier_next=payload)
+
+    _rewrite(path, plant)
+    with pytest.raises(CheckpointError) as err:
+        check(LostUpdate(3, 2), resume=path)
+    assert not marker.exists()  # ... but loading the checkpoint did not run it
+    assert "\n" not in str(err.value)
+    bare = tmp_path / "bare.ckpt"  # a raw pickle, not even dressed as a checkpoint
+    bare.write_bytes(payload)
+    with pytest.raises(CheckpointError, match="not a gupcheck checkpoint"):
+        check(LostUpdate(3, 2), resume=bare)
+    assert not marker.exists()
+
+
+def test_a_checkpoint_naming_a_class_outside_the_model_is_refused(tmp_path) -> None:
+    path = tmp_path / "run.ckpt"
+    check(LostUpdate(3, 2), checkpoint=path, limits=Limits(max_states=1_000))
+    _rewrite(path, lambda body: body.update(classes=["os.system"]))
+    with pytest.raises(CheckpointError, match="class 'os.system'"):
+        check(LostUpdate(3, 2), resume=path)
+
+
+def test_an_older_format_version_is_refused_with_its_reason(tmp_path) -> None:
+    path = tmp_path / "run.ckpt"
+    check(LostUpdate(3, 2), checkpoint=path, limits=Limits(max_states=1_000))
+    _rewrite(path, lambda body: body.update(version=1))
+    with pytest.raises(CheckpointError, match="format version 1; this gupcheck reads version"):
+        check(LostUpdate(3, 2), resume=path)
+
+
+def _demos() -> list:
+    from gupcheck.classic import DEMOS
+    return [DEMOS[name][0]() for name in sorted(DEMOS)]
+
+
+def _kernel_models() -> list:
+    from gupcheck.designs import DESIGNS
+    from gupcheck.kernel.system import KernelModel
+    from gupcheck.scenarios import SCENARIOS
+    return [KernelModel(SCENARIOS[sc], DESIGNS[d]) for sc, d in [
+        ("dio-vs-reclaim", "linux-6.1"), ("rdma-longterm-file", "linux-6.12"),
+        ("deferred-redirty-vs-fsync", "skip-and-bounce")]]
+
+
+@pytest.mark.parametrize("model", _demos() + _kernel_models(), ids=lambda m: m.name)
+def test_every_reached_state_round_trips_through_plain_data_exactly(model) -> None:
+    """Classic (tuples, named tuples) and kernel (msgspec Structs) states come back equal,
+    of the same classes, with the same fingerprints."""
+    import msgspec
+
+    from gupcheck.engine.checkpoint import Plain, state_classes
+    from gupcheck.engine.fingerprint import fingerprint
+
+    inits = list(model.init_states())
+    seen, todo = set(inits), list(inits)
+    while todo and len(seen) < 3_000:
+        for _, t in model.successors(todo.pop()):
+            if t not in seen:
+                seen.add(t)
+                todo.append(t)
+    states = sorted(seen, key=fingerprint)
+    out = Plain(state_classes(inits))
+    nodes = [out.node(s) for s in states]
+    objects, nodes = msgspec.msgpack.decode(msgspec.msgpack.encode([out.objects, nodes]))
+    back = Plain(state_classes(inits))
+    back.load(out.table, objects)
+    again = [back.value(t) for t in nodes]
+    assert again == states
+    assert [type(s) for s in again] == [type(s) for s in states]
+    assert list(map(fingerprint, again)) == list(map(fingerprint, states))
+
+
+def test_a_kernel_scenario_resumes_to_the_uninterrupted_answer(tmp_path) -> None:
+    from gupcheck.designs import DESIGNS
+    from gupcheck.kernel.system import KernelModel
+    from gupcheck.scenarios import SCENARIOS
+    model = KernelModel(SCENARIOS["dio-vs-reclaim"], DESIGNS["linux-6.1"])
+    full = check(model, liveness=False, keep_going=True)
+    path = tmp_path / "k.ckpt"
+    first = check(model, liveness=False, keep_going=True, checkpoint=path,
+                  limits=Limits(max_states=full.stats.distinct // 2))
+    assert first.verdict is Verdict.INCOMPLETE
+    resumed = check(model, liveness=False, keep_going=True, resume=path)
+    assert outcome(resumed) == outcome(full)
+    assert [f.stats.distinct for f in resumed.findings] == [f.stats.distinct
+                                                             for f in full.findings]
+
+
+class SelfInterrupting(WholeSpace):
+    """Sends itself Ctrl-C (SIGINT) from inside the search, after ``after`` expansions."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__(3, 2)
+        self.after = after
+        self.calls = 0
+
+    def successors(self, s):
+        self.calls += 1
+        if self.calls == self.after:
+            os.kill(os.getpid(), signal.SIGINT)
+        return super().successors(s)
+
+
+def test_ctrl_c_ends_a_search_as_interrupted_with_a_checkpoint_that_resumes(tmp_path) -> None:
+    from gupcheck.engine.limits import interruptible
+    path = tmp_path / "run.ckpt"
+    with interruptible():
+        stopped = check(SelfInterrupting(3_000), checkpoint=path)
+    assert (stopped.verdict, stopped.bound) == (Verdict.INCOMPLETE, "interrupted")
+    assert stopped.message.startswith("interrupted (Ctrl-C) before every reachable state")
+    assert 0 < stopped.stats.distinct < check(WholeSpace(3, 2)).stats.distinct
+    resumed = check(SelfInterrupting(10**9), resume=path)  # the same model, not stopped
+    assert outcome(resumed) == outcome(check(WholeSpace(3, 2)))
+    # the handler is gone afterwards: Ctrl-C outside is a KeyboardInterrupt again
+    with pytest.raises(KeyboardInterrupt):
+        check(SelfInterrupting(10))
