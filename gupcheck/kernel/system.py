@@ -167,8 +167,10 @@ class KernelModel(Model[KState]):
         folio_drop = ({"data": ()} if not self._keep_data else {}) | \
             ({"prepared": False} if not self._keep_prepared else {})
         self._folio_view = (lambda f: kreplace(f, **folio_drop)) if folio_drop else None
-        self._bio_view = None if self._keep_data else _bio_no_data
-        self._bio_anon_view = _bio_no_id if self._keep_data else _bio_no_id_no_data
+        # a write bio's GUP holders at submit are read only to record stable-writeback
+        keep_early = "stable-writeback" in active
+        self._bio_view = _bio_view(self._keep_data, keep_early, anonymous=False)
+        self._bio_anon_view = _bio_view(self._keep_data, keep_early, anonymous=True)
         self._thread_view = self._thread_keep_writes if self._keep_writes else \
             self._thread_no_writes
         # what view() sets to constants in the state itself
@@ -524,9 +526,26 @@ def _bio_no_data(b: Bio) -> Bio:
                     csums=None if b.csums is None else ())
 
 
-def _bio_no_id(b: Bio) -> Bio:
-    return kreplace(b, id=0)
+def _bio_view(keep_data: bool, keep_early: bool, *,
+              anonymous: bool) -> Callable[[Bio], Bio] | None:
+    """What the view keeps of a bio: its data values if a checked property compares them, its
+    GUP holders at submit (``early``) if stable-writeback is checked, its id unless bios are
+    renumbered (``anonymous``)."""
+    steps: list[Callable[[Bio], Bio]] = []
+    if not keep_data:
+        steps.append(_bio_no_data)
+    if not keep_early:
+        steps.append(lambda b: kreplace(b, early=()) if b.early else b)
+    if anonymous:
+        steps.append(lambda b: kreplace(b, id=0))
+    if not steps:
+        return None
+    if len(steps) == 1:
+        return steps[0]
 
+    def view(b: Bio) -> Bio:
+        for step in steps:
+            b = step(b)
+        return b
 
-def _bio_no_id_no_data(b: Bio) -> Bio:
-    return kreplace(_bio_no_data(b), id=0)
+    return view
