@@ -43,10 +43,13 @@ class Cell:
     # incomplete and not-run cells: the limit that stopped the cell ("max-states (2,000,000)",
     # "interrupted", ...)
     bound: str | None = None
+    # properties the design gives up on purpose (KernelConfig.relaxes) that fail here: shown
+    # beside the verdict, which the other properties decide
+    relaxed: tuple[str, ...] = ()
 
-    def outcome(self) -> tuple[str, str | None, tuple[str, ...]]:
+    def outcome(self) -> tuple[str, str | None, tuple[str, ...], tuple[str, ...]]:
         """What a reader compares between two cells: verdict, errno, properties broken."""
-        return self.verdict, self.errno, self.violated
+        return self.verdict, self.errno, self.violated, self.relaxed
 
     @property
     def first(self) -> Result | None:
@@ -128,6 +131,8 @@ def run_cell(scenario: Scenario, design: KernelConfig, limits: Limits = Limits()
     order = [*scenario.properties, "deadlock", "wait-for-cycle"]
     broken = [p for p in order if p in results and results[p].verdict in (
         (Verdict.STARVES,) if p in LIVENESS else (Verdict.VIOLATED, Verdict.DEADLOCK))]
+    relaxed = tuple(p for p in broken if p in design.relaxes)
+    broken = [p for p in broken if p not in design.relaxes]
     kinds = {results[p].verdict for p in broken}
     verdict = next((v.value for v in (Verdict.VIOLATED, Verdict.DEADLOCK, Verdict.STARVES)
                     if v in kinds), Verdict.HOLDS.value)
@@ -135,7 +140,7 @@ def run_cell(scenario: Scenario, design: KernelConfig, limits: Limits = Limits()
     if verdict == "holds" and any(r.verdict is Verdict.INCOMPLETE for r in results.values()):
         verdict = Verdict.INCOMPLETE.value
     return Cell(*name, verdict, None, tuple(broken), results, run.stats.distinct,
-                bound=stopped if verdict == Verdict.INCOMPLETE.value else None)
+                bound=stopped if verdict == Verdict.INCOMPLETE.value else None, relaxed=relaxed)
 
 
 def not_run(scenario: Scenario, design: KernelConfig) -> Cell:

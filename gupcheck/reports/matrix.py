@@ -38,6 +38,19 @@ def limit_name(bound: str | None) -> str:
 
 
 def _verdict_text(c: Cell) -> str:
+    if c.relaxed:  # given up on purpose: beside the verdict, not deciding it
+        return _plain_verdict_text(c) + " (relaxed: " + " ".join(
+            _short_length(c, p) for p in c.relaxed) + ")"
+    return _plain_verdict_text(c)
+
+
+def _short_length(c: Cell, prop: str) -> str:
+    """``P2a@8``: a property's short name and its shortest counterexample's length."""
+    trace = c.results[prop].trace
+    return f"{SHORT.get(prop, prop).split()[0]}@{len(trace) if trace else '?'}"
+
+
+def _plain_verdict_text(c: Cell) -> str:
     if c.verdict in ("incomplete", NOT_RUN) and not c.violated:
         return f"{c.verdict}: {limit_name(c.bound)}"
     if c.verdict == "holds":
@@ -47,11 +60,7 @@ def _verdict_text(c: Cell) -> str:
     if c.verdict == "n/a":
         return f"n/a ({c.errno})"
     if c.violated:
-        lengths = []
-        for p in c.violated:
-            trace = c.results[p].trace
-            lengths.append(f"{SHORT.get(p, p).split()[0]}@{len(trace) if trace else '?'}")
-        return f"{c.verdict} " + " ".join(lengths)
+        return f"{c.verdict} " + " ".join(_short_length(c, p) for p in c.violated)
     return c.verdict
 
 
@@ -73,7 +82,11 @@ def to_markdown(cells: list[Cell], designs: list[str]) -> str:
         "",
         "`violated P2a@8` means property P2a fails with a shortest counterexample of 8 steps "
         "(`gupcheck check SCENARIO --design DESIGN --property NAME` prints it); `=base` marks a "
-        "proposal's cell equal to its base, linux-6.12 without the 6.5 long-term refusal. "
+        "proposal's cell equal to its base, linux-6.12 without the 6.5 long-term refusal; "
+        "`(relaxed: P2a@8)` is a property the design gives up on purpose (its author argues the "
+        "rule need not hold; the other properties judge the consequences), shown beside a "
+        "verdict it does not decide. How each design is modelled, its sources and where the "
+        "model simplifies it: [designs.md](designs.md). "
         "Properties: " + "; ".join(f"{v.split()[0]} = `{k}`" for k, v in SHORT.items()) + ".",
     ]
     return "\n".join(lines) + "\n"
@@ -94,7 +107,8 @@ def to_json(cells: list[Cell]) -> list[dict[str, Any]]:
         item: dict[str, Any] = {
             "scenario": c.scenario, "design": c.design, "verdict": c.verdict,
             "bound": c.bound, "property": c.violated[0] if c.violated else None,
-            "properties_violated": list(c.violated), "errno": c.errno,
+            "properties_violated": list(c.violated), "properties_relaxed": list(c.relaxed),
+            "errno": c.errno,
             "same_as_base": c.same_as_base}
         run = c.results.get("")
         if run is not None:

@@ -151,3 +151,17 @@ def test_each_release_is_the_one_before_plus_its_changes() -> None:
 def test_a_typo_in_a_string_switch_is_refused() -> None:
     with pytest.raises(ValueError, match="writeback_pinned='blok'; choose one of"):
         dataclasses.replace(KernelConfig("x", False, False, False, False), writeback_pinned="blok")
+
+
+# --- a rule relaxed on purpose is not a bug found ----------------------------------------------
+
+def test_a_relaxed_rule_is_shown_beside_a_verdict_the_other_properties_decide() -> None:
+    sc = SCENARIOS["dio-beyond-eof"]
+    cell = lab.run_cell(sc, DESIGNS["bounce-writeback"])
+    assert cell.relaxed == ("mkwrite-before-dirty",)
+    assert "mkwrite-before-dirty" not in cell.violated
+    assert cell.verdict == ("holds" if not cell.violated else "violated")
+    from gupcheck.reports.matrix import cell_text
+    assert "(relaxed: P2a@" in cell_text(cell)
+    # the base kernel, which does not relax it, is charged with it
+    assert "mkwrite-before-dirty" in lab.run_cell(sc, PROPOSAL_BASE).violated
