@@ -167,8 +167,10 @@ class Ghost(Value):
     # blocks with a write started and not completed: (page, block)
     # writes in flight: (page, block, thread); a block may have several
     writing: frozenset[tuple[int, int, int]] = frozenset()
-    # what an fsync in progress must find on disk when it returns 0 (None: not covered)
-    fsync_expect: tuple[tuple[str | None, ...], ...] | None = None
+    # what each fsync in progress must find on disk when it returns 0, by page then block
+    # (None: not covered), as (thread, expectation) sorted by thread: concurrent fsyncs of two
+    # threads each promise what had completed when they started
+    fsync_expect: tuple[tuple[int, tuple[tuple[str | None, ...], ...]], ...] = ()
     crashed: bool = False  # a BUG() oopsed the kernel: nothing runs any more
     refused: str | None = None  # the errno with which the scenario's request was refused
     unsupported: str | None = None  # the scenario needs something this kernel does not have
@@ -366,10 +368,12 @@ class KState(Value):
         row = tuple(n + 1 + self.in_flight(page, b) if b in blocks else n
                     for b, n in enumerate(g.wstarts[page]))
         k = self.with_ghost(wstarts=g.wstarts[:page] + (row,) + g.wstarts[page + 1:])
-        if g.fsync_expect is None:
+        if not g.fsync_expect:
             return k
-        exp = tuple(None if b in blocks else v for b, v in enumerate(g.fsync_expect[page]))
-        return k.with_ghost(fsync_expect=g.fsync_expect[:page] + (exp,) + g.fsync_expect[page + 1:])
+        return k.with_ghost(fsync_expect=tuple(
+            (t, rows[:page] + (tuple(None if b in blocks else v
+                                     for b, v in enumerate(rows[page])),) + rows[page + 1:])
+            for t, rows in g.fsync_expect))
 
     def write_done(self, page: int, blocks: Sequence[int], value: str,
                    starts: Sequence[int]) -> KState:

@@ -24,7 +24,7 @@ def fsync(c: Ctx) -> Outcome:
     if k.fs == "shmem":  # noop_fsync: tmpfs has nothing to write back
         return [Move(f"{c.op[0]}: noop_fsync (shmem)", c.finish(k, f"{c.op[0]}=0"))]
     expect = tuple(tuple(k.promised(p, b) for b in range(SUBBLOCKS)) for p in range(len(k.cache)))
-    k = k.with_ghost(fsync_expect=expect)
+    k = k.with_ghost(fsync_expect=tuple(sorted((*_others(k, c.me), (c.me, expect)))))
     k = writeback_begin(c, k, sync=True, ret="fsync:wait")
     name = "msync(MS_SYNC) -> vfs_fsync_range" if c.op[0] == "msync" else "fsync -> vfs_fsync_range"
     return [Move(f"{name}: file_write_and_wait_range (WB_SYNC_ALL, tag TOWRITE)", k)]
@@ -38,8 +38,9 @@ def stage_wait(c: Ctx) -> Outcome:
     if busy:
         return Blocked(f"filemap_fdatawait_range: writeback of page {busy[0]}", ("disk",))
     t = k.threads[c.me]
-    k = k.with_ghost(fsync_expect=None) if k.wb_err > t.errseq else _check_durable(k, c.op[0])
-    k = k.with_ghost(fsync_expect=None)
+    if k.wb_err <= t.errseq:
+        k = _check_durable(k, c.me, c.op[0])
+    k = k.with_ghost(fsync_expect=_others(k, c.me))
     if k.wb_err > t.errseq:  # file_check_and_advance_wb_err
         k = k.with_thread(c.me, replace(k.threads[c.me], errseq=k.wb_err))
         return [Move(f"filemap_fdatawait_range: {c.op[0]} returns -{k.wb_errno} (errseq)",
@@ -47,9 +48,14 @@ def stage_wait(c: Ctx) -> Outcome:
     return [Move(f"filemap_fdatawait_range: {c.op[0]} returns 0", c.finish(k, f"{c.op[0]}=0"))]
 
 
-def _check_durable(k: KState, what: str) -> KState:
-    expect = k.ghost.fsync_expect
-    assert expect is not None
+def _others(k: KState, me: int) -> tuple[tuple[int, tuple[tuple[str | None, ...], ...]], ...]:
+    """The expectations of the fsyncs other threads have in progress (each thread has its
+    own: two threads may be in fsync at once, each promising what completed before it)."""
+    return tuple(e for e in k.ghost.fsync_expect if e[0] != me)
+
+
+def _check_durable(k: KState, me: int, what: str) -> KState:
+    expect = dict(k.ghost.fsync_expect)[me]
     for p, row in enumerate(expect):
         for b, value in enumerate(row):
             on_disk = k.disk[p * SUBBLOCKS + b]

@@ -478,7 +478,7 @@ class KernelModel(Model[KState]):
 _GHOST_DROPPED = {"events": (), "pins_acquired": 0, "pins_released": 0}
 _SECRETS_DROPPED = {"parent_secrets": frozenset()}
 _WRITES_DROPPED = {"last_write": (), "wstarts": (), "wfrom": (), "writing": frozenset(),
-                   "fsync_expect": None}
+                   "fsync_expect": ()}
 _MEMO_SIZE = 1 << 18  # entries per view memo (each holds one thread, folio or bio alive)
 _MISS = object()
 _MISSES = itertools.repeat(_MISS)

@@ -70,8 +70,8 @@ def _entry(k: KState, what: str, start: int) -> str:
 
 def _locked(c: Ctx, k: KState, start: int, end: int, what: str) -> Outcome:
     g = k.ghost
-    expect = None if g.fsync_expect is None else tuple(
-        (None,) * SUBBLOCKS if start <= p < end else row for p, row in enumerate(g.fsync_expect))
+    expect = tuple((t, tuple((None,) * SUBBLOCKS if start <= p < end else row
+                             for p, row in enumerate(rows))) for t, rows in g.fsync_expect)
     k = replace(k, truncations=k.truncations + 1)
     for p in range(start, end):  # the range reads as zeros from now on
         k = k.instant_write(p, range(SUBBLOCKS), "Z0")
