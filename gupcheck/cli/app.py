@@ -24,7 +24,14 @@ from gupcheck.engine.replay import replay
 from gupcheck.kernel.config import KernelConfig
 from gupcheck.kernel.properties import PROPERTIES
 from gupcheck.kernel.system import KernelModel, Scenario
-from gupcheck.lab import Cell, RefusalProbe, by_scenario, run_matrix
+from gupcheck.lab import (
+    VARIANT_MAX_STATES,
+    Cell,
+    RefusalProbe,
+    by_scenario,
+    run_matrix,
+    run_variants,
+)
 from gupcheck.reports.html import matrix_page, trace_page
 from gupcheck.reports.json import result_to_dict
 from gupcheck.reports.kernel import render_kernel
@@ -151,6 +158,31 @@ def _scenario(name: str, dirs: list[Path] | None) -> Scenario:
                           "(or give the path of a .toml file)") from None
 
 
+def _with_variant(sc: Scenario, variant: str | None) -> Scenario:
+    """``sc``'s variant (``check --variant``); unknown or inapplicable: a usage error."""
+    from gupcheck.scenarios.variants import apply
+
+    if variant is None:
+        return sc
+    try:
+        return apply(sc, variant)
+    except (KeyError, ValueError) as err:
+        raise usage_error(str(err.args[0])) from None
+
+
+def _scenario_or_variant(name: str, dirs: list[Path] | None) -> Scenario:
+    """A scenario by name, or a variant's name as traces record it (``dio-vs-reclaim+fsync``)."""
+    from gupcheck.scenarios.variants import split_name
+
+    base, parts = split_name(name)
+    if not parts or Path(name).suffix == ".toml":
+        return _scenario(name, dirs)
+    sc = _scenario(base, dirs)
+    for part in parts:
+        sc = _with_variant(sc, part)
+    return sc
+
+
 def _design(name: str) -> KernelConfig:
     if name not in DESIGNS:
         raise usage_error(f"unknown design {name!r}; choose one of: {', '.join(DESIGNS)}")
@@ -194,6 +226,7 @@ def check_scenario(
     html: Annotated[Optional[Path], typer.Option("--html", help="Also write the trace as a self-contained HTML page: one lane per actor, step through it and see the state.")] = None,  # noqa: UP007,E501
     scenario_dir: ScenarioDirs = None,
     search_opts: opts.SearchOptions = opts.SearchOptions(),  # --checkpoint ... --reduce
+    variant: Annotated[Optional[str], typer.Option(help="Check the scenario's variant (+fsync, +msync, +dio-read, +writeback, +reclaim, +page; docs/matrix-variants.md).")] = None,  # noqa: UP007,E501
 ) -> None:
     """Check one scenario under one design; print the verdict and the shortest trace.
 
@@ -206,7 +239,7 @@ def check_scenario(
 
     Example: gupcheck check dio-vs-reclaim --design linux-6.1 --html f1.html
     """
-    sc = _scenario(scenario, scenario_dir)
+    sc = _with_variant(_scenario_or_variant(scenario, scenario_dir), variant)
     cfg = _design(design)
     bad = [p for p in prop or () if p not in PROPERTIES]
     if bad:
@@ -265,7 +298,7 @@ def replay_trace(
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise usage_error(f"{trace_file}: not a gupcheck trace ({type(exc).__name__}: {exc})") \
             from None
-    sc = _scenario(scenario, scenario_dir)
+    sc = _scenario_or_variant(scenario, scenario_dir)
     model = KernelModel(sc, _design(design), data.get("properties") or None)
     prop = data.get("property")
     done = replay(model, init_index, labels, prop)
@@ -329,6 +362,8 @@ def matrix(
     workers: Annotated[int, typer.Option(min=1, help="Processes computing cells (default: every core).")] = os.cpu_count() or 1,  # noqa: E501
     scenario_dir: ScenarioDirs = None,
     reduce: opts.ReduceOpt = None,
+    variants: Annotated[bool, typer.Option("--variants", help="Also check each cell's scenario variants (+fsync, +writeback, +page, ...) and mark verdicts that flip as FRAGILE (docs/matrix-variants.md).")] = False,  # noqa: E501
+    variant_max_states: Annotated[int, typer.Option(min=1, help="Per-variant state limit (the variant is incomplete beyond it).")] = VARIANT_MAX_STATES,  # noqa: E501
 ) -> None:
     """Check every design against every scenario and print the verdict matrix.
 
@@ -356,6 +391,9 @@ def matrix(
 
     cells = run_matrix([known[s] for s in scs], cfgs, limits, progress, workers=workers,
                        reduce=opts.reductions(reduce))
+    if variants:
+        cells = _check_variants(cells, known, limits, err if show else None, workers,
+                                opts.reductions(reduce), variant_max_states)
     if fmt is Format.json:
         text = json.dumps(to_json(cells), ensure_ascii=False, indent=1) + "\n"
     elif fmt is Format.markdown:
@@ -374,6 +412,20 @@ def matrix(
         _write(out, text)
     else:
         sys.stdout.write(text)
+
+
+def _check_variants(cells: list[Cell], known: dict[str, Scenario], limits: Limits,
+                    err: Console | None, workers: int, reduce: tuple[str, ...],
+                    max_states: int) -> list[Cell]:
+    """``matrix --variants``: each cell's scenario variants (gupcheck.lab.run_variants)."""
+
+    def progress(cell: Cell) -> None:
+        if err is not None and cell.variants:
+            err.print(f"  variants of {cell.scenario} × {cell.design}: {cell_text(cell)}",
+                      markup=False)
+
+    return run_variants(cells, known, DESIGNS, limits, progress, workers=workers,
+                        reduce=reduce, max_states=max_states)
 
 
 app.command("conform")(conform_command)
