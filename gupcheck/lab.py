@@ -237,12 +237,14 @@ def run_variants(cells: Sequence[Cell], scenarios: Mapping[str, Scenario],
 
     For every cell whose verdict can be lost (:data:`COMPARABLE`: not "n/a", "incomplete" or
     "error"), every variant of its scenario that applies
-    (:func:`gupcheck.scenarios.variants.variants`, restricted to ``names``) is run as a cell of
+    (:func:`gupcheck.scenarios.variants.variants`, those in ``names``) is run as a cell of
     its own under the same design, bounded by ``max_states`` (:func:`variant_limits`); the
     returned cells carry them in ``variants``, and :func:`fragility` compares.  ``workers``
-    processes compute them; the result does not depend on it."""
-    from gupcheck.scenarios.variants import variants
+    processes compute them; the result does not depend on it.  ``names`` defaults to
+    :data:`gupcheck.scenarios.variants.MATRIX_VARIANTS`."""
+    from gupcheck.scenarios.variants import MATRIX_VARIANTS, variants
 
+    names = MATRIX_VARIANTS if names is None else names
     bounded = variant_limits(limits, max_states)
     jobs = [variants(scenarios[c.scenario], names) if c.verdict in COMPARABLE else []
             for c in cells]

@@ -99,9 +99,9 @@ FRAGILITY_LEGEND = [
     "## Fragility",
     "",
     ("Each cell was also checked on its scenario's obvious neighbours (`--variants`, "
-    "docs/matrix-variants.md): `+fsync`, `+msync` and `+dio-read` add another thread that runs "
-    "one data-integrity sync (fsync, msync(MS_SYNC), an O_DIRECT read of the file, which writes "
-    "the range back first); `+writeback` one more writeback pass; `+reclaim` one more reclaim "
+    "docs/matrix-variants.md): `+fsync` and `+dio-read` add another thread that runs one "
+    "data-integrity sync (fsync, or an O_DIRECT read of the file, which writes the range back "
+    "first); `+writeback` one more writeback pass; `+reclaim` one more reclaim "
     "attempt; `+page` a second page. `FRAGILE: +fsync violates P3@20` means a property that "
     "holds in the cell (or a refusal) fails in that variant, with a shortest counterexample of "
     "20 steps (`gupcheck check SCENARIO --design DESIGN --variant +fsync --property "
