@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -46,6 +46,8 @@ class Cell:
     # properties the design gives up on purpose (KernelConfig.relaxes) that fail here: shown
     # beside the verdict, which the other properties decide
     relaxed: tuple[str, ...] = ()
+    # run_variants: (variant name, the variant's cell) for each variant checked
+    variants: tuple[tuple[str, Cell], ...] = field(default=(), compare=False)
 
     def outcome(self) -> tuple[str, str | None, tuple[str, ...], tuple[str, ...]]:
         """What a reader compares between two cells: verdict, errno, properties broken."""
@@ -242,3 +244,98 @@ def by_scenario(cells: Iterable[Cell]) -> dict[str, dict[str, Cell]]:
     for c in cells:
         out.setdefault(c.scenario, {})[c.design] = c
     return out
+
+
+# --- scenario variants: is a verdict robust to the scenario's obvious neighbours? -------------
+
+#: each variant run's state bound: a variant may be much bigger than its base
+VARIANT_MAX_STATES = 200_000
+#: base verdicts with something to lose: a holding property, or a refusal
+COMPARABLE = frozenset({"holds", "refused", "violated", "deadlock", "starves"})
+FAILING = frozenset({"violated", "deadlock", "starves"})
+
+
+@dataclass(frozen=True)
+class Flip:
+    """A verdict that does not survive a variant: ``property`` holds in the base cell (or the
+    base refuses the request) and fails in ``variant``, shortest counterexample ``length``."""
+
+    variant: str
+    property: str
+    length: int | None
+
+
+def flips(base: Cell, variant: Cell, name: str) -> list[Flip]:
+    """Property by property: what fails in ``variant`` that did not fail in ``base``.
+
+    Only a failing variant (violated, deadlock, starves) flips anything; an incomplete or
+    failed variant run settles nothing (:func:`unsettled`), and a refusal or "n/a" in the
+    variant breaks no property."""
+    if base.verdict not in COMPARABLE or variant.verdict not in FAILING:
+        return []
+    out = []
+    for p in variant.violated:
+        if p not in base.violated:
+            trace = variant.results[p].trace
+            out.append(Flip(name, p, len(trace) if trace else None))
+    return out
+
+
+def fragility(cell: Cell) -> list[Flip]:
+    """Every flip of ``cell`` over the variants checked (:func:`run_variants`), in order."""
+    return [f for name, v in cell.variants for f in flips(cell, v, name)]
+
+
+def unsettled(cell: Cell) -> list[tuple[str, str]]:
+    """(variant, verdict) for each variant run that hit a limit or failed ("incomplete",
+    "error"): no claim either way, reported as such rather than as a pass."""
+    return [(name, v.verdict) for name, v in cell.variants
+            if v.verdict in ("incomplete", "error")]
+
+
+def variant_limits(limits: Limits, max_states: int = VARIANT_MAX_STATES) -> Limits:
+    """``limits`` with the state bound lowered to ``max_states`` for a variant run."""
+    bound = max_states if limits.max_states is None else min(limits.max_states, max_states)
+    return replace(limits, max_states=bound)
+
+
+def run_variants(cells: Sequence[Cell], scenarios: Mapping[str, Scenario],
+                 designs: Mapping[str, KernelConfig], limits: Limits = Limits(),
+                 progress: object = None, workers: int = 1, reduce: tuple[str, ...] = (),
+                 names: tuple[str, ...] | None = None,
+                 max_states: int = VARIANT_MAX_STATES) -> list[Cell]:
+    """``cells`` (from :func:`run_matrix`) with each comparable cell's variants checked.
+
+    For every cell whose verdict can be lost (:data:`COMPARABLE`: not "n/a", "incomplete" or
+    "error"), every variant of its scenario that applies
+    (:func:`gupcheck.scenarios.variants.variants`, those in ``names``) is run as a cell of
+    its own under the same design, bounded by ``max_states`` (:func:`variant_limits`); the
+    returned cells carry them in ``variants``, and :func:`fragility` compares.  ``workers``
+    processes compute them; the result does not depend on it.  ``names`` defaults to
+    :data:`gupcheck.scenarios.variants.MATRIX_VARIANTS`."""
+    from gupcheck.scenarios.variants import MATRIX_VARIANTS, variants
+
+    names = MATRIX_VARIANTS if names is None else names
+    bounded = variant_limits(limits, max_states)
+    jobs = [variants(scenarios[c.scenario], names) if c.verdict in COMPARABLE else []
+            for c in cells]
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    try:
+        if pool is not None:  # every job submitted at once; cells are reported in order
+            futures = [[(name, pool.submit(run_cell, v, designs[c.design], bounded, reduce))
+                        for name, v in todo] for c, todo in zip(cells, jobs, strict=True)]
+        out = []
+        for i, (c, todo) in enumerate(zip(cells, jobs, strict=True)):
+            if pool is not None:
+                done = tuple((name, f.result()) for name, f in futures[i])
+            else:
+                done = tuple((name, run_cell(v, designs[c.design], bounded, reduce))
+                             for name, v in todo)
+            c = replace(c, variants=done)
+            out.append(c)
+            if callable(progress):
+                progress(c)
+        return out
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)

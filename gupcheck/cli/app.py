@@ -29,7 +29,16 @@ from gupcheck.engine.replay import replay
 from gupcheck.kernel.config import KernelConfig
 from gupcheck.kernel.properties import PROPERTIES
 from gupcheck.kernel.system import KernelModel, Scenario
-from gupcheck.lab import REFUSED, Cell, Refusable, RefusalProbe, needs_refusal_search, run_matrix
+from gupcheck.lab import (
+    REFUSED,
+    VARIANT_MAX_STATES,
+    Cell,
+    Refusable,
+    RefusalProbe,
+    needs_refusal_search,
+    run_matrix,
+    run_variants,
+)
 from gupcheck.reports.html import matrix_page, trace_page
 from gupcheck.reports.json import result_to_dict, scenario_source
 from gupcheck.reports.kernel import heading, render_kernel
@@ -191,6 +200,18 @@ def _outputs(**paths: Path | None) -> None:
             raise usage_error(why)
 
 
+def _with_variant(sc: Scenario, variant: str | None) -> Scenario:
+    """``sc``'s variant (``check --variant``); unknown or inapplicable: a usage error."""
+    from gupcheck.scenarios.variants import apply
+
+    if variant is None:
+        return sc
+    try:
+        return apply(sc, variant)
+    except (KeyError, ValueError) as err:
+        raise usage_error(str(err.args[0])) from None
+
+
 @app.command("list")
 def list_things(scenario_dir: ScenarioDirs = None) -> None:
     """List the designs, scenarios and properties.
@@ -229,6 +250,7 @@ def check_scenario(
     html: Annotated[Optional[Path], typer.Option("--html", help="Also write the trace as a self-contained HTML page: one lane per actor, step through it and see the state.")] = None,  # noqa: UP007,E501
     scenario_dir: ScenarioDirs = None,
     search_opts: opts.SearchOptions = opts.SearchOptions(),  # --checkpoint ... --reduce
+    variant: Annotated[Optional[str], typer.Option(help="Check the scenario's variant (+fsync, +msync, +dio-read, +writeback, +reclaim, +page; docs/matrix-variants.md).")] = None,  # noqa: UP007,E501
 ) -> None:
     """Check one scenario under one design; print the verdict and the shortest trace.
 
@@ -245,6 +267,7 @@ def check_scenario(
     """
     _outputs(trace_out=trace_out, html=html)
     sc, sc_file = _scenario_source(scenario, scenario_dir)
+    sc = _with_variant(sc, variant)
     source = scenario_source(sc_file)
     bad = [p for p in prop or () if p not in PROPERTIES]
     if bad:
@@ -311,11 +334,16 @@ def replay_trace(
     if recorded is not None:
         sc = recorded
     else:  # a shipped scenario, or one of --scenario-dir: by name, never a path the file names
+        from gupcheck.scenarios.variants import split_name
+
         known = _scenarios(scenario_dir)
-        if tf.scenario not in known:
+        base, parts = split_name(tf.scenario)  # a variant's name: dio-vs-reclaim+fsync
+        if base not in known:
             raise usage_error(f"{trace_file}: unknown scenario {tf.scenario!r}; give the folder "
                               "of your scenarios with --scenario-dir")
-        sc = known[tf.scenario]
+        sc = known[base]
+        for part in parts:
+            sc = _with_variant(sc, part)
     if design is None and tf.design not in DESIGNS:
         module = f" (from the design module {tf.design_file})" if tf.design_file else ""
         raise usage_error(f"{trace_file}: the trace was made with design {tf.design!r}"
@@ -447,6 +475,8 @@ def matrix(
     workers: Annotated[int, typer.Option(min=1, help="Processes computing cells (default: every core).")] = os.cpu_count() or 1,  # noqa: E501
     scenario_dir: ScenarioDirs = None,
     reduce: opts.ReduceOpt = None,
+    variants: Annotated[bool, typer.Option("--variants", help="Also check each cell's scenario variants (+fsync, +writeback, +page, ...) and mark verdicts that flip as FRAGILE (docs/matrix-variants.md).")] = False,  # noqa: E501
+    variant_max_states: Annotated[int, typer.Option(min=1, help="Per-variant state limit (the variant is incomplete beyond it).")] = VARIANT_MAX_STATES,  # noqa: E501
 ) -> None:
     """Check every design against every scenario and print the verdict matrix.
 
@@ -487,6 +517,9 @@ def matrix(
     with interruptible():  # Ctrl-C: the finished cells are printed, the rest marked
         cells = run_matrix([known[s] for s in scs], cfgs, limits, progress, workers=workers,
                            reduce=opts.reductions(reduce))
+        if variants:
+            cells = _check_variants(cells, known, limits, err if show else None, workers,
+                                    opts.reductions(reduce), variant_max_states)
     if fmt is Format.json:
         text = json.dumps(to_json(cells), ensure_ascii=False, indent=1) + "\n"
     elif fmt is Format.markdown:
@@ -566,6 +599,20 @@ def explore(
         pass
     finally:
         server.server_close()
+
+
+def _check_variants(cells: list[Cell], known: dict[str, Scenario], limits: Limits,
+                    err: Console | None, workers: int, reduce: tuple[str, ...],
+                    max_states: int) -> list[Cell]:
+    """``matrix --variants``: each cell's scenario variants (gupcheck.lab.run_variants)."""
+
+    def progress(cell: Cell) -> None:
+        if err is not None and cell.variants:
+            err.print(f"  variants of {cell.scenario} × {cell.design}: {cell_text(cell)}",
+                      markup=False)
+
+    return run_variants(cells, known, DESIGNS, limits, progress, workers=workers,
+                        reduce=reduce, max_states=max_states)
 
 
 app.command("conform")(conform_command)
