@@ -23,7 +23,9 @@
  * writeback passes, NR reclaim attempts.  Properties:
  *   -DCHECK_PIN  pin-accounting      (holds)   default on
  *   -DCHECK_DHB  dirty-has-backing   (holds)   default on
- *   -DCHECK_SW   stable-writeback    (violated on 6.12: DIO races writeback)
+ *   -DCHECK_SW   stable-writeback    (violated on 6.12: DIO races writeback; only a DMA
+ *                by a thread that held the page through GUP when the write bio was
+ *                submitted counts, device.dma_write_check: b_early below)
  *   -DNO_PIN / -DNO_DHB switch the default ones off.
  * gupcheck's deadlock check (a stuck state that is not an end state,
  * KernelModel.is_end) is the Monitor's timeout assertion.
@@ -33,7 +35,7 @@
  * the reachable states correspond one to one with gupcheck's distinct
  * states under --reduce view.  -DHISTORY adds that ghost history (thread
  * results, nr_foll_pin_acquired/released, Folio.prepared, the recorded
- * violations with their messages and order), for a one-to-one
+ * violations with their messages and order, each write bio's b_early), for a one-to-one
  * correspondence with gupcheck's unreduced states.  Everything else
  * gupcheck keeps in a state is a function of these variables (see
  * README.md, "dio_msync_reclaim.pml").  The counts need `spin -o1 -o2 -o3` and
@@ -281,9 +283,15 @@ SCRATCH t_e;
 	printf("\n"); }
 #ifdef EARLY
 #define DUMP_EARLY	printf(" | early"); \
-	for (j = 0; j < MAXBIO; j++) printf(" %d", now.b_early[j]);
+	for (j = 0; j < MAXBIO; j++) printf(" %d", now.b_early[j]); \
+	DUMP_SW_SEEN
 #else
 #define DUMP_EARLY
+#endif
+#if defined(CHECK_SW) && !defined(HISTORY)
+#define DUMP_SW_SEEN	printf(" sw %d", now.sw_seen);
+#else
+#define DUMP_SW_SEEN
 #endif
 #ifdef HISTORY
 #define DUMP_HISTORY	printf(" | %d %d %d %d,%d,%d,%d,%d %d,%d,%d %d,%d,%d", now.kres, now.pacq, \
