@@ -35,7 +35,11 @@ Rows (each run in its own subprocess, so its peak RSS is its own):
 
 ``--validate`` also runs ``-DHISTORY`` (the ghost history gupcheck keeps, ``spin -o2`` so that
 SPIN keeps the write-only variables) against unreduced gupcheck, and the violated variant
-(stable-writeback: DMA into a page whose writeback bio is in flight) in both tools.
+(stable-writeback: DMA, by a thread that held the page through GUP when the writeback bio was
+submitted, into a block that bio has yet to transfer) in both tools: the verdicts, and the full
+state counts with stable-writeback checked (gupcheck ``--reduce view`` with ``keep_going``,
+which keeps each write bio's ``early`` set and the violated property's name, against SPIN
+``-DCHECK_SW`` with ``pan -c0``).
 
 Seconds are the search only (SPIN: pan's "elapsed time", compilation excluded; gupcheck:
 ``stats.seconds``).  Bytes per state: gupcheck's visited set + trace records
@@ -103,7 +107,8 @@ def _load() -> str:
 
 def run_gupcheck(pages: int, passes: int, reclaims: int, reduce: str | None, workers: int,
                  properties: tuple[str, ...] = PROPERTIES,
-                 max_seconds: float | None = None, data_values: bool = False) -> dict:
+                 max_seconds: float | None = None, data_values: bool = False,
+                 keep_going: bool = False) -> dict:
     sys.path.insert(0, str(ROOT))
     from gupcheck.designs import DESIGNS
     from gupcheck.engine import Limits, check
@@ -113,7 +118,7 @@ def run_gupcheck(pages: int, passes: int, reclaims: int, reduce: str | None, wor
     model = KernelModel(parse(scenario(pages, passes, reclaims, properties), "<spin_kernel>"),
                         DESIGNS["linux-6.12"], data_values=data_values)
     t0 = time.perf_counter()
-    r = check(model, liveness=False, workers=workers, reduce=reduce,
+    r = check(model, liveness=False, workers=workers, reduce=reduce, keep_going=keep_going,
               limits=Limits(max_seconds=max_seconds) if max_seconds else Limits())
     wall = time.perf_counter() - t0
     s = r.stats
@@ -139,6 +144,9 @@ def run_spin_row(pages: int, passes: int, reclaims: int, mode: str,
     kw: dict = {"hash_bits": hash_bits, "memlim_mb": memlim_mb, "extra_pan_flags": ("-c0",)}
     if mode == "noreduce":  # -o2: keep the write-only variables (folio index, bio owner)
         r = run_spin(PML, d, reductions=False, search="dfs", spin_flags=("-o2",), **kw)
+    elif mode == "check_sw":  # stable-writeback asserted; -c0 goes on past the violations
+        r = run_spin(PML, {**d, "CHECK_SW": 1}, reductions=False, search="dfs",
+                     spin_flags=("-o2",), **kw)
     elif mode == "history":
         r = run_spin(PML, {**d, "HISTORY": 1}, reductions=False, search="dfs",
                      spin_flags=("-o2",), **kw)
@@ -177,13 +185,19 @@ ROWS = {
     "spin dfs noreduce HISTORY": lambda p, w, r, a: run_spin_row(p, w, r, "history", hash_bits=a.spin_hash_bits),
     "gupcheck stable-writeback": lambda p, w, r, a: run_gupcheck(
         p, w, r, None, 1, properties=("stable-writeback",)),
+    "gupcheck view keep-data +sw": lambda p, w, r, a: run_gupcheck(
+        p, w, r, "view", 1, properties=PROPERTIES + ("stable-writeback",), data_values=True,
+        keep_going=True),
+    "spin dfs noreduce CHECK_SW": lambda p, w, r, a: run_spin_row(p, w, r, "check_sw",
+                                                                 hash_bits=a.spin_hash_bits),
     "spin dfs CHECK_SW": lambda p, w, r, a: run_spin_row(p, w, r, "dfs", {"CHECK_SW": 1}, a.spin_hash_bits),
 }
 BENCH = ("gupcheck", "gupcheck view keep-data", "gupcheck view,sym", "gupcheck view,sym w2",
          "spin dfs noreduce", "spin bfs", "spin dfs por")
 VALIDATE = ("gupcheck", "gupcheck view keep-data", "spin dfs noreduce",
             "spin dfs noreduce HISTORY",
-            "gupcheck stable-writeback", "spin dfs CHECK_SW")
+            "gupcheck stable-writeback", "spin dfs CHECK_SW",
+            "gupcheck view keep-data +sw", "spin dfs noreduce CHECK_SW")
 
 
 def _child(row: str, config: str, args: argparse.Namespace) -> None:
@@ -264,6 +278,10 @@ def main() -> int:
         if "gupcheck" in got and "spin dfs noreduce HISTORY" in got:
             checks.append(("unreduced states == SPIN -DHISTORY states",
                            got["gupcheck"]["states"], got["spin dfs noreduce HISTORY"]["states"]))
+        if "gupcheck view keep-data +sw" in got and "spin dfs noreduce CHECK_SW" in got:
+            checks.append(("view with stable-writeback (keep_going) states == SPIN -DCHECK_SW",
+                           got["gupcheck view keep-data +sw"]["states"],
+                           got["spin dfs noreduce CHECK_SW"]["states"]))
         if "gupcheck stable-writeback" in got and "spin dfs CHECK_SW" in got:
             checks.append(("stable-writeback violated in both",
                            got["gupcheck stable-writeback"]["verdict"],

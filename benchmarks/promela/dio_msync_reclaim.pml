@@ -23,7 +23,9 @@
  * writeback passes, NR reclaim attempts.  Properties:
  *   -DCHECK_PIN  pin-accounting      (holds)   default on
  *   -DCHECK_DHB  dirty-has-backing   (holds)   default on
- *   -DCHECK_SW   stable-writeback    (violated on 6.12: DIO races writeback)
+ *   -DCHECK_SW   stable-writeback    (violated on 6.12: DIO races writeback; only a DMA
+ *                by a thread that held the page through GUP when the write bio was
+ *                submitted counts, device.dma_write_check: b_early below)
  *   -DNO_PIN / -DNO_DHB switch the default ones off.
  * gupcheck's deadlock check (a stuck state that is not an end state,
  * KernelModel.is_end) is the Monitor's timeout assertion.
@@ -33,7 +35,7 @@
  * the reachable states correspond one to one with gupcheck's distinct
  * states under --reduce view.  -DHISTORY adds that ghost history (thread
  * results, nr_foll_pin_acquired/released, Folio.prepared, the recorded
- * violations with their messages and order), for a one-to-one
+ * violations with their messages and order, each write bio's b_early), for a one-to-one
  * correspondence with gupcheck's unreduced states.  Everything else
  * gupcheck keeps in a state is a function of these variables (see
  * README.md, "dio_msync_reclaim.pml").  The counts need `spin -o1 -o2 -o3` and
@@ -122,6 +124,16 @@ byte  b_pend[MAXBIO];		/* pending blocks: 2 = (0,1), 1 = (1,), 0 = () */
 byte  b_owner[MAXBIO];
 bit   b_woken[MAXBIO];
 bit   b_done[MAXBIO];
+#if defined(HISTORY) || defined(CHECK_SW)
+/* Bio.early of a write bio: the app (the only thread that takes GUP references here, slot 0)
+ * held the folio through GUP at the bio's submit (KState.write_gup_holders).  The view keeps it
+ * only when stable-writeback is checked; the unreduced state always has it */
+bit   b_early[MAXBIO];
+#define EARLY
+#define EARLY_HOLDER(w)	(b_early[w] == 1)	/* the app is in write bio w's early set */
+#else
+#define EARLY_HOLDER(w)	1	/* not recorded: nothing reads it */
+#endif
 byte  next_bio;
 byte  dw[NP];			/* bio_dirty_list (FIFO of bio ids) */
 byte  dwn;
@@ -144,6 +156,11 @@ byte  fwpte = 2;
 byte  kpc;
 byte  kst;
 
+#if defined(CHECK_SW) && !defined(HISTORY)
+/* the view keeps the names of the checked properties that were violated: with pan -c0 the
+ * search goes on after the assertion, as gupcheck's keep_going does (-DHISTORY: vr_sw) */
+bit   sw_seen;
+#endif
 #ifdef HISTORY
 bit   fl_prep[NP];		/* Folio.prepared */
 byte  kres;			/* kswapd's results: bit j = attempt j "reclaimed" */
@@ -171,7 +188,8 @@ SCRATCH t_j;
 SCRATCH t_p;
 SCRATCH t_m;
 SCRATCH t_b;
-#define RESET_SCRATCH	t_f = 0; t_i = 0; t_j = 0; t_p = 0; t_m = 0; t_b = 0
+SCRATCH t_e;
+#define RESET_SCRATCH	t_f = 0; t_i = 0; t_j = 0; t_p = 0; t_m = 0; t_b = 0; t_e = 0
 
 /* ---- expressions over all pages / folios (NP <= 4) ---------------------- */
 #if NP > 4
@@ -260,8 +278,21 @@ SCRATCH t_b;
 			now.b_folio[j], now.b_pend[j], now.b_owner[j], now.b_woken[j], now.b_done[j]); \
 	printf(" |"); \
 	for (j = 0; j < NP; j++) printf(" %d", now.dw[j]); \
+	DUMP_EARLY \
 	DUMP_HISTORY \
 	printf("\n"); }
+#ifdef EARLY
+#define DUMP_EARLY	printf(" | early"); \
+	for (j = 0; j < MAXBIO; j++) printf(" %d", now.b_early[j]); \
+	DUMP_SW_SEEN
+#else
+#define DUMP_EARLY
+#endif
+#if defined(CHECK_SW) && !defined(HISTORY)
+#define DUMP_SW_SEEN	printf(" sw %d", now.sw_seen);
+#else
+#define DUMP_SW_SEEN
+#endif
 #ifdef HISTORY
 #define DUMP_HISTORY	printf(" | %d %d %d %d,%d,%d,%d,%d %d,%d,%d %d,%d,%d", now.kres, now.pacq, \
 		now.prel, now.vr_sw, now.sw_rb, now.sw_page, now.sw_block, now.sw_wb, now.vr_mk, \
@@ -328,7 +359,30 @@ inline release_pin(f) {
 inline remove_bio(i) {
 	b_ex[i] = 0; b_write[i] = 0; b_page[i] = 0; b_folio[i] = 0; b_pend[i] = 0;
 	b_owner[i] = 0; b_woken[i] = 0; b_done[i] = 0
+#ifdef EARLY
+	; b_early[i] = 0
+#endif
 }
+
+#ifdef EARLY
+/* state.write_gup_holders(f) for this scenario, as a bit (t_e): the app holds folio f through
+ * GUP -- its dio_read's gfid, one of the pages it has grabbed (dgot: gotfid[0..ngot-1]), or
+ * the folio of one of its read bios (the waiter of every read bio is the app).  The flusher
+ * and kswapd take no GUP references, and there is no NIC */
+inline app_holds(f) {
+	t_e = (gfid == f);
+	t_m = 0;
+	do
+	:: t_m < NP -> t_e = t_e || (t_m < ngot && gotfid[t_m] == f); t_m++
+	:: else -> break
+	od;
+	t_m = 0;
+	do
+	:: t_m < MAXBIO -> t_e = t_e || (b_ex[t_m] && !b_write[t_m] && b_folio[t_m] == f); t_m++
+	:: else -> break
+	od
+}
+#endif
 
 /* fault._mkwrite_lock once the folio lock is free: ext4_page_mkwrite attaches buffers
  * (all mapped: the file has no holes), takes filemap_invalidate_lock_shared (a function
@@ -421,6 +475,9 @@ inline wb_submit(p, me, st, todo, finishing, pc, wpte) {
 	:: t_b ->
 		b_ex[next_bio] = 1; b_write[next_bio] = 1; b_page[next_bio] = p;
 		b_folio[next_bio] = t_f; b_pend[next_bio] = 2; b_owner[next_bio] = me;
+#ifdef EARLY
+		app_holds(t_f); b_early[next_bio] = t_e;	/* Bio(early=write_gup_holders(fid)) */
+#endif
 		next_bio++
 	:: else -> skip
 	fi;
@@ -647,13 +704,18 @@ end:	do
 			b_pend[i]--
 		:: b_pend[i] > 0 && !b_write[i] ->	/* _transfer: DMA into the folio */
 			t_j = 2 - b_pend[i];
-			/* dma_write_check: a write bio of the folio has yet to transfer the block */
+			/* dma_write_check: a write bio of the folio has yet to transfer the block, and
+			 * the writer (the app, the read bio's waiter) is in its early set: it held the
+			 * folio through GUP when the write bio was submitted (no checksums here) */
 			t_m = 0;
 			do
 			:: t_m < MAXBIO ->
 				if
 				:: b_ex[t_m] && b_write[t_m] && b_folio[t_m] == b_folio[i] &&
-				   t_j >= 2 - b_pend[t_m] && b_pend[t_m] > 0 ->
+				   t_j >= 2 - b_pend[t_m] && b_pend[t_m] > 0 && EARLY_HOLDER(t_m) ->
+#if defined(CHECK_SW) && !defined(HISTORY)
+					sw_seen = 1;
+#endif
 #ifdef CHECK_SW
 					assert(false);	/* stable-writeback */
 #endif

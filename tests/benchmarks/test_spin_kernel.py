@@ -67,10 +67,10 @@ def spin(**defines: int) -> dict[str, Any]:
 
 
 def gupcheck(properties: tuple[str, ...] = spin_kernel.PROPERTIES, reduce: str | None = None,
-             data_values: bool = False):
+             data_values: bool = False, keep_going: bool = False):
     text = spin_kernel.scenario(CONFIG["NP"], CONFIG["NW"], CONFIG["NR"], properties)
     model = KernelModel(parse(text, "<test>"), DESIGNS["linux-6.12"], data_values=data_values)
-    return check(model, liveness=False, reduce=reduce)
+    return check(model, liveness=False, reduce=reduce, keep_going=keep_going)
 
 
 def test_promela_states_are_gupchecks_view_states() -> None:
@@ -93,7 +93,10 @@ def test_promela_with_history_states_are_gupchecks_unreduced_states() -> None:
     assert g.verdict is Verdict.HOLDS
     r = spin(HISTORY=1)
     assert r["errors"] == 0
-    assert r["states_stored"] == g.stats.distinct == 4852
+    # 4852 until stable-writeback followed its definition (e901bca): a write bio records at
+    # submit the threads holding its folio through GUP (Bio.early), and only their DMA is
+    # recorded as a violation, so fewer states differ by the recorded violation
+    assert r["states_stored"] == g.stats.distinct == 4702
 
 
 def test_both_find_the_stable_writeback_violation() -> None:
@@ -102,3 +105,13 @@ def test_both_find_the_stable_writeback_violation() -> None:
     r = spin(CHECK_SW=1)
     assert r["errors"] > 0
     assert "assertion violated" in r["error_messages"][0]
+
+
+def test_with_stable_writeback_checked_the_states_are_gupchecks_view_states() -> None:
+    """The view keeps a write bio's ``early`` set (and the violated property's name) when
+    stable-writeback is checked; so does the Promela model under -DCHECK_SW.  pan -c0 goes on
+    after the assertion, as gupcheck's keep_going does."""
+    g = gupcheck(properties=spin_kernel.PROPERTIES + ("stable-writeback",), reduce="view",
+                 data_values=True, keep_going=True)
+    assert [f.property for f in g.findings] == ["stable-writeback"]
+    assert spin(CHECK_SW=1)["states_stored"] == g.stats.distinct == 2925
