@@ -1,13 +1,15 @@
 """``gupcheck``: check page-pinning designs against kernel scenarios, and run classic demos.
 
-Exit codes: 0 holds, 1 violated/deadlock/starves, 2 usage error, 3 incomplete, 5 model error.
+Exit codes: :data:`gupcheck.cli.exitcodes.DESCRIPTIONS` (``gupcheck --help`` prints them).
 """
 
 from __future__ import annotations
 
 import enum
+import importlib
 import json
 import os
+import pkgutil
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -18,6 +20,7 @@ from rich.table import Table
 
 from gupcheck import __version__
 from gupcheck.classic import DEMOS
+import gupcheck.designs as designs_pkg
 from gupcheck.designs import DESIGNS, SUMMARIES
 from gupcheck.engine import Limits, Result, Verdict, check
 from gupcheck.engine.replay import replay
@@ -28,7 +31,7 @@ from gupcheck.lab import Cell, RefusalProbe, by_scenario, run_matrix
 from gupcheck.reports.html import matrix_page, trace_page
 from gupcheck.reports.json import result_to_dict
 from gupcheck.reports.kernel import render_kernel
-from gupcheck.reports.matrix import cell_text, to_json, to_markdown
+from gupcheck.reports.matrix import SHORT, cell_text, to_json, to_markdown
 from gupcheck.reports.progress import ProgressDisplay
 from gupcheck.reports.text import render
 from gupcheck.scenarios import SCENARIOS, ScenarioError, load_dir, resolve
@@ -41,8 +44,7 @@ app = typer.Typer(
     name="gupcheck",
     help=("Model-check Linux page-pinning designs (get_user_pages / pin_user_pages against "
           "writeback, truncate, reclaim and fork).\n\n"
-          "Exit codes: 0 holds, 1 violated/deadlock/starves, 2 usage error, 3 incomplete "
-          "(a limit was hit), 4 the design refuses the request, 5 the model failed.\n\n"
+          f"{exitcodes.summary()}\n\n"
           "Example: gupcheck check dio-vs-reclaim --design linux-6.1 --html f1.html"),
     no_args_is_help=True,
     add_completion=False,
@@ -159,23 +161,44 @@ def _design(name: str) -> KernelConfig:
 
 @app.command("list")
 def list_things(scenario_dir: ScenarioDirs = None) -> None:
-    """List the designs, scenarios and properties.
+    """List the designs, scenarios and properties (with the short names the matrix uses).
 
     Example: gupcheck list
     """
     console = Console(highlight=False)
     table = Table("design", "what it is", box=None, title="Designs")
     for name in DESIGNS:
-        table.add_row(name, SUMMARIES[name])
+        table.add_row(name, design_summary(name))
     console.print(table)
     table = Table("scenario", "what it does", box=None, title="Scenarios")
     for sc in _scenarios(scenario_dir).values():
         table.add_row(sc.name, sc.description)
     console.print(table)
-    table = Table("property", "objective", "what it says", box=None, title="Properties")
+    table = Table("short", "property", "objective", "what it says", box=None,
+                  title="Properties (the matrix's short names: P2a@8 = P2a fails in 8 steps)")
     for p in PROPERTIES.values():
-        table.add_row(p.name, p.objective, p.summary)
+        table.add_row(SHORT.get(p.name, p.name).split()[0], p.name, p.objective, p.summary)
+    for name in ("deadlock", "wait-for-cycle"):  # found by the engine, not properties
+        table.add_row(SHORT[name].split()[0], name, "-", _ENGINE_FAILURES[name])
     console.print(table)
+
+
+#: the failures the engine finds itself, as ``gupcheck list`` explains them
+_ENGINE_FAILURES = {
+    "deadlock": "no step is possible and the scenario has not finished",
+    "wait-for-cycle": "actors wait for each other in a cycle while others can still move",
+}
+
+
+def design_summary(name: str) -> str:
+    """A design's first docstring paragraph, whole: ``SUMMARIES`` keeps only its first line,
+    which cuts a summary that wraps (linux-6.12's) mid-sentence."""
+    for info in pkgutil.iter_modules(designs_pkg.__path__):
+        mod = importlib.import_module(f"{designs_pkg.__name__}.{info.name}")
+        cfg = getattr(mod, "DESIGN", None)
+        if cfg is not None and cfg.name == name and mod.__doc__:
+            return " ".join(mod.__doc__.strip().split("\n\n")[0].split())
+    return SUMMARIES[name]
 
 
 @app.command("check")
