@@ -31,6 +31,17 @@ SLOW_TESTS = {
                                   "test_the_view_keeps_every_cell"},
     "tests/engine/test_checkpoint.py": {
         "test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_answer"},
+    "tests/engine/test_parallel.py": {
+        "test_a_kernel_scenario_gives_the_same_verdicts_and_traces_in_parallel"},
+    "tests/cli/test_search_options.py": {
+        "test_check_resume_against_another_design_exits_7_without_a_traceback",
+        "test_workers_give_the_one_process_answer_on_the_command_line"},
+    "tests/conform/test_cli.py": {  # waits for an unreachable archive to time out
+        "test_an_unreachable_archive_without_cache_is_an_environment_error"},
+    "tests/test_lab.py": {
+        "test_a_cell_lists_every_property_the_design_breaks_each_with_its_own_trace",
+        "test_matrix_command_writes_markdown_and_json",
+        "test_the_matrix_is_the_same_computed_by_two_processes"},
 }
 
 #: fixtures that compute a (part of the) matrix: any test using one is slow
