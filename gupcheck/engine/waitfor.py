@@ -60,8 +60,7 @@ def describe_cycle(cycle: tuple[Wait, ...]) -> str:
     """Walk the cycle: each actor, what it waits for, which actor of the cycle holds that, and
     back to the first ("A waits for X, held by B; B waits for Y, held by A: back to A").
 
-    Holders outside the cycle are named too ("held by B (and C)"): they would not free the
-    actor on their own, since it waits for every holder.
+    Holders outside the cycle are named too ("held by B (and C)"): the wait is on all of them.
     """
     parts = []
     for w, nxt in zip(cycle, cycle[1:] + cycle[:1], strict=True):
