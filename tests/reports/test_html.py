@@ -455,5 +455,5 @@ def test_an_incomplete_page_says_its_sentence_once_and_how_the_limit_was_passed(
     states = int(re.search(r"with ([\d,]+) distinct states stored", footer)
                  .group(1).replace(",", ""))
     assert "stopped by max-states (50)" in footer
-    if states > 50:  # the engine checks the limit between batches: say so
-        assert "the last batch may pass it" in footer
+    if states > 50:  # the engine checks limits periodically: say so
+        assert "the count may pass the limit" in footer
