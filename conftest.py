@@ -52,13 +52,14 @@ SLOW_FIXTURES = {
 
 #: single parametrisations, by node id (an id that no longer exists marks nothing)
 SLOW_IDS = {
-    "tests/engine/test_por.py::test_every_final_counter_is_found_or_refuted_as_without_it[3-2]",
-    "tests/engine/test_por.py::"
-    "test_with_symmetry_every_final_counter_is_found_or_refuted_as_without_either[3-2]",
-    "tests/kernel/test_view.py::test_without_a_property_that_reads_data_values_the_view_drops_"
-    "them_soundly[vm-writev-vs-dio-invalidate-designs4]",
-    "tests/kernel/test_view.py::test_without_a_property_that_reads_data_values_the_view_drops_"
-    "them_soundly[dio-read-into-mmap-btrfs-designs12]",
+    ("tests/engine/test_por.py::"
+     "test_every_final_counter_is_found_or_refuted_as_without_it[3-2]"),
+    ("tests/engine/test_por.py::"
+     "test_with_symmetry_every_final_counter_is_found_or_refuted_as_without_either[3-2]"),
+    ("tests/kernel/test_view.py::test_without_a_property_that_reads_data_values_the_view_drops_"
+     "them_soundly[vm-writev-vs-dio-invalidate-designs4]"),
+    ("tests/kernel/test_view.py::test_without_a_property_that_reads_data_values_the_view_drops_"
+     "them_soundly[dio-read-into-mmap-btrfs-designs12]"),
 }
 
 

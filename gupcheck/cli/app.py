@@ -18,9 +18,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+import gupcheck.designs as designs_pkg
 from gupcheck import __version__
 from gupcheck.classic import DEMOS
-import gupcheck.designs as designs_pkg
 from gupcheck.designs import DESIGNS, SUMMARIES
 from gupcheck.engine import Limits, Result, Verdict, check
 from gupcheck.engine.replay import replay

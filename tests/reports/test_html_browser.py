@@ -167,7 +167,9 @@ document.querySelectorAll('.box .fn').forEach(function (fn) {
   fn.childNodes.forEach(function (n) {
     if (n.nodeType !== 3 || !/^\S+$/.test(n.textContent)) { return; }  // one word
     var r = document.createRange(); r.selectNodeContents(n);
-    var tops = new Set(Array.from(r.getClientRects()).map(function (x) { return Math.round(x.top); }));
+    var tops = new Set(Array.from(r.getClientRects()).map(function (x) {
+      return Math.round(x.top);
+    }));
     out.push([n.textContent, tops.size]);
   });
 });
