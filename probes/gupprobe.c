@@ -5,7 +5,7 @@
  *
  *     PROBE <group>/<case> key=value; key=value; ...
  *
- * in the vocabulary of docs/conformance.md (and realkernel-observations.md): page contents are
+ * in the vocabulary of docs/conformance.md: page contents are
  * summarised as pattern runs ("B.1*16", "A.0*8,zero*8").  A page of pattern X.n is the 4-byte
  * tag "X.n " repeated, so a page is recognised wherever it lands (another offset, another file).
  *

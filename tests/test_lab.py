@@ -200,7 +200,7 @@ def test_page_mkwrite_at_unpin_would_sleep_in_bio_completion() -> None:
 
 
 def test_page_mkwrite_at_unpin_closes_a_cycle_through_a_queued_mmap_write_lock() -> None:
-    """modeling-notes §2.10: a fault holds mmap_read and wants the folio lock; the unpin holds
+    """docs/failures.md: a fault holds mmap_read and wants the folio lock; the unpin holds
     the folio lock and wants mmap_read, which a queued munmap (writer preference) withholds."""
     sc = SCENARIOS["mkwrite-unpin-vs-munmap"]
     cell = run_cell(sc, DESIGNS["bounce-writeback-mkwrite"])

@@ -1,15 +1,16 @@
 """``gupcheck``: check page-pinning designs against kernel scenarios, and run classic demos.
 
-Exit codes: see :mod:`.exitcodes` (0 holds, 1 violated/deadlock/starves, 2 usage error, ...);
-``matrix``: 0 every cell complete, 3 some incomplete, 5 some error.
+Exit codes: :data:`gupcheck.cli.exitcodes.DESCRIPTIONS` (``gupcheck --help`` prints them).
 """
 
 from __future__ import annotations
 
 import enum
 import errno as errno_names
+import importlib
 import json
 import os
+import pkgutil
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+import gupcheck.designs as designs_pkg
 from gupcheck import __version__
 from gupcheck.classic import DEMOS
 from gupcheck.designs import DESIGNS, SUMMARIES
@@ -42,7 +44,7 @@ from gupcheck.lab import (
 from gupcheck.reports.html import matrix_page, trace_page
 from gupcheck.reports.json import result_to_dict, scenario_source
 from gupcheck.reports.kernel import heading, render_kernel
-from gupcheck.reports.matrix import cell_text, fit_tables, to_json, to_markdown
+from gupcheck.reports.matrix import SHORT, cell_text, fit_tables, to_json, to_markdown
 from gupcheck.reports.progress import ProgressDisplay
 from gupcheck.reports.text import render
 from gupcheck.scenarios import ScenarioError, catalogue, resolve_source
@@ -214,7 +216,7 @@ def _with_variant(sc: Scenario, variant: str | None) -> Scenario:
 
 @app.command("list")
 def list_things(scenario_dir: ScenarioDirs = None) -> None:
-    """List the designs, scenarios and properties.
+    """List the designs, scenarios and properties (with the short names the matrix uses).
 
     Example: gupcheck list
     """
@@ -222,16 +224,37 @@ def list_things(scenario_dir: ScenarioDirs = None) -> None:
     console = Console(highlight=False)
     table = Table("design", "what it is", box=None, title="Designs")
     for name in DESIGNS:
-        table.add_row(name, SUMMARIES[name])
+        table.add_row(name, design_summary(name))
     console.print(table)
     table = Table("scenario", "what it does", box=None, title="Scenarios")
     for sc in scenarios.values():
         table.add_row(sc.name, Text(sc.description))  # a user's text: never rich markup
     console.print(table)
-    table = Table("property", "objective", "what it says", box=None, title="Properties")
+    table = Table("short", "property", "objective", "what it says", box=None,
+                  title="Properties (the matrix's short names: P2a@8 = P2a fails in 8 steps)")
     for p in PROPERTIES.values():
-        table.add_row(p.name, p.objective, p.summary)
+        table.add_row(SHORT.get(p.name, p.name).split()[0], p.name, p.objective, p.summary)
+    for name in ("deadlock", "wait-for-cycle"):  # found by the engine, not properties
+        table.add_row(SHORT[name].split()[0], name, "-", _ENGINE_FAILURES[name])
     console.print(table)
+
+
+#: the failures the engine finds itself, as ``gupcheck list`` explains them
+_ENGINE_FAILURES = {
+    "deadlock": "no step is possible and the scenario has not finished",
+    "wait-for-cycle": "actors wait for each other in a cycle while others can still move",
+}
+
+
+def design_summary(name: str) -> str:
+    """A design's first docstring paragraph, whole: ``SUMMARIES`` keeps only its first line,
+    which cuts a summary that wraps (linux-6.12's) mid-sentence."""
+    for info in pkgutil.iter_modules(designs_pkg.__path__):
+        mod = importlib.import_module(f"{designs_pkg.__name__}.{info.name}")
+        cfg = getattr(mod, "DESIGN", None)
+        if cfg is not None and cfg.name == name and mod.__doc__:
+            return " ".join(mod.__doc__.strip().split("\n\n")[0].split())
+    return SUMMARIES[name]
 
 
 @app.command("check")

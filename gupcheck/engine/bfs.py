@@ -42,7 +42,7 @@ from .por import PartialOrder
 from .result import Result, Stats, Trace, Verdict, error_result
 from .runtime import Context, Path
 from .visited import BitstateSet, ExactSet, FingerprintTable
-from .waitfor import describe_cycle
+from .waitfor import describe_cycle, stuck_message
 
 ProgressFn = Callable[[int, int, int, int, float], None]  # distinct, generated, depth, queue, s
 
@@ -383,9 +383,7 @@ class _Search:
 
     def _deadlock(self, state: Any, depth: int, index: int) -> Result:
         waits = self.ctx.waits(state, lambda: self._path(depth, index))
-        why = "no transition is enabled and this is not an end state"
-        if waits:
-            why += ": " + "; ".join(str(w) for w in waits)
+        why = stuck_message(waits)
         return self.finish(Verdict.DEADLOCK, "deadlock", why, (depth, index), waits=waits)
 
     # --- checkpoints -----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from .fingerprint import collision_probability
 from .limits import Budget, Limits, peak_rss_bytes, stopped_by
 from .result import Result, Stats, Verdict, error_result
 from .runtime import Context, Path
-from .waitfor import describe_cycle
+from .waitfor import describe_cycle, stuck_message
 
 _CHECK_EVERY = 4096
 
@@ -75,9 +75,7 @@ def dfs(model: Any, *, exact: bool = False, limits: Limits = Limits(),
                 if nxt is None:
                     if frame[2] == 0 and not ctx.is_end(frame[0], lambda: list(path)):
                         waits = ctx.waits(frame[0], lambda: list(path))
-                        why = "no transition is enabled and this is not an end state"
-                        if waits:
-                            why += ": " + "; ".join(str(w) for w in waits)
+                        why = stuck_message(waits)
                         return result(Verdict.DEADLOCK, "deadlock", why, list(path),
                                       init_index, waits=waits)
                     stack.pop()

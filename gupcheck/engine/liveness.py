@@ -33,6 +33,7 @@ from .limits import Budget, Limits, peak_rss_bytes, stopped_by
 from .model import Eventually, Label, LeadsTo
 from .result import Result, Stats, Verdict
 from .runtime import Context, Path
+from .waitfor import explain_waits
 
 
 class StateGraph:
@@ -337,7 +338,7 @@ def check_liveness(model: Any, *, limits: Limits = Limits(), safety: Result | No
                    + ("it stops in the last state, where no weakly fair action is enabled"
                       if stutters else f"it loops from step {loop_start} forever"))
             if waits:
-                why += "; " + "; ".join(str(w) for w in waits)
+                why += "; " + explain_waits(waits)
             return Result(verdict=Verdict.STARVES, property=prop.name, message=why, trace=trace,
                           waits=waits, notes=notes, **common)
     return Result(verdict=Verdict.HOLDS, property=None, trace=None, notes=notes,

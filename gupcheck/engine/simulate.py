@@ -18,7 +18,7 @@ from .limits import Budget, Limits, peak_rss_bytes, stopped_by
 from .minimise import minimise as shorten
 from .result import Result, Stats, Verdict, error_result
 from .runtime import Context, Path
-from .waitfor import describe_cycle
+from .waitfor import describe_cycle, stuck_message
 
 DEFAULT_WALK_LENGTH = 1000
 
@@ -97,9 +97,7 @@ def simulate(model: Any, *, walks: int = 1000, seed: int = 0, limits: Limits = L
                     if not ctx.is_end(state, lambda: list(path)):
                         done += 1
                         waits = ctx.waits(state, lambda: list(path))
-                        why = "no transition is enabled and this is not an end state"
-                        if waits:
-                            why += ": " + "; ".join(str(w) for w in waits)
+                        why = stuck_message(waits)
                         return result(Verdict.DEADLOCK, "deadlock", why, path, waits=waits)
                     break
                 label, state = succ[rng.randrange(len(succ))]
@@ -122,8 +120,7 @@ def _explain(ctx: Context, path: Path, prop: str, message: str,
         return "partial deadlock: " + describe_cycle(cycle), cycle
     if prop == "deadlock":
         now = ctx.waits(state, lambda: list(path))
-        why = "no transition is enabled and this is not an end state"
-        return (why + ": " + "; ".join(str(w) for w in now) if now else why), now
+        return stuck_message(now), now
     invariants = [inv for inv in ctx.invariants if inv.name == prop]
     bad = ctx.violation(state, lambda: list(path), invariants)
     return (bad[1] if bad else message), waits

@@ -37,7 +37,7 @@ from .result import Result, Stats, Verdict, error_result
 from .runtime import Context, Path
 from .simulate import DEFAULT_WALK_LENGTH, _explain
 from .visited import FingerprintTable
-from .waitfor import describe_cycle
+from .waitfor import describe_cycle, stuck_message
 
 #: walks per process per batch: the driver merges between batches and checks limits there
 BATCH_PER_WORKER = 32
@@ -94,9 +94,7 @@ def run_walk(ctx: Context, inits: list[Any], index: int, seed: int, length: int)
             if not succ:
                 if not ctx.is_end(state, lambda: list(path)):
                     waits = ctx.waits(state, lambda: list(path))
-                    why = "no transition is enabled and this is not an end state"
-                    if waits:
-                        why += ": " + "; ".join(str(w) for w in waits)
+                    why = stuck_message(waits)
                     return _failed(out, path, Verdict.DEADLOCK, "deadlock", why, waits)
                 break
             for label, _ in succ:

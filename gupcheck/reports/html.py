@@ -29,6 +29,7 @@ from importlib import resources
 from typing import Any
 
 import jinja2
+import markupsafe
 
 from gupcheck import __version__
 from gupcheck.engine import Eventually, Invariant, LeadsTo, Model, Result
@@ -49,21 +50,28 @@ FAILING = frozenset({"violated", "deadlock", "starves", "error"})
 
 # --- values -------------------------------------------------------------------------------------
 
-def fmt(v: Any) -> str:
-    """A field value as text, deterministically: sets sorted (their iteration order changes
-    between processes for strings), dataclasses by field, tuples as the text report prints."""
+#: how the panel shows "nothing": None, an empty string, tuple or set (the text report's "-")
+NOTHING = "-"
+
+
+def fmt(v: Any, *, nested: bool = False) -> str:
+    """A field value as a reader wants it, deterministically: no Python notation (a tuple of
+    blocks ``("A0", "A0")`` reads ``A0, A0``; nothing is ``-``), sets sorted (their iteration
+    order changes between processes for strings), records by field, inner sequences in
+    brackets."""
+    if v is None or (not nested and v in ("", (), [], frozenset(), set())):
+        return NOTHING
     if isinstance(v, str):
         return v
     if isinstance(v, (set, frozenset)):
-        return "{" + ", ".join(sorted(fmt(x) for x in v)) + "}"
+        return "{" + ", ".join(sorted(fmt(x, nested=True) for x in v)) + "}"
     names = _field_names(v)
     if names is not None:
-        inner = ", ".join(f"{n}={fmt(getattr(v, n))}" for n in names)
+        inner = ", ".join(f"{n}={fmt(getattr(v, n), nested=True)}" for n in names)
         return f"{type(v).__name__}({inner})"
-    if isinstance(v, tuple) and not hasattr(v, "_fields"):
-        return "(" + ", ".join(fmt(x) for x in v) + ("," if len(v) == 1 else "") + ")"
-    if isinstance(v, list):
-        return "[" + ", ".join(fmt(x) for x in v) + "]"
+    if isinstance(v, (tuple, list)) and not hasattr(v, "_fields"):
+        inner = ", ".join(fmt(x, nested=True) for x in v)
+        return f"[{inner}]" if nested else inner
     return str(v)
 
 
@@ -95,18 +103,35 @@ def anchor(*parts: str) -> str:
 Entry = tuple[str, str, str]  # (group, field, value)
 
 
-def _thread_names(model: Model[Any], n: int) -> list[str]:
-    """Who each thread slot of a kernel state belongs to (the slots after the actors' are the
-    NIC's device faults and the kworker's)."""
+def _thread_names(model: Model[Any], n: int) -> list[str | None]:
+    """Who each thread slot of a kernel state belongs to: the actors', then the NIC's device
+    faults (``None`` when the scenario has no NIC: the slot is never used) and the kworker's."""
     actors = [a.name for a in getattr(model, "actors", ())]
-    names = actors + [f"{NIC} (device faults)", KWORKER]
+    scenario = getattr(model, "scenario", None)
+    nic = f"{NIC} (device faults)" if scenario is not None and scenario.nic_writes else None
+    names: list[str | None] = [*actors, nic, KWORKER]
     return [names[i] if i < len(names) else f"thread {i}" for i in range(n)]
+
+
+def _thread_field(model: Model[Any], slot: int, t: Any, name: str) -> str:
+    """One thread field as the panel shows it: the program counter with the operation it
+    points at, the operation's locals as ``name=value``."""
+    value = getattr(t, name)
+    if name == "pc":
+        actors = getattr(model, "actors", ())
+        if slot < len(actors):
+            program = actors[slot].program
+            op = program[value][0] if value < len(program) else "done"
+            return f"{value} ({op})"
+    if name == "local" and value:
+        return ", ".join(f"{k}={fmt(v, nested=True)}" for k, v in value)
+    return fmt(value)
 
 
 def state_entries(model: Model[Any], state: Any) -> list[Entry]:
     """The whole state as (group, field, value): first the model's own fields (the text
     report's notation), then, for a kernel state, every struct folio, thread and kernel object
-    field and the ghost bits the properties read.  Generic over the dataclasses' fields, so a
+    field and the ghost bits the properties read.  Generic over the records' fields, so a
     field added to the kernel model shows up without touching this report."""
     out: list[Entry] = [("state", k, fmt(v)) for k, v in model.fields(state).items()]
     if not isinstance(state, KState):
@@ -118,8 +143,11 @@ def state_entries(model: Model[Any], state: Any) -> list[Entry]:
         out += [("struct folio", f"folio #{fid} {n}", fmt(getattr(folio, n)))
                 for n in fields_of(folio)]
     names = _thread_names(model, len(state.threads))
-    for name, t in zip(names, state.threads, strict=True):
-        out += [("threads", f"{name} {n}", fmt(getattr(t, n))) for n in fields_of(t)]
+    for slot, (name, t) in enumerate(zip(names, state.threads, strict=True)):
+        if name is None:
+            continue
+        out += [("threads", f"{name} {n}", _thread_field(model, slot, t, n))
+                for n in fields_of(t)]
     out += [("kernel", n, fmt(getattr(state, n))) for n in fields_of(state)
             if n not in ("folios", "threads", "ghost")]
     out += [("ghost", f"ghost.{n}", fmt(getattr(state.ghost, n)))
@@ -205,6 +233,7 @@ class TraceView:
     loop_start: int | None
     stutters: bool
     states: int
+    bound: str | None  # the limit that stopped an incomplete search
     data: dict[str, Any] = field(default_factory=dict)  # the panel's per-step JSON
 
     @property
@@ -281,10 +310,17 @@ def trace_view(result: Result, model: Model[Any], *, view_id: str, title: str,
         message=result.message, explain=explain.split("\n  ") if explain else [],
         notes=list(result.notes), waits=[str(w) for w in result.waits], lanes=lanes,
         rows=rows, loop_start=trace.loop_start if trace else None,
-        stutters=bool(trace and trace.stutters), states=result.stats.distinct, data=data)
+        stutters=bool(trace and trace.stutters), states=result.stats.distinct,
+        bound=result.bound, data=data)
 
 
 # --- pages ---------------------------------------------------------------------------------------
+
+def breakable(name: str) -> markupsafe.Markup:
+    """A kernel name that may wrap only after its underscores (``mpage_prepare_<wbr>extent_
+    <wbr>to_<wbr>map``), never mid-word: the lanes are narrow, the names long."""
+    return markupsafe.Markup("_<wbr>").join(markupsafe.escape(p) for p in name.split("_"))
+
 
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -296,6 +332,7 @@ def _env() -> jinja2.Environment:
         css=(assets / "report.css").read_text(encoding="utf-8"),
         js=(assets / "report.js").read_text(encoding="utf-8"),
         version=__version__, VERDICTS=VERDICTS)
+    env.filters["breakable"] = breakable
     return env
 
 

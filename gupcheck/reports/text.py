@@ -19,6 +19,10 @@ MARK = {
     Verdict.ERROR: "!",
 }
 
+#: why an incomplete run's counts may pass its limit: the search checks limits periodically (BFS
+#: between chunks of the frontier, DFS every few thousand states), never inside a step
+LIMIT_NOTE = "; limits are checked periodically, so the counts below may pass it"
+
 ASSUMPTIONS = ("Model assumptions: each step is atomic and sequentially consistent; "
                "only the interleavings of the listed steps are explored.")
 
@@ -82,7 +86,7 @@ def render(result: Result, *, coverage: bool = True, heading: str | None = None,
     if explain:
         lines.append(f"  {explain}")
     if result.bound:
-        lines.append(f"  limit hit: {result.bound}")
+        lines.append(f"  limit hit: {result.bound}" + LIMIT_NOTE)
     lines += [f"  note: {n}" for n in result.notes]
     lines.append("")
     lines += render_trace(result)

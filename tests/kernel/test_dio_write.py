@@ -53,7 +53,7 @@ def test_a_failed_invalidation_falls_back_to_a_buffered_write_and_loses_nothing(
 def test_the_post_write_invalidation_warns_about_a_page_redirtied_meanwhile() -> None:
     """iomap_dio_complete -> kiocb_invalidate_post_direct_write: the debugger re-faults and
     dirties the page during the direct write; the second invalidation fails and warns — the
-    first message of the syzbot report (kernel-facts F4)."""
+    first message of the syzbot report (F4 in docs/failures.md: <Yg0m6IjcNmfaSokM@google.com>)."""
     warned = [k for k in reachable("vm-writev-vs-dio-invalidate", "linux-6.12")
               if INVALIDATION_FAILURE in k.ghost.events]
     assert warned

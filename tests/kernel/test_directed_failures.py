@@ -1,4 +1,4 @@
-"""The failures of kernel-facts §3, each driven through the model to its reported symptom.
+"""The failures of docs/failures.md, each driven through the model to its reported symptom.
 
 Each test asserts the property and the ordered kernel steps that make the failure (not an exact
 trace length, which changes whenever a step is refined), and the fixed kernel is proved clean
@@ -73,7 +73,8 @@ def test_dma_into_a_page_under_writeback_breaks_stable_writeback(design: str) ->
 
 @pytest.mark.parametrize("design", ["linux-6.1", "linux-6.12"])
 def test_fsync_right_after_a_dio_read_can_miss_the_deferred_redirty(design: str) -> None:
-    """modeling-notes §1.1c: read() returns before bio_dirty_work re-dirties the page."""
+    """read() returns before bio_dirty_work re-dirties the page (bio_check_pages_dirty in
+    block/bio.c defers it to process context)."""
     result = run("deferred-redirty-vs-fsync", design)
     assert result.verdict is Verdict.VIOLATED
     assert result.property == "no-lost-write"
@@ -162,7 +163,7 @@ def test_a_stable_writes_device_fails_the_torn_write_and_fsync_reports_eio() -> 
 @pytest.mark.parametrize("design", ["linux-6.1", "linux-6.12"])
 def test_f4_invalidation_orphans_or_fails_but_never_leaves_a_page_without_buffers(
         design: str) -> None:
-    """modeling-notes §1.3: invalidate_complete_folio2 removes the clean folio it strips, so a
+    """invalidate_complete_folio2 (mm/truncate.c) removes the clean folio it strips, so a
     faithful model does not reproduce the ext4 warning through this path."""
     assert run("vm-writev-vs-dio-invalidate", design, "dirty-has-backing").verdict is Verdict.HOLDS
 

@@ -1,5 +1,5 @@
 """fork and copy-on-write with GUP references and pins, against the real kernels' outcomes
-(realkernel-observations.md, fork_cow_pinned) and the history of do_wp_page."""
+(docs/conformance.md, fork_cow_pinned) and the history of do_wp_page."""
 
 from __future__ import annotations
 

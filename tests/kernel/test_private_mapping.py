@@ -1,5 +1,5 @@
 """MAP_PRIVATE file mappings: writes go to private anonymous copies, never to the file
-(realkernel-observations.md, dio_into_mmap/private_mapping and iouring_ext4_private)."""
+(docs/conformance.md, dio_into_mmap/private_mapping and iouring_ext4_private)."""
 
 from __future__ import annotations
 

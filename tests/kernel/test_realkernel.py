@@ -1,4 +1,4 @@
-"""The dio_into_mmap probes of realkernel-observations.md, run through linux-6.1 and linux-6.12.
+"""The dio_into_mmap probes of docs/conformance.md, run through linux-6.1 and linux-6.12.
 
 Each probe is a small scenario (the file shrunk to one or two pages), the one the conformance
 predictions use (``gupcheck.conform.predict.DIO_SCENARIOS``); what the real kernels printed —

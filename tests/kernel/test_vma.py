@@ -1,5 +1,6 @@
-"""GUP's VMA checks against what real 6.1 and 6.12 kernels did (realkernel-observations.md)
-and the FOLL_LONGTERM errno matrix of kernel-facts §2.4."""
+"""GUP's VMA checks against what real 6.1 and 6.12 kernels did (docs/conformance.md) and the
+FOLL_LONGTERM errors of check_vma_flags() in mm/gup.c (the refusal of writable long-term pins of
+file mappings that need dirty tracking is writable_file_mapping_allowed(), 6.5)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ IO_URING_PROBES = {
     "memfd_private_rw": ((Vma(Backing.SHMEM),), None, None),
     "tmpfs_shared_rw": ((Vma(Backing.SHMEM, shared=True),), None, None),
     "hugetlb_anon_rw": ((Vma(Backing.HUGETLB),), None, None),
-    # realkernel-observations lists EOPNOTSUPP on 6.1, but a real 6.1.0-56 boot of our own probe
+    # an earlier observation said EOPNOTSUPP on 6.1, but a real 6.1.0-56 boot of our own probe
     # (docs/conformance.md) gives EINVAL with the anonymous memory first: io_pin_pages requires
     # every VMA to share the first one's vm_file; with the ext4 mapping first it is EOPNOTSUPP
     "anon_plus_ext4_shared": ((ANON_RW, EXT4_SHARED_RW), EINVAL, EFAULT),

@@ -15,7 +15,14 @@ from gupcheck.designs import DESIGNS
 from gupcheck.engine import Result, check
 from gupcheck.kernel.system import KernelModel, Scenario
 from gupcheck.lab import Cell, run_cell, run_matrix
-from gupcheck.reports.html import fmt, matrix_page, split_action, trace_page, trace_view
+from gupcheck.reports.html import (
+    fmt,
+    matrix_page,
+    split_action,
+    state_entries,
+    trace_page,
+    trace_view,
+)
 from gupcheck.reports.kernel import explanation
 from gupcheck.reports.matrix import SHORT, cell_text, to_markdown
 from gupcheck.scenarios import SCENARIOS
@@ -105,8 +112,8 @@ def test_each_step_carries_what_changed_including_struct_folio_and_ghost_fields(
     data = trace_data(parse(f1_page).find("section", "trace"))
     step13 = {k: v for _, k, v in data["steps"][13]["set"]}  # try_to_free_buffers
     assert step13["page 0 flags"] == "locked isolated"
-    assert step13["folio #0 buffers"] == "None"
-    assert _state_at(data, 12)["folio #0 buffers"] == "(mapped, mapped)"
+    assert step13["folio #0 buffers"] == "-"
+    assert _state_at(data, 12)["folio #0 buffers"] == "mapped, mapped"
     assert "page 0 data" not in step13  # unchanged fields are not repeated
     groups = {group for group, _, _ in data["steps"][0]["set"]}
     assert {"state", "struct folio", "threads", "kernel", "ghost"} <= groups
@@ -372,8 +379,81 @@ def test_every_command_has_an_example_in_its_help() -> None:
 
 def test_values_print_deterministically() -> None:
     assert fmt(frozenset({"C2", "B1", "A0"})) == "{A0, B1, C2}"
-    assert fmt(("A0",)) == "(A0,)"
+    assert fmt(("A0",)) == "A0"
     assert split_action("folio_mkclean: write-protect the pte") == (
         "folio_mkclean", "write-protect the pte")
     assert split_action("write bio #0 transfers page 0 block 0 (A0) to disk") == (
         "write bio #0 transfers page 0 block 0 (A0) to disk", "")
+
+
+def test_values_read_without_python_notation() -> None:
+    assert fmt(()) == fmt(None) == fmt("") == fmt(frozenset()) == "-"
+    assert fmt(("A0", "A0")) == "A0, A0"
+    assert fmt(((1, 2), ())) == "[1, 2], []"  # inner sequences in brackets
+
+
+def _threads_at_start(page: str) -> dict[str, str]:
+    data = trace_data(parse(page).find("section", "trace"))
+    return {k: v for g, k, v in data["steps"][0]["set"] if g == "threads"}
+
+
+def test_the_threads_panel_shows_no_python_tuples_and_names_each_operation(
+        f1_page: str) -> None:
+    threads = _threads_at_start(f1_page)
+    assert threads["CPU0 app results"] == "-"  # was "()"
+    assert threads["CPU0 app local"] == "-"
+    assert threads["CPU0 app pc"].startswith("0 (") and threads["CPU0 app pc"].endswith(")")
+    for key, value in threads.items():
+        assert not value.startswith("("), (key, value)
+        assert "None" not in value and "()" not in value, (key, value)
+
+
+def test_a_thread_inside_an_operation_shows_its_locals_as_names(
+        f1: tuple[Result, KernelModel]) -> None:
+    result, model = f1
+    locals_seen = [v for st in result.trace.steps
+                   for g, k, v in state_entries(model, st.state)
+                   if g == "threads" and k.endswith(" local") and v != "-"]
+    assert locals_seen, "no thread ever had locals in this trace"
+    assert all("=" in v and not v.startswith("(") for v in locals_seen), locals_seen
+
+
+def test_no_nic_thread_or_lane_without_a_nic(f1_page: str) -> None:
+    assert not any(k.startswith("NIC") for k in _threads_at_start(f1_page))
+    assert "NIC" not in [th.text for th in parse(f1_page).find_all("th", "lane-head")]
+
+
+def test_a_scenario_with_a_nic_has_its_lane_and_thread() -> None:
+    model = KernelModel(SCENARIOS["rdma-longterm-file"], DESIGNS["linux-6.1"],
+                        ["stable-writeback"])
+    page = trace_page(check(model), model)
+    assert "NIC" in [th.text for th in parse(page).find_all("th", "lane-head")]
+    assert "NIC (device faults) stage" in _threads_at_start(page)
+
+
+def test_function_names_wrap_only_after_underscores(f1_page: str) -> None:
+    fns = parse(f1_page).find_all("span", "fn")
+    long = [fn for fn in fns if fn.text == "mpage_prepare_extent_to_map"]
+    assert long
+    pieces = [c for c in long[0].children if isinstance(c, str)]
+    assert pieces == ["mpage_", "prepare_", "extent_", "to_", "map"]
+    assert len(long[0].find_all("wbr")) == 4
+
+
+def test_an_incomplete_page_says_its_sentence_once_and_how_the_limit_was_passed(
+        tmp_path: Path) -> None:
+    out = tmp_path / "inc.html"
+    r = runner.invoke(app, ["check", "dio-vs-reclaim", "--design", "linux-6.1",
+                            "--max-states", "50", "--html", str(out)])
+    assert r.exit_code == 3
+    doc = parse(out.read_text())
+    body = doc.find("body").text
+    message = doc.find("p", "message").text
+    assert "max-states (50)" in message
+    assert body.count(message) == 1  # not repeated as "No trace: ..."
+    footer = doc.find("footer").text
+    states = int(re.search(r"with ([\d,]+) distinct states stored", footer)
+                 .group(1).replace(",", ""))
+    assert "stopped by max-states (50)" in footer
+    if states > 50:  # the engine checks limits periodically: say so
+        assert "the count may pass the limit" in footer

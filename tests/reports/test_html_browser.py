@@ -136,6 +136,7 @@ def test_a_matrix_cells_link_opens_its_trace(browser: WebDriver, tmp_path: Path)
     cell = browser.find_elements(By.CSS_SELECTOR, "td.cell")[0]  # dio-vs-reclaim × linux-6.1
     assert cell.get_attribute("data-verdict") == "violated"
     link = next(a for a in cell.find_elements(By.TAG_NAME, "a") if a.text.startswith("P2b@"))
+    length = int(link.text.split("@")[1])  # read now: the matrix is hidden once a trace shows
     link.click()
     target = browser.find_element(By.ID, link.get_attribute("href").split("#")[1])
     assert target.is_displayed()
@@ -143,7 +144,7 @@ def test_a_matrix_cells_link_opens_its_trace(browser: WebDriver, tmp_path: Path)
     assert "dio-vs-reclaim under linux-6.1 — dirty-has-backing" in target.find_element(
         By.CSS_SELECTOR, ".title").text
     steps = target.find_elements(By.CSS_SELECTOR, "tr.step")
-    assert len(steps) - 1 == int(link.text.split("@")[1])
+    assert len(steps) - 1 == length
     assert "Step 0 of" in _panel(target).text  # the viewer started on this trace
     steps[-1].click()
     assert _func(target) == "bio_set_pages_dirty"
@@ -153,4 +154,75 @@ def test_a_matrix_cells_link_opens_its_trace(browser: WebDriver, tmp_path: Path)
 
     browser.find_element(By.LINK_TEXT, "↑ back to the matrix").click()
     assert not target.is_displayed()
+    assert _errors(browser) == []
+
+
+# --- layout at 1400 px ---------------------------------------------------------------------------
+
+#: for each text piece of a box's function name, how many lines it is drawn on (a piece is
+#: what lies between two <wbr>: drawn on two lines, it is broken mid-word)
+_PIECE_LINES = r"""
+var out = [];
+document.querySelectorAll('.box .fn').forEach(function (fn) {
+  fn.childNodes.forEach(function (n) {
+    if (n.nodeType !== 3 || !/^\S+$/.test(n.textContent)) { return; }  // one word
+    var r = document.createRange(); r.selectNodeContents(n);
+    var tops = new Set(Array.from(r.getClientRects()).map(function (x) {
+      return Math.round(x.top);
+    }));
+    out.push([n.textContent, tops.size]);
+  });
+});
+return out;
+"""
+
+
+def test_six_lanes_fit_at_1400_px_and_names_break_only_after_underscores(
+        browser: WebDriver, tmp_path: Path) -> None:
+    model = KernelModel(SCENARIOS["mkwrite-unpin-vs-munmap"], DESIGNS["block-writeback"])
+    page = tmp_path / "dl.html"
+    page.write_text(trace_page(check(model), model), encoding="utf-8")
+    browser.get(page.as_uri())
+    heads = browser.find_elements(By.CSS_SELECTOR, "th.lane-head")
+    assert len(heads) >= 6
+    wrap = browser.find_element(By.CSS_SELECTOR, ".seq-wrap")
+    right = wrap.rect["x"] + wrap.rect["width"]
+    for th in heads:  # every lane is visible, none clipped or behind a scroll bar
+        assert th.rect["x"] + th.rect["width"] <= right + 1, th.text
+    assert browser.execute_script("return arguments[0].scrollWidth <= arguments[0].clientWidth",
+                                  wrap)
+    broken = [piece for piece, lines in browser.execute_script(_PIECE_LINES) if lines > 1]
+    assert broken == []
+    assert _errors(browser) == []
+
+
+def _top_in_page(browser: WebDriver, element: WebElement) -> float:
+    return float(browser.execute_script(
+        "return arguments[0].getBoundingClientRect().top + window.scrollY", element))
+
+
+def test_a_trace_reached_from_the_matrix_starts_at_the_top_of_the_page(
+        browser: WebDriver, tmp_path: Path) -> None:
+    designs = ["linux-6.1"]
+    cells = run_matrix([SCENARIOS["dio-vs-reclaim"], SCENARIOS["fork-after-pin"]],
+                       [DESIGNS[d] for d in designs])
+    page = tmp_path / "m.html"
+    page.write_text(matrix_page(cells, designs, SCENARIOS, DESIGNS), encoding="utf-8")
+    browser.get(page.as_uri())
+    link = browser.find_elements(By.CSS_SELECTOR, "td.cell a")[1]
+    ident = link.get_attribute("href").split("#")[1]
+    link.click()
+    target = browser.find_element(By.ID, ident)
+    assert target.is_displayed()
+    # nothing above it: neither blank space nor the matrix scrolled out of view
+    assert _top_in_page(browser, target) < 60
+    assert not browser.find_element(By.CSS_SELECTOR, "table.matrix").is_displayed()
+    browser.find_element(By.LINK_TEXT, "↑ back to the matrix").click()
+    assert browser.find_element(By.CSS_SELECTOR, "table.matrix").is_displayed()
+    assert not target.is_displayed()
+
+    browser.get(page.as_uri() + "#" + ident)  # a link into the page from elsewhere
+    target = browser.find_element(By.ID, ident)
+    assert target.is_displayed() and _top_in_page(browser, target) < 60
+    assert browser.execute_script("return window.scrollY") < 60
     assert _errors(browser) == []

@@ -177,6 +177,12 @@
 
   function active() {
     var target = location.hash ? document.getElementById(location.hash.slice(1)) : null;
+    var shown = Boolean(target && target.classList.contains("trace-target"));
+    // the matrix page: a trace replaces the matrix, at the top of the page
+    if (document.body.classList.contains("show-trace") !== shown) {
+      document.body.classList.toggle("show-trace", shown);
+      if (shown) { window.scrollTo(0, 0); }
+    }
     if (target && target.classList.contains("trace")) { return viewer(target); }
     var only = document.querySelectorAll("section.trace");
     return only.length === 1 ? viewer(only[0]) : null;
