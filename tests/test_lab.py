@@ -96,25 +96,27 @@ program = [ { op = "writeback_pass" } ]
 '''
 
 
-def test_skip_and_bounce_closes_the_deferred_redirty_race_that_bounce_writeback_leaves() -> None:
+def test_skip_and_bounce_all_closes_the_deferred_redirty_race_that_bounce_writeback_leaves() -> None:
     sc = SCENARIOS["deferred-redirty-vs-fsync"]
-    assert run_cell(sc, DESIGNS["skip-and-bounce"]).verdict == "holds"
+    assert run_cell(sc, DESIGNS["skip-and-bounce-all"]).verdict == "holds"
     cell = run_cell(sc, DESIGNS["bounce-writeback"])
     assert cell.violated == ("no-lost-write", "crash-consistent")  # lost across a power failure
+    # the RFC as posted does not touch ext4's writeback: the race stays
+    assert run_cell(sc, DESIGNS["skip-and-bounce"]).violated == cell.violated
 
 
-def test_bounce_writeback_misses_a_pin_taken_after_writeback_started() -> None:
+def test_a_pin_taken_through_page_mkwrite_after_writeback_started_is_tolerated() -> None:
+    """stable-writeback as defined: the late pin came through a write fault after the submit,
+    like a CPU store, which a plain device tolerates (the page is dirty again)."""
     from gupcheck.engine import Verdict, check
     from gupcheck.kernel.system import KernelModel
 
-    from .kernel.helpers import assert_steps_in_order
-
     r = check(KernelModel(SCENARIOS["dio-read-into-mmap"], DESIGNS["bounce-writeback"],
                           ["stable-writeback"]))
-    assert r.verdict is Verdict.VIOLATED
-    assert_steps_in_order(r, ["submit_bio (write bio #0)", "ext4_page_mkwrite",
-                              "grabs page 0 (FOLL_PIN)", "DMA of read bio"])
-    assert not any("bounce copy" in lab for lab in r.trace.labels())
+    assert r.verdict is Verdict.HOLDS
+    r = check(KernelModel(SCENARIOS["dio-read-into-mmap"], DESIGNS["linux-6.12"],
+                          ["stable-writeback"]))
+    assert r.verdict is Verdict.VIOLATED  # without the bounce copy, an earlier pin tears it
 
 
 def test_block_writeback_deadlocks_an_fsync_behind_a_long_term_pin() -> None:
@@ -122,7 +124,7 @@ def test_block_writeback_deadlocks_an_fsync_behind_a_long_term_pin() -> None:
     assert "deadlock" in cell.violated and "writeback-progress" in cell.violated
     dead = cell.results["deadlock"]
     assert dead.trace is not None
-    assert any("PG_writeback held until unpin" in lab for lab in dead.trace.labels())
+    assert any("PG_writeback set until unpin" in lab for lab in dead.trace.labels())
     assert any("folio_wait_writeback" in w.on or "fdatawait" in w.on for w in dead.waits)
     assert cell.results["writeback-progress"].trace.stutters  # fsync never returns
 
@@ -187,16 +189,12 @@ def test_the_matrix_is_the_same_computed_by_two_processes() -> None:
         (c.scenario, c.design, c.outcome(), c.states, c.same_as_base) for c in two]
 
 
-def test_page_mkwrite_at_unpin_would_sleep_in_bio_completion() -> None:
+def test_page_mkwrite_at_unpin_never_runs_in_bio_completion() -> None:
+    """A still-dirty page is only released in end_io (bio_release_pages(bio, false)); a cleaned
+    one goes to the bio_dirty_work kworker, which may sleep."""
     cell = run_cell(SCENARIOS["dio-read-into-mmap"], DESIGNS["bounce-writeback-mkwrite"])
-    assert "no-sleep-in-atomic" in cell.violated
-    from .kernel.helpers import assert_steps_in_order
-
-    assert_steps_in_order(cell.results["no-sleep-in-atomic"],
-                          ["submit_bio (read bio", "DMA of read bio",
-                           "bio_check_pages_dirty: page 0 still dirty"])
-    assert "no-sleep-in-atomic" not in run_cell(SCENARIOS["dio-read-into-mmap"],
-                                                DESIGNS["bounce-writeback"]).violated
+    assert "no-sleep-in-atomic" not in cell.violated
+    assert "no-sleep-in-atomic" in SCENARIOS["dio-read-into-mmap"].properties
 
 
 def test_page_mkwrite_at_unpin_closes_a_cycle_through_a_queued_mmap_write_lock() -> None:

@@ -48,6 +48,7 @@ from gupcheck.reports.matrix import SHORT, cell_text, fit_tables, to_json, to_ma
 from gupcheck.reports.progress import ProgressDisplay
 from gupcheck.reports.text import render
 from gupcheck.scenarios import ScenarioError, catalogue, resolve_source
+from gupcheck.scenarios.variants import split_name
 
 from . import exitcodes
 from . import search_options as opts
@@ -271,9 +272,9 @@ def check_scenario(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     trace_out: Annotated[Optional[Path], typer.Option(help="Also write the result and its trace as JSON, for `gupcheck replay`.")] = None,  # noqa: UP007,E501
     html: Annotated[Optional[Path], typer.Option("--html", help="Also write the trace as a self-contained HTML page: one lane per actor, step through it and see the state.")] = None,  # noqa: UP007,E501
+    variant: Annotated[Optional[str], typer.Option(help="Check the scenario's variant (+fsync, +msync, +dio-read, +writeback, +reclaim, +page; docs/matrix-variants.md).")] = None,  # noqa: UP007,E501
     scenario_dir: ScenarioDirs = None,
     search_opts: opts.SearchOptions = opts.SearchOptions(),  # --checkpoint ... --reduce
-    variant: Annotated[Optional[str], typer.Option(help="Check the scenario's variant (+fsync, +msync, +dio-read, +writeback, +reclaim, +page; docs/matrix-variants.md).")] = None,  # noqa: UP007,E501
 ) -> None:
     """Check one scenario under one design; print the verdict and the shortest trace.
 
@@ -289,8 +290,11 @@ def check_scenario(
     Example: gupcheck check dio-vs-reclaim --design linux-6.1 --html f1.html
     """
     _outputs(trace_out=trace_out, html=html)
-    sc, sc_file = _scenario_source(scenario, scenario_dir)
-    sc = _with_variant(sc, variant)
+    # a variant's name works as a scenario name too (dio-vs-reclaim+fsync, as traces record it)
+    base, parts = (scenario, []) if Path(scenario).suffix == ".toml" else split_name(scenario)
+    sc, sc_file = _scenario_source(base, scenario_dir)
+    for part in [*parts, *([variant] if variant else [])]:
+        sc = _with_variant(sc, part)
     source = scenario_source(sc_file)
     bad = [p for p in prop or () if p not in PROPERTIES]
     if bad:
@@ -354,19 +358,17 @@ def replay_trace(
         recorded = recorded_scenario(tf, trace_file)
     except TraceFileError as err:
         raise fail(str(err), err.code) from None
+    base, parts = split_name(tf.scenario)  # a variant's name: dio-vs-reclaim+fsync
     if recorded is not None:
         sc = recorded
     else:  # a shipped scenario, or one of --scenario-dir: by name, never a path the file names
-        from gupcheck.scenarios.variants import split_name
-
         known = _scenarios(scenario_dir)
-        base, parts = split_name(tf.scenario)  # a variant's name: dio-vs-reclaim+fsync
         if base not in known:
             raise usage_error(f"{trace_file}: unknown scenario {tf.scenario!r}; give the folder "
                               "of your scenarios with --scenario-dir")
         sc = known[base]
-        for part in parts:
-            sc = _with_variant(sc, part)
+    for part in parts:
+        sc = _with_variant(sc, part)
     if design is None and tf.design not in DESIGNS:
         module = f" (from the design module {tf.design_file})" if tf.design_file else ""
         raise usage_error(f"{trace_file}: the trace was made with design {tf.design!r}"
