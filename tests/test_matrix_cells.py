@@ -27,7 +27,9 @@ from .kernel.helpers import assert_steps_in_order
 
 Steps = tuple[str, ...]
 
-BOUNCE = ("bounce-writeback", "bounce-writeback-mkwrite", "skip-and-bounce")
+# the designs whose writeback bounces a pinned page (skip-and-bounce, Jan Kara's RFC as posted,
+# bounces only in iomap writeback, which no modelled filesystem uses: it takes the base's paths)
+BOUNCE = ("bounce-writeback", "bounce-writeback-mkwrite", "skip-and-bounce-all")
 DEADLOCKS = ("deadlock", "wait-for-cycle")
 
 # --- what makes each failure --------------------------------------------------------------
@@ -36,10 +38,6 @@ DEADLOCKS = ("deadlock", "wait-for-cycle")
 # starts a write bio over it, and the device's DMA lands while that bio is in flight.
 DIO_DMA_UNDER_WRITEBACK = ("grabs page 0", "submit_bio (read bio", "submit_bio (write bio",
                            "DMA of read bio")
-# ... under a bounce design, which copies only pages pinned when writeback starts: the pin is
-# taken after the (unbounced) write bio was submitted.
-DIO_PIN_AFTER_WRITEBACK = ("submit_bio (write bio", "grabs page 0 (FOLL_PIN)",
-                           "submit_bio (read bio", "DMA of read bio")
 # mkwrite-before-dirty (O2), direct I/O: writeback cleans the pinned page, then the direct I/O
 # path dirties it again without ->page_mkwrite.
 DIO_REDIRTY_WITHOUT_MKWRITE = ("grabs page 0", "folio_clear_dirty_for_io",
@@ -55,26 +53,22 @@ DIO_LOST_WRITE = ("submit_bio (write bio", "transfers page 0 block", "DMA of rea
 # ... under a bounce design: the disk gets the stale bounce copy.
 DIO_LOST_WRITE_BOUNCE = ("from a bounce copy", "DMA of read bio", "transfers bounce copy",
                          "filemap_fdatawait_range")
-# ... under block-writeback: fsync waits for the unpin, whose redirty comes after fsync's pass.
-DIO_LOST_WRITE_BLOCK = ("DMA of read bio", "file_write_and_wait_range",
-                        "bio_dirty_fn: set_page_dirty_lock", "filemap_fdatawait_range")
-# no-sleep-in-atomic (->page_mkwrite at unpin): the read bio's completion, in interrupt context,
-# releases a still-dirty pinned page through put_user_page(page, dirty).
-UNPIN_IN_IRQ = ("submit_bio (read bio", "DMA of read bio",
-                "bio_check_pages_dirty: page 0 still dirty")
 
 # Long-term pins (RDMA memory registration, io_uring fixed buffers): "page 0 registered" is
 # ib_umem_get's or io_sqe_buffer_register's.
 NIC_WRITE_UNDER_WRITEBACK = ("page 0 registered", "folio_start_writeback", "RDMA write")
-NIC_PIN_AFTER_WRITEBACK = ("folio_start_writeback", "grabs page 0 (FOLL_PIN)",
-                           "page 0 registered", "RDMA write")
 NIC_REDIRTY_WITHOUT_MKWRITE = ("page 0 registered", "folio_clear_dirty_for_io",
                                "ib_umem_release: ")
 NIC_LOST_WRITE = ("page 0 registered", "folio_clear_dirty_for_io", "RDMA write",
                   "filemap_fdatawait_range")
-# block-writeback: PG_writeback is held until an unpin that the fsync-ing owner would do.
-FSYNC_BEHIND_LONGTERM_PIN = ("page 0 registered", "file_write_and_wait_range",
-                             "folio_start_writeback", "PG_writeback held until unpin")
+# block-writeback: the write pin holds PG_writeback until an unpin that the fsync-ing owner
+# would do after the fsync
+FSYNC_BEHIND_LONGTERM_PIN = ("PG_writeback set until unpin", "page 0 registered",
+                             "file_write_and_wait_range",
+                             "under writeback: folio_wait_writeback")
+# ... and truncate or hole punch, which wait for writeback under filemap_invalidate_lock
+TRUNCATE_BEHIND_LONGTERM_PIN = ("PG_writeback set until unpin", "page 0 registered",
+                                "filemap_invalidate_lock", "unmap_mapping_range")
 # An ODP driver that skips mmu_interval_read_retry maps a page writeback has just cleaned.
 ODP_STALE_DEVICE_PTE = ("hmm_range_fault", "folio_clear_dirty_for_io",
                         "skips mmu_interval_read_retry", "RDMA write")
@@ -95,8 +89,7 @@ def _dio(scenario: str) -> dict[tuple[str, str], Steps]:
     """The four direct-I/O-into-a-file-mapping findings every such scenario shares."""
     return {(scenario, "stable-writeback"): DIO_DMA_UNDER_WRITEBACK,
             (scenario, "mkwrite-before-dirty"): DIO_REDIRTY_WITHOUT_MKWRITE,
-            (scenario, "no-lost-write"): DIO_LOST_WRITE,
-            (scenario, "no-sleep-in-atomic"): UNPIN_IN_IRQ}
+            (scenario, "no-lost-write"): DIO_LOST_WRITE}
 
 
 def _longterm(scenario: str) -> dict[tuple[str, str], Steps]:
@@ -118,7 +111,6 @@ EXPECTED: dict[tuple[str, str], Steps] = {
     **_dio("enospc-after-dma"),
     ("dio-unpin-vs-truncate", "stable-writeback"): DIO_DMA_UNDER_WRITEBACK,
     ("dio-unpin-vs-truncate", "mkwrite-before-dirty"): DIO_REDIRTY_WITHOUT_MKWRITE,
-    ("dio-unpin-vs-truncate", "no-sleep-in-atomic"): UNPIN_IN_IRQ,
     ("deferred-redirty-vs-fsync", "no-lost-write"): DIO_LOST_WRITE,
     # F1, the 2018 crash: reclaim strips the buffers of the clean pinned page, then the direct
     # I/O path dirties it -> the ext4 warning (the property's message, see MESSAGES)
@@ -129,7 +121,6 @@ EXPECTED: dict[tuple[str, str], Steps] = {
     # the page, then bio_dirty_work dirties it without ->page_mkwrite
     ("dio-beyond-eof", "mkwrite-before-dirty"): (
         "read() returns -EFAULT", "folio_clear_dirty_for_io", "bio_dirty_fn: set_page_dirty_lock"),
-    ("dio-beyond-eof", "no-sleep-in-atomic"): UNPIN_IN_IRQ,
     # F9: re-dirtied after the DMA without a reservation, the filesystem fills meanwhile, and
     # the late reservation of btrfs_writepage_fixup_worker fails
     ("enospc-after-dma", "no-enospc-after-dma"): (
@@ -138,10 +129,12 @@ EXPECTED: dict[tuple[str, str], Steps] = {
     ("dio-unpin-vs-truncate", "deadlock"): MKWRITE_UNPIN_VS_TRUNCATE,
     ("dio-unpin-vs-truncate", "wait-for-cycle"): MKWRITE_UNPIN_VS_TRUNCATE,
     ("dio-unpin-vs-truncate", "writeback-progress"): MKWRITE_UNPIN_VS_TRUNCATE,
-    ("mkwrite-unpin-vs-munmap", "no-sleep-in-atomic"): UNPIN_IN_IRQ,
     ("mkwrite-unpin-vs-munmap", "deadlock"): MKWRITE_UNPIN_VS_MUNMAP,
     ("mkwrite-unpin-vs-munmap", "wait-for-cycle"): MKWRITE_UNPIN_VS_MUNMAP,
     **_longterm("rdma-longterm-file"),
+    **{(sc, prop): TRUNCATE_BEHIND_LONGTERM_PIN for sc in (
+        "truncate-while-pinned", "punch-hole-while-pinned")
+       for prop in ("deadlock", "writeback-progress")},
     **_longterm("odp-device-file"),
     **_longterm("odp-naive-driver"),
     ("iouring-fixed-file-buffer", "stable-writeback"): (
@@ -189,19 +182,16 @@ DIO_LOST_WRITE_IN = ("dio-read-into-mmap", "dio-read-into-mmap-btrfs", "dio-vs-r
 
 #: (scenario, property, design) -> the fragments where that design takes another path
 OVERRIDES: dict[tuple[str, str, str], Steps] = {
-    # the pin is taken after writeback started: nothing is bounced
-    **_each(BOUNCE, {(sc, "stable-writeback"): DIO_PIN_AFTER_WRITEBACK for sc in (
-        "dio-read-into-mmap", "dio-vs-reclaim", "munmap-while-dma", "dio-unpin-vs-truncate")}),
     **_each(BOUNCE, {(sc, "no-lost-write"): DIO_LOST_WRITE_BOUNCE for sc in DIO_LOST_WRITE_IN}),
-    **_each(["block-writeback"], {(sc, "no-lost-write"): DIO_LOST_WRITE_BLOCK
-                                  for sc in DIO_LOST_WRITE_IN}),
-    **_each(BOUNCE, {(sc, "stable-writeback"): NIC_PIN_AFTER_WRITEBACK for sc in (
-        "rdma-longterm-file", "odp-device-file", "odp-naive-driver")}),
-    **_each(BOUNCE, {("iouring-fixed-file-buffer", "stable-writeback"): (
-        "folio_start_writeback", "grabs page 0 (FOLL_PIN)", "page 0 registered",
-        "READ_FIXED writes")}),
-    **_each(BOUNCE, {("vm-writev-vs-dio-invalidate", "stable-writeback"): (
-        "folio_start_writeback", "grabs page 0 (FOLL_PIN)", "process_vm_rw_pages: copy V1")}),
+    # a page that data-integrity writeback bounced and cleaned while it was pinned: the
+    # direct-I/O completion re-dirties it in bio_dirty_work, without ->page_mkwrite
+    **_each(["skip-and-bounce-all"], {(sc, "mkwrite-before-dirty"): (
+        "grabs page 0", "from a bounce copy", "bio_dirty_fn: set_page_dirty_lock") for sc in (
+        "dio-read-into-mmap", "dio-vs-reclaim", "munmap-while-dma", "stable-writes-raid",
+        "enospc-after-dma")}),
+    # ... or, on btrfs, the read's own bio_set_pages_dirty after the bounce
+    ("dio-read-into-mmap-btrfs", "mkwrite-before-dirty", "skip-and-bounce-all"): (
+        "grabs page 0", "from a bounce copy", "bio_set_pages_dirty: set_page_dirty_lock"),
     # before 5.8 process_vm_rw_core takes FOLL_GET references and uses set_page_dirty_lock
     **_each(["legacy", "pin-counting"], {("vm-writev-vs-dio-invalidate", "mkwrite-before-dirty"): (
         "process_vm_rw_pages: copy V1", "folio_clear_dirty_for_io",
@@ -224,11 +214,14 @@ OVERRIDES: dict[tuple[str, str, str], Steps] = {
     ("enospc-after-dma", "no-enospc-after-dma", "bounce-writeback-mkwrite"): (
         "btrfs_page_mkwrite", "DMA of read bio", "put_user_page(page 0, dirty): folio_lock",
         "btrfs_delalloc_reserve_space fails (-ENOSPC)"),
-    # block-writeback: the app's own fault sleeps in folio_wait_stable under the folio lock,
-    # behind PG_writeback held for the app's pin; the app needs that folio lock to go on
+    # block-writeback: another thread's fault sleeps in folio_wait_stable under the folio lock,
+    # behind PG_writeback held for the direct-I/O pin, whose bio_set_pages_dirty needs that lock
     ("mkwrite-unpin-vs-munmap", "deadlock", "block-writeback"): (
-        "grabs page 0", "folio_start_writeback", "CPU1 app: ext4_page_mkwrite",
-        "PG_writeback held until unpin"),
+        "PG_writeback set until unpin", "CPU1 app: ext4_page_mkwrite"),
+    # ... and on btrfs, data-integrity writeback waits for the pin with the folio locked
+    ("dio-read-into-mmap-btrfs", "deadlock", "block-writeback"): (
+        "PG_writeback set until unpin",
+        "folio_lock(page 0), under writeback: folio_wait_writeback"),
 }
 
 # crash-consistent: a write that fsync lost is lost across a power failure too, with the same
@@ -255,7 +248,8 @@ MESSAGES: dict[tuple[str, str], str] = {
 # --- refusals: expected kernel behaviour, asserted against the run ------------------------
 
 _LONGTERM_DAX = {("dax-truncate-longterm", d): "EOPNOTSUPP" for d in (
-    "legacy", "pin-counting", "linux-6.1", "linux-6.12", *BOUNCE, "block-writeback")}
+    "legacy", "pin-counting", "linux-6.1", "linux-6.12", *BOUNCE, "skip-and-bounce",
+    "block-writeback")}
 
 #: (scenario, design) -> the errno the design's kernel returns for the scenario's request
 REFUSED: dict[tuple[str, str], str] = {
@@ -268,6 +262,8 @@ REFUSED: dict[tuple[str, str], str] = {
     ("iouring-fixed-file-buffer", "linux-6.1"): "EOPNOTSUPP",
     ("iouring-fixed-file-buffer", "linux-6.12"): "EFAULT",
     ("iouring-private-truncate", "pin-counting"): "EOPNOTSUPP",
+    # io_uring before 5.14 accepts no shmem/memfd buffer (only hugetlbfs)
+    ("truncate-while-pinned-memfd", "pin-counting"): "EOPNOTSUPP",
     ("iouring-private-truncate", "linux-6.1"): "EOPNOTSUPP",
     # 6.5's check_vma_flags: no FOLL_LONGTERM|FOLL_WRITE pin of a shared ext4 mapping
     ("odp-device-file", "linux-6.12"): "EFAULT",
@@ -307,22 +303,32 @@ def _broken_verdict(prop: str) -> Verdict:
     return Verdict.DEADLOCK if prop in DEADLOCKS else Verdict.VIOLATED
 
 
-def _check_holds(cell: Cell, where: str) -> None:
+def _check_holds(cell: Cell, where: str) -> list[str]:
+    """Every property holds but those the design relaxes on purpose, whose counterexamples are
+    checked like a failing cell's; returns what is wrong with those."""
     run = cell.results[""]
-    assert run.verdict is Verdict.HOLDS, f"{where}: the run is {run.verdict.value}: {run.message}"
+    assert run.verdict is Verdict.HOLDS or {f.property for f in run.findings} <= set(
+        cell.relaxed), f"{where}: the run is {run.verdict.value}: {run.message}"
     assert run.bound is None and run.approximate is None, f"{where}: not exhaustive"
     assert cell.states > 0 and cell.states == run.stats.distinct, f"{where}: {cell.states} states"
     for prop, r in cell.results.items():  # the liveness runs too
-        assert r.verdict is Verdict.HOLDS, f"{where}: {prop or 'run'} is {r.verdict.value}"
+        assert prop in ("", *cell.relaxed) or r.verdict is Verdict.HOLDS, \
+            f"{where}: {prop or 'run'} is {r.verdict.value}"
     assert cell.violated == () and cell.errno is None, where
+    return _check_traces(cell, cell.relaxed)
 
 
 def _check_failure(cell: Cell, where: str) -> list[str]:
     """Each broken property's counterexample has its steps in order; returns what is wrong."""
-    problems = []
     assert cell.verdict in ("violated", "deadlock", "starves"), f"{where}: {cell.verdict}"
     assert cell.violated, f"{where} is {cell.verdict} but breaks no property"
-    for prop in cell.violated:
+    return _check_traces(cell, (*cell.violated, *cell.relaxed))
+
+
+def _check_traces(cell: Cell, props: Iterable[str]) -> list[str]:
+    """Each property's counterexample has its steps in order; returns what is wrong."""
+    problems = []
+    for prop in props:
         r = cell.results[prop]
         if r.verdict is not _broken_verdict(prop):
             problems.append(f"{prop}: result is {r.verdict.value}")
@@ -361,7 +367,8 @@ def test_cell(matrix: dict[tuple[str, str], Cell], scenario: str, design: str) -
         assert cell.verdict == "n/a" and NOT_APPLICABLE[key] in (cell.errno or ""), \
             f"{where}: expected n/a ({NOT_APPLICABLE[key]}), the run gives {cell.errno}"
     elif cell.verdict == "holds":
-        _check_holds(cell, where)
+        problems = _check_holds(cell, where)
+        assert not problems, f"{where}:\n" + "\n".join(problems)
     else:
         problems = _check_failure(cell, where)
         assert not problems, f"{where}:\n" + "\n".join(problems)
@@ -369,7 +376,7 @@ def test_cell(matrix: dict[tuple[str, str], Cell], scenario: str, design: str) -
 
 def test_every_failing_pair_has_an_entry(matrix: dict[tuple[str, str], Cell]) -> None:
     """A new failing (scenario, property) must be explained by an EXPECTED entry."""
-    missing = sorted({(c.scenario, p) for c in matrix.values() for p in c.violated
+    missing = sorted({(c.scenario, p) for c in matrix.values() for p in (*c.violated, *c.relaxed)
                       if expected_steps(c.scenario, p, c.design) is None})
     assert not missing, "EXPECTED lacks:\n" + "\n".join(map(repr, missing))
 
