@@ -5,9 +5,24 @@ from __future__ import annotations
 import pytest
 
 from gupcheck.designs import DESIGNS, PROPOSAL_BASE
-from gupcheck.designspace import (AXIS_BY_NAME, GOOD, REFUSES, VIOLATED, ClassSearch, Member,
-                                  analyse, combinations, combo_spec, config, minimal,
-                                  observable, parse_spec, plan, scenario_class, search)
+from gupcheck.designspace import (
+    AXIS_BY_NAME,
+    GOOD,
+    REFUSES,
+    VIOLATED,
+    ClassSearch,
+    Member,
+    analyse,
+    combinations,
+    combo_spec,
+    config,
+    minimal,
+    observable,
+    parse_spec,
+    plan,
+    scenario_class,
+    search,
+)
 from gupcheck.kernel.system import ActorSpec, Scenario
 from gupcheck.lab import Cell, run_cell
 from gupcheck.scenarios import SCENARIOS

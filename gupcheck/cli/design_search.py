@@ -10,7 +10,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -58,18 +58,18 @@ def _names(option: str, given: str | None, valid: list[str]) -> list[str] | None
 
 @designs_app.command("search")
 def search_command(
-    classes: Annotated[Optional[str], typer.Option(help=f"Comma-separated scenario classes (default: all): {', '.join(CLASSES)}.")] = None,  # noqa: UP007,E501
-    axes: Annotated[Optional[str], typer.Option(help=f"Comma-separated axes to search, the others at proposal-base's value (default: all): {', '.join(AXIS_BY_NAME)}.")] = None,  # noqa: UP007,E501
-    scenarios: Annotated[Optional[str], typer.Option(help="Comma-separated scenarios (default: all).")] = None,  # noqa: UP007,E501
-    fmt: Annotated[SearchFormat, typer.Option("--format", help="Output format.")] = SearchFormat.table,  # noqa: E501
-    out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of stdout.")] = None,  # noqa: UP007,E501
+    classes: Annotated[str | None, typer.Option(help=f"Comma-separated scenario classes (default: all): {', '.join(CLASSES)}.")] = None,
+    axes: Annotated[str | None, typer.Option(help=f"Comma-separated axes to search, the others at proposal-base's value (default: all): {', '.join(AXIS_BY_NAME)}.")] = None,
+    scenarios: Annotated[str | None, typer.Option(help="Comma-separated scenarios (default: all).")] = None,
+    fmt: Annotated[SearchFormat, typer.Option("--format", help="Output format.")] = SearchFormat.table,
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
     max_states: Annotated[int, typer.Option(min=1, help="Per-run state limit.")] = 2_000_000,
-    max_seconds: Annotated[float, typer.Option(min=0, help="Per-run time limit in seconds.")] = 600.0,  # noqa: E501
-    workers: Annotated[int, typer.Option(min=1, help="Processes computing runs (default: every core).")] = os.cpu_count() or 1,  # noqa: E501
-    variants: Annotated[bool, typer.Option("--variants", help="Also check each scenario's variants (+fsync, +writeback, +page, ...) as members of its class.")] = False,  # noqa: E501
-    variant_max_states: Annotated[int, typer.Option(min=1, help="Per-variant state limit.")] = VARIANT_MAX_STATES,  # noqa: E501
-    costs: Annotated[bool, typer.Option("--costs", help="Put the measured wall time, workers and load average into the Markdown (not deterministic).")] = False,  # noqa: E501
-    scenario_dir: Annotated[Optional[list[Path]], typer.Option("--scenario-dir", help="Also load the *.toml scenarios in this folder (repeatable).")] = None,  # noqa: UP007,E501
+    max_seconds: Annotated[float, typer.Option(min=0, help="Per-run time limit in seconds.")] = 600.0,
+    workers: Annotated[int, typer.Option(min=1, help="Processes computing runs (default: every core).")] = os.cpu_count() or 1,
+    variants: Annotated[bool, typer.Option("--variants", help="Also check each scenario's variants (+fsync, +writeback, +page, ...) as members of its class.")] = False,
+    variant_max_states: Annotated[int, typer.Option(min=1, help="Per-variant state limit.")] = VARIANT_MAX_STATES,
+    costs: Annotated[bool, typer.Option("--costs", help="Put the measured wall time, workers and load average into the Markdown (not deterministic).")] = False,
+    scenario_dir: Annotated[list[Path] | None, typer.Option("--scenario-dir", help="Also load the *.toml scenarios in this folder (repeatable).")] = None,
 ) -> None:
     """Search the combinations of the proposal mechanisms over proposal-base.
 
