@@ -271,6 +271,7 @@ class Search:
     runs: int  # distinct (scenario, KernelConfig) runs
     axes: tuple[Axis, ...]
     variants: bool
+    finished: int = 0  # runs finished (the others "not run": Ctrl-C)
 
 
 def plan(scenarios: Sequence[Scenario], axes: Sequence[Axis] = AXES,
@@ -350,7 +351,8 @@ def search(scenarios: Sequence[Scenario], axes: Sequence[Axis] = AXES,
             sees = observable(m.scenario, axes)
             for combo in cs.combos:
                 cs.cells[m.name, combo] = done[m.name, project(combo, sees)]
-    return Search(planned, len(jobs), tuple(axes), variant_names is not None)
+    return Search(planned, len(jobs), tuple(axes), variant_names is not None,
+                  sum(c.verdict != NOT_RUN for c in done.values()))
 
 
 # -- analysis -----------------------------------------------------------------------------------

@@ -122,7 +122,9 @@ def search_command(
                             *(["--variants"] if variants else []), "--format markdown",
                             *([f"--out {shlex.quote(str(out))}"] if out else [])])
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        cost = (f"{result.runs} distinct runs in {elapsed:.0f} s wall with --workers {workers} "
+        ran = (f"{result.runs} distinct runs" if result.finished == result.runs else
+               f"{result.finished} of {result.runs} distinct runs (then Ctrl-C)")
+        cost = (f"{ran} in {elapsed:.0f} s wall with --workers {workers} "
                 f"(load average {load:.1f} at the end, on {os.cpu_count()} cores)"
                 if costs else None)
         text = render.to_markdown(result, reports, command, cost)
