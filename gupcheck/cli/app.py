@@ -53,6 +53,7 @@ from gupcheck.scenarios.variants import split_name
 from . import exitcodes
 from . import search_options as opts
 from .conform import conform_command
+from .design_search import designs_app
 from .designs import DesignError, is_design_module, load_design
 from .paths import unwritable
 from .trace_file import REPLAYABLE, TraceFileError, labels_of, load_trace, recorded_scenario
@@ -641,6 +642,7 @@ def _check_variants(cells: list[Cell], known: dict[str, Scenario], limits: Limit
 
 
 app.command("conform")(conform_command)
+app.add_typer(designs_app, name="designs")
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import importlib.util
 import re
 from pathlib import Path
 
-from gupcheck.designs import DESIGNS
+from gupcheck.designs import DESIGNS, PROPOSAL_BASE
 from gupcheck.kernel.config import KernelConfig
 
 from . import exitcodes
@@ -47,9 +47,17 @@ def load_design(spec: str) -> KernelConfig:
     Ctrl-C."""
     if spec in DESIGNS:
         return DESIGNS[spec]
+    if spec.startswith(f"{PROPOSAL_BASE.name}+"):  # a combination (gupcheck designs search)
+        from gupcheck.designspace import config, parse_spec
+
+        try:
+            return config(parse_spec(spec))
+        except ValueError as err:
+            raise DesignError(f"--design {spec!r}: {err}") from None
     path = Path(spec)
     if path.suffix != ".py" or not path.is_file():
         raise DesignError(f"unknown design {spec!r}; choose one of: {', '.join(DESIGNS)}, "
+                          "a combination such as proposal-base+writeback=bounce (gupcheck designs search), "
                           "or give the path of a design module (.py defining DESIGN)")
     mod_spec = importlib.util.spec_from_file_location(f"gupcheck_user_design_{path.stem}", path)
     if mod_spec is None or mod_spec.loader is None:
