@@ -11,13 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from gupcheck.cli import app
-from gupcheck.designs import DESIGNS
+from gupcheck.designs import DESIGNS, PROPOSALS
 from gupcheck.engine import Verdict
 from gupcheck.engine.replay import replay
 from gupcheck.kernel.properties import LIVENESS
 from gupcheck.kernel.system import ActorSpec, KernelModel, Scenario
 from gupcheck.lab import (
-    COMPARABLE,
     Flip,
     flips,
     fragility,
@@ -186,19 +185,21 @@ def test_matrix_variants_on_the_command_line() -> None:
 
 
 @pytest.mark.slow
-def test_the_shipped_matrix_variants_run_and_every_flip_replays_on_its_variant() -> None:
-    """CI's variants check on the shipped matrix: every cell with a verdict to lose gets every
-    variant that applies; no variant run fails in the model; and each FRAGILE mark's
-    counterexample replays on its variant's model (so the printed command shows it)."""
-    scenarios, designs = list(SCENARIOS.values()), list(DESIGNS.values())
+def test_the_proposals_holding_cells_survive_or_name_their_flips() -> None:
+    """CI's variants check on the shipped matrix, restricted to the proposals' holding cells
+    (every cell's variants take over half an hour on one core; these are the verdicts the issue
+    asks to defend).  Every such cell gets every variant that applies; no variant run fails in
+    the model; and each FRAGILE mark's counterexample replays on its variant's model (so the
+    printed ``check --variant`` command shows it)."""
     workers = min(2, os.cpu_count() or 1)
-    cells = run_variants(run_matrix(scenarios, designs, workers=workers), SCENARIOS, DESIGNS,
-                         workers=workers)
-    assert len(cells) == len(scenarios) * len(designs)
-    for c in cells:
+    cells = run_matrix(list(SCENARIOS.values()), [DESIGNS[d] for d in sorted(PROPOSALS)],
+                       workers=workers)
+    holding = [c for c in cells if c.verdict == "holds"]
+    assert holding
+    checked = run_variants(holding, SCENARIOS, DESIGNS, workers=workers)
+    for c in checked:
         sc = SCENARIOS[c.scenario]
-        want = [n for n, _ in variants(sc, MATRIX_VARIANTS)] if c.verdict in COMPARABLE else []
-        assert [n for n, _ in c.variants] == want, (c.scenario, c.design)
+        assert [n for n, _ in c.variants] == [n for n, _ in variants(sc, MATRIX_VARIANTS)]
         for name, v in c.variants:
             assert v.verdict != "error", (c.scenario, c.design, name, v.results[""].message)
         for f in fragility(c):
