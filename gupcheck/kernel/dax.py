@@ -24,7 +24,8 @@ The ``layout-lease`` proposal (Ira Weiny, 2019 RFC, never merged) instead lets a
 holds an exclusive layout lease take long-term pins, and makes a truncate or hole punch of the
 leased file fail with -ETXTBSY.
 
-Property ``no-stray-dma`` is checked here: a DMA into a pmem block must land in a block that the file page it was set up for still owns.
+Property ``no-stray-dma`` is checked here: a DMA into a pmem block must land in a block that
+the file page it was set up for still owns.
 """
 
 from __future__ import annotations

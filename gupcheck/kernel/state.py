@@ -55,8 +55,9 @@ SUBBLOCKS = 2
 #: include/linux/mm.h: a FOLL_PIN on a small folio adds this to the refcount
 GUP_PIN_COUNTING_BIAS = 1024
 
-#: who a waiter on PG_writeback waits for when block-writeback's pins hold it (not an actor:
-#: the unpin comes from whoever holds the pin, a user's dereg or a direct-I/O completion)
+#: who a waiter on PG_writeback waits for when block-writeback's pins hold it: not an actor
+#: (the unpin comes from whoever holds the pin: a user's deregistration, a direct-I/O
+#: completion); ``PIN_HOLDER#<folio id>``, which KernelModel.waits names in the actors' terms
 PIN_HOLDER = "the unpin (block-writeback)"
 
 #: buffer_head states (fs/buffer.c): mapped to a disk block, clean or dirty
@@ -463,7 +464,7 @@ class KState(Value):
         write bio, or (block-writeback) the last unpin of the pins that hold PG_writeback."""
         if any(b.write and b.folio == fid and not b.to_other for b in self.bios):
             return ("disk",)
-        return (PIN_HOLDER,)
+        return (f"{PIN_HOLDER}#{fid}",)
 
     def event(self, text: str) -> KState:
         if text in self.ghost.events:

@@ -40,7 +40,7 @@ from . import (
 from .actor import Blocked, Ctx, Outcome, Stage
 from .config import KernelConfig
 from .properties import DATA_READERS, PROPERTIES, WRITE_READERS, invariants
-from .state import SUBBLOCKS, Bio, Ghost, KState, Thread, initial_state
+from .state import PIN_HOLDER, SUBBLOCKS, Bio, Ghost, KState, Thread, initial_state
 from .state import replace as kreplace
 
 Op = tuple  # ("store", page, block, value), ("dio_read", page, value), ("fsync",), ...
@@ -266,7 +266,30 @@ class KernelModel(Model[KState]):
             return
         for i, outcome in self._outcomes(k):
             if isinstance(outcome, Blocked):
-                yield Wait(self._name(i), outcome.on, outcome.holders)
+                yield Wait(self._name(i), outcome.on,
+                           tuple(self._unpinner(k, h) if h.startswith(PIN_HOLDER) else h
+                                 for h in outcome.holders))
+
+    def _unpinner(self, k: KState, holder: str) -> str:
+        """``PIN_HOLDER#fid`` in the actors' terms: who would release the pins that hold the
+        folio under writeback (block-writeback).  Not an actor name, so no wait-for edge: the
+        unpin is an operation the holder may never start (a user's deregistration)."""
+        fid = int(holder.rsplit("#", 1)[1])
+        who = set()
+        for b in k.bios:
+            if not b.write and b.folio == fid:  # a direct-I/O read: its completion unpins
+                who.add(KWORKER if b.done else DISK)
+        for i, t in enumerate(k.threads[:len(self.actors)]):
+            if any((key == "gfid" and v == fid) or (key == "dgot" and any(g[1] == fid for g in v))
+                   for key, v in t.local):
+                who.add(self.actors[i].name)
+        pages = {p for p, f in k.nic_pages if f == fid}
+        for spec in self.actors:  # a registration: whoever deregisters it
+            if any(op[0] in ("rdma_dereg_mr", "iouring_unregister") and op[1] in pages
+                   for op in spec.program):
+                who.add(spec.name)
+        names = ", ".join(sorted(who)) or "nobody in this scenario"
+        return f"{PIN_HOLDER.removesuffix(' (block-writeback)')} by {names} (block-writeback)"
 
     def is_end(self, k: KState) -> bool:
         """Every user program done, daemons idle, no I/O in flight; or the kernel crashed (the
