@@ -55,9 +55,6 @@ class Axis:
 
 # -- which operations reach which switch (the pruning rules; see each Axis's doc) --------------
 
-#: operations that pin a page for writing by a device or another task
-WRITE_PIN_OPS = frozenset({"dio_read", "aio_read", "vm_writev", "rdma_reg_mr",
-                           "iouring_register"})
 #: operations whose bios go through the direct-I/O read completion (dio.py, device.py)
 DIO_READ_OPS = frozenset({"dio_read", "aio_read"})
 #: long-term pins (FOLL_LONGTERM), the only callers of check_vma_flags in the model

@@ -50,7 +50,8 @@ class Cell:
     variants: tuple[tuple[str, Cell], ...] = field(default=(), compare=False)
 
     def outcome(self) -> tuple[str, str | None, tuple[str, ...], tuple[str, ...]]:
-        """What a reader compares between two cells: verdict, errno, properties broken."""
+        """What a reader compares between two cells: verdict, errno, properties broken and
+        properties broken that the design relaxes."""
         return self.verdict, self.errno, self.violated, self.relaxed
 
     @property

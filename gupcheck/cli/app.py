@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import enum
 import errno as errno_names
-import importlib
 import json
 import os
-import pkgutil
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +19,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-import gupcheck.designs as designs_pkg
 from gupcheck import __version__
 from gupcheck.classic import DEMOS
 from gupcheck.designs import DESIGNS, SUMMARIES
@@ -249,13 +246,7 @@ _ENGINE_FAILURES = {
 
 
 def design_summary(name: str) -> str:
-    """A design's first docstring paragraph, whole: ``SUMMARIES`` keeps only its first line,
-    which cuts a summary that wraps (linux-6.12's) mid-sentence."""
-    for info in pkgutil.iter_modules(designs_pkg.__path__):
-        mod = importlib.import_module(f"{designs_pkg.__name__}.{info.name}")
-        cfg = getattr(mod, "DESIGN", None)
-        if cfg is not None and cfg.name == name and mod.__doc__:
-            return " ".join(mod.__doc__.strip().split("\n\n")[0].split())
+    """A design's first docstring paragraph, whole (``SUMMARIES``)."""
     return SUMMARIES[name]
 
 

@@ -37,7 +37,9 @@ DESIGNS: dict[str, KernelConfig] = {m.DESIGN.name: m.DESIGN for m in _SHIPPED + 
 PROPOSAL_BASE: KernelConfig = proposal_base.DESIGN
 PROPOSALS: frozenset[str] = frozenset(m.DESIGN.name for m in _PROPOSALS)
 
-SUMMARIES: dict[str, str] = {m.DESIGN.name: (m.__doc__ or "").strip().splitlines()[0]
-                             for m in _SHIPPED + _PROPOSALS + (proposal_base,)}
+#: design name -> its docstring's first paragraph, whole (a summary may wrap)
+SUMMARIES: dict[str, str] = {
+    m.DESIGN.name: " ".join((m.__doc__ or "").strip().split("\n\n")[0].split())
+    for m in _SHIPPED + _PROPOSALS + (proposal_base,)}
 
 __all__ = ["DESIGNS", "PROPOSALS", "PROPOSAL_BASE", "SUMMARIES"]

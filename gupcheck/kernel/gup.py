@@ -57,9 +57,7 @@ def holds_writeback(c: Ctx, k: KState, fid: int, *, write: bool, pin: bool) -> b
 
 def pins_hold_writeback(k: KState, fid: int) -> bool:
     """PG_writeback set by block-writeback's pins, not by a write bio in flight."""
-    f = k.folio_at(fid)
-    return f.writeback and not any(b.write and b.folio == fid and not b.to_other
-                                   for b in k.bios)
+    return k.folio_at(fid).writeback and not k.write_bio_in_flight(fid)
 
 
 def wait_writeback_to_pin(k: KState, fid: int, page: int) -> Blocked | None:

@@ -451,18 +451,26 @@ class KState(Value):
         NIC (its slot follows the actors') for a pinned registration.  A writeback bio submitted
         now records them: their write access did not come through ->page_mkwrite after it."""
         out = {b.waiter for b in self.bios if not b.write and b.folio == fid}
-        for i, t in enumerate(self.threads):
-            for key, v in t.local:
-                if (key == "gfid" and v == fid) or (key == "dgot" and any(g[1] == fid for g in v)):
-                    out.add(i)
+        out |= self.gup_threads(fid)
         if any(f == fid for _, f in self.nic_pages):
             out.add(len(self.threads) - 2)
         return tuple(sorted(out))
 
+    def gup_threads(self, fid: int) -> set[int]:
+        """The thread slots between a GUP grab of folio ``fid`` and their release, by their
+        locals: ``gfid`` (the page grabbed) or ``dgot`` (a direct-I/O read's pages, before its
+        bios are submitted)."""
+        return {i for i, t in enumerate(self.threads) for key, v in t.local
+                if (key == "gfid" and v == fid) or (key == "dgot" and any(g[1] == fid for g in v))}
+
+    def write_bio_in_flight(self, fid: int) -> bool:
+        """A writeback bio of folio ``fid`` has not completed (PG_writeback is the disk's)."""
+        return any(b.write and b.folio == fid and not b.to_other for b in self.bios)
+
     def writeback_holders(self, fid: int) -> tuple[str, ...]:
         """Who ends the folio's writeback, for a task waiting on it: the disk completing the
         write bio, or (block-writeback) the last unpin of the pins that hold PG_writeback."""
-        if any(b.write and b.folio == fid and not b.to_other for b in self.bios):
+        if self.write_bio_in_flight(fid):
             return ("disk",)
         return (f"{PIN_HOLDER}#{fid}",)
 

@@ -279,10 +279,7 @@ class KernelModel(Model[KState]):
         for b in k.bios:
             if not b.write and b.folio == fid:  # a direct-I/O read: its completion unpins
                 who.add(KWORKER if b.done else DISK)
-        for i, t in enumerate(k.threads[:len(self.actors)]):
-            if any((key == "gfid" and v == fid) or (key == "dgot" and any(g[1] == fid for g in v))
-                   for key, v in t.local):
-                who.add(self.actors[i].name)
+        who |= {self.actors[i].name for i in k.gup_threads(fid) if i < len(self.actors)}
         pages = {p for p, f in k.nic_pages if f == fid}
         for spec in self.actors:  # a registration: whoever deregisters it
             if any(op[0] in ("rdma_dereg_mr", "iouring_unregister") and op[1] in pages

@@ -138,7 +138,7 @@ def stage_submit(c: Ctx) -> Outcome:
     k = c.k
     if c.var("wpte"):  # the PTE was dirty: folio_mark_dirty, a legal dirtying
         k = folio_mark_dirty(k, k.fid(page), who=c.name, pte_transfer=True)
-    if (pinned_policy(c, k) == "skip-bounce" and not c.var("wsync")
+    if (pinned_policy(c) == "skip-bounce" and not c.var("wsync")
             and k.folio(page).maybe_dma_pinned()):
         k = k.with_folio(page, replace(k.folio(page), locked=None))
         return [Move(f"folio_clear_dirty_for_io: folio_maybe_dma_pinned in WB_SYNC_NONE "
@@ -163,7 +163,7 @@ def start_write(c: Ctx, k: KState, page: int) -> tuple[KState, str]:
         what = ("ext4_bio_write_folio: beyond i_size, folio_zero_segment" if k.fs == "ext4"
                 else "extent_writepage: beyond i_size, folio_invalidate")
         return k, f"folio_clear_dirty_for_io, {what}, nothing to write"
-    bounce = (f.data if pinned_policy(c, k) in ("bounce", "skip-bounce")
+    bounce = (f.data if pinned_policy(c) in ("bounce", "skip-bounce")
               and f.maybe_dma_pinned() else None)
     blocks: tuple[int, ...] = tuple(range(SUBBLOCKS))
     extra = ""
@@ -193,7 +193,7 @@ def start_write(c: Ctx, k: KState, page: int) -> tuple[KState, str]:
                f"submit_bio (write bio #{bio.id}{copy})")
 
 
-def pinned_policy(c: Ctx, k: KState) -> str:
+def pinned_policy(c: Ctx) -> str:
     """What this filesystem's writeback does with a pinned folio (KernelConfig.writeback_pinned).
 
     Jan Kara's RFC (<20230209121046.25360-1-jack@suse.cz>) converts only iomap writeback: ext4's

@@ -38,6 +38,8 @@ from gupcheck.kernel.system import ActorSpec, Op, Scenario
 
 from .loader import ANON_NEEDS
 
+#: direct-I/O reads into the mapping, ("dio_read" | "aio_read", page, value[, count])
+DIO_READS = ("dio_read", "aio_read")
 #: the reclaim operations (what ``+reclaim`` repeats)
 _RECLAIM = ("kswapd_reclaim", "madvise_pageout")
 #: the most pages a scenario may have (the loader's bound)
@@ -62,7 +64,7 @@ def _pages_used(sc: Scenario) -> list[int]:
         for op in a.program:
             if op[0] in ANON_NEEDS or len(op) < 2 or not isinstance(op[1], int):
                 continue
-            count = op[3] if op[0] == "dio_read" and len(op) > 3 else 1
+            count = op[3] if op[0] in DIO_READS and len(op) > 3 else 1
             used.update(range(op[1], op[1] + count))
     return sorted(p for p in used if p < _file_pages(sc))
 
@@ -169,7 +171,7 @@ def plus_page(sc: Scenario) -> Scenario | None:
     for a in sc.actors:
         program: list[Op] = []
         for op in a.program:
-            if op[0] == "dio_read":
+            if op[0] in DIO_READS:
                 count = op[3] if len(op) > 3 else 1
                 if op[1] + count == n:
                     op, changed = (op[0], op[1], op[2], count + 1), True
