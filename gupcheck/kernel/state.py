@@ -467,6 +467,15 @@ class KState(Value):
         """A writeback bio of folio ``fid`` has not completed (PG_writeback is the disk's)."""
         return any(b.write and b.folio == fid and not b.to_other for b in self.bios)
 
+    def read_back(self, page: int, block: int) -> str:
+        """What reading the block back from disk gives: zeros beyond EOF (a truncated page)
+        and in an ext4 hole (a punched or never-allocated block), else the disk's data; what
+        no-lost-write and crash-consistent compare with a promise."""
+        i = page * SUBBLOCKS + block
+        if page >= self.i_size or (self.fs == "ext4" and i in self.holes):
+            return "Z0"
+        return self.disk[i]
+
     def writeback_holders(self, fid: int) -> tuple[str, ...]:
         """Who ends the folio's writeback, for a task waiting on it: the disk completing the
         write bio, or (block-writeback) the last unpin of the pins that hold PG_writeback."""

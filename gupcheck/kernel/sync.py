@@ -16,7 +16,7 @@ returns 0 makes those blocks durable (``Ghost.crash_legal``, property ``crash-co
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
-from .state import SUBBLOCKS, KState, replace
+from .state import KState, replace
 from .writeback import writeback_begin
 
 
@@ -52,10 +52,14 @@ def stage_wait(c: Ctx) -> Outcome:
 
 def _check_durable(k: KState, me: int, what: str) -> KState:
     """no-lost-write, for the sync of thread ``me`` returning 0: its own promise, so that a
-    sync running beside it in another thread neither adds to nor takes from it."""
+    sync running beside it in another thread neither adds to nor takes from it.  A page now at
+    or beyond EOF is no part of the file: a truncate ran meanwhile and discarded what it held
+    (the truncate's own zeros are what any later read gives back, :meth:`KState.read_back`)."""
     for p, row in enumerate(k.sync_promise(me)):
+        if p >= k.i_size:
+            continue
         for b, value in enumerate(row):
-            on_disk = k.disk[p * SUBBLOCKS + b]
+            on_disk = k.read_back(p, b)
             if value is not None and on_disk != value:
                 return k.violate(
                     "no-lost-write",

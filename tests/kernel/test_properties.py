@@ -139,3 +139,27 @@ def test_the_view_keeps_only_the_pin_counters_difference_for_pin_accounting() ->
     assert (kept.pins_acquired, kept.pins_released) == (2, 0)
     dropped = KernelModel(sc, cfg, ("no-lost-write",)).view(k).ghost
     assert (dropped.pins_acquired, dropped.pins_released) == (0, 0)
+
+
+# --- a truncate discards what it cuts off: no sync promises it ---------------------------------
+
+#: an fsync beside a truncate, found by `gupcheck matrix --variants` (+fsync): the fsync may
+#: start after i_size_write(0) and return before truncate_inode_pages_range
+FSYNC_BESIDE_TRUNCATE = Scenario(
+    "fsync-beside-truncate", "a store, then a truncate to zero; an fsync in another thread",
+    (ActorSpec("CPU0 app", (("store", 0, 0, "C1"), ("truncate",))),
+     ActorSpec("CPU1 fsync", (("fsync",),))),
+    properties=("no-lost-write", "crash-consistent"))
+
+
+def test_a_page_a_truncate_cut_off_is_not_promised_by_a_sync_beside_it() -> None:
+    result = check(KernelModel(FSYNC_BESIDE_TRUNCATE, DESIGNS["linux-6.12"]))
+    assert result.verdict is Verdict.HOLDS, result.message
+
+
+def test_reading_back_a_truncated_or_punched_block_gives_zeros() -> None:
+    k = initial_state(2, 1, cached=True, mapped=True)
+    assert k.read_back(1, 0) == "A0"
+    assert replace(k, i_size=1).read_back(1, 0) == "Z0"  # beyond EOF
+    assert replace(k, holes=frozenset({2})).read_back(1, 0) == "Z0"  # an ext4 hole
+    assert replace(k, holes=frozenset({2})).read_back(1, 1) == "A0"
