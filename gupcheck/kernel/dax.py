@@ -102,6 +102,7 @@ def break_layouts(c: Ctx) -> Outcome:
     start, end = c.var("trange")
     if c.cfg.layout_lease and k.lease is not None:
         k = replace(k, inv_excl=None).with_ghost(refused="ETXTBSY")
+        k = k.pages_written(c.me, range(start, end), "Z0", None)  # nothing was zeroed
         what = c.var("twhat")
         return [Move(f"ext4_break_layouts: break_layout: exclusive layout lease held by "
                      f"{k.lease}: -ETXTBSY, filemap_invalidate_unlock",
@@ -168,6 +169,7 @@ def delete_entries(c: Ctx) -> Outcome:
         freed.append(str(fid))
     what = c.var("twhat")
     k = replace(k, inv_excl=None, i_size=0 if what == "truncate" else k.i_size)
+    k = k.pages_written(c.me, range(start, end), "Z0", c.var("tstarts"))
     blocks = f"free pmem blocks {', '.join(freed)}" if freed else "no blocks to free"
     func = ("i_size_write(0), truncate_pagecache: dax_delete_mapping_entry, ext4_truncate"
             if what == "truncate" else

@@ -431,6 +431,18 @@ class KState(Value):
             last_write=g.last_write[:page] + (tuple(last),) + g.last_write[page + 1:],
             wfrom=g.wfrom[:page] + (tuple(src),) + g.wfrom[page + 1:])
 
+    def pages_written(self, me: int, pages: Sequence[int], value: str,
+                      starts: Sequence[Sequence[int]] | None) -> KState:
+        """Thread ``me``'s write of ``value`` to whole ``pages`` ends (a truncate's zeros):
+        it leaves ``ghost.writing`` and, with its ``starts``, completes (:meth:`write_done`);
+        without, it never took effect (the truncate was refused)."""
+        blocks = range(SUBBLOCKS)
+        k = self.with_ghost(writing=self.ghost.writing - {(p, b, me) for p in pages
+                                                          for b in blocks})
+        for p, row in zip(pages, starts or (), strict=False):
+            k = k.write_done(p, blocks, value, row)
+        return k
+
     def instant_write(self, page: int, blocks: Sequence[int], value: str) -> KState:
         """A write that starts and completes in one step (a CPU store, an RDMA write)."""
         starts = self.start_numbers(page, blocks)

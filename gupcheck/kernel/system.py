@@ -81,7 +81,7 @@ STAGES: dict[str, Stage] = {
 
 #: thread locals that only carry no-lost-write's ghost bookkeeping (write start numbers, the
 #: truncation count at submit) into the step that completes the write
-NO_LOST_WRITE_LOCALS = frozenset({"dstarts", "dtrunc", "wstart", "vstart", "vtrunc"})
+NO_LOST_WRITE_LOCALS = frozenset({"dstarts", "dtrunc", "wstart", "vstart", "vtrunc", "tstarts"})
 
 #: operations that writeback-progress requires to return once started
 WAITED_FOR = frozenset({"fsync", "msync", "truncate", "punch_hole"})

@@ -70,8 +70,14 @@ def _entry(k: KState, what: str, start: int) -> str:
 
 def _locked(c: Ctx, k: KState, start: int, end: int, what: str) -> Outcome:
     k = replace(k, truncations=k.truncations + 1)
-    for p in range(start, end):  # the range reads as zeros from now on (no sync promises it)
-        k = k.instant_write(p, range(SUBBLOCKS), "Z0")
+    # the range reads as zeros from now on: a write of zeros, in flight until the blocks are
+    # freed (a sync starting meanwhile promises neither the old data nor the zeros)
+    blocks = range(SUBBLOCKS)
+    starts = tuple(k.start_numbers(p, blocks) for p in range(start, end))
+    for p in range(start, end):
+        k = k.write_started(p, blocks, "Z0")
+    k = k.with_ghost(writing=k.ghost.writing | {(p, b, c.me) for p in range(start, end)
+                                                 for b in blocks})
     if what == "truncate" and k.fs == "fsdax":  # i_size_write after ext4_break_layouts
         func = "ext4_setattr: filemap_invalidate_lock"
     elif what == "truncate":
@@ -82,7 +88,7 @@ def _locked(c: Ctx, k: KState, start: int, end: int, what: str) -> Outcome:
         func = ("shmem_fallocate(PUNCH_HOLE)" if k.fs == "shmem" else "ext4_punch_hole") + \
             f": filemap_invalidate_lock (page {start})"
     nxt = "tr:daxbreak" if k.fs == "fsdax" else "tr:unmap"
-    return [Move(func, c.goto(k, nxt, trange=(start, end), twhat=what))]
+    return [Move(func, c.goto(k, nxt, trange=(start, end), twhat=what, tstarts=starts))]
 
 
 def stage_unmap(c: Ctx) -> Outcome:
@@ -131,6 +137,7 @@ def _free_blocks(c: Ctx, k: KState) -> Outcome:
         k = replace(k, csum=k.csum[:lo] + ("Z0",) * (hi - lo) + k.csum[hi:])
     if k.fs == "ext4":
         k = free_range(k, start, end)
+    k = k.pages_written(c.me, range(start, end), "Z0", c.var("tstarts"))
     return [Move(f"{func}, filemap_invalidate_unlock", c.finish(k, f"{what}=0"))]
 
 
