@@ -163,3 +163,16 @@ def test_reading_back_a_truncated_or_punched_block_gives_zeros() -> None:
     assert replace(k, i_size=1).read_back(1, 0) == "Z0"  # beyond EOF
     assert replace(k, holes=frozenset({2})).read_back(1, 0) == "Z0"  # an ext4 hole
     assert replace(k, holes=frozenset({2})).read_back(1, 1) == "A0"
+
+
+#: ... and beside a hole punch, whose zeros reach the disk only when the blocks are freed
+FSYNC_BESIDE_PUNCH = Scenario(
+    "fsync-beside-punch", "a store, then a hole punch of the page; an fsync in another thread",
+    (ActorSpec("CPU0 app", (("store", 0, 0, "C1"), ("punch_hole", 0))),
+     ActorSpec("CPU1 fsync", (("fsync",),))),
+    properties=("no-lost-write", "crash-consistent"))
+
+
+def test_a_sync_beside_a_hole_punch_in_progress_promises_neither_old_data_nor_zeros() -> None:
+    result = check(KernelModel(FSYNC_BESIDE_PUNCH, DESIGNS["linux-6.12"]))
+    assert result.verdict is Verdict.HOLDS, result.message
