@@ -540,7 +540,7 @@ def matrix(
     if fmt is Format.json:
         text = json.dumps(to_json(cells), ensure_ascii=False, indent=1) + "\n"
     elif fmt is Format.markdown:
-        text = to_markdown(cells, ds)
+        text = to_markdown(cells, ds, variant_max_states)
     elif fmt is Format.html:
         text = matrix_page(cells, ds, known, dict(zip(ds, cfgs, strict=True)))
     else:
