@@ -4,13 +4,16 @@ One concept per module, each step named after the kernel function it models:
 
 * :mod:`.state`     folios by id, the page cache, PTEs, disk, bios, threads, ghost bookkeeping
 * :mod:`.config`    the kernel being modelled, as switches naming the version that introduced each
+* :mod:`.env`       the scenario's environment: filesystem, mapping, device, NIC driver
+* :mod:`.fsops`     a filesystem's operation tables (vm_operations_struct, address_space_operations)
+* :mod:`.fs`        the filesystems, one module each: ext4, shmem, a btrfs-like COW fs, FS-DAX
 * :mod:`.actor`     how a kernel path is written as atomic, named steps
-* :mod:`.dirty`     folio_mark_dirty and the ->dirty_folio of ext4 (with its warnings)
-* :mod:`.fault`     write faults: do_wp_page / wp_page_shared / ext4_page_mkwrite, shmem
-* :mod:`.cowfs`     a btrfs-like copy-on-write filesystem: reservations, the fixup worker
+* :mod:`.dirty`     folio_mark_dirty through ->dirty_folio; fs/buffer.c's buffer helpers
+* :mod:`.fault`     write faults: do_wp_page / wp_page_shared -> ->page_mkwrite, MAP_PRIVATE
+* :mod:`.blocks`    ext4's block map: buffer_heads, delayed allocation, holes, free space
 * :mod:`.gup`       get_user_pages / pin_user_pages, GUP-fast, unpin
 * :mod:`.vma`       check_vma_flags and io_uring's registration checks
-* :mod:`.writeback` ext4_writepages, folio_clear_dirty_for_io, folio_mkclean
+* :mod:`.writeback` ->writepages' loop, folio_clear_dirty_for_io, folio_mkclean
 * :mod:`.device`    the block device: bio transfers and completions, bio_dirty_work
 * :mod:`.dio`       read(O_DIRECT) into a user mapping
 * :mod:`.dio_write` write(O_DIRECT) with page-cache invalidation; process_vm_writev

@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 
 from .config import KernelConfig
+from .env import Env
 from .state import KState, Thread, replace
 
 
@@ -41,7 +42,8 @@ Outcome = list[Move] | Blocked
 
 
 class Ctx(msgspec.Struct, frozen=True, gc=False):
-    """What a stage function needs: the state, who is running, the kernel being modelled.
+    """What a stage function needs: the state, who is running, the kernel being modelled, the
+    scenario's environment (its filesystem's operation tables).
 
     Frozen msgspec Structs like the state (:class:`~.state.Value`): stage functions copy them
     with ``replace`` on every step."""
@@ -50,6 +52,7 @@ class Ctx(msgspec.Struct, frozen=True, gc=False):
     me: int
     name: str
     cfg: KernelConfig
+    env: Env
     op: tuple[Any, ...]  # the operation being run, e.g. ("store", page, block)
 
     @property

@@ -178,7 +178,7 @@ def pipe_read(c: Ctx) -> Outcome:
     fid = c.k.pipe
     data = c.k.folio_at(fid).data
     k = _observe(c, c.k, proc, "the pipe", data)
-    k = replace(release(k, fid, pin=False, pin_counting=c.cfg.pin_counting), pipe=None)
+    k = replace(release(c, k, fid, pin=False), pipe=None)
     return [Move(f"{WHO[proc]} reads the pipe: {'|'.join(data)}",
                  c.finish(k, f"pipe={'|'.join(data)}"))]
 

@@ -9,12 +9,31 @@ the source lines behind each rule.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import enum
+from dataclasses import dataclass, fields
 
-#: KernelConfig.writeback_pinned: what writeback does with a folio_maybe_dma_pinned() folio
-WRITEBACK_PINNED = ("plain", "bounce", "skip-bounce", "skip-bounce-iomap", "block")
-#: KernelConfig.wp_reuse: do_wp_page's rule for reusing an anonymous page
-WP_REUSE = ("mapcount", "refcount")
+
+class WritebackPinned(enum.StrEnum):
+    """KernelConfig.writeback_pinned: what writeback does with a folio_maybe_dma_pinned()
+    folio (see the field)."""
+
+    PLAIN = "plain"
+    BOUNCE = "bounce"
+    SKIP_BOUNCE = "skip-bounce"
+    SKIP_BOUNCE_IOMAP = "skip-bounce-iomap"
+    BLOCK = "block"
+
+
+class WpReuse(enum.StrEnum):
+    """KernelConfig.wp_reuse: do_wp_page's rule for reusing an anonymous page."""
+
+    MAPCOUNT = "mapcount"
+    REFCOUNT = "refcount"
+
+
+#: the values of each string switch, as users write them
+WRITEBACK_PINNED = tuple(WritebackPinned)
+WP_REUSE = tuple(WpReuse)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +88,11 @@ class KernelConfig:
     #: "skip-bounce" — the same rule applied to ext4's and the COW filesystem's writeback too
     #: (this project's extension, design skip-and-bounce-all); "block" — a write pin holds the
     #: folio under writeback until the unpin (Dave Chinner, Dec 2018).
-    writeback_pinned: str = "plain"
+    writeback_pinned: WritebackPinned = WritebackPinned.PLAIN
     #: do_wp_page's rule for reusing an anonymous page on a write fault: "mapcount" (<= 5.8:
     #: reuse if mapped once — CVE-2020-29374), "refcount" (5.9, 09854ba94c6a "mm: do_wp_page()
     #: simplification": reuse only if nobody else holds a reference).
-    wp_reuse: str = "refcount"
+    wp_reuse: WpReuse = WpReuse.REFCOUNT
     #: 5.9 (70e806e4e645, Peter Xu): fork copies a maybe-pinned anonymous page for the child
     #: instead of sharing it copy-on-write (shipped together with the refcount rule).
     fork_copies_pinned: bool = True
@@ -90,8 +109,6 @@ class KernelConfig:
     #: ODP/HMM (the odp design): devices take no long-term pins; they fault pages in through
     #: the normal write-fault path and follow the mmu interval-notifier protocol.
     odp: bool = False
-    #: an ODP driver that skips mmu_interval_read_retry (a scenario's choice of driver)
-    odp_naive_driver: bool = False
     #: 4.18/4.19 (5fac7408d828 "mm, fs, dax: handle layout changes to pinned dax mappings",
     #: 430657b6be89 "ext4: handle layout changes to pinned DAX pages"): truncate and hole punch
     #: of an FS-DAX file wait in ext4_break_layouts until no page of the range is referenced.
@@ -99,8 +116,6 @@ class KernelConfig:
     #: layout-lease (Ira Weiny's 2019 RFC, not merged): FOLL_LONGTERM on FS-DAX needs an
     #: exclusive F_LAYOUT lease, and truncate/hole punch of a leased file fail with -ETXTBSY.
     layout_lease: bool = False
-    #: sb/mapping requires stable writes (MD RAID parity, DIF/DIX): folio_wait_stable waits
-    stable_writes: bool = False
     #: 5.5, b1b4705d54ab "ext4: introduce direct I/O read using iomap infrastructure"
     #: (Matthew Bobrowski): ext4 direct I/O goes through iomap_dio_rw, which dirties a read's
     #: pages at submit (bio_set_pages_dirty) and re-checks them at completion.  Before, through
@@ -119,17 +134,27 @@ class KernelConfig:
     mutations: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
-        """A typo in a string switch or a mutation name must not silently select the default
-        behaviour."""
+        """Every switch is checked when a design is built: a typo in a string switch, a string
+        where a yes/no switch belongs ("no" is true in Python) or an unknown mutation name must
+        not silently select some behaviour.  String switches become their enum."""
+        for name, kind in ((f.name, f.type) for f in fields(self)):
+            value = getattr(self, name)
+            if kind == "bool" and not isinstance(value, bool):
+                raise ValueError(f"design {self.name!r}: {name}={value!r}; expected True or "
+                                 "False")
+        for name, enum_type in (("writeback_pinned", WritebackPinned), ("wp_reuse", WpReuse)):
+            value = getattr(self, name)
+            try:
+                object.__setattr__(self, name, enum_type(value))
+            except ValueError:
+                raise ValueError(f"design {self.name!r}: {name}={value!r}; choose one of "
+                                 f"{', '.join(e.value for e in enum_type)}") from None
+        if not isinstance(self.relaxes, frozenset) or not isinstance(self.mutations, frozenset):
+            raise ValueError(  # noqa: TRY004 - callers report a bad design as a ValueError
+                f"design {self.name!r}: relaxes and mutations are frozensets of names")
         unknown = sorted(self.mutations - MUTATIONS)
         if unknown:
             raise ValueError(f"unknown mutations {unknown}; choose from {sorted(MUTATIONS)}")
-        if self.writeback_pinned not in WRITEBACK_PINNED:
-            raise ValueError(f"design {self.name!r}: writeback_pinned={self.writeback_pinned!r}; "
-                             f"choose one of {', '.join(WRITEBACK_PINNED)}")
-        if self.wp_reuse not in WP_REUSE:
-            raise ValueError(f"design {self.name!r}: wp_reuse={self.wp_reuse!r}; choose one of "
-                             f"{', '.join(WP_REUSE)}")
 
 
 #: every mutation hook of the kernel model, by name (gup.py grab/release, device.py _complete,

@@ -45,10 +45,10 @@ def owner(page: int) -> str:
     return f"file:{page}"
 
 
-def stray_dma_check(k: KState, fid: int, page: int, writer: str) -> KState:
+def stray_dma_check(c: Ctx, k: KState, fid: int, page: int, writer: str) -> KState:
     """P5: DMA meant for file page ``page`` reaches pmem block ``fid``; is it still that
     page's block?  (Page-cache folios are kept alive by the reference itself.)"""
-    if k.fs != "fsdax" or k.dax_owner[fid] == owner(page):
+    if not c.env.fs.dax or k.dax_owner[fid] == owner(page):
         return k
     now = k.dax_owner[fid]
     whose = ("which truncate freed" if now is None else

@@ -17,7 +17,6 @@ The waiting ``read()`` is woken by the completion, so it can return before that 
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
-from .blocks import da_reserve, new_buffers
 from .dax import stray_dma_check
 from .dirty import folio_mark_dirty
 from .gup import release
@@ -66,7 +65,7 @@ def _transfer(c: Ctx, b: Bio) -> Move:
                     "to disk", k)
     f = k.folio_at(b.folio)
     k = dma_write_check(k, b.folio, block, f"DMA of read bio #{b.id} ({b.owner})", b.waiter)
-    k = stray_dma_check(k, b.folio, b.page, f"DMA of read bio #{b.id} ({b.owner})")
+    k = stray_dma_check(c, k, b.folio, b.page, f"DMA of read bio #{b.id} ({b.owner})")
     data = f.data[:block] + (b.value,) + f.data[block + 1:]
     k = k.with_folio_at(b.folio, replace(f, data=data)).with_bio(rest, b.id)
     return Move(f"DMA of read bio #{b.id} writes {b.value} into page {b.page} "
@@ -102,8 +101,7 @@ def dma_write_check(k: KState, fid: int, block: int, writer: str, who: int | Non
 def _complete(c: Ctx, b: Bio) -> Move:
     k = c.k
     if b.to_other:  # bio_release_pages(bio, false): the source pages are not dirtied
-        k = release(k.with_bio(None, b.id), b.folio, pin=b.pinned,
-                    pin_counting=c.cfg.pin_counting)
+        k = release(c, k.with_bio(None, b.id), b.folio, pin=b.pinned)
         k = k.with_thread(b.waiter, replace(k.threads[b.waiter], stage="dwf:done"))
         what = "unpin_user_page" if b.pinned else "put_page"
         return Move(f"iomap_dio_bio_end_io: direct write bio #{b.id} done, bio_release_pages "
@@ -115,7 +113,7 @@ def _complete(c: Ctx, b: Bio) -> Move:
     if b.write:
         f = k.folio_at(b.folio)
         k = k.with_folio_at(b.folio, replace(f, writeback=False)).with_bio(None, b.id)
-        if k.fs == "cowfs":  # the new extent is written: the old one is freed
+        if c.env.fs.cow:  # the new extent is written: the old one is freed
             k = replace(k, free_blocks=k.free_blocks + 1)
         if b.error:  # mapping_set_error: errseq for fsync/msync to report
             k = replace(k, wb_err=k.wb_err + 1, wb_errno="EIO").event(IO_ERROR)
@@ -132,13 +130,13 @@ def _complete(c: Ctx, b: Bio) -> Move:
         return Move(f"iomap_dio_bio_end_io: read bio #{b.id} done, wake the waiting read()", k)
     if k.folio_at(b.folio).dirty:  # bio_release_pages(bio, false): put_user_page(page, false)
         # dirties nothing, so no design's ->page_mkwrite runs here, in interrupt context
-        k = release(k, b.folio, pin=b.pinned, pin_counting=c.cfg.pin_counting)
+        k = release(c, k, b.folio, pin=b.pinned)
         k = k.with_bio(None, b.id)
         return Move(f"iomap_dio_bio_end_io: bio_check_pages_dirty: page {b.page} still dirty, "
                     "bio_release_pages", k)
     if "redirty-in-end-io" in c.cfg.mutations:  # mutant (tests only): no bio_dirty_work
-        k = folio_mark_dirty(k.violate("no-sleep-in-atomic", REDIRTY_IN_IRQ), b.folio, who="end_io")
-        k = release(k.with_bio(None, b.id), b.folio, pin=b.pinned, pin_counting=c.cfg.pin_counting)
+        k = folio_mark_dirty(c, k.violate("no-sleep-in-atomic", REDIRTY_IN_IRQ), b.folio, who="end_io")
+        k = release(c, k.with_bio(None, b.id), b.folio, pin=b.pinned)
         return Move(f"end_io: set_page_dirty_lock(page {b.page}), bio_release_pages", k)
     k = k.with_bio(replace(b, done=True), b.id)
     k = replace(k, dirty_work=k.dirty_work + (b.id,))
@@ -161,21 +159,16 @@ def _put_user_page_mkwrite(c: Ctx, b: Bio) -> Outcome:
     if blocked:
         return blocked
     f = k.folio_at(b.folio)
-    if k.fs == "cowfs" and not f.reserved:  # btrfs_page_mkwrite: btrfs_delalloc_reserve_space
-        if k.free_blocks == 0:
-            return _unpin_mkwrite_enospc(c, b, "btrfs_delalloc_reserve_space", "space")
-        k = replace(k, free_blocks=k.free_blocks - 1)
-        f = replace(f, reserved=True)
-    if k.fs == "ext4":  # ext4_page_mkwrite: buffers and delalloc reservations
-        reserved = da_reserve(k, f.buffers or new_buffers(k, b.page))
-        if reserved is None:
-            return _unpin_mkwrite_enospc(c, b, "ext4_da_reserve_space", "blocks")
-        k, bufs = reserved
-        f = replace(f, buffers=bufs, refcount=f.refcount + (f.buffers is None))
+    prepare = c.env.fs.prepare_dirty  # ->page_mkwrite's reservation (btrfs, ext4)
+    if prepare is not None:
+        prepared = prepare(k, b.folio, b.page)
+        if isinstance(prepared[0], str):
+            return _unpin_mkwrite_enospc(c, b, prepared[0], prepared[1])
+        k, f = prepared
     k = k.with_folio_at(b.folio, replace(f, prepared=True))
-    k = folio_mark_dirty(k, b.folio, who="put_user_page (->page_mkwrite)")
+    k = folio_mark_dirty(c, k, b.folio, who="put_user_page (->page_mkwrite)")
     k = k.with_folio_at(b.folio, replace(k.folio_at(b.folio), locked=None))
-    k = release(k, b.folio, pin=b.pinned, pin_counting=c.cfg.pin_counting)
+    k = release(c, k, b.folio, pin=b.pinned)
     k = replace(k.with_bio(None, b.id), dirty_work=k.dirty_work[1:])
     return [Move(f"put_user_page: mmap_read_lock, ->page_mkwrite (filemap_invalidate_lock_shared), "
                  f"folio_mark_dirty, folio_unlock, mmap_read_unlock, unpin (page {b.page})",
@@ -206,7 +199,7 @@ def _unpin_mkwrite_enospc(c: Ctx, b: Bio, reserve: str, what: str) -> Outcome:
                   "(-ENOSPC) after the device wrote it: the data is dropped, and only a later "
                   "fsync learns it (mapping_set_error)")
     k = k.with_folio_at(b.folio, replace(k.folio_at(b.folio), locked=None))
-    k = release(k, b.folio, pin=b.pinned, pin_counting=c.cfg.pin_counting)
+    k = release(c, k, b.folio, pin=b.pinned)
     k = replace(k.with_bio(None, b.id), dirty_work=k.dirty_work[1:],
                 wb_err=k.wb_err + 1, wb_errno="ENOSPC")
     return [Move(f"put_user_page: ->page_mkwrite: {reserve} fails (-ENOSPC), data dropped, "
@@ -251,7 +244,7 @@ def _dio_bio_end_aio(c: Ctx, b: Bio) -> Move:
     io_getevents reaps.  The reverse of iomap's order (wake, then check)."""
     k = c.k
     if k.folio_at(b.folio).dirty:
-        k = release(k, b.folio, pin=b.pinned, pin_counting=c.cfg.pin_counting)
+        k = release(c, k, b.folio, pin=b.pinned)
         k = k.with_bio(None, b.id)
         what = f"page {b.page} still dirty, bio_release_pages"
     else:
@@ -287,8 +280,8 @@ def bio_dirty_work(c: Ctx) -> Outcome:
     if c.cfg.unpin_mkwrite and f.mapping:
         k = k.with_folio_at(b.folio, replace(f, locked=c.name))
         return [Move(f"put_user_page(page {b.page}, dirty): folio_lock", c.goto(k, "kw:mkwrite"))]
-    k = folio_mark_dirty(k, b.folio, who="bio_dirty_fn (set_page_dirty_lock)")
-    k = release(k, b.folio, pin=b.pinned, pin_counting=c.cfg.pin_counting)
+    k = folio_mark_dirty(c, k, b.folio, who="bio_dirty_fn (set_page_dirty_lock)")
+    k = release(c, k, b.folio, pin=b.pinned)
     k = replace(k.with_bio(None, b.id), dirty_work=k.dirty_work[1:])
     what = "unpin_user_page" if b.pinned else "put_page"
     return [Move(f"bio_dirty_fn: set_page_dirty_lock(page {b.page}), {what}", k)]

@@ -66,7 +66,7 @@ def dio_read(c: Ctx) -> Outcome:
         if k.threads[c.me].pc == c.thread.pc:  # still in this read (not failed at once)
             starts = tuple(k.start_numbers(p, range(SUBBLOCKS)) for p in pages)
             k = c.goto(k, k.threads[c.me].stage, dtrunc=k.truncations, dstarts=starts)
-        if not k.private:  # into a MAP_PRIVATE copy: the file is not written
+        if not c.env.private:  # into a MAP_PRIVATE copy: the file is not written
             for p in pages:
                 k = k.write_started(p, tuple(range(SUBBLOCKS)), c.op[2])
             k = k.with_ghost(writing=k.ghost.writing | started)
@@ -110,7 +110,7 @@ def stage_dirty(c: Ctx) -> Outcome:
         if f.locked is not None and f.locked != c.name:
             return Blocked(f"folio lock of page {page}", (f.locked,))
     for _, fid, _ in got:
-        k = folio_mark_dirty(k, fid, who=f"{c.name} bio_set_pages_dirty")
+        k = folio_mark_dirty(c, k, fid, who=f"{c.name} bio_set_pages_dirty")
     pages = ", ".join(f"page {p}" for p, _, _ in got)
     where = "" if c.cfg.dio_iomap else "dio_bio_submit: "
     return [Move(f"{where}bio_set_pages_dirty: set_page_dirty_lock({pages})",
@@ -159,8 +159,8 @@ def stage_await(c: Ctx) -> Outcome:
         if f.locked is not None and f.locked != c.name:
             return Blocked(f"folio lock of page {page}", (f.locked,))
         if not f.large:  # dio_bio_complete: "!PageCompound(page)"
-            k = folio_mark_dirty(k, fid, who=f"{c.name} dio_bio_complete (set_page_dirty_lock)")
-        k = release(k, fid, pin=pinned, pin_counting=c.cfg.pin_counting)
+            k = folio_mark_dirty(c, k, fid, who=f"{c.name} dio_bio_complete (set_page_dirty_lock)")
+        k = release(c, k, fid, pin=pinned)
         what = "" if f.large else f"set_page_dirty_lock(page {page}), "
         return [Move(f"dio_await_completion: dio_bio_complete: {what}put_page(page {page})",
                      c.goto(k, "dio:await", dlist=reaped[1:]))]
@@ -193,7 +193,7 @@ def _returns(c: Ctx, label: str, result: str) -> Outcome:
     k = c.k
     done = frozenset((p, b, c.me) for p in _span(c) for b in range(SUBBLOCKS))
     k = k.with_ghost(writing=k.ghost.writing - done)
-    if k.truncations == c.var("dtrunc") and not k.private:  # else discarded by a truncate
+    if k.truncations == c.var("dtrunc") and not c.env.private:  # else discarded by a truncate
         for page, _, _ in c.var("dgot"):
             starts = c.var("dstarts")[page - _span(c).start]
             k = k.write_done(page, range(SUBBLOCKS), value, starts)

@@ -22,7 +22,6 @@ copy and the dirtying (``noop_dirty_folio``) are lost, silently, though the call
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
-from .blocks import da_reserve, new_buffers
 from .device import dma_write_check
 from .dirty import buffers_busy, folio_mark_dirty
 from .gup import gup_begin, unpin_dirty
@@ -70,7 +69,7 @@ def invalidate_folio2(c: Ctx, k: KState, page: int) -> tuple[KState, str, bool] 
                        k.writeback_holders(k.fid(page)))
     func = "invalidate_inode_pages2_range: folio_lock"
     if k.maps_cache(page):
-        k, _ = clear_pte(k, page, who=c.name)
+        k, _ = clear_pte(c, k, page, who=c.name)
         func += ", unmap_mapping_folio"
         f = k.folio(page)
     if f.dirty or buffers_busy(f.buffers):
@@ -148,34 +147,26 @@ def stage_buffered(c: Ctx) -> Outcome:
     _, page, value = c.op
     k = c.k
     f = k.cached(page)
-    func = "ext4_buffered_write_iter -> generic_perform_write: ext4_da_write_begin"
+    new = ""
     if f is None:  # dropped meanwhile: __filemap_get_folio(FGP_CREAT) adds a new folio
         k = k.add_to_cache(page, Folio(index=page, data=(value,) * SUBBLOCKS, refcount=1))
         f = k.folio(page)
-        func += " (a new folio)"
+        new = " (a new folio)"
     if f.locked is not None and f.locked != c.name:
         return Blocked(f"folio lock of page {page}", (f.locked,))
-    if f.writeback and (k.fs == "cowfs" or c.cfg.stable_writes
+    if f.writeback and (c.env.fs.cow or c.env.stable_writes
                         or c.cfg.writeback_pinned == "block"):
         return Blocked(f"folio_wait_stable: writeback of page {page}",
                        k.writeback_holders(k.fid(page)))
-    if k.fs == "cowfs":
-        if not f.reserved:
-            if k.free_blocks == 0:
-                return _buffered_enospc(c, k, "btrfs_buffered_write: "
-                                        "btrfs_check_data_free_space fails (-ENOSPC)")
-            k = replace(k, free_blocks=k.free_blocks - 1)
-            f = replace(f, reserved=True)
-        func = "btrfs_buffered_write: reserve, prepare_one_folio (folio_lock)"
-    else:
-        attach = f.buffers is None
-        reserved = da_reserve(k, new_buffers(k, page) if attach else f.buffers)
-        if reserved is None:
-            return _buffered_enospc(c, k, func + ": ext4_da_get_block_prep fails (-ENOSPC)")
-        k, bufs = reserved
-        f = replace(f, buffers=bufs, refcount=f.refcount + attach)
+    write_begin = c.env.fs.a_ops.write_begin
+    assert write_begin is not None, f"{c.env.fs.name}: buffered write not modelled"
+    begun = write_begin(c, k, page, f)
+    if isinstance(begun, str):
+        return _buffered_enospc(c, k, begun)
+    k, f, func = begun
+    func += new
     k = k.with_folio(page, replace(f, data=(value,) * SUBBLOCKS, prepared=True))
-    k = folio_mark_dirty(k, k.fid(page), who=c.name)
+    k = folio_mark_dirty(c, k, k.fid(page), who=c.name)
     return [Move(f"{func}, copy {value} into page {page}, write_end: folio_mark_dirty, "
                  "folio_unlock", c.goto(k, "dw:fbsync"))]
 
@@ -220,7 +211,7 @@ def vm_writev(c: Ctx) -> Outcome:
     blocks = tuple(range(SUBBLOCKS))
     starts = c.k.start_numbers(page, blocks)
     k = c.k
-    if not k.private:  # into a MAP_PRIVATE copy: the file is not written
+    if not c.env.private:  # into a MAP_PRIVATE copy: the file is not written
         k = k.write_started(page, blocks, c.op[2])
         k = k.with_ghost(writing=k.ghost.writing | {(page, b, c.me) for b in blocks})
     c2 = replace(c, k=c.goto(k, "", vtrunc=k.truncations, vstart=starts))
@@ -249,12 +240,12 @@ def stage_release(c: Ctx) -> Outcome:
     fid, pin = c.var("gfid"), c.var("gpin")
     orphan = not c.k.folio_at(fid).mapping
     what = "unpin_user_pages_dirty_lock" if pin else "set_page_dirty_lock, put_page"
-    k = unpin_dirty(c.k, fid, pin=pin, pin_counting=c.cfg.pin_counting, who=f"{c.name} {what}")
+    k = unpin_dirty(c, c.k, fid, pin=pin, who=f"{c.name} {what}")
     if isinstance(k, Blocked):
         return k
     blocks = tuple(range(SUBBLOCKS))
     k = k.with_ghost(writing=k.ghost.writing - {(page, b, c.me) for b in blocks})
-    if k.truncations == c.var("vtrunc") and not k.private:  # success: the data counts as written
+    if k.truncations == c.var("vtrunc") and not c.env.private:  # success: the data counts as written
         k = k.write_done(page, blocks, value, c.var("vstart"))
     return [Move(f"process_vm_rw_core: {what}(page {page})"
                  + (" — an orphan: noop_dirty_folio" if orphan else ""),
@@ -294,3 +285,13 @@ DIO_WRITE_STAGES = {"dw:wait": stage_wait, "dw:io": stage_io, "dw:done": stage_d
                     "dw:fbinval": stage_fbinval,
                     "dwf:submit": stage_submit_from, "dwf:done": stage_done_from,
                     "vw:copy": stage_copy, "vw:release": stage_release}
+
+
+def fill_fs(c: Ctx) -> Outcome:
+    """("fill_fs",): another file's write takes the last free space (a nearly full
+    filesystem)."""
+    k = c.k
+    if k.free_blocks == 0:
+        return [Move("another file's write: no space left (-ENOSPC)", c.finish(k, "write=-ENOSPC"))]
+    return [Move("another file's write allocates the last free block",
+                 c.finish(replace(k, free_blocks=k.free_blocks - 1), "write=ok"))]

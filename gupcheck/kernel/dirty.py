@@ -1,11 +1,9 @@
-"""Marking a folio dirty: folio_mark_dirty and ext4's ->dirty_folio.
+"""Marking a folio dirty: folio_mark_dirty, through the filesystem's ->dirty_folio.
 
 mm/page-writeback.c ``folio_mark_dirty``: with a mapping, call ``mapping->a_ops->dirty_folio``;
-without one (the folio was truncated), ``noop_dirty_folio`` just sets PG_dirty.
-fs/ext4/inode.c ``ext4_dirty_folio``: ``WARN_ON_ONCE(!folio_test_locked(folio) &&
-!folio_test_dirty(folio))``, ``WARN_ON_ONCE(!folio_buffers(folio))``, then
-fs/buffer.c ``block_dirty_folio``: mark every attached buffer dirty and set PG_dirty.  It never
-allocates blocks: a folio dirtied without buffers has nothing to write its data to.
+without one (the folio was truncated), ``noop_dirty_folio`` just sets PG_dirty.  Each
+filesystem's ->dirty_folio is in its module (:mod:`.fs`); the buffer_head helpers of
+fs/buffer.c are here.
 
 The ghost checks here are properties P2a and P2b:
 
@@ -18,6 +16,7 @@ The ghost checks here are properties P2a and P2b:
 
 from __future__ import annotations
 
+from .actor import Ctx
 from .state import KState, replace
 
 
@@ -36,42 +35,25 @@ def mark_buffers_clean(bufs: tuple[str, ...]) -> tuple[str, ...]:
     """clear_buffer_dirty on each buffer_head of the folio."""
     return tuple(b.removesuffix(",dirty") for b in bufs)
 
-EXT4_DIRTY_FOLIO_WARN = ("WARNING at fs/ext4/inode.c ext4_dirty_folio (ext4_set_page_dirty before "
-                         "5.18): WARN_ON_ONCE(!folio_buffers(folio))")
 
-
-def folio_mark_dirty(k: KState, fid: int, *, who: str, pte_transfer: bool = False) -> KState:
-    """mm/page-writeback.c folio_mark_dirty(): ->dirty_folio, or noop_dirty_folio if truncated.
+def folio_mark_dirty(c: Ctx, k: KState, fid: int, *, who: str,
+                     pte_transfer: bool = False) -> KState:
+    """mm/page-writeback.c folio_mark_dirty(): ``mapping->a_ops->dirty_folio`` (the table of the
+    file's filesystem), or noop_dirty_folio if the folio was truncated.
 
     ``fid`` is the folio's id: a GUP user may dirty a folio that truncate orphaned meanwhile.
     """
     f = k.folio_at(fid)
-    page = f.index
     if not f.mapping:
         return k.with_folio_at(fid, replace(f, dirty=True))  # noop_dirty_folio
-    if k.fs == "fsdax":  # ext4_dax_aops: noop_dirty_folio; the xarray entry tracks dirt
-        return k.with_folio_at(fid, replace(f, dirty=True))
-    if k.fs == "shmem":  # shmem_dirty_folio (filemap_dirty_folio): no blocks to prepare
-        return k.with_folio_at(fid, replace(f, dirty=True))
-    if k.fs == "cowfs":  # btrfs_dirty_folio: no buffer_heads; the reservation is checked later
-        if not f.dirty and not f.prepared and not pte_transfer:
-            k = k.violate("mkwrite-before-dirty", f"{who} marked page {page} dirty without "
-                          "->page_mkwrite since writeback cleaned it (no space reserved)")
-        return k.with_folio_at(fid, replace(k.folio_at(fid), dirty=True))
-    if not f.dirty and not f.prepared and not pte_transfer:
-        k = k.violate(
-            "mkwrite-before-dirty",
-            f"{who} marked page {page} dirty without ->page_mkwrite since writeback cleaned it "
-            "(Dave Chinner: ->page_mkwrite must run on every clean->dirty transition)")
-    return ext4_dirty_folio(k, fid, who=who)
+    return c.env.fs.a_ops.dirty_folio(c, k, fid, who, pte_transfer)
 
 
-def ext4_dirty_folio(k: KState, fid: int, *, who: str) -> KState:
+def require_mkwrite(k: KState, fid: int, who: str, pte_transfer: bool, why: str) -> KState:
+    """mkwrite-before-dirty, for a filesystem whose ->page_mkwrite prepares every dirtying:
+    a clean folio dirtied neither by a PTE's dirty bit nor after ->page_mkwrite violates it."""
     f = k.folio_at(fid)
-    if f.buffers is None:
-        k = k.event(EXT4_DIRTY_FOLIO_WARN).violate(
-            "dirty-has-backing",
-            f"{who} dirtied page {f.index}, which has no buffers: {EXT4_DIRTY_FOLIO_WARN}")
-        return k.with_folio_at(fid, replace(f, dirty=True))
-    # block_dirty_folio: every buffer dirty, mapped, reserved or not
-    return k.with_folio_at(fid, replace(f, dirty=True, buffers=mark_buffers_dirty(f.buffers)))
+    if f.dirty or f.prepared or pte_transfer:
+        return k
+    return k.violate("mkwrite-before-dirty", f"{who} marked page {f.index} dirty without "
+                     f"->page_mkwrite since writeback cleaned it {why}")

@@ -1,17 +1,15 @@
-"""The write fault on a shared file mapping, and CPU stores through the mapping.
+"""The write fault on a file mapping, and CPU stores through the mapping.
 
 mm/memory.c: a store to a page whose PTE is absent goes ``handle_mm_fault`` -> ``do_fault`` ->
-``do_shared_fault`` (``__do_fault`` -> ``filemap_fault`` reads the page if it is not cached);
-a store to a present read-only PTE goes ``do_wp_page`` -> ``wp_page_shared``.  Both call
-``do_page_mkwrite`` -> ``vma->vm_ops->page_mkwrite`` = ``ext4_page_mkwrite`` before the PTE is
-made writable and dirty (``wp_page_reuse``/``finish_fault``) and ``fault_dirty_shared_page``
-unlocks the folio.  A shared ext4 mapping is write-notify (``vma_wants_writenotify``), so a read
-fault maps the page read-only and the first store always takes this path.
-
-fs/ext4/inode.c ``ext4_page_mkwrite``: ``sb_start_pagefault``, ``filemap_invalidate_lock_shared``,
-``folio_lock``; buffers are attached and mapped (the file's blocks are allocated here), the folio
-is marked dirty (``block_commit_write`` / ``folio_mark_dirty``), and ``folio_wait_stable`` waits
-for writeback on a stable-writes device; it returns with the folio locked (VM_FAULT_LOCKED).
+``do_shared_fault`` (``__do_fault`` -> ``vma->vm_ops->fault`` reads the page if it is not
+cached); a store to a present read-only PTE goes ``do_wp_page`` -> ``wp_page_shared``.  Both
+call ``do_page_mkwrite`` -> ``vma->vm_ops->page_mkwrite`` before the PTE is made writable and
+dirty (``wp_page_reuse``/``finish_fault``) and ``fault_dirty_shared_page`` unlocks the folio.
+A shared mapping of a filesystem with ->page_mkwrite is write-notify
+(``vma_wants_writenotify``), so a read fault maps the page read-only and the first store always
+takes this path.  What ->fault and ->page_mkwrite do is the filesystem's (``Ctx.env.fs.vm_ops``,
+:mod:`.fs`); a ->page_mkwrite that returns with the folio locked (VM_FAULT_LOCKED) goes on at
+:func:`stage_install`.  A MAP_PRIVATE mapping copies the page instead (``do_cow_fault``).
 
 The same path serves GUP's slow path (``faultin_page`` with FAULT_FLAG_WRITE): the caller names
 the stage to return to.
@@ -20,8 +18,6 @@ the stage to return to.
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
-from .blocks import da_reserve, new_buffers
-from .dirty import folio_mark_dirty
 from .locks import INVALIDATE_LOCK, can_read, down_read, up_read
 from .state import SUBBLOCKS, Folio, KState, Pte, replace
 
@@ -33,29 +29,13 @@ def fault_begin(c: Ctx, k: KState, page: int, ret: str, *, fail: str = "SIGBUS",
     Beyond i_size the fault is VM_FAULT_SIGBUS: a CPU store gets SIGBUS, GUP returns -EFAULT
     (``fail`` is what the operation then returns, or ``fail_stage`` where it goes on).
     """
+    fs = c.env.fs
     if page >= k.i_size:
-        fault = "dax_iomap_fault" if k.fs == "fsdax" else "filemap_fault"
-        return vm_fault_sigbus(c, k, f"{fault}: page {page} beyond i_size, VM_FAULT_SIGBUS",
-                               fail, fail_stage)
-    if k.private:
+        return vm_fault_sigbus(c, k, f"{fs.vm_ops.fault}: page {page} beyond i_size, "
+                               "VM_FAULT_SIGBUS", fail, fail_stage)
+    if c.env.private:
         return _private_write_fault(c, k, page, ret)
-    if k.fs == "shmem":
-        return _shmem_write_fault(c, k, page, ret)
-    if k.fs == "fsdax":
-        from .dax import dax_write_fault
-
-        return dax_write_fault(c, k, page, ret, fail, fail_stage)
-    if k.fs == "cowfs":
-        from .cowfs import cow_write_fault
-
-        if k.cached(page) is None:
-            k = _filemap_fault(k, page)
-        return cow_write_fault(c, k, page, ret, fail, fail_stage)
-    k2 = c.goto(k, "fault:mkwrite", fpage=page, fret=ret, ffail=fail, ffailstage=fail_stage)
-    if k.cached(page) is None:
-        return [Move("filemap_fault: read the page into the page cache",
-                     c.goto(_filemap_fault(k2, page), "fault:mkwrite"))]
-    return _mkwrite_lock(c, k2)
+    return fs.vm_ops.write_fault(c, k, page, ret, fail, fail_stage)
 
 
 def read_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
@@ -63,7 +43,7 @@ def read_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
     a hole or truncated range reads as zeros) -> ``finish_fault`` maps it; a shared ext4
     mapping is write-notify, so read-only (shmem: writable).  FS-DAX: ``dax_iomap_fault`` maps
     the pmem block read-only, without a page reference."""
-    if k.fs == "fsdax":
+    if c.env.fs.dax:
         blocked = can_read(INVALIDATE_LOCK, k)
         if blocked:
             return blocked
@@ -74,8 +54,8 @@ def read_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
         k = k.add_to_cache(page, Folio(index=page, data=tuple(data), refcount=1))
     f = k.folio(page)
     k = k.with_folio(page, replace(f, mapcount=f.mapcount + 1, refcount=f.refcount + 1))
-    k = k.with_pte(page, Pte(writable=k.fs == "shmem" and not k.private))
-    return [Move(f"filemap_fault (read): map page {page}", c.goto(k, ret))]
+    k = k.with_pte(page, Pte(writable=not c.env.fs.vm_ops.write_notify and not c.env.private))
+    return [Move(f"{c.env.fs.vm_ops.fault} (read): map page {page}", c.goto(k, ret))]
 
 
 def vm_fault_sigbus(c: Ctx, k: KState, func: str, fail: str,
@@ -96,7 +76,7 @@ def _private_write_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
     the old mapping).  The copy is exclusive to the process (PG_anon_exclusive)."""
     pte = k.ptes[page]
     if k.cached(page) is None:
-        k = _filemap_fault(k, page)
+        k = filemap_fault(k, page)
     src = k.folio(page)
     if src.locked is not None and src.locked != c.name:
         return Blocked(f"folio lock of page {page}", (src.locked,))
@@ -111,21 +91,7 @@ def _private_write_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
     return [Move(func, c.goto(k, ret))]
 
 
-def _shmem_write_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
-    """shmem_fault + finish_fault: no ->page_mkwrite, no write-notify; dirty at once."""
-    if k.cached(page) is None:
-        k = k.add_to_cache(page, Folio(index=page, data=("Z0",) * SUBBLOCKS, refcount=1))
-    f = k.folio(page)
-    if f.locked is not None and f.locked != c.name:
-        return Blocked(f"folio lock of page {page}", (f.locked,))
-    if k.ptes[page] is None:
-        f = replace(f, mapcount=f.mapcount + 1, refcount=f.refcount + 1)
-    k = k.with_folio(page, replace(f, prepared=True))
-    k = folio_mark_dirty(k, k.fid(page), who=c.name).with_pte(page, Pte(writable=True, dirty=True))
-    return [Move(f"shmem_fault, finish_fault: map page {page} writable+dirty", c.goto(k, ret))]
-
-
-def _filemap_fault(k: KState, page: int) -> KState:
+def filemap_fault(k: KState, page: int) -> KState:
     """filemap_fault -> filemap_read_folio: a new uptodate folio, read from disk.
 
     ext4 reads with mpage_readahead, which attaches no buffer_heads to fully mapped pages.
@@ -134,52 +100,11 @@ def _filemap_fault(k: KState, page: int) -> KState:
     return k.add_to_cache(page, Folio(index=page, data=tuple(data), refcount=1))
 
 
-def _mkwrite_lock(c: Ctx, k: KState) -> Outcome:
-    """ext4_page_mkwrite: folio_lock, then attach buffers and dirty the folio under the lock."""
-    c = replace(c, k=k)  # the fault's locals live in k
-    page = c.var("fpage")
-    blocked = can_read(INVALIDATE_LOCK, k)
-    if blocked:
-        return blocked
-    if k.cached(page) is None:  # truncated or punched since filemap_fault: retry the fault
-        out = fault_begin(c, k, page, c.var("fret"), fail=c.var("ffail"),
-                          fail_stage=c.var("ffailstage"))
-        if isinstance(out, Blocked):
-            return out
-        return [replace(m, func="ext4_page_mkwrite: folio->mapping changed, VM_FAULT_NOPAGE, "
-                        "retry: " + m.func) for m in out]
-    f = k.folio(page)
-    if f.locked is not None and f.locked != c.name:
-        return Blocked(f"folio lock of page {page}", (f.locked,))
-    attach = f.buffers is None
-    bufs = new_buffers(k, page) if attach else f.buffers
-    reserved = da_reserve(k, bufs)  # block_page_mkwrite -> ext4_da_get_block_prep
-    if reserved is None:  # -ENOSPC: VM_FAULT_SIGBUS (the store gets SIGBUS, GUP -EFAULT)
-        return vm_fault_sigbus(c, k, "ext4_page_mkwrite: folio_lock, ext4_da_get_block_prep: "
-                               "ext4_da_reserve_space fails (-ENOSPC), VM_FAULT_SIGBUS",
-                               c.var("ffail"), c.var("ffailstage"))
-    k, bufs = reserved
-    delay = bufs != (f.buffers or new_buffers(k, page))
-    k = replace(k, inv_shared=tuple(sorted(k.inv_shared + (c.name,))))
-    f = replace(f, buffers=bufs, refcount=f.refcount + attach)  # folio_attach_private
-    k = k.with_folio(page, replace(f, locked=c.name, prepared=True))
-    k = folio_mark_dirty(k, k.fid(page), who=c.name)
-    func = ("ext4_page_mkwrite: filemap_invalidate_lock_shared, folio_lock, "
-            + ("attach buffers, " if attach else "")
-            + ("ext4_da_get_block_prep reserves the holes (delalloc), " if delay else "")
-            + "block_commit_write -> folio_mark_dirty")
-    return [Move(func, c.goto(k, "fault:install"))]
-
-
-def stage_mkwrite(c: Ctx) -> Outcome:
-    return _mkwrite_lock(c, c.k)
-
-
 def stage_install(c: Ctx) -> Outcome:
     """folio_wait_stable, then wp_page_reuse/finish_fault and fault_dirty_shared_page."""
     k, page = c.k, c.var("fpage")
     f = k.folio(page)
-    if (c.cfg.stable_writes or c.cfg.writeback_pinned == "block") and f.writeback:
+    if (c.env.stable_writes or c.cfg.writeback_pinned == "block") and f.writeback:
         return Blocked(f"folio_wait_stable: writeback of page {page}",
                        k.writeback_holders(k.fid(page)))
     pte = k.ptes[page]
@@ -196,7 +121,7 @@ def stage_install(c: Ctx) -> Outcome:
     return [Move(func, c.goto(k, c.var("fret")))]
 
 
-FAULT_STAGES = {"fault:mkwrite": stage_mkwrite, "fault:install": stage_install}  # + STORE_STAGES
+FAULT_STAGES = {"fault:install": stage_install}  # + STORE_STAGES; ->page_mkwrite's are the fs's
 
 
 # --- the user operation: a CPU store -----------------------------------------------------------
@@ -218,7 +143,7 @@ def store(c: Ctx) -> Outcome:
         data = f.data[:block] + (value,) + f.data[block + 1:]
         k = k.with_folio_at(fid, replace(f, data=data))
         k = k.with_pte(page, replace(pte, dirty=True))
-        if not k.private:  # a private copy's data never reaches the file
+        if not c.env.private:  # a private copy's data never reaches the file
             k = k.instant_write(page, (block,), value)
         return [Move(f"store {value} to page {page} block {block} (pte writable)",
                      c.finish(k))]

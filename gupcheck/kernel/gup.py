@@ -52,7 +52,7 @@ def holds_writeback(c: Ctx, k: KState, fid: int, *, write: bool, pin: bool) -> b
     if c.cfg.writeback_pinned != "block" or not (write and pin and c.cfg.pin_counting):
         return False
     f = k.folio_at(fid)
-    return f.mapping and not f.anon and k.fs in ("ext4", "cowfs")
+    return f.mapping and not f.anon and c.env.fs.writeback and not c.env.fs.dax
 
 
 def pins_hold_writeback(k: KState, fid: int) -> bool:
@@ -75,7 +75,7 @@ def wait_writeback_to_pin(k: KState, fid: int, page: int) -> Blocked | None:
     return None
 
 
-def release(k: KState, fid: int, *, pin: bool, pin_counting: bool,
+def release(c: Ctx, k: KState, fid: int, *, pin: bool,
             mutations: frozenset[str] = frozenset()) -> KState:
     """unpin_user_page (gup_put_folio with FOLL_PIN) or put_page.
 
@@ -87,31 +87,30 @@ def release(k: KState, fid: int, *, pin: bool, pin_counting: bool,
     if pin and "unpin-as-put-page" in mutations:
         f = replace(f, refcount=f.refcount - 1, pins=f.pins - 1)  # the user thinks it unpinned
     elif pin:
-        f = replace(f, refcount=f.refcount - pin_bias(f, pin_counting), pins=f.pins - 1)
+        f = replace(f, refcount=f.refcount - pin_bias(f, c.cfg.pin_counting), pins=f.pins - 1)
         k = k.with_ghost(pins_released=k.ghost.pins_released + 1)
     else:
         f = replace(f, refcount=f.refcount - 1, gets=f.gets - 1)
     if f.refcount == 0 and not f.mapping:
         return k.with_folio_at(fid, None)  # free_unref_folios
     k = k.with_folio_at(fid, f)
-    return end_held_writeback(k, fid) if pin else k
+    return end_held_writeback(c, k, fid) if pin else k
 
 
-def unpin_dirty(k: KState, fid: int, *, pin: bool, pin_counting: bool,
-                who: str) -> KState | Blocked:
+def unpin_dirty(c: Ctx, k: KState, fid: int, *, pin: bool, who: str) -> KState | Blocked:
     """Release a page a GUP user wrote: ``unpin_user_pages_dirty_lock(..., make_dirty)`` —
     if the folio is not dirty, folio_lock, folio_mark_dirty, folio_unlock; then unpin (no
     ->page_mkwrite).  A FOLL_GET user (every GUP user before 5.7) does ``set_page_dirty_lock``
     (always) then ``put_page``."""
     f = k.folio_at(fid)
-    if not pin or not pin_counting or not f.dirty:
+    if not pin or not c.cfg.pin_counting or not f.dirty:
         if f.locked is not None:
             return Blocked(f"folio lock of page {f.index}", (f.locked,))
-        k = folio_mark_dirty(k, fid, who=who)
-    return release(k, fid, pin=pin, pin_counting=pin_counting)
+        k = folio_mark_dirty(c, k, fid, who=who)
+    return release(c, k, fid, pin=pin)
 
 
-def end_held_writeback(k: KState, fid: int) -> KState:
+def end_held_writeback(c: Ctx, k: KState, fid: int) -> KState:
     """block-writeback: the last unpin dirties the folio (set_page_dirty, as every GUP user
     does at release) and ends the writeback its pins held (folio_end_writeback), so that
     writers waiting in folio_wait_writeback/folio_wait_stable and fsync go on.  A folio that
@@ -119,7 +118,7 @@ def end_held_writeback(k: KState, fid: int) -> KState:
     if not pins_hold_writeback(k, fid) or k.folio_at(fid).maybe_dma_pinned():
         return k
     if not k.folio_at(fid).dirty:
-        k = folio_mark_dirty(k, fid, who="unpin (block-writeback)")
+        k = folio_mark_dirty(c, k, fid, who="unpin (block-writeback)")
     return k.with_folio_at(fid, replace(k.folio_at(fid), writeback=False))
 
 

@@ -37,9 +37,7 @@ SHARED_DAX = Vma(Backing.DAX, shared=True)
 def _vma(c: Ctx) -> Vma:
     """The VMA of the scenario's mapping: MAP_SHARED of an ext4 file (page cache or FS-DAX)
     or of a memfd."""
-    if c.k.private:
-        return Vma(Backing.SHMEM if c.k.fs == "shmem" else Backing.EXT4, shared=False)
-    return {"shmem": SHARED_SHMEM, "fsdax": SHARED_DAX}.get(c.k.fs, SHARED_EXT4)
+    return Vma(c.env.fs.backing, shared=not c.env.private)
 
 
 def reg_mr(c: Ctx) -> Outcome:
@@ -85,7 +83,7 @@ def dereg_mr(c: Ctx) -> Outcome:
         if not k.folio_at(fid).dirty:
             func += ": folio_lock, folio_mark_dirty, folio_unlock"
         func += ", unpin"
-    k = unpin_dirty(k, fid, pin=True, pin_counting=c.cfg.pin_counting, who=f"{c.name} {who}")
+    k = unpin_dirty(c, k, fid, pin=True, who=f"{c.name} {who}")
     if isinstance(k, Blocked):
         return k
     k = _unregister(k, page)
@@ -136,11 +134,11 @@ def stage_odp_map(c: Ctx) -> Outcome:
     """
     page, seq = c.var("opage"), c.var("oseq")
     k = c.k
-    if seq != k.notifier_seq and not c.cfg.odp_naive_driver:
+    if seq != k.notifier_seq and not c.env.odp_naive_driver:
         return [Move("mmu_interval_read_retry: invalidated meanwhile, retry the fault",
                      c.goto(k, ""))]
     k = replace(k, nic_mapped=tuple(sorted(k.nic_mapped + ((page, seq),))))
-    what = "skips mmu_interval_read_retry, " if c.cfg.odp_naive_driver else \
+    what = "skips mmu_interval_read_retry, " if c.env.odp_naive_driver else \
         "mmu_interval_read_retry ok, "
     return [Move(f"{what}program the device PTE of page {page}", c.goto(k, ""))]
 
@@ -151,7 +149,7 @@ def _nic_write(c: Ctx, page: int, fid: int, block: int, value: str, *, stale: bo
     who = "io_uring READ_FIXED (DMA)" if c.k.nic_iouring else "the NIC (RDMA write)"
     # a pin's write access dates from its registration; a stale ODP mapping's is always old
     k = dma_write_check(c.k, fid, block, who, None if c.k.nic_odp else c.me) if stale else c.k
-    k = stray_dma_check(k, fid, page, who)
+    k = stray_dma_check(c, k, fid, page, who)
     f = k.folio_at(fid)
     k = k.with_folio_at(fid, replace(f, data=f.data[:block] + (value,) + f.data[block + 1:]))
     if f.mapping:  # a write into a truncated orphan is legitimately discarded
@@ -186,7 +184,7 @@ def stage_iouring(c: Ctx) -> Outcome:
     page = c.op[1]
     err, _ = io_uring_register_buffers((_vma(c),), c.cfg)
     if err:  # pre-6.5: io_uring's own file-backed check, after pinning
-        k = release(c.k, c.var("gfid"), pin=True, pin_counting=c.cfg.pin_counting)
+        k = release(c, c.k, c.var("gfid"), pin=True)
         k = k.with_ghost(refused=err)
         return [Move(f"io_sqe_buffer_register: file-backed buffer refused (-{err}), "
                      "unpin_user_pages", c.finish(k, f"register=-{err}"))]
@@ -203,8 +201,7 @@ def iouring_unregister(c: Ctx) -> Outcome:
     if fid is None:
         return [Move("io_sqe_buffers_unregister: no buffer", c.finish(k, "unregister=-ENXIO"))]
     # mutation (tests only) unpin-as-put-page: io_buffer_unmap still calling put_page
-    k = _unregister(release(k, fid, pin=True, pin_counting=c.cfg.pin_counting,
-                            mutations=c.cfg.mutations), page)
+    k = _unregister(release(c, k, fid, pin=True, mutations=c.cfg.mutations), page)
     return [Move(f"io_buffer_unmap: unpin_user_page(page {page}) (not dirtied)",
                  c.finish(k, "unregister=0"))]
 

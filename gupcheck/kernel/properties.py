@@ -146,12 +146,16 @@ def _pin_accounting(pin_counting: bool) -> Callable[[KState], str | None]:
     return check
 
 
-def _crash_consistent(k: KState) -> str | None:
+def _crash_consistent(on_disk: bool) -> Callable[[KState], str | None]:
+    return _crash_check if on_disk else lambda k: None
+
+
+def _crash_check(k: KState) -> str | None:
     """If the power failed in this state, would the disk be consistent?  Every block holds the
     value the last fsync returning 0 made durable or one of the writes started since
     (``Ghost.crash_legal``), and on the COW filesystem every block matches its data checksum
     (``KState.csum``: what btrfs_csum_one_bio summed, written with the extent)."""
-    if k.fs in ("shmem", "fsdax") or not k.ghost.crash_legal:
+    if not k.ghost.crash_legal:
         return None
     for i, on_disk in enumerate(k.disk):
         page, block = divmod(i, SUBBLOCKS)
@@ -177,19 +181,23 @@ DATA_READERS = frozenset({"no-lost-write", "cow-isolation", "crash-consistent"})
 #: the properties that read what each write and each sync promised (Ghost.last_write ...)
 WRITE_READERS = frozenset({"no-lost-write", "crash-consistent"})
 #: the state predicates (the others are event properties, or liveness)
-_PREDICATES: dict[str, Callable[[bool], Callable[[KState], str | None]]] = {
-    "pin-accounting": _pin_accounting,
-    "crash-consistent": lambda pin_counting: _crash_consistent,
+_PREDICATES: dict[str, Callable[[bool, bool], Callable[[KState], str | None]]] = {
+    "pin-accounting": lambda pin_counting, on_disk: _pin_accounting(pin_counting),
+    "crash-consistent": lambda pin_counting, on_disk: _crash_consistent(on_disk),
 }
 
 
-def invariants(names: tuple[str, ...], *, pin_counting: bool) -> list[Invariant[KState]]:
+def invariants(names: tuple[str, ...], *, pin_counting: bool,
+               on_disk: bool) -> list[Invariant[KState]]:
+    """The state invariants of the checked properties.  ``pin_counting``: the kernel has
+    FOLL_PIN accounting (5.7); ``on_disk``: the file's data reaches a disk through the page
+    cache (crash-consistent does not apply to tmpfs nor to FS-DAX)."""
     out = []
     for name in names:
         if name in LIVENESS:
             continue
         info = PROPERTIES[name]
         pred = _PREDICATES.get(name)
-        check = pred(pin_counting) if pred is not None else _event_property(name)
+        check = pred(pin_counting, on_disk) if pred is not None else _event_property(name)
         out.append(Invariant(name, check, info.summary))
     return out

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 from .actor import Ctx, Move, Outcome
 from .dirty import buffers_busy
+from .fs.ext4 import NO_BUFFERS_BUG, NO_BUFFERS_WARNING
 from .rmap import clear_pte
 from .state import KState, replace
-from .writeback import NO_BUFFERS_BUG, NO_BUFFERS_WARNING, start_write
+from .writeback import start_write
 
 
 def shrink(c: Ctx) -> Outcome:
@@ -34,7 +35,7 @@ def shrink(c: Ctx) -> Outcome:
     page = c.op[1]
     k = c.k
     f = k.cached(page)
-    if f is None or f.isolated or k.fs == "shmem":  # shmem goes to swap: not modelled
+    if f is None or f.isolated or c.env.fs.a_ops.release_folio is None:  # shmem: swap
         if c.op[0] == "kswapd_reclaim":
             return []  # nothing to reclaim: kswapd takes no step
         return [Move(f"madvise(MADV_PAGEOUT): page {page} not on the LRU", c.finish(k, "skipped"))]
@@ -52,7 +53,7 @@ def shrink(c: Ctx) -> Outcome:
 def stage_unmap(c: Ctx) -> Outcome:
     page = c.op[1]
     k = c.k
-    k, dirty = clear_pte(k, page, who=c.name)
+    k, dirty = clear_pte(c, k, page, who=c.name)
     return [Move(f"try_to_unmap_one: clear the pte of page {page}"
                  + (", pte dirty -> folio_mark_dirty" if dirty else ""), c.goto(k, "rc:release"))]
 
@@ -70,7 +71,8 @@ def stage_release(c: Ctx) -> Outcome:
     if c.cfg.reclaim_skips_pinned and f.maybe_dma_pinned():
         return [_putback(c, k, page, "shrink_folio_list: folio_maybe_dma_pinned -> activate_locked",
                          "kept")]
-    if f.dirty and c.op[0] == "kswapd_reclaim" and c.cfg.ext4_writepage and k.fs == "ext4":
+    if (f.dirty and c.op[0] == "kswapd_reclaim" and c.cfg.ext4_writepage
+            and c.env.fs.a_ops.writepage == "ext4_writepage"):
         return [_pageout(c, k, page)]
     if f.dirty:
         return [_putback(c, k, page, "shrink_folio_list: dirty file folio -> activate_locked",

@@ -8,15 +8,16 @@ mmu notifiers, so ODP devices drop their mappings), move a dirty PTE bit to the 
 
 from __future__ import annotations
 
+from .actor import Ctx
 from .dirty import folio_mark_dirty
 from .state import KState, replace
 
 
-def clear_pte(k: KState, page: int, *, who: str) -> tuple[KState, bool]:
+def clear_pte(c: Ctx, k: KState, page: int, *, who: str) -> tuple[KState, bool]:
     """Unmap ``page`` from the process; returns the new state and whether the PTE was dirty."""
     pte = k.ptes[page]
     assert pte is not None, f"page {page} is not mapped"
-    if k.fs == "fsdax":  # a DAX PTE maps the pfn and holds no page reference (until 6.15)
+    if c.env.fs.dax:  # a DAX PTE maps the pfn and holds no page reference (until 6.15)
         return k.with_pte(page, None).mmu_notifier_invalidate(page), pte.dirty
     if pte.cow is not None:  # a MAP_PRIVATE copy: an anonymous folio, freed with its last ref
         f = k.folio_at(pte.cow)
@@ -27,5 +28,5 @@ def clear_pte(k: KState, page: int, *, who: str) -> tuple[KState, bool]:
     k = k.with_folio(page, replace(f, mapcount=f.mapcount - 1, refcount=f.refcount - 1))
     k = k.with_pte(page, None).mmu_notifier_invalidate(page)
     if pte.dirty:
-        k = folio_mark_dirty(k, k.fid(page), who=who, pte_transfer=True)
+        k = folio_mark_dirty(c, k, k.fid(page), who=who, pte_transfer=True)
     return k, pte.dirty

@@ -26,9 +26,12 @@ equality, so a few symbols per block stand for all data (Wolper's data independe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
+
+if TYPE_CHECKING:
+    from .fsops import FileSystem
 
 
 class Value(msgspec.Struct, frozen=True, array_like=True, gc=False, cache_hash=True):
@@ -204,7 +207,6 @@ class KState(Value):
     bios: tuple[Bio, ...] = ()
     next_bio: int = 0
     threads: tuple[Thread, ...] = ()
-    fs: str = "ext4"  # "ext4", "shmem" (tmpfs, memfd), "cowfs" (btrfs-like) or "fsdax"
     i_size: int = 0  # the file's size in pages (set from the scenario)
     inv_excl: str | None = None  # filemap_invalidate_lock held for writing (truncate)
     inv_shared: tuple[str, ...] = ()  # ... held for reading (->page_mkwrite)
@@ -238,7 +240,6 @@ class KState(Value):
     # file), or None (free); and the holder of an exclusive layout lease (layout-lease design)
     dax_owner: tuple[str | None, ...] = ()
     lease: str | None = None
-    private: bool = False  # the process maps the file MAP_PRIVATE rather than MAP_SHARED
     ghost: Ghost = msgspec.field(default_factory=Ghost)
 
     # --- small immutable updates, named for what they change -----------------------------
@@ -481,10 +482,11 @@ class KState(Value):
 
     def read_back(self, page: int, block: int) -> str:
         """What reading the block back from disk gives: zeros beyond EOF (a truncated page)
-        and in an ext4 hole (a punched or never-allocated block), else the disk's data; what
-        no-lost-write and crash-consistent compare with a promise."""
+        and in a hole (a punched or never-allocated block of a filesystem that keeps a block
+        map), else the disk's data; what no-lost-write and crash-consistent compare with a
+        promise."""
         i = page * SUBBLOCKS + block
-        if page >= self.i_size or (self.fs == "ext4" and i in self.holes):
+        if page >= self.i_size or i in self.holes:
             return "Z0"
         return self.disk[i]
 
@@ -510,7 +512,7 @@ def _put(t: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:
 
 
 def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
-                  fs: str = "ext4", anon: bool = False, file_pages: int | None = None,
+                  fs: FileSystem, anon: bool = False, file_pages: int | None = None,
                   free_blocks: int = 0, private: bool = False, sparse: bool = False,
                   large: bool = False) -> KState:
     """A file of ``npages`` pages of data ``A0``, written and synced before the scenario.
@@ -518,7 +520,8 @@ def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
     ``cached``: its pages are in the page cache, clean, with buffers (as after a read);
     ``mapped``: the process has already read-faulted them (present, read-only PTEs: the
     write-notify of a shared ext4 mapping, ``vma_wants_writenotify``);
-    ``sparse``: an ext4 file of that size with no blocks (``ftruncate`` of an empty file): it
+    ``fs``: the filesystem (:mod:`.fs`); ``private``: the process maps it MAP_PRIVATE;
+    ``sparse``: a file of that size with no blocks (``ftruncate`` of an empty file): it
     reads as zeros and its cached pages have no buffers;
     ``large``: the shmem file's and the anonymous memory's folios are large (THP): their pins are
     counted exactly (``_pincount``).
@@ -527,7 +530,7 @@ def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
     size = npages if file_pages is None else file_pages  # the mapping may run past EOF
     folios: list[Folio | None] = []
     ptes: list[Pte | None] = []
-    dax = fs == "fsdax"
+    dax = fs.dax
     for i in range(npages):
         if dax:  # pmem block i holds page i; struct page idle at refcount 1, DAX PTEs take none
             folios.append(Folio(index=i, data=data if i < size else ("Z0",) * SUBBLOCKS,
@@ -535,12 +538,13 @@ def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
             ptes.append(Pte() if mapped and i < size else None)  # write-notify: read-only
         elif cached and i < size:
             maps = 1 if mapped else 0
-            bufs = (BH_CLEAN,) * SUBBLOCKS if fs == "ext4" and not sparse else None
-            folios.append(Folio(index=i, data=data, buffers=bufs, large=large and fs == "shmem",
+            bufs = (BH_CLEAN,) * SUBBLOCKS if fs.buffer_heads and not sparse else None
+            folios.append(Folio(index=i, data=data, buffers=bufs, large=large and fs.large_folios,
                                 refcount=1 + (bufs is not None) + maps, mapcount=maps))
             # a shared ext4 mapping is write-notify: read faults map read-only; shmem's is not;
             # a private mapping maps the page-cache folio read-only until a write copies it
-            ptes.append(Pte(writable=fs == "shmem" and not private) if mapped else None)
+            ptes.append(Pte(writable=not fs.vm_ops.write_notify and not private) if mapped
+                        else None)
         else:
             ptes.append(None)
     cache = tuple(i if (cached or dax) and i < size else None for i in range(npages))
@@ -550,14 +554,14 @@ def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
         folios.append(Folio(index=-1, data=("P0",) * SUBBLOCKS, mapping=False, refcount=1,
                             mapcount=1, anon=True, anon_exclusive=True, large=large))
     return KState(
-        folios=tuple(folios), cache=cache, ptes=tuple(ptes), fs=fs, i_size=size,
-        anon_ptes=anon_ptes, free_blocks=free_blocks, private=private,
+        folios=tuple(folios), cache=cache, ptes=tuple(ptes), i_size=size,
+        anon_ptes=anon_ptes, free_blocks=free_blocks,
         csum=("A0",) * (size * SUBBLOCKS) + ("Z0",) * ((npages - size) * SUBBLOCKS)
-        if fs == "cowfs" else (),
+        if fs.cow else (),
         dax_owner=tuple(f"file:{i}" if i < size else None for i in range(npages)) if dax else (),
         disk=data * size + ("Z0",) * ((npages - size) * SUBBLOCKS),
         holes=frozenset(range(0 if sparse else size * SUBBLOCKS, npages * SUBBLOCKS))
-        if fs == "ext4" else frozenset(),
+        if fs.block_map else frozenset(),
         threads=(Thread(),) * nthreads,
         ghost=Ghost(last_write=(data,) * size + (("Z0",) * SUBBLOCKS,) * (npages - size),
                     crash_legal=tuple(tuple((v, frozenset()) for v in row)

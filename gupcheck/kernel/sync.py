@@ -23,8 +23,8 @@ from .writeback import writeback_begin
 def fsync(c: Ctx) -> Outcome:
     """("fsync",) or ("msync",)."""
     k = c.k
-    if k.fs == "shmem":  # noop_fsync: tmpfs has nothing to write back
-        return [Move(f"{c.op[0]}: noop_fsync (shmem)", c.finish(k, f"{c.op[0]}=0"))]
+    if c.env.fs.f_ops.fsync is None:  # noop_fsync: tmpfs has nothing to write back
+        return [Move(f"{c.op[0]}: noop_fsync ({c.env.fs.name})", c.finish(k, f"{c.op[0]}=0"))]
     k = k.sync_started(c.me)
     k = writeback_begin(c, k, sync=True, ret="fsync:wait")
     name = "msync(MS_SYNC) -> vfs_fsync_range" if c.op[0] == "msync" else "fsync -> vfs_fsync_range"

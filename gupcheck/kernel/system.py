@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from gupcheck.engine import Invariant, Label, LeadsTo, Model, Wait
 
 from . import (
     anon,
-    cowfs,
     dax,
     device,
     dio,
@@ -39,6 +38,9 @@ from . import (
 )
 from .actor import Blocked, Ctx, Outcome, Stage
 from .config import KernelConfig
+from .env import Env
+from .fs import STAGES as FS_STAGES
+from .fs import filesystem
 from .properties import DATA_READERS, PROPERTIES, WRITE_READERS, invariants
 from .state import PIN_HOLDER, SUBBLOCKS, Bio, Ghost, KState, Thread, initial_state
 from .state import replace as kreplace
@@ -69,14 +71,14 @@ OPERATIONS: dict[str, Stage] = {
     "dio_write": dio_write.dio_write,
     "dio_write_from": dio_write.dio_write_from,
     "vm_writev": dio_write.vm_writev,
-    "fill_fs": cowfs.fill_fs,
+    "fill_fs": dio_write.fill_fs,
     **anon.ANON_OPS,
 }
 
 STAGES: dict[str, Stage] = {
     **fault.FAULT_STAGES, **fault.STORE_STAGES, **gup.GUP_STAGES, **dio.DIO_STAGES, **writeback.WRITEBACK_STAGES,
     **sync.SYNC_STAGES, **reclaim.RECLAIM_STAGES, **longterm.LONGTERM_STAGES,
-    **truncate.TRUNCATE_STAGES, **anon.ANON_STAGES, **dio_write.DIO_WRITE_STAGES,
+    **truncate.TRUNCATE_STAGES, **anon.ANON_STAGES, **dio_write.DIO_WRITE_STAGES, **FS_STAGES,
 }
 
 #: thread locals that only carry no-lost-write's ghost bookkeeping (write start numbers, the
@@ -93,6 +95,9 @@ NIC = "NIC"
 #: the built-in actors' names, compared without case or surrounding blanks: a scenario actor
 #: called ``disk`` would share the device's name in labels, waits and traces and be merged
 #: with it (a deadlock where the same scenario with another name is violated)
+#: Scenario.nic_driver: "plain", or an ODP driver that skips mmu_interval_read_retry
+NIC_DRIVERS = ("plain", "odp-naive")
+
 RESERVED_ACTOR_NAMES = frozenset(n.casefold() for n in (DISK, KWORKER, NIC))
 
 
@@ -120,7 +125,7 @@ class Scenario:
     nic_writes: int = 0  # DMA writes an RDMA NIC makes into its registered pages
     stable_writes: bool = False  # the block device needs stable pages (RAID parity, DIF/DIX)
     nic_driver: str = "plain"  # "odp-naive": an ODP driver that skips mmu_interval_read_retry
-    filesystem: str = "ext4"  # "ext4", "shmem" (tmpfs, memfd), "cowfs" or "fsdax"
+    filesystem: str = "ext4"  # a name in gupcheck.kernel.fs.FILESYSTEMS
     anon: bool = False  # the parent process has a page of private anonymous memory
     file_pages: int | None = None  # the file's size if shorter than the mapping (npages)
     free_blocks: int = 0  # free space of a COW filesystem, in pages
@@ -135,6 +140,16 @@ class Scenario:
             if reserved_actor_name(a.name):
                 raise ValueError(f"actor name {a.name!r} is reserved for a built-in actor "
                                  f"({DISK!r}, {KWORKER!r}, {NIC!r}; case is ignored)")
+        filesystem(self.filesystem)  # a ValueError naming the valid ones
+        if self.nic_driver not in NIC_DRIVERS:
+            raise ValueError(f"nic_driver {self.nic_driver!r}; choose one of "
+                             f"{', '.join(NIC_DRIVERS)}")
+
+    def environment(self) -> Env:
+        """What the kernel's steps read of the scenario and never change (:mod:`.env`)."""
+        return Env(fs=filesystem(self.filesystem), private=self.private,
+                   stable_writes=self.stable_writes, nic_writes=self.nic_writes,
+                   odp_naive_driver=self.nic_driver == "odp-naive")
 
 
 class KernelModel(Model[KState]):
@@ -144,8 +159,8 @@ class KernelModel(Model[KState]):
         them, to count states like a model that keeps them (the Promela translation in
         benchmarks/promela)."""
         self.scenario = scenario
-        self.cfg = replace(cfg, stable_writes=cfg.stable_writes or scenario.stable_writes,
-                           odp_naive_driver=scenario.nic_driver == "odp-naive")
+        self.cfg = cfg
+        self.env = scenario.environment()
         self.name = f"{scenario.name} [{cfg.name}]"
         self.properties = tuple(properties) if properties is not None else scenario.properties
         unknown = [p for p in self.properties if p not in PROPERTIES]
@@ -162,7 +177,7 @@ class KernelModel(Model[KState]):
         # data values: compared by DATA_READERS and by a stable-writes device (a checksum
         # mismatch fails the bio, which fsync reports); else never in a guard or in the
         # update of a kept field
-        self._keep_data = data_values or bool(active & DATA_READERS) or self.cfg.stable_writes
+        self._keep_data = data_values or bool(active & DATA_READERS) or self.env.stable_writes
         self._violations = frozenset(active)
         folio_drop = ({"data": ()} if not self._keep_data else {}) | \
             ({"prepared": False} if not self._keep_prepared else {})
@@ -198,7 +213,7 @@ class KernelModel(Model[KState]):
         s = self.scenario
         # one thread slot per actor, then the NIC's (device faults) and the kworker's
         return [initial_state(s.npages, len(self.actors) + 2, cached=s.cached, mapped=s.mapped,
-                              fs=s.filesystem, anon=s.anon, file_pages=s.file_pages,
+                              fs=self.env.fs, anon=s.anon, file_pages=s.file_pages,
                               free_blocks=s.free_blocks, private=s.private,
                               sparse=s.sparse, large=s.large_folios)]
 
@@ -216,11 +231,11 @@ class KernelModel(Model[KState]):
     def _outcome(self, k: KState, i: int) -> Outcome:
         n = len(self.actors)
         if i == n:
-            return device.disk_moves(Ctx(k, i, DISK, self.cfg, ()))  # stateless: no thread
+            return device.disk_moves(Ctx(k, i, DISK, self.cfg, self.env, ()))  # no thread
         if i == n + 1:
-            return device.bio_dirty_work(Ctx(k, n + 1, KWORKER, self.cfg, ()))
+            return device.bio_dirty_work(Ctx(k, n + 1, KWORKER, self.cfg, self.env, ()))
         if i == n + 2:  # the NIC; thread slot n holds its ODP device faults
-            c = Ctx(k, n, NIC, self.cfg, ())
+            c = Ctx(k, n, NIC, self.cfg, self.env, ())
             if k.threads[n].stage:
                 return STAGES[k.threads[n].stage](c)
             return longterm.nic_moves(c, self.scenario.nic_writes)
@@ -228,7 +243,7 @@ class KernelModel(Model[KState]):
         t = k.threads[i]
         if t.pc >= len(spec.program):
             return []
-        c = Ctx(k, i, spec.name, self.cfg, spec.program[t.pc])
+        c = Ctx(k, i, spec.name, self.cfg, self.env, spec.program[t.pc])
         if t.stage == "":
             return OPERATIONS[c.op[0]](c)
         return STAGES[t.stage](c)
@@ -302,7 +317,8 @@ class KernelModel(Model[KState]):
                 and not k.threads[n + 1].stage)
 
     def invariants(self) -> list[Invariant[KState]]:
-        return invariants(self.properties, pin_counting=self.cfg.pin_counting)
+        return invariants(self.properties, pin_counting=self.cfg.pin_counting,
+                          on_disk=self.env.fs.page_cache_over_disk)
 
     def liveness(self) -> list[LeadsTo[KState]]:
         """writeback-progress: for each user thread, "in fsync/msync/truncate/hole punch ~>
@@ -477,7 +493,7 @@ class KernelModel(Model[KState]):
             out[f"{p} pins"] = f.pins
             out[f"{p} data"] = "|".join(f.data)
             out[f"{p} prepared"] = f.prepared
-            if f.buffers is not None and k.fs == "ext4":
+            if f.buffers is not None and self.env.fs.buffer_heads:
                 out[f"{p} buffers"] = " ".join(f.buffers)
             pte = k.ptes[i]
             out[f"{p} pte"] = ("none" if pte is None else
@@ -487,7 +503,7 @@ class KernelModel(Model[KState]):
                 cow = k.folio_at(pte.cow)
                 out[f"{p} private copy"] = (f"{'|'.join(cow.data)} refcount {cow.refcount}"
                                             + (f" pins {cow.pins}" if cow.pins else ""))
-            if k.fs == "fsdax":
+            if self.env.fs.dax:
                 out[f"{p} pmem block"] = k.fid(i)
             else:
                 out[f"{p} disk"] = "|".join(k.disk[i * SUBBLOCKS:(i + 1) * SUBBLOCKS])

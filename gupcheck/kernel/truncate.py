@@ -1,6 +1,6 @@
 """Truncate to zero, regrow, munmap and loads: what happens to a pinned page cache page.
 
-fs/ext4/inode.c ``ext4_setattr`` (shmem: ``shmem_setattr``) with a smaller size:
+The filesystem's ``->setattr`` (ext4: fs/ext4/inode.c ``ext4_setattr``) with a smaller size:
 ``filemap_invalidate_lock`` (exclusive: ``->page_mkwrite`` takes it shared), ``i_size_write``,
 then ``truncate_pagecache`` -> ``unmap_mapping_range`` (every PTE zapped; a dirty PTE bit
 moves to the folio) and ``truncate_inode_pages_range``: each folio is locked, waited on if under
@@ -8,18 +8,20 @@ writeback, its buffers invalidated, its dirty bit cancelled, and removed from th
 (``filemap_remove_folio``: ``folio->mapping = NULL``).  Truncate never waits for pins: a pinned
 folio lives on as an *orphan*; DMA into it is harmless and lost, and the unpin's
 ``folio_mark_dirty`` finds no mapping and calls ``noop_dirty_folio`` (F6 is not a violation for
-page-cache files; FS-DAX is another matter).  ``ext4_truncate`` then frees the blocks.
+page-cache files; FS-DAX is another matter).  The filesystem then frees the blocks
+(``ext4_truncate``); the names of each filesystem's functions are in its table (:mod:`.fs`).
 """
 
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
-from .blocks import free_range, release_reservations
+from .blocks import free_range
 from .dax import DAX_STAGES
 from .fault import read_fault
 from .locks import INVALIDATE_LOCK, down_write, down_write_queue, up_write
 from .rmap import clear_pte
 from .state import SUBBLOCKS, KState, replace
+from .writeback import dirty_pages, writeback_range
 
 
 def truncate(c: Ctx) -> Outcome:
@@ -44,7 +46,7 @@ def _begin(c: Ctx, start: int, end: int, what: str) -> Outcome:
     new faults wait behind the truncate: writer preference) and taken in ``tr:lock``."""
     k = down_write_queue(c.k, c.name, INVALIDATE_LOCK)
     if k.inv_excl != c.name:
-        return [Move(f"{_entry(k, what, start)}: filemap_invalidate_lock: queued behind the "
+        return [Move(f"{_entry(c, what, start)}: filemap_invalidate_lock: queued behind the "
                      "readers", c.goto(k, "tr:lock", trange=(start, end), twhat=what))]
     return _locked(c, k, start, end, what)
 
@@ -61,11 +63,10 @@ def stage_lock(c: Ctx) -> Outcome:
     return _locked(c, k, start, end, c.var("twhat"))
 
 
-def _entry(k: KState, what: str, start: int) -> str:
-    if what == "truncate":
-        return "shmem_setattr" if k.fs == "shmem" else "ext4_setattr"
-    return ("shmem_fallocate(PUNCH_HOLE)" if k.fs == "shmem" else "ext4_punch_hole") + \
-        f" (page {start})"
+def _entry(c: Ctx, what: str, start: int) -> str:
+    """The filesystem's ->setattr or ->fallocate(PUNCH_HOLE), by its name."""
+    f_ops = c.env.fs.f_ops
+    return f_ops.setattr if what == "truncate" else f"{f_ops.punch_hole} (page {start})"
 
 
 def _locked(c: Ctx, k: KState, start: int, end: int, what: str) -> Outcome:
@@ -78,17 +79,22 @@ def _locked(c: Ctx, k: KState, start: int, end: int, what: str) -> Outcome:
         k = k.write_started(p, blocks, "Z0")
     k = k.with_ghost(writing=k.ghost.writing | {(p, b, c.me) for p in range(start, end)
                                                  for b in blocks})
-    if what == "truncate" and k.fs == "fsdax":  # i_size_write after ext4_break_layouts
-        func = "ext4_setattr: filemap_invalidate_lock"
+    dax = c.env.fs.dax
+    if what == "truncate" and dax:  # i_size_write after ext4_break_layouts
+        func = f"{c.env.fs.f_ops.setattr}: filemap_invalidate_lock"
     elif what == "truncate":
         k = replace(k, i_size=0)
-        setattr_ = "shmem_setattr" if k.fs == "shmem" else "ext4_setattr"
-        func = f"{setattr_}: filemap_invalidate_lock, truncate_setsize: i_size_write(0)"
+        func = f"{_entry(c, what, start)}: filemap_invalidate_lock, truncate_setsize: " \
+            "i_size_write(0)"
     else:
-        func = ("shmem_fallocate(PUNCH_HOLE)" if k.fs == "shmem" else "ext4_punch_hole") + \
-            f": filemap_invalidate_lock (page {start})"
-    nxt = "tr:daxbreak" if k.fs == "fsdax" else "tr:unmap"
-    return [Move(func, c.goto(k, nxt, trange=(start, end), twhat=what, tstarts=starts))]
+        func = f"{c.env.fs.f_ops.punch_hole}: filemap_invalidate_lock (page {start})"
+    nxt = "tr:daxbreak" if dax else "tr:unmap"
+    k = c.goto(k, nxt, trange=(start, end), twhat=what, tstarts=starts)
+    dirty = tuple(p for p in dirty_pages(k) if start <= p < end)
+    if what == "punch" and c.env.fs.f_ops.punch_flushes and dirty:
+        k = writeback_range(c, k, dirty, ret=nxt)
+        func += ", xfs_flush_unmap_range: filemap_write_and_wait_range"
+    return [Move(func, k)]
 
 
 def stage_unmap(c: Ctx) -> Outcome:
@@ -99,7 +105,7 @@ def stage_unmap(c: Ctx) -> Outcome:
     if not mapped:
         return _pages(c, k)
     page = mapped[0]
-    k, dirty = clear_pte(k, page, who=c.name)
+    k, dirty = clear_pte(c, k, page, who=c.name)
     return [Move(f"unmap_mapping_range: zap_pte_range(page {page})"
                  + (", pte dirty -> folio_mark_dirty" if dirty else ""), c.goto(k, "tr:unmap"))]
 
@@ -116,7 +122,9 @@ def _pages(c: Ctx, k: KState) -> Outcome:
     if f.writeback:
         return Blocked(f"folio_wait_writeback: writeback of page {page}",
                        k.writeback_holders(k.fid(page)))
-    k = release_reservations(k, f.buffers)  # ext4_invalidate_folio: ext4_da_release_space
+    invalidate = c.env.fs.a_ops.invalidate_folio  # ext4_da_release_space, ...
+    if invalidate is not None:
+        k = invalidate(k, f)
     k, left = k.remove_from_cache(page)  # buffers invalidated, dirty cancelled
     fate = "freed" if left == 0 else f"orphaned (refcount {left})"
     return [Move(f"truncate_inode_pages_range: folio_lock, truncate_cleanup_folio, "
@@ -126,16 +134,13 @@ def _pages(c: Ctx, k: KState) -> Outcome:
 def _free_blocks(c: Ctx, k: KState) -> Outcome:
     start, end = c.var("trange")
     what = c.var("twhat")
-    if k.fs == "shmem":
-        func = "shmem_truncate_range"
-    else:
-        func = "ext4_truncate: free the blocks" if what == "truncate" else \
-            "ext4_ext_remove_space: free the blocks"
+    f_ops = c.env.fs.f_ops
+    func = f_ops.free_truncated if what == "truncate" else f_ops.free_punched
     lo, hi = start * SUBBLOCKS, end * SUBBLOCKS
     k = replace(k, disk=k.disk[:lo] + ("Z0",) * (hi - lo) + k.disk[hi:], inv_excl=None)
     if k.csum:  # a hole has no checksum items: it reads as zeros
         k = replace(k, csum=k.csum[:lo] + ("Z0",) * (hi - lo) + k.csum[hi:])
-    if k.fs == "ext4":
+    if c.env.fs.block_map:  # the freed blocks become holes
         k = free_range(k, start, end)
     k = k.pages_written(c.me, range(start, end), "Z0", c.var("tstarts"))
     return [Move(f"{func}, filemap_invalidate_unlock", c.finish(k, f"{what}=0"))]
@@ -162,7 +167,7 @@ def load(c: Ctx) -> Outcome:
     if page >= k.i_size:
         return [Move(f"filemap_fault: page {page} beyond i_size, VM_FAULT_SIGBUS",
                      c.finish(k, "SIGBUS"))]
-    if k.fs == "fsdax" and k.cache[page] is None:
+    if c.env.fs.dax and k.cache[page] is None:
         zeros = "|".join(("Z0",) * SUBBLOCKS)
         return [Move(f"dax_iomap_fault: page {page} is a hole, dax_load_hole (zero page)",
                      c.finish(k, f"load={zeros}"))]
@@ -193,7 +198,7 @@ def _zap(c: Ctx, k: KState, how: str) -> Outcome:
     if k.ptes[page] is None:
         return [Move(f"munmap(page {page}): {how}not mapped, mmap_write_unlock",
                      c.finish(up_write(k, c.name), "munmap=0"))]
-    k, dirty = clear_pte(k, page, who=c.name)
+    k, dirty = clear_pte(c, k, page, who=c.name)
     return [Move(f"munmap: {how}zap_pte_range(page {page})"
                  + (", pte dirty -> folio_mark_dirty" if dirty else "") + ", mmap_write_unlock",
                  c.finish(up_write(k, c.name), "munmap=0"))]

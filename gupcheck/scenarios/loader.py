@@ -31,6 +31,8 @@ from pathlib import Path
 
 import msgspec
 
+from gupcheck.kernel.fs import DESCRIPTIONS as FS_DESCRIPTIONS
+from gupcheck.kernel.fs import FILESYSTEMS
 from gupcheck.kernel.properties import PROPERTIES
 from gupcheck.kernel.state import SUBBLOCKS
 from gupcheck.kernel.system import DISK, KWORKER, NIC, ActorSpec, Scenario, reserved_actor_name
@@ -196,20 +198,23 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", raw.name):
         raise fail("name", f"expected lower-case letters, digits and '-', got {raw.name!r}")
-    if raw.filesystem not in ("ext4", "shmem", "cowfs", "fsdax"):
-        raise fail("filesystem", f"expected \"ext4\", \"shmem\" (tmpfs, memfd), "
-                   f"\"cowfs\" (btrfs-like copy-on-write) or \"fsdax\" (ext4 -o dax), "
-                   f"got {raw.filesystem!r}")
+    if raw.filesystem not in FILESYSTEMS:
+        raise fail("filesystem", "expected " + ", ".join(
+            f"\"{name}\" ({what})" for name, what in FS_DESCRIPTIONS.items())
+                   + f", got {raw.filesystem!r}")
+    fs = FILESYSTEMS[raw.filesystem]
     if raw.mapping not in ("shared", "private"):
         raise fail("mapping", f"expected \"shared\" (MAP_SHARED) or \"private\" (MAP_PRIVATE), "
                    f"got {raw.mapping!r}")
-    if raw.mapping == "private" and raw.filesystem not in ("ext4", "shmem"):
-        raise fail("mapping", "a MAP_PRIVATE mapping is modelled on \"ext4\" and \"shmem\" only")
-    if raw.large_folios and not (raw.anon or raw.filesystem == "shmem"):
+    if raw.mapping == "private" and not fs.private_mappings:
+        raise fail("mapping", "a MAP_PRIVATE mapping is modelled on " + ", ".join(
+            f"\"{n}\"" for n, f in FILESYSTEMS.items() if f.private_mappings) + " only")
+    if raw.large_folios and not (raw.anon or fs.large_folios):
         raise fail("large_folios", "large folios are modelled for anonymous memory (anon = true) "
                    "and shmem only (ext4's page cache is order-0 in 6.1 and 6.12)")
-    if raw.sparse and raw.filesystem != "ext4":
-        raise fail("sparse", "a sparse file (no blocks allocated) is modelled on \"ext4\" only")
+    if raw.sparse and not fs.block_map:
+        raise fail("sparse", "a sparse file (no blocks allocated) is modelled on " + ", ".join(
+            f"\"{n}\"" for n, f in FILESYSTEMS.items() if f.block_map) + " only")
     if not 0 <= raw.free_blocks <= 8:
         raise fail("free_blocks", f"expected 0 to 8, got {raw.free_blocks}")
     if not 1 <= raw.pages <= 4:
@@ -279,10 +284,10 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
                 raise fail(f"{here}.value", f"expected a symbolic value like \"B1\", got {entry.value!r}")
             if not 1 <= entry.repeat <= 8:
                 raise fail(f"{here}.repeat", f"expected 1 to 8, got {entry.repeat}")
-            if entry.op in NOT_ON_DAX and raw.filesystem == "fsdax":
+            if entry.op in NOT_ON_DAX and fs.dax:
                 raise fail(f"{here}.op", f"operation {entry.op!r} is not modelled on "
                            "filesystem \"fsdax\" (no page cache to write back or reclaim)")
-            if entry.op in DAX_ONLY and raw.filesystem != "fsdax":
+            if entry.op in DAX_ONLY and not fs.dax:
                 raise fail(f"{here}.op", f"operation {entry.op!r} needs filesystem \"fsdax\"")
             if entry.op == "kswapd_reclaim" and not actor.daemon:
                 raise fail(f"{here}.op", "kswapd_reclaim is for a daemon actor (daemon = true)")

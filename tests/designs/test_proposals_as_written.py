@@ -18,11 +18,11 @@ from gupcheck.designs import DESIGNS, PROPOSAL_BASE
 from gupcheck.engine import Verdict
 from gupcheck.kernel.config import KernelConfig
 from gupcheck.kernel.device import dma_write_check
+from gupcheck.kernel.fs.ext4 import EXT4
 from gupcheck.kernel.state import Bio, Thread, initial_state, replace
 from gupcheck.kernel.system import KernelModel
 from gupcheck.scenarios import SCENARIOS
 from tests.kernel.helpers import assert_steps_in_order, end_states, run
-
 
 # --- block-writeback: Dave Chinner, <20181213005119.GD29416@dastard> -------------------------
 
@@ -97,7 +97,7 @@ def test_extension_skips_a_pinned_folio_only_after_folio_mkclean() -> None:
 # --- stable-writeback as defined ----------------------------------------------------------------
 
 def _under_writeback(early: tuple[int, ...], **bio: object):
-    k = initial_state(1, 3, cached=True, mapped=True)
+    k = initial_state(1, 3, cached=True, mapped=True, fs=EXT4)
     w = Bio(id=0, write=True, page=0, folio=0, pending=(0, 1), owner="flusher", early=early,
             **bio)
     return replace(k, bios=(w,), next_bio=1, threads=(Thread(),) * 3)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from gupcheck import lab
 from gupcheck.designs import DESIGNS as KERNELS
 from gupcheck.engine import Result, check
+from gupcheck.kernel.actor import Ctx
 from gupcheck.kernel.config import KernelConfig
+from gupcheck.kernel.env import Env
+from gupcheck.kernel.fs.ext4 import EXT4
+from gupcheck.kernel.fsops import FileSystem
+from gupcheck.kernel.state import KState
 from gupcheck.kernel.system import KernelModel, Scenario
 from gupcheck.scenarios import SCENARIOS
 
@@ -49,3 +55,14 @@ def reachable(scenario: str | Scenario, design: str | KernelConfig) -> list:
 def end_results(scenario: str | Scenario, design: str, actor: int = 0) -> set[tuple[str, ...]]:
     """What actor ``actor``'s operations returned, in every reachable end state."""
     return {k.threads[actor].results for k in end_states(scenario, design)}
+
+
+#: the environment of a scenario on ext4 with a MAP_SHARED mapping and a plain device
+EXT4_ENV = Env(fs=EXT4)
+
+
+def ctx(k: KState, cfg: KernelConfig | None = None, *, me: int = 0, name: str = "test",
+        op: tuple[Any, ...] = (), fs: FileSystem = EXT4) -> Ctx:
+    """A step context for thread ``me`` of ``k`` on ``fs``, under ``cfg`` (linux-6.12), for
+    tests of single kernel functions."""
+    return Ctx(k, me, name, cfg or KERNELS["linux-6.12"], Env(fs=fs), op)

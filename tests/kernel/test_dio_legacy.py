@@ -16,7 +16,7 @@ import pytest
 
 from gupcheck.designs import DESIGNS
 from gupcheck.engine import Label, Verdict
-from gupcheck.kernel.dirty import EXT4_DIRTY_FOLIO_WARN
+from gupcheck.kernel.fs.ext4 import EXT4_DIRTY_FOLIO_WARN
 from gupcheck.kernel.state import KState
 from gupcheck.kernel.system import KernelModel, Scenario
 from gupcheck.scenarios.loader import parse

@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 
 from gupcheck.engine import Verdict
-from gupcheck.kernel.dirty import EXT4_DIRTY_FOLIO_WARN
+from gupcheck.kernel.fs.ext4 import EXT4_DIRTY_FOLIO_WARN
 
 from .helpers import assert_steps_in_order, run
 

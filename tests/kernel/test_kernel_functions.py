@@ -5,7 +5,8 @@ from __future__ import annotations
 from gupcheck.designs import DESIGNS
 from gupcheck.kernel.actor import Ctx
 from gupcheck.kernel.device import bio_dirty_work
-from gupcheck.kernel.dirty import EXT4_DIRTY_FOLIO_WARN, folio_mark_dirty
+from gupcheck.kernel.dirty import folio_mark_dirty
+from gupcheck.kernel.fs.ext4 import EXT4, EXT4_DIRTY_FOLIO_WARN
 from gupcheck.kernel.gup import grab, release
 from gupcheck.kernel.properties import invariants
 from gupcheck.kernel.reclaim import stage_release
@@ -18,19 +19,20 @@ from gupcheck.kernel.state import (
     initial_state,
     replace,
 )
+from tests.kernel.helpers import EXT4_ENV, ctx
 
 LINUX_6_1, LINUX_6_12 = DESIGNS["linux-6.1"], DESIGNS["linux-6.12"]
 
 
 def cached() -> object:
-    return initial_state(1, 1, cached=True, mapped=False)
+    return initial_state(1, 1, cached=True, mapped=False, fs=EXT4)
 
 
 def test_a_pin_adds_the_bias_and_an_unpin_removes_it() -> None:
     k = grab(cached(), 0, pin=True, pin_counting=True)
     f = k.folio(0)
     assert f.refcount == 2 + GUP_PIN_COUNTING_BIAS and f.pins == 1 and f.maybe_dma_pinned()
-    k = release(k, 0, pin=True, pin_counting=True)
+    k = release(ctx(k), k, 0, pin=True)
     assert k.folio(0).refcount == 2 and not k.folio(0).maybe_dma_pinned()
     assert (k.ghost.pins_acquired, k.ghost.pins_released) == (1, 1)
 
@@ -41,7 +43,7 @@ def test_1024_plain_references_look_pinned_a_false_positive_the_kernel_accepts()
         k = grab(k, 0, pin=False, pin_counting=True)
     assert k.folio(0).refcount == GUP_PIN_COUNTING_BIAS
     assert k.folio(0).maybe_dma_pinned() and k.folio(0).pins == 0
-    [check] = invariants(("pin-accounting",), pin_counting=True)
+    [check] = invariants(("pin-accounting",), pin_counting=True, on_disk=True)
     assert check.check(k) is None  # false positives are allowed
 
 
@@ -54,7 +56,7 @@ def test_a_pin_of_a_large_folio_counts_once_in_refcount_and_exactly_in_pincount(
     k = grab(_large(), 0, pin=True, pin_counting=True)
     f = k.folio(0)
     assert f.refcount == 3 and f.pins == 1 and f.maybe_dma_pinned()
-    k = release(k, 0, pin=True, pin_counting=True)
+    k = release(ctx(k), k, 0, pin=True)
     assert k.folio(0).refcount == 2 and not k.folio(0).maybe_dma_pinned()
 
 
@@ -73,14 +75,14 @@ def test_before_pin_counting_a_pin_is_invisible_to_maybe_dma_pinned() -> None:
 def test_pin_accounting_catches_a_pin_without_the_bias() -> None:
     k = cached()
     k = k.with_folio(0, replace(k.folio(0), pins=1))
-    [check] = invariants(("pin-accounting",), pin_counting=True)
+    [check] = invariants(("pin-accounting",), pin_counting=True, on_disk=True)
     assert "folio_maybe_dma_pinned() is false" in (check.check(k) or "")
 
 
 def test_dirtying_a_page_with_buffers_dirties_every_buffer() -> None:
     k = cached()
     k = k.with_folio(0, replace(k.folio(0), prepared=True))
-    k = folio_mark_dirty(k, 0, who="test")
+    k = folio_mark_dirty(ctx(k), k, 0, who="test")
     assert k.folio(0).dirty and k.folio(0).buffers == (BH_DIRTY, BH_DIRTY)
     assert k.ghost.violations == ()
 
@@ -88,7 +90,7 @@ def test_dirtying_a_page_with_buffers_dirties_every_buffer() -> None:
 def test_dirtying_a_page_without_buffers_is_ext4s_warning() -> None:
     k = cached()
     k = k.with_folio(0, replace(k.folio(0), buffers=None, refcount=1, prepared=True))
-    k = folio_mark_dirty(k, 0, who="test")
+    k = folio_mark_dirty(ctx(k), k, 0, who="test")
     assert k.folio(0).dirty
     assert EXT4_DIRTY_FOLIO_WARN in k.ghost.events
     assert [p for p, _ in k.ghost.violations] == ["dirty-has-backing"]
@@ -97,19 +99,19 @@ def test_dirtying_a_page_without_buffers_is_ext4s_warning() -> None:
 def test_dirtying_a_truncated_folio_is_noop_dirty_folio() -> None:
     k = cached()
     k = k.with_folio(0, replace(k.folio(0), mapping=False, buffers=None))
-    k = folio_mark_dirty(k, 0, who="test")
+    k = folio_mark_dirty(ctx(k), k, 0, who="test")
     assert k.folio(0).dirty and k.ghost.violations == () and k.ghost.events == ()
 
 
 def test_clean_to_dirty_without_page_mkwrite_breaks_the_protocol_but_a_pte_transfer_does_not() -> None:
-    k = folio_mark_dirty(cached(), 0, who="test", pte_transfer=True)
+    k = folio_mark_dirty(ctx(k0 := cached()), k0, 0, who="test", pte_transfer=True)
     assert k.ghost.violations == ()
-    k = folio_mark_dirty(cached(), 0, who="test")
+    k = folio_mark_dirty(ctx(k0 := cached()), k0, 0, who="test")
     assert [p for p, _ in k.ghost.violations] == ["mkwrite-before-dirty"]
 
 
 def _reclaim_ctx(k: object, cfg: object = LINUX_6_12) -> Ctx:
-    return Ctx(k, 0, "kswapd", cfg, ("kswapd_reclaim", 0))
+    return Ctx(k, 0, "kswapd", cfg, EXT4_ENV, ("kswapd_reclaim", 0))
 
 
 def _isolated(k: object) -> object:
@@ -144,7 +146,7 @@ def test_bio_dirty_work_redirties_then_unpins_and_never_calls_page_mkwrite() -> 
     bio = Bio(id=0, write=False, page=0, folio=0, pending=(), owner="CPU0", waiter=0, value="B1",
               pinned=True, woken=True, done=True)
     k = replace(k, bios=(bio,), dirty_work=(0,), threads=(Thread(), Thread()))
-    [move] = bio_dirty_work(Ctx(k, 1, "kworker bio_dirty_work", LINUX_6_12, ()))
+    [move] = bio_dirty_work(Ctx(k, 1, "kworker bio_dirty_work", LINUX_6_12, EXT4_ENV, ()))
     f = move.state.folio(0)
     assert f.dirty and f.pins == 0 and f.refcount == 2 and not f.prepared
     assert [p for p, _ in move.state.ghost.violations] == ["mkwrite-before-dirty"]
@@ -156,7 +158,7 @@ def test_bio_dirty_work_sleeps_on_a_locked_folio() -> None:
     k = k.with_folio(0, replace(k.folio(0), locked="flusher"))
     bio = Bio(id=0, write=False, page=0, folio=0, pending=(), owner="CPU0", done=True)
     k = replace(k, bios=(bio,), dirty_work=(0,), threads=(Thread(), Thread()))
-    out = bio_dirty_work(Ctx(k, 1, "kworker bio_dirty_work", LINUX_6_12, ()))
+    out = bio_dirty_work(Ctx(k, 1, "kworker bio_dirty_work", LINUX_6_12, EXT4_ENV, ()))
     assert out.on == "folio lock of page 0" and out.holders == ("flusher",)
 
 
@@ -178,7 +180,7 @@ def test_kswapd_writes_a_dirty_ext4_folio_itself_before_6_3_and_activates_it_aft
 
 def test_madvise_pageout_never_writes_a_dirty_folio_even_before_6_3() -> None:
     k = _dirty_isolated((BH_DIRTY, BH_DIRTY))
-    [move] = stage_release(Ctx(k, 0, "CPU0", LINUX_6_1, ("madvise_pageout", 0)))
+    [move] = stage_release(Ctx(k, 0, "CPU0", LINUX_6_1, EXT4_ENV, ("madvise_pageout", 0)))
     assert "activate_locked" in move.func and not move.state.bios
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from gupcheck.kernel.actor import Blocked
+from gupcheck.kernel.fs.ext4 import EXT4
 from gupcheck.kernel.locks import down_read, down_write, down_write_queue, up_read, up_write
 from gupcheck.kernel.state import initial_state
 
 
 def test_readers_share_and_a_free_lock_goes_to_a_writer_at_once() -> None:
-    k = initial_state(1, 3, cached=True, mapped=True)
+    k = initial_state(1, 3, cached=True, mapped=True, fs=EXT4)
     k1 = down_read(k, "A")
     k2 = down_read(k1, "B")
     assert not isinstance(k2, Blocked) and k2.mmap_readers == ("A", "B")
@@ -17,7 +18,7 @@ def test_readers_share_and_a_free_lock_goes_to_a_writer_at_once() -> None:
 
 
 def test_a_queued_writer_blocks_new_readers_and_gets_the_lock_when_readers_drain() -> None:
-    k = down_read(initial_state(1, 3, cached=True, mapped=True), "A")
+    k = down_read(initial_state(1, 3, cached=True, mapped=True, fs=EXT4), "A")
     assert not isinstance(k, Blocked)
     k = down_write_queue(k, "W")
     assert k.mmap_writer is None and k.mmap_queued == ("W",)
@@ -33,7 +34,7 @@ def test_a_queued_writer_blocks_new_readers_and_gets_the_lock_when_readers_drain
 def test_invalidate_lock_queues_truncate_behind_a_fault_and_holds_off_the_next_fault() -> None:
     from gupcheck.kernel.locks import INVALIDATE_LOCK, can_read
 
-    k = down_read(initial_state(1, 3, cached=True, mapped=True), "CPU0", INVALIDATE_LOCK)
+    k = down_read(initial_state(1, 3, cached=True, mapped=True, fs=EXT4), "CPU0", INVALIDATE_LOCK)
     assert not isinstance(k, Blocked) and k.inv_shared == ("CPU0",)
     k = down_write_queue(k, "CPU1 truncate", INVALIDATE_LOCK)
     assert k.inv_excl is None and k.inv_queued == ("CPU1 truncate",)

@@ -12,7 +12,8 @@ from gupcheck.kernel.system import KernelModel
 from gupcheck.scenarios import SCENARIOS
 
 
-def internal_invariants(k: KState, pin_counting: bool, pins_hold_writeback: bool = False) -> None:
+def internal_invariants(k: KState, pin_counting: bool, pins_hold_writeback: bool = False,
+                        fs: str = "ext4") -> None:
     for fid, f in enumerate(k.folios):
         if f is None:
             assert not any(b.folio == fid for b in k.bios), "I/O to a freed folio"
@@ -21,7 +22,7 @@ def internal_invariants(k: KState, pin_counting: bool, pins_hold_writeback: bool
         if f.anon:
             assert f.refcount == f.mapcount + f.gets + pin_bias(f, pin_counting) * f.pins  # the pipe holds a FOLL_GET ref
             continue
-        if k.fs == "fsdax" and fid < len(k.dax_owner):  # a pmem block's struct page
+        if fs == "fsdax" and fid < len(k.dax_owner):  # a pmem block's struct page
             assert f.refcount == 1 + f.gets + pin_bias(f, pin_counting) * f.pins and f.mapcount == 0
             if k.dax_owner[fid] == f"file:{f.index}" and f.mapping:
                 assert k.cache[f.index] == fid
@@ -35,7 +36,7 @@ def internal_invariants(k: KState, pin_counting: bool, pins_hold_writeback: bool
                     + f.isolated)
         assert f.refcount == expected, f"refcount {f.refcount} != {expected}: {f}"
         assert f.mapcount == (pte is not None)
-        if pte is not None and pte.writable and k.fs == "ext4":  # write-notify
+        if pte is not None and pte.writable and fs == "ext4":  # write-notify
             assert f.prepared or f.dirty, "a writable PTE on a page the fs was not told about"
         if f.writeback:  # a write bio in flight, or (block-writeback) the pins holding it
             assert any(b.write and b.folio == fid for b in k.bios) or (
@@ -58,7 +59,8 @@ def test_random_step_sequences_keep_the_models_bookkeeping(scenario: str, design
     model = KernelModel(SCENARIOS[scenario], KERNELS[design])
     k = model.init_states()[0]
     for _ in range(60):
-        internal_invariants(k, model.cfg.pin_counting, model.cfg.writeback_pinned == "block")
+        internal_invariants(k, model.cfg.pin_counting, model.cfg.writeback_pinned == "block",
+                            model.env.fs.name)
         succ = list(model.successors(k))
         if not succ:
             assert model.is_end(k) or list(model.waits(k)), "stuck without saying why"

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from gupcheck.designs import DESIGNS
 from gupcheck.engine import Verdict, check
+from gupcheck.kernel.fs.cowfs import COWFS
+from gupcheck.kernel.fs.ext4 import EXT4
+from gupcheck.kernel.fs.shmem import SHMEM
 from gupcheck.kernel.properties import DATA_READERS, PROPERTIES, WRITE_READERS, invariants
 from gupcheck.kernel.state import initial_state, replace
 from gupcheck.kernel.system import ActorSpec, KernelModel, Scenario
@@ -54,7 +57,7 @@ def test_a_real_lost_write_is_still_found_beside_another_sync() -> None:
 
 
 def test_a_write_unpromises_its_blocks_for_every_sync_in_progress() -> None:
-    k = initial_state(1, 4, cached=True, mapped=True)
+    k = initial_state(1, 4, cached=True, mapped=True, fs=EXT4)
     k = k.sync_started(0).sync_started(2)
     assert dict(k.ghost.fsync_expect) == {0: (("A0", "A0"),), 2: (("A0", "A0"),)}
     k = k.write_started(0, (1,), "C1")
@@ -83,13 +86,13 @@ def test_crash_consistent_is_a_listed_data_reading_property() -> None:
     assert "crash-consistent" in DATA_READERS and "crash-consistent" in WRITE_READERS
 
 
-def _crash(k):  # type: ignore[no-untyped-def]
-    (inv,) = invariants(("crash-consistent",), pin_counting=True)
+def _crash(k, on_disk=True):  # type: ignore[no-untyped-def]
+    (inv,) = invariants(("crash-consistent",), pin_counting=True, on_disk=on_disk)
     return inv.check(k)
 
 
 def test_a_returned_fsync_makes_its_blocks_durable_and_later_writes_may_replace_them() -> None:
-    k = initial_state(1, 2, cached=True, mapped=True)
+    k = initial_state(1, 2, cached=True, mapped=True, fs=EXT4)
     assert _crash(k) is None  # the file was synced before the scenario
     k = k.instant_write(0, (0,), "C1")
     k = replace(k, disk=("C1", "A0"))  # writeback put C1 on disk: a legal crash image
@@ -103,21 +106,23 @@ def test_a_returned_fsync_makes_its_blocks_durable_and_later_writes_may_replace_
 
 
 def test_an_fsync_that_fails_makes_nothing_durable() -> None:
-    k = initial_state(1, 2, cached=True, mapped=True).instant_write(0, (0,), "C1")
+    k = initial_state(1, 2, cached=True, mapped=True, fs=EXT4).instant_write(0, (0,), "C1")
     k = k.sync_started(0).sync_returned(0, durable=False)
     assert k.ghost.crash_legal[0][0] == ("A0", frozenset({"C1"}))
 
 
 def test_a_block_that_does_not_match_its_checksum_is_unreadable_after_a_crash() -> None:
-    k = initial_state(1, 2, cached=True, mapped=True, fs="cowfs")
+    k = initial_state(1, 2, cached=True, mapped=True, fs=COWFS)
     assert _crash(k) is None
     torn = replace(k.instant_write(0, (0,), "B1"), disk=("B1", "A0"))  # csum still A0's
     assert "under the checksum of A0" in _crash(torn)
 
 
 def test_crash_consistency_does_not_apply_without_a_disk() -> None:
-    k = initial_state(1, 2, cached=True, mapped=True, fs="shmem")
-    assert _crash(replace(k, disk=("X9", "X9"))) is None
+    k = initial_state(1, 2, cached=True, mapped=True, fs=SHMEM)
+    assert not SHMEM.page_cache_over_disk
+    assert _crash(replace(k, disk=("X9", "X9")), on_disk=False) is None
+    assert _crash(replace(k, disk=("X9", "X9")), on_disk=True) is not None  # it would apply
 
 
 def test_deferred_redirty_loses_the_write_across_a_power_failure() -> None:
@@ -132,7 +137,7 @@ def test_deferred_redirty_loses_the_write_across_a_power_failure() -> None:
 
 
 def test_the_view_keeps_only_the_pin_counters_difference_for_pin_accounting() -> None:
-    k = initial_state(1, 2, cached=True, mapped=True).with_ghost(pins_acquired=5,
+    k = initial_state(1, 2, cached=True, mapped=True, fs=EXT4).with_ghost(pins_acquired=5,
                                                                  pins_released=3)
     sc, cfg = TWO_SYNCERS, DESIGNS["linux-6.12"]
     kept = KernelModel(sc, cfg, ("pin-accounting",)).view(k).ghost
@@ -158,7 +163,7 @@ def test_a_page_a_truncate_cut_off_is_not_promised_by_a_sync_beside_it() -> None
 
 
 def test_reading_back_a_truncated_or_punched_block_gives_zeros() -> None:
-    k = initial_state(2, 1, cached=True, mapped=True)
+    k = initial_state(2, 1, cached=True, mapped=True, fs=EXT4)
     assert k.read_back(1, 0) == "A0"
     assert replace(k, i_size=1).read_back(1, 0) == "Z0"  # beyond EOF
     assert replace(k, holes=frozenset({2})).read_back(1, 0) == "Z0"  # an ext4 hole

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gupcheck.engine import Verdict
-from gupcheck.kernel.dirty import EXT4_DIRTY_FOLIO_WARN
+from gupcheck.kernel.fs.ext4 import EXT4_DIRTY_FOLIO_WARN
 
 from .helpers import end_results, end_states, run
 

@@ -105,7 +105,7 @@ def _with(top: str) -> str:
     ('mapping = "shraed"', "mapping", "MAP_PRIVATE"),
     ('filesystem = "shmem"\nmapping = "private"\nsparse = true', "sparse", "ext4"),
     ('large_folios = true', "large_folios", "anon = true"),
-    ('filesystem = "xfs"', "filesystem", "fsdax"),
+    ('filesystem = "zfs"', "filesystem", "fsdax"),
 ])
 def test_a_bad_file_option_names_the_field_and_what_is_expected(
         top: str, field: str, words: str) -> None:

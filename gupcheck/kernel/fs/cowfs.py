@@ -1,0 +1,144 @@
+"""A copy-on-write filesystem (btrfs-like), as its operation tables.
+
+A COW filesystem never overwrites a block in place: each writeback allocates a new extent, so
+``->page_mkwrite`` (``btrfs_page_mkwrite``) reserves space (``btrfs_delalloc_reserve_space``;
+ENOSPC -> VM_FAULT_SIGBUS, -EFAULT for GUP) every time a clean page is dirtied, and waits for
+writeback (``folio_wait_writeback``), so CPU writers are stable.  The old extent is freed once
+the new one is written, and every data block is checksummed at submit (``btrfs_csum_one_bio``).
+
+fs/btrfs/file.c ``btrfs_file_vm_ops = { .fault = filemap_fault, .page_mkwrite =
+btrfs_page_mkwrite }``; fs/btrfs/inode.c ``btrfs_aops = { .dirty_folio = btrfs_dirty_folio,
+.writepages = btrfs_writepages (extent_write_cache_pages -> extent_writepage),
+.release_folio = btrfs_release_folio }``; ``btrfs_sync_file``, ``btrfs_setattr``,
+``btrfs_punch_hole``.
+
+A folio found dirty at writeback without a reservation was dirtied "without notifying the fs"
+(a GUP user's ``set_page_dirty`` after writeback cleaned it):
+
+* up to 6.1 ``btrfs_writepage_fixup_worker`` reserves space late and writes it — and if the
+  filesystem is full meanwhile the reservation fails: ENOSPC *after* the DMA, the data the
+  device wrote is dropped and the error reaches fsync (F9, Dave Chinner's "Think ENOSPC");
+* 6.12 refuses it: "is marked dirty without notifying the fs", writeback fails with -EUCLEAN,
+  the data is dropped and ``mapping_set_error`` hands the error to fsync/msync.
+"""
+
+from __future__ import annotations
+
+from ..actor import Blocked, Ctx, Move, Outcome, Stage
+from ..dirty import require_mkwrite
+from ..fault import filemap_fault, vm_fault_sigbus
+from ..fsops import AddressSpaceOps, FileOps, FileSystem, VmOps, Writepages, WritepageVerdict
+from ..state import SUBBLOCKS, Folio, KState, Pte, replace
+from ..vma import Backing
+
+UNNOTIFIED = "BTRFS: page is marked dirty without notifying the fs"
+
+
+def btrfs_write_fault(c: Ctx, k: KState, page: int, ret: str, fail: str,
+                      fail_stage: str | None) -> Outcome:
+    """filemap_fault if needed, then btrfs_page_mkwrite: folio_lock, folio_wait_writeback,
+    reserve space, dirty; map the PTE writable+dirty (one step: the reservation and the
+    dirtying are under the folio lock)."""
+    if k.cached(page) is None:
+        k = filemap_fault(k, page)
+    f = k.folio(page)
+    if f.locked is not None and f.locked != c.name:
+        return Blocked(f"folio lock of page {page}", (f.locked,))
+    if f.writeback:
+        return Blocked(f"btrfs_page_mkwrite: folio_wait_writeback(page {page})",
+                       k.writeback_holders(k.fid(page)))
+    func = "btrfs_page_mkwrite: folio_lock, "
+    if not f.reserved:
+        if k.free_blocks == 0:
+            return vm_fault_sigbus(c, k, func + "btrfs_delalloc_reserve_space fails (-ENOSPC), "
+                                   "VM_FAULT_SIGBUS", fail, fail_stage)
+        k = replace(k, free_blocks=k.free_blocks - 1)
+        f = replace(f, reserved=True)
+        func += "btrfs_delalloc_reserve_space, "
+    if k.ptes[page] is None:
+        f = replace(f, mapcount=f.mapcount + 1, refcount=f.refcount + 1)
+    k = k.with_folio(page, replace(f, prepared=True))
+    k = btrfs_dirty_folio(c, k, k.fid(page), c.name, False)
+    k = k.with_pte(page, Pte(writable=True, dirty=True))
+    return [Move(func + "folio_mark_dirty; map the pte writable+dirty, folio_unlock",
+                 c.goto(k, ret))]
+
+
+def btrfs_dirty_folio(c: Ctx, k: KState, fid: int, who: str, pte_transfer: bool) -> KState:
+    """btrfs_dirty_folio: no buffer_heads; the reservation is checked at writeback."""
+    k = require_mkwrite(k, fid, who, pte_transfer, "(no space reserved)")
+    return k.with_folio_at(fid, replace(k.folio_at(fid), dirty=True))
+
+
+def cow_writeback_check(c: Ctx, k: KState, page: int, func: str) -> WritepageVerdict:
+    """extent_writepage on a dirty folio: is its space reserved?"""
+    f = k.folio(page)
+    if f.reserved:
+        return "write", k, func
+    if c.cfg.cow_fixup_worker:  # btrfs_writepage_fixup_worker: reserve late
+        if k.free_blocks > 0:
+            k = k.with_folio(page, replace(f, reserved=True))
+            k = replace(k, free_blocks=k.free_blocks - 1)
+            return "write", k, func + ", btrfs_writepage_fixup_worker reserves late"
+        k = k.violate("no-enospc-after-dma",
+                      f"page {page} was dirtied without a reservation (by a GUP user, after the "
+                      "DMA) and the late reservation in btrfs_writepage_fixup_worker fails: "
+                      "ENOSPC after the data was acknowledged; it is dropped")
+        return "skip", _drop(k, page, "ENOSPC"), func + ", btrfs_writepage_fixup_worker: " \
+            "-ENOSPC, data dropped, mapping_set_error"
+    k = k.event(UNNOTIFIED)
+    return "skip", _drop(k, page, "EUCLEAN"), func + f", {UNNOTIFIED}: -EUCLEAN, data " \
+        "dropped, mapping_set_error"
+
+
+def _drop(k: KState, page: int, errno: str) -> KState:
+    f = k.folio(page)
+    k = k.with_folio(page, replace(f, dirty=False, prepared=False, locked=None))
+    return replace(k, wb_err=k.wb_err + 1, wb_errno=errno)
+
+
+def cow_map_for_io(c: Ctx, k: KState, page: int,
+                   f: Folio) -> tuple[KState, tuple[int, ...], Folio, str]:
+    """The whole page goes to a new extent (its space was reserved)."""
+    return k, tuple(range(SUBBLOCKS)), f, ""
+
+
+def cow_beyond_eof(k: KState, f: Folio) -> tuple[Folio, str]:
+    return f, "extent_writepage: beyond i_size, folio_invalidate"
+
+
+def btrfs_write_begin(c: Ctx, k: KState, page: int, f: Folio) -> tuple[KState, Folio, str] | str:
+    """btrfs_buffered_write: btrfs_check_data_free_space, prepare_one_folio."""
+    if not f.reserved:
+        if k.free_blocks == 0:
+            return "btrfs_buffered_write: btrfs_check_data_free_space fails (-ENOSPC)"
+        k = replace(k, free_blocks=k.free_blocks - 1)
+        f = replace(f, reserved=True)
+    return k, f, "btrfs_buffered_write: reserve, prepare_one_folio (folio_lock)"
+
+
+def btrfs_prepare_dirty(k: KState, fid: int, page: int) -> tuple[KState, Folio] | tuple[str, str]:
+    """btrfs_page_mkwrite's reservation: btrfs_delalloc_reserve_space."""
+    f = k.folio_at(fid)
+    if f.reserved:
+        return k, f
+    if k.free_blocks == 0:
+        return "btrfs_delalloc_reserve_space", "space"
+    return replace(k, free_blocks=k.free_blocks - 1), replace(f, reserved=True)
+
+
+COWFS = FileSystem(
+    name="cowfs",
+    vm_ops=VmOps(fault="filemap_fault", write_fault=btrfs_write_fault),
+    a_ops=AddressSpaceOps(
+        dirty_folio=btrfs_dirty_folio,
+        writepages=Writepages(lookup="extent_write_cache_pages", submit="extent_writepage",
+                              check=cow_writeback_check, map_for_io=cow_map_for_io,
+                              beyond_eof=cow_beyond_eof),
+        release_folio="btrfs_release_folio", write_begin=btrfs_write_begin),
+    f_ops=FileOps(fsync="btrfs_sync_file", setattr="btrfs_setattr", punch_hole="btrfs_punch_hole",
+                  free_truncated="btrfs_truncate: free the extents",
+                  free_punched="btrfs_punch_hole: drop the extents"),
+    backing=Backing.EXT4, cow=True, private_mappings=False, prepare_dirty=btrfs_prepare_dirty)
+
+STAGES: dict[str, Stage] = {}

@@ -1,0 +1,49 @@
+"""shmem (tmpfs, memfd), as its operation tables.
+
+mm/shmem.c ``shmem_vm_ops = { .fault = shmem_fault }`` (no ->page_mkwrite: a shared shmem
+mapping is not write-notify, ``vma_wants_writenotify``), ``shmem_aops = { .dirty_folio =
+noop_dirty_folio (filemap_dirty_folio before 6.x), .writepage = shmem_writepage }``: its folios
+are swap-backed and never written back to a disk; ``shmem_file_operations.fsync = noop_fsync``;
+``shmem_setattr``, ``shmem_fallocate(FALLOC_FL_PUNCH_HOLE)``, ``shmem_truncate_range``.
+
+Reclaim of shmem folios (swap) is not modelled.
+"""
+
+from __future__ import annotations
+
+from ..actor import Blocked, Ctx, Move, Outcome, Stage
+from ..fsops import AddressSpaceOps, FileOps, FileSystem, VmOps
+from ..state import SUBBLOCKS, Folio, KState, Pte, replace
+from ..vma import Backing
+
+
+def shmem_write_fault(c: Ctx, k: KState, page: int, ret: str, fail: str,
+                      fail_stage: str | None) -> Outcome:
+    """shmem_fault + finish_fault: no ->page_mkwrite, no write-notify; dirty at once."""
+    if k.cached(page) is None:
+        k = k.add_to_cache(page, Folio(index=page, data=("Z0",) * SUBBLOCKS, refcount=1))
+    f = k.folio(page)
+    if f.locked is not None and f.locked != c.name:
+        return Blocked(f"folio lock of page {page}", (f.locked,))
+    if k.ptes[page] is None:
+        f = replace(f, mapcount=f.mapcount + 1, refcount=f.refcount + 1)
+    k = k.with_folio(page, replace(f, prepared=True))
+    k = shmem_dirty_folio(c, k, k.fid(page), c.name, False)
+    k = k.with_pte(page, Pte(writable=True, dirty=True))
+    return [Move(f"shmem_fault, finish_fault: map page {page} writable+dirty", c.goto(k, ret))]
+
+
+def shmem_dirty_folio(c: Ctx, k: KState, fid: int, who: str, pte_transfer: bool) -> KState:
+    """filemap_dirty_folio / noop_dirty_folio: no blocks to prepare, nothing to warn about."""
+    return k.with_folio_at(fid, replace(k.folio_at(fid), dirty=True))
+
+
+SHMEM = FileSystem(
+    name="shmem",
+    vm_ops=VmOps(fault="shmem_fault", write_fault=shmem_write_fault, write_notify=False),
+    a_ops=AddressSpaceOps(dirty_folio=shmem_dirty_folio, writepages=None),
+    f_ops=FileOps(fsync=None, setattr="shmem_setattr", punch_hole="shmem_fallocate(PUNCH_HOLE)",
+                  free_truncated="shmem_truncate_range", free_punched="shmem_truncate_range"),
+    backing=Backing.SHMEM, page_cache_over_disk=False, large_folios=True)
+
+STAGES: dict[str, Stage] = {}
