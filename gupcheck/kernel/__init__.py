@@ -6,7 +6,7 @@ One concept per module, each step named after the kernel function it models:
 * :mod:`.config`    the kernel being modelled, as switches naming the version that introduced each
 * :mod:`.env`       the scenario's environment: filesystem, mapping, device, NIC driver
 * :mod:`.fsops`     a filesystem's operation tables (vm_operations_struct, address_space_operations)
-* :mod:`.fs`        the filesystems, one module each: ext4, shmem, a btrfs-like COW fs, FS-DAX
+* :mod:`.fs`        the filesystems, one module each: ext4, XFS, shmem, a btrfs-like COW fs, FS-DAX
 * :mod:`.actor`     how a kernel path is written as atomic, named steps
 * :mod:`.dirty`     folio_mark_dirty through ->dirty_folio; fs/buffer.c's buffer helpers
 * :mod:`.fault`     write faults: do_wp_page / wp_page_shared -> ->page_mkwrite, MAP_PRIVATE

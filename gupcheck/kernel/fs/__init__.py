@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..actor import Stage
 from ..fsops import FileSystem
-from . import cowfs, ext4, fsdax, shmem
+from . import cowfs, ext4, fsdax, shmem, xfs
 
 #: every filesystem by the name scenarios use, with what each stands for
 FILESYSTEMS: dict[str, FileSystem] = {
@@ -14,6 +14,7 @@ FILESYSTEMS: dict[str, FileSystem] = {
     "shmem": shmem.SHMEM,
     "cowfs": cowfs.COWFS,
     "fsdax": fsdax.FSDAX,
+    "xfs": xfs.XFS,
 }
 
 #: a word on each, for error messages and `gupcheck list`
@@ -22,10 +23,11 @@ DESCRIPTIONS: dict[str, str] = {
     "shmem": "tmpfs, memfd",
     "cowfs": "a btrfs-like copy-on-write filesystem",
     "fsdax": "ext4 -o dax on persistent memory",
+    "xfs": "XFS: iomap buffered I/O, delayed allocation, no buffer_heads",
 }
 
 #: the stages the filesystems' own multi-step paths add to the generic ones
-STAGES: dict[str, Stage] = {name: stage for mod in (ext4, shmem, cowfs, fsdax)
+STAGES: dict[str, Stage] = {name: stage for mod in (ext4, shmem, cowfs, fsdax, xfs)
                             for name, stage in mod.STAGES.items()}
 
 
