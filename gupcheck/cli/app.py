@@ -44,15 +44,18 @@ from gupcheck.reports.kernel import heading, render_kernel
 from gupcheck.reports.matrix import SHORT, cell_text, fit_tables, to_json, to_markdown
 from gupcheck.reports.progress import ProgressDisplay
 from gupcheck.reports.text import render
-from gupcheck.scenarios import ScenarioError, catalogue, resolve_source
+from gupcheck.scenarios import ScenarioError, resolve_source
 from gupcheck.scenarios.variants import split_name
 
 from . import exitcodes
 from . import search_options as opts
+from .common import check_outputs as _outputs
+from .common import describe_os_error, fail, usage_error
+from .common import load_scenarios as _scenarios
+from .common import write_report as _write
 from .conform import conform_command
 from .design_search import designs_app
 from .designs import DesignError, is_design_module, load_design
-from .paths import unwritable
 from .trace_file import REPLAYABLE, TraceFileError, labels_of, load_trace, recorded_scenario
 
 app = typer.Typer(
@@ -87,17 +90,6 @@ def _root(
         "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None,
 ) -> None:
     """gupcheck command line."""
-
-
-def usage_error(message: str) -> typer.Exit:
-    return fail(message, exitcodes.USAGE)
-
-
-def fail(message: str, code: int) -> typer.Exit:
-    """Print ``gupcheck: message`` on one line (no wrapping) to stderr; exit with ``code``."""
-    Console(stderr=True).print(f"gupcheck: {message}", markup=False, highlight=False,
-                               soft_wrap=True)
-    return typer.Exit(code)
 
 
 @app.command("demos")
@@ -155,13 +147,6 @@ ScenarioDirs = Annotated[Optional[list[Path]], typer.Option(  # noqa: UP007
     "--scenario-dir", help="Also load the *.toml scenarios in this folder (repeatable).")]
 
 
-def _scenarios(dirs: list[Path] | None) -> dict[str, Scenario]:
-    try:
-        return catalogue(dirs or ())
-    except ScenarioError as err:
-        raise usage_error(str(err)) from None
-
-
 def _scenario(name: str, dirs: list[Path] | None) -> Scenario:
     return _scenario_source(name, dirs)[0]
 
@@ -191,14 +176,6 @@ def _design_source(spec: str, cfg: KernelConfig) -> dict[str, str | None]:
     """How a trace records its design: the design's name, and the module it came from."""
     return {"design": cfg.name,
             "design_file": str(Path(spec).resolve()) if is_design_module(spec) else None}
-
-
-def _outputs(**paths: Path | None) -> None:
-    """Refuse, before any search, output paths that cannot be written (see :mod:`.paths`)."""
-    for option, path in paths.items():
-        why = unwritable(path, "--" + option.replace("_", "-")) if path else None
-        if why:
-            raise usage_error(why)
 
 
 def _with_variant(sc: Scenario, variant: str | None) -> Scenario:
@@ -421,22 +398,6 @@ def _refusal(result: Result, sc: Scenario, cfg: KernelConfig, limits: Limits, st
     if probe.verdict is Verdict.VIOLATED and probe.property == REFUSED:
         return probe
     return result if refused else None
-
-
-def _write(path: Path, text: str) -> None:
-    """Write a report file; a write that fails (a full disk, a folder) is one line naming the
-    file and the errno, with the I/O exit code, not a traceback."""
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise fail(f"cannot write {path}: {describe_os_error(exc)}", exitcodes.IO_ERROR) \
-            from None
-
-
-def describe_os_error(exc: OSError) -> str:
-    """``No space left on device (ENOSPC)``: the reason and the errno's name."""
-    name = errno_names.errorcode.get(exc.errno or 0)
-    return f"{exc.strerror or exc}" + (f" ({name})" if name else "")
 
 
 def _emit_refused(probe: Result, sc: Scenario, cfg: KernelConfig, as_json: bool,

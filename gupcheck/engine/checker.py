@@ -13,7 +13,8 @@ from .bfs import SHORTEST, ProgressFn, bfs
 from .checkpoint import DEFAULT_EVERY
 from .limits import Limits
 from .por import NO_EFFECT
-from .reduce import confirm, normalise, notes
+from .reduce import normalise, notes
+from .replay import confirm
 from .result import Result, Verdict
 
 Strategy = Literal["bfs", "dfs", "random", "swarm"]

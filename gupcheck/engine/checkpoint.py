@@ -186,7 +186,7 @@ def read(path: str | os.PathLike[str], identity: str) -> Body:
     try:
         head = msgspec.msgpack.decode(body, type=_Header)
     except (msgspec.DecodeError, RecursionError) as exc:
-        raise CheckpointError(f"checkpoint {path} is corrupt ({_one_line(exc)})") from exc
+        raise CheckpointError(f"checkpoint {path} is corrupt ({one_line(exc)})") from exc
     if head.format != "gupcheck-checkpoint":
         raise CheckpointError(f"{path} is not a gupcheck checkpoint")
     if head.version != VERSION:
@@ -195,7 +195,7 @@ def read(path: str | os.PathLike[str], identity: str) -> Body:
     try:
         data = msgspec.msgpack.decode(body, type=Body)
     except (msgspec.DecodeError, RecursionError) as exc:
-        raise CheckpointError(f"checkpoint {path} is corrupt ({_one_line(exc)})") from exc
+        raise CheckpointError(f"checkpoint {path} is corrupt ({one_line(exc)})") from exc
     if data.identity != identity:
         raise CheckpointError(
             f"checkpoint {path} was written for another model or search "
@@ -204,7 +204,7 @@ def read(path: str | os.PathLike[str], identity: str) -> Body:
     return data
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
@@ -373,14 +373,14 @@ class Plain:
             raise
         except (TypeError, ValueError, IndexError, KeyError, AttributeError,
                 RecursionError, msgspec.ValidationError) as exc:
-            raise CheckpointError(f"a saved state is malformed ({_one_line(exc)})") from exc
+            raise CheckpointError(f"a saved state is malformed ({one_line(exc)})") from exc
 
     def value(self, node: Any) -> Any:
         """The value of a node of the loaded table."""
         try:
             return self._value(node)
         except (TypeError, ValueError, IndexError) as exc:
-            raise CheckpointError(f"a saved state is malformed ({_one_line(exc)})") from exc
+            raise CheckpointError(f"a saved state is malformed ({one_line(exc)})") from exc
 
     def _value(self, node: Any) -> Any:
         return node if type(node) in _SCALARS else self._built[self._ref(node)]

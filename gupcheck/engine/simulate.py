@@ -50,7 +50,7 @@ def simulate(model: Any, *, walks: int = 1000, seed: int = 0, limits: Limits = L
             walked = len(trace_path) - 1
             labels = [lab.text for lab, _ in trace_path[1:]]
             trace_path, replays = shorten(ctx, init_index, labels, prop)
-            message, waits = _explain(ctx, trace_path, prop, message, waits)
+            message, waits = explain(ctx, trace_path, prop, message, waits)
             notes.append(f"the walk's {walked}-step trace minimised to {len(trace_path) - 1} "
                          f"steps ({replays} replays): no single step can be removed, but it "
                          "is not necessarily a shortest trace")
@@ -111,7 +111,7 @@ def simulate(model: Any, *, walks: int = 1000, seed: int = 0, limits: Limits = L
                   bound="simulation")
 
 
-def _explain(ctx: Context, path: Path, prop: str, message: str,
+def explain(ctx: Context, path: Path, prop: str, message: str,
              waits: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
     """The failure's message and waits, as seen at the end of the shortened path."""
     state = path[-1][1]

@@ -31,11 +31,11 @@ import numpy as np
 from .errors import ModelError
 from .fingerprint import collision_probability
 from .limits import Budget, Limits, peak_rss_bytes, stopped_by
-from .minimise import _replay
+from .minimise import replay_path
 from .minimise import minimise as shorten
 from .result import Result, Stats, Verdict, error_result
 from .runtime import Context, Path
-from .simulate import DEFAULT_WALK_LENGTH, _explain
+from .simulate import DEFAULT_WALK_LENGTH, explain
 from .visited import FingerprintTable
 from .waitfor import describe_cycle, stuck_message
 
@@ -248,12 +248,12 @@ def swarm(model: Any, *, walks: int = 1000, workers: int = 1, seed: int = 0,
     try:
         if minimise:
             trace_path, replays = shorten(ctx, failure.init_index, failure.labels, failure.prop)
-            message, waits = _explain(ctx, trace_path, failure.prop, message, waits)
+            message, waits = explain(ctx, trace_path, failure.prop, message, waits)
             notes.append(f"walk {failure.index}'s {len(failure.labels)}-step trace minimised to "
                          f"{len(trace_path) - 1} steps ({replays} replays): no single step can "
                          "be removed, but it is not necessarily a shortest trace")
         else:
-            replayed = _replay(ctx, failure.init_index, failure.labels, failure.prop)
+            replayed = replay_path(ctx, failure.init_index, failure.labels, failure.prop)
             assert replayed is not None, "a swarm walk's failure did not reproduce"
             trace_path = replayed
             notes.append(f"the trace is walk {failure.index} as it happened, not a shortest one")
