@@ -114,8 +114,8 @@ def demo(
     max_depth: Annotated[Optional[int], typer.Option(min=0, help="Depth bound (BFS level, DFS path, walk length).")] = None,  # noqa: UP007,E501
     max_seconds: Annotated[Optional[float], typer.Option(min=0, help="Stop after this many seconds.")] = None,  # noqa: UP007,E501
     max_memory: Annotated[Optional[int], typer.Option(min=1, help="Stop when the process uses this many MiB.")] = None,  # noqa: UP007,E501
-    walks: Annotated[int, typer.Option(min=1, help="Walks (strategy random or swarm).")] = 1000,
-    seed: Annotated[int, typer.Option(help="Seed for random walks.")] = 0,
+    walks: Annotated[Optional[int], typer.Option(min=1, help="Walks (strategy random or swarm; default 1000).")] = None,  # noqa: UP007,E501
+    seed: Annotated[Optional[int], typer.Option(help="Seed for random walks (strategy random or swarm; default 0).")] = None,  # noqa: UP007,E501
     liveness: Annotated[bool, typer.Option(help="Also check liveness properties (BFS).")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     search_opts: opts.SearchOptions = opts.SearchOptions(),  # --checkpoint ... --reduce
@@ -129,13 +129,12 @@ def demo(
     model = DEMOS[name][0]()
     limits = Limits(max_states=max_states, max_depth=max_depth, max_seconds=max_seconds,
                     max_memory_bytes=max_memory * 2**20 if max_memory else None)
-    search = search_opts.kwargs(strategy.value)
+    options = search_opts.engine_options(strategy.value, exact=exact, liveness=liveness,
+                                         walks=walks, seed=seed)
     opts.warn_workers(search_opts.workers)
     with ProgressDisplay(name, enabled=None if not as_json else False) as progress, \
             opts.checkpoint_errors(), interruptible():
-        result = check(model, strategy=strategy.value, exact=exact, limits=limits,
-                       liveness=liveness, walks=walks, seed=seed, progress=progress, **search,
-                       reduce=search_opts.reductions())
+        result = check(model, options=options, limits=limits, progress=progress)
     if as_json:
         sys.stdout.write(json.dumps(result_to_dict(result), ensure_ascii=False) + "\n")
     else:
@@ -236,8 +235,8 @@ def check_scenario(
     strategy: Annotated[Strategy, typer.Option(help="Search strategy.")] = Strategy.bfs,
     max_states: Annotated[Optional[int], typer.Option(min=1, help="Stop after this many distinct states.")] = None,  # noqa: UP007,E501
     max_seconds: Annotated[Optional[float], typer.Option(min=0, help="Stop after this many seconds.")] = None,  # noqa: UP007,E501
-    walks: Annotated[int, typer.Option(min=1, help="Walks (strategy random or swarm).")] = 1000,
-    seed: Annotated[int, typer.Option(help="Seed for random walks.")] = 0,
+    walks: Annotated[Optional[int], typer.Option(min=1, help="Walks (strategy random or swarm; default 1000).")] = None,  # noqa: UP007,E501
+    seed: Annotated[Optional[int], typer.Option(help="Seed for random walks (strategy random or swarm; default 0).")] = None,  # noqa: UP007,E501
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     trace_out: Annotated[Optional[Path], typer.Option(help="Also write the result and its trace as JSON, for `gupcheck replay`.")] = None,  # noqa: UP007,E501
     html: Annotated[Optional[Path], typer.Option("--html", help="Also write the trace as a self-contained HTML page: one lane per actor, step through it and see the state.")] = None,  # noqa: UP007,E501
@@ -268,7 +267,7 @@ def check_scenario(
     bad = [p for p in prop or () if p not in PROPERTIES]
     if bad:
         raise usage_error(f"unknown property {bad[0]!r}; choose from: {', '.join(PROPERTIES)}")
-    search = search_opts.kwargs(strategy.value)
+    options = search_opts.engine_options(strategy.value, walks=walks, seed=seed)
     cfg = _design(design)
     source |= _design_source(design, cfg)
     limits = Limits(max_states=max_states, max_seconds=max_seconds)
@@ -277,9 +276,8 @@ def check_scenario(
     # one search: the properties and, first, whether the request is refused (lab.Refusable)
     with ProgressDisplay(model.name, enabled=None if not as_json else False) as progress, \
             opts.checkpoint_errors(), interruptible():
-        result = check(Refusable(sc, cfg, prop or None), strategy=strategy.value,
-                       limits=limits, walks=walks, seed=seed, progress=progress, **search,
-                       reduce=search_opts.reductions())
+        result = check(Refusable(sc, cfg, prop or None), options=options, limits=limits,
+                       progress=progress)
     refusal = _refusal(result, sc, cfg, limits, strategy.value, as_json)
     if refusal is not None and refusal.message.startswith("n/a: "):
         _emit_not_applicable(refusal, sc, cfg, as_json, trace_out, source)
