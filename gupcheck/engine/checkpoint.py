@@ -15,13 +15,13 @@ anything on ``--resume``; a pickle is now refused as "not a gupcheck checkpoint"
 Frontier states are the model's own values (tuples, named tuples, msgspec Structs such as the
 kernel's ``KState``, frozen dataclasses), which plain msgpack does not round-trip (tuples come
 back as lists).  :class:`Plain` therefore writes them as a table of tagged lists and scalars,
-parts shared between states written once, and rebuilds them exactly — the same fingerprints — using only the builtin
-containers and the classes in the model's own registry (:func:`state_classes`: the classes of
-its initial states and of their type annotations).  A class name that is not in the registry
-is refused; nothing is ever imported or looked up by name.  Keep-going findings are stored as
-their verdict, message, counts and the (depth, index) of their last state; their traces are
-rebuilt by replay from the restored parent records, exactly as a trace is built in the first
-place.
+parts shared between states written once, and rebuilds them exactly — the same fingerprints —
+using only the builtin containers and the classes in the model's own registry
+(:func:`state_classes`: the classes of its initial states and of their type annotations).  A
+class name that is not in the registry is refused; nothing is ever imported or looked up by
+name.  Keep-going findings are stored as their verdict, message, counts and the (depth, index)
+of their last state; their traces are rebuilt by replay from the restored parent records,
+exactly as a trace is built in the first place.
 
 It is written to a temporary file in the same directory, flushed, fsynced and renamed over the
 old one (``os.replace`` is atomic on POSIX), so a crash at any moment leaves either the previous

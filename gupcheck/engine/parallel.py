@@ -57,7 +57,7 @@ from typing import Any
 
 import numpy as np
 
-from .bfs import CHUNK, ProgressFn, BfsSearch, bfs
+from .bfs import CHUNK, BfsSearch, ProgressFn, bfs
 from .errors import ModelError, describe_exception
 from .limits import INTERRUPT, INTERRUPTED, Limits, worker_interrupts
 from .result import Result, Verdict, error_result
@@ -145,7 +145,7 @@ class Worker:
                 return
             try:
                 reply = getattr(self, "op_" + msg[0])(*msg[1:])
-            except Exception as exc:  # reported by the single-process re-run
+            except Exception as exc:  # noqa: BLE001 - reported by the single-process re-run
                 reply = ("error", describe_exception(exc))
             conn.send(reply)
 
@@ -371,7 +371,7 @@ class Worker:
             if failed is None:
                 try:
                     return op(*args)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - reported once the level is over
                     failed = describe_exception(exc)
             return None
 

@@ -31,8 +31,8 @@ import numpy as np
 from .errors import ModelError
 from .fingerprint import collision_probability
 from .limits import Budget, Limits, peak_rss_bytes, stopped_by
-from .minimise import replay_path
 from .minimise import minimise as shorten
+from .minimise import replay_path
 from .result import Result, Stats, Verdict, error_result
 from .runtime import Context, Path
 from .simulate import DEFAULT_WALK_LENGTH, explain
@@ -228,11 +228,12 @@ def swarm(model: Any, *, walks: int = 1000, workers: int = 1, seed: int = 0,
                   None if exact else collision_probability(distinct, generated), 0, 0,
                   peak_rss_bytes())
     where = f"{procs} Ray tasks at a time" if ray is not None else f"{procs} process(es)"
-    notes = [f"swarm, seed {seed}: {done:,} walk(s) of at most {length:,} steps, each with its "
-             f"own seed and action order, over {where}; it finds bugs, it proves nothing"]
-    common = dict(model=ctx.name, strategy="swarm", exact=exact,
-                  coverage=dict(sorted(coverage.items())),
-                  unfired=tuple(a for a in ctx.declared_actions if a not in coverage))
+    notes = [(f"swarm, seed {seed}: {done:,} walk(s) of at most {length:,} steps, each with its "
+              f"own seed and action order, over {where}; it finds bugs, it proves nothing")]
+    common: dict[str, Any] = {
+        "model": ctx.name, "strategy": "swarm", "exact": exact,
+        "coverage": dict(sorted(coverage.items())),
+        "unfired": tuple(a for a in ctx.declared_actions if a not in coverage)}
     if failure is None:
         message = (f"{stopped_by(bound)}; no violation in {done:,} walks" if bound else
                    f"no violation found in {walks:,} swarm walks (not a proof)")
