@@ -34,7 +34,8 @@ from gupcheck.engine import Limits
 from gupcheck.engine.limits import INTERRUPT, INTERRUPTED
 from gupcheck.kernel.config import KernelConfig
 from gupcheck.kernel.system import Scenario
-from gupcheck.lab import NOT_RUN, Cell, _pool_worker, not_run, run_cell, variant_limits
+from gupcheck.lab import NOT_RUN, Cell, init_pool_worker, not_run, run_cell, variant_limits
+from gupcheck.scenarios.variants import uses_file
 
 
 @dataclass(frozen=True)
@@ -68,19 +69,13 @@ def ops(sc: Scenario) -> frozenset[str]:
     return frozenset(op[0] for a in sc.actors for op in a.program)
 
 
-def _uses_file(sc: Scenario) -> bool:
-    from gupcheck.scenarios.variants import _uses_file as uses
-
-    return uses(sc)
-
-
 def _sees_writeback(sc: Scenario) -> bool:
     """writeback_pinned is read by writeback.py (a filesystem with writeback), gup.py and
     fault.py ("block": a write fault waits on PG_writeback) and dio_write.py: every path runs
     on a page-cache file of ext4 or the COW filesystem (shmem has no writeback, FS-DAX no page
     cache), so a scenario that uses such a file observes it, even without a pin (a store
     waits on writeback under "block")."""
-    return sc.filesystem in ("ext4", "cowfs") and _uses_file(sc)
+    return sc.filesystem in ("ext4", "cowfs") and uses_file(sc)
 
 
 AXES: tuple[Axis, ...] = (
@@ -101,7 +96,7 @@ AXES: tuple[Axis, ...] = (
          "put_user_page(page, dirty) runs ->page_mkwrite before dirtying (Jérôme Glisse, "
          "12 Dec 2018; design bounce-writeback-mkwrite): read only by bio_dirty_fn "
          "(device.py bio_dirty_work), reached by a direct-I/O read's completion.",
-         lambda sc: bool(ops(sc) & DIO_READ_OPS) and _uses_file(sc)),
+         lambda sc: bool(ops(sc) & DIO_READ_OPS) and uses_file(sc)),
     Axis("dio-dirty", ("submit", "completion"),
          {"submit": {"dio_iomap": True}, "completion": {"dio_iomap": False}},
          "When a direct-I/O read dirties its pages: at submit, re-checked at completion "
@@ -223,7 +218,7 @@ def scenario_class(sc: Scenario) -> str:
     """The class, from the scenario's own fields: anonymous or MAP_PRIVATE memory first (the
     shared file is not what is pinned), then the filesystem, then the pin's duration (a
     long-term pin op: rdma_reg_mr, iouring_register)."""
-    if sc.private or not _uses_file(sc):
+    if sc.private or not uses_file(sc):
         return "anon-private"
     if sc.filesystem in ("fsdax", "shmem"):
         return sc.filesystem
@@ -327,7 +322,7 @@ def search(scenarios: Sequence[Scenario], axes: Sequence[Axis] = AXES,
         INTERRUPT.event = event
         try:
             with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"),
-                                     initializer=_pool_worker, initargs=(event,)) as pool:
+                                     initializer=init_pool_worker, initargs=(event,)) as pool:
                 futures = [pool.submit(run_cell, sc, config(combo),
                                        vlimits if is_variant else limits)
                            for (_, combo), (sc, is_variant) in jobs]

@@ -151,7 +151,7 @@ def not_run(scenario: Scenario, design: KernelConfig) -> Cell:
     return Cell(scenario.name, design.name, NOT_RUN, None, (), {}, bound=INTERRUPTED)
 
 
-def _pool_worker(event: object) -> None:
+def init_pool_worker(event: object) -> None:
     """A matrix worker process: Ctrl-C (or the main process's request through ``event``) ends
     the cell it is computing as incomplete ("interrupted"), quietly."""
     worker_interrupts(event)
@@ -182,7 +182,7 @@ def run_matrix(scenarios: Sequence[Scenario], designs: Sequence[KernelConfig],
         INTERRUPT.event = event  # Ctrl-C here reaches the workers even if only we get it
         try:
             with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"),
-                                     initializer=_pool_worker, initargs=(event,)) as pool:
+                                     initializer=init_pool_worker, initargs=(event,)) as pool:
                 futures = [pool.submit(run_cell, sc, d, limits, reduce) for sc, d in jobs]
                 for (sc, d), fut in zip(jobs, futures, strict=True):
                     if INTERRUPT.requested and fut.cancel():

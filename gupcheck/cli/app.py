@@ -44,15 +44,18 @@ from gupcheck.reports.kernel import heading, render_kernel
 from gupcheck.reports.matrix import SHORT, cell_text, fit_tables, to_json, to_markdown
 from gupcheck.reports.progress import ProgressDisplay
 from gupcheck.reports.text import render
-from gupcheck.scenarios import ScenarioError, catalogue, resolve_source
+from gupcheck.scenarios import ScenarioError, resolve_source
 from gupcheck.scenarios.variants import split_name
 
 from . import exitcodes
 from . import search_options as opts
+from .common import check_outputs as _outputs
+from .common import describe_os_error, fail, usage_error
+from .common import load_scenarios as _scenarios
+from .common import write_report as _write
 from .conform import conform_command
 from .design_search import designs_app
 from .designs import DesignError, is_design_module, load_design
-from .paths import unwritable
 from .trace_file import REPLAYABLE, TraceFileError, labels_of, load_trace, recorded_scenario
 
 app = typer.Typer(
@@ -89,17 +92,6 @@ def _root(
     """gupcheck command line."""
 
 
-def usage_error(message: str) -> typer.Exit:
-    return fail(message, exitcodes.USAGE)
-
-
-def fail(message: str, code: int) -> typer.Exit:
-    """Print ``gupcheck: message`` on one line (no wrapping) to stderr; exit with ``code``."""
-    Console(stderr=True).print(f"gupcheck: {message}", markup=False, highlight=False,
-                               soft_wrap=True)
-    return typer.Exit(code)
-
-
 @app.command("demos")
 def demos() -> None:
     """List the classic demo models.
@@ -122,8 +114,8 @@ def demo(
     max_depth: Annotated[Optional[int], typer.Option(min=0, help="Depth bound (BFS level, DFS path, walk length).")] = None,  # noqa: UP007,E501
     max_seconds: Annotated[Optional[float], typer.Option(min=0, help="Stop after this many seconds.")] = None,  # noqa: UP007,E501
     max_memory: Annotated[Optional[int], typer.Option(min=1, help="Stop when the process uses this many MiB.")] = None,  # noqa: UP007,E501
-    walks: Annotated[int, typer.Option(min=1, help="Walks (strategy random or swarm).")] = 1000,
-    seed: Annotated[int, typer.Option(help="Seed for random walks.")] = 0,
+    walks: Annotated[Optional[int], typer.Option(min=1, help="Walks (strategy random or swarm; default 1000).")] = None,  # noqa: UP007,E501
+    seed: Annotated[Optional[int], typer.Option(help="Seed for random walks (strategy random or swarm; default 0).")] = None,  # noqa: UP007,E501
     liveness: Annotated[bool, typer.Option(help="Also check liveness properties (BFS).")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     search_opts: opts.SearchOptions = opts.SearchOptions(),  # --checkpoint ... --reduce
@@ -137,13 +129,12 @@ def demo(
     model = DEMOS[name][0]()
     limits = Limits(max_states=max_states, max_depth=max_depth, max_seconds=max_seconds,
                     max_memory_bytes=max_memory * 2**20 if max_memory else None)
-    search = search_opts.kwargs(strategy.value)
+    options = search_opts.engine_options(strategy.value, exact=exact, liveness=liveness,
+                                         walks=walks, seed=seed)
     opts.warn_workers(search_opts.workers)
     with ProgressDisplay(name, enabled=None if not as_json else False) as progress, \
             opts.checkpoint_errors(), interruptible():
-        result = check(model, strategy=strategy.value, exact=exact, limits=limits,
-                       liveness=liveness, walks=walks, seed=seed, progress=progress, **search,
-                       reduce=search_opts.reductions())
+        result = check(model, options=options, limits=limits, progress=progress)
     if as_json:
         sys.stdout.write(json.dumps(result_to_dict(result), ensure_ascii=False) + "\n")
     else:
@@ -153,13 +144,6 @@ def demo(
 
 ScenarioDirs = Annotated[Optional[list[Path]], typer.Option(  # noqa: UP007
     "--scenario-dir", help="Also load the *.toml scenarios in this folder (repeatable).")]
-
-
-def _scenarios(dirs: list[Path] | None) -> dict[str, Scenario]:
-    try:
-        return catalogue(dirs or ())
-    except ScenarioError as err:
-        raise usage_error(str(err)) from None
 
 
 def _scenario(name: str, dirs: list[Path] | None) -> Scenario:
@@ -191,14 +175,6 @@ def _design_source(spec: str, cfg: KernelConfig) -> dict[str, str | None]:
     """How a trace records its design: the design's name, and the module it came from."""
     return {"design": cfg.name,
             "design_file": str(Path(spec).resolve()) if is_design_module(spec) else None}
-
-
-def _outputs(**paths: Path | None) -> None:
-    """Refuse, before any search, output paths that cannot be written (see :mod:`.paths`)."""
-    for option, path in paths.items():
-        why = unwritable(path, "--" + option.replace("_", "-")) if path else None
-        if why:
-            raise usage_error(why)
 
 
 def _with_variant(sc: Scenario, variant: str | None) -> Scenario:
@@ -259,8 +235,8 @@ def check_scenario(
     strategy: Annotated[Strategy, typer.Option(help="Search strategy.")] = Strategy.bfs,
     max_states: Annotated[Optional[int], typer.Option(min=1, help="Stop after this many distinct states.")] = None,  # noqa: UP007,E501
     max_seconds: Annotated[Optional[float], typer.Option(min=0, help="Stop after this many seconds.")] = None,  # noqa: UP007,E501
-    walks: Annotated[int, typer.Option(min=1, help="Walks (strategy random or swarm).")] = 1000,
-    seed: Annotated[int, typer.Option(help="Seed for random walks.")] = 0,
+    walks: Annotated[Optional[int], typer.Option(min=1, help="Walks (strategy random or swarm; default 1000).")] = None,  # noqa: UP007,E501
+    seed: Annotated[Optional[int], typer.Option(help="Seed for random walks (strategy random or swarm; default 0).")] = None,  # noqa: UP007,E501
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     trace_out: Annotated[Optional[Path], typer.Option(help="Also write the result and its trace as JSON, for `gupcheck replay`.")] = None,  # noqa: UP007,E501
     html: Annotated[Optional[Path], typer.Option("--html", help="Also write the trace as a self-contained HTML page: one lane per actor, step through it and see the state.")] = None,  # noqa: UP007,E501
@@ -291,7 +267,7 @@ def check_scenario(
     bad = [p for p in prop or () if p not in PROPERTIES]
     if bad:
         raise usage_error(f"unknown property {bad[0]!r}; choose from: {', '.join(PROPERTIES)}")
-    search = search_opts.kwargs(strategy.value)
+    options = search_opts.engine_options(strategy.value, walks=walks, seed=seed)
     cfg = _design(design)
     source |= _design_source(design, cfg)
     limits = Limits(max_states=max_states, max_seconds=max_seconds)
@@ -300,9 +276,8 @@ def check_scenario(
     # one search: the properties and, first, whether the request is refused (lab.Refusable)
     with ProgressDisplay(model.name, enabled=None if not as_json else False) as progress, \
             opts.checkpoint_errors(), interruptible():
-        result = check(Refusable(sc, cfg, prop or None), strategy=strategy.value,
-                       limits=limits, walks=walks, seed=seed, progress=progress, **search,
-                       reduce=search_opts.reductions())
+        result = check(Refusable(sc, cfg, prop or None), options=options, limits=limits,
+                       progress=progress)
     refusal = _refusal(result, sc, cfg, limits, strategy.value, as_json)
     if refusal is not None and refusal.message.startswith("n/a: "):
         _emit_not_applicable(refusal, sc, cfg, as_json, trace_out, source)
@@ -421,22 +396,6 @@ def _refusal(result: Result, sc: Scenario, cfg: KernelConfig, limits: Limits, st
     if probe.verdict is Verdict.VIOLATED and probe.property == REFUSED:
         return probe
     return result if refused else None
-
-
-def _write(path: Path, text: str) -> None:
-    """Write a report file; a write that fails (a full disk, a folder) is one line naming the
-    file and the errno, with the I/O exit code, not a traceback."""
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise fail(f"cannot write {path}: {describe_os_error(exc)}", exitcodes.IO_ERROR) \
-            from None
-
-
-def describe_os_error(exc: OSError) -> str:
-    """``No space left on device (ENOSPC)``: the reason and the errno's name."""
-    name = errno_names.errorcode.get(exc.errno or 0)
-    return f"{exc.strerror or exc}" + (f" ({name})" if name else "")
 
 
 def _emit_refused(probe: Result, sc: Scenario, cfg: KernelConfig, as_json: bool,

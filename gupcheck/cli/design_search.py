@@ -22,6 +22,7 @@ from gupcheck.lab import VARIANT_MAX_STATES
 
 from . import exitcodes
 from . import search_options as opts
+from .common import check_outputs, load_scenarios, usage_error, write_report
 
 designs_app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                           help="Work with designs: search the space of proposal mechanisms.")
@@ -43,8 +44,6 @@ class SearchFormat(str, enum.Enum):
 def _names(option: str, given: str | None, valid: list[str]) -> list[str] | None:
     """A comma-separated list checked against ``valid``; an unknown name is a usage error
     naming the valid ones."""
-    from .app import usage_error
-
     if given is None:
         return None
     names = [n.strip() for n in given.split(",") if n.strip()]
@@ -84,10 +83,8 @@ def search_command(
     """
     from gupcheck.scenarios.variants import MATRIX_VARIANTS
 
-    from .app import _outputs, _scenarios, _write, usage_error
-
-    _outputs(out=out)
-    known = _scenarios(scenario_dir)
+    check_outputs(out=out)
+    known = load_scenarios(scenario_dir)
     chosen_classes = _names("--classes", classes, list(CLASSES))
     chosen_axes = _names("--axes", axes, list(AXIS_BY_NAME))
     scs = _names("--scenarios", scenarios, list(known)) or list(known)
@@ -131,7 +128,7 @@ def search_command(
     else:
         text = render.to_text(result, reports)
     if out:
-        _write(out, text)
+        write_report(out, text)
     else:
         sys.stdout.write(text)
     verdicts = {c.verdict for cs in result.classes for c in cs.cells.values()}

@@ -1,7 +1,7 @@
 """Options for long searches shared by ``gupcheck check`` and ``gupcheck demo``.
 
 They live here, not in :mod:`.app`, so that each command only declares them and passes
-:func:`search_kwargs` on to :func:`gupcheck.engine.check`: a command decorated with
+:func:`engine_options` on to :func:`gupcheck.engine.check`: a command decorated with
 :func:`with_search_options` declares one parameter of type :class:`SearchOptions`, which typer
 sees as the seven options ``--checkpoint`` ... ``--reduce``.
 """
@@ -23,8 +23,18 @@ import psutil
 import typer
 from rich.console import Console
 
-from gupcheck.engine import CheckpointError
+from gupcheck.engine import (
+    Bitstate,
+    CheckpointError,
+    Options,
+    OptionsError,
+    Parallel,
+    Persistence,
+    Search,
+    Walks,
+)
 from gupcheck.engine.checkpoint import DEFAULT_EVERY
+from gupcheck.engine.options import DEFAULT_WALKS
 from gupcheck.engine.ray_bfs import RayError, RayNotInstalled
 
 from . import exitcodes
@@ -106,37 +116,45 @@ def _size(n: int) -> str:
     raise AssertionError
 
 
-def search_kwargs(strategy: str, checkpoint: Path | None, checkpoint_every: float,
-                  resume: Path | None, bitstate: str | None,
-                  workers: int = 1, ray: str | None = None) -> dict[str, Any]:
-    """The keyword arguments of :func:`gupcheck.engine.check` for these options.
+#: how the CLI calls the engine's options in a refusal (OptionsError.render)
+FLAGS = {name: "--" + name.replace("_", "-") for name in (
+    "strategy", "exact", "liveness", "walks", "seed", "checkpoint", "checkpoint_every",
+    "resume", "bitstate", "workers", "ray", "reduce")}
 
-    Raises :class:`typer.Exit` with the usage exit code for options that cannot work.
+
+def engine_options(strategy: str, search: SearchOptions, *, exact: bool = False,
+                   liveness: bool = True, walks: int | None = None,
+                   seed: int | None = None) -> Options:
+    """The :class:`gupcheck.engine.Options` of a command's flags.
+
+    The combinations are refused by the engine (:meth:`~gupcheck.engine.Options.conflicts`, the
+    one place that knows them), here before any search, as a one-line usage error naming both
+    flags.  ``liveness``: ``--liveness`` (the default) checks liveness where the search can,
+    ``--no-liveness`` skips it.  Also refused with the usage exit code: a checkpoint that cannot
+    be written, a bad or too large ``--bitstate``, ``--ray`` without Ray installed.
     """
-    if strategy != "bfs" and (checkpoint or resume or bitstate):
-        raise _exit("--checkpoint, --resume and --bitstate need --strategy bfs", exitcodes.USAGE)
-    if checkpoint and (why := unwritable(checkpoint, "--checkpoint")):
+    if search.checkpoint and (why := unwritable(search.checkpoint, "--checkpoint")):
         raise _exit(why, exitcodes.USAGE)
+    reduce = reductions(search.reduce)
     try:
-        bits = parse_bits(bitstate) if bitstate else None
+        bits = parse_bits(search.bitstate) if search.bitstate else None
+        options = Options(
+            Search(strategy, exact, None if liveness else False, reduce=frozenset(reduce)),
+            walks=None if walks is None and seed is None else
+            Walks(DEFAULT_WALKS if walks is None else walks, seed or 0),
+            persistence=None if not (search.checkpoint or search.resume) else
+            Persistence(search.checkpoint, search.checkpoint_every, search.resume),
+            parallel=Parallel(search.workers, search.ray),
+            bitstate=None if bits is None else Bitstate(bits))
         if bits:
-            check_bits_fit(bits, bitstate or "")
+            check_bits_fit(bits, search.bitstate or "")
+    except OptionsError as err:
+        raise _exit(err.render(FLAGS), exitcodes.USAGE) from None
     except ValueError as err:
         raise _exit(str(err), exitcodes.USAGE) from None
-    if (workers > 1 or ray) and (strategy not in ("bfs", "swarm") or checkpoint or resume
-                                 or bitstate):
-        raise _exit("--workers and --ray need --strategy bfs or swarm, without --checkpoint, "
-                    "--resume or --bitstate", exitcodes.USAGE)
-    out: dict[str, Any] = {"workers": workers} if workers > 1 else {}
-    if ray:
-        if importlib.util.find_spec("ray") is None:
-            raise _exit(RayNotInstalled().args[0], exitcodes.USAGE)
-        out["ray"] = ray
-    if checkpoint or resume:
-        out.update(checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
-    if bits:
-        out["bitstate"] = bits
-    return out
+    if search.ray and importlib.util.find_spec("ray") is None:
+        raise _exit(RayNotInstalled().args[0], exitcodes.USAGE)
+    return options
 
 
 @contextlib.contextmanager
@@ -195,13 +213,11 @@ class SearchOptions:
     ray: str | None = None
     reduce: list[str] | None = None
 
-    def kwargs(self, strategy: str) -> dict[str, Any]:
-        """:func:`search_kwargs` for these options (not ``reduce``: see :meth:`reductions`)."""
-        return search_kwargs(strategy, self.checkpoint, self.checkpoint_every, self.resume,
-                             self.bitstate, self.workers, self.ray)
-
-    def reductions(self) -> tuple[str, ...]:
-        return reductions(self.reduce)
+    def engine_options(self, strategy: str, *, exact: bool = False, liveness: bool = True,
+                       walks: int | None = None, seed: int | None = None) -> Options:
+        """:func:`engine_options` for these flags and the command's own."""
+        return engine_options(strategy, self, exact=exact, liveness=liveness, walks=walks,
+                              seed=seed)
 
 
 #: the typer option behind each field of SearchOptions

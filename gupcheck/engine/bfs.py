@@ -28,6 +28,7 @@ import operator
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from os import PathLike
 from typing import Any
 
@@ -90,7 +91,8 @@ class _Levels:
         raise IndexError(index)
 
     def choices(self, depth: int, index: int) -> tuple[int, list[int]]:
-        """The initial-state index and successor ordinals leading to state ``index`` at ``depth``."""
+        """The initial-state index and successor ordinals leading to state ``index`` at
+        ``depth``."""
         ords: list[int] = []
         for d in range(depth, 0, -1):
             ords.append(self._at(self.ordinal[d], index))
@@ -122,7 +124,7 @@ def bfs(model: Any, *, exact: bool = False, limits: Limits = Limits(),
         ctx = Context(model, exact=exact, reduce=reduce)
     except ModelError as err:
         return error_result(model, "bfs", exact, err)
-    search = _Search(ctx, limits, progress, check_deadlock, keep_going,
+    search = BfsSearch(ctx, limits, progress, check_deadlock, keep_going,
                      store=BitstateSet(bitstate, bitstate_hashes) if bitstate else None)
     if "por" in reduce:
         search.por = PartialOrder(model, ctx.invariants, has_waits=ctx.has_waits, key=ctx.key,
@@ -136,7 +138,7 @@ def bfs(model: Any, *, exact: bool = False, limits: Limits = Limits(),
         return search.error(err)
 
 
-class _Search:
+class BfsSearch:
     def __init__(self, ctx: Context, limits: Limits, progress: ProgressFn | None,
                  check_deadlock: bool, keep_going: bool = False,
                  store: BitstateSet | None = None) -> None:
@@ -186,7 +188,7 @@ class _Search:
             self.levels.add(fresh, np.zeros(len(fresh), dtype=np.uint16))
             self.levels.close()
             frontier = [self.inits[i] for i in fresh.tolist()]
-            found = self._check_batch(frontier, 0, 0)
+            found = self.check_batch(frontier, 0, 0)
             if found:
                 return found
         self.next_checkpoint = self.budget.seconds() + self.checkpoint_every
@@ -215,7 +217,7 @@ class _Search:
                     return self.incomplete(bound)
                 if self.checkpoint is not None and self.budget.seconds() >= self.next_checkpoint:
                     self._save(frontier, base + CHUNK, frontier_next)
-                self._report_progress(len(frontier) - base - CHUNK + len(frontier_next))
+                self.report_progress(len(frontier) - base - CHUNK + len(frontier_next))
             self.levels.close()
             frontier, frontier_next, start = frontier_next, None, 0
             if frontier:
@@ -269,10 +271,10 @@ class _Search:
                 found = None
                 if len(pairs) == before:
                     if self.check_deadlock and not ctx.is_end(
-                            frontier[i], lambda: self._path(self.depth, i)):
-                        found = self._found(self._deadlock(frontier[i], self.depth, i))
+                            frontier[i], partial(self.path, self.depth, i)):
+                        found = self._found(self.deadlock(frontier[i], self.depth, i))
                 elif ctx.has_waits:
-                    cycle = self._wait_cycle(frontier[i], self.depth, i)
+                    cycle = self.wait_cycle(frontier[i], self.depth, i)
                     found = self._found(cycle) if cycle else None
                 if found:
                     return found
@@ -284,7 +286,7 @@ class _Search:
         except ModelError:
             raise
         except Exception as exc:
-            raise ctx.diagnose(frontier[i], self._path(self.depth, i), exc) from exc
+            raise ctx.diagnose(frontier[i], self.path(self.depth, i), exc) from exc
         self.generated += len(cand)
         new_idx = np.flatnonzero(self.store.add_many(keys))
         if not len(new_idx):
@@ -300,12 +302,12 @@ class _Search:
             ordinals = np.asarray(ords, dtype=np.int64)[new_idx]
         if ordinals.max() > 0xFFFF:
             raise ModelError("a state has more than 65,535 successors",
-                             self._path(self.depth, base + int(local[ordinals.argmax()])))
+                             self.path(self.depth, base + int(local[ordinals.argmax()])))
         first = len(frontier_next)
         new_states = [cand[j] for j in new_idx.tolist()]
         frontier_next.extend(new_states)
         self.levels.add(local + base, ordinals)
-        return self._check_batch(new_states, self.depth + 1, first)
+        return self.check_batch(new_states, self.depth + 1, first)
 
     def _expand_ample(self, por: PartialOrder, state: Any, i: int, pairs: list[Any],
                       ords: list[int]) -> None:
@@ -313,7 +315,7 @@ class _Search:
         stay those of the unreduced successor list so that traces replay without the
         reduction."""
         succ = list(self.ctx.successors(state))
-        keep = por.ample(state, succ, lambda: self._path(self.depth, i)) \
+        keep = por.ample(state, succ, lambda: self.path(self.depth, i)) \
             if len(succ) > 1 else None
         if keep is None:
             pairs.extend(succ)
@@ -322,14 +324,14 @@ class _Search:
             pairs.extend(succ[j] for j in keep)
             ords.extend(keep)
 
-    def _check_batch(self, states: list[Any], depth: int, first: int) -> Result | None:
+    def check_batch(self, states: list[Any], depth: int, first: int) -> Result | None:
         """Invariants and wait-for cycles of newly found states, in discovery order."""
         try:
             for _ in map(hash, states):
                 pass
         except TypeError:
             for j, s in enumerate(states):
-                self.ctx.validate(s, "a reached state", self._path(depth, first + j))
+                self.ctx.validate(s, "a reached state", self.path(depth, first + j))
         start = 0
         while self.active:
             bad = None
@@ -338,13 +340,13 @@ class _Search:
                 try:
                     j = next((j for j in range(start, len(states))
                               if check(states[j]) is not None), None)
-                except Exception:
-                    j = start  # let _check_new find and report the state that raised
+                except Exception:  # noqa: BLE001 - the model's bug: check_new reports it
+                    j = start  # let check_new find and report the state that raised
                 if j is not None and (bad is None or j < bad):
                     bad = j
             if bad is None:
                 return None
-            found = self._check_new(states[bad], depth, first + bad)
+            found = self.check_new(states[bad], depth, first + bad)
             if found is None:  # only a stale scan result; go on after it
                 start = bad + 1
                 continue
@@ -354,21 +356,21 @@ class _Search:
             start = bad  # another active invariant may fail in the same state
         return None
 
-    def _check_new(self, state: Any, depth: int, index: int) -> Result | None:
+    def check_new(self, state: Any, depth: int, index: int) -> Result | None:
         """The (still active) invariants of a newly found state."""
-        bad = self.ctx.violation(state, lambda: self._path(depth, index), self.active)
+        bad = self.ctx.violation(state, lambda: self.path(depth, index), self.active)
         if bad:
             name, why = bad
             return self.finish(Verdict.VIOLATED, name, why, (depth, index))
         return None
 
-    def _wait_cycle(self, state: Any, depth: int, index: int) -> Result | None:
+    def wait_cycle(self, state: Any, depth: int, index: int) -> Result | None:
         """A wait-for cycle in a state that can still move: a partial deadlock.
 
         Checked when the state is expanded, so that a state where nothing can move is reported
         as the (global) deadlock it is, and traces stay shortest: states are expanded in BFS order.
         """
-        cycle = self.ctx.wait_cycle(state, lambda: self._path(depth, index))
+        cycle = self.ctx.wait_cycle(state, lambda: self.path(depth, index))
         if cycle:
             return self.finish(Verdict.DEADLOCK, "wait-for-cycle",
                                "partial deadlock: " + describe_cycle(cycle), (depth, index),
@@ -379,10 +381,10 @@ class _Search:
         try:
             return any(True for _ in self.ctx.successors(state))
         except Exception as exc:
-            raise self.ctx.diagnose(state, self._path(depth, index), exc) from exc
+            raise self.ctx.diagnose(state, self.path(depth, index), exc) from exc
 
-    def _deadlock(self, state: Any, depth: int, index: int) -> Result:
-        waits = self.ctx.waits(state, lambda: self._path(depth, index))
+    def deadlock(self, state: Any, depth: int, index: int) -> Result:
+        waits = self.ctx.waits(state, lambda: self.path(depth, index))
         why = stuck_message(waits)
         return self.finish(Verdict.DEADLOCK, "deadlock", why, (depth, index), waits=waits)
 
@@ -469,7 +471,7 @@ class _Search:
         except (KeyError, TypeError, ValueError, IndexError, OverflowError,
                 ModelError) as exc:
             raise ckpt.CheckpointError(
-                f"checkpoint {self.resume} is inconsistent ({ckpt._one_line(exc)})") from exc
+                f"checkpoint {self.resume} is inconsistent ({ckpt.one_line(exc)})") from exc
 
     def _restore_checked(self, data: ckpt.Body) -> tuple[list[Any], int, list[Any]]:
         store = data.store
@@ -524,7 +526,7 @@ class _Search:
 
     # --- results ---------------------------------------------------------------------------------
 
-    def _path(self, depth: int, index: int) -> Path:
+    def path(self, depth: int, index: int) -> Path:
         init_index, ords = self.levels.choices(depth, index)
         return self.ctx.replay_ordinals(self.inits[init_index], ords)
 
@@ -599,7 +601,7 @@ class _Search:
             approximate=self.approximate(),
         )
 
-    def _report_progress(self, queue: int) -> None:
+    def report_progress(self, queue: int) -> None:
         if self.progress is None:
             return
         now = self.budget.seconds()

@@ -1,32 +1,40 @@
-"""The front door: ``check(model, strategy=...)`` picks a strategy and runs safety, then liveness."""
+"""The front door: ``check(model, strategy=...)`` picks a strategy and runs safety, then
+liveness."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import inspect
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from os import PathLike
-from typing import Any, Literal
+from typing import Any
 
 from .bfs import SHORTEST, ProgressFn, bfs
-from .checkpoint import DEFAULT_EVERY
 from .limits import Limits
+from .options import Options, Strategy, Walks
 from .por import NO_EFFECT
-from .reduce import confirm, normalise, notes
+from .reduce import notes
+from .replay import confirm
 from .result import Result, Verdict
 
-Strategy = Literal["bfs", "dfs", "random", "swarm"]
 
-
-def check(model: Any, *, strategy: Strategy = "bfs", exact: bool = False,
-          limits: Limits = Limits(), liveness: bool = True, walks: int = 1000,
-          seed: int = 0, progress: ProgressFn | None = None, keep_going: bool = False,
-          checkpoint: str | PathLike[str] | None = None,
-          checkpoint_every: float = DEFAULT_EVERY, resume: str | PathLike[str] | None = None,
-          bitstate: int | None = None, bitstate_hashes: int = 3, workers: int = 1,
-          ray: str | None = None, reduce: Iterable[str] | str | None = None) -> Result:
+def check(model: Any, options: Options | None = None, *, limits: Limits = Limits(),
+          progress: ProgressFn | None = None, strategy: Strategy = "bfs", exact: bool = False,
+          liveness: bool | None = None, keep_going: bool = False,
+          reduce: Iterable[str] | str | None = None, walks: int | None = None,
+          seed: int | None = None, checkpoint: str | PathLike[str] | None = None,
+          checkpoint_every: float | None = None, resume: str | PathLike[str] | None = None,
+          bitstate: int | None = None, bitstate_hashes: int | None = None, workers: int = 1,
+          ray: str | None = None) -> Result:
     """Check every invariant (and, with BFS, every liveness property) of ``model``.
+
+    The options come either as one :class:`~.options.Options` (grouped by concern: ``Search``,
+    ``Walks``, ``Persistence``, ``Parallel``, ``Bitstate``) or as the keywords below, which
+    build it (:meth:`~.options.Options.from_keywords`); not both.  Options that cannot be
+    combined raise :class:`~.options.OptionsError` (a ``ValueError``) naming both, before any
+    search; see :meth:`~.options.Options.conflicts`.
 
     * ``bfs`` — exhaustive; a counterexample is a shortest one.
     * ``dfs`` — exhaustive unless ``limits.max_depth`` cuts paths; counterexamples may be long.
@@ -38,57 +46,56 @@ def check(model: Any, *, strategy: Strategy = "bfs", exact: bool = False,
     ``keep_going`` (BFS only, like TLC's ``-continue``): explore the whole state space and report
     the shortest counterexample of every failing property in ``Result.findings``.
 
-    Liveness needs the whole state graph, so it runs after a complete safety search that found
-    nothing (only for ``bfs``), on its own graph-building pass.
+    ``liveness``: liveness needs the whole state graph, so it runs after a complete safety search
+    that found nothing, on its own graph-building pass: only for ``bfs`` without ``bitstate``.
+    ``None`` (the default) checks it there and skips it elsewhere (with a note under bitstate
+    hashing); ``True`` demands it, ``False`` skips it.
 
     BFS only: ``checkpoint`` / ``checkpoint_every`` / ``resume`` save and continue a long search
     (:mod:`.checkpoint`; a checkpoint of another model raises
-    :class:`~.checkpoint.CheckpointError`); ``bitstate`` (bits, a power of two) swaps the visited
-    set for SPIN-style bitstate hashing, an approximate search (``Result.approximate``) whose
-    liveness is not checked, since the liveness pass would store every state anyway.
+    :class:`~.checkpoint.CheckpointError`); ``bitstate`` (bits, a power of two) with
+    ``bitstate_hashes`` swaps the visited set for SPIN-style bitstate hashing, an approximate
+    search (``Result.approximate``).
 
     ``workers`` > 1: BFS over that many processes (:mod:`.parallel`), with the same counts and
     the same traces as one process; fingerprints only, no checkpoints or keep_going yet.
 
     ``reduce``: state-space reductions by name — ``"view"`` (the model's ``view``: data
-    independence), ``"symmetry"`` (its ``canonical``); see :mod:`.reduce`.  They apply to the safety search (BFS and DFS); every
-    counterexample they find is replayed on the concrete model before it is reported, and
-    liveness runs unreduced.
+    independence), ``"symmetry"`` (its ``canonical``); see :mod:`.reduce`.  They apply to the
+    safety search (BFS and DFS); every counterexample they find is replayed on the concrete
+    model before it is reported, and liveness runs unreduced.
 
     ``ray`` (BFS or swarm): run on a Ray cluster (:mod:`.ray_bfs`): ``"local"`` starts Ray on
     this machine for the run, ``"auto"`` joins the one running here (or the connection this
     process already has), otherwise a cluster address.  ``workers`` is then the number of
-    actors (1 or less: one per CPU of the cluster).  BFS gives the single-process answer, as
+    actors (1: one per CPU of the cluster).  BFS gives the single-process answer, as
     with ``workers``.  Raises :class:`~.ray_bfs.RayError` if Ray is not installed or not
     reachable.
     """
-    reductions = normalise(reduce)
-    if reductions and strategy in ("random", "swarm"):
-        raise ValueError("reductions apply to exhaustive searches (bfs, dfs), not to random "
-                         "simulation")
-    if "por" in reductions and (strategy != "bfs" or workers > 1 or ray or keep_going):
-        raise ValueError("partial-order reduction (por) runs with the single-process bfs "
-                         "strategy, without keep_going (its cycle proviso is breadth-first's)")
-    if strategy != "bfs" and (checkpoint or resume or bitstate):
-        raise ValueError("checkpoints and bitstate hashing need breadth-first search")
-    if (workers > 1 or ray) and strategy == "bfs" and (exact or keep_going or checkpoint
-                                                        or resume or bitstate):
-        raise ValueError("parallel search (workers > 1, ray) is breadth-first with "
-                         "fingerprints, without exact, keep_going, checkpoints or bitstate")
-    if (workers > 1 or ray) and strategy not in ("bfs", "swarm"):
-        raise ValueError("parallel search (workers > 1, ray) needs strategy bfs or swarm")
-    search = {"workers": workers, "ray": ray, "checkpoint": checkpoint, "checkpoint_every": checkpoint_every, "resume": resume,
-              "bitstate": bitstate, "bitstate_hashes": bitstate_hashes}
-    if reductions:
-        search["reduce"] = reductions
+    keywords: dict[str, Any] = {
+        "strategy": strategy, "exact": exact, "liveness": liveness, "keep_going": keep_going,
+        "reduce": reduce, "walks": walks, "seed": seed, "checkpoint": checkpoint,
+        "checkpoint_every": checkpoint_every, "resume": resume, "bitstate": bitstate,
+        "bitstate_hashes": bitstate_hashes, "workers": workers, "ray": ray}
+    if options is None:
+        options = Options.from_keywords(**keywords)
+    elif keywords != _KEYWORD_DEFAULTS:
+        given = sorted(k for k, v in keywords.items() if v != _KEYWORD_DEFAULTS[k])
+        raise TypeError(f"check() takes options or keywords, not both (also given: {given})")
+    reductions = options.search.reduce
     with gc_paused():
-        result = _check(model, strategy, exact, limits, liveness, walks, seed, progress,
-                        keep_going, search)
+        result = _check(model, options, limits, progress)
     if not reductions:
         return result
     if "por" in reductions:
         result = reshorten(model, result, limits, progress, reductions - {"por", "por-check"})
     return replace(confirm(model, result), notes=result.notes + tuple(notes(model, reductions)))
+
+
+#: the keyword form's defaults: what "no keyword given" looks like
+_KEYWORD_DEFAULTS: dict[str, Any] = {
+    name: p.default for name, p in inspect.signature(check).parameters.items()
+    if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("limits", "progress")}
 
 
 def reshorten(model: Any, result: Result, limits: Limits, progress: ProgressFn | None,
@@ -110,8 +117,8 @@ def reshorten(model: Any, result: Result, limits: Limits, progress: ProgressFn |
                     reduce=others)
     if short.trace is None or short.verdict not in (Verdict.VIOLATED, Verdict.DEADLOCK):
         return replace(result, notes=result.notes + (
-            "por: the trace was not re-shortened (the bounded unreduced search did not finish); "
-            "it may not be a shortest one",))
+            ("por: the trace was not re-shortened (the bounded unreduced search did not "
+             "finish); it may not be a shortest one"),))
     note = (f"por: counterexample found at depth {depth} after {result.stats.distinct:,} states; "
             f"re-shortened by a breadth-first search without por to that depth "
             f"({short.stats.distinct:,} states): {len(short.trace.labels())} steps")
@@ -137,30 +144,29 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _check(model: Any, strategy: str, exact: bool, limits: Limits, liveness: bool, walks: int,
-           seed: int, progress: ProgressFn | None, keep_going: bool,
-           search: dict[str, Any]) -> Result:
-    if keep_going and strategy != "bfs":
-        raise ValueError("keep_going needs breadth-first search")
-    workers, ray = search.pop("workers"), search.pop("ray")
-    reduce = search.get("reduce", frozenset())
-    if ray and reduce:
-        raise ValueError("reductions are not available on Ray yet; use --workers")
-    if strategy == "bfs" and ray:
+def _check(model: Any, options: Options, limits: Limits, progress: ProgressFn | None) -> Result:
+    s, par, walks = options.search, options.parallel, options.walks or Walks()
+    strategy, exact, reduce = s.strategy, s.exact, s.reduce
+    if strategy == "bfs" and par.ray:
         from .ray_bfs import ray_bfs
 
-        result = ray_bfs(model, address=ray, workers=workers if workers > 1 else 0,
+        result = ray_bfs(model, address=par.ray, workers=par.workers if par.workers > 1 else 0,
                          limits=limits, progress=progress)
-    elif strategy == "bfs" and workers > 1:
+    elif strategy == "bfs" and par.workers > 1:
         from .parallel import parallel_bfs
 
-        result = parallel_bfs(model, workers=workers, limits=limits, progress=progress,
+        result = parallel_bfs(model, workers=par.workers, limits=limits, progress=progress,
                               reduce=reduce)
     elif strategy == "bfs":
-        result = bfs(model, exact=exact, limits=limits, progress=progress, keep_going=keep_going,
-                     **search)
-        if search["bitstate"]:
-            if liveness and getattr(model, "liveness", None) and tuple(model.liveness()):
+        p, b = options.persistence, options.bitstate
+        saving = {} if p is None else {"checkpoint": p.checkpoint, "checkpoint_every": p.every,
+                                       "resume": p.resume}
+        hashing = {} if b is None else {"bitstate": b.bits, "bitstate_hashes": b.hashes}
+        result = bfs(model, exact=exact, limits=limits, progress=progress,
+                     keep_going=s.keep_going, reduce=reduce, **saving, **hashing)
+        if b is not None:
+            if s.liveness is None and getattr(model, "liveness", None) \
+                    and tuple(model.liveness()):
                 result = replace(result, notes=result.notes + (
                     "liveness not checked: bitstate hashing keeps no state graph",))
             return result
@@ -171,15 +177,14 @@ def _check(model: Any, strategy: str, exact: bool, limits: Limits, liveness: boo
     elif strategy == "random":
         from .simulate import simulate
 
-        result = simulate(model, walks=walks, seed=seed, limits=limits, exact=exact)
-    elif strategy == "swarm":
+        result = simulate(model, walks=walks.n, seed=walks.seed, limits=limits, exact=exact)
+    else:
         from .swarm import swarm
 
-        result = swarm(model, walks=walks, seed=seed, limits=limits, exact=exact,
-                       workers=workers if workers > 1 or not ray else 0, ray=ray)
-    else:
-        raise ValueError(f"unknown strategy {strategy!r}; choose bfs, dfs, random or swarm")
-    if (liveness and strategy == "bfs" and result.verdict is Verdict.HOLDS
+        result = swarm(model, walks=walks.n, seed=walks.seed, limits=limits, exact=exact,
+                       workers=par.workers if par.workers > 1 or not par.ray else 0,
+                       ray=par.ray)
+    if (s.liveness is not False and strategy == "bfs" and result.verdict is Verdict.HOLDS
             and getattr(model, "liveness", None) and tuple(model.liveness())):
         from .liveness import check_liveness
 

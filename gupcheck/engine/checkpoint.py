@@ -15,13 +15,13 @@ anything on ``--resume``; a pickle is now refused as "not a gupcheck checkpoint"
 Frontier states are the model's own values (tuples, named tuples, msgspec Structs such as the
 kernel's ``KState``, frozen dataclasses), which plain msgpack does not round-trip (tuples come
 back as lists).  :class:`Plain` therefore writes them as a table of tagged lists and scalars,
-parts shared between states written once, and rebuilds them exactly — the same fingerprints — using only the builtin
-containers and the classes in the model's own registry (:func:`state_classes`: the classes of
-its initial states and of their type annotations).  A class name that is not in the registry
-is refused; nothing is ever imported or looked up by name.  Keep-going findings are stored as
-their verdict, message, counts and the (depth, index) of their last state; their traces are
-rebuilt by replay from the restored parent records, exactly as a trace is built in the first
-place.
+parts shared between states written once, and rebuilds them exactly — the same fingerprints —
+using only the builtin containers and the classes in the model's own registry
+(:func:`state_classes`: the classes of its initial states and of their type annotations).  A
+class name that is not in the registry is refused; nothing is ever imported or looked up by
+name.  Keep-going findings are stored as their verdict, message, counts and the (depth, index)
+of their last state; their traces are rebuilt by replay from the restored parent records,
+exactly as a trace is built in the first place.
 
 It is written to a temporary file in the same directory, flushed, fsynced and renamed over the
 old one (``os.replace`` is atomic on POSIX), so a crash at any moment leaves either the previous
@@ -186,7 +186,7 @@ def read(path: str | os.PathLike[str], identity: str) -> Body:
     try:
         head = msgspec.msgpack.decode(body, type=_Header)
     except (msgspec.DecodeError, RecursionError) as exc:
-        raise CheckpointError(f"checkpoint {path} is corrupt ({_one_line(exc)})") from exc
+        raise CheckpointError(f"checkpoint {path} is corrupt ({one_line(exc)})") from exc
     if head.format != "gupcheck-checkpoint":
         raise CheckpointError(f"{path} is not a gupcheck checkpoint")
     if head.version != VERSION:
@@ -195,7 +195,7 @@ def read(path: str | os.PathLike[str], identity: str) -> Body:
     try:
         data = msgspec.msgpack.decode(body, type=Body)
     except (msgspec.DecodeError, RecursionError) as exc:
-        raise CheckpointError(f"checkpoint {path} is corrupt ({_one_line(exc)})") from exc
+        raise CheckpointError(f"checkpoint {path} is corrupt ({one_line(exc)})") from exc
     if data.identity != identity:
         raise CheckpointError(
             f"checkpoint {path} was written for another model or search "
@@ -204,7 +204,7 @@ def read(path: str | os.PathLike[str], identity: str) -> Body:
     return data
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
@@ -373,14 +373,14 @@ class Plain:
             raise
         except (TypeError, ValueError, IndexError, KeyError, AttributeError,
                 RecursionError, msgspec.ValidationError) as exc:
-            raise CheckpointError(f"a saved state is malformed ({_one_line(exc)})") from exc
+            raise CheckpointError(f"a saved state is malformed ({one_line(exc)})") from exc
 
     def value(self, node: Any) -> Any:
         """The value of a node of the loaded table."""
         try:
             return self._value(node)
         except (TypeError, ValueError, IndexError) as exc:
-            raise CheckpointError(f"a saved state is malformed ({_one_line(exc)})") from exc
+            raise CheckpointError(f"a saved state is malformed ({one_line(exc)})") from exc
 
     def _value(self, node: Any) -> Any:
         return node if type(node) in _SCALARS else self._built[self._ref(node)]

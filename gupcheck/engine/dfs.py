@@ -10,6 +10,7 @@ depth-bounded SPIN runs).  A run that pruned anything at the bound is ``incomple
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
 from typing import Any
 
 from .errors import ModelError
@@ -37,7 +38,8 @@ def dfs(model: Any, *, exact: bool = False, limits: Limits = Limits(),
     path: Path = []
 
     def result(verdict: Verdict, prop: str | None, message: str, trace_path: Path | None,
-               init_index: int = 0, bound: str | None = None, waits: tuple[Any, ...] = ()) -> Result:
+               init_index: int = 0, bound: str | None = None,
+               waits: tuple[Any, ...] = ()) -> Result:
         n = len(seen)
         notes = ("depth-first: the trace is not necessarily a shortest one",) if trace_path else ()
         return Result(
@@ -60,7 +62,7 @@ def dfs(model: Any, *, exact: bool = False, limits: Limits = Limits(),
                 continue
             seen[k] = 0
             path = [(None, s0)]
-            found = _check(ctx, s0, lambda: list(path))
+            found = _check(ctx, s0, partial(list, path))
             if found:
                 return result(found[0], found[1], found[2], list(path), init_index,
                               waits=found[3])
@@ -73,8 +75,8 @@ def dfs(model: Any, *, exact: bool = False, limits: Limits = Limits(),
                 except Exception as exc:
                     raise ctx.diagnose(frame[0], list(path), exc) from exc
                 if nxt is None:
-                    if frame[2] == 0 and not ctx.is_end(frame[0], lambda: list(path)):
-                        waits = ctx.waits(frame[0], lambda: list(path))
+                    if frame[2] == 0 and not ctx.is_end(frame[0], partial(list, path)):
+                        waits = ctx.waits(frame[0], partial(list, path))
                         why = stuck_message(waits)
                         return result(Verdict.DEADLOCK, "deadlock", why, list(path),
                                       init_index, waits=waits)
@@ -97,7 +99,7 @@ def dfs(model: Any, *, exact: bool = False, limits: Limits = Limits(),
                 seen[k] = depth
                 deepest = max(deepest, depth)
                 path.append((label, t))
-                found = _check(ctx, t, lambda: list(path))
+                found = _check(ctx, t, partial(list, path))
                 if found:
                     return result(found[0], found[1], found[2], list(path), init_index,
                               waits=found[3])
@@ -124,13 +126,15 @@ def dfs(model: Any, *, exact: bool = False, limits: Limits = Limits(),
 
 def _check(ctx: Context, state: Any,
            path: Any) -> tuple[Verdict, str, str, tuple[Any, ...]] | None:
-    """``(verdict, property, why, waits)`` if ``state`` breaks an invariant or closes a wait cycle."""
+    """``(verdict, property, why, waits)`` if ``state`` breaks an invariant or closes a wait
+    cycle."""
     bad = ctx.violation(state, path)
     if bad:
         return Verdict.VIOLATED, bad[0], bad[1], ()
     cycle = ctx.wait_cycle(state, path)
     if cycle and any(True for _ in ctx.successors(state)):  # else: a global deadlock, found later
-        return Verdict.DEADLOCK, "wait-for-cycle", "partial deadlock: " + describe_cycle(cycle), cycle
+        return (Verdict.DEADLOCK, "wait-for-cycle", "partial deadlock: " + describe_cycle(cycle),
+                cycle)
     return None
 
 

@@ -55,7 +55,8 @@ def collision_probability(distinct: int, generated: int) -> float:
     return distinct * max(generated - distinct, 0) / 2.0**64
 
 
-def batch_keyer(view: Callable[[Any], Any] | None, exact: bool) -> Callable[[Sequence[Any]], list[Any]]:
+def batch_keyer(view: Callable[[Any], Any] | None,
+                exact: bool) -> Callable[[Sequence[Any]], list[Any]]:
     """Keys for a whole batch of states, with the per-state work in C (``map`` over C functions)."""
     enc = _ENCODER.encode
     if exact:

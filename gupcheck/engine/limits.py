@@ -131,7 +131,8 @@ class Budget:
         if lim.max_memory_bytes is not None:
             rss = self._proc.memory_info().rss
             if rss >= lim.max_memory_bytes:
-                return f"max-memory ({lim.max_memory_bytes / 2**20:,.0f} MiB; RSS {rss / 2**20:,.0f} MiB)"
+                return (f"max-memory ({lim.max_memory_bytes / 2**20:,.0f} MiB; "
+                        f"RSS {rss / 2**20:,.0f} MiB)")
         return None
 
 

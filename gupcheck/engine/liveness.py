@@ -158,7 +158,8 @@ def strongly_connected_components(nodes: Iterable[int],
     return out
 
 
-def fair_cycle_obligations(graph: StateGraph, comp: set[int]) -> list[tuple[str, int, int | None]] | None:
+def fair_cycle_obligations(graph: StateGraph,
+                           comp: set[int]) -> list[tuple[str, int, int | None]] | None:
     """What a fair tour of ``comp`` must do, or ``None`` if no fair cycle lies in ``comp``.
 
     Each obligation is ``(action, node, target)``: visit ``node`` (where the action is disabled;
@@ -248,7 +249,8 @@ def find_fair_lasso(graph: StateGraph, sources: Sequence[int], bad: Callable[[in
 
 
 def _prefix(graph: StateGraph, region: dict[int, tuple[int, Label] | None], node: int) -> Path:
-    """Init -> source (BFS tree of the whole graph), then source -> node (BFS tree of the region)."""
+    """Init -> source (BFS tree of the whole graph), then source -> node (BFS tree of the
+    region)."""
     tail: Path = []
     while region[node] is not None:
         p, lab = region[node]  # type: ignore[misc]
@@ -302,8 +304,8 @@ def check_liveness(model: Any, *, limits: Limits = Limits(), safety: Result | No
     """Check every liveness property of ``model``; the first that fails gives the verdict."""
     ctx = Context(model, exact=exact)
     budget = Budget(limits)
-    notes = ("liveness under weak fairness of the actions declared fair; "
-             "a behaviour may stop (stutter) where no fair action is enabled",)
+    notes = (("liveness under weak fairness of the actions declared fair; "
+              "a behaviour may stop (stutter) where no fair action is enabled"),)
     try:
         graph, coverage, generated, bound = build_graph(ctx, budget)
     except ModelError as err:
@@ -315,9 +317,10 @@ def check_liveness(model: Any, *, limits: Limits = Limits(), safety: Result | No
                   None if exact else collision_probability(len(graph), generated),
                   safety.stats.visited_bytes if safety else 0,
                   safety.stats.trace_bytes if safety else 0, peak_rss_bytes())
-    common = dict(model=ctx.name, strategy="bfs", exact=exact, stats=stats,
-                  coverage=dict(sorted(coverage.items())),
-                  unfired=tuple(a for a in ctx.declared_actions if a not in coverage))
+    common: dict[str, Any] = {
+        "model": ctx.name, "strategy": "bfs", "exact": exact, "stats": stats,
+        "coverage": dict(sorted(coverage.items())),
+        "unfired": tuple(a for a in ctx.declared_actions if a not in coverage)}
     if bound:
         return Result(verdict=Verdict.INCOMPLETE, property=None, bound=bound, trace=None,
                       message=f"{stopped_by(bound)} while building the state graph for liveness; "
@@ -355,7 +358,8 @@ def _evaluate(prop: Any, graph: StateGraph) -> tuple[list[bool], list[int]]:
         if isinstance(prop, LeadsTo):
             return is_bad, [n for n, s in enumerate(graph.states) if prop.trigger(s)]
     except Exception as exc:
-        raise ModelError(f"liveness property {prop.name!r} raised {type(exc).__name__}: {exc}") from exc
+        raise ModelError(f"liveness property {prop.name!r} raised "
+                         f"{type(exc).__name__}: {exc}") from exc
     raise ModelError(f"liveness() returned {prop!r}; use Eventually or LeadsTo")
 
 

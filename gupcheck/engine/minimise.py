@@ -23,7 +23,7 @@ from .runtime import Context, Path
 def minimise(ctx: Context, init_index: int, labels: Sequence[str], prop: str,
              max_replays: int = 20_000) -> tuple[Path, int]:
     """The shortest path this search finds that still fails ``prop``; also the replays used."""
-    best = _replay(ctx, init_index, list(labels), prop)
+    best = replay_path(ctx, init_index, list(labels), prop)
     assert best is not None, "the trace to minimise does not reproduce its failure"
     replays = 1
     current = [lab.text for lab, _ in best[1:]]  # type: ignore[union-attr]
@@ -33,7 +33,7 @@ def minimise(ctx: Context, init_index: int, labels: Sequence[str], prop: str,
         while i < len(current) and replays < max_replays:
             candidate = current[:i] + current[i + chunk:]
             replays += 1
-            path = _replay(ctx, init_index, candidate, prop)
+            path = replay_path(ctx, init_index, candidate, prop)
             if path is not None:
                 best, current, removed = path, [lab.text for lab, _ in path[1:]], True
             else:
@@ -43,7 +43,7 @@ def minimise(ctx: Context, init_index: int, labels: Sequence[str], prop: str,
     return best, replays
 
 
-def _replay(ctx: Context, init_index: int, labels: list[str], prop: str) -> Path | None:
+def replay_path(ctx: Context, init_index: int, labels: list[str], prop: str) -> Path | None:
     """Follow ``labels``; the path up to the first state where ``prop`` fails, or None."""
     path: Path = [(None, ctx.init_states()[init_index])]
     if _fails(ctx, path, prop):

@@ -57,7 +57,7 @@ from typing import Any
 
 import numpy as np
 
-from .bfs import CHUNK, ProgressFn, _Search, bfs
+from .bfs import CHUNK, BfsSearch, ProgressFn, bfs
 from .errors import ModelError, describe_exception
 from .limits import INTERRUPT, INTERRUPTED, Limits, worker_interrupts
 from .result import Result, Verdict, error_result
@@ -72,12 +72,12 @@ def _no_path() -> list[Any]:
     return []
 
 
-class _Fallback(Exception):
+class Fallback(Exception):
     """A worker failed; the single-process search will say how, with the model's trace."""
 
 
 class _Totals:
-    """Stands in for the visited set in the coordinator's :class:`_Search` (counts only)."""
+    """Stands in for the visited set in the coordinator's :class:`BfsSearch` (counts only)."""
 
     def __init__(self) -> None:
         self.count = 0
@@ -114,7 +114,7 @@ def balance(counts: list[int]) -> list[list[int]]:
     return give
 
 
-class _Worker:
+class Worker:
     """One worker's slice: its visited table, its part of the frontier, its counters."""
 
     def __init__(self, ctx: Context, index: int, workers: int, check_deadlock: bool,
@@ -145,7 +145,7 @@ class _Worker:
                 return
             try:
                 reply = getattr(self, "op_" + msg[0])(*msg[1:])
-            except Exception as exc:  # reported by the single-process re-run
+            except Exception as exc:  # noqa: BLE001 - reported by the single-process re-run
                 reply = ("error", describe_exception(exc))
             conn.send(reply)
 
@@ -371,7 +371,7 @@ class _Worker:
             if failed is None:
                 try:
                     return op(*args)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - reported once the level is over
                     failed = describe_exception(exc)
             return None
 
@@ -398,7 +398,7 @@ class _Worker:
 def _serve(conn: Any, ctx: Context, index: int, workers: int, check_deadlock: bool,
            peers: dict[int, Any], deadline: float | None) -> None:
     worker_interrupts()  # Ctrl-C stops this worker's level at a chunk boundary, quietly
-    _Worker(ctx, index, workers, check_deadlock, peers, deadline).serve(conn)
+    Worker(ctx, index, workers, check_deadlock, peers, deadline).serve(conn)
 
 
 def parallel_bfs(model: Any, *, workers: int, limits: Limits = Limits(),
@@ -411,24 +411,24 @@ def parallel_bfs(model: Any, *, workers: int, limits: Limits = Limits(),
         ctx = Context(model, exact=False, reduce=reduce)
     except ModelError as err:
         return error_result(model, "bfs", False, err)
-    coordinator = _Coordinator(ctx, workers, limits, progress, check_deadlock)
+    coordinator = Coordinator(ctx, workers, limits, progress, check_deadlock)
     try:
         return coordinator.run()
-    except (_Fallback, ModelError):
+    except (Fallback, ModelError):
         return bfs(model, limits=limits, progress=progress, check_deadlock=check_deadlock,
                    reduce=reduce)
     finally:
         coordinator.close()
 
 
-class _Coordinator:
+class Coordinator:
     """Drives the workers level by level and keeps the parent records for traces."""
 
     def __init__(self, ctx: Context, workers: int, limits: Limits, progress: ProgressFn | None,
                  check_deadlock: bool) -> None:
         self.ctx = ctx
         self.n = workers
-        self.search = _Search(ctx, limits, progress, check_deadlock)
+        self.search = BfsSearch(ctx, limits, progress, check_deadlock)
         self.totals = _Totals()
         self.search.store = self.totals  # type: ignore[assignment]
         self.search.extra_notes.append(f"parallel: {workers} worker processes")
@@ -477,7 +477,7 @@ class _Coordinator:
         replies = [conn.recv() for conn in self.conns]
         for r in replies:
             if r[0] == "error":
-                raise _Fallback(r[1])
+                raise Fallback(r[1])
         return replies
 
     def launch(self, ranks: list[np.ndarray] | None) -> None:
@@ -485,7 +485,7 @@ class _Coordinator:
 
         ``ranks``: each worker's kept states' global indices, which become the next frontier
         with the surpluses moved to the workers short of work (``None``: the seeded frontier).
-        The batches go from worker to worker over their own pipes (:meth:`_Worker.op_level`);
+        The batches go from worker to worker over their own pipes (:meth:`Worker.op_level`);
         the coordinator sends one message per level and keeps its records while the workers
         run.  :mod:`.ray_bfs` overrides this with actor-to-actor transfers.
         """
@@ -500,7 +500,7 @@ class _Coordinator:
         replies = [conn.recv() for conn in self.conns]
         for r in replies:
             if r[0] == "error":
-                raise _Fallback(r[1])
+                raise Fallback(r[1])
         return (sum(r[2] for r in replies), [r[1] for r in replies if r[1] >= 0],
                 [("ok", *r[4:]) for r in replies], any(r[3] for r in replies))
 
@@ -526,7 +526,7 @@ class _Coordinator:
         search.levels.close()
         self.totals.count = len(fresh)
         frontier = [inits[i] for i in fresh.tolist()]
-        found = search._check_batch(frontier, 0, 0)
+        found = search.check_batch(frontier, 0, 0)
         if found:
             return found
         self.start()
@@ -576,7 +576,7 @@ class _Coordinator:
                 return self._finish(found)
             if bound and size:
                 return self._finish(search.incomplete(bound))
-            search._report_progress(size)
+            search.report_progress(size)
             if not size:
                 break
             search.depth += 1
@@ -598,20 +598,20 @@ class _Coordinator:
         if dead < 0 and bad < 0:
             return None
         if dead >= 0 and (bad < 0 or dead // CHUNK <= int(parents[bad]) // CHUNK):
-            path = search._path(search.depth, dead)
+            path = search.path(search.depth, dead)
             state = path[-1][1]
             if self.ctx.successor_list(state, path):
-                found = search._wait_cycle(state, search.depth, dead)
+                found = search.wait_cycle(state, search.depth, dead)
             else:
-                found = search._deadlock(state, search.depth, dead)
+                found = search.deadlock(state, search.depth, dead)
             if found is None:
-                raise _Fallback("a deadlock seen by a worker did not reproduce")
+                raise Fallback("a deadlock seen by a worker did not reproduce")
             return found
         self.totals.count += len(parents)
-        state = search._path(search.depth + 1, bad)[-1][1]
-        found = search._check_new(state, search.depth + 1, bad)
+        state = search.path(search.depth + 1, bad)[-1][1]
+        found = search.check_new(state, search.depth + 1, bad)
         if found is None:
-            raise _Fallback("a violation seen by a worker did not reproduce")
+            raise Fallback("a violation seen by a worker did not reproduce")
         return found
 
     def _finish(self, result: Result) -> Result:

@@ -15,7 +15,7 @@ gives actors on many machines and a shared object store, so the same design carr
   admitted ``(parent, ordinal)`` pairs, keeps them as parent records, and rebuilds traces by
   replay, as :mod:`.bfs` and :mod:`.parallel` do.
 
-Every step is :class:`.parallel._Worker`'s, with the same tie-break (least ``(parent,
+Every step is :class:`.parallel.Worker`'s, with the same tie-break (least ``(parent,
 ordinal)`` per fingerprint) and the same merge, so the distinct states, transitions, verdicts
 and counterexamples are those of the single-process search, for any number of actors.
 
@@ -39,7 +39,7 @@ from typing import Any
 from .bfs import ProgressFn, bfs
 from .errors import ModelError
 from .limits import Limits
-from .parallel import _Coordinator, _Fallback, _Worker, balance
+from .parallel import Coordinator, Fallback, Worker, balance
 from .result import Result, error_result
 from .runtime import Context
 
@@ -97,7 +97,7 @@ def ray_session(address: str, cpus: int | None = None) -> Iterator[Any]:
 
 
 class _Actor:
-    """A Ray actor around one :class:`.parallel._Worker`; the methods return its replies.
+    """A Ray actor around one :class:`.parallel.Worker`; the methods return its replies.
 
     ``call`` runs a worker operation as the local coordinator would (``("ok", ...)`` replies);
     ``expand`` / ``admit`` / ``give`` return one value per destination so that Ray can hand
@@ -107,7 +107,7 @@ class _Actor:
     def __init__(self, model: Any, index: int, workers: int, check_deadlock: bool,
                  deadline: float | None) -> None:
         gc.disable()  # states are acyclic; see checker.gc_paused
-        self.worker = _Worker(Context(model, exact=False), index, workers, check_deadlock,
+        self.worker = Worker(Context(model, exact=False), index, workers, check_deadlock,
                               deadline=deadline)
 
     def call(self, op: str, *args: Any) -> tuple[Any, ...]:
@@ -145,8 +145,8 @@ def _refs(refs: Any, n: int) -> list[Any]:
     return [refs] if n == 1 else list(refs)
 
 
-class _RayCoordinator(_Coordinator):
-    """:class:`.parallel._Coordinator` with actors in place of forked processes."""
+class _RayCoordinator(Coordinator):
+    """:class:`.parallel.Coordinator` with actors in place of forked processes."""
 
     def __init__(self, ray: Any, model: Any, ctx: Context, workers: int, limits: Limits,
                  progress: ProgressFn | None, check_deadlock: bool) -> None:
@@ -181,7 +181,7 @@ class _RayCoordinator(_Coordinator):
         try:
             return self.ray.get(refs)
         except self.ray.exceptions.RayError as exc:
-            raise _Fallback(str(exc)) from None
+            raise Fallback(str(exc)) from None
 
     def ask(self, messages: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         return self.get([a.call.remote(*m) for a, m in zip(self.actors, messages, strict=True)])
@@ -243,7 +243,7 @@ def ray_bfs(model: Any, *, address: str = "auto", workers: int = 0, limits: Limi
         coordinator = _RayCoordinator(ray, model, ctx, n, limits, progress, check_deadlock)
         try:
             return coordinator.run()
-        except (_Fallback, ModelError):
+        except (Fallback, ModelError):
             pass
         finally:
             coordinator.close()

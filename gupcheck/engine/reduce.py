@@ -29,7 +29,8 @@ Only the *key* of a state changes under ``view`` and ``symmetry``: the frontier 
 concrete state first reached, and a breadth-first trace is rebuilt by replaying successor
 ordinals from the initial state, so every state of a reported trace is a concrete one.  The
 checker nevertheless replays each counterexample on the unreduced model
-(:func:`confirm`): a wrong ``view`` or ``canonical`` shows as an error, not as a false verdict.
+(:func:`.replay.confirm`): a wrong ``view`` or ``canonical`` shows as an error, not as a
+false verdict.
 
 Liveness runs on the unreduced graph: a cycle among views need not be a concrete cycle, and a
 permutation renames the actors that fairness is attached to.
@@ -38,11 +39,9 @@ permutation renames the actors that fairness is attached to.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from typing import Any
 
 from .model import overrides
-from .result import Result, Verdict
 
 REDUCTIONS = ("view", "symmetry", "por", "por-check")
 
@@ -89,27 +88,3 @@ def notes(model: Any, reduce: frozenset[str]) -> list[str]:
                    "(canonical())" if overrides(model, "canonical") else
                    "reduction symmetry: no effect, the model declares no symmetry (canonical())")
     return out
-
-
-def confirm(model: Any, result: Result) -> Result:
-    """Replay every counterexample of a reduced search on the concrete, unreduced model.
-
-    Each must reach the same property's failure again; if one does not, the reduction was
-    unsound for this model (a wrong view, canonical form or footprint) and the result becomes an
-    error that says so instead of a verdict nobody should trust.
-    """
-    from .replay import replay
-
-    checked = []
-    for r in result.findings or (result,):
-        if r.trace is None or r.verdict not in (Verdict.VIOLATED, Verdict.DEADLOCK):
-            checked.append(r)
-            continue
-        again = replay(model, r.trace.init_index, r.trace.labels(), r.property)
-        if not again.reproduced:
-            return replace(result, verdict=Verdict.ERROR, findings=(), message=(
-                f"a reduction is unsound for this model: the {r.property} counterexample found "
-                f"with it does not replay on the concrete model ({again.message})"))
-        checked.append(replace(r, trace=again.trace))
-    return replace(result, trace=checked[0].trace,
-                   findings=tuple(checked) if result.findings else ())

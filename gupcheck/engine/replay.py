@@ -12,11 +12,11 @@ report says where; a property the model does not have is never "reproduced".
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .errors import ModelError
-from .result import Trace
+from .result import Result, Trace, Verdict
 from .runtime import Context, Path
 
 #: what ``prop`` may name besides the model's invariants and liveness properties
@@ -102,7 +102,7 @@ def _verdict(ctx: Context, path: Path, prop: str | None, why: str | None,
 def _liveness_names(ctx: Context) -> set[str]:
     if not hasattr(ctx.model, "liveness"):
         return set()
-    return {p.name for p in ctx._call("liveness()", ctx.model.liveness)}
+    return {p.name for p in ctx.call("liveness()", ctx.model.liveness)}
 
 
 def _lasso(ctx: Context, path: Path, prop: str, loop_start: int | None, stutters: bool,
@@ -145,3 +145,25 @@ def _same_error(message: str, error: str, trace: Trace) -> Replayed:
         return Replayed(True, f"the model still fails: {message}", trace)
     return Replayed(False, f"the model has changed: it now fails with {message!r}, the trace "
                     f"recorded {error!r}", trace)
+
+
+def confirm(model: Any, result: Result) -> Result:
+    """Replay every counterexample of a reduced search on the concrete, unreduced model.
+
+    Each must reach the same property's failure again; if one does not, the reduction was
+    unsound for this model (a wrong view, canonical form or footprint) and the result becomes an
+    error that says so instead of a verdict nobody should trust.
+    """
+    checked = []
+    for r in result.findings or (result,):
+        if r.trace is None or r.verdict not in (Verdict.VIOLATED, Verdict.DEADLOCK):
+            checked.append(r)
+            continue
+        again = replay(model, r.trace.init_index, r.trace.labels(), r.property)
+        if not again.reproduced:
+            return replace(result, verdict=Verdict.ERROR, findings=(), message=(
+                f"a reduction is unsound for this model: the {r.property} counterexample found "
+                f"with it does not replay on the concrete model ({again.message})"))
+        checked.append(replace(r, trace=again.trace))
+    return replace(result, trace=checked[0].trace,
+                   findings=tuple(checked) if result.findings else ())

@@ -29,7 +29,7 @@ class Context:
         self.exact = exact
         self.successors: Callable[[Any], Iterable[tuple[Label, Any]]] = model.successors
         self.invariants: tuple[Invariant[Any], ...] = tuple(
-            self._call("invariants()", model.invariants) if hasattr(model, "invariants") else ()
+            self.call("invariants()", model.invariants) if hasattr(model, "invariants") else ()
         )
         self.has_end = overrides(model, "is_end")
         self.has_waits = overrides(model, "waits")
@@ -37,13 +37,13 @@ class Context:
         self.key: Callable[[Any], Any] = keyer(view, exact)
         self.keys: Callable[[Sequence[Any]], list[Any]] = batch_keyer(view, exact)
         self.declared_actions: tuple[str, ...] = tuple(
-            self._call("actions()", model.actions) if hasattr(model, "actions") else ()
+            self.call("actions()", model.actions) if hasattr(model, "actions") else ()
         )
 
     # --- guarded calls -------------------------------------------------------------------------
 
     @staticmethod
-    def _call(what: str, fn: Callable[[], Any], path: Path | None = None) -> Any:
+    def call(what: str, fn: Callable[[], Any], path: Path | None = None) -> Any:
         try:
             return fn()
         except ModelError:
@@ -52,7 +52,7 @@ class Context:
             raise ModelError(f"{what} raised {describe_exception(exc)}", path) from exc
 
     def init_states(self) -> list[Any]:
-        states = list(self._call("init_states()", self.model.init_states))
+        states = list(self.call("init_states()", self.model.init_states))
         if not states:
             raise ModelError("init_states() returned no state")
         for i, s in enumerate(states):
@@ -111,7 +111,7 @@ class Context:
 
     def successor_list(self, state: Any, path: Path) -> list[tuple[Label, Any]]:
         """All successors of ``state``, each validated; used off the hot path."""
-        out = self._call("successors()", lambda: list(self.successors(state)), path)
+        out = self.call("successors()", lambda: list(self.successors(state)), path)
         seen: set[str] = set()
         for label, nxt in out:
             if not isinstance(label, Label):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from functools import partial
 from typing import Any
 
 from .errors import ModelError
@@ -44,13 +45,13 @@ def simulate(model: Any, *, walks: int = 1000, seed: int = 0, limits: Limits = L
 
     def result(verdict: Verdict, prop: str | None, message: str, trace_path: Path | None,
                bound: str | None = None, waits: tuple[Any, ...] = ()) -> Result:
-        notes = [f"random simulation, seed {seed}: {done:,} walk(s) of at most {length:,} steps; "
-                 "it finds bugs, it proves nothing"]
+        notes = [(f"random simulation, seed {seed}: {done:,} walk(s) of at most {length:,} "
+                  "steps; it finds bugs, it proves nothing")]
         if trace_path and prop and minimise and verdict is not Verdict.ERROR:
             walked = len(trace_path) - 1
             labels = [lab.text for lab, _ in trace_path[1:]]
             trace_path, replays = shorten(ctx, init_index, labels, prop)
-            message, waits = _explain(ctx, trace_path, prop, message, waits)
+            message, waits = explain(ctx, trace_path, prop, message, waits)
             notes.append(f"the walk's {walked}-step trace minimised to {len(trace_path) - 1} "
                          f"steps ({replays} replays): no single step can be removed, but it "
                          "is not necessarily a shortest trace")
@@ -80,12 +81,12 @@ def simulate(model: Any, *, walks: int = 1000, seed: int = 0, limits: Limits = L
             for step in range(length + 1):
                 seen.add(ctx.key(state))
                 deepest = max(deepest, step)
-                bad = ctx.violation(state, lambda: list(path))
+                bad = ctx.violation(state, partial(list, path))
                 if bad:
                     done += 1
                     return result(Verdict.VIOLATED, bad[0], bad[1], path)
                 succ = ctx.successor_list(state, path)
-                cycle = ctx.wait_cycle(state, lambda: list(path)) if succ else None
+                cycle = ctx.wait_cycle(state, partial(list, path)) if succ else None
                 if cycle:
                     done += 1
                     return result(Verdict.DEADLOCK, "wait-for-cycle",
@@ -94,9 +95,9 @@ def simulate(model: Any, *, walks: int = 1000, seed: int = 0, limits: Limits = L
                     break
                 generated += len(succ)
                 if not succ:
-                    if not ctx.is_end(state, lambda: list(path)):
+                    if not ctx.is_end(state, partial(list, path)):
                         done += 1
-                        waits = ctx.waits(state, lambda: list(path))
+                        waits = ctx.waits(state, partial(list, path))
                         why = stuck_message(waits)
                         return result(Verdict.DEADLOCK, "deadlock", why, path, waits=waits)
                     break
@@ -111,16 +112,16 @@ def simulate(model: Any, *, walks: int = 1000, seed: int = 0, limits: Limits = L
                   bound="simulation")
 
 
-def _explain(ctx: Context, path: Path, prop: str, message: str,
+def explain(ctx: Context, path: Path, prop: str, message: str,
              waits: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
     """The failure's message and waits, as seen at the end of the shortened path."""
     state = path[-1][1]
     if prop == "wait-for-cycle":
-        cycle = ctx.wait_cycle(state, lambda: list(path)) or waits
+        cycle = ctx.wait_cycle(state, partial(list, path)) or waits
         return "partial deadlock: " + describe_cycle(cycle), cycle
     if prop == "deadlock":
-        now = ctx.waits(state, lambda: list(path))
+        now = ctx.waits(state, partial(list, path))
         return stuck_message(now), now
     invariants = [inv for inv in ctx.invariants if inv.name == prop]
-    bad = ctx.violation(state, lambda: list(path), invariants)
+    bad = ctx.violation(state, partial(list, path), invariants)
     return (bad[1] if bad else message), waits

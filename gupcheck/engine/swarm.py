@@ -31,11 +31,11 @@ import numpy as np
 from .errors import ModelError
 from .fingerprint import collision_probability
 from .limits import Budget, Limits, peak_rss_bytes, stopped_by
-from .minimise import _replay
 from .minimise import minimise as shorten
+from .minimise import replay_path
 from .result import Result, Stats, Verdict, error_result
 from .runtime import Context, Path
-from .simulate import DEFAULT_WALK_LENGTH, _explain
+from .simulate import DEFAULT_WALK_LENGTH, explain
 from .visited import FingerprintTable
 from .waitfor import describe_cycle, stuck_message
 
@@ -228,11 +228,12 @@ def swarm(model: Any, *, walks: int = 1000, workers: int = 1, seed: int = 0,
                   None if exact else collision_probability(distinct, generated), 0, 0,
                   peak_rss_bytes())
     where = f"{procs} Ray tasks at a time" if ray is not None else f"{procs} process(es)"
-    notes = [f"swarm, seed {seed}: {done:,} walk(s) of at most {length:,} steps, each with its "
-             f"own seed and action order, over {where}; it finds bugs, it proves nothing"]
-    common = dict(model=ctx.name, strategy="swarm", exact=exact,
-                  coverage=dict(sorted(coverage.items())),
-                  unfired=tuple(a for a in ctx.declared_actions if a not in coverage))
+    notes = [(f"swarm, seed {seed}: {done:,} walk(s) of at most {length:,} steps, each with its "
+              f"own seed and action order, over {where}; it finds bugs, it proves nothing")]
+    common: dict[str, Any] = {
+        "model": ctx.name, "strategy": "swarm", "exact": exact,
+        "coverage": dict(sorted(coverage.items())),
+        "unfired": tuple(a for a in ctx.declared_actions if a not in coverage)}
     if failure is None:
         message = (f"{stopped_by(bound)}; no violation in {done:,} walks" if bound else
                    f"no violation found in {walks:,} swarm walks (not a proof)")
@@ -248,12 +249,12 @@ def swarm(model: Any, *, walks: int = 1000, workers: int = 1, seed: int = 0,
     try:
         if minimise:
             trace_path, replays = shorten(ctx, failure.init_index, failure.labels, failure.prop)
-            message, waits = _explain(ctx, trace_path, failure.prop, message, waits)
+            message, waits = explain(ctx, trace_path, failure.prop, message, waits)
             notes.append(f"walk {failure.index}'s {len(failure.labels)}-step trace minimised to "
                          f"{len(trace_path) - 1} steps ({replays} replays): no single step can "
                          "be removed, but it is not necessarily a shortest trace")
         else:
-            replayed = _replay(ctx, failure.init_index, failure.labels, failure.prop)
+            replayed = replay_path(ctx, failure.init_index, failure.labels, failure.prop)
             assert replayed is not None, "a swarm walk's failure did not reproduce"
             trace_path = replayed
             notes.append(f"the trace is walk {failure.index} as it happened, not a shortest one")

@@ -175,6 +175,14 @@ def _mix(fps: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
+def check_bitstate(bits: int, hashes: int) -> None:
+    """Refuse a bit array :class:`BitstateSet` cannot use: ``ValueError`` saying why."""
+    if bits < 64 or bits & (bits - 1):
+        raise ValueError(f"bitstate size must be a power of two of at least 64 bits, not {bits}")
+    if not 1 <= hashes <= 32:
+        raise ValueError(f"bitstate needs 1 to 32 hash functions, not {hashes}")
+
+
 class BitstateSet:
     """Holzmann's bitstate hashing (SPIN's supertrace, ``-DBITSTATE``): ``k`` bits per state.
 
@@ -191,10 +199,7 @@ class BitstateSet:
     """
 
     def __init__(self, bits: int, hashes: int = 3) -> None:
-        if bits < 64 or bits & (bits - 1):
-            raise ValueError(f"bitstate size must be a power of two of at least 64 bits, not {bits}")
-        if not 1 <= hashes <= 32:
-            raise ValueError(f"bitstate needs 1 to 32 hash functions, not {hashes}")
+        check_bitstate(bits, hashes)
         self.bits = bits
         self.hashes = hashes
         self._words = np.zeros(bits // 64, dtype=np.uint64)

@@ -48,7 +48,7 @@ MAX_PAGES = 4
 MAX_FREE = 8
 
 
-def _uses_file(sc: Scenario) -> bool:
+def uses_file(sc: Scenario) -> bool:
     """Whether any operation touches the file or its mapping (not only anonymous memory)."""
     return any(op[0] not in ANON_NEEDS for a in sc.actors for op in a.program)
 
@@ -88,7 +88,7 @@ def _with_thread(sc: Scenario, variant: str, label: str, program: tuple[Op, ...]
 
 
 def _syncer_applies(sc: Scenario) -> bool:
-    return sc.filesystem != "fsdax" and _uses_file(sc) and _file_pages(sc) > 0
+    return sc.filesystem != "fsdax" and uses_file(sc) and _file_pages(sc) > 0
 
 
 def plus_fsync(sc: Scenario) -> Scenario | None:
@@ -250,7 +250,7 @@ def _why_not(sc: Scenario, key: str) -> str:
     if key in ("+fsync", "+msync", "+dio-read"):
         if sc.filesystem == "fsdax":
             return "FS-DAX has no page cache modelled"
-        if not _uses_file(sc):
+        if not uses_file(sc):
             return "the scenario does not use the file"
         if key == "+msync" and sc.private:
             return "msync(MS_SYNC) of a MAP_PRIVATE mapping syncs nothing"

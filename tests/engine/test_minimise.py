@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gupcheck.classic import BrokenMutex, LostUpdate, Philosophers
 from gupcheck.engine import Verdict, check
-from gupcheck.engine.minimise import _replay
+from gupcheck.engine.minimise import replay_path
 from gupcheck.engine.runtime import Context
 
 
@@ -33,9 +33,9 @@ def test_a_lost_update_walk_shrinks_and_no_single_step_can_go() -> None:
     assert len(labels) < len(raw.trace.labels())
     assert len(labels) >= len(check(LostUpdate(3, 2)).trace.labels())
     ctx = Context(LostUpdate(3, 2), exact=True)
-    assert _replay(ctx, 0, labels, small.property) is not None
+    assert replay_path(ctx, 0, labels, small.property) is not None
     for i in range(len(labels)):  # 1-minimal
-        assert _replay(ctx, 0, labels[:i] + labels[i + 1:], small.property) is None
+        assert replay_path(ctx, 0, labels[:i] + labels[i + 1:], small.property) is None
 
 
 def test_a_deadlock_found_at_random_is_shortened_too() -> None:

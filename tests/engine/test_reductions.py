@@ -13,7 +13,8 @@ import pytest
 from gupcheck.classic import DEMOS, BrokenMutex, LostUpdate, Peterson, Philosophers
 from gupcheck.classic.lost_update import SymmetricLostUpdate
 from gupcheck.engine import Invariant, Label, Model, Verdict, check
-from gupcheck.engine.reduce import confirm, normalise
+from gupcheck.engine.reduce import normalise
+from gupcheck.engine.replay import confirm
 from gupcheck.engine.replay import replay
 
 SMALL_DEMOS = [name for name in DEMOS if name != "lost-update-4x2"]  # 5 million states

@@ -8,7 +8,7 @@ import pytest
 
 from gupcheck.classic import LostUpdate, Peterson, Philosophers
 from gupcheck.engine import Label, Limits, Model, Verdict, check
-from gupcheck.engine.minimise import _replay
+from gupcheck.engine.minimise import replay_path
 from gupcheck.engine.runtime import Context
 from gupcheck.engine.swarm import run_walk
 
@@ -91,7 +91,7 @@ def test_a_counterexample_is_minimised_and_replays() -> None:
     labels = r.trace.labels()
     assert labels == ["P: up"] * 10  # 1-minimal here is the shortest
     ctx = Context(Needle(10), exact=False)
-    assert _replay(ctx, r.trace.init_index, labels, "below") is not None
+    assert replay_path(ctx, r.trace.init_index, labels, "below") is not None
 
 
 def test_deadlocks_and_violations_of_classic_models_are_found() -> None:

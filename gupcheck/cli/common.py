@@ -1,0 +1,62 @@
+"""What every command shares: the one-line error, scenario loading, report files.
+
+Its own module so that the command modules (:mod:`.app`, :mod:`.design_search`) import it
+rather than each other.
+"""
+
+from __future__ import annotations
+
+import errno as errno_names
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from gupcheck.kernel.system import Scenario
+from gupcheck.scenarios import ScenarioError, catalogue
+
+from . import exitcodes
+from .paths import unwritable
+
+
+def usage_error(message: str) -> typer.Exit:
+    return fail(message, exitcodes.USAGE)
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    """Print ``gupcheck: message`` on one line (no wrapping) to stderr; exit with ``code``."""
+    Console(stderr=True).print(f"gupcheck: {message}", markup=False, highlight=False,
+                               soft_wrap=True)
+    return typer.Exit(code)
+
+
+def load_scenarios(dirs: list[Path] | None) -> dict[str, Scenario]:
+    """The shipped scenarios and those of ``--scenario-dir``; a bad file is a usage error."""
+    try:
+        return catalogue(dirs or ())
+    except ScenarioError as err:
+        raise usage_error(str(err)) from None
+
+
+def check_outputs(**paths: Path | None) -> None:
+    """Refuse, before any search, output paths that cannot be written (see :mod:`.paths`)."""
+    for option, path in paths.items():
+        why = unwritable(path, "--" + option.replace("_", "-")) if path else None
+        if why:
+            raise usage_error(why)
+
+
+def write_report(path: Path, text: str) -> None:
+    """Write a report file; a write that fails (a full disk, a folder) is one line naming the
+    file and the errno, with the I/O exit code, not a traceback."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"cannot write {path}: {describe_os_error(exc)}", exitcodes.IO_ERROR) \
+            from None
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``No space left on device (ENOSPC)``: the reason and the errno's name."""
+    name = errno_names.errorcode.get(exc.errno or 0)
+    return f"{exc.strerror or exc}" + (f" ({name})" if name else "")
