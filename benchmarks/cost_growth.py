@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gupcheck.designs import DESIGNS  # noqa: E402
-from gupcheck.engine import Limits, check  # noqa: E402
-from gupcheck.kernel.system import KernelModel  # noqa: E402
-from gupcheck.scenarios.loader import parse  # noqa: E402
+from gupcheck.designs import DESIGNS
+from gupcheck.engine import Limits, check
+from gupcheck.kernel.system import KernelModel
+from gupcheck.scenarios.loader import parse
 
 
 def scenario(pages: int = 1, passes: int = 1, cpus: int = 0, reclaims: int = 0) -> str:

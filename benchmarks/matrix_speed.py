@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gupcheck.designs import DESIGNS  # noqa: E402
-from gupcheck.lab import run_cell, run_matrix  # noqa: E402
-from gupcheck.scenarios import SCENARIOS  # noqa: E402
+from gupcheck.designs import DESIGNS
+from gupcheck.lab import run_cell, run_matrix
+from gupcheck.scenarios import SCENARIOS
 
 
 def main() -> None:

@@ -24,13 +24,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gupcheck.classic import DEMOS  # noqa: E402
-from gupcheck.designs import DESIGNS  # noqa: E402
-from gupcheck.engine import check  # noqa: E402
-from gupcheck.engine.reduce import REDUCTIONS  # noqa: E402
-from gupcheck.kernel.properties import DATA_READERS, LIVENESS  # noqa: E402
-from gupcheck.lab import RefusalProbe  # noqa: E402
-from gupcheck.scenarios import SCENARIOS  # noqa: E402
+from gupcheck.classic import DEMOS
+from gupcheck.designs import DESIGNS
+from gupcheck.engine import check
+from gupcheck.engine.reduce import REDUCTIONS
+from gupcheck.kernel.properties import DATA_READERS, LIVENESS
+from gupcheck.lab import RefusalProbe
+from gupcheck.scenarios import SCENARIOS
 
 SUBSET = ["deferred-redirty-vs-fsync", "dio-read-into-mmap", "vm-writev-vs-dio-invalidate",
           "truncate-while-pinned-memfd", "dio-vs-reclaim", "enospc-after-dma"]

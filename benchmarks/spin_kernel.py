@@ -99,8 +99,7 @@ program = [ {attempts} ]
 
 
 def _load() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.2f}"
+    return f"{os.getloadavg()[0]:.2f}"
 
 
 # --- gupcheck ----------------------------------------------------------------------------------
@@ -157,7 +156,7 @@ def run_spin_row(pages: int, passes: int, reclaims: int, mode: str,
     else:
         r = run_spin(PML, d, reductions=True, search="dfs", **kw)
     mb = r.get("total_memory_mb") or 0.0
-    m = re.search(r"^\s*([0-9.]+)\s+actual memory usage for states", r["output"], re.M)
+    m = re.search(r"^\s*([0-9.]+)\s+actual memory usage for states", r["output"], re.MULTILINE)
     store_mb = float(m.group(1)) if m else mb
     complete = r["search_completed"] and not r["memory_limit_hit"]
     return {"states": r["states_stored"], "transitions": r["transitions"],
@@ -175,14 +174,16 @@ ROWS = {
                                                             max_seconds=a.max_seconds),
     "gupcheck view keep-data": lambda p, w, r, a: run_gupcheck(
         p, w, r, "view", 1, max_seconds=a.max_seconds, data_values=True),
-    "spin dfs noreduce": lambda p, w, r, a: run_spin_row(p, w, r, "noreduce", hash_bits=a.spin_hash_bits),
+    "spin dfs noreduce": lambda p, w, r, a: run_spin_row(p, w, r, "noreduce",
+                                                         hash_bits=a.spin_hash_bits),
     "spin bfs": lambda p, w, r, a: run_spin_row(p, w, r, "bfs", hash_bits=a.spin_hash_bits),
     "spin dfs por": lambda p, w, r, a: run_spin_row(p, w, r, "dfs", hash_bits=a.spin_hash_bits,
                                                     memlim_mb=a.spin_memlim_mb),
     "spin dfs por collapse": lambda p, w, r, a: run_spin_row(
         p, w, r, "collapse", hash_bits=a.spin_hash_bits, memlim_mb=a.spin_memlim_mb),
     # --validate only
-    "spin dfs noreduce HISTORY": lambda p, w, r, a: run_spin_row(p, w, r, "history", hash_bits=a.spin_hash_bits),
+    "spin dfs noreduce HISTORY": lambda p, w, r, a: run_spin_row(p, w, r, "history",
+                                                                 hash_bits=a.spin_hash_bits),
     "gupcheck stable-writeback": lambda p, w, r, a: run_gupcheck(
         p, w, r, None, 1, properties=("stable-writeback",)),
     "gupcheck view keep-data +sw": lambda p, w, r, a: run_gupcheck(
@@ -190,7 +191,8 @@ ROWS = {
         keep_going=True),
     "spin dfs noreduce CHECK_SW": lambda p, w, r, a: run_spin_row(p, w, r, "check_sw",
                                                                  hash_bits=a.spin_hash_bits),
-    "spin dfs CHECK_SW": lambda p, w, r, a: run_spin_row(p, w, r, "dfs", {"CHECK_SW": 1}, a.spin_hash_bits),
+    "spin dfs CHECK_SW": lambda p, w, r, a: run_spin_row(p, w, r, "dfs", {"CHECK_SW": 1},
+                                                         a.spin_hash_bits),
 }
 BENCH = ("gupcheck", "gupcheck view keep-data", "gupcheck view,sym", "gupcheck view,sym w2",
          "spin dfs noreduce", "spin bfs", "spin dfs por")
@@ -211,7 +213,7 @@ def _run(row: str, config: str, args: argparse.Namespace) -> dict | None:
         cmd += ["--max-seconds", str(args.max_seconds)]
     cmd += ["--spin-hash-bits", str(args.spin_hash_bits),
             "--spin-memlim-mb", str(args.spin_memlim_mb)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
     if proc.returncode != 0:
         print(f"{row} {config}: failed\n{proc.stderr[-2000:]}", file=sys.stderr)
         return None
@@ -292,8 +294,9 @@ def main() -> int:
             print(f"  {config}: {what}: {a} / {b} {'ok' if ok else 'MISMATCH'}")
         g, s = got.get("gupcheck view,sym"), got.get("spin dfs por")
         if g and s and g["verdict"] == "holds":
-            print(f"  {config}: gupcheck view,sym / spin dfs por: {g['seconds'] / s['seconds']:.0f}x "
-                  f"the time, {g['states'] / s['states']:.2f}x the states")
+            print(f"  {config}: gupcheck view,sym / spin dfs por: "
+                  f"{g['seconds'] / s['seconds']:.0f}x the time, "
+                  f"{g['states'] / s['states']:.2f}x the states")
     return 1 if failures else 0
 
 

@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 
-__all__ = ["spin_available", "run_spin", "parse_pan_output", "SpinError"]
+__all__ = ["SpinError", "parse_pan_output", "run_spin", "spin_available"]
 
 
 class SpinError(RuntimeError):
@@ -62,12 +62,12 @@ def _num(s: str):
 
 
 _PATTERNS = {
-    "states_stored": re.compile(r"^\s*" + _INT + r" states, stored", re.M),
-    "nominal_states": re.compile(r"^\s*" + _INT + r" nominal states", re.M),
-    "states_matched": re.compile(r"^\s*" + _INT + r" states, matched", re.M),
-    "transitions": re.compile(r"^\s*" + _INT + r" transitions", re.M),
-    "atomic_steps": re.compile(r"^\s*" + _INT + r" atomic steps", re.M),
-    "hash_conflicts": re.compile(r"^hash conflicts:\s*" + _INT, re.M),
+    "states_stored": re.compile(r"^\s*" + _INT + r" states, stored", re.MULTILINE),
+    "nominal_states": re.compile(r"^\s*" + _INT + r" nominal states", re.MULTILINE),
+    "states_matched": re.compile(r"^\s*" + _INT + r" states, matched", re.MULTILINE),
+    "transitions": re.compile(r"^\s*" + _INT + r" transitions", re.MULTILINE),
+    "atomic_steps": re.compile(r"^\s*" + _INT + r" atomic steps", re.MULTILINE),
+    "hash_conflicts": re.compile(r"^hash conflicts:\s*" + _INT, re.MULTILINE),
 }
 
 
@@ -94,15 +94,15 @@ def parse_pan_output(text: str) -> dict:
     else:
         out["state_vector_bytes"] = out["depth_reached"] = out["errors"] = None
 
-    m = re.search(r"^\s*([0-9.]+)\s+total actual memory usage", text, re.M)
+    m = re.search(r"^\s*([0-9.]+)\s+total actual memory usage", text, re.MULTILINE)
     out["total_memory_mb"] = float(m.group(1)) if m else None
 
     # "pan: elapsed time X seconds" appears once per run (the last one is
     # the search; `./pan -d` style runs print a bogus one first).
-    times = re.findall(r"^pan: elapsed time ([0-9.e+-]+) seconds", text, re.M)
+    times = re.findall(r"^pan: elapsed time ([0-9.e+-]+) seconds", text, re.MULTILINE)
     out["pan_elapsed_s"] = float(times[-1]) if times else None
 
-    out["error_messages"] = re.findall(r"^pan:[0-9]+: .*$", text, re.M)
+    out["error_messages"] = re.findall(r"^pan:[0-9]+: .*$", text, re.MULTILINE)
     out["search_completed"] = "Warning: Search not completed" not in text
     out["depth_limit_hit"] = "max search depth too small" in text
     out["memory_limit_hit"] = ("out of memory" in text) or ("reached -DMEMLIM bound" in text)
@@ -115,7 +115,7 @@ def parse_pan_output(text: str) -> dict:
 
 def _run(cmd, cwd, timeout):
     return subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, check=False)
 
 
 def run_spin(pml_path, defines: dict | None = None, *, reductions: bool, search: str = "dfs",

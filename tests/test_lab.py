@@ -42,7 +42,8 @@ def test_a_cell_lists_every_property_the_design_breaks_each_with_its_own_trace()
 
 def test_matrix_command_writes_markdown_and_json(tmp_path) -> None:
     md = tmp_path / "m.md"
-    result = runner.invoke(app, ["matrix", "--scenarios", "control-cpu-mmap-write,rdma-longterm-file",
+    result = runner.invoke(app, ["matrix",
+                                 "--scenarios", "control-cpu-mmap-write,rdma-longterm-file",
                                  "--designs", "linux-6.1,linux-6.12", "--format", "markdown",
                                  "--out", str(md)])
     assert result.exit_code == 0, result.output
@@ -96,7 +97,8 @@ program = [ { op = "writeback_pass" } ]
 '''
 
 
-def test_skip_and_bounce_all_closes_the_deferred_redirty_race_that_bounce_writeback_leaves() -> None:
+def test_skip_and_bounce_all_closes_the_deferred_redirty_race_that_bounce_writeback_leaves(
+) -> None:
     sc = SCENARIOS["deferred-redirty-vs-fsync"]
     assert run_cell(sc, DESIGNS["skip-and-bounce-all"]).verdict == "holds"
     cell = run_cell(sc, DESIGNS["bounce-writeback"])

@@ -12,7 +12,8 @@ ROOT = Path(conftest.__file__).resolve().parent
 
 
 def _defined(path: str) -> set[str]:
-    return set(re.findall(r"^def (test_\w+)", (ROOT / path).read_text(encoding="utf-8"), re.M))
+    text = (ROOT / path).read_text(encoding="utf-8")
+    return set(re.findall(r"^def (test_\w+)", text, re.MULTILINE))
 
 
 def test_every_slow_module_and_test_exists() -> None:
@@ -26,7 +27,7 @@ def test_every_slow_module_and_test_exists() -> None:
     for path, fixtures in conftest.SLOW_FIXTURES.items():
         text = (ROOT / path).read_text(encoding="utf-8")
         for name in fixtures:
-            assert re.search(rf"^def {name}\(", text, re.M), (path, name)
+            assert re.search(rf"^def {name}\(", text, re.MULTILINE), (path, name)
 
 
 def test_a_test_is_slow_by_module_name_fixture_or_id() -> None:

@@ -9,7 +9,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def test_the_engine_example_in_the_readme_finds_the_mutex_violation() -> None:
-    code = re.search(r"```python\n(.*?)```", README.read_text(), re.S)
+    code = re.search(r"```python\n(.*?)```", README.read_text(), re.DOTALL)
     assert code is not None
     scope: dict[str, object] = {}
     exec(compile(code.group(1), "README.md", "exec"), scope)  # noqa: S102

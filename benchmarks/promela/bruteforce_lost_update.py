@@ -56,9 +56,8 @@ def successors(state, K, variant="spin"):
                     yield counter, procs[:p]
             elif variant == "delete_any":     # (not SPIN) any process may die
                 yield counter, procs[:p] + ((None, 0, 0),) + procs[p + 1:]
-            elif variant == "reset_tmp":
-                if p == last:
-                    yield counter, procs[:p]
+            elif variant == "reset_tmp" and p == last:
+                yield counter, procs[:p]
             # variant "no_delete": (not SPIN) END is a final location, no step
 
 
@@ -118,9 +117,9 @@ def main(argv):
         if ref is not None:
             match = (states, edges + 1) == ref
             ok &= match
-            tag = "  SPIN %d / %d  %s" % (ref[0], ref[1], "OK" if match else "MISMATCH")
-        print("N=%d K=%d  states %d  transitions(edges+1) %d%s"
-              % (N, K, states, edges + 1, tag), flush=True)
+            tag = f"  SPIN {ref[0]:d} / {ref[1]:d}  {'OK' if match else 'MISMATCH'}"
+        print(f"N={N:d} K={K:d}  states {states:d}  transitions(edges+1) {edges + 1:d}{tag}",
+              flush=True)
     return 0 if ok else 1
 
 

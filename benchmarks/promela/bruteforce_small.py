@@ -141,13 +141,13 @@ def main():
     }
     for N in (3, 4, 5):
         st, tr, _ = bfs(((0,) * N, (9,) * N), phil_succ_factory(N))
-        res["philosophers N=%d" % N] = (st, tr, phil_deadlocks(N))
+        res[f"philosophers N={N:d}"] = (st, tr, phil_deadlocks(N))
     for name, got in res.items():
         ref = SPIN[name]
         match = got == ref
         ok &= match
-        print("%-18s states %4d  transitions %4d  errors %d   SPIN %s  %s"
-              % (name, got[0], got[1], got[2], ref, "OK" if match else "MISMATCH"))
+        print(f"{name:<18} states {got[0]:4d}  transitions {got[1]:4d}  errors {got[2]:d}   "
+              f"SPIN {ref}  {'OK' if match else 'MISMATCH'}")
     return 0 if ok else 1
 
 

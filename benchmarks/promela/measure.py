@@ -14,7 +14,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 
-from benchmarks.spin_runner import run_spin, spin_available  # noqa: E402
+from benchmarks.spin_runner import run_spin, spin_available
 
 LOST = [(2, 1), (2, 2), (2, 3), (3, 1), (3, 2), (3, 3), (4, 1), (4, 2)]
 
@@ -41,20 +41,22 @@ def cases(big):
 def _error(r):
     err = r["errors"]
     if r["error_messages"]:
-        err = "%d (%s)" % (err, r["error_messages"][0].split(": ", 1)[1].split(" (at")[0])
+        err = f"{err:d} ({r['error_messages'][0].split(': ', 1)[1].split(' (at')[0]})"
     return err
 
 
 def spin_table(big):
-    print("| model | params | pan flags | states stored | matched | transitions | depth | errors | pan time (s) |")
+    print("| model | params | pan flags | states stored | matched | transitions | depth | errors "
+          "| pan time (s) |")
     print("|---|---|---|---:|---:|---:|---:|---:|---:|")
     for model, d, flags in cases(big):
         r = run_spin(os.path.join(HERE, model), d, reductions=False, search="dfs",
-                     extra_pan_flags=flags, hash_bits=28 if big and d.get("K") == 3 and d.get("N") == 4 else 24)
-        params = " ".join("%s=%s" % kv for kv in d.items()) or "-"
-        print("| %s | %s | %s | %d | %d | %d | %d | %s | %s |" % (
-            model, params, " ".join(flags) or "-", r["states_stored"], r["states_matched"],
-            r["transitions"], r["depth_reached"], _error(r), r["pan_elapsed_s"]), flush=True)
+                     extra_pan_flags=flags,
+                     hash_bits=28 if big and d.get("K") == 3 and d.get("N") == 4 else 24)
+        params = " ".join(f"{k}={v}" for k, v in d.items()) or "-"
+        print(f"| {model} | {params} | {' '.join(flags) or '-'} | {r['states_stored']:d} "
+              f"| {r['states_matched']:d} | {r['transitions']:d} | {r['depth_reached']:d} "
+              f"| {_error(r)} | {r['pan_elapsed_s']} |", flush=True)
 
 
 def gupcheck_cases():
@@ -94,14 +96,15 @@ def gupcheck_table():
         verdict = check(factory(), exact=True)
         full = check(full_space(factory()), exact=True)
         path = os.path.join(HERE, pml)
-        kw = dict(reductions=False, extra_pan_flags=("-c0",), max_depth=100_000, hash_bits=20)
+        kw = {"reductions": False, "extra_pan_flags": ("-c0",), "max_depth": 100_000,
+              "hash_bits": 20}
         dfs = run_spin(path, d, search="dfs", **kw)
         bfs = run_spin(path, d, search="bfs", **kw)
-        params = " ".join("%s=%s" % kv for kv in d.items()) or "-"
+        params = " ".join(f"{k}={v}" for k, v in d.items()) or "-"
         v = verdict.verdict.value + (f" ({verdict.property})" if verdict.property else "")
-        print("| %s | %s | %d | %d | %d | %d | %d | %s | %s |" % (
-            label, params, full.stats.distinct, dfs["states_stored"], bfs["nominal_states"],
-            full.stats.generated, dfs["transitions"], v, _error(dfs)), flush=True)
+        print(f"| {label} | {params} | {full.stats.distinct:d} | {dfs['states_stored']:d} "
+              f"| {bfs['nominal_states']:d} | {full.stats.generated:d} | {dfs['transitions']:d} "
+              f"| {v} | {_error(dfs)} |", flush=True)
 
 
 def main(argv):

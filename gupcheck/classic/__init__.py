@@ -27,13 +27,13 @@ DEMOS: dict[str, tuple[Callable[[], Model], str]] = {
     "lost-update-3x2-any-exit": (lambda: SymmetricLostUpdate(3, 2),
                                  "three threads, removed in any order: symmetric processes"),
     "lost-update-3x2-stay": (lambda: StayingLostUpdate(3, 2),
-                             "three threads that stay when finished: symmetric, as SPIN can "
-                             "write it (try --reduce por,symmetry)"),
+                             ("three threads that stay when finished: symmetric, as SPIN can "
+                              "write it (try --reduce por,symmetry)")),
     "ticket-lock-fair": (lambda: TicketLock(fair_release=True),
                          "ticket lock with a weakly fair release: every waiter gets the lock"),
     "ticket-lock-unfair": (lambda: TicketLock(fair_release=False),
                            "ticket lock whose holder may never release: a waiter starves"),
 }
 
-__all__ = ["DEMOS", "LostUpdate", "Peterson", "Philosophers", "BrokenMutex", "StayingLostUpdate",
+__all__ = ["DEMOS", "BrokenMutex", "LostUpdate", "Peterson", "Philosophers", "StayingLostUpdate",
            "SymmetricLostUpdate", "TicketLock"]

@@ -45,14 +45,16 @@ class Peterson(Model[PetersonState]):
             j = 1 - i
             pc = s.pc[i]
             if pc == SET_FLAG:
-                yield _LABELS[i, pc], s._replace(pc=_set(s.pc, i, SET_TURN), flag=_set(s.flag, i, 1))
+                yield _LABELS[i, pc], s._replace(pc=_set(s.pc, i, SET_TURN),
+                                                 flag=_set(s.flag, i, 1))
             elif pc == SET_TURN:
                 yield _LABELS[i, pc], s._replace(pc=_set(s.pc, i, AWAIT), turn=j)
             elif pc == AWAIT:
                 if s.flag[j] == 0 or s.turn == i:
                     yield _LABELS[i, pc], s._replace(pc=_set(s.pc, i, CRITICAL))
             else:
-                yield _LABELS[i, pc], s._replace(pc=_set(s.pc, i, SET_FLAG), flag=_set(s.flag, i, 0))
+                yield _LABELS[i, pc], s._replace(pc=_set(s.pc, i, SET_FLAG),
+                                                 flag=_set(s.flag, i, 0))
 
     def invariants(self) -> list[Invariant[PetersonState]]:
         return [Invariant("mutual-exclusion", _mutex, "at most one process is critical")]

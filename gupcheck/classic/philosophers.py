@@ -48,9 +48,11 @@ class Philosophers(Model[TableState]):
         for i, pc in enumerate(s.pc):
             left, right = i, (i + 1) % n
             if pc == THINK and s.forks[left] == FREE:
-                yield self._labels[i, pc], TableState(_set(s.pc, i, HUNGRY), _set(s.forks, left, i), s.clock)
+                yield self._labels[i, pc], TableState(_set(s.pc, i, HUNGRY),
+                                                      _set(s.forks, left, i), s.clock)
             elif pc == HUNGRY and s.forks[right] == FREE:
-                yield self._labels[i, pc], TableState(_set(s.pc, i, EAT), _set(s.forks, right, i), s.clock)
+                yield self._labels[i, pc], TableState(_set(s.pc, i, EAT),
+                                                      _set(s.forks, right, i), s.clock)
             elif pc == EAT:
                 forks = _set(_set(s.forks, left, FREE), right, FREE)
                 yield self._labels[i, pc], TableState(_set(s.pc, i, THINK), forks, s.clock)
@@ -76,10 +78,10 @@ class Philosophers(Model[TableState]):
         best = s
         for r in range(1, n):
             pc = s.pc[n - r:] + s.pc[:n - r]  # pc'[(i + r) % n] = pc[i]
-            forks = tuple(FREE if h == FREE else (h + r) % n for h in s.forks[n - r:] + s.forks[:n - r])
+            forks = tuple(FREE if h == FREE else (h + r) % n
+                          for h in s.forks[n - r:] + s.forks[:n - r])
             rotated = TableState(pc, forks, s.clock)
-            if rotated < best:
-                best = rotated
+            best = min(best, rotated)
         return best
 
 

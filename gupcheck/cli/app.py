@@ -12,7 +12,7 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, Optional
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -86,7 +86,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[Optional[bool], typer.Option(  # noqa: UP007 - typer needs Optional
+    version: Annotated[bool | None, typer.Option(
         "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None,
 ) -> None:
     """gupcheck command line."""
@@ -109,13 +109,20 @@ def demos() -> None:
 def demo(
     name: Annotated[str, typer.Argument(help="A demo model; `gupcheck demos` lists them.")],
     strategy: Annotated[Strategy, typer.Option(help="Search strategy.")] = Strategy.bfs,
-    exact: Annotated[bool, typer.Option(help="Store whole states, not 64-bit fingerprints.")] = False,
-    max_states: Annotated[Optional[int], typer.Option(min=1, help="Stop after this many distinct states.")] = None,  # noqa: UP007,E501
-    max_depth: Annotated[Optional[int], typer.Option(min=0, help="Depth bound (BFS level, DFS path, walk length).")] = None,  # noqa: UP007,E501
-    max_seconds: Annotated[Optional[float], typer.Option(min=0, help="Stop after this many seconds.")] = None,  # noqa: UP007,E501
-    max_memory: Annotated[Optional[int], typer.Option(min=1, help="Stop when the process uses this many MiB.")] = None,  # noqa: UP007,E501
-    walks: Annotated[Optional[int], typer.Option(min=1, help="Walks (strategy random or swarm; default 1000).")] = None,  # noqa: UP007,E501
-    seed: Annotated[Optional[int], typer.Option(help="Seed for random walks (strategy random or swarm; default 0).")] = None,  # noqa: UP007,E501
+    exact: Annotated[bool, typer.Option(
+        help="Store whole states, not 64-bit fingerprints.")] = False,
+    max_states: Annotated[int | None, typer.Option(
+        min=1, help="Stop after this many distinct states.")] = None,
+    max_depth: Annotated[int | None, typer.Option(
+        min=0, help="Depth bound (BFS level, DFS path, walk length).")] = None,
+    max_seconds: Annotated[float | None, typer.Option(
+        min=0, help="Stop after this many seconds.")] = None,
+    max_memory: Annotated[int | None, typer.Option(
+        min=1, help="Stop when the process uses this many MiB.")] = None,
+    walks: Annotated[int | None, typer.Option(
+        min=1, help="Walks (strategy random or swarm; default 1000).")] = None,
+    seed: Annotated[int | None, typer.Option(
+        help="Seed for random walks (strategy random or swarm; default 0).")] = None,
     liveness: Annotated[bool, typer.Option(help="Also check liveness properties (BFS).")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     search_opts: opts.SearchOptions = opts.SearchOptions(),  # --checkpoint ... --reduce
@@ -142,7 +149,7 @@ def demo(
     raise typer.Exit(exitcodes.BY_VERDICT[result.verdict])
 
 
-ScenarioDirs = Annotated[Optional[list[Path]], typer.Option(  # noqa: UP007
+ScenarioDirs = Annotated[list[Path] | None, typer.Option(
     "--scenario-dir", help="Also load the *.toml scenarios in this folder (repeatable).")]
 
 
@@ -229,18 +236,31 @@ def design_summary(name: str) -> str:
 @app.command("check")
 @opts.with_search_options
 def check_scenario(
-    scenario: Annotated[str, typer.Argument(help="A scenario name (`gupcheck list`) or the path of a scenario .toml file.")],  # noqa: E501
-    design: Annotated[str, typer.Option(help="The design (kernel) to check it under: a name from `gupcheck list`, or the path of a design module (.py defining DESIGN; its code runs).")] = "linux-6.12",  # noqa: E501
-    prop: Annotated[Optional[list[str]], typer.Option("--property", help="Check only this property (repeatable).")] = None,  # noqa: UP007,E501
+    scenario: Annotated[str, typer.Argument(
+        help="A scenario name (`gupcheck list`) or the path of a scenario .toml file.")],
+    design: Annotated[str, typer.Option(
+        help="The design (kernel) to check it under: a name from `gupcheck list`, or the path of a "
+        "design module (.py defining DESIGN; its code runs).")] = "linux-6.12",
+    prop: Annotated[list[str] | None, typer.Option(
+        "--property", help="Check only this property (repeatable).")] = None,
     strategy: Annotated[Strategy, typer.Option(help="Search strategy.")] = Strategy.bfs,
-    max_states: Annotated[Optional[int], typer.Option(min=1, help="Stop after this many distinct states.")] = None,  # noqa: UP007,E501
-    max_seconds: Annotated[Optional[float], typer.Option(min=0, help="Stop after this many seconds.")] = None,  # noqa: UP007,E501
-    walks: Annotated[Optional[int], typer.Option(min=1, help="Walks (strategy random or swarm; default 1000).")] = None,  # noqa: UP007,E501
-    seed: Annotated[Optional[int], typer.Option(help="Seed for random walks (strategy random or swarm; default 0).")] = None,  # noqa: UP007,E501
+    max_states: Annotated[int | None, typer.Option(
+        min=1, help="Stop after this many distinct states.")] = None,
+    max_seconds: Annotated[float | None, typer.Option(
+        min=0, help="Stop after this many seconds.")] = None,
+    walks: Annotated[int | None, typer.Option(
+        min=1, help="Walks (strategy random or swarm; default 1000).")] = None,
+    seed: Annotated[int | None, typer.Option(
+        help="Seed for random walks (strategy random or swarm; default 0).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    trace_out: Annotated[Optional[Path], typer.Option(help="Also write the result and its trace as JSON, for `gupcheck replay`.")] = None,  # noqa: UP007,E501
-    html: Annotated[Optional[Path], typer.Option("--html", help="Also write the trace as a self-contained HTML page: one lane per actor, step through it and see the state.")] = None,  # noqa: UP007,E501
-    variant: Annotated[Optional[str], typer.Option(help="Check the scenario's variant (+fsync, +msync, +dio-read, +writeback, +reclaim, +page; docs/matrix-variants.md).")] = None,  # noqa: UP007,E501
+    trace_out: Annotated[Path | None, typer.Option(
+        help="Also write the result and its trace as JSON, for `gupcheck replay`.")] = None,
+    html: Annotated[Path | None, typer.Option(
+        "--html", help="Also write the trace as a self-contained HTML page: one lane per actor, "
+        "step through it and see the state.")] = None,
+    variant: Annotated[str | None, typer.Option(
+        help="Check the scenario's variant (+fsync, +msync, +dio-read, +writeback, +reclaim, "
+        "+page; docs/matrix-variants.md).")] = None,
     scenario_dir: ScenarioDirs = None,
     search_opts: opts.SearchOptions = opts.SearchOptions(),  # --checkpoint ... --reduce
 ) -> None:
@@ -302,8 +322,11 @@ def check_scenario(
 
 @app.command("replay")
 def replay_trace(
-    trace_file: Annotated[Path, typer.Argument(help="A trace written by `gupcheck check --trace-out` (or its --json output).")],  # noqa: E501
-    design: Annotated[Optional[str], typer.Option(help="Replay under another design (default: the trace's): a name, or the path of a design module (.py; its code runs).")] = None,  # noqa: UP007,E501
+    trace_file: Annotated[Path, typer.Argument(
+        help="A trace written by `gupcheck check --trace-out` (or its --json output).")],
+    design: Annotated[str | None, typer.Option(
+        help="Replay under another design (default: the trace's): a name, or the path of a design "
+        "module (.py; its code runs).")] = None,
     scenario_dir: ScenarioDirs = None,
 ) -> None:
     """Re-execute a saved trace against the current model: is the recorded verdict reproduced?
@@ -318,7 +341,8 @@ def replay_trace(
     step); 2 a file that is not a replayable gupcheck trace, or its scenario file missing or
     changed; 10 the trace cannot be read; 11 the design module failed to import.
 
-    Example: gupcheck check dio-vs-reclaim --design linux-6.1 --trace-out f1.json; gupcheck replay f1.json
+    Example: gupcheck check dio-vs-reclaim --design linux-6.1 --trace-out f1.json;
+    gupcheck replay f1.json
     """
     try:
         tf = load_trace(trace_file)
@@ -442,17 +466,29 @@ class Format(str, enum.Enum):
 
 @app.command("matrix")
 def matrix(
-    designs: Annotated[Optional[str], typer.Option(help="Comma-separated designs (default: all): names, or paths of design modules (.py; their code runs).")] = None,  # noqa: UP007,E501
-    scenarios: Annotated[Optional[str], typer.Option(help="Comma-separated scenarios (default: all).")] = None,  # noqa: UP007,E501
-    fmt: Annotated[Format, typer.Option("--format", help="Output format; html is one self-contained page with every counterexample.")] = Format.table,  # noqa: E501
-    out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of stdout.")] = None,  # noqa: UP007,E501
-    max_states: Annotated[int, typer.Option(min=1, help="Per-run state limit (the cell is incomplete beyond it).")] = 2_000_000,  # noqa: E501
-    max_seconds: Annotated[float, typer.Option(min=0, help="Per-run time limit in seconds.")] = 600.0,  # noqa: E501
-    workers: Annotated[int, typer.Option(min=1, help="Processes computing cells (default: every core).")] = os.cpu_count() or 1,  # noqa: E501
+    designs: Annotated[str | None, typer.Option(
+        help="Comma-separated designs (default: all): names, or paths of design modules (.py; "
+        "their code runs).")] = None,
+    scenarios: Annotated[str | None, typer.Option(
+        help="Comma-separated scenarios (default: all).")] = None,
+    fmt: Annotated[Format, typer.Option(
+        "--format", help="Output format; html is one self-contained page with every "
+        "counterexample.")] = Format.table,
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
+    max_states: Annotated[int, typer.Option(
+        min=1, help="Per-run state limit (the cell is incomplete beyond it).")] = 2_000_000,
+    max_seconds: Annotated[float, typer.Option(
+        min=0, help="Per-run time limit in seconds.")] = 600.0,
+    workers: Annotated[int, typer.Option(
+        min=1, help="Processes computing cells (default: every core).")] = os.cpu_count() or 1,
     scenario_dir: ScenarioDirs = None,
     reduce: opts.ReduceOpt = None,
-    variants: Annotated[bool, typer.Option("--variants", help="Also check each cell's scenario variants (+fsync, +writeback, +page, ...) and mark verdicts that flip as FRAGILE (docs/matrix-variants.md).")] = False,  # noqa: E501
-    variant_max_states: Annotated[int, typer.Option(min=1, help="Per-variant state limit (the variant is incomplete beyond it).")] = VARIANT_MAX_STATES,  # noqa: E501
+    variants: Annotated[bool, typer.Option(
+        "--variants", help="Also check each cell's scenario variants (+fsync, +writeback, +page, "
+        "...) and mark verdicts that flip as FRAGILE (docs/matrix-variants.md).")] = False,
+    variant_max_states: Annotated[int, typer.Option(
+        min=1, help="Per-variant state limit (the variant is incomplete beyond it).",
+    )] = VARIANT_MAX_STATES,
 ) -> None:
     """Check every design against every scenario and print the verdict matrix.
 
@@ -525,10 +561,15 @@ def _matrix_table(cells: list[Cell], ds: list[str], *, to_terminal: bool) -> str
 
 @app.command("explore")
 def explore(
-    scenario: Annotated[Optional[str], typer.Argument(help="A scenario name or the path of a .toml file (default: the --trace's).")] = None,  # noqa: UP007,E501
-    design: Annotated[Optional[str], typer.Option(help="The design (default: the --trace's, else linux-6.12).")] = None,  # noqa: UP007,E501
-    trace: Annotated[Optional[Path], typer.Option("--trace", help="Start from a trace written by `gupcheck check --trace-out` (or --json): its first state, the whole counterexample as the path.")] = None,  # noqa: UP007,E501
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0: any free one).")] = 0,  # noqa: E501
+    scenario: Annotated[str | None, typer.Argument(
+        help="A scenario name or the path of a .toml file (default: the --trace's).")] = None,
+    design: Annotated[str | None, typer.Option(
+        help="The design (default: the --trace's, else linux-6.12).")] = None,
+    trace: Annotated[Path | None, typer.Option(
+        "--trace", help="Start from a trace written by `gupcheck check --trace-out` (or --json): "
+        "its first state, the whole counterexample as the path.")] = None,
+    port: Annotated[int, typer.Option(
+        min=0, max=65535, help="Port on 127.0.0.1 (0: any free one).")] = 0,
     scenario_dir: ScenarioDirs = None,
 ) -> None:
     """Explore a scenario by hand in a local web page: the state in kernel terms, every enabled

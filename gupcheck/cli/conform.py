@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -32,15 +32,30 @@ ENVIRONMENT = exitcodes.ENVIRONMENT
 
 
 def conform_command(
-    kernel: Annotated[str, typer.Option(help="debian-12, debian-13, or the path of a bzImage.")] = "debian-12",  # noqa: E501
-    design: Annotated[Optional[str], typer.Option(help="The design to predict with: a name from `gupcheck list` or a design module (.py). Default: the design of the Debian kernel.")] = None,  # noqa: UP007,E501
-    probe: Annotated[Optional[list[str]], typer.Option("--probe", help="Run only this probe or probe group (repeatable).")] = None,  # noqa: UP007,E501
-    modules: Annotated[Optional[Path], typer.Option(help="With a bzImage: its lib/modules/<release> directory (else virtio_blk and ext4 must be built in).")] = None,  # noqa: UP007,E501
-    fresh: Annotated[bool, typer.Option("--fresh", help="Boot again even if this kernel and probe build were run before.")] = False,  # noqa: E501
-    markdown: Annotated[bool, typer.Option("--markdown", help="Print a markdown table (docs/conformance.md).")] = False,  # noqa: E501
-    iterations: Annotated[int, typer.Option(min=1, max=100000, help="Rounds of each racy probe (--probe race): more rounds, more chances to hit a window, longer boots (TCG: 5-15 ms a round).")] = DEFAULT_ITERATIONS,  # noqa: E501
-    cpus: Annotated[int, typer.Option(min=1, max=8, help="The guest's vCPUs (TCG, one host thread each): 2 lets a racy probe's threads run at once.")] = 1,  # noqa: E501
-    slow_reads: Annotated[int, typer.Option(min=0, help="Throttle the guest disk's reads to this many per second (0: no throttle): a slow disk keeps a direct-I/O read in flight longer, widening the racy probes' windows.")] = 0,  # noqa: E501
+    kernel: Annotated[str, typer.Option(
+        help="debian-12, debian-13, or the path of a bzImage.")] = "debian-12",
+    design: Annotated[str | None, typer.Option(
+        help="The design to predict with: a name from `gupcheck list` or a design module (.py). "
+        "Default: the design of the Debian kernel.")] = None,
+    probe: Annotated[list[str] | None, typer.Option(
+        "--probe", help="Run only this probe or probe group (repeatable).")] = None,
+    modules: Annotated[Path | None, typer.Option(
+        help="With a bzImage: its lib/modules/<release> directory (else virtio_blk and ext4 must "
+        "be built in).")] = None,
+    fresh: Annotated[bool, typer.Option(
+        "--fresh", help="Boot again even if this kernel and probe build were run before.")] = False,
+    markdown: Annotated[bool, typer.Option(
+        "--markdown", help="Print a markdown table (docs/conformance.md).")] = False,
+    iterations: Annotated[int, typer.Option(
+        min=1, max=100000, help="Rounds of each racy probe (--probe race): more rounds, more "
+        "chances to hit a window, longer boots (TCG: 5-15 ms a round).")] = DEFAULT_ITERATIONS,
+    cpus: Annotated[int, typer.Option(
+        min=1, max=8, help="The guest's vCPUs (TCG, one host thread each): 2 lets a racy probe's "
+        "threads run at once.")] = 1,
+    slow_reads: Annotated[int, typer.Option(
+        min=0, help="Throttle the guest disk's reads to this many per second (0: no throttle): a "
+        "slow disk keeps a direct-I/O read in flight longer, widening the racy probes' "
+        "windows.")] = 0,
 ) -> None:
     """Boot a real kernel under QEMU, run the probes, and compare with the model's predictions.
 
@@ -65,7 +80,8 @@ def conform_command(
 
     Example: gupcheck conform --kernel debian-13 --probe race --cpus 2 --slow-reads 200
 
-    Example: gupcheck conform --kernel ./arch/x86/boot/bzImage --design my_patch.py --probe iouring_register_filebacked
+    Example: gupcheck conform --kernel ./arch/x86/boot/bzImage --design my_patch.py
+    --probe iouring_register_filebacked
     """
     err = Console(stderr=True, highlight=False)
 

@@ -57,18 +57,32 @@ def _names(option: str, given: str | None, valid: list[str]) -> list[str] | None
 
 @designs_app.command("search")
 def search_command(
-    classes: Annotated[str | None, typer.Option(help=f"Comma-separated scenario classes (default: all): {', '.join(CLASSES)}.")] = None,
-    axes: Annotated[str | None, typer.Option(help=f"Comma-separated axes to search, the others at proposal-base's value (default: all): {', '.join(AXIS_BY_NAME)}.")] = None,
-    scenarios: Annotated[str | None, typer.Option(help="Comma-separated scenarios (default: all).")] = None,
-    fmt: Annotated[SearchFormat, typer.Option("--format", help="Output format.")] = SearchFormat.table,
+    classes: Annotated[str | None, typer.Option(
+        help=f"Comma-separated scenario classes (default: all): {', '.join(CLASSES)}.")] = None,
+    axes: Annotated[str | None, typer.Option(
+        help="Comma-separated axes to search, the others at proposal-base's value (default: "
+        f"all): {', '.join(AXIS_BY_NAME)}.")] = None,
+    scenarios: Annotated[str | None, typer.Option(
+        help="Comma-separated scenarios (default: all).")] = None,
+    fmt: Annotated[SearchFormat, typer.Option(
+        "--format", help="Output format.")] = SearchFormat.table,
     out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
     max_states: Annotated[int, typer.Option(min=1, help="Per-run state limit.")] = 2_000_000,
-    max_seconds: Annotated[float, typer.Option(min=0, help="Per-run time limit in seconds.")] = 600.0,
-    workers: Annotated[int, typer.Option(min=1, help="Processes computing runs (default: every core).")] = os.cpu_count() or 1,
-    variants: Annotated[bool, typer.Option("--variants", help="Also check each scenario's variants (+fsync, +writeback, +page, ...) as members of its class.")] = False,
-    variant_max_states: Annotated[int, typer.Option(min=1, help="Per-variant state limit.")] = VARIANT_MAX_STATES,
-    costs: Annotated[bool, typer.Option("--costs", help="Put the measured wall time, workers and load average into the Markdown (not deterministic).")] = False,
-    scenario_dir: Annotated[list[Path] | None, typer.Option("--scenario-dir", help="Also load the *.toml scenarios in this folder (repeatable).")] = None,
+    max_seconds: Annotated[float, typer.Option(
+        min=0, help="Per-run time limit in seconds.")] = 600.0,
+    workers: Annotated[int, typer.Option(
+        min=1, help="Processes computing runs (default: every core).")] = os.cpu_count() or 1,
+    variants: Annotated[bool, typer.Option(
+        "--variants", help="Also check each scenario's variants (+fsync, +writeback, +page, ...) "
+        "as members of its class.")] = False,
+    variant_max_states: Annotated[int, typer.Option(
+        min=1, help="Per-variant state limit.")] = VARIANT_MAX_STATES,
+    costs: Annotated[bool, typer.Option(
+        "--costs", help="Put the measured wall time, workers and load average into the Markdown "
+        "(not deterministic).")] = False,
+    scenario_dir: Annotated[list[Path] | None, typer.Option(
+        "--scenario-dir",
+        help="Also load the *.toml scenarios in this folder (repeatable).")] = None,
 ) -> None:
     """Search the combinations of the proposal mechanisms over proposal-base.
 

@@ -57,7 +57,8 @@ def load_design(spec: str) -> KernelConfig:
     path = Path(spec)
     if path.suffix != ".py" or not path.is_file():
         raise DesignError(f"unknown design {spec!r}; choose one of: {', '.join(DESIGNS)}, "
-                          "a combination such as proposal-base+writeback=bounce (gupcheck designs search), "
+                          "a combination such as proposal-base+writeback=bounce "
+                          "(gupcheck designs search), "
                           "or give the path of a design module (.py defining DESIGN)")
     mod_spec = importlib.util.spec_from_file_location(f"gupcheck_user_design_{path.stem}", path)
     if mod_spec is None or mod_spec.loader is None:
@@ -70,7 +71,7 @@ def load_design(spec: str) -> KernelConfig:
     except SystemExit as exc:
         raise DesignModuleError(f"{path}: importing it called sys.exit({exc.code!r}); a design "
                                 "module must only define DESIGN") from None
-    except BaseException as exc:  # the user's code: report it, do not trace back through ours
+    except BaseException as exc:  # noqa: BLE001 - the user's code: report it, not a traceback
         raise DesignModuleError(f"{path}: importing it failed: {type(exc).__name__}: {exc}") \
             from None
     design = getattr(module, "DESIGN", None)

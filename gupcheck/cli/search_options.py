@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import psutil
 import typer
@@ -40,15 +40,15 @@ from gupcheck.engine.ray_bfs import RayError, RayNotInstalled
 from . import exitcodes
 from .paths import unwritable
 
-CheckpointOpt = Annotated[Optional[Path], typer.Option(  # noqa: UP007 - typer needs Optional
+CheckpointOpt = Annotated[Path | None, typer.Option(
     "--checkpoint", help="BFS: save the search's progress to this file now and then, and when a "
     "limit stops it; continue later with --resume.")]
 CheckpointEveryOpt = Annotated[float, typer.Option(
     "--checkpoint-every", min=0, help="Seconds between checkpoints.")]
-ResumeOpt = Annotated[Optional[Path], typer.Option(  # noqa: UP007
+ResumeOpt = Annotated[Path | None, typer.Option(
     "--resume", help="BFS: continue the search saved in this checkpoint (exit 7 if it belongs "
     "to another model, design, scenario or search).")]
-BitstateOpt = Annotated[Optional[str], typer.Option(  # noqa: UP007
+BitstateOpt = Annotated[str | None, typer.Option(
     "--bitstate", help="BFS: SPIN-style bitstate hashing with this many bits (a power of two: "
     "2^27, 16M, 134217728); approximate, far less memory.")]
 
@@ -56,12 +56,12 @@ WorkersOpt = Annotated[int, typer.Option(
     "--workers", min=1, help="BFS: expand each level in this many processes (same counts and "
     "traces as one); swarm: run the walks in this many processes; with --ray: Ray actors "
     "(default there: one per CPU of the cluster).")]
-RayOpt = Annotated[Optional[str], typer.Option(  # noqa: UP007
+RayOpt = Annotated[str | None, typer.Option(
     "--ray", metavar="ADDRESS", help="BFS or swarm on a Ray cluster: 'local' starts Ray on "
     "this machine for the run, 'auto' joins the one running here, or a cluster address "
     "(host:6379, ray://host:10001).  Needs: pip install 'gupcheck[ray]'.")]
 
-ReduceOpt = Annotated[Optional[list[str]], typer.Option(  # noqa: UP007
+ReduceOpt = Annotated[list[str] | None, typer.Option(
     "--reduce", help="State-space reduction (repeatable or comma-separated): view (leave out "
     "ghost data, and data values, that no checked property reads), symmetry (identify "
     "symmetric states), por (partial-order reduction from the steps' declared footprints; bfs "

@@ -87,7 +87,7 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "gupcheck-explore"
     sys_version = ""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the terminal shows the URL, not every click."""
 
     # --- checks ---------------------------------------------------------------------------------
@@ -123,7 +123,7 @@ class Handler(BaseHTTPRequestHandler):
     def _error(self, status: int, message: str) -> None:
         self._json(status, {"error": message})
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         if not self._host_ok():
             self._error(HTTPStatus.FORBIDDEN, "bad Host header: the explorer answers only to "
                         "127.0.0.1 and localhost")
@@ -141,7 +141,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._error(HTTPStatus.NOT_FOUND, f"no such page: {route}")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         if not self._host_ok() or not self._origin_ok():
             self._error(HTTPStatus.FORBIDDEN, "bad Host or Origin header: the explorer answers "
                         "only to its own page on 127.0.0.1 and localhost")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from types import TracebackType
+from typing import Self
 
 from rich.console import Console
 from rich.live import Live
@@ -19,7 +20,7 @@ class ProgressDisplay:
         self._live: Live | None = None
         self._last = (0, 0, 0.0)
 
-    def __enter__(self) -> ProgressDisplay:
+    def __enter__(self) -> Self:
         if self.enabled:
             self._live = Live(Text(f"{self.label}: starting"), console=self.console,
                               refresh_per_second=4, transient=True)

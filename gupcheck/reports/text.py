@@ -100,7 +100,8 @@ def render(result: Result, *, coverage: bool = True, heading: str | None = None,
     if s.distinct:
         lines.append(
             f"  memory: visited set {s.visited_bytes / s.distinct:.1f} B/state, trace records "
-            f"{s.trace_bytes / s.distinct:.1f} B/state, peak RSS {s.peak_rss_bytes / 2**20:,.0f} MiB "
+            f"{s.trace_bytes / s.distinct:.1f} B/state, "
+            f"peak RSS {s.peak_rss_bytes / 2**20:,.0f} MiB "
             f"({s.peak_rss_bytes / s.distinct:,.0f} B/state)")
     if s.collision_probability is not None:
         lines.append(f"  fingerprint collision probability: {s.collision_probability:.1e} "

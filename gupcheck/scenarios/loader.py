@@ -40,13 +40,13 @@ from gupcheck.kernel.system import DISK, KWORKER, NIC, ActorSpec, Scenario, rese
 #: operation -> (the fields it takes, what it does)
 OPS: dict[str, tuple[tuple[str, ...], str]] = {
     "store": (("page", "block", "value"), "a CPU store through the shared mapping"),
-    "dio_read": (("page", "value"), "read(O_DIRECT) from another file into the mapping "
-                 "(`count` pages from `page`, default 1)"),
-    "aio_read": (("page", "value"), "io_submit of an O_DIRECT read (IOCB_CMD_PREAD) from "
-                 "another file into the mapping, then io_getevents for its completion "
-                 "(`count` pages from `page`, default 1)"),
-    "dio_read_file": (("page",), "read(O_DIRECT) of the file's page by another process "
-                      "(its result is recorded; a checksum mismatch is -EIO)"),
+    "dio_read": (("page", "value"), ("read(O_DIRECT) from another file into the mapping "
+                                     "(`count` pages from `page`, default 1)")),
+    "aio_read": (("page", "value"), ("io_submit of an O_DIRECT read (IOCB_CMD_PREAD) from "
+                                     "another file into the mapping, then io_getevents for its "
+                                     "completion (`count` pages from `page`, default 1)")),
+    "dio_read_file": (("page",), ("read(O_DIRECT) of the file's page by another process "
+                                  "(its result is recorded; a checksum mismatch is -EIO)")),
     "fsync": ((), "fsync(2) of the file"),
     "msync": ((), "msync(MS_SYNC) of the mapping"),
     "madvise_pageout": (("page",), "madvise(MADV_PAGEOUT) on the page"),
@@ -62,8 +62,8 @@ OPS: dict[str, tuple[tuple[str, ...], str]] = {
     "load": (("page",), "a CPU load through the mapping (its result is recorded)"),
     "munmap": (("page",), "munmap the page of the shared mapping"),
     "dio_write": (("page", "value"), "write(O_DIRECT) of a user buffer to the file's page"),
-    "dio_write_from": (("page",), "write(O_DIRECT) to another file from the mapped page "
-                       "(the page is pinned for reading)"),
+    "dio_write_from": (("page",), ("write(O_DIRECT) to another file from the mapped page "
+                                   "(the page is pinned for reading)")),
     "vm_writev": (("page", "value"), "process_vm_writev from another process into the mapping"),
     "fill_fs": ((), "another file's write takes free space (copy-on-write filesystem)"),
     "write_other_file": (("value",), "another file's write(2) allocates a free block (FS-DAX)"),
@@ -84,8 +84,8 @@ OPS: dict[str, tuple[tuple[str, ...], str]] = {
 #: operations this model implements on page-cache filesystems only: FS-DAX has no page cache
 #: to write back or reclaim (its fsync is a CPU cache flush, not modelled)
 NOT_ON_DAX = frozenset({"fsync", "msync", "madvise_pageout", "kswapd_reclaim",
-                        "writeback_pass", "dio_write", "dio_write_from", "dio_read_file", "vm_writev",
-                        "fill_fs"})
+                        "writeback_pass", "dio_write", "dio_write_from", "dio_read_file",
+                        "vm_writev", "fill_fs"})
 DAX_ONLY = frozenset({"write_other_file"})
 
 ANON_NEEDS = frozenset({"fork", "anon_write", "anon_read", "vmsplice", "pipe_read",
@@ -140,7 +140,8 @@ class ScenarioError(Exception):
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return (f"{where}: {self.field}: {self.message}" if self.field
+                else f"{where}: {self.message}")
 
 
 #: a scenario file is a few hundred bytes; anything this large (/dev/zero, a disk image) is not
@@ -244,7 +245,8 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
     names: set[str] = set()
     for a, actor in enumerate(raw.actor):
         if actor.name in names or not actor.name:
-            raise fail(f"actor[{a}].name", f"actor names must be unique and non-empty: {actor.name!r}")
+            raise fail(f"actor[{a}].name",
+                       f"actor names must be unique and non-empty: {actor.name!r}")
         if reserved_actor_name(actor.name):
             raise fail(f"actor[{a}].name", f"{actor.name!r} is reserved for a built-in actor "
                        f"({DISK!r}, {KWORKER!r}, {NIC!r}; case is ignored): choose another name")
@@ -277,11 +279,14 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
             if entry.op in ANON_NEEDS and not raw.anon:
                 raise fail(f"{here}.op", f"operation {entry.op!r} needs `anon = true`")
             if entry.page is not None and not 0 <= entry.page < raw.pages:
-                raise fail(f"{here}.page", f"expected a page from 0 to {raw.pages - 1}, got {entry.page}")
+                raise fail(f"{here}.page",
+                           f"expected a page from 0 to {raw.pages - 1}, got {entry.page}")
             if entry.block is not None and not 0 <= entry.block < SUBBLOCKS:
-                raise fail(f"{here}.block", f"expected a block from 0 to {SUBBLOCKS - 1}, got {entry.block}")
+                raise fail(f"{here}.block",
+                           f"expected a block from 0 to {SUBBLOCKS - 1}, got {entry.block}")
             if entry.value is not None and not re.fullmatch(r"[A-Z][0-9]", entry.value):
-                raise fail(f"{here}.value", f"expected a symbolic value like \"B1\", got {entry.value!r}")
+                raise fail(f"{here}.value",
+                           f"expected a symbolic value like \"B1\", got {entry.value!r}")
             if not 1 <= entry.repeat <= 8:
                 raise fail(f"{here}.repeat", f"expected 1 to 8, got {entry.repeat}")
             if entry.op in NOT_ON_DAX and fs.dax:

@@ -158,4 +158,5 @@ def test_ticket_lock_with_unfair_release_starves_a_waiter() -> None:
     last = result.trace.steps[-1].state
     starved = int(result.property[1])
     assert last.pc[starved] == 1 and last.pc[1 - starved] == 2  # waiting, other holding
-    assert [str(w) for w in result.waits] == [f"T{starved} waits for the ticket lock held by T{1 - starved}"]
+    assert [str(w) for w in result.waits] == [
+        f"T{starved} waits for the ticket lock held by T{1 - starved}"]

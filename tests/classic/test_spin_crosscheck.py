@@ -116,7 +116,7 @@ def test_broken_mutex_matches_spin_and_both_find_the_violation() -> None:
     assert "assertion violated (critical<=1)" in r["error_messages"][0]
 
 
-# --- dining philosophers ---------------------------------------------------------------------------
+# --- dining philosophers -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("clock", [False, True], ids=["no-clock", "clock"])
 @pytest.mark.parametrize("n", [3, 4])

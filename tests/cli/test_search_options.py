@@ -64,7 +64,7 @@ def test_bitstate_marks_holds_as_approximate_in_text_and_json() -> None:
     assert result.exit_code == 0
     assert "HOLDS (approximate: bitstate, 2^20 bits" in result.output
     code, data = _json(["demo", "peterson", "--bitstate", "1M"])
-    assert data["verdict"] == "holds" and data["states"] == 20
+    assert code == 0 and data["verdict"] == "holds" and data["states"] == 20
     assert data["verdict_text"].startswith("holds (approximate: bitstate, 2^20 bits")
 
 

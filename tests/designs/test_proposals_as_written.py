@@ -10,6 +10,7 @@ release accepted io_uring buffers on memfd.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import pytest
 
@@ -144,7 +145,7 @@ def test_each_release_is_the_one_before_plus_its_changes() -> None:
         "linux-6.12": {"dio_foll_pin", "longterm_file_refusal", "ext4_writepage",
                        "iouring_file_check", "iouring_same_file", "cow_fixup_worker"},
     }
-    for before, after in zip(order, order[1:]):
+    for before, after in itertools.pairwise(order):
         a, b = dataclasses.asdict(DESIGNS[before]), dataclasses.asdict(DESIGNS[after])
         diff = {f for f in a if f != "name" and a[f] != b[f]}
         assert diff == changed[after], after

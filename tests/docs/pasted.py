@@ -38,7 +38,7 @@ DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
 REGENERATE = "python -m tests.docs.pasted"
 
 MARKER = re.compile(r"^<!-- output: (?P<spec>.*?) -->\n```[a-z]*\n(?P<body>.*?)^```$",
-                    re.M | re.S)
+                    re.MULTILINE | re.DOTALL)
 
 #: what changes between two runs of the same command: masked before comparing
 VOLATILE = [

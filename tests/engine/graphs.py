@@ -10,7 +10,8 @@ Edge = tuple[int, int, str]  # src, dst, action
 
 
 class GraphModel(Model[int]):
-    """States are node numbers; each edge is action ``a`` of actor ``x`` with its target as choice."""
+    """States are node numbers; each edge is action ``a`` of actor ``x`` with its target as
+    choice."""
 
     name = "graph"
 

@@ -1,4 +1,5 @@
-"""State-space reductions (``check(reduce=...)``) on every classic model: same answers, fewer states.
+"""State-space reductions (``check(reduce=...)``) on every classic model: same answers, fewer
+states.
 
 A reduction that changed a verdict, lost a violated property, or produced a trace that does not
 replay on the unreduced model would make these fail.

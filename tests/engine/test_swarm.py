@@ -1,4 +1,5 @@
-"""Swarm search: seeded walks with their own action orders, the same answer for any process count."""
+"""Swarm search: seeded walks with their own action orders, the same answer for any process
+count."""
 
 from __future__ import annotations
 

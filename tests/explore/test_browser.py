@@ -66,7 +66,8 @@ def test_take_a_step_see_the_state_change_and_go_back(browser: WebDriver) -> Non
         _at(browser, 1, 2)
         assert "after CPU0 app: ext4_page_mkwrite" in browser.find_element(By.ID, "here").text
         assert _field(browser, "page 0 flags") == "locked dirty private"
-        row = browser.find_element(By.CSS_SELECTOR, '.group-state tr.changed[data-field="page 0 flags"]')
+        row = browser.find_element(By.CSS_SELECTOR,
+                                   '.group-state tr.changed[data-field="page 0 flags"]')
         assert row.find_element(By.CSS_SELECTOR, ".old").text == "private"
         assert row.find_element(By.CSS_SELECTOR, "td").value_of_css_property(
             "background-color") not in ("rgba(0, 0, 0, 0)", "transparent")

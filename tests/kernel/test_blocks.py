@@ -18,9 +18,10 @@ def _sparse(name: str, free: int, program: str) -> object:
 @pytest.mark.parametrize("design", ["linux-6.1", "linux-6.12"])
 def test_a_full_filesystem_fails_the_write_fault_sigbus_for_a_store_efault_for_gup(
         design: str) -> None:
-    """ENOSPC from ->page_mkwrite is SIGBUS for a CPU store, -EFAULT for GUP: block_page_mkwrite_return
-    (include/linux/buffer_head.h, 6.1) or vmf_fs_error (include/linux/mm.h, 6.12) makes it
-    VM_FAULT_SIGBUS, and GUP's vm_fault_to_errno turns that into -EFAULT."""
+    """ENOSPC from ->page_mkwrite is SIGBUS for a CPU store, -EFAULT for GUP:
+    block_page_mkwrite_return (include/linux/buffer_head.h, 6.1) or vmf_fs_error
+    (include/linux/mm.h, 6.12) makes it VM_FAULT_SIGBUS, and GUP's vm_fault_to_errno turns that
+    into -EFAULT."""
     sc = _sparse("enospc", 0, '{ op = "store", page = 0, block = 0, value = "C1" },\n'
                               '{ op = "dio_read", page = 0, value = "B1" },')
     ends = end_states(sc, design)

@@ -96,7 +96,8 @@ def test_check_vma_flags_on_fsdax() -> None:
     assert check_vma_flags(dax, longterm, lease, lease_held=True) is None
 
 
-def test_a_dio_that_loses_the_race_to_truncate_gets_efault_and_the_block_goes_to_the_other_file() -> None:
+def test_a_dio_that_loses_the_race_to_truncate_gets_efault_and_the_block_goes_to_the_other_file(
+) -> None:
     results = end_results("dax-truncate", "linux-6.12", actor=1)
     assert results == {("truncate=0", "write=ok")}
     assert end_results("dax-truncate", "linux-6.12") == {("read=ok",), ("read=-EFAULT",)}

@@ -51,7 +51,8 @@ def test_f1_is_closed_in_6_12_by_pinning_dio_and_skipping_pinned_folios_in_recla
 
 
 @pytest.mark.parametrize("design", ALL_KERNELS)
-def test_f2_writeback_cleans_the_page_and_dio_redirties_it_without_page_mkwrite(design: str) -> None:
+def test_f2_writeback_cleans_the_page_and_dio_redirties_it_without_page_mkwrite(
+        design: str) -> None:
     result = run("dio-read-into-mmap", design, "mkwrite-before-dirty")
     assert result.verdict is Verdict.VIOLATED
     assert_steps_in_order(result, [

@@ -103,7 +103,8 @@ def test_dirtying_a_truncated_folio_is_noop_dirty_folio() -> None:
     assert k.folio(0).dirty and k.ghost.violations == () and k.ghost.events == ()
 
 
-def test_clean_to_dirty_without_page_mkwrite_breaks_the_protocol_but_a_pte_transfer_does_not() -> None:
+def test_clean_to_dirty_without_page_mkwrite_breaks_the_protocol_but_a_pte_transfer_does_not(
+) -> None:
     k = folio_mark_dirty(ctx(k0 := cached()), k0, 0, who="test", pte_transfer=True)
     assert k.ghost.violations == ()
     k = folio_mark_dirty(ctx(k0 := cached()), k0, 0, who="test")

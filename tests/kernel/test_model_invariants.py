@@ -20,7 +20,8 @@ def internal_invariants(k: KState, pin_counting: bool, pins_hold_writeback: bool
             assert fid not in k.cache
             continue
         if f.anon:
-            assert f.refcount == f.mapcount + f.gets + pin_bias(f, pin_counting) * f.pins  # the pipe holds a FOLL_GET ref
+            # the pipe holds a FOLL_GET ref
+            assert f.refcount == f.mapcount + f.gets + pin_bias(f, pin_counting) * f.pins
             continue
         if fs == "fsdax" and fid < len(k.dax_owner):  # a pmem block's struct page
             assert f.refcount == 1 + f.gets + pin_bias(f, pin_counting) * f.pins and f.mapcount == 0
@@ -32,8 +33,8 @@ def internal_invariants(k: KState, pin_counting: bool, pins_hold_writeback: bool
         cached = k.cache[f.index] == fid
         assert cached == f.mapping, "an orphan is exactly a folio out of the page cache"
         pte = k.ptes[f.index] if cached and k.maps_cache(f.index) else None
-        expected = (cached + f.mapcount + (f.buffers is not None) + f.gets + pin_bias(f, pin_counting) * f.pins
-                    + f.isolated)
+        expected = (cached + f.mapcount + (f.buffers is not None) + f.gets
+                    + pin_bias(f, pin_counting) * f.pins + f.isolated)
         assert f.refcount == expected, f"refcount {f.refcount} != {expected}: {f}"
         assert f.mapcount == (pte is not None)
         if pte is not None and pte.writable and fs == "ext4":  # write-notify

@@ -58,7 +58,8 @@ VIOLATED: dict[str, tuple[Witness, ...]] = {
                  "DMA of read bio"), "while writeback bio"),),
     "mkwrite-before-dirty": (
         Witness("linux-6.12", "dio-read-into-mmap",
-                ("grabs page 0", "folio_clear_dirty_for_io", "bio_set_pages_dirty: set_page_dirty_lock"),
+                ("grabs page 0", "folio_clear_dirty_for_io",
+                 "bio_set_pages_dirty: set_page_dirty_lock"),
                 "->page_mkwrite"),),
     "dirty-has-backing": (
         Witness("linux-6.1", "dio-vs-reclaim",

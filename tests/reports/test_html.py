@@ -141,7 +141,7 @@ def test_the_page_is_self_contained_and_deterministic(
     assert not doc.find_all("link") and not doc.find_all(pred=lambda n: "src" in n.attrs)
     assert all(a.attrs["href"].startswith("#") for a in doc.find_all("a"))
     assert "<style>" in f1_page and "new Viewer" in f1_page
-    result, model = f1
+    _, model = f1
     assert trace_page(check(model), model) == f1_page  # another run: the same bytes
 
 
@@ -155,8 +155,8 @@ def test_a_lasso_shows_its_prefix_and_loop() -> None:
                                           DESIGNS["block-writeback"]))
     marks = [r.text for r in parse(page).find_all("tr", "loop-mark")]
     if result.trace.stutters:
-        assert marks == [f"── step {len(result.trace)} repeats forever (stuttering): no weakly "
-                         "fair action is enabled there ──"]
+        assert marks == [(f"── step {len(result.trace)} repeats forever (stuttering): no weakly "
+                          "fair action is enabled there ──")]
     else:
         assert marks[0].startswith("── loop starts here")
         assert marks[-1] == f"── back to step {result.trace.loop_start} ──"
