@@ -20,17 +20,6 @@ from gupcheck.engine import model as engine_model
 
 PACKAGE = Path(gupcheck.__file__).parent
 
-#: TEMPORARY, for the lead engineer to empty: the kernel model's own import cycles, being
-#: removed in the kernel refactoring (issue 16).  Each entry is one cycle, as its set of modules.
-KNOWN_KERNEL_CYCLES: frozenset[frozenset[str]] = frozenset({
-    frozenset({"gupcheck.kernel.fault", "gupcheck.kernel.dax"}),
-    frozenset({"gupcheck.kernel.fault", "gupcheck.kernel.cowfs"}),
-})
-
-#: TEMPORARY, for the lead engineer to empty: private names used across modules inside
-#: gupcheck/kernel, as "module:line: what" of :func:`private_uses` (none today).
-KNOWN_KERNEL_PRIVATE: frozenset[str] = frozenset()
-
 #: the interface a model implements (gupcheck.engine.model), which is all the kernel may import
 #: from the engine, and only through the package (``from gupcheck.engine import Model``)
 MODEL_INTERFACE = frozenset(
@@ -83,11 +72,27 @@ def _function_nodes(tree: ast.Module) -> set[int]:
     return inside
 
 
+def _type_checking_nodes(tree: ast.Module) -> set[int]:
+    """The nodes under ``if TYPE_CHECKING:``: imports for annotations only, which never run
+    (the operation tables' types name the state and the step context they take, and the
+    state names the table type its initial state reads)."""
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) \
+                and node.test.id == "TYPE_CHECKING":
+            inside.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    return inside
+
+
 def module_imports(module: str, tree: ast.Module) -> list[Import]:
-    """Every import of another gupcheck module by ``module``, module and function level."""
+    """Every import of another gupcheck module by ``module`` that runs, module and function
+    level (not those for type annotations only)."""
     out = []
     inside = _function_nodes(tree)
+    typing_only = _type_checking_nodes(tree)
     for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         found: list[tuple[str, tuple[str, ...]]] = []
         if isinstance(node, ast.Import):
             found = [(a.name, ()) for a in node.names]
@@ -135,14 +140,8 @@ def test_the_graph_sees_function_level_imports() -> None:
 
 
 def test_no_import_cycles() -> None:
-    found = [c for c in cycles() if frozenset(c) not in KNOWN_KERNEL_CYCLES]
+    found = cycles()
     assert not found, "import cycles:\n" + "\n".join(_explain(c) for c in found)
-
-
-def test_the_known_kernel_cycles_are_still_there() -> None:
-    """Keeps KNOWN_KERNEL_CYCLES honest: an entry whose cycle is gone must be removed."""
-    present = {frozenset(c) for c in cycles()}
-    assert not KNOWN_KERNEL_CYCLES - present, sorted(map(sorted, KNOWN_KERNEL_CYCLES - present))
 
 
 def _layer(module: str) -> str:
@@ -234,11 +233,6 @@ def test_the_private_name_check_sees_attribute_access_and_imports() -> None:
 
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_no_private_name_is_used_across_modules(module: str) -> None:
-    found = [u for u in private_uses(module, TREES[module]) if u not in KNOWN_KERNEL_PRIVATE]
+    found = private_uses(module, TREES[module])
     assert not found, ("private names of other modules (make them public, or move the code "
                        f"to the module that owns them): {found}")
-
-
-def test_the_known_kernel_private_uses_are_still_there() -> None:
-    present = {u for m, t in TREES.items() for u in private_uses(m, t)}
-    assert not KNOWN_KERNEL_PRIVATE - present, sorted(KNOWN_KERNEL_PRIVATE - present)

@@ -139,7 +139,7 @@ def _observe(c: Ctx, k: KState, proc: int, what: str, data: tuple[str, ...]) -> 
     """P6 (a): the child must never see what the parent wrote after fork."""
     leaked = set(data) & k.ghost.parent_secrets
     if proc == 1 and leaked:
-        k = k.violate("cow-isolation", f"the child reads {sorted(leaked)[0]} through {what}: "
+        k = k.violate("cow-isolation", f"the child reads {min(leaked)} through {what}: "
                       "the parent wrote it after fork (CVE-2020-29374)")
     return k
 
@@ -259,7 +259,8 @@ def read_fixed(c: Ctx) -> Outcome:
     k = c.k
     fid = k.anon_pinned
     if fid is None:  # io_import_fixed: no such registered buffer
-        return [Move("READ_FIXED: no registered buffer, -EFAULT", c.finish(k, "read_fixed=-EFAULT"))]
+        return [Move("READ_FIXED: no registered buffer, -EFAULT",
+                     c.finish(k, "read_fixed=-EFAULT"))]
     f = k.folio_at(fid)
     k = k.with_folio_at(fid, replace(f, data=(value,) * SUBBLOCKS))
     pte = _pte(k, 0)

@@ -7,10 +7,11 @@ flags say: DMA takes no folio lock and does not look at PG_writeback.
 Completion runs in interrupt context (``bio->bi_end_io``): it may not sleep or take the folio
 lock.  fs/iomap/direct-io.c ``iomap_dio_bio_end_io`` first wakes the task waiting in read() and
 only then calls block/bio.c ``bio_check_pages_dirty`` (docs/kernel-rules.md §1), so the woken
-task runs concurrently with the rest of the completion.  ``bio_check_pages_dirty``: if every page of a direct-I/O read is still dirty
-the pages are released at once (``bio_release_pages``); otherwise the bio goes on
-``bio_dirty_list`` and ``bio_dirty_work`` later runs ``bio_dirty_fn``, which re-dirties the pages
-with ``set_page_dirty_lock`` and only then drops the reference or pin (block/bio.c).
+task runs concurrently with the rest of the completion.  ``bio_check_pages_dirty``: if every
+page of a direct-I/O read is still dirty the pages are released at once
+(``bio_release_pages``); otherwise the bio goes on ``bio_dirty_list`` and ``bio_dirty_work``
+later runs ``bio_dirty_fn``, which re-dirties the pages with ``set_page_dirty_lock`` and only
+then drops the reference or pin (block/bio.c).
 The waiting ``read()`` is woken by the completion, so it can return before that re-dirtying.
 """
 
@@ -135,7 +136,8 @@ def _complete(c: Ctx, b: Bio) -> Move:
         return Move(f"iomap_dio_bio_end_io: bio_check_pages_dirty: page {b.page} still dirty, "
                     "bio_release_pages", k)
     if "redirty-in-end-io" in c.cfg.mutations:  # mutant (tests only): no bio_dirty_work
-        k = folio_mark_dirty(c, k.violate("no-sleep-in-atomic", REDIRTY_IN_IRQ), b.folio, who="end_io")
+        k = folio_mark_dirty(c, k.violate("no-sleep-in-atomic", REDIRTY_IN_IRQ), b.folio,
+                             who="end_io")
         k = release(c, k.with_bio(None, b.id), b.folio, pin=b.pinned)
         return Move(f"end_io: set_page_dirty_lock(page {b.page}), bio_release_pages", k)
     k = k.with_bio(replace(b, done=True), b.id)

@@ -235,6 +235,7 @@ def stage_read_file(c: Ctx) -> Outcome:
                  c.finish(k, f"read={data}"))]
 
 
-DIO_STAGES = {"drf:wait": stage_read_file,"dio:got": stage_got, "dio:partial": stage_partial, "dio:dirty": stage_dirty,
-              "dio:submit": stage_submit, "dio:wait": stage_wait, "dio:return": stage_return,
+DIO_STAGES = {"drf:wait": stage_read_file, "dio:got": stage_got, "dio:partial": stage_partial,
+              "dio:dirty": stage_dirty, "dio:submit": stage_submit, "dio:wait": stage_wait,
+              "dio:return": stage_return,
               "dio:await": stage_await}

@@ -245,7 +245,8 @@ def stage_release(c: Ctx) -> Outcome:
         return k
     blocks = tuple(range(SUBBLOCKS))
     k = k.with_ghost(writing=k.ghost.writing - {(page, b, c.me) for b in blocks})
-    if k.truncations == c.var("vtrunc") and not c.env.private:  # success: the data counts as written
+    # success: the data counts as written
+    if k.truncations == c.var("vtrunc") and not c.env.private:
         k = k.write_done(page, blocks, value, c.var("vstart"))
     return [Move(f"process_vm_rw_core: {what}(page {page})"
                  + (" — an orphan: noop_dirty_folio" if orphan else ""),

@@ -9,8 +9,9 @@
 3. since 6.4 (d824ec2a1546) a ``folio_maybe_dma_pinned`` folio is activated here, *after* the
    unmap — FOLL_GET references are not seen;
 4. a dirty file folio is activated — except that kswapd, before 6.3, writes it itself if
-   nothing else references it (``is_page_cache_freeable``): ``pageout`` -> ``ext4_writepage`` (folio_clear_dirty_for_io, folio_start_writeback, the bio;
-   its "page %lu does not have buffers attached" warning since 5.18, BUG on ``page_buffers()``
+   nothing else references it (``is_page_cache_freeable``): ``pageout`` -> ``ext4_writepage``
+   (folio_clear_dirty_for_io, folio_start_writeback, the bio; its "page %lu does not have
+   buffers attached" warning since 5.18, BUG on ``page_buffers()``
    before) and puts it back.  "Only kswapd can writeback filesystem folios"
    and only once it met them dirty before (PG_reclaim, PGDAT_DIRTY): the model assumes it has.
    ext4 has had no ``->writepage`` since 6.3, so ``pageout`` returns PAGE_ACTIVATE;

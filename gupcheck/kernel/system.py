@@ -76,7 +76,8 @@ OPERATIONS: dict[str, Stage] = {
 }
 
 STAGES: dict[str, Stage] = {
-    **fault.FAULT_STAGES, **fault.STORE_STAGES, **gup.GUP_STAGES, **dio.DIO_STAGES, **writeback.WRITEBACK_STAGES,
+    **fault.FAULT_STAGES, **fault.STORE_STAGES, **gup.GUP_STAGES, **dio.DIO_STAGES,
+    **writeback.WRITEBACK_STAGES,
     **sync.SYNC_STAGES, **reclaim.RECLAIM_STAGES, **longterm.LONGTERM_STAGES,
     **truncate.TRUNCATE_STAGES, **anon.ANON_STAGES, **dio_write.DIO_WRITE_STAGES, **FS_STAGES,
 }

@@ -131,7 +131,8 @@ def stage_submit(c: Ctx) -> Outcome:
                      f"writeback: keep page {page} dirty, skip it, folio_unlock",
                      _next(c, k, todo[1:]))]
     k, what = start_write(c, k, page)
-    return [Move(f"{_writepages(c).submit}: {what}, folio_unlock(page {page})", _next(c, k, todo[1:]))]
+    return [Move(f"{_writepages(c).submit}: {what}, folio_unlock(page {page})",
+                 _next(c, k, todo[1:]))]
 
 
 def start_write(c: Ctx, k: KState, page: int) -> tuple[KState, str]:

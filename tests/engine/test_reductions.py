@@ -15,8 +15,7 @@ from gupcheck.classic import DEMOS, BrokenMutex, LostUpdate, Peterson, Philosoph
 from gupcheck.classic.lost_update import SymmetricLostUpdate
 from gupcheck.engine import Invariant, Label, Model, Verdict, check
 from gupcheck.engine.reduce import normalise
-from gupcheck.engine.replay import confirm
-from gupcheck.engine.replay import replay
+from gupcheck.engine.replay import confirm, replay
 
 SMALL_DEMOS = [name for name in DEMOS if name != "lost-update-4x2"]  # 5 million states
 REDUCTIONS = [("view",), ("symmetry",), ("view", "symmetry"), ("por",), ("por", "symmetry"),
