@@ -26,6 +26,7 @@ from gupcheck.engine import Limits, Result, Verdict, check
 from gupcheck.engine.limits import interruptible
 from gupcheck.engine.replay import replay
 from gupcheck.kernel.config import KernelConfig
+from gupcheck.kernel.fs import DESCRIPTIONS as FS_DESCRIPTIONS
 from gupcheck.kernel.properties import PROPERTIES
 from gupcheck.kernel.system import KernelModel, Scenario
 from gupcheck.lab import (
@@ -198,7 +199,7 @@ def _with_variant(sc: Scenario, variant: str | None) -> Scenario:
 
 @app.command("list")
 def list_things(scenario_dir: ScenarioDirs = None) -> None:
-    """List the designs, scenarios and properties (with the short names the matrix uses).
+    """List the designs, scenarios, filesystems and properties (with the matrix's short names).
 
     Example: gupcheck list
     """
@@ -211,6 +212,11 @@ def list_things(scenario_dir: ScenarioDirs = None) -> None:
     table = Table("scenario", "what it does", box=None, title="Scenarios")
     for sc in scenarios.values():
         table.add_row(sc.name, Text(sc.description))  # a user's text: never rich markup
+    console.print(table)
+    table = Table("filesystem", "what it is (a scenario's `filesystem =`)", box=None,
+                  title="Filesystems")
+    for fs_name, what in FS_DESCRIPTIONS.items():
+        table.add_row(fs_name, what)
     console.print(table)
     table = Table("short", "property", "objective", "what it says", box=None,
                   title="Properties (the matrix's short names: P2a@8 = P2a fails in 8 steps)")

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from gupcheck.cli import exitcodes
 from gupcheck.cli.app import app, design_summary
 from gupcheck.designs import DESIGNS
+from gupcheck.kernel.fs import FILESYSTEMS
 from gupcheck.reports.matrix import SHORT
 
 runner = CliRunner()
@@ -37,6 +38,13 @@ def test_list_gives_the_legend_of_the_matrix_short_names() -> None:
             if len(line.split()) > 1}
     for name, short in SHORT.items():
         assert rows.get(short.split()[0]) == name, short
+
+
+def test_list_names_every_filesystem_a_scenario_can_use() -> None:
+    result = runner.invoke(app, ["list"], env={"COLUMNS": "400"})
+    assert result.exit_code == 0
+    rows = {line.split()[0] for line in result.output.splitlines() if line.split()}
+    assert set(FILESYSTEMS) <= rows and "xfs" in FILESYSTEMS
 
 
 def test_top_level_help_lists_every_exit_code() -> None:
