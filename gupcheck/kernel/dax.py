@@ -31,7 +31,7 @@ the file page it was set up for still owns.
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
-from .locks import INVALIDATE_LOCK, can_read, down_write_queue
+from .locks import INVALIDATE_LOCK, can_read, down_write_queue, up_write
 from .state import SUBBLOCKS, KState, Pte, replace
 
 #: dax_page_is_idle(): the refcount of an unused fsdax page (4.18 to 6.14)
@@ -101,7 +101,7 @@ def break_layouts(c: Ctx) -> Outcome:
     k = c.k
     start, end = c.var("trange")
     if c.cfg.layout_lease and k.lease is not None:
-        k = replace(k, inv_excl=None).with_ghost(refused="ETXTBSY")
+        k = up_write(k, c.name, INVALIDATE_LOCK).with_ghost(refused="ETXTBSY")
         k = k.pages_written(c.me, range(start, end), "Z0", None)  # nothing was zeroed
         what = c.var("twhat")
         return [Move(f"ext4_break_layouts: break_layout: exclusive layout lease held by "
@@ -117,7 +117,7 @@ def break_layouts(c: Ctx) -> Outcome:
     if busy is None:
         k = c.goto(k, "tr:daxdelete")
         return [Move("dax_layout_busy_page: unmap_mapping_pages, no busy page", k)]
-    k = c.goto(replace(k, inv_excl=None), "tr:daxwait", tbusy=busy)
+    k = c.goto(up_write(k, c.name, INVALIDATE_LOCK), "tr:daxwait", tbusy=busy)
     return [Move(f"dax_layout_busy_page: unmap_mapping_pages, page {busy} busy (refcount "
                  f"{k.folio(busy).refcount}): ext4_wait_dax_page: filemap_invalidate_unlock, "
                  "schedule", k)]
@@ -131,7 +131,7 @@ def stage_wait(c: Ctx) -> Outcome:
         return Blocked(f"___wait_var_event: page {page} busy (refcount "
                        f"{k.folio_at(fid).refcount})", _holders(k, fid))
     k = down_write_queue(k, c.name, INVALIDATE_LOCK)
-    if k.inv_excl != c.name:
+    if k.invalidate_lock.writer != c.name:
         return [Move(f"page {page} idle: filemap_invalidate_lock: queued behind the readers",
                      c.goto(k, "tr:lock", tnext="tr:daxbreak"))]
     k = c.goto(k, "tr:daxbreak")
@@ -168,7 +168,8 @@ def delete_entries(c: Ctx) -> Outcome:
                     dax_owner=k.dax_owner[:fid] + (None,) + k.dax_owner[fid + 1:])
         freed.append(str(fid))
     what = c.var("twhat")
-    k = replace(k, inv_excl=None, i_size=0 if what == "truncate" else k.i_size)
+    k = up_write(replace(k, i_size=0 if what == "truncate" else k.i_size), c.name,
+                 INVALIDATE_LOCK)
     k = k.pages_written(c.me, range(start, end), "Z0", c.var("tstarts"))
     blocks = f"free pmem blocks {', '.join(freed)}" if freed else "no blocks to free"
     func = ("i_size_write(0), truncate_pagecache: dax_delete_mapping_entry, ext4_truncate"

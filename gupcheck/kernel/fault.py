@@ -112,9 +112,7 @@ def stage_install(c: Ctx) -> Outcome:
         f = replace(f, mapcount=f.mapcount + 1, refcount=f.refcount + 1)
     k = k.with_folio(page, replace(f, locked=None))
     k = k.with_pte(page, Pte(writable=True, dirty=True))
-    shared = list(k.inv_shared)
-    shared.remove(c.name)  # filemap_invalidate_unlock_shared
-    k = replace(k, inv_shared=tuple(shared))
+    k = up_read(k, c.name, INVALIDATE_LOCK)  # filemap_invalidate_unlock_shared
     func = ("wp_page_reuse: pte writable+dirty" if pte is not None
             else "finish_fault: map pte writable+dirty") + \
         ", fault_dirty_shared_page: folio_unlock, filemap_invalidate_unlock_shared"

@@ -26,34 +26,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .actor import Blocked
-from .state import KState, replace
+from .state import KState, RwSemState, replace
 
 
 @dataclass(frozen=True, slots=True)
 class RwSem:
-    """Where one rwsem lives in :class:`~.state.KState`, and the kernel's names for it."""
+    """Which rwsem of :class:`~.state.KState`, and the kernel's names for it."""
 
+    field: str  # the KState field holding its RwSemState
     read_name: str  # what a reader calls: "mmap_read_lock"
     write_name: str  # what a writer calls: "mmap_write_lock"
-    writer: str  # KState field: the holder for writing, or None
-    readers: str  # KState field: the holders for reading
-    queued: str  # KState field: writers waiting, in order
     held_note: str = " (held for writing)"  # how a reader's wait is described
 
+    def of(self, k: KState) -> RwSemState:
+        return getattr(k, self.field)  # type: ignore[no-any-return]
 
-MMAP_LOCK = RwSem("mmap_read_lock", "mmap_write_lock", "mmap_writer", "mmap_readers",
-                  "mmap_queued")
-INVALIDATE_LOCK = RwSem("filemap_invalidate_lock_shared", "filemap_invalidate_lock", "inv_excl",
-                        "inv_shared", "inv_queued", held_note="")
+    def put(self, k: KState, **changes: object) -> KState:
+        """``k`` with this lock's state changed."""
+        return replace(k, **{self.field: replace(self.of(k), **changes)})
+
+
+MMAP_LOCK = RwSem("mmap_lock", "mmap_read_lock", "mmap_write_lock")
+INVALIDATE_LOCK = RwSem("invalidate_lock", "filemap_invalidate_lock_shared",
+                        "filemap_invalidate_lock", held_note="")
 
 
 def can_read(lock: RwSem, k: KState) -> Blocked | None:
     """Why a reader would block now (a writer holds the lock or is queued), or None."""
-    writer, queued = getattr(k, lock.writer), getattr(k, lock.queued)
-    if writer is not None:
-        return Blocked(lock.read_name + lock.held_note, (writer,))
-    if queued:
-        return Blocked(f"{lock.read_name} (a writer is queued: writer preference)", queued)
+    s = lock.of(k)
+    if s.writer is not None:
+        return Blocked(lock.read_name + lock.held_note, (s.writer,))
+    if s.queued:
+        return Blocked(f"{lock.read_name} (a writer is queued: writer preference)", s.queued)
     return None
 
 
@@ -62,34 +66,40 @@ def down_read(k: KState, who: str, lock: RwSem = MMAP_LOCK) -> KState | Blocked:
     blocked = can_read(lock, k)
     if blocked:
         return blocked
-    return replace(k, **{lock.readers: tuple(sorted(getattr(k, lock.readers) + (who,)))})
+    return lock.put(k, readers=tuple(sorted(lock.of(k).readers + (who,))))
+
+
+def read_acquired(k: KState, who: str, lock: RwSem) -> KState:
+    """``who`` now holds the lock for reading (the caller checked :func:`can_read` in the same
+    step)."""
+    return lock.put(k, readers=tuple(sorted(lock.of(k).readers + (who,))))
 
 
 def up_read(k: KState, who: str, lock: RwSem = MMAP_LOCK) -> KState:
-    readers = list(getattr(k, lock.readers))
+    readers = list(lock.of(k).readers)
     readers.remove(who)
-    return replace(k, **{lock.readers: tuple(readers)})
+    return lock.put(k, readers=tuple(readers))
 
 
 def down_write_queue(k: KState, who: str, lock: RwSem = MMAP_LOCK) -> KState:
     """The writer's first half: take the lock if free, else queue behind its holders."""
-    if (getattr(k, lock.writer) is None and not getattr(k, lock.readers)
-            and not getattr(k, lock.queued)):
-        return replace(k, **{lock.writer: who})
-    return replace(k, **{lock.queued: getattr(k, lock.queued) + (who,)})
+    s = lock.of(k)
+    if s.writer is None and not s.readers and not s.queued:
+        return lock.put(k, writer=who)
+    return lock.put(k, queued=s.queued + (who,))
 
 
 def down_write(k: KState, who: str, lock: RwSem = MMAP_LOCK) -> KState | Blocked:
     """The writer's second half: a queued writer gets the lock once it is free."""
-    writer, queued = getattr(k, lock.writer), getattr(k, lock.queued)
-    if writer == who:
+    s = lock.of(k)
+    if s.writer == who:
         return k
-    holders = ((writer,) if writer else ()) + getattr(k, lock.readers)
-    if holders or queued[0] != who:
-        return Blocked(f"{lock.write_name} (waiting for the holders)", holders or queued[:1])
-    return replace(k, **{lock.writer: who, lock.queued: queued[1:]})
+    holders = ((s.writer,) if s.writer else ()) + s.readers
+    if holders or s.queued[0] != who:
+        return Blocked(f"{lock.write_name} (waiting for the holders)", holders or s.queued[:1])
+    return lock.put(k, writer=who, queued=s.queued[1:])
 
 
 def up_write(k: KState, who: str, lock: RwSem = MMAP_LOCK) -> KState:
-    assert getattr(k, lock.writer) == who
-    return replace(k, **{lock.writer: None})
+    assert lock.of(k).writer == who
+    return lock.put(k, writer=None)

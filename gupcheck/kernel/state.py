@@ -152,6 +152,15 @@ class Bio(Value):
     early: tuple[int, ...] = ()
 
 
+class RwSemState(Value):
+    """A ``struct rw_semaphore`` (kernel/locking/rwsem.c): its holders and its queued writers,
+    by actor name; the rules are :mod:`.locks`'."""
+
+    writer: str | None = None  # held for writing
+    readers: tuple[str, ...] = ()  # held for reading, sorted
+    queued: tuple[str, ...] = ()  # writers waiting for it, in order (they block new readers)
+
+
 class Thread(Value):
     """Where one actor is: which operation of its program, and where inside it."""
 
@@ -208,12 +217,10 @@ class KState(Value):
     next_bio: int = 0
     threads: tuple[Thread, ...] = ()
     i_size: int = 0  # the file's size in pages (set from the scenario)
-    inv_excl: str | None = None  # filemap_invalidate_lock held for writing (truncate)
-    inv_shared: tuple[str, ...] = ()  # ... held for reading (->page_mkwrite)
-    inv_queued: tuple[str, ...] = ()  # writers waiting for it (they block new readers)
-    mmap_writer: str | None = None  # the process's mmap_lock held for writing (munmap)
-    mmap_readers: tuple[str, ...] = ()  # ... held for reading (page faults)
-    mmap_queued: tuple[str, ...] = ()  # writers waiting for it (they block new readers)
+    #: mapping->invalidate_lock: ->page_mkwrite reads, truncate and hole punch write
+    invalidate_lock: RwSemState = RwSemState()
+    #: the process's mm->mmap_lock: page faults read, munmap writes
+    mmap_lock: RwSemState = RwSemState()
     wb_err: int = 0  # errseq_t of the mapping: bumped by mapping_set_error
     wb_errno: str = "EIO"  # the error it records
     free_blocks: int = 0  # free space: in pages on the COW filesystem, in blocks on ext4

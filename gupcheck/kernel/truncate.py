@@ -45,7 +45,7 @@ def _begin(c: Ctx, start: int, end: int, what: str) -> Outcome:
     """filemap_invalidate_lock: taken at once, or queued behind a ->page_mkwrite (from then on
     new faults wait behind the truncate: writer preference) and taken in ``tr:lock``."""
     k = down_write_queue(c.k, c.name, INVALIDATE_LOCK)
-    if k.inv_excl != c.name:
+    if k.invalidate_lock.writer != c.name:
         return [Move(f"{_entry(c, what, start)}: filemap_invalidate_lock: queued behind the "
                      "readers", c.goto(k, "tr:lock", trange=(start, end), twhat=what))]
     return _locked(c, k, start, end, what)
@@ -137,7 +137,8 @@ def _free_blocks(c: Ctx, k: KState) -> Outcome:
     f_ops = c.env.fs.f_ops
     func = f_ops.free_truncated if what == "truncate" else f_ops.free_punched
     lo, hi = start * SUBBLOCKS, end * SUBBLOCKS
-    k = replace(k, disk=k.disk[:lo] + ("Z0",) * (hi - lo) + k.disk[hi:], inv_excl=None)
+    k = up_write(replace(k, disk=k.disk[:lo] + ("Z0",) * (hi - lo) + k.disk[hi:]), c.name,
+                 INVALIDATE_LOCK)
     if k.csum:  # a hole has no checksum items: it reads as zeros
         k = replace(k, csum=k.csum[:lo] + ("Z0",) * (hi - lo) + k.csum[hi:])
     if c.env.fs.block_map:  # the freed blocks become holes
@@ -149,7 +150,8 @@ def _free_blocks(c: Ctx, k: KState) -> Outcome:
 def grow(c: Ctx) -> Outcome:
     """("ftruncate_grow",): the file back to its size; the truncated range reads as zeros."""
     k = c.k
-    busy = ((k.inv_excl,) if k.inv_excl else ()) + k.inv_shared + k.inv_queued
+    lock = k.invalidate_lock
+    busy = ((lock.writer,) if lock.writer else ()) + lock.readers + lock.queued
     if busy:
         return Blocked("filemap_invalidate_lock", busy)
     k = replace(k, i_size=len(k.cache))
@@ -181,7 +183,7 @@ def munmap(c: Ctx) -> Outcome:
     mmap_write_unlock; a GUP reference keeps the folio.  If readers hold mmap_lock (a page
     fault) the writer queues, and from then on new readers wait behind it (:mod:`.locks`)."""
     k = down_write_queue(c.k, c.name)
-    if k.mmap_writer == c.name:
+    if k.mmap_lock.writer == c.name:
         return _zap(c, k, "mmap_write_lock, ")
     return [Move("munmap: mmap_write_lock: queued behind the readers", c.goto(k, "mu:wait"))]
 

@@ -60,7 +60,7 @@ def test_ext4_break_layouts_waits_for_the_dio_pin_so_no_dma_strays(design: str) 
 def test_truncate_waits_for_the_busy_page_with_the_invalidate_lock_dropped() -> None:
     waiting = [k for k in reachable("dax-truncate", "linux-6.12")
                if k.threads[1].stage == "tr:daxwait"]
-    assert waiting and all(k.inv_excl is None for k in waiting)
+    assert waiting and all(k.invalidate_lock.writer is None for k in waiting)
     assert all(k.folio(0).refcount > 1 for k in waiting if k.threads[1].stage == "tr:daxwait"
                and k.bios)
 

@@ -12,35 +12,35 @@ def test_readers_share_and_a_free_lock_goes_to_a_writer_at_once() -> None:
     k = initial_state(1, 3, cached=True, mapped=True, fs=EXT4)
     k1 = down_read(k, "A")
     k2 = down_read(k1, "B")
-    assert not isinstance(k2, Blocked) and k2.mmap_readers == ("A", "B")
+    assert not isinstance(k2, Blocked) and k2.mmap_lock.readers == ("A", "B")
     w = down_write_queue(k, "W")
-    assert w.mmap_writer == "W" and isinstance(down_read(w, "A"), Blocked)
+    assert w.mmap_lock.writer == "W" and isinstance(down_read(w, "A"), Blocked)
 
 
 def test_a_queued_writer_blocks_new_readers_and_gets_the_lock_when_readers_drain() -> None:
     k = down_read(initial_state(1, 3, cached=True, mapped=True, fs=EXT4), "A")
     assert not isinstance(k, Blocked)
     k = down_write_queue(k, "W")
-    assert k.mmap_writer is None and k.mmap_queued == ("W",)
+    assert k.mmap_lock.writer is None and k.mmap_lock.queued == ("W",)
     blocked = down_read(k, "B")
     assert isinstance(blocked, Blocked) and blocked.holders == ("W",)
     waiting = down_write(k, "W")
     assert isinstance(waiting, Blocked) and waiting.holders == ("A",)
     k = down_write(up_read(k, "A"), "W")
-    assert not isinstance(k, Blocked) and k.mmap_writer == "W" and k.mmap_queued == ()
-    assert up_write(k, "W").mmap_writer is None
+    assert not isinstance(k, Blocked) and k.mmap_lock.writer == "W" and k.mmap_lock.queued == ()
+    assert up_write(k, "W").mmap_lock.writer is None
 
 
 def test_invalidate_lock_queues_truncate_behind_a_fault_and_holds_off_the_next_fault() -> None:
     from gupcheck.kernel.locks import INVALIDATE_LOCK, can_read
 
     k = down_read(initial_state(1, 3, cached=True, mapped=True, fs=EXT4), "CPU0", INVALIDATE_LOCK)
-    assert not isinstance(k, Blocked) and k.inv_shared == ("CPU0",)
+    assert not isinstance(k, Blocked) and k.invalidate_lock.readers == ("CPU0",)
     k = down_write_queue(k, "CPU1 truncate", INVALIDATE_LOCK)
-    assert k.inv_excl is None and k.inv_queued == ("CPU1 truncate",)
+    assert k.invalidate_lock.writer is None and k.invalidate_lock.queued == ("CPU1 truncate",)
     blocked = can_read(INVALIDATE_LOCK, k)
     assert blocked is not None and blocked.holders == ("CPU1 truncate",)
     assert "writer preference" in blocked.on
     k = down_write(up_read(k, "CPU0", INVALIDATE_LOCK), "CPU1 truncate", INVALIDATE_LOCK)
-    assert not isinstance(k, Blocked) and k.inv_excl == "CPU1 truncate"
+    assert not isinstance(k, Blocked) and k.invalidate_lock.writer == "CPU1 truncate"
     assert can_read(INVALIDATE_LOCK, k).on == "filemap_invalidate_lock_shared"

@@ -41,7 +41,7 @@ from ..fsops import (
     Writepages,
     WritepageVerdict,
 )
-from ..locks import INVALIDATE_LOCK, can_read
+from ..locks import INVALIDATE_LOCK, can_read, read_acquired
 from ..state import SUBBLOCKS, Folio, KState, replace
 from ..vma import Backing
 
@@ -90,7 +90,7 @@ def ext4_page_mkwrite(c: Ctx, k: KState) -> Outcome:
                                c.var("ffail"), c.var("ffailstage"))
     k, bufs = reserved
     delay = bufs != (f.buffers or new_buffers(k, page))
-    k = replace(k, inv_shared=tuple(sorted(k.inv_shared + (c.name,))))
+    k = read_acquired(k, c.name, INVALIDATE_LOCK)
     f = replace(f, buffers=bufs, refcount=f.refcount + attach)  # folio_attach_private
     k = k.with_folio(page, replace(f, locked=c.name, prepared=True))
     k = ext4_dirty_folio(c, k, k.fid(page), c.name, False)

@@ -51,7 +51,7 @@ from ..fsops import (
     Writepages,
     WritepageVerdict,
 )
-from ..locks import INVALIDATE_LOCK, can_read
+from ..locks import INVALIDATE_LOCK, can_read, read_acquired
 from ..state import SUBBLOCKS, Folio, KState, replace
 from ..vma import Backing
 
@@ -113,7 +113,7 @@ def xfs_page_mkwrite(c: Ctx, k: KState) -> Outcome:
                                "(-ENOSPC), VM_FAULT_SIGBUS", c.var("ffail"), c.var("ffailstage"))
     k, f2 = reserved
     delay = f2.reserved and not f.reserved
-    k = replace(k, inv_shared=tuple(sorted(k.inv_shared + (c.name,))))
+    k = read_acquired(k, c.name, INVALIDATE_LOCK)
     k = k.with_folio(page, replace(f2, locked=c.name, prepared=True))
     k = xfs_dirty_folio(c, k, k.fid(page), c.name, False)
     func = ("__xfs_filemap_fault: XFS_MMAPLOCK_SHARED, iomap_page_mkwrite: folio_lock, "
