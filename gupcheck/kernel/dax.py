@@ -31,8 +31,8 @@ the file page it was set up for still owns.
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
-from .locks import INVALIDATE_LOCK, can_read, down_write_queue, up_write
-from .state import SUBBLOCKS, KState, Pte, replace
+from .locks import INVALIDATE_LOCK, down_write_queue, up_write
+from .state import SUBBLOCKS, KState, replace
 
 #: dax_page_is_idle(): the refcount of an unused fsdax page (4.18 to 6.14)
 DAX_IDLE_REFCOUNT = 1
@@ -56,34 +56,6 @@ def stray_dma_check(c: Ctx, k: KState, fid: int, page: int, writer: str) -> KSta
              f"{'|'.join(k.folio_at(fid).data)} is overwritten)")
     return k.violate("no-stray-dma", f"{writer} wrote pmem block {fid}, set up for page {page} "
                      f"of the file, {whose}: DMA through a reference that outlived the layout")
-
-
-def dax_write_fault(c: Ctx, k: KState, page: int, ret: str, fail: str,
-                    fail_stage: str | None) -> Outcome:
-    """fs/ext4/file.c ``ext4_dax_huge_fault`` for a write (also ``->pfn_mkwrite`` of a
-    read-only DAX PTE): ``filemap_invalidate_lock_shared``, ``dax_iomap_fault`` ->
-    ``ext4_iomap_begin`` (a hole gets a newly allocated, zeroed block) -> ``dax_insert_entry``
-    (the xarray entry tagged dirty) -> ``vmf_insert_mixed_mkwrite``: the PTE is writable and
-    dirty; ``filemap_invalidate_unlock_shared``.  No struct page is locked or dirtied and the
-    PTE takes no page reference.  One step: it runs entirely under the shared lock."""
-    blocked = can_read(INVALIDATE_LOCK, k)
-    if blocked:
-        return blocked
-    alloc = ""
-    if k.cache[page] is None:
-        block = next((b for b, o in enumerate(k.dax_owner) if o is None), None)
-        if block is None:  # ENOSPC: VM_FAULT_SIGBUS
-            from .fault import vm_fault_sigbus  # fault.py imports this module
-
-            return vm_fault_sigbus(c, k, "ext4_dax_huge_fault: ext4_iomap_begin: -ENOSPC, "
-                                   "VM_FAULT_SIGBUS", fail, fail_stage)
-        k = allocate(k, block, owner(page), page)
-        k = replace(k, cache=k.cache[:page] + (block,) + k.cache[page + 1:])
-        alloc = f"ext4_iomap_begin allocates zeroed pmem block {block}, "
-    k = k.with_pte(page, Pte(writable=True, dirty=True))
-    return [Move(f"ext4_dax_huge_fault: filemap_invalidate_lock_shared, dax_iomap_fault: "
-                 f"{alloc}dax_insert_entry, vmf_insert_mixed_mkwrite(page {page}) "
-                 "writable+dirty, filemap_invalidate_unlock_shared", c.goto(k, ret))]
 
 
 def allocate(k: KState, block: int, who: str, page: int) -> KState:

@@ -17,8 +17,11 @@ the stage to return to.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .actor import Blocked, Ctx, Move, Outcome
-from .locks import INVALIDATE_LOCK, can_read, down_read, up_read
+from .dirty import folio_mark_dirty
+from .locks import INVALIDATE_LOCK, can_read, down_read, read_acquired, up_read
 from .state import SUBBLOCKS, Folio, KState, Pte, replace
 
 
@@ -98,6 +101,54 @@ def filemap_fault(k: KState, page: int) -> KState:
     """
     data = k.disk[page * SUBBLOCKS:(page + 1) * SUBBLOCKS]
     return k.add_to_cache(page, Folio(index=page, data=tuple(data), refcount=1))
+
+
+#: a ->page_mkwrite's own preparation of the locked folio for dirtying: (ctx, state, page,
+#: folio) -> (state, folio, what it did: a label fragment) or the label of its -ENOSPC
+Prepare = Callable[[Ctx, KState, int, Folio], "tuple[KState, Folio, str] | str"]
+
+
+def mkwrite_fault(c: Ctx, k: KState, page: int, ret: str, fail: str, fail_stage: str | None,
+                  *, stage: str, page_mkwrite: Callable[[Ctx], Outcome]) -> Outcome:
+    """A write fault on a filesystem whose ->page_mkwrite returns with the folio locked (ext4,
+    XFS): ->fault reads the page in if it is not cached (a step of its own), then
+    ``page_mkwrite`` — the filesystem's stage ``stage``, which calls :func:`locked_mkwrite`."""
+    k2 = c.goto(k, stage, fpage=page, fret=ret, ffail=fail, ffailstage=fail_stage)
+    if k.cached(page) is None:
+        return [Move(f"{c.env.fs.vm_ops.fault}: read the page into the page cache",
+                     c.goto(filemap_fault(k2, page), stage))]
+    return page_mkwrite(replace(c, k=k2))
+
+
+def locked_mkwrite(c: Ctx, *, name: str, nopage: str, prepare: Prepare) -> Outcome:
+    """What ext4_page_mkwrite and iomap_page_mkwrite share: filemap_invalidate_lock_shared
+    (XFS_MMAPLOCK_SHARED), a folio truncated since ->fault retries the fault (VM_FAULT_NOPAGE,
+    ``nopage`` names the check), folio_lock, the filesystem's ``prepare`` (-ENOSPC is
+    VM_FAULT_SIGBUS: SIGBUS for a store, -EFAULT for GUP), folio_mark_dirty; the fault goes on
+    at fault:install (folio_wait_stable, the PTE) with the folio locked (VM_FAULT_LOCKED)."""
+    k, page = c.k, c.var("fpage")
+    blocked = can_read(INVALIDATE_LOCK, k)
+    if blocked:
+        return blocked
+    if k.cached(page) is None:
+        out = fault_begin(c, k, page, c.var("fret"), fail=c.var("ffail"),
+                          fail_stage=c.var("ffailstage"))
+        if isinstance(out, Blocked):
+            return out
+        return [replace(m, func=f"{name}: {nopage}, VM_FAULT_NOPAGE, retry: " + m.func)
+                for m in out]
+    f = k.folio(page)
+    if f.locked is not None and f.locked != c.name:
+        return Blocked(f"folio lock of page {page}", (f.locked,))
+    prepared = prepare(c, k, page, f)
+    if isinstance(prepared, str):
+        return vm_fault_sigbus(c, k, f"{name}: folio_lock, {prepared}, VM_FAULT_SIGBUS",
+                               c.var("ffail"), c.var("ffailstage"))
+    k, f, did = prepared
+    k = read_acquired(k, c.name, INVALIDATE_LOCK)
+    k = k.with_folio(page, replace(f, locked=c.name, prepared=True))
+    k = folio_mark_dirty(c, k, k.fid(page), who=c.name)
+    return [Move(f"{name}: {did}folio_mark_dirty", c.goto(k, "fault:install"))]
 
 
 def stage_install(c: Ctx) -> Outcome:

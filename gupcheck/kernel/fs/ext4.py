@@ -29,10 +29,10 @@ neither mapped nor reserved ("A hole?").  The block bookkeeping is :mod:`..block
 
 from __future__ import annotations
 
-from ..actor import Blocked, Ctx, Move, Outcome
+from ..actor import Ctx, Outcome, Stage
 from ..blocks import BH_DELAY, allocate_for_io, da_reserve, new_buffers, release_reservations
 from ..dirty import mark_buffers_clean, mark_buffers_dirty, require_mkwrite
-from ..fault import fault_begin, filemap_fault, vm_fault_sigbus
+from ..fault import locked_mkwrite, mkwrite_fault
 from ..fsops import (
     AddressSpaceOps,
     FileOps,
@@ -41,7 +41,6 @@ from ..fsops import (
     Writepages,
     WritepageVerdict,
 )
-from ..locks import INVALIDATE_LOCK, can_read, read_acquired
 from ..state import SUBBLOCKS, Folio, KState, replace
 from ..vma import Backing
 
@@ -56,53 +55,31 @@ EXT4_DIRTY_FOLIO_WARN = ("WARNING at fs/ext4/inode.c ext4_dirty_folio (ext4_set_
 def ext4_write_fault(c: Ctx, k: KState, page: int, ret: str, fail: str,
                      fail_stage: str | None) -> Outcome:
     """filemap_fault if the page is not cached, then ext4_page_mkwrite (stage fault:mkwrite)."""
-    k2 = c.goto(k, "fault:mkwrite", fpage=page, fret=ret, ffail=fail, ffailstage=fail_stage)
-    if k.cached(page) is None:
-        return [Move("filemap_fault: read the page into the page cache",
-                     c.goto(filemap_fault(k2, page), "fault:mkwrite"))]
-    return ext4_page_mkwrite(c, k2)
+    return mkwrite_fault(c, k, page, ret, fail, fail_stage, stage="fault:mkwrite",
+                         page_mkwrite=ext4_page_mkwrite)
 
 
-def ext4_page_mkwrite(c: Ctx, k: KState) -> Outcome:
-    """folio_lock, then attach buffers, reserve the holes and dirty the folio under the lock;
-    the fault goes on at fault:install (folio_wait_stable, the PTE)."""
-    c = replace(c, k=k)  # the fault's locals live in k
-    page = c.var("fpage")
-    blocked = can_read(INVALIDATE_LOCK, k)
-    if blocked:
-        return blocked
-    if k.cached(page) is None:  # truncated or punched since filemap_fault: retry the fault
-        out = fault_begin(c, k, page, c.var("fret"), fail=c.var("ffail"),
-                          fail_stage=c.var("ffailstage"))
-        if isinstance(out, Blocked):
-            return out
-        return [replace(m, func="ext4_page_mkwrite: folio->mapping changed, VM_FAULT_NOPAGE, "
-                        "retry: " + m.func) for m in out]
-    f = k.folio(page)
-    if f.locked is not None and f.locked != c.name:
-        return Blocked(f"folio lock of page {page}", (f.locked,))
+def ext4_page_mkwrite(c: Ctx) -> Outcome:
+    """filemap_invalidate_lock_shared, folio_lock, then block_page_mkwrite: buffers attached,
+    the holes reserved (ext4_da_get_block_prep), block_commit_write -> folio_mark_dirty."""
+    return locked_mkwrite(c, name="ext4_page_mkwrite", nopage="folio->mapping changed",
+                          prepare=_block_page_mkwrite)
+
+
+def _block_page_mkwrite(c: Ctx, k: KState, page: int,
+                        f: Folio) -> tuple[KState, Folio, str] | str:
     attach = f.buffers is None
     bufs = new_buffers(k, page) if attach else f.buffers
     reserved = da_reserve(k, bufs)  # block_page_mkwrite -> ext4_da_get_block_prep
-    if reserved is None:  # -ENOSPC: VM_FAULT_SIGBUS (the store gets SIGBUS, GUP -EFAULT)
-        return vm_fault_sigbus(c, k, "ext4_page_mkwrite: folio_lock, ext4_da_get_block_prep: "
-                               "ext4_da_reserve_space fails (-ENOSPC), VM_FAULT_SIGBUS",
-                               c.var("ffail"), c.var("ffailstage"))
+    if reserved is None:
+        return "ext4_da_get_block_prep: ext4_da_reserve_space fails (-ENOSPC)"
     k, bufs = reserved
     delay = bufs != (f.buffers or new_buffers(k, page))
-    k = read_acquired(k, c.name, INVALIDATE_LOCK)
     f = replace(f, buffers=bufs, refcount=f.refcount + attach)  # folio_attach_private
-    k = k.with_folio(page, replace(f, locked=c.name, prepared=True))
-    k = ext4_dirty_folio(c, k, k.fid(page), c.name, False)
-    func = ("ext4_page_mkwrite: filemap_invalidate_lock_shared, folio_lock, "
-            + ("attach buffers, " if attach else "")
-            + ("ext4_da_get_block_prep reserves the holes (delalloc), " if delay else "")
-            + "block_commit_write -> folio_mark_dirty")
-    return [Move(func, c.goto(k, "fault:install"))]
-
-
-def stage_mkwrite(c: Ctx) -> Outcome:
-    return ext4_page_mkwrite(c, c.k)
+    return k, f, ("filemap_invalidate_lock_shared, folio_lock, "
+                  + ("attach buffers, " if attach else "")
+                  + ("ext4_da_get_block_prep reserves the holes (delalloc), " if delay else "")
+                  + "block_commit_write -> ")
 
 
 # --- address_space_operations ---------------------------------------------------------------
@@ -208,4 +185,4 @@ EXT4 = FileSystem(
                   free_punched="ext4_ext_remove_space: free the blocks"),
     backing=Backing.EXT4, block_map=True, buffer_heads=True, prepare_dirty=ext4_prepare_dirty)
 
-STAGES = {"fault:mkwrite": stage_mkwrite}
+STAGES: dict[str, Stage] = {"fault:mkwrite": ext4_page_mkwrite}

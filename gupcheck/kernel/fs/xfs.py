@@ -39,10 +39,10 @@ Not modelled: reflink/CoW-fork extents, unwritten extents, speculative prealloca
 
 from __future__ import annotations
 
-from ..actor import Blocked, Ctx, Move, Outcome, Stage
+from ..actor import Ctx, Outcome, Stage
 from ..blocks import block_of
 from ..dirty import require_mkwrite
-from ..fault import fault_begin, filemap_fault, vm_fault_sigbus
+from ..fault import locked_mkwrite, mkwrite_fault
 from ..fsops import (
     AddressSpaceOps,
     FileOps,
@@ -51,7 +51,6 @@ from ..fsops import (
     Writepages,
     WritepageVerdict,
 )
-from ..locks import INVALIDATE_LOCK, can_read, read_acquired
 from ..state import SUBBLOCKS, Folio, KState, replace
 from ..vma import Backing
 
@@ -77,53 +76,28 @@ def xfs_reserve_delalloc(k: KState, page: int, f: Folio) -> tuple[KState, Folio]
 
 def xfs_write_fault(c: Ctx, k: KState, page: int, ret: str, fail: str,
                     fail_stage: str | None) -> Outcome:
-    """filemap_fault if the page is not cached, then __xfs_filemap_fault(write) ->
-    iomap_page_mkwrite (stage fault:xfs_mkwrite)."""
-    k2 = c.goto(k, "fault:xfs_mkwrite", fpage=page, fret=ret, ffail=fail,
-                ffailstage=fail_stage)
-    if k.cached(page) is None:
-        return [Move("xfs_filemap_fault -> filemap_fault: read the page into the page cache",
-                     c.goto(filemap_fault(k2, page), "fault:xfs_mkwrite"))]
-    return xfs_page_mkwrite(c, k2)
+    """xfs_filemap_fault -> filemap_fault if the page is not cached, then
+    __xfs_filemap_fault(write) -> iomap_page_mkwrite (stage fault:xfs_mkwrite)."""
+    return mkwrite_fault(c, k, page, ret, fail, fail_stage, stage="fault:xfs_mkwrite",
+                         page_mkwrite=xfs_page_mkwrite)
 
 
-def xfs_page_mkwrite(c: Ctx, k: KState) -> Outcome:
-    """XFS_MMAPLOCK_SHARED, folio_lock, the truncate check, the delalloc reservation of the
-    page's holes, folio_mark_dirty; the fault goes on at fault:install (folio_wait_stable,
-    the PTE) with the folio locked."""
-    c = replace(c, k=k)  # the fault's locals live in k
-    page = c.var("fpage")
-    blocked = can_read(INVALIDATE_LOCK, k)
-    if blocked:
-        return blocked
-    if k.cached(page) is None:  # folio_mkwrite_check_truncate: -EFAULT, VM_FAULT_NOPAGE
-        out = fault_begin(c, k, page, c.var("fret"), fail=c.var("ffail"),
-                          fail_stage=c.var("ffailstage"))
-        if isinstance(out, Blocked):
-            return out
-        return [replace(m, func="iomap_page_mkwrite: folio_mkwrite_check_truncate fails, "
-                        "VM_FAULT_NOPAGE, retry: " + m.func) for m in out]
-    f = k.folio(page)
-    if f.locked is not None and f.locked != c.name:
-        return Blocked(f"folio lock of page {page}", (f.locked,))
+def xfs_page_mkwrite(c: Ctx) -> Outcome:
+    """XFS_MMAPLOCK_SHARED, iomap_page_mkwrite: folio_lock, folio_mkwrite_check_truncate, the
+    delalloc reservation of the page's holes, folio_mark_dirty (folio_wait_stable follows in
+    fault:install)."""
+    return locked_mkwrite(c, name="iomap_page_mkwrite",
+                          nopage="folio_mkwrite_check_truncate fails", prepare=_iomap_mkwrite)
+
+
+def _iomap_mkwrite(c: Ctx, k: KState, page: int, f: Folio) -> tuple[KState, Folio, str] | str:
     reserved = xfs_reserve_delalloc(k, page, f)
     if reserved is None:
-        return vm_fault_sigbus(c, k, "iomap_page_mkwrite: folio_lock, "
-                               "xfs_buffered_write_iomap_begin: xfs_bmapi_reserve_delalloc fails "
-                               "(-ENOSPC), VM_FAULT_SIGBUS", c.var("ffail"), c.var("ffailstage"))
+        return "xfs_buffered_write_iomap_begin: xfs_bmapi_reserve_delalloc fails (-ENOSPC)"
     k, f2 = reserved
-    delay = f2.reserved and not f.reserved
-    k = read_acquired(k, c.name, INVALIDATE_LOCK)
-    k = k.with_folio(page, replace(f2, locked=c.name, prepared=True))
-    k = xfs_dirty_folio(c, k, k.fid(page), c.name, False)
-    func = ("__xfs_filemap_fault: XFS_MMAPLOCK_SHARED, iomap_page_mkwrite: folio_lock, "
-            + ("xfs_bmapi_reserve_delalloc reserves the holes, " if delay else "")
-            + "folio_mark_dirty")
-    return [Move(func, c.goto(k, "fault:install"))]
-
-
-def stage_mkwrite(c: Ctx) -> Outcome:
-    return xfs_page_mkwrite(c, c.k)
+    return k, f2, ("__xfs_filemap_fault: XFS_MMAPLOCK_SHARED, folio_lock, "
+                   + ("xfs_bmapi_reserve_delalloc reserves the holes, "
+                      if f2.reserved and not f.reserved else ""))
 
 
 # --- address_space_operations ---------------------------------------------------------------
@@ -208,4 +182,4 @@ XFS = FileSystem(
                   punch_flushes=True),
     backing=Backing.EXT4, block_map=True, iomap_writeback=True, prepare_dirty=xfs_prepare_dirty)
 
-STAGES: dict[str, Stage] = {"fault:xfs_mkwrite": stage_mkwrite}
+STAGES: dict[str, Stage] = {"fault:xfs_mkwrite": xfs_page_mkwrite}
