@@ -41,6 +41,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/vfs.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -68,13 +69,17 @@ static const char *at(const char *name)
 	return b;
 }
 
+#define XFS_SUPER_MAGIC 0x58465342 /* "XFSB", include/uapi/linux/magic.h */
+
 /* the files on /xfs from now on, the device under it as a node made from its st_dev
  * (devtmpfs names it vdb or vdc depending on the other disks): 0, or -1 without XFS there */
 static int use_xfs(void)
 {
 	struct stat root, st;
+	struct statfs sf;
 
-	if (stat("/", &root) || stat("/xfs", &st) || st.st_dev == root.st_dev)
+	if (stat("/", &root) || stat("/xfs", &st) || st.st_dev == root.st_dev ||
+	    statfs("/xfs", &sf) || sf.f_type != XFS_SUPER_MAGIC)
 		return -1;
 	unlink("/tmp/xfs_dev");
 	if (mknod("/tmp/xfs_dev", S_IFBLK | 0600, st.st_dev))
