@@ -5,6 +5,11 @@
  *
  *     PROBE <group>/<case> key=value; key=value; ...
  *
+ * The cases that exercise a filesystem also run on XFS (mounted at /xfs when the guest has the
+ * XFS disk): the same code with the files on /xfs, printed as "PROBE xfs/<group>/<case>" for the
+ * deterministic ones and "PROBE race/xfs_<case>" for the racy ones (argument "xfs", "xfs/<group>"
+ * or "xfs/<group>/<case>"; "race/xfs_<case>").
+ *
  * in the vocabulary of docs/conformance.md: page contents are
  * summarised as pattern runs ("B.1*16", "A.0*8,zero*8").  A page of pattern X.n is the 4-byte
  * tag "X.n " repeated, so a page is recognised wherever it lands (another offset, another file).
@@ -36,6 +41,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/vfs.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -45,6 +51,55 @@
 /* ---- output: one line per case, built up then flushed at once ---- */
 
 static char line[8192];
+
+/* where a case's files live: ext4 at /mnt, or XFS at /xfs (use_xfs); the device they are on
+ * (read raw by the RF_DEV race cases); the prefixes the XFS cases print before group / case */
+static const char *fs_dir = "/mnt";
+static char race_dev[64] = "/dev/vda";
+static const char *group_prefix = "", *case_prefix = "";
+
+/* fs_dir/name, in one of 8 rotating buffers (a case holds a few paths at once) */
+static const char *at(const char *name)
+{
+	static char buf[8][128];
+	static int i;
+	char *b = buf[i++ % 8];
+
+	snprintf(b, sizeof(buf[0]), "%s/%s", fs_dir, name);
+	return b;
+}
+
+#define XFS_SUPER_MAGIC 0x58465342 /* "XFSB", include/uapi/linux/magic.h */
+
+/* the files on /xfs from now on, the device under it as a node made from its st_dev
+ * (devtmpfs names it vdb or vdc depending on the other disks): 0, or -1 without XFS there */
+static int use_xfs(void)
+{
+	struct stat root, st;
+	struct statfs sf;
+
+	if (stat("/", &root) || stat("/xfs", &st) || st.st_dev == root.st_dev ||
+	    statfs("/xfs", &sf) || sf.f_type != XFS_SUPER_MAGIC)
+		return -1;
+	unlink("/tmp/xfs_dev");
+	if (mknod("/tmp/xfs_dev", S_IFBLK | 0600, st.st_dev))
+		return -1;
+	fs_dir = "/xfs";
+	snprintf(race_dev, sizeof(race_dev), "/tmp/xfs_dev");
+	return 0;
+}
+
+static void use_ext4(void)
+{
+	fs_dir = "/mnt";
+	snprintf(race_dev, sizeof(race_dev), "/dev/vda");
+	group_prefix = case_prefix = "";
+}
+
+static int on_xfs(void)
+{
+	return !strcmp(fs_dir, "/xfs");
+}
 
 static void kv(const char *fmt, ...)
 {
@@ -60,7 +115,7 @@ static void kv(const char *fmt, ...)
 
 static void begin(const char *group, const char *name)
 {
-	snprintf(line, sizeof(line), "PROBE %s/%s ", group, name);
+	snprintf(line, sizeof(line), "PROBE %s%s/%s%s ", group_prefix, group, case_prefix, name);
 }
 
 static void end(void)
@@ -245,7 +300,7 @@ static const char *touch(volatile char *p)
  */
 static void dio_into_mmap(const char *name)
 {
-	const char *A = "/mnt/dio_A", *B = "/mnt/dio_B";
+	const char *A = at("dio_A"), *B = at("dio_B");
 	int private = !strcmp(name, "private_mapping");
 	int same = !strncmp(name, "same_file", 9);
 	long file_pages = 16, map_pages = 16, off = 0;
@@ -345,7 +400,7 @@ static void iouring_register(const char *name)
 		return die("io_uring_queue_init");
 	if (!strncmp(name, "ext4_", 5)) {
 		int shared = !strncmp(name, "ext4_shared", 11);
-		p = map_file("/mnt/reg", RPAGES, strstr(name, "_ro") ? ro : rw,
+		p = map_file(at("reg"), RPAGES, strstr(name, "_ro") ? ro : rw,
 			     shared ? MAP_SHARED : MAP_PRIVATE, 'A');
 		if (p != MAP_FAILED && strstr(name, "prefaulted"))
 			for (long i = 0; i < RPAGES; i++)
@@ -369,8 +424,8 @@ static void iouring_register(const char *name)
 		/* one iovec over two VMAs, anonymous and shared ext4, in the order named */
 		int ext4_first = !strncmp(name, "ext4", 4), fd;
 		p = mmap(NULL, 2 * len, rw, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		make_file("/mnt/reg", RPAGES, 'A', 0);
-		fd = open("/mnt/reg", O_RDWR);
+		make_file(at("reg"), RPAGES, 'A', 0);
+		fd = open(at("reg"), O_RDWR);
 		if (p == MAP_FAILED || mmap(p + (ext4_first ? 0 : len), len, rw,
 					    MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED)
 			p = MAP_FAILED;
@@ -389,7 +444,7 @@ static void iouring_register(const char *name)
 	end();
 	io_uring_queue_exit(&ring);
 	munmap(p, len);
-	unlink("/mnt/reg");
+	unlink(at("reg"));
 	unlink("/tmp/reg");
 }
 
@@ -444,8 +499,8 @@ static void truncate_while_pinned(const char *name)
 		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		fill(p, pages, 'M', 0);
 	} else if (!strncmp(name, "iouring_ext4_", 13) || !strcmp(name, "vmsplice_ext4_shared")) {
-		make_file("/mnt/trunc", pages, 'A', 0);
-		fd = open("/mnt/trunc", O_RDWR);
+		make_file(at("trunc"), pages, 'A', 0);
+		fd = open(at("trunc"), O_RDWR);
 		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 			 strstr(name, "private") ? MAP_PRIVATE : MAP_SHARED, fd, 0);
 	} else {
@@ -506,7 +561,7 @@ out:
 	end();
 	munmap(p, len);
 	close(fd);
-	unlink("/mnt/trunc");
+	unlink(at("trunc"));
 }
 
 /* ---- fork_cow_pinned ---- */
@@ -653,7 +708,6 @@ static void fork_cow_pinned(const char *name)
 
 #define RACE_PAGES 16L
 #define RACE_GENS 10
-#define RACE_DEV "/dev/vda"
 
 static long iterations = 200;
 static volatile int race_stop;
@@ -666,8 +720,8 @@ struct race_files {
 	int fdb;           /* B, O_RDONLY | O_DIRECT */
 	int fdd;           /* A, O_DIRECT: O_RDONLY (RF_DIRECT) or O_WRONLY (RF_DIRECT_W) */
 	int fdr;           /* A, O_RDONLY: buffered re-reads */
-	int dev;           /* RACE_DEV, O_RDONLY | O_DIRECT (RF_DEV) */
-	long *phys;        /* RF_DEV: A's pages on RACE_DEV (file_phys) */
+	int dev;           /* race_dev, O_RDONLY | O_DIRECT (RF_DEV) */
+	long *phys;        /* RF_DEV: A's pages on race_dev (file_phys) */
 	char *map;         /* RACE_PAGES of A, MAP_SHARED (RF_MAP, or mapped by the case) */
 	int pageout;       /* msync_racer: madvise(MADV_PAGEOUT) after each msync */
 	long loops;        /* the racer's rounds (racer_loops) */
@@ -718,6 +772,15 @@ struct kmsg_watch {
 #define KMSG_WARNINGS { "kmsg_warnings=", "WARNING:", 0 }
 #define KMSG_NO_BUFFERS { "ext4_no_buffers=", "does not have buffers attached", 0 }
 #define KMSG_END { NULL, NULL, 0 }
+/* on XFS: any new "XFS (dev): ..." line (xfs_discard_folio's "page discard on page", a
+ * corruption or I/O error report) */
+#define KMSG_XFS { "xfs_messages=", "XFS (", 0 }
+
+/* the filesystem's own watch: ext4's "no buffers" line, or XFS's messages */
+static struct kmsg_watch kmsg_fs(void)
+{
+	return on_xfs() ? (struct kmsg_watch)KMSG_XFS : (struct kmsg_watch)KMSG_NO_BUFFERS;
+}
 
 /* count each watched needle (up to KMSG_END) in the whole kernel log buffer (klogctl
  * READ_ALL), -1 if the log cannot be read: before the rounds (report=0) keep the counts, after
@@ -757,7 +820,7 @@ static int pages_equal_gen(const char *p, long pages, char letter, int gen)
 	return 1;
 }
 
-/* the byte offset on RACE_DEV of each of the file's first `pages` pages (-1: none), from
+/* the byte offset on race_dev of each of the file's first `pages` pages (-1: none), from
  * FIEMAP without FIEMAP_FLAG_SYNC (it would write the file back): call it once the file's
  * blocks are allocated (make_file fsyncs); ext4 overwrites them in place afterwards */
 static long *file_phys(int fd, long pages)
@@ -823,7 +886,7 @@ static int race_open(struct race_files *rf, const char *a, const char *b, int fl
 				      O_DIRECT)) >= 0;
 	ok &= (rf->fdr = open(a, O_RDONLY)) >= 0;
 	if (flags & RF_DEV)
-		ok &= (rf->dev = open(RACE_DEV, O_RDONLY | O_DIRECT)) >= 0;
+		ok &= (rf->dev = open(race_dev, O_RDONLY | O_DIRECT)) >= 0;
 	if (flags & RF_MAP)
 		ok &= (rf->map = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, rf->fd, 0)) !=
 		      MAP_FAILED;
@@ -889,7 +952,7 @@ static void count_read_error(ssize_t r, struct race_counts *c)
 		c->read_eilseq++;
 }
 
-/* the end of a round, after its syncs: whether A's disk (its blocks on RACE_DEV with RF_DEV,
+/* the end of a round, after its syncs: whether A's disk (its blocks on race_dev with RF_DEV,
  * else an O_DIRECT read of A) and, after zapping the PTEs of `zap` (if not NULL) and
  * POSIX_FADV_DONTNEED, a buffered re-read of A hold `ref` (buf: scratch).  Mismatches count
  * only if `ok` (the round's syncs all returned 0); failed reads count in every round */
@@ -971,7 +1034,7 @@ static int race_begin(const char *name, const char *a, const char *b)
 
 static void race(const char *name)
 {
-	struct kmsg_watch km[] = { KMSG_WARNINGS, KMSG_NO_BUFFERS, KMSG_END };
+	struct kmsg_watch km[] = { KMSG_WARNINGS, kmsg_fs(), KMSG_END };
 	long n = RACE_PAGES * PG, read_err = 0;
 	char *snap = aligned_alloc(PG, n), *disk = aligned_alloc(PG, n);
 	struct race_counts c = { 0 };
@@ -984,9 +1047,9 @@ static void race(const char *name)
 		end();
 		return;
 	}
-	if (race_begin(name, "/mnt/race_A", "/mnt/race_B"))
+	if (race_begin(name, at("race_A"), at("race_B")))
 		return;
-	if (race_open(&rf, "/mnt/race_A", "/mnt/race_B", RF_DIRECT | RF_MAP, km))
+	if (race_open(&rf, at("race_A"), at("race_B"), RF_DIRECT | RF_MAP, km))
 		return;
 	rf.pageout = !strcmp(name, "dio_vs_pageout");
 	if (race_start(&t, msync_racer, &rf))
@@ -1018,10 +1081,11 @@ static void race(const char *name)
 /* ---- race, continued: the other counterexamples the model finds in linux-6.1 and 6.12 ----
  *
  * Same COUNTS style.  Two sharper instruments than race/dio_vs_*:
- *  - the disk is read from the block device itself (/dev/vda, O_DIRECT, at the file's blocks
- *    found once with FIEMAP), so that reading it does not first write the page cache back, as
- *    an O_DIRECT read of the file does (iomap_dio_rw -> filemap_write_and_wait_range): what
- *    fsync left on disk is seen even if a deferred re-dirtying ran meanwhile;
+ *  - the disk is read from the block device itself (race_dev: /dev/vda, or the XFS disk;
+ *    O_DIRECT, at the file's blocks found once with FIEMAP), so that reading it does not
+ *    first write the page cache back, as an O_DIRECT read of the file does (iomap_dio_rw ->
+ *    filemap_write_and_wait_range): what fsync left on disk is seen even if a deferred
+ *    re-dirtying ran meanwhile;
  *  - a "racer" thread does the other actor's syscall each round when the main thread sets
  *    r_go, after a delay that varies with the round, and acknowledges with r_ack.
  */
@@ -1140,7 +1204,7 @@ static void *flusher_racer(void *arg)
  */
 static void race_dio_sync(const char *name)
 {
-	struct kmsg_watch km[] = { KMSG_WARNINGS, KMSG_NO_BUFFERS, KMSG_END };
+	struct kmsg_watch km[] = { KMSG_WARNINGS, kmsg_fs(), KMSG_END };
 	int unmap = !strcmp(name, "munmap_while_dma");
 	long n = RACE_PAGES * PG;
 	char *cache = aligned_alloc(PG, n), *disk = aligned_alloc(PG, n);
@@ -1148,9 +1212,9 @@ static void race_dio_sync(const char *name)
 	struct race_files rf;
 	pthread_t t;
 
-	if (race_begin(name, "/mnt/race_A", "/mnt/race_B"))
+	if (race_begin(name, at("race_A"), at("race_B")))
 		return;
-	if (race_open(&rf, "/mnt/race_A", "/mnt/race_B", RF_DEV, km))
+	if (race_open(&rf, at("race_A"), at("race_B"), RF_DEV, km))
 		return;
 	r_go = r_ack = r_done = 0;
 	if (!unmap) {
@@ -1222,17 +1286,17 @@ static void race_dio_sync(const char *name)
  */
 static void race_dio_truncate(const char *name)
 {
-	struct kmsg_watch km[] = { KMSG_WARNINGS, KMSG_NO_BUFFERS, KMSG_END };
+	struct kmsg_watch km[] = { KMSG_WARNINGS, kmsg_fs(), KMSG_END };
 	long n = RACE_PAGES * PG, s_cache = 0, s_disk = 0, s_reread = 0, done = 0;
 	char *buf = aligned_alloc(PG, n), *abuf = aligned_alloc(PG, n), *map;
 	struct race_counts c = { 0 };
 	struct race_files rf;
 	pthread_t t;
 
-	if (race_begin(name, "/mnt/race_A", "/mnt/race_B"))
+	if (race_begin(name, at("race_A"), at("race_B")))
 		return;
 	fill(abuf, RACE_PAGES, 'A', 0);
-	if (race_open(&rf, "/mnt/race_A", "/mnt/race_B", RF_DIRECT, km))
+	if (race_open(&rf, at("race_A"), at("race_B"), RF_DIRECT, km))
 		return;
 	r_go = r_ack = r_done = 0;
 	if (race_start(&t, truncate_racer, &rf))
@@ -1346,17 +1410,17 @@ static void *uffd_handler(void *arg)
 static void race_vm_writev(const char *name)
 {
 	struct kmsg_watch km[] = { { "stale_pagecache=", "Page cache invalidation failure", 0 },
-				   KMSG_WARNINGS, KMSG_NO_BUFFERS, KMSG_END };
+				   KMSG_WARNINGS, kmsg_fs(), KMSG_END };
 	long n = RACE_PAGES * PG, stalls = 0, vm_err = 0, dio_err = 0;
 	char *buf = aligned_alloc(PG, n), *want = aligned_alloc(PG, n);
 	struct race_counts c = { 0 };
 	struct race_files rf;
 	pthread_t th, tw;
 
-	if (race_begin(name, "/mnt/race_A", NULL))
+	if (race_begin(name, at("race_A"), NULL))
 		return;
 	/* fdd: the O_DIRECT writer's file */
-	if (race_open(&rf, "/mnt/race_A", NULL, RF_DIRECT_W | RF_DEV, km))
+	if (race_open(&rf, at("race_A"), NULL, RF_DIRECT_W | RF_DEV, km))
 		return;
 	u_fdw = rf.fdd;
 	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
@@ -1440,8 +1504,10 @@ static void race_vm_writev(const char *name)
  * file A while a racer thread loops msync(MS_SYNC) on it (the flusher); then, as the
  * scenario's application, msync(MS_SYNC) twice and fsync; then a reader reads A with O_DIRECT
  * (btrfs verifies the data checksums).  btrfs_enospc first fills the filesystem (a filler file
- * written until ENOSPC) and gives back 128 KiB each round, which a third thread, the
- * scenario's "other file" (fill_fs), takes again by writing until ENOSPC.  Counted:
+ * written until ENOSPC; fill_errno: how its last write failed) and gives back 128 KiB each
+ * round, which a third thread, the scenario's "other file" (fill_fs), takes again by writing
+ * until ENOSPC.  race/xfs_enospc is the same on /xfs (xfs_messages: XFS's own kernel log
+ * lines).  Counted:
  *   read_efault      the O_DIRECT read into the mapping failed with EFAULT (btrfs_page_mkwrite,
  *                    called by the GUP fault, could not reserve: ENOSPC before the DMA, not
  *                    after it); read_errors: with another error (read_errno: the last one)
@@ -1486,13 +1552,18 @@ static void *space_taker(void *arg)
 
 static void race_btrfs(const char *name)
 {
-	const char *A = "/btr/race_A", *B = "/mnt/race_B", *FILL = "/btr/filler";
+	/* on XFS (race/xfs_enospc, use_xfs): the same rounds with A and the filler on /xfs */
+	int xfs = on_xfs();
+	const char *dir = xfs ? "/xfs" : "/btr";
+	const char *A = xfs ? "/xfs/race_A" : "/btr/race_A", *B = "/mnt/race_B";
+	const char *FILL = xfs ? "/xfs/filler" : "/btr/filler";
 	struct kmsg_watch km[] = { { "csum_failed=", "csum failed", 0 },
 				   { "unnotified_dirty=", "marked dirty without notifying the fs", 0 },
-				   KMSG_WARNINGS, KMSG_END };
-	int enospc = !strcmp(name, "btrfs_enospc");
+				   KMSG_WARNINGS, xfs ? (struct kmsg_watch)KMSG_XFS :
+				   (struct kmsg_watch)KMSG_END, KMSG_END };
+	int enospc = !!strstr(name, "enospc");
 	long n = RACE_PAGES * PG, s_enospc = 0, s_err = 0, rerr = 0;
-	int last_rerr = 0, last_serr = 0, ffd = -1;
+	int last_rerr = 0, last_serr = 0, ffd = -1, fill_err = 0;
 	char *snap = aligned_alloc(PG, n), *buf = aligned_alloc(PG, n), *chunk;
 	struct race_counts c = { 0 };
 	struct race_files rf;
@@ -1500,8 +1571,8 @@ static void race_btrfs(const char *name)
 	struct stat st;
 
 	begin("race", name);
-	if (stat("/btr", &st) || make_file(A, RACE_PAGES, 'A', 0)) {
-		kv("error=no_btrfs_at_/btr");
+	if (stat(dir, &st) || make_file(A, RACE_PAGES, 'A', 0)) {
+		kv("error=no_%s_at_%s", xfs ? "xfs" : "btrfs", dir);
 		end();
 		return;
 	}
@@ -1516,6 +1587,7 @@ static void race_btrfs(const char *name)
 				;
 			while (write(ffd, chunk, PG) == PG)
 				;
+			fill_err = errno; /* ENOSPC: the filesystem is full */
 			fsync(ffd);
 			syncfs(ffd);
 		}
@@ -1565,6 +1637,8 @@ static void race_btrfs(const char *name)
 	if (enospc)
 		pthread_join(taker, NULL);
 	kv("iterations=%ld", c.rounds);
+	if (enospc)
+		kv("fill_errno=%s", errname(fill_err));
 	kv("read_efault=%ld", c.efault);
 	kv("read_errors=%ld", rerr);
 	if (rerr)
@@ -1575,7 +1649,7 @@ static void race_btrfs(const char *name)
 		kv("sync_errno=%s", errname(last_serr));
 	kv_mismatches(&c);
 	kv("read_eio=%ld", c.read_eio);
-	kmsg_scan(km, 1); /* csum_failed, unnotified_dirty, kmsg_warnings */
+	kmsg_scan(km, 1); /* csum_failed, unnotified_dirty, kmsg_warnings (, xfs_messages) */
 	kv("racer_loops=%ld", rf.loops);
 	end();
 	race_close(&rf);
@@ -1729,6 +1803,20 @@ static void race_pi(const char *name)
 
 static void race_more(const char *name)
 {
+	if (!strncmp(name, "xfs_", 4)) { /* the same case with its files on /xfs */
+		case_prefix = "xfs_";
+		if (use_xfs()) {
+			begin("race", name + 4);
+			kv("error=no_xfs_at_/xfs");
+			end();
+		} else if (!strcmp(name + 4, "enospc")) {
+			race_btrfs(name + 4);
+		} else {
+			race_more(name + 4);
+		}
+		use_ext4();
+		return;
+	}
 	if (!strcmp(name, "munmap_while_dma") || !strcmp(name, "dio_vs_fsync"))
 		race_dio_sync(name);
 	else if (!strcmp(name, "dio_vs_truncate"))
@@ -1759,33 +1847,68 @@ static const char *const FORK[] = { "iouring_pin_fork_child_writes",
 	"vmsplice_then_write_same_process", NULL };
 static const char *const RACE[] = { "dio_vs_msync", "dio_vs_pageout", "munmap_while_dma",
 	"dio_vs_truncate", "vm_writev_vs_dio", "dio_vs_fsync", "btrfs_dio_vs_msync",
-	"btrfs_enospc", "pi_dio_vs_msync", "pi_store_vs_msync", NULL };
+	"btrfs_enospc", "pi_dio_vs_msync", "pi_store_vs_msync", "xfs_dio_vs_msync",
+	"xfs_dio_vs_pageout", "xfs_munmap_while_dma", "xfs_dio_vs_truncate", "xfs_vm_writev_vs_dio",
+	"xfs_dio_vs_fsync", "xfs_enospc", NULL };
+
+/* the cases that run on XFS too (argument xfs[/group[/case]]): those that use an ext4 file */
+static const char *const XFS_REG[] = { "ext4_shared_rw", "ext4_shared_rw_prefaulted",
+	"ext4_shared_ro", "ext4_private_rw", "ext4_private_rw_prefaulted_read", "ext4_private_ro",
+	"anon_plus_ext4_shared", "ext4_shared_plus_anon", NULL };
+static const char *const XFS_TRUNC[] = { "iouring_ext4_private", "iouring_ext4_shared",
+	"vmsplice_ext4_shared", NULL };
 
 static const struct group {
 	const char *name;
 	const char *const *cases;
 	void (*run)(const char *);
 	int named_only; /* racy: not part of the default run */
+	const char *const *xfs_cases; /* the cases run on /xfs as xfs/<group>/<case> */
 } GROUPS[] = {
-	{ "dio_into_mmap", DIO, dio_into_mmap },
-	{ "iouring_register_filebacked", REG, iouring_register },
-	{ "truncate_while_pinned", TRUNC, truncate_while_pinned },
+	{ "dio_into_mmap", DIO, dio_into_mmap, 0, DIO },
+	{ "iouring_register_filebacked", REG, iouring_register, 0, XFS_REG },
+	{ "truncate_while_pinned", TRUNC, truncate_while_pinned, 0, XFS_TRUNC },
 	{ "fork_cow_pinned", FORK, fork_cow_pinned },
 	{ "race", RACE, race_more, 1 },
 };
 
-/* an argument is a group ("dio_into_mmap") or one case ("dio_into_mmap/beyond_eof") */
+/* one case of group g, on /xfs if xfs (an error line if /xfs is not an XFS mount) */
+static void run_case(size_t g, const char *c, int xfs)
+{
+	if (xfs) {
+		group_prefix = "xfs/";
+		if (use_xfs()) {
+			begin(GROUPS[g].name, c);
+			kv("error=no_xfs_at_/xfs");
+			end();
+			use_ext4();
+			return;
+		}
+	}
+	GROUPS[g].run(c);
+	use_ext4();
+}
+
+/* an argument is a group ("dio_into_mmap") or one case ("dio_into_mmap/beyond_eof"), either
+ * prefixed with "xfs/" to run on /xfs, or "xfs" alone: every case that runs on XFS */
 static int run_arg(const char *arg)
 {
-	int found = 0;
+	int found = 0, xfs = !strncmp(arg, "xfs", 3) && (!arg[3] || arg[3] == '/');
 
+	if (!xfs && !*arg)
+		return 0;
+	if (xfs)
+		arg += arg[3] ? 4 : 3;
 	for (size_t g = 0; g < sizeof(GROUPS) / sizeof(GROUPS[0]); g++) {
 		size_t n = strlen(GROUPS[g].name);
-		if (strncmp(arg, GROUPS[g].name, n) || (arg[n] && arg[n] != '/'))
+		const char *const *cases = xfs ? GROUPS[g].xfs_cases : GROUPS[g].cases;
+
+		if (!cases || (*arg && (strncmp(arg, GROUPS[g].name, n) ||
+					(arg[n] && arg[n] != '/'))))
 			continue;
-		for (const char *const *c = GROUPS[g].cases; *c; c++)
-			if (!arg[n] || !strcmp(arg + n + 1, *c)) {
-				GROUPS[g].run(*c);
+		for (const char *const *c = cases; *c; c++)
+			if (!*arg || !arg[n] || !strcmp(arg + n + 1, *c)) {
+				run_case(g, *c, xfs);
 				found = 1;
 			}
 	}

@@ -19,7 +19,7 @@ from rich.console import Console
 from gupcheck.conform.compare import DISAGREES, MODEL_ERROR, NO_RESULT
 from gupcheck.conform.errors import ConformError
 from gupcheck.conform.kernels import DEBIAN, resolve
-from gupcheck.conform.predict import PROBES
+from gupcheck.conform.predict import PROBES, XFS_PROBES
 from gupcheck.conform.races import DEFAULT_ITERATIONS, RACE_PROBES
 from gupcheck.conform.report import render_markdown, render_text
 from gupcheck.conform.runner import conform, select
@@ -70,6 +70,9 @@ def conform_command(
     the model says can be non-zero is "confirmed" when seen and "not observed in N runs"
     otherwise (never an agreement); a count the model proves zero DISAGREES when seen.
 
+    The XFS probes (`--probe xfs`, `--probe race/xfs_...`) run the same cases with their
+    files on an XFS disk (mkfs.xfs, from xfsprogs), only when asked.
+
     Exit codes: 0 every compared probe agrees, 1 some probe disagrees, 2 usage error,
     8 the environment cannot run the probes (the message names the fix), 11 the design module
     failed to import (it raised or exited) or defines no DESIGN.
@@ -79,6 +82,8 @@ def conform_command(
     Example: gupcheck conform --kernel debian-12 --probe race --iterations 500
 
     Example: gupcheck conform --kernel debian-13 --probe race --cpus 2 --slow-reads 200
+
+    Example: gupcheck conform --kernel debian-13 --probe xfs --probe race/xfs_dio_vs_fsync
 
     Example: gupcheck conform --kernel ./arch/x86/boot/bzImage --design my_patch.py
     --probe iouring_register_filebacked
@@ -92,7 +97,7 @@ def conform_command(
     try:
         names = select(probe)
     except KeyError as exc:
-        groups = sorted({p.split("/")[0] for p in (*PROBES, *RACE_PROBES)})
+        groups = sorted({p.split("/")[0] for p in (*PROBES, *XFS_PROBES, *RACE_PROBES)})
         raise fail(f"unknown probe {exc.args[0]!r}; choose a group ({', '.join(groups)}) or "
                    "a group/case (`gupcheck conform --help`)", exitcodes.USAGE) from None
     if design is None and kernel not in DEBIAN:

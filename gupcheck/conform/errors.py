@@ -25,6 +25,7 @@ TOOLS: dict[str, str] = {
     "gcc": "gcc",
     "mkfs.ext4": "e2fsprogs",
     "mkfs.btrfs": "btrfs-progs",  # only for the btrfs racy probes
+    "mkfs.xfs": "xfsprogs",  # only for the XFS probes (xfs/, race/xfs_*)
     "dpkg-deb": "dpkg",
     "apt-get": "apt",
 }

@@ -7,6 +7,10 @@ stored decompressed in load order; /init loads them with busybox ``insmod``.  ex
 checksum through the crypto API (a soft dependency on crc32c), which no one would load for it
 here, so ``crc32c_generic`` is listed explicitly.  A second virtio disk, when QEMU has one (the
 btrfs probes), is mounted at /btr; btrfs and its dependencies are then in the initramfs too.
+An XFS disk (the xfs/ probes and race/xfs_*) is another virtio disk, recognised by its
+superblock's magic ``XFSB`` at offset 0 (whichever of /dev/vdb, /dev/vdc it is) and mounted at
+/xfs; Debian builds XFS as a module (``CONFIG_XFS_FS=m``), so xfs and its dependency libcrc32c
+are then in the initramfs (libcrc32c finds crc32c_generic, already there for ext4).
 An NVMe namespace with protection information, when QEMU has one (the race/pi_* probes), gets
 a copy of the fresh ext4 of /dev/vda, written before either is mounted and through the block
 layer, which generates the guard tags (an image written on the host would have no valid tags),
@@ -14,7 +18,7 @@ and is mounted at /pi; the nvme driver and the CRC providers it needs are then i
 initramfs.
 
 After the probes /init reports the kernel log's WARNING/BUG counts, its first error lines
-(KMSG-LINE) and how often each kind of ext4/btrfs message occurred, numbers blanked
+(KMSG-LINE) and how often each kind of ext4/btrfs/XFS message occurred, numbers blanked
 (KMSG-KIND: kept in the cached boot output, read when a racy probe's counts need explaining).
 
 The results go to the *second* serial port (/dev/ttyS1), which QEMU writes to a file: the
@@ -38,6 +42,9 @@ WANTED_MODULES = ("virtio_pci", "virtio_blk", "crc32c_generic", "ext4")
 
 #: added when a probe needs the second disk, a btrfs filesystem at /btr (racy btrfs probes)
 BTRFS_MODULES = ("btrfs",)
+
+#: added when a probe needs the XFS disk at /xfs (the xfs/ and race/xfs_* probes)
+XFS_MODULES = ("xfs",)
 
 #: added for the NVMe namespace with protection information at /pi (the race/pi_* probes):
 #: the driver (nvme_core pulls in t10_pi on 6.1, built into the block layer on 6.12) and the
@@ -71,17 +78,24 @@ if ! mount -t ext4 /dev/vda /mnt 2>/tmp/mount.err; then
     echo "BOOT-ERROR mount: $(cat /tmp/mount.err /tmp/insmod.err | tr '\n' ' ')" > $out
     poweroff -f
 fi
-if [ -b /dev/vdb ]; then
-    mkdir -p /btr
-    mount -t btrfs /dev/vdb /btr 2>/tmp/mount2.err ||
-        echo "BOOT-ERROR mount btrfs: $(cat /tmp/mount2.err /tmp/insmod.err | tr '\n' ' ')" > $out
-fi
+for d in /dev/vdb /dev/vdc; do
+    [ -b $d ] || continue
+    if [ "$(dd if=$d bs=4 count=1 2>/dev/null)" = XFSB ]; then
+        mkdir -p /xfs
+        mount -t xfs $d /xfs 2>/tmp/mount4.err ||
+            echo "BOOT-ERROR mount xfs: $(cat /tmp/mount4.err /tmp/insmod.err | tr '\n' ' ')" > $out
+    else
+        mkdir -p /btr
+        mount -t btrfs $d /btr 2>/tmp/mount2.err ||
+            echo "BOOT-ERROR mount btrfs: $(cat /tmp/mount2.err /tmp/insmod.err | tr '\n' ' ')" > $out
+    fi
+done
 echo 16 > /proc/sys/vm/nr_hugepages
 args=$(sed -n 's/.*gupprobe=\([^ ]*\).*/\1/p' /proc/cmdline | tr ',' ' ')
 /gupprobe $args > $out 2>&1
 echo "KMSG warnings=$(dmesg | grep -c 'WARNING:') bugs=$(dmesg | grep -c 'BUG:')" > $out
-dmesg | grep -E 'WARNING:|BUG:|EXT4-fs (error|warning)|BTRFS (error|warning|critical)|protection error|sct 0x2 ' | head -20 | sed 's/^/KMSG-LINE /' > $out
-dmesg | grep -E 'WARNING:|BUG:|EXT4-fs|BTRFS|nvme0n1|JBD2' | sed -e 's/^\[[ 0-9.]*\] //' -e 's/[0-9][0-9]*/N/g' | sort | uniq -c | sort -rn | head -15 | sed 's/^ */KMSG-KIND /' > $out
+dmesg | grep -E 'WARNING:|BUG:|EXT4-fs (error|warning)|BTRFS (error|warning|critical)|protection error|sct 0x2 |XFS .*([Ee]rror|[Cc]orrupt|discard)' | head -20 | sed 's/^/KMSG-LINE /' > $out
+dmesg | grep -E 'WARNING:|BUG:|EXT4-fs|BTRFS|XFS|nvme0n1|JBD2' | sed -e 's/^\[[ 0-9.]*\] //' -e 's/[0-9][0-9]*/N/g' | sort | uniq -c | sort -rn | head -15 | sed 's/^ */KMSG-KIND /' > $out
 echo "END" > $out
 sync
 umount /mnt

@@ -5,7 +5,8 @@ No KVM on these machines: TCG with one thread per vCPU (``-accel tcg,thread=mult
 threads really run at once.  ``read_iops`` throttles the disk's reads in QEMU
 (``throttling.iops-read``) and leaves its writes alone: a slow disk, on which a direct-I/O read
 stays in flight long enough for writeback to clean its pages before the DMA lands.  The disk is a fresh ext4 image made on the
-host with ``mkfs.ext4`` for every boot, so no probe sees another run's files.  The guest writes
+host with ``mkfs.ext4`` for every boot, so no probe sees another run's files; so are the
+btrfs and XFS disks (``mkfs.btrfs``, ``mkfs.xfs``) when a probe needs them.  The guest writes
 its results to the second serial port, which QEMU stores in a file; the console (first port)
 is kept too, and shown when the guest never reports.
 
@@ -52,6 +53,22 @@ def make_disk(path: Path, size_mib: int = 64) -> None:
         raise ConformError(f"mkfs.ext4 failed: {done.stderr.strip()}")
 
 
+#: mkfs.xfs (xfsprogs 6.1) refuses a filesystem smaller than 300 MiB
+XFS_MIN_MIB = 300
+
+
+def make_xfs(path: Path, size_mib: int = XFS_MIN_MIB) -> None:
+    """An empty XFS image (mkfs.xfs' defaults: V5 with CRCs, reflink, 4 KiB blocks), sparse on
+    the host, for the xfs/ probes' disk; the smallest XFS mkfs.xfs makes, so that race/xfs_enospc
+    fills it quickly."""
+    mkfs = require_tool("mkfs.xfs")
+    with open(path, "wb") as f:
+        f.truncate(size_mib << 20)
+    done = subprocess.run([mkfs, "-q", "-f", str(path)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ConformError(f"mkfs.xfs failed: {done.stderr.strip()}")
+
+
 def make_btrfs(path: Path, size_mib: int = 160) -> None:
     """An empty btrfs image (single data and metadata profiles: a small filesystem whose free
     space a probe can use up), for the btrfs probes' second disk."""
@@ -79,9 +96,11 @@ def make_pi_disk(path: Path, data_mib: int = 64) -> None:
 
 def command(kernel: Kernel, initrd: Path, disk: Path, results: Path, probes: Sequence[str],
             memory_mib: int = 512, smp: int = 1, read_iops: int = 0,
-            btrfs_disk: Path | None = None, pi_disk: Path | None = None) -> list[str]:
+            btrfs_disk: Path | None = None, pi_disk: Path | None = None,
+            xfs_disk: Path | None = None) -> list[str]:
     """The qemu-system-x86_64 command line for one boot (read_iops 0: reads not throttled;
-    btrfs_disk: a second virtio disk, /dev/vdb; pi_disk: an NVMe namespace with protection
+    btrfs_disk: a second virtio disk, /dev/vdb; xfs_disk: another virtio disk after it, /dev/vdb
+    or /dev/vdc, throttled like the others; pi_disk: an NVMe namespace with protection
     information, /dev/nvme0n1)."""
     append = "console=ttyS0 quiet loglevel=4 panic=-1 oops=panic rdinit=/init"
     if probes:  # none: the probe binary runs every group
@@ -94,6 +113,9 @@ def command(kernel: Kernel, initrd: Path, disk: Path, results: Path, probes: Seq
             *(["-drive", f"file={btrfs_disk},format=raw,if=virtio,cache=unsafe"
                + (f",throttling.iops-read={read_iops}" if read_iops else "")]
               if btrfs_disk else []),
+            *(["-drive", f"file={xfs_disk},format=raw,if=virtio,cache=unsafe"
+               + (f",throttling.iops-read={read_iops}" if read_iops else "")]
+              if xfs_disk else []),
             *(["-drive", f"file={pi_disk},format=raw,if=none,id=pi0,cache=unsafe",
                "-device", "nvme,id=nvme0,serial=gupcheck-pi",
                "-device", f"nvme-ns,drive=pi0,bus=nvme0,nsid=1,{PI_NAMESPACE}"]
@@ -103,7 +125,7 @@ def command(kernel: Kernel, initrd: Path, disk: Path, results: Path, probes: Seq
 
 def boot(kernel: Kernel, initrd: Path, probes: Sequence[str], timeout: float = 180.0,
          log: Callable[[str], None] = lambda s: None, smp: int = 1, read_iops: int = 0,
-         btrfs: bool = False, pi: bool = False) -> Boot:
+         btrfs: bool = False, pi: bool = False, xfs: bool = False) -> Boot:
     """Boot once, run ``probes`` (groups or group/case; empty: all) and return the output."""
     with tempfile.TemporaryDirectory(prefix="gupcheck-conform-") as tmp:
         disk, results = Path(tmp) / "disk.img", Path(tmp) / "results.txt"
@@ -114,8 +136,11 @@ def boot(kernel: Kernel, initrd: Path, probes: Sequence[str], timeout: float = 1
         pi_disk = Path(tmp) / "pi.img" if pi else None
         if pi_disk:
             make_pi_disk(pi_disk)
+        xfs_disk = Path(tmp) / "xfs.img" if xfs else None
+        if xfs_disk:
+            make_xfs(xfs_disk)
         cmd = command(kernel, initrd, disk, results, probes, smp=smp, read_iops=read_iops,
-                      btrfs_disk=btrfs_disk, pi_disk=pi_disk)
+                      btrfs_disk=btrfs_disk, pi_disk=pi_disk, xfs_disk=xfs_disk)
         log(f"booting {kernel.release} under QEMU (TCG, no KVM, {smp} vCPU)")
         start = time.monotonic()
         timed_out = False

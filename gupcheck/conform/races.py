@@ -1,7 +1,9 @@
 """The racy probes: the model's counterexamples for linux-6.1/6.12, driven N times on a real
 kernel (O_DIRECT into a shared mapping against writeback, reclaim, munmap, truncate;
-process_vm_writev against an O_DIRECT write; the same on btrfs, full or not, and on ext4 on an
-NVMe namespace with protection information).
+process_vm_writev against an O_DIRECT write; the same on btrfs, full or not, on ext4 on an
+NVMe namespace with protection information, and on XFS: race/xfs_<case> is the ext4 case with
+its files on the guest's XFS disk, checked against the ext4 case's scenario on filesystem
+"xfs" — not compared while the model has no XFS).
 
 A racy probe has no single outcome to predict: each of its N rounds may or may not hit the
 window.  So the probe prints counts (probes/gupprobe.c, group ``race``) and the model predicts
@@ -31,6 +33,7 @@ from gupcheck.scenarios import SCENARIOS
 
 from .compare import AGREES, DISAGREES, MODEL_ERROR, NO_RESULT, NOT_MODELLED, Row
 from .observe import Observation
+from .predict import NO_XFS, ModelLacks, model_has_xfs, on_xfs
 
 CONFIRMED = "confirmed"
 NOT_OBSERVED = "not observed"
@@ -79,6 +82,10 @@ ENOSPC_AFTER_DMA = Aspect("ENOSPC after DMA", ("sync_enospc",), "no-enospc-after
 #: reserves late instead, silently)
 UNNOTIFIED_DIRTY = Aspect("dirtied without page_mkwrite", ("unnotified_dirty",),
                           "mkwrite-before-dirty")
+#: on XFS: the kernel log's new WARNING lines and XFS's own messages (xfs_discard_folio's "page
+#: discard on page", a corruption or I/O error report): what a folio dirtied without backing
+#: does there, in place of ext4's "does not have buffers attached"
+XFS_WARNINGS = Aspect("XFS warnings", ("kmsg_warnings", "xfs_messages"), "dirty-has-backing")
 #: data of a truncated page that reads back after the file is regrown: a real bug if seen, but
 #: no property of the model stands for it (dio-unpin-vs-truncate has no fsync after the
 #: truncate, so no-lost-write would hold vacuously), so it is shown, never judged
@@ -97,7 +104,8 @@ class RaceProbe:
     aspects: tuple[Aspect, ...] = (LOST_WRITES, EXT4_WARNINGS)
     context: tuple[str, ...] = ()  # counters shown on each row: how often the window opened
     filesystem: str = "ext4"  # "btrfs": the guest gets a second disk with btrfs at /btr;
-    # "ext4-pi": an NVMe namespace with protection information, ext4 at /pi
+    # "ext4-pi": an NVMe namespace with protection information, ext4 at /pi; "xfs": a disk
+    # with XFS at /xfs, the scenario checked on filesystem "xfs" (predict.on_xfs)
     stable_writes: bool = False  # check the scenario as on a stable-writes device (a control
     # scenario written for a plain disk, run on the PI namespace)
 
@@ -140,6 +148,26 @@ RACE_PROBES: dict[str, RaceProbe] = {p.name: p for p in (
               (PROTECTION_ERRORS, LOST_WRITES),
               context=("pi_format", "queue_stable_writes", "sync_errno", "racer_errno"),
               filesystem="ext4-pi", stable_writes=True),
+    # the ext4 cases above with their files on XFS (B too, except for xfs_enospc: B on ext4,
+    # as for btrfs, so that filling the filesystem does not starve the DMA's source)
+    RaceProbe("race/xfs_dio_vs_msync", "dio-read-into-mmap", (LOST_WRITES, XFS_WARNINGS),
+              filesystem="xfs"),
+    RaceProbe("race/xfs_dio_vs_pageout", "dio-vs-reclaim", (LOST_WRITES, XFS_WARNINGS),
+              filesystem="xfs"),
+    RaceProbe("race/xfs_munmap_while_dma", "munmap-while-dma", (LOST_WRITES, XFS_WARNINGS),
+              context=("read_efault", "read_short"), filesystem="xfs"),
+    RaceProbe("race/xfs_dio_vs_truncate", "dio-unpin-vs-truncate",
+              (STALE_AFTER_TRUNCATE, XFS_WARNINGS), context=("read_efault", "read_short"),
+              filesystem="xfs"),
+    RaceProbe("race/xfs_vm_writev_vs_dio", "vm-writev-vs-dio-invalidate",
+              (LOST_WRITES, XFS_WARNINGS), context=("uffd_stalls", "stale_pagecache"),
+              filesystem="xfs"),
+    RaceProbe("race/xfs_dio_vs_fsync", "deferred-redirty-vs-fsync",
+              (LOST_WRITES, XFS_WARNINGS), filesystem="xfs"),
+    # a full XFS whose freed space another file takes at once (race_btrfs on /xfs)
+    RaceProbe("race/xfs_enospc", "enospc-after-dma", (ENOSPC_AFTER_DMA, LOST_WRITES),
+              context=("fill_errno", "read_efault", "read_errors", "sync_errors", "sync_errno",
+                       "kmsg_warnings", "xfs_messages"), filesystem="xfs"),
 )}
 
 
@@ -152,7 +180,7 @@ class RacePrediction:
     states: int = 0
 
 
-_CACHE: dict[tuple[str, bool, str, int], RacePrediction] = {}
+_CACHE: dict[tuple[str, str, bool, str, int], RacePrediction] = {}
 
 
 def predict_race(probe: RaceProbe, cfg: KernelConfig) -> RacePrediction:
@@ -161,19 +189,23 @@ def predict_race(probe: RaceProbe, cfg: KernelConfig) -> RacePrediction:
     Only those properties are checked (not the whole matrix cell, with liveness): it is what
     the comparison needs and it takes seconds instead of tens.  An incomplete search cannot say
     "none", so it raises rather than predicting an impossibility it did not prove."""
-    key = (probe.scenario, probe.stable_writes, cfg.name, id(cfg))
+    key = (probe.scenario, probe.filesystem, probe.stable_writes, cfg.name, id(cfg))
     if key in _CACHE:
         return _CACHE[key]
     props = tuple(dict.fromkeys(a.property for a in probe.aspects if a.property))
     scenario = SCENARIOS[probe.scenario]
+    if probe.filesystem == "xfs":
+        if not model_has_xfs():
+            raise ModelLacks(NO_XFS)
+        scenario = on_xfs(scenario)
     if probe.stable_writes:
         scenario = replace(scenario, stable_writes=True)
     res = check(KernelModel(scenario, cfg, props), liveness=False, keep_going=True)
     if res.verdict in (Verdict.ERROR, Verdict.INCOMPLETE):
-        raise RuntimeError(f"checking {probe.scenario} under {cfg.name}: {res.verdict.value}: "
+        raise RuntimeError(f"checking {scenario.name} under {cfg.name}: {res.verdict.value}: "
                            f"{res.message}")
     violated = {f.property for f in res.findings if f.verdict is Verdict.VIOLATED}
-    basis = f"scenario {probe.scenario}" + (" on a stable-writes device"
+    basis = f"scenario {scenario.name}" + (" on a stable-writes device"
                                             if probe.stable_writes else "")
     out = RacePrediction({p: p in violated for p in props}, basis, res.stats.distinct)
     _CACHE[key] = out
@@ -203,17 +235,18 @@ def judge(observed: int, possible: bool, iterations: int) -> str:
 
 
 def compare_race(probe: RaceProbe, pred: RacePrediction | None, obs: Observation | None, *,
-                 error: str = "") -> list[Row]:
+                 error: str = "", not_compared: str = "") -> list[Row]:
     """One row per aspect: the prediction ("mismatches possible"/"none", with the property),
-    the observed counters, and the verdict."""
+    the observed counters, and the verdict; ``not_compared``: why the model cannot predict at
+    all (ModelLacks), every row then not modelled with that note."""
     rows = []
     for aspect in probe.aspects:
         name = f"{probe.name} ({aspect.label})"
         seen = "; ".join(f"{f}={obs.fields[f]}"
                          for f in ("iterations", *probe.context, *aspect.fields)
                          if f in obs.fields) if obs else ""
-        if not aspect.property:
-            rows.append(Row(name, "", seen, NOT_MODELLED, note=aspect.why_not))
+        if not aspect.property or not_compared:
+            rows.append(Row(name, "", seen, NOT_MODELLED, note=not_compared or aspect.why_not))
             continue
         if error or pred is None:
             rows.append(Row(name, "", seen, MODEL_ERROR, note=error or "no prediction"))

@@ -8,7 +8,8 @@ sample, not a fact: its boot is cached too (keyed by the number of rounds), and 
 "cached boot"; ``fresh`` takes a new sample.
 
 The racy probes (:mod:`.races`) run only when asked for (``--probe race``): the default run stays
-the quick deterministic one.
+the quick deterministic one.  So do the XFS ones (``--probe xfs``, ``--probe race/xfs_...``),
+which need the XFS disk.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from .compare import Row, compare
 from .errors import ConformError
 from .kernels import Kernel, cache_dir
 from .observe import ProbeRun, parse
-from .predict import PROBES, Predictions, predict_all
+from .predict import PROBES, XFS_PROBES, ModelLacks, Predictions, predict_all
 from .races import DEFAULT_ITERATIONS, RACE_PROBES, compare_race, predict_race
 
 
@@ -45,11 +46,12 @@ class Conformance:
 def select(names: Sequence[str] | None) -> list[str]:
     """Probe names (group/case), a group name standing for its cases; unknown -> KeyError.
 
-    No names: every deterministic probe (racy ones cost N rounds each and run only by name)."""
+    No names: every deterministic probe on ext4 (racy ones cost N rounds each, XFS ones need a
+    disk of their own: both run only by name, ``xfs`` naming every deterministic XFS probe)."""
     if not names:
         return list(PROBES)
     out: list[str] = []
-    every = [*PROBES, *RACE_PROBES]
+    every = [*PROBES, *XFS_PROBES, *RACE_PROBES]
     for n in names:
         hits = [p for p in every if p == n or p.startswith(n.rstrip("/") + "/")]
         if not hits:
@@ -84,16 +86,23 @@ def boot_probes(kernel: Kernel, probes: Sequence[str], fresh: bool = False,
     took under TCG, because the machine is shared and a slow guest is not a broken one."""
     probe_bin = build.probe_binary(log)
     races = [p for p in probes if p in RACE_PROBES]
+    on_xfs = [p for p in probes if p in XFS_PROBES]
     btrfs = any(RACE_PROBES[p].filesystem == "btrfs" for p in races)
     pi = any(RACE_PROBES[p].filesystem == "ext4-pi" for p in races)
+    xfs = bool(on_xfs) or any(RACE_PROBES[p].filesystem == "xfs" for p in races)
     initrd = build.initramfs_for(kernel, probe_bin, log,
                                  (*(initramfs.BTRFS_MODULES if btrfs else ()),
-                                  *(initramfs.NVME_PI_MODULES if pi else ())))
+                                  *(initramfs.NVME_PI_MODULES if pi else ()),
+                                  *(initramfs.XFS_MODULES if xfs else ())))
     all_probes = list(probes) == list(PROBES)
     if all_probes:
         args: list[str] = []
-    elif set(PROBES) <= set(probes):  # "all" keeps the kernel command line short
-        args = ["all", *races]
+    elif set(PROBES) <= set(probes) or set(XFS_PROBES) <= set(probes):
+        # "all" and "xfs" keep the kernel command line short
+        plain = [p for p in probes if p in PROBES]
+        args = ["all"] if set(PROBES) <= set(probes) else plain
+        args += ["xfs"] if set(XFS_PROBES) <= set(probes) else on_xfs
+        args += races
     else:
         args = list(probes)
     if races:
@@ -105,8 +114,10 @@ def boot_probes(kernel: Kernel, probes: Sequence[str], fresh: bool = False,
     if cached.exists() and not fresh:
         log(f"using the cached boot {cached}")
         return cached.read_text(encoding="utf-8"), 0.0, True
-    boot = qemu.boot(kernel, initrd, args, timeout=180.0 + 0.5 * iterations * len(races),
-                     log=log, smp=smp, read_iops=read_iops, btrfs=btrfs, pi=pi)
+    # XFS: a minute more (the deterministic probes once again, or filling the disk)
+    boot = qemu.boot(kernel, initrd, args, timeout=180.0 + 0.5 * iterations * len(races)
+                     + (60.0 if xfs else 0.0), log=log, smp=smp, read_iops=read_iops,
+                     btrfs=btrfs, pi=pi, xfs=xfs)
     if "END" not in boot.results.split():
         tail = "\n".join(boot.console.strip().splitlines()[-15:])
         why = "timed out" if boot.timed_out else "stopped"
@@ -129,20 +140,25 @@ def conform(kernel: Kernel, design: KernelConfig, probes: Sequence[str] | None =
     text, seconds, from_cache = boot_probes(kernel, names, fresh, log, iterations, smp,
                                             read_iops)
     run = parse(text)
-    plain = [n for n in names if n in PROBES]
+    plain = [n for n in names if n in PROBES or n in XFS_PROBES]
     log(f"predicting {len(names)} probes with the model of {design.name}")
     preds = predict_all(design, plain) if plain else Predictions(design.name)
     rows: list[Row] = []
     for n in names:
-        if n in PROBES:
+        if n in PROBES or n in XFS_PROBES:
+            why_not = preds.not_compared.get(n) or (PROBES.get(n) or XFS_PROBES[n]).why_not
             rows.append(compare(n, preds.by_probe.get(n), run.observations.get(n),
-                                why_not=PROBES[n].why_not, error=preds.errors.get(n, "")))
+                                why_not=why_not, error=preds.errors.get(n, "")))
             continue
         race = RACE_PROBES[n]
+        pred, error, lacks = None, "", ""
         try:
-            pred, error = predict_race(race, design), ""
+            pred = predict_race(race, design)
+        except ModelLacks as exc:
+            lacks = str(exc)
         except Exception as exc:  # a design module of the user's may break the model
-            pred, error = None, f"{type(exc).__name__}: {exc}"
-        rows += compare_race(race, pred, run.observations.get(n), error=error)
+            error = f"{type(exc).__name__}: {exc}"
+        rows += compare_race(race, pred, run.observations.get(n), error=error,
+                             not_compared=lacks)
     return Conformance(kernel, design.name, run, rows, seconds, from_cache,
                        machine_text(smp, read_iops))

@@ -25,7 +25,7 @@ def fake_boot(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
               fake_kernel: Kernel) -> Callable[[Sequence[str]], dict[str, object]]:
     """``runner.boot_probes`` of ``fake_kernel`` with nothing built or booted: called with the
     probes, it returns what the boot was given — the initramfs' extra modules and whether QEMU
-    got the btrfs disk and the PI NVMe namespace."""
+    got the btrfs disk, the PI NVMe namespace and (key "xfs", only when given) the XFS disk."""
     seen: dict[str, object] = {}
     monkeypatch.setattr(runner, "cache_dir", lambda: tmp_path)
     monkeypatch.setattr(build, "probe_binary", lambda log: tmp_path / "probe")
@@ -34,6 +34,8 @@ def fake_boot(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
 
     def boot(kernel: Kernel, initrd: Path, args: list[str], **kw: object) -> Boot:
         seen["btrfs"], seen["pi"] = kw["btrfs"], kw["pi"]
+        if kw.get("xfs"):  # recorded only when asked for: the other tests' dicts stay as they are
+            seen["xfs"] = True
         return Boot("BOOT release=6.1\nEND\n", "", 1.0, False)
 
     monkeypatch.setattr(qemu, "boot", boot)

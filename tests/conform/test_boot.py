@@ -16,7 +16,7 @@ import pytest
 from gupcheck.conform.compare import AGREES, DISAGREES, NO_RESULT, NOT_MODELLED
 from gupcheck.conform.errors import ConformError, busybox_path
 from gupcheck.conform.kernels import fetch_debian
-from gupcheck.conform.predict import PROBES
+from gupcheck.conform.predict import NO_XFS, PROBES, XFS_PROBES, model_has_xfs
 from gupcheck.conform.runner import conform
 from gupcheck.designs import DESIGNS
 
@@ -67,3 +67,33 @@ def test_debian_12_kernel_agrees_with_the_linux_6_1_model() -> None:
         p for p in PROBES if PROBES[p].predict is None}
     assert all(status[p] == NOT_MODELLED for p in PROBES if PROBES[p].predict is None)
     assert result.run.warnings == 0 and result.run.bugs == 0  # deterministic probes: no WARN
+
+
+def test_debian_12_runs_the_xfs_probes_on_a_real_xfs() -> None:
+    """The XFS disk is made, attached and mounted, and every XFS probe reports from it (a probe
+    whose /xfs is not an XFS mount prints error=no_xfs_at_/xfs); none disagrees with the
+    model, and while the model has no XFS the ones it would predict say so."""
+    missing = _environment() or (None if shutil.which("mkfs.xfs") else
+                                 "mkfs.xfs not installed (apt-get install xfsprogs)")
+    if missing:
+        pytest.skip(f"cannot boot a kernel with XFS here: {missing}")
+    try:
+        kernel = fetch_debian("debian-12")
+    except ConformError as exc:
+        pytest.skip(f"Debian 12's kernel cannot be fetched: {exc}")
+    race = "race/xfs_dio_vs_fsync"
+    result = conform(kernel, DESIGNS["linux-6.1"], [*XFS_PROBES, race], fresh=True,
+                     iterations=5)
+    assert result.run.complete and not result.run.errors, result.run.errors
+    assert set(result.run.observations) == {*XFS_PROBES, race}
+    assert not [o for o in result.run.observations.values() if "error" in o.fields]
+    assert result.run.observations[race].fields["iterations"] == "5"
+    assert not [r for r in result.rows if r.status == DISAGREES]
+    status = {r.probe: r.status for r in result.rows}
+    register = [p for p in XFS_PROBES if p.startswith("xfs/iouring_register_filebacked/")]
+    assert register and all(status[p] == AGREES for p in register)
+    if not model_has_xfs():
+        assert {r.probe for r in result.rows if r.note == NO_XFS} == {
+            *(p for p, probe in XFS_PROBES.items() if probe.predict and p not in register),
+            f"{race} (lost writes)", f"{race} (XFS warnings)"}
+    assert result.run.warnings == 0 and result.run.bugs == 0
