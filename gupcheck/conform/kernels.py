@@ -70,7 +70,8 @@ def _apt_options(root: Path) -> list[str]:
 
 def _run(cmd: list[str], what: str, cwd: Path | None = None) -> str:
     try:
-        done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600)
+        done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600,
+                              check=False)
     except subprocess.TimeoutExpired:
         raise ConformError(f"{what}: timed out") from None
     if done.returncode != 0:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from functools import cache
 
 from gupcheck.kernel.config import KernelConfig
 from gupcheck.kernel.state import SUBBLOCKS, KState
@@ -34,7 +33,7 @@ from gupcheck.kernel.system import Scenario
 from gupcheck.kernel.vma import Backing, Vma, io_uring_register_buffers
 from gupcheck.lab import end_states as lab_end_states
 from gupcheck.scenarios import SCENARIOS
-from gupcheck.scenarios.loader import ScenarioError, parse
+from gupcheck.scenarios.loader import parse
 
 #: the model's device write (nic_writes) is the probe's READ_FIXED from a file of pattern F.2
 DEFAULT_LEGEND: dict[str, str] = {"Z0": "zero", "N1": "F.2", "D1": "D.0"}
@@ -368,41 +367,10 @@ PROBES: dict[str, Probe] = _catalogue()
 
 # ---- the same probes on XFS (xfs/<group>/<case>: the probe's files on the guest's /xfs) ------
 
-#: why an XFS probe is not compared while the kernel model has no filesystem "xfs"
-NO_XFS = "not compared: the model has no xfs"
-
-
-class ModelLacks(Exception):
-    """The kernel model cannot run a probe's scenario at all (no such filesystem): the probe
-    is shown as not compared, with this message, rather than as a model error."""
-
-
-@cache
-def model_has_xfs() -> bool:
-    """Whether the scenario loader accepts ``filesystem = "xfs"``: the model's own answer,
-    asked rather than assumed (until the XFS module lands, every XFS prediction is skipped;
-    once the loader knows "xfs" this check is always true and can go)."""
-    try:
-        inline_scenario("conform-xfs-check", DIO_THEN_SYNC, filesystem="xfs")
-    except ScenarioError:
-        return False
-    return True
-
-
 def on_xfs(scenario: Scenario) -> Scenario:
     """The ext4 probe's scenario with the file on XFS, named like the model's XFS scenarios
     (``dio-read-into-mmap`` -> ``dio-read-into-mmap-xfs``)."""
     return replace(scenario, filesystem="xfs", name=f"{scenario.name}-xfs")
-
-
-def _needs_xfs(predict: Callable[[KernelConfig], Prediction]) -> Callable[
-        [KernelConfig], Prediction]:
-    """``predict``, refused with ModelLacks while the model has no filesystem "xfs"."""
-    def gated(cfg: KernelConfig) -> Prediction:
-        if not model_has_xfs():
-            raise ModelLacks(NO_XFS)
-        return predict(cfg)
-    return gated
 
 
 #: the ext4 probes that also run on XFS, by case (probes/gupprobe.c: XFS_REG, XFS_TRUNC)
@@ -423,11 +391,11 @@ def _xfs_catalogue() -> dict[str, Probe]:
     any such filesystem."""
     dio: dict[str, Scenario] = {**DIO_SCENARIOS,
                                 "private_mapping": SCENARIOS["dio-read-into-private-mapping"]}
-    probes = [Probe(f"xfs/dio_into_mmap/{case}", _needs_xfs(_dio(on_xfs(sc), 16)))
+    probes = [Probe(f"xfs/dio_into_mmap/{case}", _dio(on_xfs(sc), 16))
               for case, sc in dio.items()]
     probes += [
         Probe("xfs/dio_into_mmap/beyond_eof",
-              _needs_xfs(_dio(on_xfs(SCENARIOS["dio-beyond-eof"]), 8, beyond_eof=True))),
+              _dio(on_xfs(SCENARIOS["dio-beyond-eof"]), 8, beyond_eof=True)),
         Probe("xfs/dio_into_mmap/same_file_write_from_mapping", None,
               PROBES["dio_into_mmap/same_file_write_from_mapping"].why_not),
     ]
@@ -435,9 +403,9 @@ def _xfs_catalogue() -> dict[str, Probe]:
                for case in XFS_REGISTER]
     probes += [
         Probe("xfs/truncate_while_pinned/iouring_ext4_private",
-              _needs_xfs(_truncate(on_xfs(SCENARIOS["iouring-private-truncate"]), {}))),
+              _truncate(on_xfs(SCENARIOS["iouring-private-truncate"]), {})),
         Probe("xfs/truncate_while_pinned/iouring_ext4_shared",
-              _needs_xfs(_truncate(on_xfs(SCENARIOS["iouring-fixed-file-buffer"]), {}))),
+              _truncate(on_xfs(SCENARIOS["iouring-fixed-file-buffer"]), {})),
         Probe("xfs/truncate_while_pinned/vmsplice_ext4_shared", None,
               PROBES["truncate_while_pinned/vmsplice_ext4_shared"].why_not),
     ]
@@ -457,7 +425,6 @@ class Predictions:
     design: str
     by_probe: dict[str, Prediction | None] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
-    not_compared: dict[str, str] = field(default_factory=dict)  # ModelLacks: why
 
 
 def predict_all(cfg: KernelConfig, names: Iterable[str] | None = None) -> Predictions:
@@ -471,9 +438,6 @@ def predict_all(cfg: KernelConfig, names: Iterable[str] | None = None) -> Predic
             continue
         try:
             out.by_probe[name] = probe.predict(cfg)
-        except ModelLacks as exc:
-            out.by_probe[name] = None
-            out.not_compared[name] = str(exc)
-        except Exception as exc:  # a design module of the user's may break the model
+        except Exception as exc:  # noqa: BLE001 - a user's design module may break the model
             out.errors[name] = f"{type(exc).__name__}: {exc}"
     return out

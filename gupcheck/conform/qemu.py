@@ -4,11 +4,11 @@ No KVM on these machines: TCG with one thread per vCPU (``-accel tcg,thread=mult
 (the default) keeps the shared host's two cores usable for others, two let a racy probe's
 threads really run at once.  ``read_iops`` throttles the disk's reads in QEMU
 (``throttling.iops-read``) and leaves its writes alone: a slow disk, on which a direct-I/O read
-stays in flight long enough for writeback to clean its pages before the DMA lands.  The disk is a fresh ext4 image made on the
-host with ``mkfs.ext4`` for every boot, so no probe sees another run's files; so are the
-btrfs and XFS disks (``mkfs.btrfs``, ``mkfs.xfs``) when a probe needs them.  The guest writes
-its results to the second serial port, which QEMU stores in a file; the console (first port)
-is kept too, and shown when the guest never reports.
+stays in flight long enough for writeback to clean its pages before the DMA lands.  The disk
+is a fresh ext4 image made on the host with ``mkfs.ext4`` for every boot, so no probe sees
+another run's files; so are the btrfs and XFS disks (``mkfs.btrfs``, ``mkfs.xfs``) when a probe
+needs them.  The guest writes its results to the second serial port, which QEMU stores in a
+file; the console (first port) is kept too, and shown when the guest never reports.
 
 For the PI probes (race/pi_*) the guest also gets an NVMe controller with one namespace
 formatted with 8 bytes of metadata per 512-byte block, separate from the data (with
@@ -48,7 +48,7 @@ def make_disk(path: Path, size_mib: int = 64) -> None:
     with open(path, "wb") as f:
         f.truncate(size_mib << 20)
     done = subprocess.run([mkfs, "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0",
-                           str(path)], capture_output=True, text=True)
+                           str(path)], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise ConformError(f"mkfs.ext4 failed: {done.stderr.strip()}")
 
@@ -64,7 +64,8 @@ def make_xfs(path: Path, size_mib: int = XFS_MIN_MIB) -> None:
     mkfs = require_tool("mkfs.xfs")
     with open(path, "wb") as f:
         f.truncate(size_mib << 20)
-    done = subprocess.run([mkfs, "-q", "-f", str(path)], capture_output=True, text=True)
+    done = subprocess.run([mkfs, "-q", "-f", str(path)], capture_output=True, text=True,
+                          check=False)
     if done.returncode != 0:
         raise ConformError(f"mkfs.xfs failed: {done.stderr.strip()}")
 
@@ -76,7 +77,7 @@ def make_btrfs(path: Path, size_mib: int = 160) -> None:
     with open(path, "wb") as f:
         f.truncate(size_mib << 20)
     done = subprocess.run([mkfs, "-q", "-f", "-m", "single", "-d", "single", str(path)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise ConformError(f"mkfs.btrfs failed: {done.stderr.strip()}")
 

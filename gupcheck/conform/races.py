@@ -33,7 +33,7 @@ from gupcheck.scenarios import SCENARIOS
 
 from .compare import AGREES, DISAGREES, MODEL_ERROR, NO_RESULT, NOT_MODELLED, Row
 from .observe import Observation
-from .predict import NO_XFS, ModelLacks, model_has_xfs, on_xfs
+from .predict import on_xfs
 
 CONFIRMED = "confirmed"
 NOT_OBSERVED = "not observed"
@@ -195,8 +195,6 @@ def predict_race(probe: RaceProbe, cfg: KernelConfig) -> RacePrediction:
     props = tuple(dict.fromkeys(a.property for a in probe.aspects if a.property))
     scenario = SCENARIOS[probe.scenario]
     if probe.filesystem == "xfs":
-        if not model_has_xfs():
-            raise ModelLacks(NO_XFS)
         scenario = on_xfs(scenario)
     if probe.stable_writes:
         scenario = replace(scenario, stable_writes=True)
@@ -235,18 +233,17 @@ def judge(observed: int, possible: bool, iterations: int) -> str:
 
 
 def compare_race(probe: RaceProbe, pred: RacePrediction | None, obs: Observation | None, *,
-                 error: str = "", not_compared: str = "") -> list[Row]:
+                 error: str = "") -> list[Row]:
     """One row per aspect: the prediction ("mismatches possible"/"none", with the property),
-    the observed counters, and the verdict; ``not_compared``: why the model cannot predict at
-    all (ModelLacks), every row then not modelled with that note."""
+    the observed counters, and the verdict."""
     rows = []
     for aspect in probe.aspects:
         name = f"{probe.name} ({aspect.label})"
         seen = "; ".join(f"{f}={obs.fields[f]}"
                          for f in ("iterations", *probe.context, *aspect.fields)
                          if f in obs.fields) if obs else ""
-        if not aspect.property or not_compared:
-            rows.append(Row(name, "", seen, NOT_MODELLED, note=not_compared or aspect.why_not))
+        if not aspect.property:
+            rows.append(Row(name, "", seen, NOT_MODELLED, note=aspect.why_not))
             continue
         if error or pred is None:
             rows.append(Row(name, "", seen, MODEL_ERROR, note=error or "no prediction"))

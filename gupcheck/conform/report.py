@@ -50,8 +50,8 @@ def _md(text: str) -> str:
 
 
 def render_markdown(c: Conformance) -> str:
-    lines = [f"### {c.kernel.label}: {c.run.release or c.kernel.release} "
-             f"against `{c.design}`", "", headline(c) + ".", "",
+    lines = [(f"### {c.kernel.label}: {c.run.release or c.kernel.release} "
+              f"against `{c.design}`"), "", headline(c) + ".", "",
              "| probe/case | predicted | observed | agrees |", "|---|---|---|---|"]
     for r in c.rows:
         pred = r.predicted or f"not modelled: {r.note}"

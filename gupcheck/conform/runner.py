@@ -26,7 +26,7 @@ from .compare import Row, compare
 from .errors import ConformError
 from .kernels import Kernel, cache_dir
 from .observe import ProbeRun, parse
-from .predict import PROBES, XFS_PROBES, ModelLacks, Predictions, predict_all
+from .predict import PROBES, XFS_PROBES, Predictions, predict_all
 from .races import DEFAULT_ITERATIONS, RACE_PROBES, compare_race, predict_race
 
 
@@ -146,19 +146,16 @@ def conform(kernel: Kernel, design: KernelConfig, probes: Sequence[str] | None =
     rows: list[Row] = []
     for n in names:
         if n in PROBES or n in XFS_PROBES:
-            why_not = preds.not_compared.get(n) or (PROBES.get(n) or XFS_PROBES[n]).why_not
+            why_not = (PROBES.get(n) or XFS_PROBES[n]).why_not
             rows.append(compare(n, preds.by_probe.get(n), run.observations.get(n),
                                 why_not=why_not, error=preds.errors.get(n, "")))
             continue
         race = RACE_PROBES[n]
-        pred, error, lacks = None, "", ""
+        pred, error = None, ""
         try:
             pred = predict_race(race, design)
-        except ModelLacks as exc:
-            lacks = str(exc)
-        except Exception as exc:  # a design module of the user's may break the model
+        except Exception as exc:  # noqa: BLE001 - a user's design module may break the model
             error = f"{type(exc).__name__}: {exc}"
-        rows += compare_race(race, pred, run.observations.get(n), error=error,
-                             not_compared=lacks)
+        rows += compare_race(race, pred, run.observations.get(n), error=error)
     return Conformance(kernel, design.name, run, rows, seconds, from_cache,
                        machine_text(smp, read_iops))

@@ -7,15 +7,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from gupcheck.conform import errors, initramfs, predict, qemu, races, runner
-from gupcheck.conform.compare import AGREES, DISAGREES, NOT_MODELLED
+from gupcheck.conform.compare import AGREES, DISAGREES
 from gupcheck.conform.kernels import Kernel
-from gupcheck.conform.predict import NO_XFS, PROBES, XFS_PROBES, model_has_xfs, predict_all
+from gupcheck.conform.predict import PROBES, XFS_PROBES, predict_all
 from gupcheck.conform.races import RACE_PROBES, RacePrediction, predict_race
 from gupcheck.designs import DESIGNS
 from gupcheck.kernel.system import KernelModel, Scenario
@@ -172,39 +171,18 @@ def _conform(monkeypatch: pytest.MonkeyPatch) -> dict[str, runner.Row]:
     return {r.probe: r for r in result.rows}
 
 
-def test_without_an_xfs_model_the_xfs_probes_are_not_compared(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Shown with what the kernel printed, never as a model error nor an agreement; the
-    registration, which does not depend on the filesystem's model, is compared."""
-    monkeypatch.setattr(predict, "model_has_xfs", lambda: False)
-    monkeypatch.setattr(races, "model_has_xfs", lambda: False)
-    rows = _conform(monkeypatch)
-    dio = rows["xfs/dio_into_mmap/not_faulted"]
-    assert (dio.status, dio.note) == (NOT_MODELLED, NO_XFS)
-    assert "mem=B.1*16" in dio.observed
-    assert rows["xfs/iouring_register_filebacked/ext4_shared_rw"].status == AGREES
-    for aspect in ("lost writes", "XFS warnings"):
-        row = rows[f"race/xfs_dio_vs_fsync ({aspect})"]
-        assert (row.status, row.note) == (NOT_MODELLED, NO_XFS)
-    assert "disk_mismatch=3" in rows["race/xfs_dio_vs_fsync (lost writes)"].observed
-
-
-def _as_ext4(monkeypatch: pytest.MonkeyPatch) -> list[Scenario]:
-    """Pretend the model knows XFS by running every XFS scenario as its ext4 original; the
-    scenarios the model was asked to run are returned."""
+def _recording(monkeypatch: pytest.MonkeyPatch) -> list[Scenario]:
+    """Record the scenarios the model is asked to run (it runs them, on its XFS module)."""
     asked: list[Scenario] = []
-    monkeypatch.setattr(predict, "model_has_xfs", lambda: True)
-    monkeypatch.setattr(races, "model_has_xfs", lambda: True)
-    ext4_end_states = predict.end_states
+    real_end_states = predict.end_states
 
     def end_states(scenario: Scenario, design: object) -> object:
         asked.append(scenario)
-        return ext4_end_states(replace(scenario, filesystem="ext4",
-                                       name=scenario.name.removesuffix("-xfs")), design)
+        return real_end_states(scenario, design)
 
     def model(scenario: Scenario, cfg: object, props: object) -> KernelModel:
         asked.append(scenario)
-        return KernelModel(replace(scenario, filesystem="ext4"), cfg, props)
+        return KernelModel(scenario, cfg, props)
 
     monkeypatch.setattr(predict, "end_states", end_states)
     monkeypatch.setattr(races, "KernelModel", model)
@@ -212,9 +190,9 @@ def _as_ext4(monkeypatch: pytest.MonkeyPatch) -> list[Scenario]:
     return asked
 
 
-def test_with_an_xfs_model_each_probe_is_predicted_from_its_ext4_scenario_on_xfs(
+def test_each_xfs_probe_is_predicted_from_its_ext4_scenario_on_xfs(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    asked = _as_ext4(monkeypatch)
+    asked = _recording(monkeypatch)
     rows = _conform(monkeypatch)
     assert [(s.name, s.filesystem) for s in asked] == [
         ("conform-not-faulted-xfs", "xfs"), ("deferred-redirty-vs-fsync-xfs", "xfs")]
@@ -225,20 +203,14 @@ def test_with_an_xfs_model_each_probe_is_predicted_from_its_ext4_scenario_on_xfs
 
 
 def test_every_xfs_probe_predicts_or_says_why_not() -> None:
-    """Whatever the model knows today: no XFS probe is a model error."""
+    """No XFS probe is a model error: each is predicted, or says why it is not modelled."""
     preds = predict_all(LINUX_6_1, list(XFS_PROBES))
     assert not preds.errors
     for name, probe in XFS_PROBES.items():
         if probe.predict is None:
             assert preds.by_probe[name] is None and probe.why_not
-        elif not model_has_xfs() and "iouring_register" not in name:
-            assert preds.by_probe[name] is None and preds.not_compared[name] == NO_XFS
         else:
             assert preds.by_probe[name] is not None, name
-    if not model_has_xfs():
-        with pytest.raises(predict.ModelLacks, match=NO_XFS):
-            predict_race(RACE_PROBES["race/xfs_dio_vs_msync"], LINUX_6_1)
-    else:
-        pred = predict_race(RACE_PROBES["race/xfs_dio_vs_msync"], LINUX_6_1)
-        assert pred.basis == "scenario dio-read-into-mmap-xfs"
-        assert isinstance(pred, RacePrediction)
+    pred = predict_race(RACE_PROBES["race/xfs_dio_vs_msync"], LINUX_6_1)
+    assert pred.basis == "scenario dio-read-into-mmap-xfs"
+    assert isinstance(pred, RacePrediction)
