@@ -33,6 +33,7 @@ from gupcheck.designs import PROPOSAL_BASE
 from gupcheck.engine import Limits
 from gupcheck.engine.limits import INTERRUPT, INTERRUPTED
 from gupcheck.kernel.config import KernelConfig
+from gupcheck.kernel.fs import filesystem
 from gupcheck.kernel.system import Scenario
 from gupcheck.lab import NOT_RUN, Cell, init_pool_worker, not_run, run_cell, variant_limits
 from gupcheck.scenarios.variants import uses_file
@@ -72,10 +73,11 @@ def ops(sc: Scenario) -> frozenset[str]:
 def _sees_writeback(sc: Scenario) -> bool:
     """writeback_pinned is read by writeback.py (a filesystem with writeback), gup.py and
     fault.py ("block": a write fault waits on PG_writeback) and dio_write.py: every path runs
-    on a page-cache file of ext4 or the COW filesystem (shmem has no writeback, FS-DAX no page
-    cache), so a scenario that uses such a file observes it, even without a pin (a store
-    waits on writeback under "block")."""
-    return sc.filesystem in ("ext4", "cowfs") and uses_file(sc)
+    on a page-cache file of a filesystem with writeback (ext4, XFS, the COW filesystem; shmem
+    has no writeback, FS-DAX no page cache), so a scenario that uses such a file observes it,
+    even without a pin (a store waits on writeback under "block")."""
+    fs = filesystem(sc.filesystem)
+    return fs.writeback and not fs.dax and uses_file(sc)
 
 
 AXES: tuple[Axis, ...] = (
@@ -85,11 +87,12 @@ AXES: tuple[Axis, ...] = (
          "writeback_pinned; writeback.py pinned_policy, gup.py holds_writeback): plain "
          "(6.12); bounce (Jérôme Glisse, <20181213020229.GN5037@redhat.com>: page_mkclean "
          "reports the pin, the bio writes a bounce copy); skip-bounce (Jan Kara's RFC "
-         "<20230209121046.25360-1-jack@suse.cz> applied to ext4 and the COW filesystem: "
-         "background writeback skips, data-integrity writeback bounces); block (Dave Chinner, "
+         "<20230209121046.25360-1-jack@suse.cz> applied to every filesystem: background "
+         "writeback skips, data-integrity writeback bounces); block (Dave Chinner, "
          "<20181213005119.GD29416@dastard>: a write pin holds PG_writeback until unpin). "
-         "skip-bounce-iomap is not an axis value: pinned_policy makes it plain on every "
-         "filesystem modelled.",
+         "skip-bounce-iomap, the RFC as posted, is not an axis value: plain on ext4 and the "
+         "COW filesystem, and on XFS skip-bounce that bounces only on a stable-writes device "
+         "(it is the design skip-and-bounce in the matrix).",
          _sees_writeback),
     Axis("unpin-mkwrite", ("no", "yes"),
          {"no": {"unpin_mkwrite": False}, "yes": {"unpin_mkwrite": True}},
@@ -208,6 +211,8 @@ CLASSES: dict[str, str] = {
     "ext4-long-term": "ext4, long-term pins (RDMA, io_uring fixed buffers)",
     "cowfs-short-term": "copy-on-write filesystem (btrfs-like), short-term pins",
     "cowfs-long-term": "copy-on-write filesystem (btrfs-like), long-term pins",
+    "xfs-short-term": "XFS, short-term pins (direct I/O) or none",
+    "xfs-long-term": "XFS, long-term pins (RDMA, io_uring fixed buffers)",
     "fsdax": "FS-DAX (no page cache; the device maps the file's blocks)",
     "shmem": "shmem, tmpfs and memfd",
     "anon-private": "anonymous memory and MAP_PRIVATE mappings (fork, vmsplice, COW)",
