@@ -28,13 +28,14 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConformError, require_tool
-from .kernels import _private_apt, _run, cache_dir
+from .kernels import cache_dir, private_apt, run_apt
 
 #: Debian 13's source package for the kernel ``gupcheck conform --kernel debian-13`` boots
 SOURCE_PACKAGE = "linux-source-6.12"
@@ -168,13 +169,13 @@ def fetch_source(log: Callable[[str], None] = lambda s: None) -> Source:
     if have is not None:
         return have
     require_tool("dpkg-deb")
-    opts = _private_apt(SOURCE_SUITE, cache_dir() / "kernels" / f"apt-{SOURCE_SUITE}")
+    opts = private_apt(SOURCE_SUITE, cache_dir() / "kernels" / f"apt-{SOURCE_SUITE}")
     root = cache_dir() / "ksrc"
     root.mkdir(parents=True, exist_ok=True)
     log(f"downloading {SOURCE_PACKAGE} (Debian {SOURCE_SUITE}, about 150 MB)")
     for old in root.glob(f"{SOURCE_PACKAGE}_*.deb"):
         old.unlink()
-    _run(["apt-get", *opts, "download", SOURCE_PACKAGE], f"apt-get download {SOURCE_PACKAGE}",
+    run_apt(["apt-get", *opts, "download", SOURCE_PACKAGE], f"apt-get download {SOURCE_PACKAGE}",
          cwd=root)
     debs = sorted(root.glob(f"{SOURCE_PACKAGE}_*_all.deb"))
     if not debs:
@@ -198,7 +199,7 @@ def _q(path: Path | str) -> str:
 
 def _shell(cmd: str, what: str, cwd: Path | None = None) -> None:
     done = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], cwd=cwd, capture_output=True,
-                          text=True)
+                          text=True, check=False)
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-2:]
         raise ConformError(f"{what} failed: {' / '.join(tail)}",
@@ -222,12 +223,13 @@ def apply_series(series: Sequence[Path], tree: Path) -> None:
     for p in series:
         args = [exe, "-p1", "--forward", "--batch", "--no-backup-if-mismatch", "-s", "-d",
                 str(tree), "-i", str(p.resolve())]
-        check = subprocess.run([*args, "--dry-run"], capture_output=True, text=True)
+        check = subprocess.run([*args, "--dry-run"], capture_output=True, text=True,
+                               check=False)
         if check.returncode != 0:
             why = (check.stdout + check.stderr).strip().splitlines()
             raise PatchError(f"{p.name} does not apply to {tree.name}: "
                              f"{why[0] if why else 'patch failed'}")
-        done = subprocess.run(args, capture_output=True, text=True)
+        done = subprocess.run(args, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise PatchError(f"{p.name} failed to apply: {done.stdout.strip()[:200]}")
 
@@ -235,7 +237,6 @@ def apply_series(series: Sequence[Path], tree: Path) -> None:
 def check_applies(series: Sequence[Path], source: Source) -> None:
     """Whether the series applies, in order, to ``source`` (a scratch copy of the files it
     touches; the pristine tree is not modified)."""
-    import tempfile
     files = set().union(*(touched_files(p) for p in series))
     with tempfile.TemporaryDirectory(prefix="gupcheck-series-") as tmp:
         for name in files:
@@ -255,7 +256,8 @@ def _configure(src: Path, out: Path, config: dict[str, str], log_file: Path) -> 
                      *[a for k, v in sorted(config.items())
                        for a in (("-e", k) if v == "y" else ("-d", k))]],
                     ["make", f"O={out}", "olddefconfig"]):
-            if subprocess.run(cmd, cwd=src, env=env, stdout=log, stderr=log).returncode:
+            if subprocess.run(cmd, cwd=src, env=env, stdout=log, stderr=log,
+                              check=False).returncode:
                 raise ConformError(f"configuring the kernel failed ({' '.join(cmd[:3])})",
                                    f"see {log_file}")
     new = out / ".config.new"
@@ -271,6 +273,24 @@ def _configure(src: Path, out: Path, config: dict[str, str], log_file: Path) -> 
         new.replace(old)
 
 
+#: host tools the kernel build runs -> the Debian package that provides them
+BUILD_TOOLS: dict[str, str] = {"make": "make", "gcc": "gcc", "flex": "flex", "bison": "bison",
+                               "bc": "bc", "nice": "coreutils", "patch": "patch"}
+#: host headers the build compiles against -> the Debian package that provides them
+BUILD_HEADERS: dict[str, str] = {"/usr/include/libelf.h": "libelf-dev",  # objtool
+                                 "/usr/include/openssl/ssl.h": "libssl-dev"}  # sign-file
+
+
+def check_build_tools() -> None:
+    """Every host tool and header the build needs, or a ConformError naming what to install
+    (before a long build, not after it)."""
+    missing = sorted({pkg for tool, pkg in BUILD_TOOLS.items() if shutil.which(tool) is None}
+                     | {pkg for path, pkg in BUILD_HEADERS.items() if not Path(path).exists()})
+    if missing:
+        raise ConformError("the kernel build lacks host tools or headers",
+                           f"install them with: apt-get install {' '.join(missing)}")
+
+
 def build(patches: Path | None, jobs: int = 2, log: Callable[[str], None] = lambda s: None,
           config: dict[str, str] | None = None) -> Built:
     """Build Linux 6.12 with the series in ``patches`` (None: the stock source) and return the
@@ -282,11 +302,7 @@ def build(patches: Path | None, jobs: int = 2, log: Callable[[str], None] = lamb
     dest = cache_dir() / "kbuild" / key
     if (dest / "bzImage").is_file():
         return Built(dest / "bzImage", key, True, 0.0)
-    for tool in ("make", "gcc", "flex", "bison", "bc", "nice"):
-        require_tool(tool)
-    if not Path("/usr/include/libelf.h").exists():
-        raise ConformError("libelf headers not found (objtool needs them)",
-                           "install them with: apt-get install libelf-dev")
+    check_build_tools()
     work = cache_dir() / "kbuild" / f"work-{source.version}-{config_hash(cfg)}"
     work.mkdir(parents=True, exist_ok=True)
     with open(work / "lock", "w") as lock:
@@ -317,7 +333,8 @@ def build(patches: Path | None, jobs: int = 2, log: Callable[[str], None] = lamb
         start = time.monotonic()
         with open(log_file, "a") as fh:
             done = subprocess.run(["nice", "-n", "19", "make", f"O={out}", f"-j{jobs}",
-                                   "bzImage"], cwd=src, stdout=fh, stderr=subprocess.STDOUT)
+                                   "bzImage"], cwd=src, stdout=fh, stderr=subprocess.STDOUT,
+                                  check=False)
         seconds = time.monotonic() - start
         if done.returncode != 0:
             tail = log_file.read_text(errors="replace").strip().splitlines()[-1:]
