@@ -246,7 +246,7 @@ def check_applies(series: Sequence[Path], source: Source) -> None:
         apply_series(series, Path(tmp))
 
 
-def _configure(src: Path, out: Path, config: dict[str, str], log_file: Path) -> None:
+def configure(src: Path, out: Path, config: dict[str, str], log_file: Path) -> None:
     """``make defconfig``, the options, ``make olddefconfig`` into ``.config.new``; replace
     ``.config`` only when it differs, so an unchanged configuration rebuilds nothing."""
     env = {**os.environ, "KCONFIG_CONFIG": ".config.new"}
@@ -328,7 +328,7 @@ def build(patches: Path | None, jobs: int = 2, log: Callable[[str], None] = lamb
         dest.mkdir(parents=True, exist_ok=True)
         log_file = dest / "build.log"
         log_file.write_text("")
-        _configure(src, out, cfg, log_file)
+        configure(src, out, cfg, log_file)
         log(f"building bzImage (make -j{jobs}; log: {log_file})")
         start = time.monotonic()
         with open(log_file, "a") as fh:

@@ -197,3 +197,29 @@ def test_cli_prints_the_bzimage_path(monkeypatch: pytest.MonkeyPatch, tmp_path: 
         tmp_path / "bzImage", "k", True, 0.0))
     res = runner.invoke(app, ["kernel", "build", "--stock"])
     assert res.exit_code == 0 and res.output == f"{tmp_path / 'bzImage'}\n"
+
+
+def test_an_option_olddefconfig_dropped_is_named(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """make olddefconfig silently drops an option whose dependency is off: the build stops
+    with the option's name instead of producing a kernel that cannot mount its disks."""
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def fake_make(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+        (out / ".config.new").write_text("CONFIG_EXT4_FS=y\n# CONFIG_XFS_FS is not set\n")
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(buildkernel.subprocess, "run", fake_make)
+    with pytest.raises(ConformError, match="lacks XFS_FS after olddefconfig"):
+        buildkernel.configure(tmp_path, out, {"EXT4_FS": "y", "XFS_FS": "y"},
+                               tmp_path / "log")
+    (out / ".config").write_text("old")
+
+    def same(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+        (out / ".config.new").write_text("CONFIG_EXT4_FS=y\n")
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(buildkernel.subprocess, "run", same)
+    buildkernel.configure(tmp_path, out, {"EXT4_FS": "y"}, tmp_path / "log")
+    assert (out / ".config").read_text() == "CONFIG_EXT4_FS=y\n"
