@@ -322,8 +322,9 @@ def build(patches: Path | None, jobs: int = 2, log: Callable[[str], None] = lamb
             apply_series(series, src)
         except PatchError:
             _restore(source.tree, src, wanted)
-            (work / "applied.json").write_text(json.dumps(sorted(previous)))
+            (work / "applied.json").write_text("[]")  # every file is pristine again
             raise
+        (work / "applied.json").write_text(json.dumps(sorted(wanted)))
         out.mkdir(exist_ok=True)
         dest.mkdir(parents=True, exist_ok=True)
         log_file = dest / "build.log"

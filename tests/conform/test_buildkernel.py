@@ -223,3 +223,49 @@ def test_an_option_olddefconfig_dropped_is_named(tmp_path: Path,
     monkeypatch.setattr(buildkernel.subprocess, "run", same)
     buildkernel.configure(tmp_path, out, {"EXT4_FS": "y"}, tmp_path / "log")
     assert (out / ".config").read_text() == "CONFIG_EXT4_FS=y\n"
+
+
+PATCH_B = PATCH.replace("a.c", "b.c").replace("int c;", "int z;")
+
+
+def test_a_second_series_reuses_the_work_tree_with_the_first_undone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The work tree is shared by every series: building series B after series A restores
+    A's files from the pristine source before applying B, so B's kernel has none of A."""
+    monkeypatch.setenv("GUPCHECK_CACHE", str(tmp_path / "cache"))
+    tree = tmp_path / "cache" / "ksrc" / "6.12.118-1" / buildkernel.SOURCE_PACKAGE
+    tree.mkdir(parents=True)
+    (tree.parent / "ok").write_text("6.12.118-1\n")
+    for name in ("a.c", "b.c"):
+        (tree / name).write_text("int a;\nint b;\nint d;\n")
+    monkeypatch.setattr(buildkernel, "check_build_tools", lambda: None)
+    monkeypatch.setattr(buildkernel, "configure",
+                        lambda src, out, cfg, log: (out / ".config").write_text("cfg"))
+    real_run = subprocess.run
+
+    def fake_make(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+        if "make" not in cmd:
+            return real_run(cmd, **kw)  # patch, cp
+        src = Path(str(kw["cwd"]))
+        image = Path(cmd[cmd.index("make") + 1].removeprefix("O=")) / "arch/x86/boot/bzImage"
+        image.parent.mkdir(parents=True, exist_ok=True)
+        image.write_text((src / "a.c").read_text() + (src / "b.c").read_text())
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(buildkernel.subprocess, "run", fake_make)
+    first = buildkernel.build(_series(tmp_path, ("0001-a.patch", PATCH)))
+    assert "int c;" in first.bzimage.read_text() and "int z;" not in first.bzimage.read_text()
+    second_dir = tmp_path / "b"
+    second_dir.mkdir()
+    second = buildkernel.build(_series(second_dir, ("0001-b.patch", PATCH_B)))
+    assert second.key != first.key and not second.cached
+    assert "int c;" not in second.bzimage.read_text() and "int z;" in second.bzimage.read_text()
+    assert "int c;" in first.bzimage.read_text()  # the first build's cache entry is kept
+    assert (tree / "a.c").read_text() == "int a;\nint b;\nint d;\n"  # pristine untouched
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    with pytest.raises(PatchError, match="0002-bad.patch"):
+        buildkernel.build(_series(broken, ("0001-a.patch", PATCH), ("0002-bad.patch", PATCH)))
+    third = buildkernel.build(None)  # the stock source: nothing of A or B left
+    assert "int c;" not in third.bzimage.read_text()
+    assert "int z;" not in third.bzimage.read_text()
