@@ -216,7 +216,7 @@ def _restore(src: Path, work: Path, files: set[str]) -> None:
             shutil.copyfile(src / name, target)
 
 
-def apply_series(series: Sequence[Path], tree: Path) -> None:
+def apply_series(series: Sequence[Path], tree: Path, label: str = "") -> None:
     """Apply each patch with ``patch -p1``, checking first (``--dry-run``) so that a patch that
     does not apply leaves the tree as it was and names itself in a one-line error."""
     exe = require_tool("patch")
@@ -227,7 +227,7 @@ def apply_series(series: Sequence[Path], tree: Path) -> None:
                                check=False)
         if check.returncode != 0:
             why = (check.stdout + check.stderr).strip().splitlines()
-            raise PatchError(f"{p.name} does not apply to {tree.name}: "
+            raise PatchError(f"{p.name} does not apply to {label or tree.name}: "
                              f"{why[0] if why else 'patch failed'}")
         done = subprocess.run(args, capture_output=True, text=True, check=False)
         if done.returncode != 0:
@@ -243,7 +243,7 @@ def check_applies(series: Sequence[Path], source: Source) -> None:
             if (source.tree / name).exists():
                 (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source.tree / name, Path(tmp) / name)
-        apply_series(series, Path(tmp))
+        apply_series(series, Path(tmp), f"{SOURCE_PACKAGE} {source.version}")
 
 
 def configure(src: Path, out: Path, config: dict[str, str], log_file: Path) -> None:
@@ -319,7 +319,7 @@ def build(patches: Path | None, jobs: int = 2, log: Callable[[str], None] = lamb
         (work / "applied.json").write_text(json.dumps(sorted(previous | wanted)))
         _restore(source.tree, src, previous | wanted)
         try:
-            apply_series(series, src)
+            apply_series(series, src, f"{SOURCE_PACKAGE} {source.version}")
         except PatchError:
             _restore(source.tree, src, wanted)
             (work / "applied.json").write_text("[]")  # every file is pristine again
