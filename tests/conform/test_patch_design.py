@@ -43,3 +43,15 @@ def test_the_confirmed_races_are_predicted_gone(probe: str, prop: str) -> None:
     race = RACE_PROBES[probe]
     assert predict_race(race, DESIGNS["linux-6.12"]).possible[prop]
     assert not predict_race(race, load_design(str(MODULE))).possible[prop]
+
+
+@pytest.mark.parametrize("alone, probe, prop", [
+    ("proposal-base+writeback=bounce", "race/dio_vs_fsync", "no-lost-write"),
+    ("proposal-base+dio-dirty=completion", "race/pi_dio_vs_msync", "stable-writeback"),
+])
+def test_neither_patch_alone_closes_every_confirmed_race(alone: str, probe: str,
+                                                         prop: str) -> None:
+    """Why the series has two patches (docs/kernel-fix.md): the bounce copy alone leaves the
+    deferred re-dirtying, dirtying in the waiting task alone leaves the DMA into a page under
+    writeback."""
+    assert predict_race(RACE_PROBES[probe], config(parse_spec(alone))).possible[prop]
