@@ -56,6 +56,8 @@ CONFIG: dict[str, str] = {
     # what the probes call: io_uring, userfaultfd, MAP_HUGETLB, memfd, process_vm_writev
     "IO_URING": "y", "USERFAULTFD": "y", "HUGETLBFS": "y", "MEMFD_CREATE": "y",
     "CROSS_MEMORY_ATTACH": "y", "ADVISE_SYSCALLS": "y", "TRANSPARENT_HUGEPAGE": "y",
+    # the mm selftests gup_test and gup_longterm: /sys/kernel/debug/gup_test (mm/gup_test.c)
+    "GUP_TEST": "y",  # needs DEBUG_FS, which defconfig sets
     # the guest's /init: devtmpfs, tmpfs, a gzip initramfs, the serial console
     "DEVTMPFS": "y", "DEVTMPFS_MOUNT": "y", "TMPFS": "y", "BLK_DEV_INITRD": "y",
     "RD_GZIP": "y", "SERIAL_8250": "y", "SERIAL_8250_CONSOLE": "y",
