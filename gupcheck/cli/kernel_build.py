@@ -47,7 +47,7 @@ def build_command(
 
     The result is cached under ~/.cache/gupcheck/kbuild/<key>/ (GUPCHECK_CACHE), the key
     hashing the source version, the patches and the configuration: a second call is instant.
-    A full build takes about 25 minutes on 2 shared cores (docs/kernel-fix.md); a later
+    A full build takes 17-25 minutes on 2 shared cores (docs/kernel-fix.md); a later
     series rebuilds only the files it changes.
 
     Exit codes: 0 built, 2 no series or a patch does not apply, 8 the environment cannot
