@@ -57,6 +57,7 @@ from .common import write_report as _write
 from .conform import conform_command
 from .design_search import designs_app
 from .designs import DesignError, is_design_module, load_design
+from .kernel_build import kernel_app
 from .trace_file import REPLAYABLE, TraceFileError, labels_of, load_trace, recorded_scenario
 
 app = typer.Typer(
@@ -640,6 +641,7 @@ def _check_variants(cells: list[Cell], known: dict[str, Scenario], limits: Limit
 
 app.command("conform")(conform_command)
 app.add_typer(designs_app, name="designs")
+app.add_typer(kernel_app, name="kernel")
 
 
 def main() -> None:

@@ -172,3 +172,7 @@ def resolve(spec: str, modules: Path | None = None,
     if spec in DEBIAN:
         return fetch_debian(spec, log)
     return local_kernel(Path(spec), modules)
+
+
+#: public for gupcheck.conform.buildkernel, which fetches linux-source-6.12 the same way
+private_apt, run_apt = _private_apt, _run
