@@ -79,6 +79,8 @@ ODP_STALE_DEVICE_PTE = ("hmm_range_fault", "folio_clear_dirty_for_io",
 MKWRITE_UNPIN_VS_TRUNCATE = ("submit_bio (read bio", "ext4_setattr: filemap_invalidate_lock",
                              "queue on bio_dirty_list",
                              "put_user_page(page 0, dirty): folio_lock")
+XFS_MKWRITE_UNPIN_VS_TRUNCATE = tuple(f.replace("ext4_setattr", "xfs_setattr_size")
+                                      for f in MKWRITE_UNPIN_VS_TRUNCATE)
 # ... or mmap_read_lock, withheld from it by a queued munmap (writer preference) while a fault
 # holding mmap_read_lock waits for the folio lock.
 MKWRITE_UNPIN_VS_MUNMAP = ("lock_mm_and_find_vma", "mmap_write_lock: queued behind the readers",
@@ -109,6 +111,13 @@ EXPECTED: dict[tuple[str, str], Steps] = {
     **_dio("munmap-while-dma"),
     **_dio("stable-writes-raid"),
     **_dio("enospc-after-dma"),
+    # XFS: the same direct-I/O findings (block layer and iomap code, not the filesystem's)
+    **_dio("dio-read-into-mmap-xfs"),
+    **_dio("dio-vs-reclaim-xfs"),
+    **_dio("munmap-while-dma-xfs"),
+    **_dio("enospc-delalloc-xfs"),
+    ("dio-unpin-vs-truncate-xfs", "stable-writeback"): DIO_DMA_UNDER_WRITEBACK,
+    ("dio-unpin-vs-truncate-xfs", "mkwrite-before-dirty"): DIO_REDIRTY_WITHOUT_MKWRITE,
     ("dio-unpin-vs-truncate", "stable-writeback"): DIO_DMA_UNDER_WRITEBACK,
     ("dio-unpin-vs-truncate", "mkwrite-before-dirty"): DIO_REDIRTY_WITHOUT_MKWRITE,
     ("deferred-redirty-vs-fsync", "no-lost-write"): DIO_LOST_WRITE,
@@ -127,6 +136,9 @@ EXPECTED: dict[tuple[str, str], Steps] = {
         "folio_clear_dirty_for_io", "bio_set_pages_dirty: set_page_dirty_lock",
         "allocates the last free block", "btrfs_writepage_fixup_worker: -ENOSPC"),
     ("dio-unpin-vs-truncate", "deadlock"): MKWRITE_UNPIN_VS_TRUNCATE,
+    ("dio-unpin-vs-truncate-xfs", "deadlock"): XFS_MKWRITE_UNPIN_VS_TRUNCATE,
+    ("dio-unpin-vs-truncate-xfs", "wait-for-cycle"): XFS_MKWRITE_UNPIN_VS_TRUNCATE,
+    ("dio-unpin-vs-truncate-xfs", "writeback-progress"): XFS_MKWRITE_UNPIN_VS_TRUNCATE,
     ("dio-unpin-vs-truncate", "wait-for-cycle"): MKWRITE_UNPIN_VS_TRUNCATE,
     ("dio-unpin-vs-truncate", "writeback-progress"): MKWRITE_UNPIN_VS_TRUNCATE,
     ("mkwrite-unpin-vs-munmap", "deadlock"): MKWRITE_UNPIN_VS_MUNMAP,
@@ -176,9 +188,11 @@ def _each(designs: Iterable[str], table: dict[tuple[str, str], Steps]
     return {(sc, prop, d): steps for (sc, prop), steps in table.items() for d in designs}
 
 
+XFS_DIO = ("dio-read-into-mmap-xfs", "dio-vs-reclaim-xfs", "munmap-while-dma-xfs",
+           "enospc-delalloc-xfs")
 DIO_LOST_WRITE_IN = ("dio-read-into-mmap", "dio-read-into-mmap-btrfs", "dio-vs-reclaim",
                      "munmap-while-dma", "stable-writes-raid", "enospc-after-dma",
-                     "deferred-redirty-vs-fsync")
+                     "deferred-redirty-vs-fsync", *XFS_DIO)
 
 #: (scenario, property, design) -> the fragments where that design takes another path
 OVERRIDES: dict[tuple[str, str, str], Steps] = {
@@ -188,7 +202,13 @@ OVERRIDES: dict[tuple[str, str, str], Steps] = {
     **_each(["skip-and-bounce-all"], {(sc, "mkwrite-before-dirty"): (
         "grabs page 0", "from a bounce copy", "bio_dirty_fn: set_page_dirty_lock") for sc in (
         "dio-read-into-mmap", "dio-vs-reclaim", "munmap-while-dma", "stable-writes-raid",
-        "enospc-after-dma")}),
+        "enospc-after-dma", *XFS_DIO)}),
+    # skip-and-bounce, the RFC as posted, applies to XFS (iomap writeback): fsync's
+    # data-integrity writeback writes the pinned page from the live page (no stable-writes
+    # device: no bounce) and cleans it, and bio_dirty_work re-dirties it without ->page_mkwrite
+    **_each(["skip-and-bounce"], {(sc, "mkwrite-before-dirty"): (
+        "grabs page 0", "WB_SYNC_ALL", "folio_clear_dirty_for_io",
+        "bio_dirty_fn: set_page_dirty_lock") for sc in XFS_DIO}),
     # ... or, on btrfs, the read's own bio_set_pages_dirty after the bounce
     ("dio-read-into-mmap-btrfs", "mkwrite-before-dirty", "skip-and-bounce-all"): (
         "grabs page 0", "from a bounce copy", "bio_set_pages_dirty: set_page_dirty_lock"),
@@ -199,7 +219,8 @@ OVERRIDES: dict[tuple[str, str, str], Steps] = {
     # 4.20: the synchronous read's own task re-dirties the cleaned page in dio_bio_complete
     **_each(["legacy"], {(sc, "mkwrite-before-dirty"): LEGACY_REDIRTY_WITHOUT_MKWRITE for sc in (
         "dio-read-into-mmap", "dio-read-into-mmap-btrfs", "dio-vs-reclaim", "munmap-while-dma",
-        "stable-writes-raid", "enospc-after-dma", "dio-unpin-vs-truncate")}),
+        "stable-writes-raid", "enospc-after-dma", "dio-unpin-vs-truncate", *XFS_DIO,
+        "dio-unpin-vs-truncate-xfs")}),
     ("dio-vs-reclaim", "dirty-has-backing", "legacy"): (
         "folio_clear_dirty_for_io", "try_to_free_buffers", "dio_bio_complete: set_page_dirty_lock"),
     ("enospc-after-dma", "no-enospc-after-dma", "legacy"): (
