@@ -101,11 +101,12 @@ AXES: tuple[Axis, ...] = (
          "(device.py bio_dirty_work), reached by a direct-I/O read's completion.",
          lambda sc: bool(ops(sc) & DIO_READ_OPS) and uses_file(sc)),
     Axis("dio-dirty", ("submit", "completion"),
-         {"submit": {"dio_iomap": True}, "completion": {"dio_iomap": False}},
-         "When a direct-I/O read dirties its pages: at submit, re-checked at completion "
-         "(iomap_dio_rw -> bio_set_pages_dirty / bio_check_pages_dirty, ext4 since 5.5, "
-         "b1b4705d54ab), or after the DMA in the waiting task (fs/direct-io.c "
-         "dio_bio_complete -> set_page_dirty_lock). Read by dio.py and device.py only.",
+         {"submit": {"dio_dirty_in_task": False}, "completion": {"dio_dirty_in_task": True}},
+         "When a synchronous direct-I/O read dirties its pages: at submit, re-checked at "
+         "completion (iomap_dio_rw -> bio_set_pages_dirty / bio_check_pages_dirty, ext4 since "
+         "5.5, b1b4705d54ab), or after the DMA in the waiting task, before read() returns, as "
+         "fs/direct-io.c's dio_bio_complete did (KernelConfig.dio_dirty_in_task: iomap patched "
+         "so, patches/ext4-bounce-pinned 0002). Read by dio.py and device.py only.",
          lambda sc: bool(ops(sc) & DIO_READ_OPS)),
     Axis("longterm-refusal", ("no", "yes"),
          {"no": {"longterm_file_refusal": False}, "yes": {"longterm_file_refusal": True}},

@@ -10,17 +10,17 @@ written as two kernel patches against ``linux-source-6.12`` 6.12.118-1 (docs/ker
 * 0002 "iomap: dirty the pages of a synchronous direct read before it returns"
   (fs/iomap/direct-io.c): a synchronous direct read no longer dirties at submit; the waiting
   task dirties the pages after the DMA, before read() returns, as fs/direct-io.c's
-  ``dio_bio_complete`` did; ``dio_iomap=False`` (the model's "dio-dirty=completion").
+  ``dio_bio_complete`` did; ``dio_dirty_in_task=True`` (the model's "dio-dirty=completion").
 
 Over linux-6.12 rather than proposal-base: the patched kernel keeps the 6.5 refusal of
 writable long-term pins of shared file mappings, which the ext4 short-term class never
 reaches (the search fixes that axis).  Nothing is relaxed: ``mkwrite-before-dirty`` (P2a) is
 still violated (the DMA's page is dirtied without ``->page_mkwrite``), as the search says.
 
-Where the model's switch is wider than the patch: ``dio_iomap=False`` is the whole of
-fs/direct-io.c, so a read whose GUP fails part-way returns a short count in the model, while
-the patched iomap still returns -EFAULT; and an AIO read takes fs/direct-io.c's completion
-path in the model, iomap's (unchanged by the patch) in the kernel.
+The switch is the patch's own: iomap stays (a read whose GUP fails part-way still returns
+-EFAULT, AIO reads keep iomap's completion); only when a synchronous read dirties changes.
+(It was ``dio_iomap=False``, all of fs/direct-io.c, until conformance on the patched kernel
+disagreed on ``dio_into_mmap/beyond_eof``: docs/kernel-fix.md.)
 
 Not in ``DESIGNS`` (the matrix and its tests iterate every registered design): give the path,
 ``gupcheck conform --kernel <bzImage> --design gupcheck/designs/ext4_bounce_pinned.py``.
@@ -31,4 +31,4 @@ from dataclasses import replace
 from gupcheck.designs.linux_6_12 import DESIGN as LINUX_6_12
 
 DESIGN = replace(LINUX_6_12, name="ext4-bounce-pinned", writeback_pinned="bounce",
-                 dio_iomap=False)
+                 dio_dirty_in_task=True)

@@ -124,6 +124,12 @@ class KernelConfig:
     #: set_page_dirty_lock, put_page); only an AIO read dirties at submit (dio_bio_submit) and
     #: checks at completion (dio_bio_end_aio -> bio_check_pages_dirty).
     dio_iomap: bool = True
+    #: iomap, patched (patches/ext4-bounce-pinned 0002, not merged): a synchronous direct read
+    #: no longer dirties its pages at submit; iomap_dio_bio_end_io links each completed bio on
+    #: the dio, and the waiting task dirties (bio_set_pages_dirty) and releases the pages after
+    #: the DMA, before read() returns — fs/direct-io.c's timing, with iomap's -EFAULT for a
+    #: read that fails part-way; AIO reads unchanged.
+    dio_dirty_in_task: bool = False
     #: properties the design gives up on purpose (its author says the rule need not hold,
     #: and other properties measure the consequences); the matrix marks their violations
     relaxes: frozenset[str] = frozenset()

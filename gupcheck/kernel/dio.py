@@ -47,9 +47,10 @@ def _aio(c: Ctx) -> bool:
 
 
 def _legacy_sync(c: Ctx) -> bool:
-    """fs/direct-io.c with ``dio->is_async`` false: no dirtying at submit, the waiter's
-    dio_bio_complete dirties after the DMA."""
-    return not c.cfg.dio_iomap and not _aio(c)
+    """A synchronous read dirtied in the waiting task: fs/direct-io.c with ``dio->is_async``
+    false (the waiter's dio_bio_complete dirties after the DMA), or iomap with the
+    ``dio_dirty_in_task`` patch; no dirtying at submit either way."""
+    return (not c.cfg.dio_iomap or c.cfg.dio_dirty_in_task) and not _aio(c)
 
 
 def dio_read(c: Ctx) -> Outcome:
@@ -158,17 +159,22 @@ def stage_await(c: Ctx) -> Outcome:
         f = k.folio_at(fid)
         if f.locked is not None and f.locked != c.name:
             return Blocked(f"folio lock of page {page}", (f.locked,))
-        if not f.large:  # dio_bio_complete: "!PageCompound(page)"
+        if not f.large or c.cfg.dio_iomap:  # dio_bio_complete: "!PageCompound(page)"
             k = folio_mark_dirty(c, k, fid, who=f"{c.name} dio_bio_complete (set_page_dirty_lock)")
         k = release(c, k, fid, pin=pinned)
-        what = "" if f.large else f"set_page_dirty_lock(page {page}), "
-        return [Move(f"dio_await_completion: dio_bio_complete: {what}put_page(page {page})",
+        what = "" if f.large and not c.cfg.dio_iomap else f"set_page_dirty_lock(page {page}), "
+        where = ("__iomap_dio_rw (dio_dirty_in_task): bio_set_pages_dirty, bio_release_pages"
+                 if c.cfg.dio_iomap else "dio_await_completion: dio_bio_complete")
+        return [Move(f"{where}: {what}put_page(page {page})",
                      c.goto(k, "dio:await", dlist=reaped[1:]))]
     if any(b.waiter == c.me and not b.write and not b.to_other for b in k.bios):
         return Blocked("dio_await_one: completion of its direct-I/O read", ("disk",))
-    # dio_complete: "ignore EFAULT if some IO has been done": a short read, not -EFAULT
-    result = "read=short" if c.var("dfail") else "read=ok"
-    return _returns(c, f"dio_complete: read() returns {result[5:]}", result)
+    if not c.cfg.dio_iomap:
+        # dio_complete: "ignore EFAULT if some IO has been done": a short read, not -EFAULT
+        result = "read=short" if c.var("dfail") else "read=ok"
+        return _returns(c, f"dio_complete: read() returns {result[5:]}", result)
+    result = "read=-EFAULT" if c.var("dfail") else "read=ok"
+    return _returns(c, f"iomap_dio_complete: read() returns {result[5:]}", result)
 
 
 def stage_return(c: Ctx) -> Outcome:
