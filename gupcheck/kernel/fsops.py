@@ -115,9 +115,10 @@ class FileOps:
     punch_hole: str  # ->fallocate(FALLOC_FL_PUNCH_HOLE)
     free_truncated: str  # what frees a truncated range's blocks
     free_punched: str  # ... a punched range's
-    #: hole punch writes the range back before it removes the page cache (XFS:
-    #: xfs_flush_unmap_range -> filemap_write_and_wait_range, under the invalidate lock)
-    punch_flushes: bool = False
+    #: what hole punch calls to write the range back before it removes the page cache, under
+    #: the invalidate lock (XFS: xfs_flush_unmap_range -> filemap_write_and_wait_range);
+    #: None: no writeback first
+    punch_flush: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

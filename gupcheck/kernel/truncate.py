@@ -91,9 +91,10 @@ def _locked(c: Ctx, k: KState, start: int, end: int, what: str) -> Outcome:
     nxt = "tr:daxbreak" if dax else "tr:unmap"
     k = c.goto(k, nxt, trange=(start, end), twhat=what, tstarts=starts)
     dirty = tuple(p for p in dirty_pages(k) if start <= p < end)
-    if what == "punch" and c.env.fs.f_ops.punch_flushes and dirty:
+    flush = c.env.fs.f_ops.punch_flush
+    if what == "punch" and flush and dirty:
         k = writeback_range(c, k, dirty, ret=nxt)
-        func += ", xfs_flush_unmap_range: filemap_write_and_wait_range"
+        func += f", {flush}: filemap_write_and_wait_range"
     return [Move(func, k)]
 
 

@@ -179,7 +179,7 @@ XFS = FileSystem(
                   punch_hole="xfs_file_fallocate(PUNCH_HOLE)",
                   free_truncated="xfs_itruncate_extents: free the blocks",
                   free_punched="xfs_free_file_space: free the blocks",
-                  punch_flushes=True),
+                  punch_flush="xfs_flush_unmap_range"),
     backing=Backing.EXT4, block_map=True, iomap_writeback=True, prepare_dirty=xfs_prepare_dirty)
 
 STAGES: dict[str, Stage] = {"fault:xfs_mkwrite": xfs_page_mkwrite}
