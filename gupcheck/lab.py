@@ -22,6 +22,7 @@ from gupcheck.engine import Invariant, LeadsTo, Limits, Result, Verdict, check
 from gupcheck.engine.limits import INTERRUPT, INTERRUPTED, worker_interrupts
 from gupcheck.engine.liveness import check_liveness
 from gupcheck.kernel.config import KernelConfig
+from gupcheck.kernel.footprint import SHARED
 from gupcheck.kernel.properties import LIVENESS
 from gupcheck.kernel.state import KState
 from gupcheck.kernel.system import KernelModel, Scenario
@@ -76,7 +77,7 @@ class Refusable(KernelModel):
     """
 
     def invariants(self) -> list[Invariant[KState]]:
-        return [Invariant(REFUSED, _refused), *super().invariants()]
+        return [Invariant(REFUSED, _refused, reads=frozenset({SHARED})), *super().invariants()]
 
 
 class RefusalProbe(Refusable):

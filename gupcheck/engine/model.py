@@ -37,6 +37,9 @@ class Label:
     ``fair`` declares the step *weakly fair*: if it stays continuously enabled it is eventually
     taken (kernel threads, I/O completion).  Fairness belongs to the action ``key`` (actor and
     step, not the choice), as ``WF_vars(A)`` does in TLA+.
+    ``unit``: for partial-order reduction only, the part of the actor the step belongs to when
+    an actor runs independent parts (a disk transferring several bios); its local state is the
+    unit's own, and ``Model.footprints`` is keyed by it.  ``""``: the actor itself.
     """
 
     actor: str
@@ -45,6 +48,7 @@ class Label:
     reads: frozenset[str] = frozenset()
     writes: frozenset[str] = frozenset()
     fair: bool = False
+    unit: str = field(default="", compare=False)
     key: str = field(init=False, compare=False, repr=False)  # "actor: action"; fairness/coverage
     text: str = field(init=False, compare=False, repr=False)  # unique replay label
 
@@ -148,8 +152,13 @@ class Model(Generic[S]):
     def footprints(self, state: S) -> Mapping[str, tuple[frozenset[str], frozenset[str]]]:
         """For every actor, ``(reads, writes)``: the objects any step it may take from ``state``
         on reads and writes, for partial-order reduction (:mod:`.por`).  An actor left out is
-        assumed to touch everything.  Override together with the labels' footprints."""
+        assumed to touch everything.  Override together with the labels' footprints.  Keyed by
+        the labels' ``unit`` where they name one."""
         return {}
+
+    #: the objects ``waits`` reads (its wait-for cycles are then checked like an invariant
+    #: reading them); ``None``: anything, which switches partial-order reduction off
+    waits_reads: frozenset[str] | None = None
 
     def identity(self) -> Any:
         """What, beyond ``name`` and the initial states, decides the transition relation.

@@ -21,7 +21,8 @@ points the checker relies on:
 ``reduce=("por-check",)`` verifies the declarations while it searches (slow; for writing a
 model): each enabled step lies within its actor's declared future footprint, each ample step
 changes only its own actor's fields and declared objects (``Model.fields``), and each ample
-step commutes with every other actor's enabled step at that state.
+step commutes with every other actor's enabled step at that state, up to the search's own
+equivalence (its view and symmetry: what it stores is what must agree).
 
 The conditions (Clarke, Grumberg, Kroening, Peled, Veith, *Model Checking*, 2nd ed., ch. 12;
 Peled 1993), as checked here for an actor ``A`` whose enabled steps form the candidate set:
@@ -74,13 +75,14 @@ class PartialOrder:
         self.why_off: str | None = None
         if not overrides(model, "footprints"):
             self.why_off = "the model declares no footprints()"
-        elif has_waits:
+        elif has_waits and getattr(model, "waits_reads", None) is None:
             self.why_off = "the model reports waits, a property of the whole state"
         elif any(inv.reads is None for inv in invariants):
             names = [inv.name for inv in invariants if inv.reads is None]
             self.why_off = f"property {', '.join(names)} declares no reads"
         self.visible: frozenset[str] = frozenset().union(
-            *(inv.reads for inv in invariants if inv.reads is not None))
+            *(inv.reads for inv in invariants if inv.reads is not None),
+            getattr(model, "waits_reads", None) or ())
 
     def new_level(self, keys: Iterable[Any] = ()) -> None:
         """A level begins; ``keys``: those of its next frontier so far (a resumed search)."""
@@ -109,7 +111,7 @@ class PartialOrder:
         """Indices into ``succ`` of an ample set, or ``None`` to expand ``state`` fully."""
         groups: dict[str, list[int]] = {}
         for i, (label, _) in enumerate(succ):
-            groups.setdefault(label.actor, []).append(i)
+            groups.setdefault(label.unit or label.actor, []).append(i)
         if len(groups) < 2:
             return None
         feet: Mapping[str, Footprint] = self.model.footprints(state)
@@ -144,14 +146,15 @@ class PartialOrder:
     def _check_feet(self, succ: list[Pair], feet: Mapping[str, Footprint],
                     path: Callable[[], Any] | None) -> None:
         for label, _ in succ:
-            if label.actor not in feet:
-                raise ModelError(f"por-check: footprints() has no entry for {label.actor}, "
+            unit = label.unit or label.actor
+            if unit not in feet:
+                raise ModelError(f"por-check: footprints() has no entry for {unit}, "
                                  f"which can take {label}", path() if path else None)
-            reads, writes = feet[label.actor]
+            reads, writes = feet[unit]
             extra = (label.reads - reads) | (label.writes - writes)
             if extra:
                 raise ModelError(f"por-check: {label} touches {sorted(extra)}, outside "
-                                 f"{label.actor}'s declared footprint", path() if path else None)
+                                 f"{unit}'s declared footprint", path() if path else None)
 
     def _check_commute(self, state: Any, succ: list[Pair], actor: str, idx: list[int],
                        path: Callable[[], Any] | None) -> None:
@@ -169,7 +172,7 @@ class PartialOrder:
                     continue
                 one = _step(model, after, other.text)
                 two = _step(model, other_after, label.text)
-                if one is None or two is None or one != two:
+                if one is None or two is None or self.key(one) != self.key(two):
                     raise ModelError(
                         f"por-check: {label} and {other} do not commute here although their "
                         f"footprints are independent: a read or write is undeclared",

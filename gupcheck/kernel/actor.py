@@ -24,11 +24,17 @@ from .state import KState, Thread, replace
 
 
 class Move(msgspec.Struct, frozen=True, gc=False):
-    """One atomic step: the kernel function it models and the state it leads to."""
+    """One atomic step: the kernel function it models and the state it leads to.
+
+    For partial-order reduction (:mod:`.footprint`): ``unit``, the independent part of the actor
+    the step belongs to (the disk's bio), ``""`` for the actor itself; ``touches``, the objects
+    it reads and writes, ``None`` for the whole shared kernel state."""
 
     func: str
     state: KState
     choice: tuple[Any, ...] = ()
+    unit: str = ""
+    touches: frozenset[str] | None = None
 
 
 class Blocked(msgspec.Struct, frozen=True, gc=False):

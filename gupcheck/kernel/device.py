@@ -20,6 +20,7 @@ from __future__ import annotations
 from .actor import Blocked, Ctx, Move, Outcome
 from .dax import stray_dma_check
 from .dirty import folio_mark_dirty
+from .footprint import bio_unit, transfer
 from .gup import release
 from .locks import INVALIDATE_LOCK, can_read, down_read
 from .state import SUBBLOCKS, Bio, KState, replace
@@ -40,18 +41,19 @@ def disk_moves(c: Ctx) -> Outcome:
     for b in k.bios:
         if b.pending:
             moves.append(_transfer(c, b))
-        elif not b.done:
-            moves.append(_complete(c, b))
+        elif not b.done:  # the completion belongs to the bio's unit too (footprint.py)
+            moves.append(replace(_complete(c, b), unit=bio_unit(b.id)))
     return moves
 
 
 def _transfer(c: Ctx, b: Bio) -> Move:
     k, block = c.k, b.pending[0]
     rest = replace(b, pending=b.pending[1:])
+    unit, touches = bio_unit(b.id), transfer(b.id, b.page, b.folio)
     if b.to_other:  # the device reads the user buffer (a page of the mapping) by DMA
         value = k.folio_at(b.folio).data[block]
         return Move(f"direct write bio #{b.id} reads page {b.page} block {block} ({value}) "
-                    "into the other file", k.with_bio(rest, b.id))
+                    "into the other file", k.with_bio(rest, b.id), unit=unit, touches=touches)
     if b.write:
         where = b.page * SUBBLOCKS + block
         value = b.bounce[block] if b.bounce else k.folio_at(b.folio).data[block]
@@ -63,14 +65,14 @@ def _transfer(c: Ctx, b: Bio) -> Move:
         k = k.with_bio(rest, b.id)
         src = ("user buffer" if b.folio < 0 else "bounce copy") if b.bounce else "page"
         return Move(f"write bio #{b.id} transfers {src} {b.page} block {block} ({value}) "
-                    "to disk", k)
+                    "to disk", k, unit=unit, touches=touches)
     f = k.folio_at(b.folio)
     k = dma_write_check(k, b.folio, block, f"DMA of read bio #{b.id} ({b.owner})", b.waiter)
     k = stray_dma_check(c, k, b.folio, b.page, f"DMA of read bio #{b.id} ({b.owner})")
     data = f.data[:block] + (b.value,) + f.data[block + 1:]
     k = k.with_folio_at(b.folio, replace(f, data=data)).with_bio(rest, b.id)
     return Move(f"DMA of read bio #{b.id} writes {b.value} into page {b.page} "
-                f"block {block}", k)
+                f"block {block}", k, unit=unit, touches=touches)
 
 
 def dma_write_check(k: KState, fid: int, block: int, writer: str, who: int | None) -> KState:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from dataclasses import replace as dc_replace
 from typing import Any
 
 from gupcheck.engine import Invariant, Label, LeadsTo, Model, Wait
@@ -36,9 +37,10 @@ from . import (
     truncate,
     writeback,
 )
-from .actor import Blocked, Ctx, Outcome, Stage
+from .actor import Blocked, Ctx, Move, Outcome, Stage
 from .config import KernelConfig
 from .env import Env
+from .footprint import SHARED, TRANSFER_READERS, bio_unit, transfer
 from .fs import STAGES as FS_STAGES
 from .fs import filesystem
 from .properties import DATA_READERS, PROPERTIES, WRITE_READERS, invariants
@@ -200,6 +202,9 @@ class KernelModel(Model[KState]):
         self._cache: tuple[KState | None, list[tuple[int, Outcome]]] = (None, [])
         self._labels: dict[tuple[Any, ...], Label] = {}
         self._devices = 3 if scenario.nic_writes else 2  # disk, kworker[, NIC]
+        # partial-order reduction (footprint.py): a transfer is local unless a checked
+        # property reads what it changes besides its bio's progress
+        self._local_transfers = not (self._keep_data or active & TRANSFER_READERS)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (for a worker process or a Ray actor) without the per-process caches."""
@@ -263,11 +268,30 @@ class KernelModel(Model[KState]):
             name = self._name(i)
             fair = self._fair(k, i)
             for m in outcome:
-                key = (name, m.func, m.choice, fair)
+                key = (name, m.func, m.choice, fair, m.unit)
                 label = self._labels.get(key)
                 if label is None:  # labels are immutable: one object per distinct step
-                    label = self._labels[key] = Label(name, m.func, m.choice, fair=fair)
+                    label = self._labels[key] = self._label(name, m, fair)
                 yield label, m.state
+
+    def _label(self, name: str, m: Move, fair: bool) -> Label:
+        touches = (m.touches if m.touches is not None and self._local_transfers
+                   else _SHARED)
+        return Label(name, m.func, m.choice, reads=touches, writes=touches, fair=fair,
+                     unit=m.unit)
+
+    #: wait-for cycles read who is blocked on what: the shared kernel state (footprint.py)
+    waits_reads = frozenset({SHARED})
+
+    def footprints(self, k: KState) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+        """Every actor may touch the whole shared kernel state from here on, except the disk,
+        whose units are its bios: each may also touch its own transfer progress
+        (:mod:`.footprint`)."""
+        out = {self._name(i): _SHARED_FOOT for i in range(len(self.actors) + self._devices)}
+        for b in k.bios:
+            own = _SHARED | transfer(b.id, b.page, b.folio)
+            out[bio_unit(b.id)] = (own, own)
+        return out
 
     def _fair(self, k: KState, i: int) -> bool:
         """Weak fairness: the disk and the kworker yes, the NIC no; a user thread only inside
@@ -318,8 +342,11 @@ class KernelModel(Model[KState]):
                 and not k.threads[n + 1].stage)
 
     def invariants(self) -> list[Invariant[KState]]:
-        return invariants(self.properties, pin_counting=self.cfg.pin_counting,
-                          on_disk=self.env.fs.page_cache_over_disk)
+        """Each reads the shared kernel state (:mod:`.footprint`): when one reads what a
+        transfer changes, transfers are not declared local."""
+        return [dc_replace(inv, reads=_SHARED) for inv in invariants(
+            self.properties, pin_counting=self.cfg.pin_counting,
+            on_disk=self.env.fs.page_cache_over_disk)]
 
     def liveness(self) -> list[LeadsTo[KState]]:
         """writeback-progress: for each user thread, "in fsync/msync/truncate/hole punch ~>
@@ -544,6 +571,8 @@ class KernelModel(Model[KState]):
         return out
 
 
+_SHARED = frozenset({SHARED})
+_SHARED_FOOT = (_SHARED, _SHARED)
 #: Ghost fields no property reads (reports and tests do), and those only some properties read
 _GHOST_DROPPED = {"events": ()}
 _PINS_DROPPED = {"pins_acquired": 0, "pins_released": 0}

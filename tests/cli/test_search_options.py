@@ -209,3 +209,21 @@ def test_walks_and_seed_still_drive_the_random_strategies() -> None:
     code, data = _json(["demo", "lost-update", "--strategy", "random", "--walks", "20",
                         "--seed", "1"])
     assert code == 1 and data["verdict"] == "violated"
+
+
+def test_matrix_refuses_por_in_one_line_rather_than_breaking_its_pool() -> None:
+    """A matrix cell searches on past its first counterexample; partial-order reduction does
+    not: the matrix says so before starting (it used to crash its worker pool)."""
+    result = runner.invoke(app, ["matrix", "--scenarios", "dio-vs-reclaim", "--reduce", "por"])
+    assert result.exit_code == 2
+    assert "gupcheck check SCENARIO --design DESIGN --reduce por" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_check_reduces_a_kernel_scenario_with_por() -> None:
+    ok = runner.invoke(app, ["check", "dio-vs-reclaim", "--design", "linux-6.12",
+                             "--reduce", "por", "--json"])
+    assert ok.exit_code == 1
+    out = json.loads(ok.stdout)
+    assert out["verdict"] == "violated"
+    assert any(n.startswith("reduction por:") and "no effect" not in n for n in out["notes"])

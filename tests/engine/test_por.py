@@ -9,10 +9,7 @@ import pytest
 
 from gupcheck.classic import LostUpdate, Peterson
 from gupcheck.classic.lost_update import END, LOAD, STORE, StayingLostUpdate, SymmetricLostUpdate
-from gupcheck.designs import DESIGNS
 from gupcheck.engine import Invariant, Label, Model, Verdict, check
-from gupcheck.kernel.system import KernelModel
-from gupcheck.scenarios import SCENARIOS
 
 
 class Whole(LostUpdate):
@@ -143,14 +140,6 @@ def test_a_model_without_footprints_is_searched_unreduced() -> None:
     plain, por = check(Peterson()), check(Peterson(), reduce="por")
     assert por.stats.distinct == plain.stats.distinct
     assert "reduction por: no effect, the model declares no footprints()" in por.notes
-
-
-def test_kernel_scenarios_declare_no_footprints_yet() -> None:
-    sc = SCENARIOS["dio-vs-reclaim"]
-    model = KernelModel(sc, DESIGNS["linux-6.12"])
-    plain, por = check(model), check(model, reduce="por")
-    assert answer(por) == answer(plain)
-    assert any("no effect" in n for n in por.notes)
 
 
 class Cycle(Model[tuple[int, int]]):

@@ -1,0 +1,85 @@
+"""Partial-order reduction on kernel scenarios (kernel/footprint.py): block transfers are
+local, the verdicts and the shortest counterexamples are those of the unreduced search, and
+the declaration is exact only when no checked property reads what a transfer changes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from gupcheck.designs import DESIGNS
+from gupcheck.engine import Verdict, check
+from gupcheck.kernel.system import KernelModel
+from gupcheck.scenarios import SCENARIOS
+from gupcheck.scenarios.loader import parse
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from spin_kernel import scenario
+
+
+def dio_msync_reclaim(pages: int, passes: int, reclaims: int, *properties: str) -> KernelModel:
+    text = scenario(pages, passes, reclaims, *((properties,) if properties else ()))
+    return KernelModel(parse(text, "<dio-msync-reclaim>"), DESIGNS["linux-6.12"])
+
+
+def answer(r) -> tuple:
+    return (r.verdict, r.property, r.trace.labels() if r.trace else None)
+
+
+def test_transfers_are_reduced_and_the_holding_verdict_kept() -> None:
+    model = dio_msync_reclaim(2, 1, 1)
+    plain = check(model, liveness=False, reduce="view,symmetry")
+    por = check(model, liveness=False, reduce="por,view,symmetry")
+    assert plain.verdict is Verdict.HOLDS and por.verdict is Verdict.HOLDS
+    assert por.stats.distinct < plain.stats.distinct * 0.7
+    assert any(n.startswith("reduction por:") and "ample set" in n for n in por.notes)
+
+
+def test_por_check_confirms_the_declarations_under_the_view() -> None:
+    r = check(dio_msync_reclaim(2, 1, 0), liveness=False, reduce="por-check,view,symmetry")
+    assert r.verdict is Verdict.HOLDS, r.message
+
+
+def test_stable_writeback_violation_found_with_the_unreduced_trace() -> None:
+    """stable-writeback reads what a DMA does to a folio under writeback: transfers are not
+    local then, and the violation and its shortest trace are the unreduced search's."""
+    model = dio_msync_reclaim(1, 1, 0, "stable-writeback")
+    plain, por = check(model, liveness=False), check(model, liveness=False, reduce="por")
+    assert plain.verdict is Verdict.VIOLATED
+    assert answer(por) == answer(plain)
+
+
+def test_declaring_transfers_local_under_stable_writeback_is_caught() -> None:
+    """The mutant declaration (transfers local although stable-writeback reads the other
+    bios' progress): por-check finds a transfer that does not commute with its neighbour."""
+    model = dio_msync_reclaim(1, 1, 0, "stable-writeback")
+    model._local_transfers = True
+    r = check(model, liveness=False, reduce="por-check,view")
+    assert r.verdict is Verdict.ERROR
+    assert "por-check" in (r.message or "")
+
+
+@pytest.mark.parametrize("name", ["dio-vs-reclaim", "dio-read-into-mmap", "munmap-while-dma"])
+def test_shipped_scenarios_keep_their_answers(name: str) -> None:
+    for design in ("linux-6.1", "linux-6.12"):
+        model = KernelModel(SCENARIOS[name], DESIGNS[design])
+        plain = check(model, liveness=False)
+        por = check(model, liveness=False, reduce="por")
+        assert answer(por) == answer(plain), (name, design)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("blind", [False, True], ids=["all-properties", "transfer-blind"])
+def test_every_shipped_scenario_keeps_its_answers_under_por(blind: bool) -> None:
+    """benchmarks/por_kernel.py's comparison for one design (the script runs all of them):
+    with and without por, with and without view+symmetry, the same verdict, property and
+    counterexample steps on every scenario."""
+    from por_kernel import SCENARIOS as ALL
+    from por_kernel import cell
+
+    for name in ALL:
+        _, _, answers, states, _ = cell(name, "linux-6.12", blind)
+        assert answers[1] == answers[0] and answers[3] == answers[2], name
+        assert states[1] <= states[0] and states[3] <= states[2], name
