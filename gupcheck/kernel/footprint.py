@@ -36,6 +36,8 @@ ignores.
 
 from __future__ import annotations
 
+from functools import cache
+
 #: every shared kernel object not named below: a step without a declaration touches it
 SHARED = "*"
 #: what reads a data value or records a DMA's violation (see the module docstring)
@@ -43,15 +45,25 @@ TRANSFER_READERS = frozenset({"no-lost-write", "cow-isolation", "crash-consisten
                               "stable-writeback", "no-stray-dma"})
 
 
+@cache
 def bio_unit(bio_id: int) -> str:
     """The reduction's unit for the disk's steps on bio ``#bio_id`` (not an actor's name:
     labels and traces still say ``disk``)."""
     return f"disk bio #{bio_id}"
 
 
+@cache
 def transfer(bio_id: int, page: int, fid: int) -> frozenset[str]:
     """What a transfer touches, named as :meth:`KernelModel.fields` shows it (so that
     ``por-check`` can compare): the bio's progress, the page's data, its disk blocks, and the
     pmem block on FS-DAX."""
     return frozenset({f"bio #{bio_id}", f"page {page} data", f"page {page} disk",
                       f"pmem block {fid}"})
+
+
+@cache
+def bio_footprint(bio_id: int, page: int, fid: int) -> tuple[frozenset[str], frozenset[str]]:
+    """What the disk's unit for a bio may touch from now on: its transfers and its completion,
+    which touches the shared state."""
+    own = frozenset({SHARED}) | transfer(bio_id, page, fid)
+    return own, own

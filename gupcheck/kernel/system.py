@@ -40,7 +40,7 @@ from . import (
 from .actor import Blocked, Ctx, Move, Outcome, Stage
 from .config import KernelConfig
 from .env import Env
-from .footprint import SHARED, TRANSFER_READERS, bio_unit, transfer
+from .footprint import SHARED, TRANSFER_READERS, bio_footprint, bio_unit
 from .fs import STAGES as FS_STAGES
 from .fs import filesystem
 from .properties import DATA_READERS, PROPERTIES, WRITE_READERS, invariants
@@ -205,6 +205,7 @@ class KernelModel(Model[KState]):
         # partial-order reduction (footprint.py): a transfer is local unless a checked
         # property reads what it changes besides its bio's progress
         self._local_transfers = not (self._keep_data or active & TRANSFER_READERS)
+        self._feet: dict[str, tuple[frozenset[str], frozenset[str]]] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (for a worker process or a Ray actor) without the per-process caches."""
@@ -287,10 +288,13 @@ class KernelModel(Model[KState]):
         """Every actor may touch the whole shared kernel state from here on, except the disk,
         whose units are its bios: each may also touch its own transfer progress
         (:mod:`.footprint`)."""
-        out = {self._name(i): _SHARED_FOOT for i in range(len(self.actors) + self._devices)}
+        base = self._feet
+        if base is None:
+            base = self._feet = {self._name(i): _SHARED_FOOT
+                                 for i in range(len(self.actors) + self._devices)}
+        out = dict(base)
         for b in k.bios:
-            own = _SHARED | transfer(b.id, b.page, b.folio)
-            out[bio_unit(b.id)] = (own, own)
+            out[bio_unit(b.id)] = bio_footprint(b.id, b.page, b.folio)
         return out
 
     def _fair(self, k: KState, i: int) -> bool:
