@@ -27,6 +27,11 @@ besides the bio's progress:
   reads the other bios' progress), and a DMA into a freed pmem block what ``no-stray-dma``
   records (``stray_dma_check``): with either checked, transfers are :data:`SHARED` too.
 
+Nobody else ends a bio with blocks still to transfer (only its own completion and the kworker,
+after it, remove it), so no other actor disables a transfer, except a ``BUG()``, which stops
+every actor: the crash is recorded by the step that oopses, which the reduced search still
+takes after the transfer, reaching a crashed state that differs only in the transfer.
+
 So :meth:`KernelModel.footprints` declares transfers local only when none of those is checked,
 and otherwise the reduction finds nothing to reduce (its note says how often it could).
 ``--reduce por-check`` verifies the declarations as it searches, up to the search's own
