@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import operator
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -322,14 +322,13 @@ class KernelModel(Model[KState]):
             return i < n + 2 or k.threads[n].stage != ""
         return self._daemons[i] or k.threads[i].stage != ""
 
-    def waits(self, k: KState) -> Iterator[Wait]:
+    def waits(self, k: KState) -> list[Wait]:
         if k.ghost.crashed:
-            return
-        for i, outcome in self._outcomes(k):
-            if outcome.__class__ is Blocked:
-                yield Wait(self._names[i], outcome.on,
-                           tuple(self._unpinner(k, h) if h.startswith(PIN_HOLDER) else h
-                                 for h in outcome.holders))
+            return []
+        return [Wait(self._names[i], outcome.on,
+                     tuple(self._unpinner(k, h) if h.startswith(PIN_HOLDER) else h
+                           for h in outcome.holders))
+                for i, outcome in self._outcomes(k) if outcome.__class__ is Blocked]
 
     def _unpinner(self, k: KState, holder: str) -> str:
         """``PIN_HOLDER#fid`` in the actors' terms: who would release the pins that hold the
