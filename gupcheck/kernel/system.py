@@ -204,8 +204,8 @@ class KernelModel(Model[KState]):
         self._ghost_keys: dict[Ghost, bytes] = {}
         self._thread_keys: dict[Any, bytes] = {}
         self._folio_keys: dict[Any, bytes] = {}
-        self._bio_keys: dict[Any, bytes] = {}
-        self._bio_anon_keys: dict[Any, bytes] = {}
+        self._bio_keys: dict[Any, tuple[bytes, tuple[int, ...]]] = {}  # and the bios' ids
+        self._bio_anon_keys: dict[Any, tuple[bytes, tuple[int, ...]]] = {}
         # the fields _key encodes together: all but the four parts it encodes on their own,
         # the dropped ones, and the two canonical_view renumbers
         separate = {"ghost", "threads", "folios", "bios", "next_bio", "dirty_work",
@@ -323,12 +323,15 @@ class KernelModel(Model[KState]):
         return self._daemons[i] or k.threads[i].stage != ""
 
     def waits(self, k: KState) -> list[Wait]:
+        out: list[Wait] = []
         if k.ghost.crashed:
-            return []
-        return [Wait(self._names[i], outcome.on,
-                     tuple(self._unpinner(k, h) if h.startswith(PIN_HOLDER) else h
-                           for h in outcome.holders))
-                for i, outcome in self._outcomes(k) if outcome.__class__ is Blocked]
+            return out
+        for i, outcome in self._outcomes(k):
+            if outcome.__class__ is Blocked:
+                out.append(Wait(self._names[i], outcome.on,
+                                tuple(self._unpinner(k, h) if h.startswith(PIN_HOLDER) else h
+                                      for h in outcome.holders)))
+        return out
 
     def _unpinner(self, k: KState, holder: str) -> str:
         """``PIN_HOLDER#fid`` in the actors' terms: who would release the pins that hold the
@@ -429,8 +432,7 @@ class KernelModel(Model[KState]):
         value (a step replaces one or two of them and shares the rest with the state it came
         from), and only the remaining small fields are encoded per state (:meth:`_key`).
         """
-        return self._key(k, k.dirty_work, k.next_bio, self._bio_view, self._bio_memo,
-                         self._bio_keys)
+        return self._key(k, False, self._bio_view, self._bio_memo, self._bio_keys)
 
     def view_state(self, k: KState) -> KState:
         """The view as a KState (what :meth:`view` encodes), for tests and readers."""
@@ -441,8 +443,7 @@ class KernelModel(Model[KState]):
         to 0 (their order in ``bios`` is their rank, and the canonical ids are the ranks),
         ``next_bio`` to 0 (it is the number of bios), and ``dirty_work`` is written in ranks.
         tests/kernel/test_view.py compares the two."""
-        return self._key(k, self._ranks(k), 0, self._bio_anon_view, self._bio_anon_memo,
-                         self._bio_anon_keys)
+        return self._key(k, True, self._bio_anon_view, self._bio_anon_memo, self._bio_anon_keys)
 
     def canonical_view_state(self, k: KState) -> KState:
         """:meth:`canonical_view` as a KState (what it encodes)."""
@@ -468,14 +469,15 @@ class KernelModel(Model[KState]):
                         bios=self._parts(k.bios, bio_view, memo),
                         dirty_work=work, next_bio=next_bio, **self._dropped)
 
-    def _key(self, k: KState, work: tuple[int, ...], next_bio: int,
-             bio_view: Callable[[Bio], Bio] | None, bio_memo: dict[Any, Any],
-             bio_keys: dict[Any, bytes]) -> bytes:
+    def _key(self, k: KState, renumbered: bool, bio_view: Callable[[Bio], Bio] | None,
+             bio_memo: dict[Any, Any],
+             bio_keys: dict[Any, tuple[bytes, tuple[int, ...]]]) -> bytes:
         """The encoding of the view: the memoised encodings of its ghost, threads, folios and
         bios, then the encoding of the other fields it keeps.  msgpack values are
         self-delimiting, so the concatenation is as injective as the encoding of the whole
         view: two states get one key exactly when their views are equal
-        (tests/kernel/test_view.py)."""
+        (tests/kernel/test_view.py).  ``renumbered`` (canonical_view): ``next_bio`` is 0 and
+        ``dirty_work`` in ranks, as :meth:`_ranks` computes it."""
         g, threads, folios, bios = k.ghost, k.threads, k.folios, k.bios
         gk = self._ghost_keys.get(g)
         if gk is None:
@@ -488,9 +490,14 @@ class KernelModel(Model[KState]):
         if fk is None:
             fk = _remember(self._folio_keys, folios, _encode(
                 self._parts(folios, self._folio_view, self._folio_memo)))
-        bk = bio_keys.get(bios)
-        if bk is None:
-            bk = _remember(bio_keys, bios, _encode(self._parts(bios, bio_view, bio_memo)))
+        e = bio_keys.get(bios)
+        if e is None:
+            e = _remember(bio_keys, bios, (_encode(self._parts(bios, bio_view, bio_memo)),
+                                           tuple(b.id for b in bios)))
+        bk, ids = e
+        work, next_bio = k.dirty_work, k.next_bio
+        if renumbered:
+            work, next_bio = tuple(map(ids.index, work)), 0
         return b"".join((_encode((self._kept(k), work, next_bio)), tk, fk, bk, gk))
 
     def _ghost_view(self, g: Ghost) -> Ghost:
