@@ -206,6 +206,8 @@ class KernelModel(Model[KState]):
         self._folio_keys: dict[Any, bytes] = {}
         self._bio_keys: dict[Any, tuple[bytes, tuple[int, ...]]] = {}  # and the bios' ids
         self._bio_anon_keys: dict[Any, tuple[bytes, tuple[int, ...]]] = {}
+        # _key's last parts and their keys, for view (False) and canonical_view (True)
+        self._last: dict[bool, list[Any]] = {False: [None] * 8, True: [None] * 8}
         # the fields _key encodes together: all but the four parts it encodes on their own,
         # the dropped ones, and the two canonical_view renumbers
         separate = {"ghost", "threads", "folios", "bios", "next_bio", "dirty_work",
@@ -224,7 +226,7 @@ class KernelModel(Model[KState]):
         return {**self.__dict__, "_cache": (None, []), "_bio_memo": {}, "_bio_anon_memo": {},
                 "_thread_memo": {}, "_folio_memo": {None: None}, "_ghost_memo": {},
                 "_ghost_keys": {}, "_thread_keys": {}, "_folio_keys": {}, "_bio_keys": {},
-                "_bio_anon_keys": {}}
+                "_bio_anon_keys": {}, "_last": {False: [None] * 8, True: [None] * 8}}
 
     def identity(self) -> tuple[Scenario, KernelConfig, tuple[str, ...]]:
         """What a checkpoint must match: the scenario, the design's switches, the properties."""
@@ -479,22 +481,41 @@ class KernelModel(Model[KState]):
         (tests/kernel/test_view.py).  ``renumbered`` (canonical_view): ``next_bio`` is 0 and
         ``dirty_work`` in ranks, as :meth:`_ranks` computes it."""
         g, threads, folios, bios = k.ghost, k.threads, k.folios, k.bios
-        gk = self._ghost_keys.get(g)
-        if gk is None:
-            gk = _remember(self._ghost_keys, g, _encode(self._ghost_view(g)))
-        tk = self._thread_keys.get(threads)
-        if tk is None:
-            tk = _remember(self._thread_keys, threads, _encode(
-                self._parts(threads, self._thread_view, self._thread_memo)))
-        fk = self._folio_keys.get(folios)
-        if fk is None:
-            fk = _remember(self._folio_keys, folios, _encode(
-                self._parts(folios, self._folio_view, self._folio_memo)))
-        e = bio_keys.get(bios)
-        if e is None:
-            e = _remember(bio_keys, bios, (_encode(self._parts(bios, bio_view, bio_memo)),
-                                           tuple(b.id for b in bios)))
-        bk, ids = e
+        # the previous call's parts first: the engine keys a state's successors one after
+        # the other, and siblings share most of their parts (identity: no hashing)
+        last = self._last[renumbered]
+        if g is last[0]:
+            gk = last[1]
+        else:
+            gk = self._ghost_keys.get(g)
+            if gk is None:
+                gk = _remember(self._ghost_keys, g, _encode(self._ghost_view(g)))
+            last[0], last[1] = g, gk
+        if threads is last[2]:
+            tk = last[3]
+        else:
+            tk = self._thread_keys.get(threads)
+            if tk is None:
+                tk = _remember(self._thread_keys, threads, _encode(
+                    self._parts(threads, self._thread_view, self._thread_memo)))
+            last[2], last[3] = threads, tk
+        if folios is last[4]:
+            fk = last[5]
+        else:
+            fk = self._folio_keys.get(folios)
+            if fk is None:
+                fk = _remember(self._folio_keys, folios, _encode(
+                    self._parts(folios, self._folio_view, self._folio_memo)))
+            last[4], last[5] = folios, fk
+        if bios is last[6]:
+            bk, ids = last[7]
+        else:
+            e = bio_keys.get(bios)
+            if e is None:
+                e = _remember(bio_keys, bios, (_encode(self._parts(bios, bio_view, bio_memo)),
+                                               tuple(b.id for b in bios)))
+            last[6], last[7] = bios, e
+            bk, ids = e
         work, next_bio = k.dirty_work, k.next_bio
         if renumbered:
             work, next_bio = tuple(map(ids.index, work)), 0
