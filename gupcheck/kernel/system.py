@@ -207,7 +207,7 @@ class KernelModel(Model[KState]):
         self._bio_keys: dict[Any, tuple[bytes, tuple[int, ...]]] = {}  # and the bios' ids
         self._bio_anon_keys: dict[Any, tuple[bytes, tuple[int, ...]]] = {}
         # _key's last parts and their keys, for view (False) and canonical_view (True)
-        self._last: dict[bool, list[Any]] = {False: [None] * 8, True: [None] * 8}
+        self._last: dict[bool, list[Any]] = {False: [None] * 10, True: [None] * 10}
         # the fields _key encodes together: all but the four parts it encodes on their own,
         # the dropped ones, and the two canonical_view renumbers
         separate = {"ghost", "threads", "folios", "bios", "next_bio", "dirty_work",
@@ -226,7 +226,7 @@ class KernelModel(Model[KState]):
         return {**self.__dict__, "_cache": (None, []), "_bio_memo": {}, "_bio_anon_memo": {},
                 "_thread_memo": {}, "_folio_memo": {None: None}, "_ghost_memo": {},
                 "_ghost_keys": {}, "_thread_keys": {}, "_folio_keys": {}, "_bio_keys": {},
-                "_bio_anon_keys": {}, "_last": {False: [None] * 8, True: [None] * 8}}
+                "_bio_anon_keys": {}, "_last": {False: [None] * 10, True: [None] * 10}}
 
     def identity(self) -> tuple[Scenario, KernelConfig, tuple[str, ...]]:
         """What a checkpoint must match: the scenario, the design's switches, the properties."""
@@ -519,7 +519,13 @@ class KernelModel(Model[KState]):
         work, next_bio = k.dirty_work, k.next_bio
         if renumbered:
             work, next_bio = tuple(map(ids.index, work)), 0
-        return b"".join((_encode((self._kept(k), work, next_bio)), tk, fk, bk, gk))
+        kept = (self._kept(k), work, next_bio)
+        if kept == last[8]:  # mostly the same objects: compared by identity, element-wise
+            kk = last[9]
+        else:
+            kk = _encode(kept)
+            last[8], last[9] = kept, kk
+        return b"".join((kk, tk, fk, bk, gk))
 
     def _ghost_view(self, g: Ghost) -> Ghost:
         # pin-accounting reads only nr_foll_pin_acquired - nr_foll_pin_released
