@@ -107,7 +107,12 @@ class Context:
             raise ModelError(f"waits() raised {describe_exception(exc)}", path()) from exc
 
     def wait_cycle(self, state: Any, path: Callable[[], Path]) -> tuple[Wait, ...] | None:
-        return find_cycle(self.waits(state, path)) if self.has_waits else None
+        if not self.has_waits:
+            return None
+        waits = self.waits(state, path)
+        if not waits or (len(waits) == 1 and waits[0].actor not in waits[0].holders):
+            return None  # a cycle needs a wait on a waiting actor: another, or itself
+        return find_cycle(waits)
 
     def successor_list(self, state: Any, path: Path) -> list[tuple[Label, Any]]:
         """All successors of ``state``, each validated; used off the hot path."""

@@ -66,9 +66,10 @@ class Ctx(msgspec.Struct, frozen=True, gc=False):
         return self.k.threads[self.me]
 
     def var(self, key: str, default: Any = None) -> Any:
-        for k, v in self.thread.local:
-            if k == key:
-                return v
+        """The operation's local ``key`` (a thread has a handful of locals: a scan)."""
+        for kv in self.k.threads[self.me].local:
+            if kv[0] == key:
+                return kv[1]
         return default
 
     def goto(self, k: KState, stage: str, **local: Any) -> KState:

@@ -485,7 +485,10 @@ class KState(Value):
 
     def write_bio_in_flight(self, fid: int) -> bool:
         """A writeback bio of folio ``fid`` has not completed (PG_writeback is the disk's)."""
-        return any(b.write and b.folio == fid and not b.to_other for b in self.bios)
+        for b in self.bios:
+            if b.write and b.folio == fid and not b.to_other:
+                return True
+        return False
 
     def read_back(self, page: int, block: int) -> str:
         """What reading the block back from disk gives: zeros beyond EOF (a truncated page)
@@ -515,7 +518,10 @@ replace = msgspec.structs.replace
 
 
 def _put(t: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:
-    return t[:i] + (v,) + t[i + 1:]
+    """``t`` with element ``i`` replaced by ``v`` (one list copy: cheaper than three slices)."""
+    out = list(t)
+    out[i] = v
+    return tuple(out)
 
 
 def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,

@@ -16,10 +16,13 @@ progress are weakly fair; a user starting a new operation is not (a user may nev
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+import operator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from dataclasses import replace as dc_replace
 from typing import Any
+
+import msgspec
 
 from gupcheck.engine import Invariant, Label, LeadsTo, Model, Wait
 
@@ -199,9 +202,26 @@ class KernelModel(Model[KState]):
         self._bio_anon_memo: dict[Any, Any] = {}
         self._thread_memo: dict[Any, Any] = {}
         self._folio_memo: dict[Any, Any] = {None: None}
+        # the encodings of the viewed parts, by the part (:meth:`_key`)
+        self._ghost_keys: dict[Ghost, bytes] = {}
+        self._thread_keys: dict[Any, bytes] = {}
+        self._folio_keys: dict[Any, bytes] = {}
+        self._bio_keys: dict[Any, tuple[bytes, tuple[int, ...]]] = {}  # and the bios' ids
+        self._bio_anon_keys: dict[Any, tuple[bytes, tuple[int, ...]]] = {}
+        # _key's last parts and their keys, for view (False) and canonical_view (True)
+        self._last: dict[bool, list[Any]] = {False: [None] * 10, True: [None] * 10}
+        # the fields _key encodes together: all but the four parts it encodes on their own,
+        # the dropped ones, and the two canonical_view renumbers
+        separate = {"ghost", "threads", "folios", "bios", "next_bio", "dirty_work",
+                    *self._dropped}
+        self._kept = operator.attrgetter(*(f for f in KState.__struct_fields__
+                                           if f not in separate))
         self._cache: tuple[KState | None, list[tuple[int, Outcome]]] = (None, [])
         self._labels: dict[tuple[Any, ...], Label] = {}
         self._devices = 3 if scenario.nic_writes else 2  # disk, kworker[, NIC]
+        self._names = tuple(a.name for a in self.actors) + (DISK, KWORKER, NIC)[:self._devices]
+        self._lengths = tuple(len(a.program) for a in self.actors)
+        self._daemons = tuple(a.daemon for a in self.actors)
         # partial-order reduction (footprint.py): a transfer is local unless a checked
         # property reads what it changes besides its bio's progress
         self._local_transfers = not (self._keep_data or active & TRANSFER_READERS)
@@ -210,7 +230,9 @@ class KernelModel(Model[KState]):
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (for a worker process or a Ray actor) without the per-process caches."""
         return {**self.__dict__, "_cache": (None, []), "_bio_memo": {}, "_bio_anon_memo": {},
-                "_thread_memo": {}, "_folio_memo": {None: None}, "_ghost_memo": {}}
+                "_thread_memo": {}, "_folio_memo": {None: None}, "_ghost_memo": {},
+                "_ghost_keys": {}, "_thread_keys": {}, "_folio_keys": {}, "_bio_keys": {},
+                "_bio_anon_keys": {}, "_last": {False: [None] * 10, True: [None] * 10}}
 
     def identity(self) -> tuple[Scenario, KernelConfig, tuple[str, ...]]:
         """What a checkpoint must match: the scenario, the design's switches, the properties."""
@@ -227,11 +249,34 @@ class KernelModel(Model[KState]):
     # --- the actors' steps ----------------------------------------------------------------------
 
     def _outcomes(self, k: KState) -> list[tuple[int, Outcome]]:
-        """Each actor's outcome in ``k``; the engine asks twice per state (steps, then waits)."""
+        """The outcome of each actor that has something to do in ``k`` (moves, or a
+        :class:`Blocked`), by actor index; the engine asks twice per state (steps, then
+        waits).  Skipped without a call: a user actor whose program is done, the disk
+        without bios, the kworker with an empty bio_dirty_list (:func:`device.bio_dirty_work`
+        returns no step then)."""
         cached, out = self._cache
         if cached is k:
             return out
-        out = [(i, self._outcome(k, i)) for i in range(len(self.actors) + self._devices)]
+        out = []
+        threads = k.threads
+        for i, length in enumerate(self._lengths):
+            if threads[i].pc < length:
+                o = self._outcome(k, i)
+                if o:
+                    out.append((i, o))
+        n = len(self._lengths)
+        if k.bios:
+            o = device.disk_moves(Ctx(k, n, DISK, self.cfg, self.env, ()))  # no thread
+            if o:
+                out.append((n, o))
+        if k.dirty_work:
+            o = self._outcome(k, n + 1)
+            if o:
+                out.append((n + 1, o))
+        if self._devices == 3:
+            o = self._outcome(k, n + 2)
+            if o:
+                out.append((n + 2, o))
         self._cache = (k, out)
         return out
 
@@ -257,23 +302,25 @@ class KernelModel(Model[KState]):
 
     def _name(self, i: int) -> str:
         """Actor ``i``'s name, the devices included."""
-        n = len(self.actors)
-        return self.actors[i].name if i < n else (DISK, KWORKER, NIC)[i - n]
+        return self._names[i]
 
-    def successors(self, k: KState) -> Iterator[tuple[Label, KState]]:
+    def successors(self, k: KState) -> list[tuple[Label, KState]]:
         if k.ghost.crashed:
-            return
+            return []
+        out = []
+        labels = self._labels
         for i, outcome in self._outcomes(k):
-            if isinstance(outcome, Blocked):
+            if outcome.__class__ is Blocked:
                 continue
-            name = self._name(i)
+            name = self._names[i]
             fair = self._fair(k, i)
             for m in outcome:
                 key = (name, m.func, m.choice, fair, m.unit)
-                label = self._labels.get(key)
+                label = labels.get(key)
                 if label is None:  # labels are immutable: one object per distinct step
-                    label = self._labels[key] = self._label(name, m, fair)
-                yield label, m.state
+                    label = labels[key] = self._label(name, m, fair)
+                out.append((label, m.state))
+        return out
 
     def _label(self, name: str, m: Move, fair: bool) -> Label:
         touches = (m.touches if m.touches is not None and self._local_transfers
@@ -303,16 +350,18 @@ class KernelModel(Model[KState]):
         n = len(self.actors)
         if i >= n:  # the NIC only inside a device fault it started (kernel code)
             return i < n + 2 or k.threads[n].stage != ""
-        return self.actors[i].daemon or k.threads[i].stage != ""
+        return self._daemons[i] or k.threads[i].stage != ""
 
-    def waits(self, k: KState) -> Iterator[Wait]:
+    def waits(self, k: KState) -> list[Wait]:
+        out: list[Wait] = []
         if k.ghost.crashed:
-            return
+            return out
         for i, outcome in self._outcomes(k):
-            if isinstance(outcome, Blocked):
-                yield Wait(self._name(i), outcome.on,
-                           tuple(self._unpinner(k, h) if h.startswith(PIN_HOLDER) else h
-                                 for h in outcome.holders))
+            if outcome.__class__ is Blocked:
+                out.append(Wait(self._names[i], outcome.on,
+                                tuple(self._unpinner(k, h) if h.startswith(PIN_HOLDER) else h
+                                      for h in outcome.holders)))
+        return out
 
     def _unpinner(self, k: KState, holder: str) -> str:
         """``PIN_HOLDER#fid`` in the actors' terms: who would release the pins that hold the
@@ -372,7 +421,7 @@ class KernelModel(Model[KState]):
                                "every started fsync/msync/truncate/hole punch returns"))
         return out
 
-    def view(self, k: KState) -> tuple[Any, ...]:
+    def view(self, k: KState) -> bytes:
         """The state without the history no checked property and no step reads (``--reduce
         view``; data independence, Wolper 1986).
 
@@ -410,45 +459,104 @@ class KernelModel(Model[KState]):
         the value a store of the scenario writes), so renaming them in a state without renaming
         the program is not a symmetry, and the values a run can create are already few.
 
-        The view is itself a KState, with what it leaves out set to constants: a Struct
-        ``replace`` and its msgpack encoding run in C.  The ghost, threads, folios and bios are
-        viewed one by one and memoised by value (:meth:`_parts`): a step replaces one or two of
-        them and shares the rest with the state it came from.
+        The view is a KState with what it leaves out set to constants (:meth:`view_state`),
+        handed to the engine as its canonical msgpack encoding, built from parts: the ghost,
+        the threads, the folios and the bios are viewed and encoded once each and memoised by
+        value (a step replaces one or two of them and shares the rest with the state it came
+        from), and only the remaining small fields are encoded per state (:meth:`_key`).
         """
-        return self._view(k, k.bios, self._bio_view, self._bio_memo, {})
+        return self._key(k, False, self._bio_view, self._bio_memo, self._bio_keys)
 
-    def canonical_view(self, k: KState) -> KState:
+    def view_state(self, k: KState) -> KState:
+        """The view as a KState (what :meth:`view` encodes), for tests and readers."""
+        return self._view(k, self._bio_view, self._bio_memo, k.dirty_work, k.next_bio)
+
+    def canonical_view(self, k: KState) -> bytes:
         """``view(canonical(k))`` without building the canonical state: every bio's id is set
         to 0 (their order in ``bios`` is their rank, and the canonical ids are the ranks),
         ``next_bio`` to 0 (it is the number of bios), and ``dirty_work`` is written in ranks.
         tests/kernel/test_view.py compares the two."""
+        return self._key(k, True, self._bio_anon_view, self._bio_anon_memo, self._bio_anon_keys)
+
+    def canonical_view_state(self, k: KState) -> KState:
+        """:meth:`canonical_view` as a KState (what it encodes)."""
+        return self._view(k, self._bio_anon_view, self._bio_anon_memo, self._ranks(k), 0)
+
+    @staticmethod
+    def _ranks(k: KState) -> tuple[int, ...]:
+        """``dirty_work`` with each bio id replaced by the bio's rank in ``bios``."""
         work = k.dirty_work
         if work:
-            rank = {b.id: i for i, b in enumerate(k.bios)}
-            work = tuple(rank[d] for d in work)
-        return self._view(k, k.bios, self._bio_anon_view, self._bio_anon_memo,
-                          {"next_bio": 0, "dirty_work": work})
+            ids = [b.id for b in k.bios]
+            work = tuple(map(ids.index, work))
+        return work
 
-    def _view(self, k: KState, bios: tuple[Bio, ...], bio_view: Callable[[Bio], Bio] | None,
-              memo: dict[Any, Any], extra: dict[str, Any]) -> KState:
-        g = k.ghost
-        ghost = self._ghost_memo.get(g)
+    def _view(self, k: KState, bio_view: Callable[[Bio], Bio] | None, memo: dict[Any, Any],
+              work: tuple[int, ...], next_bio: int) -> KState:
+        ghost = self._ghost_memo.get(k.ghost)
         if ghost is None:
-            if len(self._ghost_memo) >= _MEMO_SIZE:
-                self._ghost_memo.clear()
-            ghost = self._ghost_memo[g] = self._ghost_view(g)
-        threads, folios = k.threads, k.folios
-        # the tuples are looked up here: most generated states share two of them with their
-        # source state
-        t, f, b = self._thread_memo.get(threads), self._folio_memo.get(folios), memo.get(bios)
-        return kreplace(
-            k, ghost=ghost,
-            threads=t if t is not None else self._parts(threads, self._thread_view,
-                                                        self._thread_memo),
-            folios=f if f is not None else self._parts(folios, self._folio_view,
-                                                       self._folio_memo),
-            bios=b if b is not None else self._parts(bios, bio_view, memo),
-            **self._dropped, **extra)
+            ghost = _remember(self._ghost_memo, k.ghost, self._ghost_view(k.ghost))
+        return kreplace(k, ghost=ghost,
+                        threads=self._parts(k.threads, self._thread_view, self._thread_memo),
+                        folios=self._parts(k.folios, self._folio_view, self._folio_memo),
+                        bios=self._parts(k.bios, bio_view, memo),
+                        dirty_work=work, next_bio=next_bio, **self._dropped)
+
+    def _key(self, k: KState, renumbered: bool, bio_view: Callable[[Bio], Bio] | None,
+             bio_memo: dict[Any, Any],
+             bio_keys: dict[Any, tuple[bytes, tuple[int, ...]]]) -> bytes:
+        """The encoding of the view: the memoised encodings of its ghost, threads, folios and
+        bios, then the encoding of the other fields it keeps.  msgpack values are
+        self-delimiting, so the concatenation is as injective as the encoding of the whole
+        view: two states get one key exactly when their views are equal
+        (tests/kernel/test_view.py).  ``renumbered`` (canonical_view): ``next_bio`` is 0 and
+        ``dirty_work`` in ranks, as :meth:`_ranks` computes it."""
+        g, threads, folios, bios = k.ghost, k.threads, k.folios, k.bios
+        # the previous call's parts first: the engine keys a state's successors one after
+        # the other, and siblings share most of their parts (identity: no hashing)
+        last = self._last[renumbered]
+        if g is last[0]:
+            gk = last[1]
+        else:
+            gk = self._ghost_keys.get(g)
+            if gk is None:
+                gk = _remember(self._ghost_keys, g, _encode(self._ghost_view(g)))
+            last[0], last[1] = g, gk
+        if threads is last[2]:
+            tk = last[3]
+        else:
+            tk = self._thread_keys.get(threads)
+            if tk is None:
+                tk = _remember(self._thread_keys, threads, _encode(
+                    self._parts(threads, self._thread_view, self._thread_memo)))
+            last[2], last[3] = threads, tk
+        if folios is last[4]:
+            fk = last[5]
+        else:
+            fk = self._folio_keys.get(folios)
+            if fk is None:
+                fk = _remember(self._folio_keys, folios, _encode(
+                    self._parts(folios, self._folio_view, self._folio_memo)))
+            last[4], last[5] = folios, fk
+        if bios is last[6]:
+            bk, ids = last[7]
+        else:
+            e = bio_keys.get(bios)
+            if e is None:
+                e = _remember(bio_keys, bios, (_encode(self._parts(bios, bio_view, bio_memo)),
+                                               tuple(b.id for b in bios)))
+            last[6], last[7] = bios, e
+            bk, ids = e
+        work, next_bio = k.dirty_work, k.next_bio
+        if renumbered:
+            work, next_bio = tuple(map(ids.index, work)), 0
+        kept = (self._kept(k), work, next_bio)
+        if kept == last[8]:  # mostly the same objects: compared by identity, element-wise
+            kk = last[9]
+        else:
+            kk = _encode(kept)
+            last[8], last[9] = kept, kk
+        return b"".join((kk, tk, fk, bk, gk))
 
     def _ghost_view(self, g: Ghost) -> Ghost:
         # pin-accounting reads only nr_foll_pin_acquired - nr_foll_pin_released
@@ -470,6 +578,9 @@ class KernelModel(Model[KState]):
         view and each object's; it is emptied when it grows large."""
         if fn is None:
             return objs
+        out = memo.get(objs)
+        if out is not None:
+            return out
         out = tuple(map(memo.get, objs, _MISSES))
         if _MISS in out:
             out = tuple(v if v is not _MISS else memo.setdefault(o, fn(o))
@@ -587,6 +698,16 @@ _CRASH_DROPPED = {"crash_legal": ()}
 _MEMO_SIZE = 1 << 18  # entries per view memo (each holds one thread, folio or bio alive)
 _MISS = object()
 _MISSES = itertools.repeat(_MISS)
+#: the engine's canonical encoding (gupcheck/engine/fingerprint.py): sets sorted
+_encode = msgspec.msgpack.Encoder(order="deterministic").encode
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> Any:
+    """``memo[key] = value``, emptying the memo first when it has grown large."""
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    memo[key] = value
+    return value
 
 
 def _bio_no_data(b: Bio) -> Bio:

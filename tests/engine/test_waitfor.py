@@ -4,7 +4,7 @@ import networkx as nx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gupcheck.engine import Wait
+from gupcheck.engine import Label, Model, Verdict, Wait, check
 from gupcheck.engine.waitfor import describe_cycle, explain_waits, find_cycle, stuck_message
 
 actors = st.sampled_from(["CPU0", "CPU1", "flusher", "kswapd", "NIC"])
@@ -73,3 +73,25 @@ def test_the_explanation_tells_every_wait_once(spec: list) -> None:
         assert text.count(f"{w.actor} waits for {w.on},") == 1, (w, text)
     if find_cycle(waits):
         assert text.startswith("a wait-for cycle: ")
+
+
+class _SelfWaiter(Model[int]):
+    """One actor keeps moving while another waits for a lock it holds itself (a recursive
+    mutex_lock): a wait-for cycle of one wait."""
+
+    def init_states(self) -> list[int]:
+        return [0]
+
+    def successors(self, s: int) -> list[tuple[Label, int]]:
+        return [(Label("ticker", "tick"), (s + 1) % 3)]
+
+    def waits(self, s: int) -> list[Wait]:
+        return [Wait("A", "lock x", ("A",))] if s == 2 else [Wait("B", "lock y", ("C",))]
+
+
+def test_a_single_wait_on_its_own_actor_is_a_partial_deadlock() -> None:
+    """The checker skips find_cycle for a lone wait only when it names another actor."""
+    r = check(_SelfWaiter(), liveness=False)
+    assert r.verdict is Verdict.DEADLOCK
+    assert r.property == "wait-for-cycle"
+    assert [w.actor for w in r.waits] == ["A"]

@@ -70,12 +70,12 @@ def test_the_view_drops_the_promises_only_when_no_property_reads_them() -> None:
     state = next(k for k in reachable(TWO_SYNCERS, "linux-6.12")
                  if len(k.ghost.fsync_expect) == 2)
     cfg = DESIGNS["linux-6.12"]
-    unread = KernelModel(TWO_SYNCERS, cfg, ("dirty-has-backing",)).view(state).ghost
+    unread = KernelModel(TWO_SYNCERS, cfg, ("dirty-has-backing",)).view_state(state).ghost
     assert unread.fsync_expect == () and unread.crash_legal == ()
     for prop in WRITE_READERS:
-        kept = KernelModel(TWO_SYNCERS, cfg, (prop,)).view(state).ghost
+        kept = KernelModel(TWO_SYNCERS, cfg, (prop,)).view_state(state).ghost
         assert kept.fsync_expect == state.ghost.fsync_expect
-    kept = KernelModel(TWO_SYNCERS, cfg, ("crash-consistent",)).view(state).ghost
+    kept = KernelModel(TWO_SYNCERS, cfg, ("crash-consistent",)).view_state(state).ghost
     assert kept.crash_legal == state.ghost.crash_legal
 
 
@@ -140,9 +140,9 @@ def test_the_view_keeps_only_the_pin_counters_difference_for_pin_accounting() ->
     k = initial_state(1, 2, cached=True, mapped=True, fs=EXT4).with_ghost(pins_acquired=5,
                                                                  pins_released=3)
     sc, cfg = TWO_SYNCERS, DESIGNS["linux-6.12"]
-    kept = KernelModel(sc, cfg, ("pin-accounting",)).view(k).ghost
+    kept = KernelModel(sc, cfg, ("pin-accounting",)).view_state(k).ghost
     assert (kept.pins_acquired, kept.pins_released) == (2, 0)
-    dropped = KernelModel(sc, cfg, ("no-lost-write",)).view(k).ghost
+    dropped = KernelModel(sc, cfg, ("no-lost-write",)).view_state(k).ghost
     assert (dropped.pins_acquired, dropped.pins_released) == (0, 0)
 
 

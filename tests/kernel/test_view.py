@@ -217,3 +217,27 @@ def test_the_fused_canonical_view_identifies_what_view_of_canonical_does(scenari
         assert composed_of.setdefault(fused, composed) == composed
     if scenario == "deferred-redirty-vs-fsync":
         assert any(s.dirty_work for s in states)
+
+
+@pytest.mark.parametrize("scenario", ["deferred-redirty-vs-fsync", "stable-writes-raid",
+                                      "fork-after-pin"])
+def test_the_encoded_view_identifies_what_the_view_state_does(scenario: str) -> None:
+    """KernelModel.view and canonical_view hand the engine bytes built from memoised parts
+    (KernelModel._key); on every reachable state they must partition the states exactly as the
+    views as KStates do, and not depend on what the memos saw before (a second model, fed the
+    states in reverse, gives the same bytes)."""
+    sc, design = SCENARIOS[scenario], DESIGNS["linux-6.1"]
+    model, fresh = KernelModel(sc, design), KernelModel(sc, design)
+    states = list(reachable_states(sc, design))
+    for key, as_state in ((model.view, model.view_state),
+                          (model.canonical_view, model.canonical_view_state)):
+        by_key: dict[object, object] = {}
+        by_state: dict[object, object] = {}
+        for s in states:
+            k, v = key(s), as_state(s)
+            assert isinstance(k, bytes)
+            assert by_key.setdefault(k, v) == v
+            assert by_state.setdefault(v, k) == k
+    assert [fresh.view(s) for s in reversed(states)] == [model.view(s) for s in reversed(states)]
+    assert [fresh.canonical_view(s) for s in reversed(states)] == \
+        [model.canonical_view(s) for s in reversed(states)]
