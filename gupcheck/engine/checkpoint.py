@@ -50,8 +50,10 @@ import xxhash
 from .fingerprint import encode
 
 MAGIC = b"GUPCKPT\n"
-#: 1: frontier and findings pickled (refused: loading them could run code); 2: plain data only
-VERSION = 2
+#: 1: frontier and findings pickled (refused: loading them could run code); 2: plain data only;
+#: 3: the same data, but the kernel model's view key became its own byte string (issue 18), so a
+#: version-2 checkpoint's fingerprints under ``--reduce view`` would match no new state
+VERSION = 3
 
 #: the default interval between checkpoints: a killed run loses at most this much work
 DEFAULT_EVERY = 300.0

@@ -223,7 +223,7 @@ def _rewrite(path: Path, change) -> None:
     path.write_bytes(MAGIC + xxhash.xxh3_64_digest(new) + new)
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", [1, 2, 3])
 def test_a_pickle_payload_in_a_checkpoint_is_refused_and_runs_nothing(version, tmp_path) -> None:
     import pickle
     path = tmp_path / "run.ckpt"
@@ -257,11 +257,13 @@ def test_a_checkpoint_naming_a_class_outside_the_model_is_refused(tmp_path) -> N
         check(LostUpdate(3, 2), resume=path)
 
 
-def test_an_older_format_version_is_refused_with_its_reason(tmp_path) -> None:
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_older_format_version_is_refused_with_its_reason(version, tmp_path) -> None:
     path = tmp_path / "run.ckpt"
     check(LostUpdate(3, 2), checkpoint=path, limits=Limits(max_states=1_000))
-    _rewrite(path, lambda body: body.update(version=1))
-    with pytest.raises(CheckpointError, match="format version 1; this gupcheck reads version"):
+    _rewrite(path, lambda body: body.update(version=version))
+    with pytest.raises(CheckpointError,
+                       match=f"format version {version}; this gupcheck reads version 3"):
         check(LostUpdate(3, 2), resume=path)
 
 
