@@ -253,40 +253,26 @@ class BfsSearch:
         state and per *new* state only.
         """
         ctx = self.ctx
-        successors = ctx.successors
-        pairs: list[tuple[Any, Any]] = []
-        ends: list[int] = []  # ends[i - base] = len(pairs) after expanding frontier[i]
         por = self.por if self.por is not None and self.por.on else None
-        ords: list[int] = []  # with por: each kept pair's ordinal among all the successors
         stop = min(base + CHUNK, len(frontier))
-        i = base
+        ords: list[int] = []  # with por: each kept pair's ordinal among all the successors
+        found: Result | None
+        found, pairs, ends = self._successors_each(frontier, base, stop, por, ords)
+        if found or not pairs:
+            return found
         try:
-            for i in range(base, stop):
-                before = len(pairs)
-                if por is None:
-                    pairs.extend(successors(frontier[i]))
-                else:
-                    self._expand_ample(por, frontier[i], i, pairs, ords)
-                ends.append(len(pairs))
-                found = None
-                if len(pairs) == before:
-                    if self.check_deadlock and not ctx.is_end(
-                            frontier[i], partial(self.path, self.depth, i)):
-                        found = self._found(self.deadlock(frontier[i], self.depth, i))
-                elif ctx.has_waits:
-                    cycle = self.wait_cycle(frontier[i], self.depth, i)
-                    found = self._found(cycle) if cycle else None
-                if found:
-                    return found
-            if not pairs:
-                return None
             labels, cand = zip(*pairs)
             keys = ctx.keys(cand)
             self.coverage.update(map(_KEY, labels))
         except ModelError:
             raise
-        except Exception as exc:
-            raise ctx.diagnose(frontier[i], self.path(self.depth, i), exc) from exc
+        except Exception as exc:  # a bad label or state: find whose, in frontier order
+            for i in range(base, stop):
+                try:
+                    ctx.successor_list(frontier[i], [])
+                except ModelError:
+                    raise ctx.diagnose(frontier[i], self.path(self.depth, i), exc) from exc
+            raise ctx.diagnose(frontier[stop - 1], self.path(self.depth, stop - 1), exc) from exc
         self.generated += len(cand)
         new_idx = np.flatnonzero(self.store.add_many(keys))
         if not len(new_idx):
@@ -304,10 +290,50 @@ class BfsSearch:
             raise ModelError("a state has more than 65,535 successors",
                              self.path(self.depth, base + int(local[ordinals.argmax()])))
         first = len(frontier_next)
-        new_states = [cand[j] for j in new_idx.tolist()]
+        new_states = list(map(cand.__getitem__, new_idx.tolist()))
         frontier_next.extend(new_states)
         self.levels.add(local + base, ordinals)
         return self.check_batch(new_states, self.depth + 1, first)
+
+    def _successors_each(self, frontier: list[Any], base: int, stop: int,
+                         por: PartialOrder | None, ords: list[int]
+                         ) -> tuple[Result | None, list[Any], list[int]]:
+        """Expand ``frontier[base:stop]`` one state at a time (with por, its ample sets)."""
+        successors = self.ctx.successors
+        has_waits = self.ctx.has_waits
+        pairs: list[tuple[Any, Any]] = []
+        ends: list[int] = []  # ends[i - base] = len(pairs) after expanding frontier[i]
+        end = 0
+        i = base
+        try:
+            for i in range(base, stop):  # the hot loop: no Python call per state but the model's
+                before = end
+                if por is None:
+                    pairs.extend(successors(frontier[i]))
+                else:
+                    self._expand_ample(por, frontier[i], i, pairs, ords)
+                end = len(pairs)
+                ends.append(end)
+                if end == before or has_waits:
+                    found = self._stuck(frontier[i], i, end - before)
+                    if found:
+                        return found, [], []
+        except ModelError:
+            raise
+        except Exception as exc:
+            raise self.ctx.diagnose(frontier[i], self.path(self.depth, i), exc) from exc
+        return None, pairs, ends
+
+    def _stuck(self, state: Any, i: int, moves: int) -> Result | None:
+        """A deadlock (no move, not an end) or wait-for cycle at ``state``, frontier index ``i``."""
+        ctx = self.ctx
+        if not moves:
+            if self.check_deadlock and not ctx.is_end(state, partial(self.path, self.depth, i)):
+                return self._found(self.deadlock(state, self.depth, i))
+        elif ctx.has_waits:
+            cycle = self.wait_cycle(state, self.depth, i)
+            return self._found(cycle) if cycle else None
+        return None
 
     def _expand_ample(self, por: PartialOrder, state: Any, i: int, pairs: list[Any],
                       ords: list[int]) -> None:
