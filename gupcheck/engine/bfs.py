@@ -202,9 +202,9 @@ class BfsSearch:
                 frontier_next = []
                 self.levels.open()
                 if self.por is not None:
-                    self.por.new_level()
-            elif self.por is not None and start:  # resumed inside a level
-                self.por.new_level(self.ctx.keys(frontier_next))
+                    self.por.new_level(current=self.ctx.keys(frontier))
+            elif self.por is not None:  # resumed inside a level
+                self.por.new_level(self.ctx.keys(frontier_next), self.ctx.keys(frontier))
             for base in range(start, len(frontier), CHUNK):
                 found = self._expand_chunk(frontier, base, frontier_next)
                 if found:
@@ -341,6 +341,7 @@ class BfsSearch:
         stay those of the unreduced successor list so that traces replay without the
         reduction."""
         succ = list(self.ctx.successors(state))
+        por.position = i
         keep = por.ample(state, succ, lambda: self.path(self.depth, i)) \
             if len(succ) > 1 else None
         if keep is None:

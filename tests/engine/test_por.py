@@ -218,3 +218,80 @@ def test_symmetry_and_por_report_the_lost_update_with_a_concrete_shortest_trace(
     assert answer(both) == answer(plain)
     assert any("re-shortened" in n for n in both.notes)
     assert any("reduction symmetry" in n for n in both.notes)
+
+
+class Graph(Model[str]):
+    """A small explicit graph: ``edges[state]`` lists ``(actor, target)``; actor ``C`` is
+    local (empty footprint), ``A`` and ``B`` both write ``x``, ``D`` writes ``y``, which the
+    property ``no-y`` reads (when ``visible_y``)."""
+
+    name = "graph"
+    _writes = {"A": frozenset({"x"}), "B": frozenset({"x"}), "C": frozenset(),
+               "D": frozenset({"y"})}
+
+    def __init__(self, edges: dict[str, list[tuple[str, str]]], ends: set[str],
+                 visible_y: bool = False) -> None:
+        self.edges, self.ends, self.visible_y = edges, ends, visible_y
+
+    def init_states(self) -> list[str]:
+        return ["init"]
+
+    def successors(self, s: str) -> Iterator[tuple[Label, str]]:
+        for actor, t in self.edges.get(s, []):
+            yield Label(actor, f"to {t}", writes=self._writes[actor]), t
+
+    def footprints(self, s: str) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+        return {a: (frozenset(), w) for a, w in self._writes.items()}
+
+    def is_end(self, s: str) -> bool:
+        return s in self.ends
+
+    def invariants(self) -> list[Invariant[str]]:
+        if not self.visible_y:
+            return []
+        return [Invariant("no-y", lambda s: "y set" if s in ("u", "w") else None,
+                          reads=frozenset({"y"}))]
+
+
+def test_an_ample_step_to_a_later_state_of_the_same_level_needs_no_full_expansion() -> None:
+    """``s`` and ``t`` are both level 1, ``t`` after ``s``; the local step ``s -> t`` leads
+    to a state not yet expanded, so no cycle can close through it and ``s`` keeps its ample
+    set (the depth-only proviso expanded ``s`` fully and stored ``u`` too)."""
+    edges = {"init": [("A", "s"), ("B", "t")], "s": [("C", "t"), ("D", "u")],
+             "t": [("D", "v")], "u": [("C", "v")]}
+    model = Graph(edges, ends={"v"})
+    assert check(model).stats.distinct == 5
+    assert check(model, reduce="por").stats.distinct == 4  # init, s, t, v
+
+
+def test_a_cycle_within_one_level_is_still_broken_by_a_full_expansion() -> None:
+    """``s <-> t`` by local steps, both in level 1: the step from ``t`` back to ``s`` goes to
+    an earlier state of the level, so ``t`` is expanded fully and ``D`` (visible) is taken."""
+    edges = {"init": [("A", "s"), ("B", "t")], "s": [("C", "t"), ("D", "u")],
+             "t": [("C", "s"), ("D", "w")], "u": [("C", "w")], "w": [("C", "u")]}
+    model = Graph(edges, ends=set(), visible_y=True)
+    plain, por = check(model), check(model, reduce="por")
+    assert (por.verdict, por.property) == (plain.verdict, plain.property) == (
+        Verdict.VIOLATED, "no-y")
+
+
+@pytest.mark.parametrize("model", [Whole(3, 2), WholeAnyExit(3, 1), WholeStay(3, 2)],
+                         ids=lambda m: m.name)
+def test_por_reaches_the_same_end_states_as_the_unreduced_search(model: LostUpdate) -> None:
+    """Every lost-update variant: the ends (every process finished) the reduced search reaches
+    are exactly the unreduced search's, so any property of the final counter gets the same
+    verdict either way."""
+    def ends(reduce: str | None) -> set[int]:
+        found: set[int] = set()
+
+        class Ends(type(model)):  # type: ignore[misc,valid-type]
+            def invariants(self) -> list[Invariant[tuple[int, ...]]]:
+                def record(s: tuple[int, ...]) -> None:
+                    if min(s[1::3]) >= END:
+                        found.add(s[0])
+                return [Invariant("record", record, reads=self._reads)]
+
+        check(Ends(model.n, model.k), reduce=reduce)
+        return found
+
+    assert ends("por") == ends(None)
