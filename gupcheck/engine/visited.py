@@ -42,17 +42,29 @@ class FingerprintTable:
         """Insert ``keys``; return a bool mask of those that were not present before.
 
         Where a key occurs several times in the batch, only its first occurrence is new, so that
-        the first generated transition becomes the state's parent, deterministically.
+        the first generated transition becomes the state's parent, deterministically.  The batch
+        is probed as it is, copies included: copies of one key follow the same probe sequence
+        in the same rounds, so they find it, or claim the same empty slot, together; only the
+        new keys (about a third of a search's lookups) are then sorted to keep each one's first
+        copy, where sorting the whole batch first cost as much as the probing.
         """
         if isinstance(keys, np.ndarray):  # no per-element iteration (parallel owners, swarm)
             fps = keys.astype(np.uint64, copy=True)
         else:
             fps = np.fromiter(keys, dtype=np.uint64, count=len(keys))
         fps[fps == 0] = 1
-        uniq, first = np.unique(fps, return_index=True)
-        fresh = self.add_distinct(uniq)
-        mask = np.zeros(len(fps), dtype=bool)
-        mask[first[fresh]] = True
+        if self._count + len(fps) >= len(self._table) - 1:  # room for the whole batch
+            self._grow_for(len(fps))
+        mask = self._insert_unique(fps, count=False)
+        new = np.flatnonzero(mask)
+        if len(new) > 1:  # copies of one new key claim its slot together: keep the first
+            _, first = np.unique(fps[new], return_index=True)
+            if len(first) < len(new):
+                mask[:] = False
+                mask[new[first]] = True
+        self._count += int(np.count_nonzero(mask))
+        while self._count > _MAX_LOAD * len(self._table):
+            self._grow()
         return mask
 
     def add_distinct(self, fps: np.ndarray) -> np.ndarray:
@@ -74,7 +86,11 @@ class FingerprintTable:
                 return False
             slot = (slot + np.uint64(1)) & self._mask
 
-    def _insert_unique(self, fps: np.ndarray) -> np.ndarray:
+    def _grow_for(self, n: int) -> None:
+        while self._count + n >= len(self._table) - 1:
+            self._grow()
+
+    def _insert_unique(self, fps: np.ndarray, count: bool = True) -> np.ndarray:
         """Linear probing for a batch of distinct keys, a window of slots per key per round.
 
         Each round looks at the next ``w`` slots of every pending key at once and takes the
@@ -117,7 +133,8 @@ class FingerprintTable:
             retry = np.concatenate((claim[~won], going))
             slots = np.concatenate((claim_at[~won], (slots[going] + np.uint64(len(_STEPS))) & mask))
             pending, keys = pending[retry], keys[retry]
-        self._count += int(fresh.sum())
+        if count:
+            self._count += int(fresh.sum())
         return fresh
 
     def _grow(self) -> None:
