@@ -1,6 +1,8 @@
 """Breadth-first search: the default strategy, and the one whose counterexamples are shortest.
 
-The search goes level by level.  A level's frontier holds full states; everything older is kept
+The search goes level by level.  A level's frontier holds full states — live while they fit
+``Limits.frontier_memory_bytes``, encoded in blocks beyond, spilled to a temporary file beyond
+twice that (:mod:`.frontier`), each block decoded when its turn comes; everything older is kept
 only as a fingerprint in the visited set plus a 6-byte parent record per state: the index of its
 parent in the previous level (``uint32``) and which of the parent's successors it was
 (``uint16``).  A trace is rebuilt by replaying those choices from the initial state, as
@@ -187,7 +189,7 @@ class BfsSearch:
     def _frontier(self, states: list[Any] = ()) -> Frontier:  # type: ignore[assignment]
         """A new level's frontier: live within ``Limits.frontier_memory_bytes``, encoded beyond
         (:mod:`.frontier`)."""
-        f = Frontier(CHUNK, self.limits.frontier_memory_bytes, self._state_bytes, self._blocks)
+        f = Frontier(CHUNK, self._budget(), self._state_bytes, self._blocks)
         f.extend(list(states))
         self._frontiers = [g for g in self._frontiers if g.open] + [f]
         return f
@@ -652,9 +654,17 @@ class BfsSearch:
                          else SHORTEST)
         return tuple(notes)
 
+    def _budget(self) -> int:
+        """The frontier's budget: as given, else 1 GiB, or a quarter of ``max_memory``."""
+        lim = self.limits
+        if lim.frontier_memory_bytes is not None:
+            return lim.frontier_memory_bytes
+        if lim.max_memory_bytes is not None:
+            return min(DEFAULT_BUDGET, lim.max_memory_bytes // 4)
+        return DEFAULT_BUDGET
+
     def _budget_text(self) -> str:
-        budget = self.limits.frontier_memory_bytes
-        return f"{(DEFAULT_BUDGET if budget is None else budget) / 2**20:,.1f} MiB"
+        return f"{self._budget() / 2**20:,.1f} MiB"
 
     def approximate(self) -> str | None:
         """Why the search is not exhaustive though it ran to the end, or ``None`` if it is."""

@@ -109,3 +109,14 @@ def test_an_encoded_frontier_resumes_from_a_checkpoint(tmp_path) -> None:
     assert first.verdict is Verdict.INCOMPLETE
     resumed = check(Whole(3, 2), resume=path, limits=Limits(frontier_memory_bytes=0))
     assert outcome(resumed) == outcome(full)
+
+
+def test_a_memory_limit_lowers_the_frontier_budget() -> None:
+    """With ``max_memory`` and no frontier budget, a quarter of it goes to the frontier; an
+    explicit budget wins; without either, 1 GiB."""
+    search = bfs.BfsSearch.__new__(bfs.BfsSearch)
+    for limits, budget in [(Limits(max_memory_bytes=80_000), 20_000),
+                           (Limits(max_memory_bytes=80_000, frontier_memory_bytes=7), 7),
+                           (Limits(max_memory_bytes=1 << 40), 1 << 30), (Limits(), 1 << 30)]:
+        search.limits = limits
+        assert search._budget() == budget
