@@ -12,8 +12,8 @@ lists and nothing is encoded: a search whose levels fit pays nothing.  Beyond it
 that fills is encoded (``pickle`` protocol 5, which keeps the parts states share within a block
 shared, then ``zlib`` level 1), and once the encoded blocks in memory also exceed ``budget``
 they are appended to an anonymous temporary file and read back with ``os.pread`` when their turn
-comes.  A block is decoded when the search expands it and dropped after (unless the search keeps
-the level for a checkpoint).
+comes.  A block is decoded when the search expands it, and an encoded block in memory is dropped
+after (unless the search keeps the level for a checkpoint).
 
 Decoding gives back equal states of the same classes (``pickle`` rebuilds tuples, frozensets,
 msgspec Structs and dataclasses as they were), so fingerprints, successor lists, counts and
@@ -58,6 +58,7 @@ class Frontier:
         self._blocks: list[Any] = []  # a list (live), bytes (encoded) or (offset, size) (file)
         self._tail: list[Any] = []  # the last, partial block: always live
         self._len = 0
+        self._released = 0  # states of released blocks
         self._live = 0  # states held live in sealed blocks
         self._encoded = 0  # bytes of encoded blocks held in memory
         self._spilled = 0  # bytes written to the temporary file
@@ -139,16 +140,15 @@ class Frontier:
         return states
 
     def release(self, base: int) -> None:
-        """Forget the block at ``base``: the search has expanded it for good."""
+        """Forget the block at ``base`` if it is encoded in memory: the search has expanded it
+        for good.  Live blocks are kept to the end of the level, when the whole frontier goes:
+        freeing them block by block made lost update 4x2 8% slower (26.5-27.4 s against
+        24.6-25.0 s of CPU), the allocator giving memory back and taking it again."""
         index = base // self.block
-        if index >= len(self._blocks):
-            return
-        held = self._blocks[index]
-        if isinstance(held, list):
-            self._live -= len(held)
-        elif isinstance(held, bytes):
-            self._encoded -= len(held)
-        self._blocks[index] = None
+        if index < len(self._blocks) and isinstance(self._blocks[index], bytes):
+            self._encoded -= len(self._blocks[index])
+            self._blocks[index] = None
+            self._released += self.block
 
     def __iter__(self) -> Iterator[Any]:
         for base in range(0, self._len, self.block):
@@ -159,8 +159,7 @@ class Frontier:
     @property
     def held(self) -> int:
         """States held (not yet released)."""
-        released = sum(1 for b in self._blocks if b is None) * self.block
-        return self._len - released
+        return self._len - self._released
 
     @property
     def nbytes(self) -> int:
