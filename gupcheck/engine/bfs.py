@@ -175,7 +175,9 @@ class BfsSearch:
         self._frontiers: list[Frontier] = []  # to close (temporary files) when the search ends
         self.frontier_states = 0  # the most states the two frontiers held at once
         self.frontier_bytes = 0  # the most bytes they held in memory at once
-        self._blocks = [0, 0, 0]  # the frontiers' full blocks, encoded ones, bytes spilled
+        # the frontiers' full blocks, encoded ones, bytes spilled, and why a block could not be
+        # encoded or spilled (frontier.py)
+        self._blocks: list[Any] = [0, 0, 0, None, None]
 
     # --- the search ------------------------------------------------------------------------------
 
@@ -642,7 +644,13 @@ class BfsSearch:
         notes = list(self.extra_notes)
         if self.por is not None:
             notes.append(self.por.note())
-        sealed, encoded, spilled = self._blocks
+        sealed, encoded, spilled, unpicklable, unwritable = self._blocks
+        if unpicklable:
+            notes.append(f"frontier: kept live beyond the {self._budget_text()} budget, its "
+                         f"states cannot be pickled ({unpicklable})")
+        if unwritable:
+            notes.append(f"frontier: encoded blocks kept in memory, the temporary file could "
+                         f"not be written ({unwritable})")
         if encoded:
             notes.append(f"frontier: {encoded:,} of {sealed:,} blocks of {CHUNK:,} states held "
                          f"encoded beyond the {self._budget_text()} budget"

@@ -63,7 +63,8 @@ class Frontier:
         self._encoded = 0  # bytes of encoded blocks held in memory
         self._spilled = 0  # bytes written to the temporary file
         # full blocks, encoded blocks, bytes spilled: shared by a search's frontiers
-        self.tally = tally if tally is not None else [0, 0, 0]
+        # (and why a block could not be pickled, or spilled, if one could not)
+        self.tally: list[Any] = tally if tally is not None else [0, 0, 0, None, None]
         self._file: IO[bytes] | None = None
         # bytes per live state, shared by a search's frontiers; measured on the first block
         self._estimate = estimate if estimate is not None else []
@@ -94,19 +95,34 @@ class Frontier:
             self._blocks.append(states)
             self._live += len(states)
             return
-        data = zlib.compress(pickle.dumps(states, protocol=5), 1)
+        try:
+            data = zlib.compress(pickle.dumps(states, protocol=5), 1)
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:  # a local class...
+            self.tally[3] = self.tally[3] or f"{type(exc).__name__}: {exc}"
+            self._blocks.append(states)  # kept live: slower to run out of memory than to fail
+            self._live += len(states)
+            return
         self.tally[1] += 1
-        if self._encoded + len(data) <= self.budget:
+        if self._encoded + len(data) <= self.budget or not self._spill(data):
             self._blocks.append(data)
             self._encoded += len(data)
-            return
-        if self._file is None:
-            self._file = tempfile.TemporaryFile(prefix="gupcheck-frontier-")
-        self._file.seek(0, os.SEEK_END)
-        self._blocks.append((self._file.tell(), len(data)))
-        self._file.write(data)
+
+    def _spill(self, data: bytes) -> bool:
+        """Append ``data`` to the temporary file; ``False`` (kept in memory) if it cannot be
+        written, a full disk say."""
+        try:
+            if self._file is None:
+                self._file = tempfile.TemporaryFile(prefix="gupcheck-frontier-")
+            self._file.seek(0, os.SEEK_END)
+            offset = self._file.tell()
+            self._file.write(data)
+        except OSError as exc:
+            self.tally[4] = self.tally[4] or exc.strerror or str(exc)
+            return False
+        self._blocks.append((offset, len(data)))
         self._spilled += len(data)
         self.tally[2] += len(data)
+        return True
 
     def _measure(self, states: list[Any]) -> float:
         sample = states[:_SAMPLE]

@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from gupcheck.classic import LostUpdate, Peterson, Philosophers
-from gupcheck.engine import Limits, Result, Verdict, bfs, check
+from gupcheck.engine import Label, Limits, Model, Result, Verdict, bfs, check
 from gupcheck.engine.frontier import Frontier, deep_size
 
 from .test_por import Whole
@@ -122,3 +122,46 @@ def test_a_memory_limit_lowers_the_frontier_budget() -> None:
                            (Limits(max_memory_bytes=1 << 40), 1 << 30), (Limits(), 1 << 30)]:
         search.limits = limits
         assert search._budget() == budget
+
+
+def test_states_that_cannot_be_pickled_stay_live_and_say_so(monkeypatch) -> None:
+    """A state class defined inside a function cannot be pickled: past the budget its blocks
+    stay live, the answer is the same, and a note says why."""
+    monkeypatch.setattr(bfs, "CHUNK", 4)
+
+    class Local(tuple):  # not importable by name: pickle refuses it
+        pass
+
+    class Counter(Model[Local]):
+        name = "local-states"
+
+        def init_states(self) -> list[Local]:
+            return [Local((0, 0))]
+
+        def successors(self, s: Local):  # level d: the states with a + b = d
+            if s[0] < 30:
+                yield Label("P", "a++"), Local((s[0] + 1, s[1]))
+            if s[1] < 30:
+                yield Label("Q", "b++"), Local((s[0], s[1] + 1))
+
+        def is_end(self, s: Local) -> bool:
+            return s == (30, 30)
+
+    plain = check(Counter())
+    packed = check(Counter(), limits=Limits(frontier_memory_bytes=0))
+    assert outcome(packed) == outcome(plain)
+    assert any("cannot be pickled" in n for n in packed.notes)
+
+
+def test_a_frontier_that_cannot_spill_keeps_its_blocks_in_memory(monkeypatch) -> None:
+    import tempfile
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", full_disk)
+    f = Frontier(64, 0)
+    states = _states(300)
+    f.extend(states)
+    assert list(f) == states and f.spilled_bytes == 0
+    assert f.tally[4] == "No space left on device"
