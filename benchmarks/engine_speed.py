@@ -137,7 +137,8 @@ def main() -> None:
     if args.child:
         _child(args.child, args.n, args.k)
         return
-    rows = ["gupcheck", "gupcheck-encoded", "gupcheck-por"] + ([] if args.no_naive else ["naive", "naive-gc-on"]) + (
+    rows = ["gupcheck", "gupcheck-encoded", "gupcheck-por"] + (
+        [] if args.no_naive else ["naive", "naive-gc-on"]) + (
         [] if args.no_spin else ["spin", "spin-reduced"])
     results = {}
     for which in rows:

@@ -112,7 +112,8 @@ class Frontier:
         written, a full disk say."""
         try:
             if self._file is None:
-                self._file = tempfile.TemporaryFile(prefix="gupcheck-frontier-")
+                # closed by close(), when the search is done with the level
+                self._file = tempfile.TemporaryFile(prefix="gupcheck-frontier-")  # noqa: SIM115
             self._file.seek(0, os.SEEK_END)
             offset = self._file.tell()
             self._file.write(data)

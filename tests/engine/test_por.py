@@ -4,6 +4,7 @@ fewer states where the footprints allow, and ``por-check`` catching wrong declar
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 import pytest
 
@@ -238,8 +239,8 @@ class Graph(Model[str]):
     property ``no-y`` reads (when ``visible_y``)."""
 
     name = "graph"
-    _writes = {"A": frozenset({"x"}), "B": frozenset({"x"}), "C": frozenset(),
-               "D": frozenset({"y"})}
+    _writes: ClassVar[dict[str, frozenset[str]]] = {
+        "A": frozenset({"x"}), "B": frozenset({"x"}), "C": frozenset(), "D": frozenset({"y"})}
 
     def __init__(self, edges: dict[str, list[tuple[str, str]]], ends: set[str],
                  visible_y: bool = False) -> None:
