@@ -12,20 +12,26 @@ is its own.  Rows:
 * ``naive`` — the baseline every Python checker starts from: a ``dict`` from state tuple to
   parent state, in this same script, with the cyclic GC paused as gupcheck pauses it, and
   ``naive-gc-on`` the same with the GC left on, as a first attempt usually runs;
+* ``gupcheck-encoded`` — the engine with every full frontier block encoded and spilled to a
+  temporary file (``Limits(frontier_memory_bytes=0)``; by default blocks are encoded only past
+  1 GiB of live states): what the encoding costs, and its bytes per frontier state;
 * ``gupcheck-por`` — the same with partial-order reduction (``reduce="por"``, from the
   labels' footprints);
 * ``spin`` — SPIN 6.5.2 on ``promela/lost_update.pml`` with its reductions off (``-o1 -o3``,
   ``-DNOREDUCE``), the same state space state for state; and with its default reductions, for
   reference (fewer states, so not comparable per state).
 
-Memory is reported three ways: visited-set bytes per state, trace-record bytes per state, and
-peak RSS divided by states (which also counts the frontier and the interpreter).
+Memory is reported four ways: visited-set bytes per state, trace-record bytes per state, peak
+RSS divided by states (which also counts the frontier and the interpreter), and the frontier's
+peak bytes divided by its peak states (``Stats.frontier_bytes / frontier_states``).  The load
+average is printed with the table: the machine may be shared.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -38,19 +44,23 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 
-def run_gupcheck(n: int, k: int, reduce: str | None = None) -> dict:
+def run_gupcheck(n: int, k: int, reduce: str | None = None,
+                 frontier_memory: int | None = None) -> dict:
     from gupcheck.classic import LostUpdate
-    from gupcheck.engine import check
+    from gupcheck.engine import Limits, check
 
     class WholeSpace(LostUpdate):
         def invariants(self) -> tuple:
             return ()
 
-    r = check(WholeSpace(n, k), reduce=reduce)
+    r = check(WholeSpace(n, k), reduce=reduce,
+              limits=Limits(frontier_memory_bytes=frontier_memory))
     s = r.stats
     return {"states": s.distinct, "transitions": s.generated, "seconds": s.seconds,
             "visited_B": s.visited_bytes / s.distinct, "trace_B": s.trace_bytes / s.distinct,
-            "rss_B": s.peak_rss_bytes / s.distinct, "verdict": r.verdict.value}
+            "rss_B": s.peak_rss_bytes / s.distinct,
+            "frontier_B": s.frontier_bytes / max(s.frontier_states, 1),
+            "verdict": r.verdict.value}
 
 
 def run_naive(n: int, k: int, gc_on: bool = False) -> dict:
@@ -99,6 +109,8 @@ def run_spin_row(n: int, k: int, reductions: bool) -> dict | None:
 def _child(which: str, n: int, k: int) -> None:
     if which == "gupcheck":
         out = run_gupcheck(n, k)
+    elif which == "gupcheck-encoded":
+        out = run_gupcheck(n, k, frontier_memory=0)
     elif which == "gupcheck-por":
         out = run_gupcheck(n, k, reduce="por")
     elif which == "naive":
@@ -125,7 +137,8 @@ def main() -> None:
     if args.child:
         _child(args.child, args.n, args.k)
         return
-    rows = ["gupcheck", "gupcheck-por"] + ([] if args.no_naive else ["naive", "naive-gc-on"]) + (
+    rows = ["gupcheck", "gupcheck-encoded", "gupcheck-por"] + (
+        [] if args.no_naive else ["naive", "naive-gc-on"]) + (
         [] if args.no_spin else ["spin", "spin-reduced"])
     results = {}
     for which in rows:
@@ -138,15 +151,21 @@ def main() -> None:
         if line != "null":
             results[which] = json.loads(line)
     print(f"lost-update N={args.n} K={args.k}, whole state space, one core; "
-          f"{platform.processor() or platform.machine()}, Python {platform.python_version()}")
-    print(f"{'engine':<14}{'states':>13}{'transitions':>14}{'seconds':>9}{'states/s':>12}"
-          f"{'visited B/st':>14}{'trace B/st':>12}{'RSS B/st':>10}")
+          f"{platform.processor() or platform.machine()}, Python {platform.python_version()}; "
+          f"load average {os.getloadavg()[0]:.2f}")
+    print(f"{'engine':<17}{'states':>13}{'transitions':>14}{'seconds':>9}{'states/s':>12}"
+          f"{'visited B/st':>14}{'trace B/st':>12}{'RSS B/st':>10}{'frontier B/st':>15}")
     for which, r in results.items():
         sps = r["states"] / r["seconds"] if r["seconds"] else None
-        print(f"{which:<14}{r['states']:>13,}{r['transitions']:>14,}{r['seconds']:>9.2f}"
+        print(f"{which:<17}{r['states']:>13,}{r['transitions']:>14,}{r['seconds']:>9.2f}"
               f"{_fmt(sps, ',.0f'):>12}{_fmt(r['visited_B'], '.1f'):>14}"
-              f"{_fmt(r['trace_B'], '.1f'):>12}{_fmt(r['rss_B'], '.0f'):>10}")
+              f"{_fmt(r['trace_B'], '.1f'):>12}{_fmt(r['rss_B'], '.0f'):>10}"
+              f"{_fmt(r.get('frontier_B'), '.1f'):>15}")
     g = results.get("gupcheck")
+    ge = results.get("gupcheck-encoded")
+    if g and ge:
+        print(f"encoded frontier: {ge['seconds'] / g['seconds']:.2f}x the time, "
+              f"{ge['frontier_B']:.1f} vs {g['frontier_B']:.1f} B per frontier state")
     if g and "naive" in results:
         nv = results["naive"]
         print(f"gupcheck vs naive: {nv['seconds'] / g['seconds']:.2f}x faster, "

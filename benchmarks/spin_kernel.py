@@ -110,7 +110,7 @@ def _load() -> str:
 def run_gupcheck(pages: int, passes: int, reclaims: int, reduce: str | None, workers: int,
                  properties: tuple[str, ...] = PROPERTIES,
                  max_seconds: float | None = None, data_values: bool = False,
-                 keep_going: bool = False) -> dict:
+                 keep_going: bool = False, frontier_memory: int | None = None) -> dict:
     sys.path.insert(0, str(ROOT))
     from gupcheck.designs import DESIGNS
     from gupcheck.engine import Limits, check
@@ -121,7 +121,7 @@ def run_gupcheck(pages: int, passes: int, reclaims: int, reduce: str | None, wor
                         DESIGNS["linux-6.12"], data_values=data_values)
     t0 = time.perf_counter()
     r = check(model, liveness=False, workers=workers, reduce=reduce, keep_going=keep_going,
-              limits=Limits(max_seconds=max_seconds) if max_seconds else Limits())
+              limits=Limits(max_seconds=max_seconds, frontier_memory_bytes=frontier_memory))
     wall = time.perf_counter() - t0
     s = r.stats
     rss = max(s.peak_rss_bytes or 0,
@@ -129,6 +129,7 @@ def run_gupcheck(pages: int, passes: int, reclaims: int, reduce: str | None, wor
               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
     return {"states": s.distinct, "transitions": s.generated, "seconds": s.seconds or wall,
             "bytes": (s.visited_bytes or 0) + (s.trace_bytes or 0), "rss": rss,
+            "frontier": s.frontier_bytes / max(s.frontier_states, 1),
             "verdict": r.verdict.value, "property": r.property}
 
 
@@ -172,7 +173,8 @@ def run_spin_row(pages: int, passes: int, reclaims: int, mode: str,
 ROWS = {
     "gupcheck": lambda p, w, r, a: run_gupcheck(p, w, r, None, 1, max_seconds=a.max_seconds),
     "gupcheck view,sym": lambda p, w, r, a: run_gupcheck(p, w, r, "view,symmetry", 1,
-                                                         max_seconds=a.max_seconds),
+                                                         max_seconds=a.max_seconds,
+                                                         frontier_memory=a.frontier_memory),
     "gupcheck view,sym w2": lambda p, w, r, a: run_gupcheck(p, w, r, "view,symmetry", 2,
                                                             max_seconds=a.max_seconds),
     "gupcheck por,view,sym": lambda p, w, r, a: run_gupcheck(p, w, r, "por,view,symmetry", 1,
@@ -217,6 +219,8 @@ def _run(row: str, config: str, args: argparse.Namespace) -> dict | None:
     cmd = [sys.executable, __file__, "--child", row, "--config", config]
     if args.max_seconds:
         cmd += ["--max-seconds", str(args.max_seconds)]
+    if args.frontier_memory is not None:
+        cmd += ["--frontier-memory", str(args.frontier_memory)]
     cmd += ["--spin-hash-bits", str(args.spin_hash_bits),
             "--spin-memlim-mb", str(args.spin_memlim_mb)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
@@ -229,8 +233,10 @@ def _run(row: str, config: str, args: argparse.Namespace) -> dict | None:
 
 def _fmt_row(config: str, row: str, res: dict, load: str) -> str:
     st = res["states"]
+    frontier = f"{res['frontier']:.0f}" if res.get("frontier") else "-"
     return (f"| {config} | {row} | {res['verdict']} | {st:,} | {res['seconds']:.2f} | "
-            f"{res['bytes'] / max(st, 1):.1f} | {res['rss'] / max(st, 1):.0f} | {load} |")
+            f"{res['bytes'] / max(st, 1):.1f} | {res['rss'] / max(st, 1):.0f} | {frontier} "
+            f"| {load} |")
 
 
 def main() -> int:
@@ -250,6 +256,9 @@ def main() -> int:
     ap.add_argument("--spin-memlim-mb", type=int, default=16384,
                     help="pan -DMEMLIM for 'spin dfs por' and 'spin dfs por collapse' (MiB); "
                     "default 16384")
+    ap.add_argument("--frontier-memory", type=int, default=None,
+                    help="gupcheck view,sym: Limits.frontier_memory_bytes, the bytes of live "
+                    "frontier states before blocks are encoded (0: encode every block)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     configs = args.config or list(DEFAULT_CONFIGS)
@@ -267,8 +276,8 @@ def main() -> int:
     print(f"dio-msync-reclaim under linux-6.12, P pages, W writeback passes, R reclaim attempts; "
           f"{os.cpu_count()} CPUs")
     print("| P,W,R | tool | verdict | states stored | seconds | B/state (store) "
-          "| B/state (RSS) | load avg |")
-    print("|---|---|---|---:|---:|---:|---:|---:|")
+          "| B/state (RSS) | B/frontier state | load avg |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
     failures = 0
     for config in configs:
         got: dict[str, dict] = {}

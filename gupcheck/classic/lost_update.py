@@ -69,12 +69,40 @@ class LostUpdate(Model[State]):
         return [(0,) + (LOOP, 0, 0) * self.n]
 
     def footprints(self, s: State) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
-        """A running process may still load and store ``counter``; a finished one only leaves
-        (reading and writing ``pids``, SPIN's order of removal); a removed one does nothing."""
+        """What each process may still touch from ``s`` on (its steps' declared objects,
+        :attr:`_future`, less what its program can no longer reach):
+
+        * ``counter`` is read while a load is ahead (at the loop head with ``i < K``, at the
+          load, or later in an iteration that is not the last) and written while a store is;
+          in its last iteration after the store a process touches it no more;
+        * ``pids`` (SPIN's order of removal) only by the highest process still alive: a lower
+          one is removed only after it, so no removal of a lower process can come before the
+          removal of the highest — the one removal a reduction may take first (Peled's C1 asks
+          that no step dependent on an ample step run before it, and these cannot run at all
+          before it).  Without the ordered exit every finished process may leave, so every
+          process keeps ``pids``;
+        * a removed process does nothing.
+        """
         empty = (frozenset(), frozenset())
-        return {f"P{p}": (self._future[p] if s[1 + 3 * p] < END else
-                          self._exiting[p] if s[1 + 3 * p] == END and self.exits else empty)
-                for p in range(self.n)}
+        k, out = self.k, {}
+        higher_alive = False
+        for p in reversed(range(self.n)):
+            b = 1 + 3 * p
+            pc, i = s[b], s[b + 2]
+            if pc == DEAD or (pc == END and not self.exits):
+                out[f"P{p}"] = empty
+                continue
+            more = i + 1 < k  # another iteration after the current one
+            loads = pc == LOAD or (pc == LOOP and i < k) or (pc in (INC, STORE, NEXT) and more)
+            stores = pc in (LOAD, INC, STORE) or (pc == LOOP and i < k) or (pc == NEXT and more)
+            gone_r = (set() if loads else {"counter"}) | (
+                {"pids"} if self.ordered_exit and higher_alive else set())
+            gone_w = (set() if stores else {"counter"}) | (
+                {"pids"} if self.ordered_exit and higher_alive else set())
+            reads, writes = self._future[p] if pc < END else self._exiting[p]
+            out[f"P{p}"] = (reads - gone_r, writes - gone_w)
+            higher_alive = True
+        return out
 
     def successors(self, s: State) -> Iterator[tuple[Label, State]]:
         labels, k = self._labels, self.k

@@ -1,6 +1,8 @@
 """Breadth-first search: the default strategy, and the one whose counterexamples are shortest.
 
-The search goes level by level.  A level's frontier holds full states; everything older is kept
+The search goes level by level.  A level's frontier holds full states — live while they fit
+``Limits.frontier_memory_bytes``, encoded in blocks beyond, spilled to a temporary file beyond
+twice that (:mod:`.frontier`), each block decoded when its turn comes; everything older is kept
 only as a fingerprint in the visited set plus a 6-byte parent record per state: the index of its
 parent in the previous level (``uint32``) and which of the parent's successors it was
 (``uint16``).  A trace is rebuilt by replaying those choices from the initial state, as
@@ -37,6 +39,7 @@ import numpy as np
 from . import checkpoint as ckpt
 from .errors import ModelError
 from .fingerprint import collision_probability
+from .frontier import DEFAULT_BUDGET, Frontier
 from .limits import Budget, Limits, peak_rss_bytes, stopped_by
 from .model import Wait
 from .por import PartialOrder
@@ -168,18 +171,46 @@ class BfsSearch:
         self.identity = ""
         self.extra_notes: list[str] = []
         self.por: PartialOrder | None = None  # partial-order reduction, when asked for
+        self._state_bytes: list[float] = []  # a live state's estimated size (frontier.py)
+        self._frontiers: list[Frontier] = []  # to close (temporary files) when the search ends
+        self.frontier_states = 0  # the most states the two frontiers held at once
+        self.frontier_bytes = 0  # the most bytes they held in memory at once
+        # the frontiers' full blocks, encoded ones, bytes spilled, and why a block could not be
+        # encoded or spilled (frontier.py)
+        self._blocks: list[Any] = [0, 0, 0, None, None]
 
     # --- the search ------------------------------------------------------------------------------
 
     def run(self) -> Result:
+        try:
+            return self._run()
+        finally:
+            for f in self._frontiers:
+                f.close()
+
+    def _frontier(self, states: list[Any] = ()) -> Frontier:  # type: ignore[assignment]
+        """A new level's frontier: live within ``Limits.frontier_memory_bytes``, encoded beyond
+        (:mod:`.frontier`)."""
+        f = Frontier(CHUNK, self._budget(), self._state_bytes, self._blocks)
+        f.extend(list(states))
+        self._frontiers = [g for g in self._frontiers if g.open] + [f]
+        return f
+
+    def _account(self, frontier: Frontier, frontier_next: Frontier) -> None:
+        """The frontiers' peak size so far, for :class:`~.result.Stats`."""
+        self.frontier_states = max(self.frontier_states, frontier.held + len(frontier_next))
+        self.frontier_bytes = max(self.frontier_bytes, frontier.nbytes + frontier_next.nbytes)
+
+    def _run(self) -> Result:
         ctx = self.ctx
         self.inits = ctx.init_states()
         if self.checkpoint is not None or self.resume is not None:
             self.identity = ckpt.model_identity(ctx, self._settings())
-        frontier_next: list[Any] | None = None  # None: the level has not been opened yet
+        frontier_next: Frontier | None = None  # None: the level has not been opened yet
         start = 0
         if self.resume is not None:
-            frontier, start, frontier_next = self._restore(ckpt.read(self.resume, self.identity))
+            states, start, next_states = self._restore(ckpt.read(self.resume, self.identity))
+            frontier, frontier_next = self._frontier(states), self._frontier(next_states)
         else:
             keys = [ctx.key(s) for s in self.inits]
             self.generated = len(keys)
@@ -187,29 +218,35 @@ class BfsSearch:
             self.levels.open()
             self.levels.add(fresh, np.zeros(len(fresh), dtype=np.uint16))
             self.levels.close()
-            frontier = [self.inits[i] for i in fresh.tolist()]
-            found = self.check_batch(frontier, 0, 0)
+            states = [self.inits[i] for i in fresh.tolist()]
+            found = self.check_batch(states, 0, 0)
             if found:
                 return found
+            frontier = self._frontier(states)
         self.next_checkpoint = self.budget.seconds() + self.checkpoint_every
 
-        while frontier:
+        while len(frontier):
             if frontier_next is None:
                 if self.limits.max_depth is not None and self.depth >= self.limits.max_depth:
                     if any(self._has_successor(s, self.depth, i) for i, s in enumerate(frontier)):
                         return self.incomplete(f"max-depth ({self.limits.max_depth})")
                     break
-                frontier_next = []
+                frontier_next = self._frontier()
                 self.levels.open()
-                if self.por is not None:
-                    self.por.new_level()
-            elif self.por is not None and start:  # resumed inside a level
-                self.por.new_level(self.ctx.keys(frontier_next))
+                if self.por is not None:  # after the first level: the previous next frontier
+                    self.por.new_level(
+                        current=self.ctx.keys(list(frontier)) if self.depth == 0 else None)
+            elif self.por is not None:  # resumed inside a level
+                self.por.new_level(self.ctx.keys(list(frontier_next)),
+                                   self.ctx.keys(list(frontier)))
             for base in range(start, len(frontier), CHUNK):
-                found = self._expand_chunk(frontier, base, frontier_next)
+                found = self._expand_chunk(frontier.chunk(base), base, frontier_next)
                 if found:
                     return found
-                more = base + CHUNK < len(frontier) or frontier_next
+                if self.checkpoint is None:  # a checkpoint saves the whole level
+                    frontier.release(base)
+                self._account(frontier, frontier_next)
+                more = base + CHUNK < len(frontier) or len(frontier_next)
                 bound = self.budget.exceeded(len(self.store))
                 if bound and more:
                     if self.checkpoint is not None:
@@ -219,8 +256,9 @@ class BfsSearch:
                     self._save(frontier, base + CHUNK, frontier_next)
                 self.report_progress(len(frontier) - base - CHUNK + len(frontier_next))
             self.levels.close()
+            frontier.close()
             frontier, frontier_next, start = frontier_next, None, 0
-            if frontier:
+            if len(frontier):
                 self.depth += 1
         if self.findings:
             first = self.findings[0]
@@ -244,49 +282,36 @@ class BfsSearch:
         self.active = [inv for inv in self.active if inv.name != result.property]
         return None
 
-    def _expand_chunk(self, frontier: list[Any], base: int,
-                      frontier_next: list[Any]) -> Result | None:
-        """Expand ``frontier[base:base + CHUNK]``; look the successors up in one batch.
+    def _expand_chunk(self, chunk: list[Any], base: int,
+                      frontier_next: Frontier) -> Result | None:
+        """Expand ``chunk``, the level's states from index ``base`` on; look the successors up
+        in one batch.
 
         The per-transition work stays in C: ``list.extend`` over the model's generator, ``map``
         for encoding and hashing, ``Counter`` for coverage.  Python-level work is per expanded
         state and per *new* state only.
         """
         ctx = self.ctx
-        successors = ctx.successors
-        pairs: list[tuple[Any, Any]] = []
-        ends: list[int] = []  # ends[i - base] = len(pairs) after expanding frontier[i]
         por = self.por if self.por is not None and self.por.on else None
         ords: list[int] = []  # with por: each kept pair's ordinal among all the successors
-        stop = min(base + CHUNK, len(frontier))
-        i = base
+        found: Result | None
+        found, pairs, ends = self._successors_each(chunk, base, por, ords)
+        if found or not pairs:
+            return found
         try:
-            for i in range(base, stop):
-                before = len(pairs)
-                if por is None:
-                    pairs.extend(successors(frontier[i]))
-                else:
-                    self._expand_ample(por, frontier[i], i, pairs, ords)
-                ends.append(len(pairs))
-                found = None
-                if len(pairs) == before:
-                    if self.check_deadlock and not ctx.is_end(
-                            frontier[i], partial(self.path, self.depth, i)):
-                        found = self._found(self.deadlock(frontier[i], self.depth, i))
-                elif ctx.has_waits:
-                    cycle = self.wait_cycle(frontier[i], self.depth, i)
-                    found = self._found(cycle) if cycle else None
-                if found:
-                    return found
-            if not pairs:
-                return None
             labels, cand = zip(*pairs)
             keys = ctx.keys(cand)
             self.coverage.update(map(_KEY, labels))
         except ModelError:
             raise
-        except Exception as exc:
-            raise ctx.diagnose(frontier[i], self.path(self.depth, i), exc) from exc
+        except Exception as exc:  # a bad label or state: find whose, in frontier order
+            for i, state in enumerate(chunk, base):
+                try:
+                    ctx.successor_list(state, [])
+                except ModelError:
+                    raise ctx.diagnose(state, self.path(self.depth, i), exc) from exc
+            last = base + len(chunk) - 1
+            raise ctx.diagnose(chunk[-1], self.path(self.depth, last), exc) from exc
         self.generated += len(cand)
         new_idx = np.flatnonzero(self.store.add_many(keys))
         if not len(new_idx):
@@ -304,10 +329,50 @@ class BfsSearch:
             raise ModelError("a state has more than 65,535 successors",
                              self.path(self.depth, base + int(local[ordinals.argmax()])))
         first = len(frontier_next)
-        new_states = [cand[j] for j in new_idx.tolist()]
+        new_states = list(map(cand.__getitem__, new_idx.tolist()))
         frontier_next.extend(new_states)
         self.levels.add(local + base, ordinals)
         return self.check_batch(new_states, self.depth + 1, first)
+
+    def _successors_each(self, chunk: list[Any], base: int, por: PartialOrder | None,
+                         ords: list[int]) -> tuple[Result | None, list[Any], list[int]]:
+        """Expand ``chunk`` (from level index ``base``) one state at a time (with por, its
+        ample sets)."""
+        successors = self.ctx.successors
+        has_waits = self.ctx.has_waits
+        pairs: list[tuple[Any, Any]] = []
+        ends: list[int] = []  # ends[i - base] = len(pairs) after expanding frontier[i]
+        end = 0
+        i, state = base, None
+        try:
+            for i, state in enumerate(chunk, base):  # the hot loop: no Python call per state
+                before = end                        # but the model's
+                if por is None:
+                    pairs.extend(successors(state))
+                else:
+                    self._expand_ample(por, state, i, pairs, ords)
+                end = len(pairs)
+                ends.append(end)
+                if end == before or has_waits:
+                    found = self._stuck(state, i, end - before)
+                    if found:
+                        return found, [], []
+        except ModelError:
+            raise
+        except Exception as exc:
+            raise self.ctx.diagnose(state, self.path(self.depth, i), exc) from exc
+        return None, pairs, ends
+
+    def _stuck(self, state: Any, i: int, moves: int) -> Result | None:
+        """A deadlock (no move, not an end) or wait-for cycle at ``state``, frontier index ``i``."""
+        ctx = self.ctx
+        if not moves:
+            if self.check_deadlock and not ctx.is_end(state, partial(self.path, self.depth, i)):
+                return self._found(self.deadlock(state, self.depth, i))
+        elif ctx.has_waits:
+            cycle = self.wait_cycle(state, self.depth, i)
+            return self._found(cycle) if cycle else None
+        return None
 
     def _expand_ample(self, por: PartialOrder, state: Any, i: int, pairs: list[Any],
                       ords: list[int]) -> None:
@@ -315,6 +380,7 @@ class BfsSearch:
         stay those of the unreduced successor list so that traces replay without the
         reduction."""
         succ = list(self.ctx.successors(state))
+        por.position = i
         keep = por.ample(state, succ, lambda: self.path(self.depth, i)) \
             if len(succ) > 1 else None
         if keep is None:
@@ -401,7 +467,7 @@ class BfsSearch:
             out["reduce"] = sorted(self.ctx.reduce)
         return out
 
-    def _save(self, frontier: list[Any], position: int, frontier_next: list[Any]) -> None:
+    def _save(self, frontier: Frontier, position: int, frontier_next: Frontier) -> None:
         """Everything needed to go on with ``frontier[position:]``, atomically on disk, as
         plain data (:mod:`.checkpoint`: nothing in the file is code)."""
         assert self.checkpoint is not None
@@ -547,6 +613,8 @@ class BfsSearch:
             visited_bytes=self.store.nbytes,
             trace_bytes=self.levels.nbytes,
             peak_rss_bytes=peak_rss_bytes(),
+            frontier_states=self.frontier_states,
+            frontier_bytes=self.frontier_bytes,
         )
 
     def finish(self, verdict: Verdict, prop: str | None, message: str,
@@ -576,11 +644,35 @@ class BfsSearch:
         notes = list(self.extra_notes)
         if self.por is not None:
             notes.append(self.por.note())
+        sealed, encoded, spilled, unpicklable, unwritable = self._blocks
+        if unpicklable:
+            notes.append(f"frontier: kept live beyond the {self._budget_text()} budget, its "
+                         f"states cannot be pickled ({unpicklable})")
+        if unwritable:
+            notes.append(f"frontier: encoded blocks kept in memory, the temporary file could "
+                         f"not be written ({unwritable})")
+        if encoded:
+            notes.append(f"frontier: {encoded:,} of {sealed:,} blocks of {CHUNK:,} states held "
+                         f"encoded beyond the {self._budget_text()} budget"
+                         + (f", {spilled / 2**20:,.1f} MiB of them in a temporary file"
+                            if spilled else ""))
         if has_trace:
             notes.append("bitstate: the trace is real but may not be a shortest one (states "
                          "may have been skipped)" if isinstance(self.store, BitstateSet)
                          else SHORTEST)
         return tuple(notes)
+
+    def _budget(self) -> int:
+        """The frontier's budget: as given, else 1 GiB, or a quarter of ``max_memory``."""
+        lim = self.limits
+        if lim.frontier_memory_bytes is not None:
+            return lim.frontier_memory_bytes
+        if lim.max_memory_bytes is not None:
+            return min(DEFAULT_BUDGET, lim.max_memory_bytes // 4)
+        return DEFAULT_BUDGET
+
+    def _budget_text(self) -> str:
+        return f"{self._budget() / 2**20:,.1f} MiB"
 
     def approximate(self) -> str | None:
         """Why the search is not exhaustive though it ran to the end, or ``None`` if it is."""

@@ -26,6 +26,11 @@ class Limits:
     max_depth: int | None = None  # BFS level / DFS path length / simulation walk length
     max_seconds: float | None = None
     max_memory_bytes: int | None = None  # resident set size of this process
+    # not a bound but a budget: BFS keeps a level's states live up to this many bytes, encodes
+    # them beyond, and spills encoded blocks past as much again to a temporary file (None: 1 GiB,
+    # or a quarter of max_memory_bytes if less; 0: encode and spill every full block;
+    # engine/frontier.py)
+    frontier_memory_bytes: int | None = None
 
 
 INTERRUPTED = "interrupted"  # the bound reported when Ctrl-C stopped a run

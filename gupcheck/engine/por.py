@@ -33,12 +33,17 @@ Peled 1993), as checked here for an actor ``A`` whose enabled steps form the can
   actor can enable or disable one of ``A``'s steps;
 * C2 — invisible: no step in it writes an object a checked property reads, and no property
   reads ``A``'s local state;
-* C3 — the cycle proviso for breadth-first search: if a successor in the set was stored before
-  the current level began (its depth is at most the state's), the state is expanded fully.
-  Depth cannot grow all the way round a cycle, so every cycle has an edge to a state no deeper
-  than its source, and that source is expanded fully (Bošnački and Holzmann, "Improving SPIN's
-  partial-order reduction for breadth-first search", SPIN 2005).  Successors found earlier in
-  the same level are one level deeper and do not count.
+* C3 — the cycle proviso for breadth-first search: if a successor in the set is not later than
+  the state itself in the search's expansion order — a shallower state, or one of the state's
+  own level at an index up to its own (itself included) — the state is expanded fully.  The
+  expansion order (depth, index in the level) cannot grow all the way round a cycle, so every
+  cycle of the reduced graph has an edge to a state no later than its source, that state was
+  stored when the source was expanded, and the source is expanded fully.  This refines the
+  depth-based proviso of Bošnački and Holzmann ("Improving SPIN's partial-order reduction for
+  breadth-first search", SPIN 2005), which also counts the states of the current level not yet
+  expanded (on lost update, whose local steps never form a cycle, both store the same states).
+  Successors found earlier in the same level are one level
+  deeper and do not count.
 
 The reduction keeps every invariant's verdict and every deadlock (terminal states are kept by
 C0 and C1) but not the shortest-trace length: :func:`~.checker.check` re-shortens each
@@ -68,7 +73,9 @@ class PartialOrder:
         self.model = model
         self.key = key
         self.stored = stored  # the visited set's membership test
-        self.deeper: set[Any] = set()  # keys stored during the current level (one deeper)
+        self.deeper: dict[Any, int] = {}  # keys stored during the current level -> index there
+        self.current: dict[Any, int] = {}  # the current level's keys -> index in it
+        self.position = 0  # the index in its level of the state being expanded (set by the search)
         self.check = check
         self.reduced = 0  # states expanded with an ample set
         self.full = 0  # states with steps of several actors expanded fully
@@ -84,16 +91,28 @@ class PartialOrder:
             *(inv.reads for inv in invariants if inv.reads is not None),
             getattr(model, "waits_reads", None) or ())
 
-    def new_level(self, keys: Iterable[Any] = ()) -> None:
-        """A level begins; ``keys``: those of its next frontier so far (a resumed search)."""
-        self.deeper = set(keys)
+    def new_level(self, keys: Iterable[Any] = (), current: Iterable[Any] | None = None) -> None:
+        """A level begins; ``keys``: those of its next frontier so far (a resumed search);
+        ``current``: the keys of the level itself, in order (default: the previous level's
+        next frontier; a search that does not say treats the level's states as expanded)."""
+        self.current = self.deeper if current is None else _indexed(current)
+        self.deeper = _indexed(keys)
 
     def discovered(self, keys: Iterable[Any]) -> None:
-        self.deeper.update(keys)
+        """Keys appended, in this order, to the next frontier."""
+        deeper = self.deeper
+        for k in keys:
+            deeper[k] = len(deeper)
 
     def _older(self, key: Any) -> bool:
-        """Stored before the current level began: the C3 proviso's "already visited"."""
-        return key not in self.deeper and self.stored(key)
+        """Stored, and not later than the state being expanded in expansion order: the C3
+        proviso's "already visited" (see the module docstring)."""
+        if key in self.deeper:
+            return False
+        at = self.current.get(key)
+        if at is not None:
+            return at <= self.position
+        return self.stored(key)
 
     @property
     def on(self) -> bool:
@@ -177,6 +196,14 @@ class PartialOrder:
                         f"por-check: {label} and {other} do not commute here although their "
                         f"footprints are independent: a read or write is undeclared",
                         path() if path else None)
+
+
+def _indexed(keys: Iterable[Any]) -> dict[Any, int]:
+    """Each key's position in ``keys`` (the first, if a key repeats)."""
+    out: dict[Any, int] = {}
+    for k in keys:
+        out.setdefault(k, len(out))
+    return out
 
 
 def _covered(field: str, actor: str, writes: frozenset[str]) -> bool:

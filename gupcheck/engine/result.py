@@ -71,6 +71,11 @@ class Stats:
     visited_bytes: int  # the visited set
     trace_bytes: int  # parent records for rebuilding traces
     peak_rss_bytes: int  # the whole process, at its peak
+    # BFS: the most states its current and next frontiers held at once, and the most bytes
+    # they took (live states estimated; encoded blocks, in memory or spilled to a temporary
+    # file, exactly; engine/frontier.py)
+    frontier_states: int = 0
+    frontier_bytes: int = 0
 
     @property
     def states_per_second(self) -> float:

@@ -55,3 +55,18 @@ def test_exact_set_marks_only_first_occurrences_new() -> None:
     assert s.add_many([b"a", b"b", b"a"]).tolist() == [True, True, False]
     assert s.add_many([b"b", b"c"]).tolist() == [False, True]
     assert len(s) == 3
+
+
+def test_fingerprint_table_probes_past_long_runs_of_occupied_slots() -> None:
+    """Keys sharing their home slot form one probe run far longer than the probe window and
+    than the batch size at which probing switches to windows; each must still be found or
+    placed exactly once, including a batch that mixes present keys, new keys and repeats."""
+    table = FingerprintTable(capacity=1 << 14)
+    first = [j << 32 for j in range(1, 3001)]  # all hash to slot 0 of any table up to 2**32
+    assert table.add_many(first).all()
+    second = first[::7] + [j << 32 for j in range(3001, 3400)] + [5 << 32, 3001 << 32]
+    mask = table.add_many(second)
+    assert mask.tolist() == [False] * len(first[::7]) + [True] * 399 + [False, False]
+    assert len(table) == 3399
+    assert all(k in table for k in first + second)
+    assert (3400 << 32) not in table
