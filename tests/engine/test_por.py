@@ -301,6 +301,7 @@ def test_waits_with_their_reads_let_the_independent_counter_be_reduced() -> None
     assert plain.verdict is Verdict.HOLDS and por.verdict is Verdict.HOLDS
     assert por.stats.distinct < plain.stats.distinct
 
+
 class Graph(Model[str]):
     """A small explicit graph: ``edges[state]`` lists ``(actor, target)``; actor ``C`` is
     local (empty footprint), ``A`` and ``B`` both write ``x``, ``D`` writes ``y``, which the
