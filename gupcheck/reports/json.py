@@ -48,6 +48,8 @@ def result_to_dict(result: Result) -> dict[str, Any]:
         "visited_bytes": s.visited_bytes,
         "trace_bytes": s.trace_bytes,
         "peak_rss_bytes": s.peak_rss_bytes,
+        "frontier_states": s.frontier_states,
+        "frontier_bytes": s.frontier_bytes,
         "coverage": result.coverage,
         "unfired": list(result.unfired),
         "notes": list(result.notes),
