@@ -225,14 +225,15 @@ class KernelModel(Model[KState]):
         # partial-order reduction (footprint.py): a transfer is local unless a checked
         # property reads what it changes besides its bio's progress
         self._local_transfers = not (self._keep_data or active & TRANSFER_READERS)
-        self._feet: dict[str, tuple[frozenset[str], frozenset[str]]] | None = None
+        self._feet: tuple[tuple[Bio, ...] | None, dict[str, Footprint]] = (None, {})
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (for a worker process or a Ray actor) without the per-process caches."""
         return {**self.__dict__, "_cache": (None, []), "_bio_memo": {}, "_bio_anon_memo": {},
                 "_thread_memo": {}, "_folio_memo": {None: None}, "_ghost_memo": {},
                 "_ghost_keys": {}, "_thread_keys": {}, "_folio_keys": {}, "_bio_keys": {},
-                "_bio_anon_keys": {}, "_last": {False: [None] * 10, True: [None] * 10}}
+                "_bio_anon_keys": {}, "_last": {False: [None] * 10, True: [None] * 10},
+                "_feet": (None, {})}
 
     def identity(self) -> tuple[Scenario, KernelConfig, tuple[str, ...]]:
         """What a checkpoint must match: the scenario, the design's switches, the properties."""
@@ -331,18 +332,18 @@ class KernelModel(Model[KState]):
     #: wait-for cycles read who is blocked on what: the shared kernel state (footprint.py)
     waits_reads = frozenset({SHARED})
 
-    def footprints(self, k: KState) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    def footprints(self, k: KState) -> dict[str, Footprint]:
         """Every actor may touch the whole shared kernel state from here on, except the disk,
         whose units are its bios: each may also touch its own transfer progress
         (:mod:`.footprint`)."""
-        base = self._feet
-        if base is None:
-            base = self._feet = {self._name(i): _SHARED_FOOT
-                                 for i in range(len(self.actors) + self._devices)}
-        out = dict(base)
-        for b in k.bios:
-            out[bio_unit(b.id)] = bio_footprint(b.id, b.page, b.folio)
-        return out
+        bios, (last, feet) = k.bios, self._feet
+        if bios is last:  # siblings and successors share their bios tuple
+            return feet
+        feet = {self._name(i): _SHARED_FOOT for i in range(len(self.actors) + self._devices)}
+        for b in bios:
+            feet[bio_unit(b.id)] = bio_footprint(b.id, b.page, b.folio)
+        self._feet = (bios, feet)
+        return feet
 
     def _fair(self, k: KState, i: int) -> bool:
         """Weak fairness: the disk and the kworker yes, the NIC no; a user thread only inside
@@ -686,6 +687,7 @@ class KernelModel(Model[KState]):
         return out
 
 
+Footprint = tuple[frozenset[str], frozenset[str]]  # (reads, writes)
 _SHARED = frozenset({SHARED})
 _SHARED_FOOT = (_SHARED, _SHARED)
 #: Ghost fields no property reads (reports and tests do), and those only some properties read
