@@ -225,7 +225,7 @@ class KernelModel(Model[KState]):
         # partial-order reduction (footprint.py): a transfer is local unless a checked
         # property reads what it changes besides its bio's progress
         self._local_transfers = not (self._keep_data or active & TRANSFER_READERS)
-        self._feet: tuple[tuple[Bio, ...] | None, dict[str, Footprint]] = (None, {})
+        self._feet: dict[tuple[tuple[int, int, int], ...], dict[str, Footprint]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (for a worker process or a Ray actor) without the per-process caches."""
@@ -233,7 +233,7 @@ class KernelModel(Model[KState]):
                 "_thread_memo": {}, "_folio_memo": {None: None}, "_ghost_memo": {},
                 "_ghost_keys": {}, "_thread_keys": {}, "_folio_keys": {}, "_bio_keys": {},
                 "_bio_anon_keys": {}, "_last": {False: [None] * 10, True: [None] * 10},
-                "_feet": (None, {})}
+                "_feet": {}}
 
     def identity(self) -> tuple[Scenario, KernelConfig, tuple[str, ...]]:
         """What a checkpoint must match: the scenario, the design's switches, the properties."""
@@ -336,13 +336,14 @@ class KernelModel(Model[KState]):
         """Every actor may touch the whole shared kernel state from here on, except the disk,
         whose units are its bios: each may also touch its own transfer progress
         (:mod:`.footprint`)."""
-        bios, (last, feet) = k.bios, self._feet
-        if bios is last:  # siblings and successors share their bios tuple
-            return feet
-        feet = {self._name(i): _SHARED_FOOT for i in range(len(self.actors) + self._devices)}
-        for b in bios:
-            feet[bio_unit(b.id)] = bio_footprint(b.id, b.page, b.folio)
-        self._feet = (bios, feet)
+        key = tuple(map(_BIO_WHERE, k.bios))
+        feet = self._feet.get(key)
+        if feet is None:
+            feet = {self._name(i): _SHARED_FOOT
+                    for i in range(len(self.actors) + self._devices)}
+            for bio_id, page, fid in key:
+                feet[bio_unit(bio_id)] = bio_footprint(bio_id, page, fid)
+            self._feet[key] = feet
         return feet
 
     def _fair(self, k: KState, i: int) -> bool:
@@ -689,6 +690,7 @@ class KernelModel(Model[KState]):
 
 Footprint = tuple[frozenset[str], frozenset[str]]  # (reads, writes)
 _SHARED = frozenset({SHARED})
+_BIO_WHERE = operator.attrgetter("id", "page", "folio")  # what a bio's footprint names
 _SHARED_FOOT = (_SHARED, _SHARED)
 #: Ghost fields no property reads (reports and tests do), and those only some properties read
 _GHOST_DROPPED = {"events": ()}
