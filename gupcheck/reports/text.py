@@ -103,10 +103,6 @@ def render(result: Result, *, coverage: bool = True, heading: str | None = None,
             f"{s.trace_bytes / s.distinct:.1f} B/state, "
             f"peak RSS {s.peak_rss_bytes / 2**20:,.0f} MiB "
             f"({s.peak_rss_bytes / s.distinct:,.0f} B/state)")
-    if s.frontier_states:
-        lines.append(f"  frontier (a level and the next): at most {s.frontier_states:,} states "
-                     f"and {s.frontier_bytes / 2**20:,.1f} MiB (states past its budget are "
-                     "kept encoded)")
     if s.collision_probability is not None:
         lines.append(f"  fingerprint collision probability: {s.collision_probability:.1e} "
                      "(optimistic estimate, as TLC)")
