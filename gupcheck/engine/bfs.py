@@ -39,7 +39,7 @@ import numpy as np
 from . import checkpoint as ckpt
 from .errors import ModelError
 from .fingerprint import collision_probability
-from .frontier import DEFAULT_BUDGET, Frontier
+from .frontier import DEFAULT_BUDGET, Frontier, Tally
 from .limits import Budget, Limits, peak_rss_bytes, stopped_by
 from .model import Wait
 from .por import PartialOrder
@@ -171,13 +171,10 @@ class BfsSearch:
         self.identity = ""
         self.extra_notes: list[str] = []
         self.por: PartialOrder | None = None  # partial-order reduction, when asked for
-        self._state_bytes: list[float] = []  # a live state's estimated size (frontier.py)
         self._frontiers: list[Frontier] = []  # to close (temporary files) when the search ends
         self.frontier_states = 0  # the most states the two frontiers held at once
         self.frontier_bytes = 0  # the most bytes they held in memory at once
-        # the frontiers' full blocks, encoded ones, bytes spilled, and why a block could not be
-        # encoded or spilled (frontier.py)
-        self._blocks: list[Any] = [0, 0, 0, None, None]
+        self._tally = Tally()  # what the frontiers encoded and spilled (frontier.py)
 
     # --- the search ------------------------------------------------------------------------------
 
@@ -191,7 +188,7 @@ class BfsSearch:
     def _frontier(self, states: list[Any] = ()) -> Frontier:  # type: ignore[assignment]
         """A new level's frontier: live within ``Limits.frontier_memory_bytes``, encoded beyond
         (:mod:`.frontier`)."""
-        f = Frontier(CHUNK, self._budget(), self._state_bytes, self._blocks)
+        f = Frontier(CHUNK, self._budget(), self._tally)
         f.extend(list(states))
         self._frontiers = [g for g in self._frontiers if g.open] + [f]
         return f
@@ -644,18 +641,18 @@ class BfsSearch:
         notes = list(self.extra_notes)
         if self.por is not None:
             notes.append(self.por.note())
-        sealed, encoded, spilled, unpicklable, unwritable = self._blocks
-        if unpicklable:
+        t = self._tally
+        if t.unpicklable:
             notes.append(f"frontier: kept live beyond the {self._budget_text()} budget, its "
-                         f"states cannot be pickled ({unpicklable})")
-        if unwritable:
+                         f"states cannot be pickled ({t.unpicklable})")
+        if t.unwritable:
             notes.append(f"frontier: encoded blocks kept in memory, the temporary file could "
-                         f"not be written ({unwritable})")
-        if encoded:
-            notes.append(f"frontier: {encoded:,} of {sealed:,} blocks of {CHUNK:,} states held "
-                         f"encoded beyond the {self._budget_text()} budget"
-                         + (f", {spilled / 2**20:,.1f} MiB of them in a temporary file"
-                            if spilled else ""))
+                         f"not be written ({t.unwritable})")
+        if t.encoded:
+            notes.append(f"frontier: {t.encoded:,} of {t.sealed:,} blocks of {CHUNK:,} states "
+                         f"held encoded beyond the {self._budget_text()} budget"
+                         + (f", {t.spilled / 2**20:,.1f} MiB of them in a temporary file"
+                            if t.spilled else ""))
         if has_trace:
             notes.append("bitstate: the trace is real but may not be a shortest one (states "
                          "may have been skipped)" if isinstance(self.store, BitstateSet)

@@ -48,11 +48,23 @@ DEFAULT_BUDGET = 1 << 30
 _SAMPLE = 256  # states whose size is walked to estimate a state's live size
 
 
+@dataclasses.dataclass
+class Tally:
+    """What a search's frontiers did, shared by all of them (for its notes and stats)."""
+
+    sealed: int = 0  # full blocks
+    encoded: int = 0  # blocks encoded
+    spilled: int = 0  # bytes written to temporary files
+    unpicklable: str | None = None  # why a block could not be encoded, if one could not
+    unwritable: str | None = None  # why a block could not be spilled, if one could not
+    state_bytes: float | None = None  # a live state's estimated size, measured on a first block
+
+
 class Frontier:
     """The states of one BFS level, in order, held as blocks of ``block`` states."""
 
     def __init__(self, block: int, budget: int | None = None,
-                 estimate: list[float] | None = None, tally: list[int] | None = None) -> None:
+                 tally: Tally | None = None) -> None:
         self.block = block
         self.budget = DEFAULT_BUDGET if budget is None else budget
         self._blocks: list[Any] = []  # a list (live), bytes (encoded) or (offset, size) (file)
@@ -62,12 +74,8 @@ class Frontier:
         self._live = 0  # states held live in sealed blocks
         self._encoded = 0  # bytes of encoded blocks held in memory
         self._spilled = 0  # bytes written to the temporary file
-        # full blocks, encoded blocks, bytes spilled: shared by a search's frontiers
-        # (and why a block could not be pickled, or spilled, if one could not)
-        self.tally: list[Any] = tally if tally is not None else [0, 0, 0, None, None]
+        self.tally = tally if tally is not None else Tally()
         self._file: IO[bytes] | None = None
-        # bytes per live state, shared by a search's frontiers; measured on the first block
-        self._estimate = estimate if estimate is not None else []
 
     def __len__(self) -> int:
         return self._len
@@ -87,10 +95,11 @@ class Frontier:
         del tail[:full]
 
     def _seal(self, states: list[Any]) -> None:
-        self.tally[0] += 1
-        per_state = self.state_bytes()
+        self.tally.sealed += 1
+        per_state = self.tally.state_bytes
         if per_state is None:
-            per_state = self._measure(states)
+            sample = states[:_SAMPLE]
+            per_state = self.tally.state_bytes = deep_size(sample) / max(len(sample), 1)
         if (self._live + len(states)) * per_state <= self.budget:
             self._blocks.append(states)
             self._live += len(states)
@@ -98,11 +107,11 @@ class Frontier:
         try:
             data = zlib.compress(pickle.dumps(states, protocol=5), 1)
         except (pickle.PicklingError, AttributeError, TypeError) as exc:  # a local class...
-            self.tally[3] = self.tally[3] or f"{type(exc).__name__}: {exc}"
+            self.tally.unpicklable = self.tally.unpicklable or f"{type(exc).__name__}: {exc}"
             self._blocks.append(states)  # kept live: slower to run out of memory than to fail
             self._live += len(states)
             return
-        self.tally[1] += 1
+        self.tally.encoded += 1
         if self._encoded + len(data) <= self.budget or not self._spill(data):
             self._blocks.append(data)
             self._encoded += len(data)
@@ -118,22 +127,12 @@ class Frontier:
             offset = self._file.tell()
             self._file.write(data)
         except OSError as exc:
-            self.tally[4] = self.tally[4] or exc.strerror or str(exc)
+            self.tally.unwritable = self.tally.unwritable or exc.strerror or str(exc)
             return False
         self._blocks.append((offset, len(data)))
         self._spilled += len(data)
-        self.tally[2] += len(data)
+        self.tally.spilled += len(data)
         return True
-
-    def _measure(self, states: list[Any]) -> float:
-        sample = states[:_SAMPLE]
-        per_state = deep_size(sample) / max(len(sample), 1)
-        self._estimate.append(per_state)
-        return per_state
-
-    def state_bytes(self) -> float | None:
-        """The estimated live bytes of one state, once measured."""
-        return self._estimate[0] if self._estimate else None
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -181,7 +180,7 @@ class Frontier:
     @property
     def nbytes(self) -> int:
         """Bytes held: live states (estimated), encoded blocks in memory and in the file."""
-        per_state = self.state_bytes() or 0.0
+        per_state = self.tally.state_bytes or 0.0
         return int((self._live + len(self._tail)) * per_state) + self._encoded + self._spilled
 
     @property

@@ -53,7 +53,7 @@ def test_a_live_frontier_is_not_encoded_and_an_encoded_one_is_smaller() -> None:
     packed.extend(states)
     assert live.chunk(0) is live._blocks[0]  # the same list: nothing decoded
     assert packed.nbytes < live.nbytes
-    assert live.nbytes == int(4_096 * live.state_bytes())
+    assert live.nbytes == int(4_096 * live.tally.state_bytes)
     packed.close()
 
 
@@ -164,4 +164,4 @@ def test_a_frontier_that_cannot_spill_keeps_its_blocks_in_memory(monkeypatch) ->
     states = _states(300)
     f.extend(states)
     assert list(f) == states and f.spilled_bytes == 0
-    assert f.tally[4] == "No space left on device"
+    assert f.tally.unwritable == "No space left on device"
