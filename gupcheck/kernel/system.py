@@ -197,6 +197,25 @@ class KernelModel(Model[KState]):
         # what view() sets to constants in the state itself
         self._dropped = ({} if self._keep_data else {"disk": (), "csum": ()}) | \
             ({} if self._keep_writes else {"truncations": 0})
+        self._reset_caches()
+        # the fields _key encodes together: all but the four parts it encodes on their own,
+        # the dropped ones, and the two canonical_view renumbers
+        separate = {"ghost", "threads", "folios", "bios", "next_bio", "dirty_work",
+                    *self._dropped}
+        self._kept = operator.attrgetter(*(f for f in KState.__struct_fields__
+                                           if f not in separate))
+        self._labels: dict[tuple[Any, ...], Label] = {}
+        self._devices = 3 if scenario.nic_writes else 2  # disk, kworker[, NIC]
+        self._names = tuple(a.name for a in self.actors) + (DISK, KWORKER, NIC)[:self._devices]
+        self._lengths = tuple(len(a.program) for a in self.actors)
+        self._daemons = tuple(a.daemon for a in self.actors)
+        # partial-order reduction (footprint.py): a transfer is local unless a checked
+        # property reads what it changes besides its bio's progress
+        self._local_transfers = not (self._keep_data or active & TRANSFER_READERS)
+
+    def _reset_caches(self) -> None:
+        """The per-process caches, empty: the view's memos, the encodings of the viewed parts,
+        the last outcomes and the footprints."""
         self._ghost_memo: dict[Ghost, Ghost] = {}
         self._bio_memo: dict[Any, Any] = {}
         self._bio_anon_memo: dict[Any, Any] = {}
@@ -210,30 +229,15 @@ class KernelModel(Model[KState]):
         self._bio_anon_keys: dict[Any, tuple[bytes, tuple[int, ...]]] = {}
         # _key's last parts and their keys, for view (False) and canonical_view (True)
         self._last: dict[bool, list[Any]] = {False: [None] * 10, True: [None] * 10}
-        # the fields _key encodes together: all but the four parts it encodes on their own,
-        # the dropped ones, and the two canonical_view renumbers
-        separate = {"ghost", "threads", "folios", "bios", "next_bio", "dirty_work",
-                    *self._dropped}
-        self._kept = operator.attrgetter(*(f for f in KState.__struct_fields__
-                                           if f not in separate))
         self._cache: tuple[KState | None, list[tuple[int, Outcome]]] = (None, [])
-        self._labels: dict[tuple[Any, ...], Label] = {}
-        self._devices = 3 if scenario.nic_writes else 2  # disk, kworker[, NIC]
-        self._names = tuple(a.name for a in self.actors) + (DISK, KWORKER, NIC)[:self._devices]
-        self._lengths = tuple(len(a.program) for a in self.actors)
-        self._daemons = tuple(a.daemon for a in self.actors)
-        # partial-order reduction (footprint.py): a transfer is local unless a checked
-        # property reads what it changes besides its bio's progress
-        self._local_transfers = not (self._keep_data or active & TRANSFER_READERS)
         self._feet: dict[tuple[tuple[int, int, int], ...], dict[str, Footprint]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled (for a worker process or a Ray actor) without the per-process caches."""
-        return {**self.__dict__, "_cache": (None, []), "_bio_memo": {}, "_bio_anon_memo": {},
-                "_thread_memo": {}, "_folio_memo": {None: None}, "_ghost_memo": {},
-                "_ghost_keys": {}, "_thread_keys": {}, "_folio_keys": {}, "_bio_keys": {},
-                "_bio_anon_keys": {}, "_last": {False: [None] * 10, True: [None] * 10},
-                "_feet": {}}
+        twin = object.__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        twin._reset_caches()
+        return twin.__dict__
 
     def identity(self) -> tuple[Scenario, KernelConfig, tuple[str, ...]]:
         """What a checkpoint must match: the scenario, the design's switches, the properties."""
@@ -267,7 +271,7 @@ class KernelModel(Model[KState]):
                     out.append((i, o))
         n = len(self._lengths)
         if k.bios:
-            o = device.disk_moves(Ctx(k, n, DISK, self.cfg, self.env, ()))  # no thread
+            o = self._outcome(k, n)
             if o:
                 out.append((n, o))
         if k.dirty_work:
