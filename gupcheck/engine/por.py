@@ -42,8 +42,7 @@ Peled 1993), as checked here for an actor ``A`` whose enabled steps form the can
   depth-based proviso of Bošnački and Holzmann ("Improving SPIN's partial-order reduction for
   breadth-first search", SPIN 2005), which also counts the states of the current level not yet
   expanded (on lost update, whose local steps never form a cycle, both store the same states).
-  Successors found earlier in the same level are one level
-  deeper and do not count.
+  Successors found earlier in the same level are one level deeper and do not count.
 
 The reduction keeps every invariant's verdict and every deadlock (terminal states are kept by
 C0 and C1) but not the shortest-trace length: :func:`~.checker.check` re-shortens each
