@@ -185,10 +185,11 @@ class BfsSearch:
             for f in self._frontiers:
                 f.close()
 
-    def _frontier(self, states: list[Any] = ()) -> Frontier:  # type: ignore[assignment]
+    def _frontier(self, states: list[Any] = (), skip: int = 0) -> Frontier:  # type: ignore[assignment]
         """A new level's frontier: live within ``Limits.frontier_memory_bytes``, encoded beyond
-        (:mod:`.frontier`)."""
+        (:mod:`.frontier`); ``skip``: the first states, expanded before a checkpoint."""
         f = Frontier(CHUNK, self._budget(), self._tally)
+        f.skip(skip)
         f.extend(list(states))
         self._frontiers = [g for g in self._frontiers if g.open] + [f]
         return f
@@ -206,8 +207,8 @@ class BfsSearch:
         frontier_next: Frontier | None = None  # None: the level has not been opened yet
         start = 0
         if self.resume is not None:
-            states, start, next_states = self._restore(ckpt.read(self.resume, self.identity))
-            frontier, frontier_next = self._frontier(states), self._frontier(next_states)
+            rest, start, next_states = self._restore(ckpt.read(self.resume, self.identity))
+            frontier, frontier_next = self._frontier(rest, skip=start), self._frontier(next_states)
         else:
             keys = [ctx.key(s) for s in self.inits]
             self.generated = len(keys)
@@ -235,13 +236,12 @@ class BfsSearch:
                         current=self.ctx.keys(list(frontier)) if self.depth == 0 else None)
             elif self.por is not None:  # resumed inside a level
                 self.por.new_level(self.ctx.keys(list(frontier_next)),
-                                   self.ctx.keys(list(frontier)))
+                                   self.ctx.keys(list(frontier.states_from(start))), start)
             for base in range(start, len(frontier), CHUNK):
                 found = self._expand_chunk(frontier.chunk(base), base, frontier_next)
                 if found:
                     return found
-                if self.checkpoint is None:  # a checkpoint saves the whole level
-                    frontier.release(base)
+                frontier.release(base)
                 self._account(frontier, frontier_next)
                 more = base + CHUNK < len(frontier) or len(frontier_next)
                 bound = self.budget.exceeded(len(self.store))
@@ -466,8 +466,10 @@ class BfsSearch:
 
     def _save(self, frontier: Frontier, position: int, frontier_next: Frontier) -> None:
         """Everything needed to go on with ``frontier[position:]``, atomically on disk, as
-        plain data (:mod:`.checkpoint`: nothing in the file is code)."""
+        plain data (:mod:`.checkpoint`: nothing in the file is code).  The level's states
+        before ``position`` are expanded: only their count is kept."""
         assert self.checkpoint is not None
+        position = min(position, len(frontier))
         levels = self.levels
         plain = ckpt.Plain(self._registry())
         ckpt.write(self.checkpoint, {
@@ -475,7 +477,7 @@ class BfsSearch:
             "model": self.ctx.name,
             "settings": self._settings(),
             "depth": self.depth,
-            "position": min(position, len(frontier)),
+            "position": position,
             "generated": self.generated,
             "seconds": self.budget.seconds(),
             "coverage": dict(self.coverage),
@@ -485,8 +487,8 @@ class BfsSearch:
             "store": self.store.snapshot(),
             "parent": [np.concatenate(lvl).tobytes() if lvl else b"" for lvl in levels.parent],
             "ordinal": [np.concatenate(lvl).tobytes() if lvl else b"" for lvl in levels.ordinal],
-            "frontier": [plain.node(s) for s in frontier],
-            "frontier_next": [plain.node(s) for s in frontier_next],
+            "frontier": _nodes(plain, frontier, position),
+            "frontier_next": _nodes(plain, frontier_next, 0),
             "classes": plain.table,
             "objects": plain.objects,
             "por": [self.por.reduced, self.por.full] if self.por is not None else None,
@@ -566,26 +568,30 @@ class BfsSearch:
                                for b in data.ordinal]
         plain = ckpt.Plain(self._registry())
         plain.load(data.classes, data.objects)
-        frontier = [plain.value(t) for t in data.frontier]
+        position = data.position
+        if not 0 <= position <= len(parents[self.depth]):
+            raise ValueError(f"position {position} outside the frontier")
+        # version 3 kept the level's expanded states too; version 4 only the rest
+        saved = data.frontier[position:] if data.version == 3 else data.frontier
+        rest = [plain.value(t) for t in saved]
         frontier_next = [plain.value(t) for t in data.frontier_next]
-        if len(frontier) != len(parents[self.depth]) or (
+        if position + len(rest) != len(parents[self.depth]) or (
                 len(parents) == self.depth + 2 and len(frontier_next) != len(parents[-1])):
             raise ValueError("a frontier that does not match its parent records")
-        for s in frontier + frontier_next:  # the states must be the ones the search stored
+        if rest and position % CHUNK:
+            raise ValueError(f"position {position} is not where a block of the frontier begins")
+        for s in rest + frontier_next:  # the states must be the ones the search stored
             self.ctx.validate(s, "a saved state", [(None, s)])
-        keys = self.ctx.keys(frontier + frontier_next)
+        keys = self.ctx.keys(rest + frontier_next)
         if not all(k in self.store for k in keys):
             raise ValueError("saved states that the saved visited set does not hold")
-        position = data.position
-        if not 0 <= position <= len(frontier):
-            raise ValueError(f"position {position} outside the frontier")
         self.findings = [self._finding(f) for f in data.findings]
         self.finding_at = [tuple(f.at) if f.at else None for f in data.findings]
         self.budget.start -= data.seconds
         self.extra_notes.append(
             f"resumed from a checkpoint at depth {self.depth} with {len(self.store):,} states "
             f"({data.seconds:.1f} s of earlier search)")
-        return frontier, position, frontier_next
+        return rest, position, frontier_next
 
     # --- results ---------------------------------------------------------------------------------
 
@@ -697,3 +703,13 @@ class BfsSearch:
         if now - self.last_progress >= 0.5:
             self.last_progress = now
             self.progress(len(self.store), self.generated, self.depth, max(queue, 0), now)
+
+
+def _nodes(plain: ckpt.Plain, frontier: Frontier, start: int) -> list[Any]:
+    """The states of ``frontier`` from ``start`` on as checkpoint nodes, a block at a time, so
+    that the states of an encoded frontier are decoded and freed one block after the other."""
+    out: list[Any] = []
+    for base in range(start, len(frontier), CHUNK):
+        out.extend(map(plain.node, frontier.chunk(base)))
+        plain.forget()
+    return out

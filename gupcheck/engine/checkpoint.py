@@ -53,7 +53,10 @@ MAGIC = b"GUPCKPT\n"
 #: 1: frontier and findings pickled (refused: loading them could run code); 2: plain data only;
 #: 3: the same data, but the kernel model's view key became its own byte string (issue 18), so a
 #: version-2 checkpoint's fingerprints under ``--reduce view`` would match no new state
-VERSION = 3
+#: 4: the current level's states from the saved position on, not the whole level (its
+#: expanded states were kept only to be written; a version-3 file is still read)
+VERSION = 4
+READS = (3, 4)
 
 #: the default interval between checkpoints: a killed run loses at most this much work
 DEFAULT_EVERY = 300.0
@@ -166,7 +169,7 @@ class Body(msgspec.Struct, forbid_unknown_fields=True):
     ordinal: list[bytes]  # per BFS level: uint16 successor ordinals
     classes: list[str]  # the classes the objects below refer to, by index
     objects: list[list[Any]]  # the states' parts, shared (:class:`Plain`)
-    frontier: list[Any]  # states as nodes referring to the objects (:class:`Plain`)
+    frontier: list[Any]  # the level's states from position on, as nodes (:class:`Plain`)
     frontier_next: list[Any]
     por: tuple[int, int] | None = None
 
@@ -191,9 +194,9 @@ def read(path: str | os.PathLike[str], identity: str) -> Body:
         raise CheckpointError(f"checkpoint {path} is corrupt ({one_line(exc)})") from exc
     if head.format != "gupcheck-checkpoint":
         raise CheckpointError(f"{path} is not a gupcheck checkpoint")
-    if head.version != VERSION:
+    if head.version not in READS:
         raise CheckpointError(f"checkpoint {path} has format version {head.version}; "
-                              f"this gupcheck reads version {VERSION}")
+                              f"this gupcheck reads versions {READS[0]} to {READS[-1]}")
     try:
         data = msgspec.msgpack.decode(body, type=Body)
     except (msgspec.DecodeError, RecursionError) as exc:
@@ -290,8 +293,12 @@ class Plain:
     and refers only to earlier entries, so the table is rebuilt in one pass, children first.
     States that share a part (successor states share most of their folios, threads and
     ghost) share its entry: a part is written and rebuilt once per checkpoint, not once per
-    state.  Parts are shared by identity, never by equality, which would confuse ``1`` with
-    ``True`` or ``1.0``.
+    state.  Parts are shared by identity, and, across :meth:`forget`, by *shape*: the same tag
+    and class over the same entries and the same typed scalars — never by equality, which would
+    confuse ``1`` with ``True`` or ``1.0``.  The shapes matter when a frontier is encoded
+    (:mod:`.frontier`): each block decodes into objects of its own, so sharing by identity
+    alone made every state's parts new entries, all kept alive until the file was written (a
+    3x3x3 kernel search's first checkpoint grew past 24 GiB and was killed).
     """
 
     def __init__(self, registry: dict[str, type]) -> None:
@@ -301,6 +308,7 @@ class Plain:
         self._index: dict[type, int] = {}
         self._memo: dict[int, list[int]] = {}  # id(part) -> its node
         self._keep: list[Any] = []  # the parts memoised by id, kept alive meanwhile
+        self._shapes: dict[tuple[Any, ...], list[int]] = {}  # an entry's shape -> its node
         self._classes: list[type] = []
         self._built: list[Any] = []
 
@@ -335,11 +343,20 @@ class Plain:
                 items = [getattr(v, f.name) for f in dataclasses.fields(v)]
         node, scalars = self.node, _SCALARS  # scalars inline: most fields are
         head += [x if type(x) in scalars else node(x) for x in items]
-        ref = [len(self.objects)]
-        self.objects.append(head)
+        shape = tuple(map(_shape, head))
+        ref = self._shapes.get(shape)
+        if ref is None:
+            ref = self._shapes[shape] = [len(self.objects)]
+            self.objects.append(head)
         self._memo[id(v)] = ref
         self._keep.append(v)
         return ref
+
+    def forget(self) -> None:
+        """Drop the identity memo and the parts it keeps alive (the shapes stay): call it
+        between blocks of states that are not needed any more, so that they can be freed."""
+        self._memo.clear()
+        self._keep.clear()
 
     def _class_index(self, cls: type) -> int:
         index = self._index.get(cls)
@@ -419,6 +436,18 @@ class Plain:
                 and 0 <= entry[1] < len(self._classes):
             return _construct(self._classes[entry[1]], self._values(entry[2:]))
         raise ValueError(f"unknown tag {tag!r}")
+
+
+def _shape(x: Any) -> Any:
+    """An entry's element as its shape key: a reference by its index, a scalar with its type
+    (``1``, ``True`` and ``1.0`` differ; a float by its exact hex form, so ``-0.0`` differs
+    from ``0.0`` and a NaN is itself)."""
+    cls = type(x)
+    if cls is list:
+        return x[0]
+    if cls is float:
+        return (float, x.hex())
+    return (cls, x)
 
 
 def _construct(cls: type, fields: list[Any]) -> Any:

@@ -13,7 +13,7 @@ that fills is encoded (``pickle`` protocol 5, which keeps the parts states share
 shared, then ``zlib`` level 1), and once the encoded blocks in memory also exceed ``budget``
 they are appended to an anonymous temporary file and read back with ``os.pread`` when their turn
 comes.  A block is decoded when the search expands it, and an encoded block in memory is dropped
-after (unless the search keeps the level for a checkpoint).
+after (a checkpoint keeps only the states not yet expanded).
 
 Decoding gives back equal states of the same classes (``pickle`` rebuilds tuples, frozensets,
 msgspec Structs and dataclasses as they were), so fingerprints, successor lists, counts and
@@ -167,8 +167,22 @@ class Frontier:
             self._released += self.block
 
     def __iter__(self) -> Iterator[Any]:
-        for base in range(0, self._len, self.block):
+        return self.states_from(0)
+
+    def states_from(self, start: int) -> Iterator[Any]:
+        """The states from ``start`` on, a block at a time (``start`` a multiple of ``block``,
+        or the end); blocks before it may have been released."""
+        for base in range(start, self._len, self.block):
             yield from self.chunk(base)
+
+    def skip(self, n: int) -> None:
+        """Stand for ``n`` states already expanded and released, on an empty frontier: a
+        resumed level whose first ``n`` states its checkpoint did not keep."""
+        if self._len:
+            raise ValueError("skip() on a frontier that holds states")
+        self._blocks = [None] * (n // self.block)
+        self._tail = [None] * (n % self.block)
+        self._len = self._released = n
 
     # --- accounting ----------------------------------------------------------------------------
 

@@ -90,11 +90,14 @@ class PartialOrder:
             *(inv.reads for inv in invariants if inv.reads is not None),
             getattr(model, "waits_reads", None) or ())
 
-    def new_level(self, keys: Iterable[Any] = (), current: Iterable[Any] | None = None) -> None:
+    def new_level(self, keys: Iterable[Any] = (), current: Iterable[Any] | None = None,
+                  first: int = 0) -> None:
         """A level begins; ``keys``: those of its next frontier so far (a resumed search);
-        ``current``: the keys of the level itself, in order (default: the previous level's
-        next frontier; a search that does not say treats the level's states as expanded)."""
-        self.current = self.deeper if current is None else _indexed(current)
+        ``current``: the keys of the level itself from index ``first`` on, in order (default:
+        the previous level's next frontier; a search that does not say treats the level's
+        states as expanded, as it treats those before ``first``: all are stored, and
+        :meth:`_older` counts a stored state outside the two levels as older)."""
+        self.current = self.deeper if current is None else _indexed(current, first)
         self.deeper = _indexed(keys)
 
     def discovered(self, keys: Iterable[Any]) -> None:
@@ -132,11 +135,17 @@ class PartialOrder:
             groups.setdefault(label.unit or label.actor, []).append(i)
         if len(groups) < 2:
             return None
+        visible = self.visible  # C2 first: it needs no footprints, and most sets fail it
+        hidden = [(actor, idx) for actor, idx in groups.items() if actor not in visible
+                  and all(visible.isdisjoint(succ[i][0].writes) for i in idx)]
+        if not hidden and not self.check:
+            self.full += 1
+            return None
         feet: Mapping[str, Footprint] = self.model.footprints(state)
         if self.check:
             self._check_feet(succ, feet, path)
-        for actor, idx in groups.items():
-            if self._safe(actor, [succ[i][0] for i in idx], feet) and not any(
+        for actor, idx in hidden:
+            if self._independent(actor, [succ[i][0] for i in idx], feet) and not any(
                     self._older(self.key(succ[i][1])) for i in idx):
                 if self.check:
                     self._check_commute(state, succ, actor, idx, path)
@@ -145,10 +154,9 @@ class PartialOrder:
         self.full += 1
         return None
 
-    def _safe(self, actor: str, labels: list[Label], feet: Mapping[str, Footprint]) -> bool:
-        """C1 and C2 for ``actor``'s enabled steps (see the module docstring)."""
-        if actor in self.visible or any(lab.writes & self.visible for lab in labels):
-            return False
+    def _independent(self, actor: str, labels: list[Label],
+                     feet: Mapping[str, Footprint]) -> bool:
+        """C1 for ``actor``'s enabled steps (see the module docstring)."""
         if actor not in feet:
             return False
         for other, (reads, writes) in feet.items():
@@ -197,11 +205,11 @@ class PartialOrder:
                         path() if path else None)
 
 
-def _indexed(keys: Iterable[Any]) -> dict[Any, int]:
-    """Each key's position in ``keys`` (the first, if a key repeats)."""
+def _indexed(keys: Iterable[Any], first: int = 0) -> dict[Any, int]:
+    """Each key's position in ``keys``, counted from ``first`` (the first, if a key repeats)."""
     out: dict[Any, int] = {}
     for k in keys:
-        out.setdefault(k, len(out))
+        out.setdefault(k, first + len(out))
     return out
 
 

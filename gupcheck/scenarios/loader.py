@@ -129,7 +129,7 @@ class ScenarioFile(msgspec.Struct, forbid_unknown_fields=True):
     properties: list[str] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)  # not frozen: raising sets __traceback__ (contextlib.contextmanager)
 class ScenarioError(Exception):
     """A malformed scenario file: where, which field, what was expected."""
 

@@ -223,7 +223,7 @@ def _rewrite(path: Path, change) -> None:
     path.write_bytes(MAGIC + xxhash.xxh3_64_digest(new) + new)
 
 
-@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
 def test_a_pickle_payload_in_a_checkpoint_is_refused_and_runs_nothing(version, tmp_path) -> None:
     import pickle
     path = tmp_path / "run.ckpt"
@@ -263,7 +263,7 @@ def test_an_older_format_version_is_refused_with_its_reason(version, tmp_path) -
     check(LostUpdate(3, 2), checkpoint=path, limits=Limits(max_states=1_000))
     _rewrite(path, lambda body: body.update(version=version))
     with pytest.raises(CheckpointError,
-                       match=f"format version {version}; this gupcheck reads version 3"):
+                       match=f"format version {version}; this gupcheck reads versions 3 to 4"):
         check(LostUpdate(3, 2), resume=path)
 
 
@@ -353,3 +353,94 @@ def test_ctrl_c_ends_a_search_as_interrupted_with_a_checkpoint_that_resumes(tmp_
     # the handler is gone afterwards: Ctrl-C outside is a KeyboardInterrupt again
     with pytest.raises(KeyboardInterrupt):
         check(SelfInterrupting(10))
+
+
+def _body(path: Path) -> dict:
+    import msgspec
+    return msgspec.msgpack.decode(path.read_bytes()[len(MAGIC) + 8:])
+
+
+def test_a_checkpoint_keeps_only_the_states_its_level_has_yet_to_expand(tmp_path) -> None:
+    """The expanded part of the level is not needed to go on (only its size, for the parent
+    records), and keeping it held a whole level in memory until the file was written."""
+    path = tmp_path / "run.ckpt"
+    first = check(WholeSpace(3, 2), checkpoint=path, limits=Limits(max_states=15_000))
+    assert first.verdict is Verdict.INCOMPLETE
+    body = _body(path)
+    level = len(body["parent"][body["depth"]]) // 4  # uint32 parent records
+    assert 0 < body["position"] < level  # stopped inside a level
+    assert len(body["frontier"]) == level - body["position"]
+
+
+def test_a_version_3_checkpoint_holding_the_whole_level_still_resumes(tmp_path) -> None:
+    full = check(WholeSpace(3, 2))
+    path = tmp_path / "run.ckpt"
+    check(WholeSpace(3, 2), checkpoint=path, limits=Limits(max_states=15_000))
+
+    def as_version_3(body: dict) -> None:  # the expanded states were kept (any valid nodes)
+        body.update(version=3, frontier=[body["frontier"][0]] * body["position"]
+                    + body["frontier"])
+    _rewrite(path, as_version_3)
+    assert outcome(check(WholeSpace(3, 2), resume=path)) == outcome(full)
+
+
+def test_parts_are_shared_by_shape_across_blocks_and_typed_scalars_are_not_confused() -> None:
+    from gupcheck.engine.checkpoint import Plain
+
+    plain = Plain({})
+    first = plain.node((1, tuple(range(2, 4))))  # built at run time: new objects
+    plain.forget()  # the next block: equal parts, other objects
+    assert plain.node((1, tuple(range(2, 4)))) == first
+    assert len(plain.objects) == 2
+    nodes = [plain.node((v,)) for v in (1, True, 1.0, 0.0, -0.0)]
+    assert len({n[0] for n in nodes}) == 5
+
+
+#: read(O_DIRECT) of two pages into a shared mapping and msync, beside a writeback pass and a
+#: reclaim attempt (benchmarks/spin_kernel.py's 2,1,1): levels of several frontier blocks
+WIDE_KERNEL_SCENARIO = """
+name = "dio-msync-reclaim"
+description = "read(O_DIRECT) into a shared mapping, msync, beside writeback and reclaim"
+pages = 2
+properties = ["dirty-has-backing", "pin-accounting"]
+
+[[actor]]
+name = "CPU0 app"
+program = [ { op = "dio_read", page = 0, value = "B1", count = 2 }, { op = "msync" } ]
+
+[[actor]]
+name = "flusher"
+daemon = true
+program = [ { op = "writeback_pass" } ]
+
+[[actor]]
+name = "kswapd"
+daemon = true
+program = [ { op = "kswapd_reclaim", page = 0 } ]
+"""
+
+
+@pytest.mark.slow
+def test_a_checkpoint_of_a_kernel_search_shares_the_parts_of_its_states(tmp_path) -> None:
+    """Each saved state adds about one entry, its own: its folios, threads and ghost are
+    shared with other states, also across blocks of an encoded frontier, which decode into
+    objects of their own (shared by identity only, every state's parts became entries of
+    their own, and a 3x3x3 kernel search's first checkpoint grew past 24 GiB)."""
+    from gupcheck.designs import DESIGNS
+    from gupcheck.kernel.system import KernelModel
+    from gupcheck.scenarios.loader import parse
+    model = KernelModel(parse(WIDE_KERNEL_SCENARIO, "<wide>"), DESIGNS["linux-6.12"])
+    full = check(model, liveness=False, reduce="view,symmetry")
+    for budget in (None, 0):  # a live frontier, and every block encoded
+        path = tmp_path / f"k{budget}.ckpt"
+        limits = Limits(max_states=full.stats.distinct * 2 // 3, frontier_memory_bytes=budget)
+        first = check(model, liveness=False, reduce="view,symmetry", checkpoint=path,
+                      limits=limits)
+        assert first.verdict is Verdict.INCOMPLETE
+        body = _body(path)
+        saved = len(body["frontier"]) + len(body["frontier_next"])
+        assert saved > 2_048  # more than a block
+        assert len(body["objects"]) < 2 * saved
+        resumed = check(model, liveness=False, reduce="view,symmetry", resume=path,
+                        limits=Limits(frontier_memory_bytes=budget))
+        assert outcome(resumed) == outcome(full)

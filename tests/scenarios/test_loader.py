@@ -200,3 +200,16 @@ def test_an_endless_file_is_refused_without_reading_it_all() -> None:
 def test_one_folder_given_twice_is_no_duplicate(tmp_path: Path) -> None:
     (tmp_path / "a.toml").write_text(GOOD)
     assert resolve("my-dio", [tmp_path, tmp_path / "."]).name == "my-dio"
+
+
+def test_a_scenario_error_passes_through_a_context_manager_as_itself() -> None:
+    """Raising through ``contextlib.contextmanager`` sets the exception's ``__traceback__``:
+    a frozen dataclass refused that, and the caller got a FrozenInstanceError instead."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def around():
+        yield
+
+    with pytest.raises(ScenarioError, match="description"), around():
+        parse('name = "x"\npages = 1\n', "<t>")
