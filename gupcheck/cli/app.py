@@ -106,6 +106,21 @@ def demos() -> None:
     Console().print(table)
 
 
+MaxMemory = Annotated[int | None, typer.Option(
+    min=1, help="Stop when the process uses this many MiB (exit 3; with --checkpoint, a final "
+    "checkpoint to --resume from).")]
+FrontierMemory = Annotated[int | None, typer.Option(
+    min=0, help="BFS: MiB of a level's states kept live; beyond, blocks of states are "
+    "compressed, then spilled to a temporary file (default 1024, or a quarter of "
+    "--max-memory).")]
+
+
+def _memory(max_memory: int | None, frontier_memory: int | None) -> dict[str, int | None]:
+    """The Limits fields of --max-memory and --frontier-memory (MiB)."""
+    return {"max_memory_bytes": max_memory * 2**20 if max_memory else None,
+            "frontier_memory_bytes": None if frontier_memory is None else frontier_memory * 2**20}
+
+
 @app.command("demo")
 @opts.with_search_options
 def demo(
@@ -119,8 +134,8 @@ def demo(
         min=0, help="Depth bound (BFS level, DFS path, walk length).")] = None,
     max_seconds: Annotated[float | None, typer.Option(
         min=0, help="Stop after this many seconds.")] = None,
-    max_memory: Annotated[int | None, typer.Option(
-        min=1, help="Stop when the process uses this many MiB.")] = None,
+    max_memory: MaxMemory = None,
+    frontier_memory: FrontierMemory = None,
     walks: Annotated[int | None, typer.Option(
         min=1, help="Walks (strategy random or swarm; default 1000).")] = None,
     seed: Annotated[int | None, typer.Option(
@@ -137,7 +152,7 @@ def demo(
         raise usage_error(f"unknown demo {name!r}; choose one of: {', '.join(DEMOS)}")
     model = DEMOS[name][0]()
     limits = Limits(max_states=max_states, max_depth=max_depth, max_seconds=max_seconds,
-                    max_memory_bytes=max_memory * 2**20 if max_memory else None)
+                    **_memory(max_memory, frontier_memory))
     options = search_opts.engine_options(strategy.value, exact=exact, liveness=liveness,
                                          walks=walks, seed=seed)
     opts.warn_workers(search_opts.workers)
@@ -255,6 +270,8 @@ def check_scenario(
         min=1, help="Stop after this many distinct states.")] = None,
     max_seconds: Annotated[float | None, typer.Option(
         min=0, help="Stop after this many seconds.")] = None,
+    max_memory: MaxMemory = None,
+    frontier_memory: FrontierMemory = None,
     walks: Annotated[int | None, typer.Option(
         min=1, help="Walks (strategy random or swarm; default 1000).")] = None,
     seed: Annotated[int | None, typer.Option(
@@ -297,7 +314,8 @@ def check_scenario(
     options = search_opts.engine_options(strategy.value, walks=walks, seed=seed)
     cfg = _design(design)
     source |= _design_source(design, cfg)
-    limits = Limits(max_states=max_states, max_seconds=max_seconds)
+    limits = Limits(max_states=max_states, max_seconds=max_seconds,
+                    **_memory(max_memory, frontier_memory))
     opts.warn_workers(search_opts.workers)
     model = KernelModel(sc, cfg, prop or None)
     # one search: the properties and, first, whether the request is refused (lab.Refusable)

@@ -112,6 +112,34 @@ def test_check_and_demo_declare_the_same_search_options_in_the_same_order() -> N
     assert [d for _, _, d in seen[0]] == [getattr(SearchOptions(), n) for n in names]
 
 
+@pytest.mark.parametrize("command", [["demo", "lost-update-3x2"],
+                                     ["check", "dio-vs-reclaim", "--design", "linux-6.1"]])
+def test_max_memory_stops_with_exit_3_and_frontier_memory_changes_no_answer(command) -> None:
+    code, stopped = _json(command + ["--max-memory", "1"])  # below any Python process
+    assert (code, stopped["verdict"], stopped["bound"].split(" ")[0]) == (3, "incomplete",
+                                                                        "max-memory")
+    code, live = _json(command)
+    code0, packed = _json(command + ["--frontier-memory", "0"])
+    assert code0 == code
+    for key in ("verdict", "property", "states", "transitions", "depth"):
+        assert packed[key] == live[key], key
+
+
+def test_frontier_memory_0_encodes_every_block_and_says_so() -> None:
+    code, packed = _json(["demo", "lost-update-3x2", "--frontier-memory", "0"])
+    assert code == 1  # lost update is violated
+    assert any(n.startswith("frontier: 11 of 11 blocks") for n in packed["notes"])
+
+
+def test_check_and_demo_declare_the_same_memory_options() -> None:
+    import typer.main
+
+    cmd = typer.main.get_command(app)
+    seen = [[(p.opts, p.help, p.default) for p in cmd.commands[sub].params
+             if p.name in ("max_memory", "frontier_memory")] for sub in ("demo", "check")]
+    assert len(seen[0]) == 2 and seen[0] == seen[1]
+
+
 # --- a damaged or crafted checkpoint: exit 7 in one line, never a traceback ------------------
 
 _SEED_CKPT: dict[str, bytes] = {}
