@@ -207,8 +207,7 @@ class BfsSearch:
         frontier_next: Frontier | None = None  # None: the level has not been opened yet
         start = 0
         if self.resume is not None:
-            rest, start, next_states = self._restore(ckpt.read(self.resume, self.identity))
-            frontier, frontier_next = self._frontier(rest, skip=start), self._frontier(next_states)
+            frontier, start, frontier_next = self._restore(ckpt.read(self.resume, self.identity))
         else:
             keys = [ctx.key(s) for s in self.inits]
             self.generated = len(keys)
@@ -235,8 +234,9 @@ class BfsSearch:
                     self.por.new_level(
                         current=self.ctx.keys(list(frontier)) if self.depth == 0 else None)
             elif self.por is not None:  # resumed inside a level
-                self.por.new_level(self.ctx.keys(list(frontier_next)),
-                                   self.ctx.keys(list(frontier.states_from(start))), start)
+                key = self.ctx.key
+                self.por.new_level(map(key, frontier_next), map(key, frontier.states_from(start)),
+                                   start)
             for base in range(start, len(frontier), CHUNK):
                 found = self._expand_chunk(frontier.chunk(base), base, frontier_next)
                 if found:
@@ -523,8 +523,9 @@ class BfsSearch:
             bound=d.bound, waits=tuple(Wait(a, on, tuple(h)) for a, on, h in d.waits),
             notes=tuple(d.notes), approximate=d.approximate)
 
-    def _restore(self, data: ckpt.Body) -> tuple[list[Any], int, list[Any]]:
-        """Rebuild the search from a checkpoint; return the frontier, position and next frontier.
+    def _restore(self, data: ckpt.Body) -> tuple[Frontier, int, Frontier]:
+        """Rebuild the search from a checkpoint; return the frontier (its states from the
+        position on), the position and the next frontier.
 
         The file passed its checksum and schema; what is checked here is that its parts fit
         together (array sizes, indices, the frontier's states in the visited set), so that a
@@ -538,7 +539,7 @@ class BfsSearch:
             raise ckpt.CheckpointError(
                 f"checkpoint {self.resume} is inconsistent ({ckpt.one_line(exc)})") from exc
 
-    def _restore_checked(self, data: ckpt.Body) -> tuple[list[Any], int, list[Any]]:
+    def _restore_checked(self, data: ckpt.Body) -> tuple[Frontier, int, Frontier]:
         store = data.store
         kind = store.get("kind")
         restore = {"fingerprints": FingerprintTable.restore, "exact": ExactSet.restore,
@@ -566,25 +567,29 @@ class BfsSearch:
         self.levels.parent = [[p] for p in parents]
         self.levels.ordinal = [[np.frombuffer(b, dtype=np.uint16).copy()]
                                for b in data.ordinal]
-        plain = ckpt.Plain(self._registry())
-        plain.load(data.classes, data.objects)
         position = data.position
         if not 0 <= position <= len(parents[self.depth]):
             raise ValueError(f"position {position} outside the frontier")
         # version 3 kept the level's expanded states too; version 4 only the rest
         saved = data.frontier[position:] if data.version == 3 else data.frontier
-        rest = [plain.value(t) for t in saved]
-        frontier_next = [plain.value(t) for t in data.frontier_next]
-        if position + len(rest) != len(parents[self.depth]) or (
-                len(parents) == self.depth + 2 and len(frontier_next) != len(parents[-1])):
+        if position + len(saved) != len(parents[self.depth]) or (
+                len(parents) == self.depth + 2 and len(data.frontier_next) != len(parents[-1])):
             raise ValueError("a frontier that does not match its parent records")
-        if rest and position % CHUNK:
+        if saved and position % CHUNK:
             raise ValueError(f"position {position} is not where a block of the frontier begins")
-        for s in rest + frontier_next:  # the states must be the ones the search stored
-            self.ctx.validate(s, "a saved state", [(None, s)])
-        keys = self.ctx.keys(rest + frontier_next)
-        if not all(k in self.store for k in keys):
-            raise ValueError("saved states that the saved visited set does not hold")
+        plain = ckpt.Plain(self._registry())
+        plain.load(data.classes, data.objects, roots={
+            t[0] for t in saved + data.frontier_next if type(t) is list and t
+            and type(t[0]) is int})
+        rest, frontier_next = self._frontier(skip=position), self._frontier()
+        for frontier, nodes in ((rest, saved), (frontier_next, data.frontier_next)):
+            for base in range(0, len(nodes), CHUNK):  # one block of states built at a time
+                states = [plain.value(t) for t in nodes[base:base + CHUNK]]
+                for s in states:  # the states must be the ones the search stored
+                    self.ctx.validate(s, "a saved state", [(None, s)])
+                if not all(k in self.store for k in self.ctx.keys(states)):
+                    raise ValueError("saved states that the saved visited set does not hold")
+                frontier.extend(states)
         self.findings = [self._finding(f) for f in data.findings]
         self.finding_at = [tuple(f.at) if f.at else None for f in data.findings]
         self.budget.start -= data.seconds

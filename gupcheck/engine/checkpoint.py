@@ -40,7 +40,7 @@ import enum
 import os
 import tempfile
 import typing
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -311,6 +311,7 @@ class Plain:
         self._shapes: dict[tuple[Any, ...], list[int]] = {}  # an entry's shape -> its node
         self._classes: list[type] = []
         self._built: list[Any] = []
+        self._objects: list[list[Any]] = []
 
     # encoding -------------------------------------------------------------------------------
 
@@ -376,66 +377,84 @@ class Plain:
 
     # decoding -------------------------------------------------------------------------------
 
-    def load(self, classes: list[str], objects: list[list[Any]]) -> None:
+    def load(self, classes: list[str], objects: list[list[Any]],
+             roots: Collection[int] = ()) -> None:
         """Resolve a file's class table against the registry (an unknown name is refused) and
-        rebuild its object table; malformed entries raise :class:`CheckpointError`."""
+        rebuild its object table; malformed entries raise :class:`CheckpointError`.
+
+        ``roots``: the entries of the states themselves, rebuilt only when :meth:`value` asks
+        for one and not kept, so that a resumed search holds the states of one frontier block
+        at a time besides the parts they share (not the whole saved frontier)."""
         for name in classes:
             cls = self.registry.get(name)
             if cls is None:
                 raise CheckpointError(f"the checkpoint's states use a class {name!r} that this "
                                       "model's states do not have")
             self._classes.append(cls)
+        self._objects = objects
         try:
-            for entry in objects:
-                self._built.append(self._build(entry))
+            for i, entry in enumerate(objects):
+                self._built.append(_ROOT if i in roots else self._build(entry, i))
         except CheckpointError:
             raise
-        except (TypeError, ValueError, IndexError, KeyError, AttributeError,
-                RecursionError, msgspec.ValidationError) as exc:
+        except _MALFORMED as exc:
             raise CheckpointError(f"a saved state is malformed ({one_line(exc)})") from exc
 
     def value(self, node: Any) -> Any:
         """The value of a node of the loaded table."""
         try:
             return self._value(node)
-        except (TypeError, ValueError, IndexError) as exc:
+        except CheckpointError:
+            raise
+        except _MALFORMED as exc:
             raise CheckpointError(f"a saved state is malformed ({one_line(exc)})") from exc
 
     def _value(self, node: Any) -> Any:
-        return node if type(node) in _SCALARS else self._built[self._ref(node)]
+        return node if type(node) in _SCALARS else self._get(self._ref(node, len(self._built)))
 
-    def _values(self, nodes: list[Any]) -> list[Any]:
-        """The values of an entry's nodes; scalars inline, references checked."""
-        built, scalars = self._built, _SCALARS
-        out = [x if type(x) in scalars else built[self._ref(x)] for x in nodes]
-        return out
+    def _get(self, i: int) -> Any:
+        v = self._built[i]
+        return self._build(self._objects[i], i) if v is _ROOT else v
 
-    def _ref(self, node: Any) -> int:
+    def _values(self, nodes: list[Any], bound: int) -> list[Any]:
+        """The values of an entry's nodes; scalars inline, references (to entries before
+        ``bound``) checked."""
+        get, ref, scalars = self._get, self._ref, _SCALARS
+        return [x if type(x) in scalars else get(ref(x, bound)) for x in nodes]
+
+    @staticmethod
+    def _ref(node: Any, bound: int) -> int:
         if type(node) is not list or len(node) != 1 or type(node[0]) is not int \
-                or not 0 <= node[0] < len(self._built):
+                or not 0 <= node[0] < bound:
             raise ValueError(f"a node {node!r} that is neither a value nor a reference to "
                              "an earlier object")
         return node[0]
 
-    def _build(self, entry: Any) -> Any:
+    def _build(self, entry: Any, index: int) -> Any:
+        """Entry ``index`` of the table, rebuilt from the entries before it."""
         if type(entry) is not list or not entry:
             raise ValueError("an object entry that is not a tagged list")
         tag = entry[0]
         if tag == _TUPLE:
-            return tuple(self._values(entry[1:]))
+            return tuple(self._values(entry[1:], index))
         if tag == _LIST:
-            return self._values(entry[1:])
+            return self._values(entry[1:], index)
         if tag == _FROZENSET:
-            return frozenset(self._values(entry[1:]))
+            return frozenset(self._values(entry[1:], index))
         if tag == _DICT:
-            items = self._values(entry[1:])
+            items = self._values(entry[1:], index)
             if len(items) % 2:
                 raise ValueError("a dict with an odd number of items")
             return dict(zip(items[::2], items[1::2]))
         if tag == _OBJECT and len(entry) > 1 and type(entry[1]) is int \
                 and 0 <= entry[1] < len(self._classes):
-            return _construct(self._classes[entry[1]], self._values(entry[2:]))
+            return _construct(self._classes[entry[1]], self._values(entry[2:], index))
         raise ValueError(f"unknown tag {tag!r}")
+
+
+_ROOT = object()  # a state's entry, rebuilt when asked for (Plain.load)
+_MALFORMED = (TypeError, ValueError, IndexError, KeyError, AttributeError, RecursionError,
+              msgspec.ValidationError)
 
 
 def _shape(x: Any) -> Any:
