@@ -444,3 +444,19 @@ def test_a_checkpoint_of_a_kernel_search_shares_the_parts_of_its_states(tmp_path
         resumed = check(model, liveness=False, reduce="view,symmetry", resume=path,
                         limits=Limits(frontier_memory_bytes=budget))
         assert outcome(resumed) == outcome(full)
+
+
+def test_states_rebuilt_on_demand_refer_only_to_earlier_entries() -> None:
+    """A state's entry is rebuilt when asked for (``roots``): a crafted entry that refers to
+    itself or to a later one is refused, not followed round a cycle."""
+    from gupcheck.engine.checkpoint import Plain
+
+    plain = Plain({})
+    plain.node((1, tuple(range(2, 4))))
+    good = Plain({})
+    good.load([], plain.objects, roots={1})
+    assert good.value([1]) == (1, (2, 3))
+    bad = Plain({})
+    bad.load([], [plain.objects[0], [plain.objects[1][0], 1, [1]]], roots={1})
+    with pytest.raises(CheckpointError, match="earlier object"):
+        bad.value([1])
