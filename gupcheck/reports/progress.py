@@ -1,5 +1,8 @@
-"""A live progress line on a terminal, like TLC's: distinct and generated states with rates,
-depth and queue.  Silent when the output is not a terminal (CI logs, pipes)."""
+"""A search's progress, like TLC's: distinct and generated states with rates, depth and queue.
+
+On a terminal, one live line.  Written to a file or a pipe (a long run in the background, a CI
+log), a plain line every :data:`LOG_EVERY` seconds, so that an hours-long search shows where it
+is; runs shorter than that print nothing."""
 
 from __future__ import annotations
 
@@ -11,14 +14,24 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+#: seconds between progress lines when stderr is not a terminal (TLC prints one a minute)
+LOG_EVERY = 60.0
+
 
 class ProgressDisplay:
-    def __init__(self, label: str, *, enabled: bool | None = None) -> None:
+    """``enabled``: the live line (default: when stderr is a terminal); the log lines are
+    printed whenever stderr is not a terminal."""
+
+    def __init__(self, label: str, *, enabled: bool | None = None,
+                 log_every: float = LOG_EVERY) -> None:
         self.console = Console(stderr=True)
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        tty = sys.stderr.isatty()
+        self.enabled = tty if enabled is None else enabled
+        self.log_every = None if tty else log_every
         self.label = label
         self._live: Live | None = None
         self._last = (0, 0, 0.0)
+        self._logged = (0, 0, 0.0)
 
     def __enter__(self) -> Self:
         if self.enabled:
@@ -34,12 +47,20 @@ class ProgressDisplay:
 
     def __call__(self, distinct: int, generated: int, depth: int, queue: int,
                  seconds: float) -> None:
-        if self._live is None:
-            return
-        d0, g0, t0 = self._last
+        if self._live is not None:
+            self._live.update(Text(self._line(self._last, distinct, generated, depth, queue,
+                                              seconds)))
+            self._last = (distinct, generated, seconds)
+        elif self.log_every is not None and seconds - self._logged[2] >= self.log_every:
+            sys.stderr.write(self._line(self._logged, distinct, generated, depth, queue,
+                                        seconds) + "\n")
+            sys.stderr.flush()
+            self._logged = (distinct, generated, seconds)
+
+    def _line(self, since: tuple[int, int, float], distinct: int, generated: int, depth: int,
+              queue: int, seconds: float) -> str:
+        d0, g0, t0 = since
         dt = max(seconds - t0, 1e-9)
-        self._last = (distinct, generated, seconds)
-        self._live.update(Text(
-            f"{self.label}: {seconds:6.1f} s  distinct {distinct:,} ({(distinct - d0) / dt:,.0f}/s)"
-            f"  generated {generated:,} ({(generated - g0) / dt:,.0f}/s)"
-            f"  depth {depth}  queue {queue:,}"))
+        return (f"{self.label}: {seconds:6.1f} s  distinct {distinct:,} "
+                f"({(distinct - d0) / dt:,.0f}/s)  generated {generated:,} "
+                f"({(generated - g0) / dt:,.0f}/s)  depth {depth}  queue {queue:,}")
