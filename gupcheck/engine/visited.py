@@ -12,7 +12,8 @@ merged with another; the collision estimate already covers far more likely merge
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,19 @@ import numpy as np
 _MAX_LOAD = 0.75
 _FEW = 256  # pending keys below which a round probes a window of slots per key
 _STEPS = np.arange(32, dtype=np.uint64)  # the window
+#: table slots (2 MiB) from which batches are probed by the compiled loop of :mod:`.probe`
+COMPILED_FROM = 1 << 18
+
+
+@cache
+def _compiled_insert() -> Callable[[np.ndarray, np.uint64, np.ndarray, np.ndarray], int] | None:
+    """:func:`.probe.insert`, imported on first need; ``None`` where numba cannot be imported
+    (the numpy probe gives the same answers, slower)."""
+    try:
+        from .probe import insert
+    except ImportError:
+        return None
+    return insert
 
 
 class FingerprintTable:
@@ -55,16 +69,27 @@ class FingerprintTable:
         fps[fps == 0] = 1
         if self._count + len(fps) >= len(self._table) - 1:  # room for the whole batch
             self._grow_for(len(fps))
-        mask = self._insert_unique(fps, count=False)
+        mask = self._insert(fps)
+        while self._count > _MAX_LOAD * len(self._table):
+            self._grow()
+        return mask
+
+    def _insert(self, fps: np.ndarray, distinct: bool = False) -> np.ndarray:
+        """Insert the nonzero ``fps``, which fit; a mask of the first copies of new keys
+        (``distinct``: the caller knows there are no copies)."""
+        insert = _compiled_insert() if len(self._table) >= COMPILED_FROM else None
+        if insert is not None:
+            mask = np.empty(len(fps), dtype=bool)
+            self._count += insert(self._table, self._mask, fps, mask)
+            return mask
+        mask = self._insert_unique(fps)
         new = np.flatnonzero(mask)
-        if len(new) > 1:  # copies of one new key claim its slot together: keep the first
+        if len(new) > 1 and not distinct:  # copies of a new key claimed its slot: keep the first
             _, first = np.unique(fps[new], return_index=True)
             if len(first) < len(new):
                 mask[:] = False
                 mask[new[first]] = True
         self._count += int(np.count_nonzero(mask))
-        while self._count > _MAX_LOAD * len(self._table):
-            self._grow()
         return mask
 
     def add_distinct(self, fps: np.ndarray) -> np.ndarray:
@@ -73,7 +98,7 @@ class FingerprintTable:
         owners), so that the batch is not sorted a second time."""
         while (self._count + len(fps)) > _MAX_LOAD * len(self._table):
             self._grow()
-        return self._insert_unique(fps)
+        return self._insert(fps, distinct=True)
 
     def __contains__(self, key: int) -> bool:
         fp = np.uint64(key or 1)
@@ -90,8 +115,9 @@ class FingerprintTable:
         while self._count + n >= len(self._table) - 1:
             self._grow()
 
-    def _insert_unique(self, fps: np.ndarray, count: bool = True) -> np.ndarray:
-        """Linear probing for a batch of distinct keys, a window of slots per key per round.
+    def _insert_unique(self, fps: np.ndarray) -> np.ndarray:
+        """Linear probing for a batch of keys, a window of slots per key per round (the
+        table's count is the caller's to update).
 
         Each round looks at the next ``w`` slots of every pending key at once and takes the
         first that is empty or holds the key, which is exactly where a one-slot-at-a-time
@@ -133,8 +159,6 @@ class FingerprintTable:
             retry = np.concatenate((claim[~won], going))
             slots = np.concatenate((claim_at[~won], (slots[going] + np.uint64(len(_STEPS))) & mask))
             pending, keys = pending[retry], keys[retry]
-        if count:
-            self._count += int(fresh.sum())
         return fresh
 
     def _grow(self) -> None:
@@ -142,7 +166,7 @@ class FingerprintTable:
         self._table = np.zeros(len(self._table) * 2, dtype=np.uint64)
         self._mask = np.uint64(len(self._table) - 1)
         self._count = 0
-        self._insert_unique(old)
+        self._insert(old, distinct=True)
 
     def fingerprints(self) -> np.ndarray:
         return self._table[self._table != 0]

@@ -1,12 +1,31 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gupcheck.engine import visited
 from gupcheck.engine.visited import ExactSet, FingerprintTable
 
 u64 = st.integers(min_value=0, max_value=2**64 - 1)
+
+
+@pytest.fixture(autouse=True, scope="module", params=["numpy probe", "compiled probe"])
+def probe(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every table test runs twice: with the numpy probe of small tables and with the
+    compiled one (gupcheck/engine/probe.py) that large tables use."""
+    saved = visited.COMPILED_FROM
+    visited.COMPILED_FROM = 0 if request.param == "compiled probe" else 1 << 62
+    yield request.param
+    visited.COMPILED_FROM = saved
+
+
+def test_large_tables_get_the_compiled_probe() -> None:
+    """numba is a dependency: if it cannot be imported, searches silently lose the speed."""
+    assert visited._compiled_insert() is not None
 
 
 @settings(max_examples=200, deadline=None)
