@@ -155,12 +155,14 @@ def main() -> None:
     print(f"lost-update N={args.n} K={args.k}, whole state space, one core; "
           f"{platform.processor() or platform.machine()}, Python {platform.python_version()}; "
           f"load average {os.getloadavg()[0]:.2f}")
-    print(f"{'engine':<17}{'states':>13}{'transitions':>14}{'seconds':>9}{'CPU s':>8}{'states/s':>12}"
-          f"{'visited B/st':>14}{'trace B/st':>12}{'RSS B/st':>10}{'frontier B/st':>15}")
+    print(f"{'engine':<17}{'states':>13}{'transitions':>14}{'seconds':>9}{'CPU s':>8}"
+          f"{'states/s':>12}{'visited B/st':>14}{'trace B/st':>12}{'RSS B/st':>10}"
+          f"{'frontier B/st':>15}")
     for which, r in results.items():
         sps = r["states"] / r["seconds"] if r["seconds"] else None
         print(f"{which:<17}{r['states']:>13,}{r['transitions']:>14,}{r['seconds']:>9.2f}"
-              f"{_fmt(r.get('cpu'), '.2f'):>8}{_fmt(sps, ',.0f'):>12}{_fmt(r['visited_B'], '.1f'):>14}"
+              f"{_fmt(r.get('cpu'), '.2f'):>8}{_fmt(sps, ',.0f'):>12}"
+              f"{_fmt(r['visited_B'], '.1f'):>14}"
               f"{_fmt(r['trace_B'], '.1f'):>12}{_fmt(r['rss_B'], '.0f'):>10}"
               f"{_fmt(r.get('frontier_B'), '.1f'):>15}")
     g = results.get("gupcheck")
