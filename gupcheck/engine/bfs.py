@@ -485,8 +485,8 @@ class BfsSearch:
             "findings": [self._finding_data(f, at)
                          for f, at in zip(self.findings, self.finding_at, strict=True)],
             "store": self.store.snapshot(),
-            "parent": [np.concatenate(lvl).tobytes() if lvl else b"" for lvl in levels.parent],
-            "ordinal": [np.concatenate(lvl).tobytes() if lvl else b"" for lvl in levels.ordinal],
+            "parent": [np.concatenate(lvl) if lvl else b"" for lvl in levels.parent],
+            "ordinal": [np.concatenate(lvl) if lvl else b"" for lvl in levels.ordinal],
             "frontier": _nodes(plain, frontier, position),
             "frontier_next": _nodes(plain, frontier_next, 0),
             "classes": plain.table,

@@ -40,11 +40,12 @@ import enum
 import os
 import tempfile
 import typing
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
 import xxhash
 
 from .fingerprint import encode
@@ -93,17 +94,24 @@ def model_identity(ctx: Any, settings: dict[str, Any]) -> str:
 
 
 def write(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
-    """Write ``data`` atomically: a temporary file beside ``path``, fsync, rename, fsync dir."""
+    """Write ``data`` atomically: a temporary file beside ``path``, fsync, rename, fsync dir.
+
+    The body is written in parts (:func:`_parts`) with its digest computed as it goes, so
+    that a checkpoint never holds the whole encoded body in memory beside the values it
+    encodes: at 3 million states a level that was several GiB more than the search itself."""
     target = Path(path)
-    body = msgspec.msgpack.encode({"format": "gupcheck-checkpoint", "version": VERSION, **data})
-    digest = xxhash.xxh3_64_digest(body)
     directory = target.parent if str(target.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(MAGIC)
-            f.write(digest)
-            f.write(body)
+            f.write(bytes(8))  # the digest, once the body is written
+            digest = xxhash.xxh3_64()
+            for part in _parts({"format": "gupcheck-checkpoint", "version": VERSION, **data}):
+                digest.update(part)
+                f.write(part)
+            f.seek(len(MAGIC))
+            f.write(digest.digest())
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
@@ -123,6 +131,60 @@ def write(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
         pass
     finally:
         os.close(dfd)
+
+
+#: elements of a list, or bytes of a buffer, from which a value is written in parts
+_PART = 1 << 16
+#: lists up to this long are written element by element (they may hold arrays)
+_FEW = 256
+
+
+def _parts(value: Any) -> Iterator[bytes | memoryview]:
+    """The msgpack encoding of ``value``, in parts that concatenate to exactly what one
+    ``msgspec.msgpack.encode`` would return (numpy arrays as their bytes): dicts key by
+    key, short lists element by element, long lists ``_PART`` elements at a time, large
+    buffers as they are, without a copy."""
+    if type(value) is dict:
+        yield _header(len(value), 0x80, 0xDE, 0xDF)
+        for k, v in value.items():
+            yield _ENCODE(k)
+            yield from _parts(v)
+    elif isinstance(value, (bytes, bytearray, memoryview, np.ndarray)):
+        buf = memoryview(value).cast("B")  # C-contiguous: an array's raw bytes
+        if len(buf) < _PART:
+            yield _ENCODE(buf)
+        else:
+            n = len(buf)
+            yield (b"\xc4" + n.to_bytes(1, "big") if n < 1 << 8 else
+                   b"\xc5" + n.to_bytes(2, "big") if n < 1 << 16 else
+                   b"\xc6" + n.to_bytes(4, "big"))
+            yield buf
+    elif type(value) is list and len(value) <= _FEW:  # the levels' arrays, the findings
+        yield _header(len(value), 0x90, 0xDC, 0xDD)
+        for v in value:
+            yield from _parts(v)
+    elif type(value) is list and len(value) > _PART:
+        yield _header(len(value), 0x90, 0xDC, 0xDD)
+        for i in range(0, len(value), _PART):
+            chunk = _ENCODE(value[i:i + _PART])
+            yield memoryview(chunk)[_ARRAY_HEADER.get(chunk[0], 1):]
+    else:
+        yield _ENCODE(value)
+
+
+_ENCODE = msgspec.msgpack.Encoder().encode
+#: an encoded array's header length by its first byte (a fixarray's is 1)
+_ARRAY_HEADER = {0xDC: 3, 0xDD: 5}
+
+
+def _header(n: int, fix: int, b16: int, b32: int) -> bytes:
+    """A msgpack array or map header of ``n`` elements, in its shortest form, as msgspec
+    writes it."""
+    if n < 16:
+        return bytes([fix | n])
+    if n < 1 << 16:
+        return bytes([b16]) + n.to_bytes(2, "big")
+    return bytes([b32]) + n.to_bytes(4, "big")
 
 
 class _Header(msgspec.Struct):
@@ -180,10 +242,10 @@ def read(path: str | os.PathLike[str], identity: str) -> Body:
     Every failure is a :class:`CheckpointError` with a one-line reason; nothing in the file is
     executed (see the module docstring)."""
     try:
-        raw = Path(path).read_bytes()
+        raw = memoryview(Path(path).read_bytes())  # slices without copies
     except OSError as exc:
         raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from exc
-    if not raw.startswith(MAGIC) or len(raw) < len(MAGIC) + 8:
+    if raw[:len(MAGIC)] != MAGIC or len(raw) < len(MAGIC) + 8:
         raise CheckpointError(f"{path} is not a gupcheck checkpoint")
     digest, body = raw[len(MAGIC):len(MAGIC) + 8], raw[len(MAGIC) + 8:]
     if xxhash.xxh3_64_digest(body) != digest:

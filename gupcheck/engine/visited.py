@@ -172,8 +172,9 @@ class FingerprintTable:
         return self._table[self._table != 0]
 
     def snapshot(self) -> dict[str, Any]:
-        """Plain data for a checkpoint: the raw table, so a resumed search probes identically."""
-        return {"kind": "fingerprints", "table": self._table.tobytes(), "count": self._count}
+        """Plain data for a checkpoint: the raw table (the array itself: the checkpoint writes
+        its bytes without a copy), so a resumed search probes identically."""
+        return {"kind": "fingerprints", "table": self._table, "count": self._count}
 
     @classmethod
     def restore(cls, data: dict[str, Any]) -> FingerprintTable:
@@ -322,7 +323,7 @@ class BitstateSet:
         return (self.bits_set() / self.bits) ** self.hashes
 
     def snapshot(self) -> dict[str, Any]:
-        return {"kind": "bitstate", "words": self._words.tobytes(), "count": self._count,
+        return {"kind": "bitstate", "words": self._words, "count": self._count,
                 "bits": self.bits, "hashes": self.hashes}
 
     @classmethod

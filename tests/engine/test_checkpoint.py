@@ -460,3 +460,32 @@ def test_states_rebuilt_on_demand_refer_only_to_earlier_entries() -> None:
     bad.load([], [plain.objects[0], [plain.objects[1][0], 1, [1]]], roots={1})
     with pytest.raises(CheckpointError, match="earlier object"):
         bad.value([1])
+
+
+def test_a_checkpoint_body_written_in_parts_is_exactly_its_one_piece_encoding(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer streams the body (dicts key by key, long lists in chunks, buffers without a
+    copy) so that a big search's checkpoint never holds its whole encoding in memory; the
+    bytes must still be those one msgpack encoding gives, numpy arrays as their bytes."""
+    import msgspec
+    import numpy as np
+
+    from gupcheck.engine import checkpoint
+
+    monkeypatch.setattr(checkpoint, "_PART", 8)  # small, so every branch is taken
+    monkeypatch.setattr(checkpoint, "_FEW", 3)
+    table = np.arange(1, 40, dtype=np.uint64)
+    value = {
+        "store": {"kind": "fingerprints", "table": table, "count": 39},
+        "parent": [np.arange(5, dtype=np.uint32), b"", np.arange(70000, dtype=np.uint32)],
+        "objects": [[1, [i], "x" * i] for i in range(300)],
+        "frontier": list(range(20)) + [[3], None, 1.5],
+        "few": [[0], 1],
+        "small": b"abc",
+    }
+    plain = {**value, "store": {**value["store"], "table": table.tobytes()},
+             "parent": [a.tobytes() if isinstance(a, np.ndarray) else a
+                        for a in value["parent"]]}
+    streamed = b"".join(bytes(p) for p in checkpoint._parts(value))
+    assert streamed == msgspec.msgpack.encode(plain)
+    assert msgspec.msgpack.decode(streamed)["objects"][299] == [1, [299], "x" * 299]
