@@ -113,6 +113,17 @@ FrontierMemory = Annotated[int | None, typer.Option(
     min=0, help="BFS: MiB of a level's states kept live; beyond, blocks of states are "
     "compressed, then spilled to a temporary file (default 1024, or a quarter of "
     "--max-memory).")]
+# the options `demo` and `check` share
+StrategyOption = Annotated[Strategy, typer.Option(help="Search strategy.")]
+MaxStates = Annotated[int | None, typer.Option(
+    min=1, help="Stop after this many distinct states.")]
+MaxSeconds = Annotated[float | None, typer.Option(
+    min=0, help="Stop after this many seconds.")]
+Walks = Annotated[int | None, typer.Option(
+    min=1, help="Walks (strategy random or swarm; default 1000).")]
+Seed = Annotated[int | None, typer.Option(
+    help="Seed for random walks (strategy random or swarm; default 0).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def _memory(max_memory: int | None, frontier_memory: int | None) -> dict[str, int | None]:
@@ -125,23 +136,19 @@ def _memory(max_memory: int | None, frontier_memory: int | None) -> dict[str, in
 @opts.with_search_options
 def demo(
     name: Annotated[str, typer.Argument(help="A demo model; `gupcheck demos` lists them.")],
-    strategy: Annotated[Strategy, typer.Option(help="Search strategy.")] = Strategy.bfs,
+    strategy: StrategyOption = Strategy.bfs,
     exact: Annotated[bool, typer.Option(
         help="Store whole states, not 64-bit fingerprints.")] = False,
-    max_states: Annotated[int | None, typer.Option(
-        min=1, help="Stop after this many distinct states.")] = None,
+    max_states: MaxStates = None,
     max_depth: Annotated[int | None, typer.Option(
         min=0, help="Depth bound (BFS level, DFS path, walk length).")] = None,
-    max_seconds: Annotated[float | None, typer.Option(
-        min=0, help="Stop after this many seconds.")] = None,
+    max_seconds: MaxSeconds = None,
     max_memory: MaxMemory = None,
     frontier_memory: FrontierMemory = None,
-    walks: Annotated[int | None, typer.Option(
-        min=1, help="Walks (strategy random or swarm; default 1000).")] = None,
-    seed: Annotated[int | None, typer.Option(
-        help="Seed for random walks (strategy random or swarm; default 0).")] = None,
+    walks: Walks = None,
+    seed: Seed = None,
     liveness: Annotated[bool, typer.Option(help="Also check liveness properties (BFS).")] = True,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: AsJson = False,
     search_opts: opts.SearchOptions = opts.SearchOptions(),  # --checkpoint ... --reduce
 ) -> None:
     """Check one of the classic demo models and print the verdict and trace.
@@ -265,18 +272,14 @@ def check_scenario(
         "design module (.py defining DESIGN; its code runs).")] = "linux-6.12",
     prop: Annotated[list[str] | None, typer.Option(
         "--property", help="Check only this property (repeatable).")] = None,
-    strategy: Annotated[Strategy, typer.Option(help="Search strategy.")] = Strategy.bfs,
-    max_states: Annotated[int | None, typer.Option(
-        min=1, help="Stop after this many distinct states.")] = None,
-    max_seconds: Annotated[float | None, typer.Option(
-        min=0, help="Stop after this many seconds.")] = None,
+    strategy: StrategyOption = Strategy.bfs,
+    max_states: MaxStates = None,
+    max_seconds: MaxSeconds = None,
     max_memory: MaxMemory = None,
     frontier_memory: FrontierMemory = None,
-    walks: Annotated[int | None, typer.Option(
-        min=1, help="Walks (strategy random or swarm; default 1000).")] = None,
-    seed: Annotated[int | None, typer.Option(
-        help="Seed for random walks (strategy random or swarm; default 0).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    walks: Walks = None,
+    seed: Seed = None,
+    as_json: AsJson = False,
     trace_out: Annotated[Path | None, typer.Option(
         help="Also write the result and its trace as JSON, for `gupcheck replay`.")] = None,
     html: Annotated[Path | None, typer.Option(
