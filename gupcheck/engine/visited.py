@@ -29,10 +29,10 @@ COMPILED_FROM = 1 << 20
 @cache
 def _compiled_insert() -> Callable[[np.ndarray, np.uint64, np.ndarray, np.ndarray], int] | None:
     """:func:`.probe.insert`, imported on first need; ``None`` where numba cannot be imported
-    (the numpy probe gives the same answers, slower)."""
+    or set up (the numpy probe gives the same answers, slower)."""
     try:
         from .probe import insert
-    except ImportError:
+    except Exception:  # noqa: BLE001 - ImportError, or numba's RuntimeError: no cache directory
         return None
     return insert
 
