@@ -131,7 +131,8 @@ def bfs(model: Any, *, exact: bool = False, limits: Limits = Limits(),
                      store=BitstateSet(bitstate, bitstate_hashes) if bitstate else None)
     if "por" in reduce:
         search.por = PartialOrder(model, ctx.invariants, has_waits=ctx.has_waits, key=ctx.key,
-                                  stored=search.store.__contains__, check="por-check" in reduce)
+                                  stored=search.store.__contains__, check="por-check" in reduce,
+                                  inits=ctx.init_states)
     search.checkpoint = checkpoint
     search.checkpoint_every = checkpoint_every
     search.resume = resume
