@@ -168,9 +168,9 @@ def main() -> None:
             if proc.returncode != 0:
                 print(f"{which}: failed\n{proc.stderr}", file=sys.stderr)
                 continue
-            line = proc.stdout.strip().splitlines()[-1]
-            if line != "null" and _better(json.loads(line), results.get(which)):
-                results[which] = json.loads(line)
+            run = json.loads(proc.stdout.strip().splitlines()[-1])
+            if run is not None and _better(run, results.get(which)):
+                results[which] = run
     print(f"lost-update N={args.n} K={args.k}, whole state space, one core; "
           f"{platform.processor() or platform.machine()}, Python {platform.python_version()}; "
           f"load average {os.getloadavg()[0]:.2f}"

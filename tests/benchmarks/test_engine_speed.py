@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = str(ROOT / "benchmarks" / "engine_speed.py")
 
 
-def test_repeated_rows_are_interleaved_and_report_the_same_space() -> None:
+def test_repeated_rows_report_the_best_of_the_runs_and_the_same_space() -> None:
     out = subprocess.run([sys.executable, SCRIPT, "--n", "2", "--k", "2", "--no-spin",
                           "--repeat", "2"], capture_output=True, text=True, check=True).stdout
     assert "best of 2 interleaved runs" in out
