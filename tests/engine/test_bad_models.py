@@ -103,3 +103,37 @@ def test_a_legitimate_end_is_not_a_deadlock_but_other_stuck_states_are() -> None
     result = check(NoEnd())
     assert result.verdict is Verdict.DEADLOCK
     assert result.trace is not None and len(result.trace) == 3
+
+
+class StuckThenRaising(Model[tuple[int, ...]]):
+    """Level 1 holds (1,), which is stuck, then (2,), whose successors raise."""
+
+    name = "stuck-then-raising"
+
+    def init_states(self) -> list:
+        return [(0,)]
+
+    def successors(self, s: tuple[int, ...]) -> Iterator[tuple[Label, object]]:
+        if s == (0,):
+            yield STEP, (1,)
+            yield Label("CPU1", "step"), (2,)
+        elif s == (2,):
+            raise KeyError("page 7")
+
+
+@pytest.mark.parametrize("strategy", ["bfs", "dfs"])
+def test_a_stuck_state_is_judged_before_a_later_state_of_its_level_raises(
+        strategy: str) -> None:
+    result = check(StuckThenRaising(), strategy=strategy)
+    assert result.verdict is Verdict.DEADLOCK
+    assert result.trace is not None and result.trace.steps[-1].state == (1,)
+
+    class EndThenRaising(StuckThenRaising):
+        def is_end(self, s: tuple[int, ...]) -> bool:
+            return s == (1,)
+
+    # (1,) a legitimate end: the raising state is reported, with its own trace
+    result = check(EndThenRaising(), strategy=strategy)
+    assert result.verdict is Verdict.ERROR
+    assert "successors() raised KeyError: 'page 7'" in result.message
+    assert result.trace is not None and result.trace.steps[-1].state == (2,)
