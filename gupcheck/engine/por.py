@@ -157,13 +157,21 @@ class PartialOrder:
               path: Callable[[], Any] | None = None) -> list[int] | None:
         """Indices into ``succ`` of an ample set, or ``None`` to expand ``state`` fully."""
         groups: dict[str, list[int]] = {}
-        for i, (label, _) in enumerate(succ):
-            groups.setdefault(label.unit or label.actor, []).append(i)
+        shown: set[str] = set()  # C2 first: it needs no footprints, and most sets fail it
+        visible = self.visible
+        for i, (label, _) in enumerate(succ):  # one pass, no generator per actor
+            unit = label.unit or label.actor
+            idx = groups.get(unit)
+            if idx is None:
+                groups[unit] = [i]
+            else:
+                idx.append(i)
+            if not visible.isdisjoint(label.writes):
+                shown.add(unit)
         if len(groups) < 2:
             return None
-        visible = self.visible  # C2 first: it needs no footprints, and most sets fail it
-        hidden = [(actor, idx) for actor, idx in groups.items() if actor not in visible
-                  and all(visible.isdisjoint(succ[i][0].writes) for i in idx)]
+        hidden = [(actor, idx) for actor, idx in groups.items()
+                  if actor not in shown and actor not in visible]
         if not hidden and not self.check:
             self.full += 1
             return None
