@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -115,3 +117,29 @@ def test_with_stable_writeback_checked_the_states_are_gupchecks_view_states() ->
                  data_values=True, keep_going=True)
     assert [f.property for f in g.findings] == ["stable-writeback"]
     assert spin(CHECK_SW=1)["states_stored"] == g.stats.distinct == 2925
+
+
+SCRIPT = str(ROOT / "benchmarks" / "spin_kernel.py")
+
+
+def test_repeated_rows_are_printed_once_each_with_the_one_core_comparison() -> None:
+    """--repeat 2: every row runs twice, interleaved, and is printed once, with its fastest
+    run; the line after the configuration compares gupcheck's fastest one-process row with
+    SPIN's fastest complete row (issue 18's first goal)."""
+    out = subprocess.run([sys.executable, SCRIPT, "--config", "1,1,1",
+                          "--row", "gupcheck view,sym", "--row", "spin dfs por", "--repeat", "2"],
+                         capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert "best of 2 interleaved runs" in out
+    rows = re.findall(r"^\| 1,1,1 \| ([^|]+?) \| holds \| ([\d,]+) \|", out, re.MULTILINE)
+    # the view leaves the data values out, as no checked property compares them
+    assert rows == [("gupcheck view,sym", "1,208"), ("spin dfs por", "2,462")], out
+    assert re.search(r"1,1,1: gupcheck on one core / SPIN's best: [\d.]+x the time "
+                     r"\(gupcheck view,sym [\d.]+ s, spin dfs por [\d.]+ s\)", out), out
+
+
+def test_a_repeat_below_one_is_a_usage_error() -> None:
+    proc = subprocess.run([sys.executable, SCRIPT, "--repeat", "0"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 2
+    assert "--repeat must be at least 1" in proc.stderr
+    assert "Traceback" not in proc.stderr
