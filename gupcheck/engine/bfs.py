@@ -368,7 +368,7 @@ class BfsSearch:
         """:meth:`_successors_each` for a model without waits, searched without por: the
         loop makes no Python-level test per state, and the states without a successor are
         found from ``ends`` afterwards, then judged in frontier order, as the state-by-state
-        loop judges them (a fifth of lost update's engine time went to that loop's tests)."""
+        loop judges them (those tests cost 0.8-1 s of lost update 4x2's 21 s)."""
         extend, append = pairs.extend, ends.append
         successors = self.ctx.successors
         failed: Exception | None = None
