@@ -376,8 +376,6 @@ class BfsSearch:
             for state in chunk:
                 extend(successors(state))
                 append(len(pairs))
-        except ModelError:
-            raise
         except Exception as exc:  # noqa: BLE001 - reported below, after any earlier deadlock
             failed = exc
         ends_arr = np.asarray(ends, dtype=np.int64)
@@ -385,6 +383,8 @@ class BfsSearch:
             found = self._stuck(chunk[j], base + j, 0)
             if found:
                 return found, [], []
+        if isinstance(failed, ModelError):
+            raise failed
         if failed is not None:
             i = base + len(ends)
             raise self.ctx.diagnose(chunk[len(ends)], self.path(self.depth, i), failed) \
