@@ -135,11 +135,3 @@ def test_repeated_rows_are_printed_once_each_with_the_one_core_comparison() -> N
     assert rows == [("gupcheck view,sym", "1,208"), ("spin dfs por", "2,462")], out
     assert re.search(r"1,1,1: gupcheck on one core / SPIN's best: [\d.]+x the time "
                      r"\(gupcheck view,sym [\d.]+ s, spin dfs por [\d.]+ s\)", out), out
-
-
-def test_a_repeat_below_one_is_a_usage_error() -> None:
-    proc = subprocess.run([sys.executable, SCRIPT, "--repeat", "0"],
-                          capture_output=True, text=True, check=False)
-    assert proc.returncode == 2
-    assert "--repeat must be at least 1" in proc.stderr
-    assert "Traceback" not in proc.stderr
