@@ -24,18 +24,16 @@ Every verdict comes from a checker run (:func:`gupcheck.lab.run_cell`); nothing 
 from __future__ import annotations
 
 import itertools
-import multiprocessing as mp
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from gupcheck.designs import PROPOSAL_BASE
 from gupcheck.engine import Limits
-from gupcheck.engine.limits import INTERRUPT, INTERRUPTED
+from gupcheck.engine.limits import INTERRUPTED
 from gupcheck.kernel.config import KernelConfig
 from gupcheck.kernel.fs import filesystem
 from gupcheck.kernel.system import Scenario
-from gupcheck.lab import NOT_RUN, Cell, init_pool_worker, not_run, run_cell, variant_limits
+from gupcheck.lab import NOT_RUN, Cell, run_cells, variant_limits
 from gupcheck.scenarios.variants import uses_file
 
 
@@ -323,27 +321,10 @@ def search(scenarios: Sequence[Scenario], axes: Sequence[Axis] = AXES,
         if progress is not None:
             progress(len(done), len(jobs))
 
-    if workers > 1 and len(jobs) > 1:
-        event = mp.get_context("fork").Event()
-        INTERRUPT.event = event
-        try:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"),
-                                     initializer=init_pool_worker, initargs=(event,)) as pool:
-                futures = [pool.submit(run_cell, sc, config(combo),
-                                       vlimits if is_variant else limits)
-                           for (_, combo), (sc, is_variant) in jobs]
-                for (key, (sc, _)), fut in zip(jobs, futures, strict=True):
-                    if INTERRUPT.requested and fut.cancel():
-                        record(key, not_run(sc, config(key[1])))
-                    else:
-                        record(key, fut.result())
-        finally:
-            INTERRUPT.event = None
-    else:
-        for key, (sc, is_variant) in jobs:
-            cfg = config(key[1])
-            record(key, not_run(sc, cfg) if INTERRUPT.requested
-                   else run_cell(sc, cfg, vlimits if is_variant else limits))
+    cells = run_cells([(sc, config(combo), vlimits if is_variant else limits)
+                       for (_, combo), (sc, is_variant) in jobs], workers)
+    for (key, _), cell in zip(jobs, cells, strict=True):
+        record(key, cell)
     for cs in planned:
         for m in cs.members:
             sees = observable(m.scenario, axes)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -158,6 +158,30 @@ def init_pool_worker(event: object) -> None:
     worker_interrupts(event)
 
 
+def run_cells(jobs: Sequence[tuple[Scenario, KernelConfig, Limits]], workers: int = 1,
+              reduce: tuple[str, ...] = ()) -> Iterator[Cell]:
+    """Each job's cell, in the jobs' order: computed in ``workers`` forked processes, or here.
+
+    Inside :func:`~gupcheck.engine.limits.interruptible`, Ctrl-C ends the cells being computed
+    as incomplete ("interrupted") and yields the others ``not run``: the request reaches the
+    workers through an event even if only this process gets the signal.
+    """
+    if workers > 1 and len(jobs) > 1:
+        event = mp.get_context("fork").Event()
+        INTERRUPT.event = event
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"),
+                                     initializer=init_pool_worker, initargs=(event,)) as pool:
+                futures = [pool.submit(run_cell, sc, d, lim, reduce) for sc, d, lim in jobs]
+                for (sc, d, _), fut in zip(jobs, futures, strict=True):
+                    yield not_run(sc, d) if INTERRUPT.requested and fut.cancel() else fut.result()
+        finally:
+            INTERRUPT.event = None
+    else:
+        for sc, d, lim in jobs:
+            yield not_run(sc, d) if INTERRUPT.requested else run_cell(sc, d, lim, reduce)
+
+
 def run_matrix(scenarios: Sequence[Scenario], designs: Sequence[KernelConfig],
                limits: Limits = Limits(), progress: object = None,
                workers: int = 1, reduce: tuple[str, ...] = ()) -> list[Cell]:
@@ -177,25 +201,8 @@ def run_matrix(scenarios: Sequence[Scenario], designs: Sequence[KernelConfig],
         jobs += [(sc, d) for d in designs]
         if any(d.name in PROPOSALS for d in designs):
             jobs.append((sc, PROPOSAL_BASE))
-    done: dict[tuple[str, str], Cell] = {}
-    if workers > 1:
-        event = mp.get_context("fork").Event()
-        INTERRUPT.event = event  # Ctrl-C here reaches the workers even if only we get it
-        try:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"),
-                                     initializer=init_pool_worker, initargs=(event,)) as pool:
-                futures = [pool.submit(run_cell, sc, d, limits, reduce) for sc, d in jobs]
-                for (sc, d), fut in zip(jobs, futures, strict=True):
-                    if INTERRUPT.requested and fut.cancel():
-                        done[sc.name, d.name] = not_run(sc, d)
-                    else:
-                        done[sc.name, d.name] = fut.result()
-        finally:
-            INTERRUPT.event = None
-    else:
-        for sc, d in jobs:
-            done[sc.name, d.name] = (not_run(sc, d) if INTERRUPT.requested
-                                     else run_cell(sc, d, limits, reduce))
+    cells = run_cells([(sc, d, limits) for sc, d in jobs], workers, reduce)
+    done = {(c.scenario, c.design): c for c in cells}
     cells = []
     for sc in scenarios:
         for d in designs:
