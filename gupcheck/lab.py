@@ -201,8 +201,8 @@ def run_matrix(scenarios: Sequence[Scenario], designs: Sequence[KernelConfig],
         jobs += [(sc, d) for d in designs]
         if any(d.name in PROPOSALS for d in designs):
             jobs.append((sc, PROPOSAL_BASE))
-    cells = run_cells([(sc, d, limits) for sc, d in jobs], workers, reduce)
-    done = {(c.scenario, c.design): c for c in cells}
+    done = {(c.scenario, c.design): c
+            for c in run_cells([(sc, d, limits) for sc, d in jobs], workers, reduce)}
     cells = []
     for sc in scenarios:
         for d in designs:

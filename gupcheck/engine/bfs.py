@@ -378,8 +378,7 @@ class BfsSearch:
                 append(len(pairs))
         except Exception as exc:  # noqa: BLE001 - reported below, after any earlier deadlock
             failed = exc
-        ends_arr = np.asarray(ends, dtype=np.int64)
-        for j in np.flatnonzero(ends_arr == np.concatenate(([0], ends_arr[:-1]))).tolist():
+        for j in np.flatnonzero(np.diff(ends, prepend=0) == 0).tolist():  # no successor
             found = self._stuck(chunk[j], base + j, 0)
             if found:
                 return found, [], []
