@@ -38,7 +38,7 @@ import numpy as np
 
 from . import checkpoint as ckpt
 from .errors import ModelError
-from .fingerprint import collision_probability
+from .fingerprint import collision_probability, compiled_fingerprints
 from .frontier import DEFAULT_BUDGET, Frontier, Tally
 from .limits import Budget, Limits, peak_rss_bytes, stopped_by
 from .model import Wait
@@ -298,7 +298,7 @@ class BfsSearch:
             return found
         try:
             labels, cand = zip(*pairs)
-            keys = ctx.keys(cand)
+            keys = ctx.keys_array(cand) if self.compiled_keys else ctx.keys(cand)
             self.coverage.update(map(_KEY, labels))
         except ModelError:
             raise
@@ -315,7 +315,8 @@ class BfsSearch:
         if not len(new_idx):
             return None
         if por is not None:
-            por.discovered(keys[j] for j in new_idx.tolist())
+            por.discovered(keys[new_idx].tolist() if isinstance(keys, np.ndarray)
+                           else [keys[j] for j in new_idx.tolist()])
         ends_arr = np.asarray(ends, dtype=np.int64)
         local = np.searchsorted(ends_arr, new_idx, side="right")
         if por is None:
@@ -331,6 +332,14 @@ class BfsSearch:
         frontier_next.extend(new_states)
         self.levels.add(local + base, ordinals)
         return self.check_batch(new_states, self.depth + 1, first)
+
+    @property
+    def compiled_keys(self) -> bool:
+        """Whether a batch's keys are computed in compiled code (:mod:`.batchkey`): once the
+        fingerprint table is large enough to be probed by compiled code too, so that a small
+        search does not import numba."""
+        return self.ctx.keys_array is not None and isinstance(self.store, FingerprintTable) \
+            and self.store.compiled and compiled_fingerprints() is not None
 
     def _successors_each(self, chunk: list[Any], base: int, por: PartialOrder | None,
                          ords: list[int]) -> tuple[Result | None, list[Any], list[int]]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from .diff import changes
 from .errors import ModelError, describe_exception
-from .fingerprint import batch_keyer, keyer
+from .fingerprint import array_keyer, batch_keyer, keyer
 from .model import Invariant, Label, Wait, overrides
 from .reduce import projection
 from .result import Step, Trace
@@ -36,6 +36,8 @@ class Context:
         view = projection(model, reduce)  # None unless a reduction is on: the fast closures
         self.key: Callable[[Any], Any] = keyer(view, exact)
         self.keys: Callable[[Sequence[Any]], list[Any]] = batch_keyer(view, exact)
+        #: the same keys as one array, for large searches (None in exact mode)
+        self.keys_array = array_keyer(view, exact)
         self.declared_actions: tuple[str, ...] = tuple(
             self.call("actions()", model.actions) if hasattr(model, "actions") else ()
         )

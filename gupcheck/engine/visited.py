@@ -53,6 +53,12 @@ class FingerprintTable:
     def nbytes(self) -> int:
         return int(self._table.nbytes)
 
+    @property
+    def compiled(self) -> bool:
+        """Whether batches are probed by the compiled loop (a large table): the engine then
+        computes their keys in compiled code too (:mod:`.batchkey`)."""
+        return len(self._table) >= COMPILED_FROM and _compiled_insert() is not None
+
     def add_many(self, keys: Sequence[int]) -> np.ndarray:
         """Insert ``keys``; return a bool mask of those that were not present before.
 

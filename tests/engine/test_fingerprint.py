@@ -3,8 +3,17 @@ from __future__ import annotations
 import subprocess
 import sys
 from dataclasses import dataclass
+from typing import Any
 
-from gupcheck.engine.fingerprint import collision_probability, encode, fingerprint
+import pytest
+
+from gupcheck.engine.fingerprint import (
+    array_keyer,
+    batch_keyer,
+    collision_probability,
+    encode,
+    fingerprint,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,3 +44,14 @@ def test_fingerprints_are_stable_across_processes_with_different_hash_seeds() ->
 def test_collision_probability_follows_tlcs_optimistic_formula() -> None:
     assert collision_probability(1_000_000, 3_000_000) == 1_000_000 * 2_000_000 / 2**64
     assert collision_probability(10, 10) == 0.0
+
+
+@pytest.mark.parametrize("size", [10, 1000], ids=["short, compiled", "long, one by one"])
+@pytest.mark.parametrize("view", [None, lambda s: s[::-1]], ids=["state", "view"])
+def test_the_array_keys_are_the_keys_of_the_states_one_by_one(size: int, view: Any) -> None:
+    states = [("x" * size, i, frozenset({i, -i})) for i in range(50)]
+    assert array_keyer(view, False)(states).tolist() == batch_keyer(view, False)(states)
+
+
+def test_exact_keys_have_no_array_form() -> None:
+    assert array_keyer(None, True) is None
