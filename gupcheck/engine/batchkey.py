@@ -2,26 +2,23 @@
 
 A state's fingerprint is the xxh3 hash of its canonical msgpack encoding
 (:mod:`.fingerprint`).  Computed state by state, that is two Python-level calls per generated
-transition (the encoder's, then the hash's), each allocating a result: about 105 ns of lost
-update 4x2's 300 ns per transition.  Here msgspec encodes the whole batch as *one* msgpack array
-(a list of states encodes as the array header followed by each state's own canonical encoding,
-byte for byte), :func:`item_bounds` walks the array's top-level elements to find where each
-state's encoding begins and ends, and :func:`.xxh3.hash_slices` hashes every slice in the same
-compiled call.  The values are the library's exactly (``xxh3_64_intdigest`` of each state's own
-encoding), so a search gives the same fingerprints whichever path computed them.
+transition (the encoder's, then the hash's), each allocating a result, and a conversion of the
+Python ints into the table's array: about 130 ns of lost update 4x2's per-transition cost.
+Instead the caller (:func:`.fingerprint.array_keyer`) encodes the whole batch as *one* msgpack
+array (a list of states encodes as the array header followed by each state's own canonical
+encoding, byte for byte), :func:`item_bounds` walks the array's top-level elements to find
+where each state's encoding begins and ends, and :func:`.xxh3.hash_slices` hashes every slice:
+about 70 ns per state.  The values are the library's exactly (``xxh3_64_intdigest`` of each
+state's own encoding), so a search gives the same fingerprints whichever path computed them.
 
 Like :mod:`.probe`, this imports numba and is used only once the visited set is large.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import numba
 import numpy as np
 
-from .fingerprint import encode
 from .xxh3 import hash_slices
 
 # bytes that follow a msgpack tag before the next element, by tag (-1: a length-prefixed or
@@ -115,15 +112,15 @@ def item_bounds(buf: np.ndarray, fixed: np.ndarray, starts: np.ndarray,
     return count if pos == n else -1
 
 
-def fingerprints(values: Sequence[Any]) -> np.ndarray:
-    """``[fingerprint(v) for v in values]`` as a ``uint64`` array, in two calls."""
-    buf = np.frombuffer(encode(values if isinstance(values, (list, tuple)) else list(values)),
-                        dtype=np.uint8)
-    starts = np.empty(len(values), dtype=np.int64)
-    ends = np.empty(len(values), dtype=np.int64)
-    if item_bounds(buf, _FIXED, starts, ends) != len(values):
-        raise AssertionError("msgspec encoded a list as something other than an array of its "
-                             "elements")
-    out = np.empty(len(values), dtype=np.uint64)
+def fingerprints(encoded: bytes, count: int) -> np.ndarray:
+    """The fingerprints of the ``count`` elements of ``encoded``, the canonical encoding of a
+    list (``[fingerprint(v) for v in values]`` for ``encode(values)``), as a ``uint64``
+    array."""
+    buf = np.frombuffer(encoded, dtype=np.uint8)
+    starts = np.empty(count, dtype=np.int64)
+    ends = np.empty(count, dtype=np.int64)
+    if item_bounds(buf, _FIXED, starts, ends) != count:
+        raise ValueError(f"not the encoding of an array of {count} elements")
+    out = np.empty(count, dtype=np.uint64)
     hash_slices(buf, starts, ends, out)
     return out

@@ -71,7 +71,7 @@ def batch_keyer(view: Callable[[Any], Any] | None,
 
 
 @cache
-def compiled_fingerprints() -> Callable[[Sequence[Any]], np.ndarray] | None:
+def compiled_fingerprints() -> Callable[[bytes, int], np.ndarray] | None:
     """:func:`.batchkey.fingerprints`, imported on first need; ``None`` where numba cannot be
     imported or set up (the keys are then computed state by state, the same values)."""
     try:
@@ -104,6 +104,6 @@ def array_keyer(view: Callable[[Any], Any] | None,
         if values and len(enc(values[0])) <= SHORT_ENCODING:
             fingerprints = compiled_fingerprints()
             assert fingerprints is not None  # the engine asked compiled_fingerprints() first
-            return fingerprints(values)
+            return fingerprints(enc(values), len(values))
         return np.fromiter(map(_xxh3, map(enc, values)), dtype=np.uint64, count=len(values))
     return keys

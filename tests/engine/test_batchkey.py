@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from gupcheck.classic import LostUpdate
 from gupcheck.classic.lost_update import SymmetricLostUpdate
 from gupcheck.engine import batchkey, check, visited
-from gupcheck.engine.batchkey import fingerprints, item_bounds
+from gupcheck.engine.batchkey import item_bounds
 from gupcheck.engine.fingerprint import encode, fingerprint
 
 
@@ -48,10 +48,14 @@ values = st.recursive(
 )
 
 
+def fingerprints(values: list[Any] | tuple[Any, ...]) -> list[int]:
+    return batchkey.fingerprints(encode(values), len(values)).tolist()
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(values, max_size=40))
 def test_a_batch_has_the_fingerprints_its_states_have_one_by_one(batch: list[Any]) -> None:
-    assert fingerprints(batch).tolist() == [fingerprint(v) for v in batch]
+    assert fingerprints(batch) == [fingerprint(v) for v in batch]
 
 
 @pytest.mark.parametrize("length", [31, 32, 255, 256, 65535, 65536])
@@ -62,8 +66,8 @@ def test_every_length_prefix_of_strings_binaries_arrays_and_maps_is_walked(lengt
              {f"k{i}": i for i in range(length % 300)},
              Folio(length, frozenset({"PG_dirty", "PG_writeback"}), Bio(7, ("a",))),
              2**64 - 1, -(2**63), 1.5, None]
-    assert fingerprints(batch).tolist() == [fingerprint(v) for v in batch]
-    assert fingerprints(tuple(batch)).tolist() == [fingerprint(v) for v in batch]
+    assert fingerprints(batch) == [fingerprint(v) for v in batch]
+    assert fingerprints(tuple(batch)) == [fingerprint(v) for v in batch]
 
 
 def test_the_walk_finds_each_element_of_an_array_by_its_own_encoding() -> None:
@@ -74,6 +78,11 @@ def test_the_walk_finds_each_element_of_an_array_by_its_own_encoding() -> None:
     assert item_bounds(buf, batchkey._FIXED, starts, ends) == len(batch)
     raw = buf.tobytes()
     assert [raw[a:b] for a, b in zip(starts, ends)] == [encode(v) for v in batch]
+
+
+def test_a_buffer_that_is_not_one_array_of_the_count_given_is_refused() -> None:
+    with pytest.raises(ValueError, match="an array of 3 elements"):
+        batchkey.fingerprints(encode([1, 2]), 3)
 
 
 def test_a_buffer_that_is_not_one_array_is_refused() -> None:
