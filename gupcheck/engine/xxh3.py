@@ -25,13 +25,10 @@ This module imports numba (about 0.2 s and 65 MB); the engine imports it only wh
 machine compiles for about 3 s, later processes load it in about 0.15 s.  A read-only buffer
 (``np.frombuffer`` of ``bytes``) and a writable one are two signatures, each compiled once.
 
-Running ``python -m gupcheck.engine.xxh3`` prints a small timing comparison with the library.
+``python benchmarks/xxh3_speed.py`` compares its speed with the library's.
 """
 
 from __future__ import annotations
-
-import time
-from collections.abc import Callable
 
 import numba
 import numpy as np
@@ -373,46 +370,3 @@ def xxh3_64(data: bytes) -> int:
     out = np.empty(1, dtype=np.uint64)
     hash_slices(buf, np.zeros(1, dtype=np.int64), np.full(1, len(buf), dtype=np.int64), out)
     return int(out[0])
-
-
-def _benchmark(count: int = 60_000, size: int = 14, repeat: int = 5) -> None:
-    """Print ns per item of the library (one call per bytes object) and of one
-    :func:`hash_slices` call over the concatenation, best of ``repeat``, compile excluded."""
-    import random
-
-    import xxhash
-
-    rng = random.Random(0)
-    items = [rng.randbytes(size) for _ in range(count)]
-    lengths = np.fromiter(map(len, items), dtype=np.int64, count=count)
-    ends = np.cumsum(lengths)
-    starts = ends - lengths
-    out = np.empty(count, dtype=np.uint64)
-
-    def concatenated() -> None:
-        hash_slices(np.frombuffer(b"".join(items), dtype=np.uint8), starts, ends, out)
-
-    concatenated()  # compile (or load from the cache)
-    library = list(map(xxhash.xxh3_64_intdigest, items))
-    assert out.tolist() == library, "hash_slices disagrees with xxhash"
-    hash_only = np.frombuffer(b"".join(items), dtype=np.uint8)
-    for name, run in (
-            ("xxhash, list(map(xxh3_64_intdigest, items))",
-             lambda: list(map(xxhash.xxh3_64_intdigest, items))),
-            ("hash_slices over b''.join(items), join included", concatenated),
-            ("hash_slices alone", lambda: hash_slices(hash_only, starts, ends, out)),
-            ("hash_slices alone + out.tolist()",
-             lambda: (hash_slices(hash_only, starts, ends, out), out.tolist()))):
-        best = min(_timed(run) for _ in range(repeat))
-        print(f"{name:50s} {best / count * 1e9:7.1f} ns/item")
-
-
-def _timed(run: Callable[[], object]) -> float:
-    """Wall-clock seconds of one ``run()``."""
-    start = time.perf_counter()
-    run()
-    return time.perf_counter() - start
-
-
-if __name__ == "__main__":
-    _benchmark()
