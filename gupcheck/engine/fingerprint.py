@@ -76,7 +76,8 @@ def compiled_fingerprints() -> Callable[[bytes, int], np.ndarray] | None:
     imported or set up (the keys are then computed state by state, the same values)."""
     try:
         from .batchkey import fingerprints
-    except Exception:  # noqa: BLE001 - ImportError, or numba's RuntimeError: no cache directory
+        fingerprints(_ENCODER.encode([0, "", b""]), 3)  # compiled now, so a failure falls back
+    except Exception:  # noqa: BLE001 - ImportError, numba's errors (no cache directory, ...)
         return None
     return fingerprints
 

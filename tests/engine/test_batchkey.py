@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from gupcheck.classic import LostUpdate
 from gupcheck.classic.lost_update import SymmetricLostUpdate
 from gupcheck.engine import batchkey, check, visited
+from gupcheck.engine import fingerprint as fingerprint_module
 from gupcheck.engine.batchkey import item_bounds
 from gupcheck.engine.fingerprint import encode, fingerprint
 
@@ -127,3 +129,16 @@ def test_a_search_keyed_in_compiled_code_finds_the_same_states_and_trace(
     compiled_from_the_start.clear()
     assert _search(model, reduce=reduce) == compiled
     assert not compiled_from_the_start
+
+
+def test_without_numba_a_large_search_keys_state_by_state(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = _search(LostUpdate(3, 2))
+    monkeypatch.setattr(visited, "COMPILED_FROM", 0)
+    monkeypatch.setitem(sys.modules, "gupcheck.engine.batchkey", None)  # the import fails
+    fingerprint_module.compiled_fingerprints.cache_clear()
+    try:
+        assert fingerprint_module.compiled_fingerprints() is None
+        assert _search(LostUpdate(3, 2)) == expected
+    finally:
+        fingerprint_module.compiled_fingerprints.cache_clear()
