@@ -429,8 +429,7 @@ class BfsSearch:
     def check_batch(self, states: list[Any], depth: int, first: int) -> Result | None:
         """Invariants and wait-for cycles of newly found states, in discovery order."""
         try:
-            for _ in map(hash, states):
-                pass
+            hash(tuple(states))  # each state hashable: one loop in C
         except TypeError:
             for j, s in enumerate(states):
                 self.ctx.validate(s, "a reached state", self.path(depth, first + j))
