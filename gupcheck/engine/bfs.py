@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import operator
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
 from os import PathLike
@@ -55,6 +55,16 @@ CHUNK = 2048  # frontier states expanded per visited-set batch (fastest measured
 
 
 _KEY = operator.attrgetter("key")
+
+
+def keys_in_one_call(ctx: Context,
+                     store: Any) -> Callable[[Sequence[Any]], np.ndarray] | None:
+    """``ctx``'s keyer of a whole batch in compiled code (:mod:`.batchkey`), where it is
+    used: once the fingerprint table is large enough to be probed by compiled code too, so
+    that a small search does not import numba; never in exact mode or without numba."""
+    if ctx.keys_array is None or not isinstance(store, FingerprintTable) or not store.compiled:
+        return None
+    return ctx.keys_array if compiled_fingerprints() is not None else None
 
 
 class _Levels:
@@ -298,7 +308,8 @@ class BfsSearch:
             return found
         try:
             labels, cand = zip(*pairs)
-            keys = ctx.keys_array(cand) if self.compiled_keys else ctx.keys(cand)
+            keyer = keys_in_one_call(ctx, self.store)
+            keys = keyer(cand) if keyer else ctx.keys(cand)
             self.coverage.update(map(_KEY, labels))
         except ModelError:
             raise
@@ -332,14 +343,6 @@ class BfsSearch:
         frontier_next.extend(new_states)
         self.levels.add(local + base, ordinals)
         return self.check_batch(new_states, self.depth + 1, first)
-
-    @property
-    def compiled_keys(self) -> bool:
-        """Whether a batch's keys are computed in compiled code (:mod:`.batchkey`): once the
-        fingerprint table is large enough to be probed by compiled code too, so that a small
-        search does not import numba."""
-        return self.ctx.keys_array is not None and isinstance(self.store, FingerprintTable) \
-            and self.store.compiled and compiled_fingerprints() is not None
 
     def _successors_each(self, chunk: list[Any], base: int, por: PartialOrder | None,
                          ords: list[int]) -> tuple[Result | None, list[Any], list[int]]:

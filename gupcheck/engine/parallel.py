@@ -57,7 +57,7 @@ from typing import Any
 
 import numpy as np
 
-from .bfs import CHUNK, BfsSearch, ProgressFn, bfs
+from .bfs import CHUNK, BfsSearch, ProgressFn, bfs, keys_in_one_call
 from .errors import ModelError, describe_exception
 from .limits import INTERRUPT, INTERRUPTED, Limits, worker_interrupts
 from .result import Result, Verdict, error_result
@@ -270,7 +270,9 @@ class Worker:
         if not pairs:
             return dead, generated
         labels, chunk = zip(*pairs)
-        fps = np.fromiter(ctx.keys(chunk), dtype=np.uint64, count=len(chunk))
+        keyer = keys_in_one_call(ctx, self.store)
+        fps = keyer(chunk) if keyer else np.fromiter(ctx.keys(chunk), dtype=np.uint64,
+                                                     count=len(chunk))
         fps[fps == 0] = 1  # as FingerprintTable stores it
         self.coverage.update(map(_KEY, labels))
         first = np.unique(fps, return_index=True)[1]

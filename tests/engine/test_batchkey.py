@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gupcheck.classic import LostUpdate
+from gupcheck.classic import LostUpdate, Peterson
 from gupcheck.classic.lost_update import SymmetricLostUpdate
 from gupcheck.engine import batchkey, check, visited
 from gupcheck.engine import fingerprint as fingerprint_module
@@ -142,3 +142,15 @@ def test_without_numba_a_large_search_keys_state_by_state(
         assert _search(LostUpdate(3, 2)) == expected
     finally:
         fingerprint_module.compiled_fingerprints.cache_clear()
+
+
+@pytest.mark.parametrize("make", [lambda: LostUpdate(3, 2), Peterson],
+                         ids=["lost-update", "peterson"])
+def test_parallel_workers_keyed_in_compiled_code_find_the_same_states_and_trace(
+        make: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers key their chunks in compiled code once their tables are large (here at
+    once); a fingerprint that differed from the parent's key of an initial state would find
+    that state again (Peterson's runs return to it)."""
+    expected = _search(make(), workers=2)
+    monkeypatch.setattr(visited, "COMPILED_FROM", 0)
+    assert _search(make(), workers=2) == expected
