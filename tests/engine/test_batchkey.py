@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 
 from gupcheck.classic import LostUpdate, Peterson
 from gupcheck.classic.lost_update import SymmetricLostUpdate
-from gupcheck.engine import batchkey, check, visited
+from gupcheck.engine import Verdict, batchkey, check, visited
 from gupcheck.engine import fingerprint as fingerprint_module
 from gupcheck.engine.batchkey import item_bounds
 from gupcheck.engine.fingerprint import encode, fingerprint
+from tests.engine.test_bad_models import ListState, UnencodableState
 
 
 class Bio(msgspec.Struct, frozen=True, array_like=True):
@@ -154,3 +155,14 @@ def test_parallel_workers_keyed_in_compiled_code_find_the_same_states_and_trace(
     expected = _search(make(), workers=2)
     monkeypatch.setattr(visited, "COMPILED_FROM", 0)
     assert _search(make(), workers=2) == expected
+
+
+@pytest.mark.parametrize("make", [ListState, UnencodableState])
+def test_a_bad_state_keyed_in_compiled_code_gets_the_same_diagnosis(
+        make: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = check(make())
+    monkeypatch.setattr(visited, "COMPILED_FROM", 0)
+    got = check(make())
+    assert got.verdict is expected.verdict is Verdict.ERROR
+    assert got.message == expected.message
+    assert [s.label for s in got.trace.steps] == [s.label for s in expected.trace.steps]
