@@ -9,7 +9,8 @@ parent in the previous level (``uint32``) and which of the parent's successors i
 Stateright rebuilds paths from fingerprints, so no parent *state* is ever kept.
 
 Successors are generated for a chunk of the frontier at a time and looked up in the visited set
-in one vectorised call (:class:`~.visited.FingerprintTable.add_many`).  Within a chunk the first
+in one vectorised call (:class:`~.visited.FingerprintTable.add_many`); once the table is large,
+their fingerprints are computed in one call too (:func:`keys_in_one_call`).  Within a chunk the first
 generated occurrence of a state becomes its parent, and chunks are taken in frontier order, so the
 parent of every state — and so every trace — is the same on every run.
 
