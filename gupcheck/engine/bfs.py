@@ -10,9 +10,9 @@ Stateright rebuilds paths from fingerprints, so no parent *state* is ever kept.
 
 Successors are generated for a chunk of the frontier at a time and looked up in the visited set
 in one vectorised call (:class:`~.visited.FingerprintTable.add_many`); once the table is large,
-their fingerprints are computed in one call too (:func:`keys_in_one_call`).  Within a chunk the first
-generated occurrence of a state becomes its parent, and chunks are taken in frontier order, so the
-parent of every state — and so every trace — is the same on every run.
+their fingerprints are computed in one call too (:func:`keys_in_one_call`).  Within a chunk the
+first generated occurrence of a state becomes its parent, and chunks are taken in frontier order,
+so the parent of every state — and so every trace — is the same on every run.
 
 Why the trace is shortest: every state of depth ``d`` is found (and its invariants checked) while
 level ``d - 1`` is expanded, before any state of depth ``d + 1``.  The first violation found is
