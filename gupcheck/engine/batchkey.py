@@ -35,7 +35,11 @@ for _tag, _size in ((0xCA, 4), (0xCB, 8), (0xCC, 1), (0xCD, 2), (0xCE, 4), (0xCF
 
 @numba.njit(cache=True, nogil=True)
 def _be(buf: np.ndarray, at: int, size: int) -> int:  # pragma: no cover - compiled
-    """The big-endian unsigned integer of ``size`` bytes at ``at`` (msgpack lengths)."""
+    """The big-endian unsigned integer of ``size`` bytes at ``at`` (msgpack lengths); past
+    the buffer's end, the buffer's length, which takes the walk past the end (compiled code
+    does not check bounds)."""
+    if at + size > buf.shape[0]:
+        return buf.shape[0]
     v = 0
     for i in range(size):
         v = (v << 8) | int(buf[at + i])
@@ -48,6 +52,8 @@ def item_bounds(buf: np.ndarray, fixed: np.ndarray, starts: np.ndarray,
     """Fill ``starts``/``ends`` with the byte range of each element of the msgpack array
     ``buf``; return the number of elements (-1: ``buf`` is not one well-formed array of at
     most ``len(starts)`` elements, which msgspec never produces)."""
+    if buf.shape[0] == 0:
+        return -1
     tag = int(buf[0])
     if 0x90 <= tag <= 0x9F:
         count, pos = tag & 0x0F, 1

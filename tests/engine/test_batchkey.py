@@ -88,6 +88,16 @@ def test_a_buffer_that_is_not_one_array_of_the_count_given_is_refused() -> None:
         batchkey.fingerprints(encode([1, 2]), 3)
 
 
+def test_every_truncation_of_an_encoding_is_refused_without_reading_past_its_end() -> None:
+    batch = [("x" * 300, b"y" * 70_000, {"k": [1, 2**40, -3]}), tuple(range(20)), 1.5]
+    whole = encode(batch)
+    starts = np.empty(len(batch), dtype=np.int64)
+    ends = np.empty(len(batch), dtype=np.int64)
+    for cut in [*range(400), *range(len(whole) - 200, len(whole))]:
+        buf = np.frombuffer(whole[:cut], dtype=np.uint8)
+        assert item_bounds(buf, batchkey._FIXED, starts, ends) == -1, cut
+
+
 def test_a_buffer_that_is_not_one_array_is_refused() -> None:
     starts = np.empty(4, dtype=np.int64)
     ends = np.empty(4, dtype=np.int64)
