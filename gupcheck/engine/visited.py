@@ -84,7 +84,7 @@ class FingerprintTable:
     def _insert(self, fps: np.ndarray, distinct: bool = False) -> np.ndarray:
         """Insert the nonzero ``fps``, which fit; a mask of the first copies of new keys
         (``distinct``: the caller knows there are no copies)."""
-        insert = _compiled_insert() if len(self._table) >= COMPILED_FROM else None
+        insert = _compiled_insert() if self.compiled else None
         if insert is not None:
             mask = np.empty(len(fps), dtype=bool)
             self._count += insert(self._table, self._mask, fps, mask)
