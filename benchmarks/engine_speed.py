@@ -24,6 +24,9 @@ is its own.  Rows:
 ``--repeat R`` runs the rows R times, interleaved (every row once, then again), and keeps each
 row's run with the least CPU time: on a shared machine a neighbour can slow one row's run by a
 fifth within minutes, and the best of several alternating runs is what two rows' code costs.
+It also prints each round's ratio of the naive BFS's CPU time to gupcheck's and their median:
+the two run back to back in a round when ``--rows gupcheck,naive`` leaves the others out, so a
+drift of the machine's speed over minutes moves both sides of a round's ratio alike.
 
 Memory is reported four ways: visited-set bytes per state, trace-record bytes per state, peak
 RSS divided by states (which also counts the frontier and the interpreter), and the frontier's
@@ -38,6 +41,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -112,6 +116,10 @@ def run_spin_row(n: int, k: int, reductions: bool) -> dict | None:
             "rss_B": mem * 2**20 / max(r["states_stored"], 1), "verdict": "holds"}
 
 
+ROWS = ("gupcheck", "gupcheck-encoded", "gupcheck-por", "naive", "naive-gc-on", "spin",
+        "spin-reduced")
+
+
 def _child(which: str, n: int, k: int) -> None:
     if which == "gupcheck":
         out = run_gupcheck(n, k)
@@ -149,6 +157,8 @@ def main() -> None:
     ap.add_argument("--no-spin", action="store_true")
     ap.add_argument("--repeat", type=int, default=1,
                     help="run the rows this many times, interleaved; keep each row's least CPU")
+    ap.add_argument("--rows", help="comma-separated rows to run (default: all); one of "
+                    + ", ".join(ROWS))
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -156,11 +166,18 @@ def main() -> None:
         return
     if args.repeat < 1:
         ap.error("--repeat must be at least 1")
-    rows = ["gupcheck", "gupcheck-encoded", "gupcheck-por"] + (
-        [] if args.no_naive else ["naive", "naive-gc-on"]) + (
-        [] if args.no_spin else ["spin", "spin-reduced"])
+    rows = [r for r in ROWS if not (args.no_naive and r.startswith("naive"))
+            and not (args.no_spin and r.startswith("spin"))]
+    if args.rows:
+        wanted = args.rows.split(",")
+        unknown = [r for r in wanted if r not in ROWS]
+        if unknown:
+            ap.error(f"unknown row {unknown[0]!r}; the rows are {', '.join(ROWS)}")
+        rows = [r for r in rows if r in wanted]
     results: dict[str, dict] = {}
+    ratios: list[float] = []  # per round: naive's CPU time / gupcheck's
     for _ in range(args.repeat):
+        this: dict[str, dict] = {}
         for which in rows:
             proc = subprocess.run([sys.executable, __file__, "--child", which, "--n",
                                    str(args.n), "--k", str(args.k)],
@@ -169,8 +186,12 @@ def main() -> None:
                 print(f"{which}: failed\n{proc.stderr}", file=sys.stderr)
                 continue
             run = json.loads(proc.stdout.strip().splitlines()[-1])
+            if run is not None:
+                this[which] = run
             if run is not None and _better(run, results.get(which)):
                 results[which] = run
+        if "gupcheck" in this and "naive" in this:
+            ratios.append(this["naive"]["cpu"] / this["gupcheck"]["cpu"])
     print(f"lost-update N={args.n} K={args.k}, whole state space, one core; "
           f"{platform.processor() or platform.machine()}, Python {platform.python_version()}; "
           f"load average {os.getloadavg()[0]:.2f}"
@@ -195,6 +216,10 @@ def main() -> None:
         print(f"gupcheck vs naive: {nv['seconds'] / g['seconds']:.2f}x faster "
               f"({nv['cpu'] / g['cpu']:.2f}x in CPU seconds, which the other processes of a "
               f"loaded machine distort less), {nv['rss_B'] / g['rss_B']:.2f}x less RSS per state")
+    if len(ratios) > 1:
+        print("gupcheck vs naive, each round's CPU ratio: "
+              + ", ".join(f"{r:.2f}x" for r in ratios)
+              + f"; median {statistics.median(ratios):.2f}x")
     if g and "spin" in results:
         sp = results["spin"]
         same = "same" if sp["states"] == g["states"] else "DIFFERENT"

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from gupcheck.classic import BrokenMutex, LostUpdate, Peterson, Philosophers, TicketLock
 from gupcheck.designs import DESIGNS
-from gupcheck.engine import Label, Limits, Model, Result, Verdict, check
+from gupcheck.engine import Invariant, Label, Limits, Model, Result, Verdict, bfs, check, parallel
 from gupcheck.engine.parallel import balance
 from gupcheck.kernel.system import KernelModel
 from gupcheck.scenarios import SCENARIOS
@@ -156,3 +156,41 @@ def test_balance_evens_out_every_frontier(counts: list[int]) -> None:
     assert max(after) - min(after) <= 1 and sum(after) == total
     for w in range(n):  # nobody both hands over and receives
         assert not (sum(give[w]) and any(give[o][w] for o in range(n)))
+
+
+class Fan(Model[int]):
+    """0 leads to 1..6; 1 goes on to 7, which breaks the invariant; 4 has no move and is not an
+    end: a deadlock at frontier index 3 of level 1, a violation whose parent is index 0."""
+
+    name = "fan"
+
+    def init_states(self) -> list[int]:
+        return [0]
+
+    def successors(self, s: int) -> Iterator[tuple[Label, int]]:
+        if s == 0:
+            for t in range(1, 7):
+                yield Label("x", "go", (t,)), t
+        elif s == 1:
+            yield Label("x", "bad"), 7
+        elif s != 4:
+            yield Label("x", "stay"), s
+
+    def is_end(self, s: int) -> bool:
+        return s != 4
+
+    def invariants(self) -> list[Invariant[int]]:
+        return [Invariant("not-7", lambda s: "reached 7" if s == 7 else None)]
+
+
+@pytest.mark.parametrize(("chunk", "first"), [(2, "not-7"), (8, "deadlock")])
+def test_a_deadlock_and_a_violation_in_one_level_come_in_the_chunk_order(
+        chunk, first, monkeypatch) -> None:
+    """One process expands the frontier ``CHUNK`` states at a time, each chunk's deadlocks
+    before its new states' invariants; workers report what it would meet first."""
+    monkeypatch.setattr(bfs, "CHUNK", chunk)
+    monkeypatch.setattr(parallel, "CHUNK", chunk)  # the workers fork with it
+    one = check(Fan())
+    assert one.property == first
+    for workers in (2, 3):
+        assert answer(check(Fan(), workers=workers)) == answer(one)
