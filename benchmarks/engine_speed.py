@@ -186,9 +186,10 @@ def main() -> None:
                 print(f"{which}: failed\n{proc.stderr}", file=sys.stderr)
                 continue
             run = json.loads(proc.stdout.strip().splitlines()[-1])
-            if run is not None:
-                this[which] = run
-            if run is not None and _better(run, results.get(which)):
+            if run is None:  # a SPIN row without SPIN
+                continue
+            this[which] = run
+            if _better(run, results.get(which)):
                 results[which] = run
         if "gupcheck" in this and "naive" in this:
             ratios.append(this["naive"]["cpu"] / this["gupcheck"]["cpu"])
