@@ -55,7 +55,9 @@ The load average is printed with every row: the machine may be shared.  ``--repe
 configuration's rows R times, interleaved (every row once, then again), and keeps each row's
 fastest run: a busy neighbour slows one run of a row, not all R.  After each configuration a line
 compares the fastest one-process gupcheck row that completed with SPIN's fastest complete row
-(issue 18's first goal: gupcheck on one core no slower than SPIN's best).
+(issue 18's first goal: gupcheck on one core no slower than SPIN's best), and with ``--repeat``
+the next line gives that ratio in each round and its median (a round's rows run minutes apart
+at most, so a drift of the machine's speed moves both sides of a round's ratio alike).
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ import json
 import os
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -307,14 +310,22 @@ def main() -> int:
     for config in configs:
         got: dict[str, dict] = {}
         loads: dict[str, str] = {}
+        ratios: list[float] = []  # per round: gupcheck's fastest one-core row / SPIN's fastest
         for _ in range(args.repeat):
+            this: dict[str, dict] = {}
             for row in rows:
                 res = _run(row, config, args)
-                if res is None or (row in got and got[row]["seconds"] <= res["seconds"]):
+                if res is None:
+                    continue
+                this[row] = res
+                if row in got and got[row]["seconds"] <= res["seconds"]:
                     continue
                 got[row], loads[row] = res, _load()
                 if args.repeat == 1:  # a long run's rows as they finish
                     print(_fmt_row(config, row, res, loads[row]), flush=True)
+            best, spin_best = _fastest(this, ONE_CORE), _fastest(this, SPIN_EXHAUSTIVE)
+            if best and spin_best:
+                ratios.append(this[best]["seconds"] / this[spin_best]["seconds"])
         if args.repeat > 1:
             for row, res in got.items():
                 print(_fmt_row(config, row, res, loads[row]), flush=True)
@@ -350,6 +361,9 @@ def main() -> int:
                   f"{got[best]['seconds'] / got[spin_best]['seconds']:.2f}x the time "
                   f"({best} {got[best]['seconds']:.2f} s, {spin_best} "
                   f"{got[spin_best]['seconds']:.2f} s)")
+        if len(ratios) > 1:  # the rounds' rows ran minutes apart at most: drift cancels more
+            print(f"  {config}: each round's ratio: " + ", ".join(f"{r:.2f}x" for r in ratios)
+                  + f"; median {statistics.median(ratios):.2f}x")
     return 1 if failures else 0
 
 

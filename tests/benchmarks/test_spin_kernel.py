@@ -125,7 +125,8 @@ SCRIPT = str(ROOT / "benchmarks" / "spin_kernel.py")
 def test_repeated_rows_are_printed_once_each_with_the_one_core_comparison() -> None:
     """--repeat 2: every row runs twice, interleaved, and is printed once, with its fastest
     run; the line after the configuration compares gupcheck's fastest one-process row with
-    SPIN's fastest complete row (issue 18's first goal)."""
+    SPIN's fastest complete row (issue 18's first goal), and the next gives that ratio in
+    each round and the median."""
     out = subprocess.run([sys.executable, SCRIPT, "--config", "1,1,1",
                           "--row", "gupcheck view,sym", "--row", "spin dfs por", "--repeat", "2"],
                          capture_output=True, text=True, check=True, cwd=ROOT).stdout
@@ -135,3 +136,7 @@ def test_repeated_rows_are_printed_once_each_with_the_one_core_comparison() -> N
     assert rows == [("gupcheck view,sym", "1,208"), ("spin dfs por", "2,462")], out
     assert re.search(r"1,1,1: gupcheck on one core / SPIN's best: [\d.]+x the time "
                      r"\(gupcheck view,sym [\d.]+ s, spin dfs por [\d.]+ s\)", out), out
+    ratios = re.search(r"1,1,1: each round's ratio: ([\d.]+)x, ([\d.]+)x; median ([\d.]+)x", out)
+    assert ratios, out
+    a, b, median = map(float, ratios.groups())
+    assert abs(median - (a + b) / 2) < 0.01, out  # the median of two: their mean
