@@ -25,7 +25,7 @@ from __future__ import annotations
 from .actor import Blocked, Ctx, Move, Outcome
 from .dirty import folio_mark_dirty
 from .fsops import Writepages
-from .state import Bio, KState, Pte, replace
+from .state import Bio, Folio, KState, Pte, replace
 
 
 def dirty_pages(k: KState) -> tuple[int, ...]:
@@ -124,8 +124,7 @@ def stage_submit(c: Ctx) -> Outcome:
     k = c.k
     if c.var("wpte"):  # the PTE was dirty: folio_mark_dirty, a legal dirtying
         k = folio_mark_dirty(c, k, k.fid(page), who=c.name, pte_transfer=True)
-    if (pinned_policy(c) in ("skip-bounce", "skip-bounce-iomap") and not c.var("wsync")
-            and k.folio(page).maybe_dma_pinned()):
+    if skips_pinned(c, k.folio(page)):
         k = k.with_folio(page, replace(k.folio(page), locked=None))
         return [Move(f"folio_clear_dirty_for_io: folio_maybe_dma_pinned in WB_SYNC_NONE "
                      f"writeback: keep page {page} dirty, skip it, folio_unlock",
@@ -146,10 +145,7 @@ def start_write(c: Ctx, k: KState, page: int) -> tuple[KState, str]:
         k = k.with_folio(page, replace(f, dirty=False, prepared=False, locked=None,
                                        reserved=False))
         return k, f"folio_clear_dirty_for_io, {what}, nothing to write"
-    policy = pinned_policy(c)
-    bounce = (f.data if (policy in ("bounce", "skip-bounce")
-                         or (policy == "skip-bounce-iomap" and c.env.stable_writes))
-              and f.maybe_dma_pinned() else None)
+    bounce = bounce_copy(c, f)
     k, blocks, f, extra = ops.map_for_io(c, k, page, f)
     f = replace(f, dirty=False, prepared=False, writeback=bool(blocks), locked=None,
                 reserved=False)
@@ -181,6 +177,27 @@ def pinned_policy(c: Ctx) -> str:
     if policy == "skip-bounce-iomap" and not c.env.fs.iomap_writeback:
         return "plain"
     return policy
+
+
+def skips_pinned(c: Ctx, f: Folio) -> bool:
+    """The RFC's ``folio_clear_dirty_for_io``: in WB_SYNC_NONE writeback a pinned folio
+    (whose PTEs were cleaned) keeps PG_dirty and is skipped; data-integrity writeback
+    writes it."""
+    return (pinned_policy(c) in ("skip-bounce", "skip-bounce-iomap") and not c.var("wsync")
+            and f.maybe_dma_pinned())
+
+
+def bounce_copy(c: Ctx, f: Folio) -> tuple[str, ...] | None:
+    """The copy of a pinned folio's data that its write bio carries instead of the page, or
+    ``None``: under "bounce" and "skip-bounce" every pinned folio's write; under
+    "skip-bounce-iomap" (the RFC's ``iomap_add_to_ioend``) only on a stable-writes device."""
+    policy = pinned_policy(c)
+    if not f.maybe_dma_pinned():
+        return None
+    if policy in ("bounce", "skip-bounce") or (policy == "skip-bounce-iomap"
+                                               and c.env.stable_writes):
+        return f.data
+    return None
 
 
 WRITEBACK_STAGES = {"wb:lock": stage_lock, "wb:waitwb": stage_waitwb,
