@@ -312,6 +312,9 @@ class BfsSearch:
             keyer = keys_in_one_call(ctx, self.store)
             keys = keyer(cand) if keyer else ctx.keys(cand)
             self.coverage.update(map(_KEY, labels))
+            if por is not None and por.local_labels:
+                self.coverage.update(map(_KEY, por.local_labels))
+                por.local_labels.clear()
         except ModelError:
             raise
         except Exception as exc:  # a bad label or state: find whose, in frontier order
@@ -420,15 +423,19 @@ class BfsSearch:
         stay those of the unreduced successor list so that traces replay without the
         reduction."""
         succ = list(self.ctx.successors(state))
+        chains: list[list[Any]] = []
+        if por.local:  # each successor after its local steps: the proviso must see those
+            chains = [por.local_chain(t) for _, t in succ]
+            succ = [(label, chain[-1][1] if chain else t)
+                    for (label, t), chain in zip(succ, chains, strict=True)]
         por.position = i
         keep = por.ample(state, succ, lambda: self.path(self.depth, i)) \
             if len(succ) > 1 else None
-        if keep is None:
-            pairs.extend(succ)
-            ords.extend(range(len(succ)))
-        else:
-            pairs.extend(succ[j] for j in keep)
-            ords.extend(keep)
+        kept = range(len(succ)) if keep is None else keep
+        pairs.extend(succ[j] for j in kept)
+        ords.extend(kept)
+        for j in kept if chains else ():
+            por.took(chains[j])
 
     def check_batch(self, states: list[Any], depth: int, first: int) -> Result | None:
         """Invariants and wait-for cycles of newly found states, in discovery order."""
@@ -533,7 +540,8 @@ class BfsSearch:
             "frontier_next": _nodes(plain, frontier_next, 0),
             "classes": plain.table,
             "objects": plain.objects,
-            "por": [self.por.reduced, self.por.full] if self.por is not None else None,
+            "por": ([self.por.reduced, self.por.full, self.por.at_once]
+                    if self.por is not None else None),
         })
         self.next_checkpoint = self.budget.seconds() + self.checkpoint_every
 
@@ -591,7 +599,7 @@ class BfsSearch:
         self.store = restore(store)
         if self.por is not None:  # the proviso must look states up in the restored set
             self.por.stored = self.store.__contains__
-            self.por.reduced, self.por.full = data.por or (0, 0)
+            self.por.reduced, self.por.full, self.por.at_once = (*(data.por or (0, 0)), 0)[:3]
         self.depth = data.depth
         self.generated = data.generated
         self.coverage = Counter(data.coverage)
@@ -644,12 +652,12 @@ class BfsSearch:
 
     def path(self, depth: int, index: int) -> Path:
         init_index, ords = self.levels.choices(depth, index)
-        return self.ctx.replay_ordinals(self.inits[init_index], ords)
+        local = self.por.local_chain if self.por is not None and self.por.local else None
+        return self.ctx.replay_ordinals(self.inits[init_index], ords, local)
 
     def _trace(self, depth: int, index: int) -> Trace:
-        init_index, ords = self.levels.choices(depth, index)
-        path = self.ctx.replay_ordinals(self.inits[init_index], ords)
-        return self.ctx.trace(init_index, path)
+        init_index, _ = self.levels.choices(depth, index)
+        return self.ctx.trace(init_index, self.path(depth, index))
 
     def stats(self, depth: int | None = None) -> Stats:
         n = len(self.store)

@@ -233,7 +233,7 @@ class Body(msgspec.Struct, forbid_unknown_fields=True):
     objects: list[list[Any]]  # the states' parts, shared (:class:`Plain`)
     frontier: list[Any]  # the level's states from position on, as nodes (:class:`Plain`)
     frontier_next: list[Any]
-    por: tuple[int, int] | None = None
+    por: tuple[int, ...] | None = None  # reduced, full, local steps taken at once
 
 
 def read(path: str | os.PathLike[str], identity: str) -> Body:

@@ -156,6 +156,23 @@ class Model(Generic[S]):
         the labels' ``unit`` where they name one."""
         return {}
 
+    def unobserved(self, obj: str) -> bool:
+        """Whether no checked property and no step's guard reads the footprint object
+        ``obj``, so that two steps that meet only on such objects reach states equal up to
+        the view, which leaves them out (data values nothing compares: data independence).
+        Partial-order reduction does not count such a meeting as a dependence.  Default:
+        every object is observed."""
+        return False
+
+    def local_steps(self, state: S) -> Sequence[tuple[Label, S]]:
+        """Steps partial-order reduction may take at once, as soon as a step leads to
+        ``state``, instead of storing ``state`` (:mod:`.por`, "Local steps taken at once").
+        Each must be the *only* step its unit (``label.unit``, else its actor) can take in
+        ``state``, with the label and successor :meth:`successors` gives it; the search takes
+        one only if its footprint makes it independent of every other unit and invisible,
+        and ``por-check`` verifies the rest.  Default: none."""
+        return ()
+
     #: the objects ``waits`` reads (its wait-for cycles are then checked like an invariant
     #: reading them); ``None``: anything, which switches partial-order reduction off
     waits_reads: frozenset[str] | None = None

@@ -29,8 +29,10 @@ Peled 1993), as checked here for an actor ``A`` whose enabled steps form the can
 
 * C0 — the set is non-empty, so a state keeps a successor iff it had one;
 * C1 — every step in it is independent of every step any *other* actor may take from here on
-  (no write of one meets a read or write of the other), and by the contract above no other
-  actor can enable or disable one of ``A``'s steps;
+  (no write of one meets a read or write of the other, except on objects the model calls
+  ``unobserved``: values no property and no guard reads, which the view leaves out, so both
+  orders reach states equal up to it), and by the contract above no other actor can enable
+  or disable one of ``A``'s steps;
 * C2 — invisible: no step in it writes an object a checked property reads, and no property
   reads ``A``'s local state;
 * C3 — the cycle proviso for breadth-first search: if a successor in the set is not later than
@@ -43,6 +45,23 @@ Peled 1993), as checked here for an actor ``A`` whose enabled steps form the can
   breadth-first search", SPIN 2005), which also counts the states of the current level not yet
   expanded (on lost update, whose local steps never form a cycle, both store the same states).
   Successors found earlier in the same level are one level deeper and do not count.
+
+Local steps taken at once.  Where a state's successor ``t`` has a unit whose only enabled
+step ``l`` is invisible and independent of everything every other unit may still do, ``{l}``
+is an ample set of ``t`` (C0-C2), and a search that stored ``t`` would expand only ``l`` there.
+The search takes ``l`` at once instead and stores the state it leads to, again and again
+while the model offers such a step (``Model.local_steps``; at most :data:`MAX_LOCAL_CHAIN` in a
+row): Lipton's reduction (R. J. Lipton, "Reduction: a method of proving properties of
+parallel programs", CACM 18(12), 1975) of steps that commute with every other unit's, as
+SPIN merges a process's local statements into one transition by default (its ``-o3`` turns
+statement merging off).  Nothing is lost: ``t`` is not checked, but ``l`` is invisible, so every
+invariant reads the same at ``t`` and at the state stored after it; ``t`` is no deadlock (``l``
+is enabled) and has the same wait-for cycles (``l`` writes nothing ``waits`` reads); every other
+unit's step enabled at ``t`` is still enabled after ``l`` and reaches the same states with
+``l`` taken before it instead of after.  A chain ends (its last state is stored) where no
+unit offers such a step, so C3 is met by the stored states as before: the proviso looks at
+the states a chain ends in.  A trace shows every step of a chain; the chain is a function of
+the state it starts from, so traces replay it.
 
 The reduction keeps every invariant's verdict and every deadlock (terminal states are kept by
 C0 and C1) but not the shortest-trace length: :func:`~.checker.check` re-shortens each
@@ -61,6 +80,9 @@ from .errors import ModelError
 from .model import Invariant, Label, overrides
 
 Footprint = tuple[frozenset[str], frozenset[str]]  # (reads, writes)
+#: the longest chain of local steps taken at once (a model whose local steps cycle would
+#: otherwise never end one); the state a cut chain reaches is stored like any other
+MAX_LOCAL_CHAIN = 64
 NO_EFFECT = "reduction por: no effect"  # the note's prefix when the search ran unreduced
 Pair = tuple[Label, Any]
 
@@ -93,6 +115,10 @@ class PartialOrder:
         self.visible: frozenset[str] = frozenset().union(
             *(inv.reads for inv in invariants if inv.reads is not None),
             getattr(model, "waits_reads", None) or ())
+        #: the model offers local steps to take at once (:meth:`local_chain`)
+        self.local = self.why_off is None and overrides(model, "local_steps")
+        self.at_once = 0  # local steps taken at once
+        self.local_labels: list[Label] = []  # their labels, for the search's coverage
 
     def new_level(self, keys: Iterable[Any] = (), current: Iterable[Any] | None = None,
                   first: int = 0) -> None:
@@ -150,8 +176,40 @@ class PartialOrder:
         if not self.on:
             return f"{NO_EFFECT}, {self.why_off}"
         total = self.reduced + self.full
+        at_once = (f"; local steps taken at once, their states not stored: {self.at_once:,}"
+                   if self.local else "")
         return (f"reduction por: {self.reduced:,} of {total:,} states with several actors' steps "
-                f"expanded with one actor's (ample set); the other {self.full:,} fully")
+                f"expanded with one actor's (ample set); the other {self.full:,} fully{at_once}")
+
+    def local_chain(self, state: Any) -> list[Pair]:
+        """The local steps taken at once from ``state``, in order (see the module docstring):
+        while the model offers a step that is the only one of its unit, invisible and
+        independent of every other unit's footprint, take it.  A function of ``state`` alone,
+        so that a trace replays the same chain."""
+        chain: list[Pair] = []
+        model, visible = self.model, self.visible
+        for _ in range(MAX_LOCAL_CHAIN):
+            feet = None
+            for label, nxt in model.local_steps(state):
+                unit = label.unit or label.actor
+                if not visible.isdisjoint(label.writes) or unit in visible:
+                    continue
+                feet = feet or model.footprints(state)
+                if self._independent(unit, [label], feet):
+                    break
+            else:
+                return chain
+            if self.check:
+                self._check_local(state, label, nxt)
+            chain.append((label, nxt))
+            state = nxt
+        return chain
+
+    def took(self, chain: list[Pair]) -> None:
+        """A chain the search kept: counted, its labels kept in :attr:`local_labels` for the
+        search's coverage."""
+        self.at_once += len(chain)
+        self.local_labels.extend(label for label, _ in chain)
 
     def ample(self, state: Any, succ: list[Pair],
               path: Callable[[], Any] | None = None) -> list[int] | None:
@@ -204,11 +262,14 @@ class PartialOrder:
         """C1 for ``actor``'s enabled steps (see the module docstring)."""
         if actor not in feet:
             return False
+        unobserved = self.model.unobserved
         for other, (reads, writes) in feet.items():
             if other == actor:
                 continue
             for lab in labels:
-                if lab.writes & reads or lab.writes & writes or lab.reads & writes:
+                met = lab.writes & reads or lab.writes & writes or lab.reads & writes
+                if met and not all(map(unobserved, (lab.writes & (reads | writes))
+                                       | (lab.reads & writes))):
                     return False
         return True
 
@@ -226,6 +287,18 @@ class PartialOrder:
             if extra:
                 raise ModelError(f"por-check: {label} touches {sorted(extra)}, outside "
                                  f"{unit}'s declared footprint", path() if path else None)
+
+    def _check_local(self, state: Any, label: Label, nxt: Any) -> None:
+        """A local step is the only step of its unit in ``state``, as ``successors()`` gives
+        it, and an ample set there (:meth:`_check_commute`)."""
+        unit = label.unit or label.actor
+        succ = list(self.model.successors(state))
+        own = [i for i, (lab, _) in enumerate(succ) if (lab.unit or lab.actor) == unit]
+        if len(own) != 1 or succ[own[0]][0].text != label.text \
+                or self.key(succ[own[0]][1]) != self.key(nxt):
+            raise ModelError(f"por-check: local_steps() offers {label}, but {unit}'s steps "
+                             f"here are {[succ[i][0].text for i in own]}")
+        self._check_commute(state, succ, unit, own, None)
 
     def _check_commute(self, state: Any, succ: list[Pair], actor: str, idx: list[int],
                        path: Callable[[], Any] | None) -> None:

@@ -145,8 +145,11 @@ class Context:
 
     # --- traces --------------------------------------------------------------------------------
 
-    def replay_ordinals(self, init: Any, ordinals: Sequence[int]) -> Path:
-        """Rebuild a path from "the n-th successor" choices (parents are never stored)."""
+    def replay_ordinals(self, init: Any, ordinals: Sequence[int],
+                        local: Callable[[Any], list[tuple[Label, Any]]] | None = None) -> Path:
+        """Rebuild a path from "the n-th successor" choices (parents are never stored);
+        ``local``: the chain of steps partial-order reduction took at once after each
+        (:meth:`.por.PartialOrder.local_chain`)."""
         path: Path = [(None, init)]
         state = init
         for n in ordinals:
@@ -157,6 +160,9 @@ class Context:
                                  path)
             label, state = succ[n]
             path.append((label, state))
+            if local is not None:
+                path.extend(local(state))
+                state = path[-1][1]
         return path
 
     def trace(self, init_index: int, path: Path, loop_start: int | None = None,

@@ -40,13 +40,13 @@ def disk_moves(c: Ctx) -> Outcome:
     k = c.k
     for b in k.bios:
         if b.pending:
-            moves.append(_transfer(c, b))
+            moves.append(next_transfer(c, b))
         elif not b.done:  # the completion belongs to the bio's unit too (footprint.py)
             moves.append(replace(_complete(c, b), unit=bio_unit(b.id)))
     return moves
 
 
-def _transfer(c: Ctx, b: Bio) -> Move:
+def next_transfer(c: Ctx, b: Bio) -> Move:
     k, block = c.k, b.pending[0]
     rest = replace(b, pending=b.pending[1:])
     unit, touches = bio_unit(b.id), transfer(b.id, b.page, b.folio)

@@ -7,7 +7,7 @@ write the whole shared kernel state (:data:`SHARED`: folios, the page cache, PTE
 ghost records), except the one step that provably touches nothing another actor looks at, and
 that is where most interleavings come from:
 
-* **a block transfer** (``device._transfer``): the device moves one block of bio ``#n``
+* **a block transfer** (``device.next_transfer``): the device moves one block of bio ``#n``
   between the page and the disk.  It reads and writes the bio's transfer progress
   (``Bio.pending``), which only the disk's own steps for that bio read (its completion
   waits for it), and data values: the page's contents and the disk block.  DMA takes no lock and
@@ -33,7 +33,13 @@ every actor: the crash is recorded by the step that oopses, which the reduced se
 takes after the transfer, reaching a crashed state that differs only in the transfer.
 
 So :meth:`KernelModel.footprints` declares transfers local only when none of those is checked,
-and otherwise the reduction finds nothing to reduce (its note says how often it could).
+and otherwise the reduction finds nothing to reduce (its note says how often it could).  The
+data values are then :meth:`KernelModel.unobserved` (:func:`data_object`): two bios moving
+blocks of one page, a write bio reading it and a read bio's DMA writing it, commute as a
+transfer and a CPU store do.  And since a bio's next transfer is its unit's only step until
+the last block has moved, the search takes a bio's transfers as soon as it is submitted
+(:meth:`KernelModel.local_steps`; the engine's "local steps taken at once"): no stored state
+has a bio half transferred, and a trace still shows each block's transfer after the submit.
 ``--reduce por-check`` verifies the declarations as it searches, up to the search's own
 equivalence: run it with ``view``, which leaves out the data values that the declaration
 ignores.
@@ -64,6 +70,13 @@ def transfer(bio_id: int, page: int, fid: int) -> frozenset[str]:
     pmem block on FS-DAX."""
     return frozenset({f"bio #{bio_id}", f"page {page} data", f"page {page} disk",
                       f"pmem block {fid}"})
+
+
+@cache
+def data_object(name: str) -> bool:
+    """Whether ``name`` is one of :func:`transfer`'s data values (a page's contents, its disk
+    blocks, a pmem block), as opposed to a bio's progress."""
+    return name.endswith((" data", " disk")) or name.startswith("pmem block ")
 
 
 @cache

@@ -43,7 +43,7 @@ from . import (
 from .actor import Blocked, Ctx, Move, Outcome, Stage
 from .config import KernelConfig
 from .env import Env
-from .footprint import SHARED, TRANSFER_READERS, bio_footprint, bio_unit
+from .footprint import SHARED, TRANSFER_READERS, bio_footprint, bio_unit, data_object
 from .fs import STAGES as FS_STAGES
 from .fs import filesystem
 from .properties import DATA_READERS, PROPERTIES, WRITE_READERS, invariants
@@ -313,19 +313,38 @@ class KernelModel(Model[KState]):
         if k.ghost.crashed:
             return []
         out = []
-        labels = self._labels
+        labelled = self._labelled
         for i, outcome in self._outcomes(k):
             if outcome.__class__ is Blocked:
                 continue
             name = self._names[i]
             fair = self._fair(k, i)
-            for m in outcome:
-                key = (name, m.func, m.choice, fair, m.unit)
-                label = labels.get(key)
-                if label is None:  # labels are immutable: one object per distinct step
-                    label = labels[key] = self._label(name, m, fair)
-                out.append((label, m.state))
+            out.extend(labelled(name, m, fair) for m in outcome)
         return out
+
+    def _labelled(self, name: str, m: Move, fair: bool) -> tuple[Label, KState]:
+        """``m`` as the engine's pair; labels are immutable: one object per distinct step."""
+        key = (name, m.func, m.choice, fair, m.unit)
+        label = self._labels.get(key)
+        if label is None:
+            label = self._labels[key] = self._label(name, m, fair)
+        return label, m.state
+
+    def unobserved(self, obj: str) -> bool:
+        """The data values, when :meth:`view` leaves them out (nothing compares them): two
+        bios' transfers to or from one page then commute, as a transfer and a CPU store do."""
+        return not self._keep_data and data_object(obj)
+
+    def local_steps(self, k: KState) -> list[tuple[Label, KState]]:
+        """The disk's next transfer of each bio that has blocks left (its unit's only step
+        until they are all moved, :func:`device.disk_moves`), when transfers are local
+        (:mod:`.footprint`): partial-order reduction takes them as soon as the bio is
+        submitted, so no stored state has a bio half transferred."""
+        if not self._local_transfers or k.ghost.crashed or not k.bios:
+            return []
+        c = Ctx(k, len(self.actors), DISK, self.cfg, self.env, ())
+        return [self._labelled(DISK, device.next_transfer(c, b), True)  # the disk is fair
+                for b in k.bios if b.pending]
 
     def _label(self, name: str, m: Move, fair: bool) -> Label:
         touches = (m.touches if m.touches is not None and self._local_transfers

@@ -391,3 +391,102 @@ def test_por_reaches_the_same_end_states_as_the_unreduced_search(model: LostUpda
         return found
 
     assert ends("por") == ends(None)
+
+
+# --- local steps taken at once -------------------------------------------------------------------
+
+class LocalCounter(Model[tuple[int, int]]):
+    """Actor ``C`` counts ``c`` from 0 to 2 by local steps (no footprint), which it offers as
+    ``local_steps``; actor ``D`` sets ``y`` once, which the property ``no-y`` reads.  State
+    ``(c, y)``."""
+
+    name = "local-counter"
+
+    def init_states(self) -> list[tuple[int, int]]:
+        return [(0, 0)]
+
+    def _count(self, s: tuple[int, int]) -> list[tuple[Label, tuple[int, int]]]:
+        c, y = s
+        return [(Label("C", f"c = {c + 1}"), (c + 1, y))] if c < 2 else []
+
+    def successors(self, s: tuple[int, int]) -> list[tuple[Label, tuple[int, int]]]:
+        out = self._count(s)
+        if not s[1]:
+            out.append((Label("D", "set y", reads=frozenset({"y"}), writes=frozenset({"y"})),
+                        (s[0], 1)))
+        return out
+
+    def local_steps(self, s: tuple[int, int]) -> list[tuple[Label, tuple[int, int]]]:
+        return self._count(s)
+
+    def footprints(self, s: tuple[int, int]) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+        return {"C": (frozenset(), frozenset()), "D": (frozenset({"y"}), frozenset({"y"}))}
+
+    def fields(self, s: tuple[int, int]) -> dict[str, int]:
+        return {"C": s[0], "y": s[1]}
+
+    def is_end(self, s: tuple[int, int]) -> bool:
+        return s == (2, 1)
+
+    def invariants(self) -> list[Invariant[tuple[int, int]]]:
+        return [Invariant("no-y", lambda s: "y set" if s[1] else None, reads=frozenset({"y"}))]
+
+
+def test_local_steps_are_taken_at_once_and_shown_in_the_trace() -> None:
+    """At (0, 0) ``C`` alone is expanded (an ample set) and runs on to 2 at once: only
+    (0, 0), (2, 0) and (2, 1) are stored, against all six states without the reduction; the
+    counterexample still shows both of ``C``'s steps in order (the search's own trace, before
+    check() re-shortens it)."""
+    from gupcheck.engine.bfs import bfs
+
+    plain = check(LocalCounter(), keep_going=True)  # the whole space
+    por = bfs(LocalCounter(), reduce=frozenset({"por"}), keep_going=True)
+    assert plain.verdict is por.verdict is Verdict.VIOLATED and por.property == "no-y"
+    assert (por.stats.distinct, plain.stats.distinct) == (3, 6)
+    assert por.trace is not None
+    assert por.trace.labels() == ["C: c = 1", "C: c = 2", "D: set y"]
+    assert [s.state for s in por.trace.steps] == [(0, 0), (1, 0), (2, 0), (2, 1)]
+    # one local step taken at once: (1, 0) -> (2, 0)
+    assert any(n.endswith("taken at once, their states not stored: 1") for n in por.notes)
+    assert check(LocalCounter(), reduce="por").trace.labels() == ["D: set y"]  # re-shortened
+
+
+class VisibleCounter(LocalCounter):
+    """The same with a property that reads ``C``'s count: its steps are visible."""
+
+    def invariants(self) -> list[Invariant[tuple[int, int]]]:
+        return [Invariant("c-not-1", lambda s: "c = 1" if s[0] == 1 else None,
+                          reads=frozenset({"C"}))]
+
+
+def test_a_visible_local_step_is_not_taken_at_once() -> None:
+    plain, por = check(VisibleCounter()), check(VisibleCounter(), reduce="por")
+    assert plain.verdict is por.verdict is Verdict.VIOLATED
+    assert (por.property, por.trace.labels()) == (plain.property, plain.trace.labels())
+    assert any(n.endswith("taken at once, their states not stored: 0") for n in por.notes)
+
+
+class ChoosyCounter(LocalCounter):
+    """Mutant: ``C`` may also jump from 0 to 2, but ``local_steps`` offers only the step to 1
+    as if it were ``C``'s only one."""
+
+    def successors(self, s: tuple[int, int]) -> list[tuple[Label, tuple[int, int]]]:
+        out = super().successors(s)
+        if s[0] == 0:
+            out.insert(1, (Label("C", "c = 2"), (2, s[1])))
+        return out
+
+
+class LeakyCounter(LocalCounter):
+    """Mutant: ``C``'s step also sets ``y``, which its empty footprint does not say."""
+
+    def _count(self, s: tuple[int, int]) -> list[tuple[Label, tuple[int, int]]]:
+        return [(label, (c, 1)) for label, (c, _) in super()._count(s)]
+
+
+@pytest.mark.parametrize(("model", "words"), [(ChoosyCounter(), "local_steps() offers"),
+                                               (LeakyCounter(), "changes y")],
+                         ids=["not-the-only-step", "undeclared-write"])
+def test_por_check_catches_a_wrong_local_step(model: LocalCounter, words: str) -> None:
+    r = check(model, reduce="por-check")
+    assert r.verdict is Verdict.ERROR and words in (r.message or ""), r.message
