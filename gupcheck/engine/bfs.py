@@ -599,7 +599,8 @@ class BfsSearch:
         self.store = restore(store)
         if self.por is not None:  # the proviso must look states up in the restored set
             self.por.stored = self.store.__contains__
-            self.por.reduced, self.por.full, self.por.at_once = (*(data.por or (0, 0)), 0)[:3]
+            counts = [*(data.por or ()), 0, 0, 0]  # a checkpoint before local steps: two
+            self.por.reduced, self.por.full, self.por.at_once = counts[:3]
         self.depth = data.depth
         self.generated = data.generated
         self.coverage = Counter(data.coverage)
