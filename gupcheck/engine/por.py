@@ -115,6 +115,10 @@ class PartialOrder:
         self.visible: frozenset[str] = frozenset().union(
             *(inv.reads for inv in invariants if inv.reads is not None),
             getattr(model, "waits_reads", None) or ())
+        # objects whose meeting is no dependence (Model.unobserved)
+        self._unobserved: Callable[[frozenset[str]], bool] = (
+            (lambda objs: all(map(model.unobserved, objs)))
+            if overrides(model, "unobserved") else (lambda objs: False))
         #: the model offers local steps to take at once (:meth:`local_chain`)
         self.local = self.why_off is None and overrides(model, "local_steps")
         self.at_once = 0  # local steps taken at once
@@ -262,14 +266,12 @@ class PartialOrder:
         """C1 for ``actor``'s enabled steps (see the module docstring)."""
         if actor not in feet:
             return False
-        unobserved = self.model.unobserved
         for other, (reads, writes) in feet.items():
             if other == actor:
                 continue
             for lab in labels:
-                met = lab.writes & reads or lab.writes & writes or lab.reads & writes
-                if met and not all(map(unobserved, (lab.writes & (reads | writes))
-                                       | (lab.reads & writes))):
+                met = (lab.writes & (reads | writes)) | (lab.reads & writes)
+                if met and not self._unobserved(met):
                     return False
         return True
 

@@ -12,7 +12,9 @@
 
 * ``por`` — partial-order reduction (:mod:`.por`): at a state, only one actor's steps are
   expanded where the labels' footprints show them independent of everything the other actors
-  may do and invisible to the checked properties.  Breadth-first search only; it keeps verdicts
+  may do and invisible to the checked properties, and a unit's only step of that kind is taken
+  as soon as a step leads to it, the state between them not stored (``Model.local_steps``).
+  Breadth-first search only; it keeps verdicts
   but not trace lengths, so a counterexample is re-shortened by an unreduced search bounded by
   its depth (:func:`~.checker.check`).  ``por-check`` is ``por`` verifying the model's
   footprint declarations as it goes.
