@@ -306,6 +306,7 @@ class PartialOrder:
                        path: Callable[[], Any] | None) -> None:
         model = self.model
         before = model.fields(state)
+        nth = _nth(succ)
         for i in idx:
             label, after = succ[i]
             for name, _, _ in changes(before, model.fields(after)):
@@ -316,8 +317,8 @@ class PartialOrder:
             for j, (other, other_after) in enumerate(succ):
                 if j in idx:
                     continue
-                one = _step(model, after, other.text)
-                two = _step(model, other_after, label.text)
+                one = _step(model, after, other, nth[j])
+                two = _step(model, other_after, label, nth[i])
                 if one is None or two is None or self.key(one) != self.key(two):
                     raise ModelError(
                         f"por-check: {label} and {other} do not commute here although their "
@@ -340,8 +341,26 @@ def _covered(field: str, actor: str, writes: frozenset[str]) -> bool:
     return any(field == o or field.startswith((o + ".", o + "[")) for o in writes)
 
 
-def _step(model: Any, state: Any, text: str) -> Any:
-    for label, nxt in model.successors(state):
-        if label.text == text:
+def _nth(succ: list[Pair]) -> list[int]:
+    """Each step's place among its unit's steps in ``succ``."""
+    seen: Counter[str] = Counter()
+    out = []
+    for label, _ in succ:
+        unit = label.unit or label.actor
+        out.append(seen[unit])
+        seen[unit] += 1
+    return out
+
+
+def _step(model: Any, state: Any, label: Label, nth: int) -> Any:
+    """Where ``label``'s step leads from ``state``: the step with its text or, as a label may
+    quote a data value that the other step changed and the view leaves out (a transfer's
+    "(A0)"), the ``nth`` step of its unit (successors come in a fixed order)."""
+    unit = label.unit or label.actor
+    own = []
+    for lab, nxt in model.successors(state):
+        if lab.text == label.text:
             return nxt
-    return None
+        if (lab.unit or lab.actor) == unit:
+            own.append(nxt)
+    return own[nth] if nth < len(own) else None

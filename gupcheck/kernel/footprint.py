@@ -67,16 +67,19 @@ def bio_unit(bio_id: int) -> str:
 def transfer(bio_id: int, page: int, fid: int) -> frozenset[str]:
     """What a transfer touches, named as :meth:`KernelModel.fields` shows it (so that
     ``por-check`` can compare): the bio's progress, the page's data, its disk blocks, and the
-    pmem block on FS-DAX."""
+    folio it moves the data of if that is not the page's own: the pmem block on FS-DAX, the
+    private copy a MAP_PRIVATE page's PTE points to, an anonymous folio."""
     return frozenset({f"bio #{bio_id}", f"page {page} data", f"page {page} disk",
-                      f"pmem block {fid}"})
+                      f"pmem block {fid}", f"page {page} private copy", f"anon folio #{fid}"})
 
 
 @cache
 def data_object(name: str) -> bool:
     """Whether ``name`` is one of :func:`transfer`'s data values (a page's contents, its disk
-    blocks, a pmem block), as opposed to a bio's progress."""
-    return name.endswith((" data", " disk")) or name.startswith("pmem block ")
+    blocks, a pmem block, a private copy, an anonymous folio), as opposed to a bio's
+    progress."""
+    return name.endswith((" data", " disk", " private copy")) \
+        or name.startswith(("pmem block ", "anon folio #"))
 
 
 @cache
