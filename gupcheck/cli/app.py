@@ -545,11 +545,13 @@ def matrix(
         twice = next(d for d in ds if ds.count(d) > 1)
         raise usage_error(f"--designs: the design {twice!r} is named twice (a design module's "
                           "DESIGN must not reuse a shipped design's name)")
-    if {"por", "por-check"} & set(opts.reductions(reduce)):
-        raise usage_error("--reduce por: a matrix cell searches on past its first "
+    partial = {"por", "por-check", "local"} & set(opts.reductions(reduce))
+    if partial:
+        name = "local" if partial == {"local"} else "por"
+        raise usage_error(f"--reduce {name}: a matrix cell searches on past its first "
                           "counterexample (one per property), which partial-order reduction "
                           "does not support; check a cell with `gupcheck check SCENARIO "
-                          "--design DESIGN --reduce por`")
+                          f"--design DESIGN --reduce {name}`")
     limits = Limits(max_states=max_states, max_seconds=max_seconds)
     err = Console(stderr=True, highlight=False)
     show = fmt is not Format.json and sys.stderr.isatty()

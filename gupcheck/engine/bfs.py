@@ -140,10 +140,7 @@ def bfs(model: Any, *, exact: bool = False, limits: Limits = Limits(),
         return error_result(model, "bfs", exact, err)
     search = BfsSearch(ctx, limits, progress, check_deadlock, keep_going,
                      store=BitstateSet(bitstate, bitstate_hashes) if bitstate else None)
-    if "por" in reduce:
-        search.por = PartialOrder(model, ctx.invariants, has_waits=ctx.has_waits, key=ctx.key,
-                                  stored=search.store.__contains__, check="por-check" in reduce,
-                                  inits=ctx.init_states)
+    search.por = partial_order(ctx, search.store.__contains__)
     search.checkpoint = checkpoint
     search.checkpoint_every = checkpoint_every
     search.resume = resume
@@ -151,6 +148,18 @@ def bfs(model: Any, *, exact: bool = False, limits: Limits = Limits(),
         return search.run()
     except ModelError as err:
         return search.error(err)
+
+
+def partial_order(ctx: Context, stored: Callable[[Any], bool]) -> PartialOrder | None:
+    """The search's partial-order reduction, if ``ctx.reduce`` asks for one: ``por`` (ample
+    sets and local steps) or ``local`` (local steps only); ``stored``: the visited set's
+    membership test, for the cycle proviso."""
+    reduce = ctx.reduce
+    if not reduce & {"por", "local"}:
+        return None
+    return PartialOrder(ctx.model, ctx.invariants, has_waits=ctx.has_waits, key=ctx.key,
+                        stored=stored, check="por-check" in reduce, inits=ctx.init_states,
+                        ample_sets="por" in reduce)
 
 
 class BfsSearch:
@@ -233,6 +242,7 @@ class BfsSearch:
                 return found
             frontier = self._frontier(states)
         self.next_checkpoint = self.budget.seconds() + self.checkpoint_every
+        proviso = self.por is not None and self.por.ample_sets  # C3 keeps level records
 
         while len(frontier):
             if frontier_next is None:
@@ -242,10 +252,10 @@ class BfsSearch:
                     break
                 frontier_next = self._frontier()
                 self.levels.open()
-                if self.por is not None:  # after the first level: the previous next frontier
+                if proviso:  # after the first level: the previous next frontier
                     self.por.new_level(
                         current=self.ctx.keys(list(frontier)) if self.depth == 0 else None)
-            elif self.por is not None:  # resumed inside a level
+            elif proviso:  # resumed inside a level
                 key = self.ctx.key
                 self.por.new_level(map(key, frontier_next), map(key, frontier.states_from(start)),
                                    start)
@@ -329,7 +339,7 @@ class BfsSearch:
         new_idx = np.flatnonzero(self.store.add_many(keys))
         if not len(new_idx):
             return None
-        if por is not None:
+        if por is not None and por.ample_sets:  # the cycle proviso's record of the level
             por.discovered(keys[new_idx].tolist() if isinstance(keys, np.ndarray)
                            else [keys[j] for j in new_idx.tolist()])
         ends_arr = np.asarray(ends, dtype=np.int64)
@@ -423,6 +433,11 @@ class BfsSearch:
         stay those of the unreduced successor list so that traces replay without the
         reduction."""
         succ = list(self.ctx.successors(state))
+        if not por.ample_sets:
+            succ = por.after_local(succ)
+            pairs.extend(succ)
+            ords.extend(range(len(succ)))
+            return
         chains: list[list[Any]] = []
         if por.local:  # each successor after its local steps: the proviso must see those
             chains = [por.local_chain(t) for _, t in succ]
@@ -430,7 +445,7 @@ class BfsSearch:
                     for (label, t), chain in zip(succ, chains, strict=True)]
         por.position = i
         keep = por.ample(state, succ, lambda: self.path(self.depth, i)) \
-            if len(succ) > 1 else None
+            if len(succ) > 1 and por.ample_sets else None
         kept = range(len(succ)) if keep is None else keep
         pairs.extend(succ[j] for j in kept)
         ords.extend(kept)

@@ -87,8 +87,10 @@ def check(model: Any, options: Options | None = None, *, limits: Limits = Limits
         result = _check(model, options, limits, progress)
     if not reductions:
         return result
-    if "por" in reductions:
-        result = reshorten(model, result, limits, progress, reductions - {"por", "por-check"})
+    if reductions & {"por", "local"}:
+        result = reshorten(model, result, limits, progress,
+                           reductions - {"por", "por-check", "local"},
+                           "por" if "por" in reductions else "local")
     return replace(confirm(model, result), notes=result.notes + tuple(notes(model, reductions)))
 
 
@@ -99,10 +101,11 @@ _KEYWORD_DEFAULTS: dict[str, Any] = {
 
 
 def reshorten(model: Any, result: Result, limits: Limits, progress: ProgressFn | None,
-              others: frozenset[str] = frozenset()) -> Result:
+              others: frozenset[str] = frozenset(), name: str = "por") -> Result:
     """A partial-order-reduced counterexample, made a shortest one again.
 
-    The reduction postpones steps, so its breadth-first trace can be longer than the shortest.
+    The reduction (``name``: ``por`` or ``local``) postpones steps or takes them early, so its
+    breadth-first trace can be longer than the shortest.
     A breadth-first search without it, bounded by that trace's depth, finds the counterexample the
     search without it would have reported, at a cost bounded by the states within that depth.
     ``others``: the other reductions asked for (view, symmetry), which keep shortest lengths.
@@ -117,10 +120,10 @@ def reshorten(model: Any, result: Result, limits: Limits, progress: ProgressFn |
                     reduce=others)
     if short.trace is None or short.verdict not in (Verdict.VIOLATED, Verdict.DEADLOCK):
         return replace(result, notes=result.notes + (
-            ("por: the trace was not re-shortened (the bounded unreduced search did not "
+            (f"{name}: the trace was not re-shortened (the bounded unreduced search did not "
              "finish); it may not be a shortest one"),))
-    note = (f"por: counterexample found at depth {depth} after {result.stats.distinct:,} states; "
-            f"re-shortened by a breadth-first search without por to that depth "
+    note = (f"{name}: counterexample found at depth {depth} after {result.stats.distinct:,} "
+            f"states; re-shortened by a breadth-first search without {name} to that depth "
             f"({short.stats.distinct:,} states): {len(short.trace.labels())} steps")
     return replace(short, notes=tuple(n for n in result.notes
                                       if n != SHORTEST)

@@ -216,6 +216,14 @@ class Options:
                 yield OptionsError(por, ("workers", str(par.workers)), why)
             if s.keep_going:
                 yield OptionsError(por, ("keep_going", None), why)
+        if "local" in s.reduce:
+            local = ("reduce", "local")
+            why = ("local steps taken at once run with the bfs strategy (one process or "
+                   "workers), without keep_going (only the first counterexample is re-shortened)")
+            if s.strategy != "bfs":
+                yield OptionsError(local, strategy, why)
+            if s.keep_going:
+                yield OptionsError(local, ("keep_going", None), why)
 
     def _parallel_conflicts(self, strategy: tuple[str, str]) -> Iterable[OptionsError]:
         s, par = self.search, self.parallel

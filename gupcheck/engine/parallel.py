@@ -57,7 +57,7 @@ from typing import Any
 
 import numpy as np
 
-from .bfs import CHUNK, BfsSearch, ProgressFn, bfs, keys_in_one_call
+from .bfs import CHUNK, BfsSearch, ProgressFn, bfs, keys_in_one_call, partial_order
 from .errors import ModelError, describe_exception
 from .limits import INTERRUPT, INTERRUPTED, Limits, worker_interrupts
 from .result import Result, Verdict, error_result
@@ -136,6 +136,11 @@ class Worker:
         self.cand_ordinal = np.empty(0, dtype=np.int64)
         self.cand_perm: np.ndarray | None = None  # candidate order -> position in self.cand
         self.next: list[Any] = []
+        # the local reduction: each successor after its local steps (por.py); no cycle
+        # proviso, so nothing of it is shared with the other workers
+        self.local = partial_order(ctx, lambda key: False)
+        if self.local is not None and not self.local.on:
+            self.local = None
 
     def serve(self, conn: Any) -> None:
         while True:
@@ -254,6 +259,9 @@ class Worker:
         found) and the transitions so far.
         """
         ctx, successors = self.ctx, self.ctx.successors
+        if self.local is not None:
+            local = self.local
+            successors = lambda s: local.after_local(ctx.successors(s))
         pairs: list[tuple[Any, Any]] = []
         ends: list[int] = []
         for i in range(base, min(base + CHUNK, len(frontier))):
@@ -275,6 +283,9 @@ class Worker:
                                                      count=len(chunk))
         fps[fps == 0] = 1  # as FingerprintTable stores it
         self.coverage.update(map(_KEY, labels))
+        if self.local is not None:
+            self.coverage.update(map(_KEY, self.local.local_labels))
+            self.local.local_labels.clear()
         first = np.unique(fps, return_index=True)[1]
         first.sort()  # generation order: (parent, ordinal) ascending
         ends_arr = np.asarray(ends, dtype=np.int64)
@@ -393,8 +404,9 @@ class Worker:
             return ("error", failed)
         return ("ok", expanded[1], expanded[2], expanded[4], *kept[1:])
 
-    def op_totals(self) -> tuple[str, dict[str, int], int]:
-        return "ok", dict(self.coverage), self.store.nbytes
+    def op_totals(self) -> tuple[str, dict[str, int], int, int]:
+        return ("ok", dict(self.coverage), self.store.nbytes,
+                self.local.at_once if self.local is not None else 0)
 
 
 def _serve(conn: Any, ctx: Context, index: int, workers: int, check_deadlock: bool,
@@ -431,6 +443,7 @@ class Coordinator:
         self.ctx = ctx
         self.n = workers
         self.search = BfsSearch(ctx, limits, progress, check_deadlock)
+        self.search.por = partial_order(ctx, lambda key: False)  # local: traces replay it
         self.totals = _Totals()
         self.search.store = self.totals  # type: ignore[assignment]
         self.search.extra_notes.append(f"parallel: {workers} worker processes")
@@ -626,5 +639,10 @@ class Coordinator:
         self.search.coverage = coverage
         cov = dict(sorted(coverage.items()))
         unfired = tuple(a for a in self.ctx.declared_actions if a not in coverage)
-        return replace(result, coverage=cov, unfired=unfired,
+        notes = result.notes
+        local = self.search.por
+        if local is not None:  # the note counts the workers' local steps
+            local.at_once = sum(r[3] for r in totals)
+            notes = tuple(local.note() if n.startswith("reduction local") else n for n in notes)
+        return replace(result, coverage=cov, unfired=unfired, notes=notes,
                        stats=replace(result.stats, visited_bytes=self.totals.nbytes))

@@ -83,17 +83,26 @@ Footprint = tuple[frozenset[str], frozenset[str]]  # (reads, writes)
 #: the longest chain of local steps taken at once (a model whose local steps cycle would
 #: otherwise never end one); the state a cut chain reaches is stored like any other
 MAX_LOCAL_CHAIN = 64
-NO_EFFECT = "reduction por: no effect"  # the note's prefix when the search ran unreduced
+
+def no_effect(name: str) -> str:
+    """The note's prefix when the search ran unreduced (``name``: ``por`` or ``local``)."""
+    return f"reduction {name}: no effect"
+
+
+NO_EFFECT = (no_effect("por"), no_effect("local"))
 Pair = tuple[Label, Any]
 
 
 class PartialOrder:
-    """Chooses ample sets for one search; counts how often it could."""
+    """Chooses ample sets for one search; counts how often it could.  ``ample_sets=False``
+    (the ``local`` reduction): only local steps taken at once, which need no cycle proviso,
+    so that any breadth-first search, over workers too, can take them."""
 
     def __init__(self, model: Any, invariants: Sequence[Invariant[Any]], *, has_waits: bool,
                  key: Callable[[Any], Any], stored: Callable[[Any], bool], check: bool,
-                 inits: Callable[[], Sequence[Any]] = list) -> None:
+                 inits: Callable[[], Sequence[Any]] = list, ample_sets: bool = True) -> None:
         self.model = model
+        self.ample_sets = ample_sets
         self.inits = inits  # the search's initial states (for shared_objects)
         self._shared: frozenset[str] | None = None
         self.key = key
@@ -112,6 +121,8 @@ class PartialOrder:
         elif any(inv.reads is None for inv in invariants):
             names = [inv.name for inv in invariants if inv.reads is None]
             self.why_off = f"property {', '.join(names)} declares no reads"
+        elif not ample_sets and not overrides(model, "local_steps"):
+            self.why_off = "the model offers no local_steps()"
         self.visible: frozenset[str] = frozenset().union(
             *(inv.reads for inv in invariants if inv.reads is not None),
             getattr(model, "waits_reads", None) or ())
@@ -178,12 +189,14 @@ class PartialOrder:
 
     def note(self) -> str:
         if not self.on:
-            return f"{NO_EFFECT}, {self.why_off}"
+            return f"{no_effect('por' if self.ample_sets else 'local')}, {self.why_off}"
+        at_once = f"local steps taken at once, their states not stored: {self.at_once:,}"
+        if not self.ample_sets:
+            return f"reduction local: {at_once}"
         total = self.reduced + self.full
-        at_once = (f"; local steps taken at once, their states not stored: {self.at_once:,}"
-                   if self.local else "")
         return (f"reduction por: {self.reduced:,} of {total:,} states with several actors' steps "
-                f"expanded with one actor's (ample set); the other {self.full:,} fully{at_once}")
+                f"expanded with one actor's (ample set); the other {self.full:,} fully"
+                + (f"; {at_once}" if self.local else ""))
 
     def local_chain(self, state: Any) -> list[Pair]:
         """The local steps taken at once from ``state``, in order (see the module docstring):
@@ -208,6 +221,18 @@ class PartialOrder:
             chain.append((label, nxt))
             state = nxt
         return chain
+
+    def after_local(self, succ: Iterable[Pair]) -> list[Pair]:
+        """``succ`` with each state replaced by the end of its :meth:`local_chain`, every
+        chain taken (:meth:`took`)."""
+        out = []
+        for label, nxt in succ:
+            chain = self.local_chain(nxt)
+            if chain:
+                self.took(chain)
+                nxt = chain[-1][1]
+            out.append((label, nxt))
+        return out
 
     def took(self, chain: list[Pair]) -> None:
         """A chain the search kept: counted, its labels kept in :attr:`local_labels` for the

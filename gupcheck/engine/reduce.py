@@ -14,10 +14,15 @@
   expanded where the labels' footprints show them independent of everything the other actors
   may do and invisible to the checked properties, and a unit's only step of that kind is taken
   as soon as a step leads to it, the state between them not stored (``Model.local_steps``).
-  Breadth-first search only; it keeps verdicts
+  Breadth-first search, one process, only; it keeps verdicts
   but not trace lengths, so a counterexample is re-shortened by an unreduced search bounded by
   its depth (:func:`~.checker.check`).  ``por-check`` is ``por`` verifying the model's
   footprint declarations as it goes.
+
+* ``local`` — only the local steps taken at once, without ample sets: they need no cycle
+  proviso, so breadth-first search over worker processes takes them too, with the same counts
+  as one process.  Its counterexamples are re-shortened as ``por``'s.  On kernel scenarios,
+  where the disk's transfers are the local steps, it stores what ``por`` stores.
 
 ``por`` combines with ``view`` and ``symmetry``: the ample set is chosen at the concrete state
 the frontier holds (a real state of the model, so its footprints and C0–C2 are the concrete
@@ -45,7 +50,7 @@ from typing import Any
 
 from .model import overrides
 
-REDUCTIONS = ("view", "symmetry", "por", "por-check")
+REDUCTIONS = ("view", "symmetry", "por", "por-check", "local")
 
 
 def normalise(reduce: Iterable[str] | str | None) -> frozenset[str]:
@@ -59,6 +64,8 @@ def normalise(reduce: Iterable[str] | str | None) -> frozenset[str]:
         raise ValueError(f"unknown reduction(s) {unknown}; choose from {list(REDUCTIONS)}")
     if "por-check" in out:  # por with its declarations verified
         out |= {"por"}
+    if "por" in out:  # por takes the local steps too
+        out -= {"local"}
     return out
 
 

@@ -239,12 +239,13 @@ def test_walks_and_seed_still_drive_the_random_strategies() -> None:
     assert code == 1 and data["verdict"] == "violated"
 
 
-def test_matrix_refuses_por_in_one_line_rather_than_breaking_its_pool() -> None:
+@pytest.mark.parametrize("name", ["por", "local"])
+def test_matrix_refuses_por_in_one_line_rather_than_breaking_its_pool(name: str) -> None:
     """A matrix cell searches on past its first counterexample; partial-order reduction does
     not: the matrix says so before starting (it used to crash its worker pool)."""
-    result = runner.invoke(app, ["matrix", "--scenarios", "dio-vs-reclaim", "--reduce", "por"])
+    result = runner.invoke(app, ["matrix", "--scenarios", "dio-vs-reclaim", "--reduce", name])
     assert result.exit_code == 2
-    assert "gupcheck check SCENARIO --design DESIGN --reduce por" in result.output
+    assert f"gupcheck check SCENARIO --design DESIGN --reduce {name}" in result.output
     assert "Traceback" not in result.output
 
 

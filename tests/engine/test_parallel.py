@@ -194,3 +194,22 @@ def test_a_deadlock_and_a_violation_in_one_level_come_in_the_chunk_order(
     assert one.property == first
     for workers in (2, 3):
         assert answer(check(Fan(), workers=workers)) == answer(one)
+
+
+@pytest.mark.parametrize("prop", ["dirty-has-backing", "mkwrite-before-dirty"])
+def test_local_steps_give_the_single_process_counts_and_traces_over_workers(prop: str) -> None:
+    """``local`` (the disk's transfers taken as soon as a bio is submitted) needs no cycle
+    proviso: two workers store what one process stores, and report the same counterexample
+    (mkwrite-before-dirty fails on linux-6.12) and the same count of local steps."""
+    model = KernelModel(SCENARIOS["dio-vs-reclaim"], DESIGNS["linux-6.12"], (prop,))
+    plain = check(model, liveness=False)
+    one = check(model, liveness=False, reduce="local")
+    two = check(model, liveness=False, reduce="local", workers=2)
+    assert answer(two) == answer(one) and (one.verdict, one.property) == (plain.verdict,
+                                                                        plain.property)
+    local = [n for n in one.notes if n.startswith("reduction local:")]
+    assert local and local == [n for n in two.notes if n.startswith("reduction local:")]
+    if one.verdict is Verdict.HOLDS:
+        assert counts(two) == counts(one) and one.stats.distinct < plain.stats.distinct
+    else:  # re-shortened: the unreduced search's shortest trace
+        assert one.trace.labels() == plain.trace.labels()

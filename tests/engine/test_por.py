@@ -545,3 +545,36 @@ def test_steps_meeting_only_on_unobserved_values_are_independent() -> None:
     assert check(Scribblers(), reduce="por-check,view").verdict is Verdict.HOLDS
     concrete = check(Scribblers(), reduce="por-check")
     assert concrete.verdict is Verdict.ERROR and "do not commute" in (concrete.message or "")
+
+
+def test_local_alone_takes_the_local_steps_without_ample_sets() -> None:
+    """``local``: (0, 0) is expanded fully (no ample set), and each successor's counter runs
+    on at once: (0, 0), (2, 0) and (2, 1) stored, as with ``por``, and over two workers."""
+    for workers in (1, 2):
+        r = check(LocalCounter(), reduce="local", keep_going=False, workers=workers)
+        assert r.verdict is Verdict.VIOLATED and r.trace.labels() == ["D: set y"]
+    whole = bfs_whole(LocalCounter(), "local")
+    assert whole.stats.distinct == 3
+    assert any(n == "reduction local: local steps taken at once, their states not stored: 3"
+               for n in whole.notes)
+
+
+def bfs_whole(model: Model, reduce: str):
+    from gupcheck.engine.bfs import bfs
+    from gupcheck.engine.reduce import normalise
+
+    return bfs(model, reduce=normalise(reduce), keep_going=True)
+
+
+def test_local_refuses_the_searches_it_does_not_support() -> None:
+    with pytest.raises(ValueError, match="local steps taken at once run with the bfs"):
+        check(LocalCounter(), reduce="local", strategy="dfs")
+    with pytest.raises(ValueError, match="without keep_going"):
+        check(LocalCounter(), reduce="local", keep_going=True)
+
+
+def test_local_on_a_model_without_local_steps_says_it_had_no_effect() -> None:
+    r = check(Whole(2, 1), reduce="local")
+    assert any(n.startswith("reduction local: no effect, the model offers no local_steps()")
+               for n in r.notes)
+    assert r.stats.distinct == check(Whole(2, 1)).stats.distinct
