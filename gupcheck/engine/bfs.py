@@ -445,7 +445,7 @@ class BfsSearch:
                     for (label, t), chain in zip(succ, chains, strict=True)]
         por.position = i
         keep = por.ample(state, succ, lambda: self.path(self.depth, i)) \
-            if len(succ) > 1 and por.ample_sets else None
+            if len(succ) > 1 else None
         kept = range(len(succ)) if keep is None else keep
         pairs.extend(succ[j] for j in kept)
         ords.extend(kept)

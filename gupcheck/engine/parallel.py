@@ -60,12 +60,19 @@ import numpy as np
 from .bfs import CHUNK, BfsSearch, ProgressFn, bfs, keys_in_one_call, partial_order
 from .errors import ModelError, describe_exception
 from .limits import INTERRUPT, INTERRUPTED, Limits, worker_interrupts
+from .por import PartialOrder
 from .result import Result, Verdict, error_result
 from .runtime import Context
 from .visited import FingerprintTable
 
 _KEY = operator.attrgetter("key")
 _OWNER_SHIFT = np.uint64(40)
+
+
+def _local(ctx: Context) -> PartialOrder | None:
+    """The ``local`` reduction (:mod:`.por`), if asked for: ``por``'s ample sets need one
+    process's expansion order and are refused with workers (:mod:`.options`)."""
+    return partial_order(ctx, lambda key: False) if "local" in ctx.reduce else None
 
 
 def _no_path() -> list[Any]:
@@ -138,9 +145,8 @@ class Worker:
         self.next: list[Any] = []
         # the local reduction: each successor after its local steps (por.py); no cycle
         # proviso, so nothing of it is shared with the other workers
-        self.local = partial_order(ctx, lambda key: False)
-        if self.local is not None and not self.local.on:
-            self.local = None
+        local = _local(ctx)
+        self.local = local if local is not None and local.on else None
 
     def serve(self, conn: Any) -> None:
         while True:
@@ -420,7 +426,8 @@ def parallel_bfs(model: Any, *, workers: int, limits: Limits = Limits(),
                  reduce: frozenset[str] = frozenset()) -> Result:
     """Breadth-first search over ``workers`` processes; the same answer as :func:`~.bfs.bfs`.
 
-    ``reduce``: ``view`` and ``symmetry`` (the workers fork with the context and its keys)."""
+    ``reduce``: ``view`` and ``symmetry`` (the workers fork with the context and its keys),
+    and ``local`` (each worker takes the local steps of its states' successors)."""
     try:
         ctx = Context(model, exact=False, reduce=reduce)
     except ModelError as err:
@@ -443,7 +450,7 @@ class Coordinator:
         self.ctx = ctx
         self.n = workers
         self.search = BfsSearch(ctx, limits, progress, check_deadlock)
-        self.search.por = partial_order(ctx, lambda key: False)  # local: traces replay it
+        self.search.por = _local(ctx)  # its note, and traces replay its local steps
         self.totals = _Totals()
         self.search.store = self.totals  # type: ignore[assignment]
         self.search.extra_notes.append(f"parallel: {workers} worker processes")
