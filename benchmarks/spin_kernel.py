@@ -30,7 +30,10 @@ Rows (each run in its own subprocess, so its peak RSS is its own):
 * ``gupcheck view,sym w2`` — that over ``workers=2`` processes;
 * ``gupcheck por,view,sym`` — one process, with partial-order reduction as well: the disk's
   block transfers are independent of every other step when no checked property reads data
-  values (gupcheck/kernel/footprint.py), as here;
+  values (gupcheck/kernel/footprint.py), as here; each bio's transfers taken as soon as it is
+  submitted (local steps taken at once);
+* ``gupcheck local,view,sym w2`` — only those local steps (``--reduce local``), over
+  ``workers=2`` processes: the states ``por`` stores, on both cores;
 * ``spin dfs noreduce``   — ``spin -o1 -o3``, ``gcc -DNOREDUCE``: the same state space as
   ``gupcheck view keep-data`` state for state (the state counts must be equal);
 * ``spin bfs``, ``spin dfs por`` — SPIN with its defaults (statement merging, partial-order
@@ -188,6 +191,8 @@ ROWS = {
                                                             max_seconds=a.max_seconds),
     "gupcheck por,view,sym": lambda p, w, r, a: run_gupcheck(p, w, r, "por,view,symmetry", 1,
                                                              max_seconds=a.max_seconds),
+    "gupcheck local,view,sym w2": lambda p, w, r, a: run_gupcheck(
+        p, w, r, "local,view,symmetry", 2, max_seconds=a.max_seconds),
     "gupcheck view keep-data": lambda p, w, r, a: run_gupcheck(
         p, w, r, "view", 1, max_seconds=a.max_seconds, data_values=True),
     "spin dfs noreduce": lambda p, w, r, a: run_spin_row(p, w, r, "noreduce",
@@ -211,7 +216,7 @@ ROWS = {
                                                          a.spin_hash_bits),
 }
 BENCH = ("gupcheck", "gupcheck view keep-data", "gupcheck view,sym", "gupcheck view,sym w2",
-         "gupcheck por,view,sym",
+         "gupcheck por,view,sym", "gupcheck local,view,sym w2",
          "spin dfs noreduce", "spin bfs", "spin dfs por")
 VALIDATE = ("gupcheck", "gupcheck view keep-data", "spin dfs noreduce",
             "spin dfs noreduce HISTORY",
