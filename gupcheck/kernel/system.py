@@ -313,13 +313,15 @@ class KernelModel(Model[KState]):
         if k.ghost.crashed:
             return []
         out = []
-        labelled = self._labelled
+        labels = self._labels
         for i, outcome in self._outcomes(k):
             if outcome.__class__ is Blocked:
                 continue
             name = self._names[i]
             fair = self._fair(k, i)
-            out.extend(labelled(name, m, fair) for m in outcome)
+            for m in outcome:  # the hot loop: the label looked up inline
+                label = labels.get((name, m.func, m.choice, fair, m.unit))
+                out.append((label or self._labelled(name, m, fair)[0], m.state))
         return out
 
     def _labelled(self, name: str, m: Move, fair: bool) -> tuple[Label, KState]:
