@@ -146,6 +146,15 @@ class Bitstate:
             raise OptionsError(("bitstate", str(self.bits)), None, str(err)) from None
 
 
+#: the partial-order reductions: name, whether workers may run it, and what it runs with
+_PARTIAL_ORDER = (
+    ("por", False, ("partial-order reduction runs with the single-process bfs strategy, "
+                    "without keep_going (its cycle proviso is breadth-first's)")),
+    ("local", True, ("local steps taken at once run with the bfs strategy (one process or "
+                     "workers), without keep_going (only the first counterexample is "
+                     "re-shortened)")))
+
+
 @dataclass(frozen=True, slots=True)
 class Options:
     """Every option of one :func:`~.checker.check` call; incompatible ones are refused here."""
@@ -206,24 +215,15 @@ class Options:
         if par.ray:
             yield OptionsError(("reduce", None), ("ray", None),
                                "reductions are not available on Ray yet; use workers")
-        if "por" in s.reduce:
-            por = ("reduce", "por")
-            why = ("partial-order reduction runs with the single-process bfs strategy, "
-                   "without keep_going (its cycle proviso is breadth-first's)")
+        for name, workers, why in _PARTIAL_ORDER:
+            if name not in s.reduce:
+                continue
             if s.strategy != "bfs":
-                yield OptionsError(por, strategy, why)
-            if par.workers > 1:
-                yield OptionsError(por, ("workers", str(par.workers)), why)
+                yield OptionsError(("reduce", name), strategy, why)
+            if par.workers > 1 and not workers:
+                yield OptionsError(("reduce", name), ("workers", str(par.workers)), why)
             if s.keep_going:
-                yield OptionsError(por, ("keep_going", None), why)
-        if "local" in s.reduce:
-            local = ("reduce", "local")
-            why = ("local steps taken at once run with the bfs strategy (one process or "
-                   "workers), without keep_going (only the first counterexample is re-shortened)")
-            if s.strategy != "bfs":
-                yield OptionsError(local, strategy, why)
-            if s.keep_going:
-                yield OptionsError(local, ("keep_going", None), why)
+                yield OptionsError(("reduce", name), ("keep_going", None), why)
 
     def _parallel_conflicts(self, strategy: tuple[str, str]) -> Iterable[OptionsError]:
         s, par = self.search, self.parallel
