@@ -429,9 +429,9 @@ class BfsSearch:
 
     def _expand_ample(self, por: PartialOrder, state: Any, i: int, pairs: list[Any],
                       ords: list[int]) -> None:
-        """Append ``state``'s ample set (or all its successors) and their ordinals, which
-        stay those of the unreduced successor list so that traces replay without the
-        reduction."""
+        """Append ``state``'s ample set (or all its successors; ``local``: all) and their
+        ordinals, which stay those of the unreduced successor list so that traces replay
+        without the reduction; each successor after its chain of local steps."""
         succ = list(self.ctx.successors(state))
         if not por.ample_sets:
             succ = por.after_local(succ)
