@@ -433,19 +433,12 @@ class BfsSearch:
         ordinals, which stay those of the unreduced successor list so that traces replay
         without the reduction; each successor after its chain of local steps."""
         succ = list(self.ctx.successors(state))
-        if not por.ample_sets:
-            succ = por.after_local(succ)
-            pairs.extend(succ)
-            ords.extend(range(len(succ)))
-            return
         chains: list[list[Any]] = []
         if por.local:  # each successor after its local steps: the proviso must see those
-            chains = [por.local_chain(t) for _, t in succ]
-            succ = [(label, chain[-1][1] if chain else t)
-                    for (label, t), chain in zip(succ, chains, strict=True)]
+            succ, chains = por.chained(succ)
         por.position = i
         keep = por.ample(state, succ, lambda: self.path(self.depth, i)) \
-            if len(succ) > 1 else None
+            if len(succ) > 1 and por.ample_sets else None
         kept = range(len(succ)) if keep is None else keep
         pairs.extend(succ[j] for j in kept)
         ords.extend(kept)
@@ -667,13 +660,17 @@ class BfsSearch:
     # --- results ---------------------------------------------------------------------------------
 
     def path(self, depth: int, index: int) -> Path:
-        init_index, ords = self.levels.choices(depth, index)
-        local = self.por.local_chain if self.por is not None and self.por.local else None
-        return self.ctx.replay_ordinals(self.inits[init_index], ords, local)
+        return self._replay(depth, index)[1]
 
     def _trace(self, depth: int, index: int) -> Trace:
-        init_index, _ = self.levels.choices(depth, index)
-        return self.ctx.trace(init_index, self.path(depth, index))
+        return self.ctx.trace(*self._replay(depth, index))
+
+    def _replay(self, depth: int, index: int) -> tuple[int, Path]:
+        """The initial state's index and the path to state ``index`` at ``depth``, with the
+        local steps partial-order reduction took at once."""
+        init_index, ords = self.levels.choices(depth, index)
+        local = self.por.local_chain if self.por is not None and self.por.local else None
+        return init_index, self.ctx.replay_ordinals(self.inits[init_index], ords, local)
 
     def stats(self, depth: int | None = None) -> Stats:
         n = len(self.store)

@@ -222,17 +222,20 @@ class PartialOrder:
             state = nxt
         return chain
 
+    def chained(self, succ: Iterable[Pair]) -> tuple[list[Pair], list[list[Pair]]]:
+        """``succ`` with each state replaced by the end of its :meth:`local_chain`, and the
+        chains (for :meth:`took`, once the search knows which successors it keeps)."""
+        pairs = list(succ)
+        chains = [self.local_chain(nxt) for _, nxt in pairs]
+        return [(label, chain[-1][1] if chain else nxt)
+                for (label, nxt), chain in zip(pairs, chains, strict=True)], chains
+
     def after_local(self, succ: Iterable[Pair]) -> list[Pair]:
-        """``succ`` with each state replaced by the end of its :meth:`local_chain`, every
-        chain taken (:meth:`took`)."""
-        out = []
-        for label, nxt in succ:
-            chain = self.local_chain(nxt)
-            if chain:
-                self.took(chain)
-                nxt = chain[-1][1]
-            out.append((label, nxt))
-        return out
+        """:meth:`chained` with every chain taken."""
+        pairs, chains = self.chained(succ)
+        for chain in chains:
+            self.took(chain)
+        return pairs
 
     def took(self, chain: list[Pair]) -> None:
         """A chain the search kept: counted, its labels kept in :attr:`local_labels` for the
