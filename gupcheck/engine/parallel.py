@@ -50,8 +50,9 @@ import operator
 import pickle
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from functools import partial
 from itertools import compress
 from typing import Any
 
@@ -559,15 +560,15 @@ class Coordinator:
         max_depth = search.limits.max_depth
         if max_depth is not None and max_depth <= 0:
             if self._has_successor(None):
-                return self._finish(search.incomplete(f"max-depth ({max_depth})"))
-            return self._finish(search.finish(Verdict.HOLDS, None,
-                                              "every reachable state explored", None))
+                return self._finish(lambda: search.incomplete(f"max-depth ({max_depth})"))
+            return self._finish(lambda: search.finish(Verdict.HOLDS, None,
+                                                      "every reachable state explored", None))
         self.launch(None)
         while True:
             generated, deads, kept, stopped = self.collect()
             if stopped:  # max-seconds or Ctrl-C in the middle of a level: the levels before it
-                return self._finish(search.incomplete(
-                    INTERRUPTED if INTERRUPT.requested else search.budget.time_bound()))
+                return self._finish(partial(search.incomplete, INTERRUPTED if INTERRUPT.requested
+                                            else search.budget.time_bound()))
             search.generated += generated
             parent = np.concatenate([r[1] for r in kept])
             ordinal = np.concatenate([r[2] for r in kept])
@@ -592,24 +593,22 @@ class Coordinator:
                 search.levels.add(parent[order], ordinal[order])
             search.levels.close()
             if event:
-                found = self._first_event(min(deads) if deads else -1, min(bad) if bad else -1,
-                                          parent[order])
-                assert found is not None
-                return self._finish(found)
+                return self._finish(partial(self._first_event, min(deads, default=-1),
+                                            min(bad, default=-1), parent[order]))
             if bound and size:
-                return self._finish(search.incomplete(bound))
+                return self._finish(partial(search.incomplete, bound))
             search.report_progress(size)
             if not size:
                 break
             search.depth += 1
             if not deeper:
                 if self._has_successor(ranks):
-                    return self._finish(search.incomplete(f"max-depth ({max_depth})"))
+                    return self._finish(lambda: search.incomplete(f"max-depth ({max_depth})"))
                 break
-        return self._finish(search.finish(Verdict.HOLDS, None, "every reachable state explored",
-                                          None))
+        return self._finish(lambda: search.finish(Verdict.HOLDS, None,
+                                                  "every reachable state explored", None))
 
-    def _first_event(self, dead: int, bad: int, parents: np.ndarray) -> Result | None:
+    def _first_event(self, dead: int, bad: int, parents: np.ndarray) -> Result:
         """The deadlock or violation the single-process search would have met first.
 
         It expands a chunk of the frontier (finding deadlocks in order), then checks the new
@@ -617,8 +616,6 @@ class Coordinator:
         chunk.
         """
         search = self.search
-        if dead < 0 and bad < 0:
-            return None
         if dead >= 0 and (bad < 0 or dead // CHUNK <= int(parents[bad]) // CHUNK):
             path = search.path(search.depth, dead)
             state = path[-1][1]
@@ -636,20 +633,15 @@ class Coordinator:
             raise Fallback("a violation seen by a worker did not reproduce")
         return found
 
-    def _finish(self, result: Result) -> Result:
-        """Coverage and visited-set size are the workers'; gather them into the result."""
+    def _finish(self, make: Callable[[], Result]) -> Result:
+        """The result ``make`` builds once the workers' coverage, visited-set bytes and local
+        steps are gathered into the search, which reads them as a single process's."""
         totals = self.ask([("totals",)] * self.n) if self.conns else []
         coverage: Counter[str] = Counter()
         for r in totals:
             coverage.update(r[1])
-        self.totals.nbytes = sum(r[2] for r in totals)
         self.search.coverage = coverage
-        cov = dict(sorted(coverage.items()))
-        unfired = tuple(a for a in self.ctx.declared_actions if a not in coverage)
-        notes = result.notes
-        local = self.search.por
-        if local is not None:  # the note counts the workers' local steps
-            local.at_once = sum(r[3] for r in totals)
-            notes = tuple(local.note() if n.startswith("reduction local") else n for n in notes)
-        return replace(result, coverage=cov, unfired=unfired, notes=notes,
-                       stats=replace(result.stats, visited_bytes=self.totals.nbytes))
+        self.totals.nbytes = sum(r[2] for r in totals)
+        if self.search.por is not None:  # its note counts the workers' local steps
+            self.search.por.at_once = sum(r[3] for r in totals)
+        return make()
