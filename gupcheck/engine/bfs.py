@@ -433,14 +433,13 @@ class BfsSearch:
         ordinals, which stay those of the unreduced successor list so that traces replay
         without the reduction; each successor after its chain of local steps."""
         succ = list(self.ctx.successors(state))
-        chains: list[list[Any]] = []
-        if por.local:  # each successor after its local steps: the proviso must see those
-            succ, chains = por.chained(succ)
+        path = partial(self.path, self.depth, i)
+        ends, chains = por.chained(succ, path) if por.local else (succ, [])
         por.position = i
-        keep = por.ample(state, succ, lambda: self.path(self.depth, i)) \
+        keep = por.ample(state, succ, path, ends) \
             if len(succ) > 1 and por.ample_sets else None
         kept = range(len(succ)) if keep is None else keep
-        pairs.extend(succ[j] for j in kept)
+        pairs.extend(ends[j] for j in kept)
         ords.extend(kept)
         for j in kept if chains else ():
             por.took(chains[j])
@@ -519,6 +518,8 @@ class BfsSearch:
                "check_deadlock": self.check_deadlock, "chunk": CHUNK}
         if self.ctx.reduce:  # a reduced search stores other keys: not resumable without it
             out["reduce"] = sorted(self.ctx.reduce)
+        if self.por is not None and self.por.local:  # its parent records skip local steps:
+            out["local_steps"] = True  # not those of a por search before they were taken
         return out
 
     def _save(self, frontier: Frontier, position: int, frontier_next: Frontier) -> None:

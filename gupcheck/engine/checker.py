@@ -108,6 +108,9 @@ def reshorten(model: Any, result: Result, limits: Limits, progress: ProgressFn |
     breadth-first trace can be longer than the shortest.
     A breadth-first search without it, bounded by that trace's depth, finds the counterexample the
     search without it would have reported, at a cost bounded by the states within that depth.
+    A level of the reduced search can hold several steps (local steps taken at once), so its
+    trace can be longer than a ``max_depth`` the user gave: the search without the reduction
+    is bounded by that too, and its answer (incomplete at the bound) is the one reported.
     ``others``: the other reductions asked for (view, symmetry), which keep shortest lengths.
     """
     if result.trace is None or result.verdict not in (Verdict.VIOLATED, Verdict.DEADLOCK):
@@ -115,19 +118,24 @@ def reshorten(model: Any, result: Result, limits: Limits, progress: ProgressFn |
     if any(n.startswith(NO_EFFECT) for n in result.notes):  # already a shortest trace
         return result
     depth = len(result.trace.labels())
+    user = limits.max_depth  # the reduction's levels hold several steps: the bound is steps
+    bound = depth + 1 if user is None else min(depth + 1, user)
     with gc_paused():
-        short = bfs(model, limits=replace(limits, max_depth=depth + 1), progress=progress,
+        short = bfs(model, limits=replace(limits, max_depth=bound), progress=progress,
                     reduce=others)
+    kept = tuple(n for n in result.notes if n != SHORTEST)
     if short.trace is None or short.verdict not in (Verdict.VIOLATED, Verdict.DEADLOCK):
+        if bound < depth:  # the unreduced answer within the user's bound
+            return replace(short, notes=kept + short.notes + (
+                (f"{name}: its counterexample has {depth} steps, beyond max-depth ({user}); "
+                 f"the search without {name} to that depth found none"),))
         return replace(result, notes=result.notes + (
             (f"{name}: the trace was not re-shortened (the bounded unreduced search did not "
              "finish); it may not be a shortest one"),))
     note = (f"{name}: counterexample found at depth {depth} after {result.stats.distinct:,} "
             f"states; re-shortened by a breadth-first search without {name} to that depth "
             f"({short.stats.distinct:,} states): {len(short.trace.labels())} steps")
-    return replace(short, notes=tuple(n for n in result.notes
-                                      if n != SHORTEST)
-                   + short.notes + (note,))
+    return replace(short, notes=kept + short.notes + (note,))
 
 
 @contextlib.contextmanager

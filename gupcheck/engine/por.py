@@ -73,6 +73,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from .diff import changes
@@ -190,7 +191,8 @@ class PartialOrder:
     def note(self) -> str:
         if not self.on:
             return f"{no_effect('por' if self.ample_sets else 'local')}, {self.why_off}"
-        at_once = f"local steps taken at once, their states not stored: {self.at_once:,}"
+        at_once = (f"local steps taken at once on the transitions generated (the states between "
+                   f"them not stored): {self.at_once:,}")
         if not self.ample_sets:
             return f"reduction local: {at_once}"
         total = self.reduced + self.full
@@ -198,11 +200,12 @@ class PartialOrder:
                 f"expanded with one actor's (ample set); the other {self.full:,} fully"
                 + (f"; {at_once}" if self.local else ""))
 
-    def local_chain(self, state: Any) -> list[Pair]:
+    def local_chain(self, state: Any, path: Callable[[], list[Any]] | None = None) -> list[Pair]:
         """The local steps taken at once from ``state``, in order (see the module docstring):
         while the model offers a step that is the only one of its unit, invisible and
         independent of every other unit's footprint, take it.  A function of ``state`` alone,
-        so that a trace replays the same chain."""
+        so that a trace replays the same chain.  ``path``: the path to ``state``, for
+        por-check's errors."""
         chain: list[Pair] = []
         model, visible = self.model, self.visible
         for _ in range(MAX_LOCAL_CHAIN):
@@ -217,16 +220,22 @@ class PartialOrder:
             else:
                 return chain
             if self.check:
-                self._check_local(state, label, nxt)
+                self._check_local(state, label, nxt,
+                                  (lambda: [*path(), *chain]) if path else None)
             chain.append((label, nxt))
             state = nxt
         return chain
 
-    def chained(self, succ: Iterable[Pair]) -> tuple[list[Pair], list[list[Pair]]]:
+    def chained(self, succ: Iterable[Pair], path: Callable[[], list[Any]] | None = None,
+                ) -> tuple[list[Pair], list[list[Pair]]]:
         """``succ`` with each state replaced by the end of its :meth:`local_chain`, and the
-        chains (for :meth:`took`, once the search knows which successors it keeps)."""
+        chains (for :meth:`took`, once the search knows which successors it keeps).
+        ``path``: the path to the state ``succ`` leaves, for por-check's errors."""
         pairs = list(succ)
-        chains = [self.local_chain(nxt) for _, nxt in pairs]
+        if path is None or not self.check:
+            chains = [self.local_chain(nxt) for _, nxt in pairs]
+        else:
+            chains = [self.local_chain(pair[1], partial(_then, path, pair)) for pair in pairs]
         return [(label, chain[-1][1] if chain else nxt)
                 for (label, nxt), chain in zip(pairs, chains, strict=True)], chains
 
@@ -243,9 +252,14 @@ class PartialOrder:
         self.at_once += len(chain)
         self.local_labels.extend(label for label, _ in chain)
 
-    def ample(self, state: Any, succ: list[Pair],
-              path: Callable[[], Any] | None = None) -> list[int] | None:
-        """Indices into ``succ`` of an ample set, or ``None`` to expand ``state`` fully."""
+    def ample(self, state: Any, succ: list[Pair], path: Callable[[], Any] | None = None,
+              ends: list[Pair] | None = None) -> list[int] | None:
+        """Indices into ``succ`` of an ample set, or ``None`` to expand ``state`` fully.
+
+        ``ends``: ``succ`` after their local steps (:meth:`chained`), the states the search
+        stores and so the ones the cycle proviso looks up; por-check checks ``succ``, the
+        steps themselves."""
+        ends = succ if ends is None else ends
         groups: dict[str, list[int]] = {}
         shown: set[str] = set()  # C2 first: it needs no footprints, and most sets fail it
         visible = self.visible
@@ -272,7 +286,7 @@ class PartialOrder:
         chosen = fallback = None
         for actor, idx in hidden:
             if self._independent(actor, [succ[i][0] for i in idx], feet) and not any(
-                    self._older(self.key(succ[i][1])) for i in idx):
+                    self._older(self.key(ends[i][1])) for i in idx):
                 if shared and any(not (shared.isdisjoint(succ[i][0].reads)
                                        and shared.isdisjoint(succ[i][0].writes)) for i in idx):
                     fallback = fallback or (actor, idx)  # private steps first (shared_objects)
@@ -318,7 +332,8 @@ class PartialOrder:
                 raise ModelError(f"por-check: {label} touches {sorted(extra)}, outside "
                                  f"{unit}'s declared footprint", path() if path else None)
 
-    def _check_local(self, state: Any, label: Label, nxt: Any) -> None:
+    def _check_local(self, state: Any, label: Label, nxt: Any,
+                     path: Callable[[], Any] | None) -> None:
         """A local step is the only step of its unit in ``state``, as ``successors()`` gives
         it, and an ample set there (:meth:`_check_commute`)."""
         unit = label.unit or label.actor
@@ -327,8 +342,9 @@ class PartialOrder:
         if len(own) != 1 or succ[own[0]][0].text != label.text \
                 or self.key(succ[own[0]][1]) != self.key(nxt):
             raise ModelError(f"por-check: local_steps() offers {label}, but {unit}'s steps "
-                             f"here are {[succ[i][0].text for i in own]}")
-        self._check_commute(state, succ, unit, own, None)
+                             f"here are {[succ[i][0].text for i in own]}",
+                             path() if path else None)
+        self._check_commute(state, succ, unit, own, path)
 
     def _check_commute(self, state: Any, succ: list[Pair], actor: str, idx: list[int],
                        path: Callable[[], Any] | None) -> None:
@@ -352,6 +368,11 @@ class PartialOrder:
                         f"por-check: {label} and {other} do not commute here although their "
                         f"footprints are independent: a read or write is undeclared",
                         path() if path else None)
+
+
+def _then(path: Callable[[], list[Any]], pair: Pair) -> list[Any]:
+    """``path()`` and one more step."""
+    return [*path(), pair]
 
 
 def _indexed(keys: Iterable[Any], first: int = 0) -> dict[Any, int]:

@@ -32,8 +32,7 @@ import gc
 import logging
 import os
 import sys
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .bfs import ProgressFn, bfs
@@ -218,13 +217,13 @@ class _RayCoordinator(Coordinator):
         self.messages += sum(1 for g in gives for o, c in enumerate(g) if c)
         self.bytes += sum(received)
 
-    def _finish(self, result: Result) -> Result:
+    def _finish(self, make: Callable[[], Result]) -> Result:
         seconds = self.search.budget.seconds()
         rate = self.messages / seconds if seconds > 0 else 0.0
-        note = (f"ray: {self.messages:,} batches between actors ({self.bytes / 2**20:,.1f} MiB), "
-                f"{rate:,.0f} per second")
-        finished = super()._finish(result)
-        return replace(finished, notes=finished.notes + (note,))
+        self.search.extra_notes.append(
+            f"ray: {self.messages:,} batches between actors ({self.bytes / 2**20:,.1f} MiB), "
+            f"{rate:,.0f} per second")
+        return super()._finish(make)
 
 
 def ray_bfs(model: Any, *, address: str = "auto", workers: int = 0, limits: Limits = Limits(),

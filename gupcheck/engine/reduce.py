@@ -20,8 +20,10 @@
   footprint declarations as it goes.
 
 * ``local`` — only the local steps taken at once, without ample sets: they need no cycle
-  proviso, so breadth-first search over worker processes takes them too, with the same counts
-  as one process.  Its counterexamples are re-shortened as ``por``'s.  On kernel scenarios,
+  proviso, so breadth-first search over worker processes takes them too, with one process's
+  state counts and traces (a run that stops at a counterexample or a limit counts the local
+  steps, like the coverage, of the whole last level the workers expanded).  Its
+  counterexamples are re-shortened as ``por``'s.  On kernel scenarios,
   where the disk's transfers are the local steps, it stores what ``por`` stores.
 
 ``por`` combines with ``view`` and ``symmetry``: the ample set is chosen at the concrete state

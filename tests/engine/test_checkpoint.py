@@ -199,6 +199,23 @@ def test_a_partial_order_reduced_run_resumes_to_the_uninterrupted_answer(reduce,
     assert note in r.notes
 
 
+def test_a_por_checkpoint_from_before_local_steps_is_refused(tmp_path, monkeypatch) -> None:
+    """A por search of a model that takes local steps keeps parent records that skip them;
+    one written before the model took them (here: the same model without ``local_steps``)
+    names other successors, so resuming it with local steps is refused, not misread."""
+    from gupcheck.engine.model import Model
+
+    from .test_por import LocalCounter
+
+    path = tmp_path / "old.ckpt"
+    with monkeypatch.context() as m:
+        m.setattr(LocalCounter, "local_steps", Model.local_steps)
+        old = check(LocalCounter(), reduce="por", checkpoint=path, limits=Limits(max_states=2))
+    assert old.verdict is Verdict.INCOMPLETE and path.exists()
+    with pytest.raises(CheckpointError, match="another model or search"):
+        check(LocalCounter(), reduce="por", resume=path)
+
+
 # --- checkpoints are plain data: loading one never runs code ---------------------------------
 
 class _Touch:

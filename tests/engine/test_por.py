@@ -10,7 +10,7 @@ import pytest
 
 from gupcheck.classic import LostUpdate, Peterson
 from gupcheck.classic.lost_update import END, LOAD, STORE, StayingLostUpdate, SymmetricLostUpdate
-from gupcheck.engine import Invariant, Label, Model, Verdict, Wait, check
+from gupcheck.engine import Invariant, Label, Limits, Model, Verdict, Wait, check
 from gupcheck.engine.fingerprint import fingerprint
 from gupcheck.engine.por import PartialOrder
 
@@ -395,6 +395,9 @@ def test_por_reaches_the_same_end_states_as_the_unreduced_search(model: LostUpda
 
 # --- local steps taken at once -------------------------------------------------------------------
 
+AT_ONCE = "taken at once on the transitions generated (the states between them not stored): "
+
+
 class LocalCounter(Model[tuple[int, int]]):
     """Actor ``C`` counts ``c`` from 0 to 2 by local steps (no footprint), which it offers as
     ``local_steps``; actor ``D`` sets ``y`` once, which the property ``no-y`` reads.  State
@@ -447,7 +450,7 @@ def test_local_steps_are_taken_at_once_and_shown_in_the_trace() -> None:
     assert por.trace.labels() == ["C: c = 1", "C: c = 2", "D: set y"]
     assert [s.state for s in por.trace.steps] == [(0, 0), (1, 0), (2, 0), (2, 1)]
     # one local step taken at once: (1, 0) -> (2, 0)
-    assert any(n.endswith("taken at once, their states not stored: 1") for n in por.notes)
+    assert any(n.endswith(AT_ONCE + "1") for n in por.notes)
     assert check(LocalCounter(), reduce="por").trace.labels() == ["D: set y"]  # re-shortened
 
 
@@ -463,7 +466,7 @@ def test_a_visible_local_step_is_not_taken_at_once() -> None:
     plain, por = check(VisibleCounter()), check(VisibleCounter(), reduce="por")
     assert plain.verdict is por.verdict is Verdict.VIOLATED
     assert (por.property, por.trace.labels()) == (plain.property, plain.trace.labels())
-    assert any(n.endswith("taken at once, their states not stored: 0") for n in por.notes)
+    assert any(n.endswith(AT_ONCE + "0") for n in por.notes)
 
 
 class ChoosyCounter(LocalCounter):
@@ -484,12 +487,27 @@ class LeakyCounter(LocalCounter):
         return [(label, (c, 1)) for label, (c, _) in super()._count(s)]
 
 
-@pytest.mark.parametrize(("model", "words"), [(ChoosyCounter(), "local_steps() offers"),
-                                               (LeakyCounter(), "changes y")],
+@pytest.mark.parametrize(("model", "words", "where"),
+                         [(ChoosyCounter(), "local_steps() offers", (0, 1)),
+                          (LeakyCounter(), "changes y", (0, 0))],
                          ids=["not-the-only-step", "undeclared-write"])
-def test_por_check_catches_a_wrong_local_step(model: LocalCounter, words: str) -> None:
+def test_por_check_catches_a_wrong_local_step(model: LocalCounter, words: str,
+                                              where: tuple[int, int]) -> None:
+    """The error names the wrong declaration and its trace ends in the state where the step
+    is offered: a successor's chain (after ``D: set y``) or an ample set's check."""
     r = check(model, reduce="por-check")
     assert r.verdict is Verdict.ERROR and words in (r.message or ""), r.message
+    assert r.trace is not None and r.trace.steps[-1].state == where
+
+
+def test_por_check_accepts_correct_local_steps() -> None:
+    """por-check checks each step where the model takes it, not the state its successor's
+    chain of local steps ends in: the correct model passes, with por's own answer."""
+    por = check(LocalCounter(), reduce="por")
+    for reduce in ("por-check", "por-check,view"):
+        r = check(LocalCounter(), reduce=reduce)
+        assert (r.verdict, r.property, r.trace.labels()) == \
+            (por.verdict, por.property, por.trace.labels()), r.message
 
 
 class Scribblers(Model[tuple[int, int, int]]):
@@ -555,7 +573,7 @@ def test_local_alone_takes_the_local_steps_without_ample_sets() -> None:
         assert r.verdict is Verdict.VIOLATED and r.trace.labels() == ["D: set y"]
     whole = bfs_whole(LocalCounter(), "local")
     assert whole.stats.distinct == 3
-    assert any(n == "reduction local: local steps taken at once, their states not stored: 3"
+    assert any(n == "reduction local: local steps " + AT_ONCE + "3"
                for n in whole.notes)
 
 
@@ -578,3 +596,30 @@ def test_local_on_a_model_without_local_steps_says_it_had_no_effect() -> None:
     assert any(n.startswith("reduction local: no effect, the model offers no local_steps()")
                for n in r.notes)
     assert r.stats.distinct == check(Whole(2, 1)).stats.distinct
+
+
+class LateSetter(LocalCounter):
+    """``D`` may set ``y`` only once ``C`` has counted to 2 by its local steps: the
+    counterexample has three steps, though the reduced search finds it on its second level."""
+
+    def successors(self, s: tuple[int, int]) -> list[tuple[Label, tuple[int, int]]]:
+        out = self._count(s)
+        if s[0] == 2 and not s[1]:
+            out.append((Label("D", "set y", reads=frozenset({"y"}), writes=frozenset({"y"})),
+                        (s[0], 1)))
+        return out
+
+
+@pytest.mark.parametrize(("reduce", "workers"), [("local", 1), ("local", 2), ("por", 1)])
+def test_a_depth_bound_counts_steps_not_the_reduced_levels(reduce: str, workers: int) -> None:
+    """Below the counterexample's three steps the reduced search answers as the unreduced one
+    (incomplete at the bound, saying why); at three it reports the same trace."""
+    for depth, verdict in ((2, Verdict.INCOMPLETE), (3, Verdict.VIOLATED)):
+        plain = check(LateSetter(), limits=Limits(max_depth=depth))
+        r = check(LateSetter(), reduce=reduce, workers=workers, limits=Limits(max_depth=depth))
+        assert plain.verdict is r.verdict is verdict
+        assert (r.trace.labels() if r.trace else None) == \
+            (plain.trace.labels() if plain.trace else None)
+    assert any("beyond max-depth (2)" in n
+               for n in check(LateSetter(), reduce=reduce, workers=workers,
+                              limits=Limits(max_depth=2)).notes)

@@ -61,7 +61,7 @@ def test_a_bio_is_transferred_at_once_and_the_trace_shows_each_block() -> None:
     assert labels[submit + 1:submit + 3] == [
         "disk: write bio #0 transfers page 0 block 0 (A0) to disk",
         "disk: write bio #0 transfers page 0 block 1 (A0) to disk"]
-    assert any(n.startswith("reduction por:") and not n.endswith("not stored: 0")
+    assert any(n.startswith("reduction por:") and not n.endswith("not stored): 0")
                for n in r.notes)
     assert replay(model, r.trace.init_index, labels, r.property).reproduced
 
@@ -75,7 +75,7 @@ def test_with_data_kept_no_transfer_is_taken_at_once() -> None:
     assert not model.local_steps(model.init_states()[0])
     r = check(model, liveness=False, reduce="por,view,symmetry")
     assert r.verdict is Verdict.HOLDS
-    assert any(n.endswith("not stored: 0") for n in r.notes)
+    assert any(n.endswith("not stored): 0") for n in r.notes)
 
 
 def test_por_check_confirms_the_declarations_under_the_view() -> None:
@@ -169,4 +169,4 @@ def test_a_run_with_bios_transferred_at_once_resumes_to_the_uninterrupted_answer
     resumed = check(model, liveness=False, reduce="por,view,symmetry", resume=path)
     assert (resumed.verdict, resumed.stats.distinct) == (full.verdict, full.stats.distinct)
     note = next(n for n in full.notes if n.startswith("reduction por:"))
-    assert note in resumed.notes and not note.endswith("not stored: 0")
+    assert note in resumed.notes and not note.endswith("not stored): 0")
