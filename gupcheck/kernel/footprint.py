@@ -64,6 +64,7 @@ def bio_unit(bio_id: int) -> str:
 
 
 @cache
+@cache  # one object per transfer: the kernel's label lookup hashes it
 def transfer(bio_id: int, page: int, fid: int) -> frozenset[str]:
     """What a transfer touches, named as :meth:`KernelModel.fields` shows it (so that
     ``por-check`` can compare): the bio's progress, the page's data, its disk blocks, and the

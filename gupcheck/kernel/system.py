@@ -320,13 +320,14 @@ class KernelModel(Model[KState]):
             name = self._names[i]
             fair = self._fair(k, i)
             for m in outcome:  # the hot loop: the label looked up inline
-                label = labels.get((name, m.func, m.choice, fair, m.unit))
+                label = labels.get((name, m.func, m.choice, fair, m.unit, m.touches))
                 out.append((label or self._labelled(name, m, fair)[0], m.state))
         return out
 
     def _labelled(self, name: str, m: Move, fair: bool) -> tuple[Label, KState]:
-        """``m`` as the engine's pair; labels are immutable: one object per distinct step."""
-        key = (name, m.func, m.choice, fair, m.unit)
+        """``m`` as the engine's pair; labels are immutable: one object per distinct step (the
+        same text can touch other objects: a bio id and page seen again with another folio)."""
+        key = (name, m.func, m.choice, fair, m.unit, m.touches)
         label = self._labels.get(key)
         if label is None:
             label = self._labels[key] = self._label(name, m, fair)

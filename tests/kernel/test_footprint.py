@@ -170,3 +170,21 @@ def test_a_run_with_bios_transferred_at_once_resumes_to_the_uninterrupted_answer
     assert (resumed.verdict, resumed.stats.distinct) == (full.verdict, full.stats.distinct)
     note = next(n for n in full.notes if n.startswith("reduction por:"))
     assert note in resumed.notes and not note.endswith("not stored): 0")
+
+
+def test_a_transfer_label_names_the_folio_of_its_own_step() -> None:
+    """Labels are shared between steps with the same text; a transfer's text names the bio and
+    page but not the folio, so the same text seen again with another folio (a reused bio id)
+    gets its own label and footprint, not the first one's."""
+    from gupcheck.kernel.actor import Move
+    from gupcheck.kernel.footprint import transfer
+
+    model = dio_msync_reclaim(1, 1, 0)
+    assert model._local_transfers
+    k = model.init_states()[0]
+    text = "direct write bio #0 reads page 0 block 0 (A0) into the other file"
+    one, _ = model._labelled("disk", Move(text, k, unit="bio #0", touches=transfer(0, 0, 3)),
+                             True)
+    two, _ = model._labelled("disk", Move(text, k, unit="bio #0", touches=transfer(0, 0, 5)),
+                             True)
+    assert "anon folio #3" in one.writes and "anon folio #5" in two.writes
