@@ -202,6 +202,19 @@ def _design(spec: str) -> KernelConfig:
         raise fail(str(err), err.code) from None
 
 
+def _trace_design(path: Path, given: str | None, recorded: str, module: str | None,
+                  verb: str) -> str:
+    """The design to rebuild a saved trace's model with: ``--design`` if given, else the one
+    the trace names if it is shipped.  A design module named in a file is never imported (its
+    code would run): only one whose path is on the command line."""
+    if given is None and recorded not in DESIGNS:
+        source = f" (from the design module {module})" if module else ""
+        raise usage_error(f"{path}: the trace was made with design {recorded!r}{source}; give "
+                          f"--design NAME or --design FILE.py to {verb} it (gupcheck runs a "
+                          "design module only when its path is given on the command line)")
+    return given or recorded
+
+
 def _design_source(spec: str, cfg: KernelConfig) -> dict[str, str | None]:
     """How a trace records its design: the design's name, and the module it came from."""
     return {"design": cfg.name,
@@ -388,13 +401,7 @@ def replay_trace(
         sc = known[base]
     for part in parts:
         sc = _with_variant(sc, part)
-    if design is None and tf.design not in DESIGNS:
-        module = f" (from the design module {tf.design_file})" if tf.design_file else ""
-        raise usage_error(f"{trace_file}: the trace was made with design {tf.design!r}"
-                          f"{module}; give --design NAME or --design FILE.py to replay it "
-                          "(gupcheck runs a design module only when its path is given on the "
-                          "command line)")
-    spec = design or tf.design
+    spec = _trace_design(trace_file, design, tf.design, tf.design_file, "replay")
     cfg = _design(spec)
     labels, init_index = labels_of(tf), tf.init_index or 0
     kwargs: dict[str, Any] = {}
@@ -627,7 +634,8 @@ def explore(
     if scenario is None and saved is None:
         raise usage_error("give a SCENARIO, or --trace FILE to start from a saved trace")
     sc = _scenario(scenario or saved.scenario, scenario_dir)  # type: ignore[union-attr]
-    name = design or (saved.design if saved else "linux-6.12")
+    name = _trace_design(trace, design, saved.design, None, "explore") \
+        if saved and trace else design or "linux-6.12"
     model = KernelModel(sc, _design(name))
     kw = {"title": f"{sc.name} under {name}", "heading": heading(model)}
     try:

@@ -74,6 +74,10 @@ class SavedTrace:
     stutters: bool = False  # a lasso whose last state repeats forever
 
 
+#: the largest trace file read (a trace of thousands of steps is a few MiB)
+MAX_TRACE_BYTES = 256 * 2**20
+
+
 def read_trace(path: Path) -> SavedTrace:
     """Read a trace file as JSON data (no code in it is ever run) and check its shape.
 
@@ -81,11 +85,19 @@ def read_trace(path: Path) -> SavedTrace:
     trace: unreadable, not JSON, missing fields, a result without a trace.
     """
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as f:
+            raw = f.read(MAX_TRACE_BYTES + 1)
     except OSError as exc:
         raise ExploreError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if len(raw) > MAX_TRACE_BYTES:
+        raise ExploreError(f"{path}: larger than {MAX_TRACE_BYTES // 2**20} MiB: not a gupcheck "
+                           "trace")
+    try:
+        data = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ExploreError(f"{path}: not a gupcheck trace (not JSON: {exc})") from None
+    except RecursionError:
+        raise ExploreError(f"{path}: not a gupcheck trace (JSON nested too deeply)") from None
     if not isinstance(data, dict):
         raise ExploreError(f"{path}: not a gupcheck trace (a JSON object is expected)")
     if "trace" in data and data["trace"] is None:

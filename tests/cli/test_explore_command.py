@@ -43,12 +43,34 @@ def test_unknown_names_are_usage_errors() -> None:
 @pytest.mark.parametrize(("content", "reason"), [
     ("{", "not JSON"),
     ('{"verdict": "holds", "trace": null}', "has no trace to explore"),
+    ("[" * 100_000 + "]" * 100_000, "JSON nested too deeply"),
 ])
 def test_a_file_that_is_not_a_trace_is_a_usage_error(tmp_path: Path, content: str,
                                                      reason: str) -> None:
     bad = tmp_path / "t.json"
     bad.write_text(content, encoding="utf-8")
     _one_line_usage_error(["--trace", str(bad)], reason)
+
+
+def test_a_design_module_named_in_a_trace_is_never_imported(tmp_path: Path) -> None:
+    """The trace file is data: a design module it names would run code, so explore asks for
+    --design, as replay does, and the module never runs."""
+    marker = tmp_path / "ran"
+    module = tmp_path / "evil.py"
+    module.write_text(f"open({str(marker)!r}, 'w').close()\n"
+                      "from gupcheck.designs.linux_6_12 import DESIGN\n", encoding="utf-8")
+    saved = tmp_path / "f1.json"
+    save_f1(saved)
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    data["design"] = str(module)
+    saved.write_text(json.dumps(data), encoding="utf-8")
+    with socket.socket() as taken:  # were the module run, explore would stop at the port
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        _one_line_usage_error(["--trace", str(saved), "--port", port],
+                              "gupcheck runs a design module only when")
+    assert not marker.exists()
 
 
 def test_a_port_in_use_is_a_usage_error() -> None:
