@@ -132,6 +132,8 @@ def run_cell(scenario: Scenario, design: KernelConfig, limits: Limits = Limits()
     for prop in scenario.properties:
         if prop in LIVENESS:  # the state graph is all it needs; safety was checked above
             results[prop] = check_liveness(KernelModel(scenario, design, [prop]), limits=limits)
+    if any(results[p].verdict is Verdict.ERROR for p in scenario.properties if p in LIVENESS):
+        return Cell(*name, Verdict.ERROR.value, None, (), results, run.stats.distinct)
     order = [*scenario.properties, "deadlock", "wait-for-cycle"]
     broken = [p for p in order if p in results and results[p].verdict in (
         (Verdict.STARVES,) if p in LIVENESS else (Verdict.VIOLATED, Verdict.DEADLOCK))]

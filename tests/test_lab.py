@@ -355,3 +355,19 @@ def test_a_refusal_found_by_another_strategy_is_reported_with_the_shortest_trace
     data = json.loads(other.output)
     assert (data["verdict"], data["errno"]) == ("refused", "EFAULT")
     assert [s["label"] for s in data["trace"]] == [s["label"] for s in bfs["trace"]]
+
+
+def test_a_liveness_run_that_fails_makes_the_cell_an_error(monkeypatch) -> None:
+    """The model failing in a liveness run is the cell's answer (error), never a 'holds'
+    the safety run alone would give."""
+    from dataclasses import replace
+
+    from gupcheck import lab
+    from gupcheck.engine import Verdict
+
+    real = lab.check_liveness
+    monkeypatch.setattr(lab, "check_liveness", lambda model, limits: replace(
+        real(model, limits=limits), verdict=Verdict.ERROR, message="the model failed"))
+    sc = SCENARIOS["dio-vs-reclaim"]
+    assert any(p in lab.LIVENESS for p in sc.properties)
+    assert run_cell(sc, DESIGNS["linux-6.12"]).verdict == "error"

@@ -137,8 +137,8 @@ def _complete(c: Ctx, b: Bio) -> Move:
         # dirties nothing, so no design's ->page_mkwrite runs here, in interrupt context
         k = release(c, k, b.folio, pin=b.pinned)
         k = k.with_bio(None, b.id)
-        return Move(f"iomap_dio_bio_end_io: bio_check_pages_dirty: page {b.page} still dirty, "
-                    "bio_release_pages", k)
+        return Move(f"iomap_dio_bio_end_io: read bio #{b.id}: bio_check_pages_dirty: page "
+                    f"{b.page} still dirty, bio_release_pages", k)
     if "redirty-in-end-io" in c.cfg.mutations:  # mutant (tests only): no bio_dirty_work
         k = folio_mark_dirty(c, k.violate("no-sleep-in-atomic", REDIRTY_IN_IRQ), b.folio,
                              who="end_io")
@@ -146,8 +146,8 @@ def _complete(c: Ctx, b: Bio) -> Move:
         return Move(f"end_io: set_page_dirty_lock(page {b.page}), bio_release_pages", k)
     k = k.with_bio(replace(b, done=True), b.id)
     k = replace(k, dirty_work=k.dirty_work + (b.id,))
-    return Move(f"iomap_dio_bio_end_io: bio_check_pages_dirty: page {b.page} was cleaned, "
-                "queue on bio_dirty_list for bio_dirty_work", k)
+    return Move(f"iomap_dio_bio_end_io: read bio #{b.id}: bio_check_pages_dirty: page "
+                f"{b.page} was cleaned, queue on bio_dirty_list for bio_dirty_work", k)
 
 
 def _put_user_page_mkwrite(c: Ctx, b: Bio) -> Outcome:

@@ -78,3 +78,22 @@ def test_a_hole_punched_under_a_pin_reads_as_zeros_and_leaves_the_next_page_alon
 def test_a_hole_punch_keeps_i_size_and_frees_only_its_blocks() -> None:
     ends = end_states("punch-hole-while-pinned", "linux-6.1")
     assert ends and all(k.i_size == 2 and k.disk == ("Z0", "Z0", "A0", "A0") for k in ends)
+
+
+def test_two_read_bios_finishing_their_completions_at_once_have_their_own_steps() -> None:
+    """A read() returns once its bio is woken; the bio's ``bio_check_pages_dirty`` runs
+    later, so after a second read of the same page (and a truncate in between dirtying it
+    again) both bios can be at that step in one state: each step names its bio, as the
+    engine needs to replay a trace (found by fuzzing scenarios)."""
+    from gupcheck.designs import DESIGNS
+    from gupcheck.engine import check
+    from gupcheck.kernel.system import KernelModel
+    from gupcheck.scenarios.loader import parse
+
+    sc = parse('name = "two-reads"\ndescription = "test"\n'
+               '[[actor]]\nname = "A"\nprogram = [\n'
+               '  { op = "dio_read", page = 0, value = "C3" },\n'
+               '  { op = "dio_read", page = 0, value = "A2" },\n]\n'
+               '[[actor]]\nname = "B"\nprogram = [ { op = "truncate" } ]\n', "<two-reads>")
+    r = check(KernelModel(sc, DESIGNS["linux-6.1"]))
+    assert r.verdict is not Verdict.ERROR, r.message
