@@ -85,18 +85,24 @@ def reductions(names: list[str] | None) -> tuple[str, ...]:
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}
 
 
+#: the largest bit array --bitstate takes (32 TiB; a machine's memory is checked after)
+MAX_BITS = 2 ** 48
+
+
 def parse_bits(text: str) -> int:
     """``2^27``, ``128M``/``128Mi``, or a plain number of bits; it must be a power of two."""
     t = text.strip().lower().replace("_", "")
-    if m := re.fullmatch(r"2\^(\d+)", t):
+    if m := re.fullmatch(r"2\^(\d{1,3})", t):
         bits = 2 ** int(m.group(1))
-    elif m := re.fullmatch(r"(\d+)([kmg]?)i?", t):
+    elif m := re.fullmatch(r"(\d{1,20})([kmg]?)i?", t):
         bits = int(m.group(1)) * _UNITS[m.group(2)]
+    elif re.fullmatch(r"2\^\d+|\d+[kmg]?i?", t):
+        bits = MAX_BITS * 2  # too many digits to be a size: refused below
     else:
         raise ValueError(f"--bitstate {text!r}: give a number of bits, e.g. 2^27 or 128M")
-    if bits < 64 or bits & (bits - 1):
+    if bits < 64 or bits > MAX_BITS or bits & (bits - 1):
         raise ValueError(f"--bitstate {text!r}: the number of bits must be a power of two "
-                         "of at least 64")
+                         "from 64 to 2^48")
     return bits
 
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import os
+import stat
 import tempfile
 import typing
 from collections.abc import Collection, Iterable, Iterator
@@ -242,10 +243,16 @@ def read(path: str | os.PathLike[str], identity: str) -> Body:
     Every failure is a :class:`CheckpointError` with a one-line reason; nothing in the file is
     executed (see the module docstring)."""
     try:
-        raw = memoryview(Path(path).read_bytes())  # slices without copies
+        with open(path, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # a device or pipe: not read
+                raise CheckpointError(f"{path} is not a gupcheck checkpoint (not a file)")
+            if f.read(len(MAGIC)) != MAGIC:  # before reading the whole of a foreign file
+                raise CheckpointError(f"{path} is not a gupcheck checkpoint")
+            f.seek(0)
+            raw = memoryview(f.read())  # slices without copies
     except OSError as exc:
         raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from exc
-    if raw[:len(MAGIC)] != MAGIC or len(raw) < len(MAGIC) + 8:
+    if len(raw) < len(MAGIC) + 8:
         raise CheckpointError(f"{path} is not a gupcheck checkpoint")
     digest, body = raw[len(MAGIC):len(MAGIC) + 8], raw[len(MAGIC) + 8:]
     if xxhash.xxh3_64_digest(body) != digest:

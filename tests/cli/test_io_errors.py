@@ -52,7 +52,7 @@ def test_an_output_in_a_missing_folder_or_naming_a_folder_is_refused_before_sear
 
 
 def test_a_bit_array_larger_than_memory_is_refused_not_a_memory_error() -> None:
-    res = runner.invoke(app, ["demo", "peterson", "--bitstate", "2^60"])
+    res = runner.invoke(app, ["demo", "peterson", "--bitstate", "2^46"])  # 8 TiB
     assert res.exit_code == exitcodes.USAGE, res.output
     assert "available" in res.output and "Traceback" not in res.output
     assert runner.invoke(app, ["demo", "peterson", "--bitstate", "2^20"]).exit_code == 0

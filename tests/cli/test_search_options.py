@@ -68,6 +68,13 @@ def test_bitstate_marks_holds_as_approximate_in_text_and_json() -> None:
     assert data["verdict_text"].startswith("holds (approximate: bitstate, 2^20 bits")
 
 
+@pytest.mark.parametrize("text", ["2^49", "2^1100", "2^99999999999", "9" * 40 + "M"])
+def test_a_bit_count_beyond_2_to_the_48_is_a_usage_error(text: str) -> None:
+    """Refused by its size before any arithmetic on it (2^1100 bits overflowed a float)."""
+    result = runner.invoke(app, ["demo", "peterson", "--bitstate", text])
+    assert result.exit_code == 2 and "from 64 to 2^48" in result.output, result.output
+
+
 def test_bad_options_are_usage_errors() -> None:
     assert runner.invoke(app, ["demo", "peterson", "--bitstate", "1000"]).exit_code == 2
     assert runner.invoke(app, ["demo", "peterson", "--bitstate", "lots"]).exit_code == 2

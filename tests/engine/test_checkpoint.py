@@ -128,6 +128,13 @@ def test_corrupt_truncated_and_foreign_files_are_refused(tmp_path) -> None:
         read(tmp_path / "missing.ckpt", "x")
 
 
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_a_device_is_refused_before_it_is_read() -> None:
+    """/dev/zero never ends: it is refused as not a file, not read until memory runs out."""
+    with pytest.raises(CheckpointError, match="not a file"):
+        check(LostUpdate(2, 1), resume="/dev/zero")
+
+
 def test_checkpoints_are_written_atomically_leaving_no_temporary_files(tmp_path) -> None:
     path = tmp_path / "run.ckpt"
     check(WholeSpace(3, 2), checkpoint=path, checkpoint_every=0)
