@@ -14,6 +14,7 @@ import importlib.util
 import inspect
 import os
 import re
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -33,7 +34,7 @@ from gupcheck.engine import (
     Search,
     Walks,
 )
-from gupcheck.engine.checkpoint import DEFAULT_EVERY
+from gupcheck.engine.checkpoint import DEFAULT_EVERY, MAGIC
 from gupcheck.engine.options import DEFAULT_WALKS
 from gupcheck.engine.ray_bfs import RayError, RayNotInstalled
 
@@ -129,6 +130,27 @@ FLAGS = {name: "--" + name.replace("_", "-") for name in (
     "resume", "bitstate", "workers", "ray", "reduce")}
 
 
+def not_a_checkpoint(path: Path) -> str | None:
+    """Why ``--checkpoint`` must not replace what ``path`` holds: a device, pipe or other
+    special file (the atomic rename would put a regular file in its place), or a file that is
+    not a gupcheck checkpoint (a trace, a scenario given by mistake); None if it may."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None  # nothing there yet
+    if not stat.S_ISREG(mode):
+        return f"cannot write --checkpoint {path}: it is not a regular file"
+    try:
+        with path.open("rb") as f:
+            head = f.read(len(MAGIC))
+    except OSError as exc:
+        return f"cannot write --checkpoint {path}: {exc.strerror or exc}"
+    if head and head != MAGIC:
+        return (f"--checkpoint {path} holds something that is not a gupcheck checkpoint; "
+                "gupcheck will not replace it: remove it or give another file")
+    return None
+
+
 def engine_options(strategy: str, search: SearchOptions, *, exact: bool = False,
                    liveness: bool = True, walks: int | None = None,
                    seed: int | None = None) -> Options:
@@ -140,7 +162,8 @@ def engine_options(strategy: str, search: SearchOptions, *, exact: bool = False,
     ``--no-liveness`` skips it.  Also refused with the usage exit code: a checkpoint that cannot
     be written, a bad or too large ``--bitstate``, ``--ray`` without Ray installed.
     """
-    if search.checkpoint and (why := unwritable(search.checkpoint, "--checkpoint")):
+    if search.checkpoint and (why := unwritable(search.checkpoint, "--checkpoint")
+                              or not_a_checkpoint(search.checkpoint)):
         raise _exit(why, exitcodes.USAGE)
     reduce = reductions(search.reduce)
     try:

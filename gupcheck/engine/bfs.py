@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
-from os import PathLike
+from os import PathLike, fspath
 from typing import Any
 
 import numpy as np
@@ -527,6 +527,18 @@ class BfsSearch:
         plain data (:mod:`.checkpoint`: nothing in the file is code).  The level's states
         before ``position`` are expanded: only their count is kept."""
         assert self.checkpoint is not None
+        try:
+            self._write_checkpoint(frontier, position, frontier_next)
+        except OSError as exc:  # the search is sound without it: say so and go on
+            self.extra_notes.append(
+                f"checkpoint: could not write {fspath(self.checkpoint)} "
+                f"({exc.strerror or exc}); the search went on without checkpoints")
+            self.checkpoint = None
+        self.next_checkpoint = self.budget.seconds() + self.checkpoint_every
+
+    def _write_checkpoint(self, frontier: Frontier, position: int,
+                          frontier_next: Frontier) -> None:
+        assert self.checkpoint is not None
         position = min(position, len(frontier))
         levels = self.levels
         plain = ckpt.Plain(self._registry())
@@ -552,7 +564,6 @@ class BfsSearch:
             "por": ([self.por.reduced, self.por.full, self.por.at_once]
                     if self.por is not None else None),
         })
-        self.next_checkpoint = self.budget.seconds() + self.checkpoint_every
 
     def _registry(self) -> dict[str, type]:
         """The classes a checkpoint's states may be made of: found from the model's initial

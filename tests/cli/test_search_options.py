@@ -68,6 +68,22 @@ def test_bitstate_marks_holds_as_approximate_in_text_and_json() -> None:
     assert data["verdict_text"].startswith("holds (approximate: bitstate, 2^20 bits")
 
 
+def test_checkpoint_never_replaces_a_file_that_is_not_a_checkpoint(tmp_path) -> None:
+    """A trace or scenario given as --checkpoint by mistake is kept, and so is a device
+    (the checkpoint's atomic rename would replace it with a regular file)."""
+    precious = tmp_path / "notes.txt"
+    precious.write_text("keep me", encoding="utf-8")
+    result = runner.invoke(app, ["demo", "peterson", "--checkpoint", str(precious)])
+    assert result.exit_code == 2 and "not a gupcheck checkpoint" in result.output
+    assert precious.read_text(encoding="utf-8") == "keep me"
+    if Path("/dev/null").exists():
+        result = runner.invoke(app, ["demo", "peterson", "--checkpoint", "/dev/null"])
+        assert result.exit_code == 2 and "not a regular file" in result.output
+    ours = tmp_path / "run.ckpt"  # a checkpoint is replaced by the next
+    for _ in range(2):
+        assert runner.invoke(app, ["demo", "peterson", "--checkpoint", str(ours)]).exit_code == 0
+
+
 @pytest.mark.parametrize("text", ["2^49", "2^1100", "2^99999999999", "9" * 40 + "M"])
 def test_a_bit_count_beyond_2_to_the_48_is_a_usage_error(text: str) -> None:
     """Refused by its size before any arithmetic on it (2^1100 bits overflowed a float)."""

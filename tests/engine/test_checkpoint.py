@@ -128,6 +128,17 @@ def test_corrupt_truncated_and_foreign_files_are_refused(tmp_path) -> None:
         read(tmp_path / "missing.ckpt", "x")
 
 
+def test_a_checkpoint_that_cannot_be_written_leaves_the_search_going(tmp_path) -> None:
+    """A checkpoint is a convenience: a failed write (here its folder is missing, as when it
+    is deleted during the run) is a note naming the checkpoint, and the search's answer and
+    counts are the uninterrupted run's, not lost."""
+    path = tmp_path / "gone" / "run.ckpt"
+    r = check(LostUpdate(3, 2), checkpoint=path, checkpoint_every=0)
+    full = check(LostUpdate(3, 2))
+    assert outcome(r) == outcome(full) and r.stats.distinct == full.stats.distinct
+    assert any(n.startswith(f"checkpoint: could not write {path} (") for n in r.notes), r.notes
+
+
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
 def test_a_device_is_refused_before_it_is_read() -> None:
     """/dev/zero never ends: it is refused as not a file, not read until memory runs out."""
