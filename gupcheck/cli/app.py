@@ -344,20 +344,21 @@ def check_scenario(
         _emit_not_applicable(refusal, sc, cfg, as_json, trace_out, source)
         raise typer.Exit(exitcodes.NOT_APPLICABLE)
     if refusal is not None:
+        _emit_refused(refusal, sc, cfg, as_json, trace_out, source)
         if html:
             _write(html, trace_page(refusal, KernelModel(sc, cfg), verdict="refused"))
-        _emit_refused(refusal, sc, cfg, as_json, trace_out, source)
         raise typer.Exit(exitcodes.REFUSED)
     data = {"scenario": sc.name, "errno": None, **source,
             "properties": list(model.properties), **result_to_dict(result)}
+    if as_json:  # printed first: a file that cannot be written loses nothing
+        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(render_kernel(result, model) + "\n")
+    sys.stdout.flush()
     if trace_out:
         _write(trace_out, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
     if html:
         _write(html, trace_page(result, model))
-    if as_json:
-        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
-    else:
-        sys.stdout.write(render_kernel(result, model) + "\n")
     raise typer.Exit(exitcodes.BY_VERDICT[result.verdict])
 
 
@@ -463,17 +464,18 @@ def _emit_refused(probe: Result, sc: Scenario, cfg: KernelConfig, as_json: bool,
     data = {"scenario": sc.name, "design": cfg.name, "errno": errno, **(source or {}),
             **result_to_dict(probe), "verdict": "refused", "verdict_text": "refused",
             "property": None}
-    if trace_out:
-        _write(trace_out, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
     if as_json:
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
-        return
-    labels = probe.trace.labels() if probe.trace else []
-    sys.stdout.write(
-        f"Scenario {sc.name} under {cfg.name}: {sc.description}\n"
-        f"⊘ {sc.name} [{cfg.name}]: REFUSED — the design refuses the scenario's request with "
-        f"-{errno}\n  (safe, but it breaks this application)\n"
-        + "".join(f"  {i + 1:>3}  {lab}\n" for i, lab in enumerate(labels)))
+    else:
+        labels = probe.trace.labels() if probe.trace else []
+        sys.stdout.write(
+            f"Scenario {sc.name} under {cfg.name}: {sc.description}\n"
+            f"⊘ {sc.name} [{cfg.name}]: REFUSED — the design refuses the scenario's request "
+            f"with -{errno}\n  (safe, but it breaks this application)\n"
+            + "".join(f"  {i + 1:>3}  {lab}\n" for i, lab in enumerate(labels)))
+    sys.stdout.flush()
+    if trace_out:
+        _write(trace_out, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
 
 
 def _emit_not_applicable(probe: Result, sc: Scenario, cfg: KernelConfig, as_json: bool,
@@ -483,13 +485,14 @@ def _emit_not_applicable(probe: Result, sc: Scenario, cfg: KernelConfig, as_json
     data = {"scenario": sc.name, "design": cfg.name, "errno": None, **(source or {}),
             **result_to_dict(probe), "verdict": "n/a", "verdict_text": "n/a", "property": None,
             "why": why}
-    if trace_out:
-        _write(trace_out, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
     if as_json:
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
-        return
-    sys.stdout.write(f"Scenario {sc.name} under {cfg.name}: {sc.description}\n"
-                     f"∅ {sc.name} [{cfg.name}]: NOT APPLICABLE — {why}\n")
+    else:
+        sys.stdout.write(f"Scenario {sc.name} under {cfg.name}: {sc.description}\n"
+                         f"∅ {sc.name} [{cfg.name}]: NOT APPLICABLE — {why}\n")
+    sys.stdout.flush()
+    if trace_out:
+        _write(trace_out, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
 
 
 class Format(str, enum.Enum):
@@ -583,7 +586,7 @@ def matrix(
     else:
         text = _matrix_table(cells, ds, to_terminal=out is None)
     if out:
-        _write(out, text)
+        _write(out, text, print_on_failure=True)  # hours of cells are not lost to a full disk
     else:
         sys.stdout.write(text)
     raise typer.Exit(exitcodes.matrix_exit(c.verdict for c in cells))

@@ -7,6 +7,7 @@ rather than each other.
 from __future__ import annotations
 
 import errno as errno_names
+import sys
 from pathlib import Path
 
 import typer
@@ -46,12 +47,16 @@ def check_outputs(**paths: Path | None) -> None:
             raise usage_error(why)
 
 
-def write_report(path: Path, text: str) -> None:
+def write_report(path: Path, text: str, *, print_on_failure: bool = False) -> None:
     """Write a report file; a write that fails (a full disk, a folder) is one line naming the
-    file and the errno, with the I/O exit code, not a traceback."""
+    file and the errno, with the I/O exit code, not a traceback.  ``print_on_failure``: the
+    report goes to stdout then, so that what was computed is not lost."""
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
+        if print_on_failure:
+            sys.stdout.write(text)
+            sys.stdout.flush()
         raise fail(f"cannot write {path}: {describe_os_error(exc)}", exitcodes.IO_ERROR) \
             from None
 

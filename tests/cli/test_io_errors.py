@@ -65,13 +65,15 @@ def test_writing_to_a_full_device_is_one_line_with_the_io_exit_code(option: str)
                               "--property", "dirty-has-backing", option, str(FULL)])
     assert res.exit_code == exitcodes.IO_ERROR, res.output
     assert "cannot write /dev/full: No space left on device (ENOSPC)" in res.output
+    assert "VIOLATED — dirty-has-backing" in res.output  # the answer is printed all the same
 
 
 @needs_full
-def test_a_matrix_to_a_full_device_is_the_io_exit_code() -> None:
+def test_a_matrix_to_a_full_device_is_the_io_exit_code_and_printed_instead() -> None:
     res = runner.invoke(app, ["matrix", "--scenarios", "control-cpu-mmap-write", "--designs",
                               "linux-6.12", "--out", str(FULL), "--workers", "1"])
     assert res.exit_code == exitcodes.IO_ERROR and "ENOSPC" in res.output
+    assert "control-cpu-mmap-write" in res.output and "holds" in res.output
 
 
 @needs_full
