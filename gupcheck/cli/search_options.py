@@ -12,8 +12,10 @@ import contextlib
 import functools
 import importlib.util
 import inspect
+import math
 import os
 import re
+import resource
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
@@ -184,7 +186,28 @@ def engine_options(strategy: str, search: SearchOptions, *, exact: bool = False,
         raise _exit(str(err), exitcodes.USAGE) from None
     if search.ray and importlib.util.find_spec("ray") is None:
         raise _exit(RayNotInstalled().args[0], exitcodes.USAGE)
+    if not search.ray and search.workers > (most := most_workers(strategy)):
+        raise _exit(f"--workers {search.workers}: at most {most} worker processes here "
+                    f"({'each pair of workers shares a pipe: ' if strategy == 'bfs' else ''}"
+                    f"{_open_files()} open files allowed)", exitcodes.USAGE)
     return options
+
+
+def _open_files() -> int:
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def most_workers(strategy: str) -> int:
+    """The most ``--workers`` this process can start: breadth-first search connects every
+    pair of workers by a pipe (parallel.py), so it needs about workers² open files; swarm a
+    few per process.  Never more than :data:`MAX_WORKERS`."""
+    room = max(_open_files() - 64, 4)  # the interpreter's own files, the report's
+    most = math.isqrt(room) - 4 if strategy == "bfs" else room // 4  # n² + 8n fit
+    return min(most, MAX_WORKERS)
+
+
+#: processes beyond this on one machine are a typo, not a plan
+MAX_WORKERS = 1024
 
 
 @contextlib.contextmanager

@@ -194,6 +194,8 @@ def swarm(model: Any, *, walks: int = 1000, workers: int = 1, seed: int = 0,
     table = FingerprintTable()
     coverage: Counter[str] = Counter()
     generated = deepest = done = 0
+    if ray is None:  # a process per walk at most: the answer depends on the seed alone
+        workers = min(workers, walks)
     procs = max(workers, 1)
     failure: Walk | None = None
     bound: str | None = None

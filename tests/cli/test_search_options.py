@@ -84,6 +84,21 @@ def test_checkpoint_never_replaces_a_file_that_is_not_a_checkpoint(tmp_path) -> 
         assert runner.invoke(app, ["demo", "peterson", "--checkpoint", str(ours)]).exit_code == 0
 
 
+@pytest.mark.parametrize("strategy", ["bfs", "swarm"])
+def test_more_workers_than_the_machine_can_start_is_a_usage_error(strategy: str) -> None:
+    """Breadth-first workers need a pipe between every pair: a count the open-file limit
+    cannot hold was a 'Too many open files' I/O error after starting, and a huge one built
+    a list until memory ran out."""
+    from gupcheck.cli.search_options import most_workers
+
+    most = most_workers(strategy)
+    for n in (most + 1, 10**20):
+        result = runner.invoke(app, ["demo", "peterson", "--strategy", strategy,
+                                     "--workers", str(n)])
+        assert result.exit_code == 2, result.output
+        assert f"at most {most} worker processes" in result.output
+
+
 @pytest.mark.parametrize("text", ["2^49", "2^1100", "2^99999999999", "9" * 40 + "M"])
 def test_a_bit_count_beyond_2_to_the_48_is_a_usage_error(text: str) -> None:
     """Refused by its size before any arithmetic on it (2^1100 bits overflowed a float)."""

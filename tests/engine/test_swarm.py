@@ -71,6 +71,16 @@ def test_the_answer_depends_on_the_seed_only_not_on_the_process_count() -> None:
     assert other.notes[1] != one.notes[1]  # another seed, other walks
 
 
+def test_more_workers_than_walks_start_one_process_per_walk() -> None:
+    """Processes beyond the walks would only idle: 5 walks take 5, whatever is asked, with
+    the same answer as one process."""
+    model = Needle(10)
+    one = check(model, strategy="swarm", walks=5, seed=3, limits=Limits(max_depth=40))
+    many = check(model, strategy="swarm", walks=5, seed=3, workers=500,
+                 limits=Limits(max_depth=40))
+    assert answer(many) == answer(one) and counts(many) == counts(one)
+
+
 def test_walks_have_their_own_action_orders() -> None:
     ctx = Context(Needle(1000), exact=False)
     runs = [run_walk(ctx, [0], i, 0, 60) for i in range(40)]
