@@ -31,6 +31,7 @@ import contextlib
 import gc
 import logging
 import os
+import socket
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -85,6 +86,7 @@ def ray_session(address: str, cpus: int | None = None) -> Iterator[Any]:
     else:
         kwargs["address"] = address
         del kwargs["include_dashboard"]
+        _reachable(address)
     try:
         ray.init(**kwargs)
     except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -93,6 +95,21 @@ def ray_session(address: str, cpus: int | None = None) -> Iterator[Any]:
         yield ray
     finally:
         ray.shutdown()
+
+
+def _reachable(address: str, timeout: float = 10.0) -> None:
+    """Refuse a cluster address nothing answers on (``ray.init`` retries it for minutes):
+    ``host:port`` or ``ray://host:port`` gets one TCP connection first; ``auto`` and other
+    forms are left to Ray."""
+    hostport = address.removeprefix("ray://")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except (OSError, ValueError) as exc:
+        raise RayError(f"cannot connect to the Ray cluster at {address!r}: nothing answers "
+                       f"on {host}:{port} ({getattr(exc, 'strerror', None) or exc})") from None
 
 
 class _Actor:

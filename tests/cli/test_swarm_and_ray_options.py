@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import socket
 
+import pytest
 from typer.testing import CliRunner
 
 from gupcheck.cli import app
@@ -56,3 +58,16 @@ def test_the_engine_raises_a_clear_error_without_ray(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray now fails
     with pytest.raises(RayNotInstalled, match=r"pip install 'gupcheck\[ray\]'"):
         check(Peterson(), ray="local")
+
+
+def test_a_cluster_address_nothing_answers_on_is_refused_at_once() -> None:
+    """ray.init retries an unreachable address for minutes; gupcheck tries one connection."""
+    pytest.importorskip("ray")
+    with socket.socket() as s:  # a port nothing listens on: bound, never listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        for strategy in ("bfs", "swarm"):
+            r = runner.invoke(app, ["demo", "peterson", "--strategy", strategy,
+                                    "--ray", f"127.0.0.1:{port}"])
+            assert r.exit_code == 2, r.output
+            assert f"nothing answers on 127.0.0.1:{port}" in r.stderr
