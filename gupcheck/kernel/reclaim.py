@@ -54,6 +54,10 @@ def shrink(c: Ctx) -> Outcome:
 def stage_unmap(c: Ctx) -> Outcome:
     page = c.op[1]
     k = c.k
+    # munmap'ed since the isolation: the rmap walk finds no VMA (kswapd; madvise holds
+    # mmap_read_lock in the kernel, which the model's madvise_pageout does not take)
+    if k.ptes[page] is None:
+        return [Move(f"try_to_unmap: page {page} is no longer mapped", c.goto(k, "rc:release"))]
     k, dirty = clear_pte(c, k, page, who=c.name)
     return [Move(f"try_to_unmap_one: clear the pte of page {page}"
                  + (", pte dirty -> folio_mark_dirty" if dirty else ""), c.goto(k, "rc:release"))]

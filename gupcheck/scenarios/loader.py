@@ -26,6 +26,7 @@ Example::
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,7 +88,13 @@ NOT_ON_DAX = frozenset({"fsync", "msync", "madvise_pageout", "kswapd_reclaim",
                         "writeback_pass", "dio_write", "dio_write_from", "dio_read_file",
                         "vm_writev", "fill_fs"})
 DAX_ONLY = frozenset({"write_other_file"})
+#: a direct write to a tmpfs file: refused (EINVAL) before 6.6, and from 6.6 a copy through
+#: the page cache (e88e0d366f9c "tmpfs: trivial support for direct IO"): neither modelled
+NOT_ON_SHMEM = frozenset({"dio_write"})
 
+#: the operations that reach a process's anonymous page through its PTE
+ANON_PAGE_OPS = frozenset({"fork", "anon_write", "anon_read", "vmsplice", "munmap_anon",
+                           "anon_pin", "anon_pin_ro", "anon_pin_fast"})
 ANON_NEEDS = frozenset({"fork", "anon_write", "anon_read", "vmsplice", "pipe_read",
                         "munmap_anon", "anon_pin", "anon_pin_ro", "anon_pin_fast",
                         "read_fixed"})
@@ -292,12 +299,17 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
             if entry.op in NOT_ON_DAX and fs.dax:
                 raise fail(f"{here}.op", f"operation {entry.op!r} is not modelled on "
                            "filesystem \"fsdax\" (no page cache to write back or reclaim)")
+            if entry.op in NOT_ON_SHMEM and fs.name == "shmem":
+                raise fail(f"{here}.op", f"operation {entry.op!r} is not modelled on "
+                           "filesystem \"shmem\" (tmpfs refuses O_DIRECT before 6.6 and "
+                           "copies through the page cache after)")
             if entry.op in DAX_ONLY and not fs.dax:
                 raise fail(f"{here}.op", f"operation {entry.op!r} needs filesystem \"fsdax\"")
             if entry.op == "kswapd_reclaim" and not actor.daemon:
                 raise fail(f"{here}.op", "kswapd_reclaim is for a daemon actor (daemon = true)")
             program += [tuple(args)] * entry.repeat
         actors.append(ActorSpec(actor.name, tuple(program), daemon=actor.daemon))
+    _no_access_after_munmap(raw, fail)
     return Scenario(
         name=raw.name, description=raw.description, actors=tuple(actors), npages=raw.pages,
         cached=raw.cached, mapped=raw.mapped, nic_writes=raw.nic_writes,
@@ -307,6 +319,26 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
         large_folios=raw.large_folios,
         properties=tuple(raw.properties) if raw.properties is not None else tuple(PROPERTIES),
     )
+
+
+def _no_access_after_munmap(raw: ScenarioFile,
+                            fail: Callable[[str, str], ScenarioError]) -> None:
+    """Refuse an operation on a process's anonymous page that may run after ``munmap_anon``
+    of it: later in the same actor, or in another actor at any time.  The kernel answers
+    such an access with -EFAULT (GUP) or SIGSEGV (the CPU), which the model does not have."""
+    unmaps = {(a, o, e.proc) for a, actor in enumerate(raw.actor)
+              for o, e in enumerate(actor.program) if e.op == "munmap_anon"}
+    for a, actor in enumerate(raw.actor):
+        for o, e in enumerate(actor.program):
+            proc = 0 if e.op == "fork" else e.proc
+            if e.op not in ANON_PAGE_OPS:
+                continue
+            for ua, uo, uproc in unmaps:
+                if uproc == proc and (ua != a or uo < o):
+                    raise fail(f"actor[{a}].program[{o}].op",
+                               f"operation {e.op!r} on process {proc}'s page may run after "
+                               f"actor[{ua}].program[{uo}] unmaps it (munmap_anon): an access "
+                               "to an unmapped page (-EFAULT, SIGSEGV) is not modelled")
 
 
 def locate(text: str, field: str) -> int | None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from gupcheck.engine import Verdict
+from gupcheck.designs import DESIGNS
+from gupcheck.engine import Verdict, check
 from gupcheck.kernel.fs.ext4 import EXT4_DIRTY_FOLIO_WARN
+from gupcheck.kernel.system import KernelModel
+from gupcheck.scenarios.loader import parse
 
 from .helpers import end_results, end_states, run
 
@@ -85,11 +88,6 @@ def test_two_read_bios_finishing_their_completions_at_once_have_their_own_steps(
     later, so after a second read of the same page (and a truncate in between dirtying it
     again) both bios can be at that step in one state: each step names its bio, as the
     engine needs to replay a trace (found by fuzzing scenarios)."""
-    from gupcheck.designs import DESIGNS
-    from gupcheck.engine import check
-    from gupcheck.kernel.system import KernelModel
-    from gupcheck.scenarios.loader import parse
-
     sc = parse('name = "two-reads"\ndescription = "test"\n'
                '[[actor]]\nname = "A"\nprogram = [\n'
                '  { op = "dio_read", page = 0, value = "C3" },\n'
@@ -97,3 +95,16 @@ def test_two_read_bios_finishing_their_completions_at_once_have_their_own_steps(
                '[[actor]]\nname = "B"\nprogram = [ { op = "truncate" } ]\n', "<two-reads>")
     r = check(KernelModel(sc, DESIGNS["linux-6.1"]))
     assert r.verdict is not Verdict.ERROR, r.message
+
+
+def test_a_page_unmapped_between_reclaim_isolating_and_unmapping_it_is_left_to_release() -> None:
+    """munmap may zap the PTE after reclaim isolated the folio and chose to unmap it: the rmap
+    walk then finds no mapping and reclaim goes on to release (the model failed with an
+    assertion on the missing PTE)."""
+    sc = parse('name = "unmapped"\ndescription = "test"\n'
+               '[[actor]]\nname = "A"\ndaemon = true\nprogram = [ { op = "munmap", page = 0 } ]\n'
+               '[[actor]]\nname = "B"\nprogram = [ { op = "madvise_pageout", page = 0 } ]\n',
+               "<unmapped>")
+    r = check(KernelModel(sc, DESIGNS["linux-6.12"]))
+    assert r.verdict is Verdict.HOLDS, r.message
+    assert "B: try_to_unmap: page 0 is no longer mapped" in r.coverage
