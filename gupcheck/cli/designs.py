@@ -55,7 +55,10 @@ def load_design(spec: str) -> KernelConfig:
         except ValueError as err:
             raise DesignError(f"--design {spec!r}: {err}") from None
     path = Path(spec)
-    if path.suffix != ".py" or not path.is_file():
+    if path.suffix == ".py" and not path.is_file():
+        raise DesignError(f"--design {spec!r}: no such file" if not path.exists()
+                          else f"--design {spec!r}: not a file")
+    if path.suffix != ".py":
         raise DesignError(f"unknown design {spec!r}; choose one of: {', '.join(DESIGNS)}, "
                           "a combination such as proposal-base+writeback=bounce "
                           "(gupcheck designs search), "

@@ -80,3 +80,8 @@ def test_an_unknown_design_that_is_no_module_is_a_usage_error() -> None:
     assert res.exit_code == exitcodes.USAGE
     assert "unknown design 'linux-9.9'" in res.output and "design module" in res.output
 
+
+
+def test_a_design_module_path_that_does_not_exist_says_so(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["check", "dio-vs-reclaim", "--design", str(tmp_path / "x.py")])
+    assert res.exit_code == exitcodes.USAGE and "no such file" in res.output, res.output
