@@ -341,13 +341,41 @@ def _no_access_after_munmap(raw: ScenarioFile,
                                "to an unmapped page (-EFAULT, SIGSEGV) is not modelled")
 
 
+def _code(text: str) -> str:
+    """``text`` with every TOML comment and the inside of every string blanked, lines kept:
+    what is left is keys, brackets and punctuation."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "#":
+            end = text.find("\n", i)
+            end = n if end < 0 else end
+            out.append(" " * (end - i))
+            i = end
+        elif ch in "\"'":
+            quote = ch * 3 if text.startswith(ch * 3, i) else ch
+            j = i + len(quote)
+            while j < n and not text.startswith(quote, j) and (len(quote) == 3 or text[j] != "\n"):
+                j += 2 if ch == '"' and text[j] == "\\" else 1
+            j = min(j + len(quote), n)
+            out.append(quote + re.sub(r"[^\n]", " ", text[i + len(quote):j - len(quote)])
+                       + text[j - len(quote):j] if j - i >= 2 * len(quote) else text[i:j])
+            i = j
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
 def locate(text: str, field: str) -> int | None:
     """The line of ``field`` (``actor[1].program[0].page``) in the TOML text, best effort.
 
     tomllib keeps no positions, so this walks the text: the n-th ``[[actor]]`` header, the n-th
-    ``op =`` inside it, then the key.
+    ``op =`` inside it, then the key, in the text with its comments and strings blanked
+    (:func:`_code`), where neither can pass for one.
     """
-    lines = text.splitlines()
+    lines = _code(text).splitlines()
     parts = re.findall(r"([A-Za-z_]+)(?:\[(\d+)\])?", field)
     start, end = 0, len(lines)
     for depth, (key, index) in enumerate(parts):
@@ -359,7 +387,8 @@ def locate(text: str, field: str) -> int | None:
             start = headers[n]
             end = headers[n + 1] if n + 1 < len(headers) else len(lines)
         elif key == "program" and index:
-            ops = [i for i in range(start, end) if re.search(r"\bop\s*=", lines[i])]
+            ops = [i for i in range(start, end)  # one per op: several may share a line
+                   for _ in re.finditer(r"\bop\s*=", lines[i])]
             n = int(index)
             if n >= len(ops):
                 return None

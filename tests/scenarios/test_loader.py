@@ -122,6 +122,21 @@ def test_an_operation_that_does_not_apply_to_fsdax_is_refused_at_its_line() -> N
     assert "needs filesystem \"fsdax\"" in err.message
 
 
+@pytest.mark.parametrize(("head", "program", "line"), [
+    ('description = """\n[[actor]]\nin the description\n"""\n', None, 10),  # a header in text
+    ('description = "x"\n# was: { op = "fsync" },\n', None, 8),  # an op in a comment
+    ('description = "x # y"\n', ('[ { op = "store", page = 0, block = 0, value = "C1" }, '
+     '{ op = "fsync", page = 3 } ]'), 5),  # two ops on one line
+])
+def test_the_line_of_an_error_ignores_comments_and_strings(head: str, program: str | None,
+                                                           line: int) -> None:
+    program = program or ('[\n  { op = "store", page = 0, block = 0, value = "C1" },\n'
+                          '  { op = "fsync", page = 3 },\n]')
+    text = f'name = "x"\n{head}[[actor]]\nname = "a"\nprogram = {program}\n'
+    err = error_for(text)
+    assert (err.field, err.line) == ("actor[0].program[1].page", line), text
+
+
 def test_a_direct_write_to_a_tmpfs_file_is_refused_at_its_line() -> None:
     """tmpfs refuses O_DIRECT before 6.6 and copies through the page cache from 6.6
     (e88e0d366f9c): neither is modelled, and the model failed on it with an assertion."""
