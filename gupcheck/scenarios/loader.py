@@ -92,6 +92,9 @@ DAX_ONLY = frozenset({"write_other_file"})
 #: the page cache (e88e0d366f9c "tmpfs: trivial support for direct IO"): neither modelled
 NOT_ON_SHMEM = frozenset({"dio_write"})
 
+#: what a report must not print from a file: C0 and C1 controls (ESC starts a terminal
+#: escape sequence), DEL
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 #: the operations that reach a process's anonymous page through its PTE
 ANON_PAGE_OPS = frozenset({"fork", "anon_write", "anon_read", "vmsplice", "munmap_anon",
                            "anon_pin", "anon_pin_ro", "anon_pin_fast"})
@@ -206,6 +209,8 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", raw.name):
         raise fail("name", f"expected lower-case letters, digits and '-', got {raw.name!r}")
+    if _CONTROL.search(raw.description.replace("\n", " ").replace("\t", " ")):
+        raise fail("description", "control characters (terminal escapes) are not allowed")
     if raw.filesystem not in FILESYSTEMS:
         raise fail("filesystem", "expected " + ", ".join(
             f"\"{name}\" ({what})" for name, what in FS_DESCRIPTIONS.items())
@@ -254,6 +259,9 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
         if actor.name in names or not actor.name:
             raise fail(f"actor[{a}].name",
                        f"actor names must be unique and non-empty: {actor.name!r}")
+        if _CONTROL.search(actor.name):
+            raise fail(f"actor[{a}].name",
+                       "control characters (terminal escapes) are not allowed")
         if reserved_actor_name(actor.name):
             raise fail(f"actor[{a}].name", f"{actor.name!r} is reserved for a built-in actor "
                        f"({DISK!r}, {KWORKER!r}, {NIC!r}; case is ignored): choose another name")

@@ -137,6 +137,19 @@ def test_the_line_of_an_error_ignores_comments_and_strings(head: str, program: s
     assert (err.field, err.line) == ("actor[0].program[1].page", line), text
 
 
+@pytest.mark.parametrize(("old", "new", "field"), [
+    ('description = "a user\'s own scenario"', 'description = "x\\u001b]0;pwned\\u0007"',
+     "description"),
+    ('name = "CPU0 app"', 'name = "CPU0 \\u001b[2J"', "actor[0].name"),
+])
+def test_terminal_escapes_in_names_and_descriptions_are_refused(old: str, new: str,
+                                                                 field: str) -> None:
+    """A report prints them: an escape sequence there would drive the reader's terminal."""
+    assert old in GOOD
+    err = error_for(GOOD.replace(old, new))
+    assert err.field == field and "control characters" in err.message
+
+
 def test_a_direct_write_to_a_tmpfs_file_is_refused_at_its_line() -> None:
     """tmpfs refuses O_DIRECT before 6.6 and copies through the page cache from 6.6
     (e88e0d366f9c): neither is modelled, and the model failed on it with an assertion."""
