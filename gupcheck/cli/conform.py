@@ -100,6 +100,12 @@ def conform_command(
         groups = sorted({p.split("/")[0] for p in (*PROBES, *XFS_PROBES, *RACE_PROBES)})
         raise fail(f"unknown probe {exc.args[0]!r}; choose a group ({', '.join(groups)}) or "
                    "a group/case (`gupcheck conform --help`)", exitcodes.USAGE) from None
+    if kernel not in DEBIAN and not Path(kernel).is_file():  # a typo, before any other advice
+        raise fail(f"--kernel {kernel!r}: no such kernel; give {', '.join(DEBIAN)} or the path "
+                   "of a bzImage", exitcodes.USAGE)
+    if kernel in DEBIAN and modules is not None:
+        raise fail(f"--modules goes with a kernel of your own; {kernel} brings its modules",
+                   exitcodes.USAGE)
     if design is None and kernel not in DEBIAN:
         raise fail("--design is required with a kernel of your own (a name from `gupcheck "
                    "list` or a design module .py)", exitcodes.USAGE)

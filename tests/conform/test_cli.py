@@ -21,9 +21,16 @@ def test_an_unknown_probe_is_a_usage_error() -> None:
     assert res.exception is None or isinstance(res.exception, SystemExit)
 
 
-def test_a_kernel_of_ones_own_needs_a_design() -> None:
-    res = runner.invoke(app, ["conform", "--kernel", "/tmp/bzImage"])
+def test_a_kernel_of_ones_own_needs_a_design(tmp_path: Path) -> None:
+    image = tmp_path / "bzImage"
+    image.write_bytes(b"")
+    res = runner.invoke(app, ["conform", "--kernel", str(image)])
     assert res.exit_code == 2 and "--design is required" in res.output
+
+
+def test_modules_go_with_a_kernel_of_ones_own(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["conform", "--kernel", "debian-13", "--modules", str(tmp_path)])
+    assert res.exit_code == 2 and "--modules goes with a kernel of your own" in res.output
 
 
 def test_a_missing_tool_names_the_apt_command(monkeypatch: pytest.MonkeyPatch,
@@ -54,10 +61,12 @@ def test_an_unreachable_archive_without_cache_is_an_environment_error(
     assert "reachable" in res.output and "Traceback" not in res.output
 
 
-def test_a_missing_bzimage_is_an_environment_error_naming_the_choices(tmp_path: Path) -> None:
-    res = runner.invoke(app, ["conform", "--kernel", str(tmp_path / "bzImage"),
-                              "--design", "linux-6.12"])
-    assert res.exit_code == ENVIRONMENT and "debian-12, debian-13" in res.output
+@pytest.mark.parametrize("design", [[], ["--design", "linux-6.12"]])
+def test_a_missing_bzimage_or_a_typo_is_a_usage_error_naming_the_choices(
+        tmp_path: Path, design: list[str]) -> None:
+    for kernel in (str(tmp_path / "bzImage"), "debian-14"):
+        res = runner.invoke(app, ["conform", "--kernel", kernel, *design])
+        assert res.exit_code == exitcodes.USAGE and "debian-12, debian-13" in res.output
 
 
 def test_a_design_module_of_ones_own_is_loaded(tmp_path: Path) -> None:
