@@ -661,6 +661,14 @@ class BfsSearch:
                 if not all(k in self.store for k in self.ctx.keys(states)):
                     raise ValueError("saved states that the saved visited set does not hold")
                 frontier.extend(states)
+        # the parent records lead to the saved states: one path replayed
+        first = (self.depth, position, rest) if saved else (self.depth + 1, 0, frontier_next)
+        if len(first[2]):
+            here = self.path(first[0], first[1])[-1][1]
+            if self.ctx.key(here) != self.ctx.key(first[2].chunk(first[1])[0]):
+                raise ValueError("parent records that do not lead to the saved states")
+        if not 0 <= data.seconds < float("inf"):  # NaN fails both
+            raise ValueError(f"seconds {data.seconds!r}")
         self.findings = [self._finding(f) for f in data.findings]
         self.finding_at = [tuple(f.at) if f.at else None for f in data.findings]
         self.budget.start -= data.seconds

@@ -292,6 +292,30 @@ def test_a_checkpoint_naming_a_class_outside_the_model_is_refused(tmp_path) -> N
         check(LostUpdate(3, 2), resume=path)
 
 
+def _swap_ordinals(body: dict) -> None:
+    """Every parent record of the deepest level names its parent's other successor."""
+    import numpy as np
+
+    ordinals = np.frombuffer(body["ordinal"][-1], dtype=np.uint16) ^ 1
+    body["ordinal"][-1] = ordinals.astype(np.uint16).tobytes()
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    (_swap_ordinals, "do not lead to the saved states"),
+    (lambda body: body.update(seconds=float("nan")), "seconds nan"),
+    (lambda body: body.update(seconds=-1e12), r"seconds -1000000000000\.0"),
+])
+def test_a_checkpoint_whose_parts_do_not_fit_is_refused_before_searching(change, words,
+                                                                         tmp_path) -> None:
+    """Hand-edited parent records or time: a checkpoint error (exit 7), not a model error
+    when a trace is rebuilt, nor a negative or NaN time in the report."""
+    path = tmp_path / "run.ckpt"
+    check(LostUpdate(3, 2), checkpoint=path, limits=Limits(max_states=1_000))
+    _rewrite(path, change)
+    with pytest.raises(CheckpointError, match=words):
+        check(LostUpdate(3, 2), resume=path)
+
+
 @pytest.mark.parametrize("version", [1, 2])
 def test_an_older_format_version_is_refused_with_its_reason(version, tmp_path) -> None:
     path = tmp_path / "run.ckpt"
