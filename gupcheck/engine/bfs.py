@@ -228,7 +228,8 @@ class BfsSearch:
         frontier_next: Frontier | None = None  # None: the level has not been opened yet
         start = 0
         if self.resume is not None:
-            frontier, start, frontier_next = self._restore(ckpt.read(self.resume, self.identity))
+            frontier, start, frontier_next = self._restore(
+                ckpt.read(self.resume, self.identity, self._settings()))
         else:
             keys = [ctx.key(s) for s in self.inits]
             self.generated = len(keys)

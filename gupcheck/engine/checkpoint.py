@@ -237,8 +237,10 @@ class Body(msgspec.Struct, forbid_unknown_fields=True):
     por: tuple[int, ...] | None = None  # reduced, full, local steps taken at once
 
 
-def read(path: str | os.PathLike[str], identity: str) -> Body:
-    """Load a checkpoint and check that it belongs to the search with ``identity``.
+def read(path: str | os.PathLike[str], identity: str,
+         settings: dict[str, Any] | None = None) -> Body:
+    """Load a checkpoint and check that it belongs to the search with ``identity``
+    (``settings``: that search's, named in the error where they differ).
 
     Every failure is a :class:`CheckpointError` with a one-line reason; nothing in the file is
     executed (see the module docstring)."""
@@ -271,11 +273,22 @@ def read(path: str | os.PathLike[str], identity: str) -> Body:
     except (msgspec.DecodeError, RecursionError) as exc:
         raise CheckpointError(f"checkpoint {path} is corrupt ({one_line(exc)})") from exc
     if data.identity != identity:
+        why = _differences(data.settings, settings) or f"{identity[:12]} != {data.identity[:12]}"
         raise CheckpointError(
             f"checkpoint {path} was written for another model or search "
-            f"({data.model!r}, {data.settings}); it cannot resume this one "
-            f"({identity[:12]} != {data.identity[:12]})")
+            f"({data.model!r}, {data.settings}); it cannot resume this one ({why})")
     return data
+
+
+def _differences(saved: dict[str, Any], now: dict[str, Any] | None) -> str:
+    """The search settings that differ, ``key: checkpoint's -> this search's``; or, if they
+    are the same, that the model is another."""
+    if now is None:
+        return ""
+    keys = sorted(set(saved) | set(now), key=str)
+    diff = [f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in keys if saved.get(k) != now.get(k)]
+    return ("settings differ: " + "; ".join(diff)) if diff else \
+        "the settings match: the model (its name, design, scenario or initial states) differs"
 
 
 def one_line(exc: BaseException) -> str:
