@@ -117,11 +117,15 @@ def read_series(patches: Path) -> list[Path]:
                          "give the directory of a patch series (git format-patch output)")
     listing = patches / "series"
     if listing.is_file():
-        names = [line.split("#")[0].strip() for line in listing.read_text().splitlines()]
-        series = [patches / n for n in names if n]
-        for p in series:
+        lines = listing.read_text().splitlines()
+        names = [n for line in lines if (n := line.split("#")[0].strip())]
+        series = [patches / n for n in names]
+        home = patches.resolve()
+        for name, p in zip(names, series, strict=True):
+            if home not in p.resolve().parents:
+                raise PatchError(f"{listing}: lists {name}, outside the series directory")
             if not p.is_file():
-                raise PatchError(f"{listing}: lists {p.name}, which does not exist")
+                raise PatchError(f"{listing}: lists {name}, which does not exist")
     else:
         series = sorted(patches.glob("*.patch"))
     if not series:

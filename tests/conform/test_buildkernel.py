@@ -84,6 +84,8 @@ def test_a_series_file_sets_the_order(tmp_path: Path) -> None:
 @pytest.mark.parametrize("setup, message", [
     (lambda d: None, "no patches"),
     (lambda d: (d / "series").write_text("gone.patch\n"), "lists gone.patch"),
+    (lambda d: (d / "series").write_text("../../../../../../etc/passwd\n"),
+     "lists ../../../../../../etc/passwd, outside the series directory"),
 ])
 def test_an_unusable_series_is_a_patch_error(tmp_path: Path, setup, message: str) -> None:
     d = _series(tmp_path)
