@@ -162,7 +162,8 @@ def engine_options(strategy: str, search: SearchOptions, *, exact: bool = False,
     one place that knows them), here before any search, as a one-line usage error naming both
     flags.  ``liveness``: ``--liveness`` (the default) checks liveness where the search can,
     ``--no-liveness`` skips it.  Also refused with the usage exit code: a checkpoint that cannot
-    be written, a bad or too large ``--bitstate``, ``--ray`` without Ray installed.
+    be written or would replace a file that is not one, a bad or too large ``--bitstate``,
+    ``--ray`` without Ray installed, more ``--workers`` than this process can start.
     """
     if search.checkpoint and (why := unwritable(search.checkpoint, "--checkpoint")
                               or not_a_checkpoint(search.checkpoint)):

@@ -662,11 +662,12 @@ class BfsSearch:
                 if not all(k in self.store for k in self.ctx.keys(states)):
                     raise ValueError("saved states that the saved visited set does not hold")
                 frontier.extend(states)
-        # the parent records lead to the saved states: one path replayed
-        first = (self.depth, position, rest) if saved else (self.depth + 1, 0, frontier_next)
-        if len(first[2]):
-            here = self.path(first[0], first[1])[-1][1]
-            if self.ctx.key(here) != self.ctx.key(first[2].chunk(first[1])[0]):
+        # the parent records lead to the saved states: the first one's path replayed
+        level, index, held = (self.depth, position, rest) if saved else \
+            (self.depth + 1, 0, frontier_next)
+        if len(held):
+            here = self.path(level, index)[-1][1]
+            if self.ctx.key(here) != self.ctx.key(held.chunk(index)[0]):
                 raise ValueError("parent records that do not lead to the saved states")
         if not 0 <= data.seconds < float("inf"):  # NaN fails both
             raise ValueError(f"seconds {data.seconds!r}")

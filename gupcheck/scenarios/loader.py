@@ -366,10 +366,10 @@ def _code(text: str) -> str:
             j = i + len(quote)
             while j < n and not text.startswith(quote, j) and (len(quote) == 3 or text[j] != "\n"):
                 j += 2 if ch == '"' and text[j] == "\\" else 1
-            j = min(j + len(quote), n)
-            out.append(quote + re.sub(r"[^\n]", " ", text[i + len(quote):j - len(quote)])
-                       + text[j - len(quote):j] if j - i >= 2 * len(quote) else text[i:j])
-            i = j
+            closed = text.startswith(quote, j)  # else the file ends first: tomllib says so
+            inner = re.sub(r"[^\n]", " ", text[i + len(quote):j])
+            out.append(quote + inner + (quote if closed else ""))
+            i = j + (len(quote) if closed else 0)
         else:
             out.append(ch)
             i += 1
