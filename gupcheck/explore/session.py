@@ -100,7 +100,8 @@ def read_trace(path: Path) -> SavedTrace:
         raise ExploreError(f"{path}: not a gupcheck trace (JSON nested too deeply)") from None
     if not isinstance(data, dict):
         raise ExploreError(f"{path}: not a gupcheck trace (a JSON object is expected)")
-    if "trace" in data and data["trace"] is None:
+    if ("trace" in data and data["trace"] is None) or data.get("verdict") in ("holds",
+                                                                              "incomplete"):
         raise ExploreError(f"{path}: the result ({data.get('verdict')}) has no trace to explore")
     steps, scenario, design = data.get("trace"), data.get("scenario"), data.get("design")
     init = data.get("init_index") or 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,13 +45,25 @@ def test_unknown_names_are_usage_errors() -> None:
 @pytest.mark.parametrize(("content", "reason"), [
     ("{", "not JSON"),
     ('{"verdict": "holds", "trace": null}', "has no trace to explore"),
+    (('{"verdict": "holds", "scenario": "dio-vs-reclaim", "design": "linux-6.12", '
+     '"trace": [{"label": null}]}'), "has no trace to explore"),  # as replay refuses it
     ("[" * 100_000 + "]" * 100_000, "JSON nested too deeply"),
 ])
 def test_a_file_that_is_not_a_trace_is_a_usage_error(tmp_path: Path, content: str,
                                                      reason: str) -> None:
     bad = tmp_path / "t.json"
     bad.write_text(content, encoding="utf-8")
-    _one_line_usage_error(["--trace", str(bad)], reason)
+    with _taken_port() as port:  # were the file taken, explore would stop at the port
+        _one_line_usage_error(["--trace", str(bad), "--port", port], reason)
+
+
+@contextlib.contextmanager
+def _taken_port() -> Iterator[str]:
+    """A port on 127.0.0.1 that something already listens on."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield str(taken.getsockname()[1])
 
 
 def test_a_design_module_named_in_a_trace_is_never_imported(tmp_path: Path) -> None:
@@ -64,21 +78,15 @@ def test_a_design_module_named_in_a_trace_is_never_imported(tmp_path: Path) -> N
     data = json.loads(saved.read_text(encoding="utf-8"))
     data["design"] = str(module)
     saved.write_text(json.dumps(data), encoding="utf-8")
-    with socket.socket() as taken:  # were the module run, explore would stop at the port
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = str(taken.getsockname()[1])
+    with _taken_port() as port:  # were the module run, explore would stop at the port
         _one_line_usage_error(["--trace", str(saved), "--port", port],
                               "gupcheck runs a design module only when")
     assert not marker.exists()
 
 
 def test_a_port_in_use_is_a_usage_error() -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        _one_line_usage_error(["dio-vs-reclaim", "--port", str(port)], "cannot listen on")
+    with _taken_port() as port:
+        _one_line_usage_error(["dio-vs-reclaim", "--port", port], "cannot listen on")
 
 
 def test_explore_serves_a_saved_trace_and_prints_its_url(tmp_path: Path) -> None:
