@@ -36,7 +36,7 @@ from gupcheck.engine import (
     Search,
     Walks,
 )
-from gupcheck.engine.checkpoint import DEFAULT_EVERY, MAGIC
+from gupcheck.engine.checkpoint import DEFAULT_EVERY, foreign
 from gupcheck.engine.options import DEFAULT_WALKS
 from gupcheck.engine.ray_bfs import RayError, RayNotInstalled
 
@@ -137,20 +137,16 @@ def not_a_checkpoint(path: Path) -> str | None:
     special file (the atomic rename would put a regular file in its place), or a file that is
     not a gupcheck checkpoint (a trace, a scenario given by mistake); None if it may."""
     try:
-        mode = path.stat().st_mode
-    except OSError:
-        return None  # nothing there yet
-    if not stat.S_ISREG(mode):
-        return f"cannot write --checkpoint {path}: it is not a regular file"
-    try:
+        if not stat.S_ISREG(path.stat().st_mode):  # not opened: a FIFO would block
+            return f"cannot write --checkpoint {path}: it is not a regular file"
         with path.open("rb") as f:
-            head = f.read(len(MAGIC))
+            why = foreign(f)
+    except FileNotFoundError:
+        return None  # nothing there yet
     except OSError as exc:
         return f"cannot write --checkpoint {path}: {exc.strerror or exc}"
-    if head and head != MAGIC:
-        return (f"--checkpoint {path} holds something that is not a gupcheck checkpoint; "
-                "gupcheck will not replace it: remove it or give another file")
-    return None
+    return (f"--checkpoint {path} holds something that is {why}; gupcheck will not replace "
+            "it: remove it or give another file") if why else None
 
 
 def engine_options(strategy: str, search: SearchOptions, *, exact: bool = False,

@@ -237,6 +237,16 @@ class Body(msgspec.Struct, forbid_unknown_fields=True):
     por: tuple[int, ...] | None = None  # reduced, full, local steps taken at once
 
 
+def foreign(f: typing.BinaryIO) -> str | None:
+    """Why the open file ``f`` is no checkpoint, from its type and first bytes only: a device
+    or pipe (never read, a rename would replace it), or a file that starts otherwise; None for
+    a checkpoint or an empty file."""
+    if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+        return "not a gupcheck checkpoint (not a file)"
+    head = f.read(len(MAGIC))
+    return "not a gupcheck checkpoint" if head and head != MAGIC else None
+
+
 def read(path: str | os.PathLike[str], identity: str,
          settings: dict[str, Any] | None = None) -> Body:
     """Load a checkpoint and check that it belongs to the search with ``identity``
@@ -246,10 +256,8 @@ def read(path: str | os.PathLike[str], identity: str,
     executed (see the module docstring)."""
     try:
         with open(path, "rb") as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # a device or pipe: not read
-                raise CheckpointError(f"{path} is not a gupcheck checkpoint (not a file)")
-            if f.read(len(MAGIC)) != MAGIC:  # before reading the whole of a foreign file
-                raise CheckpointError(f"{path} is not a gupcheck checkpoint")
+            if why := foreign(f):  # before reading the whole of a device or foreign file
+                raise CheckpointError(f"{path} is {why}")
             f.seek(0)
             raw = memoryview(f.read())  # slices without copies
     except OSError as exc:
