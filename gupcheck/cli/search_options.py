@@ -68,9 +68,9 @@ ReduceOpt = Annotated[list[str] | None, typer.Option(
     "--reduce", help="State-space reduction (repeatable or comma-separated): view (leave out "
     "ghost data, and data values, that no checked property reads), symmetry (identify "
     "symmetric states), por (partial-order reduction from the steps' declared footprints; bfs "
-    "only; combines with view and symmetry; its counterexamples are re-shortened without it), "
-    "por-check (por, verifying the footprints), local (only por's local steps taken at once, "
-    "also with --workers). "
+    "only, also with --workers; combines with view and symmetry; its counterexamples are "
+    "re-shortened without it), por-check (por, verifying the footprints; one process), local "
+    "(only por's local steps taken at once). "
     "Same verdicts, fewer states; every counterexample is replayed on the unreduced model.")]
 
 DEFAULT_CHECKPOINT_EVERY = DEFAULT_EVERY

@@ -148,8 +148,10 @@ class Bitstate:
 
 #: the partial-order reductions: name, whether workers may run it, and what it runs with
 _PARTIAL_ORDER = (
-    ("por", False, ("partial-order reduction runs with the single-process bfs strategy, "
-                    "without keep_going (its cycle proviso is breadth-first's)")),
+    ("por", True, ("partial-order reduction runs with the bfs strategy (one process or "
+                   "workers), without keep_going (its cycle proviso is breadth-first's)")),
+    ("por-check", False, ("por-check verifies the model's footprints in one process, with "
+                          "the path to each state (the single-process bfs strategy)")),
     ("local", True, ("local steps taken at once run with the bfs strategy (one process or "
                      "workers), without keep_going (only the first counterexample is "
                      "re-shortened)")))

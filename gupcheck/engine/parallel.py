@@ -39,6 +39,14 @@ so that an incomplete run reports only complete levels and stops on time.  If an
 worker raises, the model is re-run in one process, which reports the failure with its trace as
 usual.
 
+Partial-order reduction (:mod:`.por`) adds a half-level before step 2.  Its cycle proviso asks
+whether an ample set's successor was stored no later than the state being expanded, in one
+process's expansion order; no worker can tell alone.  So each worker first expands all its states,
+keeping their successors and the ample sets C0-C2 allow, and asks the owner of each successor
+those sets lead to (:meth:`Worker.op_expand_por`); the owner answers from its table and its
+record of the level (:meth:`Worker.op_answer`); then every worker chooses exactly as one process
+would (:meth:`Worker.op_decide`) and step 2 follows.  ``local`` needs no question.
+
 Workers are forked (``fork`` start method), so the model need not be picklable; only states
 (pickled) and numpy arrays cross processes.  Linux-only, like the rest of the tool.
 """
@@ -50,8 +58,9 @@ import operator
 import pickle
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from functools import partial
 from itertools import compress
 from typing import Any
@@ -61,7 +70,8 @@ import numpy as np
 from .bfs import CHUNK, BfsSearch, ProgressFn, bfs, keys_in_one_call, partial_order
 from .errors import ModelError, describe_exception
 from .limits import INTERRUPT, INTERRUPTED, Limits, worker_interrupts
-from .por import PartialOrder
+from .model import Label
+from .por import Option, PartialOrder
 from .result import Result, Verdict, error_result
 from .runtime import Context
 from .visited import FingerprintTable
@@ -70,14 +80,33 @@ _KEY = operator.attrgetter("key")
 _OWNER_SHIFT = np.uint64(40)
 
 
-def _local(ctx: Context) -> PartialOrder | None:
-    """The ``local`` reduction (:mod:`.por`), if asked for: ``por``'s ample sets need one
-    process's expansion order and are refused with workers (:mod:`.options`)."""
-    return partial_order(ctx, lambda key: False) if "local" in ctx.reduce else None
+def _reduction(ctx: Context) -> PartialOrder | None:
+    """``por`` or ``local`` (:mod:`.por`), if asked for.  Its cycle proviso's "stored no later
+    than this state" is answered by the visited sets' owners (:meth:`Worker.op_answer`), never
+    by the ``stored`` test given here."""
+    return partial_order(ctx, _asked_of_owners)
+
+
+def _asked_of_owners(key: Any) -> bool:
+    raise AssertionError("with workers the cycle proviso is asked of the owners")
 
 
 def _no_path() -> list[Any]:
     return []
+
+
+@dataclass(slots=True)
+class _Held:
+    """A state :meth:`Worker.op_expand_por` expanded, until :meth:`Worker.op_decide`."""
+
+    gidx: int  # its global index in the level
+    pkey: int  # its (parent, ordinal) key, whose order is the level's
+    ends: list[tuple[Label, Any]]  # its successors after their local steps: what is stored
+    chains: list[list[tuple[Label, Any]]]  # those local steps (empty: none taken)
+    options: list[Option]  # the ample sets C0-C2 allow (at least one)
+    asks: list[int]  # the successors the cycle proviso asks about, by index
+    first: int  # the index of its first successor among its chunk's
+    fps: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
 
 
 class Fallback(Exception):
@@ -135,8 +164,9 @@ class Worker:
         self.workers = workers
         self.check_deadlock = check_deadlock
         self.store = FingerprintTable()
-        # the frontier: runs of states, each in global order, with their global indices
-        self.segments: list[tuple[list[Any], np.ndarray]] = []
+        # the frontier: runs of states, each in global order, with their global indices and
+        # their (parent, ordinal) keys (the order of both is the level's)
+        self.segments: list[tuple[list[Any], np.ndarray, np.ndarray]] = []
         self.coverage: Counter[str] = Counter()
         self.cand: list[Any] = []
         self.sent: list[np.ndarray] = []
@@ -144,10 +174,22 @@ class Worker:
         self.cand_ordinal = np.empty(0, dtype=np.int64)
         self.cand_perm: np.ndarray | None = None  # candidate order -> position in self.cand
         self.next: list[Any] = []
-        # the local reduction: each successor after its local steps (por.py); no cycle
-        # proviso, so nothing of it is shared with the other workers
-        local = _local(ctx)
-        self.local = local if local is not None and local.on else None
+        self.next_pkey = np.empty(0, dtype=np.int64)
+        # por or local: each successor after its local steps; por's ample sets ask the owners
+        # the cycle proviso's questions (op_expand_por, op_answer, op_decide)
+        por = _reduction(ctx)
+        self.por = por if por is not None and por.on else None
+        self.ample_sets = self.por is not None and self.por.ample_sets
+        # the owner's record of the level being expanded, for the proviso: its fingerprints
+        # here, ascending, and each one's (parent, ordinal) key
+        self.level = (np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64))
+        # op_expand_por's level until op_decide: the states held for the proviso's answers,
+        # which queries went to which owner, and what was kept at once (op_expand's cand and
+        # parts), the first deadlock, whether the deadline stopped it, the transitions kept
+        self.held: list[_Held] = []
+        self.asked: list[np.ndarray] = []
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.dead_g, self.stopped, self.generated = -1, False, 0
 
     def serve(self, conn: Any) -> None:
         while True:
@@ -162,8 +204,13 @@ class Worker:
             conn.send(reply)
 
     def op_seed(self, states: list[Any], gidx: np.ndarray) -> tuple[str]:
-        self.store.add_many(self.ctx.keys(states))
-        self.segments = [(states, gidx)]
+        keys = self.ctx.keys(states)
+        self.store.add_many(keys)
+        self.segments = [(states, gidx, gidx)]  # the initial states' keys: their indices
+        if self.ample_sets:
+            fps = np.fromiter((k or 1 for k in keys), dtype=np.uint64, count=len(keys))
+            order = np.argsort(fps)
+            self.level = (fps[order], gidx[order])
         return ("ok",)
 
     def op_give(self, gidx: np.ndarray, give: list[int]) -> tuple[str, list[bytes | None]]:
@@ -174,6 +221,7 @@ class Worker:
         moving only the surplus keeps every level balanced at the price of a few pickles.
         """
         frontier, self.next = self.next, []
+        pkey = self.next_pkey
         out: list[bytes | None] = []
         end = len(frontier)
         for o in reversed(range(self.workers)):
@@ -181,12 +229,12 @@ class Worker:
             if n == 0 or o == self.index:
                 out.append(None)
                 continue
-            batch = (frontier[end - n:end], gidx[end - n:end])
+            batch = (frontier[end - n:end], gidx[end - n:end], pkey[end - n:end])
             out.append(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
             end -= n
         out.reverse()
         del frontier[end:]  # in place: a copy would touch every state of the frontier
-        self.segments = [(frontier, gidx[:end])]
+        self.segments = [(frontier, gidx[:end], pkey[:end])]
         return "ok", out
 
     def op_take(self, payloads: list[bytes | None]) -> tuple[str]:
@@ -200,8 +248,10 @@ class Worker:
         if batches:
             states = [s for b in batches for s in b[0]]
             gidx = np.concatenate([b[1] for b in batches])
+            pkey = np.concatenate([b[2] for b in batches])
             order = np.argsort(gidx, kind="stable")  # sorted runs: a merge
-            self.segments.append((list(map(states.__getitem__, order.tolist())), gidx[order]))
+            self.segments.append((list(map(states.__getitem__, order.tolist())), gidx[order],
+                                  pkey[order]))
         return ("ok",)
 
     def op_advance(self, gidx: np.ndarray, give: list[int]) -> tuple[str]:
@@ -211,7 +261,7 @@ class Worker:
 
     def op_has_successor(self) -> tuple[str, bool]:
         return ("ok", any(any(True for _ in self.ctx.successors(s))
-                          for states, _ in self.segments for s in states))
+                          for states, _, _ in self.segments for s in states))
 
     def op_expand(self) -> tuple[str, int, int, list[tuple[np.ndarray, ...]], bool]:
         """Expand the frontier; the first deadlock's global index; fingerprints per owner;
@@ -226,7 +276,7 @@ class Worker:
         cand: list[Any] = []  # each chunk's distinct successors, in generation order
         parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # their fps, parents, ords
         dead_g, generated, stopped = -1, 0, False
-        for states, gidx in self.segments:
+        for states, gidx, _ in self.segments:
             dead = -1
             for base in range(0, len(states), CHUNK):
                 if (self.deadline is not None and time.time() >= self.deadline) \
@@ -237,13 +287,21 @@ class Worker:
                                                      parts)
             if dead >= 0 and (dead_g < 0 or int(gidx[dead]) < dead_g):
                 dead_g = int(gidx[dead])
+        return "ok", dead_g, generated, self._bundles(cand, parts), stopped
+
+    def _bundles(self, cand: list[Any], parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                 merge: bool = False) -> list[tuple[np.ndarray, ...]]:
+        """Keep ``cand`` for :meth:`op_keep`; per owner, the distinct fingerprints of ``parts``
+        with their first (least) ``(parent, ordinal)``, for :meth:`op_admit`.  ``merge``:
+        ``parts`` are not in global order even within one run of the frontier (por's held
+        states come last)."""
         if parts:
             fps, parent, ordinal = (np.concatenate(a) for a in zip(*parts))
         else:
             fps = np.empty(0, np.uint64)
             parent = ordinal = np.empty(0, np.int64)
         self.cand_perm = None
-        if len(self.segments) > 1:  # runs of handed-over states: merge into global order
+        if merge or len(self.segments) > 1:  # runs of handed-over states: merge them
             self.cand_perm = np.argsort((parent << 16) | ordinal, kind="stable")
             fps, parent, ordinal = fps[self.cand_perm], parent[self.cand_perm], \
                 ordinal[self.cand_perm]
@@ -253,9 +311,7 @@ class Worker:
         self.cand, self.cand_parent, self.cand_ordinal = cand, parent, ordinal
         self.sent = [first[owner == o] for o in range(self.workers)]
         # each owner's fingerprints in ascending order (op_admit merges them)
-        bundles = [(uniq[owner == o], parent[sel], ordinal[sel])
-                   for o, sel in enumerate(self.sent)]
-        return "ok", dead_g, generated, bundles, stopped
+        return [(uniq[owner == o], parent[sel], ordinal[sel]) for o, sel in enumerate(self.sent)]
 
     def _expand_chunk(self, frontier: list[Any], gidx: np.ndarray, base: int, dead: int,
                       generated: int, cand: list[Any],
@@ -266,8 +322,8 @@ class Worker:
         found) and the transitions so far.
         """
         ctx, successors = self.ctx, self.ctx.successors
-        if self.local is not None:
-            local = self.local
+        if self.por is not None:
+            local = self.por
             successors = lambda s: local.after_local(ctx.successors(s))
         pairs: list[tuple[Any, Any]] = []
         ends: list[int] = []
@@ -289,10 +345,7 @@ class Worker:
         fps = keyer(chunk) if keyer else np.fromiter(ctx.keys(chunk), dtype=np.uint64,
                                                      count=len(chunk))
         fps[fps == 0] = 1  # as FingerprintTable stores it
-        self.coverage.update(map(_KEY, labels))
-        if self.local is not None:
-            self.coverage.update(map(_KEY, self.local.local_labels))
-            self.local.local_labels.clear()
+        self._count(labels)
         first = np.unique(fps, return_index=True)[1]
         first.sort()  # generation order: (parent, ordinal) ascending
         ends_arr = np.asarray(ends, dtype=np.int64)
@@ -303,6 +356,166 @@ class Worker:
         cand.extend(map(chunk.__getitem__, first.tolist()))
         parts.append((fps[first], gidx[base + local], ordinal))
         return dead, generated + len(chunk)
+
+    def _count(self, labels: Iterable[Label]) -> None:
+        """Coverage: ``labels`` and the local steps taken since the last count."""
+        self.coverage.update(map(_KEY, labels))
+        if self.por is not None:
+            self.coverage.update(map(_KEY, self.por.local_labels))
+            self.por.local_labels.clear()
+
+    # --- por: expand, ask the owners the cycle proviso's questions, decide -------------------
+
+    def op_expand_por(self) -> tuple[str, list[tuple[np.ndarray, np.ndarray]]]:
+        """:meth:`op_expand` with ample sets, first half: expand every frontier state.  A state
+        whose successors need no question (one unit's steps, or no ample set C0-C2 allow) is
+        expanded fully at once, as in :meth:`op_expand`; the others are held with their
+        successors (after their local steps) and their ample sets
+        (:meth:`.por.PartialOrder.candidates`), and each owner is asked whether those sets'
+        successors were stored no later than the state (C3): the fingerprints and the asking
+        state's ``(parent, ordinal)`` key.  :meth:`op_answer` answers, :meth:`op_decide`
+        chooses.  (One process decides state by state, its visited set at hand.)"""
+        self.held, self.cand, self.parts = [], [], []
+        self.dead_g, self.stopped, self.generated = -1, False, 0
+        for states, gidx, pkey in self.segments:
+            dead = -1
+            for base in range(0, len(states), CHUNK):
+                if (self.deadline is not None and time.time() >= self.deadline) \
+                        or INTERRUPT.requested:
+                    self.stopped = True
+                    break
+                dead = self._expand_chunk_por(states, gidx, pkey, base, dead)
+            if dead >= 0 and (self.dead_g < 0 or int(gidx[dead]) < self.dead_g):
+                self.dead_g = int(gidx[dead])
+        q_fp = np.asarray([h.fps[i] for h in self.held for i in h.asks], dtype=np.uint64)
+        q_key = np.asarray([h.pkey for h in self.held for _ in h.asks], dtype=np.int64)
+        owner = owners(q_fp, self.workers)
+        self.asked = [np.flatnonzero(owner == o) for o in range(self.workers)]
+        return "ok", [(q_fp[sel], q_key[sel]) for sel in self.asked]
+
+    def _expand_chunk_por(self, states: list[Any], gidx: np.ndarray, pkey: np.ndarray,
+                          base: int, dead: int) -> int:
+        """Expand ``states[base:base + CHUNK]`` for :meth:`op_expand_por`; the first deadlock's
+        index in ``states`` (``dead`` if already found)."""
+        ctx, por = self.ctx, self.por
+        assert por is not None
+        held: list[_Held] = []
+        pairs: list[tuple[Label, Any]] = []  # every successor (after its local steps)
+        mine: list[int] = []  # the positions in pairs of those kept at once
+        parent: list[int] = []
+        ordinal: list[int] = []
+        for i in range(base, min(base + CHUNK, len(states))):
+            s = states[i]
+            succ = list(ctx.successors(s))
+            if dead < 0:
+                if not succ:
+                    if self.check_deadlock and not ctx.is_end(s, _no_path):
+                        dead = i
+                elif ctx.has_waits and ctx.wait_cycle(s, _no_path):
+                    dead = i
+            if not succ:
+                continue
+            ends, chains = por.chained(succ) if por.local else (succ, [])
+            cands = por.candidates(s, succ) if len(succ) > 1 else None
+            options = None if cands is None else list(cands)
+            if options:  # the proviso decides
+                asks = sorted({j for idx, _ in options for j in idx})
+                held.append(_Held(int(gidx[i]), int(pkey[i]), ends, chains, options, asks,
+                                  len(pairs)))
+            else:  # nothing to ask: expanded fully, now
+                if options is not None:
+                    por.choose(s, succ, options, bool)  # counted as expanded fully
+                for chain in chains:
+                    por.took(chain)
+                mine.extend(range(len(pairs), len(pairs) + len(ends)))
+                parent.extend([int(gidx[i])] * len(ends))
+                ordinal.extend(range(len(ends)))
+            pairs.extend(ends)
+        if not pairs:
+            return dead
+        chunk = [nxt for _, nxt in pairs]
+        keyer = keys_in_one_call(ctx, self.store)
+        fps = keyer(chunk) if keyer else np.fromiter(ctx.keys(chunk), dtype=np.uint64,
+                                                     count=len(chunk))
+        fps[fps == 0] = 1  # as FingerprintTable stores it
+        for h in held:
+            h.fps = fps[h.first:h.first + len(h.ends)]
+        self.held.extend(held)
+        if mine:
+            self._keep_now([pairs[j] for j in mine], fps[mine], parent, ordinal)
+        return dead
+
+    def _keep_now(self, kept: list[tuple[Label, Any]], fps: np.ndarray, parent: list[int],
+                  ordinal: list[int]) -> None:
+        """Successors kept (a chunk's, or the held states' once decided): counted, and the
+        first of each fingerprint among them kept as a candidate for :meth:`_bundles`."""
+        self.generated += len(kept)
+        self._count(label for label, _ in kept)
+        if max(ordinal) > 0xFFFF:
+            raise ModelError("a state has more than 65,535 successors")
+        first = np.unique(fps, return_index=True)[1]
+        first.sort()
+        self.cand.extend(kept[j][1] for j in first.tolist())
+        self.parts.append((fps[first], np.asarray(parent, dtype=np.int64)[first],
+                           np.asarray(ordinal, dtype=np.int64)[first]))
+
+    def op_answer(self, queries: list[tuple[np.ndarray, np.ndarray]],
+                  ) -> tuple[str, list[np.ndarray]]:
+        """The owner's answers to the cycle proviso's questions (:meth:`op_expand_por`): was
+        each fingerprint stored no later than the state asking, in one process's expansion
+        order (:meth:`.por.PartialOrder._older`)?  A state of the level being expanded is, if
+        its ``(parent, ordinal)`` key is at most the asker's; a state of a shallower level
+        always; a fingerprint not stored yet never (found in this level, or not at all)."""
+        level_fps, level_key = self.level
+        out = []
+        for fps, asker in queries:
+            older = np.zeros(len(fps), dtype=bool)
+            here = np.zeros(len(fps), dtype=bool)
+            if len(level_fps) and len(fps):
+                at = np.minimum(np.searchsorted(level_fps, fps), len(level_fps) - 1)
+                here = level_fps[at] == fps
+                older[here] = level_key[at[here]] <= asker[here]
+            rest = np.flatnonzero(~here)
+            older[rest] = np.fromiter((int(fp) in self.store for fp in fps[rest]), dtype=bool,
+                                      count=len(rest))
+            out.append(older)
+        return "ok", out
+
+    def op_decide(self, answers: list[np.ndarray],
+                  ) -> tuple[str, int, int, list[tuple[np.ndarray, ...]], bool]:
+        """:meth:`op_expand` with ample sets, second half: each held state's ample set
+        (:meth:`.por.PartialOrder.choose`, with the owners' answers) or all its successors;
+        the same reply as :meth:`op_expand`.  Ordinals count all the successors, so that
+        traces replay without the reduction."""
+        por = self.por
+        assert por is not None
+        older = np.zeros(sum(len(a) for a in self.asked), dtype=bool)
+        for sel, got in zip(self.asked, answers, strict=True):
+            older[sel] = got
+        kept: list[tuple[Label, Any]] = []
+        fps: list[np.ndarray] = []
+        parent: list[int] = []
+        ordinal: list[int] = []
+        q = 0
+        for h in self.held:
+            said = dict(zip(h.asks, older[q:q + len(h.asks)].tolist(), strict=True))
+            q += len(h.asks)
+            # the steps themselves are read only by por-check, which runs in one process
+            keep = por.choose(None, h.ends, h.options, said.__getitem__)
+            chosen: Sequence[int] = range(len(h.ends)) if keep is None else keep
+            for j in chosen:
+                kept.append(h.ends[j])
+                if h.chains:
+                    por.took(h.chains[j])
+            fps.append(h.fps[list(chosen)])
+            parent.extend([h.gidx] * len(chosen))
+            ordinal.extend(chosen)
+        self.held, self.asked = [], []
+        if kept:
+            self._keep_now(kept, np.concatenate(fps), parent, ordinal)
+        cand, parts, self.cand, self.parts = self.cand, self.parts, [], []
+        return "ok", self.dead_g, self.generated, self._bundles(cand, parts, merge=True), \
+            self.stopped
 
     def op_admit(self, bundles: list[tuple[np.ndarray, ...]]) -> tuple[str, list[np.ndarray]]:
         """Keep each new fingerprint's least ``(parent, ordinal)``; say which senders won.
@@ -320,12 +533,15 @@ class Worker:
         head = np.ones(len(fps), dtype=bool)
         head[1:] = fps[1:] != fps[:-1]
         if not head.all():  # offered by several senders: the least (parent, ordinal) wins
-            key = key[order]
+            ranked = key[order]
             starts = np.flatnonzero(head)
-            least = np.minimum.reduceat(key, starts)
-            order = order[key == np.repeat(least, np.diff(starts, append=len(key)))]
+            least = np.minimum.reduceat(ranked, starts)
+            order = order[ranked == np.repeat(least, np.diff(starts, append=len(ranked)))]
             fps = fps[head]
-        won = order[self.store.add_distinct(fps)]
+        new = self.store.add_distinct(fps)
+        won = order[new]
+        if self.ample_sets:  # the next level's record for the cycle proviso (op_answer)
+            self.level = (fps[new], key[won])
         return "ok", [pos[won][sender[won] == s] for s in range(self.workers)]
 
     def op_keep(self, won: list[np.ndarray]) -> tuple[str, np.ndarray, np.ndarray, int]:
@@ -345,6 +561,7 @@ class Worker:
         else:
             self.next = list(map(self.cand.__getitem__, self.cand_perm[idx].tolist()))
         self.cand, self.sent = [], []
+        self.next_pkey = (self.cand_parent[idx] << 16) | self.cand_ordinal[idx]
         if self.next:
             hash(self.next[0])  # an unhashable model's states: the re-run reports it
         bad = -1
@@ -404,16 +621,24 @@ class Worker:
 
         if gidx is not None:
             attempt(self.op_take, swap(attempt(self.op_give, gidx, give), 1))
-        expanded = attempt(self.op_expand)
+        if self.ample_sets:
+            asked = attempt(self.op_expand_por)
+            answered = attempt(self.op_answer, swap(asked, 1))
+            expanded = attempt(self.op_decide, swap(answered, 1))
+        else:
+            expanded = attempt(self.op_expand)
         admitted = attempt(self.op_admit, swap(expanded, 3))
         kept = attempt(self.op_keep, swap(admitted, 1))
         if failed is not None:
             return ("error", failed)
         return ("ok", expanded[1], expanded[2], expanded[4], *kept[1:])
 
-    def op_totals(self) -> tuple[str, dict[str, int], int, int]:
-        return ("ok", dict(self.coverage), self.store.nbytes,
-                self.local.at_once if self.local is not None else 0)
+    def op_totals(self) -> tuple[str, dict[str, int], int, tuple[int, int, int]]:
+        """Coverage, the visited table's bytes, and por's counts (local steps, states
+        expanded with an ample set, states with several actors' steps expanded fully)."""
+        por = self.por
+        counts = (por.at_once, por.reduced, por.full) if por is not None else (0, 0, 0)
+        return "ok", dict(self.coverage), self.store.nbytes, counts
 
 
 def _serve(conn: Any, ctx: Context, index: int, workers: int, check_deadlock: bool,
@@ -428,7 +653,7 @@ def parallel_bfs(model: Any, *, workers: int, limits: Limits = Limits(),
     """Breadth-first search over ``workers`` processes; the same answer as :func:`~.bfs.bfs`.
 
     ``reduce``: ``view`` and ``symmetry`` (the workers fork with the context and its keys),
-    and ``local`` (each worker takes the local steps of its states' successors)."""
+    ``local`` (each worker takes the local steps of its states' successors) and ``por``."""
     try:
         ctx = Context(model, exact=False, reduce=reduce)
     except ModelError as err:
@@ -451,7 +676,7 @@ class Coordinator:
         self.ctx = ctx
         self.n = workers
         self.search = BfsSearch(ctx, limits, progress, check_deadlock)
-        self.search.por = _local(ctx)  # its note, and traces replay its local steps
+        self.search.por = _reduction(ctx)  # its note, and traces replay its local steps
         self.totals = _Totals()
         self.search.store = self.totals  # type: ignore[assignment]
         self.search.extra_notes.append(f"parallel: {workers} worker processes")
@@ -642,6 +867,7 @@ class Coordinator:
             coverage.update(r[1])
         self.search.coverage = coverage
         self.totals.nbytes = sum(r[2] for r in totals)
-        if self.search.por is not None:  # its note counts the workers' local steps
-            self.search.por.at_once = sum(r[3] for r in totals)
+        por = self.search.por
+        if por is not None and totals:  # its note counts the workers' steps and states
+            por.at_once, por.reduced, por.full = (sum(c) for c in zip(*(r[3] for r in totals)))
         return make()

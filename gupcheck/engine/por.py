@@ -72,7 +72,7 @@ reports ``waits`` is searched unreduced: a wait-for cycle is a property of the w
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -92,6 +92,9 @@ def no_effect(name: str) -> str:
 
 NO_EFFECT = (no_effect("por"), no_effect("local"))
 Pair = tuple[Label, Any]
+#: an ample set :meth:`PartialOrder.candidates` offers: indices into the successors, and
+#: whether its steps touch a shared object
+Option = tuple[list[int], bool]
 
 
 class PartialOrder:
@@ -260,6 +263,21 @@ class PartialOrder:
         stores and so the ones the cycle proviso looks up; por-check checks ``succ``, the
         steps themselves."""
         ends = succ if ends is None else ends
+        options = self.candidates(state, succ, path)
+        if options is None:
+            return None
+        return self.choose(state, succ, options,
+                           lambda i: self._older(self.key(ends[i][1])), path)
+
+    def candidates(self, state: Any, succ: list[Pair], path: Callable[[], Any] | None = None,
+                   ) -> Iterator[Option] | None:
+        """The ample sets C0-C2 allow at ``state``, in the order :meth:`choose` tries them,
+        each with whether its steps touch a shared object (:meth:`shared_objects`); ``None``
+        where fewer than two units have steps (nothing to reduce, nothing counted).
+
+        Lazy, so that one process stops at the first set the proviso lets through; a search
+        over workers lists them all and asks the visited sets' owners the proviso's questions
+        before :meth:`choose` (:mod:`.parallel`)."""
         groups: dict[str, list[int]] = {}
         shown: set[str] = set()  # C2 first: it needs no footprints, and most sets fail it
         visible = self.visible
@@ -277,31 +295,42 @@ class PartialOrder:
         hidden = [(actor, idx) for actor, idx in groups.items()
                   if actor not in shown and actor not in visible]
         if not hidden and not self.check:
-            self.full += 1
-            return None
+            return iter(())
         feet: Mapping[str, Footprint] = self.model.footprints(state)
         if self.check:
             self._check_feet(succ, feet, path)
         shared = self.shared_objects()
+        return ((idx, bool(shared) and any(not (shared.isdisjoint(succ[i][0].reads)
+                                                and shared.isdisjoint(succ[i][0].writes))
+                                           for i in idx))
+                for actor, idx in hidden
+                if self._independent(actor, [succ[i][0] for i in idx], feet))
+
+    def choose(self, state: Any, succ: list[Pair], options: Iterable[Option],
+               older: Callable[[int], bool], path: Callable[[], Any] | None = None,
+               ) -> list[int] | None:
+        """The first of ``options`` (:meth:`candidates`) whose steps touch no shared object,
+        else the first that does, among those C3 lets through: none of whose successors is
+        ``older`` (stored no later than ``state``, by index into ``succ``); ``None``: expand
+        ``state`` fully.  Counted for the note."""
         chosen = fallback = None
-        for actor, idx in hidden:
-            if self._independent(actor, [succ[i][0] for i in idx], feet) and not any(
-                    self._older(self.key(ends[i][1])) for i in idx):
-                if shared and any(not (shared.isdisjoint(succ[i][0].reads)
-                                       and shared.isdisjoint(succ[i][0].writes)) for i in idx):
-                    fallback = fallback or (actor, idx)  # private steps first (shared_objects)
-                    continue
-                chosen = actor, idx
-                break
+        for idx, touches_shared in options:
+            if any(older(i) for i in idx):
+                continue
+            if touches_shared:
+                fallback = fallback or idx  # private steps first (shared_objects)
+                continue
+            chosen = idx
+            break
         chosen = chosen or fallback
-        if chosen is not None:
-            actor, idx = chosen
-            if self.check:
-                self._check_commute(state, succ, actor, idx, path)
-            self.reduced += 1
-            return idx
-        self.full += 1
-        return None
+        if chosen is None:
+            self.full += 1
+            return None
+        if self.check:
+            label = succ[chosen[0]][0]
+            self._check_commute(state, succ, label.unit or label.actor, chosen, path)
+        self.reduced += 1
+        return chosen
 
     def _independent(self, actor: str, labels: list[Label],
                      feet: Mapping[str, Footprint]) -> bool:

@@ -14,16 +14,16 @@
   expanded where the labels' footprints show them independent of everything the other actors
   may do and invisible to the checked properties, and a unit's only step of that kind is taken
   as soon as a step leads to it, the state between them not stored (``Model.local_steps``).
-  Breadth-first search, one process, only; it keeps verdicts
+  Breadth-first search only, in one process or over workers (whose owners answer the cycle
+  proviso's questions, :mod:`.parallel`), with one process's state counts and traces (a run
+  over workers that stops at a counterexample or a limit counts the ample sets and local
+  steps, like the coverage, of the whole last level the workers expanded).  It keeps verdicts
   but not trace lengths, so a counterexample is re-shortened by an unreduced search bounded by
   its depth (:func:`~.checker.check`).  ``por-check`` is ``por`` verifying the model's
-  footprint declarations as it goes.
+  footprint declarations as it goes (one process: its errors carry the path).
 
-* ``local`` — only the local steps taken at once, without ample sets: they need no cycle
-  proviso, so breadth-first search over worker processes takes them too, with one process's
-  state counts and traces (a run that stops at a counterexample or a limit counts the local
-  steps, like the coverage, of the whole last level the workers expanded).  Its
-  counterexamples are re-shortened as ``por``'s.  On kernel scenarios,
+* ``local`` — only the local steps taken at once, without ample sets, which need no cycle
+  proviso.  Its counterexamples are re-shortened as ``por``'s.  On kernel scenarios,
   where the disk's transfers are the local steps, it stores what ``por`` stores.
 
 ``por`` combines with ``view`` and ``symmetry``: the ample set is chosen at the concrete state

@@ -262,6 +262,8 @@ def test_bit_flips_in_a_checkpoint_are_refused_or_harmless(tmp_path, flips, rech
     (["check", "dio-vs-reclaim", "--walks", "5"], "--walks cannot be combined with --strategy bfs"),
     (["check", "dio-vs-reclaim", "--resume", "x", "--workers", "2"],
      "--workers 2 cannot be combined with --resume"),
+    (["check", "dio-vs-reclaim", "--reduce", "por-check", "--workers", "2"],
+     "--reduce por-check cannot be combined with --workers 2"),
 ])
 def test_options_the_engine_cannot_combine_are_one_line_naming_both_flags(
         args: list[str], message: str) -> None:
@@ -294,3 +296,15 @@ def test_check_reduces_a_kernel_scenario_with_por() -> None:
     out = json.loads(ok.stdout)
     assert out["verdict"] == "violated"
     assert any(n.startswith("reduction por:") and "no effect" not in n for n in out["notes"])
+
+
+def test_por_over_workers_answers_as_one_process() -> None:
+    """``--reduce por --workers 2``: the same verdict, trace and counts of ample sets."""
+    one = _json(["demo", "lost-update-3x2", "--reduce", "por"])
+    two = _json(["demo", "lost-update-3x2", "--reduce", "por", "--workers", "2"])
+    assert one[0] == two[0] == 1
+    for field in ("verdict", "property", "trace", "states", "transitions"):
+        assert one[1][field] == two[1][field], field
+    assert "parallel: 2 worker processes" in two[1]["notes"]
+    assert [n for n in one[1]["notes"] if n.startswith("reduction por")] == \
+        [n for n in two[1]["notes"] if n.startswith("reduction por")] != []

@@ -57,7 +57,7 @@ INCOMPATIBLE: list[tuple[dict[str, Any], tuple[str, str]]] = [
     ({"reduce": "symmetry", "strategy": "swarm"}, ("reduce", "strategy swarm")),
     ({"reduce": "view", "ray": "local"}, ("reduce", "ray")),
     ({"reduce": "por", "strategy": "dfs"}, ("reduce por", "strategy dfs")),
-    ({"reduce": "por", "workers": 2}, ("reduce por", "workers 2")),
+    ({"reduce": "por-check", "workers": 2}, ("reduce por-check", "workers 2")),
     ({"reduce": "por", "keep_going": True}, ("reduce por", "keep_going")),
     ({"checkpoint_every": 5.0}, ("checkpoint_every", "checkpoint")),
     ({"checkpoint_every": 5.0, "resume": "x"}, ("checkpoint_every", "checkpoint")),

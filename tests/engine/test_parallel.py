@@ -197,18 +197,22 @@ def test_a_deadlock_and_a_violation_in_one_level_come_in_the_chunk_order(
 
 
 @pytest.mark.parametrize("prop", ["dirty-has-backing", "mkwrite-before-dirty"])
-def test_local_steps_give_the_single_process_counts_and_traces_over_workers(prop: str) -> None:
+@pytest.mark.parametrize("reduce", ["local", "por", "por,view,symmetry"])
+def test_local_steps_give_the_single_process_counts_and_traces_over_workers(
+        prop: str, reduce: str) -> None:
     """``local`` (the disk's transfers taken as soon as a bio is submitted) needs no cycle
-    proviso: two workers store what one process stores, and report the same counterexample
-    (mkwrite-before-dirty fails on linux-6.12) and the same count of local steps."""
+    proviso; ``por`` asks the owners its proviso's questions: two workers store what one
+    process stores, and report the same counterexample (mkwrite-before-dirty fails on
+    linux-6.12) and the same counts of local steps and ample sets."""
     model = KernelModel(SCENARIOS["dio-vs-reclaim"], DESIGNS["linux-6.12"], (prop,))
     plain = check(model, liveness=False)
-    one = check(model, liveness=False, reduce="local")
-    two = check(model, liveness=False, reduce="local", workers=2)
+    one = check(model, liveness=False, reduce=reduce)
+    two = check(model, liveness=False, reduce=reduce, workers=2)
     assert answer(two) == answer(one) and (one.verdict, one.property) == (plain.verdict,
                                                                         plain.property)
-    local = [n for n in one.notes if n.startswith("reduction local:")]
-    assert local and local == [n for n in two.notes if n.startswith("reduction local:")]
+    note = f"reduction {reduce.split(',')[0]}:"
+    local = [n for n in one.notes if n.startswith(note)]
+    assert local and local == [n for n in two.notes if n.startswith(note)]
     if one.verdict is Verdict.HOLDS:
         assert counts(two) == counts(one) and one.stats.distinct < plain.stats.distinct
     else:  # re-shortened: the unreduced search's shortest trace

@@ -192,18 +192,39 @@ class Cycle(Model[tuple[int, int]]):
                           reads=frozenset({"b"}))]
 
 
-def test_the_cycle_proviso_keeps_a_postponed_actor_alive() -> None:
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_the_cycle_proviso_keeps_a_postponed_actor_alive(workers: int) -> None:
     """``a++`` is always ample (independent, invisible); without the proviso the search would
-    cycle through ``a`` forever and never take ``b++``."""
-    r = check(Cycle(), reduce="por")
+    cycle through ``a`` forever and never take ``b++``.  Over workers the proviso's question
+    goes to the owner of each successor's fingerprint."""
+    r = check(Cycle(), reduce="por", workers=workers)
     assert r.verdict is Verdict.VIOLATED and r.trace.labels() == ["B: b++", "B: b++"]
 
 
 def test_por_refuses_the_searches_it_does_not_support() -> None:
-    with pytest.raises(ValueError, match="single-process bfs"):
-        check(Whole(2, 1), reduce="por", workers=2)
-    with pytest.raises(ValueError, match="single-process bfs"):
+    with pytest.raises(ValueError, match="bfs strategy"):
         check(Whole(2, 1), reduce="por", strategy="dfs")
+    with pytest.raises(ValueError, match="without keep_going"):
+        check(Whole(2, 1), reduce="por", keep_going=True)
+    with pytest.raises(ValueError, match="por-check verifies the model's footprints in one"):
+        check(Whole(2, 1), reduce="por-check", workers=2)
+
+
+@pytest.mark.parametrize("model", [Whole(3, 2), WholeStay(3, 2), WholeAnyExit(3, 1)],
+                         ids=lambda m: m.name)
+@pytest.mark.parametrize("reduce", ["por", "por,symmetry"])
+def test_workers_store_what_one_process_stores(model: LostUpdate, reduce: str) -> None:
+    """The cycle proviso over workers gets the answers one process would give itself, so the
+    same ample sets are chosen: the same states, transitions, coverage and counts of ample
+    sets, for any number of workers."""
+    def seen(workers: int) -> tuple:
+        r = check(model, reduce=reduce, workers=workers)
+        return (r.verdict, r.stats.distinct, r.stats.generated, r.coverage,
+                [n for n in r.notes if n.startswith("reduction por")])
+
+    one = seen(1)
+    assert one[1] < check(model).stats.distinct
+    assert seen(2) == one and seen(3) == one
 
 
 # --- combined with symmetry -------------------------------------------------------------------
@@ -349,7 +370,9 @@ class Graph(Model[str]):
                           reads=frozenset({"y"}))]
 
 
-def test_an_ample_step_to_a_later_state_of_the_same_level_needs_no_full_expansion() -> None:
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_an_ample_step_to_a_later_state_of_the_same_level_needs_no_full_expansion(
+        workers: int) -> None:
     """``s`` and ``t`` are both level 1, ``t`` after ``s``; the local step ``s -> t`` leads
     to a state not yet expanded, so no cycle can close through it and ``s`` keeps its ample
     set (the depth-only proviso expanded ``s`` fully and stored ``u`` too)."""
@@ -357,16 +380,17 @@ def test_an_ample_step_to_a_later_state_of_the_same_level_needs_no_full_expansio
              "t": [("D", "v")], "u": [("C", "v")]}
     model = Graph(edges, ends={"v"})
     assert check(model).stats.distinct == 5
-    assert check(model, reduce="por").stats.distinct == 4  # init, s, t, v
+    assert check(model, reduce="por", workers=workers).stats.distinct == 4  # init, s, t, v
 
 
-def test_a_cycle_within_one_level_is_still_broken_by_a_full_expansion() -> None:
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_a_cycle_within_one_level_is_still_broken_by_a_full_expansion(workers: int) -> None:
     """``s <-> t`` by local steps, both in level 1: the step from ``t`` back to ``s`` goes to
     an earlier state of the level, so ``t`` is expanded fully and ``D`` (visible) is taken."""
     edges = {"init": [("A", "s"), ("B", "t")], "s": [("C", "t"), ("D", "u")],
              "t": [("C", "s"), ("D", "w")], "u": [("C", "w")], "w": [("C", "u")]}
     model = Graph(edges, ends=set(), visible_y=True)
-    plain, por = check(model), check(model, reduce="por")
+    plain, por = check(model), check(model, reduce="por", workers=workers)
     assert (por.verdict, por.property) == (plain.verdict, plain.property) == (
         Verdict.VIOLATED, "no-y")
 
@@ -610,7 +634,8 @@ class LateSetter(LocalCounter):
         return out
 
 
-@pytest.mark.parametrize(("reduce", "workers"), [("local", 1), ("local", 2), ("por", 1)])
+@pytest.mark.parametrize(("reduce", "workers"),
+                         [("local", 1), ("local", 2), ("por", 1), ("por", 2)])
 def test_a_depth_bound_counts_steps_not_the_reduced_levels(reduce: str, workers: int) -> None:
     """Below the counterexample's three steps the reduced search answers as the unreduced one
     (incomplete at the bound, saying why); at three it reports the same trace."""
