@@ -1,7 +1,12 @@
 """Page reclaim of one file folio: shrink_folio_list as it really is (mm/vmscan.c).
 
-``madvise(MADV_PAGEOUT)`` (``reclaim_pages``) and kswapd both end up here.  Under the folio lock
-(``folio_trylock``, after ``folio_isolate_lru`` took a reference):
+``madvise(MADV_PAGEOUT)`` (``reclaim_pages``) and kswapd both end up here.  madvise reaches the
+folio through the caller's page tables, under ``mmap_read_lock`` (mm/madvise.c:
+``madvise_need_mmap_write`` is 0 for MADV_PAGEOUT, and ``madvise_cold_or_pageout_pte_range``
+calls ``reclaim_pages`` inside the page-table walk): a page it does not map is skipped
+(``pte_none``), and a ``munmap`` waits for it.  kswapd finds the folio on the LRU, holding no
+mmap_lock.  Under the folio lock (``folio_trylock``, after ``folio_isolate_lru`` took a
+reference):
 
 1. a folio under writeback is kept;
 2. ``try_to_unmap``: each PTE is cleared, its dirty bit moved to the folio (``try_to_unmap_one``
@@ -23,39 +28,62 @@
 
 from __future__ import annotations
 
-from .actor import Ctx, Move, Outcome
+from .actor import Blocked, Ctx, Move, Outcome
 from .dirty import buffers_busy
 from .fs.ext4 import NO_BUFFERS_BUG, NO_BUFFERS_WARNING
+from .locks import down_read, up_read
 from .rmap import clear_pte
 from .state import KState, replace
 from .writeback import start_write
+
+MADVISE = "madvise_pageout"
 
 
 def shrink(c: Ctx) -> Outcome:
     """("madvise_pageout", page) or ("kswapd_reclaim", page): isolate and trylock."""
     page = c.op[1]
-    k = c.k
+    k: KState | Blocked = c.k
+    unlock = ""
+    if c.op[0] == MADVISE:
+        k = down_read(c.k, c.name)  # madvise_lock
+        if isinstance(k, Blocked):
+            return k
+        unlock = ", mmap_read_unlock"
+        if not k.maps_cache(page):  # the walk meets no PTE of the page-cache folio
+            return [Move(f"madvise(MADV_PAGEOUT): mmap_read_lock, page {page} not mapped "
+                         f"(pte_none), skip{unlock}", _finish(c, k, "skipped"))]
     f = k.cached(page)
     if f is None or f.isolated or c.env.fs.a_ops.release_folio is None:  # shmem: swap
         if c.op[0] == "kswapd_reclaim":
             return []  # nothing to reclaim: kswapd takes no step
-        return [Move(f"madvise(MADV_PAGEOUT): page {page} not on the LRU", c.finish(k, "skipped"))]
+        return [Move(f"madvise(MADV_PAGEOUT): page {page} not on the LRU{unlock}",
+                     _finish(c, k, "skipped"))]
     if f.locked is not None:
-        return [Move(f"shrink_folio_list: folio_trylock(page {page}) fails, keep",
-                     c.finish(k, "kept"))]
+        return [Move(f"shrink_folio_list: folio_trylock(page {page}) fails, keep{unlock}",
+                     _finish(c, k, "kept"))]
     if f.writeback:
-        return [Move(f"shrink_folio_list: page {page} under writeback, keep", c.finish(k, "kept"))]
+        return [Move(f"shrink_folio_list: page {page} under writeback, keep{unlock}",
+                     _finish(c, k, "kept"))]
     k = k.with_folio(page, replace(f, isolated=True, refcount=f.refcount + 1, locked=c.name))
     nxt = "rc:unmap" if k.maps_cache(page) else "rc:release"
-    return [Move(f"shrink_folio_list: folio_isolate_lru, folio_trylock(page {page})",
+    return [Move(("madvise(MADV_PAGEOUT): mmap_read_lock, " if unlock else "")
+                 + f"shrink_folio_list: folio_isolate_lru, folio_trylock(page {page})",
                  c.goto(k, nxt))]
+
+
+def _finish(c: Ctx, k: KState, result: str) -> KState:
+    """Reclaim of the page is over; madvise returns, dropping mmap_lock."""
+    if c.op[0] == MADVISE:
+        k = up_read(k, c.name)
+    return c.finish(k, result)
 
 
 def stage_unmap(c: Ctx) -> Outcome:
     page = c.op[1]
     k = c.k
-    # munmap'ed since the isolation: the rmap walk finds no VMA (kswapd; madvise holds
-    # mmap_read_lock in the kernel, which the model's madvise_pageout does not take)
+    # munmap'ed since kswapd isolated the folio: the rmap walk finds no VMA (madvise holds
+    # mmap_read_lock from before it isolated the folio until it returns, so no munmap
+    # can run in between)
     if k.ptes[page] is None:
         return [Move(f"try_to_unmap: page {page} is no longer mapped", c.goto(k, "rc:release"))]
     k, dirty = clear_pte(c, k, page, who=c.name)
@@ -66,7 +94,7 @@ def stage_unmap(c: Ctx) -> Outcome:
 def _putback(c: Ctx, k: KState, page: int, func: str, result: str) -> Move:
     f = k.folio(page)
     k = k.with_folio(page, replace(f, isolated=False, refcount=f.refcount - 1, locked=None))
-    return Move(func, c.finish(k, result))
+    return Move(func, _finish(c, k, result))
 
 
 def stage_release(c: Ctx) -> Outcome:
@@ -108,7 +136,7 @@ def _pageout(c: Ctx, k: KState, page: int) -> Move:
                 "dirty-has-backing", f"kswapd's pageout met dirty page {page} without buffers: "
                 f"{NO_BUFFERS_BUG}")
             return Move("pageout: ext4_writepage: no buffers: BUG(), the kernel oopses",
-                        c.finish(k.with_ghost(crashed=True), "BUG"))
+                        _finish(c, k.with_ghost(crashed=True), "BUG"))
         msg = NO_BUFFERS_WARNING.replace("ext4_writepages: page 0", f"ext4_writepage: page {page}")
         k = k.event(msg).violate(
             "dirty-has-backing", f"kswapd's pageout met dirty page {page} without buffers: "
@@ -126,7 +154,7 @@ def stage_remove(c: Ctx) -> Outcome:
     f = k.folio(page)
     if f.refcount == 2:
         return [Move(f"__remove_mapping: folio_ref_freeze(page {page}, 2), page freed",
-                     c.finish(k.with_folio(page, None), "reclaimed"))]
+                     _finish(c, k.with_folio(page, None), "reclaimed"))]
     return [_putback(c, k, page, f"__remove_mapping: folio_ref_freeze(page {page}, 2) fails "
                      f"(refcount {f.refcount}), folio_putback_lru", "kept")]
 

@@ -8,6 +8,7 @@ from gupcheck.kernel.device import bio_dirty_work
 from gupcheck.kernel.dirty import folio_mark_dirty
 from gupcheck.kernel.fs.ext4 import EXT4, EXT4_DIRTY_FOLIO_WARN
 from gupcheck.kernel.gup import grab, release
+from gupcheck.kernel.locks import MMAP_LOCK, read_acquired
 from gupcheck.kernel.properties import invariants
 from gupcheck.kernel.reclaim import stage_release
 from gupcheck.kernel.state import (
@@ -180,9 +181,10 @@ def test_kswapd_writes_a_dirty_ext4_folio_itself_before_6_3_and_activates_it_aft
 
 
 def test_madvise_pageout_never_writes_a_dirty_folio_even_before_6_3() -> None:
-    k = _dirty_isolated((BH_DIRTY, BH_DIRTY))
+    k = read_acquired(_dirty_isolated((BH_DIRTY, BH_DIRTY)), "CPU0", MMAP_LOCK)
     [move] = stage_release(Ctx(k, 0, "CPU0", LINUX_6_1, EXT4_ENV, ("madvise_pageout", 0)))
     assert "activate_locked" in move.func and not move.state.bios
+    assert move.state.mmap_lock.readers == ()  # madvise returns: mmap_read_unlock
 
 
 def test_kswapd_pageout_of_a_dirty_folio_without_buffers_warns_on_6_1_and_bugs_on_4_20() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gupcheck.designs import DESIGNS
-from gupcheck.engine import Verdict, check
+from gupcheck.engine import Result, Verdict, check
 from gupcheck.kernel.fs.ext4 import EXT4_DIRTY_FOLIO_WARN
 from gupcheck.kernel.system import KernelModel
 from gupcheck.scenarios.loader import parse
@@ -97,14 +97,32 @@ def test_two_read_bios_finishing_their_completions_at_once_have_their_own_steps(
     assert r.verdict is not Verdict.ERROR, r.message
 
 
-def test_a_page_unmapped_between_reclaim_isolating_and_unmapping_it_is_left_to_release() -> None:
-    """munmap may zap the PTE after reclaim isolated the folio and chose to unmap it: the rmap
-    walk then finds no mapping and reclaim goes on to release (the model failed with an
-    assertion on the missing PTE)."""
+def _munmap_against(reclaim: str) -> Result:
+    daemon = str(reclaim == "kswapd_reclaim").lower()  # kswapd is one
     sc = parse('name = "unmapped"\ndescription = "test"\n'
-               '[[actor]]\nname = "A"\ndaemon = true\nprogram = [ { op = "munmap", page = 0 } ]\n'
-               '[[actor]]\nname = "B"\nprogram = [ { op = "madvise_pageout", page = 0 } ]\n',
-               "<unmapped>")
-    r = check(KernelModel(sc, DESIGNS["linux-6.12"]))
+               '[[actor]]\nname = "A"\nprogram = [ { op = "munmap", page = 0 } ]\n'
+               f'[[actor]]\nname = "B"\ndaemon = {daemon}\n'
+               f'program = [ {{ op = "{reclaim}", page = 0 }} ]\n', "<unmapped>")
+    return check(KernelModel(sc, DESIGNS["linux-6.12"]))
+
+
+def test_a_page_unmapped_between_reclaim_isolating_and_unmapping_it_is_left_to_release() -> None:
+    """kswapd holds no mmap_lock: munmap may zap the PTE after it isolated the folio and chose
+    to unmap it; the rmap walk then finds no mapping and reclaim goes on to release (the model
+    failed with an assertion on the missing PTE)."""
+    r = _munmap_against("kswapd_reclaim")
     assert r.verdict is Verdict.HOLDS, r.message
     assert "B: try_to_unmap: page 0 is no longer mapped" in r.coverage
+
+
+def test_madvise_pageout_holds_mmap_read_lock_so_munmap_comes_before_or_after_it() -> None:
+    """mm/madvise.c: MADV_PAGEOUT walks the page tables under mmap_read_lock and reclaims
+    inside the walk; munmap's mmap_write_lock waits for it, and a page munmap'ed first is
+    not reached at all."""
+    r = _munmap_against("madvise_pageout")
+    assert r.verdict is Verdict.HOLDS, r.message
+    assert "B: try_to_unmap: page 0 is no longer mapped" not in r.coverage
+    assert "B: try_to_unmap_one: clear the pte of page 0" in r.coverage
+    assert any(a.startswith("B: madvise(MADV_PAGEOUT): mmap_read_lock, page 0 not mapped")
+               for a in r.coverage)
+    assert any(a.startswith("A: ") and "mmap_write_lock" in a for a in r.coverage)
