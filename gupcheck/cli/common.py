@@ -7,6 +7,7 @@ rather than each other.
 from __future__ import annotations
 
 import errno as errno_names
+import math
 import sys
 from pathlib import Path
 
@@ -18,6 +19,18 @@ from gupcheck.scenarios import ScenarioError, catalogue
 
 from . import exitcodes
 from .paths import unwritable
+
+
+def seconds(value: str | float) -> float:
+    """An option's number of seconds: 0 or more, ``inf`` for none.  Click's ``min=0`` takes
+    ``nan`` as a float and then calls it less than 0."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a number of seconds") from None
+    if math.isnan(number) or number < 0:
+        raise typer.BadParameter(f"{value!r} is not a number of seconds (0 or more)")
+    return number
 
 
 def usage_error(message: str) -> typer.Exit:

@@ -22,7 +22,7 @@ from gupcheck.lab import VARIANT_MAX_STATES
 
 from . import exitcodes
 from . import search_options as opts
-from .common import check_outputs, load_scenarios, usage_error, write_report
+from .common import check_outputs, load_scenarios, seconds, usage_error, write_report
 
 designs_app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                           help="Work with designs: search the space of proposal mechanisms.")
@@ -69,7 +69,7 @@ def search_command(
     out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
     max_states: Annotated[int, typer.Option(min=1, help="Per-run state limit.")] = 2_000_000,
     max_seconds: Annotated[float, typer.Option(
-        min=0, help="Per-run time limit in seconds.")] = 600.0,
+        parser=seconds, help="Per-run time limit in seconds.")] = 600.0,
     workers: Annotated[int, typer.Option(
         min=1, help="Processes computing runs (default: every core).")] = os.cpu_count() or 1,
     variants: Annotated[bool, typer.Option(

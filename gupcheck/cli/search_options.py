@@ -41,13 +41,14 @@ from gupcheck.engine.options import DEFAULT_WALKS
 from gupcheck.engine.ray_bfs import RayError, RayNotInstalled
 
 from . import exitcodes
+from .common import seconds
 from .paths import unwritable
 
 CheckpointOpt = Annotated[Path | None, typer.Option(
     "--checkpoint", help="BFS: save the search's progress to this file now and then, and when a "
     "limit stops it; continue later with --resume.")]
 CheckpointEveryOpt = Annotated[float, typer.Option(
-    "--checkpoint-every", min=0, help="Seconds between checkpoints.")]
+    "--checkpoint-every", parser=seconds, help="Seconds between checkpoints.")]
 ResumeOpt = Annotated[Path | None, typer.Option(
     "--resume", help="BFS: continue the search saved in this checkpoint (exit 7 if it belongs "
     "to another model, design, scenario or search).")]
