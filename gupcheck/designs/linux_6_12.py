@@ -10,7 +10,9 @@ Overlay on linux-6.1:
   and io_uring drops its own file-backed check ("io_uring: rsrc: delegate VMA file-backed
   check to GUP");
 * btrfs no longer fixes up a folio dirtied without ``->page_mkwrite``: it refuses it with
-  -EUCLEAN ("marked dirty without notifying the fs"), as Debian's 6.12 kernel was seen to do.
+  -EUCLEAN ("marked dirty without notifying the fs"), as Debian's 6.12 kernel was seen to do;
+* 6.12.y stable (6.14's 43d0105e2c75): ``ext4_punch_hole`` no longer writes the range back
+  before it takes its locks (data=ordered).
 
 Short-term FOLL_PIN writes (direct I/O) racing writeback remain unsolved.
 """
@@ -21,4 +23,4 @@ from .linux_6_1 import DESIGN as LINUX_6_1
 
 DESIGN = replace(LINUX_6_1, name="linux-6.12", dio_foll_pin=True, longterm_file_refusal=True,
                  ext4_writepage=False, iouring_file_check=False, iouring_same_file=False,
-                 cow_fixup_worker=False)
+                 cow_fixup_worker=False, ext4_punch_flush_unlocked=False)

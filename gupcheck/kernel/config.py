@@ -130,6 +130,13 @@ class KernelConfig:
     #: the DMA, before read() returns — fs/direct-io.c's timing, with iomap's -EFAULT for a
     #: read that fails part-way; AIO reads unchanged.
     dio_dirty_in_task: bool = False
+    #: ext4_punch_hole writes the range back (``filemap_write_and_wait_range``, if any page of
+    #: the file is dirty) before it takes inode_lock and the invalidate lock, so a fault can
+    #: dirty the range again before the page cache is truncated: until 43d0105e2c75 "ext4:
+    #: don't write back data before punch hole in nojournal mode" (6.14, in 6.12.y and 6.6.y
+    #: stable; Debian's 6.1.192 still flushes first), which keeps a flush for data=journal
+    #: only, under the locks.
+    ext4_punch_flush_unlocked: bool = True
     #: properties the design gives up on purpose (its author says the rule need not hold,
     #: and other properties measure the consequences); the matrix marks their violations
     relaxes: frozenset[str] = frozenset()

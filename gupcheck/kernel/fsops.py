@@ -119,6 +119,10 @@ class FileOps:
     #: the invalidate lock (XFS: xfs_flush_unmap_range -> filemap_write_and_wait_range);
     #: None: no writeback first
     punch_flush: str | None = None
+    #: what hole punch calls to write the range back *before* it takes any lock, where the
+    #: kernel does (:attr:`~.config.KernelConfig.ext4_punch_flush_unlocked`): ext4's
+    #: ``filemap_write_and_wait_range`` when the mapping is tagged dirty
+    punch_flush_unlocked: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,8 +37,30 @@ def punch_hole(c: Ctx) -> Outcome:
     (unmap the range, then ``truncate_inode_pages_range`` over it), ``ext4_ext_remove_space``
     frees the blocks; i_size is unchanged and the range reads as zeros.  shmem:
     ``shmem_fallocate`` -> ``shmem_truncate_range``.  Pins are not waited for (page cache).
+
+    Before 6.14 (6.1.192 still, not 6.12.y) ext4 first writes the range back, holding no lock,
+    if any page of the file is dirty (``mapping_tagged(mapping, PAGECACHE_TAG_DIRTY)``), and
+    waits for that writeback: ``filemap_write_and_wait_range``.  Its error return (AS_EIO) is
+    not modelled.
     """
-    return _begin(c, c.op[1], c.op[1] + 1, "punch")
+    page, k = c.op[1], c.k
+    flush = c.env.fs.f_ops.punch_flush_unlocked
+    if flush and c.cfg.ext4_punch_flush_unlocked and dirty_pages(k):
+        k = writeback_range(c, k, tuple(p for p in dirty_pages(k) if p == page),
+                            ret="tr:flushed")
+        return [Move(f"{flush} (page {page}), before inode_lock", k)]
+    return _begin(c, page, page + 1, "punch")
+
+
+def stage_flushed(c: Ctx) -> Outcome:
+    """The wait of the unlocked flush (``filemap_fdatawait_range`` over the punched page), then
+    the locked part of the punch."""
+    page, k = c.op[1], c.k
+    f = k.cached(page)
+    if f is not None and f.writeback:
+        return Blocked(f"filemap_fdatawait_range: writeback of page {page}",
+                       k.writeback_holders(k.fid(page)))
+    return _begin(c, page, page + 1, "punch")
 
 
 def _begin(c: Ctx, start: int, end: int, what: str) -> Outcome:
@@ -208,4 +230,4 @@ def _zap(c: Ctx, k: KState, how: str) -> Outcome:
 
 
 TRUNCATE_STAGES = {"tr:unmap": stage_unmap, "tr:lock": stage_lock, "mu:wait": stage_munmap_wait,
-                   **DAX_STAGES}
+                   "tr:flushed": stage_flushed, **DAX_STAGES}

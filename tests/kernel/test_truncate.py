@@ -7,7 +7,7 @@ import pytest
 from gupcheck.designs import DESIGNS
 from gupcheck.engine import Result, Verdict, check
 from gupcheck.kernel.fs.ext4 import EXT4_DIRTY_FOLIO_WARN
-from gupcheck.kernel.system import KernelModel
+from gupcheck.kernel.system import KernelModel, Scenario
 from gupcheck.scenarios.loader import parse
 
 from .helpers import end_results, end_states, run
@@ -73,9 +73,18 @@ def test_a_direct_io_read_past_eof_fails_with_efault_but_the_first_page_gets_the
 @pytest.mark.parametrize("design", ["linux-6.1", "bounce-writeback"])
 def test_a_hole_punched_under_a_pin_reads_as_zeros_and_leaves_the_next_page_alone(
         design: str) -> None:
-    assert run("punch-hole-while-pinned", design).verdict is Verdict.HOLDS
     for results in end_results("punch-hole-while-pinned", design):
         assert results == ("reg_mr=0", "punch=0", "dereg_mr=0", "load=Z0|Z0", "load=A0|A0")
+
+
+def test_6_1s_punch_writes_the_registered_page_back_while_the_nic_may_write_it() -> None:
+    """The registration's write fault dirtied the page, so 6.1's ext4_punch_hole writes it
+    back before taking its locks, with the NIC free to write into it (O1); the proposals,
+    on 6.12's punch, truncate it without writing it back."""
+    old = run("punch-hole-while-pinned", "linux-6.1")
+    assert (old.verdict, old.property) == (Verdict.VIOLATED, "stable-writeback")
+    assert f"CPU0 app: {FLUSH_FIRST} (page 0), before inode_lock" in old.trace.labels()
+    assert run("punch-hole-while-pinned", "bounce-writeback").verdict is Verdict.HOLDS
 
 
 def test_a_hole_punch_keeps_i_size_and_frees_only_its_blocks() -> None:
@@ -126,3 +135,38 @@ def test_madvise_pageout_holds_mmap_read_lock_so_munmap_comes_before_or_after_it
     assert any(a.startswith("B: madvise(MADV_PAGEOUT): mmap_read_lock, page 0 not mapped")
                for a in r.coverage)
     assert any(a.startswith("A: ") and "mmap_write_lock" in a for a in r.coverage)
+
+
+FLUSH_FIRST = "ext4_punch_hole: mapping_tagged(PAGECACHE_TAG_DIRTY), filemap_write_and_wait_range"
+
+
+def _punch_against(first: str) -> Scenario:
+    return parse('name = "punch-flush"\ndescription = "test"\n'
+                 f'[[actor]]\nname = "CPU0"\nprogram = [ {first} ]\n'
+                 '[[actor]]\nname = "CPU1"\nprogram = [ { op = "punch_hole", page = 0 } ]\n',
+                 "<punch-flush>")
+
+
+def test_ext4_punch_writes_a_dirty_file_back_before_its_locks_until_6_14() -> None:
+    """6.1's ext4_punch_hole runs filemap_write_and_wait_range before inode_lock when the
+    mapping is tagged dirty; 6.12.y (43d0105e2c75) no longer does."""
+    store = '{ op = "store", page = 0, block = 0, value = "C1" }'
+    old = check(KernelModel(_punch_against(store), DESIGNS["linux-6.1"]))
+    new = check(KernelModel(_punch_against(store), DESIGNS["linux-6.12"]))
+    assert old.verdict is new.verdict is Verdict.HOLDS, (old.message, new.message)
+    assert f"CPU1: {FLUSH_FIRST} (page 0), before inode_lock" in old.coverage
+    assert not any(FLUSH_FIRST in a for a in new.coverage)
+
+
+def test_the_unlocked_flush_lets_punch_write_back_a_page_a_direct_read_is_filling() -> None:
+    """A direct-I/O read into the mapping dirties the page at submit; 6.1's punch then writes
+    it back while the read's bio is pending, outside every lock, and the read's completion
+    re-dirties it without ->page_mkwrite.  On 6.12 the punch truncates the page instead."""
+    read = '{ op = "dio_read", page = 0, value = "B1" }'
+    old = check(KernelModel(_punch_against(read), DESIGNS["linux-6.1"]))
+    new = check(KernelModel(_punch_against(read), DESIGNS["linux-6.12"]))
+    assert (old.verdict, old.property) == (Verdict.VIOLATED, "mkwrite-before-dirty")
+    labels = old.trace.labels()
+    assert f"CPU1: {FLUSH_FIRST} (page 0), before inode_lock" in labels
+    assert labels.index(f"CPU1: {FLUSH_FIRST} (page 0), before inode_lock") < len(labels) - 1
+    assert new.verdict is Verdict.HOLDS, new.message

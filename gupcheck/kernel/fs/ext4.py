@@ -182,7 +182,9 @@ EXT4 = FileSystem(
                           invalidate_folio=ext4_invalidate_folio),
     f_ops=FileOps(fsync="ext4_sync_file", setattr="ext4_setattr", punch_hole="ext4_punch_hole",
                   free_truncated="ext4_truncate: free the blocks",
-                  free_punched="ext4_ext_remove_space: free the blocks"),
+                  free_punched="ext4_ext_remove_space: free the blocks",
+                  punch_flush_unlocked="ext4_punch_hole: mapping_tagged(PAGECACHE_TAG_DIRTY), "
+                  "filemap_write_and_wait_range"),
     backing=Backing.EXT4, block_map=True, buffer_heads=True, prepare_dirty=ext4_prepare_dirty)
 
 STAGES: dict[str, Stage] = {"fault:mkwrite": ext4_page_mkwrite}
