@@ -50,8 +50,10 @@ def shrink(c: Ctx) -> Outcome:
             return k
         unlock = ", mmap_read_unlock"
         if not k.maps_cache(page):  # the walk meets no PTE of the page-cache folio
-            return [Move(f"madvise(MADV_PAGEOUT): mmap_read_lock, page {page} not mapped "
-                         f"(pte_none), skip{unlock}", _finish(c, k, "skipped"))]
+            why = ("not mapped (pte_none)" if k.ptes[page] is None else
+                   "maps a private copy (anonymous: swap, not modelled)")
+            return [Move(f"madvise(MADV_PAGEOUT): mmap_read_lock, page {page} {why}, "
+                         f"skip{unlock}", _finish(c, k, "skipped"))]
     f = k.cached(page)
     if f is None or f.isolated or c.env.fs.a_ops.release_folio is None:  # shmem: swap
         if c.op[0] == "kswapd_reclaim":
