@@ -475,9 +475,7 @@ class Worker:
                 at = np.minimum(np.searchsorted(level_fps, fps), len(level_fps) - 1)
                 here = level_fps[at] == fps
                 older[here] = level_key[at[here]] <= asker[here]
-            rest = np.flatnonzero(~here)
-            older[rest] = np.fromiter((int(fp) in self.store for fp in fps[rest]), dtype=bool,
-                                      count=len(rest))
+            older[~here] = self.store.contains_many(fps[~here])
             out.append(older)
         return "ok", out
 

@@ -107,6 +107,22 @@ class FingerprintTable:
             self._grow()
         return self._insert(fps, distinct=True)
 
+    def contains_many(self, fps: np.ndarray) -> np.ndarray:
+        """A bool mask of the nonzero ``uint64`` fingerprints ``fps`` that the table holds;
+        nothing is inserted (the parallel owners' answers to por's cycle proviso).  Every key
+        follows its probe sequence one slot a round until it meets itself or an empty slot."""
+        table, mask = self._table, self._mask
+        slot = fps & mask
+        found = np.zeros(len(fps), dtype=bool)
+        pending = np.arange(len(fps))
+        while len(pending):
+            cur = table[slot[pending]]
+            hit = cur == fps[pending]
+            found[pending[hit]] = True
+            pending = pending[~hit & (cur != 0)]
+            slot[pending] = (slot[pending] + np.uint64(1)) & mask
+        return found
+
     def __contains__(self, key: int) -> bool:
         fp = np.uint64(key or 1)
         slot = fp & self._mask

@@ -89,3 +89,23 @@ def test_fingerprint_table_probes_past_long_runs_of_occupied_slots() -> None:
     assert len(table) == 3399
     assert all(k in table for k in first + second)
     assert (3400 << 32) not in table
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sets(st.integers(1, 2**64 - 1), max_size=400), st.lists(u64, max_size=200))
+def test_contains_many_answers_as_in_without_inserting(present: set[int],
+                                                      asked: list[int]) -> None:
+    table = FingerprintTable(capacity=16)
+    table.add_many(sorted(present))
+    queries = sorted(present)[::3] + [k or 1 for k in asked]
+    got = table.contains_many(np.array(queries, dtype=np.uint64))
+    assert got.tolist() == [k in present for k in queries]
+    assert len(table) == len(present)
+
+
+def test_contains_many_follows_long_probe_runs() -> None:
+    table = FingerprintTable(capacity=1 << 14)
+    run = [j << 32 for j in range(1, 3001)]  # one probe run from slot 0
+    table.add_many(run)
+    asked = np.array([run[-1], 3001 << 32, run[0], 7], dtype=np.uint64)
+    assert table.contains_many(asked).tolist() == [True, False, True, False]
