@@ -118,7 +118,7 @@ StrategyOption = Annotated[Strategy, typer.Option(help="Search strategy.")]
 MaxStates = Annotated[int | None, typer.Option(
     min=1, help="Stop after this many distinct states.")]
 MaxSeconds = Annotated[float | None, typer.Option(
-    parser=seconds, help="Stop after this many seconds.")]
+    parser=seconds, help="Stop after this many seconds (0 or more).")]
 Walks = Annotated[int | None, typer.Option(
     min=1, help="Walks (strategy random or swarm; default 1000).")]
 Seed = Annotated[int | None, typer.Option(
@@ -516,7 +516,7 @@ def matrix(
     max_states: Annotated[int, typer.Option(
         min=1, help="Per-run state limit (the cell is incomplete beyond it).")] = 2_000_000,
     max_seconds: Annotated[float, typer.Option(
-        parser=seconds, help="Per-run time limit in seconds.")] = 600.0,
+        parser=seconds, help="Per-run time limit in seconds (0 or more).")] = 600.0,
     workers: Annotated[int, typer.Option(
         min=1, help="Processes computing cells (default: every core).")] = os.cpu_count() or 1,
     scenario_dir: ScenarioDirs = None,

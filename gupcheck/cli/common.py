@@ -28,9 +28,11 @@ def seconds(value: str | float) -> float:
         number = float(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a number of seconds") from None
-    if math.isnan(number) or number < 0:
-        raise typer.BadParameter(f"{value!r} is not a number of seconds (0 or more)")
-    return number
+    if math.isnan(number):
+        raise typer.BadParameter(f"{value!r} is not a number of seconds")
+    if number < 0:
+        raise typer.BadParameter(f"{value!r} seconds: give 0 or more")
+    return number + 0.0  # -0 is 0
 
 
 def usage_error(message: str) -> typer.Exit:

@@ -69,7 +69,7 @@ def search_command(
     out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
     max_states: Annotated[int, typer.Option(min=1, help="Per-run state limit.")] = 2_000_000,
     max_seconds: Annotated[float, typer.Option(
-        parser=seconds, help="Per-run time limit in seconds.")] = 600.0,
+        parser=seconds, help="Per-run time limit in seconds (0 or more).")] = 600.0,
     workers: Annotated[int, typer.Option(
         min=1, help="Processes computing runs (default: every core).")] = os.cpu_count() or 1,
     variants: Annotated[bool, typer.Option(

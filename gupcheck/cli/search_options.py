@@ -48,7 +48,7 @@ CheckpointOpt = Annotated[Path | None, typer.Option(
     "--checkpoint", help="BFS: save the search's progress to this file now and then, and when a "
     "limit stops it; continue later with --resume.")]
 CheckpointEveryOpt = Annotated[float, typer.Option(
-    "--checkpoint-every", parser=seconds, help="Seconds between checkpoints.")]
+    "--checkpoint-every", parser=seconds, help="Seconds between checkpoints (0 or more).")]
 ResumeOpt = Annotated[Path | None, typer.Option(
     "--resume", help="BFS: continue the search saved in this checkpoint (exit 7 if it belongs "
     "to another model, design, scenario or search).")]

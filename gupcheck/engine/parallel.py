@@ -77,6 +77,7 @@ from .runtime import Context
 from .visited import FingerprintTable
 
 _KEY = operator.attrgetter("key")
+_LABEL, _STATE = operator.itemgetter(0), operator.itemgetter(1)  # of a (label, state) pair
 _OWNER_SHIFT = np.uint64(40)
 
 
@@ -273,21 +274,43 @@ class Worker:
         earlier version expanded the whole level before encoding it: going back over millions
         of cache-cold successors cost a sixth of the run's CPU time.)
         """
-        cand: list[Any] = []  # each chunk's distinct successors, in generation order
-        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # their fps, parents, ords
-        dead_g, generated, stopped = -1, 0, False
-        for states, gidx, _ in self.segments:
+        self._each_chunk(self._expand_chunk)
+        cand, parts, self.cand, self.parts = self.cand, self.parts, [], []
+        return "ok", self.dead_g, self.generated, self._bundles(cand, parts), self.stopped
+
+    def _each_chunk(self, expand: Callable[[list[Any], np.ndarray, np.ndarray, int, int], int],
+                    ) -> None:
+        """Run ``expand(states, gidx, pkey, base, dead)`` on every chunk of the frontier, run
+        by run, in order, until the deadline or Ctrl-C (:attr:`stopped`); ``expand`` adds to
+        :attr:`cand`, :attr:`parts` and :attr:`generated` and returns the first deadlock's index
+        in ``states`` (``dead`` if already found): the first one's global index goes to
+        :attr:`dead_g`."""
+        self.cand, self.parts = [], []
+        self.dead_g, self.stopped, self.generated = -1, False, 0
+        for states, gidx, pkey in self.segments:
             dead = -1
             for base in range(0, len(states), CHUNK):
                 if (self.deadline is not None and time.time() >= self.deadline) \
                         or INTERRUPT.requested:  # Ctrl-C reached this worker too
-                    stopped = True
+                    self.stopped = True
                     break
-                dead, generated = self._expand_chunk(states, gidx, base, dead, generated, cand,
-                                                     parts)
-            if dead >= 0 and (dead_g < 0 or int(gidx[dead]) < dead_g):
-                dead_g = int(gidx[dead])
-        return "ok", dead_g, generated, self._bundles(cand, parts), stopped
+                dead = expand(states, gidx, pkey, base, dead)
+            if dead >= 0 and (self.dead_g < 0 or int(gidx[dead]) < self.dead_g):
+                self.dead_g = int(gidx[dead])
+
+    def _stuck(self, state: Any, moves: int) -> bool:
+        """A deadlock (no move, not an end) or a wait-for cycle at ``state``."""
+        ctx = self.ctx
+        if not moves:
+            return self.check_deadlock and not ctx.is_end(state, _no_path)
+        return bool(ctx.has_waits and ctx.wait_cycle(state, _no_path))
+
+    def _fingerprints(self, states: Sequence[Any]) -> np.ndarray:
+        keyer = keys_in_one_call(self.ctx, self.store)
+        fps = keyer(states) if keyer else np.fromiter(self.ctx.keys(states), dtype=np.uint64,
+                                                      count=len(states))
+        fps[fps == 0] = 1  # as FingerprintTable stores it
+        return fps
 
     def _bundles(self, cand: list[Any], parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
                  merge: bool = False) -> list[tuple[np.ndarray, ...]]:
@@ -313,14 +336,10 @@ class Worker:
         # each owner's fingerprints in ascending order (op_admit merges them)
         return [(uniq[owner == o], parent[sel], ordinal[sel]) for o, sel in enumerate(self.sent)]
 
-    def _expand_chunk(self, frontier: list[Any], gidx: np.ndarray, base: int, dead: int,
-                      generated: int, cand: list[Any],
-                      parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[int, int]:
-        """Expand ``frontier[base:base + CHUNK]`` (global indices ``gidx``); append its distinct
-        successors to ``cand`` and their fingerprints, parents' global indices and ordinals to
-        ``parts``.  Returns the first deadlock's index in ``frontier`` (``dead`` if already
-        found) and the transitions so far.
-        """
+    def _expand_chunk(self, frontier: list[Any], gidx: np.ndarray, pkey: np.ndarray, base: int,
+                      dead: int) -> int:
+        """Expand ``frontier[base:base + CHUNK]`` (global indices ``gidx``) and keep its
+        successors (:meth:`_keep`); the first deadlock's index in ``frontier``."""
         ctx, successors = self.ctx, self.ctx.successors
         if self.por is not None:
             local = self.por
@@ -332,30 +351,15 @@ class Worker:
             before = len(pairs)
             pairs.extend(successors(s))
             ends.append(len(pairs))
-            if dead < 0:
-                if len(pairs) == before:
-                    if self.check_deadlock and not ctx.is_end(s, _no_path):
-                        dead = i
-                elif ctx.has_waits and ctx.wait_cycle(s, _no_path):
-                    dead = i
-        if not pairs:
-            return dead, generated
-        labels, chunk = zip(*pairs)
-        keyer = keys_in_one_call(ctx, self.store)
-        fps = keyer(chunk) if keyer else np.fromiter(ctx.keys(chunk), dtype=np.uint64,
-                                                     count=len(chunk))
-        fps[fps == 0] = 1  # as FingerprintTable stores it
-        self._count(labels)
-        first = np.unique(fps, return_index=True)[1]
-        first.sort()  # generation order: (parent, ordinal) ascending
-        ends_arr = np.asarray(ends, dtype=np.int64)
-        local = np.searchsorted(ends_arr, first, side="right")
-        ordinal = first - (ends_arr - np.diff(ends_arr, prepend=0))[local]
-        if ordinal.size and ordinal.max() > 0xFFFF:
-            raise ModelError("a state has more than 65,535 successors")
-        cand.extend(map(chunk.__getitem__, first.tolist()))
-        parts.append((fps[first], gidx[base + local], ordinal))
-        return dead, generated + len(chunk)
+            if dead < 0 and self._stuck(s, len(pairs) - before):
+                dead = i
+        if pairs:
+            counts = np.diff(ends, prepend=0)
+            whose = np.repeat(np.arange(len(ends)), counts)  # each successor's state
+            ordinal = np.arange(len(pairs)) - np.repeat(np.cumsum(counts) - counts, counts)
+            self._keep(pairs, self._fingerprints([nxt for _, nxt in pairs]),
+                       gidx[base + whose], ordinal, in_order=True)
+        return dead
 
     def _count(self, labels: Iterable[Label]) -> None:
         """Coverage: ``labels`` and the local steps taken since the last count."""
@@ -375,18 +379,8 @@ class Worker:
         successors were stored no later than the state (C3): the fingerprints and the asking
         state's ``(parent, ordinal)`` key.  :meth:`op_answer` answers, :meth:`op_decide`
         chooses.  (One process decides state by state, its visited set at hand.)"""
-        self.held, self.cand, self.parts = [], [], []
-        self.dead_g, self.stopped, self.generated = -1, False, 0
-        for states, gidx, pkey in self.segments:
-            dead = -1
-            for base in range(0, len(states), CHUNK):
-                if (self.deadline is not None and time.time() >= self.deadline) \
-                        or INTERRUPT.requested:
-                    self.stopped = True
-                    break
-                dead = self._expand_chunk_por(states, gidx, pkey, base, dead)
-            if dead >= 0 and (self.dead_g < 0 or int(gidx[dead]) < self.dead_g):
-                self.dead_g = int(gidx[dead])
+        self.held = []
+        self._each_chunk(self._expand_chunk_por)
         q_fp = np.asarray([h.fps[i] for h in self.held for i in h.asks], dtype=np.uint64)
         q_key = np.asarray([h.pkey for h in self.held for _ in h.asks], dtype=np.int64)
         owner = owners(q_fp, self.workers)
@@ -396,7 +390,7 @@ class Worker:
     def _expand_chunk_por(self, states: list[Any], gidx: np.ndarray, pkey: np.ndarray,
                           base: int, dead: int) -> int:
         """Expand ``states[base:base + CHUNK]`` for :meth:`op_expand_por`; the first deadlock's
-        index in ``states`` (``dead`` if already found)."""
+        index in ``states``."""
         ctx, por = self.ctx, self.por
         assert por is not None
         held: list[_Held] = []
@@ -407,12 +401,8 @@ class Worker:
         for i in range(base, min(base + CHUNK, len(states))):
             s = states[i]
             succ = list(ctx.successors(s))
-            if dead < 0:
-                if not succ:
-                    if self.check_deadlock and not ctx.is_end(s, _no_path):
-                        dead = i
-                elif ctx.has_waits and ctx.wait_cycle(s, _no_path):
-                    dead = i
+            if dead < 0 and self._stuck(s, len(succ)):
+                dead = i
             if not succ:
                 continue
             ends, chains = por.chained(succ) if por.local else (succ, [])
@@ -423,8 +413,8 @@ class Worker:
                 held.append(_Held(int(gidx[i]), int(pkey[i]), ends, chains, options, asks,
                                   len(pairs)))
             else:  # nothing to ask: expanded fully, now
-                if options is not None:
-                    por.choose(s, succ, options, bool)  # counted as expanded fully
+                if options is not None:  # no ample set passes C0-C2: counted as full
+                    por.choose(s, succ, options, bool)
                 for chain in chains:
                     por.took(chain)
                 mine.extend(range(len(pairs), len(pairs) + len(ends)))
@@ -433,31 +423,31 @@ class Worker:
             pairs.extend(ends)
         if not pairs:
             return dead
-        chunk = [nxt for _, nxt in pairs]
-        keyer = keys_in_one_call(ctx, self.store)
-        fps = keyer(chunk) if keyer else np.fromiter(ctx.keys(chunk), dtype=np.uint64,
-                                                     count=len(chunk))
-        fps[fps == 0] = 1  # as FingerprintTable stores it
+        fps = self._fingerprints([nxt for _, nxt in pairs])
         for h in held:
             h.fps = fps[h.first:h.first + len(h.ends)]
         self.held.extend(held)
         if mine:
-            self._keep_now([pairs[j] for j in mine], fps[mine], parent, ordinal)
+            self._keep([pairs[j] for j in mine], fps[mine], np.asarray(parent, dtype=np.int64),
+                       np.asarray(ordinal, dtype=np.int64), in_order=True)
         return dead
 
-    def _keep_now(self, kept: list[tuple[Label, Any]], fps: np.ndarray, parent: list[int],
-                  ordinal: list[int]) -> None:
-        """Successors kept (a chunk's, or the held states' once decided): counted, and the
-        first of each fingerprint among them kept as a candidate for :meth:`_bundles`."""
+    def _keep(self, kept: list[tuple[Label, Any]], fps: np.ndarray, parent: np.ndarray,
+              ordinal: np.ndarray, *, in_order: bool) -> None:
+        """Successors kept, with their fingerprints, parents' global indices and ordinals:
+        counted, and kept as candidates for :meth:`_bundles`.  ``in_order``: ``kept`` is in the
+        level's order (a chunk of one run of the frontier), so only the first copy of each
+        fingerprint need be kept; por's held states, from several runs, are not, and
+        :meth:`_bundles` picks the copy with the least ``(parent, ordinal)`` once it has sorted
+        them all."""
         self.generated += len(kept)
-        self._count(label for label, _ in kept)
-        if max(ordinal) > 0xFFFF:
+        self._count(map(_LABEL, kept))
+        if ordinal.max() > 0xFFFF:
             raise ModelError("a state has more than 65,535 successors")
-        first = np.unique(fps, return_index=True)[1]
-        first.sort()
-        self.cand.extend(kept[j][1] for j in first.tolist())
-        self.parts.append((fps[first], np.asarray(parent, dtype=np.int64)[first],
-                           np.asarray(ordinal, dtype=np.int64)[first]))
+        keep = np.unique(fps, return_index=True)[1] if in_order else np.arange(len(kept))
+        keep.sort()  # generation order
+        self.cand.extend(map(_STATE, map(kept.__getitem__, keep.tolist())))
+        self.parts.append((fps[keep], parent[keep], ordinal[keep]))
 
     def op_answer(self, queries: list[tuple[np.ndarray, np.ndarray]],
                   ) -> tuple[str, list[np.ndarray]]:
@@ -510,7 +500,8 @@ class Worker:
             ordinal.extend(chosen)
         self.held, self.asked = [], []
         if kept:
-            self._keep_now(kept, np.concatenate(fps), parent, ordinal)
+            self._keep(kept, np.concatenate(fps), np.asarray(parent, dtype=np.int64),
+                       np.asarray(ordinal, dtype=np.int64), in_order=False)
         cand, parts, self.cand, self.parts = self.cand, self.parts, [], []
         return "ok", self.dead_g, self.generated, self._bundles(cand, parts, merge=True), \
             self.stopped

@@ -83,9 +83,9 @@ def _finish(c: Ctx, k: KState, result: str) -> KState:
 def stage_unmap(c: Ctx) -> Outcome:
     page = c.op[1]
     k = c.k
-    # munmap'ed since kswapd isolated the folio: the rmap walk finds no VMA (madvise holds
-    # mmap_read_lock from before it isolated the folio until it returns, so no munmap
-    # can run in between)
+    # unmapped since the folio was isolated: the rmap walk finds no PTE.  A truncate or hole
+    # punch (unmap_mapping_range, no mmap_lock) can zap it under either; a munmap only under
+    # kswapd (madvise holds mmap_read_lock from before it isolates the folio until it returns)
     if k.ptes[page] is None:
         return [Move(f"try_to_unmap: page {page} is no longer mapped", c.goto(k, "rc:release"))]
     k, dirty = clear_pte(c, k, page, who=c.name)

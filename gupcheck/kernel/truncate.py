@@ -46,9 +46,10 @@ def punch_hole(c: Ctx) -> Outcome:
     page, k = c.op[1], c.k
     flush = c.env.fs.f_ops.punch_flush_unlocked
     if flush and c.cfg.ext4_punch_flush_unlocked and dirty_pages(k):
-        k = writeback_range(c, k, tuple(p for p in dirty_pages(k) if p == page),
-                            ret="tr:flushed")
-        return [Move(f"{flush} (page {page}), before inode_lock", k)]
+        todo = tuple(p for p in dirty_pages(k) if p == page)
+        k = writeback_range(c, k, todo, ret="tr:flushed")
+        return [Move(f"{flush} (page {page}{'' if todo else ': not dirty, nothing to write'}), "
+                     "before inode_lock", k)]
     return _begin(c, page, page + 1, "punch")
 
 

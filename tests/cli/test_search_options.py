@@ -310,8 +310,9 @@ def test_por_over_workers_answers_as_one_process() -> None:
         [n for n in two[1]["notes"] if n.startswith("reduction por")] != []
 
 
-@pytest.mark.parametrize("value,words", [("nan", "(0 or more)"), ("-1", "(0 or more)"),
-                                         ("soon", "is not a number of seconds")])
+@pytest.mark.parametrize("value,words", [("nan", "'nan' is not a number of seconds"),
+                                         ("-1", "'-1' seconds: give 0 or more"),
+                                         ("soon", "'soon' is not a number of seconds")])
 @pytest.mark.parametrize("args", [["check", "dio-vs-reclaim", "--max-seconds"],
                                   ["matrix", "--max-seconds"],
                                   ["designs", "search", "--max-seconds"],
@@ -322,4 +323,4 @@ def test_a_time_that_is_not_a_number_of_seconds_is_a_usage_error(
     """Click's range check took ``nan`` for a float and then said it was below 0."""
     result = runner.invoke(app, [*args, value])
     assert result.exit_code == 2, result.output
-    assert f"'{value}' is not a number of seconds" in result.stderr and words in result.stderr
+    assert words in result.stderr

@@ -648,3 +648,33 @@ def test_a_depth_bound_counts_steps_not_the_reduced_levels(reduce: str, workers:
     assert any("beyond max-depth (2)" in n
                for n in check(LateSetter(), reduce=reduce, workers=workers,
                               limits=Limits(max_depth=2)).notes)
+
+
+@pytest.mark.parametrize("workers", [2, 3, 4])
+@pytest.mark.parametrize("model", [Whole(3, 2), WholeStay(3, 2), Whole(4, 1)],
+                         ids=lambda m: m.name)
+def test_workers_record_one_processs_parent_for_every_state(model: LostUpdate,
+                                                            workers: int) -> None:
+    """Traces come from the parent records: each state's (parent, ordinal) must be the one
+    one process records, also where a worker holds states handed over by others, whose
+    indices come before its own (the held states' copies of a successor were kept first in
+    the worker's order, not the level's)."""
+    from gupcheck.engine.bfs import BfsSearch, partial_order
+    from gupcheck.engine.parallel import Coordinator
+    from gupcheck.engine.runtime import Context
+
+    ctx = Context(model, exact=False, reduce=frozenset({"por"}))
+    one = BfsSearch(ctx, Limits(), None, True)
+    one.por = partial_order(ctx, one.store.__contains__)
+    one.run()
+    many = Coordinator(ctx, workers, Limits(), None, True)
+    try:
+        many.run()
+    finally:
+        many.close()
+    sizes = [sum(map(len, chunks)) for chunks in one.levels.parent]
+    assert sizes == [sum(map(len, chunks)) for chunks in many.search.levels.parent]
+    for depth, size in enumerate(sizes):
+        for index in range(size):
+            assert many.search.levels.choices(depth, index) == \
+                one.levels.choices(depth, index), (depth, index)
