@@ -42,10 +42,10 @@ usual.
 Partial-order reduction (:mod:`.por`) adds a half-level before step 2.  Its cycle proviso asks
 whether an ample set's successor was stored no later than the state being expanded, in one
 process's expansion order; no worker can tell alone.  So each worker first expands all its states,
-keeping their successors and the ample sets C0-C2 allow, and asks the owner of each successor
-those sets lead to (:meth:`Worker.op_expand_por`); the owner answers from its table and its
-record of the level (:meth:`Worker.op_answer`); then every worker chooses exactly as one process
-would (:meth:`Worker.op_decide`) and step 2 follows.  ``local`` needs no question.
+holding those with an ample set C0-C2 allow, and asks the owner of each successor those sets lead
+to (:meth:`Worker.op_expand_por`); the owner answers from its table and its record of the level
+(:meth:`Worker.op_answer`); then every worker chooses exactly as one process would
+(:meth:`Worker.op_decide`) and step 2 follows.  ``local`` needs no question.
 
 Workers are forked (``fork`` start method), so the model need not be picklable; only states
 (pickled) and numpy arrays cross processes.  Linux-only, like the rest of the tool.
