@@ -26,10 +26,10 @@ def seconds(value: str | float) -> float:
     ``nan`` as a float and then calls it less than 0."""
     try:
         number = float(value)
+        if math.isnan(number):
+            raise ValueError(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a number of seconds") from None
-    if math.isnan(number):
-        raise typer.BadParameter(f"{value!r} is not a number of seconds")
     if number < 0:
         raise typer.BadParameter(f"{value!r} seconds: give 0 or more")
     return number + 0.0  # -0 is 0

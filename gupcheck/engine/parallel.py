@@ -184,13 +184,14 @@ class Worker:
         # the owner's record of the level being expanded, for the proviso: its fingerprints
         # here, ascending, and each one's (parent, ordinal) key
         self.level = (np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64))
-        # op_expand_por's level until op_decide: the states held for the proviso's answers,
-        # which queries went to which owner, and what was kept at once (op_expand's cand and
-        # parts), the first deadlock, whether the deadline stopped it, the transitions kept
-        self.held: list[_Held] = []
-        self.asked: list[np.ndarray] = []
+        # the level being expanded (_each_chunk): the successors kept (cand, with their
+        # fingerprints, parents and ordinals in parts), the first deadlock, whether the
+        # deadline stopped it, the transitions kept; with ample sets, until op_decide, the
+        # states held for the proviso's answers and which queries went to which owner
         self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.dead_g, self.stopped, self.generated = -1, False, 0
+        self.held: list[_Held] = []
+        self.asked: list[np.ndarray] = []
 
     def serve(self, conn: Any) -> None:
         while True:
