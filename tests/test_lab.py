@@ -176,7 +176,7 @@ def test_check_writes_a_trace_that_replay_reproduces_and_another_design_does_not
     assert again.exit_code == 1 and "REPRODUCED" in again.output
     other = runner.invoke(app, ["replay", str(out), "--design", "linux-6.12"])
     assert other.exit_code == 6 and "NOT REPRODUCED" in other.output
-    assert "(FOLL_GET)') is not enabled" in other.output
+    assert "(FOLL_GET), mmap_read_unlock') is not enabled" in other.output
     bad = tmp_path / "bad.json"
     bad.write_text("{}")
     assert runner.invoke(app, ["replay", str(bad)]).exit_code == 2

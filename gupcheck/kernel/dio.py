@@ -64,9 +64,11 @@ def dio_read(c: Ctx) -> Outcome:
     out = []
     for m in outcome:
         k = m.state
-        if k.threads[c.me].pc == c.thread.pc:  # still in this read (not failed at once)
-            starts = tuple(k.start_numbers(p, range(SUBBLOCKS)) for p in pages)
-            k = c.goto(k, k.threads[c.me].stage, dtrunc=k.truncations, dstarts=starts)
+        if k.threads[c.me].pc != c.thread.pc:  # GUP failed at once (no VMA): no write began
+            out.append(m)
+            continue
+        starts = tuple(k.start_numbers(p, range(SUBBLOCKS)) for p in pages)
+        k = c.goto(k, k.threads[c.me].stage, dtrunc=k.truncations, dstarts=starts)
         if not c.env.private:  # into a MAP_PRIVATE copy: the file is not written
             for p in pages:
                 k = k.write_started(p, tuple(range(SUBBLOCKS)), c.op[2])

@@ -67,8 +67,13 @@ def vm_fault_sigbus(c: Ctx, k: KState, func: str, fail: str,
     ``fail_stage`` if it has one, else returns ``fail`` and its writes never happen."""
     if fail_stage is not None:
         return [Move(func, c.goto(k, fail_stage))]
-    k = k.with_ghost(writing=frozenset(w for w in k.ghost.writing if w[2] != c.me))
-    return [Move(func, c.finish(k, fail))]
+    return [Move(func, c.finish(writes_abandoned(c, k), fail))]
+
+
+def writes_abandoned(c: Ctx, k: KState) -> KState:
+    """The operation fails before its data reaches the page (SIGBUS, SIGSEGV, -EFAULT): the
+    ghost records of the writes it started are dropped."""
+    return k.with_ghost(writing=frozenset(w for w in k.ghost.writing if w[2] != c.me))
 
 
 def _private_write_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
@@ -181,7 +186,7 @@ def store(c: Ctx) -> Outcome:
     Through a writable PTE it is one step, with no kernel involvement: the MMU sets the PTE
     dirty bit.  Otherwise the store faults (``do_user_addr_fault``: ``lock_mm_and_find_vma``
     takes mmap_read_lock, held across the whole fault, ->page_mkwrite included) and is retried
-    once the fault is handled.
+    once the fault is handled; with no VMA there (munmap) it is ``bad_area``: SIGSEGV.
     """
     _, page, block, value = c.op
     k = c.k
@@ -199,6 +204,9 @@ def store(c: Ctx) -> Outcome:
     locked = down_read(k, c.name)
     if isinstance(locked, Blocked):
         return locked
+    if not k.has_vma(page):
+        return [Move(f"do_user_addr_fault(page {page}): lock_mm_and_find_vma: no VMA, "
+                     "bad_area: SIGSEGV", c.finish(writes_abandoned(c, k), "SIGSEGV"))]
     return [Move(f"do_user_addr_fault(page {page}): lock_mm_and_find_vma (mmap_read_lock)",
                  c.goto(locked, "st:fault"))]
 
@@ -214,8 +222,7 @@ def stage_store_unlock(c: Ctx) -> Outcome:
 
 
 def stage_store_sigbus(c: Ctx) -> Outcome:
-    k = up_read(c.k, c.name)
-    k = k.with_ghost(writing=frozenset(w for w in k.ghost.writing if w[2] != c.me))
+    k = writes_abandoned(c, up_read(c.k, c.name))
     return [Move("mmap_read_unlock, force_sig(SIGBUS)", c.finish(k, "SIGBUS"))]
 
 

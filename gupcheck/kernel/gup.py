@@ -10,13 +10,19 @@ re-checks the PTE and backs off if it changed; a write GUP never takes a read-on
 back to the slow path (``__get_user_pages``), which write-faults the page through
 ``->page_mkwrite`` (:mod:`.fault`) and then grabs it (``follow_page_mask``).  In this
 sequentially consistent model the grab and the re-check are one atomic step.
+
+The slow path runs under ``mmap_read_lock`` (``__gup_longterm_locked`` and
+``get_user_pages_unlocked`` take it; ``pin_user_pages_remote``'s caller holds it), so a
+``munmap`` waits for it; with no VMA at the address (``gup_vma_lookup``, ``find_extend_vma``
+before 6.5) it returns -EFAULT.
 """
 
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
 from .dirty import folio_mark_dirty
-from .fault import fault_begin, read_fault
+from .fault import fault_begin, read_fault, vm_fault_sigbus
+from .locks import down_read, up_read
 from .state import GUP_PIN_COUNTING_BIAS, Folio, KState, replace
 
 
@@ -142,19 +148,37 @@ def gup_begin(c: Ctx, page: int, *, write: bool, pin: bool, ret: str,
         what = ("FOLL_PIN" if pinned else "FOLL_GET") + (_HELD if hold else "")
         return [Move(f"{kind}: gup_fast_pte_range grabs page {page} ({what})",
                      c.goto(k, ret, gpin=pin, gfid=fid))]
-    # fall back to the slow path: fault the page in (for writing if FOLL_WRITE), then grab it
-    k = c.goto(k, c.thread.stage, gpage=page, gpin=pin, gwrite=write, gret=ret, gfail=fail,
-               gfailstage=fail_stage)
-    return _faultin(c, k, page, write)
+    # the slow path: under mmap_read_lock, find the VMA, fault the page in (for writing if
+    # FOLL_WRITE), then grab it (stage_grab), and mmap_read_unlock
+    locked = down_read(k, c.name)
+    if isinstance(locked, Blocked):
+        return locked
+    if not k.has_vma(page):  # __get_user_pages: vma_lookup finds none
+        return vm_fault_sigbus(c, k, f"__get_user_pages: mmap_read_lock, no VMA at page {page}: "
+                               "-EFAULT, mmap_read_unlock", fail, fail_stage)
+    k = c.goto(locked, c.thread.stage, gpage=page, gpin=pin, gwrite=write, gret=ret,
+               gfail=fail, gfailstage=fail_stage)
+    out = _faultin(c, k, page, write)
+    if isinstance(out, Blocked):
+        return out
+    return [replace(m, func=f"__get_user_pages: mmap_read_lock, faultin_page -> {m.func}")
+            for m in out]
 
 
 def _faultin(c: Ctx, k: KState, page: int, write: bool) -> Outcome:
-    """faultin_page: a write fault (through ->page_mkwrite) for FOLL_WRITE, else a read fault."""
+    """faultin_page: a write fault (through ->page_mkwrite) for FOLL_WRITE, else a read fault.
+    A fault that fails (VM_FAULT_SIGBUS) goes on at :func:`stage_fault_failed`."""
     c = replace(c, k=k)
-    fail, fail_stage = c.var("gfail"), c.var("gfailstage")
     if write or page >= k.i_size:
-        return fault_begin(c, k, page, ret="gup:grab", fail=fail, fail_stage=fail_stage)
+        return fault_begin(c, k, page, ret="gup:grab", fail_stage="gup:failed")
     return read_fault(c, k, page, ret="gup:grab")
+
+
+def stage_fault_failed(c: Ctx) -> Outcome:
+    """__get_user_pages: the fault failed; GUP returns -EFAULT (or the pages it got) after
+    mmap_read_unlock, and the operation goes on as its caller said."""
+    return vm_fault_sigbus(c, up_read(c.k, c.name), "__get_user_pages: -EFAULT, "
+                           "mmap_read_unlock", c.var("gfail"), c.var("gfailstage"))
 
 
 def stage_grab(c: Ctx) -> Outcome:
@@ -174,11 +198,11 @@ def stage_grab(c: Ctx) -> Outcome:
     k = grab(c.k, fid, pin=pin, pin_counting=c.cfg.pin_counting, hold_writeback=hold,
              mutations=c.cfg.mutations)
     kind = ("FOLL_PIN" if pin and c.cfg.pin_counting else "FOLL_GET") + (_HELD if hold else "")
-    return [Move(f"__get_user_pages: follow_page_mask grabs page {page} ({kind})",
-                 c.goto(k, c.var("gret"), gfid=fid))]
+    return [Move(f"__get_user_pages: follow_page_mask grabs page {page} ({kind}), "
+                 "mmap_read_unlock", c.goto(up_read(k, c.name), c.var("gret"), gfid=fid))]
 
 
 _HELD = ", folio_lock, PG_writeback set until unpin, folio_unlock (block-writeback)"
 
 
-GUP_STAGES = {"gup:grab": stage_grab}
+GUP_STAGES = {"gup:grab": stage_grab, "gup:failed": stage_fault_failed}

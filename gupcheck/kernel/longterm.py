@@ -17,6 +17,7 @@ from .dax import stray_dma_check
 from .device import dma_write_check
 from .fault import fault_begin
 from .gup import gup_begin, release, unpin_dirty
+from .locks import down_read, up_read
 from .state import SUBBLOCKS, KState, replace
 from .vma import (
     EFAULT,
@@ -116,31 +117,45 @@ def nic_moves(c: Ctx, budget: int) -> Outcome:
 
 
 def odp_fault(c: Ctx, page: int) -> list[Move]:
-    """A device page fault: mmu_interval_read_begin, then hmm_range_fault(FAULT_FLAG_WRITE)
-    through the CPU write-fault path (->page_mkwrite), then :func:`stage_odp_map`."""
-    if page >= c.k.i_size:  # hmm_range_fault fails (-EFAULT): the RDMA operation errors out
+    """A device page fault (ib_umem_odp_map_dma_and_lock): mmu_interval_read_begin,
+    mmap_read_lock, hmm_range_fault(FAULT_FLAG_WRITE) through the CPU write-fault path
+    (->page_mkwrite), mmap_read_unlock, then :func:`stage_odp_map`.  Beyond EOF or with no
+    VMA (munmap) hmm_range_fault fails, -EFAULT: the RDMA operation errors out."""
+    if page >= c.k.i_size or not c.k.has_vma(page):
         return []
-    k = c.goto(c.k, "", oseq=c.k.notifier_seq, opage=page)
-    out = fault_begin(c, k, page, ret="odp:map")
+    k = down_read(c.k, c.name)
+    if isinstance(k, Blocked):
+        return []
+    k = c.goto(k, "", oseq=c.k.notifier_seq, opage=page)
+    out = fault_begin(c, k, page, ret="odp:map", fail_stage="odp:failed")
     if isinstance(out, Blocked):
         return []
-    return [replace(m, func="mmu_interval_read_begin, hmm_range_fault: " + m.func) for m in out]
+    return [replace(m, func="mmu_interval_read_begin, mmap_read_lock, hmm_range_fault: "
+                    + m.func) for m in out]
+
+
+def stage_odp_failed(c: Ctx) -> Outcome:
+    """hmm_range_fault failed (VM_FAULT_SIGBUS: -EFAULT): the device's access errors out."""
+    return [Move("hmm_range_fault: -EFAULT, mmap_read_unlock: the RDMA operation fails",
+                 c.goto(up_read(c.k, c.name), ""))]
 
 
 def stage_odp_map(c: Ctx) -> Outcome:
-    """Under the driver lock: mmu_interval_read_retry, then program the device PTE.
+    """mmap_read_unlock; under the driver lock (umem_mutex) mmu_interval_read_retry, then
+    program the device PTE.
 
     A naive driver skips the retry and maps a page an invalidation may already have cleaned.
     """
     page, seq = c.var("opage"), c.var("oseq")
-    k = c.k
+    k = up_read(c.k, c.name)
     if seq != k.notifier_seq and not c.env.odp_naive_driver:
-        return [Move("mmu_interval_read_retry: invalidated meanwhile, retry the fault",
-                     c.goto(k, ""))]
+        return [Move("mmap_read_unlock, mmu_interval_read_retry: invalidated meanwhile, retry "
+                     "the fault", c.goto(k, ""))]
     k = replace(k, nic_mapped=tuple(sorted(k.nic_mapped + ((page, seq),))))
     what = "skips mmu_interval_read_retry, " if c.env.odp_naive_driver else \
         "mmu_interval_read_retry ok, "
-    return [Move(f"{what}program the device PTE of page {page}", c.goto(k, ""))]
+    return [Move(f"mmap_read_unlock, {what}program the device PTE of page {page}",
+                 c.goto(k, ""))]
 
 
 def _nic_write(c: Ctx, page: int, fid: int, block: int, value: str, *, stale: bool) -> Move:
@@ -219,4 +234,4 @@ def _unregister(k: KState, page: int) -> KState:
 
 
 LONGTERM_STAGES = {"lt:registered": stage_registered, "lt:iouring": stage_iouring,
-                   "odp:map": stage_odp_map}
+                   "odp:map": stage_odp_map, "odp:failed": stage_odp_failed}

@@ -219,8 +219,10 @@ class KState(Value):
     i_size: int = 0  # the file's size in pages (set from the scenario)
     #: mapping->invalidate_lock: ->page_mkwrite reads, truncate and hole punch write
     invalidate_lock: RwSemState = RwSemState()
-    #: the process's mm->mmap_lock: page faults read, munmap writes
+    #: the process's mm->mmap_lock: page faults and GUP's slow path read, munmap writes
     mmap_lock: RwSemState = RwSemState()
+    #: the pages munmap took out of the file's mapping: no VMA covers them any more
+    unmapped: tuple[int, ...] = ()
     wb_err: int = 0  # errseq_t of the mapping: bumped by mapping_set_error
     wb_errno: str = "EIO"  # the error it records
     free_blocks: int = 0  # free space: in pages on the COW filesystem, in blocks on ext4
@@ -327,6 +329,15 @@ class KState(Value):
 
     def with_pte(self, page: int, pte: Pte | None) -> KState:
         return replace(self, ptes=_put(self.ptes, page, pte))
+
+    def has_vma(self, page: int) -> bool:
+        """find_vma: a VMA of the file's mapping still covers ``page`` (munmap removes it;
+        truncate's unmap_mapping_range only zaps the PTE)."""
+        return page not in self.unmapped
+
+    def without_vma(self, page: int) -> KState:
+        """munmap: the VMA no longer covers ``page``."""
+        return replace(self, unmapped=tuple(sorted({*self.unmapped, page})))
 
     def with_thread(self, me: int, thread: Thread) -> KState:
         return replace(self, threads=_put(self.threads, me, thread))

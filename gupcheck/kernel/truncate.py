@@ -18,7 +18,7 @@ from .actor import Blocked, Ctx, Move, Outcome
 from .blocks import free_range
 from .dax import DAX_STAGES
 from .fault import read_fault
-from .locks import INVALIDATE_LOCK, down_write, down_write_queue, up_write
+from .locks import INVALIDATE_LOCK, MMAP_LOCK, can_read, down_write, down_write_queue, up_write
 from .rmap import clear_pte
 from .state import SUBBLOCKS, KState, replace
 from .writeback import dirty_pages, writeback_range
@@ -183,13 +183,21 @@ def grow(c: Ctx) -> Outcome:
 
 
 def load(c: Ctx) -> Outcome:
-    """("load", page): a CPU load through the mapping; the result is what it read."""
+    """("load", page): a CPU load through the mapping; the result is what it read.  With no
+    PTE it faults: mmap_read_lock, find_vma (SIGSEGV after munmap), the read fault, in one
+    step (the lock is released in it too)."""
     page = c.op[1]
     k = c.k
     pte = k.ptes[page]
     if pte is not None:
         data = "|".join(k.folio_at(k.mapped_fid(page)).data)
         return [Move(f"load page {page}: {data}", c.finish(k, f"load={data}"))]
+    blocked = can_read(MMAP_LOCK, k)  # do_user_addr_fault: lock_mm_and_find_vma
+    if blocked:
+        return blocked
+    if not k.has_vma(page):
+        return [Move(f"do_user_addr_fault(page {page}): lock_mm_and_find_vma: no VMA, "
+                     "bad_area: SIGSEGV", c.finish(k, "SIGSEGV"))]
     if page >= k.i_size:
         return [Move(f"filemap_fault: page {page} beyond i_size, VM_FAULT_SIGBUS",
                      c.finish(k, "SIGBUS"))]
@@ -220,14 +228,18 @@ def stage_munmap_wait(c: Ctx) -> Outcome:
 
 
 def _zap(c: Ctx, k: KState, how: str) -> Outcome:
+    """do_vmi_munmap: the VMA is removed (a later fault finds none: SIGSEGV, GUP -EFAULT) and
+    its PTEs zapped; munmap of a range with no VMA is not an error."""
     page = c.op[1]
-    if k.ptes[page] is None:
-        return [Move(f"munmap(page {page}): {how}not mapped, mmap_write_unlock",
+    if not k.has_vma(page):
+        return [Move(f"munmap(page {page}): {how}no VMA, mmap_write_unlock",
                      c.finish(up_write(k, c.name), "munmap=0"))]
-    k, dirty = clear_pte(c, k, page, who=c.name)
-    return [Move(f"munmap: {how}zap_pte_range(page {page})"
+    mapped = k.ptes[page] is not None
+    k, dirty = clear_pte(c, k, page, who=c.name) if mapped else (k, False)
+    return [Move(f"munmap: {how}detach the VMA, "
+                 + (f"zap_pte_range(page {page})" if mapped else f"no pte for page {page}")
                  + (", pte dirty -> folio_mark_dirty" if dirty else "") + ", mmap_write_unlock",
-                 c.finish(up_write(k, c.name), "munmap=0"))]
+                 c.finish(up_write(k.without_vma(page), c.name), "munmap=0"))]
 
 
 TRUNCATE_STAGES = {"tr:unmap": stage_unmap, "tr:lock": stage_lock, "mu:wait": stage_munmap_wait,

@@ -59,12 +59,12 @@ def test_take_a_step_see_the_state_change_and_go_back(browser: WebDriver) -> Non
         assert "the initial state" in browser.find_element(By.ID, "here").text
         assert _field(browser, "page 0 flags") == "private"
         steps = browser.find_elements(By.CSS_SELECTOR, "#steps li.step")
-        assert steps[0].find_element(By.CSS_SELECTOR, ".func").text == "ext4_page_mkwrite"
+        assert steps[0].find_element(By.CSS_SELECTOR, ".func").text == "__get_user_pages"
         assert steps[0].find_element(By.CSS_SELECTOR, ".actor").text == "CPU0 app"
 
         steps[0].click()
         _at(browser, 1, 2)
-        assert "after CPU0 app: ext4_page_mkwrite" in browser.find_element(By.ID, "here").text
+        assert "after CPU0 app: __get_user_pages" in browser.find_element(By.ID, "here").text
         assert _field(browser, "page 0 flags") == "locked dirty private"
         row = browser.find_element(By.CSS_SELECTOR,
                                    '.group-state tr.changed[data-field="page 0 flags"]')

@@ -35,7 +35,7 @@ def test_the_enabled_steps_are_the_models_successors_in_order() -> None:
     assert [s["label"] for s in view["steps"]] == expected
     assert [s["index"] for s in view["steps"]] == list(range(len(expected)))
     first = view["steps"][0]  # the kernel function split from the rest, as the HTML report
-    assert (first["actor"], first["func"]) == ("CPU0 app", "ext4_page_mkwrite")
+    assert (first["actor"], first["func"]) == ("CPU0 app", "__get_user_pages")
     assert view["cursor"] == 0 and len(view["path"]) == 1 and not view["deadlock"]
 
 

@@ -13,8 +13,9 @@ import pytest
 
 from gupcheck.engine import Verdict
 from gupcheck.kernel.fs.ext4 import EXT4_DIRTY_FOLIO_WARN
+from gupcheck.scenarios.loader import parse
 
-from .helpers import assert_steps_in_order, run
+from .helpers import assert_steps_in_order, reachable, run
 
 ALL_KERNELS = ("legacy", "pin-counting", "linux-6.1", "linux-6.12")
 
@@ -123,11 +124,27 @@ def test_odp_devices_fault_through_page_mkwrite_and_keep_every_property() -> Non
     assert any("invalidated meanwhile, retry" in k for k in result.coverage)
 
 
+def test_an_odp_device_cannot_fault_in_a_page_munmap_removed() -> None:
+    """hmm_range_fault finds no VMA after munmap (-EFAULT): the NIC's access fails; it never
+    faults the file's page back in nor writes it."""
+    sc = parse("""
+name = "odp-after-munmap"
+description = "ODP registration, munmap, the NIC tries to write"
+nic_writes = 1
+[[actor]]
+name = "CPU0 app"
+program = [ { op = "rdma_reg_mr", page = 0 }, { op = "munmap", page = 0 } ]
+""", "<t>")
+    gone = [k for k in reachable(sc, "odp") if k.unmapped]
+    assert any(k.nic_writes == 0 for k in gone), "munmap never came before the NIC's write"
+    assert all(k.ptes[0] is None and not k.nic_mapped for k in gone)
+
+
 def test_an_odp_driver_that_skips_the_retry_writes_through_a_stale_device_pte() -> None:
     result = run("odp-naive-driver", "odp", "no-lost-write")
     assert result.verdict is Verdict.VIOLATED
     assert_steps_in_order(result, [
-        "mmu_interval_read_begin, hmm_range_fault",
+        "mmu_interval_read_begin, mmap_read_lock, hmm_range_fault",
         "folio_mkclean",  # the invalidation the driver misses
         "skips mmu_interval_read_retry, program the device PTE",
         "RDMA write N1",

@@ -10,7 +10,7 @@ from gupcheck.kernel.fs.ext4 import EXT4_DIRTY_FOLIO_WARN
 from gupcheck.kernel.system import KernelModel, Scenario
 from gupcheck.scenarios.loader import parse
 
-from .helpers import end_results, end_states, run
+from .helpers import end_results, end_states, reachable, run
 
 
 @pytest.mark.parametrize("design", ["linux-6.1", "bounce-writeback"])
@@ -55,6 +55,43 @@ def test_munmap_during_dma_leaves_the_pinned_folio_alive_and_accounted() -> None
     assert any("zap_pte_range(page 0)" in k for k in result.coverage)
     assert any("DMA of read bio" in k for k in result.coverage)
     assert end_results("munmap-while-dma", "linux-6.12", actor=1) == {("munmap=0",)}
+
+
+@pytest.mark.parametrize("design", ["linux-6.1", "linux-6.12"])
+def test_a_read_into_a_mapping_munmap_already_removed_fails_with_efault(design: str) -> None:
+    """realkernel race/munmap_while_dma counts read_efault: a munmap that comes first leaves
+    __get_user_pages no VMA (-EFAULT, no I/O); one that comes later zaps a pinned page."""
+    reads = {r[0] for r in end_results("munmap-while-dma", design)}
+    assert reads == {"read=ok", "read=-EFAULT"}
+    for k in end_states("munmap-while-dma", design):
+        assert k.unmapped == (0,) and k.ptes[0] is None
+
+
+_UNMAP_THEN_TOUCH = """
+name = "unmap-then-touch"
+description = "munmap, then a store, a load and read(O_DIRECT) into the unmapped page"
+[[actor]]
+name = "CPU0 app"
+program = [ { op = "munmap", page = 0 }, { op = "store", page = 0, block = 0, value = "C1" },
+            { op = "load", page = 0 }, { op = "dio_read", page = 0, value = "B1" } ]
+"""
+
+
+def test_a_store_or_load_after_munmap_is_sigsegv_and_a_gup_efault() -> None:
+    """do_user_addr_fault -> lock_mm_and_find_vma finds no VMA: bad_area, SIGSEGV; GUP's
+    slow path returns -EFAULT; the file's page is never faulted in again."""
+    sc = parse(_UNMAP_THEN_TOUCH, "<t>")
+    assert end_results(sc, "linux-6.12") == {("munmap=0", "SIGSEGV", "SIGSEGV", "read=-EFAULT")}
+    assert all(k.ptes[0] is None and not k.bios for k in end_states(sc, "linux-6.12"))
+
+
+def test_gups_slow_path_holds_mmap_read_lock_from_its_fault_to_its_grab() -> None:
+    """get_user_pages' slow path runs under mmap_read_lock: a munmap queues behind it, so no
+    state has the read's GUP between its fault and its grab with the VMA gone."""
+    inside = [k for k in reachable("munmap-while-dma", "linux-6.12")
+              if k.threads[0].stage in ("gup:grab", "fault:install")]
+    assert inside, "the read never stopped between its fault and its grab"
+    assert all(k.mmap_lock.readers == ("CPU0 app",) and k.has_vma(0) for k in inside)
 
 
 @pytest.mark.parametrize("design", ["linux-6.1", "linux-6.12"])
