@@ -49,6 +49,9 @@ def shrink(c: Ctx) -> Outcome:
         if isinstance(k, Blocked):
             return k
         unlock = ", mmap_read_unlock"
+        if not k.has_vma(page):  # madvise_walk_vmas: a range with no VMA
+            return [Move(f"madvise(MADV_PAGEOUT): mmap_read_lock, no VMA at page {page}: "
+                         f"-ENOMEM{unlock}", _finish(c, k, "madvise=-ENOMEM"))]
         if not k.maps_cache(page):  # the walk meets no PTE of the page-cache folio
             why = ("not mapped (pte_none)" if k.ptes[page] is None else
                    "maps a private copy (anonymous: swap, not modelled)")
