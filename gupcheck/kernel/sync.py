@@ -4,7 +4,10 @@
 WB_SYNC_ALL over the TOWRITE-tagged folios (tagged at the start), then
 ``filemap_fdatawait_range`` waits until no folio of the range is under writeback (the WRITEBACK
 tag), and the error state (errseq) decides the return value.  msync(MS_SYNC) on a shared file
-mapping calls ``vfs_fsync_range`` (mm/msync.c); MS_ASYNC has been a no-op since 2.6.19.
+mapping calls ``vfs_fsync_range`` (mm/msync.c); MS_ASYNC has been a no-op since 2.6.19.  msync
+finds the VMAs under mmap_read_lock: with none left (munmap) it returns -ENOMEM; a MAP_PRIVATE
+mapping it does not sync at all (only ``VM_SHARED`` file VMAs).  A range munmap left with a
+hole is synced whole here (the kernel syncs each VMA's part and returns -ENOMEM).
 
 Property ``no-lost-write`` is checked when fsync returns 0: every block whose last write
 completed before that fsync started, with no later write started since, must hold that write's
@@ -16,6 +19,7 @@ returns 0 makes those blocks durable (``Ghost.crash_legal``, property ``crash-co
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
+from .locks import MMAP_LOCK, can_read
 from .state import KState, replace
 from .writeback import writeback_begin
 
@@ -23,6 +27,16 @@ from .writeback import writeback_begin
 def fsync(c: Ctx) -> Outcome:
     """("fsync",) or ("msync",)."""
     k = c.k
+    if c.op[0] == "msync":
+        blocked = can_read(MMAP_LOCK, k)  # mmap_read_lock, find_vma
+        if blocked:
+            return blocked
+        if not any(map(k.has_vma, range(len(k.ptes)))):
+            return [Move("msync: mmap_read_lock, find_vma: no VMA, -ENOMEM, mmap_read_unlock",
+                         c.finish(k, "msync=-ENOMEM"))]
+        if c.env.private:
+            return [Move("msync: mmap_read_lock, not a VM_SHARED mapping: nothing to sync, "
+                         "mmap_read_unlock", c.finish(k, "msync=0"))]
     if c.env.fs.f_ops.fsync is None:  # noop_fsync: tmpfs has nothing to write back
         return [Move(f"{c.op[0]}: noop_fsync ({c.env.fs.name})", c.finish(k, f"{c.op[0]}=0"))]
     k = k.sync_started(c.me)

@@ -22,6 +22,14 @@ def test_dio_into_a_private_mapping_fills_the_copy_and_leaves_the_file(design: s
     assert all(not k.folio(0).dirty for k in ends), "the page cache was dirtied"
 
 
+def test_msync_of_a_private_mapping_syncs_nothing() -> None:
+    """mm/msync.c: only a VM_SHARED file VMA is passed to vfs_fsync_range."""
+    result = run("dio-read-into-private-mapping", "linux-6.12")
+    assert any("msync: mmap_read_lock, not a VM_SHARED mapping" in a for a in result.coverage)
+    assert not any(a.startswith("CPU0 app: msync(MS_SYNC) -> vfs_fsync_range")
+                   for a in result.coverage)
+
+
 def test_6_1_pins_a_private_copy_first_then_io_uring_refuses_the_file_backed_vma() -> None:
     """realkernel iouring_ext4_private on 6.1: register_errno=EOPNOTSUPP."""
     assert end_results("iouring-private-truncate", "linux-6.1") == {

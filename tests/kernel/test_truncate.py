@@ -73,15 +73,18 @@ description = "munmap, then a store, a load and read(O_DIRECT) into the unmapped
 [[actor]]
 name = "CPU0 app"
 program = [ { op = "munmap", page = 0 }, { op = "store", page = 0, block = 0, value = "C1" },
-            { op = "load", page = 0 }, { op = "dio_read", page = 0, value = "B1" } ]
+            { op = "load", page = 0 }, { op = "dio_read", page = 0, value = "B1" },
+            { op = "msync" } ]
 """
 
 
 def test_a_store_or_load_after_munmap_is_sigsegv_and_a_gup_efault() -> None:
     """do_user_addr_fault -> lock_mm_and_find_vma finds no VMA: bad_area, SIGSEGV; GUP's
-    slow path returns -EFAULT; the file's page is never faulted in again."""
+    slow path returns -EFAULT; msync finds no VMA either (-ENOMEM); the file's page is never
+    faulted in again."""
     sc = parse(_UNMAP_THEN_TOUCH, "<t>")
-    assert end_results(sc, "linux-6.12") == {("munmap=0", "SIGSEGV", "SIGSEGV", "read=-EFAULT")}
+    assert end_results(sc, "linux-6.12") == {
+        ("munmap=0", "SIGSEGV", "SIGSEGV", "read=-EFAULT", "msync=-ENOMEM")}
     assert all(k.ptes[0] is None and not k.bios for k in end_states(sc, "linux-6.12"))
 
 
