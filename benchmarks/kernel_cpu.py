@@ -1,6 +1,6 @@
 """CPU seconds (process_time, best of 3) of exhaustive kernel checks: the spin_kernel
-benchmark's scenario (2,1,1 with view: 233,116 states; 2,1,1 and 2,2,1 with view,symmetry as a
-user runs it: 50,696 and 184,834 states) and dio-vs-reclaim on 6.1 (no reduction).  CPU time,
+benchmark's scenario (2,1,1 with view, data values kept; 2,1,1 and 2,2,1 with view,symmetry as
+a user runs it) and dio-vs-reclaim on 6.1 (no reduction); each row prints its states.  CPU time,
 not wall time, so that two trees of the code can be compared on a loaded machine: run it in
 each (``PYTHONPATH=<tree> python <tree>/benchmarks/kernel_cpu.py``), interleaved.
 docs/scaling.md has the figures of the operation-table refactor and of issue 18's."""

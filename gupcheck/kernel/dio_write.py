@@ -217,7 +217,11 @@ def vm_writev(c: Ctx) -> Outcome:
     c2 = replace(c, k=c.goto(k, "", vtrunc=k.truncations, vstart=starts))
     out = gup_begin(c2, page, write=True, pin=c.cfg.vm_rw_foll_pin, ret="vw:copy",
                     fail="vm_writev=-EFAULT")
-    return out
+    if isinstance(out, Blocked):
+        return out
+    # a GUP that fails at once (no VMA) began no write: the state before the registration
+    return [replace(m, state=c.finish(c.k, "vm_writev=-EFAULT"))
+            if m.state.threads[c.me].pc != c.thread.pc else m for m in out]
 
 
 def stage_copy(c: Ctx) -> Outcome:

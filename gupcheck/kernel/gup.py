@@ -14,7 +14,9 @@ sequentially consistent model the grab and the re-check are one atomic step.
 The slow path runs under ``mmap_read_lock`` (``__gup_longterm_locked`` and
 ``get_user_pages_unlocked`` take it; ``pin_user_pages_remote``'s caller holds it), so a
 ``munmap`` waits for it; with no VMA at the address (``gup_vma_lookup``, ``find_extend_vma``
-before 6.5) it returns -EFAULT.
+before 6.5) it returns -EFAULT.  Taking the lock and the fault's first step are one step,
+unless the fault must sleep: then the lock is taken alone and the fault sleeps holding it.
+The lock is dropped after each page (the kernel holds it over the whole range).
 """
 
 from __future__ import annotations
@@ -159,10 +161,15 @@ def gup_begin(c: Ctx, page: int, *, write: bool, pin: bool, ret: str,
     k = c.goto(locked, c.thread.stage, gpage=page, gpin=pin, gwrite=write, gret=ret,
                gfail=fail, gfailstage=fail_stage)
     out = _faultin(c, k, page, write)
-    if isinstance(out, Blocked):
-        return out
+    if isinstance(out, Blocked):  # faultin_page sleeps, holding mmap_read_lock
+        return [Move("__get_user_pages: mmap_read_lock, faultin_page", c.goto(k, "gup:fault"))]
     return [replace(m, func=f"__get_user_pages: mmap_read_lock, faultin_page -> {m.func}")
             for m in out]
+
+
+def stage_fault(c: Ctx) -> Outcome:
+    """faultin_page, once what it sleeps on (a folio lock, invalidate_lock) is free."""
+    return _faultin(c, c.k, c.var("gpage"), c.var("gwrite"))
 
 
 def _faultin(c: Ctx, k: KState, page: int, write: bool) -> Outcome:
@@ -205,4 +212,5 @@ def stage_grab(c: Ctx) -> Outcome:
 _HELD = ", folio_lock, PG_writeback set until unpin, folio_unlock (block-writeback)"
 
 
-GUP_STAGES = {"gup:grab": stage_grab, "gup:failed": stage_fault_failed}
+GUP_STAGES = {"gup:fault": stage_fault, "gup:grab": stage_grab,
+              "gup:failed": stage_fault_failed}

@@ -17,7 +17,7 @@ from .dax import stray_dma_check
 from .device import dma_write_check
 from .fault import fault_begin
 from .gup import gup_begin, release, unpin_dirty
-from .locks import down_read, up_read
+from .locks import MMAP_LOCK, can_read, down_read, up_read
 from .state import SUBBLOCKS, KState, replace
 from .vma import (
     EFAULT,
@@ -48,6 +48,8 @@ def reg_mr(c: Ctx) -> Outcome:
         k = replace(_register(c.k, page, -1), nic_odp=True)
         return [Move(f"ib_umem_odp_get: register page {page} with an mmu interval notifier "
                      "(no pin)", c.finish(k, "reg_mr=0"))]
+    if not c.k.has_vma(page):
+        return _no_vma(c, "ib_umem_get: pin_user_pages_fast", "reg_mr=-EFAULT")
     err = check_vma_flags(_vma(c), FOLL_WRITE | FOLL_LONGTERM | FOLL_PIN, c.cfg,
                           lease_held=c.k.lease == c.name)
     if err:
@@ -57,6 +59,15 @@ def reg_mr(c: Ctx) -> Outcome:
         return [Move(f"ib_umem_get: {gup} refuses (-{err})",
                      c.finish(k, f"reg_mr=-{err}"))]
     return gup_begin(c, page, write=True, pin=True, ret="lt:registered", fail="reg_mr=-EFAULT")
+
+
+def _no_vma(c: Ctx, gup: str, result: str) -> Outcome:
+    """__get_user_pages finds no VMA (munmap) before check_vma_flags looks at one: -EFAULT."""
+    blocked = can_read(MMAP_LOCK, c.k)
+    if blocked:
+        return blocked
+    return [Move(f"{gup}: mmap_read_lock, no VMA at page {c.op[1]}: -EFAULT, mmap_read_unlock",
+                 c.finish(c.k, result))]
 
 
 def stage_registered(c: Ctx) -> Outcome:
@@ -104,12 +115,15 @@ def nic_moves(c: Ctx, budget: int) -> Outcome:
     moves: list[Move] = []
     for page, fid in k.nic_pages:
         if k.nic_odp:
-            mapped = [seq for p, seq in k.nic_mapped if p == page]
+            mapped = [(seq, mfid) for p, seq, mfid in k.nic_mapped if p == page]
             if not mapped:
                 moves += odp_fault(c, page)
                 continue
-            stale = mapped[0] != k.notifier_seq
-            moves += [_nic_write(c, page, k.mapped_fid(page), b, value, stale=stale)
+            seq, mfid = mapped[0]
+            if k.folios[mfid] is None or k.cache[page] != mfid:
+                moves += [_stray_odp_write(c, page, mfid, value)]
+                continue
+            moves += [_nic_write(c, page, mfid, b, value, stale=seq != k.notifier_seq)
                       for b in range(SUBBLOCKS)]
         else:
             moves += [_nic_write(c, page, fid, b, value, stale=True) for b in range(SUBBLOCKS)]
@@ -119,19 +133,37 @@ def nic_moves(c: Ctx, budget: int) -> Outcome:
 def odp_fault(c: Ctx, page: int) -> list[Move]:
     """A device page fault (ib_umem_odp_map_dma_and_lock): mmu_interval_read_begin,
     mmap_read_lock, hmm_range_fault(FAULT_FLAG_WRITE) through the CPU write-fault path
-    (->page_mkwrite), mmap_read_unlock, then :func:`stage_odp_map`.  Beyond EOF or with no
-    VMA (munmap) hmm_range_fault fails, -EFAULT: the RDMA operation errors out."""
+    (->page_mkwrite), mmap_read_unlock (:func:`stage_odp_unlock`), then
+    :func:`stage_odp_map`.  Beyond EOF or with no VMA (munmap) hmm_range_fault fails,
+    -EFAULT: the RDMA operation errors out."""
     if page >= c.k.i_size or not c.k.has_vma(page):
         return []
     k = down_read(c.k, c.name)
     if isinstance(k, Blocked):
         return []
     k = c.goto(k, "", oseq=c.k.notifier_seq, opage=page)
-    out = fault_begin(c, k, page, ret="odp:map", fail_stage="odp:failed")
-    if isinstance(out, Blocked):
-        return []
+    out = fault_begin(c, k, page, ret="odp:unlock", fail_stage="odp:failed")
+    if isinstance(out, Blocked):  # the fault sleeps, holding mmap_read_lock
+        return [Move("mmu_interval_read_begin, mmap_read_lock, hmm_range_fault",
+                     c.goto(k, "odp:fault"))]
     return [replace(m, func="mmu_interval_read_begin, mmap_read_lock, hmm_range_fault: "
                     + m.func) for m in out]
+
+
+def stage_odp_fault(c: Ctx) -> Outcome:
+    """hmm_range_fault's fault, once what it sleeps on is free (mmap_read_lock held)."""
+    return fault_begin(c, c.k, c.var("opage"), ret="odp:unlock", fail_stage="odp:failed")
+
+
+def stage_odp_unlock(c: Ctx) -> Outcome:
+    """hmm_range_fault's walk reads the pfn the PTE maps (faulting again if the PTE went
+    meanwhile), returns, mmap_read_unlock; the driver then takes umem_mutex."""
+    page = c.var("opage")
+    if c.k.ptes[page] is None:
+        return [Move(f"hmm_range_fault: page {page} unmapped meanwhile, fault again",
+                     c.goto(c.k, "odp:fault"))]
+    return [Move("hmm_range_fault done, mmap_read_unlock",
+                 c.goto(up_read(c.k, c.name), "odp:map", ofid=c.k.mapped_fid(page)))]
 
 
 def stage_odp_failed(c: Ctx) -> Outcome:
@@ -141,21 +173,33 @@ def stage_odp_failed(c: Ctx) -> Outcome:
 
 
 def stage_odp_map(c: Ctx) -> Outcome:
-    """mmap_read_unlock; under the driver lock (umem_mutex) mmu_interval_read_retry, then
-    program the device PTE.
+    """Under the driver lock (umem_mutex): mmu_interval_read_retry, then program the device
+    PTE.
 
     A naive driver skips the retry and maps a page an invalidation may already have cleaned.
     """
     page, seq = c.var("opage"), c.var("oseq")
-    k = up_read(c.k, c.name)
+    k = c.k
     if seq != k.notifier_seq and not c.env.odp_naive_driver:
-        return [Move("mmap_read_unlock, mmu_interval_read_retry: invalidated meanwhile, retry "
-                     "the fault", c.goto(k, ""))]
-    k = replace(k, nic_mapped=tuple(sorted(k.nic_mapped + ((page, seq),))))
+        return [Move("mmu_interval_read_retry: invalidated meanwhile, retry the fault",
+                     c.goto(k, ""))]
+    k = replace(k, nic_mapped=tuple(sorted(k.nic_mapped + ((page, seq, c.var("ofid")),))))
     what = "skips mmu_interval_read_retry, " if c.env.odp_naive_driver else \
         "mmu_interval_read_retry ok, "
-    return [Move(f"mmap_read_unlock, {what}program the device PTE of page {page}",
-                 c.goto(k, ""))]
+    return [Move(f"{what}program the device PTE of page {page}", c.goto(k, ""))]
+
+
+def _stray_odp_write(c: Ctx, page: int, fid: int, value: str) -> Move:
+    """A device PTE programmed after the invalidation it missed (a naive driver) maps a folio
+    truncate took out of the page cache; ODP holds no reference, so the kernel freed it (and
+    may have reused it): the RDMA write lands in memory the file no longer owns."""
+    now = "freed" if c.k.folios[fid] is None else "no longer the page's (freed or reused)"
+    k = c.k.violate("no-stray-dma", f"the NIC wrote {value} through a stale device PTE of page "
+                    f"{page} into folio #{fid}, which truncate removed from the page cache: "
+                    f"{now}; ODP holds no page reference")
+    k = replace(k, nic_writes=k.nic_writes + 1)
+    return Move(f"RDMA write {value} into freed folio #{fid} (stale device PTE of page {page})",
+                k, ())
 
 
 def _nic_write(c: Ctx, page: int, fid: int, block: int, value: str, *, stale: bool) -> Move:
@@ -187,6 +231,8 @@ def iouring_register(c: Ctx) -> Outcome:
     if not c.cfg.has_io_uring:
         k = c.k.with_ghost(unsupported="io_uring appeared in 5.1")
         return [Move("io_uring_register: no io_uring before 5.1", c.finish(k, "register=-ENOSYS"))]
+    if not c.k.has_vma(page):
+        return _no_vma(c, "io_sqe_buffer_register: pin_user_pages", "register=-EFAULT")
     err, _ = io_uring_register_buffers((_vma(c),), c.cfg)
     if err == EFAULT:
         k = c.k.with_ghost(refused=err)
@@ -234,4 +280,5 @@ def _unregister(k: KState, page: int) -> KState:
 
 
 LONGTERM_STAGES = {"lt:registered": stage_registered, "lt:iouring": stage_iouring,
+                   "odp:fault": stage_odp_fault, "odp:unlock": stage_odp_unlock,
                    "odp:map": stage_odp_map, "odp:failed": stage_odp_failed}

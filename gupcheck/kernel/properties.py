@@ -59,11 +59,14 @@ PROPERTIES: dict[str, PropertyInfo] = {p.name: p for p in (
         "late reservation can fail with ENOSPC after the write was acknowledged (F9)."),
     PropertyInfo(
         "no-stray-dma", "-",
-        "no DMA into a pmem block its file page no longer owns (FS-DAX)",
+        "no DMA into memory its file page no longer owns (a freed pmem block on FS-DAX, a "
+        "freed page-cache folio behind a stale ODP device PTE)",
         "On FS-DAX the pinned page is the file's block: if truncate or hole punch freed it "
         "while a device still wrote through a pin, the write lands in free space or in the "
         "block another file got, corrupting that file (why ext4_break_layouts waits for DAX "
-        "pages to go idle and FOLL_LONGTERM is refused on FS-DAX)."),
+        "pages to go idle and FOLL_LONGTERM is refused on FS-DAX).  ODP holds no page "
+        "reference: a device PTE programmed after the invalidation it missed can outlive the "
+        "folio it maps."),
     PropertyInfo(
         "cow-isolation", "-",
         "after fork the child never sees the parent's later writes; a pinned page stays the "

@@ -238,7 +238,8 @@ class KState(Value):
     nic_odp: bool = False  # the registration is ODP (faults, no pin) rather than a pin
     nic_iouring: bool = False  # the registration is an io_uring fixed buffer (READ_FIXED writes)
     notifier_seq: int = 0  # the mmu interval notifier's sequence (bumped by invalidations)
-    nic_mapped: tuple[tuple[int, int], ...] = ()  # ODP device PTEs: (page, seq when mapped)
+    #: ODP device PTEs: (page, notifier seq when mapped, the folio whose pfn it maps)
+    nic_mapped: tuple[tuple[int, int, int], ...] = ()
     # one page of private anonymous memory per process: parent (0) and, after fork, child (1)
     anon_ptes: tuple[AnonPte | None, ...] = (None, None)
     forked: bool = False

@@ -706,7 +706,7 @@ class KernelModel(Model[KState]):
             out["NIC registered pages"] = ", ".join(str(p) for p, _ in k.nic_pages) or "-"
             out["NIC device ptes"] = ", ".join(
                 f"page {p}" + (" (stale)" if seq != k.notifier_seq else "")
-                for p, seq in k.nic_mapped) or "-"
+                for p, seq, _ in k.nic_mapped) or "-"
         for i in range(len(self.actors)):
             t = k.threads[i]
             out[f"{self.actors[i].name} results"] = ", ".join(t.results) or "-"

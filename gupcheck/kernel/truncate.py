@@ -235,7 +235,9 @@ def _zap(c: Ctx, k: KState, how: str) -> Outcome:
         return [Move(f"munmap(page {page}): {how}no VMA, mmap_write_unlock",
                      c.finish(up_write(k, c.name), "munmap=0"))]
     mapped = k.ptes[page] is not None
-    k, dirty = clear_pte(c, k, page, who=c.name) if mapped else (k, False)
+    # unmap_region notifies the range whether or not a PTE is there (a stale ODP device PTE)
+    k, dirty = (clear_pte(c, k, page, who=c.name) if mapped
+                else (k.mmu_notifier_invalidate(page), False))
     return [Move(f"munmap: {how}detach the VMA, "
                  + (f"zap_pte_range(page {page})" if mapped else f"no pte for page {page}")
                  + (", pte dirty -> folio_mark_dirty" if dirty else "") + ", mmap_write_unlock",

@@ -74,3 +74,18 @@ def test_a_write_that_overlaps_an_earlier_one_in_flight_is_not_promised_by_fsync
     third = overlapped.start_numbers(0, (0,))
     after = overlapped.write_started(0, (0,), "X1").write_done(0, (0,), "X1", third)
     assert after.promised(0, 0) == "X1"
+
+
+def test_process_vm_writev_into_an_unmapped_page_fails_and_starts_no_write() -> None:
+    """pin_user_pages_remote finds no VMA after munmap: -EFAULT, and no write of its value
+    began (no fsync promise is withdrawn, no crash may show it)."""
+    from gupcheck.scenarios.loader import parse
+
+    from .helpers import end_states
+
+    sc = parse('name = "unmapped-vm-writev"\ndescription = "t"\n[[actor]]\nname = "A"\n'
+               'program = [ { op = "munmap", page = 0 }, '
+               '{ op = "vm_writev", page = 0, value = "B1" } ]\n', "<t>")
+    ends = end_states(sc, "linux-6.12")
+    assert {k.threads[0].results for k in ends} == {("munmap=0", "vm_writev=-EFAULT")}
+    assert all(k.ghost == ends[0].ghost and "B1" not in str(k.ghost) for k in ends)

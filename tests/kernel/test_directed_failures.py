@@ -11,8 +11,10 @@ from dataclasses import replace
 
 import pytest
 
-from gupcheck.engine import Verdict
+from gupcheck.designs import DESIGNS
+from gupcheck.engine import Verdict, check
 from gupcheck.kernel.fs.ext4 import EXT4_DIRTY_FOLIO_WARN
+from gupcheck.kernel.system import KernelModel
 from gupcheck.scenarios.loader import parse
 
 from .helpers import assert_steps_in_order, reachable, run
@@ -219,3 +221,24 @@ def test_cpu_stores_on_a_copy_on_write_filesystem_keep_every_property() -> None:
         result = check(KernelModel(control, DESIGNS[design]))
         assert result.verdict is Verdict.HOLDS, result.message
         assert any("btrfs_delalloc_reserve_space" in k for k in result.coverage)
+
+
+def test_a_naive_odp_driver_writes_a_folio_truncate_freed() -> None:
+    """A device PTE programmed after the truncate's invalidation maps the folio's pfn; ODP
+    holds no reference, so truncate freed the folio and the RDMA write lands in free memory
+    (the model failed with an assertion here)."""
+    sc = parse("""
+name = "odp-naive-truncate"
+description = "a naive ODP driver against truncate"
+nic_writes = 1
+nic_driver = "odp-naive"
+[[actor]]
+name = "CPU0 app"
+program = [ { op = "rdma_reg_mr", page = 0 }, { op = "truncate" } ]
+""", "<t>")
+    result = check(KernelModel(sc, DESIGNS["odp"], ("no-stray-dma",)))
+    assert result.verdict is Verdict.VIOLATED
+    assert_steps_in_order(result, ["hmm_range_fault done, mmap_read_unlock",
+                                   "filemap_remove_folio(page 0): freed",
+                                   "skips mmu_interval_read_retry, program the device PTE",
+                                   "RDMA write N1 into freed folio"])

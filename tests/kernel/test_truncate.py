@@ -8,9 +8,10 @@ from gupcheck.designs import DESIGNS
 from gupcheck.engine import Result, Verdict, check
 from gupcheck.kernel.fs.ext4 import EXT4_DIRTY_FOLIO_WARN
 from gupcheck.kernel.system import KernelModel, Scenario
+from gupcheck.scenarios import SCENARIOS
 from gupcheck.scenarios.loader import parse
 
-from .helpers import end_results, end_states, reachable, run
+from .helpers import assert_steps_in_order, end_results, end_states, reachable, run
 
 
 @pytest.mark.parametrize("design", ["linux-6.1", "bounce-writeback"])
@@ -210,3 +211,47 @@ def test_the_unlocked_flush_lets_punch_write_back_a_page_a_direct_read_is_fillin
     assert f"CPU1: {FLUSH_FIRST} (page 0), before inode_lock" in labels
     assert labels.index(f"CPU1: {FLUSH_FIRST} (page 0), before inode_lock") < len(labels) - 1
     assert new.verdict is Verdict.HOLDS, new.message
+
+
+def test_munmap_notifies_the_range_even_where_no_pte_is_left() -> None:
+    """unmap_region runs the mmu notifier over the whole range: a device PTE a naive ODP
+    driver programmed after the CPU PTE went is dropped too."""
+    from gupcheck.kernel.state import replace as kreplace
+    from gupcheck.kernel.truncate import munmap
+
+    from .helpers import ctx
+
+    model = KernelModel(SCENARIOS["munmap-while-dma"], DESIGNS["odp"])
+    k = model.init_states()[0].with_pte(0, None)
+    k = kreplace(k, nic_pages=((0, -1),), nic_odp=True, nic_mapped=((0, 0, k.fid(0)),))
+    [move] = munmap(ctx(k, DESIGNS["odp"], me=1, name="CPU1 munmap", op=("munmap", 0)))
+    assert move.state.nic_mapped == () and move.state.notifier_seq == 1
+
+
+def test_a_gup_whose_fault_sleeps_holds_mmap_read_lock_meanwhile() -> None:
+    """faultin_page sleeps on the folio lock with mmap_read_lock held: under
+    bounce-writeback-mkwrite (->page_mkwrite at unpin, under the folio lock) a queued munmap
+    then closes the lock cycle with the next GUP, as with a CPU store (the model dropped the
+    lock while the GUP's fault waited, and said "holds")."""
+    sc = parse("""
+name = "gup-sleeps-under-mmap-lock"
+description = "two GUPs of page 0 (the second after the first's unpin), munmap of page 1"
+pages = 2
+properties = ["no-sleep-in-atomic", "pin-accounting", "writeback-progress"]
+[[actor]]
+name = "CPU0 app"
+program = [ { op = "dio_read", page = 0, value = "B1" },
+            { op = "vm_writev", page = 0, value = "C1" } ]
+[[actor]]
+name = "CPU2 app"
+program = [ { op = "munmap", page = 1 } ]
+[[actor]]
+name = "flusher"
+daemon = true
+program = [ { op = "writeback_pass" } ]
+""", "<t>")
+    result = check(KernelModel(sc, DESIGNS["bounce-writeback-mkwrite"]))
+    assert result.verdict is Verdict.DEADLOCK, result.message
+    assert "CPU0 app waits for folio lock of page 0" in result.message
+    assert_steps_in_order(result, ["__get_user_pages: mmap_read_lock, faultin_page",
+                                   "munmap: mmap_write_lock: queued behind the readers"])
