@@ -255,3 +255,17 @@ program = [ { op = "writeback_pass" } ]
     assert "CPU0 app waits for folio lock of page 0" in result.message
     assert_steps_in_order(result, ["__get_user_pages: mmap_read_lock, faultin_page",
                                    "munmap: mmap_write_lock: queued behind the readers"])
+
+
+@pytest.mark.parametrize("filesystem", ["ext4", "fsdax"])
+def test_a_registration_after_munmap_finds_no_vma_before_any_refusal(filesystem: str) -> None:
+    """__get_user_pages looks the VMA up before check_vma_flags: after munmap ibv_reg_mr and
+    IORING_REGISTER_BUFFERS get -EFAULT, not the design's refusal (-EOPNOTSUPP on FS-DAX)."""
+    sc = parse(f'name = "register-unmapped"\ndescription = "t"\nfilesystem = "{filesystem}"\n'
+               '[[actor]]\nname = "A"\nprogram = [ { op = "munmap", page = 0 }, '
+               '{ op = "rdma_reg_mr", page = 0 }, { op = "iouring_register", page = 0 } ]\n',
+               "<t>")
+    ends = end_states(sc, "linux-6.12")
+    assert {k.threads[0].results for k in ends} == {
+        ("munmap=0", "reg_mr=-EFAULT", "register=-EFAULT")}
+    assert all(not k.ghost.refused for k in ends)
