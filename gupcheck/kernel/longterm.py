@@ -193,13 +193,17 @@ def _stray_odp_write(c: Ctx, page: int, fid: int, value: str) -> Move:
     """A device PTE programmed after the invalidation it missed (a naive driver) maps a folio
     truncate took out of the page cache; ODP holds no reference, so the kernel freed it (and
     may have reused it): the RDMA write lands in memory the file no longer owns."""
-    now = "freed" if c.k.folios[fid] is None else "no longer the page's (freed or reused)"
+    f = c.k.folios[fid]
+    now = ("freed" if f is None else "an orphan someone else still holds" if not f.mapping
+           else "reused for another folio")
     k = c.k.violate("no-stray-dma", f"the NIC wrote {value} through a stale device PTE of page "
-                    f"{page} into folio #{fid}, which truncate removed from the page cache: "
-                    f"{now}; ODP holds no page reference")
+                    f"{page} into folio #{fid}, which truncate removed from the page cache "
+                    f"({now}): ODP holds no page reference")
+    if f is not None:  # the memory's new owner gets the data
+        k = k.with_folio_at(fid, replace(f, data=(value,) + f.data[1:]))
     k = replace(k, nic_writes=k.nic_writes + 1)
-    return Move(f"RDMA write {value} into freed folio #{fid} (stale device PTE of page {page})",
-                k, ())
+    return Move(f"RDMA write {value} into {'freed ' if f is None else ''}folio #{fid} "
+                f"(stale device PTE of page {page})", k, ())
 
 
 def _nic_write(c: Ctx, page: int, fid: int, block: int, value: str, *, stale: bool) -> Move:
