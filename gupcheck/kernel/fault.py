@@ -70,6 +70,13 @@ def vm_fault_sigbus(c: Ctx, k: KState, func: str, fail: str,
     return [Move(func, c.finish(writes_abandoned(c, k), fail))]
 
 
+def bad_area(c: Ctx, k: KState, page: int) -> list[Move]:
+    """A CPU access faults where munmap left no VMA: lock_mm_and_find_vma fails, bad_area,
+    SIGSEGV; the access never happens."""
+    return [Move(f"do_user_addr_fault(page {page}): lock_mm_and_find_vma: no VMA, bad_area: "
+                 "SIGSEGV", c.finish(writes_abandoned(c, k), "SIGSEGV"))]
+
+
 def writes_abandoned(c: Ctx, k: KState) -> KState:
     """The operation fails before its data reaches the page (SIGBUS, SIGSEGV, -EFAULT): the
     ghost records of the writes it started are dropped."""
@@ -205,8 +212,7 @@ def store(c: Ctx) -> Outcome:
     if isinstance(locked, Blocked):
         return locked
     if not k.has_vma(page):
-        return [Move(f"do_user_addr_fault(page {page}): lock_mm_and_find_vma: no VMA, "
-                     "bad_area: SIGSEGV", c.finish(writes_abandoned(c, k), "SIGSEGV"))]
+        return bad_area(c, k, page)
     return [Move(f"do_user_addr_fault(page {page}): lock_mm_and_find_vma (mmap_read_lock)",
                  c.goto(locked, "st:fault"))]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from .actor import Blocked, Ctx, Move, Outcome
 from .blocks import free_range
 from .dax import DAX_STAGES
-from .fault import read_fault
+from .fault import bad_area, read_fault
 from .locks import INVALIDATE_LOCK, MMAP_LOCK, can_read, down_write, down_write_queue, up_write
 from .rmap import clear_pte
 from .state import SUBBLOCKS, KState, replace
@@ -196,8 +196,7 @@ def load(c: Ctx) -> Outcome:
     if blocked:
         return blocked
     if not k.has_vma(page):
-        return [Move(f"do_user_addr_fault(page {page}): lock_mm_and_find_vma: no VMA, "
-                     "bad_area: SIGSEGV", c.finish(k, "SIGSEGV"))]
+        return bad_area(c, k, page)
     if page >= k.i_size:
         return [Move(f"filemap_fault: page {page} beyond i_size, VM_FAULT_SIGBUS",
                      c.finish(k, "SIGBUS"))]
