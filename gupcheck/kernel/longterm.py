@@ -120,7 +120,7 @@ def nic_moves(c: Ctx, budget: int) -> Outcome:
                 moves += odp_fault(c, page)
                 continue
             seq, mfid = mapped[0]
-            if k.folios[mfid] is None or k.cache[page] != mfid:
+            if _gone(c, k, page, mfid):
                 moves += [_stray_odp_write(c, page, mfid, value)]
                 continue
             moves += [_nic_write(c, page, mfid, b, value, stale=seq != k.notifier_seq)
@@ -128,6 +128,16 @@ def nic_moves(c: Ctx, budget: int) -> Outcome:
         else:
             moves += [_nic_write(c, page, fid, b, value, stale=True) for b in range(SUBBLOCKS)]
     return moves
+
+
+def _gone(c: Ctx, k: KState, page: int, fid: int) -> bool:
+    """The folio a device PTE maps is no longer the page's: freed, or a file folio truncate
+    or hole punch took out of the page cache.  (A MAP_PRIVATE page's copy is anonymous and
+    never cached; on FS-DAX the pmem block's owner is checked by stray_dma_check.)"""
+    f = k.folios[fid]
+    if c.env.fs.dax:
+        return False
+    return f is None or (not f.anon and k.cache[page] != fid)
 
 
 def odp_fault(c: Ctx, page: int) -> list[Move]:
@@ -142,12 +152,14 @@ def odp_fault(c: Ctx, page: int) -> list[Move]:
     if isinstance(k, Blocked):
         return []
     k = c.goto(k, "", oseq=c.k.notifier_seq, opage=page)
+    begin = f"mmu_interval_read_begin, mmap_read_lock, hmm_range_fault(page {page})"
+    pte = k.ptes[page]
+    if pte is not None and pte.writable:  # present and writable: nothing to fault
+        return [Move(f"{begin}: pte writable", c.goto(k, "odp:unlock"))]
     out = fault_begin(c, k, page, ret="odp:unlock", fail_stage="odp:failed")
     if isinstance(out, Blocked):  # the fault sleeps, holding mmap_read_lock
-        return [Move("mmu_interval_read_begin, mmap_read_lock, hmm_range_fault",
-                     c.goto(k, "odp:fault"))]
-    return [replace(m, func="mmu_interval_read_begin, mmap_read_lock, hmm_range_fault: "
-                    + m.func) for m in out]
+        return [Move(begin, c.goto(k, "odp:fault"))]
+    return [replace(m, func=f"{begin}: {m.func}") for m in out]
 
 
 def stage_odp_fault(c: Ctx) -> Outcome:
@@ -197,8 +209,8 @@ def _stray_odp_write(c: Ctx, page: int, fid: int, value: str) -> Move:
     now = ("freed" if f is None else "an orphan someone else still holds" if not f.mapping
            else "reused for another folio")
     k = c.k.violate("no-stray-dma", f"the NIC wrote {value} through a stale device PTE of page "
-                    f"{page} into folio #{fid}, which truncate removed from the page cache "
-                    f"({now}): ODP holds no page reference")
+                    f"{page} into folio #{fid}, which truncate or hole punch removed from the "
+                    f"page cache ({now}): ODP holds no page reference")
     if f is not None:  # the memory's new owner gets the data
         k = k.with_folio_at(fid, replace(f, data=(value,) + f.data[1:]))
     k = replace(k, nic_writes=k.nic_writes + 1)

@@ -7,7 +7,8 @@ tag), and the error state (errseq) decides the return value.  msync(MS_SYNC) on 
 mapping calls ``vfs_fsync_range`` (mm/msync.c); MS_ASYNC has been a no-op since 2.6.19.  msync
 finds the VMAs under mmap_read_lock: with none left (munmap) it returns -ENOMEM; a MAP_PRIVATE
 mapping it does not sync at all (only ``VM_SHARED`` file VMAs).  A range munmap left with a
-hole is synced whole here (the kernel syncs each VMA's part and returns -ENOMEM).
+hole returns -ENOMEM after the sync, which covers the whole file here (the kernel syncs each
+VMA's part of it).
 
 Property ``no-lost-write`` is checked when fsync returns 0: every block whose last write
 completed before that fsync started, with no later write started since, must hold that write's
@@ -61,6 +62,9 @@ def stage_wait(c: Ctx) -> Outcome:
         k = k.with_thread(c.me, replace(k.threads[c.me], errseq=k.wb_err))
         return [Move(f"filemap_fdatawait_range: {c.op[0]} returns -{k.wb_errno} (errseq)",
                      c.finish(k, f"{c.op[0]}=-{k.wb_errno}"))]
+    if c.op[0] == "msync" and not all(map(k.has_vma, range(len(k.ptes)))):
+        return [Move("filemap_fdatawait_range: msync returns -ENOMEM (part of the range has no "
+                     "VMA)", c.finish(k, "msync=-ENOMEM"))]
     return [Move(f"filemap_fdatawait_range: {c.op[0]} returns 0", c.finish(k, f"{c.op[0]}=0"))]
 
 

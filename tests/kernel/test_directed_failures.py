@@ -242,3 +242,22 @@ program = [ { op = "rdma_reg_mr", page = 0 }, { op = "truncate" } ]
                                    "filemap_remove_folio(page 0): freed",
                                    "skips mmu_interval_read_retry, program the device PTE",
                                    "RDMA write N1 into freed folio"])
+
+
+@pytest.mark.parametrize("mapping, pages, program, verdict", [
+    ("private", 1, '{ op = "rdma_reg_mr", page = 0 }, { op = "rdma_dereg_mr", page = 0 }',
+     Verdict.HOLDS),
+    ("shared", 2, ('{ op = "rdma_reg_mr", page = 0 }, { op = "rdma_reg_mr", page = 1 }, '
+                   '{ op = "punch_hole", page = 1 }'), Verdict.VIOLATED),
+])
+def test_odp_device_faults_on_private_copies_and_on_two_pages(
+        mapping: str, pages: int, program: str, verdict: Verdict) -> None:
+    """hmm_range_fault leaves a writable PTE alone (the model copied a private page again and
+    again, and took the anonymous copy for a folio truncate had removed: a false no-stray-dma);
+    a device fault's steps name their page (with two registered pages, replaying the
+    counterexample met two transitions with one label: an engine error)."""
+    sc = parse(f'name = "odp-t"\ndescription = "t"\nnic_writes = 2\nnic_driver = "odp-naive"\n'
+               f'mapping = "{mapping}"\npages = {pages}\n[[actor]]\nname = "CPU0 app"\n'
+               f'program = [ {program} ]\n', "<t>")
+    result = check(KernelModel(sc, DESIGNS["odp"], ("no-stray-dma", "pin-accounting")))
+    assert result.verdict is verdict, result.message

@@ -269,3 +269,11 @@ def test_a_registration_after_munmap_finds_no_vma_before_any_refusal(filesystem:
     assert {k.threads[0].results for k in ends} == {
         ("munmap=0", "reg_mr=-EFAULT", "register=-EFAULT")}
     assert all(not k.ghost.refused for k in ends)
+
+
+def test_msync_over_a_partly_unmapped_range_syncs_and_returns_enomem() -> None:
+    """mm/msync.c: a hole in the range sets unmapped_error; the VMAs left are synced and the
+    call returns -ENOMEM."""
+    sc = parse('name = "msync-hole"\ndescription = "t"\npages = 2\n[[actor]]\nname = "A"\n'
+               'program = [ { op = "munmap", page = 1 }, { op = "msync" } ]\n', "<t>")
+    assert end_results(sc, "linux-6.12") == {("munmap=0", "msync=-ENOMEM")}
