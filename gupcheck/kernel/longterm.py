@@ -131,13 +131,14 @@ def nic_moves(c: Ctx, budget: int) -> Outcome:
 
 
 def _gone(c: Ctx, k: KState, page: int, fid: int) -> bool:
-    """The folio a device PTE maps is no longer the page's: freed, or a file folio truncate
-    or hole punch took out of the page cache.  (A MAP_PRIVATE page's copy is anonymous and
-    never cached; on FS-DAX the pmem block's owner is checked by stray_dma_check.)"""
+    """The folio a device PTE maps is no longer the page's: freed, or neither the page's
+    cached folio nor its MAP_PRIVATE copy (anonymous, never cached) — truncate or hole punch
+    took it out of the page cache and its memory may be another folio's now.  On FS-DAX the
+    pmem block's owner is checked by stray_dma_check."""
     f = k.folios[fid]
     if c.env.fs.dax:
         return False
-    return f is None or (not f.anon and k.cache[page] != fid)
+    return f is None or (k.cache[page] != fid and not (f.anon and f.index == page))
 
 
 def odp_fault(c: Ctx, page: int) -> list[Move]:
@@ -206,8 +207,8 @@ def _stray_odp_write(c: Ctx, page: int, fid: int, value: str) -> Move:
     truncate took out of the page cache; ODP holds no reference, so the kernel freed it (and
     may have reused it): the RDMA write lands in memory the file no longer owns."""
     f = c.k.folios[fid]
-    now = ("freed" if f is None else "an orphan someone else still holds" if not f.mapping
-           else "reused for another folio")
+    now = ("freed" if f is None else "reused for another folio" if f.mapping or f.anon
+           else "an orphan someone else still holds")
     k = c.k.violate("no-stray-dma", f"the NIC wrote {value} through a stale device PTE of page "
                     f"{page} into folio #{fid}, which truncate or hole punch removed from the "
                     f"page cache ({now}): ODP holds no page reference")
