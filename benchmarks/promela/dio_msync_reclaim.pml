@@ -87,6 +87,7 @@
 #define W_MKCLEAN	10	/* wb:mkclean */
 #define W_SUBMIT	11	/* wb:submit */
 #define S_FSWAIT	12	/* fsync:wait */
+#define S_GFAULT	13	/* gup:fault (its fault sleeps, mmap_read_lock held) */
 /* kswapd stages */
 #define K_UNMAP		1	/* rc:unmap */
 #define K_RELEASE	2	/* rc:release */
@@ -529,6 +530,12 @@ end:	do
 	/* dio.dio_read -> _gup(page 0): GUP-fast or the first step of the slow path */
 	:: d_step { apc == 0 && ast == S_START && GUP_OK(0) ->
 		dcur = 0; gup_begin(0); STEP_END; DUMP_STATE }
+	/* ... whose fault must sleep: mmap_read_lock alone (gup.gup_begin -> gup:fault) */
+	:: d_step { apc == 0 && ast == S_START && !GUP_OK(0) ->
+		dcur = 0; gpage = 0; ast = S_GFAULT; STEP_END; DUMP_STATE }
+	/* gup.stage_fault: the fault, once the folio lock is free */
+	:: d_step { apc == 0 && ast == S_GFAULT && FAULT_OK(gpage) ->
+		fault_begin(gpage); STEP_END; DUMP_STATE }
 	/* fault.stage_mkwrite (a retry re-reads the page if reclaim freed it) */
 	:: d_step { apc == 0 && ast == S_MKWRITE && FAULT_OK(gpage) ->
 		fault_begin(gpage); STEP_END; DUMP_STATE }
@@ -550,6 +557,9 @@ end:	do
 	/* dio.stage_got: GUP the next page ... */
 	:: d_step { apc == 0 && ast == S_GOT && dcur + 1 < NP && GUP_OK(dcur + 1) ->
 		gotfid[ngot] = gfid; ngot++; dcur++; gup_begin(dcur); STEP_END; DUMP_STATE }
+	:: d_step { apc == 0 && ast == S_GOT && dcur + 1 < NP && !GUP_OK(dcur + 1) ->
+		gotfid[ngot] = gfid; ngot++; dcur++; gpage = dcur; ast = S_GFAULT;
+		STEP_END; DUMP_STATE }
 	/* ... or, after the last, dio.stage_dirty: bio_set_pages_dirty */
 	:: d_step { apc == 0 && ast == S_GOT && dcur + 1 >= NP && DIRTY_OK ->
 		gotfid[ngot] = gfid; ngot++;
