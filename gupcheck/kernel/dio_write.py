@@ -209,19 +209,20 @@ def vm_writev(c: Ctx) -> Outcome:
     """("vm_writev", page, value): pin_user_pages_remote(FOLL_WRITE) the target page."""
     page = c.op[1]
     blocks = tuple(range(SUBBLOCKS))
-    starts = c.k.start_numbers(page, blocks)
-    k = c.k
-    if not c.env.private:  # into a MAP_PRIVATE copy: the file is not written
-        k = k.write_started(page, blocks, c.op[2])
-        k = k.with_ghost(writing=k.ghost.writing | {(page, b, c.me) for b in blocks})
-    c2 = replace(c, k=c.goto(k, "", vtrunc=k.truncations, vstart=starts))
+    c2 = replace(c, k=c.goto(c.k, "", vtrunc=c.k.truncations,
+                             vstart=c.k.start_numbers(page, blocks)))
     out = gup_begin(c2, page, write=True, pin=c.cfg.vm_rw_foll_pin, ret="vw:copy",
                     fail="vm_writev=-EFAULT")
-    if isinstance(out, Blocked):
-        return out
-    # a GUP that fails at once (no VMA) began no write: the state before the registration
-    return [replace(m, state=c.finish(c.k, "vm_writev=-EFAULT"))
-            if m.state.threads[c.me].pc != c.thread.pc else m for m in out]
+    if isinstance(out, Blocked) or c.env.private:  # into a MAP_PRIVATE copy: the file is
+        return out                                 # not written
+    moves = []
+    for m in out:
+        k = m.state
+        if k.threads[c.me].pc == c.thread.pc:  # unless GUP failed at once (no VMA)
+            k = k.write_started(page, blocks, c.op[2])
+            k = k.with_ghost(writing=k.ghost.writing | {(page, b, c.me) for b in blocks})
+        moves.append(replace(m, state=k))
+    return moves
 
 
 def stage_copy(c: Ctx) -> Outcome:

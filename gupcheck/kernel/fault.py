@@ -26,19 +26,32 @@ from .state import SUBBLOCKS, Folio, KState, Pte, replace
 
 
 def fault_begin(c: Ctx, k: KState, page: int, ret: str, *, fail: str = "SIGBUS",
-                fail_stage: str | None = None) -> Outcome:
+                fail_stage: str | None = None, retry: str | None = None) -> Outcome:
     """The first step of a write fault on ``page``; afterwards the thread goes on at ``ret``.
 
     Beyond i_size the fault is VM_FAULT_SIGBUS: a CPU store gets SIGBUS, GUP returns -EFAULT
     (``fail`` is what the operation then returns, or ``fail_stage`` where it goes on).
+    ``retry``: the fault may drop mmap_read_lock to sleep and return VM_FAULT_RETRY
+    (FAULT_FLAG_ALLOW_RETRY without FAULT_FLAG_TRIED), and the operation redoes it at that
+    stage; None: it sleeps holding the lock.
     """
     fs = c.env.fs
     if page >= k.i_size:
         return vm_fault_sigbus(c, k, f"{fs.vm_ops.fault}: page {page} beyond i_size, "
                                "VM_FAULT_SIGBUS", fail, fail_stage)
     if c.env.private:
-        return _private_write_fault(c, k, page, ret)
+        return _private_write_fault(c, k, page, ret, retry)
     return fs.vm_ops.write_fault(c, k, page, ret, fail, fail_stage)
+
+
+def with_lock_taken(c: Ctx, k: KState, out: Outcome, *, begin: str, sleep: str,
+                    sep: str = ": ") -> list[Move]:
+    """``out``, a fault's first step computed on ``k``, in the step that took mmap_read_lock
+    (``k`` holds it; labelled ``begin``).  A fault that must sleep first (a folio lock,
+    invalidate_lock) takes the lock alone and sleeps holding it at stage ``sleep``."""
+    if isinstance(out, Blocked):
+        return [Move(begin, c.goto(k, sleep))]
+    return [replace(m, func=f"{begin}{sep}{m.func}") for m in out]
 
 
 def read_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
@@ -83,18 +96,30 @@ def writes_abandoned(c: Ctx, k: KState) -> KState:
     return k.with_ghost(writing=frozenset(w for w in k.ghost.writing if w[2] != c.me))
 
 
-def _private_write_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
+def _private_write_fault(c: Ctx, k: KState, page: int, ret: str,
+                         retry: str | None) -> Outcome:
     """A write fault in a MAP_PRIVATE mapping of the file: no ->page_mkwrite, no dirtying of
-    the page cache.  mm/memory.c ``do_cow_fault`` (no PTE: ``__do_fault`` reads the page-cache
-    folio, ``copy_user_highpage`` into a new anonymous folio, ``finish_fault``) or ``do_wp_page``
-    -> ``wp_page_copy`` (a read-only PTE of the page-cache folio: copy, replace the PTE, drop
-    the old mapping).  The copy is exclusive to the process (PG_anon_exclusive)."""
+    the page cache.  mm/memory.c ``do_cow_fault`` (no PTE: ``__do_fault`` -> filemap_fault
+    returns the page-cache folio locked, ``copy_user_highpage`` into a new anonymous folio,
+    ``finish_fault``, ``unlock_page``) or ``do_wp_page`` -> ``wp_page_copy`` (a read-only PTE
+    of the page-cache folio: copy it without its lock, replace the PTE, drop the old mapping).
+    The copy is exclusive to the process (PG_anon_exclusive).
+
+    filemap_fault's ``lock_folio_maybe_drop_mmap`` finds the folio locked: on a first attempt
+    that may retry it drops mmap_read_lock (``maybe_unlock_mmap_for_io``) and sleeps without
+    it (:func:`stage_cow_wait`), then the fault is redone; a retry sleeps holding the lock."""
     pte = k.ptes[page]
     if k.cached(page) is None:
         k = filemap_fault(k, page)
     src = k.folio(page)
-    if src.locked is not None and src.locked != c.name:
-        return Blocked(f"folio lock of page {page}", (src.locked,))
+    if pte is None and src.locked is not None and src.locked != c.name:
+        if retry is None:
+            return Blocked(f"folio lock of page {page}", (src.locked,))
+        k = k.with_folio(page, replace(src, refcount=src.refcount + 1))  # filemap_get_folio
+        return [Move(f"do_cow_fault: __do_fault: filemap_fault: page {page} locked, "
+                     "lock_folio_maybe_drop_mmap: mmap_read_unlock",
+                     c.goto(up_read(k, c.name), "fault:cowwait", fwait=k.fid(page),
+                            fretry=retry))]
     if pte is not None and pte.cow is None:  # the PTE mapped the page-cache folio
         k = k.with_folio(page, replace(src, mapcount=src.mapcount - 1, refcount=src.refcount - 1))
     k, fid = k.add_folio(Folio(index=page, data=src.data, mapping=False, refcount=1,
@@ -104,6 +129,22 @@ def _private_write_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
             "copy_user_highpage") + f" (page {page} -> private anonymous folio #{fid}), " \
         "pte writable+dirty"
     return [Move(func, c.goto(k, ret))]
+
+
+def stage_cow_wait(c: Ctx) -> Outcome:
+    """do_cow_fault's first attempt sleeps in __folio_lock_killable without mmap_read_lock,
+    holding a reference to the folio (``fwait``: reclaim cannot free it meanwhile); once it
+    has the folio it unlocks it, drops the reference and returns VM_FAULT_RETRY: the
+    operation redoes the fault at ``fretry`` with FAULT_FLAG_TRIED (that attempt sleeps
+    holding the lock).  A folio truncate removed meanwhile is freed by this last put."""
+    fid = c.var("fwait")
+    f = c.k.folio_at(fid)
+    if f.locked is not None and f.locked != c.name:
+        return Blocked(f"folio lock of page {f.index} (mmap_lock dropped)", (f.locked,))
+    f = replace(f, refcount=f.refcount - 1)
+    k = c.k.with_folio_at(fid, None if f.refcount == 0 and not f.mapping else f)
+    return [Move("filemap_fault: __folio_lock_killable, folio_unlock, folio_put, "
+                 "VM_FAULT_RETRY", c.goto(k, c.var("fretry"), ftried=True))]
 
 
 def filemap_fault(k: KState, page: int) -> KState:
@@ -182,7 +223,8 @@ def stage_install(c: Ctx) -> Outcome:
     return [Move(func, c.goto(k, c.var("fret")))]
 
 
-FAULT_STAGES = {"fault:install": stage_install}  # + STORE_STAGES; ->page_mkwrite's are the fs's
+#: + STORE_STAGES; ->page_mkwrite's are the fs's
+FAULT_STAGES = {"fault:install": stage_install, "fault:cowwait": stage_cow_wait}
 
 
 # --- the user operation: a CPU store -----------------------------------------------------------
@@ -218,13 +260,18 @@ def store(c: Ctx) -> Outcome:
 
 
 def stage_store_fault(c: Ctx) -> Outcome:
-    return fault_begin(c, c.k, c.op[1], ret="st:unlock", fail_stage="st:sigbus")
+    """handle_mm_fault; a first attempt may drop mmap_read_lock and be redone (the store is
+    retried from its start)."""
+    return fault_begin(c, c.k, c.op[1], ret="st:unlock", fail_stage="st:sigbus",
+                       retry=None if c.var("ftried") else "")
 
 
 def stage_store_unlock(c: Ctx) -> Outcome:
     """The fault is handled: mmap_read_unlock; the store is retried."""
-    return [Move("mmap_read_unlock, return to user space (retry the store)",
-                 c.goto(up_read(c.k, c.name), ""))]
+    k = c.goto(up_read(c.k, c.name), "")
+    if c.var("ftried"):  # the next fault is a new one
+        k = c.goto(k, "", ftried=False)
+    return [Move("mmap_read_unlock, return to user space (retry the store)", k)]
 
 
 def stage_store_sigbus(c: Ctx) -> Outcome:

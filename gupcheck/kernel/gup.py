@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
 from .dirty import folio_mark_dirty
-from .fault import fault_begin, read_fault, vm_fault_sigbus
+from .fault import fault_begin, read_fault, vm_fault_sigbus, with_lock_taken
 from .locks import down_read, up_read
 from .state import GUP_PIN_COUNTING_BIAS, Folio, KState, replace
 
@@ -156,29 +156,54 @@ def gup_begin(c: Ctx, page: int, *, write: bool, pin: bool, ret: str,
     if isinstance(locked, Blocked):
         return locked
     if not k.has_vma(page):  # __get_user_pages: vma_lookup finds none
-        return vm_fault_sigbus(c, k, f"__get_user_pages: mmap_read_lock, no VMA at page {page}: "
-                               "-EFAULT, mmap_read_unlock", fail, fail_stage)
+        return vm_fault_sigbus(c, k, no_vma("__get_user_pages", page), fail, fail_stage)
     k = c.goto(locked, c.thread.stage, gpage=page, gpin=pin, gwrite=write, gret=ret,
                gfail=fail, gfailstage=fail_stage)
-    out = _faultin(c, k, page, write)
-    if isinstance(out, Blocked):  # faultin_page sleeps, holding mmap_read_lock
-        return [Move("__get_user_pages: mmap_read_lock, faultin_page", c.goto(k, "gup:fault"))]
-    return [replace(m, func=f"__get_user_pages: mmap_read_lock, faultin_page -> {m.func}")
-            for m in out]
+    return _faultin(c, k, page, write, begin="__get_user_pages: mmap_read_lock, faultin_page")
+
+
+def no_vma(who: str, page: int) -> str:
+    """The label of a GUP that finds no VMA at ``page`` (munmap): -EFAULT."""
+    return f"{who}: mmap_read_lock, no VMA at page {page}: -EFAULT, mmap_read_unlock"
+
+
+def stage_retry(c: Ctx) -> Outcome:
+    """__get_user_pages_locked after the fault returned VM_FAULT_RETRY (it dropped
+    mmap_read_lock to sleep): mmap_read_lock again and __get_user_pages with FOLL_TRIED, which
+    looks the VMA up again."""
+    page = c.var("gpage")
+    locked = down_read(c.k, c.name)
+    if isinstance(locked, Blocked):
+        return locked
+    if not c.k.has_vma(page):
+        return vm_fault_sigbus(c, c.k, no_vma("__get_user_pages_locked: retry", page),
+                               c.var("gfail"), c.var("gfailstage"))
+    return _faultin(c, locked, page, c.var("gwrite"),
+                    begin="__get_user_pages_locked: retry, mmap_read_lock, faultin_page")
 
 
 def stage_fault(c: Ctx) -> Outcome:
     """faultin_page, once what it sleeps on (a folio lock, invalidate_lock) is free."""
-    return _faultin(c, c.k, c.var("gpage"), c.var("gwrite"))
-
-
-def _faultin(c: Ctx, k: KState, page: int, write: bool) -> Outcome:
-    """faultin_page: a write fault (through ->page_mkwrite) for FOLL_WRITE, else a read fault.
-    A fault that fails (VM_FAULT_SIGBUS) goes on at :func:`stage_fault_failed`."""
-    c = replace(c, k=k)
-    if write or page >= k.i_size:
+    k, page = c.k, c.var("gpage")
+    if c.var("gwrite") or page >= k.i_size:
         return fault_begin(c, k, page, ret="gup:grab", fail_stage="gup:failed")
     return read_fault(c, k, page, ret="gup:grab")
+
+
+def _faultin(c: Ctx, k: KState, page: int, write: bool, *, begin: str) -> Outcome:
+    """faultin_page in the step that took mmap_read_lock (``begin``): a write fault (through
+    ->page_mkwrite) for FOLL_WRITE, else a read fault; one that must sleep takes the lock
+    alone and sleeps holding it (:func:`stage_fault`).  A fault that fails (VM_FAULT_SIGBUS)
+    goes on at :func:`stage_fault_failed`.  Every GUP of the model may drop the lock
+    (FOLL_UNLOCKABLE: the _fast, _unlocked and _remote-with-locked callers), so a first
+    attempt may return VM_FAULT_RETRY and be redone at :func:`stage_retry`."""
+    c = replace(c, k=k)
+    if write or page >= k.i_size:
+        out = fault_begin(c, k, page, ret="gup:grab", fail_stage="gup:failed",
+                          retry=None if c.var("ftried") else "gup:retry")
+    else:
+        out = read_fault(c, k, page, ret="gup:grab")
+    return with_lock_taken(c, k, out, begin=begin, sleep="gup:fault", sep=" -> ")
 
 
 def stage_fault_failed(c: Ctx) -> Outcome:
@@ -197,7 +222,7 @@ def stage_grab(c: Ctx) -> Outcome:
     page, pin, write = c.var("gpage"), c.var("gpin"), c.var("gwrite")
     pte = c.k.ptes[page]
     if pte is None or (write and not pte.writable):
-        return _faultin(c, c.k, page, write)
+        return stage_fault(c)
     fid = c.k.mapped_fid(page)
     hold = holds_writeback(c, c.k, fid, write=write, pin=pin)
     if hold and (blocked := wait_writeback_to_pin(c.k, fid, page)):
@@ -212,5 +237,5 @@ def stage_grab(c: Ctx) -> Outcome:
 _HELD = ", folio_lock, PG_writeback set until unpin, folio_unlock (block-writeback)"
 
 
-GUP_STAGES = {"gup:fault": stage_fault, "gup:grab": stage_grab,
+GUP_STAGES = {"gup:fault": stage_fault, "gup:grab": stage_grab, "gup:retry": stage_retry,
               "gup:failed": stage_fault_failed}

@@ -15,8 +15,8 @@ from __future__ import annotations
 from .actor import Blocked, Ctx, Move, Outcome
 from .dax import stray_dma_check
 from .device import dma_write_check
-from .fault import fault_begin
-from .gup import gup_begin, release, unpin_dirty
+from .fault import fault_begin, with_lock_taken
+from .gup import gup_begin, no_vma, release, unpin_dirty
 from .locks import MMAP_LOCK, can_read, down_read, up_read
 from .state import SUBBLOCKS, KState, replace
 from .vma import (
@@ -66,8 +66,7 @@ def _no_vma(c: Ctx, gup: str, result: str) -> Outcome:
     blocked = can_read(MMAP_LOCK, c.k)
     if blocked:
         return blocked
-    return [Move(f"{gup}: mmap_read_lock, no VMA at page {c.op[1]}: -EFAULT, mmap_read_unlock",
-                 c.finish(c.k, result))]
+    return [Move(no_vma(gup, c.op[1]), c.finish(c.k, result))]
 
 
 def stage_registered(c: Ctx) -> Outcome:
@@ -158,9 +157,7 @@ def odp_fault(c: Ctx, page: int) -> list[Move]:
     if pte is not None and pte.writable:  # present and writable: nothing to fault
         return [Move(f"{begin}: pte writable", c.goto(k, "odp:unlock"))]
     out = fault_begin(c, k, page, ret="odp:unlock", fail_stage="odp:failed")
-    if isinstance(out, Blocked):  # the fault sleeps, holding mmap_read_lock
-        return [Move(begin, c.goto(k, "odp:fault"))]
-    return [replace(m, func=f"{begin}: {m.func}") for m in out]
+    return with_lock_taken(c, k, out, begin=begin, sleep="odp:fault")  # no FAULT_FLAG_ALLOW_RETRY
 
 
 def stage_odp_fault(c: Ctx) -> Outcome:

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from gupcheck.engine import Verdict
+from gupcheck.designs import DESIGNS
+from gupcheck.engine import Verdict, check
+from gupcheck.kernel.state import KState
+from gupcheck.kernel.system import KernelModel, Scenario
+from gupcheck.scenarios.loader import parse
 
-from .helpers import end_results, end_states, run
+from .helpers import end_results, end_states, reachable, run
+from .test_model_invariants import internal_invariants
 
 
 @pytest.mark.parametrize("design", ["linux-6.1", "linux-6.12"])
@@ -49,3 +54,79 @@ def test_6_12_registers_a_private_mapping_and_truncate_orphans_nothing_of_the_fi
         pinned = k.folio_at(fid)
         assert pinned.anon and pinned.pins == 1 and "N1" in pinned.data
         assert k.disk == ("Z0", "Z0")
+
+
+def _private(program: str, reclaims: int = 1) -> Scenario:
+    """CPU0 runs ``program`` on a MAP_PRIVATE mapping of an ext4 file; kswapd reclaims its
+    page ``reclaims`` times (shrink_folio_list holds the folio locked over several steps)."""
+    daemon = ", ".join(['{ op = "kswapd_reclaim", page = 0 }'] * reclaims)
+    return parse(f'name = "private-t"\ndescription = "t"\nmapping = "private"\n'
+                 f'[[actor]]\nname = "CPU0 app"\nprogram = [ {program} ]\n'
+                 f'[[actor]]\nname = "kswapd"\ndaemon = true\nprogram = [ {daemon} ]\n', "<t>")
+
+
+def _moves(model: KernelModel, k: KState, actor: str) -> list[str]:
+    return [str(label) for label, _ in model.successors(k) if str(label).startswith(actor)]
+
+
+def _kswapd_locks(k: KState) -> bool:
+    return k.cached(0) is not None and k.folio(0).locked == "kswapd"
+
+
+def test_wp_page_copy_copies_a_locked_page_cache_folio_without_waiting() -> None:
+    """mm/memory.c do_wp_page -> wp_page_copy takes no folio lock: a store to a read-only PTE
+    of the page-cache folio copies it while reclaim holds the folio locked (the model used to
+    make it wait for the lock)."""
+    sc = _private('{ op = "load", page = 0 }, { op = "store", page = 0, block = 0, value = "C1" }')
+    model = KernelModel(sc, DESIGNS["linux-6.12"], ())
+    at = [k for k in reachable(sc, "linux-6.12") if k.threads[0].stage == "st:fault"
+          and _kswapd_locks(k) and k.ptes[0] is not None and k.ptes[0].cow is None]
+    assert at, "no state with the store's fault and reclaim holding the folio lock"
+    for k in at:
+        assert any("do_wp_page: wp_page_copy" in m for m in _moves(model, k, "CPU0 app"))
+
+
+@pytest.mark.parametrize(("op", "retry"), [
+    ('{ op = "store", page = 0, block = 0, value = "C1" }', ""),
+    ('{ op = "dio_read", page = 0, value = "B1" }', "gup:retry")])
+def test_do_cow_fault_sleeps_on_the_folio_lock_without_mmap_lock_then_retries(
+        op: str, retry: str) -> None:
+    """mm/filemap.c lock_folio_maybe_drop_mmap (6.1): a first attempt that finds the folio
+    locked drops mmap_read_lock (maybe_unlock_mmap_for_io), sleeps, and returns
+    VM_FAULT_RETRY; the retry (FAULT_FLAG_TRIED) sleeps holding the lock.  A CPU store and
+    GUP's slow path (FOLL_UNLOCKABLE) both allow the retry."""
+    sc = _private(op, reclaims=2)
+    model = KernelModel(sc, DESIGNS["linux-6.12"], ())
+    states = reachable(sc, "linux-6.12")
+    for k in states:  # the sleeping fault's folio reference is counted
+        internal_invariants(k, pin_counting=True)
+    waiting = [k for k in states if k.threads[0].stage == "fault:cowwait"]
+    assert waiting, "the fault never dropped mmap_lock to sleep on the folio"
+    for k in waiting:
+        assert "CPU0 app" not in k.mmap_lock.readers
+        assert dict(k.threads[0].local)["fretry"] == retry
+    # the retry, once the folio is locked again, sleeps with mmap_read_lock held
+    again = [k for k in states if dict(k.threads[0].local).get("ftried")
+             and "CPU0 app" in k.mmap_lock.readers and _kswapd_locks(k)
+             and k.ptes[0] is None]
+    assert again, "no retry found the folio locked again"
+    assert all(not _moves(model, k, "CPU0 app") for k in again)
+    assert not any(k.threads[0].stage == "fault:cowwait" and dict(k.threads[0].local)
+                   .get("ftried") for k in states), "a retry dropped mmap_lock again"
+
+
+def test_a_gup_retry_after_munmap_finds_no_vma_and_fails() -> None:
+    """mm/gup.c __get_user_pages_locked: the retry after VM_FAULT_RETRY looks the VMA up
+    again under mmap_read_lock; a munmap that ran while the fault slept leaves none: the
+    read returns -EFAULT and starts no write."""
+    sc = parse('name = "private-t"\ndescription = "t"\nmapping = "private"\n'
+               '[[actor]]\nname = "CPU0 app"\n'
+               'program = [ { op = "dio_read", page = 0, value = "B1" } ]\n'
+               '[[actor]]\nname = "CPU1 app"\nprogram = [ { op = "munmap", page = 0 } ]\n'
+               '[[actor]]\nname = "kswapd"\ndaemon = true\n'
+               'program = [ { op = "kswapd_reclaim", page = 0 } ]\n', "<t>")
+    result = check(KernelModel(sc, DESIGNS["linux-6.12"], None))
+    assert result.verdict is Verdict.HOLDS
+    assert any("__get_user_pages_locked: retry: mmap_read_lock, no VMA at page 0" in a
+               for a in result.coverage)
+    assert ("read=-EFAULT",) in end_results(sc, "linux-6.12")
