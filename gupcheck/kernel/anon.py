@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
 from .gup import grab, release
+from .locks import MMAP_LOCK, can_read, can_write, down_write, down_write_queue, up_write
 from .state import SUBBLOCKS, AnonPte, Folio, KState, replace
 
 WHO = ("parent", "child")
@@ -49,9 +50,25 @@ def _drop_map(k: KState, fid: int) -> KState:
 
 
 def fork(c: Ctx) -> Outcome:
-    """("fork",): dup_mmap takes mmap_lock for writing and opens write_protect_seq; then
-    copy_present_pte decides, from whether the page may be pinned, to copy or share it."""
-    k = replace(c.k, fork_in_progress=True)
+    """("fork",): dup_mmap takes mmap_lock for writing (queued behind its readers, if any:
+    from then on new faults and GUP slow paths wait behind it), then :func:`_dup_mmap`."""
+    k = down_write_queue(c.k, c.name)
+    if k.mmap_lock.writer == c.name:
+        return _dup_mmap(c, k, "mmap_write_lock")
+    return [Move("dup_mmap: mmap_write_lock: queued behind the readers", c.goto(k, "fork:lock"))]
+
+
+def stage_fork_lock(c: Ctx) -> Outcome:
+    k = down_write(c.k, c.name)
+    if isinstance(k, Blocked):
+        return k
+    return _dup_mmap(c, k, "mmap_write_lock acquired")
+
+
+def _dup_mmap(c: Ctx, k: KState, how: str) -> Outcome:
+    """dup_mmap holds mmap_lock for writing and opens write_protect_seq; then copy_present_pte
+    decides, from whether the page may be pinned, to copy or share it."""
+    k = replace(k, fork_in_progress=True)
     pte = _pte(k, 0)
     assert pte is not None
     copy = c.cfg.fork_copies_pinned and k.folio_at(pte.folio).maybe_dma_pinned()
@@ -59,7 +76,7 @@ def fork(c: Ctx) -> Outcome:
         what = "share it (no check for pinned pages before 5.9)"
     else:
         what = "maybe pinned: copy it" if copy else "not pinned: share it"
-    return [Move(f"dup_mmap: mmap_write_lock, raw_write_seqcount_begin(write_protect_seq), "
+    return [Move(f"dup_mmap: {how}, raw_write_seqcount_begin(write_protect_seq), "
                  f"copy_present_pte: page {what}", c.goto(k, "fork:copy", fcopy=copy))]
 
 
@@ -69,7 +86,7 @@ def stage_fork_copy(c: Ctx) -> Outcome:
     A GUP-fast that pins the page between the decision and the write-protection (without
     write_protect_seq) leaves a pinned page shared copy-on-write with the child.
     """
-    k = replace(c.k, fork_in_progress=False)
+    k = up_write(replace(c.k, fork_in_progress=False), c.name)
     pte = _pte(k, 0)
     assert pte is not None
     f = k.folio_at(pte.folio)
@@ -85,6 +102,13 @@ def stage_fork_copy(c: Ctx) -> Outcome:
     return [Move("copy_present_pte: write-protect the page, share it copy-on-write; "
                  "write_protect_seq end, mmap_write_unlock",
                  c.finish(replace(k, forked=True), "fork=0"))]
+
+
+def _mmap_read_lock(k: KState, proc: int) -> Blocked | None:
+    """Why a fault or GUP slow path of ``proc`` would wait for mmap_lock: the parent's is the
+    one :class:`~.state.KState` holds (fork and munmap write it); the child's, its own, is
+    never contended here.  Such a step takes and drops the lock within itself."""
+    return can_read(MMAP_LOCK, k) if proc == 0 else None
 
 
 def _child_waits(c: Ctx, proc: int) -> bool:
@@ -121,6 +145,8 @@ def anon_write(c: Ctx) -> Outcome:
     if pte is None:
         return [Move(f"{WHO[proc]} store: no mapping, SIGSEGV", c.finish(k, "SIGSEGV"))]
     if not pte.writable:
+        if blocked := _mmap_read_lock(k, proc):  # the write fault
+            return blocked
         k, func = _do_wp_page(c, k, proc)
         func += ", then "
         pte = _pte(k, proc)
@@ -188,10 +214,13 @@ def munmap_anon(c: Ctx) -> Outcome:
     proc = c.op[1]
     if _child_waits(c, proc):
         return []
+    if proc == 0 and (blocked := can_write(MMAP_LOCK, c.k)):
+        return blocked
     pte = _pte(c.k, proc)
     assert pte is not None
     k = _with_pte(_drop_map(c.k, pte.folio), proc, None)
-    return [Move(f"{WHO[proc]} munmap: zap_pte_range", c.finish(k, "munmap=0"))]
+    return [Move(f"{WHO[proc]} munmap: mmap_write_lock, zap_pte_range, mmap_write_unlock",
+                 c.finish(k, "munmap=0"))]
 
 
 def anon_pin(c: Ctx) -> Outcome:
@@ -217,8 +246,8 @@ def anon_pin(c: Ctx) -> Outcome:
     if fast and c.cfg.gup_fast_wp_seq and k.fork_in_progress:
         fast = False  # read_seqcount_retry: unpin, fall back to the slow path
         func = "gup_fast: write_protect_seq odd, back off; "
-    if not fast and k.fork_in_progress:
-        return Blocked("mmap_read_lock (fork holds mmap_lock)", ("parent",))
+    if not fast and (blocked := _mmap_read_lock(k, proc)):
+        return blocked
     if c.op[0] == "anon_pin_ro":
         if c.cfg.anon_exclusive and not f.anon_exclusive:
             k, func = _unshare(k, proc)
@@ -276,4 +305,4 @@ ANON_OPS = {"fork": fork, "anon_write": anon_write, "anon_read": anon_read,
             "anon_pin": anon_pin, "anon_pin_ro": anon_pin, "anon_pin_fast": anon_pin,
             "read_fixed": read_fixed}
 
-ANON_STAGES = {"fork:copy": stage_fork_copy}
+ANON_STAGES = {"fork:lock": stage_fork_lock, "fork:copy": stage_fork_copy}

@@ -219,7 +219,7 @@ class KState(Value):
     i_size: int = 0  # the file's size in pages (set from the scenario)
     #: mapping->invalidate_lock: ->page_mkwrite reads, truncate and hole punch write
     invalidate_lock: RwSemState = RwSemState()
-    #: the process's mm->mmap_lock: page faults and GUP's slow path read, munmap writes
+    #: the process's mm->mmap_lock: page faults and GUP's slow path read, munmap and fork write
     mmap_lock: RwSemState = RwSemState()
     #: the pages munmap took out of the file's mapping: no VMA covers them any more
     unmapped: tuple[int, ...] = ()
@@ -243,7 +243,7 @@ class KState(Value):
     # one page of private anonymous memory per process: parent (0) and, after fork, child (1)
     anon_ptes: tuple[AnonPte | None, ...] = (None, None)
     forked: bool = False
-    fork_in_progress: bool = False  # dup_mmap holds mmap_lock; write_protect_seq is odd
+    fork_in_progress: bool = False  # dup_mmap copying: write_protect_seq is odd
     pipe: int | None = None  # the folio a pipe holds after vmsplice (a FOLL_GET reference)
     anon_pinned: int | None = None  # the folio an io_uring fixed buffer pins
     # FS-DAX: who owns each pmem block (folio id = block): "file:<page>", "other" (another

@@ -32,7 +32,7 @@ def fsync(c: Ctx) -> Outcome:
         blocked = can_read(MMAP_LOCK, k)  # mmap_read_lock, find_vma
         if blocked:
             return blocked
-        if not any(map(k.has_vma, range(len(k.ptes)))):
+        if len(k.unmapped) == len(k.ptes):  # munmap left no VMA of the file
             return [Move("msync: mmap_read_lock, find_vma: no VMA, -ENOMEM, mmap_read_unlock",
                          c.finish(k, "msync=-ENOMEM"))]
         if c.env.private:
@@ -62,7 +62,7 @@ def stage_wait(c: Ctx) -> Outcome:
         k = k.with_thread(c.me, replace(k.threads[c.me], errseq=k.wb_err))
         return [Move(f"filemap_fdatawait_range: {c.op[0]} returns -{k.wb_errno} (errseq)",
                      c.finish(k, f"{c.op[0]}=-{k.wb_errno}"))]
-    if c.op[0] == "msync" and not all(map(k.has_vma, range(len(k.ptes)))):
+    if c.op[0] == "msync" and k.unmapped:
         return [Move("filemap_fdatawait_range: msync returns -ENOMEM (part of the range has no "
                      "VMA)", c.finish(k, "msync=-ENOMEM"))]
     return [Move(f"filemap_fdatawait_range: {c.op[0]} returns 0", c.finish(k, f"{c.op[0]}=0"))]

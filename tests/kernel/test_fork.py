@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from gupcheck.designs import DESIGNS
 from gupcheck.engine import Verdict
+from gupcheck.kernel.system import KernelModel, Scenario
+from gupcheck.scenarios.loader import parse
 
-from .helpers import assert_steps_in_order, end_results, run
+from .helpers import assert_steps_in_order, end_results, reachable, run
 
 MODERN = ("linux-6.1", "linux-6.12")
 
@@ -103,3 +106,34 @@ def test_without_write_protect_seq_a_gup_fast_pin_lands_on_a_page_fork_is_sharin
     assert fixed.verdict is Verdict.HOLDS
     # a pin that meets the fork waits for mmap_lock and then breaks COW before pinning
     assert any("do_wp_page" in k and "pin_user_pages_fast" in k for k in fixed.coverage)
+
+
+def _fork_beside(op: str) -> Scenario:
+    return parse('name = "fork-t"\ndescription = "t"\nanon = true\n'
+                 '[[actor]]\nname = "main"\nprogram = [ { op = "fork" } ]\n'
+                 f'[[actor]]\nname = "io"\nprogram = [ {op} ]\n', "<t>")
+
+
+def test_fork_holds_mmap_write_lock_and_the_waits_name_the_forking_thread() -> None:
+    """kernel/fork.c dup_mmap: mmap_write_lock_killable(oldmm) over the copy.  A slow-path
+    pin, or a file store's fault, of another thread waits for the thread that forks (the
+    model named a "parent" thread, whatever the scenario called it)."""
+    for op in ('{ op = "anon_pin", proc = 0 }',
+               '{ op = "store", page = 0, block = 0, value = "B1" }'):
+        model = KernelModel(_fork_beside(op), DESIGNS["linux-6.12"], ())
+        during = [k for k in reachable(model.scenario, "linux-6.12")
+                  if k.mmap_lock.writer == "main"]
+        assert during and all(k.fork_in_progress for k in during)
+        waits = [w for k in during for w in model.waits(k) if w.actor == "io"]
+        assert waits and all(w.holders == ("main",) for w in waits), waits
+
+
+def test_fork_queues_behind_a_fault_that_holds_mmap_read_lock() -> None:
+    """A store's write fault holds mmap_read_lock from lock_mm_and_find_vma to its return
+    (several steps here): a fork that comes meanwhile queues, and copies only after the
+    fault dropped the lock."""
+    sc = _fork_beside('{ op = "store", page = 0, block = 0, value = "B1" }')
+    states = reachable(sc, "linux-6.12")
+    queued = [k for k in states if k.mmap_lock.queued == ("main",)]
+    assert any(k.mmap_lock.readers == ("io",) for k in queued)
+    assert not any(k.fork_in_progress and k.mmap_lock.readers for k in states)
