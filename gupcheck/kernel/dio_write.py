@@ -212,7 +212,7 @@ def vm_writev(c: Ctx) -> Outcome:
     c2 = replace(c, k=c.goto(c.k, "", vtrunc=c.k.truncations,
                              vstart=c.k.start_numbers(page, blocks)))
     out = gup_begin(c2, page, write=True, pin=c.cfg.vm_rw_foll_pin, ret="vw:copy",
-                    fail="vm_writev=-EFAULT")
+                    fail="vm_writev=-EFAULT", fast=False)  # pin_user_pages_remote
     if isinstance(out, Blocked) or c.env.private:  # into a MAP_PRIVATE copy: the file is
         return out                                 # not written
     moves = []

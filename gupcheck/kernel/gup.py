@@ -131,16 +131,22 @@ def end_held_writeback(c: Ctx, k: KState, fid: int) -> KState:
 
 
 def gup_begin(c: Ctx, page: int, *, write: bool, pin: bool, ret: str,
-              fail: str = "-EFAULT", fail_stage: str | None = None) -> Outcome:
+              fail: str = "-EFAULT", fail_stage: str | None = None,
+              fast: bool = True, unlockable: bool = True) -> Outcome:
     """The first step of get/pin_user_pages_fast on one page; the thread goes on at ``ret``.
 
     If the page cannot be faulted in (beyond i_size) the operation returns ``fail``.
+    ``fast`` false: a caller without GUP-fast, which takes mmap_read_lock and goes straight
+    to __get_user_pages (pin_user_pages_remote).  ``unlockable`` false: the caller holds the
+    lock and GUP may not drop it (pin_user_pages without FOLL_UNLOCKABLE; see
+    :func:`_faultin`).
     """
     k = c.k
     pte = k.ptes[page]
     pinned = pin and c.cfg.pin_counting  # before 5.7 a "pin" is a get_user_pages reference
     kind = "pin_user_pages_fast" if pinned else "get_user_pages_fast"
-    if pte is not None and (pte.writable or not write):
+    present = pte is not None and (pte.writable or not write)
+    if fast and present:
         fid = k.mapped_fid(page)
         hold = holds_writeback(c, k, fid, write=write, pin=pin)
         if hold and (blocked := wait_writeback_to_pin(k, fid, page)):
@@ -158,7 +164,12 @@ def gup_begin(c: Ctx, page: int, *, write: bool, pin: bool, ret: str,
     if not k.has_vma(page):  # __get_user_pages: vma_lookup finds none
         return vm_fault_sigbus(c, k, no_vma("__get_user_pages", page), fail, fail_stage)
     k = c.goto(locked, c.thread.stage, gpage=page, gpin=pin, gwrite=write, gret=ret,
-               gfail=fail, gfailstage=fail_stage)
+               gfail=fail, gfailstage=fail_stage, **({} if unlockable else {"gkeeplock": True}))
+    if present:  # follow_page_mask finds the page: no fault
+        out = _grab(replace(c, k=k), page, pin, write, how="mmap_read_lock, ")
+        if isinstance(out, Blocked):
+            return [Move("__get_user_pages: mmap_read_lock", c.goto(k, "gup:grab"))]
+        return out
     return _faultin(c, k, page, write, begin="__get_user_pages: mmap_read_lock, faultin_page")
 
 
@@ -194,13 +205,14 @@ def _faultin(c: Ctx, k: KState, page: int, write: bool, *, begin: str) -> Outcom
     """faultin_page in the step that took mmap_read_lock (``begin``): a write fault (through
     ->page_mkwrite) for FOLL_WRITE, else a read fault; one that must sleep takes the lock
     alone and sleeps holding it (:func:`stage_fault`).  A fault that fails (VM_FAULT_SIGBUS)
-    goes on at :func:`stage_fault_failed`.  Every GUP of the model may drop the lock
-    (FOLL_UNLOCKABLE: the _fast, _unlocked and _remote-with-locked callers), so a first
-    attempt may return VM_FAULT_RETRY and be redone at :func:`stage_retry`."""
+    goes on at :func:`stage_fault_failed`.  A GUP that may drop the lock (FOLL_UNLOCKABLE:
+    the _fast, _unlocked and _remote-with-locked callers) may return VM_FAULT_RETRY on a first
+    attempt, redone at :func:`stage_retry` (FOLL_TRIED)."""
     c = replace(c, k=k)
     if write or page >= k.i_size:
+        tried = c.var("ftried") or c.var("gkeeplock")
         out = fault_begin(c, k, page, ret="gup:grab", fail_stage="gup:failed",
-                          retry=None if c.var("ftried") else "gup:retry")
+                          retry=None if tried else "gup:retry")
     else:
         out = read_fault(c, k, page, ret="gup:grab")
     return with_lock_taken(c, k, out, begin=begin, sleep="gup:fault", sep=" -> ")
@@ -223,6 +235,12 @@ def stage_grab(c: Ctx) -> Outcome:
     pte = c.k.ptes[page]
     if pte is None or (write and not pte.writable):
         return stage_fault(c)
+    return _grab(c, page, pin, write, how="")
+
+
+def _grab(c: Ctx, page: int, pin: bool, write: bool, *, how: str) -> Outcome:
+    """follow_page_mask -> try_grab_folio through a PTE that allows the access, then
+    mmap_read_unlock (``how``: what the same step did before)."""
     fid = c.k.mapped_fid(page)
     hold = holds_writeback(c, c.k, fid, write=write, pin=pin)
     if hold and (blocked := wait_writeback_to_pin(c.k, fid, page)):
@@ -230,7 +248,7 @@ def stage_grab(c: Ctx) -> Outcome:
     k = grab(c.k, fid, pin=pin, pin_counting=c.cfg.pin_counting, hold_writeback=hold,
              mutations=c.cfg.mutations)
     kind = ("FOLL_PIN" if pin and c.cfg.pin_counting else "FOLL_GET") + (_HELD if hold else "")
-    return [Move(f"__get_user_pages: follow_page_mask grabs page {page} ({kind}), "
+    return [Move(f"__get_user_pages: {how}follow_page_mask grabs page {page} ({kind}), "
                  "mmap_read_unlock", c.goto(up_read(k, c.name), c.var("gret"), gfid=fid))]
 
 

@@ -235,24 +235,29 @@ def _nic_write(c: Ctx, page: int, fid: int, block: int, value: str, *, stale: bo
 def iouring_register(c: Ctx) -> Outcome:
     """("iouring_register", page): IORING_REGISTER_BUFFERS over the shared ext4 mapping.
 
-    io_uring/rsrc.c ``io_sqe_buffer_register`` -> ``io_pin_pages``: pin_user_pages with
-    FOLL_WRITE|FOLL_LONGTERM.  Since 6.5 GUP refuses the shared file mapping with -EFAULT before
-    faulting; before, the pin succeeds (write-faulting the page through ->page_mkwrite, which
-    dirties it), then io_uring refuses the file-backed VMA with -EOPNOTSUPP and
-    ``unpin_user_pages`` the pages it pinned (without dirtying them).
+    io_uring/rsrc.c ``io_sqe_buffer_register`` -> ``io_pin_pages``: pin_user_pages (6.1) or
+    pin_user_pages_fast (6.12) with FOLL_WRITE|FOLL_LONGTERM.  Since 6.5 GUP refuses the
+    shared file mapping with -EFAULT before faulting; before, the pin succeeds (write-faulting
+    the page through ->page_mkwrite, which dirties it), then io_uring refuses the file-backed
+    VMA with -EOPNOTSUPP and ``unpin_user_pages`` the pages it pinned (without dirtying them).
     """
     page = c.op[1]
     if not c.cfg.has_io_uring:
         k = c.k.with_ghost(unsupported="io_uring appeared in 5.1")
         return [Move("io_uring_register: no io_uring before 5.1", c.finish(k, "register=-ENOSYS"))]
+    # 6.1's pin_user_pages runs under io_pin_pages' own mmap_read_lock (held, in the kernel,
+    # over io_uring's VMA check too), as in every kernel with that check
+    slow = c.cfg.iouring_file_check
+    gup = "io_sqe_buffer_register: " + ("pin_user_pages" if slow else "pin_user_pages_fast")
     if not c.k.has_vma(page):
-        return _no_vma(c, "io_sqe_buffer_register: pin_user_pages", "register=-EFAULT")
+        return _no_vma(c, gup, "register=-EFAULT")
     err, _ = io_uring_register_buffers((_vma(c),), c.cfg)
     if err == EFAULT:
         k = c.k.with_ghost(refused=err)
-        return [Move("io_sqe_buffer_register: pin_user_pages: check_vma_flags refuses (-EFAULT)",
+        return [Move(f"{gup}: check_vma_flags refuses (-EFAULT)",
                      c.finish(k, "register=-EFAULT"))]
-    return gup_begin(c, page, write=True, pin=True, ret="lt:iouring", fail="register=-EFAULT")
+    return gup_begin(c, page, write=True, pin=True, ret="lt:iouring", fail="register=-EFAULT",
+                     fast=not slow, unlockable=not slow)
 
 
 def stage_iouring(c: Ctx) -> Outcome:

@@ -89,3 +89,24 @@ def test_process_vm_writev_into_an_unmapped_page_fails_and_starts_no_write() -> 
     ends = end_states(sc, "linux-6.12")
     assert {k.threads[0].results for k in ends} == {("munmap=0", "vm_writev=-EFAULT")}
     assert all(k.ghost == ends[0].ghost and "B1" not in str(k.ghost) for k in ends)
+
+
+def test_process_vm_writev_has_no_gup_fast_and_waits_behind_a_queued_munmap() -> None:
+    """mm/process_vm_access.c: mmap_read_lock, pin_user_pages_remote: no GUP-fast, so even
+    through a writable PTE the pin waits while a munmap is queued for mmap_write_lock
+    (writer preference); GUP-fast would have grabbed the page."""
+    from gupcheck.kernel.system import KernelModel
+    from gupcheck.scenarios.loader import parse
+
+    sc = parse('name = "vm-writev-t"\ndescription = "t"\n[[actor]]\nname = "A"\n'
+               'program = [ { op = "store", page = 0, block = 0, value = "A1" }, '
+               '{ op = "vm_writev", page = 0, value = "B1" } ]\n'
+               '[[actor]]\nname = "B"\nprogram = [ { op = "munmap", page = 0 } ]\n', "<t>")
+    model = KernelModel(sc, DESIGNS["linux-6.12"], ())
+    at = [k for k in reachable(sc, "linux-6.12") if k.threads[0].pc == 1
+          and not k.threads[0].stage and k.ptes[0] is not None and k.ptes[0].writable
+          and k.mmap_lock.queued == ("B",)]
+    assert at, "no state with the PTE writable and munmap queued"
+    for k in at:
+        assert not [lb for lb, _ in model.successors(k) if str(lb).startswith("A:")]
+        assert [w.holders for w in model.waits(k) if w.actor == "A"] == [("B",)]

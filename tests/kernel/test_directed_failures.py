@@ -168,7 +168,8 @@ def test_io_uring_registration_of_a_shared_file_is_refused_differently_by_6_1_an
     assert_steps_in_order(old.results[""], ["ext4_page_mkwrite", "FOLL_PIN",
                                             "file-backed buffer refused (-EOPNOTSUPP)"])
     assert new.results[""].trace.labels() == [
-        "CPU0 app: io_sqe_buffer_register: pin_user_pages: check_vma_flags refuses (-EFAULT)"]
+        ("CPU0 app: io_sqe_buffer_register: pin_user_pages_fast: check_vma_flags refuses "
+         "(-EFAULT)")]
 
 
 def test_a_stable_writes_device_fails_the_torn_write_and_fsync_reports_eio() -> None:

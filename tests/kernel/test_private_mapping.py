@@ -130,3 +130,12 @@ def test_a_gup_retry_after_munmap_finds_no_vma_and_fails() -> None:
     assert any("__get_user_pages_locked: retry: mmap_read_lock, no VMA at page 0" in a
                for a in result.coverage)
     assert ("read=-EFAULT",) in end_results(sc, "linux-6.12")
+
+
+@pytest.mark.parametrize(("design", "drops"), [("linux-6.1", False), ("linux-6.12", True)])
+def test_io_uring_on_6_1_pins_under_its_own_mmap_lock_and_never_drops_it(
+        design: str, drops: bool) -> None:
+    """6.1 io_pin_pages: mmap_read_lock, pin_user_pages (not FOLL_UNLOCKABLE: a fault sleeps
+    holding the lock); 6.12: pin_user_pages_fast, whose fault may drop it and retry."""
+    sc = _private('{ op = "iouring_register", page = 0 }')
+    assert any(k.threads[0].stage == "fault:cowwait" for k in reachable(sc, design)) is drops
