@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
 from .gup import grab, release
-from .locks import MMAP_LOCK, can_read, can_write, down_write, down_write_queue, up_write
+from .locks import MMAP_LOCK, can_read, down_write, down_write_queue, up_write
 from .state import SUBBLOCKS, AnonPte, Folio, KState, replace
 
 WHO = ("parent", "child")
@@ -210,16 +210,34 @@ def pipe_read(c: Ctx) -> Outcome:
 
 
 def munmap_anon(c: Ctx) -> Outcome:
-    """("munmap_anon", proc): zap the anonymous PTE."""
+    """("munmap_anon", proc): mmap_write_lock (the parent's queues behind its readers, as
+    munmap of the file mapping does), zap the anonymous PTE, mmap_write_unlock."""
     proc = c.op[1]
     if _child_waits(c, proc):
         return []
-    if proc == 0 and (blocked := can_write(MMAP_LOCK, c.k)):
-        return blocked
-    pte = _pte(c.k, proc)
+    if proc == 1:  # the child's own mm: its lock is never contended here
+        return _zap_anon(c, c.k, proc, "mmap_write_lock, ")
+    k = down_write_queue(c.k, c.name)
+    if k.mmap_lock.writer != c.name:
+        return [Move("parent munmap: mmap_write_lock: queued behind the readers",
+                     c.goto(k, "mua:wait"))]
+    return _zap_anon(c, k, proc, "mmap_write_lock, ")
+
+
+def stage_munmap_anon_wait(c: Ctx) -> Outcome:
+    k = down_write(c.k, c.name)
+    if isinstance(k, Blocked):
+        return k
+    return _zap_anon(c, k, 0, "mmap_write_lock acquired, ")
+
+
+def _zap_anon(c: Ctx, k: KState, proc: int, how: str) -> Outcome:
+    pte = _pte(k, proc)
     assert pte is not None
-    k = _with_pte(_drop_map(c.k, pte.folio), proc, None)
-    return [Move(f"{WHO[proc]} munmap: mmap_write_lock, zap_pte_range, mmap_write_unlock",
+    k = _with_pte(_drop_map(k, pte.folio), proc, None)
+    if proc == 0:
+        k = up_write(k, c.name)
+    return [Move(f"{WHO[proc]} munmap: {how}zap_pte_range, mmap_write_unlock",
                  c.finish(k, "munmap=0"))]
 
 
@@ -242,7 +260,10 @@ def anon_pin(c: Ctx) -> Outcome:
     pte = _pte(k, proc)
     assert pte is not None
     f = k.folio_at(pte.folio)
-    fast = c.op[0] == "anon_pin_fast" and pte.writable
+    # 6.12's io_uring registration is a pin_user_pages_fast; 6.1's a pin_user_pages
+    gup_fast = c.op[0] == "anon_pin_fast" or (c.op[0] == "anon_pin"
+                                              and not c.cfg.iouring_file_check)
+    fast = gup_fast and pte.writable
     if fast and c.cfg.gup_fast_wp_seq and k.fork_in_progress:
         fast = False  # read_seqcount_retry: unpin, fall back to the slow path
         func = "gup_fast: write_protect_seq odd, back off; "
@@ -259,10 +280,12 @@ def anon_pin(c: Ctx) -> Outcome:
     assert pte is not None
     k = grab(k, pte.folio, pin=True, pin_counting=c.cfg.pin_counting)
     k = replace(k, anon_pinned=pte.folio)
+    api = "pin_user_pages_fast" if gup_fast else "pin_user_pages"
     what = {"anon_pin_ro": "pin_user_pages (FOLL_PIN, read-only)",
-            "anon_pin_fast": "pin_user_pages_fast (FOLL_PIN|FOLL_WRITE)" + (
-                ": gup_fast_pte_range" if fast else "")}.get(
-        c.op[0], "io_sqe_buffer_register: pin_user_pages (FOLL_PIN)")
+            "anon_pin_fast": f"{api} (FOLL_PIN|FOLL_WRITE)"}.get(
+        c.op[0], f"io_sqe_buffer_register: {api} (FOLL_PIN)")
+    if fast:
+        what += ": gup_fast_pte_range"
     if not c.cfg.pin_counting:  # FOLL_PIN and pin_user_pages* arrived in 5.6/5.7
         what = what.replace("pin_user_pages", "get_user_pages").replace("FOLL_PIN", "FOLL_GET")
     return [Move(f"{func}{what} the {WHO[proc]}'s page", c.finish(k, "register=0"))]
@@ -305,4 +328,5 @@ ANON_OPS = {"fork": fork, "anon_write": anon_write, "anon_read": anon_read,
             "anon_pin": anon_pin, "anon_pin_ro": anon_pin, "anon_pin_fast": anon_pin,
             "read_fixed": read_fixed}
 
-ANON_STAGES = {"fork:lock": stage_fork_lock, "fork:copy": stage_fork_copy}
+ANON_STAGES = {"fork:lock": stage_fork_lock, "fork:copy": stage_fork_copy,
+               "mua:wait": stage_munmap_anon_wait}

@@ -74,6 +74,11 @@ class KernelConfig:
     #: -EINVAL (io_pin_pages: "vmas[i]->vm_file != file", in 6.1; found by a real 6.1 boot:
     #: anonymous memory followed by a shared ext4 mapping is EINVAL, not EOPNOTSUPP).
     iouring_same_file: bool = False
+    #: 6.3, f04740f54594 "mm/gup: add FOLL_UNLOCKABLE" (Jason Gunthorpe): the slow path of
+    #: pin_user_pages_fast(FOLL_LONGTERM) (ibv_reg_mr, io_uring) may drop mmap_lock in a fault
+    #: and retry; before, __gup_longterm_unlocked takes mmap_read_lock and passes no
+    #: ``locked``, so the fault sleeps holding it.
+    longterm_unlockable: bool = True
     #: 5.8: process_vm_rw_core pins with pin_user_pages_remote (FOLL_PIN); before, FOLL_GET
     vm_rw_foll_pin: bool = True
     #: a COW filesystem (btrfs) writes a folio dirtied without ->page_mkwrite through

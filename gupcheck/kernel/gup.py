@@ -165,12 +165,7 @@ def gup_begin(c: Ctx, page: int, *, write: bool, pin: bool, ret: str,
         return vm_fault_sigbus(c, k, no_vma("__get_user_pages", page), fail, fail_stage)
     k = c.goto(locked, c.thread.stage, gpage=page, gpin=pin, gwrite=write, gret=ret,
                gfail=fail, gfailstage=fail_stage, **({} if unlockable else {"gkeeplock": True}))
-    if present:  # follow_page_mask finds the page: no fault
-        out = _grab(replace(c, k=k), page, pin, write, how="mmap_read_lock, ")
-        if isinstance(out, Blocked):
-            return [Move("__get_user_pages: mmap_read_lock", c.goto(k, "gup:grab"))]
-        return out
-    return _faultin(c, k, page, write, begin="__get_user_pages: mmap_read_lock, faultin_page")
+    return _locked_walk(replace(c, k=k), "__get_user_pages: mmap_read_lock")
 
 
 def no_vma(who: str, page: int) -> str:
@@ -178,26 +173,47 @@ def no_vma(who: str, page: int) -> str:
     return f"{who}: mmap_read_lock, no VMA at page {page}: -EFAULT, mmap_read_unlock"
 
 
+def _locked_walk(c: Ctx, how: str) -> Outcome:
+    """__get_user_pages in the step that took mmap_read_lock (``c.k`` holds it; ``how``
+    labels that): follow_page_mask grabs the page through a PTE that allows the access,
+    else faultin_page."""
+    k, page, write = c.k, c.var("gpage"), c.var("gwrite")
+    pte = k.ptes[page]
+    if pte is None or (write and not pte.writable):
+        return _faultin(c, k, page, write, begin=f"{how}, faultin_page")
+    out = _grab(c, page, c.var("gpin"), write, how=f"{how}, ")
+    if isinstance(out, Blocked):  # block-writeback: the pin waits, holding the lock
+        return [Move(how, c.goto(k, "gup:grab"))]
+    return out
+
+
 def stage_retry(c: Ctx) -> Outcome:
     """__get_user_pages_locked after the fault returned VM_FAULT_RETRY (it dropped
     mmap_read_lock to sleep): mmap_read_lock again and __get_user_pages with FOLL_TRIED, which
-    looks the VMA up again."""
-    page = c.var("gpage")
+    looks the VMA up again (and the page: another thread may have mapped it meanwhile)."""
     locked = down_read(c.k, c.name)
     if isinstance(locked, Blocked):
         return locked
-    if not c.k.has_vma(page):
-        return vm_fault_sigbus(c, c.k, no_vma("__get_user_pages_locked: retry", page),
+    if not c.k.has_vma(c.var("gpage")):
+        return vm_fault_sigbus(c, c.k, no_vma("__get_user_pages_locked: retry",
+                                              c.var("gpage")),
                                c.var("gfail"), c.var("gfailstage"))
-    return _faultin(c, locked, page, c.var("gwrite"),
-                    begin="__get_user_pages_locked: retry, mmap_read_lock, faultin_page")
+    return _locked_walk(replace(c, k=locked), "__get_user_pages_locked: retry, mmap_read_lock")
+
+
+def _retry(c: Ctx) -> str | None:
+    """Where a fault that drops mmap_read_lock has GUP go on (:func:`stage_retry`), or None:
+    this page's fault is already a retry (FOLL_TRIED), or the caller may not drop the lock
+    (no FOLL_UNLOCKABLE)."""
+    return None if c.var("ftried") or c.var("gkeeplock") else "gup:retry"
 
 
 def stage_fault(c: Ctx) -> Outcome:
-    """faultin_page, once what it sleeps on (a folio lock, invalidate_lock) is free."""
+    """faultin_page, once what it sleeps on (a folio lock, invalidate_lock) is free; also
+    __get_user_pages' fault again when the PTE went between the fault and the grab."""
     k, page = c.k, c.var("gpage")
     if c.var("gwrite") or page >= k.i_size:
-        return fault_begin(c, k, page, ret="gup:grab", fail_stage="gup:failed")
+        return fault_begin(c, k, page, ret="gup:grab", fail_stage="gup:failed", retry=_retry(c))
     return read_fault(c, k, page, ret="gup:grab")
 
 
@@ -210,9 +226,7 @@ def _faultin(c: Ctx, k: KState, page: int, write: bool, *, begin: str) -> Outcom
     attempt, redone at :func:`stage_retry` (FOLL_TRIED)."""
     c = replace(c, k=k)
     if write or page >= k.i_size:
-        tried = c.var("ftried") or c.var("gkeeplock")
-        out = fault_begin(c, k, page, ret="gup:grab", fail_stage="gup:failed",
-                          retry=None if tried else "gup:retry")
+        out = fault_begin(c, k, page, ret="gup:grab", fail_stage="gup:failed", retry=_retry(c))
     else:
         out = read_fault(c, k, page, ret="gup:grab")
     return with_lock_taken(c, k, out, begin=begin, sleep="gup:fault", sep=" -> ")
@@ -235,7 +249,7 @@ def stage_grab(c: Ctx) -> Outcome:
     pte = c.k.ptes[page]
     if pte is None or (write and not pte.writable):
         return stage_fault(c)
-    return _grab(c, page, pin, write, how="")
+    return _grab(c, page, pin, write, how="__get_user_pages: ")
 
 
 def _grab(c: Ctx, page: int, pin: bool, write: bool, *, how: str) -> Outcome:
@@ -248,8 +262,10 @@ def _grab(c: Ctx, page: int, pin: bool, write: bool, *, how: str) -> Outcome:
     k = grab(c.k, fid, pin=pin, pin_counting=c.cfg.pin_counting, hold_writeback=hold,
              mutations=c.cfg.mutations)
     kind = ("FOLL_PIN" if pin and c.cfg.pin_counting else "FOLL_GET") + (_HELD if hold else "")
-    return [Move(f"__get_user_pages: {how}follow_page_mask grabs page {page} ({kind}), "
-                 "mmap_read_unlock", c.goto(up_read(k, c.name), c.var("gret"), gfid=fid))]
+    k = c.goto(up_read(k, c.name), c.var("gret"), gfid=fid)
+    if c.var("ftried"):  # FOLL_TRIED was for this page only
+        k = c.goto(k, c.var("gret"), ftried=False)
+    return [Move(f"{how}follow_page_mask grabs page {page} ({kind}), mmap_read_unlock", k)]
 
 
 _HELD = ", folio_lock, PG_writeback set until unpin, folio_unlock (block-writeback)"

@@ -81,16 +81,6 @@ def up_read(k: KState, who: str, lock: RwSem = MMAP_LOCK) -> KState:
     return lock.put(k, readers=tuple(readers))
 
 
-def can_write(lock: RwSem, k: KState) -> Blocked | None:
-    """Why a writer that takes and drops the lock within one step would block now (it is held
-    or others queue for it), or None."""
-    s = lock.of(k)
-    holders = ((s.writer,) if s.writer else ()) + s.readers
-    if holders or s.queued:
-        return Blocked(f"{lock.write_name} (waiting for the holders)", holders or s.queued[:1])
-    return None
-
-
 def down_write_queue(k: KState, who: str, lock: RwSem = MMAP_LOCK) -> KState:
     """The writer's first half: take the lock if free, else queue behind its holders."""
     s = lock.of(k)

@@ -58,7 +58,8 @@ def reg_mr(c: Ctx) -> Outcome:
             "get_user_pages_longterm"
         return [Move(f"ib_umem_get: {gup} refuses (-{err})",
                      c.finish(k, f"reg_mr=-{err}"))]
-    return gup_begin(c, page, write=True, pin=True, ret="lt:registered", fail="reg_mr=-EFAULT")
+    return gup_begin(c, page, write=True, pin=True, ret="lt:registered", fail="reg_mr=-EFAULT",
+                     unlockable=c.cfg.longterm_unlockable)
 
 
 def _no_vma(c: Ctx, gup: str, result: str) -> Outcome:
@@ -257,7 +258,7 @@ def iouring_register(c: Ctx) -> Outcome:
         return [Move(f"{gup}: check_vma_flags refuses (-EFAULT)",
                      c.finish(k, "register=-EFAULT"))]
     return gup_begin(c, page, write=True, pin=True, ret="lt:iouring", fail="register=-EFAULT",
-                     fast=not slow, unlockable=not slow)
+                     fast=not slow, unlockable=not slow and c.cfg.longterm_unlockable)
 
 
 def stage_iouring(c: Ctx) -> Outcome:

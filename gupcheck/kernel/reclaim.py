@@ -88,8 +88,9 @@ def stage_unmap(c: Ctx) -> Outcome:
     k = c.k
     # unmapped since the folio was isolated: the rmap walk finds no PTE.  A truncate or hole
     # punch (unmap_mapping_range, no mmap_lock) can zap it under either; a munmap only under
-    # kswapd (madvise holds mmap_read_lock from before it isolates the folio until it returns)
-    if k.ptes[page] is None:
+    # kswapd (madvise holds mmap_read_lock from before it isolates the folio until it returns).
+    # A MAP_PRIVATE write fault's wp_page_copy (no folio lock) can replace it by a private copy
+    if not k.maps_cache(page):
         return [Move(f"try_to_unmap: page {page} is no longer mapped", c.goto(k, "rc:release"))]
     k, dirty = clear_pte(c, k, page, who=c.name)
     return [Move(f"try_to_unmap_one: clear the pte of page {page}"

@@ -10,7 +10,7 @@ from gupcheck.engine import Verdict
 from gupcheck.kernel.system import KernelModel, Scenario
 from gupcheck.scenarios.loader import parse
 
-from .helpers import assert_steps_in_order, end_results, reachable, run
+from .helpers import assert_steps_in_order, end_results, end_states, reachable, run
 
 MODERN = ("linux-6.1", "linux-6.12")
 
@@ -137,3 +137,38 @@ def test_fork_queues_behind_a_fault_that_holds_mmap_read_lock() -> None:
     queued = [k for k in states if k.mmap_lock.queued == ("main",)]
     assert any(k.mmap_lock.readers == ("io",) for k in queued)
     assert not any(k.fork_in_progress and k.mmap_lock.readers for k in states)
+
+
+@pytest.mark.parametrize(("design", "fast"), [("linux-6.1", False), ("linux-6.12", True)])
+def test_6_12_io_uring_pins_through_gup_fast_while_a_fork_is_queued(design: str,
+                                                                    fast: bool) -> None:
+    """6.12 io_pin_pages is pin_user_pages_fast: with fork queued for mmap_write_lock (behind
+    a file store's fault) write_protect_seq is still even, and GUP-fast pins the writable
+    PTE; 6.1's pin_user_pages takes mmap_read_lock and waits behind the queued fork."""
+    sc = parse('name = "fork-t"\ndescription = "t"\nanon = true\n'
+               '[[actor]]\nname = "main"\nprogram = [ { op = "fork" } ]\n'
+               '[[actor]]\nname = "io"\n'
+               'program = [ { op = "store", page = 0, block = 0, value = "B1" } ]\n'
+               '[[actor]]\nname = "ring"\nprogram = [ { op = "anon_pin", proc = 0 } ]\n',
+               "<t>")
+    model = KernelModel(sc, DESIGNS[design], ())
+    queued = [k for k in reachable(sc, design) if k.mmap_lock.queued == ("main",)
+              and k.threads[2].pc == 0]
+    assert queued
+    pins = [str(lb) for k in queued for lb, _ in model.successors(k)
+            if str(lb).startswith("ring:")]
+    assert bool(pins) is fast
+    assert all("pin_user_pages_fast (FOLL_PIN): gup_fast_pte_range" in p for p in pins)
+
+
+def test_the_parents_munmap_queues_for_mmap_write_lock_like_the_files() -> None:
+    """munmap of the anonymous page takes mmap_write_lock as munmap of the file mapping does:
+    queued behind a fault holding the read side, and from then on new readers wait."""
+    sc = parse('name = "munmap-t"\ndescription = "t"\nanon = true\n'
+               '[[actor]]\nname = "main"\nprogram = [ { op = "munmap_anon", proc = 0 } ]\n'
+               '[[actor]]\nname = "io"\n'
+               'program = [ { op = "store", page = 0, block = 0, value = "B1" } ]\n', "<t>")
+    states = reachable(sc, "linux-6.12")
+    assert any(k.mmap_lock.queued == ("main",) and k.mmap_lock.readers == ("io",)
+               for k in states)
+    assert all(k.anon_ptes[0] is None for k in end_states(sc, "linux-6.12"))

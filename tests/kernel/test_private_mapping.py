@@ -139,3 +139,48 @@ def test_io_uring_on_6_1_pins_under_its_own_mmap_lock_and_never_drops_it(
     holding the lock); 6.12: pin_user_pages_fast, whose fault may drop it and retry."""
     sc = _private('{ op = "iouring_register", page = 0 }')
     assert any(k.threads[0].stage == "fault:cowwait" for k in reachable(sc, design)) is drops
+
+
+def test_a_fault_that_slept_finds_another_threads_copy_and_copies_nothing() -> None:
+    """mm/memory.c finish_fault: a do_cow_fault whose PTE was set meanwhile returns
+    VM_FAULT_NOPAGE, and GUP's retry (__get_user_pages, FOLL_TRIED) runs follow_page_mask
+    first: the other thread's private copy is grabbed, not replaced by a second copy from the
+    page cache (which lost that thread's store and leaked its copy)."""
+    sc = parse('name = "private-t"\ndescription = "t"\nmapping = "private"\n'
+               '[[actor]]\nname = "A"\nprogram = [ { op = "dio_read", page = 0, value = "B1" } ]\n'
+               '[[actor]]\nname = "C"\n'
+               'program = [ { op = "store", page = 0, block = 1, value = "C1" } ]\n'
+               '[[actor]]\nname = "kswapd"\ndaemon = true\n'
+               'program = [ { op = "kswapd_reclaim", page = 0 } ]\n', "<t>")
+    states = reachable(sc, "linux-6.12")
+    assert any(k.threads[0].stage == "fault:cowwait" for k in states)
+    for k in states:
+        for fid, f in enumerate(k.folios):
+            if f is not None and f.anon:  # a private copy is mapped by the PTE, or freed
+                assert f.mapcount == sum(p is not None and p.cow == fid for p in k.ptes), f
+    for k in end_states(sc, "linux-6.12"):  # one private copy, the one the PTE maps
+        assert [f.anon for f in k.folios if f is not None].count(True) == 1
+
+
+@pytest.mark.parametrize(("design", "drops"), [("linux-6.1", False), ("linux-6.12", True)])
+def test_a_long_term_pin_before_6_3_sleeps_in_its_fault_holding_mmap_lock(
+        design: str, drops: bool) -> None:
+    """mm/gup.c (6.1) __gup_longterm_unlocked: pin_user_pages_fast(FOLL_LONGTERM) falls back
+    to mmap_read_lock + __gup_longterm_locked(..., locked=NULL): no FAULT_FLAG_ALLOW_RETRY.
+    6.3's FOLL_UNLOCKABLE (f04740f54594) lets the fault drop the lock."""
+    sc = _private('{ op = "rdma_reg_mr", page = 0 }')
+    assert any(k.threads[0].stage == "fault:cowwait" for k in reachable(sc, design)) is drops
+
+
+def test_foll_tried_is_for_the_retried_page_only() -> None:
+    """__get_user_pages_locked passes FOLL_TRIED to the one page it retries: the next page's
+    first fault may drop mmap_read_lock again."""
+    sc = parse('name = "private-t"\ndescription = "t"\nmapping = "private"\npages = 2\n'
+               '[[actor]]\nname = "A"\n'
+               'program = [ { op = "dio_read", page = 0, value = "B1", count = 2 } ]\n'
+               '[[actor]]\nname = "kswapd"\ndaemon = true\nprogram = [ '
+               '{ op = "kswapd_reclaim", page = 0 }, { op = "kswapd_reclaim", page = 1 } ]\n',
+               "<t>")
+    waits = {k.folio_at(dict(k.threads[0].local)["fwait"]).index
+             for k in reachable(sc, "linux-6.12") if k.threads[0].stage == "fault:cowwait"}
+    assert waits == {0, 1}
