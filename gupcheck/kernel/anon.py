@@ -19,9 +19,11 @@ Values: ``P0`` the parent's data before fork, then what the program writes (``P1
 
 from __future__ import annotations
 
+from functools import partial
+
 from .actor import Blocked, Ctx, Move, Outcome
 from .gup import grab, release
-from .locks import MMAP_LOCK, can_read, down_write, down_write_queue, up_write
+from .locks import MMAP_LOCK, can_read, up_write, write_acquired_then, write_lock_then
 from .state import SUBBLOCKS, AnonPte, Folio, KState, replace
 
 WHO = ("parent", "child")
@@ -52,17 +54,11 @@ def _drop_map(k: KState, fid: int) -> KState:
 def fork(c: Ctx) -> Outcome:
     """("fork",): dup_mmap takes mmap_lock for writing (queued behind its readers, if any:
     from then on new faults and GUP slow paths wait behind it), then :func:`_dup_mmap`."""
-    k = down_write_queue(c.k, c.name)
-    if k.mmap_lock.writer == c.name:
-        return _dup_mmap(c, k, "mmap_write_lock")
-    return [Move("dup_mmap: mmap_write_lock: queued behind the readers", c.goto(k, "fork:lock"))]
+    return write_lock_then(c, "dup_mmap", "fork:lock", partial(_dup_mmap, c))
 
 
 def stage_fork_lock(c: Ctx) -> Outcome:
-    k = down_write(c.k, c.name)
-    if isinstance(k, Blocked):
-        return k
-    return _dup_mmap(c, k, "mmap_write_lock acquired")
+    return write_acquired_then(c, partial(_dup_mmap, c))
 
 
 def _dup_mmap(c: Ctx, k: KState, how: str) -> Outcome:
@@ -76,7 +72,7 @@ def _dup_mmap(c: Ctx, k: KState, how: str) -> Outcome:
         what = "share it (no check for pinned pages before 5.9)"
     else:
         what = "maybe pinned: copy it" if copy else "not pinned: share it"
-    return [Move(f"dup_mmap: {how}, raw_write_seqcount_begin(write_protect_seq), "
+    return [Move(f"dup_mmap: {how}raw_write_seqcount_begin(write_protect_seq), "
                  f"copy_present_pte: page {what}", c.goto(k, "fork:copy", fcopy=copy))]
 
 
@@ -216,22 +212,16 @@ def munmap_anon(c: Ctx) -> Outcome:
     if _child_waits(c, proc):
         return []
     if proc == 1:  # the child's own mm: its lock is never contended here
-        return _zap_anon(c, c.k, proc, "mmap_write_lock, ")
-    k = down_write_queue(c.k, c.name)
-    if k.mmap_lock.writer != c.name:
-        return [Move("parent munmap: mmap_write_lock: queued behind the readers",
-                     c.goto(k, "mua:wait"))]
-    return _zap_anon(c, k, proc, "mmap_write_lock, ")
+        return _zap_anon(c, c.k, "mmap_write_lock, ")
+    return write_lock_then(c, "parent munmap", "mua:wait", partial(_zap_anon, c))
 
 
 def stage_munmap_anon_wait(c: Ctx) -> Outcome:
-    k = down_write(c.k, c.name)
-    if isinstance(k, Blocked):
-        return k
-    return _zap_anon(c, k, 0, "mmap_write_lock acquired, ")
+    return write_acquired_then(c, partial(_zap_anon, c))
 
 
-def _zap_anon(c: Ctx, k: KState, proc: int, how: str) -> Outcome:
+def _zap_anon(c: Ctx, k: KState, how: str) -> Outcome:
+    proc = c.op[1]
     pte = _pte(k, proc)
     assert pte is not None
     k = _with_pte(_drop_map(k, pte.folio), proc, None)

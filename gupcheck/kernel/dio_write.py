@@ -213,8 +213,8 @@ def vm_writev(c: Ctx) -> Outcome:
                              vstart=c.k.start_numbers(page, blocks)))
     out = gup_begin(c2, page, write=True, pin=c.cfg.vm_rw_foll_pin, ret="vw:copy",
                     fail="vm_writev=-EFAULT", fast=False)  # pin_user_pages_remote
-    if isinstance(out, Blocked) or c.env.private:  # into a MAP_PRIVATE copy: the file is
-        return out                                 # not written
+    if isinstance(out, Blocked) or c.env.private:  # a MAP_PRIVATE copy: no write to the file
+        return out
     moves = []
     for m in out:
         k = m.state

@@ -110,8 +110,8 @@ def _private_write_fault(c: Ctx, k: KState, page: int, ret: str,
     it (:func:`stage_cow_wait`), then the fault is redone; a retry sleeps holding the lock."""
     pte = k.ptes[page]
     if pte is not None and pte.writable:  # another thread's copy, mapped while this slept
-        return [Move(f"do_cow_fault: finish_fault: page {page} mapped meanwhile, "
-                     "VM_FAULT_NOPAGE", c.goto(k, ret))]
+        return [Move(f"page {page} mapped writable meanwhile (finish_fault: VM_FAULT_NOPAGE, "
+                     "wp_page_copy: !pte_same): nothing to copy", c.goto(k, ret))]
     if k.cached(page) is None:
         k = filemap_fault(k, page)
     src = k.folio(page)

@@ -23,9 +23,10 @@ acquires the lock once the readers drained: :func:`down_write_queue` and :func:`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from .actor import Blocked
+from .actor import Blocked, Ctx, Move, Outcome
 from .state import KState, RwSemState, replace
 
 
@@ -103,3 +104,26 @@ def down_write(k: KState, who: str, lock: RwSem = MMAP_LOCK) -> KState | Blocked
 def up_write(k: KState, who: str, lock: RwSem = MMAP_LOCK) -> KState:
     assert lock.of(k).writer == who
     return lock.put(k, writer=None)
+
+
+#: what a writer does once it holds the lock: (state, "how it got it, ") -> its step
+Then = Callable[[KState, str], Outcome]
+
+
+def write_lock_then(c: Ctx, who: str, stage: str, then: Then,
+                    lock: RwSem = MMAP_LOCK) -> Outcome:
+    """A writer's first step (munmap, fork): take the lock and go on with ``then`` in the same
+    step, or queue behind the readers (a step of its own, labelled ``who``) and take it at
+    ``stage``, whose function is :func:`write_acquired_then` with the same ``then``."""
+    k = down_write_queue(c.k, c.name, lock)
+    if lock.of(k).writer == c.name:
+        return then(k, f"{lock.write_name}, ")
+    return [Move(f"{who}: {lock.write_name}: queued behind the readers", c.goto(k, stage))]
+
+
+def write_acquired_then(c: Ctx, then: Then, lock: RwSem = MMAP_LOCK) -> Outcome:
+    """A queued writer takes the lock once the readers drained, and goes on with ``then``."""
+    k = down_write(c.k, c.name, lock)
+    if isinstance(k, Blocked):
+        return k
+    return then(k, f"{lock.write_name} acquired, ")

@@ -14,11 +14,22 @@ page-cache files; FS-DAX is another matter).  The filesystem then frees the bloc
 
 from __future__ import annotations
 
+from functools import partial
+
 from .actor import Blocked, Ctx, Move, Outcome
 from .blocks import free_range
 from .dax import DAX_STAGES
 from .fault import bad_area, read_fault
-from .locks import INVALIDATE_LOCK, MMAP_LOCK, can_read, down_write, down_write_queue, up_write
+from .locks import (
+    INVALIDATE_LOCK,
+    MMAP_LOCK,
+    can_read,
+    down_write,
+    down_write_queue,
+    up_write,
+    write_acquired_then,
+    write_lock_then,
+)
 from .rmap import clear_pte
 from .state import SUBBLOCKS, KState, replace
 from .writeback import dirty_pages, writeback_range
@@ -213,17 +224,11 @@ def munmap(c: Ctx) -> Outcome:
     """("munmap", page): __vm_munmap -> mmap_write_lock, unmap_region -> zap_pte_range,
     mmap_write_unlock; a GUP reference keeps the folio.  If readers hold mmap_lock (a page
     fault) the writer queues, and from then on new readers wait behind it (:mod:`.locks`)."""
-    k = down_write_queue(c.k, c.name)
-    if k.mmap_lock.writer == c.name:
-        return _zap(c, k, "mmap_write_lock, ")
-    return [Move("munmap: mmap_write_lock: queued behind the readers", c.goto(k, "mu:wait"))]
+    return write_lock_then(c, "munmap", "mu:wait", partial(_zap, c))
 
 
 def stage_munmap_wait(c: Ctx) -> Outcome:
-    k = down_write(c.k, c.name)
-    if isinstance(k, Blocked):
-        return k
-    return _zap(c, k, "mmap_write_lock acquired, ")
+    return write_acquired_then(c, partial(_zap, c))
 
 
 def _zap(c: Ctx, k: KState, how: str) -> Outcome:
