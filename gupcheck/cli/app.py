@@ -545,11 +545,12 @@ def matrix(
     """
     _outputs(out=out)
     known = _scenarios(scenario_dir)
-    scs = [s.strip() for s in scenarios.split(",")] if scenarios else list(known)
+    scs = [s.strip() for s in scenarios.split(",")] if scenarios is not None else list(known)
     for name in scs:
         if name not in known:
             raise usage_error(f"unknown scenario {name!r}; choose one of: {', '.join(known)}")
-    cfgs = [_design(d.strip()) for d in designs.split(",")] if designs else list(DESIGNS.values())
+    cfgs = [_design(d.strip()) for d in designs.split(",")] if designs is not None \
+        else list(DESIGNS.values())
     ds = [cfg.name for cfg in cfgs]
     if len(set(ds)) < len(ds):
         twice = next(d for d in ds if ds.count(d) > 1)
@@ -636,7 +637,13 @@ def explore(
         raise usage_error(str(err)) from None
     if scenario is None and saved is None:
         raise usage_error("give a SCENARIO, or --trace FILE to start from a saved trace")
-    sc = _scenario(scenario or saved.scenario, scenario_dir)  # type: ignore[union-attr]
+    recorded = None
+    if scenario is None and trace is not None:  # a user's scenario: the file the trace names
+        try:
+            recorded = recorded_scenario(load_trace(trace), trace)
+        except TraceFileError as err:
+            raise fail(str(err), err.code) from None
+    sc = recorded or _scenario(scenario or saved.scenario, scenario_dir)  # type: ignore[union-attr]
     name = _trace_design(trace, design, saved.design, None, "explore") \
         if saved and trace else design or "linux-6.12"
     model = KernelModel(sc, _design(name))

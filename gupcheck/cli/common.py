@@ -55,11 +55,21 @@ def load_scenarios(dirs: list[Path] | None) -> dict[str, Scenario]:
 
 
 def check_outputs(**paths: Path | None) -> None:
-    """Refuse, before any search, output paths that cannot be written (see :mod:`.paths`)."""
+    """Refuse, before any search, output paths that cannot be written (see :mod:`.paths`),
+    and two outputs into one file (the second would replace the first)."""
+    seen: dict[Path, str] = {}
     for option, path in paths.items():
-        why = unwritable(path, "--" + option.replace("_", "-")) if path else None
+        flag = "--" + option.replace("_", "-")
+        why = unwritable(path, flag) if path else None
         if why:
             raise usage_error(why)
+        if path is None or str(path) == "-":
+            continue
+        where = path.resolve()
+        if where in seen:
+            raise usage_error(f"{seen[where]} and {flag} both write {path}: give each its own "
+                              "file")
+        seen[where] = flag
 
 
 def write_report(path: Path, text: str, *, print_on_failure: bool = False) -> None:

@@ -142,7 +142,7 @@ def search_command(
     else:
         text = render.to_text(result, reports)
     if out:
-        write_report(out, text)
+        write_report(out, text, print_on_failure=True)
     else:
         sys.stdout.write(text)
     verdicts = {c.verdict for cs in result.classes for c in cs.cells.values()}

@@ -85,4 +85,8 @@ def load_design(spec: str) -> KernelConfig:
         raise DesignModuleError(f"{path}: DESIGN.name must be lower-case letters, digits, '.' "
                                 f"and '-' like the shipped designs' (linux-6.12), got "
                                 f"{design.name!r}")
+    if design.name in DESIGNS and design != DESIGNS[design.name]:
+        raise DesignModuleError(f"{path}: DESIGN.name {design.name!r} is a shipped design's "
+                                "name; give your design its own (a trace or report naming it "
+                                "would be replayed against the shipped design)")
     return design

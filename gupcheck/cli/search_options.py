@@ -81,6 +81,9 @@ def reductions(names: list[str] | None) -> tuple[str, ...]:
     """The ``--reduce`` values as the engine takes them; a usage error for an unknown one."""
     from gupcheck.engine.reduce import normalise
 
+    if names and not all(n.strip() for n in names):
+        raise _exit("--reduce: an empty value; give a reduction (see --help) or leave the "
+                    "option out", exitcodes.USAGE)
     try:
         return tuple(sorted(normalise(",".join(names or ()))))
     except ValueError as err:

@@ -14,6 +14,7 @@ from pathlib import Path
 import msgspec
 
 from gupcheck.engine.replay import DEADLOCK, WAIT_FOR_CYCLE
+from gupcheck.engine.userfile import open_regular
 from gupcheck.kernel.properties import LIVENESS, PROPERTIES
 from gupcheck.kernel.system import Scenario
 from gupcheck.scenarios import ScenarioError, parse
@@ -73,7 +74,7 @@ class TraceFileError(Exception):
 def load_trace(path: Path) -> TraceFile:
     """The trace in ``path``, checked for what replay needs; else :class:`TraceFileError`."""
     try:
-        with path.open("rb") as f:
+        with open_regular(path) as f:
             data = f.read(MAX_BYTES + 1)
     except OSError as exc:
         raise TraceFileError(f"{path}: cannot read it ({exc.strerror or exc})",
@@ -139,7 +140,7 @@ def recorded_scenario(tf: TraceFile, path: Path) -> Scenario | None:
         return None
     src = Path(tf.scenario_file)
     try:
-        with src.open("rb") as f:
+        with open_regular(src) as f:
             data = f.read(MAX_SCENARIO_BYTES + 1)
     except OSError as exc:
         raise TraceFileError(f"{path}: the scenario file it was found in, {src}, cannot be "

@@ -625,7 +625,10 @@ class BfsSearch:
         self.depth = data.depth
         self.generated = data.generated
         self.coverage = Counter(data.coverage)
-        names = set(data.active)
+        names, known = set(data.active), {inv.name for inv in self.ctx.invariants}
+        found = {f.property for f in data.findings}
+        if not names <= known or known - names - found:  # an edited file: each is checked
+            raise ValueError("its properties still to check do not match the search's")
         self.active = [inv for inv in self.ctx.invariants if inv.name in names]
         if len(data.parent) != len(data.ordinal) or any(
                 len(p) % 4 or len(o) % 2 or len(p) // 4 != len(o) // 2

@@ -195,6 +195,11 @@ def _check(model: Any, options: Options, limits: Limits, progress: ProgressFn | 
         result = swarm(model, walks=walks.n, seed=walks.seed, limits=limits, exact=exact,
                        workers=par.workers if par.workers > 1 or not par.ray else 0,
                        ray=par.ray)
+    if (s.liveness is None and strategy != "bfs" and getattr(model, "liveness", None)
+            and tuple(model.liveness())):
+        why = (f"liveness not checked: strategy {strategy} builds no state graph to check it "
+               "on (strategy bfs does)")
+        return replace(result, notes=(*result.notes, why))
     if (s.liveness is not False and strategy == "bfs" and result.verdict is Verdict.HOLDS
             and getattr(model, "liveness", None) and tuple(model.liveness())):
         from .liveness import check_liveness

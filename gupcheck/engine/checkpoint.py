@@ -50,6 +50,7 @@ import numpy as np
 import xxhash
 
 from .fingerprint import encode
+from .userfile import open_regular
 
 MAGIC = b"GUPCKPT\n"
 #: 1: frontier and findings pickled (refused: loading them could run code); 2: plain data only;
@@ -255,7 +256,7 @@ def read(path: str | os.PathLike[str], identity: str,
     Every failure is a :class:`CheckpointError` with a one-line reason; nothing in the file is
     executed (see the module docstring)."""
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             if why := foreign(f):  # before reading the whole of a device or foreign file
                 raise CheckpointError(f"{path} is {why}")
             f.seek(0)

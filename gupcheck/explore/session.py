@@ -39,6 +39,7 @@ from gupcheck.engine import Invariant, Label, Limits, Model, ModelError, Verdict
 from gupcheck.engine.bfs import bfs
 from gupcheck.engine.replay import replay
 from gupcheck.engine.runtime import Context
+from gupcheck.engine.userfile import open_regular
 from gupcheck.reports.html import property_names, property_status, split_action, state_entries
 
 #: states the "find a counterexample from here" search may visit before it gives up
@@ -85,7 +86,7 @@ def read_trace(path: Path) -> SavedTrace:
     trace: unreadable, not JSON, missing fields, a result without a trace.
     """
     try:
-        with path.open("rb") as f:
+        with open_regular(path) as f:
             raw = f.read(MAX_TRACE_BYTES + 1)
     except OSError as exc:
         raise ExploreError(f"{path}: cannot read it ({exc.strerror or exc})") from None

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import msgspec
 
+from gupcheck.engine.userfile import open_regular
 from gupcheck.kernel.fs import DESCRIPTIONS as FS_DESCRIPTIONS
 from gupcheck.kernel.fs import FILESYSTEMS
 from gupcheck.kernel.properties import PROPERTIES
@@ -88,9 +89,9 @@ NOT_ON_DAX = frozenset({"fsync", "msync", "madvise_pageout", "kswapd_reclaim",
                         "writeback_pass", "dio_write", "dio_write_from", "dio_read_file",
                         "vm_writev", "fill_fs"})
 DAX_ONLY = frozenset({"write_other_file"})
-#: a direct write to a tmpfs file: refused (EINVAL) before 6.6, and from 6.6 a copy through
+#: direct I/O on a tmpfs file: refused (EINVAL) before 6.6, and from 6.6 a copy through
 #: the page cache (e88e0d366f9c "tmpfs: trivial support for direct IO"): neither modelled
-NOT_ON_SHMEM = frozenset({"dio_write"})
+NOT_ON_SHMEM = frozenset({"dio_write", "dio_read_file"})
 
 #: what a report must not print from a file: C0 and C1 controls (ESC starts a terminal
 #: escape sequence), DEL
@@ -156,13 +157,18 @@ class ScenarioError(Exception):
 
 #: a scenario file is a few hundred bytes; anything this large (/dev/zero, a disk image) is not
 MAX_BYTES = 2**20
+#: a search explores every interleaving: a handful of actors and operations is already
+#: millions of states (the shipped scenarios have at most 4 actors and 8 operations each)
+MAX_ACTORS = 16
+MAX_PROGRAM = 64
+MAX_NIC_WRITES = 16
 
 
 def load_file(path: Path) -> Scenario:
     """The scenario in the file at ``path``; a file that cannot be read, is not UTF-8 text or
     not a valid scenario is a :class:`ScenarioError` naming it."""
     try:
-        with path.open("rb") as f:
+        with open_regular(path) as f:
             data = f.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ScenarioError(str(path), None, "", f"cannot read the file ({exc.strerror})") from exc
@@ -239,10 +245,13 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
     if raw.file_pages is not None and not 0 <= raw.file_pages <= raw.pages:
         raise fail("file_pages", f"expected 0 to {raw.pages} (the mapping's pages), "
                    f"got {raw.file_pages}")
-    if raw.nic_writes < 0:
-        raise fail("nic_writes", f"expected 0 or more, got {raw.nic_writes}")
+    if not 0 <= raw.nic_writes <= MAX_NIC_WRITES:
+        raise fail("nic_writes", f"expected 0 to {MAX_NIC_WRITES}, got {raw.nic_writes}")
     if not raw.actor:
         raise fail("actor", "a scenario needs at least one [[actor]]")
+    if len(raw.actor) > MAX_ACTORS:
+        raise fail("actor", f"{len(raw.actor)} actors; at most {MAX_ACTORS} (every "
+                   "interleaving of them is explored: the states grow exponentially)")
     if raw.properties == []:
         raise fail("properties", "an empty list checks nothing; leave `properties` out to "
                    "check every property")
@@ -316,6 +325,9 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
             if entry.op == "kswapd_reclaim" and not actor.daemon:
                 raise fail(f"{here}.op", "kswapd_reclaim is for a daemon actor (daemon = true)")
             program += [tuple(args)] * entry.repeat
+            if len(program) > MAX_PROGRAM:
+                raise fail(f"{here}", f"actor {actor.name!r} has more than {MAX_PROGRAM} "
+                           "operations (with their `repeat`)")
         actors.append(ActorSpec(actor.name, tuple(program), daemon=actor.daemon))
     _no_access_after_munmap(raw, fail)
     return Scenario(

@@ -85,3 +85,18 @@ def test_an_unknown_design_that_is_no_module_is_a_usage_error() -> None:
 def test_a_design_module_path_that_does_not_exist_says_so(tmp_path: Path) -> None:
     res = runner.invoke(app, ["check", "dio-vs-reclaim", "--design", str(tmp_path / "x.py")])
     assert res.exit_code == exitcodes.USAGE and "no such file" in res.output, res.output
+
+
+def test_a_design_module_may_not_take_a_shipped_designs_name(tmp_path: Path) -> None:
+    """A trace of it would name linux-6.1 and replay against the shipped design (found by
+    fuzzing); the same configuration under the same name is harmless and accepted."""
+    shadow = tmp_path / "shadow.py"
+    shadow.write_text(MY_PATCH.replace("DESIGNS['linux-6.1'], name='my-patch'",
+                                       "DESIGNS['linux-6.12'], name='linux-6.1'"))
+    with pytest.raises(DesignModuleError, match="is a shipped design's name"):
+        load_design(str(shadow))
+    res = runner.invoke(app, ["check", "dio-vs-reclaim", "--design", str(shadow)])
+    assert res.exit_code == exitcodes.DESIGN_MODULE and "Traceback" not in res.output
+    same = tmp_path / "same.py"
+    same.write_text(MY_PATCH.replace("name='my-patch'", "name='linux-6.1'"))
+    assert load_design(str(same)).name == "linux-6.1"

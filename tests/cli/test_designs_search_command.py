@@ -74,3 +74,12 @@ def test_the_full_space_completes() -> None:
     assert res.exit_code == exitcodes.HOLDS, res.output
     doc = json.loads(res.output)
     assert {c["name"] for c in doc["classes"]} >= {"ext4-short-term", "ext4-long-term"}
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_search_whose_report_cannot_be_written_prints_it_instead() -> None:
+    """--out /dev/full lost the search's results (found by fuzzing): as the matrix does, the
+    report goes to stdout and the exit code is the I/O one."""
+    res = runner.invoke(app, [*SMALL, "--out", "/dev/full"])
+    assert res.exit_code == exitcodes.IO_ERROR and "ENOSPC" in res.output
+    assert "ext4-short-term" in res.output

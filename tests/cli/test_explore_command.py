@@ -108,3 +108,17 @@ def test_explore_serves_a_saved_trace_and_prints_its_url(tmp_path: Path) -> None
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_a_trace_of_a_users_scenario_file_is_explored_from_that_file(tmp_path: Path) -> None:
+    """explore --trace said "unknown scenario" for a trace found in a user's scenario file,
+    which replay reads (found by fuzzing); with the port taken, it gets as far as the port."""
+    sc = tmp_path / "mine.toml"
+    sc.write_text((ROOT / "gupcheck/scenarios/dio-vs-reclaim.toml").read_text()
+                  .replace('name = "dio-vs-reclaim"', 'name = "mine"'))
+    trace = tmp_path / "t.json"
+    res = runner.invoke(app, ["check", str(sc), "--design", "linux-6.1", "--property",
+                              "dirty-has-backing", "--trace-out", str(trace)])
+    assert res.exit_code == 1, res.output
+    with _taken_port() as port:
+        _one_line_usage_error(["--trace", str(trace), "--port", port], "cannot listen on")

@@ -112,3 +112,13 @@ def test_a_closed_pipe_ends_silently_with_the_io_exit_code_not_1(command: list[s
     os.close(write)
     assert done.returncode == exitcodes.IO_ERROR, done.stderr
     assert done.stderr == b""
+
+
+def test_two_outputs_into_one_file_are_refused_before_searching(tmp_path: Path,
+                                                                no_search: None) -> None:
+    """--trace-out and --html into one file: the HTML replaced the trace (found by fuzzing)."""
+    same = tmp_path / "out"
+    res = runner.invoke(app, ["check", "dio-vs-reclaim", "--trace-out", str(same),
+                              "--html", str(same)])
+    assert res.exit_code == exitcodes.USAGE, res.output
+    assert "--trace-out and --html both write" in " ".join(res.output.split())

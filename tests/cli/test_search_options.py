@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from gupcheck.cli import app
+from gupcheck.cli import app, exitcodes
 from gupcheck.cli.search_options import parse_bits
 
 runner = CliRunner()
@@ -324,3 +324,13 @@ def test_a_time_that_is_not_a_number_of_seconds_is_a_usage_error(
     result = runner.invoke(app, [*args, value])
     assert result.exit_code == 2, result.output
     assert words in result.stderr
+
+
+@pytest.mark.parametrize("args", [["check", "dio-vs-reclaim", "--reduce", ""],
+                                  ["matrix", "--scenarios", ""], ["matrix", "--designs", ""]])
+def test_an_empty_value_is_a_usage_error_not_the_default(args: list[str]) -> None:
+    """`--reduce ''` searched unreduced and `matrix --scenarios ''` ran the whole matrix
+    (found by fuzzing)."""
+    res = runner.invoke(app, args)
+    assert res.exit_code == exitcodes.USAGE, res.output
+    assert "Traceback" not in res.output

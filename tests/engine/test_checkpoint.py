@@ -142,7 +142,7 @@ def test_a_checkpoint_that_cannot_be_written_leaves_the_search_going(tmp_path) -
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
 def test_a_device_is_refused_before_it_is_read() -> None:
     """/dev/zero never ends: it is refused as not a file, not read until memory runs out."""
-    with pytest.raises(CheckpointError, match="not a file"):
+    with pytest.raises(CheckpointError, match="not a regular file"):
         check(LostUpdate(2, 1), resume="/dev/zero")
 
 
@@ -548,3 +548,14 @@ def test_a_checkpoint_body_written_in_parts_is_exactly_its_one_piece_encoding(
     streamed = b"".join(bytes(p) for p in checkpoint._parts(value))
     assert streamed == msgspec.msgpack.encode(plain)
     assert msgspec.msgpack.decode(streamed)["objects"][299] == [1, [299], "x" * 299]
+
+
+@pytest.mark.parametrize("active", [[], ["nope"]])
+def test_a_checkpoint_edited_to_check_fewer_properties_is_refused(active, tmp_path) -> None:
+    """With its checksum recomputed, an emptied or renamed list of properties still to check
+    turned a violated lost update into HOLDS on resume (found by fuzzing)."""
+    path = tmp_path / "run.ckpt"
+    check(LostUpdate(3, 2), checkpoint=path, limits=Limits(max_states=1_000))
+    _rewrite(path, lambda body: body.update(active=active))
+    with pytest.raises(CheckpointError, match="properties still to check"):
+        check(LostUpdate(3, 2), resume=path)

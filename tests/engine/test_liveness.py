@@ -112,3 +112,12 @@ def test_weak_fairness_does_not_help_an_intermittently_enabled_action() -> None:
     assert result.verdict is Verdict.STARVES
     assert result.trace is not None and not result.trace.stutters
     assert [s.state for s in result.trace.steps] == [0, 1, 0]
+
+
+def test_a_strategy_without_a_state_graph_says_liveness_was_not_checked() -> None:
+    """dfs answered HOLDS for a starving model without a word (found by fuzzing the CLI)."""
+    unfair = GraphModel([(0, 1, "a")], fair=frozenset(), goal=frozenset({1}))
+    result = check(unfair, strategy="dfs")
+    assert result.verdict is Verdict.HOLDS
+    assert any(n.startswith("liveness not checked: strategy dfs") for n in result.notes)
+    assert not any("liveness" in n for n in check(unfair, strategy="dfs", liveness=False).notes)
