@@ -26,6 +26,7 @@ Example::
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -271,6 +272,9 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
         if _CONTROL.search(actor.name):
             raise fail(f"actor[{a}].name",
                        "control characters (terminal escapes) are not allowed")
+        if any(unicodedata.category(ch) == "Cf" for ch in actor.name):
+            raise fail(f"actor[{a}].name", "invisible format characters (zero-width, "
+                       "bidirectional) are not allowed: two names would look the same")
         if reserved_actor_name(actor.name):
             raise fail(f"actor[{a}].name", f"{actor.name!r} is reserved for a built-in actor "
                        f"({DISK!r}, {KWORKER!r}, {NIC!r}; case is ignored): choose another name")

@@ -309,3 +309,11 @@ def test_a_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:
         load_file(fifo)
     with pytest.raises(ScenarioError, match="not a regular file"):
         load_dir(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["app\u200b", "\u202eppa"])
+def test_invisible_format_characters_in_an_actor_name_are_refused(name: str) -> None:
+    """"app" and "app" + ZERO WIDTH SPACE were two actors a trace showed alike (fuzzing)."""
+    err = error_for(f'name = "s"\ndescription = "x"\n[[actor]]\nname = "{name}"\n'
+                    'program = [ { op = "fsync" } ]\n')
+    assert err.field == "actor[0].name" and "invisible format characters" in err.message
