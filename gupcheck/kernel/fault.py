@@ -265,14 +265,14 @@ def store(c: Ctx) -> Outcome:
 def stage_store_fault(c: Ctx) -> Outcome:
     """handle_mm_fault; a first attempt may drop mmap_read_lock and be redone (the store is
     retried from its start)."""
-    return fault_begin(c, c.k, c.op[1], ret="st:unlock", fail_stage="st:sigbus",
-                       retry=None if c.var("ftried") else "")
+    retry = "" if c.env.private and not c.var("ftried") else None  # only do_cow_fault drops it
+    return fault_begin(c, c.k, c.op[1], ret="st:unlock", fail_stage="st:sigbus", retry=retry)
 
 
 def stage_store_unlock(c: Ctx) -> Outcome:
     """The fault is handled: mmap_read_unlock; the store is retried."""
     k = c.goto(up_read(c.k, c.name), "")
-    if c.var("ftried"):  # the next fault is a new one
+    if c.env.private and c.var("ftried"):  # the next fault is a new one
         k = c.goto(k, "", ftried=False)
     return [Move("mmap_read_unlock, return to user space (retry the store)", k)]
 

@@ -165,7 +165,7 @@ def gup_begin(c: Ctx, page: int, *, write: bool, pin: bool, ret: str,
         return vm_fault_sigbus(c, k, no_vma("__get_user_pages", page), fail, fail_stage)
     k = c.goto(locked, c.thread.stage, gpage=page, gpin=pin, gwrite=write, gret=ret,
                gfail=fail, gfailstage=fail_stage, **({} if unlockable else {"gkeeplock": True}))
-    return _locked_walk(replace(c, k=k), "__get_user_pages: mmap_read_lock")
+    return _locked_walk(replace(c, k=k), page, write, pin, "__get_user_pages: mmap_read_lock")
 
 
 def no_vma(who: str, page: int) -> str:
@@ -173,15 +173,15 @@ def no_vma(who: str, page: int) -> str:
     return f"{who}: mmap_read_lock, no VMA at page {page}: -EFAULT, mmap_read_unlock"
 
 
-def _locked_walk(c: Ctx, how: str) -> Outcome:
+def _locked_walk(c: Ctx, page: int, write: bool, pin: bool, how: str) -> Outcome:
     """__get_user_pages in the step that took mmap_read_lock (``c.k`` holds it; ``how``
     labels that): follow_page_mask grabs the page through a PTE that allows the access,
     else faultin_page."""
-    k, page, write = c.k, c.var("gpage"), c.var("gwrite")
+    k = c.k
     pte = k.ptes[page]
     if pte is None or (write and not pte.writable):
         return _faultin(c, k, page, write, begin=f"{how}, faultin_page")
-    out = _grab(c, page, c.var("gpin"), write, how=f"{how}, ")
+    out = _grab(c, page, pin, write, how=f"{how}, ")
     if isinstance(out, Blocked):  # block-writeback: the pin waits, holding the lock
         return [Move(how, c.goto(k, "gup:grab"))]
     return out
@@ -198,14 +198,17 @@ def stage_retry(c: Ctx) -> Outcome:
         return vm_fault_sigbus(c, c.k, no_vma("__get_user_pages_locked: retry",
                                               c.var("gpage")),
                                c.var("gfail"), c.var("gfailstage"))
-    return _locked_walk(replace(c, k=locked), "__get_user_pages_locked: retry, mmap_read_lock")
+    return _locked_walk(replace(c, k=locked), c.var("gpage"), c.var("gwrite"), c.var("gpin"),
+                        "__get_user_pages_locked: retry, mmap_read_lock")
 
 
 def _retry(c: Ctx) -> str | None:
     """Where a fault that drops mmap_read_lock has GUP go on (:func:`stage_retry`), or None:
     this page's fault is already a retry (FOLL_TRIED), or the caller may not drop the lock
-    (no FOLL_UNLOCKABLE)."""
-    return None if c.var("ftried") or c.var("gkeeplock") else "gup:retry"
+    (no FOLL_UNLOCKABLE).  Only a MAP_PRIVATE fault drops the lock in this model."""
+    if not c.env.private or c.var("ftried") or c.var("gkeeplock"):
+        return None
+    return "gup:retry"
 
 
 def stage_fault(c: Ctx) -> Outcome:
@@ -263,7 +266,7 @@ def _grab(c: Ctx, page: int, pin: bool, write: bool, *, how: str) -> Outcome:
              mutations=c.cfg.mutations)
     kind = ("FOLL_PIN" if pin and c.cfg.pin_counting else "FOLL_GET") + (_HELD if hold else "")
     k = c.goto(up_read(k, c.name), c.var("gret"), gfid=fid)
-    if c.var("ftried"):  # FOLL_TRIED was for this page only
+    if c.env.private and c.var("ftried"):  # FOLL_TRIED was for this page only
         k = c.goto(k, c.var("gret"), ftried=False)
     return [Move(f"{how}follow_page_mask grabs page {page} ({kind}), mmap_read_unlock", k)]
 
