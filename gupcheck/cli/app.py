@@ -321,7 +321,7 @@ def check_scenario(
     # a variant's name works as a scenario name too (dio-vs-reclaim+fsync, as traces record it)
     base, parts = (scenario, []) if Path(scenario).suffix == ".toml" else split_name(scenario)
     sc, sc_file = _scenario_source(base, scenario_dir)
-    for part in [*parts, *([variant] if variant else [])]:
+    for part in [*parts, *([variant] if variant is not None else [])]:
         sc = _with_variant(sc, part)
     source = scenario_source(sc_file)
     bad = [p for p in prop or () if p not in PROPERTIES]

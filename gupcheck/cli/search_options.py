@@ -168,6 +168,10 @@ def engine_options(strategy: str, search: SearchOptions, *, exact: bool = False,
     if search.checkpoint and (why := unwritable(search.checkpoint, "--checkpoint")
                               or not_a_checkpoint(search.checkpoint)):
         raise _exit(why, exitcodes.USAGE)
+    for flag, value in (("--bitstate", search.bitstate), ("--ray", search.ray)):
+        if value is not None and not value.strip():
+            raise _exit(f"{flag}: an empty value; give one (see --help) or leave the option "
+                        "out", exitcodes.USAGE)
     reduce = reductions(search.reduce)
     try:
         bits = parse_bits(search.bitstate) if search.bitstate else None

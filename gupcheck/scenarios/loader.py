@@ -406,22 +406,29 @@ def locate(text: str, field: str) -> int | None:
         if key == "actor" and (index or depth == len(parts) - 1):  # `actor`: the first one
             headers = [i for i, ln in enumerate(lines) if re.match(r"\s*\[\[actor\]\]", ln)]
             n = int(index or 0)
-            if n >= len(headers):
-                return None
+            if n >= len(headers):  # `actor = 5`: a key, not a table
+                return _key_line(lines, "actor", 0, len(lines), top=True)
             start = headers[n]
             end = headers[n + 1] if n + 1 < len(headers) else len(lines)
         elif key == "program" and index:
             ops = [i for i in range(start, end)  # one per op: several may share a line
                    for _ in re.finditer(r"\bop\s*=", lines[i])]
             n = int(index)
-            if n >= len(ops):
-                return None
+            if n >= len(ops):  # `program = [5]`: no `op =` to count, the program's line
+                return _key_line(lines, "program", start, end)
             start = ops[n]
             end = ops[n + 1] if n + 1 < len(ops) else end
         else:
-            pattern = re.compile(rf"(^|[\s{{,]){re.escape(key)}\s*=")
-            for i in range(start, end):
-                if pattern.search(lines[i]) and (depth > 0 or not lines[i].startswith(" ")):
-                    return i + 1
-            return start + 1 if depth else None
+            line = _key_line(lines, key, start, end, top=depth == 0)
+            return line if line or not depth else start + 1
     return start + 1
+
+
+def _key_line(lines: list[str], key: str, start: int, end: int, *,
+              top: bool = False) -> int | None:
+    """The 1-based line of ``key =`` among ``lines[start:end]`` (``top``: not indented)."""
+    pattern = re.compile(rf"(^|[\s{{,]){re.escape(key)}\s*=")
+    for i in range(start, end):
+        if pattern.search(lines[i]) and not (top and lines[i].startswith(" ")):
+            return i + 1
+    return None

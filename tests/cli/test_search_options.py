@@ -327,7 +327,10 @@ def test_a_time_that_is_not_a_number_of_seconds_is_a_usage_error(
 
 
 @pytest.mark.parametrize("args", [["check", "dio-vs-reclaim", "--reduce", ""],
-                                  ["matrix", "--scenarios", ""], ["matrix", "--designs", ""]])
+                                  ["matrix", "--scenarios", ""], ["matrix", "--designs", ""],
+                                  ["demo", "peterson", "--bitstate", ""],
+                                  ["demo", "peterson", "--ray", " "],
+                                  ["check", "dio-vs-reclaim", "--variant", ""]])
 def test_an_empty_value_is_a_usage_error_not_the_default(args: list[str]) -> None:
     """`--reduce ''` searched unreduced and `matrix --scenarios ''` ran the whole matrix
     (found by fuzzing)."""

@@ -317,3 +317,14 @@ def test_invisible_format_characters_in_an_actor_name_are_refused(name: str) -> 
     err = error_for(f'name = "s"\ndescription = "x"\n[[actor]]\nname = "{name}"\n'
                     'program = [ { op = "fsync" } ]\n')
     assert err.field == "actor[0].name" and "invisible format characters" in err.message
+
+
+@pytest.mark.parametrize(("body", "line", "field"), [
+    ("actor = 5\n", 3, "actor"),
+    ('[[actor]]\nname = "A"\nprogram = [5]\n', 5, "actor[0].program[0]"),
+])
+def test_a_wrong_type_where_a_table_belongs_still_names_its_line(body: str, line: int,
+                                                                 field: str) -> None:
+    """`actor = 5` and `program = [5]` were reported without a line (found by fuzzing)."""
+    err = error_for('name = "s"\ndescription = "x"\n' + body)
+    assert (err.line, err.field) == (line, field)
