@@ -63,7 +63,7 @@ def check_outputs(**paths: Path | None) -> None:
         why = unwritable(path, flag) if path else None
         if why:
             raise usage_error(why)
-        if path is None or str(path) == "-":
+        if path is None:
             continue
         where = path.resolve()
         if where in seen:

@@ -134,6 +134,20 @@ def _private_write_fault(c: Ctx, k: KState, page: int, ret: str,
     return [Move(func, c.goto(k, ret))]
 
 
+def may_drop_lock(c: Ctx) -> bool:
+    """Whether this operation's next fault may drop mmap_read_lock to sleep and return
+    VM_FAULT_RETRY: only a MAP_PRIVATE do_cow_fault does in this model, and not on a retry
+    (FAULT_FLAG_TRIED)."""
+    return c.env.private and not c.var("ftried")
+
+
+def fault_done(c: Ctx, k: KState) -> KState:
+    """The retried fault is over: FAULT_FLAG_TRIED does not carry over to the next fault."""
+    if c.env.private and c.var("ftried"):
+        return c.goto(k, k.threads[c.me].stage, ftried=False)
+    return k
+
+
 def stage_cow_wait(c: Ctx) -> Outcome:
     """do_cow_fault's first attempt sleeps in __folio_lock_killable without mmap_read_lock,
     holding a reference to the folio (``fwait``: reclaim cannot free it meanwhile); once it
@@ -265,15 +279,13 @@ def store(c: Ctx) -> Outcome:
 def stage_store_fault(c: Ctx) -> Outcome:
     """handle_mm_fault; a first attempt may drop mmap_read_lock and be redone (the store is
     retried from its start)."""
-    retry = "" if c.env.private and not c.var("ftried") else None  # only do_cow_fault drops it
-    return fault_begin(c, c.k, c.op[1], ret="st:unlock", fail_stage="st:sigbus", retry=retry)
+    return fault_begin(c, c.k, c.op[1], ret="st:unlock", fail_stage="st:sigbus",
+                       retry="" if may_drop_lock(c) else None)
 
 
 def stage_store_unlock(c: Ctx) -> Outcome:
     """The fault is handled: mmap_read_unlock; the store is retried."""
-    k = c.goto(up_read(c.k, c.name), "")
-    if c.env.private and c.var("ftried"):  # the next fault is a new one
-        k = c.goto(k, "", ftried=False)
+    k = fault_done(c, c.goto(up_read(c.k, c.name), ""))
     return [Move("mmap_read_unlock, return to user space (retry the store)", k)]
 
 

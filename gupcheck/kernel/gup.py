@@ -23,7 +23,14 @@ from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
 from .dirty import folio_mark_dirty
-from .fault import fault_begin, read_fault, vm_fault_sigbus, with_lock_taken
+from .fault import (
+    fault_begin,
+    fault_done,
+    may_drop_lock,
+    read_fault,
+    vm_fault_sigbus,
+    with_lock_taken,
+)
 from .locks import down_read, up_read
 from .state import GUP_PIN_COUNTING_BIAS, Folio, KState, replace
 
@@ -206,9 +213,7 @@ def _retry(c: Ctx) -> str | None:
     """Where a fault that drops mmap_read_lock has GUP go on (:func:`stage_retry`), or None:
     this page's fault is already a retry (FOLL_TRIED), or the caller may not drop the lock
     (no FOLL_UNLOCKABLE).  Only a MAP_PRIVATE fault drops the lock in this model."""
-    if not c.env.private or c.var("ftried") or c.var("gkeeplock"):
-        return None
-    return "gup:retry"
+    return "gup:retry" if may_drop_lock(c) and not c.var("gkeeplock") else None
 
 
 def stage_fault(c: Ctx) -> Outcome:
@@ -265,9 +270,7 @@ def _grab(c: Ctx, page: int, pin: bool, write: bool, *, how: str) -> Outcome:
     k = grab(c.k, fid, pin=pin, pin_counting=c.cfg.pin_counting, hold_writeback=hold,
              mutations=c.cfg.mutations)
     kind = ("FOLL_PIN" if pin and c.cfg.pin_counting else "FOLL_GET") + (_HELD if hold else "")
-    k = c.goto(up_read(k, c.name), c.var("gret"), gfid=fid)
-    if c.env.private and c.var("ftried"):  # FOLL_TRIED was for this page only
-        k = c.goto(k, c.var("gret"), ftried=False)
+    k = fault_done(c, c.goto(up_read(k, c.name), c.var("gret"), gfid=fid))  # FOLL_TRIED: one page
     return [Move(f"{how}follow_page_mask grabs page {page} ({kind}), mmap_read_unlock", k)]
 
 

@@ -108,10 +108,15 @@ def test_without_write_protect_seq_a_gup_fast_pin_lands_on_a_page_fork_is_sharin
     assert any("do_wp_page" in k and "pin_user_pages_fast" in k for k in fixed.coverage)
 
 
+def _anon(**programs: str) -> Scenario:
+    """An anon = true scenario: one actor per keyword, its program's operations."""
+    return parse('name = "anon-t"\ndescription = "t"\nanon = true\n' + "".join(
+        f'[[actor]]\nname = "{name}"\nprogram = [ {ops} ]\n' for name, ops in programs.items()),
+        "<t>")
+
+
 def _fork_beside(op: str) -> Scenario:
-    return parse('name = "fork-t"\ndescription = "t"\nanon = true\n'
-                 '[[actor]]\nname = "main"\nprogram = [ { op = "fork" } ]\n'
-                 f'[[actor]]\nname = "io"\nprogram = [ {op} ]\n', "<t>")
+    return _anon(main='{ op = "fork" }', io=op)
 
 
 def test_fork_holds_mmap_write_lock_and_the_waits_name_the_forking_thread() -> None:
@@ -145,12 +150,8 @@ def test_6_12_io_uring_pins_through_gup_fast_while_a_fork_is_queued(design: str,
     """6.12 io_pin_pages is pin_user_pages_fast: with fork queued for mmap_write_lock (behind
     a file store's fault) write_protect_seq is still even, and GUP-fast pins the writable
     PTE; 6.1's pin_user_pages takes mmap_read_lock and waits behind the queued fork."""
-    sc = parse('name = "fork-t"\ndescription = "t"\nanon = true\n'
-               '[[actor]]\nname = "main"\nprogram = [ { op = "fork" } ]\n'
-               '[[actor]]\nname = "io"\n'
-               'program = [ { op = "store", page = 0, block = 0, value = "B1" } ]\n'
-               '[[actor]]\nname = "ring"\nprogram = [ { op = "anon_pin", proc = 0 } ]\n',
-               "<t>")
+    sc = _anon(main='{ op = "fork" }', io='{ op = "store", page = 0, block = 0, value = "B1" }',
+               ring='{ op = "anon_pin", proc = 0 }')
     model = KernelModel(sc, DESIGNS[design], ())
     queued = [k for k in reachable(sc, design) if k.mmap_lock.queued == ("main",)
               and k.threads[2].pc == 0]
@@ -164,10 +165,8 @@ def test_6_12_io_uring_pins_through_gup_fast_while_a_fork_is_queued(design: str,
 def test_the_parents_munmap_queues_for_mmap_write_lock_like_the_files() -> None:
     """munmap of the anonymous page takes mmap_write_lock as munmap of the file mapping does:
     queued behind a fault holding the read side, and from then on new readers wait."""
-    sc = parse('name = "munmap-t"\ndescription = "t"\nanon = true\n'
-               '[[actor]]\nname = "main"\nprogram = [ { op = "munmap_anon", proc = 0 } ]\n'
-               '[[actor]]\nname = "io"\n'
-               'program = [ { op = "store", page = 0, block = 0, value = "B1" } ]\n', "<t>")
+    sc = _anon(main='{ op = "munmap_anon", proc = 0 }',
+               io='{ op = "store", page = 0, block = 0, value = "B1" }')
     states = reachable(sc, "linux-6.12")
     assert any(k.mmap_lock.queued == ("main",) and k.mmap_lock.readers == ("io",)
                for k in states)

@@ -59,10 +59,18 @@ def test_6_12_registers_a_private_mapping_and_truncate_orphans_nothing_of_the_fi
 def _private(program: str, reclaims: int = 1) -> Scenario:
     """CPU0 runs ``program`` on a MAP_PRIVATE mapping of an ext4 file; kswapd reclaims its
     page ``reclaims`` times (shrink_folio_list holds the folio locked over several steps)."""
-    daemon = ", ".join(['{ op = "kswapd_reclaim", page = 0 }'] * reclaims)
-    return parse(f'name = "private-t"\ndescription = "t"\nmapping = "private"\n'
-                 f'[[actor]]\nname = "CPU0 app"\nprogram = [ {program} ]\n'
-                 f'[[actor]]\nname = "kswapd"\ndaemon = true\nprogram = [ {daemon} ]\n', "<t>")
+    return _private_actors([0] * reclaims, **{"CPU0 app": program})
+
+
+def _private_actors(reclaim: list[int], pages: int = 1, **programs: str) -> Scenario:
+    """A MAP_PRIVATE mapping of ``pages`` pages of an ext4 file: one actor per keyword (its
+    program's operations), and kswapd reclaiming the pages ``reclaim`` in turn."""
+    daemon = ", ".join(f'{{ op = "kswapd_reclaim", page = {p} }}' for p in reclaim)
+    return parse(f'name = "private-t"\ndescription = "t"\nmapping = "private"\npages = {pages}\n'
+                 + "".join(f'[[actor]]\nname = "{name}"\nprogram = [ {ops} ]\n'
+                           for name, ops in programs.items())
+                 + f'[[actor]]\nname = "kswapd"\ndaemon = true\nprogram = [ {daemon} ]\n',
+                 "<t>")
 
 
 def _moves(model: KernelModel, k: KState, actor: str) -> list[str]:
@@ -113,18 +121,18 @@ def test_do_cow_fault_sleeps_on_the_folio_lock_without_mmap_lock_then_retries(
     assert all(not _moves(model, k, "CPU0 app") for k in again)
     assert not any(k.threads[0].stage == "fault:cowwait" and dict(k.threads[0].local)
                    .get("ftried") for k in states), "a retry dropped mmap_lock again"
+    # once the fault is done (the PTE writable), FAULT_FLAG_TRIED is gone
+    assert not any(dict(k.threads[0].local).get("ftried") and k.threads[0].pc == 0
+                   and k.ptes[0] is not None and k.ptes[0].writable
+                   and k.threads[0].stage in ("", "dio:got") for k in states)
 
 
 def test_a_gup_retry_after_munmap_finds_no_vma_and_fails() -> None:
     """mm/gup.c __get_user_pages_locked: the retry after VM_FAULT_RETRY looks the VMA up
     again under mmap_read_lock; a munmap that ran while the fault slept leaves none: the
     read returns -EFAULT and starts no write."""
-    sc = parse('name = "private-t"\ndescription = "t"\nmapping = "private"\n'
-               '[[actor]]\nname = "CPU0 app"\n'
-               'program = [ { op = "dio_read", page = 0, value = "B1" } ]\n'
-               '[[actor]]\nname = "CPU1 app"\nprogram = [ { op = "munmap", page = 0 } ]\n'
-               '[[actor]]\nname = "kswapd"\ndaemon = true\n'
-               'program = [ { op = "kswapd_reclaim", page = 0 } ]\n', "<t>")
+    sc = _private_actors([0], **{"CPU0 app": '{ op = "dio_read", page = 0, value = "B1" }',
+                                 "CPU1 app": '{ op = "munmap", page = 0 }'})
     result = check(KernelModel(sc, DESIGNS["linux-6.12"], None))
     assert result.verdict is Verdict.HOLDS
     assert any("__get_user_pages_locked: retry: mmap_read_lock, no VMA at page 0" in a
@@ -146,12 +154,8 @@ def test_a_fault_that_slept_finds_another_threads_copy_and_copies_nothing() -> N
     VM_FAULT_NOPAGE, and GUP's retry (__get_user_pages, FOLL_TRIED) runs follow_page_mask
     first: the other thread's private copy is grabbed, not replaced by a second copy from the
     page cache (which lost that thread's store and leaked its copy)."""
-    sc = parse('name = "private-t"\ndescription = "t"\nmapping = "private"\n'
-               '[[actor]]\nname = "A"\nprogram = [ { op = "dio_read", page = 0, value = "B1" } ]\n'
-               '[[actor]]\nname = "C"\n'
-               'program = [ { op = "store", page = 0, block = 1, value = "C1" } ]\n'
-               '[[actor]]\nname = "kswapd"\ndaemon = true\n'
-               'program = [ { op = "kswapd_reclaim", page = 0 } ]\n', "<t>")
+    sc = _private_actors([0], A='{ op = "dio_read", page = 0, value = "B1" }',
+                         C='{ op = "store", page = 0, block = 1, value = "C1" }')
     states = reachable(sc, "linux-6.12")
     assert any(k.threads[0].stage == "fault:cowwait" for k in states)
     for k in states:
@@ -175,12 +179,11 @@ def test_a_long_term_pin_before_6_3_sleeps_in_its_fault_holding_mmap_lock(
 def test_foll_tried_is_for_the_retried_page_only() -> None:
     """__get_user_pages_locked passes FOLL_TRIED to the one page it retries: the next page's
     first fault may drop mmap_read_lock again."""
-    sc = parse('name = "private-t"\ndescription = "t"\nmapping = "private"\npages = 2\n'
-               '[[actor]]\nname = "A"\n'
-               'program = [ { op = "dio_read", page = 0, value = "B1", count = 2 } ]\n'
-               '[[actor]]\nname = "kswapd"\ndaemon = true\nprogram = [ '
-               '{ op = "kswapd_reclaim", page = 0 }, { op = "kswapd_reclaim", page = 1 } ]\n',
-               "<t>")
+    sc = _private_actors([0, 1], pages=2,
+                         A='{ op = "dio_read", page = 0, value = "B1", count = 2 }')
+    states = reachable(sc, "linux-6.12")
     waits = {k.folio_at(dict(k.threads[0].local)["fwait"]).index
-             for k in reachable(sc, "linux-6.12") if k.threads[0].stage == "fault:cowwait"}
+             for k in states if k.threads[0].stage == "fault:cowwait"}
     assert waits == {0, 1}
+    grabbed = [k for k in states if k.threads[0].stage == "dio:got"]  # a page grabbed
+    assert grabbed and not any(dict(k.threads[0].local).get("ftried") for k in grabbed)
