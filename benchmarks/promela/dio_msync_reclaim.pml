@@ -410,7 +410,8 @@ inline fault_begin(p) {
 	fi
 }
 
-/* gup.gup_begin(write, FOLL_PIN) for the direct-I/O read of page p, back at dio:got */
+/* gup.gup_begin(write, FOLL_PIN) for the direct-I/O read of page p, back at dio:got (for a
+ * page after the first, gup._next_page: the same, under the lock the range holds) */
 inline gup_begin(p) {
 	if
 	:: PTE_RW(p) -> grab(CACHE(p)); gfid = CACHE(p); ast = S_GOT
@@ -554,12 +555,12 @@ end:	do
 		:: PTE_RW(gpage) -> grab(CACHE(gpage)); gfid = CACHE(gpage); ast = S_GOT
 		:: else -> fault_begin(gpage)
 		fi; STEP_END; DUMP_STATE }
-	/* dio.stage_got: GUP the next page ... */
+	/* dio.stage_got: GUP the next page, under the mmap_read_lock page 0's slow path kept
+	 * (gup._next_page; page 0 is mapped read-only, so GUP-fast never takes it and the lock
+	 * is always held here): follow_page_mask grabs a writable page, else the fault runs in
+	 * this step; a fault that must sleep sleeps here (no step) */
 	:: d_step { apc == 0 && ast == S_GOT && dcur + 1 < NP && GUP_OK(dcur + 1) ->
 		gotfid[ngot] = gfid; ngot++; dcur++; gup_begin(dcur); STEP_END; DUMP_STATE }
-	:: d_step { apc == 0 && ast == S_GOT && dcur + 1 < NP && !GUP_OK(dcur + 1) ->
-		gotfid[ngot] = gfid; ngot++; dcur++; gpage = dcur; ast = S_GFAULT;
-		STEP_END; DUMP_STATE }
 	/* ... or, after the last, dio.stage_dirty: bio_set_pages_dirty */
 	:: d_step { apc == 0 && ast == S_GOT && dcur + 1 >= NP && DIRTY_OK ->
 		gotfid[ngot] = gfid; ngot++;

@@ -78,11 +78,14 @@ def dio_read(c: Ctx) -> Outcome:
 
 
 def _gup(c: Ctx, k: KState, page: int, got: tuple[tuple[int, int, bool], ...]) -> Outcome:
-    """GUP of ``page`` (iov_iter_get_pages2 / iov_iter_extract_pages); "dio:got" follows."""
+    """GUP of ``page`` (iov_iter_get_pages2 / iov_iter_extract_pages: one GUP call for the
+    whole range, which holds mmap_read_lock from the first page its slow path takes to the
+    last, :func:`.gup.gup_begin`); "dio:got" follows."""
     c2 = replace(c, k=c.goto(k, c.thread.stage if k is c.k else k.threads[c.me].stage,
                             dgot=got, dcur=page))
     return gup_begin(c2, page, write=True, pin=c.cfg.dio_foll_pin, ret="dio:got",
-                     fail="read=-EFAULT", fail_stage="dio:partial" if got else None)
+                     fail="read=-EFAULT", fail_stage="dio:partial" if got else None,
+                     last=_span(c).stop - 1)
 
 
 def stage_got(c: Ctx) -> Outcome:

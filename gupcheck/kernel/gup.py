@@ -16,7 +16,13 @@ The slow path runs under ``mmap_read_lock`` (``__gup_longterm_locked`` and
 ``munmap`` waits for it; with no VMA at the address (``gup_vma_lookup``, ``find_extend_vma``
 before 6.5) it returns -EFAULT.  Taking the lock and the fault's first step are one step,
 unless the fault must sleep: then the lock is taken alone and the fault sleeps holding it.
-The lock is dropped after each page (the kernel holds it over the whole range).
+
+A call for several pages (a direct-I/O read's range) holds the lock from the first page the
+slow path takes to the last: GUP-fast grabs pages from the start of the range until one
+needs the slow path (``gup_fast``), and the rest go to ``get_user_pages_unlocked`` (6.1;
+``__gup_longterm_locked`` with FOLL_UNLOCKABLE from 6.3), which takes mmap_read_lock once and
+runs ``__get_user_pages_locked`` over them.  Only a fault that returns VM_FAULT_RETRY drops
+it in between; the retry takes it again for the rest of the range.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from .fault import (
     vm_fault_sigbus,
     with_lock_taken,
 )
-from .locks import down_read, up_read
+from .locks import down_read, holds_read, up_read
 from .state import GUP_PIN_COUNTING_BIAS, Folio, KState, replace
 
 
@@ -139,16 +145,22 @@ def end_held_writeback(c: Ctx, k: KState, fid: int) -> KState:
 
 def gup_begin(c: Ctx, page: int, *, write: bool, pin: bool, ret: str,
               fail: str = "-EFAULT", fail_stage: str | None = None,
-              fast: bool = True, unlockable: bool = True) -> Outcome:
+              fast: bool = True, unlockable: bool = True, last: int | None = None) -> Outcome:
     """The first step of get/pin_user_pages_fast on one page; the thread goes on at ``ret``.
 
     If the page cannot be faulted in (beyond i_size) the operation returns ``fail``.
     ``fast`` false: a caller without GUP-fast, which takes mmap_read_lock and goes straight
     to __get_user_pages (pin_user_pages_remote).  ``unlockable`` false: the caller holds the
     lock and GUP may not drop it (pin_user_pages without FOLL_UNLOCKABLE; see
-    :func:`_faultin`).
+    :func:`_faultin`).  ``last``: the call's range ends at that page, and the caller asks for
+    its pages one after the other: the slow path keeps mmap_read_lock until ``last`` is
+    grabbed, and a page asked for while the thread holds it goes on under it
+    (:func:`_next_page`).
     """
     k = c.k
+    if last is not None and holds_read(k, c.name):
+        return _next_page(c, page, write=write, pin=pin, ret=ret, fail=fail,
+                          fail_stage=fail_stage, last=last)
     pte = k.ptes[page]
     pinned = pin and c.cfg.pin_counting  # before 5.7 a "pin" is a get_user_pages reference
     kind = "pin_user_pages_fast" if pinned else "get_user_pages_fast"
@@ -171,8 +183,24 @@ def gup_begin(c: Ctx, page: int, *, write: bool, pin: bool, ret: str,
     if not k.has_vma(page):  # __get_user_pages: vma_lookup finds none
         return vm_fault_sigbus(c, k, no_vma("__get_user_pages", page), fail, fail_stage)
     k = c.goto(locked, c.thread.stage, gpage=page, gpin=pin, gwrite=write, gret=ret,
-               gfail=fail, gfailstage=fail_stage, **({} if unlockable else {"gkeeplock": True}))
+               gfail=fail, gfailstage=fail_stage, **({} if unlockable else {"gkeeplock": True}),
+               **({} if last is None else {"glast": last}))
     return _locked_walk(replace(c, k=k), page, write, pin, "__get_user_pages: mmap_read_lock")
+
+
+def _next_page(c: Ctx, page: int, *, write: bool, pin: bool, ret: str, fail: str,
+               fail_stage: str | None, last: int) -> Outcome:
+    """__get_user_pages' loop on the next page of the range, under the mmap_read_lock the
+    previous page's slow path kept: no GUP-fast, no lock to take; a fault that must sleep
+    sleeps here, holding it."""
+    k = c.k
+    if not k.has_vma(page):
+        return vm_fault_sigbus(c, up_read(k, c.name), f"__get_user_pages: no VMA at page "
+                               f"{page}: -EFAULT, mmap_read_unlock", fail, fail_stage)
+    k = c.goto(k, c.thread.stage, gpage=page, gpin=pin, gwrite=write, gret=ret, gfail=fail,
+               gfailstage=fail_stage, glast=last)
+    return _locked_walk(replace(c, k=k), page, write, pin, "__get_user_pages: next page",
+                        held=True)
 
 
 def no_vma(who: str, page: int) -> str:
@@ -180,16 +208,18 @@ def no_vma(who: str, page: int) -> str:
     return f"{who}: mmap_read_lock, no VMA at page {page}: -EFAULT, mmap_read_unlock"
 
 
-def _locked_walk(c: Ctx, page: int, write: bool, pin: bool, how: str) -> Outcome:
+def _locked_walk(c: Ctx, page: int, write: bool, pin: bool, how: str,
+                 held: bool = False) -> Outcome:
     """__get_user_pages in the step that took mmap_read_lock (``c.k`` holds it; ``how``
     labels that): follow_page_mask grabs the page through a PTE that allows the access,
-    else faultin_page."""
+    else faultin_page.  ``held``: the lock was taken for an earlier page of the range, so a
+    fault or pin that must sleep is no step of its own: the thread waits where it is."""
     k = c.k
     pte = k.ptes[page]
     if pte is None or (write and not pte.writable):
-        return _faultin(c, k, page, write, begin=f"{how}, faultin_page")
+        return _faultin(c, k, page, write, begin=f"{how}, faultin_page", held=held)
     out = _grab(c, page, pin, write, how=f"{how}, ")
-    if isinstance(out, Blocked):  # block-writeback: the pin waits, holding the lock
+    if isinstance(out, Blocked) and not held:  # block-writeback: the pin waits, holding the lock
         return [Move(how, c.goto(k, "gup:grab"))]
     return out
 
@@ -225,7 +255,8 @@ def stage_fault(c: Ctx) -> Outcome:
     return read_fault(c, k, page, ret="gup:grab")
 
 
-def _faultin(c: Ctx, k: KState, page: int, write: bool, *, begin: str) -> Outcome:
+def _faultin(c: Ctx, k: KState, page: int, write: bool, *, begin: str,
+             held: bool = False) -> Outcome:
     """faultin_page in the step that took mmap_read_lock (``begin``): a write fault (through
     ->page_mkwrite) for FOLL_WRITE, else a read fault; one that must sleep takes the lock
     alone and sleeps holding it (:func:`stage_fault`).  A fault that fails (VM_FAULT_SIGBUS)
@@ -237,6 +268,8 @@ def _faultin(c: Ctx, k: KState, page: int, write: bool, *, begin: str) -> Outcom
         out = fault_begin(c, k, page, ret="gup:grab", fail_stage="gup:failed", retry=_retry(c))
     else:
         out = read_fault(c, k, page, ret="gup:grab")
+    if held and isinstance(out, Blocked):
+        return out
     return with_lock_taken(c, k, out, begin=begin, sleep="gup:fault", sep=" -> ")
 
 
@@ -270,8 +303,12 @@ def _grab(c: Ctx, page: int, pin: bool, write: bool, *, how: str) -> Outcome:
     k = grab(c.k, fid, pin=pin, pin_counting=c.cfg.pin_counting, hold_writeback=hold,
              mutations=c.cfg.mutations)
     kind = ("FOLL_PIN" if pin and c.cfg.pin_counting else "FOLL_GET") + (_HELD if hold else "")
-    k = fault_done(c, c.goto(up_read(k, c.name), c.var("gret"), gfid=fid))  # FOLL_TRIED: one page
-    return [Move(f"{how}follow_page_mask grabs page {page} ({kind}), mmap_read_unlock", k)]
+    if c.var("glast", page) > page:  # __get_user_pages_locked goes on with the next page
+        k, unlock = c.goto(k, c.var("gret"), gfid=fid), ""
+    else:
+        k, unlock = c.goto(up_read(k, c.name), c.var("gret"), gfid=fid), ", mmap_read_unlock"
+    k = fault_done(c, k)  # FOLL_TRIED: one page
+    return [Move(f"{how}follow_page_mask grabs page {page} ({kind}){unlock}", k)]
 
 
 _HELD = ", folio_lock, PG_writeback set until unpin, folio_unlock (block-writeback)"

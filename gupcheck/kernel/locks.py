@@ -76,6 +76,11 @@ def read_acquired(k: KState, who: str, lock: RwSem) -> KState:
     return lock.put(k, readers=tuple(sorted(lock.of(k).readers + (who,))))
 
 
+def holds_read(k: KState, who: str, lock: RwSem = MMAP_LOCK) -> bool:
+    """Whether ``who`` holds the lock for reading."""
+    return who in lock.of(k).readers
+
+
 def up_read(k: KState, who: str, lock: RwSem = MMAP_LOCK) -> KState:
     readers = list(lock.of(k).readers)
     readers.remove(who)

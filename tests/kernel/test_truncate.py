@@ -98,6 +98,47 @@ def test_gups_slow_path_holds_mmap_read_lock_from_its_fault_to_its_grab() -> Non
     assert all(k.mmap_lock.readers == ("CPU0 app",) and k.has_vma(0) for k in inside)
 
 
+_RANGE_READ = """
+name = "range-read"
+description = "read(O_DIRECT) of two pages into the mapping; munmap of page 1; kswapd on page 1"
+pages = 2
+properties = ["pin-accounting"]
+[[actor]]
+name = "CPU0 app"
+program = [ { op = "dio_read", page = 0, value = "B1", count = 2 } ]
+[[actor]]
+name = "CPU1 app"
+program = [ { op = "munmap", page = 1 } ]
+[[actor]]
+name = "kswapd"
+daemon = true
+program = [ { op = "kswapd_reclaim", page = 1 } ]
+"""
+
+
+@pytest.mark.parametrize("design", ["linux-6.1", "linux-6.12"])
+def test_a_gup_of_a_range_holds_mmap_read_lock_from_its_slow_path_to_its_last_page(
+        design: str) -> None:
+    """get_user_pages_unlocked (6.1) / __gup_longterm_locked (6.12) take mmap_read_lock once
+    for the pages GUP-fast left: page 0 is mapped read-only, so the read's GUP takes it
+    through the slow path and keeps the lock for page 1.  A munmap of page 1 cannot come
+    between the two pages, and page 1's fault, which must wait for kswapd's folio lock,
+    waits in the read's own step, holding the lock (no step of its own)."""
+    model = KernelModel(parse(_RANGE_READ, "<t>"), DESIGNS[design])
+    states = reachable(model.scenario, design)
+    between = [k for k in states if k.threads[0].stage == "dio:got"
+               and dict(k.threads[0].local)["dcur"] == 0]
+    assert between, "the read never stopped between its two pages"
+    assert all(k.mmap_lock.readers == ("CPU0 app",) for k in between)
+    assert not any(k.has_vma(1) and not after.has_vma(1)  # a munmap before the read is fine
+                   for k in between for _, after in model.successors(k))
+    assert any(k.folio(1) is not None and k.folio(1).locked == "kswapd" for k in between)
+    assert not any(k.threads[0].stage == "gup:fault" for k in between)
+    assert not any(k.threads[0].stage == "gup:fault" and dict(k.threads[0].local)["gpage"] == 1
+                   for k in states)
+    assert end_results(model.scenario, design) >= {("read=-EFAULT",), ("read=ok",)}
+
+
 @pytest.mark.parametrize("design", ["linux-6.1", "linux-6.12"])
 def test_a_direct_io_read_past_eof_fails_with_efault_but_the_first_page_gets_the_data(
         design: str) -> None:
