@@ -88,6 +88,8 @@
 #define W_SUBMIT	11	/* wb:submit */
 #define S_FSWAIT	12	/* fsync:wait */
 #define S_GFAULT	13	/* gup:fault (its fault sleeps, mmap_read_lock held) */
+#define S_LOCKWAIT	14	/* fault:lockwait (filemap_fault sleeps, mmap_read_lock dropped) */
+#define S_GRETRY	15	/* gup:retry (after VM_FAULT_RETRY) */
 /* kswapd stages */
 #define K_UNMAP		1	/* rc:unmap */
 #define K_RELEASE	2	/* rc:release */
@@ -146,6 +148,9 @@ byte  ngot;
 byte  gotfid[NP];
 byte  gfid = NONE;
 byte  gpage = NONE;
+byte  fpg = NONE;		/* the fault's locals: fpage (set with fret, ffail, ffailstage), */
+byte  fwait = NONE;		/* fwait (set with fretry: the folio filemap_fault sleeps on), */
+byte  ftr;			/* ftried (0 unset, 1 true, 2 false) */
 byte  awtodo;			/* msync's writeback: wtodo (bit mask), wpte (2 = unset) */
 byte  awpte = 2;
 /* flusher */
@@ -234,6 +239,9 @@ SCRATCH t_e;
 /* gup.gup_begin on page p: GUP-fast (writable PTE) or the slow path */
 #define PTE_RW(p)	(pte_p[p] && pte_w[p])
 #define GUP_OK(p)	(PTE_RW(p) || FAULT_OK(p))
+/* fault.filemap_lock_wait: no PTE (__do_fault first), the folio locked by another, and a
+ * first attempt (not FAULT_FLAG_TRIED): filemap_fault drops mmap_read_lock to sleep */
+#define DROP_OK(p)	(!pte_p[p] && !FAULT_OK(p) && ftr != 1)
 /* dio.stage_dirty: every grabbed folio's lock is free */
 #define GOT_OK(j)	(ngot <= j || LK_FREE(gotfid[j], APP))
 #define DIRTY_OK	(ALL(GOT_OK) && LK_FREE(gfid, APP))
@@ -264,9 +272,10 @@ SCRATCH t_e;
 /* print the state a step reaches, from pan's own state vector, for comparing with
  * gupcheck's states (see README.md) */
 #define DUMP_STATE	c_code { int j; \
-	printf("S %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d |", now.apc, now.ast, now.dcur, \
-		now.ngot, now.gfid, now.gpage, now.awtodo, now.awpte, now.fpc, now.fst, now.fwtodo, \
-		now.fwpte, now.kpc, now.kst, now.next_bio, now.dwn); \
+	printf("S %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d |", now.apc, now.ast, \
+		now.dcur, now.ngot, now.gfid, now.gpage, now.fpg, now.fwait, now.ftr, now.awtodo, \
+		now.awpte, now.fpc, now.fst, now.fwtodo, now.fwpte, now.kpc, now.kst, now.next_bio, \
+		now.dwn); \
 	for (j = 0; j < NP; j++) \
 		printf(" %d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d;%d;%d,%d,%d;%d;%d", now.fl_live[j], \
 			now.fl_live[j] ? now.fl_ixx[j] ^ j : j, now.fl_data[j], now.fl_lock[j], \
@@ -402,12 +411,19 @@ inline mkwrite_lock(p) {
 	ast = S_INSTALL
 }
 
-/* fault.fault_begin (ext4, inside i_size) on page p, the GUP slow path's fault */
+/* fault.fault_begin (ext4, inside i_size) on page p, the GUP slow path's fault
+ * (ext4's mkwrite_fault records its locals) */
 inline fault_begin(p) {
+	fpg = p;
 	if
 	:: !CACHED(p) -> filemap_fault(p); ast = S_MKWRITE
 	:: else -> mkwrite_lock(p)
 	fi
+}
+
+/* fault.filemap_lock_wait: mmap_read_unlock, sleep on the folio holding a reference */
+inline lock_wait(p) {
+	fwait = CACHE(p); fl_ref[fwait]++; ast = S_LOCKWAIT
 }
 
 /* gup.gup_begin(write, FOLL_PIN) for the direct-I/O read of page p, back at dio:got (for a
@@ -532,11 +548,27 @@ end:	do
 	:: d_step { apc == 0 && ast == S_START && GUP_OK(0) ->
 		dcur = 0; gup_begin(0); STEP_END; DUMP_STATE }
 	/* ... whose fault must sleep: mmap_read_lock alone (gup.gup_begin -> gup:fault) */
-	:: d_step { apc == 0 && ast == S_START && !GUP_OK(0) ->
+	:: d_step { apc == 0 && ast == S_START && !GUP_OK(0) && !DROP_OK(0) ->
 		dcur = 0; gpage = 0; ast = S_GFAULT; STEP_END; DUMP_STATE }
-	/* gup.stage_fault: the fault, once the folio lock is free */
+	/* ... or drops it again to sleep on the folio (filemap_fault, no PTE) */
+	:: d_step { apc == 0 && ast == S_START && DROP_OK(0) ->
+		dcur = 0; gpage = 0; lock_wait(0); STEP_END; DUMP_STATE }
+	/* gup.stage_fault: the fault, once the folio lock is free, or filemap_fault's drop */
 	:: d_step { apc == 0 && ast == S_GFAULT && FAULT_OK(gpage) ->
 		fault_begin(gpage); STEP_END; DUMP_STATE }
+	:: d_step { apc == 0 && ast == S_GFAULT && DROP_OK(gpage) ->
+		lock_wait(gpage); STEP_END; DUMP_STATE }
+	/* fault.stage_lock_wait: the folio lock is free: folio_put, VM_FAULT_RETRY */
+	:: d_step { apc == 0 && ast == S_LOCKWAIT && LK_FREE(fwait, APP) ->
+		fl_ref[fwait]--; ftr = 1; ast = S_GRETRY; STEP_END; DUMP_STATE }
+	/* gup.stage_retry: mmap_read_lock, follow_page_mask, else the fault (FAULT_FLAG_TRIED:
+	 * one that must sleep takes the lock alone and sleeps holding it) */
+	:: d_step { apc == 0 && ast == S_GRETRY ->
+		if
+		:: PTE_RW(gpage) -> grab(CACHE(gpage)); gfid = CACHE(gpage); ftr = 2; ast = S_GOT
+		:: !PTE_RW(gpage) && FAULT_OK(gpage) -> fault_begin(gpage)
+		:: !PTE_RW(gpage) && !FAULT_OK(gpage) -> ast = S_GFAULT
+		fi; STEP_END; DUMP_STATE }
 	/* fault.stage_mkwrite (a retry re-reads the page if reclaim freed it) */
 	:: d_step { apc == 0 && ast == S_MKWRITE && FAULT_OK(gpage) ->
 		fault_begin(gpage); STEP_END; DUMP_STATE }
@@ -549,18 +581,28 @@ end:	do
 		fi;
 		fl_lock[t_f] = 0; pte_p[gpage] = 1; pte_w[gpage] = 1; pte_d[gpage] = 1;
 		ast = S_GRAB; STEP_END; DUMP_STATE }
-	/* gup.stage_grab: follow_page_mask -> try_grab_folio, or fault again */
+	/* gup.stage_grab: follow_page_mask -> try_grab_folio (fault.fault_done: FOLL_TRIED was
+	 * for this page), or fault again */
 	:: d_step { apc == 0 && ast == S_GRAB && (PTE_RW(gpage) || FAULT_OK(gpage)) ->
 		if
-		:: PTE_RW(gpage) -> grab(CACHE(gpage)); gfid = CACHE(gpage); ast = S_GOT
+		:: PTE_RW(gpage) -> grab(CACHE(gpage)); gfid = CACHE(gpage); ast = S_GOT;
+			if
+			:: ftr == 1 -> ftr = 2
+			:: else -> skip
+			fi
 		:: else -> fault_begin(gpage)
 		fi; STEP_END; DUMP_STATE }
+	:: d_step { apc == 0 && ast == S_GRAB && DROP_OK(gpage) ->
+		lock_wait(gpage); STEP_END; DUMP_STATE }
 	/* dio.stage_got: GUP the next page, under the mmap_read_lock page 0's slow path kept
 	 * (gup._next_page; page 0 is mapped read-only, so GUP-fast never takes it and the lock
 	 * is always held here): follow_page_mask grabs a writable page, else the fault runs in
 	 * this step; a fault that must sleep sleeps here (no step) */
 	:: d_step { apc == 0 && ast == S_GOT && dcur + 1 < NP && GUP_OK(dcur + 1) ->
 		gotfid[ngot] = gfid; ngot++; dcur++; gup_begin(dcur); STEP_END; DUMP_STATE }
+	:: d_step { apc == 0 && ast == S_GOT && dcur + 1 < NP && DROP_OK(dcur + 1) ->
+		gotfid[ngot] = gfid; ngot++; dcur++; gpage = dcur; lock_wait(dcur);
+		STEP_END; DUMP_STATE }
 	/* ... or, after the last, dio.stage_dirty: bio_set_pages_dirty */
 	:: d_step { apc == 0 && ast == S_GOT && dcur + 1 >= NP && DIRTY_OK ->
 		gotfid[ngot] = gfid; ngot++;
@@ -583,6 +625,7 @@ end:	do
 	/* dio.stage_return: iomap_dio_complete, read() returns */
 	:: d_step { apc == 0 && ast == S_RETURN ->
 		apc = 1; ast = S_START; dcur = 0; ngot = 0; gfid = NONE; gpage = NONE;
+		fpg = NONE; fwait = NONE; ftr = 0;
 		t_j = 0;
 		do
 		:: t_j < NP -> gotfid[t_j] = 0; t_j++

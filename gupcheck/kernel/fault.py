@@ -39,9 +39,34 @@ def fault_begin(c: Ctx, k: KState, page: int, ret: str, *, fail: str = "SIGBUS",
     if page >= k.i_size:
         return vm_fault_sigbus(c, k, f"{fs.vm_ops.fault}: page {page} beyond i_size, "
                                "VM_FAULT_SIGBUS", fail, fail_stage)
+    if k.ptes[page] is None:  # do_cow_fault / do_shared_fault: __do_fault -> ->fault first
+        how = "do_cow_fault" if c.env.private else "do_shared_fault"
+        waits = filemap_lock_wait(c, k, page, retry, who=f"{how}: __do_fault")
+        if waits is not None:
+            return waits
     if c.env.private:
-        return _private_write_fault(c, k, page, ret, retry)
+        return _private_write_fault(c, k, page, ret)
     return fs.vm_ops.write_fault(c, k, page, ret, fail, fail_stage)
+
+
+def filemap_lock_wait(c: Ctx, k: KState, page: int, retry: str | None, *,
+                      who: str) -> Outcome | None:
+    """filemap_fault finds the page's folio locked by another task (mm/filemap.c
+    ``lock_folio_maybe_drop_mmap``).  On a first attempt that may be retried (``retry``: where
+    the operation redoes the fault) it drops mmap_read_lock (``maybe_unlock_mmap_for_io``) and
+    sleeps without it, holding a folio reference (:func:`stage_lock_wait`); otherwise it sleeps
+    holding the lock.  shmem_fault and DAX never drop it.  None: no sleep (the folio is not
+    cached, or its lock is free: the fault takes and releases it within its own step)."""
+    f = k.cached(page)
+    if f is None or f.locked is None or f.locked == c.name:
+        return None
+    if retry is None or not c.env.fs.vm_ops.drops_mmap_lock:
+        return Blocked(f"folio lock of page {page}", (f.locked,))
+    k = k.with_folio(page, replace(f, refcount=f.refcount + 1))  # filemap_get_folio
+    return [Move(f"{who}: {c.env.fs.vm_ops.fault}: page {page} locked, "
+                 "lock_folio_maybe_drop_mmap: mmap_read_unlock",
+                 c.goto(up_read(k, c.name), "fault:lockwait", fwait=k.fid(page),
+                        fretry=retry))]
 
 
 def with_lock_taken(c: Ctx, k: KState, out: Outcome, *, begin: str, sleep: str,
@@ -54,20 +79,24 @@ def with_lock_taken(c: Ctx, k: KState, out: Outcome, *, begin: str, sleep: str,
     return [replace(m, func=f"{begin}{sep}{m.func}") for m in out]
 
 
-def read_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
-    """A read fault inside i_size: ``filemap_fault`` (reading the page in if it is not cached:
-    a hole or truncated range reads as zeros) -> ``finish_fault`` maps it; a shared ext4
-    mapping is write-notify, so read-only (shmem: writable).  FS-DAX: ``dax_iomap_fault`` maps
-    the pmem block read-only, without a page reference."""
+def read_fault(c: Ctx, k: KState, page: int, ret: str, retry: str | None = None) -> Outcome:
+    """A read fault inside i_size: ``do_read_fault`` -> ``__do_fault`` -> ``filemap_fault``
+    (reading the page in if it is not cached: a hole or truncated range reads as zeros), which
+    returns the folio locked, ``finish_fault`` maps it, ``unlock_page``; a shared ext4 mapping
+    is write-notify, so read-only (shmem: writable).  A folio another task holds locked is
+    waited for (:func:`filemap_lock_wait`; ``retry`` as for :func:`fault_begin`).  FS-DAX:
+    ``dax_iomap_fault`` maps the pmem block read-only, without a page reference."""
     if c.env.fs.dax:
         blocked = can_read(INVALIDATE_LOCK, k)
         if blocked:
             return blocked
         return [Move(f"dax_iomap_fault (read): map page {page} read-only",
                      c.goto(k.with_pte(page, Pte()), ret))]
+    waits = filemap_lock_wait(c, k, page, retry, who="do_read_fault: __do_fault")
+    if waits is not None:
+        return waits
     if k.cached(page) is None:
-        data = k.disk[page * SUBBLOCKS:(page + 1) * SUBBLOCKS]
-        k = k.add_to_cache(page, Folio(index=page, data=tuple(data), refcount=1))
+        k = filemap_fault(k, page)
     f = k.folio(page)
     k = k.with_folio(page, replace(f, mapcount=f.mapcount + 1, refcount=f.refcount + 1))
     k = k.with_pte(page, Pte(writable=not c.env.fs.vm_ops.write_notify and not c.env.private))
@@ -96,18 +125,15 @@ def writes_abandoned(c: Ctx, k: KState) -> KState:
     return k.with_ghost(writing=frozenset(w for w in k.ghost.writing if w[2] != c.me))
 
 
-def _private_write_fault(c: Ctx, k: KState, page: int, ret: str,
-                         retry: str | None) -> Outcome:
+def _private_write_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
     """A write fault in a MAP_PRIVATE mapping of the file: no ->page_mkwrite, no dirtying of
     the page cache.  mm/memory.c ``do_cow_fault`` (no PTE: ``__do_fault`` -> filemap_fault
     returns the page-cache folio locked, ``copy_user_highpage`` into a new anonymous folio,
     ``finish_fault``, ``unlock_page``) or ``do_wp_page`` -> ``wp_page_copy`` (a read-only PTE
     of the page-cache folio: copy it without its lock, replace the PTE, drop the old mapping).
-    The copy is exclusive to the process (PG_anon_exclusive).
-
-    filemap_fault's ``lock_folio_maybe_drop_mmap`` finds the folio locked: on a first attempt
-    that may retry it drops mmap_read_lock (``maybe_unlock_mmap_for_io``) and sleeps without
-    it (:func:`stage_cow_wait`), then the fault is redone; a retry sleeps holding the lock."""
+    The copy is exclusive to the process (PG_anon_exclusive).  ``do_cow_fault`` holds the
+    folio filemap_fault locked from the copy to unlock_page: its only sleep on that lock is
+    filemap_fault's (:func:`filemap_lock_wait`, in :func:`fault_begin`)."""
     pte = k.ptes[page]
     if pte is not None and pte.writable:  # another thread's copy, mapped while this slept
         return [Move(f"page {page} mapped writable meanwhile (finish_fault: VM_FAULT_NOPAGE, "
@@ -115,14 +141,6 @@ def _private_write_fault(c: Ctx, k: KState, page: int, ret: str,
     if k.cached(page) is None:
         k = filemap_fault(k, page)
     src = k.folio(page)
-    if pte is None and src.locked is not None and src.locked != c.name:
-        if retry is None:
-            return Blocked(f"folio lock of page {page}", (src.locked,))
-        k = k.with_folio(page, replace(src, refcount=src.refcount + 1))  # filemap_get_folio
-        return [Move(f"do_cow_fault: __do_fault: filemap_fault: page {page} locked, "
-                     "lock_folio_maybe_drop_mmap: mmap_read_unlock",
-                     c.goto(up_read(k, c.name), "fault:cowwait", fwait=k.fid(page),
-                            fretry=retry))]
     if pte is not None and pte.cow is None:  # the PTE mapped the page-cache folio
         k = k.with_folio(page, replace(src, mapcount=src.mapcount - 1, refcount=src.refcount - 1))
     k, fid = k.add_folio(Folio(index=page, data=src.data, mapping=False, refcount=1,
@@ -136,20 +154,19 @@ def _private_write_fault(c: Ctx, k: KState, page: int, ret: str,
 
 def may_drop_lock(c: Ctx) -> bool:
     """Whether this operation's next fault may drop mmap_read_lock to sleep and return
-    VM_FAULT_RETRY: only a MAP_PRIVATE do_cow_fault does in this model, and not on a retry
-    (FAULT_FLAG_TRIED)."""
-    return c.env.private and not c.var("ftried")
+    VM_FAULT_RETRY: not on a retry (FAULT_FLAG_TRIED)."""
+    return not c.var("ftried")
 
 
 def fault_done(c: Ctx, k: KState) -> KState:
     """The retried fault is over: FAULT_FLAG_TRIED does not carry over to the next fault."""
-    if c.env.private and c.var("ftried"):
+    if c.var("ftried"):
         return c.goto(k, k.threads[c.me].stage, ftried=False)
     return k
 
 
-def stage_cow_wait(c: Ctx) -> Outcome:
-    """do_cow_fault's first attempt sleeps in __folio_lock_killable without mmap_read_lock,
+def stage_lock_wait(c: Ctx) -> Outcome:
+    """filemap_fault's first attempt sleeps in __folio_lock_killable without mmap_read_lock,
     holding a reference to the folio (``fwait``: reclaim cannot free it meanwhile); once it
     has the folio it unlocks it, drops the reference and returns VM_FAULT_RETRY: the
     operation redoes the fault at ``fretry`` with FAULT_FLAG_TRIED (that attempt sleeps
@@ -241,10 +258,10 @@ def stage_install(c: Ctx) -> Outcome:
 
 
 #: + STORE_STAGES; ->page_mkwrite's are the fs's
-FAULT_STAGES = {"fault:install": stage_install, "fault:cowwait": stage_cow_wait}
+FAULT_STAGES = {"fault:install": stage_install, "fault:lockwait": stage_lock_wait}
 
 
-# --- the user operation: a CPU store -----------------------------------------------------------
+# --- the user operations: a CPU store and a CPU load -----------------------------------------
 
 def store(c: Ctx) -> Outcome:
     """("store", page, block, value): a CPU store through the mapping.
@@ -294,5 +311,48 @@ def stage_store_sigbus(c: Ctx) -> Outcome:
     return [Move("mmap_read_unlock, force_sig(SIGBUS)", c.finish(k, "SIGBUS"))]
 
 
+def load(c: Ctx) -> Outcome:
+    """("load", page): a CPU load through the mapping; the result is what it read.  With no
+    PTE it faults (``do_user_addr_fault``: mmap_read_lock, find_vma — SIGSEGV after munmap —
+    the read fault, mmap_read_unlock) in one step, and the load is retried.  A first attempt
+    that finds the folio locked drops the lock and waits (:func:`filemap_lock_wait`); the
+    retry, if it must sleep too, takes the lock in a step of its own and sleeps holding it
+    (:func:`stage_load_fault`)."""
+    page = c.op[1]
+    k = c.k
+    pte = k.ptes[page]
+    if pte is not None:
+        data = "|".join(k.folio_at(k.mapped_fid(page)).data)
+        return [Move(f"load page {page}: {data}", c.finish(k, f"load={data}"))]
+    locked = down_read(k, c.name)
+    if isinstance(locked, Blocked):
+        return locked
+    if not k.has_vma(page):
+        return bad_area(c, k, page)
+    if page >= k.i_size:
+        return [Move(f"filemap_fault: page {page} beyond i_size, VM_FAULT_SIGBUS",
+                     c.finish(k, "SIGBUS"))]
+    if c.env.fs.dax and k.cache[page] is None:
+        zeros = "|".join(("Z0",) * SUBBLOCKS)
+        return [Move(f"dax_iomap_fault: page {page} is a hole, dax_load_hole (zero page)",
+                     c.finish(k, f"load={zeros}"))]
+    out = read_fault(c, locked, page, ret="", retry="" if may_drop_lock(c) else None)
+    if isinstance(out, Blocked):
+        return [Move(f"do_user_addr_fault(page {page}): lock_mm_and_find_vma (mmap_read_lock)",
+                     c.goto(locked, "ld:fault"))]
+    return [m if m.state.threads[c.me].stage == "fault:lockwait"
+            else replace(m, state=fault_done(c, up_read(m.state, c.name))) for m in out]
+
+
+def stage_load_fault(c: Ctx) -> Outcome:
+    """The retried read fault sleeps holding mmap_read_lock; then mmap_read_unlock, and the
+    load is retried."""
+    out = read_fault(c, c.k, c.op[1], ret="")
+    if isinstance(out, Blocked):
+        return out
+    return [replace(m, func=f"{m.func}, mmap_read_unlock",
+                    state=fault_done(c, up_read(m.state, c.name))) for m in out]
+
+
 STORE_STAGES = {"st:fault": stage_store_fault, "st:unlock": stage_store_unlock,
-                "st:sigbus": stage_store_sigbus}
+                "st:sigbus": stage_store_sigbus, "ld:fault": stage_load_fault}

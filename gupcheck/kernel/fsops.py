@@ -75,6 +75,9 @@ class VmOps:
     #: vma_wants_writenotify: a read fault maps the page read-only so that the first store
     #: calls ->page_mkwrite (every filesystem with ->page_mkwrite; not shmem)
     write_notify: bool = True
+    #: ->fault is filemap_fault, whose lock_folio_maybe_drop_mmap drops mmap_read_lock to
+    #: sleep on a locked folio when the fault may be retried (not shmem_fault, not DAX)
+    drops_mmap_lock: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -242,7 +242,7 @@ def stage_retry(c: Ctx) -> Outcome:
 def _retry(c: Ctx) -> str | None:
     """Where a fault that drops mmap_read_lock has GUP go on (:func:`stage_retry`), or None:
     this page's fault is already a retry (FOLL_TRIED), or the caller may not drop the lock
-    (no FOLL_UNLOCKABLE).  Only a MAP_PRIVATE fault drops the lock in this model."""
+    (no FOLL_UNLOCKABLE)."""
     return "gup:retry" if may_drop_lock(c) and not c.var("gkeeplock") else None
 
 
@@ -252,7 +252,7 @@ def stage_fault(c: Ctx) -> Outcome:
     k, page = c.k, c.var("gpage")
     if c.var("gwrite") or page >= k.i_size:
         return fault_begin(c, k, page, ret="gup:grab", fail_stage="gup:failed", retry=_retry(c))
-    return read_fault(c, k, page, ret="gup:grab")
+    return read_fault(c, k, page, ret="gup:grab", retry=_retry(c))
 
 
 def _faultin(c: Ctx, k: KState, page: int, write: bool, *, begin: str,
@@ -267,7 +267,7 @@ def _faultin(c: Ctx, k: KState, page: int, write: bool, *, begin: str,
     if write or page >= k.i_size:
         out = fault_begin(c, k, page, ret="gup:grab", fail_stage="gup:failed", retry=_retry(c))
     else:
-        out = read_fault(c, k, page, ret="gup:grab")
+        out = read_fault(c, k, page, ret="gup:grab", retry=_retry(c))
     if held and isinstance(out, Blocked):
         return out
     return with_lock_taken(c, k, out, begin=begin, sleep="gup:fault", sep=" -> ")

@@ -71,7 +71,7 @@ OPERATIONS: dict[str, Stage] = {
     "write_other_file": dax.write_other_file,
     "layout_lease": dax.layout_lease,
     "ftruncate_grow": truncate.grow,
-    "load": truncate.load,
+    "load": fault.load,
     "munmap": truncate.munmap,
     "dio_write": dio_write.dio_write,
     "dio_write_from": dio_write.dio_write_from,

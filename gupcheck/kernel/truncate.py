@@ -19,11 +19,8 @@ from functools import partial
 from .actor import Blocked, Ctx, Move, Outcome
 from .blocks import free_range
 from .dax import DAX_STAGES
-from .fault import bad_area, read_fault
 from .locks import (
     INVALIDATE_LOCK,
-    MMAP_LOCK,
-    can_read,
     down_write,
     down_write_queue,
     up_write,
@@ -191,33 +188,6 @@ def grow(c: Ctx) -> Outcome:
         return Blocked("filemap_invalidate_lock", busy)
     k = replace(k, i_size=len(k.cache))
     return [Move(f"setattr: i_size_write({len(k.cache)} pages)", c.finish(k, "grow=0"))]
-
-
-def load(c: Ctx) -> Outcome:
-    """("load", page): a CPU load through the mapping; the result is what it read.  With no
-    PTE it faults: mmap_read_lock, find_vma (SIGSEGV after munmap), the read fault, in one
-    step (the lock is released in it too)."""
-    page = c.op[1]
-    k = c.k
-    pte = k.ptes[page]
-    if pte is not None:
-        data = "|".join(k.folio_at(k.mapped_fid(page)).data)
-        return [Move(f"load page {page}: {data}", c.finish(k, f"load={data}"))]
-    blocked = can_read(MMAP_LOCK, k)  # do_user_addr_fault: lock_mm_and_find_vma
-    if blocked:
-        return blocked
-    if not k.has_vma(page):
-        return bad_area(c, k, page)
-    if page >= k.i_size:
-        return [Move(f"filemap_fault: page {page} beyond i_size, VM_FAULT_SIGBUS",
-                     c.finish(k, "SIGBUS"))]
-    if c.env.fs.dax and k.cache[page] is None:
-        zeros = "|".join(("Z0",) * SUBBLOCKS)
-        return [Move(f"dax_iomap_fault: page {page} is a hole, dax_load_hole (zero page)",
-                     c.finish(k, f"load={zeros}"))]
-    return read_fault(c, k, page, ret="")
-
-
 
 
 def munmap(c: Ctx) -> Outcome:

@@ -33,8 +33,8 @@ def internal_invariants(k: KState, pin_counting: bool, pins_hold_writeback: bool
         cached = k.cache[f.index] == fid
         assert cached == f.mapping, "an orphan is exactly a folio out of the page cache"
         pte = k.ptes[f.index] if cached and k.maps_cache(f.index) else None
-        waiters = sum(t.stage == "fault:cowwait" and dict(t.local)["fwait"] == fid
-                      for t in k.threads)  # do_cow_fault sleeping on the folio lock
+        waiters = sum(t.stage == "fault:lockwait" and dict(t.local)["fwait"] == fid
+                      for t in k.threads)  # filemap_fault sleeping on the folio lock
         expected = (cached + f.mapcount + (f.buffers is not None) + f.gets
                     + pin_bias(f, pin_counting) * f.pins + f.isolated + waiters)
         assert f.refcount == expected, f"refcount {f.refcount} != {expected}: {f}"

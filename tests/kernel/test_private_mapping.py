@@ -108,7 +108,7 @@ def test_do_cow_fault_sleeps_on_the_folio_lock_without_mmap_lock_then_retries(
     states = reachable(sc, "linux-6.12")
     for k in states:  # the sleeping fault's folio reference is counted
         internal_invariants(k, pin_counting=True)
-    waiting = [k for k in states if k.threads[0].stage == "fault:cowwait"]
+    waiting = [k for k in states if k.threads[0].stage == "fault:lockwait"]
     assert waiting, "the fault never dropped mmap_lock to sleep on the folio"
     for k in waiting:
         assert "CPU0 app" not in k.mmap_lock.readers
@@ -119,7 +119,7 @@ def test_do_cow_fault_sleeps_on_the_folio_lock_without_mmap_lock_then_retries(
              and k.ptes[0] is None]
     assert again, "no retry found the folio locked again"
     assert all(not _moves(model, k, "CPU0 app") for k in again)
-    assert not any(k.threads[0].stage == "fault:cowwait" and dict(k.threads[0].local)
+    assert not any(k.threads[0].stage == "fault:lockwait" and dict(k.threads[0].local)
                    .get("ftried") for k in states), "a retry dropped mmap_lock again"
     # once the fault is done (the PTE writable), FAULT_FLAG_TRIED is gone
     assert not any(dict(k.threads[0].local).get("ftried") and k.threads[0].pc == 0
@@ -146,7 +146,7 @@ def test_io_uring_on_6_1_pins_under_its_own_mmap_lock_and_never_drops_it(
     """6.1 io_pin_pages: mmap_read_lock, pin_user_pages (not FOLL_UNLOCKABLE: a fault sleeps
     holding the lock); 6.12: pin_user_pages_fast, whose fault may drop it and retry."""
     sc = _private('{ op = "iouring_register", page = 0 }')
-    assert any(k.threads[0].stage == "fault:cowwait" for k in reachable(sc, design)) is drops
+    assert any(k.threads[0].stage == "fault:lockwait" for k in reachable(sc, design)) is drops
 
 
 def test_a_fault_that_slept_finds_another_threads_copy_and_copies_nothing() -> None:
@@ -157,7 +157,7 @@ def test_a_fault_that_slept_finds_another_threads_copy_and_copies_nothing() -> N
     sc = _private_actors([0], A='{ op = "dio_read", page = 0, value = "B1" }',
                          C='{ op = "store", page = 0, block = 1, value = "C1" }')
     states = reachable(sc, "linux-6.12")
-    assert any(k.threads[0].stage == "fault:cowwait" for k in states)
+    assert any(k.threads[0].stage == "fault:lockwait" for k in states)
     for k in states:
         for fid, f in enumerate(k.folios):
             if f is not None and f.anon:  # a private copy is mapped by the PTE, or freed
@@ -173,7 +173,7 @@ def test_a_long_term_pin_before_6_3_sleeps_in_its_fault_holding_mmap_lock(
     to mmap_read_lock + __gup_longterm_locked(..., locked=NULL): no FAULT_FLAG_ALLOW_RETRY.
     6.3's FOLL_UNLOCKABLE (f04740f54594) lets the fault drop the lock."""
     sc = _private('{ op = "rdma_reg_mr", page = 0 }')
-    assert any(k.threads[0].stage == "fault:cowwait" for k in reachable(sc, design)) is drops
+    assert any(k.threads[0].stage == "fault:lockwait" for k in reachable(sc, design)) is drops
 
 
 def test_foll_tried_is_for_the_retried_page_only() -> None:
@@ -183,7 +183,7 @@ def test_foll_tried_is_for_the_retried_page_only() -> None:
                          A='{ op = "dio_read", page = 0, value = "B1", count = 2 }')
     states = reachable(sc, "linux-6.12")
     waits = {k.folio_at(dict(k.threads[0].local)["fwait"]).index
-             for k in states if k.threads[0].stage == "fault:cowwait"}
+             for k in states if k.threads[0].stage == "fault:lockwait"}
     assert waits == {0, 1}
     grabbed = [k for k in states if k.threads[0].stage == "dio:got"]  # a page grabbed
     assert grabbed and not any(dict(k.threads[0].local).get("ftried") for k in grabbed)

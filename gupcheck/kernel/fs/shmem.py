@@ -40,7 +40,8 @@ def shmem_dirty_folio(c: Ctx, k: KState, fid: int, who: str, pte_transfer: bool)
 
 SHMEM = FileSystem(
     name="shmem",
-    vm_ops=VmOps(fault="shmem_fault", write_fault=shmem_write_fault, write_notify=False),
+    vm_ops=VmOps(fault="shmem_fault", write_fault=shmem_write_fault, write_notify=False,
+                 drops_mmap_lock=False),
     a_ops=AddressSpaceOps(dirty_folio=shmem_dirty_folio, writepages=None),
     f_ops=FileOps(fsync=None, setattr="shmem_setattr", punch_hole="shmem_fallocate(PUNCH_HOLE)",
                   free_truncated="shmem_truncate_range", free_punched="shmem_truncate_range"),

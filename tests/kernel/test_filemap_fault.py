@@ -1,0 +1,106 @@
+"""filemap_fault on a folio another task holds locked: a first attempt that may be retried
+drops mmap_read_lock and sleeps without it, the retry (FAULT_FLAG_TRIED) sleeps holding it
+(mm/filemap.c lock_folio_maybe_drop_mmap) — in a shared mapping as in a private one, for read
+faults as for write faults; shmem_fault never drops it.  MAP_PRIVATE's own cases are in
+test_private_mapping.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from gupcheck.designs import DESIGNS
+from gupcheck.engine import Verdict, check
+from gupcheck.kernel.actor import Blocked
+from gupcheck.kernel.fault import fault_begin
+from gupcheck.kernel.locks import down_read
+from gupcheck.kernel.state import KState, replace
+from gupcheck.kernel.system import KernelModel, Scenario
+from gupcheck.scenarios.loader import parse
+
+from .helpers import ctx, end_results, reachable
+from .test_model_invariants import internal_invariants
+
+
+def _shared(filesystem: str = "ext4", reclaims: int = 2, **programs: str) -> Scenario:
+    """A MAP_SHARED mapping of one page (mapped read-only at the start), an actor per keyword,
+    and kswapd reclaiming the page ``reclaims`` times: shrink_folio_list holds the folio
+    locked from try_to_unmap on, so a fault finds no PTE and the folio locked."""
+    daemon = ", ".join(['{ op = "kswapd_reclaim", page = 0 }'] * reclaims)
+    return parse(f'name = "filemap-t"\ndescription = "t"\nfilesystem = "{filesystem}"\n'
+                 + "".join(f'[[actor]]\nname = "{name}"\nprogram = [ {ops} ]\n'
+                           for name, ops in programs.items())
+                 + f'[[actor]]\nname = "kswapd"\ndaemon = true\nprogram = [ {daemon} ]\n',
+                 "<t>")
+
+
+def _kswapd_locks(k: KState) -> bool:
+    return k.cached(0) is not None and k.folio(0).locked == "kswapd"
+
+
+OPS = {  # the operation, where it goes on after VM_FAULT_RETRY, where its retry sleeps
+    "store": ('{ op = "store", page = 0, block = 0, value = "C1" }', "", "st:fault"),
+    "load": ('{ op = "load", page = 0 }', "", "ld:fault"),
+    "dio_read (write GUP)": ('{ op = "dio_read", page = 0, value = "B1" }', "gup:retry",
+                             "gup:fault"),
+    "dio_write_from (read GUP)": ('{ op = "dio_write_from", page = 0 }', "gup:retry",
+                                  "gup:fault"),
+}
+
+
+@pytest.mark.parametrize("what", OPS)
+def test_a_fault_on_a_locked_folio_drops_mmap_lock_once_then_sleeps_holding_it(
+        what: str) -> None:
+    """The first attempt sleeps at fault:lockwait without mmap_read_lock (holding a folio
+    reference the refcount bookkeeping counts) and the operation redoes the fault; a retry that
+    finds the folio locked again has the lock and takes no step until the folio is free."""
+    program, retry, sleeps = OPS[what]
+    sc = _shared(**{"CPU0 app": program})
+    model = KernelModel(sc, DESIGNS["linux-6.12"], ())
+    states = reachable(sc, "linux-6.12")
+    for k in states:
+        internal_invariants(k, pin_counting=True)
+    waiting = [k for k in states if k.threads[0].stage == "fault:lockwait"]
+    assert waiting, "the fault never dropped mmap_lock to sleep on the folio"
+    for k in waiting:
+        assert "CPU0 app" not in k.mmap_lock.readers
+        assert dict(k.threads[0].local)["fretry"] == retry
+        assert not dict(k.threads[0].local).get("ftried"), "a retry dropped mmap_lock again"
+    again = [k for k in states if k.threads[0].stage == sleeps
+             and dict(k.threads[0].local).get("ftried")
+             and "CPU0 app" in k.mmap_lock.readers and _kswapd_locks(k) and k.ptes[0] is None]
+    assert again, "no retry found the folio locked again"
+    for k in again:
+        assert not [label for label, _ in model.successors(k)
+                    if str(label).startswith("CPU0 app")]
+
+
+@pytest.mark.parametrize("filesystem", ["shmem", "ext4"])
+def test_shmem_fault_sleeps_on_the_folio_lock_holding_mmap_lock(filesystem: str) -> None:
+    """mm/shmem.c shmem_fault -> shmem_get_folio_gfp: folio_lock, no maybe_unlock_mmap_for_io
+    (that is only for a hole punch in progress); ext4's filemap_fault drops the lock."""
+    sc = _shared(filesystem, **{"CPU0 app": OPS["store"][0]})
+    model = KernelModel(sc, DESIGNS["linux-6.12"])
+    k = model.init_states()[0].with_pte(0, None)
+    k = k.with_folio(0, replace(k.folio(0), locked="kswapd"))
+    k = down_read(k, "CPU0 app")
+    c = ctx(k, name="CPU0 app", op=("store", 0, 0, "C1"), fs=model.env.fs)
+    out = fault_begin(c, k, 0, ret="st:unlock", retry="")
+    if filesystem == "shmem":
+        assert out == Blocked("folio lock of page 0", ("kswapd",))
+    else:
+        [move] = out
+        assert move.state.threads[0].stage == "fault:lockwait"
+        assert move.state.mmap_lock.readers == ()
+
+
+def test_munmap_runs_while_the_fault_sleeps_without_mmap_lock_and_gup_then_fails() -> None:
+    """The read's GUP sleeps on the folio without mmap_read_lock, so a munmap can take the
+    lock for writing meanwhile; the retry finds no VMA: -EFAULT (mm/gup.c
+    __get_user_pages_locked)."""
+    sc = _shared(**{"CPU0 app": OPS["dio_read (write GUP)"][0],
+                    "CPU1 app": '{ op = "munmap", page = 0 }'})
+    result = check(KernelModel(sc, DESIGNS["linux-6.12"], None))
+    assert result.verdict is Verdict.HOLDS
+    assert any("__get_user_pages_locked: retry: mmap_read_lock, no VMA at page 0" in a
+               for a in result.coverage)
+    assert ("read=-EFAULT",) in end_results(sc, "linux-6.12")
