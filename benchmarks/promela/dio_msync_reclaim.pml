@@ -561,18 +561,19 @@ end:	do
 	/* fault.stage_lock_wait: the folio lock is free: folio_put, VM_FAULT_RETRY */
 	:: d_step { apc == 0 && ast == S_LOCKWAIT && LK_FREE(fwait, APP) ->
 		fl_ref[fwait]--; ftr = 1; ast = S_GRETRY; STEP_END; DUMP_STATE }
-	/* gup.stage_retry: mmap_read_lock, follow_page_mask, else the fault (FAULT_FLAG_TRIED:
-	 * one that must sleep takes the lock alone and sleeps holding it) */
+	/* gup.stage_retry: mmap_read_lock, FOLL_TRIED, follow_page_mask, else the fault (one
+	 * that must sleep takes the lock alone and sleeps holding it) */
 	:: d_step { apc == 0 && ast == S_GRETRY ->
 		if
 		:: PTE_RW(gpage) -> grab(CACHE(gpage)); gfid = CACHE(gpage); ftr = 2; ast = S_GOT
-		:: !PTE_RW(gpage) && FAULT_OK(gpage) -> fault_begin(gpage)
-		:: !PTE_RW(gpage) && !FAULT_OK(gpage) -> ast = S_GFAULT
+		:: !PTE_RW(gpage) && FAULT_OK(gpage) -> ftr = 1; fault_begin(gpage)
+		:: !PTE_RW(gpage) && !FAULT_OK(gpage) -> ftr = 1; ast = S_GFAULT
 		fi; STEP_END; DUMP_STATE }
 	/* fault.stage_mkwrite (a retry re-reads the page if reclaim freed it) */
 	:: d_step { apc == 0 && ast == S_MKWRITE && FAULT_OK(gpage) ->
 		fault_begin(gpage); STEP_END; DUMP_STATE }
-	/* fault.stage_install: wp_page_reuse / finish_fault, folio_unlock */
+	/* fault.stage_install: wp_page_reuse / finish_fault, folio_unlock; a first attempt then
+	 * drops mmap_read_lock (fault_dirty_shared_page, VM_FAULT_COMPLETED): gup:retry */
 	:: d_step { apc == 0 && ast == S_INSTALL ->
 		t_f = CACHE(gpage);
 		if
@@ -580,7 +581,10 @@ end:	do
 		:: else -> skip
 		fi;
 		fl_lock[t_f] = 0; pte_p[gpage] = 1; pte_w[gpage] = 1; pte_d[gpage] = 1;
-		ast = S_GRAB; STEP_END; DUMP_STATE }
+		if
+		:: ftr != 1 -> ast = S_GRETRY
+		:: else -> ast = S_GRAB
+		fi; STEP_END; DUMP_STATE }
 	/* gup.stage_grab: follow_page_mask -> try_grab_folio (fault.fault_done: FOLL_TRIED was
 	 * for this page), or fault again */
 	:: d_step { apc == 0 && ast == S_GRAB && (PTE_RW(gpage) || FAULT_OK(gpage)) ->

@@ -2,7 +2,8 @@
 
 Overlay on pin-counting (5.7):
 
-* 5.8: process_vm_readv/writev pin with ``pin_user_pages_remote`` (FOLL_PIN);
+* 5.8: process_vm_readv/writev pin with ``pin_user_pages_remote`` (FOLL_PIN); 89b15332af7c
+  (a shared write fault drops mmap_read_lock before balance_dirty_pages);
 * 5.9: 09854ba94c6a "mm: do_wp_page() simplification" (reuse only by refcount) and 70e806e4e645
   (fork copies maybe-pinned anonymous pages);
 * 5.11: 57efa1fe5957 (GUP-fast backs off while fork copies page tables);
@@ -22,6 +23,7 @@ from dataclasses import replace
 from .pin_counting import DESIGN as PIN_COUNTING
 
 DESIGN = replace(PIN_COUNTING, name="linux-6.1", ext4_warn_no_buffers=True,
+                 dirty_fault_unlocks=True,
                  reclaim_skips_pinned=True, iouring_shmem=True, iouring_same_file=True,
                  vm_rw_foll_pin=True, wp_reuse="refcount", fork_copies_pinned=True,
                  gup_fast_wp_seq=True, anon_exclusive=True)

@@ -79,6 +79,13 @@ class KernelConfig:
     #: and retry; before, __gup_longterm_unlocked takes mmap_read_lock and passes no
     #: ``locked``, so the fault sleeps holding it.
     longterm_unlockable: bool = True
+    #: 5.8, 89b15332af7c "mm: drop mmap_sem before calling balance_dirty_pages() in write
+    #: fault" (Johannes Weiner): a write fault on a shared file mapping ends in
+    #: fault_dirty_shared_page, which, on a first attempt that may be retried, drops
+    #: mmap_read_lock before balance_dirty_pages (VM_FAULT_RETRY; VM_FAULT_COMPLETED from
+    #: 5.19): a CPU store returns to user space, and GUP takes the lock again and redoes the
+    #: page with FOLL_TRIED (faultin_page: -EAGAIN).  Before, the fault ended holding it.
+    dirty_fault_unlocks: bool = True
     #: 5.8: process_vm_rw_core pins with pin_user_pages_remote (FOLL_PIN); before, FOLL_GET
     vm_rw_foll_pin: bool = True
     #: a COW filesystem (btrfs) writes a folio dirtied without ->page_mkwrite through

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from .actor import Blocked, Ctx, Move, Outcome
 from .dirty import folio_mark_dirty
-from .locks import INVALIDATE_LOCK, can_read, down_read, read_acquired, up_read
+from .locks import INVALIDATE_LOCK, can_read, down_read, holds_read, read_acquired, up_read
 from .state import SUBBLOCKS, Folio, KState, Pte, replace
 
 
@@ -46,7 +46,27 @@ def fault_begin(c: Ctx, k: KState, page: int, ret: str, *, fail: str = "SIGBUS",
             return waits
     if c.env.private:
         return _private_write_fault(c, k, page, ret)
+    if retry is not None and c.cfg.dirty_fault_unlocks and not fs.dax:
+        k = c.goto(k, k.threads[c.me].stage, fretry=retry)  # for fault_dirty_shared_page
     return fs.vm_ops.write_fault(c, k, page, ret, fail, fail_stage)
+
+
+def fault_dirty_shared_page(c: Ctx, k: KState, ret: str, *,
+                            dirtied: bool = True) -> tuple[KState, str]:
+    """The end of a write fault on a shared mapping (mm/memory.c fault_dirty_shared_page, after
+    folio_unlock): ``k`` going on at ``ret``, and what to add to the step's label.  From 5.8
+    (:attr:`~.config.KernelConfig.dirty_fault_unlocks`), on a first attempt that may be
+    retried, it drops mmap_read_lock before balance_dirty_pages when the filesystem has
+    ->page_mkwrite or the folio was newly dirtied (``dirtied``): the fault is complete
+    (VM_FAULT_COMPLETED) and the operation goes on at the ``fretry`` :func:`fault_begin`
+    recorded — a CPU store returns to user space, GUP takes the lock again and looks the page
+    up with FOLL_TRIED (gup.stage_retry)."""
+    c = replace(c, k=k)
+    retry = c.var("fretry")
+    if retry is None or not dirtied or not may_drop_lock(c):
+        return c.goto(k, ret), ""
+    return (c.goto(up_read(k, c.name), retry),
+            ", mmap_read_unlock, balance_dirty_pages (VM_FAULT_COMPLETED)")
 
 
 def filemap_lock_wait(c: Ctx, k: KState, page: int, retry: str | None, *,
@@ -251,10 +271,11 @@ def stage_install(c: Ctx) -> Outcome:
     k = k.with_folio(page, replace(f, locked=None))
     k = k.with_pte(page, Pte(writable=True, dirty=True))
     k = up_read(k, c.name, INVALIDATE_LOCK)  # filemap_invalidate_unlock_shared
+    k, unlock = fault_dirty_shared_page(c, k, c.var("fret"))
     func = ("wp_page_reuse: pte writable+dirty" if pte is not None
             else "finish_fault: map pte writable+dirty") + \
-        ", fault_dirty_shared_page: folio_unlock, filemap_invalidate_unlock_shared"
-    return [Move(func, c.goto(k, c.var("fret")))]
+        ", fault_dirty_shared_page: folio_unlock, filemap_invalidate_unlock_shared" + unlock
+    return [Move(func, k)]
 
 
 #: + STORE_STAGES; ->page_mkwrite's are the fs's
@@ -340,8 +361,8 @@ def load(c: Ctx) -> Outcome:
     if isinstance(out, Blocked):
         return [Move(f"do_user_addr_fault(page {page}): lock_mm_and_find_vma (mmap_read_lock)",
                      c.goto(locked, "ld:fault"))]
-    return [m if m.state.threads[c.me].stage == "fault:lockwait"
-            else replace(m, state=fault_done(c, up_read(m.state, c.name))) for m in out]
+    return [replace(m, state=fault_done(c, up_read(m.state, c.name)))
+            if holds_read(m.state, c.name) else m for m in out]  # not if it dropped the lock
 
 
 def stage_load_fault(c: Ctx) -> Outcome:

@@ -21,8 +21,10 @@ A call for several pages (a direct-I/O read's range) holds the lock from the fir
 slow path takes to the last: GUP-fast grabs pages from the start of the range until one
 needs the slow path (``gup_fast``), and the rest go to ``get_user_pages_unlocked`` (6.1;
 ``__gup_longterm_locked`` with FOLL_UNLOCKABLE from 6.3), which takes mmap_read_lock once and
-runs ``__get_user_pages_locked`` over them.  Only a fault that returns VM_FAULT_RETRY drops
-it in between; the retry takes it again for the rest of the range.
+runs ``__get_user_pages_locked`` over them.  Only a fault drops it in between: one that
+sleeps on a locked folio (VM_FAULT_RETRY), or, from 5.8, a write fault on a shared mapping
+once it is done (fault_dirty_shared_page, VM_FAULT_COMPLETED); GUP then takes it again for
+that page, with FOLL_TRIED (:func:`stage_retry`), and keeps it for the rest of the range.
 """
 
 from __future__ import annotations
@@ -225,12 +227,14 @@ def _locked_walk(c: Ctx, page: int, write: bool, pin: bool, how: str,
 
 
 def stage_retry(c: Ctx) -> Outcome:
-    """__get_user_pages_locked after the fault returned VM_FAULT_RETRY (it dropped
-    mmap_read_lock to sleep): mmap_read_lock again and __get_user_pages with FOLL_TRIED, which
-    looks the VMA up again (and the page: another thread may have mapped it meanwhile)."""
+    """__get_user_pages_locked after the fault dropped mmap_read_lock (VM_FAULT_RETRY: it
+    slept on the folio; VM_FAULT_COMPLETED: it was done, faultin_page's -EAGAIN):
+    mmap_read_lock again and __get_user_pages with FOLL_TRIED, which looks the VMA up again
+    (and the page: another thread may have mapped it meanwhile)."""
     locked = down_read(c.k, c.name)
     if isinstance(locked, Blocked):
         return locked
+    locked = c.goto(locked, c.thread.stage, ftried=True)
     if not c.k.has_vma(c.var("gpage")):
         return vm_fault_sigbus(c, c.k, no_vma("__get_user_pages_locked: retry",
                                               c.var("gpage")),

@@ -141,7 +141,7 @@ def test_each_release_is_the_one_before_plus_its_changes() -> None:
         "pin-counting": {"pin_counting", "has_io_uring", "iouring_file_check", "dio_iomap"},
         "linux-6.1": {"ext4_warn_no_buffers", "reclaim_skips_pinned", "iouring_shmem",
                       "iouring_same_file", "vm_rw_foll_pin", "wp_reuse", "fork_copies_pinned",
-                      "gup_fast_wp_seq", "anon_exclusive"},
+                      "gup_fast_wp_seq", "anon_exclusive", "dirty_fault_unlocks"},
         "linux-6.12": {"dio_foll_pin", "longterm_file_refusal", "ext4_writepage",
                        "iouring_file_check", "iouring_same_file", "cow_fixup_worker",
                        "ext4_punch_flush_unlocked", "longterm_unlockable"},

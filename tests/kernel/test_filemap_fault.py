@@ -104,3 +104,28 @@ def test_munmap_runs_while_the_fault_sleeps_without_mmap_lock_and_gup_then_fails
     assert any("__get_user_pages_locked: retry: mmap_read_lock, no VMA at page 0" in a
                for a in result.coverage)
     assert ("read=-EFAULT",) in end_results(sc, "linux-6.12")
+
+
+@pytest.mark.parametrize(("design", "drops"), [("legacy", False), ("pin-counting", False),
+                                               ("linux-6.1", True), ("linux-6.12", True)])
+def test_a_shared_write_fault_ends_without_mmap_lock_from_5_8(design: str, drops: bool) -> None:
+    """mm/memory.c fault_dirty_shared_page (89b15332af7c, 5.8): after folio_unlock, a first
+    attempt drops mmap_read_lock for balance_dirty_pages (VM_FAULT_COMPLETED); GUP's
+    faultin_page returns -EAGAIN and __get_user_pages_locked takes the lock again for the
+    page with FOLL_TRIED, so a munmap can run in between and the read fails with -EFAULT.
+    A CPU store returns to user space without the unlock step."""
+    sc = _shared(reclaims=0, **{"CPU0 app": OPS["dio_read (write GUP)"][0],
+                                "CPU1 app": '{ op = "munmap", page = 0 }'})
+    states = reachable(sc, design)
+    done = [k for k in states if k.threads[0].stage == "gup:retry"
+            and k.ptes[0] is not None and k.ptes[0].writable]
+    assert bool(done) is drops
+    assert all("CPU0 app" not in k.mmap_lock.readers for k in done)
+    coverage = check(KernelModel(sc, DESIGNS[design], None)).coverage
+    assert any("fault_dirty_shared_page: folio_unlock, filemap_invalidate_unlock_shared, "
+               "mmap_read_unlock, balance_dirty_pages (VM_FAULT_COMPLETED)" in a
+               for a in coverage) is drops
+    assert any("retry: mmap_read_lock, no VMA at page 0" in a for a in coverage) is drops
+    store = _shared(reclaims=0, **{"CPU0 app": OPS["store"][0]})
+    unlocks = any(k.threads[0].stage == "st:unlock" for k in reachable(store, design))
+    assert unlocks is not drops

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from ..actor import Blocked, Ctx, Move, Outcome, Stage
 from ..dirty import require_mkwrite
-from ..fault import filemap_fault, vm_fault_sigbus
+from ..fault import fault_dirty_shared_page, filemap_fault, vm_fault_sigbus
 from ..fsops import AddressSpaceOps, FileOps, FileSystem, VmOps, Writepages, WritepageVerdict
 from ..state import SUBBLOCKS, Folio, KState, Pte, replace
 from ..vma import Backing
@@ -60,8 +60,9 @@ def btrfs_write_fault(c: Ctx, k: KState, page: int, ret: str, fail: str,
     k = k.with_folio(page, replace(f, prepared=True))
     k = btrfs_dirty_folio(c, k, k.fid(page), c.name, False)
     k = k.with_pte(page, Pte(writable=True, dirty=True))
-    return [Move(func + "folio_mark_dirty; map the pte writable+dirty, folio_unlock",
-                 c.goto(k, ret))]
+    k, unlock = fault_dirty_shared_page(c, k, ret)
+    return [Move(func + "folio_mark_dirty; map the pte writable+dirty, folio_unlock" + unlock,
+                 k)]
 
 
 def btrfs_dirty_folio(c: Ctx, k: KState, fid: int, who: str, pte_transfer: bool) -> KState:

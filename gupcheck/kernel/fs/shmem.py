@@ -12,6 +12,7 @@ Reclaim of shmem folios (swap) is not modelled.
 from __future__ import annotations
 
 from ..actor import Blocked, Ctx, Move, Outcome, Stage
+from ..fault import fault_dirty_shared_page
 from ..fsops import AddressSpaceOps, FileOps, FileSystem, VmOps
 from ..state import SUBBLOCKS, Folio, KState, Pte, replace
 from ..vma import Backing
@@ -25,12 +26,14 @@ def shmem_write_fault(c: Ctx, k: KState, page: int, ret: str, fail: str,
     f = k.folio(page)
     if f.locked is not None and f.locked != c.name:
         return Blocked(f"folio lock of page {page}", (f.locked,))
+    dirtied = not f.dirty
     if k.ptes[page] is None:
         f = replace(f, mapcount=f.mapcount + 1, refcount=f.refcount + 1)
     k = k.with_folio(page, replace(f, prepared=True))
     k = shmem_dirty_folio(c, k, k.fid(page), c.name, False)
     k = k.with_pte(page, Pte(writable=True, dirty=True))
-    return [Move(f"shmem_fault, finish_fault: map page {page} writable+dirty", c.goto(k, ret))]
+    k, unlock = fault_dirty_shared_page(c, k, ret, dirtied=dirtied)  # no ->page_mkwrite
+    return [Move(f"shmem_fault, finish_fault: map page {page} writable+dirty{unlock}", k)]
 
 
 def shmem_dirty_folio(c: Ctx, k: KState, fid: int, who: str, pte_transfer: bool) -> KState:
