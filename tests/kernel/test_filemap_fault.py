@@ -21,12 +21,15 @@ from .helpers import ctx, end_results, reachable
 from .test_model_invariants import internal_invariants
 
 
-def _shared(filesystem: str = "ext4", reclaims: int = 2, **programs: str) -> Scenario:
-    """A MAP_SHARED mapping of one page (mapped read-only at the start), an actor per keyword,
-    and kswapd reclaiming the page ``reclaims`` times: shrink_folio_list holds the folio
-    locked from try_to_unmap on, so a fault finds no PTE and the folio locked."""
+def _shared(filesystem: str = "ext4", reclaims: int = 2, mapping: str = "shared",
+            **programs: str) -> Scenario:
+    """A MAP_SHARED (or ``mapping``) mapping of one page (mapped read-only at the start), an
+    actor per keyword, and kswapd reclaiming the page ``reclaims`` times: shrink_folio_list
+    holds the folio locked from try_to_unmap on, so a fault finds no PTE and the folio
+    locked."""
     daemon = ", ".join(['{ op = "kswapd_reclaim", page = 0 }'] * reclaims)
     return parse(f'name = "filemap-t"\ndescription = "t"\nfilesystem = "{filesystem}"\n'
+                 f'mapping = "{mapping}"\n'
                  + "".join(f'[[actor]]\nname = "{name}"\nprogram = [ {ops} ]\n'
                            for name, ops in programs.items())
                  + f'[[actor]]\nname = "kswapd"\ndaemon = true\nprogram = [ {daemon} ]\n',
@@ -50,13 +53,20 @@ OPS = {  # the operation, where it goes on after VM_FAULT_RETRY, where its retry
 @pytest.mark.parametrize("what", OPS)
 def test_a_fault_on_a_locked_folio_drops_mmap_lock_once_then_sleeps_holding_it(
         what: str) -> None:
-    """The first attempt sleeps at fault:lockwait without mmap_read_lock (holding a folio
-    reference the refcount bookkeeping counts) and the operation redoes the fault; a retry that
-    finds the folio locked again has the lock and takes no step until the folio is free."""
+    """The first attempt drops mmap_read_lock to sleep and the operation redoes the fault; the
+    retry sleeps holding it."""
     program, retry, sleeps = OPS[what]
     sc = _shared(**{"CPU0 app": program})
-    model = KernelModel(sc, DESIGNS["linux-6.12"], ())
-    states = reachable(sc, "linux-6.12")
+    assert_drops_then_retries_holding(KernelModel(sc, DESIGNS["linux-6.12"], ()),
+                                      reachable(sc, "linux-6.12"), retry, sleeps)
+
+
+def assert_drops_then_retries_holding(model: KernelModel, states: list[KState], retry: str,
+                                      sleeps: str | None = None) -> None:
+    """CPU0's first attempt sleeps at fault:lockwait without mmap_read_lock (holding a folio
+    reference the refcount bookkeeping counts) and goes on at ``retry``; a retry (at stage
+    ``sleeps``, if given) that finds the folio kswapd holds locked again has the lock and
+    takes no step until the folio is free."""
     for k in states:
         internal_invariants(k, pin_counting=True)
     waiting = [k for k in states if k.threads[0].stage == "fault:lockwait"]
@@ -65,7 +75,7 @@ def test_a_fault_on_a_locked_folio_drops_mmap_lock_once_then_sleeps_holding_it(
         assert "CPU0 app" not in k.mmap_lock.readers
         assert dict(k.threads[0].local)["fretry"] == retry
         assert not dict(k.threads[0].local).get("ftried"), "a retry dropped mmap_lock again"
-    again = [k for k in states if k.threads[0].stage == sleeps
+    again = [k for k in states if sleeps in (None, k.threads[0].stage)
              and dict(k.threads[0].local).get("ftried")
              and "CPU0 app" in k.mmap_lock.readers and _kswapd_locks(k) and k.ptes[0] is None]
     assert again, "no retry found the folio locked again"
@@ -93,12 +103,14 @@ def test_shmem_fault_sleeps_on_the_folio_lock_holding_mmap_lock(filesystem: str)
         assert move.state.mmap_lock.readers == ()
 
 
-def test_munmap_runs_while_the_fault_sleeps_without_mmap_lock_and_gup_then_fails() -> None:
+@pytest.mark.parametrize("mapping", ["shared", "private"])
+def test_munmap_runs_while_the_fault_sleeps_without_mmap_lock_and_gup_then_fails(
+        mapping: str) -> None:
     """The read's GUP sleeps on the folio without mmap_read_lock, so a munmap can take the
-    lock for writing meanwhile; the retry finds no VMA: -EFAULT (mm/gup.c
-    __get_user_pages_locked)."""
-    sc = _shared(**{"CPU0 app": OPS["dio_read (write GUP)"][0],
-                    "CPU1 app": '{ op = "munmap", page = 0 }'})
+    lock for writing meanwhile; the retry looks the VMA up again and finds none: -EFAULT, and
+    no write starts (mm/gup.c __get_user_pages_locked)."""
+    sc = _shared(reclaims=1, mapping=mapping, **{"CPU0 app": OPS["dio_read (write GUP)"][0],
+                                                 "CPU1 app": '{ op = "munmap", page = 0 }'})
     result = check(KernelModel(sc, DESIGNS["linux-6.12"], None))
     assert result.verdict is Verdict.HOLDS
     assert any("__get_user_pages_locked: retry: mmap_read_lock, no VMA at page 0" in a

@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 
 from gupcheck.designs import DESIGNS
-from gupcheck.engine import Verdict, check
+from gupcheck.engine import Verdict
 from gupcheck.kernel.state import KState
 from gupcheck.kernel.system import KernelModel, Scenario
 from gupcheck.scenarios.loader import parse
 
 from .helpers import end_results, end_states, reachable, run
-from .test_model_invariants import internal_invariants
+from .test_filemap_fault import assert_drops_then_retries_holding
 
 
 @pytest.mark.parametrize("design", ["linux-6.1", "linux-6.12"])
@@ -104,40 +104,12 @@ def test_do_cow_fault_sleeps_on_the_folio_lock_without_mmap_lock_then_retries(
     VM_FAULT_RETRY; the retry (FAULT_FLAG_TRIED) sleeps holding the lock.  A CPU store and
     GUP's slow path (FOLL_UNLOCKABLE) both allow the retry."""
     sc = _private(op, reclaims=2)
-    model = KernelModel(sc, DESIGNS["linux-6.12"], ())
     states = reachable(sc, "linux-6.12")
-    for k in states:  # the sleeping fault's folio reference is counted
-        internal_invariants(k, pin_counting=True)
-    waiting = [k for k in states if k.threads[0].stage == "fault:lockwait"]
-    assert waiting, "the fault never dropped mmap_lock to sleep on the folio"
-    for k in waiting:
-        assert "CPU0 app" not in k.mmap_lock.readers
-        assert dict(k.threads[0].local)["fretry"] == retry
-    # the retry, once the folio is locked again, sleeps with mmap_read_lock held
-    again = [k for k in states if dict(k.threads[0].local).get("ftried")
-             and "CPU0 app" in k.mmap_lock.readers and _kswapd_locks(k)
-             and k.ptes[0] is None]
-    assert again, "no retry found the folio locked again"
-    assert all(not _moves(model, k, "CPU0 app") for k in again)
-    assert not any(k.threads[0].stage == "fault:lockwait" and dict(k.threads[0].local)
-                   .get("ftried") for k in states), "a retry dropped mmap_lock again"
+    assert_drops_then_retries_holding(KernelModel(sc, DESIGNS["linux-6.12"], ()), states, retry)
     # once the fault is done (the PTE writable), FAULT_FLAG_TRIED is gone
     assert not any(dict(k.threads[0].local).get("ftried") and k.threads[0].pc == 0
                    and k.ptes[0] is not None and k.ptes[0].writable
                    and k.threads[0].stage in ("", "dio:got") for k in states)
-
-
-def test_a_gup_retry_after_munmap_finds_no_vma_and_fails() -> None:
-    """mm/gup.c __get_user_pages_locked: the retry after VM_FAULT_RETRY looks the VMA up
-    again under mmap_read_lock; a munmap that ran while the fault slept leaves none: the
-    read returns -EFAULT and starts no write."""
-    sc = _private_actors([0], **{"CPU0 app": '{ op = "dio_read", page = 0, value = "B1" }',
-                                 "CPU1 app": '{ op = "munmap", page = 0 }'})
-    result = check(KernelModel(sc, DESIGNS["linux-6.12"], None))
-    assert result.verdict is Verdict.HOLDS
-    assert any("__get_user_pages_locked: retry: mmap_read_lock, no VMA at page 0" in a
-               for a in result.coverage)
-    assert ("read=-EFAULT",) in end_results(sc, "linux-6.12")
 
 
 @pytest.mark.parametrize(("design", "drops"), [("linux-6.1", False), ("linux-6.12", True)])
