@@ -62,8 +62,8 @@ def fault_dirty_shared_page(c: Ctx, k: KState, ret: str, *,
     recorded — a CPU store returns to user space, GUP takes the lock again and looks the page
     up with FOLL_TRIED (gup.stage_retry)."""
     c = replace(c, k=k)
-    retry = c.var("fretry")
-    if retry is None or not dirtied or not may_drop_lock(c):
+    retry = c.var("fretry")  # also recorded by an earlier filemap_lock_wait of the operation
+    if retry is None or not dirtied or not c.cfg.dirty_fault_unlocks or not may_drop_lock(c):
         return c.goto(k, ret), ""
     return (c.goto(up_read(k, c.name), retry),
             ", mmap_read_unlock, balance_dirty_pages (VM_FAULT_COMPLETED)")
