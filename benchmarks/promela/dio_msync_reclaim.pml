@@ -421,6 +421,16 @@ inline fault_begin(p) {
 	fi
 }
 
+/* fault.fault_begin on a first attempt (fault.filemap_lock_wait): a page that is not cached
+ * is read in by do_sync_mmap_readahead without mmap_read_lock, VM_FAULT_RETRY (gup:retry,
+ * FAULT_FLAG_TRIED) */
+inline fault_first(p) {
+	if
+	:: !CACHED(p) && ftr != 1 -> filemap_fault(p); ftr = 1; ast = S_GRETRY
+	:: else -> fault_begin(p)
+	fi
+}
+
 /* fault.filemap_lock_wait: mmap_read_unlock, sleep on the folio holding a reference */
 inline lock_wait(p) {
 	fwait = CACHE(p); fl_ref[fwait]++; ast = S_LOCKWAIT
@@ -431,7 +441,7 @@ inline lock_wait(p) {
 inline gup_begin(p) {
 	if
 	:: PTE_RW(p) -> grab(CACHE(p)); gfid = CACHE(p); ast = S_GOT
-	:: else -> gpage = p; fault_begin(p)
+	:: else -> gpage = p; fault_first(p)
 	fi
 }
 
@@ -555,7 +565,7 @@ end:	do
 		dcur = 0; gpage = 0; lock_wait(0); STEP_END; DUMP_STATE }
 	/* gup.stage_fault: the fault, once the folio lock is free, or filemap_fault's drop */
 	:: d_step { apc == 0 && ast == S_GFAULT && FAULT_OK(gpage) ->
-		fault_begin(gpage); STEP_END; DUMP_STATE }
+		fault_first(gpage); STEP_END; DUMP_STATE }
 	:: d_step { apc == 0 && ast == S_GFAULT && DROP_OK(gpage) ->
 		lock_wait(gpage); STEP_END; DUMP_STATE }
 	/* fault.stage_lock_wait: the folio lock is free: folio_put, VM_FAULT_RETRY */
@@ -594,7 +604,7 @@ end:	do
 			:: ftr == 1 -> ftr = 2
 			:: else -> skip
 			fi
-		:: else -> fault_begin(gpage)
+		:: else -> fault_first(gpage)
 		fi; STEP_END; DUMP_STATE }
 	:: d_step { apc == 0 && ast == S_GRAB && DROP_OK(gpage) ->
 		lock_wait(gpage); STEP_END; DUMP_STATE }

@@ -86,6 +86,12 @@ class KernelConfig:
     #: 5.19): a CPU store returns to user space, and GUP takes the lock again and redoes the
     #: page with FOLL_TRIED (faultin_page: -EAGAIN).  Before, the fault ended holding it.
     dirty_fault_unlocks: bool = True
+    #: 5.1, 6b4c9f446981 "filemap: drop the mmap_sem for all blocking operations" (Josef
+    #: Bacik, <20181130195812.19536-4-josef@toxicpanda.com>): filemap_fault on a page that is
+    #: not cached drops mmap_read_lock for the read-ahead I/O (do_sync_mmap_readahead) on a
+    #: first attempt that may be retried.  Before, it read the page holding the lock (a locked
+    #: page was already waited for without it: lock_page_or_retry).
+    readahead_unlocks: bool = True
     #: 5.8: process_vm_rw_core pins with pin_user_pages_remote (FOLL_PIN); before, FOLL_GET
     vm_rw_foll_pin: bool = True
     #: a COW filesystem (btrfs) writes a folio dirtied without ->page_mkwrite through

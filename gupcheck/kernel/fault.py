@@ -71,16 +71,33 @@ def fault_dirty_shared_page(c: Ctx, k: KState, ret: str, *,
 
 def filemap_lock_wait(c: Ctx, k: KState, page: int, retry: str | None, *,
                       who: str) -> Outcome | None:
-    """filemap_fault finds the page's folio locked by another task (mm/filemap.c
-    ``lock_folio_maybe_drop_mmap``).  On a first attempt that may be retried (``retry``: where
-    the operation redoes the fault) it drops mmap_read_lock (``maybe_unlock_mmap_for_io``) and
-    sleeps without it, holding a folio reference (:func:`stage_lock_wait`); otherwise it sleeps
-    holding the lock.  shmem_fault and DAX never drop it.  None: no sleep (the folio is not
-    cached, or its lock is free: the fault takes and releases it within its own step)."""
+    """What filemap_fault does before it holds the page's folio locked, on a first attempt
+    that may be retried (``retry``: where the operation redoes the fault) and a filesystem
+    whose ->fault is filemap_fault (shmem_fault and DAX never drop the lock):
+
+    * the page is not cached: ``do_sync_mmap_readahead`` drops mmap_read_lock
+      (``maybe_unlock_mmap_for_io``) for the read-ahead I/O, and the fault returns
+      VM_FAULT_RETRY once the page is read: one step here, the page read in, and the
+      operation goes on at ``retry`` with FAULT_FLAG_TRIED (mm/filemap.c 3103-3165; from 5.1,
+      :attr:`~.config.KernelConfig.readahead_unlocks`);
+    * the folio is locked by another task: ``lock_folio_maybe_drop_mmap`` drops the lock and
+      sleeps without it, holding a folio reference (:func:`stage_lock_wait`).
+
+    A retry (or a caller that may not drop the lock) reads a missing page in under the lock
+    (the caller's step) and sleeps on a locked folio holding it.  None: no sleep and no drop
+    (the fault takes and releases the folio lock within its own step)."""
     f = k.cached(page)
-    if f is None or f.locked is None or f.locked == c.name:
+    drops = retry is not None and c.env.fs.vm_ops.drops_mmap_lock
+    if f is None:
+        if not drops or not c.cfg.readahead_unlocks:
+            return None
+        k = filemap_fault(k, page)
+        return [Move(f"{who}: {c.env.fs.vm_ops.fault}: page {page} not cached, "
+                     "do_sync_mmap_readahead: mmap_read_unlock, read it in, VM_FAULT_RETRY",
+                     c.goto(up_read(k, c.name), retry, fretry=retry, ftried=True))]
+    if f.locked is None or f.locked == c.name:
         return None
-    if retry is None or not c.env.fs.vm_ops.drops_mmap_lock:
+    if not drops:
         return Blocked(f"folio lock of page {page}", (f.locked,))
     k = k.with_folio(page, replace(f, refcount=f.refcount + 1))  # filemap_get_folio
     return [Move(f"{who}: {c.env.fs.vm_ops.fault}: page {page} locked, "

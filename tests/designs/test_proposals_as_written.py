@@ -138,7 +138,8 @@ def test_io_uring_of_5_7_refuses_memfd_buffers() -> None:
 def test_each_release_is_the_one_before_plus_its_changes() -> None:
     order = ["legacy", "pin-counting", "linux-6.1", "linux-6.12"]
     changed = {
-        "pin-counting": {"pin_counting", "has_io_uring", "iouring_file_check", "dio_iomap"},
+        "pin-counting": {"pin_counting", "has_io_uring", "iouring_file_check", "dio_iomap",
+                         "readahead_unlocks"},
         "linux-6.1": {"ext4_warn_no_buffers", "reclaim_skips_pinned", "iouring_shmem",
                       "iouring_same_file", "vm_rw_foll_pin", "wp_reuse", "fork_copies_pinned",
                       "gup_fast_wp_seq", "anon_exclusive", "dirty_fault_unlocks"},

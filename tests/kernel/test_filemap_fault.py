@@ -84,6 +84,35 @@ def assert_drops_then_retries_holding(model: KernelModel, states: list[KState], 
                     if str(label).startswith("CPU0 app")]
 
 
+@pytest.mark.parametrize(("what", "filesystem"), [
+    ("store", "ext4"), ("store", "xfs"), ("store", "cowfs"), ("load", "ext4"),
+    ("dio_read (write GUP)", "ext4"), ("dio_write_from (read GUP)", "xfs")])
+def test_a_fault_on_a_page_not_cached_drops_mmap_lock_for_the_read_ahead(
+        what: str, filesystem: str) -> None:
+    """mm/filemap.c do_sync_mmap_readahead: a first attempt that misses the page cache drops
+    mmap_read_lock for the read-ahead I/O and returns VM_FAULT_RETRY; the retry
+    (FAULT_FLAG_TRIED) finds the page cached, or reads it in holding the lock."""
+    program, retry, _ = OPS[what]
+    sc = _shared(filesystem, reclaims=1, **{"CPU0 app": program})  # kswapd evicts page 0
+    model = KernelModel(sc, DESIGNS["linux-6.12"], ())
+    drops = [(k, after) for k in reachable(sc, "linux-6.12") if k.cached(0) is None
+             for label, after in model.successors(k) if "do_sync_mmap_readahead" in str(label)]
+    assert drops, "no fault missed the page cache"
+    for k, after in drops:
+        assert after.cached(0) is not None and "CPU0 app" not in after.mmap_lock.readers
+        assert after.threads[0].stage == retry and dict(after.threads[0].local)["ftried"]
+        assert not dict(k.threads[0].local).get("ftried")
+
+
+@pytest.mark.parametrize(("design", "drops"), [("legacy", False), ("pin-counting", True)])
+def test_the_read_ahead_drop_came_in_5_1(design: str, drops: bool) -> None:
+    """6b4c9f446981 "filemap: drop the mmap_sem for all blocking operations" (5.1); 4.20 read
+    a missing page holding the lock."""
+    sc = _shared(reclaims=1, **{"CPU0 app": OPS["store"][0]})
+    coverage = check(KernelModel(sc, DESIGNS[design], None)).coverage
+    assert any("do_sync_mmap_readahead: mmap_read_unlock" in a for a in coverage) is drops
+
+
 @pytest.mark.parametrize("filesystem", ["shmem", "ext4"])
 def test_shmem_fault_sleeps_on_the_folio_lock_holding_mmap_lock(filesystem: str) -> None:
     """mm/shmem.c shmem_fault -> shmem_get_folio_gfp: folio_lock, no maybe_unlock_mmap_for_io
