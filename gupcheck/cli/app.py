@@ -193,11 +193,11 @@ def _scenario_source(name: str, dirs: list[Path] | None) -> tuple[Scenario, Path
                           "(or give the path of a .toml file)") from None
 
 
-def _design(spec: str) -> KernelConfig:
+def _design(spec: str, max_seconds: float | None = None) -> KernelConfig:
     """A shipped design by name, or the design module at this path (its code runs: the user
-    named it on the command line)."""
+    named it on the command line; its import counts against ``max_seconds``)."""
     try:
-        return load_design(spec)
+        return load_design(spec, max_seconds)
     except DesignError as err:
         raise fail(str(err), err.code) from None
 
@@ -328,7 +328,7 @@ def check_scenario(
     if bad:
         raise usage_error(f"unknown property {bad[0]!r}; choose from: {', '.join(PROPERTIES)}")
     options = search_opts.engine_options(strategy.value, walks=walks, seed=seed)
-    cfg = _design(design)
+    cfg = _design(design, max_seconds)
     source |= _design_source(design, cfg)
     limits = Limits(max_states=max_states, max_seconds=max_seconds,
                     **_memory(max_memory, frontier_memory))
@@ -549,7 +549,7 @@ def matrix(
     for name in scs:
         if name not in known:
             raise usage_error(f"unknown scenario {name!r}; choose one of: {', '.join(known)}")
-    cfgs = [_design(d.strip()) for d in designs.split(",")] if designs is not None \
+    cfgs = [_design(d.strip(), max_seconds) for d in designs.split(",")] if designs is not None \
         else list(DESIGNS.values())
     ds = [cfg.name for cfg in cfgs]
     if len(set(ds)) < len(ds):

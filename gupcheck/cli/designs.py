@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from gupcheck.designs import DESIGNS, PROPOSAL_BASE
@@ -33,18 +37,51 @@ class DesignModuleError(DesignError):
     code = exitcodes.DESIGN_MODULE
 
 
+class DesignImportTimeout(DesignModuleError):
+    """A design module whose import outlasted ``--max-seconds``: a limit hit, as in a search."""
+
+    code = exitcodes.INCOMPLETE
+
+
+class _Deadline(BaseException):
+    """Raised into the import by SIGALRM (a BaseException: the module's own ``except
+    Exception`` does not swallow it)."""
+
+
+@contextmanager
+def _deadline(seconds: float | None) -> Iterator[None]:
+    """Interrupt the block after ``seconds`` (ITIMER_REAL, SIGALRM: the main thread only,
+    where the CLI imports design modules; elsewhere, or with None, no limit)."""
+    if seconds is None or threading.current_thread() is not threading.main_thread() \
+            or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(_signum: int, _frame: object) -> None:
+        raise _Deadline
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def is_design_module(spec: str) -> bool:
     """Whether ``spec`` names a design module (a .py path) rather than a shipped design."""
     return spec not in DESIGNS and spec.endswith(".py")
 
 
-def load_design(spec: str) -> KernelConfig:
+def load_design(spec: str, max_seconds: float | None = None) -> KernelConfig:
     """A design name, or the path of a Python module that defines ``DESIGN`` (a KernelConfig).
 
     Importing the module runs its code: whatever it raises, including ``SystemExit`` (a
     ``sys.exit()`` at import would otherwise end gupcheck with the module's status, 0 say), is
     a :class:`DesignModuleError`; only ``KeyboardInterrupt`` passes through, as the user's
-    Ctrl-C."""
+    Ctrl-C.  An import still running after ``max_seconds`` (the command's ``--max-seconds``)
+    is stopped: :class:`DesignImportTimeout`."""
     if spec in DESIGNS:
         return DESIGNS[spec]
     if spec.startswith(f"{PROPOSAL_BASE.name}+"):  # a combination (gupcheck designs search)
@@ -68,9 +105,13 @@ def load_design(spec: str) -> KernelConfig:
         raise DesignModuleError(f"{path}: cannot be imported")
     module = importlib.util.module_from_spec(mod_spec)
     try:
-        mod_spec.loader.exec_module(module)
+        with _deadline(max_seconds):
+            mod_spec.loader.exec_module(module)
     except KeyboardInterrupt:
         raise
+    except _Deadline:
+        raise DesignImportTimeout(f"{path}: importing it did not finish within --max-seconds "
+                                  f"{max_seconds:g}; nothing was checked") from None
     except SystemExit as exc:
         raise DesignModuleError(f"{path}: importing it called sys.exit({exc.code!r}); a design "
                                 "module must only define DESIGN") from None

@@ -100,3 +100,18 @@ def test_a_design_module_may_not_take_a_shipped_designs_name(tmp_path: Path) -> 
     same = tmp_path / "same.py"
     same.write_text(MY_PATCH.replace("name='my-patch'", "name='linux-6.1'"))
     assert load_design(str(same)).name == "linux-6.1"
+
+
+@pytest.mark.parametrize("command", [["check", "dio-vs-reclaim", "--design"],
+                                     ["matrix", "--scenarios", "dio-vs-reclaim", "--designs"]])
+def test_a_design_module_whose_import_hangs_is_stopped_at_max_seconds(
+        tmp_path: Path, command: list[str]) -> None:
+    """The import counts against --max-seconds like the search: a limit hit (exit 3), said so,
+    even if the module catches every Exception."""
+    stuck = tmp_path / "stuck.py"
+    stuck.write_text("while True:\n    try:\n        pass\n    except Exception:\n"
+                     "        pass\n")
+    res = runner.invoke(app, [*command, str(stuck), "--max-seconds", "0.3"])
+    assert res.exit_code == exitcodes.INCOMPLETE, res.output
+    assert "stuck.py" in res.output and "--max-seconds 0.3" in res.output
+    assert "Traceback" not in res.output
