@@ -242,6 +242,9 @@ SCRATCH t_e;
 /* fault.filemap_lock_wait: no PTE (__do_fault first), the folio locked by another, and a
  * first attempt (not FAULT_FLAG_TRIED): filemap_fault drops mmap_read_lock to sleep */
 #define DROP_OK(p)	(!pte_p[p] && !FAULT_OK(p) && ftr != 1)
+/* fault.mkwrite_sleeps: a write fault on a read-only PTE (do_wp_page) finds the folio locked:
+ * ->page_mkwrite sleeps, past ->fault */
+#define MKW_SLEEP(p)	(pte_p[p] && !pte_w[p] && !FAULT_OK(p))
 /* dio.stage_dirty: every grabbed folio's lock is free */
 #define GOT_OK(j)	(ngot <= j || LK_FREE(gotfid[j], APP))
 #define DIRTY_OK	(ALL(GOT_OK) && LK_FREE(gfid, APP))
@@ -416,7 +419,7 @@ inline mkwrite_lock(p) {
 inline fault_begin(p) {
 	fpg = p;
 	if
-	:: !CACHED(p) -> filemap_fault(p); ast = S_MKWRITE
+	:: !CACHED(p) -> filemap_fault(p); fl_ref[CACHE(p)]++; ast = S_MKWRITE	/* fault_hold */
 	:: else -> mkwrite_lock(p)
 	fi
 }
@@ -429,6 +432,12 @@ inline fault_first(p) {
 	:: !CACHED(p) && ftr != 1 -> filemap_fault(p); ftr = 1; ast = S_GRETRY
 	:: else -> fault_begin(p)
 	fi
+}
+
+/* fault.mkwrite_sleeps: do_page_mkwrite sleeps on the folio lock holding a reference
+ * (fault.fault_hold), mmap_read_lock held */
+inline mkwrite_sleep(p) {
+	fpg = p; fl_ref[CACHE(p)]++; ast = S_MKWRITE
 }
 
 /* fault.filemap_lock_wait: mmap_read_unlock, sleep on the folio holding a reference */
@@ -557,17 +566,16 @@ end:	do
 	/* dio.dio_read -> _gup(page 0): GUP-fast or the first step of the slow path */
 	:: d_step { apc == 0 && ast == S_START && GUP_OK(0) ->
 		dcur = 0; gup_begin(0); STEP_END; DUMP_STATE }
-	/* ... whose fault must sleep: mmap_read_lock alone (gup.gup_begin -> gup:fault) */
-	:: d_step { apc == 0 && ast == S_START && !GUP_OK(0) && !DROP_OK(0) ->
-		dcur = 0; gpage = 0; ast = S_GFAULT; STEP_END; DUMP_STATE }
+	/* ... whose fault must sleep in ->page_mkwrite (the PTE is read-only: do_wp_page) */
+	:: d_step { apc == 0 && ast == S_START && MKW_SLEEP(0) ->
+		dcur = 0; gpage = 0; mkwrite_sleep(0); STEP_END; DUMP_STATE }
 	/* ... or drops it again to sleep on the folio (filemap_fault, no PTE) */
 	:: d_step { apc == 0 && ast == S_START && DROP_OK(0) ->
 		dcur = 0; gpage = 0; lock_wait(0); STEP_END; DUMP_STATE }
-	/* gup.stage_fault: the fault, once the folio lock is free, or filemap_fault's drop */
+	/* gup.stage_fault: a retry's filemap_fault (no PTE, FAULT_FLAG_TRIED), once the folio lock
+	 * is free */
 	:: d_step { apc == 0 && ast == S_GFAULT && FAULT_OK(gpage) ->
 		fault_first(gpage); STEP_END; DUMP_STATE }
-	:: d_step { apc == 0 && ast == S_GFAULT && DROP_OK(gpage) ->
-		lock_wait(gpage); STEP_END; DUMP_STATE }
 	/* fault.stage_lock_wait: the folio lock is free: folio_put, VM_FAULT_RETRY */
 	:: d_step { apc == 0 && ast == S_LOCKWAIT && LK_FREE(fwait, APP) ->
 		fl_ref[fwait]--; ftr = 1; ast = S_GRETRY; STEP_END; DUMP_STATE }
@@ -577,11 +585,13 @@ end:	do
 		if
 		:: PTE_RW(gpage) -> grab(CACHE(gpage)); gfid = CACHE(gpage); ftr = 2; ast = S_GOT
 		:: !PTE_RW(gpage) && FAULT_OK(gpage) -> ftr = 1; fault_begin(gpage)
-		:: !PTE_RW(gpage) && !FAULT_OK(gpage) -> ftr = 1; ast = S_GFAULT
+		:: MKW_SLEEP(gpage) -> ftr = 1; mkwrite_sleep(gpage)
+		:: !pte_p[gpage] && !FAULT_OK(gpage) -> ftr = 1; ast = S_GFAULT
 		fi; STEP_END; DUMP_STATE }
-	/* fault.stage_mkwrite (a retry re-reads the page if reclaim freed it) */
+	/* ext4_page_mkwrite once the folio lock is free (fault.fault_put: folio_put; the reference
+	 * kept reclaim from freeing the folio) */
 	:: d_step { apc == 0 && ast == S_MKWRITE && FAULT_OK(gpage) ->
-		fault_begin(gpage); STEP_END; DUMP_STATE }
+		fl_ref[CACHE(gpage)]--; mkwrite_lock(gpage); STEP_END; DUMP_STATE }
 	/* fault.stage_install: wp_page_reuse / finish_fault, folio_unlock; a first attempt then
 	 * drops mmap_read_lock (fault_dirty_shared_page, VM_FAULT_COMPLETED): gup:retry */
 	:: d_step { apc == 0 && ast == S_INSTALL ->
@@ -608,14 +618,20 @@ end:	do
 		fi; STEP_END; DUMP_STATE }
 	:: d_step { apc == 0 && ast == S_GRAB && DROP_OK(gpage) ->
 		lock_wait(gpage); STEP_END; DUMP_STATE }
+	:: d_step { apc == 0 && ast == S_GRAB && MKW_SLEEP(gpage) ->
+		mkwrite_sleep(gpage); STEP_END; DUMP_STATE }
 	/* dio.stage_got: GUP the next page, under the mmap_read_lock page 0's slow path kept
 	 * (gup._next_page; page 0 is mapped read-only, so GUP-fast never takes it and the lock
 	 * is always held here): follow_page_mask grabs a writable page, else the fault runs in
-	 * this step; a fault that must sleep sleeps here (no step) */
+	 * this step; a fault that must sleep in filemap_fault sleeps here (no step), one in
+	 * ->page_mkwrite takes a step into its sleep */
 	:: d_step { apc == 0 && ast == S_GOT && dcur + 1 < NP && GUP_OK(dcur + 1) ->
 		gotfid[ngot] = gfid; ngot++; dcur++; gup_begin(dcur); STEP_END; DUMP_STATE }
 	:: d_step { apc == 0 && ast == S_GOT && dcur + 1 < NP && DROP_OK(dcur + 1) ->
 		gotfid[ngot] = gfid; ngot++; dcur++; gpage = dcur; lock_wait(dcur);
+		STEP_END; DUMP_STATE }
+	:: d_step { apc == 0 && ast == S_GOT && dcur + 1 < NP && MKW_SLEEP(dcur + 1) ->
+		gotfid[ngot] = gfid; ngot++; dcur++; gpage = dcur; mkwrite_sleep(dcur);
 		STEP_END; DUMP_STATE }
 	/* ... or, after the last, dio.stage_dirty: bio_set_pages_dirty */
 	:: d_step { apc == 0 && ast == S_GOT && dcur + 1 >= NP && DIRTY_OK ->

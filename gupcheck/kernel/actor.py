@@ -79,6 +79,12 @@ class Ctx(msgspec.Struct, frozen=True, gc=False):
         merged.update(local)
         return k.with_thread(self.me, replace(t, stage=stage, local=tuple(sorted(merged.items()))))
 
+    def forget(self, k: KState, key: str) -> KState:
+        """Drop the local ``key``: the state equals one where it was never set."""
+        t = k.threads[self.me]
+        return k.with_thread(self.me, replace(t, local=tuple(kv for kv in t.local
+                                                             if kv[0] != key)))
+
     def finish(self, k: KState, result: str | None = None) -> KState:
         """The operation returns (with ``result``, if it reports one); the next one may start."""
         t = k.threads[self.me]

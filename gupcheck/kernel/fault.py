@@ -149,6 +149,18 @@ def vm_fault_sigbus(c: Ctx, k: KState, func: str, fail: str,
     return [Move(func, c.finish(writes_abandoned(c, k), fail))]
 
 
+def lock_mm_and_find_vma(c: Ctx, page: int) -> KState | Outcome:
+    """do_user_addr_fault's first step (lock_mm_and_find_vma, 6.5; mmap_read_lock and
+    find_vma before): the state holding mmap_read_lock, or what the access does instead:
+    wait for the lock, or :func:`bad_area` where munmap left no VMA."""
+    locked = down_read(c.k, c.name)
+    if isinstance(locked, Blocked):
+        return locked
+    if not c.k.has_vma(page):
+        return bad_area(c, c.k, page)
+    return locked
+
+
 def bad_area(c: Ctx, k: KState, page: int) -> list[Move]:
     """A CPU access faults where munmap left no VMA: lock_mm_and_find_vma fails, bad_area,
     SIGSEGV; the access never happens."""
@@ -236,12 +248,60 @@ def mkwrite_fault(c: Ctx, k: KState, page: int, ret: str, fail: str, fail_stage:
                   *, stage: str, page_mkwrite: Callable[[Ctx], Outcome]) -> Outcome:
     """A write fault on a filesystem whose ->page_mkwrite returns with the folio locked (ext4,
     XFS): ->fault reads the page in if it is not cached (a step of its own), then
-    ``page_mkwrite`` — the filesystem's stage ``stage``, which calls :func:`locked_mkwrite`."""
+    ``page_mkwrite`` — the filesystem's stage ``stage``, which calls :func:`locked_mkwrite`.
+    A ``page_mkwrite`` that must sleep (the folio lock, invalidate_lock) sleeps at ``stage``,
+    past ->fault (:func:`mkwrite_sleeps`)."""
     k2 = c.goto(k, stage, fpage=page, fret=ret, ffail=fail, ffailstage=fail_stage)
     if k.cached(page) is None:
         return [Move(f"{c.env.fs.vm_ops.fault}: read the page into the page cache",
-                     c.goto(filemap_fault(k2, page), stage))]
-    return page_mkwrite(replace(c, k=k2))
+                     fault_hold(c, filemap_fault(k2, page), page))]
+    return mkwrite_sleeps(c, k2, page, page_mkwrite(replace(c, k=k2)))
+
+
+def mkwrite_sleeps(c: Ctx, k: KState, page: int, out: Outcome) -> Outcome:
+    """``out``, what ->page_mkwrite does from ``k`` (which has the thread at its stage); if it
+    must sleep, a step into that sleep, holding the folio reference the fault took
+    (:func:`fault_hold`).  The sleeping fault is past ->fault: when it wakes it goes on in
+    ->page_mkwrite (holding mmap_read_lock throughout), not back through filemap_fault, whose
+    first attempt would drop the lock where the folio is locked and no PTE maps it."""
+    if not isinstance(out, Blocked):
+        return out
+    return [Move(f"do_page_mkwrite: folio_get, ->page_mkwrite sleeps ({out.on})",
+                 fault_hold(c, k, page))]
+
+
+def mkwrite_nopage(c: Ctx, k: KState, why: str) -> Outcome:
+    """->page_mkwrite finds the folio truncated since ->fault (``why``): VM_FAULT_NOPAGE, and
+    the fault is redone (do_user_addr_fault retries the access, GUP faults again); its
+    locals ``fpage``, ``fret``, ``ffail`` and ``ffailstage`` say which and how."""
+    out = fault_begin(c, k, c.var("fpage"), c.var("fret"), fail=c.var("ffail"),
+                      fail_stage=c.var("ffailstage"))
+    if isinstance(out, Blocked):
+        return out
+    return [replace(m, func=f"{why}, VM_FAULT_NOPAGE, retry: " + m.func) for m in out]
+
+
+def fault_hold(c: Ctx, k: KState, page: int) -> KState:
+    """The folio reference a write fault holds between ->fault and the end of ->page_mkwrite
+    (__do_fault's, or do_wp_page's folio_get in wp_page_shared), kept as the local ``fref``
+    where the fault takes steps in between: reclaim cannot free the folio meanwhile
+    (is_page_cache_freeable fails), truncate can still remove it from the page cache."""
+    fid = k.fid(page)
+    f = k.folio_at(fid)
+    k = k.with_folio_at(fid, replace(f, refcount=f.refcount + 1))
+    return c.goto(k, k.threads[c.me].stage, fref=fid)
+
+
+def fault_put(c: Ctx, k: KState) -> KState:
+    """->page_mkwrite is past its sleeps: folio_put of :func:`fault_hold`'s reference, if the
+    fault took one, which frees a folio truncate removed meanwhile."""
+    fid = c.var("fref")
+    if fid is None:
+        return k
+    f = k.folio_at(fid)
+    f = replace(f, refcount=f.refcount - 1)
+    k = k.with_folio_at(fid, None if f.refcount == 0 and not f.mapping else f)
+    return c.forget(k, "fref")
 
 
 def locked_mkwrite(c: Ctx, *, name: str, nopage: str, prepare: Prepare) -> Outcome:
@@ -250,17 +310,12 @@ def locked_mkwrite(c: Ctx, *, name: str, nopage: str, prepare: Prepare) -> Outco
     ``nopage`` names the check), folio_lock, the filesystem's ``prepare`` (-ENOSPC is
     VM_FAULT_SIGBUS: SIGBUS for a store, -EFAULT for GUP), folio_mark_dirty; the fault goes on
     at fault:install (folio_wait_stable, the PTE) with the folio locked (VM_FAULT_LOCKED)."""
-    k, page = c.k, c.var("fpage")
+    k, page = fault_put(c, c.k), c.var("fpage")
     blocked = can_read(INVALIDATE_LOCK, k)
     if blocked:
         return blocked
     if k.cached(page) is None:
-        out = fault_begin(c, k, page, c.var("fret"), fail=c.var("ffail"),
-                          fail_stage=c.var("ffailstage"))
-        if isinstance(out, Blocked):
-            return out
-        return [replace(m, func=f"{name}: {nopage}, VM_FAULT_NOPAGE, retry: " + m.func)
-                for m in out]
+        return mkwrite_nopage(c, k, f"{name}: {nopage}")
     f = k.folio(page)
     if f.locked is not None and f.locked != c.name:
         return Blocked(f"folio lock of page {page}", (f.locked,))
@@ -322,11 +377,9 @@ def store(c: Ctx) -> Outcome:
             k = k.instant_write(page, (block,), value)
         return [Move(f"store {value} to page {page} block {block} (pte writable)",
                      c.finish(k))]
-    locked = down_read(k, c.name)
-    if isinstance(locked, Blocked):
+    locked = lock_mm_and_find_vma(c, page)
+    if not isinstance(locked, KState):
         return locked
-    if not k.has_vma(page):
-        return bad_area(c, k, page)
     return [Move(f"do_user_addr_fault(page {page}): lock_mm_and_find_vma (mmap_read_lock)",
                  c.goto(locked, "st:fault"))]
 
@@ -362,11 +415,9 @@ def load(c: Ctx) -> Outcome:
     if pte is not None:
         data = "|".join(k.folio_at(k.mapped_fid(page)).data)
         return [Move(f"load page {page}: {data}", c.finish(k, f"load={data}"))]
-    locked = down_read(k, c.name)
-    if isinstance(locked, Blocked):
+    locked = lock_mm_and_find_vma(c, page)
+    if not isinstance(locked, KState):
         return locked
-    if not k.has_vma(page):
-        return bad_area(c, k, page)
     if page >= k.i_size:
         return [Move(f"filemap_fault: page {page} beyond i_size, VM_FAULT_SIGBUS",
                      c.finish(k, "SIGBUS"))]

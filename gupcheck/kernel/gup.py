@@ -29,6 +29,8 @@ that page, with FOLL_TRIED (:func:`stage_retry`), and keeps it for the rest of t
 
 from __future__ import annotations
 
+from typing import Any
+
 from .actor import Blocked, Ctx, Move, Outcome
 from .dirty import folio_mark_dirty
 from .fault import (
@@ -184,10 +186,10 @@ def gup_begin(c: Ctx, page: int, *, write: bool, pin: bool, ret: str,
         return locked
     if not k.has_vma(page):  # __get_user_pages: vma_lookup finds none
         return vm_fault_sigbus(c, k, no_vma("__get_user_pages", page), fail, fail_stage)
-    k = c.goto(locked, c.thread.stage, gpage=page, gpin=pin, gwrite=write, gret=ret,
-               gfail=fail, gfailstage=fail_stage, **({} if unlockable else {"gkeeplock": True}),
-               **({} if last is None else {"glast": last}))
-    return _locked_walk(replace(c, k=k), page, write, pin, "__get_user_pages: mmap_read_lock")
+    return _locked_walk(c, locked, page, write, pin, "__get_user_pages: mmap_read_lock",
+                        gret=ret, gfail=fail, gfailstage=fail_stage,
+                        **({} if unlockable else {"gkeeplock": True}),
+                        **({} if last is None else {"glast": last}))
 
 
 def _next_page(c: Ctx, page: int, *, write: bool, pin: bool, ret: str, fail: str,
@@ -199,10 +201,8 @@ def _next_page(c: Ctx, page: int, *, write: bool, pin: bool, ret: str, fail: str
     if not k.has_vma(page):
         return vm_fault_sigbus(c, up_read(k, c.name), f"__get_user_pages: no VMA at page "
                                f"{page}: -EFAULT, mmap_read_unlock", fail, fail_stage)
-    k = c.goto(k, c.thread.stage, gpage=page, gpin=pin, gwrite=write, gret=ret, gfail=fail,
-               gfailstage=fail_stage, glast=last)
-    return _locked_walk(replace(c, k=k), page, write, pin, "__get_user_pages: next page",
-                        held=True)
+    return _locked_walk(c, k, page, write, pin, "__get_user_pages: next page", held=True,
+                        gret=ret, gfail=fail, gfailstage=fail_stage, glast=last)
 
 
 def no_vma(who: str, page: int) -> str:
@@ -210,13 +210,15 @@ def no_vma(who: str, page: int) -> str:
     return f"{who}: mmap_read_lock, no VMA at page {page}: -EFAULT, mmap_read_unlock"
 
 
-def _locked_walk(c: Ctx, page: int, write: bool, pin: bool, how: str,
-                 held: bool = False) -> Outcome:
-    """__get_user_pages in the step that took mmap_read_lock (``c.k`` holds it; ``how``
+def _locked_walk(c: Ctx, k: KState, page: int, write: bool, pin: bool, how: str,
+                 held: bool = False, **call: Any) -> Outcome:
+    """__get_user_pages in the step that took mmap_read_lock (``k`` holds it; ``how``
     labels that): follow_page_mask grabs the page through a PTE that allows the access,
     else faultin_page.  ``held``: the lock was taken for an earlier page of the range, so a
-    fault or pin that must sleep is no step of its own: the thread waits where it is."""
-    k = c.k
+    fault or pin that must sleep is no step of its own: the thread waits where it is.
+    ``call``: the rest of the call (where it returns, how it fails), kept as GUP locals."""
+    k = c.goto(k, c.thread.stage, gpage=page, gpin=pin, gwrite=write, **call)
+    c = replace(c, k=k)
     pte = k.ptes[page]
     if pte is None or (write and not pte.writable):
         return _faultin(c, k, page, write, begin=f"{how}, faultin_page", held=held)
@@ -234,13 +236,12 @@ def stage_retry(c: Ctx) -> Outcome:
     locked = down_read(c.k, c.name)
     if isinstance(locked, Blocked):
         return locked
-    locked = c.goto(locked, c.thread.stage, ftried=True)
     if not c.k.has_vma(c.var("gpage")):
         return vm_fault_sigbus(c, c.k, no_vma("__get_user_pages_locked: retry",
                                               c.var("gpage")),
                                c.var("gfail"), c.var("gfailstage"))
-    return _locked_walk(replace(c, k=locked), c.var("gpage"), c.var("gwrite"), c.var("gpin"),
-                        "__get_user_pages_locked: retry, mmap_read_lock")
+    return _locked_walk(c, locked, c.var("gpage"), c.var("gwrite"), c.var("gpin"),
+                        "__get_user_pages_locked: retry, mmap_read_lock", ftried=True)
 
 
 def _retry(c: Ctx) -> str | None:

@@ -176,3 +176,33 @@ def test_a_shared_write_fault_ends_without_mmap_lock_from_5_8(design: str, drops
     store = _shared(reclaims=0, **{"CPU0 app": OPS["store"][0]})
     unlocks = any(k.threads[0].stage == "st:unlock" for k in reachable(store, design))
     assert unlocks is not drops
+
+
+MKWRITE_STAGE = {"ext4": "fault:mkwrite", "xfs": "fault:xfs_mkwrite",
+                 "cowfs": "fault:btrfs_mkwrite"}
+
+
+@pytest.mark.parametrize("filesystem", MKWRITE_STAGE)
+@pytest.mark.parametrize("what", ["store", "dio_read (write GUP)"])
+def test_a_fault_asleep_in_page_mkwrite_goes_on_there_holding_mmap_lock(
+        what: str, filesystem: str) -> None:
+    """mm/memory.c wp_page_shared: folio_get, then do_page_mkwrite, whose folio_lock sleeps
+    holding mmap_read_lock and the reference.  Reclaim may unmap the page meanwhile but not
+    free it (is_page_cache_freeable fails on the fault's reference), and the fault wakes in
+    ->page_mkwrite: it never goes back through filemap_fault, whose first attempt would drop
+    the lock where no PTE maps a locked folio."""
+    sc = _shared(filesystem, **{"CPU0 app": OPS[what][0]})
+    model = KernelModel(sc, DESIGNS["linux-6.12"], ())
+    asleep = [k for k in reachable(sc, "linux-6.12")
+              if k.threads[0].stage == MKWRITE_STAGE[filesystem]
+              and dict(k.threads[0].local).get("fref") is not None]
+    assert [k for k in asleep if k.ptes[0] is None and _kswapd_locks(k)], \
+        "kswapd never unmapped the page under a sleeping ->page_mkwrite"
+    for k in asleep:
+        assert "CPU0 app" in k.mmap_lock.readers
+        assert k.folio(0).refcount >= 2  # the page cache's and the fault's
+        for label, after in model.successors(k):
+            if str(label).startswith("CPU0 app"):
+                assert "lock_folio_maybe_drop_mmap" not in str(label)
+                assert after.threads[0].stage != "fault:lockwait"
+                assert "fref" not in dict(after.threads[0].local)

@@ -35,6 +35,8 @@ def internal_invariants(k: KState, pin_counting: bool, pins_hold_writeback: bool
         pte = k.ptes[f.index] if cached and k.maps_cache(f.index) else None
         waiters = sum(t.stage == "fault:lockwait" and dict(t.local)["fwait"] == fid
                       for t in k.threads)  # filemap_fault sleeping on the folio lock
+        waiters += sum(dict(t.local).get("fref") == fid
+                       for t in k.threads)  # a write fault between ->fault and ->page_mkwrite
         expected = (cached + f.mapcount + (f.buffers is not None) + f.gets
                     + pin_bias(f, pin_counting) * f.pins + f.isolated + waiters)
         assert f.refcount == expected, f"refcount {f.refcount} != {expected}: {f}"

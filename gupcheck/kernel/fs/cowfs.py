@@ -26,7 +26,14 @@ from __future__ import annotations
 
 from ..actor import Blocked, Ctx, Move, Outcome, Stage
 from ..dirty import require_mkwrite
-from ..fault import fault_dirty_shared_page, filemap_fault, vm_fault_sigbus
+from ..fault import (
+    fault_dirty_shared_page,
+    fault_put,
+    filemap_fault,
+    mkwrite_nopage,
+    mkwrite_sleeps,
+    vm_fault_sigbus,
+)
 from ..fsops import AddressSpaceOps, FileOps, FileSystem, VmOps, Writepages, WritepageVerdict
 from ..state import SUBBLOCKS, Folio, KState, Pte, replace
 from ..vma import Backing
@@ -38,9 +45,26 @@ def btrfs_write_fault(c: Ctx, k: KState, page: int, ret: str, fail: str,
                       fail_stage: str | None) -> Outcome:
     """filemap_fault if needed, then btrfs_page_mkwrite: folio_lock, folio_wait_writeback,
     reserve space, dirty; map the PTE writable+dirty (one step: the reservation and the
-    dirtying are under the folio lock)."""
+    dirtying are under the folio lock).  If it must sleep it sleeps past ->fault, at
+    fault:btrfs_mkwrite (:func:`~..fault.mkwrite_sleeps`)."""
     if k.cached(page) is None:
         k = filemap_fault(k, page)
+    k2 = c.goto(k, "fault:btrfs_mkwrite", fpage=page, fret=ret, ffail=fail,
+                ffailstage=fail_stage)
+    return mkwrite_sleeps(c, k2, page, _btrfs_page_mkwrite(c, k, page, ret, fail, fail_stage))
+
+
+def btrfs_page_mkwrite(c: Ctx) -> Outcome:
+    """The fault, asleep in btrfs_page_mkwrite, goes on (folio_put of the fault's reference);
+    a folio truncate removed meanwhile retries the fault (VM_FAULT_NOPAGE)."""
+    k, page = fault_put(c, c.k), c.var("fpage")
+    if k.cached(page) is None:
+        return mkwrite_nopage(c, k, "btrfs_page_mkwrite: folio->mapping changed")
+    return _btrfs_page_mkwrite(c, k, page, c.var("fret"), c.var("ffail"), c.var("ffailstage"))
+
+
+def _btrfs_page_mkwrite(c: Ctx, k: KState, page: int, ret: str, fail: str,
+                        fail_stage: str | None) -> Outcome:
     f = k.folio(page)
     if f.locked is not None and f.locked != c.name:
         return Blocked(f"folio lock of page {page}", (f.locked,))
@@ -142,4 +166,4 @@ COWFS = FileSystem(
                   free_punched="btrfs_punch_hole: drop the extents"),
     backing=Backing.EXT4, cow=True, private_mappings=False, prepare_dirty=btrfs_prepare_dirty)
 
-STAGES: dict[str, Stage] = {}
+STAGES: dict[str, Stage] = {"fault:btrfs_mkwrite": btrfs_page_mkwrite}
