@@ -8,6 +8,8 @@ Overlay on pin-counting (5.7):
   (fork copies maybe-pinned anonymous pages);
 * 5.11: 57efa1fe5957 (GUP-fast backs off while fork copies page tables);
 * 5.14: io_uring accepts shmem/memfd buffers;
+* 5.15: 730633f0b7f9 (filemap_fault and the read-ahead take invalidate_lock to add a page to
+  the page cache);
 * 5.18: cc5095747edf (ext4 warns "page %lu does not have buffers attached" and drops the data
   instead of BUG);
 * 5.19: 6c287605fd56 (PG_anon_exclusive);
@@ -23,7 +25,7 @@ from dataclasses import replace
 from .pin_counting import DESIGN as PIN_COUNTING
 
 DESIGN = replace(PIN_COUNTING, name="linux-6.1", ext4_warn_no_buffers=True,
-                 dirty_fault_unlocks=True,
+                 dirty_fault_unlocks=True, fault_fill_locked=True,
                  reclaim_skips_pinned=True, iouring_shmem=True, iouring_same_file=True,
                  vm_rw_foll_pin=True, wp_reuse="refcount", fork_copies_pinned=True,
                  gup_fast_wp_seq=True, anon_exclusive=True)

@@ -92,6 +92,13 @@ class KernelConfig:
     #: first attempt that may be retried.  Before, it read the page holding the lock (a locked
     #: page was already waited for without it: lock_page_or_retry).
     readahead_unlocks: bool = True
+    #: 5.15, 730633f0b7f9 "mm: Protect operations adding pages to page cache with
+    #: invalidate_lock" (Jan Kara): filemap_fault (retry_find) and the read-ahead
+    #: (page_cache_ra_unbounded) take filemap_invalidate_lock_shared to add a missing page
+    #: to the page cache, so a fault waits for a truncate or hole punch holding it before
+    #: it reads a page back in.  Before, ext4 (i_mmap_sem) and XFS (XFS_MMAPLOCK) held a lock
+    #: of their own over the whole fault, which is not modelled.
+    fault_fill_locked: bool = True
     #: 5.8: process_vm_rw_core pins with pin_user_pages_remote (FOLL_PIN); before, FOLL_GET
     vm_rw_foll_pin: bool = True
     #: a COW filesystem (btrfs) writes a folio dirtied without ->page_mkwrite through

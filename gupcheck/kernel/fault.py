@@ -79,7 +79,9 @@ def filemap_lock_wait(c: Ctx, k: KState, page: int, retry: str | None, *,
       (``maybe_unlock_mmap_for_io``) for the read-ahead I/O, and the fault returns
       VM_FAULT_RETRY once the page is read: one step here, the page read in, and the
       operation goes on at ``retry`` with FAULT_FLAG_TRIED (mm/filemap.c 3103-3165; from 5.1,
-      :attr:`~.config.KernelConfig.readahead_unlocks`);
+      :attr:`~.config.KernelConfig.readahead_unlocks`).  If a truncate or hole punch holds
+      invalidate_lock, the read-ahead sleeps on it without mmap_read_lock
+      (:func:`stage_readahead_wait`);
     * the folio is locked by another task: ``lock_folio_maybe_drop_mmap`` drops the lock and
       sleeps without it, holding a folio reference (:func:`stage_lock_wait`).
 
@@ -91,9 +93,14 @@ def filemap_lock_wait(c: Ctx, k: KState, page: int, retry: str | None, *,
     if f is None:
         if not drops or not c.cfg.readahead_unlocks:
             return None
+        func = (f"{who}: {c.env.fs.vm_ops.fault}: page {page} not cached, "
+                "do_sync_mmap_readahead: mmap_read_unlock, ")
+        if fill_waits(c, k):
+            return [Move(func + "page_cache_ra_unbounded: filemap_invalidate_lock_shared "
+                         "sleeps", c.goto(up_read(k, c.name), "fault:rawait", fretry=retry,
+                                          fra=page))]
         k = filemap_fault(k, page)
-        return [Move(f"{who}: {c.env.fs.vm_ops.fault}: page {page} not cached, "
-                     "do_sync_mmap_readahead: mmap_read_unlock, read it in, VM_FAULT_RETRY",
+        return [Move(func + "read it in, VM_FAULT_RETRY",
                      c.goto(up_read(k, c.name), retry, fretry=retry, ftried=True))]
     if f.locked is None or f.locked == c.name:
         return None
@@ -104,6 +111,35 @@ def filemap_lock_wait(c: Ctx, k: KState, page: int, retry: str | None, *,
                  "lock_folio_maybe_drop_mmap: mmap_read_unlock",
                  c.goto(up_read(k, c.name), "fault:lockwait", fwait=k.fid(page),
                         fretry=retry))]
+
+
+def fill_waits(c: Ctx, k: KState) -> Blocked | None:
+    """Why filemap_fault cannot add a missing page to the page cache now: it takes
+    filemap_invalidate_lock_shared to (retry_find, and page_cache_ra_unbounded for the
+    read-ahead; 5.15, :attr:`~.config.KernelConfig.fault_fill_locked`), which a truncate or
+    hole punch holds for writing from before it unmaps the range to after it frees the
+    blocks: so no fault reads a page back in, from blocks about to be freed, meanwhile.
+    shmem_fault and DAX take no such lock."""
+    if not c.cfg.fault_fill_locked or not c.env.fs.vm_ops.drops_mmap_lock:
+        return None
+    return can_read(INVALIDATE_LOCK, k)
+
+
+def stage_readahead_wait(c: Ctx) -> Outcome:
+    """A first attempt's read-ahead, without mmap_read_lock, waits for invalidate_lock, reads
+    the page in (none beyond i_size: a truncate ran) and the fault returns VM_FAULT_RETRY:
+    the operation redoes it at ``fretry`` with FAULT_FLAG_TRIED."""
+    blocked = can_read(INVALIDATE_LOCK, c.k)
+    if blocked:
+        return blocked
+    k, page = c.k, c.var("fra")
+    read = k.cached(page) is None and page < k.i_size
+    if read:
+        k = filemap_fault(k, page)
+    k = c.forget(c.goto(k, c.var("fretry"), ftried=True), "fra")
+    return [Move("page_cache_ra_unbounded: filemap_invalidate_lock_shared, "
+                 + (f"read page {page} in, " if read else "nothing to read, ")
+                 + "filemap_invalidate_unlock_shared, VM_FAULT_RETRY", k)]
 
 
 def with_lock_taken(c: Ctx, k: KState, out: Outcome, *, begin: str, sleep: str,
@@ -133,6 +169,9 @@ def read_fault(c: Ctx, k: KState, page: int, ret: str, retry: str | None = None)
     if waits is not None:
         return waits
     if k.cached(page) is None:
+        blocked = fill_waits(c, k)
+        if blocked:
+            return blocked
         k = filemap_fault(k, page)
     f = k.folio(page)
     k = k.with_folio(page, replace(f, mapcount=f.mapcount + 1, refcount=f.refcount + 1))
@@ -188,6 +227,9 @@ def _private_write_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
         return [Move(f"page {page} mapped writable meanwhile (finish_fault: VM_FAULT_NOPAGE, "
                      "wp_page_copy: !pte_same): nothing to copy", c.goto(k, ret))]
     if k.cached(page) is None:
+        blocked = fill_waits(c, k)
+        if blocked:
+            return blocked
         k = filemap_fault(k, page)
     src = k.folio(page)
     if pte is not None and pte.cow is None:  # the PTE mapped the page-cache folio
@@ -253,6 +295,9 @@ def mkwrite_fault(c: Ctx, k: KState, page: int, ret: str, fail: str, fail_stage:
     past ->fault (:func:`mkwrite_sleeps`)."""
     k2 = c.goto(k, stage, fpage=page, fret=ret, ffail=fail, ffailstage=fail_stage)
     if k.cached(page) is None:
+        blocked = fill_waits(c, k)
+        if blocked:
+            return blocked
         return [Move(f"{c.env.fs.vm_ops.fault}: read the page into the page cache",
                      fault_hold(c, filemap_fault(k2, page), page))]
     return mkwrite_sleeps(c, k2, page, page_mkwrite(replace(c, k=k2)))
@@ -351,7 +396,8 @@ def stage_install(c: Ctx) -> Outcome:
 
 
 #: + STORE_STAGES; ->page_mkwrite's are the fs's
-FAULT_STAGES = {"fault:install": stage_install, "fault:lockwait": stage_lock_wait}
+FAULT_STAGES = {"fault:install": stage_install, "fault:lockwait": stage_lock_wait,
+                "fault:rawait": stage_readahead_wait}
 
 
 # --- the user operations: a CPU store and a CPU load -----------------------------------------

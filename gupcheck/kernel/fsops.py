@@ -76,7 +76,8 @@ class VmOps:
     #: calls ->page_mkwrite (every filesystem with ->page_mkwrite; not shmem)
     write_notify: bool = True
     #: ->fault is filemap_fault, whose lock_folio_maybe_drop_mmap drops mmap_read_lock to
-    #: sleep on a locked folio when the fault may be retried (not shmem_fault, not DAX)
+    #: sleep on a locked folio when the fault may be retried, and which takes invalidate_lock
+    #: to add a missing page (fault.fill_waits); not shmem_fault, not DAX
     drops_mmap_lock: bool = True
 
 

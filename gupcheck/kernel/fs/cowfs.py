@@ -30,6 +30,7 @@ from ..fault import (
     fault_dirty_shared_page,
     fault_put,
     filemap_fault,
+    fill_waits,
     mkwrite_nopage,
     mkwrite_sleeps,
     vm_fault_sigbus,
@@ -48,6 +49,9 @@ def btrfs_write_fault(c: Ctx, k: KState, page: int, ret: str, fail: str,
     dirtying are under the folio lock).  If it must sleep it sleeps past ->fault, at
     fault:btrfs_mkwrite (:func:`~..fault.mkwrite_sleeps`)."""
     if k.cached(page) is None:
+        blocked = fill_waits(c, k)
+        if blocked:
+            return blocked
         k = filemap_fault(k, page)
     k2 = c.goto(k, "fault:btrfs_mkwrite", fpage=page, fret=ret, ffail=fail,
                 ffailstage=fail_stage)

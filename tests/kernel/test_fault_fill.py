@@ -1,0 +1,77 @@
+"""A fault that misses the page cache takes invalidate_lock to read the page in (mm/filemap.c
+filemap_fault's retry_find, mm/readahead.c page_cache_ra_unbounded; 5.15, 730633f0b7f9): a
+hole punch holds it from before it unmaps and removes the range to after it frees the blocks,
+so no fault reads the old data back into the page cache in between."""
+
+from __future__ import annotations
+
+import pytest
+
+from gupcheck.designs import DESIGNS
+from gupcheck.kernel.system import KernelModel, Scenario
+from gupcheck.scenarios.loader import parse
+
+from .helpers import end_states, reachable
+
+ACCESSES = {
+    "load": '{ op = "load", page = 0 }',
+    "store": '{ op = "store", page = 0, block = 0, value = "C1" }',
+    "dio_read (write GUP)": '{ op = "dio_read", page = 0, value = "B1" }',
+}
+
+
+def _punch_while(filesystem: str, mapping: str, access: str) -> Scenario:
+    """One cached page, mapped read-only; a hole punch of it while another thread
+    touches it through the mapping."""
+    return parse(f'name = "fill-t"\ndescription = "t"\nfilesystem = "{filesystem}"\n'
+                 f'mapping = "{mapping}"\npages = 1\n'
+                 f'[[actor]]\nname = "CPU0 app"\nprogram = [ {ACCESSES[access]} ]\n'
+                 '[[actor]]\nname = "CPU1 app"\nprogram = [ { op = "punch_hole", page = 0 } ]\n',
+                 "<t>")
+
+
+def _reads_in_during_the_punch(sc: Scenario, design: str) -> list[str]:
+    """CPU0's steps that read page 0 into the page cache while the punch holds
+    invalidate_lock, page 0 already removed (old data, from blocks about to be freed)."""
+    model = KernelModel(sc, DESIGNS[design], ())
+    return [str(label) for k in reachable(sc, design)
+            if k.invalidate_lock.writer == "CPU1 app" and k.cached(0) is None
+            for label, after in model.successors(k)
+            if str(label).startswith("CPU0 app") and after.cached(0) is not None]
+
+
+@pytest.mark.parametrize("filesystem", ["ext4", "xfs", "cowfs"])
+@pytest.mark.parametrize("access", ACCESSES)
+def test_no_fault_reads_a_page_back_in_while_a_hole_punch_holds_invalidate_lock(
+        filesystem: str, access: str) -> None:
+    sc = _punch_while(filesystem, "shared", access)
+    assert [k for k in reachable(sc, "linux-6.12") if k.invalidate_lock.writer == "CPU1 app"
+            and k.cached(0) is None], "the punch never held the lock with page 0 removed"
+    assert _reads_in_during_the_punch(sc, "linux-6.12") == []
+    # a load reads the old data (before the punch) or the hole's zeros, nothing else
+    if access == "load":
+        assert {k.threads[0].results for k in end_states(sc, "linux-6.12")} \
+            == {("load=A0|A0",), ("load=Z0|Z0",)}
+
+
+def test_a_first_attempt_sleeps_on_it_without_mmap_lock() -> None:
+    """The read-ahead of a first attempt runs after do_sync_mmap_readahead dropped
+    mmap_read_lock: it sleeps on invalidate_lock without it, then the fault is retried."""
+    sc = _punch_while("ext4", "shared", "load")
+    model = KernelModel(sc, DESIGNS["linux-6.12"], ())
+    waiting = [k for k in reachable(sc, "linux-6.12") if k.threads[0].stage == "fault:rawait"]
+    assert [k for k in waiting if k.invalidate_lock.writer == "CPU1 app"]
+    for k in waiting:
+        assert "CPU0 app" not in k.mmap_lock.readers
+        moves = [after for label, after in model.successors(k)
+                 if str(label).startswith("CPU0 app")]
+        assert bool(moves) is (k.invalidate_lock.writer is None)
+        for after in moves:  # the retry, with FAULT_FLAG_TRIED
+            assert dict(after.threads[0].local)["ftried"]
+
+
+def test_before_5_15_a_fault_could_read_the_page_back_in() -> None:
+    """legacy (4.20) has no invalidate_lock in filemap_fault: the model lets its fault read
+    the page in meanwhile (btrfs's filemap_fault took no lock; ext4's i_mmap_sem and XFS's
+    MMAPLOCK over the whole fault are not modelled)."""
+    assert _reads_in_during_the_punch(_punch_while("cowfs", "shared", "load"), "legacy")
