@@ -90,6 +90,7 @@
 #define S_GFAULT	13	/* gup:fault (its fault sleeps, mmap_read_lock held) */
 #define S_LOCKWAIT	14	/* fault:lockwait (filemap_fault sleeps, mmap_read_lock dropped) */
 #define S_GRETRY	15	/* gup:retry (after VM_FAULT_RETRY) */
+#define S_MKSLEEP	16	/* fault:mkwrite, asleep on the folio lock holding invalidate_lock */
 /* kswapd stages */
 #define K_UNMAP		1	/* rc:unmap */
 #define K_RELEASE	2	/* rc:release */
@@ -435,9 +436,9 @@ inline fault_first(p) {
 }
 
 /* fault.mkwrite_sleeps: do_page_mkwrite sleeps on the folio lock holding a reference
- * (fault.fault_hold), mmap_read_lock held */
+ * (fault.fault_hold), mmap_read_lock and filemap_invalidate_lock_shared held */
 inline mkwrite_sleep(p) {
-	fpg = p; fl_ref[CACHE(p)]++; ast = S_MKWRITE
+	fpg = p; fl_ref[CACHE(p)]++; ast = S_MKSLEEP
 }
 
 /* fault.filemap_lock_wait: mmap_read_unlock, sleep on the folio holding a reference */
@@ -588,10 +589,13 @@ end:	do
 		:: MKW_SLEEP(gpage) -> ftr = 1; mkwrite_sleep(gpage)
 		:: !pte_p[gpage] && !FAULT_OK(gpage) -> ftr = 1; ast = S_GFAULT
 		fi; STEP_END; DUMP_STATE }
-	/* ext4_page_mkwrite once the folio lock is free (fault.fault_put: folio_put; the reference
-	 * kept reclaim from freeing the folio) */
-	:: d_step { apc == 0 && ast == S_MKWRITE && FAULT_OK(gpage) ->
+	/* fault.locked_mkwrite once the folio lock is free (fault.fault_put: folio_put; the
+	 * reference kept reclaim from freeing the folio), or a step into its sleep on it (taking
+	 * filemap_invalidate_lock_shared first) */
+	:: d_step { apc == 0 && (ast == S_MKWRITE || ast == S_MKSLEEP) && FAULT_OK(gpage) ->
 		fl_ref[CACHE(gpage)]--; mkwrite_lock(gpage); STEP_END; DUMP_STATE }
+	:: d_step { apc == 0 && ast == S_MKWRITE && !FAULT_OK(gpage) ->
+		ast = S_MKSLEEP; STEP_END; DUMP_STATE }
 	/* fault.stage_install: wp_page_reuse / finish_fault, folio_unlock; a first attempt then
 	 * drops mmap_read_lock (fault_dirty_shared_page, VM_FAULT_COMPLETED): gup:retry */
 	:: d_step { apc == 0 && ast == S_INSTALL ->

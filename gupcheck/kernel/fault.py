@@ -311,6 +311,8 @@ def mkwrite_sleeps(c: Ctx, k: KState, page: int, out: Outcome) -> Outcome:
     first attempt would drop the lock where the folio is locked and no PTE maps it."""
     if not isinstance(out, Blocked):
         return out
+    if c.var("fref") is not None:  # already asleep: it took its reference then
+        return [Move(f"->page_mkwrite sleeps ({out.on})", k)]
     return [Move(f"do_page_mkwrite: folio_get, ->page_mkwrite sleeps ({out.on})",
                  fault_hold(c, k, page))]
 
@@ -351,25 +353,35 @@ def fault_put(c: Ctx, k: KState) -> KState:
 
 def locked_mkwrite(c: Ctx, *, name: str, nopage: str, prepare: Prepare) -> Outcome:
     """What ext4_page_mkwrite and iomap_page_mkwrite share: filemap_invalidate_lock_shared
-    (XFS_MMAPLOCK_SHARED), a folio truncated since ->fault retries the fault (VM_FAULT_NOPAGE,
-    ``nopage`` names the check), folio_lock, the filesystem's ``prepare`` (-ENOSPC is
-    VM_FAULT_SIGBUS: SIGBUS for a store, -EFAULT for GUP), folio_mark_dirty; the fault goes on
-    at fault:install (folio_wait_stable, the PTE) with the folio locked (VM_FAULT_LOCKED)."""
-    k, page = fault_put(c, c.k), c.var("fpage")
-    blocked = can_read(INVALIDATE_LOCK, k)
-    if blocked:
-        return blocked
-    if k.cached(page) is None:
-        return mkwrite_nopage(c, k, f"{name}: {nopage}")
-    f = k.folio(page)
-    if f.locked is not None and f.locked != c.name:
-        return Blocked(f"folio lock of page {page}", (f.locked,))
-    prepared = prepare(c, k, page, f)
+    (XFS_MMAPLOCK_SHARED), folio_lock, a folio truncated since ->fault retries the fault
+    (VM_FAULT_NOPAGE, ``nopage`` names the check: the fault's own folio, ``fref``, left the
+    page cache), the filesystem's ``prepare`` (-ENOSPC is VM_FAULT_SIGBUS: SIGBUS for a
+    store, -EFAULT for GUP), folio_mark_dirty; the fault goes on at fault:install
+    (folio_wait_stable, the PTE) with the folio locked (VM_FAULT_LOCKED).  It sleeps
+    (:func:`mkwrite_sleeps`) on invalidate_lock holding nothing more, and on the folio lock
+    holding invalidate_lock too: a truncate cannot start meanwhile."""
+    k, page, own = c.k, c.var("fpage"), c.var("fref")
+    held = holds_read(k, c.name, INVALIDATE_LOCK)
+    if not held:
+        blocked = can_read(INVALIDATE_LOCK, k)
+        if blocked:
+            return blocked
+        k = read_acquired(k, c.name, INVALIDATE_LOCK)
+    f = k.cached(page)
+    if f is not None and own in (None, k.cache[page]) and f.locked not in (None, c.name):
+        if held:
+            return Blocked(f"folio lock of page {page}", (f.locked,))
+        return mkwrite_sleeps(c, k, page, Blocked(
+            f"filemap_invalidate_lock_shared, folio lock of page {page}", (f.locked,)))
+    k = fault_put(c, k)
+    if f is None or own not in (None, k.cache[page]):
+        return mkwrite_nopage(c, up_read(k, c.name, INVALIDATE_LOCK), f"{name}: {nopage}")
+    prepared = prepare(c, k, page, k.folio(page))
     if isinstance(prepared, str):
-        return vm_fault_sigbus(c, k, f"{name}: folio_lock, {prepared}, VM_FAULT_SIGBUS",
+        return vm_fault_sigbus(c, up_read(k, c.name, INVALIDATE_LOCK),
+                               f"{name}: folio_lock, {prepared}, VM_FAULT_SIGBUS",
                                c.var("ffail"), c.var("ffailstage"))
     k, f, did = prepared
-    k = read_acquired(k, c.name, INVALIDATE_LOCK)
     k = k.with_folio(page, replace(f, locked=c.name, prepared=True))
     k = folio_mark_dirty(c, k, k.fid(page), who=c.name)
     return [Move(f"{name}: {did}folio_mark_dirty", c.goto(k, "fault:install"))]

@@ -22,14 +22,14 @@ from .test_model_invariants import internal_invariants
 
 
 def _shared(filesystem: str = "ext4", reclaims: int = 2, mapping: str = "shared",
-            pages: int = 1, **programs: str) -> Scenario:
+            pages: int = 1, free_blocks: int = 0, **programs: str) -> Scenario:
     """A MAP_SHARED (or ``mapping``) mapping of one page (mapped read-only at the start), an
     actor per keyword, and kswapd reclaiming the page ``reclaims`` times: shrink_folio_list
     holds the folio locked from try_to_unmap on, so a fault finds no PTE and the folio
     locked."""
     daemon = ", ".join(['{ op = "kswapd_reclaim", page = 0 }'] * reclaims)
     return parse(f'name = "filemap-t"\ndescription = "t"\nfilesystem = "{filesystem}"\n'
-                 f'mapping = "{mapping}"\npages = {pages}\n'
+                 f'mapping = "{mapping}"\npages = {pages}\nfree_blocks = {free_blocks}\n'
                  + "".join(f'[[actor]]\nname = "{name}"\nprogram = [ {ops} ]\n'
                            for name, ops in programs.items())
                  + f'[[actor]]\nname = "kswapd"\ndaemon = true\nprogram = [ {daemon} ]\n',
@@ -206,3 +206,67 @@ def test_a_fault_asleep_in_page_mkwrite_goes_on_there_holding_mmap_lock(
                 assert "lock_folio_maybe_drop_mmap" not in str(label)
                 assert after.threads[0].stage != "fault:lockwait"
                 assert "fref" not in dict(after.threads[0].local)
+
+
+@pytest.mark.parametrize("filesystem", ["ext4", "xfs"])
+def test_page_mkwrite_sleeps_on_the_folio_lock_holding_invalidate_lock(filesystem: str) -> None:
+    """ext4_page_mkwrite and xfs_filemap_page_mkwrite take filemap_invalidate_lock_shared
+    (XFS_MMAPLOCK_SHARED) before folio_lock: a truncate arriving while the fault sleeps on
+    the folio queues behind it, and once woken the fault finishes with its own folio."""
+    sc = _shared(filesystem, reclaims=1, **{"CPU0 app": OPS["store"][0],
+                                            "CPU1 app": '{ op = "truncate" }'})
+    states = reachable(sc, "linux-6.12")
+    asleep = [k for k in states if k.threads[0].stage == MKWRITE_STAGE[filesystem]
+              and _kswapd_locks(k) and "CPU0 app" in k.invalidate_lock.readers]
+    assert asleep, "no fault slept on kswapd's folio lock holding invalidate_lock"
+    assert [k for k in asleep if "CPU1 app" in k.invalidate_lock.queued]
+    assert all(dict(k.threads[0].local)["fref"] == k.cache[0] for k in asleep)
+
+
+@pytest.mark.parametrize("filesystem", MKWRITE_STAGE)
+def test_a_woken_page_mkwrite_checks_its_own_folio_not_the_page(filesystem: str) -> None:
+    """->page_mkwrite compares its own folio's mapping (ext4: folio->mapping != mapping,
+    iomap: folio_mkwrite_check_truncate, btrfs: page->mapping): if a hole punch removed it
+    while the fault slept, the fault is retried (VM_FAULT_NOPAGE) even when another thread
+    has read the page back in meanwhile as a new folio."""
+    sc = _shared(filesystem, reclaims=1, **{"CPU0 app": OPS["store"][0],
+                                            "CPU1 app": '{ op = "punch_hole", page = 0 }',
+                                            "CPU2 app": OPS["load"][0]})
+    model = KernelModel(sc, DESIGNS["linux-6.12"], ())
+    replaced = [k for k in reachable(sc, "linux-6.12")
+                if k.threads[0].stage == MKWRITE_STAGE[filesystem]
+                and dict(k.threads[0].local).get("fref") not in (None, k.cache[0])]
+    assert [k for k in replaced if k.cache[0] is not None], "no new folio while it slept"
+    for k in replaced:
+        for label, _ in model.successors(k):
+            if str(label).startswith("CPU0 app"):
+                assert "VM_FAULT_NOPAGE" in str(label)
+
+
+def test_a_woken_btrfs_page_mkwrite_rechecks_i_size_and_waits_for_writeback_locked() -> None:
+    """btrfs_page_mkwrite: after lock_page, a page now beyond i_size (a truncate ran while
+    the fault slept) is VM_FAULT_NOPAGE, and the refault gets SIGBUS; the wait for
+    writeback holds the folio lock, so no other task takes it meanwhile."""
+    sc = _shared("cowfs", reclaims=1, **{"CPU0 app": OPS["store"][0],
+                                         "CPU1 app": '{ op = "truncate" }'})
+    model = KernelModel(sc, DESIGNS["linux-6.12"], ())
+    beyond = [k for k in reachable(sc, "linux-6.12")
+              if k.threads[0].stage == "fault:btrfs_mkwrite" and k.i_size == 0
+              and k.cached(0) is not None and k.folio(0).locked is None]
+    assert beyond
+    for k in beyond:
+        for label, _ in model.successors(k):
+            if str(label).startswith("CPU0 app"):
+                assert "VM_FAULT_NOPAGE" in str(label) and "SIGBUS" in str(label)
+    cleaned = _shared("cowfs", reclaims=0, free_blocks=2, **{
+        "CPU0 app": OPS["store"][0],
+        "CPU1 app": '{ op = "store", page = 0, block = 1, value = "C2" }, { op = "msync" }'})
+    model = KernelModel(cleaned, DESIGNS["linux-6.12"], ())
+    on_writeback = [k for k in reachable(cleaned, "linux-6.12")
+                    if k.threads[0].stage == "fault:btrfs_mkwrite" and k.folio(0).writeback]
+    assert [k for k in on_writeback if k.folio(0).locked == "CPU0 app"]
+    for k in on_writeback:  # woken from the folio lock: it takes it, then waits
+        steps = [after for label, after in model.successors(k)
+                 if str(label).startswith("CPU0 app")]
+        assert all(after.folio(0).locked == "CPU0 app" for after in steps)
+        assert not steps if k.folio(0).locked == "CPU0 app" else steps

@@ -44,10 +44,8 @@ UNNOTIFIED = "BTRFS: page is marked dirty without notifying the fs"
 
 def btrfs_write_fault(c: Ctx, k: KState, page: int, ret: str, fail: str,
                       fail_stage: str | None) -> Outcome:
-    """filemap_fault if needed, then btrfs_page_mkwrite: folio_lock, folio_wait_writeback,
-    reserve space, dirty; map the PTE writable+dirty (one step: the reservation and the
-    dirtying are under the folio lock).  If it must sleep it sleeps past ->fault, at
-    fault:btrfs_mkwrite (:func:`~..fault.mkwrite_sleeps`)."""
+    """filemap_fault if needed, then btrfs_page_mkwrite (stage fault:btrfs_mkwrite), in the
+    same step unless it must sleep (:func:`~..fault.mkwrite_sleeps`)."""
     if k.cached(page) is None:
         blocked = fill_waits(c, k)
         if blocked:
@@ -55,31 +53,39 @@ def btrfs_write_fault(c: Ctx, k: KState, page: int, ret: str, fail: str,
         k = filemap_fault(k, page)
     k2 = c.goto(k, "fault:btrfs_mkwrite", fpage=page, fret=ret, ffail=fail,
                 ffailstage=fail_stage)
-    return mkwrite_sleeps(c, k2, page, _btrfs_page_mkwrite(c, k, page, ret, fail, fail_stage))
+    return mkwrite_sleeps(c, k2, page, btrfs_page_mkwrite(replace(c, k=k2)))
 
 
 def btrfs_page_mkwrite(c: Ctx) -> Outcome:
-    """The fault, asleep in btrfs_page_mkwrite, goes on (folio_put of the fault's reference);
-    a folio truncate removed meanwhile retries the fault (VM_FAULT_NOPAGE)."""
-    k, page = fault_put(c, c.k), c.var("fpage")
-    if k.cached(page) is None:
-        return mkwrite_nopage(c, k, "btrfs_page_mkwrite: folio->mapping changed")
-    return _btrfs_page_mkwrite(c, k, page, c.var("fret"), c.var("ffail"), c.var("ffailstage"))
-
-
-def _btrfs_page_mkwrite(c: Ctx, k: KState, page: int, ret: str, fail: str,
-                        fail_stage: str | None) -> Outcome:
-    f = k.folio(page)
-    if f.locked is not None and f.locked != c.name:
-        return Blocked(f"folio lock of page {page}", (f.locked,))
+    """fs/btrfs/inode.c (6.1) btrfs_page_mkwrite: lock_page; the fault's own folio truncated
+    (``fref``: page->mapping) or now beyond i_size: VM_FAULT_NOPAGE; wait_on_page_writeback
+    holding the folio lock; then the reservation (btrfs_delalloc_reserve_space), the
+    dirtying and the PTE, writable+dirty, and unlock (one step: all under the folio lock).
+    6.1 reserves before its sleeps, the model after them.  Asleep here: on the folio lock,
+    or on writeback with the folio locked."""
+    k, page, own = c.k, c.var("fpage"), c.var("fref")
+    f = k.cached(page)
+    if f is None or f.locked != c.name:  # before lock_page
+        mine = f is not None and own in (None, k.cache[page])
+        if mine and f.locked is not None:
+            return Blocked(f"folio lock of page {page}", (f.locked,))
+        if not mine or page >= k.i_size:
+            return mkwrite_nopage(c, fault_put(c, k), "btrfs_page_mkwrite: lock_page, "
+                                  "page->mapping changed or beyond i_size")
     if f.writeback:
-        return Blocked(f"btrfs_page_mkwrite: folio_wait_writeback(page {page})",
-                       k.writeback_holders(k.fid(page)))
+        if f.locked == c.name:
+            return Blocked(f"btrfs_page_mkwrite: folio_wait_writeback(page {page})",
+                           k.writeback_holders(k.fid(page)))
+        return mkwrite_sleeps(c, k.with_folio(page, replace(f, locked=c.name)), page, Blocked(
+            f"lock_page, folio_wait_writeback(page {page})", k.writeback_holders(k.fid(page))))
+    k = fault_put(c, k)
+    f = replace(k.folio(page), locked=None)
     func = "btrfs_page_mkwrite: folio_lock, "
     if not f.reserved:
         if k.free_blocks == 0:
-            return vm_fault_sigbus(c, k, func + "btrfs_delalloc_reserve_space fails (-ENOSPC), "
-                                   "VM_FAULT_SIGBUS", fail, fail_stage)
+            return vm_fault_sigbus(c, k.with_folio(page, f),
+                                   func + "btrfs_delalloc_reserve_space fails (-ENOSPC), "
+                                   "VM_FAULT_SIGBUS", c.var("ffail"), c.var("ffailstage"))
         k = replace(k, free_blocks=k.free_blocks - 1)
         f = replace(f, reserved=True)
         func += "btrfs_delalloc_reserve_space, "
@@ -88,7 +94,7 @@ def _btrfs_page_mkwrite(c: Ctx, k: KState, page: int, ret: str, fail: str,
     k = k.with_folio(page, replace(f, prepared=True))
     k = btrfs_dirty_folio(c, k, k.fid(page), c.name, False)
     k = k.with_pte(page, Pte(writable=True, dirty=True))
-    k, unlock = fault_dirty_shared_page(c, k, ret)
+    k, unlock = fault_dirty_shared_page(c, k, c.var("fret"))
     return [Move(func + "folio_mark_dirty; map the pte writable+dirty, folio_unlock" + unlock,
                  k)]
 
