@@ -115,8 +115,8 @@ def filemap_lock_wait(c: Ctx, k: KState, page: int, retry: str | None, *,
 
 def fill_waits(c: Ctx, k: KState) -> Blocked | None:
     """Why filemap_fault cannot add a missing page to the page cache now: it takes
-    filemap_invalidate_lock_shared to (retry_find, and page_cache_ra_unbounded for the
-    read-ahead; 5.15, :attr:`~.config.KernelConfig.fault_fill_locked`), which a truncate or
+    filemap_invalidate_lock_shared for that (at retry_find, and page_cache_ra_unbounded for
+    the read-ahead; 5.15, :attr:`~.config.KernelConfig.fault_fill_locked`), which a truncate or
     hole punch holds for writing from before it unmaps the range to after it frees the
     blocks: so no fault reads a page back in, from blocks about to be freed, meanwhile.
     shmem_fault and DAX take no such lock."""
