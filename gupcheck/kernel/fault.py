@@ -119,8 +119,11 @@ def fill_waits(c: Ctx, k: KState) -> Blocked | None:
     the read-ahead; 5.15, :attr:`~.config.KernelConfig.fault_fill_locked`), which a truncate or
     hole punch holds for writing from before it unmaps the range to after it frees the
     blocks: so no fault reads a page back in, from blocks about to be freed, meanwhile.
-    shmem_fault and DAX take no such lock."""
-    if not c.cfg.fault_fill_locked or not c.env.fs.vm_ops.drops_mmap_lock:
+    shmem_fault and DAX take no such lock, and btrfs's truncate does not hold it
+    (:attr:`~.fsops.FileSystem.truncate_invalidate_lock`)."""
+    fs = c.env.fs
+    if not c.cfg.fault_fill_locked or not fs.vm_ops.drops_mmap_lock \
+            or not fs.truncate_invalidate_lock:
         return None
     return can_read(INVALIDATE_LOCK, k)
 
@@ -317,15 +320,12 @@ def mkwrite_sleeps(c: Ctx, k: KState, page: int, out: Outcome) -> Outcome:
                  fault_hold(c, k, page))]
 
 
-def mkwrite_nopage(c: Ctx, k: KState, why: str) -> Outcome:
-    """->page_mkwrite finds the folio truncated since ->fault (``why``): VM_FAULT_NOPAGE, and
-    the fault is redone (do_user_addr_fault retries the access, GUP faults again); its
-    locals ``fpage``, ``fret``, ``ffail`` and ``ffailstage`` say which and how."""
-    out = fault_begin(c, k, c.var("fpage"), c.var("fret"), fail=c.var("ffail"),
-                      fail_stage=c.var("ffailstage"))
-    if isinstance(out, Blocked):
-        return out
-    return [replace(m, func=f"{why}, VM_FAULT_NOPAGE, retry: " + m.func) for m in out]
+def mkwrite_nopage(c: Ctx, k: KState, why: str) -> list[Move]:
+    """->page_mkwrite finds the fault's folio truncated since ->fault (``why``), releases its
+    locks and returns VM_FAULT_NOPAGE: the fault is over with nothing mapped, and the
+    operation goes on at ``fret`` as after any fault, where it finds no PTE and faults again
+    (a CPU store is retried, GUP's follow_page_mask fails once more)."""
+    return [Move(f"{why}, VM_FAULT_NOPAGE", c.goto(k, c.var("fret")))]
 
 
 def fault_hold(c: Ctx, k: KState, page: int) -> KState:
