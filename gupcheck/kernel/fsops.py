@@ -159,10 +159,6 @@ class FileSystem:
     private_mappings: bool = True
     #: the page cache uses large folios (shmem with THP in the scenarios that ask for it)
     large_folios: bool = False
-    #: truncate and hole punch hold mapping->invalidate_lock (ext4, XFS's XFS_MMAPLOCK), which
-    #: filemap_fault takes to fill a miss (fault.fill_waits); btrfs holds its own i_mmap_lock
-    #: (the model's INVALIDATE_LOCK stands for it) and re-truncates a page read back meanwhile
-    truncate_invalidate_lock: bool = True
     #: ->page_mkwrite's preparation for dirtying, for a design that runs it at unpin
     #: (bounce-writeback-mkwrite); None: nothing to prepare
     prepare_dirty: PrepareDirty | None = None

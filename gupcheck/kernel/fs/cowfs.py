@@ -174,7 +174,6 @@ COWFS = FileSystem(
     f_ops=FileOps(fsync="btrfs_sync_file", setattr="btrfs_setattr", punch_hole="btrfs_punch_hole",
                   free_truncated="btrfs_truncate: free the extents",
                   free_punched="btrfs_punch_hole: drop the extents"),
-    backing=Backing.EXT4, cow=True, private_mappings=False, prepare_dirty=btrfs_prepare_dirty,
-    truncate_invalidate_lock=False)
+    backing=Backing.EXT4, cow=True, private_mappings=False, prepare_dirty=btrfs_prepare_dirty)
 
 STAGES: dict[str, Stage] = {"fault:btrfs_mkwrite": btrfs_page_mkwrite}
