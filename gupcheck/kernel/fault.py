@@ -129,6 +129,14 @@ def fill_waits(c: Ctx, k: KState) -> Blocked | None:
     return can_read(INVALIDATE_LOCK, k)
 
 
+def filemap_fill(c: Ctx, k: KState, page: int) -> KState | Blocked:
+    """filemap_fault's page-cache fill: ``k`` with ``page`` read in if it was not cached, or
+    why it must wait first (:func:`fill_waits`)."""
+    if k.cached(page) is not None:
+        return k
+    return fill_waits(c, k) or filemap_fault(k, page)
+
+
 def stage_readahead_wait(c: Ctx) -> Outcome:
     """A first attempt's read-ahead, without mmap_read_lock, waits for invalidate_lock, reads
     the page in (none beyond i_size: a truncate ran) and the fault returns VM_FAULT_RETRY:
@@ -172,11 +180,10 @@ def read_fault(c: Ctx, k: KState, page: int, ret: str, retry: str | None = None)
     waits = filemap_lock_wait(c, k, page, retry, who="do_read_fault: __do_fault")
     if waits is not None:
         return waits
-    if k.cached(page) is None:
-        blocked = fill_waits(c, k)
-        if blocked:
-            return blocked
-        k = filemap_fault(k, page)
+    filled = filemap_fill(c, k, page)
+    if isinstance(filled, Blocked):
+        return filled
+    k = filled
     f = k.folio(page)
     k = k.with_folio(page, replace(f, mapcount=f.mapcount + 1, refcount=f.refcount + 1))
     k = k.with_pte(page, Pte(writable=not c.env.fs.vm_ops.write_notify and not c.env.private))
@@ -230,11 +237,10 @@ def _private_write_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
     if pte is not None and pte.writable:  # another thread's copy, mapped while this slept
         return [Move(f"page {page} mapped writable meanwhile (finish_fault: VM_FAULT_NOPAGE, "
                      "wp_page_copy: !pte_same): nothing to copy", c.goto(k, ret))]
-    if k.cached(page) is None:
-        blocked = fill_waits(c, k)
-        if blocked:
-            return blocked
-        k = filemap_fault(k, page)
+    filled = filemap_fill(c, k, page)
+    if isinstance(filled, Blocked):
+        return filled
+    k = filled
     src = k.folio(page)
     if pte is not None and pte.cow is None:  # the PTE mapped the page-cache folio
         k = k.with_folio(page, replace(src, mapcount=src.mapcount - 1, refcount=src.refcount - 1))
@@ -299,11 +305,11 @@ def mkwrite_fault(c: Ctx, k: KState, page: int, ret: str, fail: str, fail_stage:
     past ->fault (:func:`mkwrite_sleeps`)."""
     k2 = c.goto(k, stage, fpage=page, fret=ret, ffail=fail, ffailstage=fail_stage)
     if k.cached(page) is None:
-        blocked = fill_waits(c, k)
-        if blocked:
-            return blocked
+        filled = filemap_fill(c, k2, page)
+        if isinstance(filled, Blocked):
+            return filled
         return [Move(f"{c.env.fs.vm_ops.fault}: read the page into the page cache",
-                     fault_hold(c, filemap_fault(k2, page), page))]
+                     fault_hold(c, filled, page))]
     return mkwrite_sleeps(c, k2, page, page_mkwrite(replace(c, k=k2)))
 
 

@@ -29,8 +29,7 @@ from ..dirty import require_mkwrite
 from ..fault import (
     fault_dirty_shared_page,
     fault_put,
-    filemap_fault,
-    fill_waits,
+    filemap_fill,
     mkwrite_nopage,
     mkwrite_sleeps,
     vm_fault_sigbus,
@@ -46,11 +45,10 @@ def btrfs_write_fault(c: Ctx, k: KState, page: int, ret: str, fail: str,
                       fail_stage: str | None) -> Outcome:
     """filemap_fault if needed, then btrfs_page_mkwrite (stage fault:btrfs_mkwrite), in the
     same step unless it must sleep (:func:`~..fault.mkwrite_sleeps`)."""
-    if k.cached(page) is None:
-        blocked = fill_waits(c, k)
-        if blocked:
-            return blocked
-        k = filemap_fault(k, page)
+    filled = filemap_fill(c, k, page)
+    if isinstance(filled, Blocked):
+        return filled
+    k = filled
     k2 = c.goto(k, "fault:btrfs_mkwrite", fpage=page, fret=ret, ffail=fail,
                 ffailstage=fail_stage)
     return mkwrite_sleeps(c, k2, page, btrfs_page_mkwrite(replace(c, k=k2)))
