@@ -130,20 +130,38 @@ def _locked(c: Ctx, k: KState, start: int, end: int, what: str) -> Outcome:
 
 
 def stage_unmap(c: Ctx) -> Outcome:
-    """unmap_mapping_range -> zap_pte_range, one PTE per step."""
+    """unmap_mapping_range -> zap_pte_range: one pass over the range, one PTE per step.
+
+    mm/truncate.c ``truncate_pagecache`` passes ``even_cows`` (a MAP_PRIVATE copy is zapped
+    too) and ``truncate_pagecache_range`` (the punch) does not: a punched range keeps the
+    process's private copies (mm/memory.c ``should_zap_page``).  One pass, as the kernel's:
+    a fault that maps the page again behind the cursor is undone when the folio is removed
+    (``truncate_cleanup_folio``).
+    """
     k = c.k
     start, end = c.var("trange")
-    mapped = [p for p in range(start, end) if k.ptes[p] is not None]
-    if not mapped:
-        return _pages(c, k)
-    page = mapped[0]
+    cows = c.var("twhat") == "truncate"
+    page = next((p for p in range(c.var("tcur", start), end)
+                 if k.ptes[p] is not None and (cows or k.ptes[p].cow is None)), None)
+    if page is None:
+        return _pages(c, c.forget(k, "tcur"))
     k, dirty = clear_pte(c, k, page, who=c.name)
     return [Move(f"unmap_mapping_range: zap_pte_range(page {page})"
-                 + (", pte dirty -> folio_mark_dirty" if dirty else ""), c.goto(k, "tr:unmap"))]
+                 + (", pte dirty -> folio_mark_dirty" if dirty else ""),
+                 c.goto(k, "tr:unmap", tcur=page + 1))]
+
+
+def stage_pages(c: Ctx) -> Outcome:
+    """The next folio of truncate_inode_pages_range."""
+    return _pages(c, c.k)
 
 
 def _pages(c: Ctx, k: KState) -> Outcome:
-    """truncate_inode_pages_range, one folio per step."""
+    """truncate_inode_pages_range, one folio per step.
+
+    ``truncate_pagecache``'s second unmap_mapping_range is for a private copy that
+    ``do_cow_fault`` maps after the first pass, having checked i_size before it; the model's
+    private write fault checks i_size and maps its copy in one step, so it has nothing to do."""
     start, end = c.var("trange")
     cached = [(p, f) for p, f in k.cached_folios() if start <= p < end]
     if not cached:
@@ -154,13 +172,18 @@ def _pages(c: Ctx, k: KState) -> Outcome:
     if f.writeback:
         return Blocked(f"folio_wait_writeback: writeback of page {page}",
                        k.writeback_holders(k.fid(page)))
+    pte = k.ptes[page]
+    unmap, dirty = pte is not None and pte.cow is None, False  # mapped again since the pass
+    if unmap:
+        k, dirty = clear_pte(c, k, page, who=c.name)
     invalidate = c.env.fs.a_ops.invalidate_folio  # ext4_da_release_space, ...
     if invalidate is not None:
-        k = invalidate(k, f)
+        k = invalidate(k, k.folio(page))
     k, left = k.remove_from_cache(page)  # buffers invalidated, dirty cancelled
     fate = "freed" if left == 0 else f"orphaned (refcount {left})"
-    return [Move(f"truncate_inode_pages_range: folio_lock, truncate_cleanup_folio, "
-                 f"filemap_remove_folio(page {page}): {fate}", c.goto(k, "tr:unmap"))]
+    return [Move("truncate_inode_pages_range: folio_lock, truncate_cleanup_folio"
+                 + (f" (unmap_mapping_folio{', pte dirty' if dirty else ''})" if unmap else "")
+                 + f", filemap_remove_folio(page {page}): {fate}", c.goto(k, "tr:pages"))]
 
 
 def _free_blocks(c: Ctx, k: KState) -> Outcome:
@@ -218,5 +241,5 @@ def _zap(c: Ctx, k: KState, how: str) -> Outcome:
                  c.finish(up_write(k.without_vma(page), c.name), "munmap=0"))]
 
 
-TRUNCATE_STAGES = {"tr:unmap": stage_unmap, "tr:lock": stage_lock, "mu:wait": stage_munmap_wait,
-                   "tr:flushed": stage_flushed, **DAX_STAGES}
+TRUNCATE_STAGES = {"tr:unmap": stage_unmap, "tr:pages": stage_pages, "tr:lock": stage_lock,
+                   "mu:wait": stage_munmap_wait, "tr:flushed": stage_flushed, **DAX_STAGES}

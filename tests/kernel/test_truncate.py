@@ -319,3 +319,37 @@ def test_msync_over_a_partly_unmapped_range_syncs_and_returns_enomem() -> None:
     sc = parse('name = "msync-hole"\ndescription = "t"\npages = 2\n[[actor]]\nname = "A"\n'
                'program = [ { op = "munmap", page = 1 }, { op = "msync" } ]\n', "<t>")
     assert end_results(sc, "linux-6.12") == {("munmap=0", "msync=-ENOMEM")}
+
+
+def _touch_while(touch: str, other: str, *, filesystem: str = "ext4",
+                 mapping: str = "shared") -> Scenario:
+    op = '{ op = "truncate" }' if other == "truncate" else f'{{ op = "{other}", page = 0 }}'
+    return parse('name = "touch-vs-other"\ndescription = "test"\n'
+                 f'filesystem = "{filesystem}"\nmapping = "{mapping}"\n'
+                 f'[[actor]]\nname = "CPU0"\nprogram = [ {touch} ]\n'
+                 f'[[actor]]\nname = "CPU1"\nprogram = [ {op} ]\n',
+                 "<touch>")
+
+
+@pytest.mark.parametrize("filesystem", ["ext4", "xfs", "cowfs"])
+def test_a_fault_mapping_the_page_again_cannot_hold_off_a_punch(filesystem: str) -> None:
+    """unmap_mapping_range is one pass; a load that maps the page again behind it is unmapped
+    when truncate_inode_pages_range removes the folio (truncate_cleanup_folio ->
+    unmap_mapping_folio), so the punch always finishes: no fair run loops zap and re-map."""
+    sc = _touch_while('{ op = "load", page = 0 }', "punch_hole", filesystem=filesystem)
+    result = check(KernelModel(sc, DESIGNS["linux-6.1"]))
+    assert result.verdict is Verdict.HOLDS, result.message
+    assert any("truncate_cleanup_folio (unmap_mapping_folio)" in a for a in result.coverage)
+
+
+def test_a_punch_keeps_private_copies_and_a_truncate_zaps_them() -> None:
+    """mm/memory.c should_zap_page: truncate_pagecache_range (the punch) passes no even_cows,
+    so a MAP_PRIVATE copy stays mapped and keeps its data; truncate_pagecache zaps it.  (A
+    store after the truncate gets SIGBUS; one before or after the punch leaves a copy.)"""
+    store = '{ op = "store", page = 0, block = 0, value = "C1" }'
+    for other, kept in (("punch_hole", True), ("truncate", False)):
+        sc = _touch_while(store, other, mapping="private")
+        ends = [k for k in end_states(sc, "linux-6.12") if k.threads[0].results == ()]
+        assert ends, other
+        assert {k.ptes[0] is not None and k.ptes[0].cow is not None for k in ends} == {kept}, (
+            other)
