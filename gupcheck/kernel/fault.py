@@ -87,7 +87,11 @@ def filemap_lock_wait(c: Ctx, k: KState, page: int, retry: str | None, *,
 
     A retry (or a caller that may not drop the lock) reads a missing page in under the lock
     (the caller's step) and sleeps on a locked folio holding it.  None: no sleep and no drop
-    (the fault takes and releases the folio lock within its own step)."""
+    (the fault takes and releases the folio lock within its own step).  Before 5.15 an ext4
+    or XFS fault first waits for the truncate lock (:func:`fault_lock_waits`)."""
+    locked = fault_lock_waits(c, k)
+    if locked is not None:
+        return locked
     f = k.cached(page)
     drops = retry is not None and c.env.fs.vm_ops.drops_mmap_lock
     if f is None:
@@ -111,6 +115,20 @@ def filemap_lock_wait(c: Ctx, k: KState, page: int, retry: str | None, *,
                  "lock_folio_maybe_drop_mmap: mmap_read_unlock",
                  c.goto(up_read(k, c.name), "fault:lockwait", fwait=k.fid(page),
                         fretry=retry))]
+
+
+def fault_lock_waits(c: Ctx, k: KState) -> Blocked | None:
+    """Why an ext4 or XFS ->fault before 5.15 cannot start now: its wrapper took the
+    filesystem's truncate lock shared around filemap_fault (:attr:`.fsops.VmOps.fault_lock`),
+    which truncate and hole punch hold for writing from before they unmap the range to after
+    they free the blocks, so no fault, on a cached page or not, ran meanwhile.  The model's
+    INVALIDATE_LOCK stands for it.  Not modelled: that lock held while the fault sleeps in
+    filemap_fault (on a locked folio, or the read-ahead I/O)."""
+    lock = c.env.fs.vm_ops.fault_lock
+    if c.cfg.fault_fill_locked or lock is None:
+        return None
+    blocked = can_read(INVALIDATE_LOCK, k)
+    return None if blocked is None else Blocked(lock, blocked.holders)
 
 
 def fill_waits(c: Ctx, k: KState) -> Blocked | None:

@@ -79,6 +79,11 @@ class VmOps:
     #: sleep on a locked folio when the fault may be retried, and which takes invalidate_lock
     #: to add a missing page (fault.fill_waits); not shmem_fault, not DAX
     drops_mmap_lock: bool = True
+    #: before 5.15 the filesystem's ->fault wrapper took its truncate lock shared around
+    #: filemap_fault for every fault (ext4_filemap_fault: i_mmap_sem, 4.5 ea3d7209ca01; XFS
+    #: __xfs_filemap_fault: XFS_MMAPLOCK_SHARED, 4.1 653c60b633a9), the lock 5.15's
+    #: invalidate_lock replaced (fault.fault_lock_waits); its name, or None (shmem, btrfs)
+    fault_lock: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,8 +70,19 @@ def test_a_first_attempt_sleeps_on_it_without_mmap_lock() -> None:
             assert dict(after.threads[0].local)["ftried"]
 
 
-def test_before_5_15_a_fault_could_read_the_page_back_in() -> None:
-    """legacy (4.20) has no invalidate_lock in filemap_fault: the model lets its fault read
-    the page in meanwhile (ext4's i_mmap_sem and XFS's MMAPLOCK over the whole fault are not
-    modelled)."""
-    assert _reads_in_during_the_punch(_punch_while("ext4", "shared", "load"), "legacy")
+@pytest.mark.parametrize("access", ACCESSES)
+def test_before_5_15_ext4_and_xfs_faults_waited_for_their_truncate_lock_btrfs_did_not(
+        access: str) -> None:
+    """legacy (4.20) has no invalidate_lock in filemap_fault, but ext4_filemap_fault took
+    i_mmap_sem and __xfs_filemap_fault XFS_MMAPLOCK_SHARED around it, for every fault: no
+    fault ran while the punch held them.  btrfs's fault took no such lock: it could read the
+    page back in meanwhile."""
+    for filesystem, lock in (("ext4", "ext4_filemap_fault: down_read(i_mmap_sem)"),
+                             ("xfs", "__xfs_filemap_fault: xfs_ilock(XFS_MMAPLOCK_SHARED)")):
+        sc = _punch_while(filesystem, "shared", access)
+        assert _reads_in_during_the_punch(sc, "legacy") == []
+        model = KernelModel(sc, DESIGNS["legacy"], ())
+        waits = {w.on for k in reachable(sc, "legacy") if k.invalidate_lock.writer
+                 for w in model.waits(k) if w.actor == "CPU0 app"}
+        assert lock in waits, (filesystem, waits)
+    assert _reads_in_during_the_punch(_punch_while("cowfs", "shared", "load"), "legacy")

@@ -175,7 +175,8 @@ EXT4_WRITEPAGES = Writepages(lookup="mpage_prepare_extent_to_map", submit="mpage
 
 EXT4 = FileSystem(
     name="ext4",
-    vm_ops=VmOps(fault="filemap_fault", write_fault=ext4_write_fault),
+    vm_ops=VmOps(fault="filemap_fault", write_fault=ext4_write_fault,
+                 fault_lock="ext4_filemap_fault: down_read(i_mmap_sem)"),
     a_ops=AddressSpaceOps(dirty_folio=ext4_dirty_folio, writepages=EXT4_WRITEPAGES,
                           writepage="ext4_writepage", release_folio="try_to_free_buffers",
                           write_begin=ext4_da_write_begin,

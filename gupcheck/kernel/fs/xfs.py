@@ -167,7 +167,8 @@ def xfs_prepare_dirty(k: KState, fid: int, page: int) -> tuple[KState, Folio] | 
 
 XFS = FileSystem(
     name="xfs",
-    vm_ops=VmOps(fault="xfs_filemap_fault", write_fault=xfs_write_fault),
+    vm_ops=VmOps(fault="xfs_filemap_fault", write_fault=xfs_write_fault,
+                 fault_lock="__xfs_filemap_fault: xfs_ilock(XFS_MMAPLOCK_SHARED)"),
     a_ops=AddressSpaceOps(
         dirty_folio=xfs_dirty_folio,
         writepages=Writepages(lookup="xfs_vm_writepages -> iomap_writepages",
