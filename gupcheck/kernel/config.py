@@ -97,7 +97,7 @@ class KernelConfig:
     #: (page_cache_ra_unbounded) take filemap_invalidate_lock_shared to add a missing page
     #: to the page cache, so a fault waits for a truncate or hole punch holding it before
     #: it reads a page back in.  Before, ext4 (i_mmap_sem) and XFS (XFS_MMAPLOCK) took a lock
-    #: of their own around every fault (fsops.VmOps.fault_lock, fault.fault_lock_waits).
+    #: of their own around ->fault (fsops.VmOps.fault_lock, fault.fault_lock_waits).
     fault_fill_locked: bool = True
     #: 5.8: process_vm_rw_core pins with pin_user_pages_remote (FOLL_PIN); before, FOLL_GET
     vm_rw_foll_pin: bool = True

@@ -41,7 +41,8 @@ def fault_begin(c: Ctx, k: KState, page: int, ret: str, *, fail: str = "SIGBUS",
                                "VM_FAULT_SIGBUS", fail, fail_stage)
     if k.ptes[page] is None:  # do_cow_fault / do_shared_fault: __do_fault -> ->fault first
         how = "do_cow_fault" if c.env.private else "do_shared_fault"
-        waits = filemap_lock_wait(c, k, page, retry, who=f"{how}: __do_fault")
+        waits = fault_lock_waits(c, k) or filemap_lock_wait(c, k, page, retry,
+                                                             who=f"{how}: __do_fault")
         if waits is not None:
             return waits
     if c.env.private:
@@ -87,11 +88,7 @@ def filemap_lock_wait(c: Ctx, k: KState, page: int, retry: str | None, *,
 
     A retry (or a caller that may not drop the lock) reads a missing page in under the lock
     (the caller's step) and sleeps on a locked folio holding it.  None: no sleep and no drop
-    (the fault takes and releases the folio lock within its own step).  Before 5.15 an ext4
-    or XFS fault first waits for the truncate lock (:func:`fault_lock_waits`)."""
-    locked = fault_lock_waits(c, k)
-    if locked is not None:
-        return locked
+    (the fault takes and releases the folio lock within its own step)."""
     f = k.cached(page)
     drops = retry is not None and c.env.fs.vm_ops.drops_mmap_lock
     if f is None:
@@ -121,9 +118,11 @@ def fault_lock_waits(c: Ctx, k: KState) -> Blocked | None:
     """Why an ext4 or XFS ->fault before 5.15 cannot start now: its wrapper took the
     filesystem's truncate lock shared around filemap_fault (:attr:`.fsops.VmOps.fault_lock`),
     which truncate and hole punch hold for writing from before they unmap the range to after
-    they free the blocks, so no fault, on a cached page or not, ran meanwhile.  The model's
-    INVALIDATE_LOCK stands for it.  Not modelled: that lock held while the fault sleeps in
-    filemap_fault (on a locked folio, or the read-ahead I/O)."""
+    they free the blocks, so no ->fault ran meanwhile.  A read fault on a cached, unlocked
+    page calls no ->fault: fault-around (``filemap_map_pages``, no such lock: XFS took
+    MMAPLOCK there only from 5.10) maps it (:func:`read_fault`).  The model's
+    INVALIDATE_LOCK stands for the lock.  Not modelled: that lock held while the fault
+    sleeps in filemap_fault (on a locked folio, or the read-ahead I/O)."""
     lock = c.env.fs.vm_ops.fault_lock
     if c.cfg.fault_fill_locked or lock is None:
         return None
@@ -195,6 +194,11 @@ def read_fault(c: Ctx, k: KState, page: int, ret: str, retry: str | None = None)
             return blocked
         return [Move(f"dax_iomap_fault (read): map page {page} read-only",
                      c.goto(k.with_pte(page, Pte()), ret))]
+    f = k.cached(page)
+    if f is None or f.locked not in (None, c.name):  # else do_fault_around maps it
+        locked = fault_lock_waits(c, k)
+        if locked is not None:
+            return locked
     waits = filemap_lock_wait(c, k, page, retry, who="do_read_fault: __do_fault")
     if waits is not None:
         return waits
@@ -517,13 +521,15 @@ def load(c: Ctx) -> Outcome:
 
 
 def stage_load_fault(c: Ctx) -> Outcome:
-    """The retried read fault sleeps holding mmap_read_lock; then mmap_read_unlock, and the
-    load is retried."""
-    out = read_fault(c, c.k, c.op[1], ret="")
+    """The read fault sleeps holding mmap_read_lock (a retry on a locked folio; any attempt
+    on a pre-5.15 ext4 or XFS truncate lock, after which a first attempt may still drop the
+    lock: :func:`filemap_lock_wait`); then mmap_read_unlock, and the load is retried."""
+    out = read_fault(c, c.k, c.op[1], ret="", retry="" if may_drop_lock(c) else None)
     if isinstance(out, Blocked):
         return out
     return [replace(m, func=f"{m.func}, mmap_read_unlock",
-                    state=fault_done(c, up_read(m.state, c.name))) for m in out]
+                    state=fault_done(c, up_read(m.state, c.name)))
+            if holds_read(m.state, c.name) else m for m in out]
 
 
 STORE_STAGES = {"st:fault": stage_store_fault, "st:unlock": stage_store_unlock,

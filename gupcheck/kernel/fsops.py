@@ -80,9 +80,9 @@ class VmOps:
     #: to add a missing page (fault.fill_waits); not shmem_fault, not DAX
     drops_mmap_lock: bool = True
     #: before 5.15 the filesystem's ->fault wrapper took its truncate lock shared around
-    #: filemap_fault for every fault (ext4_filemap_fault: i_mmap_sem, 4.5 ea3d7209ca01; XFS
-    #: __xfs_filemap_fault: XFS_MMAPLOCK_SHARED, 4.1, "xfs: introduce mmap/truncate lock",
-    #: <1420669543-8093-2-git-send-email-david@fromorbit.com>), the lock 5.15's
+    #: filemap_fault (ext4_filemap_fault: i_mmap_sem, 4.5 ea3d7209ca01; XFS
+    #: __xfs_filemap_fault: XFS_MMAPLOCK_SHARED, 4.1, "xfs: use i_mmaplock on read faults",
+    #: <1420669543-8093-3-git-send-email-david@fromorbit.com>), the lock 5.15's
     #: invalidate_lock replaced (fault.fault_lock_waits); its name, or None (shmem, btrfs)
     fault_lock: str | None = None
 

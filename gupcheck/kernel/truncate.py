@@ -2,9 +2,10 @@
 
 The filesystem's ``->setattr`` (ext4: fs/ext4/inode.c ``ext4_setattr``) with a smaller size:
 ``filemap_invalidate_lock`` (exclusive: ``->page_mkwrite`` takes it shared), ``i_size_write``,
-then ``truncate_pagecache`` -> ``unmap_mapping_range`` (every PTE zapped; a dirty PTE bit
-moves to the folio) and ``truncate_inode_pages_range``: each folio is locked, waited on if under
-writeback, its buffers invalidated, its dirty bit cancelled, and removed from the page cache
+then ``truncate_pagecache`` -> ``unmap_mapping_range`` (one pass zapping the PTEs; a dirty PTE
+bit moves to the folio) and ``truncate_inode_pages_range``: each folio is locked, waited on if
+under writeback, unmapped if a fault mapped it again meanwhile, its buffers invalidated, its
+dirty bit cancelled, and removed from the page cache
 (``filemap_remove_folio``: ``folio->mapping = NULL``).  Truncate never waits for pins: a pinned
 folio lives on as an *orphan*; DMA into it is harmless and lost, and the unpin's
 ``folio_mark_dirty`` finds no mapping and calls ``noop_dirty_folio`` (F6 is not a violation for

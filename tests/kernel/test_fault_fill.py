@@ -70,19 +70,51 @@ def test_a_first_attempt_sleeps_on_it_without_mmap_lock() -> None:
             assert dict(after.threads[0].local)["ftried"]
 
 
+FAULT_LOCKS = {"ext4": "ext4_filemap_fault: down_read(i_mmap_sem)",
+               "xfs": "__xfs_filemap_fault: xfs_ilock(XFS_MMAPLOCK_SHARED)"}
+
+
+def _waits_for(sc: Scenario, design: str) -> set[str]:
+    """What CPU0 waits for in some state where the punch holds invalidate_lock."""
+    model = KernelModel(sc, DESIGNS[design], ())
+    return {w.on for k in reachable(sc, design) if k.invalidate_lock.writer
+            for w in model.waits(k) if w.actor == "CPU0 app"}
+
+
 @pytest.mark.parametrize("access", ACCESSES)
-def test_before_5_15_ext4_and_xfs_faults_waited_for_their_truncate_lock_btrfs_did_not(
-        access: str) -> None:
+@pytest.mark.parametrize("filesystem", ["ext4", "xfs"])
+def test_before_5_15_ext4_and_xfs_faults_waited_for_their_truncate_lock(
+        filesystem: str, access: str) -> None:
     """legacy (4.20) has no invalidate_lock in filemap_fault, but ext4_filemap_fault took
-    i_mmap_sem and __xfs_filemap_fault XFS_MMAPLOCK_SHARED around it, for every fault: no
-    fault ran while the punch held them.  btrfs's fault took no such lock: it could read the
-    page back in meanwhile."""
-    for filesystem, lock in (("ext4", "ext4_filemap_fault: down_read(i_mmap_sem)"),
-                             ("xfs", "__xfs_filemap_fault: xfs_ilock(XFS_MMAPLOCK_SHARED)")):
-        sc = _punch_while(filesystem, "shared", access)
-        assert _reads_in_during_the_punch(sc, "legacy") == []
-        model = KernelModel(sc, DESIGNS["legacy"], ())
-        waits = {w.on for k in reachable(sc, "legacy") if k.invalidate_lock.writer
-                 for w in model.waits(k) if w.actor == "CPU0 app"}
-        assert lock in waits, (filesystem, waits)
+    i_mmap_sem and __xfs_filemap_fault XFS_MMAPLOCK_SHARED around it: no ->fault ran while
+    the punch held them, so none read the page back in; 5.15+ has no such wrapper."""
+    sc = _punch_while(filesystem, "shared", access)
+    assert _reads_in_during_the_punch(sc, "legacy") == []
+    assert FAULT_LOCKS[filesystem] in _waits_for(sc, "legacy")
+    assert not _waits_for(sc, "linux-6.1") & set(FAULT_LOCKS.values())
+
+
+@pytest.mark.parametrize("filesystem", ["ext4", "xfs"])
+def test_before_5_15_fault_around_mapped_a_cached_page_without_that_lock(
+        filesystem: str) -> None:
+    """do_read_fault tries do_fault_around first: filemap_map_pages maps a cached, unlocked
+    page without calling ->fault, so a load of a page the punch has not removed yet is
+    mapped while the punch holds the lock (and unmapped again when it removes the folio)."""
+    sc = _punch_while(filesystem, "shared", "load")
+    model = KernelModel(sc, DESIGNS["legacy"], ())
+    mapped = [after for k in reachable(sc, "legacy")
+              if k.invalidate_lock.writer == "CPU1 app" and k.cached(0) is not None
+              and k.ptes[0] is None
+              for label, after in model.successors(k)
+              if str(label).startswith("CPU0 app") and after.ptes[0] is not None]
+    assert mapped
+
+
+def test_before_5_15_btrfs_and_shmem_faults_took_no_such_lock() -> None:
+    """btrfs's and shmem's ->fault had no wrapper lock: a btrfs fault could read the page
+    back in meanwhile."""
+    for filesystem in ("cowfs", "shmem"):
+        for access in ACCESSES:
+            sc = _punch_while(filesystem, "shared", access)
+            assert not _waits_for(sc, "legacy") & set(FAULT_LOCKS.values()), filesystem
     assert _reads_in_during_the_punch(_punch_while("cowfs", "shared", "load"), "legacy")
