@@ -211,7 +211,7 @@ def test_page_mkwrite_at_unpin_closes_a_cycle_through_a_queued_mmap_write_lock()
         ("CPU2 app", "mmap_write_lock (waiting for the holders)")}
     from .kernel.helpers import assert_steps_in_order
 
-    assert_steps_in_order(cycle, ["CPU1 app: do_user_addr_fault(page 0): lock_mm_and_find_vma",
+    assert_steps_in_order(cycle, ["CPU1 app: do_user_addr_fault(page 0): lock_vma_under_rcu",
                                   "munmap: mmap_write_lock: queued behind the readers",
                                   "queue on bio_dirty_list",
                                   "put_user_page(page 0, dirty): folio_lock"])

@@ -7,6 +7,8 @@ Overlay on linux-6.1:
 * 6.3: f04740f54594 "mm/gup: add FOLL_UNLOCKABLE": the slow path of a long-term
   pin_user_pages_fast may drop mmap_lock in a fault and retry; 6.12's io_uring registration
   is a pin_user_pages_fast (6.1's a pin_user_pages under its own mmap_read_lock);
+* 6.4/6.7: a CPU page fault takes the VMA's own lock first (``lock_vma_under_rcu``), so a
+  ``munmap`` or ``fork`` queued for ``mmap_write_lock`` does not hold it off;
 * 6.5: a7e689dd1c06 "block: Convert bio_iov_iter_get_pages to use iov_iter_extract_pages":
   block direct I/O pins user pages (BIO_PAGE_PINNED), which reclaim's pinned check now sees;
 * 6.5: Lorenzo Stoakes' ``writable_file_mapping_allowed`` in ``check_vma_flags`` (-EFAULT),
@@ -27,4 +29,4 @@ from .linux_6_1 import DESIGN as LINUX_6_1
 DESIGN = replace(LINUX_6_1, name="linux-6.12", dio_foll_pin=True, longterm_file_refusal=True,
                  ext4_writepage=False, iouring_file_check=False, iouring_same_file=False,
                  cow_fixup_worker=False, ext4_punch_flush_unlocked=False,
-                 longterm_unlockable=True)
+                 longterm_unlockable=True, fault_vma_lock=True)

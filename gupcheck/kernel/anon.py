@@ -107,6 +107,17 @@ def _mmap_read_lock(k: KState, proc: int) -> Blocked | None:
     return can_read(MMAP_LOCK, k) if proc == 0 else None
 
 
+def _write_fault_waits(c: Ctx, k: KState, proc: int) -> Blocked | None:
+    """Why a CPU write fault of ``proc`` would wait: from 6.4 it takes the VMA's own lock
+    (lock_vma_under_rcu, :attr:`~.config.KernelConfig.fault_vma_lock`), which only a writer
+    holding mmap_lock holds off (fork and munmap write-lock the VMA), not a queued one."""
+    if c.cfg.fault_vma_lock:
+        writer = k.mmap_lock.writer if proc == 0 else None
+        return None if writer is None else Blocked(
+            "lock_vma_under_rcu: the VMA is write-locked, mmap_read_lock", (writer,))
+    return _mmap_read_lock(k, proc)
+
+
 def _child_waits(c: Ctx, proc: int) -> bool:
     return proc == 1 and not c.k.forked
 
@@ -141,7 +152,7 @@ def anon_write(c: Ctx) -> Outcome:
     if pte is None:
         return [Move(f"{WHO[proc]} store: no mapping, SIGSEGV", c.finish(k, "SIGSEGV"))]
     if not pte.writable:
-        if blocked := _mmap_read_lock(k, proc):  # the write fault
+        if blocked := _write_fault_waits(c, k, proc):  # the write fault
             return blocked
         k, func = _do_wp_page(c, k, proc)
         func += ", then "

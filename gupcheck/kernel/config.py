@@ -99,6 +99,16 @@ class KernelConfig:
     #: it reads a page back in.  Before, ext4 (i_mmap_sem) and XFS (XFS_MMAPLOCK) took a lock
     #: of their own around ->fault (fsops.VmOps.fault_lock, fault.fault_lock_waits).
     fault_fill_locked: bool = True
+    #: The per-VMA lock: 6.4 for anonymous memory (Suren Baghdasaryan), 6.7 for read, shared
+    #: and COW faults of file mappings (Matthew Wilcox, "mm: Allow per-VMA locks on
+    #: file-backed VMAs", <20230404135850.3673404-2-willy@infradead.org>, and the series
+    #: after it).  A CPU page fault first takes the faulting VMA's own read lock
+    #: (arch/x86/mm/fault.c do_user_addr_fault -> lock_vma_under_rcu, FAULT_FLAG_VMA_LOCK),
+    #: not mmap_read_lock: it waits only while a writer holds mmap_lock and has write-locked
+    #: the VMA (munmap, fork: vma_start_write), not for one queued behind mmap_lock's
+    #: readers; munmap and fork then wait for it in vma_start_write.  A fault redone after
+    #: VM_FAULT_RETRY takes mmap_read_lock (lock_mm_and_find_vma); GUP always does.
+    fault_vma_lock: bool = True
     #: 5.8: process_vm_rw_core pins with pin_user_pages_remote (FOLL_PIN); before, FOLL_GET
     vm_rw_foll_pin: bool = True
     #: a COW filesystem (btrfs) writes a folio dirtied without ->page_mkwrite through

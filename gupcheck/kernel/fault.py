@@ -21,7 +21,15 @@ from collections.abc import Callable
 
 from .actor import Blocked, Ctx, Move, Outcome
 from .dirty import folio_mark_dirty
-from .locks import INVALIDATE_LOCK, can_read, down_read, holds_read, read_acquired, up_read
+from .locks import (
+    INVALIDATE_LOCK,
+    MMAP_LOCK,
+    can_read,
+    down_read,
+    holds_read,
+    read_acquired,
+    up_read,
+)
 from .state import SUBBLOCKS, Folio, KState, Pte, replace
 
 
@@ -67,7 +75,7 @@ def fault_dirty_shared_page(c: Ctx, k: KState, ret: str, *,
     if retry is None or not dirtied or not c.cfg.dirty_fault_unlocks or not may_drop_lock(c):
         return c.goto(k, ret), ""
     return (c.goto(up_read(k, c.name), retry),
-            ", mmap_read_unlock, balance_dirty_pages (VM_FAULT_COMPLETED)")
+            f", {fault_unlock(c)}, balance_dirty_pages (VM_FAULT_COMPLETED)")
 
 
 def filemap_lock_wait(c: Ctx, k: KState, page: int, retry: str | None, *,
@@ -95,7 +103,7 @@ def filemap_lock_wait(c: Ctx, k: KState, page: int, retry: str | None, *,
         if not drops or not c.cfg.readahead_unlocks:
             return None
         func = (f"{who}: {c.env.fs.vm_ops.fault}: page {page} not cached, "
-                "do_sync_mmap_readahead: mmap_read_unlock, ")
+                f"do_sync_mmap_readahead: {fault_unlock(c)}, ")
         if fill_waits(c, k):
             return [Move(func + "page_cache_ra_unbounded: filemap_invalidate_lock_shared "
                          "sleeps", c.goto(up_read(k, c.name), "fault:rawait", fretry=retry,
@@ -109,7 +117,7 @@ def filemap_lock_wait(c: Ctx, k: KState, page: int, retry: str | None, *,
         return Blocked(f"folio lock of page {page}", (f.locked,))
     k = k.with_folio(page, replace(f, refcount=f.refcount + 1))  # filemap_get_folio
     return [Move(f"{who}: {c.env.fs.vm_ops.fault}: page {page} locked, "
-                 "lock_folio_maybe_drop_mmap: mmap_read_unlock",
+                 f"lock_folio_maybe_drop_mmap: {fault_unlock(c)}",
                  c.goto(up_read(k, c.name), "fault:lockwait", fwait=k.fid(page),
                         fretry=retry))]
 
@@ -224,8 +232,17 @@ def vm_fault_sigbus(c: Ctx, k: KState, func: str, fail: str,
 def lock_mm_and_find_vma(c: Ctx, page: int) -> KState | Outcome:
     """do_user_addr_fault's first step (lock_mm_and_find_vma, 6.5; mmap_read_lock and
     find_vma before): the state holding mmap_read_lock, or what the access does instead:
-    wait for the lock, or :func:`bad_area` where munmap left no VMA."""
-    locked = down_read(c.k, c.name)
+    wait for the lock, or :func:`bad_area` where munmap left no VMA.
+
+    Under the per-VMA lock (:func:`under_vma_lock`) ``lock_vma_under_rcu`` comes first: the
+    VMA's read lock is taken past a writer queued for mmap_lock, which has not write-locked
+    the VMA yet, but not while one holds it (``vma_start_read`` fails, and the fault falls
+    back to mmap_read_lock).  gupcheck records that lock as a reader of mmap_lock: the
+    queued munmap or fork waits for it, as ``vma_start_write`` waits for the VMA lock."""
+    k = c.k
+    if under_vma_lock(c) and k.has_vma(page) and k.mmap_lock.writer is None:
+        return read_acquired(k, c.name, MMAP_LOCK)
+    locked = down_read(k, c.name)
     if isinstance(locked, Blocked):
         return locked
     if not c.k.has_vma(page):
@@ -273,6 +290,29 @@ def _private_write_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
             "copy_user_highpage") + f" (page {page} -> private anonymous folio #{fid}), " \
         "pte writable+dirty"
     return [Move(func, c.goto(k, ret))]
+
+
+#: the operations whose faults are CPU page faults (do_user_addr_fault), not GUP's
+CPU_ACCESSES = frozenset({"store", "load"})
+
+
+def under_vma_lock(c: Ctx) -> bool:
+    """Whether this fault holds the VMA's own read lock, not mmap_read_lock
+    (:attr:`~.config.KernelConfig.fault_vma_lock`): a CPU access's first attempt; a retry
+    after VM_FAULT_RETRY and every GUP fault take mmap_read_lock."""
+    return (c.cfg.fault_vma_lock and bool(c.op) and c.op[0] in CPU_ACCESSES
+            and may_drop_lock(c))
+
+
+def fault_lock(c: Ctx) -> str:
+    """How do_user_addr_fault took the lock its fault holds, for a label."""
+    return ("lock_vma_under_rcu (the VMA's read lock)" if under_vma_lock(c)
+            else "lock_mm_and_find_vma (mmap_read_lock)")
+
+
+def fault_unlock(c: Ctx) -> str:
+    """How a fault releases that lock (release_fault_lock), for a label."""
+    return "vma_end_read" if under_vma_lock(c) else "mmap_read_unlock"
 
 
 def may_drop_lock(c: Ctx) -> bool:
@@ -467,7 +507,7 @@ def store(c: Ctx) -> Outcome:
     locked = lock_mm_and_find_vma(c, page)
     if not isinstance(locked, KState):
         return locked
-    return [Move(f"do_user_addr_fault(page {page}): lock_mm_and_find_vma (mmap_read_lock)",
+    return [Move(f"do_user_addr_fault(page {page}): {fault_lock(c)}",
                  c.goto(locked, "st:fault"))]
 
 
@@ -481,12 +521,12 @@ def stage_store_fault(c: Ctx) -> Outcome:
 def stage_store_unlock(c: Ctx) -> Outcome:
     """The fault is handled: mmap_read_unlock; the store is retried."""
     k = fault_done(c, c.goto(up_read(c.k, c.name), ""))
-    return [Move("mmap_read_unlock, return to user space (retry the store)", k)]
+    return [Move(f"{fault_unlock(c)}, return to user space (retry the store)", k)]
 
 
 def stage_store_sigbus(c: Ctx) -> Outcome:
     k = writes_abandoned(c, up_read(c.k, c.name))
-    return [Move("mmap_read_unlock, force_sig(SIGBUS)", c.finish(k, "SIGBUS"))]
+    return [Move(f"{fault_unlock(c)}, force_sig(SIGBUS)", c.finish(k, "SIGBUS"))]
 
 
 def load(c: Ctx) -> Outcome:
@@ -514,7 +554,7 @@ def load(c: Ctx) -> Outcome:
                      c.finish(k, f"load={zeros}"))]
     out = read_fault(c, locked, page, ret="", retry="" if may_drop_lock(c) else None)
     if isinstance(out, Blocked):
-        return [Move(f"do_user_addr_fault(page {page}): lock_mm_and_find_vma (mmap_read_lock)",
+        return [Move(f"do_user_addr_fault(page {page}): {fault_lock(c)}",
                      c.goto(locked, "ld:fault"))]
     return [replace(m, state=fault_done(c, up_read(m.state, c.name)))
             if holds_read(m.state, c.name) else m for m in out]  # not if it dropped the lock
@@ -527,7 +567,7 @@ def stage_load_fault(c: Ctx) -> Outcome:
     out = read_fault(c, c.k, c.op[1], ret="", retry="" if may_drop_lock(c) else None)
     if isinstance(out, Blocked):
         return out
-    return [replace(m, func=f"{m.func}, mmap_read_unlock",
+    return [replace(m, func=f"{m.func}, {fault_unlock(c)}",
                     state=fault_done(c, up_read(m.state, c.name)))
             if holds_read(m.state, c.name) else m for m in out]
 

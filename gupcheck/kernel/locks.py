@@ -9,9 +9,10 @@ a folio lock, a ``munmap``/``mmap``/``mprotect`` queues ``mmap_write_lock`` behi
 folio lock's holder now cannot get ``mmap_read_lock`` (Dave Chinner,
 <20181213005119.GD29416@dastard>: "you can't take fault-path only locks in the IO path").
 
-Since 6.7 a shared-file page fault runs under the per-VMA lock instead; ``munmap`` then takes
-``mmap_write_lock`` and waits in ``vma_start_write`` for the fault's VMA read lock, which gives
-the same cycle.  The model keeps the mmap_lock form.
+Since 6.7 a CPU fault on a file mapping runs under the per-VMA lock instead; ``munmap`` then
+takes ``mmap_write_lock`` and waits in ``vma_start_write`` for the fault's VMA read lock, which
+gives the same cycle.  gupcheck records that VMA lock as a reader of mmap_lock that is taken
+past a queued writer (:func:`.fault.lock_mm_and_find_vma`, ``KernelConfig.fault_vma_lock``).
 
 ``filemap_invalidate_lock`` (``mapping->invalidate_lock``, ``EXT4_I(inode)->i_mmap_sem`` in
 2018) is the same kind of rwsem: ``->page_mkwrite`` takes it shared, truncate and hole punch

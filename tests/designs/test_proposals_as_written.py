@@ -146,7 +146,7 @@ def test_each_release_is_the_one_before_plus_its_changes() -> None:
                       "fault_fill_locked"},
         "linux-6.12": {"dio_foll_pin", "longterm_file_refusal", "ext4_writepage",
                        "iouring_file_check", "iouring_same_file", "cow_fixup_worker",
-                       "ext4_punch_flush_unlocked", "longterm_unlockable"},
+                       "ext4_punch_flush_unlocked", "longterm_unlockable", "fault_vma_lock"},
     }
     for before, after in itertools.pairwise(order):
         a, b = dataclasses.asdict(DESIGNS[before]), dataclasses.asdict(DESIGNS[after])

@@ -44,3 +44,31 @@ def test_invalidate_lock_queues_truncate_behind_a_fault_and_holds_off_the_next_f
     k = down_write(up_read(k, "CPU0", INVALIDATE_LOCK), "CPU1 truncate", INVALIDATE_LOCK)
     assert not isinstance(k, Blocked) and k.invalidate_lock.writer == "CPU1 truncate"
     assert can_read(INVALIDATE_LOCK, k).on == "filemap_invalidate_lock_shared"
+
+
+def test_from_6_7_a_cpu_fault_passes_a_queued_munmap_but_gup_and_retries_do_not() -> None:
+    """lock_vma_under_rcu: the VMA's read lock is taken while munmap waits for mmap_lock's
+    readers (it has not write-locked the VMA yet), and the queued munmap then waits for the
+    fault; 6.1's CPU fault, a retried fault (FAULT_FLAG_TRIED) and a writer that holds the
+    lock queue as rwsem readers do."""
+    from gupcheck.designs import DESIGNS
+    from gupcheck.kernel.fault import store
+
+    from .helpers import ctx
+
+    k = down_read(initial_state(1, 3, cached=True, mapped=True, fs=EXT4), "GUP")
+    k = down_write_queue(k, "munmap")
+    assert not isinstance(k, Blocked)
+    op = ("store", 0, 0, "C1")
+    [move] = store(ctx(k, DESIGNS["linux-6.12"], me=0, name="CPU", op=op))
+    assert "lock_vma_under_rcu" in move.func
+    assert move.state.mmap_lock.readers == ("CPU", "GUP")
+    assert isinstance(down_write(move.state, "munmap"), Blocked)
+    assert isinstance(store(ctx(k, DESIGNS["linux-6.1"], me=0, name="CPU", op=op)), Blocked)
+    tried = k.with_thread(0, k.threads[0].__class__(local=(("ftried", True),)))
+    assert isinstance(store(ctx(tried, DESIGNS["linux-6.12"], me=0, name="CPU", op=op)),
+                      Blocked)
+    held = down_write(up_read(k, "GUP"), "munmap")
+    assert not isinstance(held, Blocked)
+    assert isinstance(store(ctx(held, DESIGNS["linux-6.12"], me=0, name="CPU", op=op)),
+                      Blocked)
