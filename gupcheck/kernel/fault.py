@@ -144,10 +144,11 @@ def fill_waits(c: Ctx, k: KState) -> Blocked | None:
     the read-ahead; 5.15, :attr:`~.config.KernelConfig.fault_fill_locked`), which a truncate or
     hole punch holds for writing from before it unmaps the range to after it frees the
     blocks: so no fault reads a page back in, from blocks about to be freed, meanwhile.
-    shmem_fault and DAX take no such lock.  btrfs's truncate and punch hold their own
-    i_mmap_lock instead (the model's INVALIDATE_LOCK stands for it) and, once the range is
-    truncated, the extent lock, on which btrfs_read_folio (lock_extent) waits: the read-in
-    waits for them all the same, at another point of filemap_fault."""
+    shmem_fault and DAX take no such lock.  btrfs's punch holds its own i_mmap_lock instead
+    (the model's INVALIDATE_LOCK stands for it) and, once the range is truncated, the extent
+    lock, on which btrfs_read_folio (lock_extent) waits: the read-in waits for them all the
+    same, at another point of filemap_fault.  btrfs's truncate (btrfs_setsize) takes neither
+    before truncate_pagecache, but sets i_size first: no fault reads the range back in."""
     fs = c.env.fs
     if not c.cfg.fault_fill_locked or not fs.vm_ops.drops_mmap_lock:
         return None
