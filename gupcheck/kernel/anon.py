@@ -232,14 +232,15 @@ def stage_munmap_anon_wait(c: Ctx) -> Outcome:
 
 
 def _zap_anon(c: Ctx, k: KState, how: str) -> Outcome:
+    """do_vmi_munmap; a range already unmapped has no VMA, which is not an error."""
     proc = c.op[1]
     pte = _pte(k, proc)
-    assert pte is not None
-    k = _with_pte(_drop_map(k, pte.folio), proc, None)
+    if pte is not None:
+        k = _with_pte(_drop_map(k, pte.folio), proc, None)
     if proc == 0:
         k = up_write(k, c.name)
-    return [Move(f"{WHO[proc]} munmap: {how}zap_pte_range, mmap_write_unlock",
-                 c.finish(k, "munmap=0"))]
+    zap = "zap_pte_range" if pte is not None else "no VMA"
+    return [Move(f"{WHO[proc]} munmap: {how}{zap}, mmap_write_unlock", c.finish(k, "munmap=0"))]
 
 
 def anon_pin(c: Ctx) -> Outcome:

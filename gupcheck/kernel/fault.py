@@ -546,13 +546,9 @@ def load(c: Ctx) -> Outcome:
     locked = lock_mm_and_find_vma(c, page)
     if not isinstance(locked, KState):
         return locked
-    if page >= k.i_size:
-        return [Move(f"filemap_fault: page {page} beyond i_size, VM_FAULT_SIGBUS",
-                     c.finish(k, "SIGBUS"))]
-    if c.env.fs.dax and k.cache[page] is None:
-        zeros = "|".join(("Z0",) * SUBBLOCKS)
-        return [Move(f"dax_iomap_fault: page {page} is a hole, dax_load_hole (zero page)",
-                     c.finish(k, f"load={zeros}"))]
+    ended = _load_ends(c, k, page, "")
+    if ended is not None:
+        return ended
     out = read_fault(c, locked, page, ret="", retry="" if may_drop_lock(c) else None)
     if isinstance(out, Blocked):
         return [Move(f"do_user_addr_fault(page {page}): {fault_lock(c)}",
@@ -561,10 +557,27 @@ def load(c: Ctx) -> Outcome:
             if holds_read(m.state, c.name) else m for m in out]  # not if it dropped the lock
 
 
+def _load_ends(c: Ctx, k: KState, page: int, unlock: str) -> list[Move] | None:
+    """The fault of a load that ends without mapping the page: beyond i_size (filemap_fault
+    or dax_iomap_fault: VM_FAULT_SIGBUS), or an FS-DAX hole (dax_load_hole maps the zero
+    page).  Checked again after a sleep: a truncate or hole punch may have run meanwhile."""
+    if page >= k.i_size:
+        return [Move(f"{c.env.fs.vm_ops.fault}: page {page} beyond i_size, VM_FAULT_SIGBUS"
+                     + unlock, c.finish(k, "SIGBUS"))]
+    if c.env.fs.dax and k.cache[page] is None:
+        zeros = "|".join(("Z0",) * SUBBLOCKS)
+        return [Move(f"dax_iomap_fault: page {page} is a hole, dax_load_hole (zero page)"
+                     + unlock, c.finish(k, f"load={zeros}"))]
+    return None
+
+
 def stage_load_fault(c: Ctx) -> Outcome:
     """The read fault sleeps holding mmap_read_lock (a retry on a locked folio; any attempt
     on a pre-5.15 ext4 or XFS truncate lock, after which a first attempt may still drop the
     lock: :func:`filemap_lock_wait`); then mmap_read_unlock, and the load is retried."""
+    ended = _load_ends(c, up_read(c.k, c.name), c.op[1], f", {fault_unlock(c)}")
+    if ended is not None:
+        return ended
     out = read_fault(c, c.k, c.op[1], ret="", retry="" if may_drop_lock(c) else None)
     if isinstance(out, Blocked):
         return out

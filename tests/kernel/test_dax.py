@@ -101,3 +101,22 @@ def test_a_dio_that_loses_the_race_to_truncate_gets_efault_and_the_block_goes_to
     results = end_results("dax-truncate", "linux-6.12", actor=1)
     assert results == {("truncate=0", "write=ok")}
     assert end_results("dax-truncate", "linux-6.12") == {("read=ok",), ("read=-EFAULT",)}
+
+
+@pytest.mark.parametrize("other", ['{ op = "truncate" }', '{ op = "punch_hole", page = 0 }'])
+def test_a_dax_load_that_slept_behind_a_truncate_sees_the_new_size_or_the_hole(
+        other: str) -> None:
+    """The load's fault waits for invalidate_lock; when it wakes the truncate has set i_size
+    to 0 (VM_FAULT_SIGBUS) or the punch has made a hole (dax_load_hole): it maps nothing."""
+    from gupcheck.scenarios.loader import parse
+
+    from .helpers import end_results
+
+    sc = parse('name = "dax-load"\ndescription = "t"\nfilesystem = "fsdax"\n'
+               '[[actor]]\nname = "a"\nprogram = [ { op = "load", page = 0 } ]\n'
+               f'[[actor]]\nname = "b"\nprogram = [ {other} ]\n', "<t>")
+    result = check(KernelModel(sc, DESIGNS["linux-6.12"]))
+    assert result.verdict is Verdict.HOLDS, result.message
+    assert {r[0] for r in end_results(sc, "linux-6.12")} >= {"load=A0|A0"}
+    assert {r[0] for r in end_results(sc, "linux-6.12")} - {"load=A0|A0"} in (
+        {"SIGBUS"}, {"load=Z0|Z0"})

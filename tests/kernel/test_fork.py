@@ -171,3 +171,9 @@ def test_the_parents_munmap_queues_for_mmap_write_lock_like_the_files() -> None:
     assert any(k.mmap_lock.queued == ("main",) and k.mmap_lock.readers == ("io",)
                for k in states)
     assert all(k.anon_ptes[0] is None for k in end_states(sc, "linux-6.12"))
+
+
+def test_munmap_of_an_anonymous_range_already_unmapped_is_not_an_error() -> None:
+    sc = parse('name = "unmap-twice"\ndescription = "t"\nanon = true\n[[actor]]\nname = "a"\n'
+               'program = [ { op = "munmap_anon", proc = 0, repeat = 2 } ]\n', "<t>")
+    assert end_results(sc, "linux-6.12") == {("munmap=0", "munmap=0")}

@@ -353,3 +353,16 @@ def test_a_punch_keeps_private_copies_and_a_truncate_zaps_them() -> None:
         assert ends, other
         assert {k.ptes[0] is not None and k.ptes[0].cow is not None for k in ends} == {kept}, (
             other)
+
+
+@pytest.mark.parametrize("design", ["linux-6.1", "bounce-writeback"])
+def test_a_page_registered_twice_then_truncated_gives_each_pinned_folio_its_own_write(
+        design: str) -> None:
+    """rdma_reg_mr and io_uring pin the page; after the truncate one registration may hold
+    the orphan and the other a new folio: the NIC's writes name the folio."""
+    sc = parse('name = "two-regs"\ndescription = "t"\nnic_writes = 1\n[[actor]]\nname = "a"\n'
+               'program = [ { op = "rdma_reg_mr", page = 0 }, '
+               '{ op = "iouring_register", page = 0 } ]\n'
+               '[[actor]]\nname = "b"\nprogram = [ { op = "truncate" } ]\n', "<t>")
+    result = check(KernelModel(sc, DESIGNS[design]))
+    assert result.verdict is not Verdict.ERROR, result.message
