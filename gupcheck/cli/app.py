@@ -50,8 +50,8 @@ from gupcheck.scenarios.variants import split_name
 
 from . import exitcodes
 from . import search_options as opts
+from .common import check_not_inputs, describe_os_error, fail, seconds, usage_error
 from .common import check_outputs as _outputs
-from .common import describe_os_error, fail, seconds, usage_error
 from .common import load_scenarios as _scenarios
 from .common import write_report as _write
 from .conform import conform_command
@@ -321,6 +321,9 @@ def check_scenario(
     # a variant's name works as a scenario name too (dio-vs-reclaim+fsync, as traces record it)
     base, parts = (scenario, []) if Path(scenario).suffix == ".toml" else split_name(scenario)
     sc, sc_file = _scenario_source(base, scenario_dir)
+    check_not_inputs([sc_file, Path(design) if is_design_module(design) else None],
+                     trace_out=trace_out, html=html,
+                     checkpoint=search_opts.checkpoint)
     for part in [*parts, *([variant] if variant is not None else [])]:
         sc = _with_variant(sc, part)
     source = scenario_source(sc_file)
@@ -544,6 +547,7 @@ def matrix(
     Example: gupcheck matrix --designs linux-6.1,linux-6.12 --format html --out matrix.html
     """
     _outputs(out=out)
+    check_not_inputs([], out=out)
     known = _scenarios(scenario_dir)
     scs = [s.strip() for s in scenarios.split(",")] if scenarios is not None else list(known)
     for name in scs:
@@ -709,6 +713,9 @@ def main() -> None:
             _io_failed("cannot write the output", exc)
         raise
     except OSError as exc:  # writing the standard output (or another file) failed
+        if exc.errno == errno_names.ENAMETOOLONG:  # a path on the command line: a usage error
+            sys.stderr.write(f"gupcheck: a path given is too long: {describe_os_error(exc)}\n")
+            sys.exit(exitcodes.USAGE)
         where = f"cannot use {exc.filename}" if exc.filename else "cannot write the output"
         _io_failed(where, exc)
 

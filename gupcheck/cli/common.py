@@ -72,6 +72,24 @@ def check_outputs(**paths: Path | None) -> None:
         seen[where] = flag
 
 
+def check_not_inputs(inputs: list[Path | None], **outputs: Path | None) -> None:
+    """Refuse an output path that is one of the run's own input files (the scenario file, a
+    design module) or a file of gupcheck's installation (a shipped scenario): the report
+    written there would destroy it."""
+    package = Path(__file__).resolve().parents[1]
+    given = {p.resolve() for p in inputs if p is not None}
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        flag, where = "--" + option.replace("_", "-"), path.resolve()
+        if where in given:
+            raise usage_error(f"{flag} {path} is an input of this run; gupcheck will not "
+                              "replace it: give another file")
+        if where.is_relative_to(package):
+            raise usage_error(f"{flag} {path} is a file of gupcheck's installation; give a "
+                              "file elsewhere")
+
+
 def write_report(path: Path, text: str, *, print_on_failure: bool = False) -> None:
     """Write a report file; a write that fails (a full disk, a folder) is one line naming the
     file and the errno, with the I/O exit code, not a traceback.  ``print_on_failure``: the

@@ -118,7 +118,11 @@ def load_design(spec: str, max_seconds: float | None = None) -> KernelConfig:
     except BaseException as exc:  # noqa: BLE001 - the user's code: report it, not a traceback
         raise DesignModuleError(f"{path}: importing it failed: {type(exc).__name__}: {exc}") \
             from None
-    design = getattr(module, "DESIGN", None)
+    try:
+        design = getattr(module, "DESIGN", None)
+    except Exception as exc:  # noqa: BLE001 - the module's own __getattr__
+        raise DesignModuleError(f"{path}: reading its DESIGN failed: {type(exc).__name__}: "
+                                f"{exc}") from None
     if not isinstance(design, KernelConfig):
         raise DesignModuleError(f"{path}: defines no DESIGN = KernelConfig(...) "
                                 "(see docs/writing-a-design.md)")

@@ -117,8 +117,13 @@ def read_series(patches: Path) -> list[Path]:
                          "give the directory of a patch series (git format-patch output)")
     listing = patches / "series"
     if listing.is_file():
-        lines = listing.read_text().splitlines()
+        try:
+            lines = listing.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PatchError(f"{listing}: cannot read it as text ({exc})") from None
         names = [n for line in lines if (n := line.split("#")[0].strip())]
+        if bad := next((n for n in names if "\0" in n), None):
+            raise PatchError(f"{listing}: lists {bad!r}, not a file name (a NUL byte)")
         series = [patches / n for n in names]
         home = patches.resolve()
         for name, p in zip(names, series, strict=True):

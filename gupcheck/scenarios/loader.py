@@ -161,6 +161,11 @@ MAX_BYTES = 2**20
 #: a search explores every interleaving: a handful of actors and operations is already
 #: millions of states (the shipped scenarios have at most 4 actors and 8 operations each)
 MAX_ACTORS = 16
+#: a scenario's lines are short and hold few dots; the TOML parser's time grows with the
+#: square of a dotted key's length (a 200 KB ``a.a.a...`` line takes minutes), so a longer
+#: line, or one with more dots, is refused before parsing
+MAX_LINE = 10_000
+MAX_DOTS = 200
 MAX_PROGRAM = 64
 MAX_NIC_WRITES = 16
 
@@ -190,6 +195,11 @@ def decode_text(data: bytes, origin: str) -> str:
 
 
 def parse(text: str, origin: str) -> Scenario:
+    long = next((n for n, line in enumerate(text.splitlines(), 1)
+                 if len(line) > MAX_LINE or line.count(".") > MAX_DOTS), None)
+    if long is not None:
+        raise ScenarioError(origin, long, "", f"a line longer than {MAX_LINE:,} characters or "
+                            f"with more than {MAX_DOTS} dots: not a scenario file")
     try:
         raw = msgspec.toml.decode(text.encode(), type=ScenarioFile)
     except msgspec.ValidationError as exc:

@@ -27,6 +27,7 @@ def my_patch(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("body", ["import sys\nsys.exit(0)\n", "raise SystemExit(3)\n",
                                   "raise RuntimeError('boom')\n", "DESIGN = 42\n",
+                                  "def __getattr__(name):\n    raise RuntimeError(name)\n",
                                   MY_PATCH.replace("'my-patch'", "'[/x] My Patch'")])
 def test_a_design_module_that_exits_or_fails_is_a_design_module_error(
         tmp_path: Path, body: str) -> None:

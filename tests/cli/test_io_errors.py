@@ -122,3 +122,31 @@ def test_two_outputs_into_one_file_are_refused_before_searching(tmp_path: Path,
                               "--html", str(same)])
     assert res.exit_code == exitcodes.USAGE, res.output
     assert "--trace-out and --html both write" in " ".join(res.output.split())
+
+
+def test_an_output_that_is_the_runs_own_scenario_or_a_shipped_file_is_refused(
+        tmp_path: Path) -> None:
+    """--trace-out or --html onto the scenario being checked (or a file of the installation)
+    would destroy it: refused before the search, the file untouched."""
+    from gupcheck import scenarios
+
+    mine = tmp_path / "mine.toml"
+    shipped = Path(scenarios.__file__).parent / "dio-vs-reclaim.toml"
+    mine.write_bytes(shipped.read_bytes())
+    for args in (["check", str(mine), "--trace-out", str(mine)],
+                 ["check", str(mine), "--html", str(mine)],
+                 ["check", "dio-vs-reclaim", "--html", str(shipped)],
+                 ["matrix", "--out", str(shipped)]):
+        res = runner.invoke(app, args)
+        assert res.exit_code == exitcodes.USAGE, (args, res.output)
+        assert "will not replace it" in res.output or "installation" in res.output
+    assert mine.read_bytes() == shipped.read_bytes()
+
+
+def test_a_path_too_long_for_the_system_is_a_usage_error_not_an_io_failure() -> None:
+    long = "a" * 5000
+    for args in (["check", long], ["check", "dio-vs-reclaim", "--html", f"/tmp/{long}.html"]):
+        res = subprocess.run([sys.executable, "-m", "gupcheck", *args], capture_output=True,
+                             text=True, check=False)
+        assert res.returncode == exitcodes.USAGE, (args[:2], res.stderr[-300:])
+        assert "too long" in res.stderr and "Traceback" not in res.stderr

@@ -221,7 +221,7 @@ def test_a_file_that_is_not_utf8_is_a_scenario_error(tmp_path: Path) -> None:
 
 
 def test_deeply_nested_toml_is_a_scenario_error_not_a_recursion_error() -> None:
-    err = error_for("a = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    err = error_for("a = " + "[\n" * 100_000 + "]\n" * 100_000)
     assert "nested too deeply" in err.message
 
 
@@ -328,3 +328,16 @@ def test_a_wrong_type_where_a_table_belongs_still_names_its_line(body: str, line
     """`actor = 5` and `program = [5]` were reported without a line (found by fuzzing)."""
     err = error_for('name = "s"\ndescription = "x"\n' + body)
     assert (err.line, err.field) == (line, field)
+
+
+@pytest.mark.parametrize("line", ["a" + ".a" * 300 + " = 1", "[" + "a." * 300 + "a]",
+                                  'description = "' + "x" * 10_001 + '"'])
+def test_a_line_the_toml_parser_would_take_minutes_over_is_refused_first(line: str) -> None:
+    """tomllib's time grows with the square of a dotted key's length."""
+    import time
+
+    t = time.monotonic()
+    with pytest.raises(ScenarioError, match="line longer than 10,000 characters or with more "
+                       "than 200 dots") as err:
+        parse('name = "x"\n' + line + "\n", "<t>")
+    assert err.value.line == 2 and time.monotonic() - t < 1
