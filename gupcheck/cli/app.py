@@ -193,6 +193,18 @@ def _scenario_source(name: str, dirs: list[Path] | None) -> tuple[Scenario, Path
                           "(or give the path of a .toml file)") from None
 
 
+def _unknown_property(name: str) -> str:
+    """Why ``--property name`` is refused: the matrix's short names and the two checks made
+    on every search, which `gupcheck list` shows beside the properties, get their own word."""
+    long = {short.split()[0]: full for full, short in SHORT.items()}.get(name, name)
+    choose = f"choose from: {', '.join(PROPERTIES)}"
+    if long in ("deadlock", "wait-for-cycle"):
+        return f"{name!r} is checked on every search, not chosen with --property; {choose}"
+    if long in PROPERTIES:
+        return f"{name!r} is the matrix's short name: give --property {long}"
+    return f"unknown property {name!r}; {choose}"
+
+
 def _design(spec: str, max_seconds: float | None = None) -> KernelConfig:
     """A shipped design by name, or the design module at this path (its code runs: the user
     named it on the command line; its import counts against ``max_seconds``)."""
@@ -329,7 +341,7 @@ def check_scenario(
     source = scenario_source(sc_file)
     bad = [p for p in prop or () if p not in PROPERTIES]
     if bad:
-        raise usage_error(f"unknown property {bad[0]!r}; choose from: {', '.join(PROPERTIES)}")
+        raise usage_error(_unknown_property(bad[0]))
     options = search_opts.engine_options(strategy.value, walks=walks, seed=seed)
     cfg = _design(design, max_seconds)
     source |= _design_source(design, cfg)

@@ -344,6 +344,7 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
                            "operations (with their `repeat`)")
         actors.append(ActorSpec(actor.name, tuple(program), daemon=actor.daemon))
     _no_access_after_munmap(raw, fail)
+    _child_needs_fork(raw, fail)
     return Scenario(
         name=raw.name, description=raw.description, actors=tuple(actors), npages=raw.pages,
         cached=raw.cached, mapped=raw.mapped, nic_writes=raw.nic_writes,
@@ -373,6 +374,19 @@ def _no_access_after_munmap(raw: ScenarioFile,
                                f"operation {e.op!r} on process {proc}'s page may run after "
                                f"actor[{ua}].program[{uo}] unmaps it (munmap_anon): an access "
                                "to an unmapped page (-EFAULT, SIGSEGV) is not modelled")
+
+
+def _child_needs_fork(raw: ScenarioFile, fail: Callable[[str, str], ScenarioError]) -> None:
+    """Refuse an operation on the child process (``proc = 1``) in a scenario that never forks:
+    it would wait for a child that is never born, which the checker would report as a kernel
+    deadlock."""
+    if any(e.op == "fork" for actor in raw.actor for e in actor.program):
+        return
+    for a, actor in enumerate(raw.actor):
+        for o, e in enumerate(actor.program):
+            if e.proc == 1:
+                raise fail(f"actor[{a}].program[{o}].proc", f"operation {e.op!r} on the child "
+                           "process (proc = 1), but no actor forks one (op = \"fork\")")
 
 
 def _code(text: str) -> str:

@@ -60,3 +60,14 @@ def test_top_level_help_lists_every_exit_code() -> None:
 def test_every_exit_code_constant_has_a_description() -> None:
     constants = {v for k, v in vars(exitcodes).items() if k.isupper() and isinstance(v, int)}
     assert constants == set(exitcodes.DESCRIPTIONS)
+
+
+def test_the_names_gupcheck_list_shows_beside_the_properties_get_their_own_refusal() -> None:
+    """`gupcheck list` shows the matrix's short names and the deadlock checks; --property
+    takes neither, and says why."""
+    for name, says in (("P1", "give --property stable-writeback"),
+                       ("DL", "checked on every search"),
+                       ("wait-for-cycle", "checked on every search"),
+                       ("nonsense", "unknown property 'nonsense'")):
+        res = runner.invoke(app, ["check", "dio-vs-reclaim", "--property", name])
+        assert res.exit_code == exitcodes.USAGE and says in res.output, (name, res.output)

@@ -341,3 +341,10 @@ def test_a_line_the_toml_parser_would_take_minutes_over_is_refused_first(line: s
                        "than 200 dots") as err:
         parse('name = "x"\n' + line + "\n", "<t>")
     assert err.value.line == 2 and time.monotonic() - t < 1
+
+
+def test_an_operation_on_a_child_that_is_never_forked_is_refused_at_its_proc() -> None:
+    err = error_for('name = "c"\ndescription = "x"\nanon = true\n[[actor]]\nname = "a"\n'
+                    'program = [ { op = "anon_write", proc = 1, value = "B1" } ]\n')
+    assert err.field == "actor[0].program[0].proc" and err.line == 6
+    assert "no actor forks one" in err.message
