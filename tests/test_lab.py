@@ -62,6 +62,13 @@ def test_matrix_with_an_unknown_design_lists_the_valid_ones() -> None:
     assert result.exit_code == 2 and "linux-6.12" in result.output
 
 
+def test_matrix_refuses_a_scenario_or_design_named_twice() -> None:
+    for args in (["--scenarios", "dio-vs-reclaim,dio-vs-reclaim"],
+                 ["--designs", "legacy,legacy"]):
+        result = runner.invoke(app, ["matrix", *args])
+        assert result.exit_code == 2 and "named twice" in result.output, args
+
+
 def test_check_exits_4_when_the_design_refuses_the_request() -> None:
     result = runner.invoke(app, ["check", "rdma-longterm-file"])
     assert result.exit_code == 4

@@ -565,6 +565,8 @@ def matrix(
     for name in scs:
         if name not in known:
             raise usage_error(f"unknown scenario {name!r}; choose one of: {', '.join(known)}")
+        if scs.count(name) > 1:
+            raise usage_error(f"--scenarios: the scenario {name!r} is named twice")
     cfgs = [_design(d.strip(), max_seconds) for d in designs.split(",")] if designs is not None \
         else list(DESIGNS.values())
     ds = [cfg.name for cfg in cfgs]

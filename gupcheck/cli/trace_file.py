@@ -8,6 +8,7 @@ causes code to run: a design module is imported only from ``--design`` on the co
 
 from __future__ import annotations
 
+import errno
 import hashlib
 from pathlib import Path
 
@@ -77,9 +78,11 @@ def load_trace(path: Path) -> TraceFile:
         with open_regular(path) as f:
             data = f.read(MAX_BYTES + 1)
     except OSError as exc:
+        # a file that is there but fails to read is an I/O error; a wrong path (none, a
+        # folder, a device: EINVAL from open_regular) is the user's
+        io = path.exists() and not path.is_dir() and exc.errno != errno.EINVAL
         raise TraceFileError(f"{path}: cannot read it ({exc.strerror or exc})",
-                             exitcodes.IO_ERROR if path.exists() and not path.is_dir()
-                             else exitcodes.USAGE) from None
+                             exitcodes.IO_ERROR if io else exitcodes.USAGE) from None
     if len(data) > MAX_BYTES:
         raise TraceFileError(f"{path}: larger than {MAX_BYTES // 2**20} MiB: not a gupcheck trace")
     try:

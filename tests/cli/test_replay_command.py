@@ -127,6 +127,9 @@ def test_a_file_that_is_no_trace_at_all_is_exit_2(tmp_path: Path, text: str) -> 
 def test_a_missing_trace_file_is_exit_2(tmp_path: Path) -> None:
     res = runner.invoke(app, ["replay", str(tmp_path / "none.json")])
     assert res.exit_code == exitcodes.USAGE and "cannot read it" in res.output
+    for wrong in (tmp_path, Path("/dev/null")):  # a folder, a device: the wrong path too
+        res = runner.invoke(app, ["replay", str(wrong)])
+        assert res.exit_code == exitcodes.USAGE and "cannot read it" in res.output
 
 
 MINE = (Path(__file__).parents[2] / "gupcheck" / "scenarios" / "dio-vs-reclaim.toml")
