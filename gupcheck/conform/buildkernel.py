@@ -130,7 +130,8 @@ def read_series(patches: Path) -> list[Path]:
             if home not in p.resolve().parents:
                 raise PatchError(f"{listing}: lists {name}, outside the series directory")
             if not p.is_file():
-                raise PatchError(f"{listing}: lists {name}, which does not exist")
+                raise PatchError(f"{listing}: lists {name}, which "
+                                 + ("is not a file" if p.exists() else "does not exist"))
     else:
         series = sorted(patches.glob("*.patch"))
     if not series:

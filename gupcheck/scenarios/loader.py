@@ -195,6 +195,7 @@ def decode_text(data: bytes, origin: str) -> str:
 
 
 def parse(text: str, origin: str) -> Scenario:
+    text = text.removeprefix("\ufeff")  # a byte-order mark, as some editors write: not TOML
     long = next((n for n, line in enumerate(text.splitlines(), 1)
                  if len(line) > MAX_LINE or line.count(".") > MAX_DOTS), None)
     if long is not None:

@@ -88,6 +88,7 @@ def test_a_series_file_sets_the_order(tmp_path: Path) -> None:
      "lists ../../../../../../etc/passwd, outside the series directory"),
     (lambda d: (d / "series").write_bytes(b"\xff\xfe"), "cannot read it as text"),
     (lambda d: (d / "series").write_text("a\x00b.patch\n"), "not a file name"),
+    (lambda d: ((d / "sub").mkdir(), (d / "series").write_text("sub\n")), "sub, which is not a"),
 ])
 def test_an_unusable_series_is_a_patch_error(tmp_path: Path, setup, message: str) -> None:
     d = _series(tmp_path)

@@ -348,3 +348,7 @@ def test_an_operation_on_a_child_that_is_never_forked_is_refused_at_its_proc() -
                     'program = [ { op = "anon_write", proc = 1, value = "B1" } ]\n')
     assert err.field == "actor[0].program[0].proc" and err.line == 6
     assert "no actor forks one" in err.message
+
+
+def test_a_byte_order_mark_some_editors_write_is_skipped() -> None:
+    assert parse("\ufeff" + GOOD, "bom.toml") == parse(GOOD, "good.toml")
