@@ -299,10 +299,12 @@ CPU_ACCESSES = frozenset({"store", "load"})
 
 def under_vma_lock(c: Ctx) -> bool:
     """Whether this fault holds the VMA's own read lock, not mmap_read_lock
-    (:attr:`~.config.KernelConfig.fault_vma_lock`): a CPU access's first attempt; a retry
-    after VM_FAULT_RETRY and every GUP fault take mmap_read_lock."""
+    (:attr:`~.config.KernelConfig.fault_vma_lock`): a CPU access's first attempt, on a
+    mapping with ->map_pages (FS-DAX's fault is redone under mmap_read_lock at once:
+    :attr:`.fsops.VmOps.map_pages`); a retry after VM_FAULT_RETRY and every GUP fault take
+    mmap_read_lock."""
     return (c.cfg.fault_vma_lock and bool(c.op) and c.op[0] in CPU_ACCESSES
-            and may_drop_lock(c))
+            and c.env.fs.vm_ops.map_pages and may_drop_lock(c))
 
 
 def fault_lock(c: Ctx) -> str:

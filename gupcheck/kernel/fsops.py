@@ -85,6 +85,10 @@ class VmOps:
     #: <1420669543-8093-3-git-send-email-david@fromorbit.com>), the lock 5.15's
     #: invalidate_lock replaced (fault.fault_lock_waits); its name, or None (shmem, btrfs)
     fault_lock: str | None = None
+    #: ->map_pages (filemap_map_pages): without it a fault under the per-VMA lock returns
+    #: VM_FAULT_RETRY at once (mm/memory.c vmf_can_call_fault, 6.12) and is redone under
+    #: mmap_read_lock (ext4's DAX vm_ops have none)
+    map_pages: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,8 +113,7 @@ def nic_moves(c: Ctx, budget: int) -> Outcome:
         return []
     value = f"N{k.nic_writes + 1}"
     moves: list[Move] = []
-    regs = list(dict.fromkeys(k.nic_pages))  # one page registered twice: the same writes
-    for page, fid in regs:
+    for page, fid in k.nic_pages:
         if k.nic_odp:
             mapped = [(seq, mfid) for p, seq, mfid in k.nic_mapped if p == page]
             if not mapped:
@@ -127,10 +126,7 @@ def nic_moves(c: Ctx, budget: int) -> Outcome:
             moves += [_nic_write(c, page, mfid, b, value, stale=seq != k.notifier_seq)
                       for b in range(SUBBLOCKS)]
         else:
-            # two registrations of the page may pin two folios (one truncated): say which
-            two = sum(p == page for p, _ in regs) > 1
-            moves += [_nic_write(c, page, fid, b, value, stale=True, folio=two)
-                      for b in range(SUBBLOCKS)]
+            moves += [_nic_write(c, page, fid, b, value, stale=True) for b in range(SUBBLOCKS)]
     return moves
 
 
@@ -221,8 +217,7 @@ def _stray_odp_write(c: Ctx, page: int, fid: int, value: str) -> Move:
                 f"(stale device PTE of page {page})", k, ())
 
 
-def _nic_write(c: Ctx, page: int, fid: int, block: int, value: str, *, stale: bool,
-               folio: bool = False) -> Move:
+def _nic_write(c: Ctx, page: int, fid: int, block: int, value: str, *, stale: bool) -> Move:
     """One RDMA write into folio ``fid``.  ``stale``: through a pin or a device mapping that
     missed an invalidation, i.e. without ->page_mkwrite since the page was last cleaned."""
     who = "io_uring READ_FIXED (DMA)" if c.k.nic_iouring else "the NIC (RDMA write)"
@@ -235,8 +230,7 @@ def _nic_write(c: Ctx, page: int, fid: int, block: int, value: str, *, stale: bo
         k = k.instant_write(page, (block,), value)
     k = replace(k, nic_writes=k.nic_writes + 1)
     what = "io_uring READ_FIXED writes" if k.nic_iouring else "RDMA write"
-    which = f" (folio #{fid})" if folio else ""
-    return Move(f"{what} {value} into page {page}{which} block {block} (DMA, CQE)", k, ())
+    return Move(f"{what} {value} into page {page} block {block} (DMA, CQE)", k, ())
 
 
 def iouring_register(c: Ctx) -> Outcome:

@@ -346,6 +346,7 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
         actors.append(ActorSpec(actor.name, tuple(program), daemon=actor.daemon))
     _no_access_after_munmap(raw, fail)
     _child_needs_fork(raw, fail)
+    _one_registration_per_page(raw, fail)
     return Scenario(
         name=raw.name, description=raw.description, actors=tuple(actors), npages=raw.pages,
         cached=raw.cached, mapped=raw.mapped, nic_writes=raw.nic_writes,
@@ -388,6 +389,39 @@ def _child_needs_fork(raw: ScenarioFile, fail: Callable[[str, str], ScenarioErro
             if e.proc == 1:
                 raise fail(f"actor[{a}].program[{o}].proc", f"operation {e.op!r} on the child "
                            "process (proc = 1), but no actor forks one (op = \"fork\")")
+
+
+#: the long-term registrations of a page and their releases, by interface
+REGISTER = {"rdma_reg_mr": "rdma", "iouring_register": "iouring"}
+UNREGISTER = {"rdma_dereg_mr": "rdma", "iouring_unregister": "iouring"}
+
+
+def _one_registration_per_page(raw: ScenarioFile,
+                               fail: Callable[[str, str], ScenarioError]) -> None:
+    """Refuse what the model's device cannot hold: registrations through both RDMA and
+    io_uring, a page registered by two actors, or registered again before its release (it
+    keeps one registration per page; the second would be released with the first)."""
+    seen: dict[int, int] = {}  # page -> the actor that registers it
+    kinds = set()
+    for a, actor in enumerate(raw.actor):
+        held: set[int] = set()
+        for o, e in enumerate(actor.program):
+            here = f"actor[{a}].program[{o}].op"
+            if e.op in UNREGISTER and e.page is not None:
+                held.discard(e.page)
+            if e.op not in REGISTER or e.page is None:
+                continue
+            kinds.add(REGISTER[e.op])
+            if len(kinds) > 1:
+                raise fail(here, "registrations through both RDMA and io_uring: the model's "
+                           "device is one or the other")
+            if seen.setdefault(e.page, a) != a:
+                raise fail(here, f"page {e.page} is registered by actor[{seen[e.page]}] too: "
+                           "the model keeps one registration per page")
+            if e.page in held or e.repeat > 1:
+                raise fail(here, f"page {e.page} is registered again before its release: the "
+                           "model keeps one registration per page")
+            held.add(e.page)
 
 
 def _code(text: str) -> str:

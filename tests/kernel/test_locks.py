@@ -72,3 +72,20 @@ def test_from_6_7_a_cpu_fault_passes_a_queued_munmap_but_gup_and_retries_do_not(
     assert not isinstance(held, Blocked)
     assert isinstance(store(ctx(held, DESIGNS["linux-6.12"], me=0, name="CPU", op=op)),
                       Blocked)
+
+
+def test_an_fs_dax_fault_takes_mmap_read_lock_even_on_6_12() -> None:
+    """ext4's DAX vm_ops have no ->map_pages: vmf_can_call_fault returns VM_FAULT_RETRY under
+    the VMA lock at once, and the fault is redone under mmap_read_lock, behind a queued
+    munmap."""
+    from gupcheck.designs import DESIGNS
+    from gupcheck.kernel.fault import store
+    from gupcheck.kernel.fs.fsdax import FSDAX
+
+    from .helpers import ctx
+
+    k = down_read(initial_state(1, 3, cached=True, mapped=True, fs=FSDAX), "GUP")
+    k = down_write_queue(k, "munmap")
+    out = store(ctx(k, DESIGNS["linux-6.12"], me=0, name="CPU", op=("store", 0, 0, "C1"),
+                    fs=FSDAX))
+    assert isinstance(out, Blocked) and out.holders == ("munmap",)

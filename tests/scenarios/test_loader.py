@@ -352,3 +352,23 @@ def test_an_operation_on_a_child_that_is_never_forked_is_refused_at_its_proc() -
 
 def test_a_byte_order_mark_some_editors_write_is_skipped() -> None:
     assert parse("\ufeff" + GOOD, "bom.toml") == parse(GOOD, "good.toml")
+
+
+@pytest.mark.parametrize("programs, says", [
+    (['{ op = "rdma_reg_mr", page = 0 }, { op = "iouring_register", page = 0 }'],
+     "both RDMA and io_uring"),
+    (['{ op = "rdma_reg_mr", page = 0 }', '{ op = "rdma_reg_mr", page = 0 }'],
+     "registered by actor[0] too"),
+    (['{ op = "rdma_reg_mr", page = 0, repeat = 2 }'], "registered again before its release"),
+])
+def test_a_page_the_models_device_cannot_hold_twice_is_refused(programs: list[str],
+                                                                says: str) -> None:
+    """The device keeps one registration per page, from one interface: a second one would
+    be released with the first (a pin leaked, or the other interface's pin dropped)."""
+    text = 'name = "c"\ndescription = "x"\n' + "".join(
+        f'[[actor]]\nname = "a{i}"\nprogram = [ {p} ]\n' for i, p in enumerate(programs))
+    assert says in error_for(text).message
+    ok = ('name = "c"\ndescription = "x"\n[[actor]]\nname = "a"\nprogram = [ '
+          '{ op = "rdma_reg_mr", page = 0 }, { op = "rdma_dereg_mr", page = 0 }, '
+          '{ op = "rdma_reg_mr", page = 0 } ]\n')
+    parse(ok, "ok.toml")

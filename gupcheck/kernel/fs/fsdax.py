@@ -56,7 +56,7 @@ def noop_dirty_folio(c: Ctx, k: KState, fid: int, who: str, pte_transfer: bool) 
 FSDAX = FileSystem(
     name="fsdax",
     vm_ops=VmOps(fault="dax_iomap_fault", write_fault=ext4_dax_write_fault,
-                 drops_mmap_lock=False),
+                 drops_mmap_lock=False, map_pages=False),
     a_ops=AddressSpaceOps(dirty_folio=noop_dirty_folio, writepages=EXT4_WRITEPAGES,
                           release_folio="ext4_release_folio",
                           invalidate_folio=ext4_invalidate_folio),
