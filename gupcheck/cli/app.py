@@ -50,8 +50,8 @@ from gupcheck.scenarios.variants import split_name
 
 from . import exitcodes
 from . import search_options as opts
-from .common import check_not_inputs, describe_os_error, fail, seconds, usage_error
 from .common import check_outputs as _outputs
+from .common import describe_os_error, fail, seconds, usage_error
 from .common import load_scenarios as _scenarios
 from .common import write_report as _write
 from .conform import conform_command
@@ -333,9 +333,8 @@ def check_scenario(
     # a variant's name works as a scenario name too (dio-vs-reclaim+fsync, as traces record it)
     base, parts = (scenario, []) if Path(scenario).suffix == ".toml" else split_name(scenario)
     sc, sc_file = _scenario_source(base, scenario_dir)
-    check_not_inputs([sc_file, Path(design) if is_design_module(design) else None],
-                     trace_out=trace_out, html=html,
-                     checkpoint=search_opts.checkpoint)
+    _outputs(sc_file, Path(design) if is_design_module(design) else None,
+             trace_out=trace_out, html=html, checkpoint=search_opts.checkpoint)
     for part in [*parts, *([variant] if variant is not None else [])]:
         sc = _with_variant(sc, part)
     source = scenario_source(sc_file)
@@ -559,7 +558,6 @@ def matrix(
     Example: gupcheck matrix --designs linux-6.1,linux-6.12 --format html --out matrix.html
     """
     _outputs(out=out)
-    check_not_inputs([], out=out)
     known = _scenarios(scenario_dir)
     scs = [s.strip() for s in scenarios.split(",")] if scenarios is not None else list(known)
     for name in scs:

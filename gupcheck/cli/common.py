@@ -54,9 +54,13 @@ def load_scenarios(dirs: list[Path] | None) -> dict[str, Scenario]:
         raise usage_error(str(err)) from None
 
 
-def check_outputs(**paths: Path | None) -> None:
+def check_outputs(*inputs: Path | None, **paths: Path | None) -> None:
     """Refuse, before any search, output paths that cannot be written (see :mod:`.paths`),
-    and two outputs into one file (the second would replace the first)."""
+    two outputs into one file (the second would replace the first), and an output that is
+    one of the run's ``inputs`` (its scenario file, a design module) or a file of gupcheck's
+    installation (a shipped scenario): the report written there would destroy it."""
+    package = Path(__file__).resolve().parents[1]
+    given = {p.resolve() for p in inputs if p is not None}
     seen: dict[Path, str] = {}
     for option, path in paths.items():
         flag = "--" + option.replace("_", "-")
@@ -69,25 +73,13 @@ def check_outputs(**paths: Path | None) -> None:
         if where in seen:
             raise usage_error(f"{seen[where]} and {flag} both write {path}: give each its own "
                               "file")
-        seen[where] = flag
-
-
-def check_not_inputs(inputs: list[Path | None], **outputs: Path | None) -> None:
-    """Refuse an output path that is one of the run's own input files (the scenario file, a
-    design module) or a file of gupcheck's installation (a shipped scenario): the report
-    written there would destroy it."""
-    package = Path(__file__).resolve().parents[1]
-    given = {p.resolve() for p in inputs if p is not None}
-    for option, path in outputs.items():
-        if path is None:
-            continue
-        flag, where = "--" + option.replace("_", "-"), path.resolve()
         if where in given:
             raise usage_error(f"{flag} {path} is an input of this run; gupcheck will not "
                               "replace it: give another file")
         if where.is_relative_to(package):
             raise usage_error(f"{flag} {path} is a file of gupcheck's installation; give a "
                               "file elsewhere")
+        seen[where] = flag
 
 
 def write_report(path: Path, text: str, *, print_on_failure: bool = False) -> None:

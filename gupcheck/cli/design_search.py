@@ -22,14 +22,7 @@ from gupcheck.lab import VARIANT_MAX_STATES
 
 from . import exitcodes
 from . import search_options as opts
-from .common import (
-    check_not_inputs,
-    check_outputs,
-    load_scenarios,
-    seconds,
-    usage_error,
-    write_report,
-)
+from .common import check_outputs, load_scenarios, seconds, usage_error, write_report
 
 designs_app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                           help="Work with designs: search the space of proposal mechanisms.")
@@ -105,7 +98,6 @@ def search_command(
     from gupcheck.scenarios.variants import MATRIX_VARIANTS
 
     check_outputs(out=out)
-    check_not_inputs([], out=out)
     known = load_scenarios(scenario_dir)
     chosen_classes = _names("--classes", classes, list(CLASSES))
     chosen_axes = _names("--axes", axes, list(AXIS_BY_NAME))
