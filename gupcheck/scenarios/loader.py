@@ -158,14 +158,14 @@ class ScenarioError(Exception):
 
 #: a scenario file is a few hundred bytes; anything this large (/dev/zero, a disk image) is not
 MAX_BYTES = 2**20
-#: a search explores every interleaving: a handful of actors and operations is already
-#: millions of states (the shipped scenarios have at most 4 actors and 8 operations each)
-MAX_ACTORS = 16
 #: a scenario's lines are short and hold few dots; the TOML parser's time grows with the
 #: square of a dotted key's length (a 200 KB ``a.a.a...`` line takes minutes), so a longer
 #: line, or one with more dots, is refused before parsing
 MAX_LINE = 10_000
 MAX_DOTS = 200
+#: a search explores every interleaving: a handful of actors and operations is already
+#: millions of states (the shipped scenarios have at most 4 actors and 8 operations each)
+MAX_ACTORS = 16
 MAX_PROGRAM = 64
 MAX_NIC_WRITES = 16
 
@@ -391,9 +391,9 @@ def _child_needs_fork(raw: ScenarioFile, fail: Callable[[str, str], ScenarioErro
                            "process (proc = 1), but no actor forks one (op = \"fork\")")
 
 
-#: the long-term registrations of a page and their releases, by interface
+#: the long-term registrations of a page, by interface, and their releases
 REGISTER = {"rdma_reg_mr": "rdma", "iouring_register": "iouring"}
-UNREGISTER = {"rdma_dereg_mr": "rdma", "iouring_unregister": "iouring"}
+UNREGISTER = frozenset({"rdma_dereg_mr", "iouring_unregister"})
 
 
 def _one_registration_per_page(raw: ScenarioFile,
