@@ -82,8 +82,10 @@ MKWRITE_UNPIN_VS_TRUNCATE = ("submit_bio (read bio", "ext4_setattr: filemap_inva
 XFS_MKWRITE_UNPIN_VS_TRUNCATE = tuple(f.replace("ext4_setattr", "xfs_setattr_size")
                                       for f in MKWRITE_UNPIN_VS_TRUNCATE)
 # ... or mmap_read_lock, withheld from it by a queued munmap (writer preference) while a fault
-# holding mmap_read_lock waits for the folio lock.
-MKWRITE_UNPIN_VS_MUNMAP = ("lock_mm_and_find_vma", "mmap_write_lock: queued behind the readers",
+# holding mmap_read_lock (the VMA lock from 6.7, which the munmap then waits for too) waits for
+# the folio lock.
+MKWRITE_UNPIN_VS_MUNMAP = ("do_user_addr_fault(page 0)",
+                           "mmap_write_lock: queued behind the readers",
                            "queue on bio_dirty_list", "put_user_page(page 0, dirty): folio_lock")
 
 
