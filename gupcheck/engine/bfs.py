@@ -58,6 +58,15 @@ CHUNK = 2048  # frontier states expanded per visited-set batch (fastest measured
 _KEY = operator.attrgetter("key")
 
 
+def take(seq: Sequence[Any], idx: np.ndarray) -> list[Any]:
+    """``seq``'s items at the indices ``idx``, in that order, in one C call: ``itemgetter``
+    costs about 35 ns an item where ``map(seq.__getitem__, ...)`` costs 70-90 (lost update
+    4x2 picks 5.6 million new states out of 19.3 million successors)."""
+    if len(idx) > 1:
+        return list(operator.itemgetter(*idx.tolist())(seq))
+    return [seq[i] for i in idx.tolist()]
+
+
 def keys_in_one_call(ctx: Context,
                      store: Any) -> Callable[[Sequence[Any]], np.ndarray] | None:
     """``ctx``'s keyer of a whole batch in compiled code (:mod:`.batchkey`), where it is
@@ -354,7 +363,7 @@ class BfsSearch:
             raise ModelError("a state has more than 65,535 successors",
                              self.path(self.depth, base + int(local[ordinals.argmax()])))
         first = len(frontier_next)
-        new_states = list(map(cand.__getitem__, new_idx.tolist()))
+        new_states = take(cand, new_idx)
         frontier_next.extend(new_states)
         self.levels.add(local + base, ordinals)
         return self.check_batch(new_states, self.depth + 1, first)

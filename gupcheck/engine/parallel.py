@@ -67,7 +67,7 @@ from typing import Any
 
 import numpy as np
 
-from .bfs import CHUNK, BfsSearch, ProgressFn, bfs, keys_in_one_call, partial_order
+from .bfs import CHUNK, BfsSearch, ProgressFn, bfs, keys_in_one_call, partial_order, take
 from .errors import ModelError, describe_exception
 from .limits import INTERRUPT, INTERRUPTED, Limits, worker_interrupts
 from .model import Label
@@ -252,7 +252,7 @@ class Worker:
             gidx = np.concatenate([b[1] for b in batches])
             pkey = np.concatenate([b[2] for b in batches])
             order = np.argsort(gidx, kind="stable")  # sorted runs: a merge
-            self.segments.append((list(map(states.__getitem__, order.tolist())), gidx[order],
+            self.segments.append((take(states, order), gidx[order],
                                   pkey[order]))
         return ("ok",)
 
@@ -447,7 +447,7 @@ class Worker:
             raise ModelError("a state has more than 65,535 successors")
         keep = np.unique(fps, return_index=True)[1] if in_order else np.arange(len(kept))
         keep.sort()  # generation order
-        self.cand.extend(map(_STATE, map(kept.__getitem__, keep.tolist())))
+        self.cand.extend(map(_STATE, take(kept, keep)))
         self.parts.append((fps[keep], parent[keep], ordinal[keep]))
 
     def op_answer(self, queries: list[tuple[np.ndarray, np.ndarray]],
@@ -549,7 +549,7 @@ class Worker:
         if self.cand_perm is None:
             self.next = list(compress(self.cand, mask))
         else:
-            self.next = list(map(self.cand.__getitem__, self.cand_perm[idx].tolist()))
+            self.next = take(self.cand, self.cand_perm[idx])
         self.cand, self.sent = [], []
         self.next_pkey = (self.cand_parent[idx] << 16) | self.cand_ordinal[idx]
         if self.next:
