@@ -184,6 +184,18 @@ def test_matrix_variants_on_the_command_line() -> None:
     assert item["fragile"] is (any(v["flips"] for v in item["variants"]))
 
 
+def test_a_variant_past_its_bound_makes_the_matrix_exit_3() -> None:
+    """A variant bigger than --variant-max-states makes no claim: a limit was hit, as for a
+    cell (the base cell itself stays complete)."""
+    result = runner.invoke(app, ["matrix", "--scenarios", "control-cpu-mmap-write", "--designs",
+                                 DESIGN, "--variants", "--variant-max-states", "20",
+                                 "--workers", "1", "--format", "json"])
+    assert result.exit_code == 3, result.output
+    item = json.loads(result.output)[0]
+    assert item["verdict"] == "holds"
+    assert "incomplete" in {v["verdict"] for v in item["variants"]}
+
+
 @pytest.mark.slow
 def test_the_proposals_holding_cells_survive_or_name_their_flips() -> None:
     """CI's variants check on the shipped matrix, restricted to the proposals' holding cells

@@ -550,8 +550,8 @@ def matrix(
     prints the cells finished so far and marks the others "not run".
 
     Exit codes: 0 every cell complete (violations are results here, not failures), 3 some
-    cell incomplete or not run (a limit was hit, or Ctrl-C), 5 some cell's model failed
-    (error), 2 usage error.
+    cell incomplete or not run (a limit was hit, or Ctrl-C; with --variants, a variant too),
+    5 some cell's model failed (error), 2 usage error.
 
     Example: gupcheck matrix --format markdown --out docs/matrix.md
 
@@ -606,7 +606,9 @@ def matrix(
         _write(out, text, print_on_failure=True)  # hours of cells are not lost to a full disk
     else:
         sys.stdout.write(text)
-    raise typer.Exit(exitcodes.matrix_exit(c.verdict for c in cells))
+    # a variant past its bound is a limit hit too: no claim either way (exit 3)
+    raise typer.Exit(exitcodes.matrix_exit(
+        [c.verdict for c in cells] + [v.verdict for c in cells for _, v in c.variants]))
 
 
 def _matrix_table(cells: list[Cell], ds: list[str], *, to_terminal: bool) -> str:

@@ -12,7 +12,8 @@ written (a full disk, say: the message names the file and the errno); 11 a desig
 ``check`` and ``demo`` exit with the code of their verdict (:data:`BY_VERDICT`), 3 also when
 Ctrl-C stopped the search ("interrupted", after a final checkpoint if one was asked for).
 ``matrix`` exits with :func:`matrix_exit`: a violation is one of the results a matrix is
-for, not a failure of the run.
+for, not a failure of the run; with ``--variants`` the variants' verdicts count too (a variant
+past ``--variant-max-states`` is incomplete).
 """
 
 from collections.abc import Iterable
