@@ -20,4 +20,18 @@ def unwritable(path: Path, flag: str) -> str | None:
             f"cannot write {flag} {path}: permission denied"
     if not os.access(folder, os.W_OK):
         return f"cannot write {flag} {path}: permission denied in the folder {folder}"
+    return _cannot_create(path, flag)
+
+
+def _cannot_create(path: Path, flag: str) -> str | None:
+    """Why a new file cannot be made at ``path``, found by making it (and removing it again):
+    ``access`` says yes to root for any folder, a pseudo-filesystem's (/proc, /sys) too, where
+    the file cannot be created."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+    except FileExistsError:  # made meanwhile: writing will tell
+        return None
+    except OSError as exc:
+        return f"cannot write {flag} {path}: creating it fails ({exc.strerror or exc})"
+    os.unlink(path)
     return None

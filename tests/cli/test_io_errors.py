@@ -51,6 +51,27 @@ def test_an_output_in_a_missing_folder_or_naming_a_folder_is_refused_before_sear
         assert ("does not exist" in res.output) or ("is a folder" in res.output)
 
 
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs /proc (Linux)")
+def test_an_output_in_a_folder_that_takes_no_files_is_refused_before_searching(
+        no_search: None) -> None:
+    """/proc passes access(W_OK) for root, but no file can be made there."""
+    bad = "/proc/gupcheck-out.json"
+    for args, option in ((["check", "dio-vs-reclaim", "--trace-out", bad], "--trace-out"),
+                         (["demo", "peterson", "--checkpoint", bad], "--checkpoint"),
+                         (["matrix", "--scenarios", "dio-vs-reclaim", "--out", bad], "--out")):
+        res = runner.invoke(app, args)
+        assert res.exit_code == exitcodes.USAGE, (args, res.output)
+        assert option in res.output  # root: creating it fails; others: permission denied
+        assert "creating it fails" in res.output or "permission denied" in res.output
+
+
+def test_a_checked_output_leaves_no_file_behind(tmp_path: Path) -> None:
+    out = tmp_path / "f.json"
+    res = runner.invoke(app, ["demo", "peterson", "--checkpoint", str(out)])
+    assert res.exit_code == 0, res.output
+    assert not out.exists()  # peterson completes: no checkpoint, and the probe was removed
+
+
 def test_a_bit_array_larger_than_memory_is_refused_not_a_memory_error() -> None:
     res = runner.invoke(app, ["demo", "peterson", "--bitstate", "2^46"])  # 8 TiB
     assert res.exit_code == exitcodes.USAGE, res.output
