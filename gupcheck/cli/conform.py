@@ -18,7 +18,7 @@ from rich.console import Console
 
 from gupcheck.conform.compare import DISAGREES, MODEL_ERROR, NO_RESULT
 from gupcheck.conform.errors import ConformError
-from gupcheck.conform.kernels import DEBIAN, resolve
+from gupcheck.conform.kernels import DEBIAN, bzimage_problem, resolve
 from gupcheck.conform.predict import PROBES, XFS_PROBES
 from gupcheck.conform.races import DEFAULT_ITERATIONS, RACE_PROBES
 from gupcheck.conform.report import render_markdown, render_text
@@ -113,6 +113,15 @@ def conform_command(
         cfg = load_design(design or DEBIAN[kernel].design)
     except DesignError as exc:
         raise fail(str(exc), exc.code) from None
+    if kernel not in DEBIAN:  # before the tools' checks and the guest's build
+        try:
+            why = bzimage_problem(Path(kernel))
+        except OSError as exc:
+            raise fail(f"--kernel {kernel}: cannot read it ({exc.strerror or exc})",
+                       exitcodes.IO_ERROR) from None
+        if why:
+            raise fail(f"--kernel {kernel}: {why}; give {', '.join(DEBIAN)} or the path of a "
+                       "bzImage (arch/x86/boot/bzImage)", exitcodes.USAGE)
     show = sys.stderr.isatty()
 
     def log(message: str) -> None:

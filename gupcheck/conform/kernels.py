@@ -153,6 +153,18 @@ def _kernel_in(tree: Path, deb: DebianKernel) -> Kernel:
     raise ConformError(f"{tree}: no modules directory for {release}")
 
 
+def bzimage_problem(path: Path) -> str | None:
+    """Why ``path`` is not an x86 kernel image QEMU can boot with ``-kernel``, or None: every
+    bzImage carries the boot protocol's magic ``HdrS`` at offset 0x202 of its setup header
+    (Documentation/arch/x86/boot.rst, protocol 2.00 and later).  Raises OSError if it cannot
+    be read."""
+    with path.open("rb") as f:
+        head = f.read(0x206)
+    if head[0x202:0x206] != b"HdrS":
+        return "not an x86 kernel image (no boot-protocol header \"HdrS\" at offset 0x202)"
+    return None
+
+
 def local_kernel(bzimage: Path, modules: Path | None) -> Kernel:
     """A kernel of the user's own: its bzImage, and optionally its lib/modules/<release> tree
     (without one, virtio_blk, virtio_pci and ext4 must be built in)."""

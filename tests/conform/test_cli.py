@@ -69,6 +69,25 @@ def test_a_missing_bzimage_or_a_typo_is_a_usage_error_naming_the_choices(
         assert res.exit_code == exitcodes.USAGE and "debian-12, debian-13" in res.output
 
 
+def test_a_file_that_is_not_a_kernel_image_is_a_usage_error(tmp_path: Path) -> None:
+    """Said before the tools are looked for (it was "liburing headers not found", exit 8)."""
+    text = tmp_path / "passwd"
+    text.write_text("root:x:0:0:root:/root:/bin/bash\n" * 40)
+    res = runner.invoke(app, ["conform", "--kernel", str(text), "--design", "linux-6.12"])
+    assert res.exit_code == exitcodes.USAGE, res.output
+    assert "not an x86 kernel image" in res.output and "Traceback" not in res.output
+
+
+def test_a_bzimage_is_known_by_its_boot_header(tmp_path: Path) -> None:
+    image = tmp_path / "bzImage"
+    image.write_bytes(bytes(0x202) + b"HdrS" + bytes(64))
+    assert kernels.bzimage_problem(image) is None
+    image.write_bytes(bytes(0x202) + b"HdrX" + bytes(64))
+    assert "HdrS" in (kernels.bzimage_problem(image) or "")
+    image.write_bytes(b"")
+    assert kernels.bzimage_problem(image) is not None
+
+
 def test_a_design_module_of_ones_own_is_loaded(tmp_path: Path) -> None:
     mod = tmp_path / "my_patch.py"
     mod.write_text("from dataclasses import replace\nfrom gupcheck.designs import DESIGNS\n"
