@@ -97,7 +97,7 @@ class KernelConfig:
     #: (page_cache_ra_unbounded) take filemap_invalidate_lock_shared to add a missing page
     #: to the page cache, so a fault waits for a truncate or hole punch holding it before
     #: it reads a page back in.  Before, ext4 (i_mmap_sem) and XFS (XFS_MMAPLOCK) took a lock
-    #: of their own around ->fault (fsops.VmOps.fault_lock, fault.fault_lock_waits).
+    #: of their own around ->fault (fsops.VmOps.fault_lock, fault.fault_waits).
     fault_fill_locked: bool = True
     #: The per-VMA lock: 6.4 for anonymous memory (Suren Baghdasaryan), 6.7 for read, shared
     #: and COW faults of file mappings (Matthew Wilcox, "mm: Allow per-VMA locks on

@@ -49,7 +49,7 @@ def fault_begin(c: Ctx, k: KState, page: int, ret: str, *, fail: str = "SIGBUS",
                                "VM_FAULT_SIGBUS", fail, fail_stage)
     if k.ptes[page] is None:  # do_cow_fault / do_shared_fault: __do_fault -> ->fault first
         how = "do_cow_fault" if c.env.private else "do_shared_fault"
-        waits = fault_lock_waits(c, k) or filemap_lock_wait(c, k, page, retry,
+        waits = fault_waits(c, k, page) or filemap_lock_wait(c, k, page, retry,
                                                              who=f"{how}: __do_fault")
         if waits is not None:
             return waits
@@ -122,16 +122,26 @@ def filemap_lock_wait(c: Ctx, k: KState, page: int, retry: str | None, *,
                         fretry=retry))]
 
 
-def fault_lock_waits(c: Ctx, k: KState) -> Blocked | None:
-    """Why an ext4 or XFS ->fault before 5.15 cannot start now: its wrapper took the
-    filesystem's truncate lock shared around filemap_fault (:attr:`.fsops.VmOps.fault_lock`),
-    which truncate and hole punch hold for writing from before they unmap the range to after
-    they free the blocks, so no ->fault ran meanwhile.  A read fault on a cached, unlocked
-    page calls no ->fault: fault-around (``filemap_map_pages``, no such lock: XFS took
-    MMAPLOCK there only from 5.10) maps it (:func:`read_fault`).  The model's
-    INVALIDATE_LOCK stands for the lock.  Not modelled: that lock held while the fault
-    sleeps in filemap_fault (on a locked folio, or the read-ahead I/O)."""
-    lock = c.env.fs.vm_ops.fault_lock
+def fault_waits(c: Ctx, k: KState, page: int) -> Blocked | None:
+    """Why ->fault on ``page`` cannot start now, where the fault calls it (no PTE, or a read
+    fault fault-around cannot serve: :func:`read_fault`).
+
+    * The filesystem's own wait (:attr:`.fsops.VmOps.fault_wait`): shmem_fault's while a hole
+      punch covers the page.
+    * Before 5.15 an ext4 or XFS ->fault's wrapper took the filesystem's truncate lock shared
+      around filemap_fault (:attr:`.fsops.VmOps.fault_lock`), which truncate and hole punch
+      hold for writing from before they unmap the range to after they free the blocks, so no
+      ->fault ran meanwhile.  A read fault on a cached, unlocked page calls no ->fault:
+      fault-around (``filemap_map_pages``, no such lock: XFS took MMAPLOCK there only from
+      5.10) maps it.  The model's INVALIDATE_LOCK stands for the lock.  Not modelled: that
+      lock held while the fault sleeps in filemap_fault (on a locked folio, or the
+      read-ahead I/O)."""
+    vm_ops = c.env.fs.vm_ops
+    if vm_ops.fault_wait is not None:
+        blocked = vm_ops.fault_wait(c, k, page)
+        if blocked is not None:
+            return blocked
+    lock = vm_ops.fault_lock
     if c.cfg.fault_fill_locked or lock is None:
         return None
     blocked = can_read(INVALIDATE_LOCK, k)
@@ -205,7 +215,7 @@ def read_fault(c: Ctx, k: KState, page: int, ret: str, retry: str | None = None)
                      c.goto(k.with_pte(page, Pte()), ret))]
     f = k.cached(page)
     if f is None or f.locked not in (None, c.name):  # else do_fault_around maps it
-        locked = fault_lock_waits(c, k)
+        locked = fault_waits(c, k, page)
         if locked is not None:
             return locked
     waits = filemap_lock_wait(c, k, page, retry, who="do_read_fault: __do_fault")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from .actor import Ctx, Outcome
+    from .actor import Blocked, Ctx, Outcome
     from .state import Folio, KState
     from .vma import Backing
 
@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 #: (ctx, state, page, where the fault returns, what the operation returns on SIGBUS, or the
 #: stage it goes to instead) -> the steps
 WriteFault = Callable[["Ctx", "KState", int, str, str, "str | None"], "Outcome"]
+
+#: what ``->fault`` itself waits for before it looks the page up (shmem_fault: a hole punch
+#: over the page in progress): (ctx, state, page) -> why it sleeps, or None
+FaultWait = Callable[["Ctx", "KState", int], "Blocked | None"]
 
 #: ``->dirty_folio`` of a folio that has a mapping: (ctx, state, folio id, who dirties it,
 #: is it the transfer of a PTE dirty bit) -> the state
@@ -83,8 +87,10 @@ class VmOps:
     #: filemap_fault (ext4_filemap_fault: i_mmap_sem, 4.5 ea3d7209ca01; XFS
     #: __xfs_filemap_fault: XFS_MMAPLOCK_SHARED, 4.1, "xfs: use i_mmaplock on read faults",
     #: <1420669543-8093-3-git-send-email-david@fromorbit.com>), the lock 5.15's
-    #: invalidate_lock replaced (fault.fault_lock_waits); its name, or None (shmem, btrfs)
+    #: invalidate_lock replaced (fault.fault_waits); its name, or None (shmem, btrfs)
     fault_lock: str | None = None
+    #: ->fault's own wait before it looks the page up (fault.fault_waits), or None
+    fault_wait: FaultWait | None = None
     #: ->map_pages (filemap_map_pages): without it a fault under the per-VMA lock returns
     #: VM_FAULT_RETRY at once (mm/memory.c vmf_can_call_fault, 6.12) and is redone under
     #: mmap_read_lock (ext4's DAX vm_ops have none)

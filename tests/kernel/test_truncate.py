@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from gupcheck.designs import DESIGNS
 from gupcheck.engine import Result, Verdict, check
+from gupcheck.kernel.fs import FILESYSTEMS
 from gupcheck.kernel.fs.ext4 import EXT4_DIRTY_FOLIO_WARN
+from gupcheck.kernel.fs.shmem import SHMEM
 from gupcheck.kernel.system import KernelModel, Scenario
 from gupcheck.scenarios import SCENARIOS
 from gupcheck.scenarios.loader import parse
@@ -339,6 +343,27 @@ def test_a_fault_mapping_the_page_again_cannot_hold_off_a_punch(filesystem: str)
     result = check(KernelModel(sc, DESIGNS["linux-6.1"]))
     assert result.verdict is Verdict.HOLDS, result.message
     assert any("truncate_cleanup_folio (unmap_mapping_folio)" in a for a in result.coverage)
+
+
+@pytest.mark.parametrize("design", ["legacy", "linux-6.1", "linux-6.12"])
+@pytest.mark.parametrize("touch", ['{ op = "load", page = 0 }',
+                                   '{ op = "store", page = 0, block = 0, value = "B1" }'])
+def test_a_shmem_fault_into_a_hole_being_punched_waits_for_the_punch(
+        design: str, touch: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """shmem_fault sleeps on shmem_falloc_waitq while a punch covers its page (3.16 on), so a
+    load or store faulting the page back in cannot hold the punch off; without that wait the model
+    starved the punch (fault and shmem_undo_range taking turns forever), as Trinity showed
+    the kernel before 3.16 could."""
+    sc = _touch_while(touch, "punch_hole", filesystem="shmem")
+    result = check(KernelModel(sc, DESIGNS[design]))
+    assert result.verdict is Verdict.HOLDS, result.message
+    model = KernelModel(sc, DESIGNS[design])
+    waits = [w for s in reachable(sc, design) for w in model.waits(s)]
+    assert any("shmem_falloc_waitq" in w.on for w in waits)
+    no_wait = replace(SHMEM, vm_ops=replace(SHMEM.vm_ops, fault_wait=None))
+    monkeypatch.setitem(FILESYSTEMS, "shmem", no_wait)
+    result = check(KernelModel(sc, DESIGNS[design]))
+    assert result.verdict is Verdict.STARVES and "writeback-progress" in result.property
 
 
 def test_a_punch_keeps_private_copies_and_a_truncate_zaps_them() -> None:

@@ -36,6 +36,30 @@ def shmem_write_fault(c: Ctx, k: KState, page: int, ret: str, fail: str,
     return [Move(f"shmem_fault, finish_fault: map page {page} writable+dirty{unlock}", k)]
 
 
+def shmem_falloc_wait(c: Ctx, k: KState, page: int) -> Blocked | None:
+    """shmem_fault's wait while a hole is punched over ``page`` (mm/shmem.c, 3.16 on:
+    f00cdc6df7d7 "shmem: fix faulting into a hole while it's punched"): shmem_fallocate
+    (PUNCH_HOLE) sets ``inode->i_private`` after inode_lock, before unmap_mapping_range, and
+    clears it after shmem_truncate_range, waking the faults that slept on its
+    ``shmem_falloc_waitq``; they return VM_FAULT_RETRY (or VM_FAULT_NOPAGE) and fault again.
+    Trinity had shown a thread faulting into the hole could keep the punch from ever
+    completing: shmem_undo_range removes what was faulted in and looks again.  The window is
+    the punch's hold of the model's INVALIDATE_LOCK (i_rwsem here).  Not modelled: the
+    fault sleeps holding mmap_read_lock, which the kernel drops when the fault may retry."""
+    writer = k.invalidate_lock.writer
+    if writer is None:
+        return None
+    for t in k.threads:
+        local = dict(t.local)
+        if local.get("twhat") != "punch" or t.stage == "tr:lock":  # queued: not yet set
+            continue
+        start, end = local["trange"]
+        if start <= page < end:
+            return Blocked(f"shmem_fault: hole punch of page {page} in progress "
+                           "(shmem_falloc_waitq)", (writer,))
+    return None
+
+
 def shmem_dirty_folio(c: Ctx, k: KState, fid: int, who: str, pte_transfer: bool) -> KState:
     """filemap_dirty_folio / noop_dirty_folio: no blocks to prepare, nothing to warn about."""
     return k.with_folio_at(fid, replace(k.folio_at(fid), dirty=True))
@@ -44,7 +68,7 @@ def shmem_dirty_folio(c: Ctx, k: KState, fid: int, who: str, pte_transfer: bool)
 SHMEM = FileSystem(
     name="shmem",
     vm_ops=VmOps(fault="shmem_fault", write_fault=shmem_write_fault, write_notify=False,
-                 drops_mmap_lock=False),
+                 drops_mmap_lock=False, fault_wait=shmem_falloc_wait),
     a_ops=AddressSpaceOps(dirty_folio=shmem_dirty_folio, writepages=None),
     f_ops=FileOps(fsync=None, setattr="shmem_setattr", punch_hole="shmem_fallocate(PUNCH_HOLE)",
                   free_truncated="shmem_truncate_range", free_punched="shmem_truncate_range"),
