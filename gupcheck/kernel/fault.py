@@ -572,22 +572,25 @@ def load(c: Ctx) -> Outcome:
 def _load_ends(c: Ctx, k: KState, page: int, unlock: str) -> list[Move] | None:
     """The fault of a load that ends without mapping the page: beyond i_size (filemap_fault
     or dax_iomap_fault: VM_FAULT_SIGBUS), or an FS-DAX hole (dax_load_hole maps the zero
-    page).  Checked again after a sleep: a truncate or hole punch may have run meanwhile."""
+    page).  Checked again after a sleep: a truncate or hole punch may have run meanwhile.
+    ``unlock``: the label of the release of mmap_read_lock, which the load then holds, or
+    "" (not taken yet)."""
     if page >= k.i_size:
-        return [Move(f"{c.env.fs.vm_ops.fault}: page {page} beyond i_size, VM_FAULT_SIGBUS"
-                     + unlock, c.finish(k, "SIGBUS"))]
-    if c.env.fs.dax and k.cache[page] is None:
-        zeros = "|".join(("Z0",) * SUBBLOCKS)
-        return [Move(f"dax_iomap_fault: page {page} is a hole, dax_load_hole (zero page)"
-                     + unlock, c.finish(k, f"load={zeros}"))]
-    return None
+        func, result = f"{c.env.fs.vm_ops.fault}: page {page} beyond i_size, VM_FAULT_SIGBUS", \
+            "SIGBUS"
+    elif c.env.fs.dax and k.cache[page] is None:
+        func = f"dax_iomap_fault: page {page} is a hole, dax_load_hole (zero page)"
+        result = "load=" + "|".join(("Z0",) * SUBBLOCKS)
+    else:
+        return None
+    return [Move(func + unlock, c.finish(up_read(k, c.name) if unlock else k, result))]
 
 
 def stage_load_fault(c: Ctx) -> Outcome:
     """The read fault sleeps holding mmap_read_lock (a retry on a locked folio; any attempt
     on a pre-5.15 ext4 or XFS truncate lock, after which a first attempt may still drop the
     lock: :func:`filemap_lock_wait`); then mmap_read_unlock, and the load is retried."""
-    ended = _load_ends(c, up_read(c.k, c.name), c.op[1], f", {fault_unlock(c)}")
+    ended = _load_ends(c, c.k, c.op[1], f", {fault_unlock(c)}")
     if ended is not None:
         return ended
     out = read_fault(c, c.k, c.op[1], ret="", retry="" if may_drop_lock(c) else None)
