@@ -543,6 +543,7 @@ def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
     """A file of ``npages`` pages of data ``A0``, written and synced before the scenario.
 
     ``cached``: its pages are in the page cache, clean, with buffers (as after a read);
+    shmem's are dirty (its page cache is the only copy of the data, :mod:`.fs.shmem`);
     ``mapped``: the process has already read-faulted them (present, read-only PTEs: the
     write-notify of a shared ext4 mapping, ``vma_wants_writenotify``);
     ``fs``: the filesystem (:mod:`.fs`); ``private``: the process maps it MAP_PRIVATE;
@@ -565,7 +566,8 @@ def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
             maps = 1 if mapped else 0
             bufs = (BH_CLEAN,) * SUBBLOCKS if fs.buffer_heads and not sparse else None
             folios.append(Folio(index=i, data=data, buffers=bufs, large=large and fs.large_folios,
-                                refcount=1 + (bufs is not None) + maps, mapcount=maps))
+                                refcount=1 + (bufs is not None) + maps, mapcount=maps,
+                                dirty=not fs.page_cache_over_disk and not sparse))
             # a shared ext4 mapping is write-notify: read faults map read-only; shmem's is not;
             # a private mapping maps the page-cache folio read-only until a write copies it
             ptes.append(Pte(writable=not fs.vm_ops.write_notify and not private) if mapped

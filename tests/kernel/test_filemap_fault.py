@@ -178,6 +178,28 @@ def test_a_shared_write_fault_ends_without_mmap_lock_from_5_8(design: str, drops
     assert unlocks is not drops
 
 
+def test_a_shmem_store_keeps_mmap_lock_unless_it_dirtied_the_folio() -> None:
+    """A shmem folio holding data is dirty (nothing else keeps its data: shmem_write_end,
+    shmem_fallocate), so a write fault on it does not newly dirty it and fault_dirty_shared_page
+    keeps mmap_read_lock; a folio shmem_fault has just allocated (after a punch) is clean
+    zeros, and the store that dirties it drops the lock for balance_dirty_pages."""
+    sc = parse('name = "shmem-store"\ndescription = "test"\nfilesystem = "shmem"\n'
+               'mapped = false\n[[actor]]\nname = "CPU0"\n'
+               'program = [ { op = "store", page = 0, block = 0, value = "C1" } ]\n', "<t>")
+    [k0] = KernelModel(sc, DESIGNS["linux-6.12"]).init_states()
+    assert k0.folio(0).dirty
+    coverage = check(KernelModel(sc, DESIGNS["linux-6.12"])).coverage
+    assert any("shmem_fault, finish_fault: map page 0 writable+dirty" in a
+               and "VM_FAULT_COMPLETED" not in a for a in coverage), coverage
+    assert not any("VM_FAULT_COMPLETED" in a for a in coverage)
+    punched = parse('name = "shmem-store"\ndescription = "test"\nfilesystem = "shmem"\n'
+                    'mapped = false\n[[actor]]\nname = "CPU0"\n'
+                    'program = [ { op = "punch_hole", page = 0 }, '
+                    '{ op = "store", page = 0, block = 0, value = "C1" } ]\n', "<t>")
+    coverage = check(KernelModel(punched, DESIGNS["linux-6.12"])).coverage
+    assert any("writable+dirty" in a and "VM_FAULT_COMPLETED" in a for a in coverage)
+
+
 MKWRITE_STAGE = {"ext4": "fault:mkwrite", "xfs": "fault:xfs_mkwrite",
                  "cowfs": "fault:btrfs_mkwrite"}
 

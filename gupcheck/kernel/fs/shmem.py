@@ -1,12 +1,19 @@
 """shmem (tmpfs, memfd), as its operation tables.
 
-mm/shmem.c ``shmem_vm_ops = { .fault = shmem_fault }`` (no ->page_mkwrite: a shared shmem
-mapping is not write-notify, ``vma_wants_writenotify``), ``shmem_aops = { .dirty_folio =
-noop_dirty_folio (filemap_dirty_folio before 6.x), .writepage = shmem_writepage }``: its folios
-are swap-backed and never written back to a disk; ``shmem_file_operations.fsync = noop_fsync``;
-``shmem_setattr``, ``shmem_fallocate(FALLOC_FL_PUNCH_HOLE)``, ``shmem_truncate_range``.
+mm/shmem.c ``shmem_vm_ops = { .fault = shmem_fault, .map_pages = filemap_map_pages }`` (no
+->page_mkwrite: a shared shmem mapping is not write-notify, ``vma_wants_writenotify``),
+``shmem_aops = { .dirty_folio = noop_dirty_folio (5.18, 46de8b979492;
+__set_page_dirty_no_writeback before: neither tags the mapping), .writepage = shmem_writepage
+}``: its folios are swap-backed and never written back to a disk, so a folio holding data stays
+dirty (shmem_write_end, shmem_fallocate: the scenario's cached pages start dirty) and a clean one
+holds zeros; ``shmem_file_operations.fsync = noop_fsync``; ``shmem_setattr``,
+``shmem_fallocate(FALLOC_FL_PUNCH_HOLE)``, ``shmem_truncate_range``.
 
-Reclaim of shmem folios (swap) is not modelled.
+Reclaim of shmem folios (swap) is not modelled: ``madvise_pageout`` skips a shmem page, where
+the kernel's shrink_folio_list unmaps it (try_to_unmap, the mmu notifier) and, with no swap,
+shmem_writepage re-dirties and keeps it.  A punch of one page of a large folio removes the
+folio here, where the kernel zeroes the page inside it if the folio cannot be split (a pin:
+truncate_inode_partial_folio) and DMA after the punch lands in the file.
 """
 
 from __future__ import annotations
