@@ -68,7 +68,8 @@ def shmem_falloc_wait(c: Ctx, k: KState, page: int) -> Blocked | None:
 
 
 def shmem_dirty_folio(c: Ctx, k: KState, fid: int, who: str, pte_transfer: bool) -> KState:
-    """filemap_dirty_folio / noop_dirty_folio: no blocks to prepare, nothing to warn about."""
+    """noop_dirty_folio (__set_page_dirty_no_writeback before 5.18): no blocks to prepare,
+    nothing to warn about."""
     return k.with_folio_at(fid, replace(k.folio_at(fid), dirty=True))
 
 
