@@ -22,6 +22,7 @@ copy and the dirtying (``noop_dirty_folio``) are lost, silently, though the call
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
+from .blocks import block_of
 from .device import dma_write_check
 from .dirty import buffers_busy, folio_mark_dirty
 from .gup import gup_begin, unpin_dirty
@@ -96,11 +97,47 @@ def stage_invalidate(c: Ctx) -> Outcome:
     if not ok:
         return [Move(f"{func}: kiocb_invalidate_pages fails, __iomap_dio_rw returns -ENOTBLK "
                      "(fall back to buffered write)", c.goto(k, "dw:buffered"))]
+    space = direct_space(c, k, page)
+    if isinstance(space, str):
+        return _enospc(c, k, f"{func}; {space}")
+    k, unwritten, alloc = space
+    data = (value,) * SUBBLOCKS
     bio = Bio(id=k.next_bio, write=True, page=page, folio=-1, pending=tuple(range(SUBBLOCKS)),
-              owner=c.name, waiter=c.me, bounce=(value,) * SUBBLOCKS)
+              owner=c.name, waiter=c.me, bounce=data,
+              csums=data if c.env.fs.cow else None)  # btrfs_submit_dio_bio: btrfs_csum_one_bio
     k = replace(k, bios=k.bios + (bio,), next_bio=k.next_bio + 1)
-    return [Move(f"{func}; submit_bio (direct write bio #{bio.id} of {value})",
-                 c.goto(k, "dw:io"))]
+    return [Move(f"{func}; {alloc}submit_bio (direct write bio #{bio.id} of {value})",
+                 c.goto(k, "dw:io", dunwritten=unwritten))]
+
+
+def direct_space(c: Ctx, k: KState, page: int) -> tuple[KState, tuple[int, ...], str] | str:
+    """The direct write's ``->iomap_begin`` over the page (:attr:`.fsops.FileOps.dio_alloc`):
+    the state, the page's blocks it allocated as unwritten extents and the label; or the
+    label of its -ENOSPC.
+
+    ext4 (``ext4_iomap_alloc``, EXT4_GET_BLOCKS_IO_CREATE_EXT) and XFS
+    (``xfs_iomap_write_direct``, XFS_BMAPI_PREALLOC) allocate the page's holes as *unwritten*
+    extents, which read as zeros until ->end_io converts them after the data is on disk
+    (:func:`stage_done`); an allocated block is overwritten in place.  btrfs writes every
+    direct write to a new extent (``btrfs_new_extent_direct``), its space checked first
+    (``btrfs_check_data_free_space``), with the data's checksums computed at submit
+    (``btrfs_submit_dio_bio`` -> ``btrfs_csum_one_bio``); the old extent is freed when the
+    ordered extent finishes."""
+    fs = c.env.fs
+    name = fs.f_ops.dio_alloc
+    if fs.block_map:
+        holes = tuple(b for b in range(SUBBLOCKS) if block_of(page, b) in k.holes)
+        if not holes:
+            return k, (), ""
+        if len(holes) > k.free_blocks:
+            return f"{name} fails (-ENOSPC)"
+        return (replace(k, free_blocks=k.free_blocks - len(holes)), holes,
+                f"{name} (unwritten extent for block(s) {list(holes)}), ")
+    if fs.cow:
+        if k.free_blocks == 0:
+            return f"{name} fails (-ENOSPC)"
+        return replace(k, free_blocks=k.free_blocks - 1), (), f"{name}, "
+    return k, (), ""
 
 
 def stage_io(c: Ctx) -> Outcome:
@@ -124,7 +161,21 @@ def stage_done(c: Ctx) -> Outcome:
             k = k.event(INVALIDATION_FAILURE)
             func += f", dio_warn_stale_pagecache: {INVALIDATION_FAILURE}"
         func += "; "
-    return [Move(func + "write() returns", c.finish(_write_done(c, k), "write=ok"))]
+    k, end_io = _end_io(c, k)
+    return [Move(func + end_io + "write() returns", c.finish(_write_done(c, k), "write=ok"))]
+
+
+def _end_io(c: Ctx, k: KState) -> tuple[KState, str]:
+    """The filesystem's ->end_io (:attr:`.fsops.FileOps.dio_end_io`): the unwritten extents
+    :func:`direct_space` allocated hold the data now; btrfs frees the old extent."""
+    fs, page = c.env.fs, c.op[1]
+    unwritten = c.var("dunwritten", ())
+    if unwritten:
+        k = replace(k, holes=k.holes - {block_of(page, b) for b in unwritten})
+        return k, f"{fs.f_ops.dio_end_io}; "
+    if fs.cow:
+        return replace(k, free_blocks=k.free_blocks + 1), f"{fs.f_ops.dio_end_io}; "
+    return k, ""
 
 
 def _write_done(c: Ctx, k: KState) -> KState:
@@ -162,7 +213,7 @@ def stage_buffered(c: Ctx) -> Outcome:
     assert write_begin is not None, f"{c.env.fs.name}: buffered write not modelled"
     begun = write_begin(c, k, page, f)
     if isinstance(begun, str):
-        return _buffered_enospc(c, k, begun)
+        return _enospc(c, k, begun)
     k, f, func = begun
     func += new
     k = k.with_folio(page, replace(f, data=(value,) * SUBBLOCKS, prepared=True))
@@ -171,7 +222,7 @@ def stage_buffered(c: Ctx) -> Outcome:
                  "folio_unlock", c.goto(k, "dw:fbsync"))]
 
 
-def _buffered_enospc(c: Ctx, k: KState, func: str) -> Outcome:
+def _enospc(c: Ctx, k: KState, func: str) -> Outcome:
     blocks = tuple(range(SUBBLOCKS))
     k = k.with_ghost(writing=k.ghost.writing - {(c.op[1], b, c.me) for b in blocks})
     return [Move(func + ": write() returns -ENOSPC", c.finish(k, "write=-ENOSPC"))]

@@ -143,6 +143,13 @@ class FileOps:
     #: kernel does (:attr:`~.config.KernelConfig.ext4_punch_flush_unlocked`): ext4's
     #: ``filemap_write_and_wait_range`` when the mapping is tagged dirty
     punch_flush_unlocked: str | None = None
+    #: a direct write's ``->iomap_begin``, which gives the page its space (ext4
+    #: ``ext4_iomap_alloc``, XFS ``xfs_iomap_write_direct``: unwritten extents over its holes;
+    #: btrfs: a new extent for every write), and the ``->end_io`` that converts the unwritten
+    #: extents once the data is on disk (btrfs: finishes the ordered extent, freeing the old
+    #: one): their names, for the labels (dio_write.direct_space, dio_write.stage_done)
+    dio_alloc: str = "iomap_begin"
+    dio_end_io: str = "iomap_dio_complete"
 
 
 @dataclass(frozen=True, slots=True)

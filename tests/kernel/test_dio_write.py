@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from gupcheck.designs import DESIGNS
-from gupcheck.engine import Verdict
+from gupcheck.engine import Verdict, check
 from gupcheck.kernel.dio_write import INVALIDATION_FAILURE
+from gupcheck.kernel.system import KernelModel, Scenario
+from gupcheck.scenarios.loader import parse
 
-from .helpers import end_results, reachable, run
+from .helpers import end_results, end_states, reachable, run
 
 
 @pytest.mark.parametrize("design", sorted(DESIGNS))
@@ -110,3 +112,51 @@ def test_process_vm_writev_has_no_gup_fast_and_waits_behind_a_queued_munmap() ->
     for k in at:
         assert not [lb for lb, _ in model.successors(k) if str(lb).startswith("A:")]
         assert [w.holders for w in model.waits(k) if w.actor == "A"] == [("B",)]
+
+
+def _direct_write(filesystem: str, *, sparse: bool, free_blocks: int, then: str) -> Scenario:
+    return parse(f'name = "dio-write-alone"\ndescription = "test"\nfilesystem = "{filesystem}"\n'
+                 f'sparse = {str(sparse).lower()}\nfree_blocks = {free_blocks}\n'
+                 'properties = ["no-lost-write", "crash-consistent"]\n'
+                 '[[actor]]\nname = "CPU0"\n'
+                 f'program = [ {{ op = "dio_write", page = 0, value = "B5" }}, {then} ]\n',
+                 "<dio-write>")
+
+
+@pytest.mark.parametrize("design", ALL_KERNELS)
+@pytest.mark.parametrize("filesystem", ["ext4", "xfs"])
+def test_a_direct_write_into_a_hole_allocates_unwritten_extents_converted_at_end_io(
+        filesystem: str, design: str) -> None:
+    """ext4_iomap_alloc / xfs_iomap_write_direct allocate the holes as unwritten extents,
+    which ->end_io converts once the data is on disk: fsync then finds it there (it used to
+    stay a hole, a false no-lost-write); with no free block the write fails with -ENOSPC."""
+    sc = _direct_write(filesystem, sparse=True, free_blocks=2, then='{ op = "fsync" }')
+    result = check(KernelModel(sc, DESIGNS[design]))
+    assert result.verdict is Verdict.HOLDS, result.message
+    ends = end_states(sc, design)
+    assert {k.threads[0].results for k in ends} == {("write=ok", "fsync=0")}
+    assert {(k.read_back(0, 0), k.read_back(0, 1), k.free_blocks) for k in ends} == {
+        ("B5", "B5", 0)}
+    assert any("unwritten extent for block(s) [0, 1]" in a for a in result.coverage)
+    full = _direct_write(filesystem, sparse=True, free_blocks=1, then='{ op = "fsync" }')
+    assert end_results(full, design) == {("write=-ENOSPC", "fsync=0")}
+    overwrite = _direct_write(filesystem, sparse=False, free_blocks=0, then='{ op = "fsync" }')
+    assert end_results(overwrite, design) == {("write=ok", "fsync=0")}  # in place: no space
+
+
+@pytest.mark.parametrize("design", ALL_KERNELS)
+def test_a_btrfs_direct_write_carries_its_checksums_to_a_new_extent(design: str) -> None:
+    """btrfs_submit_dio_bio checksums the data (btrfs_csum_one_bio): reading the block back
+    verifies, where the stale checksum of the old data failed it (-EIO, and a false
+    crash-consistent violation); the new extent needs a free block (-ENOSPC without), the old
+    one is freed when the ordered extent finishes."""
+    sc = _direct_write("cowfs", sparse=False, free_blocks=1,
+                       then='{ op = "dio_read_file", page = 0 }')
+    result = check(KernelModel(sc, DESIGNS[design]))
+    assert result.verdict is Verdict.HOLDS, result.message
+    ends = end_states(sc, design)
+    assert {k.threads[0].results for k in ends} == {("write=ok", "read=B5|B5")}
+    assert {k.free_blocks for k in ends} == {1}
+    full = _direct_write("cowfs", sparse=False, free_blocks=0,
+                         then='{ op = "dio_read_file", page = 0 }')
+    assert end_results(full, design) == {("write=-ENOSPC", "read=A0|A0")}

@@ -171,7 +171,10 @@ COWFS = FileSystem(
         release_folio="btrfs_release_folio", write_begin=btrfs_write_begin),
     f_ops=FileOps(fsync="btrfs_sync_file", setattr="btrfs_setattr", punch_hole="btrfs_punch_hole",
                   free_truncated="btrfs_truncate: free the extents",
-                  free_punched="btrfs_punch_hole: drop the extents"),
+                  free_punched="btrfs_punch_hole: drop the extents",
+                  dio_alloc="btrfs_dio_iomap_begin: btrfs_check_data_free_space, "
+                  "btrfs_new_extent_direct",
+                  dio_end_io="btrfs_finish_ordered_io (the old extent freed)"),
     backing=Backing.EXT4, cow=True, private_mappings=False, prepare_dirty=btrfs_prepare_dirty)
 
 STAGES: dict[str, Stage] = {"fault:btrfs_mkwrite": btrfs_page_mkwrite}

@@ -185,7 +185,9 @@ EXT4 = FileSystem(
                   free_truncated="ext4_truncate: free the blocks",
                   free_punched="ext4_ext_remove_space: free the blocks",
                   punch_flush_unlocked="ext4_punch_hole: mapping_tagged(PAGECACHE_TAG_DIRTY), "
-                  "filemap_write_and_wait_range"),
+                  "filemap_write_and_wait_range",
+                  dio_alloc="ext4_iomap_begin -> ext4_iomap_alloc",
+                  dio_end_io="ext4_dio_write_end_io -> ext4_convert_unwritten_extents"),
     backing=Backing.EXT4, block_map=True, buffer_heads=True, prepare_dirty=ext4_prepare_dirty)
 
 STAGES: dict[str, Stage] = {"fault:mkwrite": ext4_page_mkwrite}

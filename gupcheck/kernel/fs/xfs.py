@@ -180,7 +180,9 @@ XFS = FileSystem(
                   punch_hole="xfs_file_fallocate(PUNCH_HOLE)",
                   free_truncated="xfs_itruncate_extents: free the blocks",
                   free_punched="xfs_free_file_space: free the blocks",
-                  punch_flush="xfs_flush_unmap_range"),
+                  punch_flush="xfs_flush_unmap_range",
+                  dio_alloc="xfs_direct_write_iomap_begin -> xfs_iomap_write_direct",
+                  dio_end_io="xfs_dio_write_end_io -> xfs_iomap_write_unwritten"),
     backing=Backing.EXT4, block_map=True, iomap_writeback=True, prepare_dirty=xfs_prepare_dirty)
 
 STAGES: dict[str, Stage] = {"fault:xfs_mkwrite": xfs_page_mkwrite}
