@@ -56,20 +56,22 @@ def stage_wait(c: Ctx) -> Outcome:
                        k.writeback_holders(k.fid(busy[0])))
     t = k.threads[c.me]
     ok = k.wb_err <= t.errseq
-    k = _check_durable(k, c.me, c.op[0]) if ok else k
+    enomem = c.op[0] == "msync" and bool(k.unmapped)  # synced, but part had no VMA
+    k = _check_durable(k, c.me, c.op[0], "-ENOMEM" if enomem else "0") if ok else k
     k = k.sync_returned(c.me, durable=ok)
     if not ok:  # file_check_and_advance_wb_err
         k = k.with_thread(c.me, replace(k.threads[c.me], errseq=k.wb_err))
         return [Move(f"filemap_fdatawait_range: {c.op[0]} returns -{k.wb_errno} (errseq)",
                      c.finish(k, f"{c.op[0]}=-{k.wb_errno}"))]
-    if c.op[0] == "msync" and k.unmapped:
+    if enomem:
         return [Move("filemap_fdatawait_range: msync returns -ENOMEM (part of the range has no "
                      "VMA)", c.finish(k, "msync=-ENOMEM"))]
     return [Move(f"filemap_fdatawait_range: {c.op[0]} returns 0", c.finish(k, f"{c.op[0]}=0"))]
 
 
-def _check_durable(k: KState, me: int, what: str) -> KState:
-    """no-lost-write, for the sync of thread ``me`` returning 0: its own promise, so that a
+def _check_durable(k: KState, me: int, what: str, returned: str) -> KState:
+    """no-lost-write, for the sync of thread ``me`` returning 0 (or msync's -ENOMEM for a
+    range munmap left partly without a VMA, after syncing the file): its own promise, so that a
     sync running beside it in another thread neither adds to nor takes from it.  A page now at
     or beyond EOF is no part of the file: a truncate ran meanwhile and discarded what it held
     (the truncate's own zeros are what any later read gives back, :meth:`KState.read_back`)."""
@@ -81,8 +83,8 @@ def _check_durable(k: KState, me: int, what: str) -> KState:
             if value is not None and on_disk != value:
                 return k.violate(
                     "no-lost-write",
-                    f"{what} returned 0 but page {p} block {b} holds {on_disk} on disk, not "
-                    f"{value}, the last write completed before {what} started")
+                    f"{what} returned {returned} but page {p} block {b} holds {on_disk} on "
+                    f"disk, not {value}, the last write completed before {what} started")
     return k
 
 

@@ -322,6 +322,16 @@ def test_msync_over_a_partly_unmapped_range_syncs_and_returns_enomem() -> None:
     sc = parse('name = "msync-hole"\ndescription = "t"\npages = 2\n[[actor]]\nname = "A"\n'
                'program = [ { op = "munmap", page = 1 }, { op = "msync" } ]\n', "<t>")
     assert end_results(sc, "linux-6.12") == {("munmap=0", "msync=-ENOMEM")}
+    # what it synced is still checked, and the finding says what msync returned
+    lost = parse('name = "msync-hole"\ndescription = "t"\npages = 2\n'
+                 'properties = ["no-lost-write"]\n[[actor]]\nname = "A"\n'
+                 'program = [ { op = "dio_read", page = 0, value = "B1" }, '
+                 '{ op = "munmap", page = 1 }, { op = "msync" } ]\n'
+                 '[[actor]]\nname = "flusher"\ndaemon = true\n'
+                 'program = [ { op = "writeback_pass" } ]\n', "<t>")
+    result = check(KernelModel(lost, DESIGNS["linux-6.12"]))
+    assert result.verdict is Verdict.VIOLATED and result.property == "no-lost-write"
+    assert result.message.startswith("msync returned -ENOMEM but page 0"), result.message
 
 
 def _touch_while(touch: str, other: str, *, filesystem: str = "ext4",
