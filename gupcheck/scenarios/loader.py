@@ -347,6 +347,7 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
     _no_access_after_munmap(raw, fail)
     _child_needs_fork(raw, fail)
     _one_registration_per_page(raw, fail)
+    _one_child_one_buffer_one_pipe(raw, fail)
     return Scenario(
         name=raw.name, description=raw.description, actors=tuple(actors), npages=raw.pages,
         cached=raw.cached, mapped=raw.mapped, nic_writes=raw.nic_writes,
@@ -379,16 +380,59 @@ def _no_access_after_munmap(raw: ScenarioFile,
 
 
 def _child_needs_fork(raw: ScenarioFile, fail: Callable[[str, str], ScenarioError]) -> None:
-    """Refuse an operation on the child process (``proc = 1``) in a scenario that never forks:
-    it would wait for a child that is never born, which the checker would report as a kernel
-    deadlock."""
-    if any(e.op == "fork" for actor in raw.actor for e in actor.program):
-        return
+    """Refuse an operation on the child process (``proc = 1``) in a scenario that never forks,
+    or before the fork in the forking actor's own program: it would wait for a child that is
+    never born, which the checker would report as a kernel deadlock."""
+    forks = [(a, o) for a, actor in enumerate(raw.actor)
+             for o, e in enumerate(actor.program) if e.op == "fork"]
     for a, actor in enumerate(raw.actor):
         for o, e in enumerate(actor.program):
-            if e.proc == 1:
-                raise fail(f"actor[{a}].program[{o}].proc", f"operation {e.op!r} on the child "
-                           "process (proc = 1), but no actor forks one (op = \"fork\")")
+            if e.proc != 1:
+                continue
+            here = f"actor[{a}].program[{o}].proc"
+            if not forks:
+                raise fail(here, f"operation {e.op!r} on the child process (proc = 1), but no "
+                           "actor forks one (op = \"fork\")")
+            if any(fa == a and fo > o for fa, fo in forks):
+                raise fail(here, f"operation {e.op!r} on the child process (proc = 1) comes "
+                           "before this actor's own fork: the child does not exist yet")
+
+
+#: the pins of a process's anonymous page (the model keeps one pinned buffer)
+ANON_PINS = frozenset({"anon_pin", "anon_pin_ro", "anon_pin_fast"})
+
+
+def _one_child_one_buffer_one_pipe(raw: ScenarioFile,
+                                   fail: Callable[[str, str], ScenarioError]) -> None:
+    """Refuse what the model's anonymous memory cannot hold: a second fork (it has one child
+    process), a pin by the child or a second pin (it keeps one pinned buffer, the parent's),
+    READ_FIXED without an io_uring registration (``anon_pin``: io_sqe_buffer_register pins
+    with FOLL_WRITE | FOLL_LONGTERM, so a read-only or GUP-fast pin is no fixed buffer), and a
+    second vmsplice (its pipe holds one page)."""
+    seen: dict[str, int] = {}
+    for a, actor in enumerate(raw.actor):
+        for o, e in enumerate(actor.program):
+            here = f"actor[{a}].program[{o}].op"
+            kind = "pin" if e.op in ANON_PINS else e.op
+            if e.op in ANON_PINS and e.proc == 1:
+                raise fail(f"actor[{a}].program[{o}].proc", f"{e.op} by the child process: the "
+                           "model keeps one pinned anonymous buffer, the parent's")
+            if kind not in ("fork", "pin", "vmsplice"):
+                continue
+            seen[kind] = seen.get(kind, 0) + e.repeat
+            if seen[kind] > 1:
+                what = {"fork": "a second fork: the model has one child process",
+                        "pin": "a second pin of the anonymous page: the model keeps one "
+                               "pinned buffer",
+                        "vmsplice": "a second vmsplice: the model's pipe holds one page"}
+                raise fail(here, what[kind])
+    ops = {e.op for actor in raw.actor for e in actor.program}
+    if "read_fixed" in ops and "anon_pin" not in ops:
+        a, o = next((a, o) for a, actor in enumerate(raw.actor)
+                    for o, e in enumerate(actor.program) if e.op == "read_fixed")
+        raise fail(f"actor[{a}].program[{o}].op", "read_fixed needs a buffer registered with "
+                   "io_uring (op = \"anon_pin\"): io_sqe_buffer_register pins it writable; "
+                   "anon_pin_ro and anon_pin_fast are no fixed buffer")
 
 
 #: the long-term registrations of a page, by interface, and their releases

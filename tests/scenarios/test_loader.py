@@ -372,3 +372,31 @@ def test_a_page_the_models_device_cannot_hold_twice_is_refused(programs: list[st
           '{ op = "rdma_reg_mr", page = 0 }, { op = "rdma_dereg_mr", page = 0 }, '
           '{ op = "rdma_reg_mr", page = 0 } ]\n')
     parse(ok, "ok.toml")
+
+
+@pytest.mark.parametrize("programs, field, says", [
+    (['{ op = "anon_pin_fast", proc = 1 }, { op = "fork" }'], "proc",
+     "before this actor's own fork"),
+    (['{ op = "fork" }, { op = "anon_write", proc = 0, value = "P1" }, { op = "fork" }'], "op",
+     "a second fork"),
+    (['{ op = "fork" }', '{ op = "anon_pin_ro", proc = 1 }'], "proc", "by the child process"),
+    (['{ op = "anon_pin", proc = 0 }, { op = "anon_pin_fast", proc = 0 }'], "op",
+     "a second pin"),
+    (['{ op = "anon_pin_ro", proc = 0 }, { op = "read_fixed", value = "F2" }'], "op",
+     "read_fixed needs a buffer registered with io_uring"),
+    (['{ op = "vmsplice", proc = 0 }, { op = "vmsplice", proc = 0 }'], "op",
+     "a second vmsplice"),
+])
+def test_anonymous_memory_the_model_cannot_hold_is_refused(programs: list[str], field: str,
+                                                           says: str) -> None:
+    """One child, one pinned buffer (the parent's, registered with io_uring for READ_FIXED),
+    one page in the pipe: a scenario asking for more got wrong verdicts (a child's pin taken
+    for the parent's, a second child inheriting the first's page, a pipe losing its first
+    buffer), now a clear refusal at the operation."""
+    text = 'name = "c"\ndescription = "x"\nanon = true\n' + "".join(
+        f'[[actor]]\nname = "a{i}"\nprogram = [ {p} ]\n' for i, p in enumerate(programs))
+    err = error_for(text)
+    assert says in err.message and err.field.endswith(field), (err.field, err.message)
+    for name in ("fork-after-pin", "ro-pin-then-parent-write", "gup-fast-vs-fork",
+                 "vmsplice-fork-leak"):
+        assert name in SCENARIOS  # the shipped ones still load
