@@ -35,6 +35,11 @@ def block_of(page: int, sub: int) -> int:
     return page * SUBBLOCKS + sub
 
 
+def page_holes(k: KState, page: int) -> tuple[int, ...]:
+    """The page's blocks that the file has no block for (``KState.holes``)."""
+    return tuple(b for b in range(SUBBLOCKS) if block_of(page, b) in k.holes)
+
+
 def new_buffers(k: KState, page: int) -> tuple[str, ...]:
     """create_empty_buffers + the block lookup: mapped where the file has a block, else a hole."""
     return tuple(BH_HOLE if block_of(page, b) in k.holes else BH_CLEAN for b in range(SUBBLOCKS))

@@ -22,7 +22,7 @@ copy and the dirtying (``noop_dirty_folio``) are lost, silently, though the call
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
-from .blocks import block_of
+from .blocks import block_of, page_holes
 from .device import dma_write_check
 from .dirty import buffers_busy, folio_mark_dirty
 from .gup import gup_begin, unpin_dirty
@@ -126,7 +126,7 @@ def direct_space(c: Ctx, k: KState, page: int) -> tuple[KState, tuple[int, ...],
     fs = c.env.fs
     name = fs.f_ops.dio_alloc
     if fs.block_map:
-        holes = tuple(b for b in range(SUBBLOCKS) if block_of(page, b) in k.holes)
+        holes = page_holes(k, page)
         if not holes:
             return k, (), ""
         if len(holes) > k.free_blocks:

@@ -400,6 +400,10 @@ def _child_needs_fork(raw: ScenarioFile, fail: Callable[[str, str], ScenarioErro
 
 #: the pins of a process's anonymous page (the model keeps one pinned buffer)
 ANON_PINS = frozenset({"anon_pin", "anon_pin_ro", "anon_pin_fast"})
+#: what the model's anonymous memory holds one of, and why a second is refused
+ONLY_ONE = {"fork": "a second fork: the model has one child process",
+            "pin": "a second pin of the anonymous page: the model keeps one pinned buffer",
+            "vmsplice": "a second vmsplice: the model's pipe holds one page"}
 
 
 def _one_child_one_buffer_one_pipe(raw: ScenarioFile,
@@ -417,15 +421,11 @@ def _one_child_one_buffer_one_pipe(raw: ScenarioFile,
             if e.op in ANON_PINS and e.proc == 1:
                 raise fail(f"actor[{a}].program[{o}].proc", f"{e.op} by the child process: the "
                            "model keeps one pinned anonymous buffer, the parent's")
-            if kind not in ("fork", "pin", "vmsplice"):
+            if kind not in ONLY_ONE:
                 continue
             seen[kind] = seen.get(kind, 0) + e.repeat
             if seen[kind] > 1:
-                what = {"fork": "a second fork: the model has one child process",
-                        "pin": "a second pin of the anonymous page: the model keeps one "
-                               "pinned buffer",
-                        "vmsplice": "a second vmsplice: the model's pipe holds one page"}
-                raise fail(here, what[kind])
+                raise fail(here, ONLY_ONE[kind])
     ops = {e.op for actor in raw.actor for e in actor.program}
     if "read_fixed" in ops and "anon_pin" not in ops:
         a, o = next((a, o) for a, actor in enumerate(raw.actor)

@@ -40,7 +40,7 @@ Not modelled: reflink/CoW-fork extents, unwritten extents, speculative prealloca
 from __future__ import annotations
 
 from ..actor import Ctx, Outcome, Stage
-from ..blocks import block_of
+from ..blocks import block_of, page_holes
 from ..dirty import require_mkwrite
 from ..fault import locked_mkwrite, mkwrite_fault
 from ..fsops import (
@@ -55,16 +55,11 @@ from ..state import SUBBLOCKS, Folio, KState, replace
 from ..vma import Backing
 
 
-def _holes(k: KState, page: int) -> tuple[int, ...]:
-    """The page's blocks that the file has no block for."""
-    return tuple(b for b in range(SUBBLOCKS) if block_of(page, b) in k.holes)
-
-
 def xfs_reserve_delalloc(k: KState, page: int, f: Folio) -> tuple[KState, Folio] | None:
     """xfs_buffered_write_iomap_begin over the page: its holes get a delalloc reservation
     (xfs_bmapi_reserve_delalloc -> xfs_mod_fdblocks); an allocated or already reserved range
     needs none.  None on ENOSPC."""
-    need = 0 if f.reserved else len(_holes(k, page))
+    need = 0 if f.reserved else len(page_holes(k, page))
     if need == 0:
         return k, f
     if need > k.free_blocks:
@@ -118,7 +113,7 @@ def xfs_map_blocks(c: Ctx, k: KState, page: int,
                    f: Folio) -> tuple[KState, tuple[int, ...], Folio, str]:
     """iomap_writepage_map -> xfs_map_blocks for each block: allocated -> IOMAP_MAPPED;
     delalloc -> xfs_bmapi_convert_delalloc allocates it; a hole -> IOMAP_HOLE, skipped."""
-    holes = _holes(k, page)
+    holes = page_holes(k, page)
     if not holes:
         return k, tuple(range(SUBBLOCKS)), f, ""
     if f.reserved:  # the delalloc extent is converted: real blocks, written
@@ -154,7 +149,7 @@ def xfs_invalidate_folio(k: KState, f: Folio) -> KState:
     folio's delalloc reservation back."""
     if not f.reserved:
         return k
-    return replace(k, free_blocks=k.free_blocks + len(_holes(k, f.index)))
+    return replace(k, free_blocks=k.free_blocks + len(page_holes(k, f.index)))
 
 
 def xfs_prepare_dirty(k: KState, fid: int, page: int) -> tuple[KState, Folio] | tuple[str, str]:
