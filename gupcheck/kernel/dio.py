@@ -223,7 +223,16 @@ def dio_read_file(c: Ctx) -> Outcome:
     filesystem every block is verified against its data checksum (fs/btrfs/bio.c
     ``btrfs_check_read_bio`` -> ``btrfs_data_csum_ok``): a block written while its page changed
     after ``btrfs_csum_one_bio`` fails with "csum failed" and the read returns -EIO.
+
+    A page at or past i_size (after a truncate) reads nothing: ``__iomap_dio_rw`` checks
+    ``iomi.pos >= dio->i_size`` before it writes back (fs/direct-io.c
+    ``do_blockdev_direct_IO``: "check for reads beyond EOF"), and read() returns 0.
     """
+    page = c.op[1]
+    if page >= c.k.i_size:
+        where = "__iomap_dio_rw" if c.cfg.dio_iomap else "do_blockdev_direct_IO"
+        return [Move(f"{where} (another process): page {page} at or past i_size "
+                     f"({c.k.i_size} pages): read() returns 0", c.finish(c.k, "read=0"))]
     k = writeback_begin(c, c.k, sync=True, ret="drf:wait")
     return [Move("iomap_dio_rw (another process): kiocb_write_and_wait", k)]
 

@@ -387,3 +387,14 @@ def test_a_punch_keeps_private_copies_and_a_truncate_zaps_them() -> None:
         assert ends, other
         assert {k.ptes[0] is not None and k.ptes[0].cow is not None for k in ends} == {kept}, (
             other)
+
+
+@pytest.mark.parametrize("design", ["legacy", "linux-6.1", "linux-6.12"])
+def test_a_direct_read_of_the_file_past_eof_returns_0_bytes(design: str) -> None:
+    """__iomap_dio_rw (do_blockdev_direct_IO before 5.5) returns 0 for a read at or past
+    i_size, before writing anything back: after a truncate the page reads nothing, not the
+    zeros a hole inside the file reads (it used to return "Z0|Z0")."""
+    sc = parse('name = "dio-read-after-truncate"\ndescription = "t"\n[[actor]]\nname = "A"\n'
+               'program = [ { op = "truncate" }, { op = "dio_read_file", page = 0 }, '
+               '{ op = "ftruncate_grow" }, { op = "dio_read_file", page = 0 } ]\n', "<t>")
+    assert end_results(sc, design) == {("truncate=0", "read=0", "grow=0", "read=Z0|Z0")}
