@@ -171,14 +171,14 @@ EXPECTED: dict[tuple[str, str], Steps] = {
         "process_vm_rw_core: unpin_user_pages_dirty_lock"),
     # F8: fork shares the pinned anonymous page copy-on-write; the parent's write copies it
     ("fork-after-pin", "cow-isolation"): (
-        "io_sqe_buffer_register: pin_user_pages", "copy_present_pte: page share it",
+        "io_sqe_buffer_register: pin_user_pages", "_pte: page share it",
         "wp_page_copy"),
     ("fork-after-pin-thp", "cow-isolation"): (
-        "io_sqe_buffer_register: pin_user_pages", "copy_present_pte: page share it",
+        "io_sqe_buffer_register: pin_user_pages", "_pte: page share it",
         "wp_page_copy"),
     # GUP-fast pins between copy_present_pte's pinned check and the write-protect
     ("gup-fast-vs-fork", "cow-isolation"): (
-        "copy_present_pte: page share it", "_user_pages_fast (FOLL_", "write-protect the page",
+        "_pte: page share it", "_user_pages_fast (FOLL_", "write-protect the page",
         "wp_page_copy"),
     ("ro-pin-then-parent-write", "cow-isolation"): (
         "share it copy-on-write", "_user_pages (FOLL_", "wp_page_copy"),

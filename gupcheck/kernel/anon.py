@@ -8,9 +8,10 @@ the pinned page, writable.
 ``do_wp_page`` on a write to a write-protected anonymous page reuses the page or copies it
 (``wp_page_copy``).  The reuse rule is what CVE-2020-29374 is about: up to 5.8 a page mapped
 once was reused whatever GUP references it had, so a child that vmspliced a page (a FOLL_GET
-reference) and unmapped it saw through the pipe what the parent wrote next; 5.9
-(09854ba94c6a) reuses only a page nobody else references; 5.18 (6c287605fd56) reuses a
-PG_anon_exclusive page, and unshares a shared page before a read-only FOLL_PIN.
+reference) and unmapped it saw through the pipe what the parent wrote next (up to 5.7: 5.8's
+17839856fd58 made GUP break COW first, which no design here models); 5.9 (09854ba94c6a)
+reuses only a page nobody else references; 5.19 (6c287605fd56) reuses a PG_anon_exclusive
+page, and unshares a shared page before a read-only FOLL_PIN (31cc5bc4af70).
 
 Processes: 0 is the parent, 1 the child, which exists once the parent has forked.
 Values: ``P0`` the parent's data before fork, then what the program writes (``P1``, ``C1``),
@@ -72,8 +73,15 @@ def _dup_mmap(c: Ctx, k: KState, how: str) -> Outcome:
         what = "share it (no check for pinned pages before 5.9)"
     else:
         what = "maybe pinned: copy it" if copy else "not pinned: share it"
-    return [Move(f"dup_mmap: {how}raw_write_seqcount_begin(write_protect_seq), "
-                 f"copy_present_pte: page {what}", c.goto(k, "fork:copy", fcopy=copy))]
+    seq = "raw_write_seqcount_begin(write_protect_seq), " if c.cfg.gup_fast_wp_seq else ""
+    return [Move(f"dup_mmap: {how}{seq}{_copy_pte(c)}: page {what}",
+                 c.goto(k, "fork:copy", fcopy=copy))]
+
+
+def _copy_pte(c: Ctx) -> str:
+    """The function that copies a PTE at fork: copy_one_pte until 5.9 made it
+    copy_present_pte (with the copy of maybe-pinned pages)."""
+    return "copy_present_pte" if c.cfg.fork_copies_pinned else "copy_one_pte"
 
 
 def stage_fork_copy(c: Ctx) -> Outcome:
@@ -86,17 +94,18 @@ def stage_fork_copy(c: Ctx) -> Outcome:
     pte = _pte(k, 0)
     assert pte is not None
     f = k.folio_at(pte.folio)
+    seq = "write_protect_seq end, " if c.cfg.gup_fast_wp_seq else ""
     if c.var("fcopy"):
         k, fid = _new_anon(k, f.data)
         k = replace(_with_pte(k, 1, AnonPte(fid)), forked=True)
         return [Move("copy_present_pte: folio_needs_cow_for_dma, copy the page for the child; "
-                     "write_protect_seq end, mmap_write_unlock", c.finish(k, "fork=0"))]
+                     f"{seq}mmap_write_unlock", c.finish(k, "fork=0"))]
     k = k.with_folio_at(pte.folio, replace(f, mapcount=f.mapcount + 1, refcount=f.refcount + 1,
                                            anon_exclusive=False))
     k = _with_pte(_with_pte(k, 0, AnonPte(pte.folio, writable=False)), 1,
                   AnonPte(pte.folio, writable=False))
-    return [Move("copy_present_pte: write-protect the page, share it copy-on-write; "
-                 "write_protect_seq end, mmap_write_unlock",
+    return [Move(f"{_copy_pte(c)}: write-protect the page, share it copy-on-write; "
+                 f"{seq}mmap_write_unlock",
                  c.finish(replace(k, forked=True), "fork=0"))]
 
 
@@ -165,6 +174,9 @@ def anon_write(c: Ctx) -> Outcome:
     if proc == 0 and k.anon_pinned is not None and pte.folio != k.anon_pinned:
         k = k.violate("cow-isolation", f"the parent wrote {value} to a copy: the page it pinned "
                       "is no longer the one it maps, so the pin holder sees stale data")
+    if proc == 1 and pte.folio == k.anon_pinned:  # before 5.9 fork shared the pinned page
+        k = k.violate("cow-isolation", f"the child wrote {value} into the page the parent "
+                      "pinned: the device reads the child's data from the parent's buffer")
     return [Move(f"{func}{WHO[proc]} stores {value}", c.finish(k))]
 
 
@@ -172,8 +184,10 @@ def _observe(c: Ctx, k: KState, proc: int, what: str, data: tuple[str, ...]) -> 
     """P6 (a): the child must never see what the parent wrote after fork."""
     leaked = set(data) & k.ghost.parent_secrets
     if proc == 1 and leaked:
+        why = ("CVE-2020-29374" if what == "the pipe"
+               else "a page shared at fork, which the parent's write or I/O reached")
         k = k.violate("cow-isolation", f"the child reads {min(leaked)} through {what}: "
-                      "the parent wrote it after fork (CVE-2020-29374)")
+                      f"the parent wrote it after fork ({why})")
     return k
 
 
@@ -247,7 +261,7 @@ def anon_pin(c: Ctx) -> Outcome:
     """("anon_pin", proc): io_uring registers the anonymous page as a fixed buffer
     (FOLL_WRITE|FOLL_LONGTERM|FOLL_PIN): a write fault first if the PTE is write-protected.
 
-    ("anon_pin_ro", proc): a read-only FOLL_PIN (no FOLL_WRITE).  Since 5.18
+    ("anon_pin_ro", proc): a read-only FOLL_PIN (no FOLL_WRITE).  Since 5.19
     ``gup_must_unshare`` makes GUP unshare a shared anonymous page first (FAULT_FLAG_UNSHARE:
     an exclusive copy); before, the pin lands on the page the child shares.
     """
@@ -294,8 +308,8 @@ def anon_pin(c: Ctx) -> Outcome:
 
 
 def _unshare(k: KState, proc: int) -> tuple[KState, str]:
-    """FAULT_FLAG_UNSHARE (5.18): replace a shared anonymous page by an exclusive copy,
-    mapped read-only as before."""
+    """FAULT_FLAG_UNSHARE (5.19, 31cc5bc4af70): replace a shared anonymous page by an
+    exclusive copy, mapped read-only as before."""
     pte = _pte(k, proc)
     assert pte is not None
     data = k.folio_at(pte.folio).data
@@ -308,6 +322,8 @@ def read_fixed(c: Ctx) -> Outcome:
     """("read_fixed", value): an io_uring READ_FIXED fills the pinned buffer.
 
     P6 (c): the pinned page must still be the parent's: its mapping reads what the I/O wrote.
+    After fork the data is the parent's: before 5.9 (no copy of a pinned page at fork) a child
+    sharing the page reads it (P6 (a)).
     """
     value = c.op[1]
     k = c.k
@@ -317,6 +333,8 @@ def read_fixed(c: Ctx) -> Outcome:
                      c.finish(k, "read_fixed=-EFAULT"))]
     f = k.folio_at(fid)
     k = k.with_folio_at(fid, replace(f, data=(value,) * SUBBLOCKS))
+    if k.forked:  # the parent's I/O: a child still sharing the page (before 5.9) sees it
+        k = k.with_ghost(parent_secrets=k.ghost.parent_secrets | {value})
     pte = _pte(k, 0)
     if pte is not None and pte.folio != fid:
         k = k.violate("cow-isolation", f"READ_FIXED wrote {value} into the pinned page, but the "

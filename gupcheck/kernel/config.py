@@ -125,8 +125,9 @@ class KernelConfig:
     #: folio under writeback until the unpin (Dave Chinner, Dec 2018).
     writeback_pinned: WritebackPinned = WritebackPinned.PLAIN
     #: do_wp_page's rule for reusing an anonymous page on a write fault: "mapcount" (<= 5.8:
-    #: reuse if mapped once — CVE-2020-29374), "refcount" (5.9, 09854ba94c6a "mm: do_wp_page()
-    #: simplification": reuse only if nobody else holds a reference).
+    #: reuse if mapped once — CVE-2020-29374, which 5.8 closed in GUP instead, 17839856fd58),
+    #: "refcount" (5.9, 09854ba94c6a "mm: do_wp_page() simplification": reuse only if nobody
+    #: else holds a reference).
     wp_reuse: WpReuse = WpReuse.REFCOUNT
     #: 5.9 (70e806e4e645, Peter Xu): fork copies a maybe-pinned anonymous page for the child
     #: instead of sharing it copy-on-write (shipped together with the refcount rule).

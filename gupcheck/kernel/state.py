@@ -89,7 +89,7 @@ class Folio(Value):
     isolated: bool = False  # taken off the LRU by shrink_folio_list (holds a reference)
     anon: bool = False  # an anonymous folio (private memory), not a page-cache one
     reserved: bool = False  # a COW filesystem reserved space for its next writeback
-    anon_exclusive: bool = False  # PG_anon_exclusive (5.18): mapped by one process only
+    anon_exclusive: bool = False  # PG_anon_exclusive (5.19): mapped by one process only
     large: bool = False  # part of a large folio (THP): FOLL_PIN counts in the exact _pincount
     # ghost: not in the kernel
     pins: int = 0  # FOLL_PIN pins held (the kernel only sees refcount >= 1024)

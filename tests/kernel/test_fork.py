@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gupcheck.designs import DESIGNS
-from gupcheck.engine import Verdict
+from gupcheck.engine import Verdict, check
 from gupcheck.kernel.system import KernelModel, Scenario
 from gupcheck.scenarios.loader import parse
 
@@ -20,7 +20,7 @@ def test_cve_2020_29374_the_child_reads_the_parents_secret_through_the_pipe(desi
     result = run("vmsplice-fork-leak", design)
     assert result.verdict is Verdict.VIOLATED and result.property == "cow-isolation"
     assert_steps_in_order(result, [
-        "copy_present_pte: write-protect the page",
+        "_pte: write-protect the page",
         "child vmsplice: get_user_pages_fast (FOLL_GET)",
         "child munmap",
         "do_wp_page: reuse the page (mapcount 1)",  # the <= 5.8 rule
@@ -49,7 +49,7 @@ def test_before_5_9_the_parents_write_after_fork_moves_it_off_its_pinned_page() 
     result = run("fork-after-pin", "pin-counting")
     assert result.verdict is Verdict.VIOLATED and result.property == "cow-isolation"
     assert_steps_in_order(result, ["pin_user_pages (FOLL_PIN)",
-                                   "copy_present_pte: write-protect the page",
+                                   "_pte: write-protect the page",
                                    "do_wp_page: wp_page_copy (mapcount 2), then parent stores"])
     assert "no longer the one it maps" in result.message
 
@@ -69,16 +69,16 @@ def test_vmsplice_then_write_in_the_same_process_reuses_the_exclusive_page(desig
         ("vmsplice=4096", "pipe=P1|P1")}
 
 
-def test_a_read_only_pin_is_left_on_the_childs_copy_before_5_18() -> None:
+def test_a_read_only_pin_is_left_on_the_childs_copy_before_5_19() -> None:
     result = run("ro-pin-then-parent-write", "pin-counting")
     assert result.verdict is Verdict.VIOLATED and result.property == "cow-isolation"
-    assert_steps_in_order(result, ["copy_present_pte: write-protect the page",
+    assert_steps_in_order(result, ["_pte: write-protect the page",
                                    "pin_user_pages (FOLL_PIN, read-only)",
                                    "do_wp_page: wp_page_copy"])
 
 
 @pytest.mark.parametrize("design", MODERN)
-def test_5_18_unshares_before_a_read_only_pin_so_the_parent_keeps_its_pinned_page(
+def test_5_19_unshares_before_a_read_only_pin_so_the_parent_keeps_its_pinned_page(
         design: str) -> None:
     result = run("ro-pin-then-parent-write", design)
     assert result.verdict is Verdict.HOLDS
@@ -177,3 +177,48 @@ def test_munmap_of_an_anonymous_range_already_unmapped_is_not_an_error() -> None
     sc = parse('name = "unmap-twice"\ndescription = "t"\nanon = true\n[[actor]]\nname = "a"\n'
                'program = [ { op = "munmap_anon", proc = 0, repeat = 2 } ]\n', "<t>")
     assert end_results(sc, "linux-6.12") == {("munmap=0", "munmap=0")}
+
+
+_PIN_FORK = ('name = "pin-fork-{name}"\ndescription = "t"\nanon = true\n'
+             '[[actor]]\nname = "parent"\nprogram = [ {{ op = "anon_pin", proc = 0 }}, '
+             '{{ op = "fork" }}, {parent} ]\n'
+             '[[actor]]\nname = "child"\nprogram = [ {child} ]\n')
+
+
+@pytest.mark.parametrize("design", ["pin-counting", *MODERN])
+def test_before_5_9_the_child_reads_the_devices_data_in_the_pinned_page_fork_shared(
+        design: str) -> None:
+    """5.7's copy_one_pte shares a pinned page copy-on-write: a READ_FIXED after fork lands
+    in a page the child still maps, so the child reads the parent's I/O (5.9's copy of a
+    maybe-pinned page at fork keeps it the parent's). It used to hold on 5.7."""
+    sc = parse(_PIN_FORK.format(name="read", parent='{ op = "read_fixed", value = "F2" }',
+                                child='{ op = "anon_read", proc = 1 }'), "<t>")
+    result = check(KernelModel(sc, DESIGNS[design]))
+    if design in MODERN:
+        assert result.verdict is Verdict.HOLDS, result.message
+        assert {r[-1] for r in end_results(sc, design, actor=1)} == {"child read=P0|P0"}
+        return
+    assert result.verdict is Verdict.VIOLATED and result.property == "cow-isolation"
+    assert "child reads F2" in result.message
+    assert_steps_in_order(result, [
+        "io_sqe_buffer_register",
+        "copy_one_pte: write-protect the page, share it copy-on-write",
+        "READ_FIXED: the device writes F2 into the pinned buffer",
+        "child loads F2|F2",
+    ])
+
+
+@pytest.mark.parametrize("design", ["pin-counting", *MODERN])
+def test_before_5_9_a_child_alone_on_the_pinned_page_writes_into_the_parents_buffer(
+        design: str) -> None:
+    """The parent unmaps after fork: the child maps the shared pinned page once, so do_wp_page
+    reuses it (mapcount 1) and the child's store lands in the parent's registered buffer."""
+    sc = parse(_PIN_FORK.format(name="write", parent='{ op = "munmap_anon", proc = 0 }',
+                                child='{ op = "anon_write", proc = 1, value = "C1" }'), "<t>")
+    result = check(KernelModel(sc, DESIGNS[design]))
+    if design in MODERN:
+        assert result.verdict is Verdict.HOLDS, result.message
+        return
+    assert result.verdict is Verdict.VIOLATED and result.property == "cow-isolation"
+    assert "the child wrote C1 into the page the parent pinned" in result.message
+    assert_steps_in_order(result, ["parent munmap", "do_wp_page: reuse the page (mapcount 1)"])
