@@ -59,6 +59,8 @@ class Axis:
 DIO_READ_OPS = frozenset({"dio_read", "aio_read"})
 #: long-term pins (FOLL_LONGTERM), the only callers of check_vma_flags in the model
 LONGTERM_OPS = frozenset({"rdma_reg_mr", "iouring_register", "anon_pin"})
+#: GUP users that dirty and release a page in their own task (gup.py unpin_dirty)
+UNPIN_DIRTY_OPS = frozenset({"rdma_dereg_mr", "vm_writev"})
 #: reclaim of a file page (reclaim.py)
 RECLAIM_OPS = frozenset({"kswapd_reclaim", "madvise_pageout"})
 
@@ -95,9 +97,11 @@ AXES: tuple[Axis, ...] = (
     Axis("unpin-mkwrite", ("no", "yes"),
          {"no": {"unpin_mkwrite": False}, "yes": {"unpin_mkwrite": True}},
          "put_user_page(page, dirty) runs ->page_mkwrite before dirtying (Jérôme Glisse, "
-         "12 Dec 2018; design bounce-writeback-mkwrite): read only by bio_dirty_fn "
-         "(device.py bio_dirty_work), reached by a direct-I/O read's completion.",
-         lambda sc: bool(ops(sc) & DIO_READ_OPS) and uses_file(sc)),
+         "12 Dec 2018; design bounce-writeback-mkwrite): read by bio_dirty_fn "
+         "(device.py bio_dirty_work), reached by a direct-I/O read's completion, and by the "
+         "GUP users that release a page they wrote in their own task: RDMA deregistration and "
+         "process_vm_writev (gup.py put_user_page_lock).",
+         lambda sc: bool(ops(sc) & (DIO_READ_OPS | UNPIN_DIRTY_OPS)) and uses_file(sc)),
     Axis("dio-dirty", ("submit", "completion"),
          {"submit": {"dio_dirty_in_task": False}, "completion": {"dio_dirty_in_task": True}},
          "When a synchronous direct-I/O read dirties its pages: at submit, re-checked at "

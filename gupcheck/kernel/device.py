@@ -21,8 +21,7 @@ from .actor import Blocked, Ctx, Move, Outcome
 from .dax import stray_dma_check
 from .dirty import folio_mark_dirty
 from .footprint import bio_unit, transfer
-from .gup import release
-from .locks import INVALIDATE_LOCK, can_read, down_read
+from .gup import put_user_page_mkwrite, release
 from .state import SUBBLOCKS, Bio, KState, replace
 
 IO_ERROR = ("I/O error: write bio failed its integrity check (the page changed after the "
@@ -151,66 +150,14 @@ def _complete(c: Ctx, b: Bio) -> Move:
 
 
 def _put_user_page_mkwrite(c: Ctx, b: Bio) -> Outcome:
-    """bounce-writeback-mkwrite: with the folio locked, the ->page_mkwrite path; it needs
-    filemap_invalidate_lock_shared, which truncate holds for writing while it waits for this
-    very folio lock: the lock inversion Dave Chinner objected to (12 Dec 2018).  ->page_mkwrite
-    reserves space (btrfs: every rewrite; ext4: the page's holes), and at unpin time that is
-    *after* the DMA: with the filesystem full meanwhile, ENOSPC for data the device already
-    wrote ("Think ENOSPC"), see :func:`_unpin_mkwrite_enospc`."""
-    k = c.k
-    locked = down_read(k, c.name)  # ->page_mkwrite needs the VMA: mmap_read_lock
-    if isinstance(locked, Blocked):
-        return locked
-    blocked = can_read(INVALIDATE_LOCK, k)
-    if blocked:
-        return blocked
-    f = k.folio_at(b.folio)
-    prepare = c.env.fs.prepare_dirty  # ->page_mkwrite's reservation (btrfs, ext4)
-    if prepare is not None:
-        prepared = prepare(k, b.folio, b.page)
-        if isinstance(prepared[0], str):
-            return _unpin_mkwrite_enospc(c, b, prepared[0], prepared[1])
-        k, f = prepared
-    k = k.with_folio_at(b.folio, replace(f, prepared=True))
-    k = folio_mark_dirty(c, k, b.folio, who="put_user_page (->page_mkwrite)")
-    k = k.with_folio_at(b.folio, replace(k.folio_at(b.folio), locked=None))
-    k = release(c, k, b.folio, pin=b.pinned)
+    """bounce-writeback-mkwrite: bio_dirty_work's put_user_page, the folio locked
+    (:func:`.gup.put_user_page_mkwrite`); the bio is done with."""
+    out = put_user_page_mkwrite(c, c.k, b.folio, b.page, pin=b.pinned)
+    if isinstance(out, Blocked):
+        return out
+    k, func = out
     k = replace(k.with_bio(None, b.id), dirty_work=k.dirty_work[1:])
-    return [Move(f"put_user_page: mmap_read_lock, ->page_mkwrite (filemap_invalidate_lock_shared), "
-                 f"folio_mark_dirty, folio_unlock, mmap_read_unlock, unpin (page {b.page})",
-                 c.goto(k, ""))]
-
-
-def _unpin_mkwrite_enospc(c: Ctx, b: Bio, reserve: str, what: str) -> Outcome:
-    """->page_mkwrite fails with -ENOSPC at put_user_page, after the device wrote the page;
-    the same on ext4 (``reserve`` = ext4_da_reserve_space) and on the COW filesystem
-    (btrfs_delalloc_reserve_space).
-
-    In a fault the error goes back to the faulting task: ``ext4_page_mkwrite`` returns
-    ``block_page_mkwrite_return(-ENOSPC)`` and ``btrfs_page_mkwrite`` ``vmf_error(-ENOSPC)``,
-    both VM_FAULT_SIGBUS (SIGBUS for a store, -EFAULT for GUP), and neither records anything in
-    the mapping.  put_user_page runs in bio_dirty_work, after read() has returned: there is no
-    task to signal and nothing to return the error to, so the only channel left is the one the
-    kernel uses for every write that fails after it was acknowledged, ``mapping_set_error``
-    (include/linux/pagemap.h: ``errseq_set(&mapping->wb_err, -ENOSPC)``), which the next
-    fsync/msync reports through ``file_check_and_advance_wb_err``.  That is what
-    ``btrfs_writepage_fixup_worker`` does when its late reservation for a page dirtied without
-    ->page_mkwrite fails ("We hit ENOSPC or other errors.  Update the mapping").  The folio is
-    not dirtied (put_user_page's set_page_dirty is what ->page_mkwrite was to make legal), so
-    the device's data stays only in the page cache until reclaim or truncate drops it — Dave
-    Chinner's "Think ENOSPC" (12 Dec 2018): at best a later fsync says -ENOSPC."""
-    k = c.k
-    k = k.violate("no-enospc-after-dma",
-                  f"put_user_page's ->page_mkwrite cannot reserve {what} for page {b.page} "
-                  "(-ENOSPC) after the device wrote it: the data is dropped, and only a later "
-                  "fsync learns it (mapping_set_error)")
-    k = k.with_folio_at(b.folio, replace(k.folio_at(b.folio), locked=None))
-    k = release(c, k, b.folio, pin=b.pinned)
-    k = replace(k.with_bio(None, b.id), dirty_work=k.dirty_work[1:],
-                wb_err=k.wb_err + 1, wb_errno="ENOSPC")
-    return [Move(f"put_user_page: ->page_mkwrite: {reserve} fails (-ENOSPC), data dropped, "
-                 f"mapping_set_error(-ENOSPC), folio_unlock, unpin (page {b.page})",
-                 c.goto(k, ""))]
+    return [Move(func, c.goto(k, ""))]
 
 
 def _aio(k: KState, waiter: int) -> bool:

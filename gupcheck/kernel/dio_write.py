@@ -25,7 +25,7 @@ from .actor import Blocked, Ctx, Move, Outcome
 from .blocks import block_of, page_holes
 from .device import dma_write_check
 from .dirty import buffers_busy, folio_mark_dirty
-from .gup import gup_begin, unpin_dirty
+from .gup import gup_begin, put_user_page_lock, put_user_page_mkwrite, unpin_dirty
 from .rmap import clear_pte
 from .state import SUBBLOCKS, Bio, Folio, KState, replace
 from .writeback import writeback_begin
@@ -291,20 +291,33 @@ def stage_copy(c: Ctx) -> Outcome:
 
 
 def stage_release(c: Ctx) -> Outcome:
-    """unpin_user_pages_dirty_lock(pages, true) (set_page_dirty_lock + put_page before 5.8)."""
+    """unpin_user_pages_dirty_lock(pages, true) (set_page_dirty_lock + put_page before 5.8);
+    bounce-writeback-mkwrite's put_user_page(page, dirty): the folio lock, then
+    ->page_mkwrite (:func:`.gup.put_user_page_mkwrite`)."""
     _, page, value = c.op
     fid, pin = c.var("gfid"), c.var("gpin")
     orphan = not c.k.folio_at(fid).mapping
     what = "unpin_user_pages_dirty_lock" if pin else "set_page_dirty_lock, put_page"
-    k = unpin_dirty(c, c.k, fid, pin=pin, who=f"{c.name} {what}")
-    if isinstance(k, Blocked):
-        return k
+    if c.cfg.unpin_mkwrite:  # an orphan: no ->page_mkwrite to run
+        what = "put_user_page"
+    if lock := put_user_page_lock(c, page, fid, "vw:release"):
+        return lock
+    if c.cfg.unpin_mkwrite and c.k.folio_at(fid).locked == c.name:
+        out = put_user_page_mkwrite(c, c.k, fid, page, pin=pin)  # bounce-writeback-mkwrite
+        if isinstance(out, Blocked):
+            return out
+        k, func = out
+    else:
+        k = unpin_dirty(c, c.k, fid, pin=pin, who=f"{c.name} {what}")
+        if isinstance(k, Blocked):
+            return k
+        func = f"{what}(page {page})"
     blocks = tuple(range(SUBBLOCKS))
     k = k.with_ghost(writing=k.ghost.writing - {(page, b, c.me) for b in blocks})
     # success: the data counts as written
     if k.truncations == c.var("vtrunc") and not c.env.private:
         k = k.write_done(page, blocks, value, c.var("vstart"))
-    return [Move(f"process_vm_rw_core: {what}(page {page})"
+    return [Move(f"process_vm_rw_core: {func}"
                  + (" — an orphan: noop_dirty_folio" if orphan else ""),
                  c.finish(k, "vm_writev=4096"))]
 

@@ -41,7 +41,7 @@ from .fault import (
     vm_fault_sigbus,
     with_lock_taken,
 )
-from .locks import down_read, holds_read, up_read
+from .locks import INVALIDATE_LOCK, can_read, down_read, holds_read, up_read
 from .state import GUP_PIN_COUNTING_BIAS, Folio, KState, replace
 
 
@@ -133,6 +133,74 @@ def unpin_dirty(c: Ctx, k: KState, fid: int, *, pin: bool, who: str) -> KState |
             return Blocked(f"folio lock of page {f.index}", (f.locked,))
         k = folio_mark_dirty(c, k, fid, who=who)
     return release(c, k, fid, pin=pin)
+
+
+def put_user_page_mkwrite(c: Ctx, k: KState, fid: int, page: int, *, pin: bool
+                          ) -> tuple[KState, str] | Blocked:
+    """bounce-writeback-mkwrite's ``put_user_page(page, dirty)`` once it holds the folio lock:
+    the ->page_mkwrite path, then folio_mark_dirty, folio_unlock and the unpin; the state and
+    the step's label.  Jérôme Glisse's put_user_page (12 Dec 2018) does "the whole dance ie
+    page_mkwrite and all before calling set_page_dirty()" wherever a GUP user releases a page
+    it wrote: ``bio_dirty_work`` after a direct-I/O read, RDMA deregistration,
+    process_vm_writev.
+
+    ->page_mkwrite needs the VMA (mmap_read_lock) and filemap_invalidate_lock_shared, which
+    truncate holds for writing while it waits for this very folio lock: the lock inversion
+    Dave Chinner objected to.  It reserves space (btrfs: every rewrite; ext4: the page's
+    holes), and at unpin time that is *after* the DMA: with the filesystem full meanwhile,
+    -ENOSPC for data the device already wrote ("Think ENOSPC").
+
+    In a fault the error goes back to the faulting task: ``ext4_page_mkwrite`` returns
+    ``block_page_mkwrite_return(-ENOSPC)`` and ``btrfs_page_mkwrite`` ``vmf_error(-ENOSPC)``,
+    both VM_FAULT_SIGBUS, and neither records anything in the mapping.  put_user_page returns
+    nothing to its caller (in bio_dirty_work, read() has long returned), so the only channel
+    left is the one the kernel uses for every write that fails after it was acknowledged,
+    ``mapping_set_error`` (``errseq_set(&mapping->wb_err, -ENOSPC)``), which the next
+    fsync/msync reports; that is what ``btrfs_writepage_fixup_worker`` does when its late
+    reservation for a page dirtied without ->page_mkwrite fails.  The folio is not dirtied
+    (the set_page_dirty is what ->page_mkwrite was to make legal), so the device's data stays
+    only in the page cache until reclaim or truncate drops it."""
+    locked = down_read(k, c.name)  # ->page_mkwrite needs the VMA: mmap_read_lock
+    if isinstance(locked, Blocked):
+        return locked
+    blocked = can_read(INVALIDATE_LOCK, k)
+    if blocked:
+        return blocked
+    f = k.folio_at(fid)
+    prepare = c.env.fs.prepare_dirty  # ->page_mkwrite's reservation (btrfs, ext4)
+    if prepare is not None:
+        prepared = prepare(k, fid, page)
+        if isinstance(prepared[0], str):
+            reserve, what = prepared
+            k = k.violate("no-enospc-after-dma",
+                          f"put_user_page's ->page_mkwrite cannot reserve {what} for page "
+                          f"{page} (-ENOSPC) after the device wrote it: the data is dropped, "
+                          "and only a later fsync learns it (mapping_set_error)")
+            k = k.with_folio_at(fid, replace(k.folio_at(fid), locked=None))
+            k = replace(release(c, k, fid, pin=pin), wb_err=k.wb_err + 1, wb_errno="ENOSPC")
+            return k, (f"put_user_page: ->page_mkwrite: {reserve} fails (-ENOSPC), data "
+                       f"dropped, mapping_set_error(-ENOSPC), folio_unlock, unpin (page {page})")
+        k, f = prepared
+    k = k.with_folio_at(fid, replace(f, prepared=True))
+    k = folio_mark_dirty(c, k, fid, who="put_user_page (->page_mkwrite)")
+    k = k.with_folio_at(fid, replace(k.folio_at(fid), locked=None))
+    return release(c, k, fid, pin=pin), (
+        "put_user_page: mmap_read_lock, ->page_mkwrite (filemap_invalidate_lock_shared), "
+        f"folio_mark_dirty, folio_unlock, mmap_read_unlock, unpin (page {page})")
+
+
+def put_user_page_lock(c: Ctx, page: int, fid: int, stage: str) -> Outcome | None:
+    """bounce-writeback-mkwrite, in a task releasing a file page it wrote (RDMA
+    deregistration, process_vm_writev): put_user_page first takes the folio lock, and the
+    caller goes on at ``stage`` holding it (:func:`put_user_page_mkwrite`); None when the
+    design has no such put_user_page, the page is not the file's, or the lock is held."""
+    f = c.k.folio_at(fid)
+    if not c.cfg.unpin_mkwrite or not f.mapping or f.anon or f.locked == c.name:
+        return None
+    if f.locked is not None:
+        return Blocked(f"folio lock of page {page}", (f.locked,))
+    k = c.k.with_folio_at(fid, replace(f, locked=c.name))
+    return [Move(f"put_user_page(page {page}, dirty): folio_lock", c.goto(k, stage))]
 
 
 def end_held_writeback(c: Ctx, k: KState, fid: int) -> KState:

@@ -16,7 +16,7 @@ from .actor import Blocked, Ctx, Move, Outcome
 from .dax import stray_dma_check
 from .device import dma_write_check
 from .fault import fault_begin, with_lock_taken
-from .gup import gup_begin, no_vma, release, unpin_dirty
+from .gup import gup_begin, no_vma, put_user_page_lock, put_user_page_mkwrite, release, unpin_dirty
 from .locks import MMAP_LOCK, can_read, down_read, up_read
 from .state import SUBBLOCKS, KState, replace
 from .vma import (
@@ -78,7 +78,9 @@ def stage_registered(c: Ctx) -> Outcome:
 
 
 def dereg_mr(c: Ctx) -> Outcome:
-    """("rdma_dereg_mr", page): ib_umem_release -> unpin_user_pages_dirty_lock(make_dirty)."""
+    """("rdma_dereg_mr", page): ib_umem_release -> unpin_user_pages_dirty_lock(make_dirty);
+    bounce-writeback-mkwrite's put_user_page(page, dirty) locks the folio first, then runs
+    ->page_mkwrite (stage ``lt:putmkwrite``, :func:`.gup.put_user_page_mkwrite`)."""
     page = c.op[1]
     k = c.k
     fid = _registered(k, page)
@@ -88,10 +90,19 @@ def dereg_mr(c: Ctx) -> Outcome:
         k = replace(_unregister(k, page), nic_mapped=tuple(m for m in k.nic_mapped if m[0] != page))
         return [Move(f"ib_umem_odp_release: drop the device mapping of page {page}",
                      c.finish(k, "dereg_mr=0"))]
+    if lock := put_user_page_lock(c, page, fid, "lt:putmkwrite"):
+        return lock
+    if c.cfg.unpin_mkwrite and k.folio_at(fid).locked == c.name:
+        out = put_user_page_mkwrite(c, k, fid, page, pin=True)
+        if isinstance(out, Blocked):
+            return out
+        k, func = out
+        return [Move(f"ib_umem_release: {func}", c.finish(_unregister(k, page), "dereg_mr=0"))]
     if not c.cfg.pin_counting:  # __ib_umem_release before 5.7
         func, who = "ib_umem_release: set_page_dirty_lock, put_page", "set_page_dirty_lock"
     else:
-        func, who = "ib_umem_release: unpin_user_pages_dirty_lock", "unpin_user_pages_dirty_lock"
+        who = "put_user_page" if c.cfg.unpin_mkwrite else "unpin_user_pages_dirty_lock"
+        func = f"ib_umem_release: {who}"
         if not k.folio_at(fid).dirty:
             func += ": folio_lock, folio_mark_dirty, folio_unlock"
         func += ", unpin"
@@ -301,4 +312,5 @@ def _unregister(k: KState, page: int) -> KState:
 
 LONGTERM_STAGES = {"lt:registered": stage_registered, "lt:iouring": stage_iouring,
                    "odp:fault": stage_odp_fault, "odp:unlock": stage_odp_unlock,
-                   "odp:map": stage_odp_map, "odp:failed": stage_odp_failed}
+                   "odp:map": stage_odp_map, "odp:failed": stage_odp_failed,
+                   "lt:putmkwrite": dereg_mr}

@@ -69,6 +69,22 @@ def test_completion_of_a_still_dirty_page_only_releases_it(scenario: str) -> Non
     assert result.verdict is Verdict.HOLDS
 
 
+@pytest.mark.parametrize("scenario", ["vm-writev-vs-dio-invalidate", "rdma-longterm-file"])
+def test_every_gup_user_that_wrote_a_page_releases_it_through_page_mkwrite(scenario: str) -> None:
+    """Jerome Glisse's put_user_page(page, dirty) does the ->page_mkwrite dance wherever a GUP
+    user releases a page it wrote, not only in bio_dirty_work: process_vm_writev and RDMA
+    deregistration dirtied without it (a false mkwrite-before-dirty violation at
+    unpin_user_pages_dirty_lock, the very call the proposal changes)."""
+    result = run(scenario, "bounce-writeback-mkwrite", "mkwrite-before-dirty")
+    assert result.verdict is Verdict.HOLDS, result.message
+    labels = set(result.coverage)
+    assert any("put_user_page(page 0, dirty): folio_lock" in a for a in labels)
+    assert any("put_user_page: mmap_read_lock, ->page_mkwrite" in a for a in labels)
+    assert not any("unpin_user_pages_dirty_lock" in a for a in labels)
+    without = run(scenario, "bounce-writeback", "mkwrite-before-dirty")  # put_user_page(p, 1)
+    assert without.verdict is Verdict.VIOLATED
+
+
 # --- skip-and-bounce: Jan Kara's RFC as posted, and the extension ----------------------------
 
 @pytest.mark.parametrize("scenario", ["dio-read-into-mmap", "deferred-redirty-vs-fsync",
