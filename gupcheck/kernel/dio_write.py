@@ -205,8 +205,7 @@ def stage_buffered(c: Ctx) -> Outcome:
         new = " (a new folio)"
     if f.locked is not None and f.locked != c.name:
         return Blocked(f"folio lock of page {page}", (f.locked,))
-    if f.writeback and (c.env.fs.cow or c.env.stable_writes
-                        or c.cfg.writeback_pinned == "block"):
+    if f.writeback and (c.env.fs.cow or c.env.stable_writes):
         return Blocked(f"folio_wait_stable: writeback of page {page}",
                        k.writeback_holders(k.fid(page)))
     write_begin = c.env.fs.a_ops.write_begin

@@ -470,10 +470,12 @@ def locked_mkwrite(c: Ctx, *, name: str, nopage: str, prepare: Prepare) -> Outco
 
 
 def stage_install(c: Ctx) -> Outcome:
-    """folio_wait_stable, then wp_page_reuse/finish_fault and fault_dirty_shared_page."""
+    """folio_wait_stable (a stable-writes device only: also under block-writeback, whose
+    author relied on it "on the devices that require stable pages"), then
+    wp_page_reuse/finish_fault and fault_dirty_shared_page."""
     k, page = c.k, c.var("fpage")
     f = k.folio(page)
-    if (c.env.stable_writes or c.cfg.writeback_pinned == "block") and f.writeback:
+    if c.env.stable_writes and f.writeback:
         return Blocked(f"folio_wait_stable: writeback of page {page}",
                        k.writeback_holders(k.fid(page)))
     pte = k.ptes[page]

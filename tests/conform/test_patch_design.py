@@ -1,5 +1,6 @@
-"""The design of patches/ext4-bounce-pinned: the search's best ext4 short-term combination over
-linux-6.12, loadable with ``--design FILE.py``, and predicting the confirmed races gone."""
+"""The design of patches/ext4-bounce-pinned: the search's best ext4 short-term combination of
+5 December over linux-6.12, loadable with ``--design FILE.py``, and predicting the confirmed
+races gone."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from gupcheck.designs import DESIGNS
 from gupcheck.designspace import config, parse_spec
 
 MODULE = Path(__file__).resolve().parents[2] / "gupcheck" / "designs" / "ext4_bounce_pinned.py"
-BEST = "proposal-base+writeback=bounce+dio-dirty=completion"  # docs/design-space.md
+BEST = "proposal-base+writeback=bounce+dio-dirty=completion"  # docs/kernel-fix.md
 
 
 def test_the_module_loads_as_a_design_module() -> None:

@@ -52,6 +52,21 @@ def test_block_writeback_pin_sets_writeback_and_the_unpin_ends_it() -> None:
         "block-writeback"]))
 
 
+@pytest.mark.parametrize("stable", [False, True])
+def test_block_writeback_holds_mmap_writes_off_a_pinned_page_only_where_pages_are_stable(
+        stable: bool) -> None:
+    """Dave Chinner relied on ->page_mkwrite's wait_for_stable_page, "on the devices that
+    require stable pages": on a plain device a CPU store to a page whose pin holds
+    PG_writeback goes on (it used to wait, and the store, holding the folio lock, deadlocked
+    with the direct-I/O read's bio_set_pages_dirty); on a stable-writes device it waits."""
+    sc = dataclasses.replace(SCENARIOS["mkwrite-unpin-vs-munmap"], stable_writes=stable)
+    result = lab.run_cell(sc, DESIGNS["block-writeback"])
+    if stable:
+        assert result.verdict == "deadlock"
+    else:
+        assert result.verdict == "holds", result.violated
+
+
 def test_block_writeback_starves_fsync_behind_a_long_term_pin() -> None:
     """Its real cost: fsync of a registered page waits for an unpin nobody promises."""
     result = run("rdma-longterm-file", "block-writeback")
