@@ -90,9 +90,9 @@ AXES: tuple[Axis, ...] = (
          "<20230209121046.25360-1-jack@suse.cz> applied to every filesystem: background "
          "writeback skips, data-integrity writeback bounces); block (Dave Chinner, "
          "<20181213005119.GD29416@dastard>: a write pin holds PG_writeback until unpin). "
-         "skip-bounce-iomap, the RFC as posted, is not an axis value: plain on ext4 and the "
-         "COW filesystem, and on XFS skip-bounce that bounces only on a stable-writes device "
-         "(it is the design skip-and-bounce in the matrix).",
+         "skip-bounce-iomap, the RFC as posted, is not an axis value: plain on ext4, a skip "
+         "without a bounce on the COW filesystem, and on XFS skip-bounce that bounces only on "
+         "a stable-writes device (it is the design skip-and-bounce in the matrix).",
          _sees_writeback),
     Axis("unpin-mkwrite", ("no", "yes"),
          {"no": {"unpin_mkwrite": False}, "yes": {"unpin_mkwrite": True}},

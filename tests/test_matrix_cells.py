@@ -203,6 +203,10 @@ DIO_LOST_WRITE_IN = ("dio-read-into-mmap", "dio-read-into-mmap-btrfs", "dio-vs-r
 
 #: (scenario, property, design) -> the fragments where that design takes another path
 OVERRIDES: dict[tuple[str, str, str], Steps] = {
+    # the RFC skips a pinned folio in btrfs' background writeback; fsync's data-integrity
+    # writeback writes and cleans it, and bio_dirty_work re-dirties it without ->page_mkwrite
+    ("enospc-after-dma", "mkwrite-before-dirty", "skip-and-bounce"): (
+        "grabs page 0", "folio_clear_dirty_for_io", "bio_dirty_fn: set_page_dirty_lock"),
     **_each(BOUNCE, {(sc, "no-lost-write"): DIO_LOST_WRITE_BOUNCE for sc in DIO_LOST_WRITE_IN}),
     # a page that data-integrity writeback bounced and cleaned while it was pinned: the
     # direct-I/O completion re-dirties it in bio_dirty_work, without ->page_mkwrite

@@ -117,9 +117,9 @@ class KernelConfig:
     #: What writeback does with a folio_maybe_dma_pinned() folio (the proposals of the debate):
     #: "plain" — nothing special (every shipped kernel); "bounce" — page_mkclean reports "is
     #: pinned" and the bio writes a stable bounce copy (Jérôme Glisse, Dec 2018);
-    #: "skip-bounce-iomap" — Jan Kara's 2023 RFC as posted: only iomap writeback skips a pinned
-    #: folio in background writeback (after folio_mkclean) and bounces it in data-integrity
-    #: writeback; ext4 and btrfs call folio_clear_dirty_for_io without a wbc and are unchanged;
+    #: "skip-bounce-iomap" — Jan Kara's 2023 RFC as posted: iomap and btrfs writeback skip a
+    #: pinned folio in background writeback (after folio_mkclean), iomap's bounces it in
+    #: data-integrity writeback; ext4 calls folio_clear_dirty_for_io without a wbc (unchanged);
     #: "skip-bounce" — the same rule applied to ext4's and the COW filesystem's writeback too
     #: (this project's extension, design skip-and-bounce-all); "block" — a write pin holds the
     #: folio under writeback until the unpin (Dave Chinner, Dec 2018).

@@ -168,13 +168,15 @@ def pinned_policy(c: Ctx) -> str:
     Jan Kara's RFC (<20230209121046.25360-1-jack@suse.cz>) changes ``folio_clear_dirty_for_io``
     for callers that pass a writeback_control: in WB_SYNC_NONE writeback a pinned folio is
     cleaned of its PTEs but stays dirty and is skipped; and iomap's ``iomap_add_to_ioend``
-    bounces a pinned folio's bio only on a stable-writes device (SB_I_STABLE_WRITES).  Only
-    iomap writeback (XFS here) gets it: ext4's ``mpage_submit_folio`` and the COW filesystem's
-    ``extent_writepage`` keep today's behaviour, so "skip-bounce-iomap" is "plain" there;
-    "skip-bounce" is this project's extension of skip-and-bounce to every filesystem, bouncing
-    every data-integrity write of a pinned folio."""
+    bounces a pinned folio's bio only on a stable-writes device (SB_I_STABLE_WRITES).  The
+    skip reaches iomap writeback (XFS here) and btrfs' ``extent_write_cache_pages`` (patch 3/5
+    passes its wbc), the bounce only iomap; ext4's ``mpage_submit_folio`` passes no wbc and
+    keeps today's behaviour, so "skip-bounce-iomap" is "plain" there.  "skip-bounce" is this
+    project's extension of skip-and-bounce to every filesystem, bouncing every data-integrity
+    write of a pinned folio."""
     policy = c.cfg.writeback_pinned
-    if policy == "skip-bounce-iomap" and not c.env.fs.iomap_writeback:
+    fs = c.env.fs
+    if policy == "skip-bounce-iomap" and not (fs.iomap_writeback or fs.cow):
         return "plain"
     return policy
 
@@ -190,11 +192,13 @@ def skips_pinned(c: Ctx, f: Folio) -> bool:
 def bounce_copy(c: Ctx, f: Folio) -> tuple[str, ...] | None:
     """The copy of a pinned folio's data that its write bio carries instead of the page, or
     ``None``: under "bounce" and "skip-bounce" every pinned folio's write; under
-    "skip-bounce-iomap" (the RFC's ``iomap_add_to_ioend``) only on a stable-writes device."""
+    "skip-bounce-iomap" (the RFC's ``iomap_add_to_ioend``) only in iomap writeback, on a
+    stable-writes device."""
     policy = pinned_policy(c)
     if not f.maybe_dma_pinned():
         return None
     if policy in ("bounce", "skip-bounce") or (policy == "skip-bounce-iomap"
+                                               and c.env.fs.iomap_writeback
                                                and c.env.stable_writes):
         return f.data
     return None
