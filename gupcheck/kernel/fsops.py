@@ -136,7 +136,8 @@ class FileOps:
     free_truncated: str  # what frees a truncated range's blocks
     free_punched: str  # ... a punched range's
     #: what hole punch calls to write the range back before it removes the page cache, under
-    #: the invalidate lock (XFS: xfs_flush_unmap_range -> filemap_write_and_wait_range);
+    #: the invalidate lock (XFS: xfs_flush_unmap_range -> filemap_write_and_wait_range;
+    #: btrfs: btrfs_wait_ordered_range under btrfs_inode_lock(BTRFS_ILOCK_MMAP));
     #: None: no writeback first
     punch_flush: str | None = None
     #: what hole punch calls to write the range back *before* it takes any lock, where the

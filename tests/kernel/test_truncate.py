@@ -398,3 +398,21 @@ def test_a_direct_read_of_the_file_past_eof_returns_0_bytes(design: str) -> None
                'program = [ { op = "truncate" }, { op = "dio_read_file", page = 0 }, '
                '{ op = "ftruncate_grow" }, { op = "dio_read_file", page = 0 } ]\n', "<t>")
     assert end_results(sc, design) == {("truncate=0", "read=0", "grow=0", "read=Z0|Z0")}
+
+
+@pytest.mark.parametrize("filesystem", ["xfs", "cowfs"])
+def test_xfs_and_btrfs_punch_write_the_range_back_under_their_locks(filesystem: str) -> None:
+    """xfs_flush_unmap_range and btrfs_wait_ordered_range (btrfs_punch_hole, under
+    btrfs_inode_lock(BTRFS_ILOCK_MMAP)) write the punched range back before they truncate the
+    page cache: a direct-I/O read's DMA can land in the page that writeback is writing (btrfs
+    used to punch without it: a missed stable-writeback violation, found by a review helper)."""
+    sc = parse(f'name = "punch-vs-dio-read"\ndescription = "t"\nfilesystem = "{filesystem}"\n'
+               'free_blocks = 2\nproperties = ["stable-writeback"]\n'
+               '[[actor]]\nname = "A"\nprogram = [ { op = "dio_read", page = 0, value = "B1" } ]\n'
+               '[[actor]]\nname = "B"\nprogram = [ { op = "punch_hole", page = 0 } ]\n', "<t>")
+    flush = FILESYSTEMS[filesystem].f_ops.punch_flush
+    assert flush is not None
+    result = check(KernelModel(sc, DESIGNS["linux-6.12"]))
+    assert result.verdict is Verdict.VIOLATED and result.property == "stable-writeback"
+    assert_steps_in_order(result, ["grabs page 0", f"{flush}: filemap_write_and_wait_range",
+                                   "DMA of read bio"])

@@ -172,6 +172,7 @@ COWFS = FileSystem(
     f_ops=FileOps(fsync="btrfs_sync_file", setattr="btrfs_setattr", punch_hole="btrfs_punch_hole",
                   free_truncated="btrfs_truncate: free the extents",
                   free_punched="btrfs_punch_hole: drop the extents",
+                  punch_flush="btrfs_wait_ordered_range",
                   dio_alloc="btrfs_dio_iomap_begin: btrfs_check_data_free_space, "
                   "btrfs_new_extent_direct",
                   dio_end_io="btrfs_finish_ordered_io (the old extent freed)"),
