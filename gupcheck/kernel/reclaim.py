@@ -29,6 +29,7 @@ reference):
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
+from .blocks import BH_DELAY
 from .dirty import buffers_busy
 from .fs.ext4 import NO_BUFFERS_BUG, NO_BUFFERS_WARNING
 from .locks import down_read, up_read
@@ -131,7 +132,10 @@ def _pageout(c: Ctx, k: KState, page: int) -> Move:
 
     pageout() first asks is_page_cache_freeable(): referenced only by the isolation, the page
     cache and the buffers; any other reference (a GUP user's) and it returns PAGE_KEEP without
-    writing (docs/kernel-rules.md Rule 2 (b))."""
+    writing (docs/kernel-rules.md Rule 2 (b)).  ext4_writepage allocates no blocks ("We cannot
+    do block allocation or other extent handling in this function"): a delayed buffer makes
+    it redirty the page and, with PF_MEMALLOC (kswapd), return; shrink_folio_list keeps the
+    folio, still dirty.  Its buffers stay as they were, so the model leaves the folio as is."""
     f = k.folio(page)
     if f.refcount - (f.buffers is not None) != 2:
         return _putback(c, k, page, f"pageout: is_page_cache_freeable fails (refcount "
@@ -150,6 +154,10 @@ def _pageout(c: Ctx, k: KState, page: int) -> Move:
         k = k.with_folio(page, replace(f, dirty=False, prepared=False))
         return _putback(c, k, page, "pageout: ext4_writepage: no buffers: ext4_warning, "
                         "ClearPageDirty, keep", "kept")
+    if any(b.startswith(BH_DELAY) for b in f.buffers):
+        return _putback(c, k, page, "pageout: folio_clear_dirty_for_io, ext4_writepage: a "
+                        "delayed buffer needs block allocation: redirty_page_for_writepage, "
+                        "PF_MEMALLOC: return, keep", "kept")
     k, what = start_write(c, k, page)
     return _putback(c, k, page, f"pageout: ext4_writepage: {what}, folio_putback_lru", "pageout")
 

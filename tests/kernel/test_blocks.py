@@ -48,3 +48,27 @@ def test_truncate_releases_the_reservations_of_pages_never_written_back() -> Non
     assert reserved and all(k.free_blocks == 0 for k in reserved)
     ends = end_states(sc, "linux-6.12")
     assert ends and all(k.free_blocks == 2 and k.holes == {0, 1} for k in ends)
+
+
+@pytest.mark.parametrize("design", ["legacy", "linux-6.1"])
+def test_kswapd_never_allocates_a_delayed_block_ext4_writepage_redirties_the_page(
+        design: str) -> None:
+    """ext4_writepage (until 6.3) does no block allocation: a delayed buffer makes it redirty
+    the page and, under PF_MEMALLOC, return; the folio is kept dirty with its reservation.
+    kswapd's pageout used to allocate the delalloc blocks and write the page."""
+    from gupcheck.designs import DESIGNS
+    from gupcheck.engine import check
+    from gupcheck.kernel.system import KernelModel
+
+    sc = parse('name = "kswapd-delalloc"\ndescription = "t"\nsparse = true\nfree_blocks = 2\n'
+               '[[actor]]\nname = "CPU0 app"\n'
+               'program = [ { op = "store", page = 0, block = 0, value = "C1" } ]\n'
+               '[[actor]]\nname = "kswapd"\ndaemon = true\n'
+               'program = [ { op = "kswapd_reclaim", page = 0 } ]\n', "<t>")
+    coverage = check(KernelModel(sc, DESIGNS[design])).coverage
+    kswapd = [a for a in coverage if a.startswith("kswapd:")]
+    assert any("redirty_page_for_writepage" in a for a in kswapd)
+    assert not any("submit_bio" in a or "ext4_map_blocks" in a for a in kswapd)
+    ends = end_states(sc, design)
+    # still dirty, both blocks still only reserved (->page_mkwrite reserved the page's holes)
+    assert {(k.cached(0).dirty, k.free_blocks, len(k.holes)) for k in ends} == {(True, 0, 2)}
