@@ -89,4 +89,23 @@ def free_range(k: KState, start: int, end: int) -> KState:
     return replace(k, holes=k.holes | frozenset(blocks), free_blocks=k.free_blocks + freed)
 
 
+def cow_extent_written(k: KState, page: int) -> KState:
+    """The COW filesystem wrote the page to a new extent (its space reserved before): the old
+    extent is freed (``btrfs_finish_ordered_io`` drops it), or, where the file had none (a
+    hole after truncate or punch), the page is allocated now.  Space is counted in pages."""
+    blocks = {block_of(page, b) for b in range(SUBBLOCKS)}
+    if blocks <= k.holes:
+        return replace(k, holes=k.holes - blocks)
+    return replace(k, free_blocks=k.free_blocks + 1)
+
+
+def cow_free_range(k: KState, start: int, end: int) -> KState:
+    """btrfs_truncate / btrfs_punch_hole drop the file extents of pages [start, end): their
+    space is free again (pinned until the transaction commits, which a reservation that meets
+    ENOSPC forces: the model frees it at once) and the pages become holes."""
+    pages = [p for p in range(start, end) if block_of(p, 0) not in k.holes]
+    blocks = frozenset(block_of(p, b) for p in range(start, end) for b in range(SUBBLOCKS))
+    return replace(k, holes=k.holes | blocks, free_blocks=k.free_blocks + len(pages))
+
+
 __all__ = ["BH_CLEAN", "BH_DELAY", "BH_DIRTY", "BH_HOLE"]

@@ -18,6 +18,7 @@ The waiting ``read()`` is woken by the completion, so it can return before that 
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
+from .blocks import cow_extent_written
 from .dax import stray_dma_check
 from .dirty import folio_mark_dirty
 from .footprint import bio_unit, transfer
@@ -116,7 +117,7 @@ def _complete(c: Ctx, b: Bio) -> Move:
         f = k.folio_at(b.folio)
         k = k.with_folio_at(b.folio, replace(f, writeback=False)).with_bio(None, b.id)
         if c.env.fs.cow:  # the new extent is written: the old one is freed
-            k = replace(k, free_blocks=k.free_blocks + 1)
+            k = cow_extent_written(k, b.page)
         if b.error:  # mapping_set_error: errseq for fsync/msync to report
             k = replace(k, wb_err=k.wb_err + 1, wb_errno="EIO").event(IO_ERROR)
             return Move(f"end_bio: -EIO (checksum mismatch), mapping_set_error, "

@@ -22,7 +22,7 @@ copy and the dirtying (``noop_dirty_folio``) are lost, silently, though the call
 from __future__ import annotations
 
 from .actor import Blocked, Ctx, Move, Outcome
-from .blocks import block_of, page_holes
+from .blocks import block_of, cow_extent_written, page_holes
 from .device import dma_write_check
 from .dirty import buffers_busy, folio_mark_dirty
 from .gup import gup_begin, put_user_page_lock, put_user_page_mkwrite, unpin_dirty
@@ -174,7 +174,7 @@ def _end_io(c: Ctx, k: KState) -> tuple[KState, str]:
         k = replace(k, holes=k.holes - {block_of(page, b) for b in unwritten})
         return k, f"{fs.f_ops.dio_end_io}; "
     if fs.cow:
-        return replace(k, free_blocks=k.free_blocks + 1), f"{fs.f_ops.dio_end_io}; "
+        return cow_extent_written(k, page), f"{fs.f_ops.dio_end_io}; "
     return k, ""
 
 

@@ -226,7 +226,7 @@ class KState(Value):
     wb_err: int = 0  # errseq_t of the mapping: bumped by mapping_set_error
     wb_errno: str = "EIO"  # the error it records
     free_blocks: int = 0  # free space: in pages on the COW filesystem, in blocks on ext4
-    holes: frozenset[int] = frozenset()  # ext4: the file's disk blocks with no block allocated
+    holes: frozenset[int] = frozenset()  # the file's disk blocks with no block (not shmem, DAX)
     # a checksumming COW filesystem: for each disk block, the data its stored checksum was
     # computed over (equal to ``disk`` unless the page changed between checksum and transfer)
     csum: tuple[str, ...] = ()
@@ -588,7 +588,7 @@ def initial_state(npages: int, nthreads: int, *, cached: bool, mapped: bool,
         dax_owner=tuple(f"file:{i}" if i < size else None for i in range(npages)) if dax else (),
         disk=data * size + ("Z0",) * ((npages - size) * SUBBLOCKS),
         holes=frozenset(range(0 if sparse else size * SUBBLOCKS, npages * SUBBLOCKS))
-        if fs.block_map else frozenset(),
+        if fs.block_map or fs.cow else frozenset(),
         threads=(Thread(),) * nthreads,
         ghost=Ghost(last_write=(data,) * size + (("Z0",) * SUBBLOCKS,) * (npages - size),
                     crash_legal=tuple(tuple((v, frozenset()) for v in row)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from functools import partial
 
 from .actor import Blocked, Ctx, Move, Outcome
-from .blocks import free_range
+from .blocks import cow_free_range, free_range
 from .dax import DAX_STAGES
 from .locks import (
     INVALIDATE_LOCK,
@@ -199,6 +199,8 @@ def _free_blocks(c: Ctx, k: KState) -> Outcome:
         k = replace(k, csum=k.csum[:lo] + ("Z0",) * (hi - lo) + k.csum[hi:])
     if c.env.fs.block_map:  # the freed blocks become holes
         k = free_range(k, start, end)
+    elif c.env.fs.cow:  # the file extents are dropped
+        k = cow_free_range(k, start, end)
     k = k.pages_written(c.me, range(start, end), "Z0", c.var("tstarts"))
     return [Move(f"{func}, filemap_invalidate_unlock", c.finish(k, f"{what}=0"))]
 

@@ -416,3 +416,27 @@ def test_xfs_and_btrfs_punch_write_the_range_back_under_their_locks(filesystem: 
     assert result.verdict is Verdict.VIOLATED and result.property == "stable-writeback"
     assert_steps_in_order(result, ["grabs page 0", f"{flush}: filemap_write_and_wait_range",
                                    "DMA of read bio"])
+
+
+def test_btrfs_truncate_and_punch_give_their_space_back() -> None:
+    """btrfs_invalidate_folio releases a removed dirty folio's reservation, and the dropped
+    extents are free again: a store after a punch or truncate of a full filesystem reserves
+    (it got SIGBUS: -ENOSPC from btrfs_delalloc_reserve_space, found by a review helper); a
+    write into the hole then allocates a new extent with nothing old to free."""
+    punch = parse('name = "cowfs-punch-space"\ndescription = "t"\nfilesystem = "cowfs"\n'
+                  'free_blocks = 0\n[[actor]]\nname = "A"\nprogram = [ '
+                  '{ op = "punch_hole", page = 0 }, '
+                  '{ op = "store", page = 0, block = 0, value = "C2" }, { op = "fsync" } ]\n',
+                  "<t>")
+    trunc = parse('name = "cowfs-truncate-space"\ndescription = "t"\nfilesystem = "cowfs"\n'
+                  'free_blocks = 1\n[[actor]]\nname = "A"\nprogram = [ '
+                  '{ op = "store", page = 0, block = 0, value = "C1" }, { op = "truncate" }, '
+                  '{ op = "ftruncate_grow" }, '
+                  '{ op = "store", page = 0, block = 0, value = "C2" }, { op = "fsync" } ]\n',
+                  "<t>")
+    for sc, results, free in ((punch, ("punch=0", "fsync=0"), 0),
+                              (trunc, ("truncate=0", "grow=0", "fsync=0"), 1)):
+        ends = end_states(sc, "linux-6.12")
+        assert {k.threads[0].results for k in ends} == {results}, sc.name
+        assert {(k.free_blocks, k.read_back(0, 0), k.holes) for k in ends} == {
+            (free, "C2", frozenset())}, sc.name

@@ -150,6 +150,12 @@ def btrfs_write_begin(c: Ctx, k: KState, page: int, f: Folio) -> tuple[KState, F
     return k, f, "btrfs_buffered_write: reserve, prepare_one_folio (folio_lock)"
 
 
+def btrfs_invalidate_folio(k: KState, f: Folio) -> KState:
+    """btrfs_invalidate_folio clears EXTENT_DELALLOC | EXTENT_DO_ACCOUNTING of a folio truncate
+    removes: the space reserved for its next write is given back."""
+    return replace(k, free_blocks=k.free_blocks + 1) if f.reserved else k
+
+
 def btrfs_prepare_dirty(k: KState, fid: int, page: int) -> tuple[KState, Folio] | tuple[str, str]:
     """btrfs_page_mkwrite's reservation: btrfs_delalloc_reserve_space."""
     f = k.folio_at(fid)
@@ -168,7 +174,8 @@ COWFS = FileSystem(
         writepages=Writepages(lookup="extent_write_cache_pages", submit="extent_writepage",
                               check=cow_writeback_check, map_for_io=cow_map_for_io,
                               beyond_eof=cow_beyond_eof),
-        release_folio="btrfs_release_folio", write_begin=btrfs_write_begin),
+        release_folio="btrfs_release_folio", write_begin=btrfs_write_begin,
+        invalidate_folio=btrfs_invalidate_folio),
     f_ops=FileOps(fsync="btrfs_sync_file", setattr="btrfs_setattr", punch_hole="btrfs_punch_hole",
                   free_truncated="btrfs_truncate: free the extents",
                   free_punched="btrfs_punch_hole: drop the extents",
