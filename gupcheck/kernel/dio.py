@@ -5,9 +5,10 @@ first to the second in 5.5, b1b4705d54ab "ext4: introduce direct I/O read using 
 infrastructure"); docs/kernel-rules.md, Rule 1 and Rule 7.
 
 iomap (5.5 and later), fs/iomap/direct-io.c ``iomap_dio_rw`` -> ``iomap_dio_bio_iter``: the user
-buffer's pages are taken with GUP (``iov_iter_get_pages2``, FOLL_GET, before 6.3;
-``iov_iter_extract_pages``, FOLL_PIN, since 6.3), dirtied at submit (``bio_set_pages_dirty``:
-``set_page_dirty_lock`` on each page, because the DMA will write them), and the bio is
+buffer's pages are taken with GUP (``iov_iter_get_pages2``, FOLL_GET, before 6.5;
+``iov_iter_extract_pages``, FOLL_PIN, since 6.5, a7e689dd1c06), dirtied at submit
+(``bio_set_pages_dirty``: ``set_page_dirty_lock`` on each page, because the DMA will write
+them), and the bio is
 submitted.  The device writes the pages (:mod:`.device`); the completion wakes the waiter and
 the syscall returns.  The pages' release and possible re-dirtying happen in the completion or
 later in ``bio_dirty_work``.

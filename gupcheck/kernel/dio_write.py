@@ -326,7 +326,7 @@ def dio_write_from(c: Ctx) -> Outcome:
     ``page`` of the shared mapping.
 
     ``iomap_dio_bio_iter`` takes the buffer with ``iov_iter_extract_pages`` — a FOLL_PIN without
-    FOLL_WRITE since 6.3 (``iov_iter_get_pages2``, FOLL_GET, before): no write fault, no
+    FOLL_WRITE since 6.5 (``iov_iter_get_pages2``, FOLL_GET, before): no write fault, no
     ->page_mkwrite, and ``bio_release_pages(bio, false)`` at completion dirties nothing.  The
     device reads the page when it transfers, so a page that writeback, reclaim or a proposal's
     pin policy touches meanwhile is only ever *read* through the pin.
