@@ -120,8 +120,9 @@ AXES: tuple[Axis, ...] = (
     Axis("layout-lease", ("no", "yes"),
          {"no": {"layout_lease": False}, "yes": {"layout_lease": True}},
          "FOLL_LONGTERM on FS-DAX needs an exclusive F_LAYOUT lease; truncate and hole punch "
-         "of a leased file fail with -ETXTBSY (Ira Weiny, \"[PATCH RFC 00/10] RDMA/FS DAX "
-         "truncate proposal\", 2019). Read by check_vma_flags for a DAX VMA and by dax.py.",
+         "of a page pinned under the lease fail with -ETXTBSY (Ira Weiny, \"[PATCH RFC "
+         "00/10] RDMA/FS DAX truncate proposal\", 2019). Read by check_vma_flags for a DAX "
+         "VMA and by dax.py.",
          lambda sc: sc.filesystem == "fsdax" or "layout_lease" in ops(sc)),
     Axis("odp", ("no", "yes"),
          {"no": {"odp": False}, "yes": {"odp": True}},

@@ -69,16 +69,27 @@ def allocate(k: KState, block: int, who: str, page: int) -> KState:
 # --- truncate and hole punch: ext4_break_layouts ----------------------------------------------
 
 def break_layouts(c: Ctx) -> Outcome:
-    """ext4_break_layouts, with filemap_invalidate_lock held for writing."""
+    """ext4_break_layouts, with filemap_invalidate_lock held for writing.
+
+    layout-lease (RFC 00/10 and 07/10): a page of the range that is GUP-pinned
+    (``page_gup_pinned``) fails the truncate or punch with -ETXTBSY; otherwise it goes on
+    ("Truncation of pages which are not actively pinned will succeed").  Whether it also breaks
+    the lease (a SIGIO, and a lease to take again before the next pin) is not modelled: the
+    lease is kept."""
     k = c.k
     start, end = c.var("trange")
+    broke = ""
     if c.cfg.layout_lease and k.lease is not None:
-        k = up_write(k, c.name, INVALIDATE_LOCK).with_ghost(refused="ETXTBSY")
-        k = k.pages_written(c.me, range(start, end), "Z0", None)  # nothing was zeroed
-        what = c.var("twhat")
-        return [Move(f"ext4_break_layouts: break_layout: exclusive layout lease held by "
-                     f"{k.lease}: -ETXTBSY, filemap_invalidate_unlock",
-                     c.finish(k, f"{what}=-ETXTBSY"))]
+        pinned = next((p for p in range(start, end) if k.cache[p] is not None
+                       and k.folio(p).maybe_dma_pinned()), None)
+        if pinned is not None:
+            k = up_write(k, c.name, INVALIDATE_LOCK).with_ghost(refused="ETXTBSY")
+            k = k.pages_written(c.me, range(start, end), "Z0", None)  # nothing was zeroed
+            what = c.var("twhat")
+            return [Move(f"ext4_break_layouts: page {pinned} is pinned under the exclusive "
+                         f"layout lease of {k.lease}: -ETXTBSY, filemap_invalidate_unlock",
+                         c.finish(k, f"{what}=-ETXTBSY"))]
+        broke = f"layout lease of {k.lease}, no page pinned: "
     if not c.cfg.dax_break_layouts:  # before 4.18/4.19: nothing waited for DMA
         return delete_entries(c)
     for p in range(start, end):
@@ -88,9 +99,9 @@ def break_layouts(c: Ctx) -> Outcome:
                  and k.folio(p).refcount > DAX_IDLE_REFCOUNT), None)
     if busy is None:
         k = c.goto(k, "tr:daxdelete")
-        return [Move("dax_layout_busy_page: unmap_mapping_pages, no busy page", k)]
+        return [Move(f"{broke}dax_layout_busy_page: unmap_mapping_pages, no busy page", k)]
     k = c.goto(up_write(k, c.name, INVALIDATE_LOCK), "tr:daxwait", tbusy=busy)
-    return [Move(f"dax_layout_busy_page: unmap_mapping_pages, page {busy} busy (refcount "
+    return [Move(f"{broke}dax_layout_busy_page: unmap_mapping_pages, page {busy} busy (refcount "
                  f"{k.folio(busy).refcount}): ext4_wait_dax_page: filemap_invalidate_unlock, "
                  "schedule", k)]
 

@@ -74,13 +74,20 @@ def test_every_kernel_refuses_a_long_term_pin_of_fsdax(design: str) -> None:
     assert results == {("lease=-EINVAL", "reg_mr=-EOPNOTSUPP", "dereg_mr=-EINVAL")}
 
 
-def test_layout_lease_grants_the_pin_and_fails_the_truncate_with_etxtbsy() -> None:
+def test_layout_lease_grants_the_pin_and_fails_the_truncate_of_a_pinned_page_with_etxtbsy(
+) -> None:
+    """RFC 07/10: ext4_break_layouts returns -ETXTBSY for a page_gup_pinned page; "Truncation
+    of pages which are not actively pinned will succeed" (a lease alone refused every truncate,
+    before the pin and after the deregistration too)."""
     ends = end_states("dax-truncate-longterm", "layout-lease")
     outcomes = {(k.threads[0].results, k.threads[1].results) for k in ends}
     assert outcomes == {
-        # the lease came first: the pin is granted, the truncate refused
+        # the pin came first: the truncate is refused
         (("lease=0", "reg_mr=0", "dereg_mr=0"), ("truncate=-ETXTBSY", "write=-ENOSPC")),
-        # the truncate came first: the registration faults beyond EOF
+        # the truncate came after the deregistration: nothing pinned, it succeeds
+        (("lease=0", "reg_mr=0", "dereg_mr=0"), ("truncate=0", "write=ok")),
+        # the truncate came first (with or without the lease): the registration faults
+        # beyond EOF
         (("lease=0", "reg_mr=-EFAULT", "dereg_mr=-EINVAL"), ("truncate=0", "write=ok")),
     }
     assert all(not k.ghost.violations for k in ends)
