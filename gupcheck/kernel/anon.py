@@ -212,20 +212,26 @@ def vmsplice(c: Ctx) -> Outcome:
         return []
     pte = _pte(c.k, proc)
     assert pte is not None
-    k = replace(grab(c.k, pte.folio, pin=False, pin_counting=c.cfg.pin_counting), pipe=pte.folio)
+    k = replace(grab(c.k, pte.folio, pin=False, pin_counting=c.cfg.pin_counting),
+                pipe=pte.folio, pipe_child=proc == 1)
     return [Move(f"{WHO[proc]} vmsplice: get_user_pages_fast (FOLL_GET) into the pipe",
                  c.finish(k, "vmsplice=4096"))]
 
 
 def pipe_read(c: Ctx) -> Outcome:
-    """("pipe_read", proc): read the spliced page back from the pipe (releases it)."""
+    """("pipe_read", proc): read the spliced page back from the pipe (releases it).
+
+    What the child reads from a pipe the parent filled is the parent's own publication: a
+    vmsplice'd page shows its owner's later writes to whoever reads the pipe (as without
+    fork, ``vmsplice-then-write``); only a page the child spliced from its copy-on-write
+    mapping is the leak (CVE-2020-29374)."""
     proc = c.op[1]
     if _child_waits(c, proc) or c.k.pipe is None:
         return []
     fid = c.k.pipe
     data = c.k.folio_at(fid).data
-    k = _observe(c, c.k, proc, "the pipe", data)
-    k = replace(release(c, k, fid, pin=False), pipe=None)
+    k = _observe(c, c.k, proc, "the pipe", data) if c.k.pipe_child else c.k
+    k = replace(release(c, k, fid, pin=False), pipe=None, pipe_child=False)
     return [Move(f"{WHO[proc]} reads the pipe: {'|'.join(data)}",
                  c.finish(k, f"pipe={'|'.join(data)}"))]
 

@@ -245,6 +245,7 @@ class KState(Value):
     forked: bool = False
     fork_in_progress: bool = False  # dup_mmap copying: write_protect_seq is odd
     pipe: int | None = None  # the folio a pipe holds after vmsplice (a FOLL_GET reference)
+    pipe_child: bool = False  # ... which the child spliced (else the parent, its own data)
     anon_pinned: int | None = None  # the folio an io_uring fixed buffer pins
     # FS-DAX: who owns each pmem block (folio id = block): "file:<page>", "other" (another
     # file), or None (free); and the holder of an exclusive layout lease (layout-lease design)

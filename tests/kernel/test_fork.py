@@ -222,3 +222,21 @@ def test_before_5_9_a_child_alone_on_the_pinned_page_writes_into_the_parents_buf
     assert result.verdict is Verdict.VIOLATED and result.property == "cow-isolation"
     assert "the child wrote C1 into the page the parent pinned" in result.message
     assert_steps_in_order(result, ["parent munmap", "do_wp_page: reuse the page (mapcount 1)"])
+
+
+@pytest.mark.parametrize("design", ["legacy", "pin-counting"])
+def test_a_pipe_the_parent_filled_shows_its_later_write_to_the_child_and_that_is_no_leak(
+        design: str) -> None:
+    """The parent vmsplices its own page before fork, the child unmaps its copy and reads the
+    inherited pipe: on <= 5.8 the parent's write reuses the page (mapcount 1) and the pipe
+    shows P1, as a vmsplice'd page shows its owner's writes without fork. That is the parent's
+    own publication, not CVE-2020-29374 (the child's splice of a shared page); it was reported
+    as a cow-isolation violation."""
+    sc = parse('name = "parent-pipe"\ndescription = "t"\nanon = true\n'
+               '[[actor]]\nname = "parent"\nprogram = [ { op = "vmsplice", proc = 0 }, '
+               '{ op = "fork" }, { op = "anon_write", proc = 0, value = "P1" } ]\n'
+               '[[actor]]\nname = "child"\nprogram = [ { op = "munmap_anon", proc = 1 }, '
+               '{ op = "pipe_read", proc = 1 } ]\n', "<t>")
+    result = check(KernelModel(sc, DESIGNS[design]))
+    assert result.verdict is Verdict.HOLDS, result.message
+    assert "pipe=P1|P1" in {r[-1] for r in end_results(sc, design, actor=1)}
