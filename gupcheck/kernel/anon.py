@@ -23,6 +23,7 @@ from __future__ import annotations
 from functools import partial
 
 from .actor import Blocked, Ctx, Move, Outcome
+from .fault import wp_can_reuse
 from .gup import grab, release
 from .locks import MMAP_LOCK, can_read, up_write, write_acquired_then, write_lock_then
 from .state import SUBBLOCKS, AnonPte, Folio, KState, replace
@@ -74,8 +75,25 @@ def _dup_mmap(c: Ctx, k: KState, how: str) -> Outcome:
     else:
         what = "maybe pinned: copy it" if copy else "not pinned: share it"
     seq = "raw_write_seqcount_begin(write_protect_seq), " if c.cfg.gup_fast_wp_seq else ""
-    return [Move(f"dup_mmap: {how}{seq}{_copy_pte(c)}: page {what}",
-                 c.goto(k, "fork:copy", fcopy=copy))]
+    shared, copied = _private_copies(c, k)
+    files = "".join(f"; private copy of file page {p}: "
+                    + ("maybe pinned: copy it" if p in copied else "share it")
+                    for p in shared + copied)
+    return [Move(f"dup_mmap: {how}{seq}{_copy_pte(c)}: page {what}{files}",
+                 c.goto(k, "fork:copy", fcopy=copy, fshare=shared))]
+
+
+def _private_copies(c: Ctx, k: KState) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The file pages whose MAP_PRIVATE mapping holds the parent's own anonymous copy
+    (``Pte.cow``): copy_present_pte shares each with the child copy-on-write, or, from 5.9,
+    copies a maybe-pinned one for the child (the parent keeps its page writable).  The
+    child's copy and mapping are not modelled beyond the reference they hold."""
+    shared, copied = [], []
+    for p, pte in enumerate(k.ptes):
+        if pte is not None and pte.cow is not None:
+            pinned = c.cfg.fork_copies_pinned and k.folio_at(pte.cow).maybe_dma_pinned()
+            (copied if pinned else shared).append(p)
+    return tuple(shared), tuple(copied)
 
 
 def _copy_pte(c: Ctx) -> str:
@@ -100,6 +118,7 @@ def stage_fork_copy(c: Ctx) -> Outcome:
         k = replace(_with_pte(k, 1, AnonPte(fid)), forked=True)
         return [Move("copy_present_pte: folio_needs_cow_for_dma, copy the page for the child; "
                      f"{seq}mmap_write_unlock", c.finish(k, "fork=0"))]
+    k = _share_private_copies(k, c.var("fshare", ()))
     k = k.with_folio_at(pte.folio, replace(f, mapcount=f.mapcount + 1, refcount=f.refcount + 1,
                                            anon_exclusive=False))
     k = _with_pte(_with_pte(k, 0, AnonPte(pte.folio, writable=False)), 1,
@@ -107,6 +126,20 @@ def stage_fork_copy(c: Ctx) -> Outcome:
     return [Move(f"{_copy_pte(c)}: write-protect the page, share it copy-on-write; "
                  f"{seq}mmap_write_unlock",
                  c.finish(replace(k, forked=True), "fork=0"))]
+
+
+def _share_private_copies(k: KState, pages: tuple[int, ...]) -> KState:
+    """Both PTEs of each private copy write-protected: the child maps it too (a copy a
+    truncate zapped meanwhile, under i_mmap_lock rather than mmap_lock, is gone)."""
+    for p in pages:
+        pte = k.ptes[p]
+        if pte is None or pte.cow is None:
+            continue
+        f = k.folio_at(pte.cow)
+        k = k.with_folio_at(pte.cow, replace(f, mapcount=f.mapcount + 1,
+                                             refcount=f.refcount + 1, anon_exclusive=False))
+        k = k.with_pte(p, replace(pte, writable=False))
+    return k
 
 
 def _mmap_read_lock(k: KState, proc: int) -> Blocked | None:
@@ -136,12 +169,7 @@ def _do_wp_page(c: Ctx, k: KState, proc: int) -> tuple[KState, str]:
     pte = _pte(k, proc)
     assert pte is not None
     f = k.folio_at(pte.folio)
-    if c.cfg.anon_exclusive and f.anon_exclusive:
-        reuse, why = True, "PageAnonExclusive"
-    elif c.cfg.wp_reuse == "mapcount":
-        reuse, why = f.mapcount == 1, f"mapcount {f.mapcount}"
-    else:
-        reuse, why = f.refcount == 1, f"refcount {f.refcount}"
+    reuse, why = wp_can_reuse(c, f)
     if reuse:
         k = k.with_folio_at(pte.folio, replace(f, anon_exclusive=True))
         return _with_pte(k, proc, AnonPte(pte.folio)), f"do_wp_page: reuse the page ({why})"

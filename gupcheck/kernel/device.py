@@ -69,10 +69,27 @@ def next_transfer(c: Ctx, b: Bio) -> Move:
     f = k.folio_at(b.folio)
     k = dma_write_check(k, b.folio, block, f"DMA of read bio #{b.id} ({b.owner})", b.waiter)
     k = stray_dma_check(c, k, b.folio, b.page, f"DMA of read bio #{b.id} ({b.owner})")
+    if c.env.private and k.forked:
+        k = _lost_to_the_child(k, b)
     data = f.data[:block] + (b.value,) + f.data[block + 1:]
     k = k.with_folio_at(b.folio, replace(f, data=data)).with_bio(rest, b.id)
     return Move(f"DMA of read bio #{b.id} writes {b.value} into page {b.page} "
                 f"block {block}", k, unit=unit, touches=touches)
+
+
+def _lost_to_the_child(k: KState, b: Bio) -> KState:
+    """P6 (c) for a read into a MAP_PRIVATE mapping: the DMA writes the private copy GUP
+    took, but fork shared it with the child (a FOLL_GET reference is no pin: no copy at fork)
+    and the parent's write fault has since copied it, so the data goes to the page the child
+    kept (open(2): O_DIRECT "should never be run concurrently with fork(2)" on a private
+    mapping; FOLL_PIN direct I/O, 6.5, makes fork copy the page for the child instead)."""
+    pte = k.ptes[b.page]
+    if pte is None or pte.cow is None or pte.cow == b.folio:
+        return k
+    return k.violate("cow-isolation", f"the DMA of read bio #{b.id} writes {b.value} into the "
+                     f"private copy of page {b.page} that fork shared with the child, but the "
+                     "parent's write fault has copied it: the parent's mapping never gets the "
+                     "data read() returns")
 
 
 def dma_write_check(k: KState, fid: int, block: int, writer: str, who: int | None) -> KState:

@@ -274,6 +274,40 @@ def writes_abandoned(c: Ctx, k: KState) -> KState:
     return k.with_ghost(writing=frozenset(w for w in k.ghost.writing if w[2] != c.me))
 
 
+def wp_can_reuse(c: Ctx, f: Folio) -> tuple[bool, str]:
+    """do_wp_page on a write-protected anonymous folio: reuse it, or copy it; and why.
+    PageAnonExclusive (5.19, 6c287605fd56) reuses whatever the references; else up to 5.8 a
+    folio mapped once is reused (reuse_swap_page), from 5.9 (09854ba94c6a) only a folio
+    nobody else references (refcount 1)."""
+    if c.cfg.anon_exclusive and f.anon_exclusive:
+        return True, "PageAnonExclusive"
+    if c.cfg.wp_reuse == "mapcount":
+        return f.mapcount == 1, f"mapcount {f.mapcount}"
+    return f.refcount == 1, f"refcount {f.refcount}"
+
+
+def _wp_private_copy(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
+    """A write fault on the process's private copy of a file page that fork write-protected
+    (shared with the child): ``do_wp_page`` on an anonymous folio, as for any anonymous
+    page (:func:`wp_can_reuse`): reuse it, or copy it (``wp_page_copy``) and leave the old
+    one to the child and to whoever holds a GUP reference on it."""
+    pte = k.ptes[page]
+    assert pte is not None and pte.cow is not None
+    f = k.folio_at(pte.cow)
+    reuse, why = wp_can_reuse(c, f)
+    if reuse:
+        k = k.with_folio_at(pte.cow, replace(f, anon_exclusive=True))
+        k = k.with_pte(page, Pte(writable=True, dirty=True, cow=pte.cow))
+        return [Move(f"do_wp_page: reuse private folio #{pte.cow} of page {page} ({why}), "
+                     "pte writable+dirty", c.goto(k, ret))]
+    k = k.with_folio_at(pte.cow, replace(f, mapcount=f.mapcount - 1, refcount=f.refcount - 1))
+    k, fid = k.add_folio(Folio(index=page, data=f.data, mapping=False, refcount=1,
+                               mapcount=1, anon=True, anon_exclusive=True))
+    k = k.with_pte(page, Pte(writable=True, dirty=True, cow=fid)).mmu_notifier_invalidate(page)
+    return [Move(f"do_wp_page: wp_page_copy ({why}: private folio #{pte.cow} of page {page} "
+                 f"-> #{fid}), pte writable+dirty", c.goto(k, ret))]
+
+
 def _private_write_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
     """A write fault in a MAP_PRIVATE mapping of the file: no ->page_mkwrite, no dirtying of
     the page cache.  mm/memory.c ``do_cow_fault`` (no PTE: ``__do_fault`` -> filemap_fault
@@ -287,6 +321,8 @@ def _private_write_fault(c: Ctx, k: KState, page: int, ret: str) -> Outcome:
     if pte is not None and pte.writable:  # another thread's copy, mapped while this slept
         return [Move(f"page {page} mapped writable meanwhile (finish_fault: VM_FAULT_NOPAGE, "
                      "wp_page_copy: !pte_same): nothing to copy", c.goto(k, ret))]
+    if pte is not None and pte.cow is not None:  # fork shares the copy with the child
+        return _wp_private_copy(c, k, page, ret)
     filled = filemap_fill(c, k, page)
     if isinstance(filled, Blocked):
         return filled

@@ -73,7 +73,8 @@ PROPERTIES: dict[str, PropertyInfo] = {p.name: p for p in (
         "parent's",
         "Copy-on-write must not leak data through a GUP reference (CVE-2020-29374: a child "
         "vmsplices a page, unmaps it, and reads what the parent writes next), and a device "
-        "writing through the parent's pin must write the page the parent maps (F8)."),
+        "writing through the parent's pin or GUP reference must write the page the parent maps "
+        "(F8; a direct read into a MAP_PRIVATE page across fork)."),
     PropertyInfo(
         "no-sleep-in-atomic", "-",
         "nothing sleeps or takes a sleeping lock in atomic context (bio completion)",

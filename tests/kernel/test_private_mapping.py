@@ -11,7 +11,7 @@ from gupcheck.kernel.state import KState
 from gupcheck.kernel.system import KernelModel, Scenario
 from gupcheck.scenarios.loader import parse
 
-from .helpers import end_results, end_states, reachable, run
+from .helpers import assert_steps_in_order, end_results, end_states, reachable, run
 from .test_filemap_fault import assert_drops_then_retries_holding
 
 
@@ -159,3 +159,42 @@ def test_foll_tried_is_for_the_retried_page_only() -> None:
     assert waits == {0, 1}
     grabbed = [k for k in states if k.threads[0].stage == "dio:got"]  # a page grabbed
     assert grabbed and not any(dict(k.threads[0].local).get("ftried") for k in grabbed)
+
+
+_DIO_FORK = parse('name = "dio-private-fork"\ndescription = "t"\nmapping = "private"\n'
+                  'anon = true\n[[actor]]\nname = "reader"\nprogram = [ '
+                  '{ op = "dio_read", page = 0, value = "B1" }, { op = "load", page = 0 } ]\n'
+                  '[[actor]]\nname = "forker"\nprogram = [ { op = "fork" }, '
+                  '{ op = "store", page = 0, block = 1, value = "C1" } ]\n', "<t>")
+
+
+@pytest.mark.parametrize("design", ["legacy", "linux-6.1"])
+def test_before_6_5_fork_during_a_direct_read_into_a_private_mapping_loses_the_data(
+        design: str) -> None:
+    """Direct I/O takes a FOLL_GET reference before 6.5: fork shares the private copy the read
+    will fill, the parent's store copies it (do_wp_page: refcount above 1), and the DMA lands in
+    the page the child kept (open(2): O_DIRECT "should never be run concurrently with fork(2)"
+    on a private mapping). fork used to leave the parent's private copies alone."""
+    from gupcheck.engine import check
+
+    result = check(KernelModel(_DIO_FORK, DESIGNS[design]))
+    assert result.verdict is Verdict.VIOLATED and result.property == "cow-isolation"
+    assert_steps_in_order(result, [
+        "grabs page 0 (FOLL_GET)", "submit_bio", "private copy of file page 0: share it",
+        "write-protect the page", "do_wp_page: wp_page_copy (", "DMA of read bio"])
+    loads = {r[1] for r in end_results(_DIO_FORK, design)}
+    assert "load=A0|C1" in loads  # the parent's page never gets B1
+
+
+def test_6_12_fork_copies_the_pinned_private_copy_for_the_child_and_the_parent_keeps_the_data(
+) -> None:
+    """FOLL_PIN direct I/O (6.5): the pinned private copy is maybe-pinned at fork, so
+    copy_present_pte gives the child a copy and the parent keeps its page writable."""
+    from gupcheck.engine import check
+
+    result = check(KernelModel(_DIO_FORK, DESIGNS["linux-6.12"]))
+    assert result.verdict is Verdict.HOLDS, result.message
+    assert any("private copy of file page 0: maybe pinned: copy it" in a
+               for a in result.coverage)
+    loads = {r[1] for r in end_results(_DIO_FORK, "linux-6.12")}
+    assert loads and all(r.startswith("load=B1") for r in loads)
