@@ -170,6 +170,11 @@ EXPECTED: dict[tuple[str, str], Steps] = {
         "process_vm_rw_pages: copy V1", "folio_clear_dirty_for_io",
         "process_vm_rw_core: unpin_user_pages_dirty_lock"),
     # F8: fork shares the pinned anonymous page copy-on-write; the parent's write copies it
+    # a direct read into a MAP_PRIVATE page across fork (FOLL_GET before 6.5): fork shares the
+    # private copy, the parent's store copies it, the DMA lands in the child's page
+    ("dio-private-fork", "cow-isolation"): (
+        "grabs page 0 (FOLL_GET)", "private copy of file page 0: share it",
+        "do_wp_page: wp_page_copy (", "DMA of read bio"),
     ("fork-after-pin", "cow-isolation"): (
         "io_sqe_buffer_register: pin_user_pages", "_pte: page share it",
         "wp_page_copy"),
