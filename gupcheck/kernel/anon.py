@@ -113,12 +113,12 @@ def stage_fork_copy(c: Ctx) -> Outcome:
     assert pte is not None
     f = k.folio_at(pte.folio)
     seq = "write_protect_seq end, " if c.cfg.gup_fast_wp_seq else ""
+    k = _share_private_copies(k, c.var("fshare", ()))
     if c.var("fcopy"):
         k, fid = _new_anon(k, f.data)
         k = replace(_with_pte(k, 1, AnonPte(fid)), forked=True)
         return [Move("copy_present_pte: folio_needs_cow_for_dma, copy the page for the child; "
                      f"{seq}mmap_write_unlock", c.finish(k, "fork=0"))]
-    k = _share_private_copies(k, c.var("fshare", ()))
     k = k.with_folio_at(pte.folio, replace(f, mapcount=f.mapcount + 1, refcount=f.refcount + 1,
                                            anon_exclusive=False))
     k = _with_pte(_with_pte(k, 0, AnonPte(pte.folio, writable=False)), 1,

@@ -198,3 +198,19 @@ def test_6_12_fork_copies_the_pinned_private_copy_for_the_child_and_the_parent_k
                for a in result.coverage)
     loads = {r[1] for r in end_results(_DIO_FORK, "linux-6.12")}
     assert loads and all(r.startswith("load=B1") for r in loads)
+
+
+def test_fork_shares_the_private_copies_also_when_it_copies_a_pinned_anonymous_page() -> None:
+    """copy_present_pte decides page by page: the pinned anonymous page is copied for the
+    child, the private copy a FOLL_GET direct read fills is still shared (6.1)."""
+    from dataclasses import replace
+
+    from gupcheck.engine import check
+
+    reader = _DIO_FORK.actors[0]
+    forker = replace(_DIO_FORK.actors[1], program=(("anon_pin", 0),) + _DIO_FORK.actors[1].program)
+    sc = replace(_DIO_FORK, actors=(reader, forker))
+    result = check(KernelModel(sc, DESIGNS["linux-6.1"]))
+    assert result.verdict is Verdict.VIOLATED and result.property == "cow-isolation"
+    both = "page maybe pinned: copy it; private copy of file page 0: share it"
+    assert_steps_in_order(result, [both, "folio_needs_cow_for_dma", "DMA of read bio"])
