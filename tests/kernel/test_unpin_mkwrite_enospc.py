@@ -2,7 +2,7 @@
 
 No task is there to take the SIGBUS a fault would get, so on ext4 and on the COW filesystem
 alike the data is not dirtied and the error is recorded with mapping_set_error for the next
-fsync/msync (device.py ``_unpin_mkwrite_enospc``).  No shipped ext4 workload reaches it
+fsync/msync (gup.py ``put_user_page_mkwrite``).  No shipped ext4 workload reaches it
 (ext4_page_mkwrite reserved the page's blocks when GUP faulted it in, and writeback allocated
 them), so both filesystems are tested from a state set up by hand: the kworker holds the folio
 lock, about to run ->page_mkwrite, on a filesystem with no free space left and a page with no
