@@ -69,8 +69,8 @@ PROPERTIES: dict[str, PropertyInfo] = {p.name: p for p in (
         "folio it maps."),
     PropertyInfo(
         "cow-isolation", "-",
-        "after fork the child never sees the parent's later writes; a pinned page stays the "
-        "parent's",
+        "after fork the child never sees the parent's later writes; a page a device writes "
+        "for the parent (a pin, a direct read) stays the parent's",
         "Copy-on-write must not leak data through a GUP reference (CVE-2020-29374: a child "
         "vmsplices a page, unmaps it, and reads what the parent writes next), and a device "
         "writing through the parent's pin or GUP reference must write the page the parent maps "
