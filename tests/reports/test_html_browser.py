@@ -154,7 +154,7 @@ return out;
 
 def test_six_lanes_fit_at_1400_px_and_names_break_only_after_underscores(
         browser: WebDriver, tmp_path: Path) -> None:
-    model = KernelModel(SCENARIOS["mkwrite-unpin-vs-munmap"], DESIGNS["block-writeback"])
+    model = KernelModel(SCENARIOS["mkwrite-unpin-vs-munmap"], DESIGNS["bounce-writeback-mkwrite"])
     page = tmp_path / "dl.html"
     page.write_text(trace_page(check(model), model), encoding="utf-8")
     browser.get(page.as_uri())
