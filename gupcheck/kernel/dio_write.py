@@ -25,7 +25,7 @@ from .actor import Blocked, Ctx, Move, Outcome
 from .blocks import block_of, cow_extent_written, page_holes
 from .device import dma_write_check
 from .dirty import buffers_busy, folio_mark_dirty
-from .gup import gup_begin, put_user_page_lock, put_user_page_mkwrite, unpin_dirty
+from .gup import gup_begin, put_user_page_in_task, unpin_dirty
 from .rmap import clear_pte
 from .state import SUBBLOCKS, Bio, Folio, KState, replace
 from .writeback import writeback_begin
@@ -299,13 +299,11 @@ def stage_release(c: Ctx) -> Outcome:
     what = "unpin_user_pages_dirty_lock" if pin else "set_page_dirty_lock, put_page"
     if c.cfg.unpin_mkwrite:  # an orphan: no ->page_mkwrite to run
         what = "put_user_page"
-    if lock := put_user_page_lock(c, page, fid, "vw:release"):
-        return lock
-    if c.cfg.unpin_mkwrite and c.k.folio_at(fid).locked == c.name:
-        out = put_user_page_mkwrite(c, c.k, fid, page, pin=pin)  # bounce-writeback-mkwrite
-        if isinstance(out, Blocked):
-            return out
-        k, func = out
+    put = put_user_page_in_task(c, page, fid, "vw:release", pin=pin)
+    if isinstance(put, tuple):  # bounce-writeback-mkwrite
+        k, func = put
+    elif put is not None:
+        return put
     else:
         k = unpin_dirty(c, c.k, fid, pin=pin, who=f"{c.name} {what}")
         if isinstance(k, Blocked):

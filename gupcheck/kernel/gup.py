@@ -189,11 +189,22 @@ def put_user_page_mkwrite(c: Ctx, k: KState, fid: int, page: int, *, pin: bool
         f"folio_mark_dirty, folio_unlock, mmap_read_unlock, unpin (page {page})")
 
 
+def put_user_page_in_task(c: Ctx, page: int, fid: int, stage: str, *, pin: bool
+                          ) -> Outcome | tuple[KState, str] | None:
+    """bounce-writeback-mkwrite's put_user_page(page, dirty) in a task releasing a file page
+    it wrote (RDMA deregistration, process_vm_writev): first the folio lock, a step after
+    which the caller goes on at ``stage`` (:func:`put_user_page_lock`), then, holding it,
+    :func:`put_user_page_mkwrite` (its state and label, or Blocked).  None when the design
+    has no such put_user_page or the page is not the file's: the caller's own release."""
+    if c.cfg.unpin_mkwrite and c.k.folio_at(fid).locked == c.name:
+        return put_user_page_mkwrite(c, c.k, fid, page, pin=pin)
+    return put_user_page_lock(c, page, fid, stage)
+
+
 def put_user_page_lock(c: Ctx, page: int, fid: int, stage: str) -> Outcome | None:
-    """bounce-writeback-mkwrite, in a task releasing a file page it wrote (RDMA
-    deregistration, process_vm_writev): put_user_page first takes the folio lock, and the
-    caller goes on at ``stage`` holding it (:func:`put_user_page_mkwrite`); None when the
-    design has no such put_user_page, the page is not the file's, or the lock is held."""
+    """bounce-writeback-mkwrite, in a task: put_user_page first takes the folio lock, and the
+    caller goes on at ``stage`` holding it; None when the design has no such put_user_page,
+    the page is not the file's, or the lock is held."""
     f = c.k.folio_at(fid)
     if not c.cfg.unpin_mkwrite or not f.mapping or f.anon or f.locked == c.name:
         return None

@@ -16,7 +16,7 @@ from .actor import Blocked, Ctx, Move, Outcome
 from .dax import stray_dma_check
 from .device import dma_write_check
 from .fault import fault_begin, with_lock_taken
-from .gup import gup_begin, no_vma, put_user_page_lock, put_user_page_mkwrite, release, unpin_dirty
+from .gup import gup_begin, no_vma, put_user_page_in_task, release, unpin_dirty
 from .locks import MMAP_LOCK, can_read, down_read, up_read
 from .state import SUBBLOCKS, KState, replace
 from .vma import (
@@ -90,14 +90,12 @@ def dereg_mr(c: Ctx) -> Outcome:
         k = replace(_unregister(k, page), nic_mapped=tuple(m for m in k.nic_mapped if m[0] != page))
         return [Move(f"ib_umem_odp_release: drop the device mapping of page {page}",
                      c.finish(k, "dereg_mr=0"))]
-    if lock := put_user_page_lock(c, page, fid, "lt:putmkwrite"):
-        return lock
-    if c.cfg.unpin_mkwrite and k.folio_at(fid).locked == c.name:
-        out = put_user_page_mkwrite(c, k, fid, page, pin=True)
-        if isinstance(out, Blocked):
-            return out
-        k, func = out
+    put = put_user_page_in_task(c, page, fid, "lt:putmkwrite", pin=True)
+    if isinstance(put, tuple):
+        k, func = put
         return [Move(f"ib_umem_release: {func}", c.finish(_unregister(k, page), "dereg_mr=0"))]
+    if put is not None:
+        return put
     if not c.cfg.pin_counting:  # __ib_umem_release before 5.7
         func, who = "ib_umem_release: set_page_dirty_lock, put_page", "set_page_dirty_lock"
     else:
