@@ -321,7 +321,7 @@ def anon_pin(c: Ctx) -> Outcome:
         return blocked
     if c.op[0] == "anon_pin_ro":
         if c.cfg.anon_exclusive and not f.anon_exclusive:
-            k, func = _unshare(k, proc)
+            k, func = _unshare(c, k, proc)
             func += ", then "
     elif not pte.writable:
         k, func = _do_wp_page(c, k, proc)
@@ -341,15 +341,21 @@ def anon_pin(c: Ctx) -> Outcome:
     return [Move(f"{func}{what} the {WHO[proc]}'s page", c.finish(k, "register=0"))]
 
 
-def _unshare(k: KState, proc: int) -> tuple[KState, str]:
-    """FAULT_FLAG_UNSHARE (5.19, 31cc5bc4af70): replace a shared anonymous page by an
-    exclusive copy, mapped read-only as before."""
+def _unshare(c: Ctx, k: KState, proc: int) -> tuple[KState, str]:
+    """FAULT_FLAG_UNSHARE (5.19, 31cc5bc4af70): do_wp_page without the write.  A page nobody
+    else references (:func:`.fault.wp_can_reuse`) becomes exclusive where it is
+    (page_move_anon_rmap, then "reuse: if (unlikely(unshare)) return 0"); any other is
+    replaced by an exclusive copy, mapped read-only as before (6.1 mm/memory.c)."""
     pte = _pte(k, proc)
     assert pte is not None
-    data = k.folio_at(pte.folio).data
-    k, fid = _new_anon(k, data)
+    f = k.folio_at(pte.folio)
+    reuse, why = wp_can_reuse(c, f)
+    if reuse:
+        k = k.with_folio_at(pte.folio, replace(f, anon_exclusive=True))
+        return k, f"gup_must_unshare: FAULT_FLAG_UNSHARE, page_move_anon_rmap ({why})"
+    k, fid = _new_anon(k, f.data)
     k = _with_pte(_drop_map(k, pte.folio), proc, AnonPte(fid, writable=False))
-    return k, "gup_must_unshare: FAULT_FLAG_UNSHARE, an exclusive copy"
+    return k, f"gup_must_unshare: FAULT_FLAG_UNSHARE, an exclusive copy ({why})"
 
 
 def read_fixed(c: Ctx) -> Outcome:

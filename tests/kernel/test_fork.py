@@ -240,3 +240,27 @@ def test_a_pipe_the_parent_filled_shows_its_later_write_to_the_child_and_that_is
     result = check(KernelModel(sc, DESIGNS[design]))
     assert result.verdict is Verdict.HOLDS, result.message
     assert "pipe=P1|P1" in {r[-1] for r in end_results(sc, design, actor=1)}
+
+
+@pytest.mark.parametrize("design", MODERN)
+def test_unshare_makes_a_page_nobody_else_references_exclusive_in_place(design: str) -> None:
+    # do_wp_page with FAULT_FLAG_UNSHARE (6.1 mm/memory.c): refcount 1 -> page_move_anon_rmap,
+    # no copy; the pin is on the page the parent maps
+    sc = parse("""
+name = "unshare-after-child-munmap"
+description = "a read-only pin after the child unmapped the page"
+anon = true
+[[actor]]
+name = "parent"
+program = [ { op = "fork" }, { op = "anon_pin_ro", proc = 0 } ]
+[[actor]]
+name = "child"
+program = [ { op = "munmap_anon", proc = 1 } ]
+""", "<test>")
+    result = check(KernelModel(sc, DESIGNS[design]))
+    assert result.verdict is Verdict.HOLDS
+    assert any("FAULT_FLAG_UNSHARE, page_move_anon_rmap (refcount 1)" in k
+               for k in result.coverage)
+    assert any("FAULT_FLAG_UNSHARE, an exclusive copy (refcount" in k for k in result.coverage)
+    for k in end_states(sc, design):
+        assert k.anon_pinned == k.anon_ptes[0].folio
