@@ -123,6 +123,11 @@ EXPECTED: dict[tuple[str, str], Steps] = {
     ("dio-unpin-vs-truncate", "stable-writeback"): DIO_DMA_UNDER_WRITEBACK,
     ("dio-unpin-vs-truncate", "mkwrite-before-dirty"): DIO_REDIRTY_WITHOUT_MKWRITE,
     ("deferred-redirty-vs-fsync", "no-lost-write"): DIO_LOST_WRITE,
+    # FS-DAX before 6.15: with no VMA left, ext4_break_layouts finds no busy page and truncate
+    # frees the block the direct read's DMA still targets
+    ("dax-truncate-unmapped", "no-stray-dma"): (
+        "grabs page 0", "submit_bio (read bio", "detach the VMA", "mapping_mapped() is false",
+        "free pmem blocks 0", "DMA of read bio"),
     # F1, the 2018 crash: reclaim strips the buffers of the clean pinned page, then the direct
     # I/O path dirties it -> the ext4 warning (the property's message, see MESSAGES)
     ("dio-vs-reclaim", "dirty-has-backing"): (

@@ -149,6 +149,13 @@ class KernelConfig:
     #: 430657b6be89 "ext4: handle layout changes to pinned DAX pages"): truncate and hole punch
     #: of an FS-DAX file wait in ext4_break_layouts until no page of the range is referenced.
     dax_break_layouts: bool = True
+    #: 6.15 (Alistair Popple's fsdax refcount rework; first posted by Dan Williams, "fsdax:
+    #: Include unmapped inodes for page-idle detection",
+    #: <166329932730.2786261.8645669907699123863.stgit@dwillia2-xfh.jf.intel.com>):
+    #: dax_layout_busy_page_range also scans a file no VMA maps.  Before (4.18 to 6.14) it
+    #: returned at once, ``if (!dax_mapping(mapping) || !mapping_mapped(mapping)) return
+    #: NULL;`` (6.1 fs/dax.c): a page still pinned after munmap was not waited for.
+    dax_busy_unmapped: bool = False
     #: layout-lease (Ira Weiny's 2019 RFC, not merged): FOLL_LONGTERM on FS-DAX needs an
     #: exclusive F_LAYOUT lease, and truncate/hole punch of a leased file fail with -ETXTBSY.
     layout_lease: bool = False

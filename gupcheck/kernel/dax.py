@@ -69,7 +69,10 @@ def allocate(k: KState, block: int, who: str, page: int) -> KState:
 # --- truncate and hole punch: ext4_break_layouts ----------------------------------------------
 
 def break_layouts(c: Ctx) -> Outcome:
-    """ext4_break_layouts, with filemap_invalidate_lock held for writing.
+    """ext4_break_layouts, with filemap_invalidate_lock held for writing:
+    ``dax_layout_busy_page(inode->i_mapping)`` unmaps and scans the whole file, for a hole
+    punch too, and before 6.15 not at all when no VMA maps the file (6.1 fs/dax.c, fs/ext4/
+    inode.c; :attr:`.KernelConfig.dax_busy_unmapped`).
 
     layout-lease (RFC 00/10 and 07/10): a page of the range that is GUP-pinned
     (``page_gup_pinned``) fails the truncate or punch with -ETXTBSY; otherwise it goes on
@@ -92,10 +95,16 @@ def break_layouts(c: Ctx) -> Outcome:
         broke = f"layout lease of {k.lease}, no page pinned: "
     if not c.cfg.dax_break_layouts:  # before 4.18/4.19: nothing waited for DMA
         return delete_entries(c)
-    for p in range(start, end):
+    if not c.cfg.dax_busy_unmapped and not k.mapping_mapped():
+        k = c.goto(k, "tr:daxdelete")
+        return [Move(f"{broke}dax_layout_busy_page: mapping_mapped() is false (no VMA maps "
+                     "the file): no page looked at", k)]
+    # ext4_break_layouts passes the whole mapping (dax_layout_busy_page), not the range
+    pages = range(len(k.cache))
+    for p in pages:
         if k.ptes[p] is not None:
             k = k.with_pte(p, None).mmu_notifier_invalidate(p)
-    busy = next((p for p in range(start, end) if k.cache[p] is not None
+    busy = next((p for p in pages if k.cache[p] is not None
                  and k.folio(p).refcount > DAX_IDLE_REFCOUNT), None)
     if busy is None:
         k = c.goto(k, "tr:daxdelete")

@@ -17,8 +17,9 @@ def clear_pte(c: Ctx, k: KState, page: int, *, who: str) -> tuple[KState, bool]:
     """Unmap ``page`` from the process; returns the new state and whether the PTE was dirty."""
     pte = k.ptes[page]
     assert pte is not None, f"page {page} is not mapped"
-    if c.env.fs.dax:  # a DAX PTE maps the pfn and holds no page reference (until 6.15)
-        return k.with_pte(page, None).mmu_notifier_invalidate(page), pte.dirty
+    if c.env.fs.dax:  # a DAX PTE maps the pfn and holds no page reference (until 6.15):
+        # vm_normal_page() is NULL for it (pte_devmap), so zap_pte_range dirties nothing
+        return k.with_pte(page, None).mmu_notifier_invalidate(page), False
     if pte.cow is not None:  # a MAP_PRIVATE copy: an anonymous folio, freed with its last ref
         f = k.folio_at(pte.cow)
         f = replace(f, mapcount=f.mapcount - 1, refcount=f.refcount - 1)

@@ -337,6 +337,10 @@ class KState(Value):
         truncate's unmap_mapping_range only zaps the PTE)."""
         return page not in self.unmapped
 
+    def mapping_mapped(self) -> bool:
+        """mapping_mapped(): some VMA still maps the file (its i_mmap tree is not empty)."""
+        return len(self.unmapped) < len(self.cache)
+
     def without_vma(self, page: int) -> KState:
         """munmap: the VMA no longer covers ``page``."""
         return replace(self, unmapped=tuple(sorted({*self.unmapped, page})))

@@ -127,3 +127,35 @@ def test_a_dax_load_that_slept_behind_a_truncate_sees_the_new_size_or_the_hole(
     assert {r[0] for r in end_results(sc, "linux-6.12")} >= {"load=A0|A0"}
     assert {r[0] for r in end_results(sc, "linux-6.12")} - {"load=A0|A0"} in (
         {"SIGBUS"}, {"load=Z0|Z0"})
+
+
+@pytest.mark.parametrize("design", ["legacy", "linux-6.1", "linux-6.12"])
+def test_before_6_15_truncate_finds_no_busy_page_once_no_vma_maps_the_file(design: str) -> None:
+    """dax_layout_busy_page_range: ``if (!dax_mapping(mapping) || !mapping_mapped(mapping))
+    return NULL;`` (6.1 fs/dax.c): the pin the DIO still holds is not waited for."""
+    result = run("dax-truncate-unmapped", design)
+    assert result.verdict is Verdict.VIOLATED and result.property == "no-stray-dma"
+    assert_steps_in_order(result, ["grabs page 0 (FOLL_", "submit_bio (read bio #0",
+                                   "munmap: mmap_write_lock, detach the VMA",
+                                   "mapping_mapped() is false",
+                                   "ext4_truncate: free pmem blocks 0",
+                                   "DMA of read bio #0 writes B1"])
+
+
+def test_from_6_15_truncate_waits_for_a_pinned_page_of_an_unmapped_file() -> None:
+    fixed = replace(DESIGNS["linux-6.12"], name="6.12+unmapped-busy-scan", dax_busy_unmapped=True)
+    assert _check("dax-truncate-unmapped", fixed).verdict is Verdict.HOLDS
+
+
+def test_a_dax_hole_punch_waits_for_a_busy_page_anywhere_in_the_file() -> None:
+    """ext4_break_layouts -> dax_layout_busy_page(inode->i_mapping): the whole file, not the
+    punched range (6.1 fs/ext4/inode.c)."""
+    from gupcheck.scenarios.loader import parse
+
+    sc = parse('name = "dax-punch-other"\ndescription = "t"\nfilesystem = "fsdax"\npages = 2\n'
+               '[[actor]]\nname = "a"\nprogram = [ { op = "dio_read", page = 0, value = "B1" } ]\n'
+               '[[actor]]\nname = "b"\nprogram = [ { op = "punch_hole", page = 1 } ]\n', "<t>")
+    waits = [k for k in reachable(sc, "linux-6.12")
+             if k.threads[1].stage == "tr:daxwait"
+             and dict(k.threads[1].local).get("tbusy") == 0]
+    assert waits, "the punch of page 1 never waited for the pinned page 0"
