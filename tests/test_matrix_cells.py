@@ -141,7 +141,8 @@ EXPECTED: dict[tuple[str, str], Steps] = {
     # the late reservation of btrfs_writepage_fixup_worker fails
     ("enospc-after-dma", "no-enospc-after-dma"): (
         "folio_clear_dirty_for_io", "bio_set_pages_dirty: set_page_dirty_lock",
-        "allocates the last free block", "btrfs_writepage_fixup_worker: -ENOSPC"),
+        "allocates the last free block",
+        "btrfs_writepage_fixup_worker: btrfs_delalloc_reserve_space fails"),
     ("dio-unpin-vs-truncate", "deadlock"): MKWRITE_UNPIN_VS_TRUNCATE,
     ("dio-unpin-vs-truncate-xfs", "deadlock"): XFS_MKWRITE_UNPIN_VS_TRUNCATE,
     ("dio-unpin-vs-truncate-xfs", "wait-for-cycle"): XFS_MKWRITE_UNPIN_VS_TRUNCATE,
@@ -246,7 +247,8 @@ OVERRIDES: dict[tuple[str, str, str], Steps] = {
         "folio_clear_dirty_for_io", "try_to_free_buffers", "dio_bio_complete: set_page_dirty_lock"),
     ("enospc-after-dma", "no-enospc-after-dma", "legacy"): (
         "folio_clear_dirty_for_io", "dio_bio_complete: set_page_dirty_lock",
-        "allocates the last free block", "btrfs_writepage_fixup_worker: -ENOSPC"),
+        "allocates the last free block",
+        "btrfs_writepage_fixup_worker: btrfs_delalloc_reserve_space fails"),
     # ODP takes no pin: the naive driver's device PTE outlives the invalidation
     **_each(["odp"], {("odp-naive-driver", "stable-writeback"): ODP_STALE_DEVICE_PTE,
                       ("odp-naive-driver", "no-lost-write"): (*ODP_STALE_DEVICE_PTE,

@@ -15,7 +15,12 @@ Overlay on linux-6.1:
   and io_uring drops its own file-backed check ("io_uring: rsrc: delegate VMA file-backed
   check to GUP");
 * btrfs no longer fixes up a folio dirtied without ``->page_mkwrite``: it refuses it with
-  -EUCLEAN ("marked dirty without notifying the fs"), as Debian's 6.12 kernel was seen to do;
+  -EUCLEAN ("marked dirty without notifying the fs"), as Debian's 6.12.118 kernel was seen to
+  do.  That is later than 6.12.0: Qu Wenruo's "btrfs: reject out-of-band dirty folios
+  during writeback" (<2bbe9b35968132d387379dd486da9b21d45e1889.1731399977.git.wqu@suse.com>,
+  November 2024; upstream behind ``CONFIG_BTRFS_EXPERIMENTAL``), which 6.12.118 prints (how
+  it reached 6.12.y was not traced); 6.12.0 still queued ``btrfs_writepage_fixup_worker``
+  as 6.1 does (``cow_fixup_worker``);
 * 6.12.y stable (6.14's 43d0105e2c75): ``ext4_punch_hole`` no longer writes the range back
   before it takes its locks (data=ordered).
 

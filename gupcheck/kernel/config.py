@@ -111,8 +111,9 @@ class KernelConfig:
     fault_vma_lock: bool = True
     #: 5.8: process_vm_rw_core pins with pin_user_pages_remote (FOLL_PIN); before, FOLL_GET
     vm_rw_foll_pin: bool = True
-    #: a COW filesystem (btrfs) writes a folio dirtied without ->page_mkwrite through
-    #: btrfs_writepage_fixup_worker (6.1 and before); 6.12 rejects it with -EUCLEAN.
+    #: a COW filesystem (btrfs) skips a folio dirtied without ->page_mkwrite, leaving it dirty,
+    #: and queues btrfs_writepage_fixup_worker, which reserves space late (6.1 and before);
+    #: Debian's 6.12.118 rejects it with -EUCLEAN (designs/linux_6_12.py).
     cow_fixup_worker: bool = True
     #: What writeback does with a folio_maybe_dma_pinned() folio (the proposals of the debate):
     #: "plain" — nothing special (every shipped kernel); "bounce" — page_mkclean reports "is

@@ -22,6 +22,7 @@ from .blocks import cow_extent_written
 from .dax import stray_dma_check
 from .dirty import folio_mark_dirty
 from .footprint import bio_unit, transfer
+from .fs.cowfs import btrfs_writepage_fixup_worker
 from .gup import put_user_page_mkwrite, release
 from .state import SUBBLOCKS, Bio, KState, replace
 
@@ -236,6 +237,18 @@ def _wake(k: KState, waiter: int) -> KState:
     if any(not o.write and o.waiter == waiter and not o.woken for o in k.bios):
         return k
     return k.with_thread(waiter, replace(k.threads[waiter], stage="dio:return"))
+
+
+def kworker(c: Ctx) -> Outcome:
+    """The system's workqueue workers: bio_dirty_work, and btrfs' fixup workers (up to 6.1).
+    Two work items run side by side: one that sleeps does not hold up the other."""
+    k = c.k
+    works = ([bio_dirty_work(c)] if k.dirty_work else []) + \
+        ([btrfs_writepage_fixup_worker(c)] if k.fixup_work else [])
+    moves = [m for w in works if not isinstance(w, Blocked) for m in w]
+    if moves or not works:
+        return moves
+    return works[0]
 
 
 def bio_dirty_work(c: Ctx) -> Outcome:

@@ -89,6 +89,7 @@ class Folio(Value):
     isolated: bool = False  # taken off the LRU by shrink_folio_list (holds a reference)
     anon: bool = False  # an anonymous folio (private memory), not a page-cache one
     reserved: bool = False  # a COW filesystem reserved space for its next writeback
+    checked: bool = False  # PG_checked: btrfs queued its writepage fixup for the folio
     anon_exclusive: bool = False  # PG_anon_exclusive (5.19): mapped by one process only
     large: bool = False  # part of a large folio (THP): FOLL_PIN counts in the exact _pincount
     # ghost: not in the kernel
@@ -232,6 +233,9 @@ class KState(Value):
     csum: tuple[str, ...] = ()
     truncations: int = 0  # how many truncates/hole punches ran (ghost: discarded writes)
     dirty_work: tuple[int, ...] = ()  # bio_dirty_list: read bios waiting for bio_dirty_work
+    #: btrfs' fixup_workers queue: folio ids waiting for btrfs_writepage_fixup_worker, each
+    #: holding a folio reference (btrfs_writepage_cow_fixup's get_page)
+    fixup_work: tuple[int, ...] = ()
     # registrations with the NIC / io_uring: (page, id of the folio pinned, or -1 for ODP)
     nic_pages: tuple[tuple[int, int], ...] = ()
     nic_writes: int = 0  # DMA writes the NIC has made

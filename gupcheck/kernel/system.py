@@ -7,7 +7,8 @@ Actors:
 * ``flusher`` runs background writeback passes, ``kswapd`` reclaim attempts (each a bounded
   program, so the state space stays finite);
 * ``disk`` transfers and completes bios, ``kworker bio_dirty_work`` re-dirties and releases the
-  pages of direct-I/O reads whose pages were cleaned meanwhile.
+  pages of direct-I/O reads whose pages were cleaned meanwhile, and (btrfs up to 6.1) runs
+  ``btrfs_writepage_fixup_worker`` for folios writeback found dirty without a reservation.
 
 Fairness (for liveness): kernel threads, I/O completion and the kernel half of a syscall in
 progress are weakly fair; a user starting a new operation is not (a user may never unpin).
@@ -257,8 +258,8 @@ class KernelModel(Model[KState]):
         """The outcome of each actor that has something to do in ``k`` (moves, or a
         :class:`Blocked`), by actor index; the engine asks twice per state (steps, then
         waits).  Skipped without a call: a user actor whose program is done, the disk
-        without bios, the kworker with an empty bio_dirty_list (:func:`device.bio_dirty_work`
-        returns no step then)."""
+        without bios, the kworker with an empty bio_dirty_list and no btrfs fixup queued
+        (:func:`device.kworker` returns no step then)."""
         cached, out = self._cache
         if cached is k:
             return out
@@ -274,7 +275,7 @@ class KernelModel(Model[KState]):
             o = self._outcome(k, n)
             if o:
                 out.append((n, o))
-        if k.dirty_work:
+        if k.dirty_work or k.fixup_work:
             o = self._outcome(k, n + 1)
             if o:
                 out.append((n + 1, o))
@@ -290,7 +291,7 @@ class KernelModel(Model[KState]):
         if i == n:
             return device.disk_moves(Ctx(k, i, DISK, self.cfg, self.env, ()))  # no thread
         if i == n + 1:
-            return device.bio_dirty_work(Ctx(k, n + 1, KWORKER, self.cfg, self.env, ()))
+            return device.kworker(Ctx(k, n + 1, KWORKER, self.cfg, self.env, ()))
         if i == n + 2:  # the NIC; thread slot n holds its ODP device faults
             c = Ctx(k, n, NIC, self.cfg, self.env, ())
             if k.threads[n].stage:
@@ -419,7 +420,7 @@ class KernelModel(Model[KState]):
             if t.stage != "" or (not spec.daemon and t.pc < len(spec.program)):
                 return False
         n = len(self.actors)
-        return (not k.bios and not k.dirty_work and not k.threads[n].stage
+        return (not k.bios and not k.dirty_work and not k.fixup_work and not k.threads[n].stage
                 and not k.threads[n + 1].stage)
 
     def invariants(self) -> list[Invariant[KState]]:

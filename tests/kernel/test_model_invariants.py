@@ -38,7 +38,8 @@ def internal_invariants(k: KState, pin_counting: bool, pins_hold_writeback: bool
         waiters += sum(dict(t.local).get("fref") == fid
                        for t in k.threads)  # a write fault between ->fault and ->page_mkwrite
         expected = (cached + f.mapcount + (f.buffers is not None) + f.gets
-                    + pin_bias(f, pin_counting) * f.pins + f.isolated + waiters)
+                    + pin_bias(f, pin_counting) * f.pins + f.isolated + waiters
+                    + k.fixup_work.count(fid))  # btrfs_writepage_cow_fixup's get_page
         assert f.refcount == expected, f"refcount {f.refcount} != {expected}: {f}"
         assert f.mapcount == (pte is not None)
         if pte is not None and pte.writable and fs == "ext4":  # write-notify

@@ -15,9 +15,12 @@ btrfs_page_mkwrite }``; fs/btrfs/inode.c ``btrfs_aops = { .dirty_folio = btrfs_d
 A folio found dirty at writeback without a reservation was dirtied "without notifying the fs"
 (a GUP user's ``set_page_dirty`` after writeback cleaned it):
 
-* up to 6.1 ``btrfs_writepage_fixup_worker`` reserves space late and writes it — and if the
-  filesystem is full meanwhile the reservation fails: ENOSPC *after* the DMA, the data the
-  device wrote is dropped and the error reaches fsync (F9, Dave Chinner's "Think ENOSPC");
+* up to 6.1 writeback leaves it dirty and queues ``btrfs_writepage_fixup_worker``, which
+  later, in a worker of its own, reserves space late; the folio is written by a later
+  writeback.  A data-integrity writeback meanwhile skips it and fsync returns 0 without the
+  data on disk.  And if the filesystem is full meanwhile the reservation fails: ENOSPC
+  *after* the DMA, the data the device wrote is dropped and the error reaches the next
+  fsync (F9, Dave Chinner's "Think ENOSPC");
 * 6.12 refuses it: "is marked dirty without notifying the fs", writeback fails with -EUCLEAN,
   the data is dropped and ``mapping_set_error`` hands the error to fsync/msync.
 """
@@ -89,7 +92,7 @@ def btrfs_page_mkwrite(c: Ctx) -> Outcome:
         func += "btrfs_delalloc_reserve_space, "
     if k.ptes[page] is None:
         f = replace(f, mapcount=f.mapcount + 1, refcount=f.refcount + 1)
-    k = k.with_folio(page, replace(f, prepared=True))
+    k = k.with_folio(page, replace(f, prepared=True, checked=False))  # btrfs_page_clear_checked
     k = btrfs_dirty_folio(c, k, k.fid(page), c.name, False)
     k = k.with_pte(page, Pte(writable=True, dirty=True))
     k, unlock = fault_dirty_shared_page(c, k, c.var("fret"))
@@ -104,24 +107,76 @@ def btrfs_dirty_folio(c: Ctx, k: KState, fid: int, who: str, pte_transfer: bool)
 
 
 def cow_writeback_check(c: Ctx, k: KState, page: int, func: str) -> WritepageVerdict:
-    """extent_writepage on a dirty folio: is its space reserved?"""
+    """extent_writepage on a dirty folio: is its space reserved (PageOrdered)?
+
+    If not (dirtied by a GUP user after writeback cleaned it): up to 6.1
+    ``btrfs_writepage_cow_fixup`` queues ``btrfs_writepage_fixup_worker`` once (PG_checked,
+    get_page) and returns -EAGAIN, and ``__extent_writepage_io`` redirties the folio and skips
+    it ("Fixup worker will requeue"); 6.12 refuses it (-EUCLEAN).  The folio was cleaned for
+    I/O first (``clear_page_dirty_for_io``: its PTE write-protected), as for every folio."""
     f = k.folio(page)
     if f.reserved:
         return "write", k, func
-    if c.cfg.cow_fixup_worker:  # btrfs_writepage_fixup_worker: reserve late
-        if k.free_blocks > 0:
-            k = k.with_folio(page, replace(f, reserved=True))
-            k = replace(k, free_blocks=k.free_blocks - 1)
-            return "write", k, func + ", btrfs_writepage_fixup_worker reserves late"
-        k = k.violate("no-enospc-after-dma",
-                      f"page {page} was dirtied without a reservation (by a GUP user, after the "
-                      "DMA) and the late reservation in btrfs_writepage_fixup_worker fails: "
-                      "ENOSPC after the data was acknowledged; it is dropped")
-        return "skip", _drop(k, page, "ENOSPC"), func + ", btrfs_writepage_fixup_worker: " \
-            "-ENOSPC, data dropped, mapping_set_error"
+    k = _mkclean(k, page)
+    if c.cfg.cow_fixup_worker:
+        if f.checked:
+            what = "PageChecked: -EAGAIN"
+        else:
+            f = replace(f, checked=True, refcount=f.refcount + 1)
+            k = replace(k, fixup_work=k.fixup_work + (k.fid(page),))
+            what = "queue btrfs_writepage_fixup_worker, -EAGAIN"
+        k = k.with_folio(page, replace(f, locked=None))
+        return "skip", k, func + f", folio_clear_dirty_for_io, btrfs_writepage_cow_fixup: " \
+            f"{what}, redirty_page_for_writepage, folio_unlock"
     k = k.event(UNNOTIFIED)
     return "skip", _drop(k, page, "EUCLEAN"), func + f", {UNNOTIFIED}: -EUCLEAN, data " \
         "dropped, mapping_set_error"
+
+
+def btrfs_writepage_fixup_worker(c: Ctx) -> Outcome:
+    """fs/btrfs/inode.c (6.1) btrfs_writepage_fixup_worker, the first queued fixup:
+    btrfs_delalloc_reserve_space, lock_page; a folio truncated, cleaned or no longer
+    PG_checked (``btrfs_page_mkwrite`` reserved meanwhile) needs nothing; else
+    btrfs_set_extent_delalloc (the folio is written by the next writeback) or, if the
+    reservation failed, ``mapping_set_error`` and ``clear_page_dirty_for_io``: the data is
+    dropped.  Then btrfs_page_clear_checked, unlock_page, put_page.  One step: the model
+    reserves when the folio lock is free, the kernel just before it takes the lock."""
+    k = c.k
+    fid = k.fixup_work[0]
+    f = k.folio_at(fid)
+    if f.locked is not None:
+        return Blocked(f"btrfs_writepage_fixup_worker: lock_page(page {f.index})", (f.locked,))
+    k = replace(k, fixup_work=k.fixup_work[1:])
+    func = "btrfs_writepage_fixup_worker: "
+    if not f.mapping or not f.dirty or not f.checked:
+        why = ("truncated" if not f.mapping else "clean" if not f.dirty
+               else "not PageChecked (btrfs_page_mkwrite reserved)")
+        func += f"page {f.index} {why}: nothing to do"
+    elif k.free_blocks == 0:
+        k = k.violate("no-enospc-after-dma",
+                      f"page {f.index} was dirtied without a reservation (by a GUP user, after "
+                      "the DMA) and the late reservation in btrfs_writepage_fixup_worker fails: "
+                      "ENOSPC after the data was acknowledged; it is dropped")
+        k = _drop(_mkclean(k, f.index), f.index, "ENOSPC")
+        f = k.folio_at(fid)
+        func += (f"btrfs_delalloc_reserve_space fails (-ENOSPC), lock_page(page {f.index}), "
+                 "mapping_set_error, clear_page_dirty_for_io: data dropped")
+    else:
+        k = replace(k, free_blocks=k.free_blocks - 1)
+        f = replace(f, reserved=True)
+        func += (f"btrfs_delalloc_reserve_space, lock_page(page {f.index}), "
+                 "btrfs_set_extent_delalloc")
+    f = replace(f, checked=False, refcount=f.refcount - 1)
+    k = k.with_folio_at(fid, None if f.refcount == 0 and not f.mapping else f)
+    return [Move(func + ", put_page", k)]
+
+
+def _mkclean(k: KState, page: int) -> KState:
+    """folio_mkclean: the page's shared PTE write-protected and clean."""
+    pte = k.ptes[page]
+    if pte is None or pte.cow is not None or not (pte.writable or pte.dirty):
+        return k
+    return k.with_pte(page, Pte(writable=False, dirty=False)).mmu_notifier_invalidate(page)
 
 
 def _drop(k: KState, page: int, errno: str) -> KState:
