@@ -96,7 +96,12 @@ def dereg_mr(c: Ctx) -> Outcome:
         return [Move(f"ib_umem_release: {func}", c.finish(_unregister(k, page), "dereg_mr=0"))]
     if put is not None:
         return put
-    if not c.cfg.pin_counting:  # __ib_umem_release before 5.7
+    if not c.cfg.pin_counting:  # __ib_umem_release before 5.7: "if (!PageDirty(page) &&
+        # umem->writable && dirty) set_page_dirty_lock(page); put_page(page);"
+        if k.folio_at(fid).dirty:
+            k = _unregister(release(c, k, fid, pin=True), page)
+            return [Move(f"ib_umem_release: page {page} dirty, put_page",
+                         c.finish(k, "dereg_mr=0"))]
         func, who = "ib_umem_release: set_page_dirty_lock, put_page", "set_page_dirty_lock"
     else:
         who = "put_user_page" if c.cfg.unpin_mkwrite else "unpin_user_pages_dirty_lock"
