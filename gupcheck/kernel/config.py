@@ -146,6 +146,10 @@ class KernelConfig:
     #: ODP/HMM (the odp design): devices take no long-term pins; they fault pages in through
     #: the normal write-fault path and follow the mmu interval-notifier protocol.
     odp: bool = False
+    #: 5.10, 36f30e486dce "IB/core: Improve ODP to use hmm_range_fault()": an ODP
+    #: registration faults pages in through hmm_range_fault under mmu_interval notifiers, as
+    #: modelled; before, ODP used get_user_pages_remote and the older notifiers (not modelled)
+    odp_hmm: bool = True
     #: 4.18/4.19 (5fac7408d828 "mm, fs, dax: handle layout changes to pinned dax mappings",
     #: 430657b6be89 "ext4: handle layout changes to pinned DAX pages"): truncate and hole punch
     #: of an FS-DAX file wait in ext4_break_layouts until no page of the range is referenced.

@@ -25,5 +25,9 @@ class Env:
     #: (or computes parity over) the data at submit time
     stable_writes: bool = False
     nic_writes: int = 0  # DMA writes the RDMA NIC makes into its registered pages
+    #: the application registers its memory with IB_ACCESS_ON_DEMAND: the NIC faults pages in
+    #: (ib_umem_odp_map_dma_and_lock -> hmm_range_fault) instead of pinning them, on any
+    #: kernel; the odp design makes every registration so
+    odp_driver: bool = False
     #: an ODP driver that skips mmu_interval_read_retry (a buggy driver, for P5's witness)
     odp_naive_driver: bool = False

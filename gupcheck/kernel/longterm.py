@@ -42,9 +42,16 @@ def _vma(c: Ctx) -> Vma:
 
 
 def reg_mr(c: Ctx) -> Outcome:
-    """("rdma_reg_mr", page): ib_umem_get -> pin_user_pages_fast(FOLL_WRITE|FOLL_LONGTERM)."""
+    """("rdma_reg_mr", page): ib_umem_get -> pin_user_pages_fast(FOLL_WRITE|FOLL_LONGTERM);
+    with IB_ACCESS_ON_DEMAND (the scenario's ODP driver, or every registration under the odp
+    design) ib_umem_odp_get instead."""
     page = c.op[1]
-    if c.cfg.odp:  # ib_umem_odp_get: an mmu interval notifier over the range, no pin
+    if c.env.odp_driver and not c.cfg.odp and not c.cfg.odp_hmm:
+        k = c.k.with_ghost(unsupported="ODP is modelled as of 5.10 (hmm_range_fault, "
+                           "36f30e486dce)")
+        return [Move("ib_umem_odp_get: ODP before 5.10 (get_user_pages_remote) is not modelled",
+                     c.finish(k, "reg_mr=-ENOSYS"))]
+    if c.cfg.odp or c.env.odp_driver:  # ib_umem_odp_get: an mmu interval notifier, no pin
         k = replace(_register(c.k, page, -1), nic_odp=True)
         return [Move(f"ib_umem_odp_get: register page {page} with an mmu interval notifier "
                      "(no pin)", c.finish(k, "reg_mr=0"))]

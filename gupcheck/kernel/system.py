@@ -102,8 +102,10 @@ NIC = "NIC"
 #: the built-in actors' names, compared without case or surrounding blanks: a scenario actor
 #: called ``disk`` would share the device's name in labels, waits and traces and be merged
 #: with it (a deadlock where the same scenario with another name is violated)
-#: Scenario.nic_driver: "plain", or an ODP driver that skips mmu_interval_read_retry
-NIC_DRIVERS = ("plain", "odp-naive")
+#: Scenario.nic_driver: "plain" (the registration pins), "odp" (IB_ACCESS_ON_DEMAND: the NIC
+#: faults pages in and follows the mmu notifiers), or an ODP driver that skips
+#: mmu_interval_read_retry
+NIC_DRIVERS = ("plain", "odp", "odp-naive")
 
 RESERVED_ACTOR_NAMES = frozenset(n.casefold() for n in (DISK, KWORKER, NIC))
 
@@ -131,7 +133,7 @@ class Scenario:
     properties: tuple[str, ...] = tuple(PROPERTIES)
     nic_writes: int = 0  # DMA writes an RDMA NIC makes into its registered pages
     stable_writes: bool = False  # the block device needs stable pages (RAID parity, DIF/DIX)
-    nic_driver: str = "plain"  # "odp-naive": an ODP driver that skips mmu_interval_read_retry
+    nic_driver: str = "plain"  # NIC_DRIVERS
     filesystem: str = "ext4"  # a name in gupcheck.kernel.fs.FILESYSTEMS
     anon: bool = False  # the parent process has a page of private anonymous memory
     file_pages: int | None = None  # the file's size if shorter than the mapping (npages)
@@ -156,6 +158,7 @@ class Scenario:
         """What the kernel's steps read of the scenario and never change (:mod:`.env`)."""
         return Env(fs=filesystem(self.filesystem), private=self.private,
                    stable_writes=self.stable_writes, nic_writes=self.nic_writes,
+                   odp_driver=self.nic_driver != "plain",
                    odp_naive_driver=self.nic_driver == "odp-naive")
 
 

@@ -38,7 +38,15 @@ from gupcheck.kernel.fs import DESCRIPTIONS as FS_DESCRIPTIONS
 from gupcheck.kernel.fs import FILESYSTEMS
 from gupcheck.kernel.properties import PROPERTIES
 from gupcheck.kernel.state import SUBBLOCKS
-from gupcheck.kernel.system import DISK, KWORKER, NIC, ActorSpec, Scenario, reserved_actor_name
+from gupcheck.kernel.system import (
+    DISK,
+    KWORKER,
+    NIC,
+    NIC_DRIVERS,
+    ActorSpec,
+    Scenario,
+    reserved_actor_name,
+)
 
 #: operation -> (the fields it takes, what it does)
 OPS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -252,8 +260,9 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
         raise fail("pages", f"expected 1 to 4 pages, got {raw.pages}")
     if raw.device not in ("plain", "stable-writes"):
         raise fail("device", f"expected \"plain\" or \"stable-writes\", got {raw.device!r}")
-    if raw.nic_driver not in ("plain", "odp-naive"):
-        raise fail("nic_driver", f"expected \"plain\" or \"odp-naive\", got {raw.nic_driver!r}")
+    if raw.nic_driver not in NIC_DRIVERS:
+        raise fail("nic_driver", "expected " + " or ".join(f'"{d}"' for d in NIC_DRIVERS)
+                   + f", got {raw.nic_driver!r}")
     if raw.file_pages is not None and not 0 <= raw.file_pages <= raw.pages:
         raise fail("file_pages", f"expected 0 to {raw.pages} (the mapping's pages), "
                    f"got {raw.file_pages}")

@@ -182,7 +182,7 @@ def test_a_recorded_scenario_file_is_read_no_further_than_a_scenario(
 
 
 def test_a_starvation_lasso_of_a_kernel_model_replays(tmp_path: Path) -> None:
-    sc, cfg = SCENARIOS["odp-device-file"], DESIGNS["block-writeback"]
+    sc, cfg = SCENARIOS["rdma-longterm-file"], DESIGNS["block-writeback"]
     result = check_liveness(KernelModel(sc, cfg, ["writeback-progress"]))
     assert result.verdict is Verdict.STARVES and result.trace is not None
     assert result.property.startswith("writeback-progress (")  # one property per thread

@@ -5,6 +5,8 @@ from __future__ import annotations
 from gupcheck.designs import DESIGNS
 from gupcheck.engine import check
 from gupcheck.kernel.system import KernelModel
+from gupcheck.lab import run_cell
+from gupcheck.scenarios import SCENARIOS
 from gupcheck.scenarios.loader import parse
 
 #: the registration's write fault dirties the page; the flusher may clean it before the release
@@ -38,3 +40,20 @@ def test_unpin_user_pages_dirty_lock_dirties_only_a_clean_page_too() -> None:
     assert any("ib_umem_release: unpin_user_pages_dirty_lock, unpin" in lab for lab in cover)
     assert any("unpin_user_pages_dirty_lock: folio_lock, folio_mark_dirty" in lab
                for lab in cover)
+
+
+def test_an_on_demand_registration_takes_no_pin_on_6_12_where_a_pinning_one_is_refused() -> None:
+    """IB_ACCESS_ON_DEMAND never reaches GUP's check_vma_flags: ib_umem_odp_get registers an
+    mmu interval notifier, so 6.5's refusal of long-term pins of shared file mappings does not
+    apply (nic_driver = "odp")."""
+    odp = run_cell(SCENARIOS["odp-device-file"], DESIGNS["linux-6.12"])
+    assert odp.verdict == "holds"
+    assert any("ib_umem_odp_get: register page 0" in lab
+               for r in odp.results.values() for lab in r.coverage)
+    pinned = run_cell(SCENARIOS["rdma-longterm-file"], DESIGNS["linux-6.12"])
+    assert (pinned.verdict, pinned.errno) == ("refused", "EFAULT")
+
+
+def test_odp_before_5_10_is_not_modelled() -> None:
+    cell = run_cell(SCENARIOS["odp-device-file"], DESIGNS["pin-counting"])
+    assert cell.verdict == "n/a" and "5.10" in (cell.errno or "")

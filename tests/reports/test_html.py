@@ -146,13 +146,12 @@ def test_the_page_is_self_contained_and_deterministic(
 
 
 def test_a_lasso_shows_its_prefix_and_loop() -> None:
-    cell = run_cell(SCENARIOS["odp-device-file"], DESIGNS["block-writeback"])
+    cell = run_cell(SCENARIOS["rdma-longterm-file"], DESIGNS["block-writeback"])
     result = cell.results["writeback-progress"]
     assert result.verdict.value == "starves" and result.trace is not None
-    view = trace_view(result, KernelModel(SCENARIOS["odp-device-file"], DESIGNS["block-writeback"]),
-                      view_id="x", title="t")
-    page = trace_page(result, KernelModel(SCENARIOS["odp-device-file"],
-                                          DESIGNS["block-writeback"]))
+    model = KernelModel(SCENARIOS["rdma-longterm-file"], DESIGNS["block-writeback"])
+    view = trace_view(result, model, view_id="x", title="t")
+    page = trace_page(result, model)
     marks = [r.text for r in parse(page).find_all("tr", "loop-mark")]
     if result.trace.stutters:
         assert marks == [(f"── step {len(result.trace)} repeats forever (stuttering): no weakly "
@@ -169,7 +168,7 @@ def test_a_lasso_shows_its_prefix_and_loop() -> None:
 
 def test_a_deadlock_lists_who_waits_for_whom(tmp_path: Path) -> None:
     out = tmp_path / "dl.html"
-    result = runner.invoke(app, ["check", "odp-device-file", "--design", "block-writeback",
+    result = runner.invoke(app, ["check", "rdma-longterm-file", "--design", "block-writeback",
                                  "--property", "writeback-progress", "--html", str(out)])
     assert result.exit_code == 1
     doc = parse(out.read_text())

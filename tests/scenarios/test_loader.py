@@ -107,6 +107,7 @@ def _with(top: str) -> str:
     ('filesystem = "shmem"\nmapping = "private"\nsparse = true', "sparse", "ext4"),
     ('large_folios = true', "large_folios", "anon = true"),
     ('filesystem = "zfs"', "filesystem", "fsdax"),
+    ('nic_driver = "on-demand"', "nic_driver", '"plain" or "odp" or "odp-naive"'),
 ])
 def test_a_bad_file_option_names_the_field_and_what_is_expected(
         top: str, field: str, words: str) -> None:
