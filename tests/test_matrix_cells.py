@@ -259,6 +259,13 @@ OVERRIDES: dict[tuple[str, str, str], Steps] = {
     # behind PG_writeback held for the direct-I/O pin, whose bio_set_pages_dirty needs that lock
     ("mkwrite-unpin-vs-munmap", "deadlock", "block-writeback"): (
         "PG_writeback set until unpin", "CPU1 app: ext4_page_mkwrite"),
+    # ... and truncate sleeps in folio_wait_writeback holding the folio lock, which the
+    # pinning read's bio_set_pages_dirty needs before it can submit and ever unpin
+    **{(sc, prop, "block-writeback"): (
+        "PG_writeback set until unpin",
+        "truncate_inode_pages_range: folio_lock(page 0), under writeback: folio_wait_writeback")
+       for sc in ("dio-unpin-vs-truncate", "dio-unpin-vs-truncate-xfs")
+       for prop in ("deadlock", "writeback-progress")},
     # ... and on btrfs, data-integrity writeback waits for the pin with the folio locked
     ("dio-read-into-mmap-btrfs", "deadlock", "block-writeback"): (
         "PG_writeback set until unpin",

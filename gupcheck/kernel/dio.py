@@ -61,7 +61,6 @@ def dio_read(c: Ctx) -> Outcome:
     outcome = _gup(c, c.k, pages.start, got=())
     if isinstance(outcome, Blocked):
         return outcome
-    started = frozenset((p, b, c.me) for p in pages for b in range(SUBBLOCKS))
     out = []
     for m in outcome:
         k = m.state
@@ -69,11 +68,10 @@ def dio_read(c: Ctx) -> Outcome:
             out.append(m)
             continue
         starts = tuple(k.start_numbers(p, range(SUBBLOCKS)) for p in pages)
-        k = c.goto(k, k.threads[c.me].stage, dtrunc=k.truncations, dstarts=starts)
+        k = c.goto(k, k.threads[c.me].stage, dstarts=starts)
         if not c.env.private:  # into a MAP_PRIVATE copy: the file is not written
             for p in pages:
-                k = k.write_started(p, tuple(range(SUBBLOCKS)), c.op[2])
-            k = k.with_ghost(writing=k.ghost.writing | started)
+                k = k.write_started(p, tuple(range(SUBBLOCKS)), c.op[2], me=c.me)
         out.append(replace(m, state=k))
     return out
 
@@ -200,13 +198,17 @@ def stage_return(c: Ctx) -> Outcome:
 
 def _returns(c: Ctx, label: str, result: str) -> Outcome:
     """read() returns (or the AIO completion is reaped): the data counts as written
-    (completion C-user), also on a partial failure: the pages before the fault got the data."""
+    (completion C-user), also on a partial failure: the pages before the fault got the data,
+    the others never will.  A truncate or punch of a page while the read ran overlaps its
+    write (:meth:`.KState.write_started`), so no fsync promises the read's data there."""
     value = c.op[2]
     k = c.k
-    done = frozenset((p, b, c.me) for p in _span(c) for b in range(SUBBLOCKS))
-    k = k.with_ghost(writing=k.ghost.writing - done)
-    if k.truncations == c.var("dtrunc") and not c.env.private:  # else discarded by a truncate
-        for page, _, _ in c.var("dgot"):
+    got = {page for page, _, _ in c.var("dgot")}
+    entries = {(p, b, c.me) for p in _span(c) for b in range(SUBBLOCKS)}
+    ended = {e for e in entries if e[0] in got}
+    k = k.write_ended(ended).write_abandoned(entries - ended)
+    if not c.env.private:
+        for page in sorted(got):
             starts = c.var("dstarts")[page - _span(c).start]
             k = k.write_done(page, range(SUBBLOCKS), value, starts)
     return [Move(label, c.finish(k, result))]

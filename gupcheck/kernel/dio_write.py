@@ -38,8 +38,7 @@ def dio_write(c: Ctx) -> Outcome:
     _, page, _ = c.op
     blocks = tuple(range(SUBBLOCKS))
     starts = c.k.start_numbers(page, blocks)
-    k = c.k.write_started(page, blocks, c.op[2])
-    k = k.with_ghost(writing=k.ghost.writing | {(page, b, c.me) for b in blocks})
+    k = c.k.write_started(page, blocks, c.op[2], me=c.me)
     k = writeback_begin(c, c.goto(k, "", wstart=starts), sync=True, ret="dw:wait")
     return [Move("iomap_dio_rw: filemap_write_and_wait_range", k)]
 
@@ -53,12 +52,15 @@ def stage_wait(c: Ctx) -> Outcome:
     return stage_invalidate(c)
 
 
-def invalidate_folio2(c: Ctx, k: KState, page: int) -> tuple[KState, str, bool] | Blocked:
+def invalidate_folio2(c: Ctx, k: KState, page: int
+                      ) -> tuple[KState, str, bool] | Blocked | list[Move]:
     """mm/truncate.c ``invalidate_inode_pages2_range`` for one page: (state, steps, success).
 
-    ``folio_lock``, ``folio_wait_writeback``, ``unmap_mapping_folio`` if mapped, then
-    ``invalidate_complete_folio2``: ``filemap_release_folio`` (fails on busy buffers) and,
-    unless the folio is dirty, ``__filemap_remove_folio`` whatever its references or pins.
+    ``folio_lock``, ``folio_wait_writeback`` (a folio under writeback: the lock is a step of
+    its own, the caller's stage goes on holding it, the wait sleeps holding it), then
+    ``unmap_mapping_folio`` if mapped, and ``invalidate_complete_folio2``:
+    ``filemap_release_folio`` (fails on busy buffers) and, unless the folio is dirty,
+    ``__filemap_remove_folio`` whatever its references or pins; ``folio_unlock``.
     """
     f = k.cached(page)
     if f is None:
@@ -66,9 +68,17 @@ def invalidate_folio2(c: Ctx, k: KState, page: int) -> tuple[KState, str, bool] 
     if f.locked is not None and f.locked != c.name:
         return Blocked(f"folio lock of page {page}", (f.locked,))
     if f.writeback:
-        return Blocked(f"invalidate_inode_pages2_range: folio_wait_writeback(page {page})",
-                       k.writeback_holders(k.fid(page)))
+        if f.locked == c.name:
+            return Blocked(f"invalidate_inode_pages2_range: folio_wait_writeback(page {page}) "
+                           "(folio locked)", k.writeback_holders(k.fid(page)))
+        return [Move(f"invalidate_inode_pages2_range: folio_lock(page {page}), under "
+                     "writeback: folio_wait_writeback",
+                     k.with_folio(page, replace(f, locked=c.name)))]
     func = "invalidate_inode_pages2_range: folio_lock"
+    if f.locked == c.name:
+        func = f"invalidate_inode_pages2_range: folio_wait_writeback(page {page}) returns"
+        k = k.with_folio(page, replace(f, locked=None))  # folio_unlock when done
+        f = k.folio(page)
     if k.maps_cache(page):
         k, _ = clear_pte(c, k, page, who=c.name)
         func += ", unmap_mapping_folio"
@@ -91,7 +101,7 @@ def stage_invalidate(c: Ctx) -> Outcome:
     """
     _, page, value = c.op
     out = invalidate_folio2(c, c.k, page)
-    if isinstance(out, Blocked):
+    if isinstance(out, Blocked | list):
         return out
     k, func, ok = out
     if not ok:
@@ -153,7 +163,7 @@ def stage_done(c: Ctx) -> Outcome:
     func = "iomap_dio_complete: "
     if k.cached(page) is not None:  # mapping->nrpages
         out = invalidate_folio2(c, k, page)
-        if isinstance(out, Blocked):
+        if isinstance(out, Blocked | list):
             return out
         k, inval, ok = out
         func += "kiocb_invalidate_post_direct_write -> " + inval
@@ -181,7 +191,7 @@ def _end_io(c: Ctx, k: KState) -> tuple[KState, str]:
 def _write_done(c: Ctx, k: KState) -> KState:
     _, page, value = c.op
     blocks = tuple(range(SUBBLOCKS))
-    k = k.with_ghost(writing=k.ghost.writing - {(page, b, c.me) for b in blocks})
+    k = k.write_ended({(page, b, c.me) for b in blocks})
     return k.write_done(page, blocks, value, c.var("wstart"))
 
 
@@ -223,7 +233,7 @@ def stage_buffered(c: Ctx) -> Outcome:
 
 def _enospc(c: Ctx, k: KState, func: str) -> Outcome:
     blocks = tuple(range(SUBBLOCKS))
-    k = k.with_ghost(writing=k.ghost.writing - {(c.op[1], b, c.me) for b in blocks})
+    k = k.write_abandoned({(c.op[1], b, c.me) for b in blocks})
     return [Move(func + ": write() returns -ENOSPC", c.finish(k, "write=-ENOSPC"))]
 
 
@@ -259,8 +269,7 @@ def vm_writev(c: Ctx) -> Outcome:
     """("vm_writev", page, value): pin_user_pages_remote(FOLL_WRITE) the target page."""
     page = c.op[1]
     blocks = tuple(range(SUBBLOCKS))
-    c2 = replace(c, k=c.goto(c.k, "", vtrunc=c.k.truncations,
-                             vstart=c.k.start_numbers(page, blocks)))
+    c2 = replace(c, k=c.goto(c.k, "", vstart=c.k.start_numbers(page, blocks)))
     out = gup_begin(c2, page, write=True, pin=c.cfg.vm_rw_foll_pin, ret="vw:copy",
                     fail="vm_writev=-EFAULT", fast=False)  # pin_user_pages_remote
     if isinstance(out, Blocked) or c.env.private:  # a MAP_PRIVATE copy: no write to the file
@@ -269,8 +278,7 @@ def vm_writev(c: Ctx) -> Outcome:
     for m in out:
         k = m.state
         if k.threads[c.me].pc == c.thread.pc:  # unless GUP failed at once (no VMA)
-            k = k.write_started(page, blocks, c.op[2])
-            k = k.with_ghost(writing=k.ghost.writing | {(page, b, c.me) for b in blocks})
+            k = k.write_started(page, blocks, c.op[2], me=c.me)
         moves.append(replace(m, state=k))
     return moves
 
@@ -310,9 +318,8 @@ def stage_release(c: Ctx) -> Outcome:
             return k
         func = f"{what}(page {page})"
     blocks = tuple(range(SUBBLOCKS))
-    k = k.with_ghost(writing=k.ghost.writing - {(page, b, c.me) for b in blocks})
-    # success: the data counts as written
-    if k.truncations == c.var("vtrunc") and not c.env.private:
+    k = k.write_ended({(page, b, c.me) for b in blocks})
+    if not c.env.private:  # success: the data counts as written
         k = k.write_done(page, blocks, value, c.var("vstart"))
     return [Move(f"process_vm_rw_core: {func}"
                  + (" — an orphan: noop_dirty_folio" if orphan else ""),

@@ -31,7 +31,10 @@ PROPERTIES: dict[str, PropertyInfo] = {p.name: p for p in (
         "no DMA/DIO write into a page between its writeback bio's submit and transfer",
         "Writeback must write a stable page: a device or direct I/O writing through a GUP "
         "reference while the write bio is in flight puts a torn or stale page on disk, and on a "
-        "stable-writes device (RAID parity, DIF/DIX) fails the I/O."),
+        "stable-writes device (RAID parity, DIF/DIX) fails the I/O.  A writer whose reference "
+        "was taken after the submit came through folio_mkclean's write-protection and "
+        "->page_mkwrite, as a CPU store does, and counts only where the device or the "
+        "filesystem checksums the data."),
     PropertyInfo(
         "mkwrite-before-dirty", "O2",
         "a file folio goes clean -> dirty only after ->page_mkwrite",
@@ -50,13 +53,17 @@ PROPERTIES: dict[str, PropertyInfo] = {p.name: p for p in (
         "An fsync that returns 0 promises durability of every write completed before it; a "
         "page cleaned by writeback while a DMA was still filling it breaks that promise.  "
         "Writes that overlap in time may land in either order, so a block whose last write "
-        "overlapped another, or was followed by one, is not promised."),
+        "overlapped another, or was followed by one, is not promised; a write that failed "
+        "before any of its data reached the file (-EFAULT, -ENOSPC, a signal) takes no "
+        "promise away unless another write followed it."),
     PropertyInfo(
         "no-enospc-after-dma", "O2",
-        "every dirty block had its space reserved before its data was written",
+        "no space reservation fails (ENOSPC) for data a device already wrote",
         "On a copy-on-write filesystem every rewrite needs new space, reserved by "
         "->page_mkwrite; data a device wrote into a page cleaned meanwhile has none, and a "
-        "late reservation can fail with ENOSPC after the write was acknowledged (F9)."),
+        "late reservation can fail with ENOSPC after the write was acknowledged (F9).  A "
+        "page refused without trying (6.12's -EUCLEAN) breaks mkwrite-before-dirty and "
+        "no-lost-write, not this."),
     PropertyInfo(
         "no-stray-dma", "-",
         "no DMA into memory its file page no longer owns (a freed pmem block on FS-DAX, a "

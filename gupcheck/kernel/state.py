@@ -26,6 +26,7 @@ equality, so a few symbols per block stand for all data (Wolper's data independe
 from __future__ import annotations
 
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -185,9 +186,11 @@ class Ghost(Value):
     # an fsync promises last_write only if no write started after that one (P3)
     wstarts: tuple[tuple[int, ...], ...] = ()
     wfrom: tuple[tuple[int, ...], ...] = ()
-    # blocks with a write started and not completed: (page, block)
     # writes in flight: (page, block, thread); a block may have several
     writing: frozenset[tuple[int, int, int]] = frozenset()
+    # the start numbers of each write in flight: (page, block, thread, wstarts before its
+    # start, after it), to give them back if it fails (KState.write_abandoned)
+    wnums: frozenset[tuple[int, int, int, int, int]] = frozenset()
     # what each data-integrity sync in progress must find on disk when it returns 0, by the
     # thread running it (sorted): (thread, rows by page then block; None: not promised).  One
     # promise per sync call: a second fsync/msync in another thread keeps its own (P3)
@@ -231,7 +234,6 @@ class KState(Value):
     # a checksumming COW filesystem: for each disk block, the data its stored checksum was
     # computed over (equal to ``disk`` unless the page changed between checksum and transfer)
     csum: tuple[str, ...] = ()
-    truncations: int = 0  # how many truncates/hole punches ran (ghost: discarded writes)
     dirty_work: tuple[int, ...] = ()  # bio_dirty_list: read bios waiting for bio_dirty_work
     #: btrfs' fixup_workers queue: folio ids waiting for btrfs_writepage_fixup_worker, each
     #: holding a folio reference (btrfs_writepage_cow_fixup's get_page)
@@ -393,7 +395,8 @@ class KState(Value):
         """The numbers the next writes to these blocks will start with (see write_done)."""
         return tuple(self.ghost.wstarts[page][b] for b in blocks)
 
-    def write_started(self, page: int, blocks: Sequence[int], value: str) -> KState:
+    def write_started(self, page: int, blocks: Sequence[int], value: str,
+                      me: int | None = None) -> KState:
         """A write of ``value`` to these blocks began: count it, no data-integrity sync in
         progress promises them any more (P3), and a power failure may leave its value on disk
         from now on (crash-consistent: the device may already have it, whole or per block).
@@ -403,13 +406,18 @@ class KState(Value):
         neither.  "No write started since W" alone excludes only writes started *after* W; the
         overlap with one started before W and still running is excluded here by giving the
         overlapping write two numbers, so that its completion never finds "no write started
-        since" (found by conformance: vm_writev_vs_dio, docs/conformance.md).  Callers register
-        the write in ``ghost.writing`` after this call.
+        since" (found by conformance: vm_writev_vs_dio, docs/conformance.md).  ``me``: the
+        thread whose write stays in flight until :meth:`write_ended` or
+        :meth:`write_abandoned` (``ghost.writing``); None for a write that completes at once.
         """
         g = self.ghost
         row = tuple(n + 1 + self.in_flight(page, b) if b in blocks else n
                     for b, n in enumerate(g.wstarts[page]))
         changes: dict[str, Any] = {"wstarts": _put(g.wstarts, page, row)}
+        if me is not None:
+            changes["writing"] = g.writing | {(page, b, me) for b in blocks}
+            changes["wnums"] = g.wnums | {(page, b, me, g.wstarts[page][b], row[b])
+                                          for b in blocks}
         if g.fsync_expect:
             changes["fsync_expect"] = tuple(
                 (t, _put(rows, page, tuple(None if b in blocks else v
@@ -449,6 +457,27 @@ class KState(Value):
                       for p, row in enumerate(rows))
         return k.with_ghost(crash_legal=legal)
 
+    def write_ended(self, entries: AbstractSet[tuple[int, int, int]]) -> KState:
+        """The writes ``entries`` ((page, block, thread)) are no longer in flight."""
+        g = self.ghost
+        if not entries:
+            return self
+        return self.with_ghost(writing=g.writing - entries,
+                               wnums=frozenset(w for w in g.wnums if w[:3] not in entries))
+
+    def write_abandoned(self, entries: AbstractSet[tuple[int, int, int]]) -> KState:
+        """The writes ``entries`` failed before any of their data reached the file (SIGBUS,
+        -EFAULT, -ENOSPC, a refused truncate, the pages a partial read never got): each that
+        no later write followed is as if it never started, its start numbers given back, so
+        it takes no promise from the write before it.  One that a later write followed stays
+        counted (fewer promises, never a wrong one).  A sync that its start found in progress
+        keeps the promise it lost then; crash-consistent keeps allowing its value."""
+        starts = self.ghost.wstarts
+        for p, b, me, before, after in self.ghost.wnums:
+            if (p, b, me) in entries and starts[p][b] == after:
+                starts = _put(starts, p, _put(starts[p], b, before))
+        return self.with_ghost(wstarts=starts).write_ended(entries)
+
     def write_done(self, page: int, blocks: Sequence[int], value: str,
                    starts: Sequence[int]) -> KState:
         """A write (started with ``starts``) completed: its value is what fsync must keep."""
@@ -463,12 +492,14 @@ class KState(Value):
     def pages_written(self, me: int, pages: Sequence[int], value: str,
                       starts: Sequence[Sequence[int]] | None) -> KState:
         """Thread ``me``'s write of ``value`` to whole ``pages`` ends (a truncate's zeros):
-        it leaves ``ghost.writing`` and, with its ``starts``, completes (:meth:`write_done`);
-        without, it never took effect (the truncate was refused)."""
+        with its ``starts`` it completes (:meth:`write_done`); without, it never took effect
+        (the truncate was refused: :meth:`write_abandoned`)."""
         blocks = range(SUBBLOCKS)
-        k = self.with_ghost(writing=self.ghost.writing - {(p, b, me) for p in pages
-                                                          for b in blocks})
-        for p, row in zip(pages, starts or (), strict=False):
+        entries = {(p, b, me) for p in pages for b in blocks}
+        if starts is None:
+            return self.write_abandoned(entries)
+        k = self.write_ended(entries)
+        for p, row in zip(pages, starts, strict=False):
             k = k.write_done(p, blocks, value, row)
         return k
 

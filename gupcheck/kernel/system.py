@@ -90,7 +90,7 @@ STAGES: dict[str, Stage] = {
 
 #: thread locals that only carry no-lost-write's ghost bookkeeping (write start numbers, the
 #: truncation count at submit) into the step that completes the write
-NO_LOST_WRITE_LOCALS = frozenset({"dstarts", "dtrunc", "wstart", "vstart", "vtrunc", "tstarts"})
+NO_LOST_WRITE_LOCALS = frozenset({"dstarts", "wstart", "vstart", "tstarts"})
 
 #: operations that writeback-progress requires to return once started
 WAITED_FOR = frozenset({"fsync", "msync", "truncate", "punch_hole"})
@@ -199,8 +199,7 @@ class KernelModel(Model[KState]):
         self._thread_view = self._thread_keep_writes if self._keep_writes else \
             self._thread_no_writes
         # what view() sets to constants in the state itself
-        self._dropped = ({} if self._keep_data else {"disk": (), "csum": ()}) | \
-            ({} if self._keep_writes else {"truncations": 0})
+        self._dropped = {} if self._keep_data else {"disk": (), "csum": ()}
         self._reset_caches()
         # the fields _key encodes together: all but the four parts it encodes on their own,
         # the dropped ones, and the two canonical_view renumbers
@@ -465,7 +464,7 @@ class KernelModel(Model[KState]):
           their difference — kept as that difference when it is checked, else dropped;
         * ``ghost.violations``: read by the event properties, each for its own name — reduced
           to the names of the *checked* properties (the sentences are for the report);
-        * ``ghost.last_write/wstarts/wfrom/writing/fsync_expect``, ``truncations`` and the
+        * ``ghost.last_write/wstarts/wfrom/writing/wnums/fsync_expect`` and the
           thread locals in :data:`NO_LOST_WRITE_LOCALS`: read only to compute what an fsync
           must find on disk, to record ``no-lost-write`` and what a returned fsync made durable
           — dropped unless ``no-lost-write`` or ``crash-consistent`` is checked;
@@ -727,7 +726,7 @@ _GHOST_DROPPED = {"events": ()}
 _PINS_DROPPED = {"pins_acquired": 0, "pins_released": 0}
 _SECRETS_DROPPED = {"parent_secrets": frozenset()}
 _WRITES_DROPPED = {"last_write": (), "wstarts": (), "wfrom": (), "writing": frozenset(),
-                   "fsync_expect": ()}
+                   "wnums": frozenset(), "fsync_expect": ()}
 _CRASH_DROPPED = {"crash_legal": ()}
 _MEMO_SIZE = 1 << 18  # entries per view memo (each holds one thread, folio or bio alive)
 _MISS = object()

@@ -102,15 +102,12 @@ def _entry(c: Ctx, what: str, start: int) -> str:
 
 
 def _locked(c: Ctx, k: KState, start: int, end: int, what: str) -> Outcome:
-    k = replace(k, truncations=k.truncations + 1)
     # the range reads as zeros from now on: a write of zeros, in flight until the blocks are
     # freed (a sync starting meanwhile promises neither the old data nor the zeros)
     blocks = range(SUBBLOCKS)
     starts = tuple(k.start_numbers(p, blocks) for p in range(start, end))
     for p in range(start, end):
-        k = k.write_started(p, blocks, "Z0")
-    k = k.with_ghost(writing=k.ghost.writing | {(p, b, c.me) for p in range(start, end)
-                                                 for b in blocks})
+        k = k.write_started(p, blocks, "Z0", me=c.me)
     dax = c.env.fs.dax
     if what == "truncate" and dax:  # i_size_write after ext4_break_layouts
         func = f"{c.env.fs.f_ops.setattr}: filemap_invalidate_lock"
@@ -160,6 +157,10 @@ def stage_pages(c: Ctx) -> Outcome:
 def _pages(c: Ctx, k: KState) -> Outcome:
     """truncate_inode_pages_range, one folio per step.
 
+    A folio under writeback is skipped by the first pass (``find_lock_entries``) and waited
+    for by the second: ``folio_lock``, then ``folio_wait_writeback`` holding the lock (6.1
+    mm/truncate.c), a step of its own.
+
     ``truncate_pagecache``'s second unmap_mapping_range is for a private copy that
     ``do_cow_fault`` maps after the first pass, having checked i_size before it; the model's
     private write fault checks i_size and maps its copy in one step, so it has nothing to do."""
@@ -171,8 +172,14 @@ def _pages(c: Ctx, k: KState) -> Outcome:
     if f.locked is not None and f.locked != c.name:
         return Blocked(f"folio lock of page {page}", (f.locked,))
     if f.writeback:
-        return Blocked(f"folio_wait_writeback: writeback of page {page}",
-                       k.writeback_holders(k.fid(page)))
+        if f.locked == c.name:
+            return Blocked(f"folio_wait_writeback: writeback of page {page} (folio locked)",
+                           k.writeback_holders(k.fid(page)))
+        k = k.with_folio(page, replace(f, locked=c.name))
+        return [Move(f"truncate_inode_pages_range: folio_lock(page {page}), under writeback: "
+                     "folio_wait_writeback", c.goto(k, "tr:pages"))]
+    if f.locked == c.name:  # folio_unlock after the removal
+        k = k.with_folio(page, replace(f, locked=None))
     pte = k.ptes[page]
     unmap, dirty = pte is not None and pte.cow is None, False  # mapped again since the pass
     if unmap:

@@ -357,6 +357,7 @@ def _validate(raw: ScenarioFile, text: str, origin: str) -> Scenario:
     _child_needs_fork(raw, fail)
     _one_registration_per_page(raw, fail)
     _one_child_one_buffer_one_pipe(raw, fail)
+    _distinct_anon_values(raw, fail)
     return Scenario(
         name=raw.name, description=raw.description, actors=tuple(actors), npages=raw.pages,
         cached=raw.cached, mapped=raw.mapped, nic_writes=raw.nic_writes,
@@ -442,6 +443,30 @@ def _one_child_one_buffer_one_pipe(raw: ScenarioFile,
         raise fail(f"actor[{a}].program[{o}].op", "read_fixed needs a buffer registered with "
                    "io_uring (op = \"anon_pin\"): io_sqe_buffer_register pins it writable; "
                    "anon_pin_ro and anon_pin_fast are no fixed buffer")
+
+
+#: the operations that write a value into anonymous memory
+ANON_VALUE_WRITES = frozenset({"anon_write", "read_fixed"})
+
+
+def _distinct_anon_values(raw: ScenarioFile,
+                          fail: Callable[[str, str], ScenarioError]) -> None:
+    """Refuse an anonymous-memory write of a value that another such write, a repeat of it,
+    or the page's first contents (P0) also hold: cow-isolation tells the parent's writes after
+    fork by their value, so a child reading its own copy of an equal value would count as
+    a leak."""
+    seen: dict[str, str] = {"P0": "the page's first contents"}
+    for a, actor in enumerate(raw.actor):
+        for o, e in enumerate(actor.program):
+            if e.op not in ANON_VALUE_WRITES or e.value is None:
+                continue
+            here = f"actor[{a}].program[{o}].value"
+            if e.value in seen or e.repeat > 1:
+                other = seen.get(e.value, "its own repeat")
+                raise fail(here, f"value {e.value!r} is also written by {other}: cow-isolation "
+                           "tells the parent's writes after fork by their values, so give each "
+                           "write to anonymous memory a value of its own")
+            seen[e.value] = f"actor[{a}].program[{o}]"
 
 
 #: the long-term registrations of a page, by interface, and their releases

@@ -13,8 +13,9 @@ from gupcheck.kernel.properties import DATA_READERS, PROPERTIES, WRITE_READERS, 
 from gupcheck.kernel.state import initial_state, replace
 from gupcheck.kernel.system import ActorSpec, KernelModel, Scenario
 from gupcheck.scenarios import SCENARIOS
+from gupcheck.scenarios.loader import parse
 
-from .helpers import assert_steps_in_order, reachable
+from .helpers import assert_steps_in_order, end_states, reachable
 
 #: two threads each store to the same block, then each runs a data-integrity sync of its own
 TWO_SYNCERS = Scenario(
@@ -64,6 +65,62 @@ def test_a_write_unpromises_its_blocks_for_every_sync_in_progress() -> None:
     assert dict(k.ghost.fsync_expect) == {0: (("A0", None),), 2: (("A0", None),)}
     k = k.sync_returned(0, durable=True)
     assert [t for t, _ in k.ghost.fsync_expect] == [2]
+
+
+def test_a_failed_write_takes_back_no_promise_unless_a_later_write_followed_it() -> None:
+    k = initial_state(1, 4, cached=True, mapped=True, fs=EXT4)
+    k = k.instant_write(0, (0, 1), "C1")
+    assert k.promised(0, 0) == "C1"
+    failed = k.write_started(0, (0, 1), "C2", me=1)
+    assert failed.promised(0, 0) is None  # in flight
+    assert failed.write_abandoned({(0, 0, 1), (0, 1, 1)}).promised(0, 0) == "C1"
+    followed = failed.write_started(0, (0,), "C3", me=2)  # starts while C2 is in flight
+    followed = followed.write_abandoned({(0, 0, 1), (0, 1, 1)})
+    assert followed.promised(0, 0) is None and followed.promised(0, 1) == "C1"
+
+
+def test_a_direct_write_that_fails_does_not_hide_an_earlier_lost_write() -> None:
+    """The read's data is lost by writeback (deferred re-dirtying) and a later direct write of
+    the page fails with -ENOSPC: fsync still owes the read's data.  The failed write used to
+    leave its start counted, so no fsync promised the block any more (a false holds)."""
+    sc = parse("""
+name = "fail-after"
+description = "an O_DIRECT read, a direct write that fails (-ENOSPC), then fsync"
+filesystem = "cowfs"
+free_blocks = 1
+properties = ["no-lost-write"]
+[[actor]]
+name = "CPU0 app"
+program = [ { op = "dio_read", page = 0, value = "B1" }, { op = "fill_fs" },
+            { op = "fill_fs" }, { op = "dio_write", page = 0, value = "C2" },
+            { op = "fsync" } ]
+[[actor]]
+name = "flusher"
+daemon = true
+program = [ { op = "writeback_pass" } ]
+""", "<test>")
+    result = check(KernelModel(sc, DESIGNS["linux-6.12"]))
+    assert result.verdict is Verdict.VIOLATED
+    assert_steps_in_order(result, ("DMA of read bio", "write() returns -ENOSPC", "fsync returns 0"))
+
+
+def test_a_hole_punch_of_another_page_keeps_the_reads_write() -> None:
+    """A truncate or punch used to cancel the completion of every direct read running across
+    it, on any page; it overlaps only the read of its own pages (write_started)."""
+    sc = parse("""
+name = "punch-other"
+description = "an O_DIRECT read of page 0 while another thread punches page 1"
+pages = 2
+properties = ["no-lost-write"]
+[[actor]]
+name = "CPU0 app"
+program = [ { op = "dio_read", page = 0, value = "B1" } ]
+[[actor]]
+name = "CPU1 punch"
+program = [ { op = "punch_hole", page = 1 } ]
+""", "<test>")
+    ends = [k for k in end_states(sc, "linux-6.12") if k.threads[0].results == ("read=ok",)]
+    assert ends and all(k.ghost.last_write[0] == ("B1", "B1") for k in ends)
 
 
 def test_the_view_drops_the_promises_only_when_no_property_reads_them() -> None:

@@ -440,3 +440,13 @@ def test_btrfs_truncate_and_punch_give_their_space_back() -> None:
         assert {k.threads[0].results for k in ends} == {results}, sc.name
         assert {(k.free_blocks, k.read_back(0, 0), k.holes) for k in ends} == {
             (free, "C2", frozenset())}, sc.name
+
+
+@pytest.mark.parametrize(("scenario", "who"), [("dio-unpin-vs-truncate", "CPU1 truncate"),
+                                               ("vm-writev-vs-dio-invalidate", "CPU1 dio")])
+def test_truncate_and_invalidation_wait_for_writeback_holding_the_folio_lock(
+        scenario: str, who: str) -> None:
+    """truncate_inode_pages_range's second pass and invalidate_inode_pages2_range:
+    ``folio_lock(folio); ... folio_wait_writeback(folio);`` (6.1 mm/truncate.c)."""
+    assert any(f is not None and f.writeback and f.locked == who
+               for k in reachable(scenario, "linux-6.1") for f in k.folios)

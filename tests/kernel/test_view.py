@@ -63,8 +63,9 @@ def _model(*props: str) -> KernelModel:
 def test_no_lost_write_bookkeeping_is_kept_exactly_when_checked() -> None:
     k = _model().init_states()[0]
     g = k.ghost
-    other = replace(k, ghost=replace(g, wstarts=((5, 5),) + g.wstarts[1:]), truncations=2,
-                    threads=(Thread(stage="x", local=(("dtrunc", 2),)),) + k.threads[1:])
+    other = replace(k, ghost=replace(g, wstarts=((5, 5),) + g.wstarts[1:],
+                                     wnums=frozenset({(0, 0, 0, 4, 5)})),
+                    threads=(Thread(stage="x", local=(("dstarts", ((4, 4),)),)),) + k.threads[1:])
     same_stage = replace(k, threads=(Thread(stage="x"),) + k.threads[1:])
     assert _model("dirty-has-backing").view(other) == _model("dirty-has-backing").view(same_stage)
     assert _model("no-lost-write").view(other) != _model("no-lost-write").view(same_stage)

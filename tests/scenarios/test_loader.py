@@ -401,3 +401,22 @@ def test_anonymous_memory_the_model_cannot_hold_is_refused(programs: list[str], 
     for name in ("fork-after-pin", "ro-pin-then-parent-write", "gup-fast-vs-fork",
                  "vmsplice-fork-leak"):
         assert name in SCENARIOS  # the shipped ones still load
+
+
+@pytest.mark.parametrize(("program", "other"), [
+    ('{ op = "fork" }, { op = "anon_write", proc = 0, value = "P1", repeat = 2 }',
+     "its own repeat"),
+    (('{ op = "anon_write", proc = 0, value = "P1" }, { op = "fork" }, '
+      '{ op = "anon_write", proc = 0, value = "P1" }'), "actor[0].program[0]"),
+    ('{ op = "fork" }, { op = "anon_write", proc = 0, value = "P0" }',
+     "the page's first contents"),
+])
+def test_each_write_to_anonymous_memory_needs_a_value_of_its_own(program: str,
+                                                                 other: str) -> None:
+    """cow-isolation recognises the parent's writes after fork by their values: a child
+    reading its own pre-fork copy of an equal value would be reported as a leak."""
+    err = error_for(f'name = "alias"\ndescription = "x"\nanon = true\n'
+                    f'[[actor]]\nname = "parent"\nprogram = [ {program} ]\n'
+                    '[[actor]]\nname = "child"\nprogram = [ { op = "anon_read", proc = 1 } ]\n')
+    assert err.field.endswith(".value") and other in err.message
+    assert "a value of its own" in err.message
