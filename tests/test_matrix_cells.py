@@ -239,17 +239,20 @@ OVERRIDES: dict[tuple[str, str, str], Steps] = {
     **_each(["legacy", "pin-counting"], {("vm-writev-vs-dio-invalidate", "mkwrite-before-dirty"): (
         "process_vm_rw_pages: copy V1", "folio_clear_dirty_for_io",
         "process_vm_rw_core: set_page_dirty_lock")}),
-    # 4.20: the synchronous read's own task re-dirties the cleaned page in dio_bio_complete
+    # 4.20 (fs/direct-io.c: ext4 until 5.5, btrfs until 5.9; XFS always iomap): the
+    # synchronous read's own task re-dirties the cleaned page in dio_bio_complete
     **_each(["legacy"], {(sc, "mkwrite-before-dirty"): LEGACY_REDIRTY_WITHOUT_MKWRITE for sc in (
-        "dio-read-into-mmap", "dio-read-into-mmap-btrfs", "dio-vs-reclaim", "munmap-while-dma",
-        "stable-writes-raid", "enospc-after-dma", "dio-unpin-vs-truncate", *XFS_DIO,
-        "dio-unpin-vs-truncate-xfs")}),
+        "dio-read-into-mmap", "dio-vs-reclaim", "munmap-while-dma", "stable-writes-raid",
+        "dio-unpin-vs-truncate")}),
+    **_each(["legacy", "pin-counting"], {
+        (sc, "mkwrite-before-dirty"): LEGACY_REDIRTY_WITHOUT_MKWRITE
+        for sc in ("dio-read-into-mmap-btrfs", "enospc-after-dma")}),
     ("dio-vs-reclaim", "dirty-has-backing", "legacy"): (
         "folio_clear_dirty_for_io", "try_to_free_buffers", "dio_bio_complete: set_page_dirty_lock"),
-    ("enospc-after-dma", "no-enospc-after-dma", "legacy"): (
+    **_each(["legacy", "pin-counting"], {("enospc-after-dma", "no-enospc-after-dma"): (
         "folio_clear_dirty_for_io", "dio_bio_complete: set_page_dirty_lock",
         "allocates the last free block",
-        "btrfs_writepage_fixup_worker: btrfs_delalloc_reserve_space fails"),
+        "btrfs_writepage_fixup_worker: btrfs_delalloc_reserve_space fails")}),
     # ->page_mkwrite at unpin reserves space only after the DMA, with the page's old extent
     # still held by the bounce write: ENOSPC for data the device already wrote
     ("enospc-after-dma", "no-enospc-after-dma", "bounce-writeback-mkwrite"): (

@@ -20,4 +20,5 @@ DESIGN = KernelConfig("legacy", dio_foll_pin=False, ext4_warn_no_buffers=False,
                       vm_rw_foll_pin=False, longterm_unlockable=False,
                       dirty_fault_unlocks=False, readahead_unlocks=False,
                       fault_fill_locked=False, fault_vma_lock=False,
-                      dio_iomap=False, odp_hmm=False)  # ext4 direct I/O: fs/direct-io.c until 5.5
+                      # ext4's and btrfs's direct I/O: fs/direct-io.c until 5.5 and 5.9
+                      dio_iomap=False, btrfs_dio_iomap=False, odp_hmm=False)

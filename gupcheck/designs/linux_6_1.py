@@ -28,4 +28,5 @@ DESIGN = replace(PIN_COUNTING, name="linux-6.1", ext4_warn_no_buffers=True,
                  dirty_fault_unlocks=True, fault_fill_locked=True,
                  reclaim_skips_pinned=True, iouring_shmem=True, iouring_same_file=True,
                  vm_rw_foll_pin=True, wp_reuse="refcount", fork_copies_pinned=True,
-                 gup_fast_wp_seq=True, anon_exclusive=True, odp_hmm=True)
+                 gup_fast_wp_seq=True, anon_exclusive=True, odp_hmm=True,
+                 btrfs_dio_iomap=True)

@@ -65,6 +65,12 @@ class Ctx(msgspec.Struct, frozen=True, gc=False):
     def thread(self) -> Thread:
         return self.k.threads[self.me]
 
+    @property
+    def iomap_dio(self) -> bool:
+        """The file's direct I/O goes through iomap_dio_rw on this kernel, not fs/direct-io.c
+        (:attr:`.fsops.FileSystem.iomap_dio`)."""
+        return self.env.fs.iomap_dio(self.cfg)
+
     def var(self, key: str, default: Any = None) -> Any:
         """The operation's local ``key`` (a thread has a handful of locals: a scan)."""
         for kv in self.k.threads[self.me].local:

@@ -172,6 +172,10 @@ class KernelConfig:
     #: set_page_dirty_lock, put_page); only an AIO read dirties at submit (dio_bio_submit) and
     #: checks at completion (dio_bio_end_aio -> bio_check_pages_dirty).
     dio_iomap: bool = True
+    #: 5.9, f85781fb505e "btrfs: switch to iomap for direct IO" (Goldwyn Rodrigues): btrfs's
+    #: direct I/O as ext4's after dio_iomap; before, __blockdev_direct_IO (fs/direct-io.c).
+    #: XFS used iomap_dio_rw on every kernel modelled (since 4.10).  FileSystem.iomap_dio
+    btrfs_dio_iomap: bool = True
     #: iomap, patched (patches/ext4-bounce-pinned 0002, not merged): a synchronous direct read
     #: no longer dirties its pages at submit; iomap_dio_bio_end_io links each completed bio on
     #: the dio, and the waiting task dirties (bio_set_pages_dirty) and releases the pages after

@@ -141,7 +141,7 @@ def _complete(c: Ctx, b: Bio) -> Move:
             return Move(f"end_bio: -EIO (checksum mismatch), mapping_set_error, "
                         f"folio_end_writeback(page {b.page})", k)
         return Move(f"end_bio: folio_end_writeback(page {b.page})", k)
-    if not c.cfg.dio_iomap:  # fs/direct-io.c (before 5.5)
+    if not c.iomap_dio:  # fs/direct-io.c (before 5.5)
         return _dio_bio_end_aio(c, b) if _aio(k, b.waiter) else _dio_bio_end_io(c, b)
     if c.cfg.dio_dirty_in_task and not _aio(k, b.waiter):  # the patched iomap: the waiter
         return _dio_bio_end_io(c, b)  # reaps the bio and dirties its pages
@@ -205,7 +205,7 @@ def _dio_bio_end_io(c: Ctx, b: Bio) -> Move:
     local["dlist"] = local.get("dlist", ()) + ((b.page, b.folio, b.pinned),)
     k = k.with_thread(b.waiter, replace(t, local=tuple(sorted(local.items()))))
     woke = "" if _in_flight(k, b.waiter) else ", wake_up_process(the waiting read())"
-    name = "iomap_dio_bio_end_io (dio_dirty_in_task)" if c.cfg.dio_iomap else "dio_bio_end_io"
+    name = "iomap_dio_bio_end_io (dio_dirty_in_task)" if c.iomap_dio else "dio_bio_end_io"
     return Move(f"{name}: read bio #{b.id} done, onto dio->bio_list{woke}", k)
 
 

@@ -1,8 +1,9 @@
 """read(O_DIRECT) from another file into a shared mapping of the file (the 2018 F1/F2 race).
 
-Two implementations, chosen by :attr:`~.config.KernelConfig.dio_iomap` (ext4 moved from the
-first to the second in 5.5, b1b4705d54ab "ext4: introduce direct I/O read using iomap
-infrastructure"); docs/kernel-rules.md, Rule 1 and Rule 7.
+Two implementations, chosen per filesystem and kernel by
+:attr:`~.fsops.FileSystem.iomap_dio` (ext4 moved from the first to the second in 5.5,
+b1b4705d54ab "ext4: introduce direct I/O read using iomap infrastructure"; btrfs in 5.9; XFS
+used iomap on every kernel modelled); docs/kernel-rules.md, Rule 1 and Rule 7.
 
 iomap (5.5 and later), fs/iomap/direct-io.c ``iomap_dio_rw`` -> ``iomap_dio_bio_iter``: the user
 buffer's pages are taken with GUP (``iov_iter_get_pages2``, FOLL_GET, before 6.5;
@@ -51,7 +52,7 @@ def _legacy_sync(c: Ctx) -> bool:
     """A synchronous read dirtied in the waiting task: fs/direct-io.c with ``dio->is_async``
     false (the waiter's dio_bio_complete dirties after the DMA), or iomap with the
     ``dio_dirty_in_task`` patch; no dirtying at submit either way."""
-    return (not c.cfg.dio_iomap or c.cfg.dio_dirty_in_task) and not _aio(c)
+    return (not c.iomap_dio or c.cfg.dio_dirty_in_task) and not _aio(c)
 
 
 def dio_read(c: Ctx) -> Outcome:
@@ -117,7 +118,7 @@ def stage_dirty(c: Ctx) -> Outcome:
     for _, fid, _ in got:
         k = folio_mark_dirty(c, k, fid, who=f"{c.name} bio_set_pages_dirty")
     pages = ", ".join(f"page {p}" for p, _, _ in got)
-    where = "" if c.cfg.dio_iomap else "dio_bio_submit: "
+    where = "" if c.iomap_dio else "dio_bio_submit: "
     return [Move(f"{where}bio_set_pages_dirty: set_page_dirty_lock({pages})",
                  c.goto(k, "dio:submit"))]
 
@@ -135,7 +136,7 @@ def stage_submit(c: Ctx) -> Outcome:
                   pinned=pinned)
         k = replace(k, bios=k.bios + (bio,), next_bio=k.next_bio + 1)
         ids.append(f"read bio #{bio.id} into page {page}")
-    where = "iomap_dio_bio_iter" if c.cfg.dio_iomap else "dio_bio_submit"
+    where = "iomap_dio_bio_iter" if c.iomap_dio else "dio_bio_submit"
     nxt = "dio:await" if _legacy_sync(c) else "dio:wait"
     extra = {"daio": True} if _aio(c) else {}
     return [Move(f"{where}: submit_bio ({'; '.join(ids)})", c.goto(k, nxt, **extra))]
@@ -163,17 +164,17 @@ def stage_await(c: Ctx) -> Outcome:
         f = k.folio_at(fid)
         if f.locked is not None and f.locked != c.name:
             return Blocked(f"folio lock of page {page}", (f.locked,))
-        if not f.large or c.cfg.dio_iomap:  # dio_bio_complete: "!PageCompound(page)"
+        if not f.large or c.iomap_dio:  # dio_bio_complete: "!PageCompound(page)"
             k = folio_mark_dirty(c, k, fid, who=f"{c.name} dio_bio_complete (set_page_dirty_lock)")
         k = release(c, k, fid, pin=pinned)
-        what = "" if f.large and not c.cfg.dio_iomap else f"set_page_dirty_lock(page {page}), "
+        what = "" if f.large and not c.iomap_dio else f"set_page_dirty_lock(page {page}), "
         where = ("__iomap_dio_rw (dio_dirty_in_task): bio_set_pages_dirty, bio_release_pages"
-                 if c.cfg.dio_iomap else "dio_await_completion: dio_bio_complete")
+                 if c.iomap_dio else "dio_await_completion: dio_bio_complete")
         return [Move(f"{where}: {what}put_page(page {page})",
                      c.goto(k, "dio:await", dlist=reaped[1:]))]
     if any(b.waiter == c.me and not b.write and not b.to_other for b in k.bios):
         return Blocked("dio_await_one: completion of its direct-I/O read", ("disk",))
-    if not c.cfg.dio_iomap:
+    if not c.iomap_dio:
         # dio_complete: "ignore EFAULT if some IO has been done": a short read, not -EFAULT
         result = "read=short" if c.var("dfail") else "read=ok"
         return _returns(c, f"dio_complete: read() returns {result[5:]}", result)
@@ -187,7 +188,7 @@ def stage_return(c: Ctx) -> Outcome:
     fs/direct-io.c's AIO read that fails part-way completes in the submitting task with the
     bytes done (``dio_complete`` ignores -EFAULT after some I/O), iomap's with -EFAULT."""
     if c.var("dfail"):
-        result = "read=-EFAULT" if c.cfg.dio_iomap else "read=short"
+        result = "read=-EFAULT" if c.iomap_dio else "read=short"
     else:
         result = "read=ok"
     if _aio(c):
@@ -233,7 +234,7 @@ def dio_read_file(c: Ctx) -> Outcome:
     """
     page = c.op[1]
     if page >= c.k.i_size:
-        where = "__iomap_dio_rw" if c.cfg.dio_iomap else "do_blockdev_direct_IO"
+        where = "__iomap_dio_rw" if c.iomap_dio else "do_blockdev_direct_IO"
         return [Move(f"{where} (another process): page {page} at or past i_size "
                      f"({c.k.i_size} pages): read() returns 0", c.finish(c.k, "read=0"))]
     k = writeback_begin(c, c.k, sync=True, ret="drf:wait")

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from .actor import Blocked, Ctx, Outcome
+    from .config import KernelConfig
     from .state import Folio, KState
     from .vma import Backing
 
@@ -153,6 +154,12 @@ class FileOps:
     dio_end_io: str = "iomap_dio_complete"
 
 
+def iomap_dio_from_5_5(cfg: KernelConfig) -> bool:
+    """ext4's direct I/O (and the model's default): fs/direct-io.c until 5.5, iomap_dio_rw
+    since (b1b4705d54ab, :attr:`.config.KernelConfig.dio_iomap`)."""
+    return cfg.dio_iomap
+
+
 @dataclass(frozen=True, slots=True)
 class FileSystem:
     """One filesystem: its tables and the facts of its format the generic paths read."""
@@ -186,6 +193,9 @@ class FileSystem:
     #: ->page_mkwrite's preparation for dirtying, for a design that runs it at unpin
     #: (bounce-writeback-mkwrite); None: nothing to prepare
     prepare_dirty: PrepareDirty | None = None
+    #: the file's direct I/O goes through iomap_dio_rw on this kernel (else fs/direct-io.c's
+    #: __blockdev_direct_IO): :mod:`.dio`, :mod:`.device`
+    iomap_dio: Callable[[KernelConfig], bool] = iomap_dio_from_5_5
 
     @property
     def writeback(self) -> bool:

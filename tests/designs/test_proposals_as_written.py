@@ -188,7 +188,7 @@ def test_each_release_is_the_one_before_plus_its_changes() -> None:
         "linux-6.1": {"ext4_warn_no_buffers", "reclaim_skips_pinned", "iouring_shmem",
                       "iouring_same_file", "vm_rw_foll_pin", "wp_reuse", "fork_copies_pinned",
                       "gup_fast_wp_seq", "anon_exclusive", "dirty_fault_unlocks",
-                      "fault_fill_locked", "odp_hmm"},
+                      "fault_fill_locked", "odp_hmm", "btrfs_dio_iomap"},
         "linux-6.12": {"dio_foll_pin", "longterm_file_refusal", "ext4_writepage",
                        "iouring_file_check", "iouring_same_file", "cow_fixup_worker",
                        "ext4_punch_flush_unlocked", "longterm_unlockable", "fault_vma_lock"},

@@ -58,6 +58,20 @@ def test_only_legacy_runs_direct_io_through_fs_direct_io_c() -> None:
     assert {name for name, d in DESIGNS.items() if not d.dio_iomap} == {"legacy"}
 
 
+@pytest.mark.parametrize(("scenario", "design", "path"), [
+    ("dio-read-into-mmap-xfs", "legacy", "iomap_dio_bio_iter"),  # XFS: iomap since 4.10
+    ("dio-read-into-mmap-btrfs", "pin-counting", "dio_bio_submit"),  # btrfs: iomap from 5.9
+    ("dio-read-into-mmap-btrfs", "linux-6.1", "iomap_dio_bio_iter"),
+    ("dio-read-into-mmap", "pin-counting", "iomap_dio_bio_iter"),  # ext4: iomap from 5.5
+])
+def test_each_filesystem_moved_to_iomap_direct_io_in_its_own_release(
+        scenario: str, design: str, path: str) -> None:
+    cover = run(scenario, design).coverage
+    submits = {lab.split(": submit_bio")[0].split(": ")[-1] for lab in cover
+               if "submit_bio (read bio" in lab}
+    assert submits == {path}
+
+
 def test_a_legacy_synchronous_read_dirties_in_the_reading_task_after_the_dma() -> None:
     """Over every transition: no bio_set_pages_dirty at submit, no bio_dirty_work; the only
     dirtying of the read is the app's own dio_bio_complete, with every DMA done and read() not

@@ -28,6 +28,7 @@ A folio found dirty at writeback without a reservation was dirtied "without noti
 from __future__ import annotations
 
 from ..actor import Blocked, Ctx, Move, Outcome, Stage
+from ..config import KernelConfig
 from ..dirty import require_mkwrite
 from ..fault import (
     fault_dirty_shared_page,
@@ -221,6 +222,11 @@ def btrfs_prepare_dirty(k: KState, fid: int, page: int) -> tuple[KState, Folio] 
     return replace(k, free_blocks=k.free_blocks - 1), replace(f, reserved=True)
 
 
+def btrfs_iomap_dio(cfg: KernelConfig) -> bool:
+    """btrfs_direct_read: __blockdev_direct_IO until 5.9, iomap_dio_rw since (f85781fb505e)."""
+    return cfg.btrfs_dio_iomap
+
+
 COWFS = FileSystem(
     name="cowfs",
     vm_ops=VmOps(fault="filemap_fault", write_fault=btrfs_write_fault),
@@ -238,6 +244,7 @@ COWFS = FileSystem(
                   dio_alloc="btrfs_dio_iomap_begin: btrfs_check_data_free_space, "
                   "btrfs_new_extent_direct",
                   dio_end_io="btrfs_finish_ordered_io (the old extent freed)"),
-    backing=Backing.EXT4, cow=True, private_mappings=False, prepare_dirty=btrfs_prepare_dirty)
+    backing=Backing.EXT4, cow=True, private_mappings=False, prepare_dirty=btrfs_prepare_dirty,
+    iomap_dio=btrfs_iomap_dio)
 
 STAGES: dict[str, Stage] = {"fault:btrfs_mkwrite": btrfs_page_mkwrite}

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from ..actor import Ctx, Outcome, Stage
 from ..blocks import block_of, page_holes
+from ..config import KernelConfig
 from ..dirty import require_mkwrite
 from ..fault import locked_mkwrite, mkwrite_fault
 from ..fsops import (
@@ -160,6 +161,12 @@ def xfs_prepare_dirty(k: KState, fid: int, page: int) -> tuple[KState, Folio] | 
     return reserved
 
 
+def xfs_iomap_dio(cfg: KernelConfig) -> bool:
+    """xfs_file_dio_aio_read: ``iomap_dio_rw(iocb, to, &xfs_iomap_ops, NULL)`` since 4.10
+    (Christoph Hellwig's "iomap: implement direct I/O"), on every kernel modelled."""
+    return True
+
+
 XFS = FileSystem(
     name="xfs",
     vm_ops=VmOps(fault="xfs_filemap_fault", write_fault=xfs_write_fault,
@@ -178,6 +185,7 @@ XFS = FileSystem(
                   punch_flush="xfs_flush_unmap_range",
                   dio_alloc="xfs_direct_write_iomap_begin -> xfs_iomap_write_direct",
                   dio_end_io="xfs_dio_write_end_io -> xfs_iomap_write_unwritten"),
-    backing=Backing.EXT4, block_map=True, iomap_writeback=True, prepare_dirty=xfs_prepare_dirty)
+    backing=Backing.EXT4, block_map=True, iomap_writeback=True, prepare_dirty=xfs_prepare_dirty,
+    iomap_dio=xfs_iomap_dio)
 
 STAGES: dict[str, Stage] = {"fault:xfs_mkwrite": xfs_page_mkwrite}
