@@ -21,4 +21,5 @@ DESIGN = KernelConfig("legacy", dio_foll_pin=False, ext4_warn_no_buffers=False,
                       dirty_fault_unlocks=False, readahead_unlocks=False,
                       fault_fill_locked=False, fault_vma_lock=False,
                       # ext4's and btrfs's direct I/O: fs/direct-io.c until 5.5 and 5.9
-                      dio_iomap=False, btrfs_dio_iomap=False, odp_hmm=False)
+                      dio_iomap=False, btrfs_dio_iomap=False, odp_hmm=False,
+                      dio_invalidate_fallback=False)

@@ -29,4 +29,4 @@ DESIGN = replace(PIN_COUNTING, name="linux-6.1", ext4_warn_no_buffers=True,
                  reclaim_skips_pinned=True, iouring_shmem=True, iouring_same_file=True,
                  vm_rw_foll_pin=True, wp_reuse="refcount", fork_copies_pinned=True,
                  gup_fast_wp_seq=True, anon_exclusive=True, odp_hmm=True,
-                 btrfs_dio_iomap=True)
+                 btrfs_dio_iomap=True, dio_invalidate_fallback=True)

@@ -176,6 +176,11 @@ class KernelConfig:
     #: direct I/O as ext4's after dio_iomap; before, __blockdev_direct_IO (fs/direct-io.c).
     #: XFS used iomap_dio_rw on every kernel modelled (since 4.10).  FileSystem.iomap_dio
     btrfs_dio_iomap: bool = True
+    #: 5.9, 60263d5889e6 "iomap: fall back to buffered writes for invalidation failures": a
+    #: direct write whose page cache cannot be invalidated returns -ENOTBLK and the filesystem
+    #: writes through the page cache; before, iomap warned (dio_warn_stale_pagecache) and
+    #: wrote anyway
+    dio_invalidate_fallback: bool = True
     #: iomap, patched (patches/ext4-bounce-pinned 0002, not merged): a synchronous direct read
     #: no longer dirties its pages at submit; iomap_dio_bio_end_io links each completed bio on
     #: the dio, and the waiting task dirties (bio_set_pages_dirty) and releases the pages after

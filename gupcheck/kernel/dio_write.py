@@ -90,21 +90,31 @@ def invalidate_folio2(c: Ctx, k: KState, page: int
                "__filemap_remove_folio" + (" (still referenced: orphaned)" if left else "")), True
 
 
+def warn_stale_pagecache(k: KState) -> KState:
+    """dio_warn_stale_pagecache (mm/filemap.c): ``errseq_set(&filp->f_mapping->wb_err,
+    -EIO)``, then the message: the next fsync of the file reports -EIO."""
+    return replace(k.event(INVALIDATION_FAILURE), wb_err=k.wb_err + 1, wb_errno="EIO")
+
+
 def stage_invalidate(c: Ctx) -> Outcome:
     """kiocb_invalidate_pages -> invalidate_inode_pages2_range for the written page.
 
     A failure does not submit the direct write: ``__iomap_dio_rw`` returns -ENOTBLK ("fall back
-    to buffered write", iomap since 5.10, 60263d5889e6) and ``ext4_dio_write_iter`` writes
-    through the page cache instead; 4.20's ``generic_file_direct_write`` returned 0 for the
-    same fallback in ``__generic_file_write_iter``.  (ext4 on iomap in 5.5-5.9 warned and wrote
-    anyway; no design models that window.)
+    to buffered write", 5.9, 60263d5889e6 "iomap: fall back to buffered writes for
+    invalidation failures") and ``ext4_dio_write_iter`` writes through the page cache
+    instead; 4.20's ``generic_file_direct_write`` returned 0 for the same fallback in
+    ``__generic_file_write_iter``.  iomap before 5.9 (XFS on 4.20, ext4 on 5.5-5.8: the
+    legacy and pin-counting designs) warned and wrote anyway (``dio_warn_stale_pagecache``).
     """
     _, page, value = c.op
     out = invalidate_folio2(c, c.k, page)
     if isinstance(out, Blocked | list):
         return out
     k, func, ok = out
-    if not ok:
+    if not ok and c.iomap_dio and not c.cfg.dio_invalidate_fallback:
+        k = warn_stale_pagecache(k)
+        func += f": fails, dio_warn_stale_pagecache: {INVALIDATION_FAILURE}, the write goes on"
+    elif not ok:
         return [Move(f"{func}: kiocb_invalidate_pages fails, __iomap_dio_rw returns -ENOTBLK "
                      "(fall back to buffered write)", c.goto(k, "dw:buffered"))]
     space = direct_space(c, k, page)
@@ -168,7 +178,7 @@ def stage_done(c: Ctx) -> Outcome:
         k, inval, ok = out
         func += "kiocb_invalidate_post_direct_write -> " + inval
         if not ok:
-            k = k.event(INVALIDATION_FAILURE)
+            k = warn_stale_pagecache(k)
             func += f", dio_warn_stale_pagecache: {INVALIDATION_FAILURE}"
         func += "; "
     k, end_io = _end_io(c, k)
