@@ -63,6 +63,8 @@ LONGTERM_OPS = frozenset({"rdma_reg_mr", "iouring_register", "anon_pin"})
 UNPIN_DIRTY_OPS = frozenset({"rdma_dereg_mr", "vm_writev"})
 #: reclaim of a file page (reclaim.py)
 RECLAIM_OPS = frozenset({"kswapd_reclaim", "madvise_pageout"})
+#: operations that free a file's blocks (truncate.py, dax.py)
+TRUNCATE_OPS = frozenset({"truncate", "punch_hole"})
 
 
 def ops(sc: Scenario) -> frozenset[str]:
@@ -129,6 +131,13 @@ AXES: tuple[Axis, ...] = (
          "The NIC takes no pin: on-demand paging through mmu interval notifiers "
          "(ib_umem_odp_get; design odp). Read only by ibv_reg_mr's path (longterm.py).",
          lambda sc: "rdma_reg_mr" in ops(sc)),
+    Axis("dax-busy-unmapped", ("no", "yes"),
+         {"no": {"dax_busy_unmapped": False}, "yes": {"dax_busy_unmapped": True}},
+         "dax_layout_busy_page_range also scans a file no VMA maps (6.15, Alistair Popple's "
+         "fsdax rework; first posted by Dan Williams, <166329932730.2786261.8645669907699123863"
+         ".stgit@dwillia2-xfh.jf.intel.com>); before, !mapping_mapped() returned at once. "
+         "Read only by dax.py's break_layouts, on an FS-DAX truncate or hole punch.",
+         lambda sc: sc.filesystem == "fsdax" and bool(ops(sc) & TRUNCATE_OPS)),
     Axis("reclaim-skips-pinned", ("yes", "no"),
          {"yes": {"reclaim_skips_pinned": True}, "no": {"reclaim_skips_pinned": False}},
          "shrink_folio_list activates a folio_maybe_dma_pinned() folio before releasing its "
@@ -220,13 +229,18 @@ CLASSES: dict[str, str] = {
     "fsdax": "FS-DAX (no page cache; the device maps the file's blocks)",
     "shmem": "shmem, tmpfs and memfd",
     "anon-private": "anonymous memory and MAP_PRIVATE mappings (fork, vmsplice, COW)",
+    "driver-bug": "a device driver that breaks the ODP protocol (skips "
+                  "mmu_interval_read_retry): no kernel design can make it safe",
 }
 
 
 def scenario_class(sc: Scenario) -> str:
-    """The class, from the scenario's own fields: anonymous or MAP_PRIVATE memory first (the
-    shared file is not what is pinned), then the filesystem, then the pin's duration (a
-    long-term pin op: rdma_reg_mr, iouring_register)."""
+    """The class, from the scenario's own fields: a buggy driver first (what it breaks no
+    design mends), then anonymous or MAP_PRIVATE memory (the shared file is not what is
+    pinned), then the filesystem, then the pin's duration (a long-term pin op: rdma_reg_mr,
+    iouring_register)."""
+    if sc.nic_driver == "odp-naive":
+        return "driver-bug"
     if sc.private or not uses_file(sc):
         return "anon-private"
     if sc.filesystem in ("fsdax", "shmem"):

@@ -112,7 +112,8 @@ def test_an_unobserved_axis_does_not_change_the_verdict() -> None:
     ("dio-read-into-mmap", "ext4-short-term"), ("rdma-longterm-file", "ext4-long-term"),
     ("iouring-fixed-file-buffer", "ext4-long-term"), ("enospc-after-dma", "cowfs-short-term"),
     ("dax-truncate-longterm", "fsdax"), ("truncate-while-pinned-memfd", "shmem"),
-    ("fork-after-pin", "anon-private"), ("dio-read-into-private-mapping", "anon-private")])
+    ("fork-after-pin", "anon-private"), ("dio-read-into-private-mapping", "anon-private"),
+    ("odp-naive-driver", "driver-bug"), ("odp-device-file", "ext4-long-term")])
 def test_the_class_comes_from_the_scenarios_own_fields(name: str, cls: str) -> None:
     assert scenario_class(SCENARIOS[name]) == cls
 
