@@ -82,6 +82,11 @@ def _sees_writeback(sc: Scenario) -> bool:
     return fs.writeback and not fs.dax and uses_file(sc)
 
 
+def _flag(field: str) -> dict[str, dict[str, object]]:
+    """An on/off axis over one KernelConfig switch: "no" is False, "yes" True."""
+    return {"no": {field: False}, "yes": {field: True}}
+
+
 AXES: tuple[Axis, ...] = (
     Axis("writeback", ("plain", "bounce", "skip-bounce", "block"),
          {v: {"writeback_pinned": v} for v in ("plain", "bounce", "skip-bounce", "block")},
@@ -97,7 +102,7 @@ AXES: tuple[Axis, ...] = (
          "a stable-writes device (it is the design skip-and-bounce in the matrix).",
          _sees_writeback),
     Axis("unpin-mkwrite", ("no", "yes"),
-         {"no": {"unpin_mkwrite": False}, "yes": {"unpin_mkwrite": True}},
+         _flag("unpin_mkwrite"),
          "put_user_page(page, dirty) runs ->page_mkwrite before dirtying (Jérôme Glisse, "
          "12 Dec 2018; design bounce-writeback-mkwrite): read by bio_dirty_fn "
          "(device.py bio_dirty_work), reached by a direct-I/O read's completion, and by the "
@@ -113,26 +118,26 @@ AXES: tuple[Axis, ...] = (
          "so, patches/ext4-bounce-pinned 0002). Read by dio.py and device.py only.",
          lambda sc: bool(ops(sc) & DIO_READ_OPS)),
     Axis("longterm-refusal", ("no", "yes"),
-         {"no": {"longterm_file_refusal": False}, "yes": {"longterm_file_refusal": True}},
+         _flag("longterm_file_refusal"),
          "check_vma_flags refuses FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE on a dirty-tracked shared "
          "file mapping with -EFAULT (6.5, Lorenzo Stoakes, \"mm/gup: disallow FOLL_LONGTERM "
          "GUP-nonfast writing to file-backed mappings\"). Read only by check_vma_flags "
          "(vma.py), called for long-term pins.",
          lambda sc: bool(ops(sc) & LONGTERM_OPS)),
     Axis("layout-lease", ("no", "yes"),
-         {"no": {"layout_lease": False}, "yes": {"layout_lease": True}},
+         _flag("layout_lease"),
          "FOLL_LONGTERM on FS-DAX needs an exclusive F_LAYOUT lease; truncate and hole punch "
          "of a page pinned under the lease fail with -ETXTBSY (Ira Weiny, \"[PATCH RFC "
          "00/10] RDMA/FS DAX truncate proposal\", 2019). Read by check_vma_flags for a DAX "
          "VMA and by dax.py.",
          lambda sc: sc.filesystem == "fsdax" or "layout_lease" in ops(sc)),
     Axis("odp", ("no", "yes"),
-         {"no": {"odp": False}, "yes": {"odp": True}},
+         _flag("odp"),
          "The NIC takes no pin: on-demand paging through mmu interval notifiers "
          "(ib_umem_odp_get; design odp). Read only by ibv_reg_mr's path (longterm.py).",
          lambda sc: "rdma_reg_mr" in ops(sc)),
     Axis("dax-busy-unmapped", ("no", "yes"),
-         {"no": {"dax_busy_unmapped": False}, "yes": {"dax_busy_unmapped": True}},
+         _flag("dax_busy_unmapped"),
          "dax_layout_busy_page_range also scans a file no VMA maps (6.15, Alistair Popple's "
          "fsdax rework; first posted by Dan Williams, <166329932730.2786261.8645669907699123863"
          ".stgit@dwillia2-xfh.jf.intel.com>); before, !mapping_mapped() returned at once. "
