@@ -248,7 +248,9 @@ def kworker(c: Ctx) -> Outcome:
     moves = [m for w in works if not isinstance(w, Blocked) for m in w]
     if moves or not works:
         return moves
-    return works[0]
+    blocked = [w for w in works if isinstance(w, Blocked)]
+    return Blocked("; ".join(w.on for w in blocked),
+                   tuple(sorted({h for w in blocked for h in w.holders})))
 
 
 def bio_dirty_work(c: Ctx) -> Outcome:

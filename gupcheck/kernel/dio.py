@@ -3,7 +3,8 @@
 Two implementations, chosen per filesystem and kernel by
 :attr:`~.fsops.FileSystem.iomap_dio` (ext4 moved from the first to the second in 5.5,
 b1b4705d54ab "ext4: introduce direct I/O read using iomap infrastructure"; btrfs in 5.9; XFS
-used iomap on every kernel modelled); docs/kernel-rules.md, Rule 1 and Rule 7.
+used iomap on every kernel modelled); docs/kernel-rules.md, Rule 1 and Rule 7.  The file read
+from is taken to be on the mapped file's filesystem: its direct I/O decides the path.
 
 iomap (5.5 and later), fs/iomap/direct-io.c ``iomap_dio_rw`` -> ``iomap_dio_bio_iter``: the user
 buffer's pages are taken with GUP (``iov_iter_get_pages2``, FOLL_GET, before 6.5;

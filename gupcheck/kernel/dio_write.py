@@ -212,8 +212,10 @@ def stage_buffered(c: Ctx) -> Outcome:
     folio_lock, folio_wait_stable; ``ext4_da_get_block_prep`` reserves holes), the copy, and
     ``ext4_da_write_end`` -> ``block_write_end``: buffers and folio dirty, folio_unlock.  One
     step: the folio lock covers it (a copy through a GUP reference can still land before or
-    after, which is all another actor could see).  btrfs: ``btrfs_buffered_write`` reserves
-    space (``btrfs_check_data_free_space``) and waits for writeback in ``prepare_one_folio``.
+    after, which is all another actor could see), unless the folio is under writeback on a
+    stable-writes device or the COW filesystem: then the lock is a step of its own and the
+    wait for writeback sleeps holding it.  btrfs: ``btrfs_buffered_write`` reserves space
+    (``btrfs_check_data_free_space``) and waits for writeback in ``prepare_one_folio``.
     """
     _, page, value = c.op
     k = c.k
@@ -226,8 +228,15 @@ def stage_buffered(c: Ctx) -> Outcome:
     if f.locked is not None and f.locked != c.name:
         return Blocked(f"folio lock of page {page}", (f.locked,))
     if f.writeback and (c.env.fs.cow or c.env.stable_writes):
-        return Blocked(f"folio_wait_stable: writeback of page {page}",
-                       k.writeback_holders(k.fid(page)))
+        if f.locked == c.name:
+            return Blocked(f"folio_wait_stable: writeback of page {page} (folio locked)",
+                           k.writeback_holders(k.fid(page)))
+        k = k.with_folio(page, replace(f, locked=c.name))
+        return [Move(f"__filemap_get_folio(FGP_WRITEBEGIN): folio_lock(page {page}), under "
+                     "writeback: folio_wait_stable", c.goto(k, "dw:buffered"))]
+    if f.locked == c.name:  # woken: the rest of the write under the lock, then folio_unlock
+        k = k.with_folio(page, replace(f, locked=None))
+        f = k.folio(page)
     write_begin = c.env.fs.a_ops.write_begin
     assert write_begin is not None, f"{c.env.fs.name}: buffered write not modelled"
     begun = write_begin(c, k, page, f)

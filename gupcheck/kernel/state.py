@@ -344,7 +344,8 @@ class KState(Value):
         return page not in self.unmapped
 
     def mapping_mapped(self) -> bool:
-        """mapping_mapped(): some VMA still maps the file (its i_mmap tree is not empty)."""
+        """mapping_mapped(): some VMA still maps the file (its i_mmap tree is not empty).  The
+        process's own: a forked child's copy of the shared file mapping is not modelled."""
         return len(self.unmapped) < len(self.cache)
 
     def without_vma(self, page: int) -> KState:

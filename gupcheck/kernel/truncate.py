@@ -168,7 +168,8 @@ def _pages(c: Ctx, k: KState) -> Outcome:
     cached = [(p, f) for p, f in k.cached_folios() if start <= p < end]
     if not cached:
         return _free_blocks(c, k)
-    page, f = cached[0]
+    # a folio it locked to wait for its writeback first (a lower one may have come meanwhile)
+    page, f = next(((p, f) for p, f in cached if f.locked == c.name), cached[0])
     if f.locked is not None and f.locked != c.name:
         return Blocked(f"folio lock of page {page}", (f.locked,))
     if f.writeback:

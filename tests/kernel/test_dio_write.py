@@ -172,3 +172,26 @@ def test_a_btrfs_direct_write_carries_its_checksums_to_a_new_extent(design: str)
     full = _direct_write("cowfs", sparse=False, free_blocks=0,
                          then='{ op = "dio_read_file", page = 0 }')
     assert end_results(full, design) == {("write=-ENOSPC", "read=A0|A0")}
+
+
+def test_the_buffered_fallback_waits_for_stable_pages_holding_the_folio_lock() -> None:
+    """__filemap_get_folio(FGP_WRITEBEGIN) locks the folio, then folio_wait_stable: on a
+    stable-writes device the buffered fallback sleeps holding the lock."""
+    sc = parse("""
+name = "buffered-stable"
+description = "a direct write that falls back to a buffered one while writeback runs"
+device = "stable-writes"
+[[actor]]
+name = "CPU0 app"
+program = [ { op = "vm_writev", page = 0, value = "V1" } ]
+[[actor]]
+name = "CPU1 dio"
+program = [ { op = "dio_write", page = 0, value = "C1" } ]
+[[actor]]
+name = "flusher"
+daemon = true
+program = [ { op = "writeback_pass" } ]
+""", "<test>")
+    assert any(f is not None and f.writeback and f.locked == "CPU1 dio"
+               and k.threads[1].stage == "dw:buffered"
+               for k in reachable(sc, "linux-6.12") for f in k.folios)

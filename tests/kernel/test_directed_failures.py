@@ -226,6 +226,31 @@ def test_the_btrfs_fixup_worker_reserves_late_and_a_second_writeback_skips_the_q
     assert any("btrfs_writepage_cow_fixup: PageChecked: -EAGAIN" in lab for lab in cover)
 
 
+def test_a_buffered_write_clears_pg_checked_so_the_queued_fixup_reserves_nothing() -> None:
+    """btrfs_dirty_pages clears PG_checked (6.1 fs/btrfs/file.c): a fixup queued before a
+    buffered write of the folio (a direct write's fallback) finds nothing to do.  The model's
+    fixup used to reserve again and, on a full filesystem, drop the buffered write's data."""
+    sc = parse("""
+name = "fixup-vs-buffered"
+description = "a queued btrfs fixup, then a direct write that falls back to a buffered one"
+filesystem = "cowfs"
+free_blocks = 2
+[[actor]]
+name = "CPU0 app"
+program = [ { op = "dio_read", page = 0, value = "B1" },
+            { op = "dio_write", page = 0, value = "C1" }, { op = "fsync" } ]
+[[actor]]
+name = "flusher"
+daemon = true
+program = [ { op = "writeback_pass" } ]
+""", "<test>")
+    model = KernelModel(sc, DESIGNS["linux-6.1"], ("no-enospc-after-dma",))
+    result = check(model, keep_going=True)
+    assert result.verdict is Verdict.HOLDS, result.message
+    assert any("btrfs_writepage_fixup_worker: page 0 not PageChecked" in lab
+               for lab in result.coverage)
+
+
 def test_6_12_refuses_the_unnotified_dirty_page_with_euclean_and_fsync_reports_it() -> None:
     result = run("enospc-after-dma", "linux-6.12", "no-enospc-after-dma")
     assert result.verdict is Verdict.HOLDS

@@ -149,9 +149,9 @@ def btrfs_writepage_fixup_worker(c: Ctx) -> Outcome:
         return Blocked(f"btrfs_writepage_fixup_worker: lock_page(page {f.index})", (f.locked,))
     k = replace(k, fixup_work=k.fixup_work[1:])
     func = "btrfs_writepage_fixup_worker: "
-    if not f.mapping or not f.dirty or not f.checked:
+    if not f.mapping or not f.dirty or not f.checked or f.reserved:
         why = ("truncated" if not f.mapping else "clean" if not f.dirty
-               else "not PageChecked (btrfs_page_mkwrite reserved)")
+               else "not PageChecked (->page_mkwrite or a write reserved)")
         func += f"page {f.index} {why}: nothing to do"
     elif k.free_blocks == 0:
         k = k.violate("no-enospc-after-dma",
@@ -197,12 +197,15 @@ def cow_beyond_eof(k: KState, f: Folio) -> tuple[Folio, str]:
 
 
 def btrfs_write_begin(c: Ctx, k: KState, page: int, f: Folio) -> tuple[KState, Folio, str] | str:
-    """btrfs_buffered_write: btrfs_check_data_free_space, prepare_one_folio."""
+    """btrfs_buffered_write: btrfs_check_data_free_space, prepare_one_folio; btrfs_dirty_pages
+    clears PG_checked (btrfs_page_clamp_clear_checked): a fixup queued for the folio has
+    nothing left to do."""
     if not f.reserved:
         if k.free_blocks == 0:
             return "btrfs_buffered_write: btrfs_check_data_free_space fails (-ENOSPC)"
         k = replace(k, free_blocks=k.free_blocks - 1)
         f = replace(f, reserved=True)
+    f = replace(f, checked=False)
     return k, f, "btrfs_buffered_write: reserve, prepare_one_folio (folio_lock)"
 
 
@@ -213,8 +216,9 @@ def btrfs_invalidate_folio(k: KState, f: Folio) -> KState:
 
 
 def btrfs_prepare_dirty(k: KState, fid: int, page: int) -> tuple[KState, Folio] | tuple[str, str]:
-    """btrfs_page_mkwrite's reservation: btrfs_delalloc_reserve_space."""
-    f = k.folio_at(fid)
+    """btrfs_page_mkwrite's reservation: btrfs_delalloc_reserve_space (and, as it,
+    btrfs_page_clear_checked)."""
+    f = replace(k.folio_at(fid), checked=False)
     if f.reserved:
         return k, f
     if k.free_blocks == 0:
