@@ -21,8 +21,9 @@ A folio found dirty at writeback without a reservation was dirtied "without noti
   data on disk.  And if the filesystem is full meanwhile the reservation fails: ENOSPC
   *after* the DMA, the data the device wrote is dropped and the error reaches the next
   fsync (F9, Dave Chinner's "Think ENOSPC");
-* 6.12 refuses it: "is marked dirty without notifying the fs", writeback fails with -EUCLEAN,
-  the data is dropped and ``mapping_set_error`` hands the error to fsync/msync.
+* Debian's 6.12.118 refuses it: "is marked dirty without notifying the fs", writeback fails
+  with -EUCLEAN, the data is dropped and ``mapping_set_error`` hands the error to
+  fsync/msync.
 """
 
 from __future__ import annotations
@@ -113,8 +114,9 @@ def cow_writeback_check(c: Ctx, k: KState, page: int, func: str) -> WritepageVer
     If not (dirtied by a GUP user after writeback cleaned it): up to 6.1
     ``btrfs_writepage_cow_fixup`` queues ``btrfs_writepage_fixup_worker`` once (PG_checked,
     get_page) and returns -EAGAIN, and ``__extent_writepage_io`` redirties the folio and skips
-    it ("Fixup worker will requeue"); 6.12 refuses it (-EUCLEAN).  The folio was cleaned for
-    I/O first (``clear_page_dirty_for_io``: its PTE write-protected), as for every folio."""
+    it ("Fixup worker will requeue"); Debian's 6.12.118 refuses it (-EUCLEAN).  The folio was
+    cleaned for I/O first (``clear_page_dirty_for_io``: its PTE write-protected), as for every
+    folio."""
     f = k.folio(page)
     if f.reserved:
         return "write", k, func
@@ -137,7 +139,7 @@ def cow_writeback_check(c: Ctx, k: KState, page: int, func: str) -> WritepageVer
 def btrfs_writepage_fixup_worker(c: Ctx) -> Outcome:
     """fs/btrfs/inode.c (6.1) btrfs_writepage_fixup_worker, the first queued fixup:
     btrfs_delalloc_reserve_space, lock_page; a folio truncated, cleaned or no longer
-    PG_checked (``btrfs_page_mkwrite`` reserved meanwhile) needs nothing; else
+    PG_checked (``->page_mkwrite`` or a buffered write reserved meanwhile) needs nothing; else
     btrfs_set_extent_delalloc (the folio is written by the next writeback) or, if the
     reservation failed, ``mapping_set_error`` and ``clear_page_dirty_for_io``: the data is
     dropped.  Then btrfs_page_clear_checked, unlock_page, put_page.  One step: the model
