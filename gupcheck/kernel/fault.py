@@ -270,7 +270,7 @@ def bad_area(c: Ctx, k: KState, page: int) -> list[Move]:
 
 def writes_abandoned(c: Ctx, k: KState) -> KState:
     """The operation fails before its data reaches the page (SIGBUS, SIGSEGV, -EFAULT): the
-    ghost records of the writes it started are dropped."""
+    writes it started never took effect (:meth:`.KState.write_abandoned`)."""
     return k.write_abandoned({w for w in k.ghost.writing if w[2] == c.me})
 
 

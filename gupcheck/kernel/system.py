@@ -88,8 +88,8 @@ STAGES: dict[str, Stage] = {
     **truncate.TRUNCATE_STAGES, **anon.ANON_STAGES, **dio_write.DIO_WRITE_STAGES, **FS_STAGES,
 }
 
-#: thread locals that only carry no-lost-write's ghost bookkeeping (write start numbers, the
-#: truncation count at submit) into the step that completes the write
+#: thread locals that only carry no-lost-write's ghost bookkeeping (the write start numbers)
+#: into the step that completes the write
 NO_LOST_WRITE_LOCALS = frozenset({"dstarts", "wstart", "vstart", "tstarts"})
 
 #: operations that writeback-progress requires to return once started
