@@ -28,7 +28,7 @@ from .dirty import buffers_busy, folio_mark_dirty
 from .gup import gup_begin, put_user_page_in_task, unpin_dirty
 from .rmap import clear_pte
 from .state import SUBBLOCKS, Bio, Folio, KState, replace
-from .writeback import writeback_begin
+from .writeback import lock_then_wait_writeback, writeback_begin
 
 INVALIDATION_FAILURE = "Page cache invalidation failure on direct I/O"
 
@@ -67,13 +67,13 @@ def invalidate_folio2(c: Ctx, k: KState, page: int
         return k, "invalidate_inode_pages2_range: nothing cached", True
     if f.locked is not None and f.locked != c.name:
         return Blocked(f"folio lock of page {page}", (f.locked,))
-    if f.writeback:
-        if f.locked == c.name:
-            return Blocked(f"invalidate_inode_pages2_range: folio_wait_writeback(page {page}) "
-                           "(folio locked)", k.writeback_holders(k.fid(page)))
+    held = lock_then_wait_writeback(c, k, page, "invalidate_inode_pages2_range: "
+                                    f"folio_wait_writeback(page {page}) (folio locked)")
+    if isinstance(held, Blocked):
+        return held
+    if held is not None:
         return [Move(f"invalidate_inode_pages2_range: folio_lock(page {page}), under "
-                     "writeback: folio_wait_writeback",
-                     k.with_folio(page, replace(f, locked=c.name)))]
+                     "writeback: folio_wait_writeback", held)]
     func = "invalidate_inode_pages2_range: folio_lock"
     if f.locked == c.name:
         func = f"invalidate_inode_pages2_range: folio_wait_writeback(page {page}) returns"
@@ -227,13 +227,14 @@ def stage_buffered(c: Ctx) -> Outcome:
         new = " (a new folio)"
     if f.locked is not None and f.locked != c.name:
         return Blocked(f"folio lock of page {page}", (f.locked,))
-    if f.writeback and (c.env.fs.cow or c.env.stable_writes):
-        if f.locked == c.name:
-            return Blocked(f"folio_wait_stable: writeback of page {page} (folio locked)",
-                           k.writeback_holders(k.fid(page)))
-        k = k.with_folio(page, replace(f, locked=c.name))
+    held = lock_then_wait_writeback(
+        c, k, page, f"folio_wait_stable: writeback of page {page} (folio locked)") \
+        if c.env.fs.cow or c.env.stable_writes else None
+    if isinstance(held, Blocked):
+        return held
+    if held is not None:
         return [Move(f"__filemap_get_folio(FGP_WRITEBEGIN): folio_lock(page {page}), under "
-                     "writeback: folio_wait_stable", c.goto(k, "dw:buffered"))]
+                     "writeback: folio_wait_stable", c.goto(held, "dw:buffered"))]
     if f.locked == c.name:  # woken: the rest of the write under the lock, then folio_unlock
         k = k.with_folio(page, replace(f, locked=None))
         f = k.folio(page)

@@ -30,7 +30,7 @@ from .locks import (
 )
 from .rmap import clear_pte
 from .state import SUBBLOCKS, KState, replace
-from .writeback import dirty_pages, writeback_range
+from .writeback import dirty_pages, lock_then_wait_writeback, writeback_range
 
 
 def truncate(c: Ctx) -> Outcome:
@@ -172,13 +172,13 @@ def _pages(c: Ctx, k: KState) -> Outcome:
     page, f = next(((p, f) for p, f in cached if f.locked == c.name), cached[0])
     if f.locked is not None and f.locked != c.name:
         return Blocked(f"folio lock of page {page}", (f.locked,))
-    if f.writeback:
-        if f.locked == c.name:
-            return Blocked(f"folio_wait_writeback: writeback of page {page} (folio locked)",
-                           k.writeback_holders(k.fid(page)))
-        k = k.with_folio(page, replace(f, locked=c.name))
+    held = lock_then_wait_writeback(
+        c, k, page, f"folio_wait_writeback: writeback of page {page} (folio locked)")
+    if isinstance(held, Blocked):
+        return held
+    if held is not None:
         return [Move(f"truncate_inode_pages_range: folio_lock(page {page}), under writeback: "
-                     "folio_wait_writeback", c.goto(k, "tr:pages"))]
+                     "folio_wait_writeback", c.goto(held, "tr:pages"))]
     if f.locked == c.name:  # folio_unlock after the removal
         k = k.with_folio(page, replace(f, locked=None))
     pte = k.ptes[page]

@@ -37,6 +37,21 @@ def writeback_begin(c: Ctx, k: KState, *, sync: bool, ret: str) -> KState:
     return _next(c, k, dirty_pages(k), sync=sync, ret=ret)
 
 
+def lock_then_wait_writeback(c: Ctx, k: KState, page: int, waiting: str
+                             ) -> KState | Blocked | None:
+    """``folio_lock`` then ``folio_wait_writeback`` (or ``folio_wait_stable``) of a folio under
+    writeback, as truncate's second pass, invalidate_inode_pages2_range and a buffered
+    write's ``__filemap_get_folio(FGP_WRITEBEGIN)`` do it: the lock is a step of its own
+    (the state with it taken, for the caller's step), and the wait sleeps holding it
+    (Blocked, on ``waiting``).  None: the folio is not under writeback."""
+    f = k.folio(page)
+    if not f.writeback:
+        return None
+    if f.locked == c.name:
+        return Blocked(waiting, k.writeback_holders(k.fid(page)))
+    return k.with_folio(page, replace(f, locked=c.name))
+
+
 def writeback_range(c: Ctx, k: KState, pages: tuple[int, ...], *, ret: str) -> KState:
     """filemap_write_and_wait_range over ``pages`` (data integrity), then on at ``ret``; the
     wait is the caller's (truncate_inode_pages_range waits for each folio)."""
